@@ -1,0 +1,91 @@
+//! Creating accounts.
+
+use crate::admin::AdminError;
+use crate::auth::password::{Hasher, Password};
+use crate::auth::policy::{PasswordPolicy, PolicyContext};
+use crate::clock::UnixTime;
+use crate::crypto::random_id;
+use crate::store::{self, Db};
+
+/// A new account as asked for.
+pub struct CreateUser {
+    pub email: String,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub password: Option<Password>,
+}
+
+/// Creates an account; returns its `sub`.
+pub async fn create(
+    db: &Db,
+    hasher: &Hasher,
+    policy: &PasswordPolicy,
+    req: CreateUser,
+    now: UnixTime,
+) -> Result<String, AdminError> {
+    let email = req.email.trim();
+    if !valid_email(email) {
+        return Err(AdminError::Invalid(format!("{email:?} is not an email address")));
+    }
+    if let Some(name) = &req.name {
+        if name.trim().is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
+            return Err(AdminError::Invalid("the name must be 1-200 characters without control characters".into()));
+        }
+    }
+    if let Some(phone) = &req.phone {
+        if !valid_phone(phone) {
+            return Err(AdminError::Invalid(format!("{phone:?} is not a phone number in E.164 form (+46701234567)")));
+        }
+    }
+    let hash = match &req.password {
+        Some(pw) => {
+            let ctx = PolicyContext {
+                email: Some(email),
+                name: req.name.as_deref(),
+                extra: &[],
+            };
+            policy
+                .check(pw.expose(), &ctx)
+                .map_err(|e| AdminError::Invalid(e.to_string()))?;
+            Some(hasher.hash(pw).await?)
+        }
+        None => None,
+    };
+    let id = random_id();
+    let new = store::users::NewUser {
+        id: &id,
+        email,
+        name: req.name.as_deref().map(str::trim),
+        phone: req.phone.as_deref(),
+        password_hash: hash.as_deref(),
+    };
+    match store::users::insert(db, &new, now).await {
+        Ok(()) => Ok(id),
+        Err(e) if store::is_unique_violation(&e, store::users::EMAIL_UNIQUE) => Err(
+            AdminError::Conflict(format!("an account with the email {email} already exists")),
+        ),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A pragmatic email check: one `@`, a non-empty local part, a dotted domain, no spaces or
+/// control characters, at most 254 bytes.
+pub fn valid_email(email: &str) -> bool {
+    let Some((local, domain)) = email.rsplit_once('@') else {
+        return false;
+    };
+    email.len() <= 254
+        && !local.is_empty()
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+}
+
+/// E.164: `+` then 8-15 digits.
+pub fn valid_phone(phone: &str) -> bool {
+    let Some(digits) = phone.strip_prefix('+') else {
+        return false;
+    };
+    (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit())
+}

@@ -1,0 +1,5 @@
+//! Authentication: passwords (argon2id, policy), login throttling and sessions. No axum types;
+//! the HTTP layer calls in with plain values.
+
+pub mod password;
+pub mod policy;

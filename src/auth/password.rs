@@ -1,0 +1,182 @@
+//! Password hashing with argon2id on the blocking pool, with bounded concurrency so a login
+//! storm cannot starve the server (SECURITY.md 15.2.2). Unknown users are verified against a
+//! dummy hash so they cost the same as wrong passwords (no enumeration by timing).
+//!
+//! Passwords are NFC-normalised before hashing (NIST 800-63B: the same password typed with
+//! composed or decomposed accents must work) and are otherwise used exactly as given.
+
+use std::sync::Arc;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use tokio::sync::Semaphore;
+
+use crate::config::PasswordConfig;
+use crate::error::{Error, Result};
+
+/// A password held only in memory; its `Debug` never shows it.
+#[derive(Clone)]
+pub struct Password(String);
+
+impl Password {
+    /// Wraps a password as typed.
+    pub fn new(s: String) -> Self {
+        Self(s)
+    }
+
+    /// The password text.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+/// Hashes and verifies passwords.
+#[derive(Debug)]
+pub struct Hasher {
+    params: Params,
+    permits: Arc<Semaphore>,
+    dummy: String,
+}
+
+/// The result of a verification.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Wrong password (or no account).
+    Mismatch,
+    /// Right password.
+    Match,
+    /// Right password, stored with weaker parameters than configured: re-hash and store.
+    MatchNeedsRehash,
+}
+
+impl Hasher {
+    /// A hasher with the configured argon2id parameters.
+    pub fn new(config: &PasswordConfig) -> Self {
+        let params = Params::new(
+            config.argon2_memory_kib,
+            config.argon2_iterations,
+            config.argon2_parallelism,
+            None,
+        )
+        .unwrap_or_default();
+        let permits = if config.max_concurrent_hashes == 0 {
+            std::thread::available_parallelism().map_or(2, |n| n.get())
+        } else {
+            config.max_concurrent_hashes
+        };
+        let dummy = hash_with(&params, "nyckel dummy password for unknown accounts")
+            .unwrap_or_default();
+        Self {
+            params,
+            permits: Arc::new(Semaphore::new(permits)),
+            dummy,
+        }
+    }
+
+    /// Hashes a password into a PHC string.
+    pub async fn hash(&self, password: &Password) -> Result<String> {
+        let _permit = self.permit().await?;
+        let params = self.params.clone();
+        let pw = password.clone();
+        tokio::task::spawn_blocking(move || hash_with(&params, pw.expose())).await?
+    }
+
+    /// Verifies `password` against `stored`, or against a dummy hash when there is no
+    /// stored hash (same cost, always a mismatch).
+    pub async fn verify(&self, password: &Password, stored: Option<&str>) -> Result<Verdict> {
+        let _permit = self.permit().await?;
+        let known = stored.is_some();
+        let stored = stored.unwrap_or(&self.dummy).to_string();
+        let params = self.params.clone();
+        let pw = password.clone();
+        let verdict = tokio::task::spawn_blocking(move || verify_with(&params, pw.expose(), &stored)).await??;
+        Ok(if known { verdict } else { Verdict::Mismatch })
+    }
+
+    async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        self.permits
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| Error::PasswordHash(e.to_string()))
+    }
+}
+
+fn argon2(params: &Params) -> Argon2<'static> {
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+}
+
+fn normalize(password: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    password.nfc().collect()
+}
+
+fn hash_with(params: &Params, password: &str) -> Result<String> {
+    let salt = {
+        let mut bytes = [0u8; 16];
+        crate::crypto::fill_random(&mut bytes);
+        SaltString::encode_b64(&bytes).map_err(|e| Error::PasswordHash(e.to_string()))?
+    };
+    Ok(argon2(params)
+        .hash_password(normalize(password).as_bytes(), &salt)
+        .map_err(|e| Error::PasswordHash(e.to_string()))?
+        .to_string())
+}
+
+fn verify_with(params: &Params, password: &str, stored: &str) -> Result<Verdict> {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return Ok(Verdict::Mismatch);
+    };
+    if argon2(params)
+        .verify_password(normalize(password).as_bytes(), &parsed)
+        .is_err()
+    {
+        return Ok(Verdict::Mismatch);
+    }
+    let weaker = match Params::try_from(&parsed) {
+        Ok(p) => {
+            parsed.algorithm.as_str() != "argon2id"
+                || p.m_cost() < params.m_cost()
+                || p.t_cost() < params.t_cost()
+        }
+        Err(_) => true,
+    };
+    Ok(if weaker {
+        Verdict::MatchNeedsRehash
+    } else {
+        Verdict::Match
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn hash_verify_and_dummy() {
+        let hasher = Hasher::new(&PasswordConfig::default());
+        let pw = Password::new("correct horse battery staple".into());
+        let hash = hasher.hash(&pw).await.expect("hash");
+        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(!hash.contains("correct"));
+        assert_eq!(hasher.verify(&pw, Some(&hash)).await.expect("verify"), Verdict::Match);
+        let wrong = Password::new("correct horse battery stapl".into());
+        assert_eq!(hasher.verify(&wrong, Some(&hash)).await.expect("verify"), Verdict::Mismatch);
+        assert_eq!(hasher.verify(&pw, None).await.expect("verify"), Verdict::Mismatch);
+    }
+
+    #[tokio::test]
+    async fn composed_and_decomposed_accents_are_the_same_password() {
+        let hasher = Hasher::new(&PasswordConfig::default());
+        let composed = Password::new("sm\u{00f6}rg\u{00e5}sbord-med-sill".into());
+        let decomposed = Password::new("smo\u{0308}rga\u{030a}sbord-med-sill".into());
+        let hash = hasher.hash(&composed).await.expect("hash");
+        assert_eq!(hasher.verify(&decomposed, Some(&hash)).await.expect("verify"), Verdict::Match);
+    }
+}

@@ -1,0 +1,62 @@
+//! `nyckel keys rotate | list`.
+
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::cli::{Out, now};
+use crate::config::Config;
+use crate::state::AppState;
+
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Pre-publish the next signing key of every algorithm (used after keys.prepublish).
+    Rotate,
+    /// List signing keys and their status.
+    List,
+}
+
+pub async fn run(cmd: KeysCommand, config: Config, out: Out) -> anyhow::Result<()> {
+    let prepublish = config.keys.prepublish;
+    let state = AppState::build(config).await?;
+    let now = now();
+    if let KeysCommand::Rotate = cmd {
+        let created = state.keys.rotate(now, prepublish).await?;
+        for (alg, kid) in &created {
+            if !out.json {
+                println!("{}: new key {kid} signs from {}", alg.name(), now + prepublish);
+            }
+        }
+        if created.is_empty() && !out.json {
+            println!("every algorithm already has a pending key; nothing to do");
+        }
+    }
+    let rows: Vec<serde_json::Value> = state
+        .keys
+        .list()
+        .iter()
+        .map(|k| {
+            json!({
+                "kid": k.kid,
+                "alg": k.alg.name(),
+                "status": k.status(now, state.keys.retention()).name(),
+                "created_at": k.created_at,
+                "activates_at": k.activates_at,
+                "superseded_at": k.superseded_at,
+            })
+        })
+        .collect();
+    if out.json {
+        println!("{}", json!({ "keys": rows }));
+    } else {
+        for r in &rows {
+            println!(
+                "{:<24} {:<6} {:<8} activates_at={}",
+                r["kid"].as_str().unwrap_or_default(),
+                r["alg"].as_str().unwrap_or_default(),
+                r["status"].as_str().unwrap_or_default(),
+                r["activates_at"]
+            );
+        }
+    }
+    Ok(())
+}

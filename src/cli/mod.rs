@@ -1,0 +1,132 @@
+//! The `nyckel` command line (ARCHITECTURE.md section 6 is the contract): every subcommand
+//! takes `--config PATH` and `--json`. Errors print one clear line and exit non-zero.
+
+mod clients;
+mod keys;
+mod orgs;
+mod serve;
+mod users;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// Nyckel, an OpenID Connect provider for organisations.
+#[derive(Debug, Parser)]
+#[command(name = "nyckel", version, about)]
+pub struct Cli {
+    /// Configuration file (default: ./nyckel.toml when present).
+    #[arg(long, global = true, value_name = "PATH")]
+    config: Option<PathBuf>,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(users::UserCommand),
+    /// Manage organisations and memberships.
+    #[command(subcommand)]
+    Org(orgs::OrgCommand),
+    /// Manage clients (relying parties).
+    #[command(subcommand)]
+    Client(clients::ClientCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+}
+
+/// Output options shared by the subcommands.
+#[derive(Debug, Clone, Copy)]
+pub struct Out {
+    pub json: bool,
+}
+
+impl Out {
+    /// Prints `value` as JSON, or `text` otherwise.
+    pub fn print(&self, value: &serde_json::Value, text: &str) {
+        if self.json {
+            println!("{value}");
+        } else {
+            println!("{text}");
+        }
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("nyckel: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(&config);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("nyckel: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let out = Out { json: cli.json };
+    let result = runtime.block_on(async move {
+        match cli.command {
+            Command::Serve => serve::run(config).await,
+            Command::Migrate => serve::migrate(config, out).await,
+            Command::User(c) => users::run(c, config, out).await,
+            Command::Org(c) => orgs::run(c, config, out).await,
+            Command::Client(c) => clients::run(c, config, out).await,
+            Command::Keys(c) => keys::run(c, config, out).await,
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("nyckel: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&config.log.filter))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = if config.log.format == "json" {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
+}
+
+/// Connects and migrates, for commands that only need the database.
+pub async fn open_db(config: &Config) -> anyhow::Result<crate::store::Db> {
+    let db = crate::store::Db::connect(config).await?;
+    db.migrate().await?;
+    Ok(db)
+}
+
+/// The current time for CLI commands.
+pub fn now() -> i64 {
+    use crate::clock::Clock;
+    crate::clock::SystemClock.now()
+}

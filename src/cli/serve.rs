@@ -1,0 +1,43 @@
+//! `nyckel serve` and `nyckel migrate`.
+
+use crate::cli::Out;
+use crate::config::{Config, TlsMode};
+use crate::state::AppState;
+
+/// Starts the server and runs until a shutdown signal.
+pub async fn run(config: Config) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    if config.is_development() {
+        tracing::warn!(
+            "development setup: self-signed TLS certificate in {}; configure tls.mode = \"files\" for production",
+            config.keys_dir.display()
+        );
+    }
+    if config.tls.mode == TlsMode::Off {
+        tracing::warn!("TLS is off: only run like this behind a TLS-terminating proxy or on loopback");
+    }
+    let state = AppState::build(config).await?;
+    let users: Option<(i64,)> = sqlx::query_as("select count(*) from users")
+        .fetch_optional(state.db.pool())
+        .await
+        .ok()
+        .flatten();
+    println!("nyckel issuer {}", state.issuer);
+    if users.is_none_or(|(n,)| n == 0) {
+        println!("No accounts yet. Add a person and a client, for example:");
+        println!("  nyckel user create --email you@example.org --name \"Your Name\" --password-stdin");
+        println!(
+            "  nyckel client create --name \"My app\" --redirect-uri https://app.example.org/callback"
+        );
+    }
+    tracing::info!(ms = started.elapsed().as_millis() as u64, "ready to listen");
+    crate::server::serve(state).await?;
+    Ok(())
+}
+
+/// Applies migrations.
+pub async fn migrate(config: Config, out: Out) -> anyhow::Result<()> {
+    crate::cli::open_db(&config).await?;
+    out.print(&serde_json::json!({"migrated": true}), "migrations applied");
+    Ok(())
+}

@@ -1,0 +1,544 @@
+//! Typed configuration, loaded once at start: built-in defaults, then `nyckel.toml`, then
+//! `NYCKEL_*` environment variables (`__` separates nested keys), then `*_FILE` variables
+//! whose value is a path to read a secret from. [`Config::validate`] rejects bad values with
+//! messages that name the key. The keys of ARCHITECTURE.md section 6 are a contract.
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The issuer identifier, exactly as it appears in tokens and discovery.
+    /// Defaults to `https://localhost:<listen port>` (or `http://` with TLS off).
+    pub issuer: Option<String>,
+    /// Address to listen on.
+    pub listen: String,
+    /// Where the SQLite database (by default) and the development outbox live.
+    pub data_dir: PathBuf,
+    /// Where the master key and the generated TLS certificate live.
+    pub keys_dir: PathBuf,
+    pub database: DatabaseConfig,
+    pub tls: TlsConfig,
+    pub password: PasswordConfig,
+    pub session: SessionConfig,
+    pub tokens: TokenConfig,
+    pub keys: KeysConfig,
+    pub throttle: ThrottleConfig,
+    pub log: LogConfig,
+    /// Reverse proxies whose `X-Forwarded-For` is believed (exact IP addresses).
+    pub trusted_proxies: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://...`. Defaults to `sqlite://<data_dir>/nyckel.db`.
+    pub url: Option<String>,
+    pub max_connections: u32,
+    /// Seconds to wait for a connection before answering 503.
+    pub acquire_timeout: u64,
+    /// SQLite `synchronous`: `full` (default, no acknowledged write lost on power loss) or `normal`.
+    pub sqlite_synchronous: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TlsMode {
+    /// Generate (once) and use a self-signed certificate in `keys_dir`.
+    SelfSigned,
+    /// Use the certificate and key files named by `cert` and `key`.
+    Files,
+    /// Plain HTTP: behind a TLS-terminating proxy, or on loopback.
+    Off,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TlsConfig {
+    pub mode: TlsMode,
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PasswordConfig {
+    /// Minimum length in Unicode code points.
+    pub min_length: usize,
+    /// Maximum length in Unicode code points.
+    pub max_length: usize,
+    /// argon2id memory in KiB (floor 19456).
+    pub argon2_memory_kib: u32,
+    /// argon2id iterations (floor 2).
+    pub argon2_iterations: u32,
+    /// argon2id parallelism.
+    pub argon2_parallelism: u32,
+    /// How many hashes may run at once (0 = one per CPU core).
+    pub max_concurrent_hashes: usize,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// Seconds of inactivity after which a session ends.
+    pub idle_timeout: i64,
+    /// Seconds after login after which a session ends regardless of activity.
+    pub absolute_timeout: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TokenConfig {
+    /// Authorization code lifetime in seconds.
+    pub code_ttl: i64,
+    /// Access token lifetime in seconds.
+    pub access_token_ttl: i64,
+    /// ID token lifetime in seconds.
+    pub id_token_ttl: i64,
+    /// A refresh token not used for this many seconds expires.
+    pub refresh_idle_ttl: i64,
+    /// A refresh token family ends this many seconds after login, however it is used.
+    pub refresh_absolute_ttl: i64,
+    /// How long a pending login (authorization request) stays valid, in seconds.
+    pub login_request_ttl: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// Seconds a new signing key is published in JWKS before it signs anything.
+    pub prepublish: i64,
+    /// Seconds a superseded key stays in JWKS beyond the longest token lifetime.
+    pub retain_extra: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ThrottleConfig {
+    /// Consecutive failures per account after which logins stop until `hard_stop_window` passes.
+    pub account_hard_stop: i64,
+    /// Seconds the hard stop lasts after the last failure (never permanent).
+    pub hard_stop_window: i64,
+    /// Failures from one IP address before that address is slowed down.
+    pub ip_free_failures: i64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter such as `info` or `nyckel=debug,info`. `RUST_LOG` wins when set.
+    pub filter: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            issuer: None,
+            listen: "127.0.0.1:8443".into(),
+            data_dir: "data".into(),
+            keys_dir: "keys".into(),
+            database: DatabaseConfig::default(),
+            tls: TlsConfig::default(),
+            password: PasswordConfig::default(),
+            session: SessionConfig::default(),
+            tokens: TokenConfig::default(),
+            keys: KeysConfig::default(),
+            throttle: ThrottleConfig::default(),
+            log: LogConfig::default(),
+            trusted_proxies: Vec::new(),
+        }
+    }
+}
+
+impl Default for DatabaseConfig {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 8,
+            acquire_timeout: 5,
+            sqlite_synchronous: "full".into(),
+        }
+    }
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self {
+            mode: TlsMode::SelfSigned,
+            cert: None,
+            key: None,
+        }
+    }
+}
+
+impl Default for PasswordConfig {
+    fn default() -> Self {
+        Self {
+            min_length: 15,
+            max_length: 256,
+            argon2_memory_kib: ARGON2_MIN_MEMORY_KIB,
+            argon2_iterations: ARGON2_MIN_ITERATIONS,
+            argon2_parallelism: 1,
+            max_concurrent_hashes: 0,
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            idle_timeout: 30 * 60,
+            absolute_timeout: 12 * 3600,
+        }
+    }
+}
+
+impl Default for TokenConfig {
+    fn default() -> Self {
+        Self {
+            code_ttl: 60,
+            access_token_ttl: 600,
+            id_token_ttl: 3600,
+            refresh_idle_ttl: 14 * 86400,
+            refresh_absolute_ttl: 30 * 86400,
+            login_request_ttl: 30 * 60,
+        }
+    }
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self {
+            prepublish: 86400,
+            retain_extra: 86400,
+        }
+    }
+}
+
+impl Default for ThrottleConfig {
+    fn default() -> Self {
+        Self {
+            account_hard_stop: 100,
+            hard_stop_window: 86400,
+            ip_free_failures: 20,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "text".into(),
+            filter: "info".into(),
+        }
+    }
+}
+
+/// The argon2id floor of SECURITY.md (OWASP / ASVS appendix C): 19 MiB, 2 passes.
+pub const ARGON2_MIN_MEMORY_KIB: u32 = 19456;
+/// See [`ARGON2_MIN_MEMORY_KIB`].
+pub const ARGON2_MIN_ITERATIONS: u32 = 2;
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("environment variable {var}: {message}")]
+    Env { var: String, message: String },
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+const ENV_PREFIX: &str = "NYCKEL_";
+
+impl Config {
+    /// Loads defaults, then the file (the given path, or `./nyckel.toml` if it exists), then
+    /// the environment, and validates the result.
+    pub fn load(path: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(path, std::env::vars())
+    }
+
+    /// [`Config::load`] with an explicit environment (for tests).
+    pub fn load_from(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut tree = toml::Table::new();
+        let default_path = Path::new("nyckel.toml");
+        let file = match path {
+            Some(p) => Some(p),
+            None if default_path.exists() => Some(default_path),
+            None => None,
+        };
+        if let Some(file) = file {
+            let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
+                path: file.display().to_string(),
+                source,
+            })?;
+            tree = text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
+                path: file.display().to_string(),
+                message: e.to_string(),
+            })?;
+        }
+        let mut env: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .collect();
+        env.sort();
+        for (var, value) in env {
+            apply_env(&mut tree, &var, &value)?;
+        }
+        let config: Config =
+            toml::Value::Table(tree)
+                .try_into()
+                .map_err(|e: toml::de::Error| ConfigError::Parse {
+                    path: "configuration".into(),
+                    message: e.message().to_string(),
+                })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that serde cannot; messages name the key.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        validate_issuer(&self.issuer())?;
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return bad(format!(
+                "listen = {:?} is not an address like 127.0.0.1:8443",
+                self.listen
+            ));
+        }
+        if self.tls.mode == TlsMode::Files && (self.tls.cert.is_none() || self.tls.key.is_none())
+        {
+            return bad("tls.mode = \"files\" needs tls.cert and tls.key".into());
+        }
+        let url = self.database_url();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return bad("database.url must start with sqlite:// or postgres://".into());
+        }
+        if !matches!(self.database.sqlite_synchronous.as_str(), "full" | "normal") {
+            return bad("database.sqlite_synchronous must be \"full\" or \"normal\"".into());
+        }
+        let p = &self.password;
+        if p.argon2_memory_kib < ARGON2_MIN_MEMORY_KIB || p.argon2_iterations < ARGON2_MIN_ITERATIONS {
+            return bad(format!(
+                "password.argon2_memory_kib must be at least {ARGON2_MIN_MEMORY_KIB} and password.argon2_iterations at least {ARGON2_MIN_ITERATIONS}"
+            ));
+        }
+        if p.argon2_parallelism == 0 {
+            return bad("password.argon2_parallelism must be at least 1".into());
+        }
+        if p.min_length < 8 || p.max_length < 64 || p.min_length > p.max_length {
+            return bad("password.min_length must be at least 8 and password.max_length at least 64 (and not below min_length)".into());
+        }
+        let t = &self.tokens;
+        if t.code_ttl <= 0 || t.code_ttl > 600 {
+            return bad("tokens.code_ttl must be between 1 and 600 seconds".into());
+        }
+        for (name, v) in [
+            ("tokens.access_token_ttl", t.access_token_ttl),
+            ("tokens.id_token_ttl", t.id_token_ttl),
+            ("tokens.refresh_idle_ttl", t.refresh_idle_ttl),
+            ("tokens.refresh_absolute_ttl", t.refresh_absolute_ttl),
+            ("tokens.login_request_ttl", t.login_request_ttl),
+            ("session.idle_timeout", self.session.idle_timeout),
+            ("session.absolute_timeout", self.session.absolute_timeout),
+        ] {
+            if v <= 0 {
+                return bad(format!("{name} must be a positive number of seconds"));
+            }
+        }
+        if self.keys.prepublish < 0 || self.keys.retain_extra < 0 {
+            return bad("keys.prepublish and keys.retain_extra must not be negative".into());
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return bad("log.format must be \"text\" or \"json\"".into());
+        }
+        for proxy in &self.trusted_proxies {
+            if proxy.parse::<std::net::IpAddr>().is_err() {
+                return bad(format!("trusted_proxies: {proxy:?} is not an IP address"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The issuer, configured or derived from `listen` and the TLS mode.
+    pub fn issuer(&self) -> String {
+        if let Some(issuer) = &self.issuer {
+            return issuer.clone();
+        }
+        let port = self
+            .listen
+            .parse::<std::net::SocketAddr>()
+            .map(|a| a.port())
+            .unwrap_or(8443);
+        let scheme = if self.tls.mode == TlsMode::Off { "http" } else { "https" };
+        format!("{scheme}://localhost:{port}")
+    }
+
+    /// The database URL, configured or the embedded default under `data_dir`.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("nyckel.db").display()),
+        }
+    }
+
+    /// Whether mail and SMS go to the development outbox (no relay configured yet).
+    pub fn is_development(&self) -> bool {
+        self.tls.mode == TlsMode::SelfSigned
+    }
+}
+
+/// Issuers must be https, except http for localhost / 127.0.0.1; no query or fragment.
+fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
+    let bad = |m: &str| Err(ConfigError::Invalid(format!("issuer = {issuer:?}: {m}")));
+    let Ok(url) = url::Url::parse(issuer) else {
+        return bad("not a URL");
+    };
+    if url.query().is_some() || url.fragment().is_some() {
+        return bad("an issuer has no query or fragment");
+    }
+    if url.cannot_be_a_base() || url.host_str().is_none() {
+        return bad("an issuer needs a host");
+    }
+    match url.scheme() {
+        "https" => Ok(()),
+        "http" if matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]")) => Ok(()),
+        "http" => bad("http is only accepted for localhost and 127.0.0.1; use https"),
+        _ => bad("the scheme must be https"),
+    }
+}
+
+/// Applies one `NYCKEL_A__B=value` (or `NYCKEL_A__B_FILE=path`) to the TOML tree.
+fn apply_env(tree: &mut toml::Table, var: &str, value: &str) -> Result<(), ConfigError> {
+    let rest = &var[ENV_PREFIX.len()..];
+    let (rest, value) = match rest.strip_suffix("_FILE") {
+        Some(stem) => {
+            let text = std::fs::read_to_string(value).map_err(|e| ConfigError::Env {
+                var: var.to_string(),
+                message: format!("cannot read {value}: {e}"),
+            })?;
+            (stem, text.trim_end_matches(['\n', '\r']).to_string())
+        }
+        None => (rest, value.to_string()),
+    };
+    let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
+    if path.iter().any(String::is_empty) {
+        return Err(ConfigError::Env {
+            var: var.to_string(),
+            message: "empty key segment".into(),
+        });
+    }
+    let mut table = tree;
+    for segment in &path[..path.len() - 1] {
+        let entry = table
+            .entry(segment.clone())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        table = match entry {
+            toml::Value::Table(t) => t,
+            _ => {
+                return Err(ConfigError::Env {
+                    var: var.to_string(),
+                    message: format!("{segment} is not a section"),
+                });
+            }
+        };
+    }
+    let leaf = path.last().cloned().unwrap_or_default();
+    table.insert(leaf, env_value(&value));
+    Ok(())
+}
+
+/// Environment values are strings; numbers, booleans and `[..]` lists are read as TOML.
+fn env_value(value: &str) -> toml::Value {
+    let looks_typed = value.parse::<i64>().is_ok()
+        || value == "true"
+        || value == "false"
+        || (value.starts_with('[') && value.ends_with(']'));
+    if looks_typed {
+        if let Ok(table) = format!("v = {value}").parse::<toml::Table>() {
+            if let Some(v) = table.get("v") {
+                return v.clone();
+            }
+        }
+    }
+    toml::Value::String(value.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_the_embedded_setup() {
+        let c = Config::load_from(None, env(&[])).expect("defaults load");
+        assert_eq!(c.issuer(), "https://localhost:8443");
+        assert_eq!(c.database_url(), "sqlite://data/nyckel.db");
+        assert_eq!(c.tls.mode, TlsMode::SelfSigned);
+    }
+
+    #[test]
+    fn environment_overrides_nested_keys() {
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("NYCKEL_ISSUER", "https://id.example.org"),
+                ("NYCKEL_DATABASE__URL", "postgres://db/nyckel"),
+                ("NYCKEL_TLS__MODE", "off"),
+                ("NYCKEL_TOKENS__CODE_TTL", "30"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(c.issuer(), "https://id.example.org");
+        assert_eq!(c.database_url(), "postgres://db/nyckel");
+        assert_eq!(c.tls.mode, TlsMode::Off);
+        assert_eq!(c.tokens.code_ttl, 30);
+    }
+
+    #[test]
+    fn file_secrets_are_read() {
+        let dir = std::env::temp_dir().join(format!("nyckel-cfg-{}", crate::crypto::random_id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let secret = dir.join("db_url");
+        std::fs::write(&secret, "postgres://u:pw@db/n\n").expect("write");
+        let c = Config::load_from(
+            None,
+            env(&[("NYCKEL_DATABASE__URL_FILE", secret.to_str().expect("utf8"))]),
+        )
+        .expect("loads");
+        assert_eq!(c.database_url(), "postgres://u:pw@db/n");
+        let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn bad_values_are_named() {
+        let err = Config::load_from(None, env(&[("NYCKEL_ISSUER", "http://id.example.org")]))
+            .expect_err("http issuer refused");
+        assert!(err.to_string().contains("issuer"), "{err}");
+        let err = Config::load_from(None, env(&[("NYCKEL_LISTN", "x")])).expect_err("typo");
+        assert!(err.to_string().contains("listn"), "{err}");
+        let err = Config::load_from(None, env(&[("NYCKEL_PASSWORD__ARGON2_MEMORY_KIB", "1024")]))
+            .expect_err("weak argon2");
+        assert!(err.to_string().contains("argon2_memory_kib"), "{err}");
+    }
+}

@@ -1,0 +1,125 @@
+//! Error responses. People get a helpful page in their language ([`PageError`]); protocol
+//! clients get RFC 6749 section 5.2 JSON ([`OAuthJson`]) with `Cache-Control: no-store`, and
+//! `invalid_client` as 401 with `WWW-Authenticate`. Internal causes are logged, never shown.
+
+use std::any::Any;
+
+use askama::Template;
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::http::page::render_status;
+use crate::i18n::Texts;
+use crate::oidc::error::{ErrorCode, OAuthError};
+
+/// The error page.
+#[derive(Template)]
+#[template(path = "pages/error.html")]
+pub struct ErrorPage {
+    pub t: Texts,
+    pub message: &'static str,
+}
+
+/// A failure shown to a person as a page.
+#[derive(Debug)]
+pub struct PageError {
+    pub status: StatusCode,
+    /// Catalog key of the message, e.g. `error.unknown_client`.
+    pub key: &'static str,
+    pub texts: Texts,
+}
+
+impl PageError {
+    /// A page with `status` and the catalog message `key`.
+    pub fn new(status: StatusCode, key: &'static str, texts: Texts) -> Self {
+        Self { status, key, texts }
+    }
+
+    /// 400 with `key`.
+    pub fn bad_request(key: &'static str, texts: Texts) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, key, texts)
+    }
+
+    /// 500; the cause must already be logged.
+    pub fn internal(texts: Texts) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "error.server", texts)
+    }
+
+    /// Logs an internal error and returns the 500 page.
+    pub fn from_internal(e: impl std::fmt::Display, texts: Texts) -> Self {
+        tracing::error!(error = %e, "internal error");
+        Self::internal(texts)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let page = ErrorPage {
+            t: self.texts,
+            message: self.texts.t(self.key),
+        };
+        render_status(self.status, &page)
+    }
+}
+
+/// An OAuth error as a JSON response.
+#[derive(Debug)]
+pub struct OAuthJson(pub OAuthError);
+
+impl From<OAuthError> for OAuthJson {
+    fn from(e: OAuthError) -> Self {
+        Self(e)
+    }
+}
+
+impl IntoResponse for OAuthJson {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let status = match e.code {
+            ErrorCode::InvalidClient | ErrorCode::InvalidToken => StatusCode::UNAUTHORIZED,
+            ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+            ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            _ => StatusCode::BAD_REQUEST,
+        };
+        let mut body = json!({ "error": e.code.as_str() });
+        if let Some(d) = &e.description {
+            body["error_description"] = json!(d);
+        }
+        let mut res = (status, Json(body)).into_response();
+        let h = res.headers_mut();
+        h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        h.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+        match e.code {
+            ErrorCode::InvalidClient => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Basic realm=\"nyckel\""),
+                );
+            }
+            ErrorCode::InvalidToken => {
+                h.insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer error=\"invalid_token\""),
+                );
+            }
+            ErrorCode::TemporarilyUnavailable => {
+                h.insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+            }
+            _ => {}
+        }
+        res
+    }
+}
+
+/// The response after a handler panicked: a plain 500; the process keeps serving.
+pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = err
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| err.downcast_ref::<&str>().copied())
+        .unwrap_or("unknown");
+    tracing::error!(panic = detail, "request handler panicked");
+    (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+}

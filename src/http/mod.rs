@@ -1,0 +1,40 @@
+//! Everything that knows axum: the router, middleware (security headers, CORS for the API
+//! endpoints, panic catching, body limits, request logging), extractors, error responses and
+//! the pages. Handlers are thin: they parse, call `oidc`/`auth`/`admin`, and render.
+
+pub mod error;
+pub mod extract;
+pub mod headers;
+pub mod page;
+pub mod upkeep;
+pub mod wellknown;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
+
+use crate::state::AppState;
+
+/// Largest request body accepted anywhere (a login form is far below this). Keeps a 1 MB
+/// "password" from reaching argon2 (SECURITY.md 6.2.9).
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// The whole application.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/.well-known/openid-configuration", get(wellknown::get_discovery))
+        .route("/jwks", get(wellknown::get_jwks))
+        .layer(axum::middleware::from_fn(headers::cors));
+    Router::new()
+        .merge(api)
+        .route("/health/live", get(wellknown::get_live))
+        .route("/health/ready", get(wellknown::get_ready))
+        .route("/static/nyckel.css", get(wellknown::get_css))
+        .fallback(wellknown::not_found)
+        .with_state(state)
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(headers::security_headers))
+        .layer(axum::middleware::from_fn(headers::log_requests))
+        .layer(CatchPanicLayer::custom(error::panic_response))
+}

@@ -1,0 +1,42 @@
+//! Background upkeep on every node: reload signing keys (another node may have rotated) and
+//! delete expired rows. Failures are logged and retried on the next tick.
+
+use std::time::Duration;
+
+use crate::state::AppState;
+use crate::store;
+
+/// How often keys are reloaded.
+pub const KEY_RELOAD_EVERY: Duration = Duration::from_secs(60);
+
+/// Starts the upkeep loop.
+pub fn spawn(state: AppState) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(KEY_RELOAD_EVERY);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        let mut round: u64 = 0;
+        loop {
+            tick.tick().await;
+            round += 1;
+            if let Err(e) = state.keys.reload().await {
+                tracing::warn!(error = %e, "reloading signing keys failed");
+            }
+            if round % 10 == 0 {
+                let now = state.now();
+                let db = &state.db;
+                let results = [
+                    store::sessions::delete_expired(db, now).await,
+                    store::auth_requests::delete_expired(db, now).await,
+                    store::codes::delete_expired(db, now).await,
+                    store::revoked::delete_expired(db, now).await,
+                ];
+                for r in results {
+                    if let Err(e) = r {
+                        tracing::warn!(error = %e, "deleting expired rows failed");
+                    }
+                }
+            }
+        }
+    });
+}

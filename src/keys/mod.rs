@@ -1,0 +1,258 @@
+//! Signing keys: generated per algorithm, stored sealed in the database, cached in memory by
+//! every node, rotated by `nyckel keys rotate`.
+//!
+//! Lifecycle (derived from timestamps only, so every node agrees without coordination):
+//! a key is *pending* from creation until `activates_at` (published in JWKS, signs nothing),
+//! *current* while it is the newest key of its algorithm with `activates_at <= now`, and
+//! *retired* once a newer key of its algorithm is current. A retired key stays in JWKS until
+//! every token it signed has expired (longest token lifetime + `keys.retain_extra`).
+
+pub mod generate;
+pub mod jws;
+pub mod master;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use bytes::Bytes;
+use serde_json::{Value, json};
+
+use crate::clock::UnixTime;
+use crate::error::{Error, Result};
+use crate::store::{self, Db};
+use jws::{Alg, SigningKey, VerifyKey};
+use master::MasterKey;
+
+/// A key's place in its lifecycle at some instant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyStatus {
+    Pending,
+    Current,
+    Retired,
+    /// Retired and past retention: no longer published, deleted on the next rotation.
+    Expired,
+}
+
+impl KeyStatus {
+    /// Lower-case name for listings.
+    pub fn name(self) -> &'static str {
+        match self {
+            KeyStatus::Pending => "pending",
+            KeyStatus::Current => "current",
+            KeyStatus::Retired => "retired",
+            KeyStatus::Expired => "expired",
+        }
+    }
+}
+
+/// One key with its schedule.
+#[derive(Debug, Clone)]
+pub struct KeyInfo {
+    pub kid: String,
+    pub alg: Alg,
+    pub created_at: UnixTime,
+    pub activates_at: UnixTime,
+    /// When a newer key of the same algorithm took over, if one has.
+    pub superseded_at: Option<UnixTime>,
+    pub jwk: Value,
+}
+
+impl KeyInfo {
+    /// The key's status at `now`, given how long retired keys are retained.
+    pub fn status(&self, now: UnixTime, retention: i64) -> KeyStatus {
+        if self.activates_at > now {
+            return KeyStatus::Pending;
+        }
+        match self.superseded_at {
+            Some(s) if s <= now && s + retention <= now => KeyStatus::Expired,
+            Some(s) if s <= now => KeyStatus::Retired,
+            _ => KeyStatus::Current,
+        }
+    }
+}
+
+/// The keys as loaded from the database.
+struct Loaded {
+    infos: Vec<KeyInfo>,
+    signing: HashMap<String, Arc<SigningKey>>,
+    verify: HashMap<String, VerifyKey>,
+}
+
+/// All signing keys of the installation, cached in memory.
+pub struct KeyRing {
+    db: Db,
+    master: MasterKey,
+    /// Seconds a retired key stays published.
+    retention: i64,
+    loaded: RwLock<Arc<Loaded>>,
+}
+
+impl std::fmt::Debug for KeyRing {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KeyRing").finish_non_exhaustive()
+    }
+}
+
+impl KeyRing {
+    /// Loads every key, generating a first key for each algorithm that has none.
+    pub async fn open(db: Db, master: MasterKey, retention: i64, now: UnixTime) -> Result<Self> {
+        let ring = Self {
+            db,
+            master,
+            retention,
+            loaded: RwLock::new(Arc::new(Loaded {
+                infos: Vec::new(),
+                signing: HashMap::new(),
+                verify: HashMap::new(),
+            })),
+        };
+        ring.reload().await?;
+        let mut generated = false;
+        for alg in Alg::ALL {
+            if !ring.snapshot().infos.iter().any(|k| k.alg == alg) {
+                ring.add_key(alg, now, now).await?;
+                generated = true;
+            }
+        }
+        if generated {
+            ring.reload().await?;
+        }
+        Ok(ring)
+    }
+
+    /// Re-reads keys from the database (other nodes may have rotated).
+    pub async fn reload(&self) -> Result<()> {
+        let rows = store::keys::list(&self.db).await?;
+        let mut infos = Vec::with_capacity(rows.len());
+        let mut signing = HashMap::new();
+        let mut verify = HashMap::new();
+        for row in &rows {
+            let alg = Alg::parse(&row.alg)
+                .ok_or_else(|| Error::Corrupt(format!("key {} has algorithm {}", row.id, row.alg)))?;
+            let jwk: Value = serde_json::from_str(&row.public_jwk)?;
+            let superseded_at = rows
+                .iter()
+                .filter(|o| o.alg == row.alg && o.activates_at > row.activates_at)
+                .map(|o| o.activates_at)
+                .min();
+            let der = self
+                .master
+                .open(&row.private_key, &row.id)
+                .map_err(|e| Error::Crypto(e.to_string()))?;
+            let sk = SigningKey::from_pkcs8(row.id.clone(), alg, &der)
+                .map_err(|e| Error::Crypto(format!("key {}: {e}", row.id)))?;
+            let vk = VerifyKey::from_jwk(&jwk)
+                .map_err(|e| Error::Crypto(format!("key {}: {e}", row.id)))?;
+            signing.insert(row.id.clone(), Arc::new(sk));
+            verify.insert(row.id.clone(), vk);
+            infos.push(KeyInfo {
+                kid: row.id.clone(),
+                alg,
+                created_at: row.created_at,
+                activates_at: row.activates_at,
+                superseded_at,
+                jwk,
+            });
+        }
+        let loaded = Arc::new(Loaded {
+            infos,
+            signing,
+            verify,
+        });
+        *self.loaded.write().unwrap_or_else(|e| e.into_inner()) = loaded;
+        Ok(())
+    }
+
+    fn snapshot(&self) -> Arc<Loaded> {
+        self.loaded.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Generates and stores a key of `alg` that starts signing at `activates_at`.
+    pub async fn add_key(&self, alg: Alg, now: UnixTime, activates_at: UnixTime) -> Result<String> {
+        let generated = tokio::task::spawn_blocking(move || generate::generate(alg)).await??;
+        let row = store::keys::KeyRow {
+            id: generated.kid.clone(),
+            alg: alg.name().to_string(),
+            private_key: self.master.seal(&generated.pkcs8, &generated.kid),
+            public_jwk: generated.jwk.to_string(),
+            created_at: now,
+            activates_at,
+        };
+        store::keys::insert(&self.db, &row).await?;
+        Ok(generated.kid)
+    }
+
+    /// Pre-publishes a next key for every algorithm (active after `prepublish` seconds) and
+    /// deletes keys past retention. Algorithms that already have a pending key are skipped.
+    /// Returns the new key ids.
+    pub async fn rotate(&self, now: UnixTime, prepublish: i64) -> Result<Vec<(Alg, String)>> {
+        self.reload().await?;
+        let snapshot = self.snapshot();
+        let mut created = Vec::new();
+        for alg in Alg::ALL {
+            let pending = snapshot
+                .infos
+                .iter()
+                .any(|k| k.alg == alg && k.status(now, self.retention) == KeyStatus::Pending);
+            if !pending {
+                created.push((alg, self.add_key(alg, now, now + prepublish).await?));
+            }
+        }
+        for k in &snapshot.infos {
+            if k.status(now, self.retention) == KeyStatus::Expired {
+                store::keys::delete(&self.db, &k.kid).await?;
+            }
+        }
+        self.reload().await?;
+        Ok(created)
+    }
+
+    /// The key that signs with `alg` at `now`.
+    pub fn signing_key(&self, alg: Alg, now: UnixTime) -> Result<Arc<SigningKey>> {
+        let snapshot = self.snapshot();
+        let current = snapshot
+            .infos
+            .iter()
+            .filter(|k| k.alg == alg && k.activates_at <= now)
+            .max_by_key(|k| k.activates_at)
+            .ok_or_else(|| Error::Crypto(format!("no active {} key", alg.name())))?;
+        snapshot
+            .signing
+            .get(&current.kid)
+            .cloned()
+            .ok_or_else(|| Error::Crypto("key ring out of step".into()))
+    }
+
+    /// Verifies a token signed by one of our published keys.
+    pub fn verify(&self, token: &str, allowed: &[Alg]) -> Result<jws::Verified, jws::JwsError> {
+        let snapshot = self.snapshot();
+        jws::verify(token, allowed, |kid| snapshot.verify.get(kid))
+    }
+
+    /// Every key with its schedule.
+    pub fn list(&self) -> Vec<KeyInfo> {
+        self.snapshot().infos.clone()
+    }
+
+    /// Seconds a retired key stays published.
+    pub fn retention(&self) -> i64 {
+        self.retention
+    }
+
+    /// The JWKS document at `now`: pending, current and retained keys.
+    pub fn jwks(&self, now: UnixTime) -> Bytes {
+        let snapshot = self.snapshot();
+        let keys: Vec<&Value> = snapshot
+            .infos
+            .iter()
+            .filter(|k| k.status(now, self.retention) != KeyStatus::Expired)
+            .map(|k| &k.jwk)
+            .collect();
+        Bytes::from(json!({ "keys": keys }).to_string())
+    }
+
+    /// Whether a master key must already exist: true when the database holds sealed keys.
+    pub async fn database_has_keys(db: &Db) -> Result<bool> {
+        Ok(!store::keys::list(db).await?.is_empty())
+    }
+}

@@ -1,0 +1,30 @@
+//! Nyckel: an OpenID Connect provider for organisations that share one installation.
+//!
+//! Crate map (see `docs/` and ARCHITECTURE.md for the contracts):
+//! - [`config`]: typed configuration (defaults, `nyckel.toml`, `NYCKEL_*`, `*_FILE`).
+//! - [`store`]: the database (SQLite or PostgreSQL through `sqlx::Any`); the only place with SQL.
+//! - [`keys`]: the master key, signing keys (rotation, JWKS) and compact JWS.
+//! - [`oidc`]: the protocol engine (authorize, token, userinfo, ...); no axum types.
+//! - [`auth`]: passwords, throttling and sessions; no axum types.
+//! - [`orgs`]: organisations, memberships and the claims built from them.
+//! - [`admin`]: use-cases shared by the CLI and (later) the admin API.
+//! - [`http`]: everything that knows axum: routes, pages, extractors, error responses.
+//! - [`cli`]: the `nyckel` command line.
+//! - [`server`] and [`tls`]: listening, TLS and graceful shutdown.
+
+pub mod admin;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod error;
+pub mod http;
+pub mod i18n;
+pub mod keys;
+pub mod oidc;
+pub mod orgs;
+pub mod server;
+pub mod state;
+pub mod store;
+pub mod tls;

@@ -1,0 +1,8 @@
+//! The OpenID Connect protocol engine: discovery, authorization requests, the token endpoint,
+//! token minting, userinfo, revocation, introspection and logout. No axum types here: the
+//! HTTP layer parses requests into plain values and renders what these functions return.
+
+pub mod discovery;
+pub mod error;
+pub mod redirect;
+pub mod scope;

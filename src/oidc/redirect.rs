@@ -1,0 +1,110 @@
+//! Redirect URIs: what may be registered, and how a requested URI matches a registered one.
+//!
+//! Matching is exact string comparison (OIDC Core 3.1.2.1, RFC 9700 2.1). The one exception
+//! is RFC 8252 section 7.3: a public (native) client registered with an `http` loopback URI
+//! may use any port.
+
+/// Checks a URI offered for registration: absolute, `https` (or `http` on loopback), no
+/// fragment, no user info.
+pub fn validate_registered(uri: &str) -> Result<(), &'static str> {
+    let url = url::Url::parse(uri).map_err(|_| "not an absolute URL")?;
+    if url.fragment().is_some() {
+        return Err("a redirect URI must not have a fragment");
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err("a redirect URI must not contain user information");
+    }
+    match url.scheme() {
+        "https" if url.host_str().is_some() => Ok(()),
+        "http" if is_loopback_host(url.host_str()) => Ok(()),
+        "http" => Err("http is only allowed for 127.0.0.1, [::1] and localhost; use https"),
+        _ => Err("the scheme must be https (or http on loopback)"),
+    }
+}
+
+fn is_loopback_host(host: Option<&str>) -> bool {
+    matches!(host, Some("127.0.0.1" | "[::1]" | "localhost"))
+}
+
+/// Whether `requested` may be used with a client that registered `registered`.
+pub fn matches(registered: &[String], requested: &str, public_client: bool) -> bool {
+    if registered.iter().any(|r| r == requested) {
+        return true;
+    }
+    if !public_client {
+        return false;
+    }
+    let Ok(req) = url::Url::parse(requested) else {
+        return false;
+    };
+    if req.scheme() != "http" || !is_loopback_host(req.host_str()) {
+        return false;
+    }
+    registered.iter().any(|r| {
+        url::Url::parse(r).is_ok_and(|reg| {
+            reg.scheme() == "http"
+                && reg.host_str() == req.host_str()
+                && reg.path() == req.path()
+                && reg.query() == req.query()
+                && reg.fragment().is_none()
+                && req.fragment().is_none()
+                && req.username().is_empty()
+                && req.password().is_none()
+                && without_port(r) == without_port(requested)
+        })
+    })
+}
+
+fn without_port(uri: &str) -> String {
+    url::Url::parse(uri)
+        .map(|mut u| {
+            let _ = u.set_port(None);
+            u.to_string()
+        })
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registration_rules() {
+        assert!(validate_registered("https://app.example/cb").is_ok());
+        assert!(validate_registered("http://127.0.0.1:8080/cb").is_ok());
+        assert!(validate_registered("http://localhost/cb").is_ok());
+        assert!(validate_registered("http://app.example/cb").is_err());
+        assert!(validate_registered("https://app.example/cb#x").is_err());
+        assert!(validate_registered("https://u:p@app.example/cb").is_err());
+        assert!(validate_registered("javascript:alert(1)").is_err());
+        assert!(validate_registered("/cb").is_err());
+    }
+
+    #[test]
+    fn exact_match_only() {
+        let reg = vec!["https://app.example/cb".to_string()];
+        assert!(matches(&reg, "https://app.example/cb", false));
+        for bad in [
+            "https://app.example/cb/",
+            "https://APP.example/cb",
+            "https://app.example/cb?x=1",
+            "https://app.example/CB",
+            "https://app.example/cb/../cb",
+            "https://evil@app.example/cb",
+            "https://app.example.evil/cb",
+            "https://app.example:443/cb",
+        ] {
+            assert!(!matches(&reg, bad, false), "{bad}");
+            assert!(!matches(&reg, bad, true), "{bad}");
+        }
+    }
+
+    #[test]
+    fn loopback_port_varies_for_public_clients_only() {
+        let reg = vec!["http://127.0.0.1/cb".to_string()];
+        assert!(matches(&reg, "http://127.0.0.1:53123/cb", true));
+        assert!(!matches(&reg, "http://127.0.0.1:53123/cb", false));
+        assert!(!matches(&reg, "http://127.0.0.1:53123/other", true));
+        assert!(!matches(&reg, "http://localhost:53123/cb", true));
+    }
+}

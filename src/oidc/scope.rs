@@ -1,0 +1,39 @@
+//! Scope strings: parsing, and restricting to the scopes we support.
+
+use crate::oidc::discovery::SCOPES;
+
+/// Splits a space-separated scope string, keeping only supported scopes, without duplicates,
+/// in a stable order.
+pub fn parse_supported(scope: &str) -> Vec<String> {
+    let requested: Vec<&str> = scope.split_whitespace().collect();
+    SCOPES
+        .iter()
+        .filter(|s| requested.contains(s))
+        .map(|s| s.to_string())
+        .collect()
+}
+
+/// Joins scopes with spaces.
+pub fn join(scopes: &[String]) -> String {
+    scopes.join(" ")
+}
+
+/// Whether `scope` (space-separated) contains `name`.
+pub fn has(scope: &str, name: &str) -> bool {
+    scope.split_whitespace().any(|s| s == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_scopes_are_dropped_and_order_is_stable() {
+        assert_eq!(
+            parse_supported("email openid admin openid orgs"),
+            vec!["openid", "email", "orgs"]
+        );
+        assert!(has("openid email", "email"));
+        assert!(!has("openid emails", "email"));
+    }
+}

@@ -1,0 +1,88 @@
+//! `AppState`: everything a request handler or CLI command needs (configuration, database,
+//! key ring, password hasher, clock), built once at start and shared by reference.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+
+use crate::auth::password::Hasher;
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::keys::KeyRing;
+use crate::keys::master::MasterKey;
+use crate::store::Db;
+
+/// Shared application state; cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState(Arc<Inner>);
+
+/// The contents of [`AppState`].
+#[derive(Debug)]
+pub struct Inner {
+    pub config: Config,
+    /// The issuer exactly as configured.
+    pub issuer: String,
+    /// The issuer without a trailing slash, for building endpoint URLs.
+    pub base_url: String,
+    pub db: Db,
+    pub keys: KeyRing,
+    pub clock: Arc<dyn Clock>,
+    pub hasher: Hasher,
+    /// The discovery document, serialised once.
+    pub discovery: Bytes,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+impl AppState {
+    /// Connects, migrates, opens the key ring and prepares the hasher.
+    pub async fn build(config: Config) -> Result<Self> {
+        Self::build_with_clock(config, Arc::new(SystemClock)).await
+    }
+
+    /// [`AppState::build`] with a given clock (tests move time).
+    pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self> {
+        let db = Db::connect(&config).await?;
+        db.migrate().await?;
+        let has_keys = KeyRing::database_has_keys(&db).await?;
+        let master = MasterKey::load_or_create(&config.keys_dir, !has_keys)
+            .map_err(|e| Error::Crypto(e.to_string()))?;
+        let retention = max_token_lifetime(&config) + config.keys.retain_extra;
+        let keys = KeyRing::open(db.clone(), master, retention, clock.now()).await?;
+        let hasher = Hasher::new(&config.password);
+        let issuer = config.issuer();
+        let base_url = issuer.trim_end_matches('/').to_string();
+        let discovery = crate::oidc::discovery::document(&issuer, &base_url);
+        Ok(Self(Arc::new(Inner {
+            config,
+            issuer,
+            base_url,
+            db,
+            keys,
+            clock,
+            hasher,
+            discovery,
+        })))
+    }
+
+    /// The current time.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+
+    /// An absolute URL on this server for `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+}
+
+/// The longest lifetime of any token a key signs.
+pub fn max_token_lifetime(config: &Config) -> i64 {
+    config.tokens.access_token_ttl.max(config.tokens.id_token_ttl)
+}

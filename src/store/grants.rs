@@ -1,0 +1,94 @@
+//! `grants`: one row per authorization (a login at a client). Authorization codes, refresh
+//! tokens and access tokens refer to their grant; revoking the grant revokes all of them
+//! (code reuse, refresh-token reuse, logout).
+
+use sqlx::FromRow;
+
+use crate::clock::UnixTime;
+use crate::store::{Db, Tx};
+
+/// An authorization granted to a client for a person.
+#[derive(Debug, Clone, FromRow)]
+pub struct GrantRow {
+    pub id: String,
+    pub client_id: String,
+    pub user_id: Option<String>,
+    pub sid: Option<String>,
+    pub scope: String,
+    pub organisation_id: Option<String>,
+    pub auth_time: Option<i64>,
+    pub amr: String,
+    pub acr: String,
+    pub created_at: i64,
+    pub expires_at: i64,
+    pub revoked_at: Option<i64>,
+}
+
+impl GrantRow {
+    /// Whether tokens of this grant are still good at `now`.
+    pub fn is_live(&self, now: UnixTime) -> bool {
+        self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
+const COLUMNS: &str = "id, client_id, user_id, sid, scope, organisation_id, auth_time, amr, acr, created_at, expires_at, revoked_at";
+
+/// Inserts a grant.
+pub async fn insert(tx: &mut Tx<'_>, g: &GrantRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into grants (id, client_id, user_id, sid, scope, organisation_id, auth_time, amr, acr, created_at, expires_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(&g.id)
+    .bind(&g.client_id)
+    .bind(&g.user_id)
+    .bind(&g.sid)
+    .bind(&g.scope)
+    .bind(&g.organisation_id)
+    .bind(g.auth_time)
+    .bind(&g.amr)
+    .bind(&g.acr)
+    .bind(g.created_at)
+    .bind(g.expires_at)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Finds a grant.
+pub async fn find(db: &Db, id: &str) -> Result<Option<GrantRow>, sqlx::Error> {
+    sqlx::query_as::<_, GrantRow>(&format!("select {COLUMNS} from grants where id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await
+}
+
+/// Finds a grant inside a transaction.
+pub async fn find_in(tx: &mut Tx<'_>, id: &str) -> Result<Option<GrantRow>, sqlx::Error> {
+    sqlx::query_as::<_, GrantRow>(&format!("select {COLUMNS} from grants where id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}
+
+/// Revokes a grant (and so every token issued under it).
+pub async fn revoke(db: &Db, id: &str, now: UnixTime) -> Result<(), sqlx::Error> {
+    sqlx::query("update grants set revoked_at = $1 where id = $2 and revoked_at is null")
+        .bind(now)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Revokes every grant made in a session (logout).
+pub async fn revoke_by_sid(db: &Db, sid: &str, now: UnixTime) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("update grants set revoked_at = $1 where sid = $2 and revoked_at is null")
+            .bind(now)
+            .bind(sid)
+            .execute(db.pool())
+            .await?
+            .rows_affected(),
+    )
+}

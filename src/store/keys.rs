@@ -1,0 +1,52 @@
+//! `signing_keys`: JWS signing keys, private parts encrypted with the master key.
+
+use sqlx::FromRow;
+
+use crate::store::Db;
+
+/// A stored signing key. `private_key` is sealed with the master key (see `keys::master`).
+#[derive(Clone, FromRow)]
+pub struct KeyRow {
+    pub id: String,
+    pub alg: String,
+    pub private_key: String,
+    pub public_jwk: String,
+    pub created_at: i64,
+    pub activates_at: i64,
+}
+
+/// Inserts a key.
+pub async fn insert(db: &Db, k: &KeyRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into signing_keys (id, alg, private_key, public_jwk, created_at, activates_at)
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&k.id)
+    .bind(&k.alg)
+    .bind(&k.private_key)
+    .bind(&k.public_jwk)
+    .bind(k.created_at)
+    .bind(k.activates_at)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Every key, oldest activation first.
+pub async fn list(db: &Db) -> Result<Vec<KeyRow>, sqlx::Error> {
+    sqlx::query_as::<_, KeyRow>(
+        "select id, alg, private_key, public_jwk, created_at, activates_at from signing_keys
+         order by activates_at, id",
+    )
+    .fetch_all(db.pool())
+    .await
+}
+
+/// Deletes keys by id (keys past their retention).
+pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from signing_keys where id = $1")
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,204 @@
+//! The database: one `sqlx::Any` pool for SQLite (embedded default) or PostgreSQL (HA), the
+//! migrations of both dialects, and one file per table group. This module tree is the only
+//! place with SQL. Every statement uses `$1..$n` placeholders and portable column types
+//! (ARCHITECTURE.md section 3); consume-once operations are single atomic statements.
+
+pub mod audit;
+pub mod auth_requests;
+pub mod clients;
+pub mod codes;
+pub mod consents;
+pub mod grants;
+pub mod keys;
+pub mod orgs;
+pub mod refresh_tokens;
+pub mod revoked;
+pub mod sessions;
+pub mod throttle;
+pub mod users;
+
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Executor};
+
+use crate::config::Config;
+use crate::error::Result;
+
+static SQLITE_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
+
+/// Which engine is behind the pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The connection pool and the engine it talks to.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+/// A transaction on [`Db`].
+pub type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+impl Db {
+    /// Connects (creating the SQLite file and its folder when needed) without migrating.
+    pub async fn connect(config: &Config) -> Result<Self> {
+        Self::connect_url(
+            &config.database_url(),
+            config.database.max_connections,
+            Duration::from_secs(config.database.acquire_timeout),
+            &config.database.sqlite_synchronous,
+        )
+        .await
+    }
+
+    /// Connects to `url`; see [`Db::connect`].
+    pub async fn connect_url(
+        url: &str,
+        max_connections: u32,
+        acquire_timeout: Duration,
+        sqlite_synchronous: &str,
+    ) -> Result<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = if url.starts_with("sqlite:") {
+            Backend::Sqlite
+        } else {
+            Backend::Postgres
+        };
+        let url = match backend {
+            Backend::Sqlite => sqlite_url(url)?,
+            Backend::Postgres => url.to_string(),
+        };
+        let options: AnyConnectOptions = url.parse()?;
+        let synchronous = if sqlite_synchronous == "normal" {
+            "normal"
+        } else {
+            "full"
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections.max(1))
+            .min_connections(0)
+            .acquire_timeout(acquire_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // Set explicitly (ARCHITECTURE.md section 3): sqlx leaves journal_mode
+                        // alone, and synchronous=FULL is what keeps acknowledged writes.
+                        conn.execute("pragma journal_mode = wal").await?;
+                        let sync = if synchronous == "normal" {
+                            "pragma synchronous = normal"
+                        } else {
+                            "pragma synchronous = full"
+                        };
+                        conn.execute(sync).await?;
+                        conn.execute("pragma busy_timeout = 5000").await?;
+                        conn.execute("pragma foreign_keys = on").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Applies pending migrations (PostgreSQL takes an advisory lock, so concurrent starts
+    /// migrate once).
+    pub async fn migrate(&self) -> Result<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// The pool, for single statements.
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// The engine behind the pool.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Starts a transaction.
+    pub async fn begin(&self) -> Result<Tx<'static>> {
+        Ok(self.pool.begin().await?)
+    }
+
+    /// Answers whether the database accepts a trivial query.
+    pub async fn ping(&self) -> bool {
+        sqlx::query("select 1").execute(&self.pool).await.is_ok()
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Makes sure the SQLite file's folder exists and the URL creates the file when missing.
+fn sqlite_url(url: &str) -> Result<String> {
+    let path = url
+        .trim_start_matches("sqlite://")
+        .trim_start_matches("sqlite:");
+    let file = path.split('?').next().unwrap_or_default();
+    if !file.is_empty() && file != ":memory:" {
+        if let Some(parent) = std::path::Path::new(file).parent() {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent)?;
+            }
+        }
+    }
+    Ok(if url.contains('?') {
+        url.to_string()
+    } else {
+        format!("{url}?mode=rwc")
+    })
+}
+
+/// Stored flags are integers on both engines (SQLite has no boolean the Any driver decodes).
+pub fn flag(v: bool) -> i16 {
+    i16::from(v)
+}
+
+/// JSON arrays of strings are stored as TEXT.
+pub fn to_json_list(items: &[String]) -> String {
+    serde_json::to_string(items).unwrap_or_else(|_| "[]".into())
+}
+
+/// Reads a JSON list column; a damaged value reads as empty rather than failing a request.
+pub fn from_json_list(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}
+
+/// Whether an error is the violation of the named unique constraint.
+pub fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
+    match err {
+        sqlx::Error::Database(db) => {
+            db.constraint() == Some(constraint)
+                || (db.is_unique_violation() && db.message().contains(constraint))
+                || (db.is_unique_violation() && constraint_columns_match(db.message(), constraint))
+        }
+        _ => false,
+    }
+}
+
+/// SQLite names the columns, not the constraint: "UNIQUE constraint failed: users.email_normalized".
+fn constraint_columns_match(message: &str, constraint: &str) -> bool {
+    let Some(cols) = message.strip_prefix("UNIQUE constraint failed: ") else {
+        return false;
+    };
+    // Constraint names follow `<table>_<column>_key`.
+    cols.split(", ").all(|c| {
+        let c = c.replace('.', "_");
+        constraint.starts_with(&c) || constraint == format!("{c}_key")
+    })
+}

@@ -1,0 +1,101 @@
+//! `sessions`: server-side login sessions. The cookie carries a 256-bit random value; only its
+//! SHA-256 is stored. `sid` is the public session id placed in ID tokens.
+
+use sqlx::FromRow;
+
+use crate::clock::UnixTime;
+use crate::store::Db;
+
+/// A session row.
+#[derive(Clone, FromRow)]
+pub struct SessionRow {
+    pub id_hash: String,
+    pub sid: String,
+    pub user_id: String,
+    pub csrf: String,
+    pub auth_time: i64,
+    pub amr: String,
+    pub acr: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+}
+
+impl std::fmt::Debug for SessionRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionRow")
+            .field("sid", &self.sid)
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Inserts a session.
+pub async fn insert(db: &Db, s: &SessionRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into sessions (id_hash, sid, user_id, csrf, auth_time, amr, acr, created_at, last_seen_at, expires_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    )
+    .bind(&s.id_hash)
+    .bind(&s.sid)
+    .bind(&s.user_id)
+    .bind(&s.csrf)
+    .bind(s.auth_time)
+    .bind(&s.amr)
+    .bind(&s.acr)
+    .bind(s.created_at)
+    .bind(s.last_seen_at)
+    .bind(s.expires_at)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Finds a session by the hash of its cookie value, if not past its absolute expiry.
+pub async fn find(db: &Db, id_hash: &str, now: UnixTime) -> Result<Option<SessionRow>, sqlx::Error> {
+    sqlx::query_as::<_, SessionRow>(
+        "select id_hash, sid, user_id, csrf, auth_time, amr, acr, created_at, last_seen_at, expires_at
+         from sessions where id_hash = $1 and expires_at > $2",
+    )
+    .bind(id_hash)
+    .bind(now)
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// Records activity (called at most once a minute per session).
+pub async fn touch(db: &Db, id_hash: &str, now: UnixTime) -> Result<(), sqlx::Error> {
+    sqlx::query("update sessions set last_seen_at = $1 where id_hash = $2")
+        .bind(now)
+        .bind(id_hash)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Ends a session by cookie hash.
+pub async fn delete(db: &Db, id_hash: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from sessions where id_hash = $1")
+        .bind(id_hash)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Ends a session by its public id.
+pub async fn delete_by_sid(db: &Db, sid: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from sessions where sid = $1")
+        .bind(sid)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}
+
+/// Removes sessions past their absolute expiry.
+pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("delete from sessions where expires_at <= $1")
+        .bind(now)
+        .execute(db.pool())
+        .await?
+        .rows_affected())
+}

@@ -1,0 +1,59 @@
+//! `login_throttle`: failure counters per account key and per IP address, shared by every node
+//! (so several nodes do not multiply the limit).
+
+use crate::clock::UnixTime;
+use crate::store::Db;
+
+/// Consecutive failures and when the last one happened.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counter {
+    pub failures: i64,
+    pub last_failure_at: UnixTime,
+}
+
+/// Reads a counter (zero when absent).
+pub async fn get(db: &Db, key: &str) -> Result<Counter, sqlx::Error> {
+    let row: Option<(i64, i64)> =
+        sqlx::query_as("select failures, last_failure_at from login_throttle where key = $1")
+            .bind(key)
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row
+        .map(|(failures, last_failure_at)| Counter {
+            failures,
+            last_failure_at,
+        })
+        .unwrap_or_default())
+}
+
+/// Counts one more failure atomically; a counter whose last failure is older than
+/// `reset_after` seconds starts again from one. Returns the new count.
+pub async fn record_failure(
+    db: &Db,
+    key: &str,
+    now: UnixTime,
+    reset_after: i64,
+) -> Result<i64, sqlx::Error> {
+    let (failures,): (i64,) = sqlx::query_as(
+        "insert into login_throttle (key, failures, last_failure_at) values ($1, 1, $2)
+         on conflict (key) do update set
+           failures = case when login_throttle.last_failure_at < $3 then 1 else login_throttle.failures + 1 end,
+           last_failure_at = $2
+         returning failures",
+    )
+    .bind(key)
+    .bind(now)
+    .bind(now - reset_after)
+    .fetch_one(db.pool())
+    .await?;
+    Ok(failures)
+}
+
+/// Clears a counter (after a successful login).
+pub async fn clear(db: &Db, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("delete from login_throttle where key = $1")
+        .bind(key)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

@@ -1,0 +1,108 @@
+//! `users`: one row per person. `id` is the stable, never reused `sub`.
+
+use sqlx::FromRow;
+
+use crate::clock::UnixTime;
+use crate::store::Db;
+
+/// A person's account. `password_hash` is an argon2id PHC string, never a password.
+#[derive(Clone, FromRow)]
+pub struct User {
+    pub id: String,
+    pub email: String,
+    pub email_verified: i64,
+    pub name: Option<String>,
+    pub phone: Option<String>,
+    pub password_hash: Option<String>,
+    pub locale: Option<String>,
+    pub disabled: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl std::fmt::Debug for User {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("User")
+            .field("id", &self.id)
+            .field("disabled", &self.disabled)
+            .finish_non_exhaustive()
+    }
+}
+
+impl User {
+    /// Whether the account may log in.
+    pub fn is_active(&self) -> bool {
+        self.disabled == 0
+    }
+}
+
+/// The unique constraint on the normalised email.
+pub const EMAIL_UNIQUE: &str = "users_email_normalized_key";
+
+/// The form in which emails are compared: trimmed and lower-cased.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+const COLUMNS: &str = "id, email, email_verified, name, phone, password_hash, locale, disabled, created_at, updated_at";
+
+/// New account fields.
+pub struct NewUser<'a> {
+    pub id: &'a str,
+    pub email: &'a str,
+    pub name: Option<&'a str>,
+    pub phone: Option<&'a str>,
+    pub password_hash: Option<&'a str>,
+}
+
+/// Inserts a person; fails with [`EMAIL_UNIQUE`] when the email is taken.
+pub async fn insert(db: &Db, user: &NewUser<'_>, now: UnixTime) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into users (id, email, email_normalized, email_verified, name, phone, password_hash, disabled, created_at, updated_at)
+         values ($1, $2, $3, 0, $4, $5, $6, 0, $7, $7)",
+    )
+    .bind(user.id)
+    .bind(user.email.trim())
+    .bind(normalize_email(user.email))
+    .bind(user.name)
+    .bind(user.phone)
+    .bind(user.password_hash)
+    .bind(now)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}
+
+/// Finds a person by email (case-insensitive).
+pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as::<_, User>(&format!(
+        "select {COLUMNS} from users where email_normalized = $1"
+    ))
+    .bind(normalize_email(email))
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// Finds a person by id (`sub`).
+pub async fn find(db: &Db, id: &str) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as::<_, User>(&format!("select {COLUMNS} from users where id = $1"))
+        .bind(id)
+        .fetch_optional(db.pool())
+        .await
+}
+
+/// Replaces the stored password hash (a re-hash with stronger parameters, or a new password).
+pub async fn set_password_hash(
+    db: &Db,
+    id: &str,
+    hash: &str,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update users set password_hash = $1, updated_at = $2 where id = $3")
+        .bind(hash)
+        .bind(now)
+        .bind(id)
+        .execute(db.pool())
+        .await?;
+    Ok(())
+}

@@ -261,6 +261,8 @@ pub enum ConfigError {
 }
 
 const ENV_PREFIX: &str = "NYCKEL_";
+/// Variables for the test suite (e.g. `NYCKEL_TEST_POSTGRES_URL`), not configuration.
+const TEST_ENV_PREFIX: &str = "NYCKEL_TEST_";
 
 impl Config {
     /// Loads defaults, then the file (the given path, or `./nyckel.toml` if it exists), then
@@ -293,7 +295,7 @@ impl Config {
         }
         let mut env: Vec<(String, String)> = env
             .into_iter()
-            .filter(|(k, _)| k.starts_with(ENV_PREFIX))
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX) && !k.starts_with(TEST_ENV_PREFIX))
             .collect();
         env.sort();
         for (var, value) in env {

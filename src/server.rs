@@ -20,13 +20,25 @@ pub struct Running {
     pub handle: Handle,
 }
 
-/// Binds and starts serving in the background; returns once the socket is listening.
+/// Binds `listen` and starts serving in the background; returns once the socket listens.
 pub async fn start(state: AppState) -> Result<(Running, tokio::task::JoinHandle<Result<()>>)> {
     let addr: SocketAddr = state
         .config
         .listen
         .parse()
         .map_err(|_| Error::Corrupt("listen address".into()))?;
+    let listener = std::net::TcpListener::bind(addr)?;
+    start_on(state, listener).await
+}
+
+/// Starts serving on an already bound listener (tests bind port 0 first to learn the port
+/// the issuer needs).
+pub async fn start_on(
+    state: AppState,
+    listener: std::net::TcpListener,
+) -> Result<(Running, tokio::task::JoinHandle<Result<()>>)> {
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
     let tls = crate::tls::server_config(&state.config).map_err(|e| Error::Crypto(e.to_string()))?;
     let app = crate::http::router(state.clone())
         .into_make_service_with_connect_info::<SocketAddr>();
@@ -35,12 +47,17 @@ pub async fn start(state: AppState) -> Result<(Running, tokio::task::JoinHandle<
     let task = tokio::spawn(async move {
         match tls {
             Some(tls) => {
-                axum_server::bind_rustls(addr, RustlsConfig::from_config(tls))
+                axum_server::from_tcp_rustls(listener, RustlsConfig::from_config(tls))
                     .handle(server_handle)
                     .serve(app)
                     .await?
             }
-            None => axum_server::bind(addr).handle(server_handle).serve(app).await?,
+            None => {
+                axum_server::from_tcp(listener)
+                    .handle(server_handle)
+                    .serve(app)
+                    .await?
+            }
         }
         Ok(())
     });

@@ -2,10 +2,15 @@
 //! endpoints, panic catching, body limits, request logging), extractors, error responses and
 //! the pages. Handlers are thin: they parse, call `oidc`/`auth`/`admin`, and render.
 
+pub mod authorize;
+pub mod cookies;
 pub mod error;
 pub mod extract;
 pub mod headers;
+pub mod login;
 pub mod page;
+pub mod session;
+pub mod token;
 pub mod upkeep;
 pub mod wellknown;
 
@@ -25,9 +30,12 @@ pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/.well-known/openid-configuration", get(wellknown::get_discovery))
         .route("/jwks", get(wellknown::get_jwks))
+        .merge(token::routes())
         .layer(axum::middleware::from_fn(headers::cors));
     Router::new()
         .merge(api)
+        .merge(authorize::routes())
+        .merge(login::routes())
         .route("/health/live", get(wellknown::get_live))
         .route("/health/ready", get(wellknown::get_ready))
         .route("/static/nyckel.css", get(wellknown::get_css))

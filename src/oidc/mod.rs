@@ -4,5 +4,6 @@
 
 pub mod discovery;
 pub mod error;
+pub mod pending;
 pub mod redirect;
 pub mod scope;

@@ -1,0 +1,118 @@
+//! Login sessions: server-side rows keyed by the SHA-256 of a 256-bit random cookie value.
+//! A new session (new cookie value, new `sid`) is created at every login, replacing the old
+//! one (no fixation). Sessions end after `session.idle_timeout` without activity or
+//! `session.absolute_timeout` after login, whichever comes first.
+
+use crate::clock::UnixTime;
+use crate::config::SessionConfig;
+use crate::crypto::{random_id, secret_token, sha256_b64};
+use crate::error::Result;
+use crate::store::{self, Db, sessions::SessionRow};
+
+/// How often (seconds) activity is written back; reads in between do not write.
+pub const TOUCH_EVERY: i64 = 60;
+
+/// Authentication methods (RFC 8176 `amr` values) and the resulting `acr`.
+pub mod acr {
+    /// One factor (password, or a login link).
+    pub const SINGLE_FACTOR: &str = "urn:nyckel:acr:1fa";
+    /// Two independent factors, or a passkey with user verification.
+    pub const MULTI_FACTOR: &str = "urn:nyckel:acr:2fa";
+}
+
+/// A live session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// SHA-256 of the cookie value (the row key).
+    pub id_hash: String,
+    /// Public session id, as the `sid` claim.
+    pub sid: String,
+    pub user_id: String,
+    /// Per-session CSRF token for forms posted while logged in.
+    pub csrf: String,
+    pub auth_time: UnixTime,
+    pub amr: Vec<String>,
+    pub acr: String,
+}
+
+impl From<SessionRow> for Session {
+    fn from(r: SessionRow) -> Self {
+        Self {
+            amr: store::from_json_list(&r.amr),
+            id_hash: r.id_hash,
+            sid: r.sid,
+            user_id: r.user_id,
+            csrf: r.csrf,
+            auth_time: r.auth_time,
+            acr: r.acr,
+        }
+    }
+}
+
+/// Creates a session after a successful login and returns it with the cookie value
+/// (shown to the browser only; never stored or logged). `replaces` is the hash of the
+/// browser's previous session, which ends.
+pub async fn create(
+    db: &Db,
+    config: &SessionConfig,
+    user_id: &str,
+    amr: &[String],
+    acr: &str,
+    replaces: Option<&str>,
+    now: UnixTime,
+) -> Result<(Session, String)> {
+    if let Some(old) = replaces {
+        store::sessions::delete(db, old).await?;
+    }
+    let cookie = secret_token();
+    let row = SessionRow {
+        id_hash: sha256_b64(&cookie),
+        sid: random_id(),
+        user_id: user_id.to_string(),
+        csrf: secret_token(),
+        auth_time: now,
+        amr: store::to_json_list(amr),
+        acr: acr.to_string(),
+        created_at: now,
+        last_seen_at: now,
+        expires_at: now + config.absolute_timeout,
+    };
+    store::sessions::insert(db, &row).await?;
+    Ok((row.into(), cookie))
+}
+
+/// Finds the live session for a cookie value, enforcing idle and absolute timeouts and
+/// recording activity at most every [`TOUCH_EVERY`] seconds. Expired sessions are deleted.
+pub async fn load(
+    db: &Db,
+    config: &SessionConfig,
+    cookie: &str,
+    now: UnixTime,
+) -> Result<Option<Session>> {
+    let hash = sha256_b64(cookie);
+    let Some(row) = store::sessions::find(db, &hash, now).await? else {
+        return Ok(None);
+    };
+    if row.last_seen_at + config.idle_timeout <= now {
+        store::sessions::delete(db, &hash).await?;
+        return Ok(None);
+    }
+    let Some(user) = store::users::find(db, &row.user_id).await? else {
+        return Ok(None);
+    };
+    if !user.is_active() {
+        store::sessions::delete(db, &hash).await?;
+        return Ok(None);
+    }
+    if now - row.last_seen_at >= TOUCH_EVERY {
+        store::sessions::touch(db, &hash, now).await?;
+    }
+    Ok(Some(row.into()))
+}
+
+/// Ends a session and revokes every grant (refresh tokens, access tokens) made in it.
+pub async fn end(db: &Db, session: &Session, now: UnixTime) -> Result<()> {
+    store::sessions::delete(db, &session.id_hash).await?;
+    store::grants::revoke_by_sid(db, &session.sid, now).await?;
+    Ok(())
+}

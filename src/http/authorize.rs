@@ -1,0 +1,10 @@
+//! (placeholder, filled in by the authorize work; returns no routes yet)
+
+use axum::Router;
+
+use crate::state::AppState;
+
+/// The routes of this area.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+}

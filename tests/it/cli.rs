@@ -1,0 +1,121 @@
+//! The command line, run as the real binary.
+
+use std::process::{Command, Stdio};
+
+/// Runs the binary in `dir` against the database at `db_url`.
+pub fn nyckel(
+    dir: &std::path::Path,
+    db_url: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> (bool, String, String) {
+    use std::io::Write;
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nyckel"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env("NYCKEL_DATABASE__URL", db_url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run nyckel");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[tokio::test]
+async fn user_org_and_client_commands_print_json_and_refuse_bad_input() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let url = crate::helpers::db::prepare(d).await.url;
+    let nyckel = |d: &std::path::Path, args: &[&str], stdin: Option<&str>| nyckel(d, &url, args, stdin);
+    let (ok, out, err) = nyckel(
+        d,
+        &["user", "create", "--email", "anna@example.org", "--name", "Anna", "--password-stdin", "--json"],
+        Some("blåbärssylt i skogen 42\n"),
+    );
+    assert!(ok, "{err}");
+    let user: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(user["email"], "anna@example.org");
+    assert!(!out.contains("blåbär") && !err.contains("blåbär"), "password never echoed");
+
+    let (ok, _, err) = nyckel(d, &["user", "create", "--email", "ANNA@example.org", "--json"], None);
+    assert!(!ok, "duplicate email (case-insensitive) refused");
+    assert!(err.contains("already exists"), "{err}");
+
+    let (ok, _, err) = nyckel(
+        d,
+        &["user", "create", "--email", "bo@example.org", "--password-stdin"],
+        Some("password\n"),
+    );
+    assert!(!ok && err.contains("at least 15"), "{err}");
+
+    let (ok, out, err) = nyckel(d, &["org", "create", "--name", "IFK Göteborg", "--json"], None);
+    assert!(ok, "{err}");
+    let org: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(org["slug"], "ifk-goteborg");
+
+    let (ok, out, err) = nyckel(
+        d,
+        &["org", "add-member", "--org", "ifk-goteborg", "--email", "anna@example.org", "--role", "admin", "--role", "coach", "--json"],
+        None,
+    );
+    assert!(ok, "{err}");
+    let m: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(m["roles"], serde_json::json!(["admin", "coach"]));
+
+    let (ok, out, err) = nyckel(
+        d,
+        &["client", "create", "--name", "Portal", "--redirect-uri", "https://portal.example/cb", "--json"],
+        None,
+    );
+    assert!(ok, "{err}");
+    let c: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let secret = c["client_secret"].as_str().expect("secret shown once");
+    assert_eq!(secret.len(), 43, "256-bit secret");
+    assert_eq!(c["grant_types"], serde_json::json!(["authorization_code", "refresh_token"]));
+
+    let (ok, _, err) = nyckel(
+        d,
+        &["client", "create", "--name", "Bad", "--redirect-uri", "http://portal.example/cb"],
+        None,
+    );
+    assert!(!ok && err.contains("https"), "{err}");
+
+    let (ok, out, _) = nyckel(
+        d,
+        &["client", "create", "--name", "SPA", "--public", "--redirect-uri", "http://127.0.0.1/cb", "--json"],
+        None,
+    );
+    assert!(ok);
+    let c: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert!(c["client_secret"].is_null(), "public clients have no secret");
+
+    // The database holds only a hash of the secret.
+    let db = nyckel::store::Db::connect_url(&url, 1, std::time::Duration::from_secs(5), "full")
+        .await
+        .expect("connect");
+    let hashes: Vec<(Option<String>,)> = sqlx::query_as("select secret_hash from clients")
+        .fetch_all(db.pool())
+        .await
+        .expect("select");
+    assert!(hashes.iter().any(|(h,)| h.as_deref() == Some(nyckel::crypto::sha256_b64(secret).as_str())));
+    db.close().await;
+    if crate::helpers::db::postgres_url().is_none() {
+        for file in ["nyckel.db", "nyckel.db-wal"] {
+            let bytes = std::fs::read(d.join("data").join(file)).unwrap_or_default();
+            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+        }
+    }
+}

@@ -1,0 +1,173 @@
+//! The test harness: `TestApp::spawn()` starts a server with its own database, keys folder
+//! and manual clock; helpers create fixtures through the admin use-cases (what the CLI
+//! calls) and drive flows over HTTP like a browser or a relying party would.
+
+pub mod browser;
+pub mod db;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use nyckel::admin::clients::CreateClient;
+use nyckel::auth::password::Password;
+use nyckel::auth::policy::PasswordPolicy;
+use nyckel::clock::ManualClock;
+use nyckel::config::{Config, TlsMode};
+use nyckel::state::AppState;
+
+pub use browser::Browser;
+
+/// A password that passes the default policy.
+pub const PASSWORD: &str = "blåbärssylt i skogen 42";
+
+/// A running server for one test.
+pub struct TestApp {
+    pub state: AppState,
+    pub clock: Arc<ManualClock>,
+    pub addr: SocketAddr,
+    /// The issuer, `https://localhost:<port>`.
+    pub issuer: String,
+    pub dir: tempfile::TempDir,
+    handle: axum_server::Handle,
+}
+
+impl TestApp {
+    /// Starts a server with the default configuration.
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a server after `edit` adjusted the configuration.
+    pub async fn spawn_with(edit: impl FnOnce(&mut Config)) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let prepared = db::prepare(dir.path()).await;
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let issuer = format!("https://localhost:{}", addr.port());
+        let mut config = Config {
+            issuer: Some(issuer.clone()),
+            listen: addr.to_string(),
+            data_dir: dir.path().join("data"),
+            keys_dir: dir.path().join("keys"),
+            ..Config::default()
+        };
+        config.database.url = Some(prepared.url.clone());
+        config.database.max_connections = 4;
+        config.tls.mode = TlsMode::SelfSigned;
+        edit(&mut config);
+        config.validate().expect("test configuration is valid");
+        let clock = ManualClock::starting_now();
+        let state = AppState::build_with_clock(config, clock.clone())
+            .await
+            .expect("state builds");
+        let (running, _task) = nyckel::server::start_on(state.clone(), listener)
+            .await
+            .expect("server starts");
+        TestApp {
+            state,
+            clock,
+            addr: running.addr,
+            issuer,
+            dir,
+            handle: running.handle,
+        }
+    }
+
+    /// An absolute URL on the server.
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+
+    /// A fresh browser (own cookie jar) that does not follow redirects.
+    pub fn browser(&self) -> Browser {
+        Browser::new(self)
+    }
+
+    /// A plain HTTP client for API calls (no cookies, no redirects).
+    pub fn http(&self) -> reqwest::Client {
+        browser::client(self.addr, false)
+    }
+
+    /// Moves the server's clock forward.
+    pub fn advance(&self, seconds: i64) {
+        self.clock.advance(seconds);
+    }
+
+    /// Creates an account with [`PASSWORD`]; returns its `sub`.
+    pub async fn create_user(&self, email: &str) -> String {
+        self.create_user_with(email, Some("Test Person"), PASSWORD).await
+    }
+
+    /// Creates an account with a given name and password; returns its `sub`.
+    pub async fn create_user_with(&self, email: &str, name: Option<&str>, password: &str) -> String {
+        nyckel::admin::users::create(
+            &self.state.db,
+            &self.state.hasher,
+            &PasswordPolicy::from_config(&self.state.config.password),
+            nyckel::admin::users::CreateUser {
+                email: email.into(),
+                name: name.map(str::to_string),
+                phone: None,
+                password: Some(Password::new(password.into())),
+            },
+            self.state.now(),
+        )
+        .await
+        .expect("user created")
+    }
+
+    /// Registers a client; returns `(client_id, secret)`.
+    pub async fn create_client(&self, req: CreateClient) -> (String, Option<String>) {
+        let created = nyckel::admin::clients::create(&self.state.db, req, self.state.now())
+            .await
+            .expect("client created");
+        (created.client.id, created.secret)
+    }
+
+    /// A confidential, first-party web client redirecting to `https://app.example/cb`.
+    pub async fn web_client(&self) -> (String, String) {
+        let (id, secret) = self
+            .create_client(CreateClient {
+                name: "Web app".into(),
+                redirect_uris: vec![REDIRECT_URI.into()],
+                post_logout_redirect_uris: vec![POST_LOGOUT_URI.into()],
+                first_party: true,
+                ..Default::default()
+            })
+            .await;
+        (id, secret.expect("confidential client has a secret"))
+    }
+
+    /// Creates an organisation; returns its id.
+    pub async fn create_org(&self, name: &str, slug: &str) -> String {
+        nyckel::admin::orgs::create(&self.state.db, name, Some(slug), self.state.now())
+            .await
+            .expect("org created")
+            .id
+    }
+
+    /// Adds a person to an organisation with roles.
+    pub async fn add_member(&self, org: &str, email: &str, roles: &[&str]) {
+        let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+        nyckel::admin::orgs::add_member(&self.state.db, org, email, &roles, self.state.now())
+            .await
+            .expect("member added");
+    }
+
+    /// The keys folder.
+    pub fn keys_dir(&self) -> PathBuf {
+        self.dir.path().join("keys")
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+    }
+}
+
+/// The redirect URI of [`TestApp::web_client`].
+pub const REDIRECT_URI: &str = "https://app.example/cb";
+/// The post-logout redirect URI of [`TestApp::web_client`].
+pub const POST_LOGOUT_URI: &str = "https://app.example/logged-out";

@@ -1,0 +1,8 @@
+//! One integration test binary (STYLE.md 2.5): every test starts the real server on
+//! 127.0.0.1 port 0 over TLS and talks HTTP to it. The database is SQLite, or PostgreSQL
+//! when `NYCKEL_TEST_POSTGRES_URL` is set (each test gets its own database).
+
+mod helpers;
+
+mod cli;
+mod discovery;

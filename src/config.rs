@@ -288,10 +288,12 @@ impl Config {
                 path: file.display().to_string(),
                 source,
             })?;
-            tree = text.parse::<toml::Table>().map_err(|e| ConfigError::Parse {
-                path: file.display().to_string(),
-                message: e.to_string(),
-            })?;
+            tree = text
+                .parse::<toml::Table>()
+                .map_err(|e| ConfigError::Parse {
+                    path: file.display().to_string(),
+                    message: e.to_string(),
+                })?;
         }
         let mut env: Vec<(String, String)> = env
             .into_iter()
@@ -322,19 +324,23 @@ impl Config {
                 self.listen
             ));
         }
-        if self.tls.mode == TlsMode::Files && (self.tls.cert.is_none() || self.tls.key.is_none())
-        {
+        if self.tls.mode == TlsMode::Files && (self.tls.cert.is_none() || self.tls.key.is_none()) {
             return bad("tls.mode = \"files\" needs tls.cert and tls.key".into());
         }
         let url = self.database_url();
-        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+        if !(url.starts_with("sqlite:")
+            || url.starts_with("postgres://")
+            || url.starts_with("postgresql://"))
+        {
             return bad("database.url must start with sqlite:// or postgres://".into());
         }
         if !matches!(self.database.sqlite_synchronous.as_str(), "full" | "normal") {
             return bad("database.sqlite_synchronous must be \"full\" or \"normal\"".into());
         }
         let p = &self.password;
-        if p.argon2_memory_kib < ARGON2_MIN_MEMORY_KIB || p.argon2_iterations < ARGON2_MIN_ITERATIONS {
+        if p.argon2_memory_kib < ARGON2_MIN_MEMORY_KIB
+            || p.argon2_iterations < ARGON2_MIN_ITERATIONS
+        {
             return bad(format!(
                 "password.argon2_memory_kib must be at least {ARGON2_MIN_MEMORY_KIB} and password.argon2_iterations at least {ARGON2_MIN_ITERATIONS}"
             ));
@@ -386,7 +392,11 @@ impl Config {
             .parse::<std::net::SocketAddr>()
             .map(|a| a.port())
             .unwrap_or(8443);
-        let scheme = if self.tls.mode == TlsMode::Off { "http" } else { "https" };
+        let scheme = if self.tls.mode == TlsMode::Off {
+            "http"
+        } else {
+            "https"
+        };
         format!("{scheme}://localhost:{port}")
     }
 

@@ -149,7 +149,10 @@ mod tests {
     #[test]
     fn negotiation_prefers_ui_locales_then_accept_language() {
         assert_eq!(Locale::negotiate(Some("de sv-SE"), Some("en")), Locale::Sv);
-        assert_eq!(Locale::negotiate(None, Some("de, sv;q=0.8, en;q=0.5")), Locale::Sv);
+        assert_eq!(
+            Locale::negotiate(None, Some("de, sv;q=0.8, en;q=0.5")),
+            Locale::Sv
+        );
         assert_eq!(Locale::negotiate(None, Some("fr")), Locale::En);
         assert_eq!(Locale::negotiate(None, None), Locale::En);
     }

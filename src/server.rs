@@ -40,8 +40,8 @@ pub async fn start_on(
     listener.set_nonblocking(true)?;
     let addr = listener.local_addr()?;
     let tls = crate::tls::server_config(&state.config).map_err(|e| Error::Crypto(e.to_string()))?;
-    let app = crate::http::router(state.clone())
-        .into_make_service_with_connect_info::<SocketAddr>();
+    let app =
+        crate::http::router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = Handle::new();
     let server_handle = handle.clone();
     let task = tokio::spawn(async move {

@@ -84,5 +84,8 @@ impl AppState {
 
 /// The longest lifetime of any token a key signs.
 pub fn max_token_lifetime(config: &Config) -> i64 {
-    config.tokens.access_token_ttl.max(config.tokens.id_token_ttl)
+    config
+        .tokens
+        .access_token_ttl
+        .max(config.tokens.id_token_ttl)
 }

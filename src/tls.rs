@@ -77,14 +77,17 @@ fn generate_self_signed(dir: &Path, cert: &Path, key: &Path, issuer: &str) -> Re
         "127.0.0.1".to_string(),
         "::1".to_string(),
     ];
-    if let Some(host) = url::Url::parse(issuer).ok().and_then(|u| u.host_str().map(str::to_string)) {
+    if let Some(host) = url::Url::parse(issuer)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+    {
         let host = host.trim_matches(['[', ']']).to_string();
         if !names.contains(&host) {
             names.push(host);
         }
     }
-    let generated = rcgen::generate_simple_self_signed(names)
-        .map_err(|e| TlsError::Generate(e.to_string()))?;
+    let generated =
+        rcgen::generate_simple_self_signed(names).map_err(|e| TlsError::Generate(e.to_string()))?;
     create_private_dir(dir).map_err(|e| TlsError::File {
         path: dir.to_path_buf(),
         message: e.to_string(),

@@ -39,12 +39,18 @@ pub async fn create(db: &Db, req: CreateClient, now: UnixTime) -> Result<Created
         return invalid("the name must be 1-200 characters without control characters".into());
     }
     let mut grant_types = if req.grant_types.is_empty() {
-        vec!["authorization_code".to_string(), "refresh_token".to_string()]
+        vec![
+            "authorization_code".to_string(),
+            "refresh_token".to_string(),
+        ]
     } else {
         req.grant_types.clone()
     };
     grant_types.dedup();
-    if let Some(bad) = grant_types.iter().find(|g| !GRANT_TYPES.contains(&g.as_str())) {
+    if let Some(bad) = grant_types
+        .iter()
+        .find(|g| !GRANT_TYPES.contains(&g.as_str()))
+    {
         return invalid(format!(
             "{bad:?} is not a supported grant type ({})",
             GRANT_TYPES.join(", ")
@@ -57,7 +63,11 @@ pub async fn create(db: &Db, req: CreateClient, now: UnixTime) -> Result<Created
     if uses_code && req.redirect_uris.is_empty() {
         return invalid("a client that logs people in needs at least one --redirect-uri".into());
     }
-    for uri in req.redirect_uris.iter().chain(&req.post_logout_redirect_uris) {
+    for uri in req
+        .redirect_uris
+        .iter()
+        .chain(&req.post_logout_redirect_uris)
+    {
         validate_registered(uri).map_err(|m| AdminError::Invalid(format!("{uri}: {m}")))?;
     }
     let id_token_alg = req.id_token_alg.clone().unwrap_or_else(|| "RS256".into());

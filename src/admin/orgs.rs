@@ -15,7 +15,9 @@ pub async fn create(
 ) -> Result<Organisation, AdminError> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(AdminError::Invalid("the name must be 1-200 characters without control characters".into()));
+        return Err(AdminError::Invalid(
+            "the name must be 1-200 characters without control characters".into(),
+        ));
     }
     let slug = slug.map(str::to_string).unwrap_or_else(|| slugify(name));
     if !valid_slug(&slug) {
@@ -31,9 +33,12 @@ pub async fn create(
     };
     match store::orgs::insert(db, &org).await {
         Ok(()) => Ok(org),
-        Err(e) if store::is_unique_violation(&e, store::orgs::SLUG_UNIQUE) => Err(AdminError::Conflict(
-            format!("an organisation with the slug {} already exists", org.slug),
-        )),
+        Err(e) if store::is_unique_violation(&e, store::orgs::SLUG_UNIQUE) => {
+            Err(AdminError::Conflict(format!(
+                "an organisation with the slug {} already exists",
+                org.slug
+            )))
+        }
         Err(e) => Err(e.into()),
     }
 }

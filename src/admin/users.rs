@@ -25,16 +25,25 @@ pub async fn create(
 ) -> Result<String, AdminError> {
     let email = req.email.trim();
     if !valid_email(email) {
-        return Err(AdminError::Invalid(format!("{email:?} is not an email address")));
+        return Err(AdminError::Invalid(format!(
+            "{email:?} is not an email address"
+        )));
     }
     if let Some(name) = &req.name {
-        if name.trim().is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-            return Err(AdminError::Invalid("the name must be 1-200 characters without control characters".into()));
+        if name.trim().is_empty()
+            || name.chars().count() > 200
+            || name.chars().any(char::is_control)
+        {
+            return Err(AdminError::Invalid(
+                "the name must be 1-200 characters without control characters".into(),
+            ));
         }
     }
     if let Some(phone) = &req.phone {
         if !valid_phone(phone) {
-            return Err(AdminError::Invalid(format!("{phone:?} is not a phone number in E.164 form (+46701234567)")));
+            return Err(AdminError::Invalid(format!(
+                "{phone:?} is not a phone number in E.164 form (+46701234567)"
+            )));
         }
     }
     let hash = match &req.password {
@@ -79,7 +88,9 @@ pub fn valid_email(email: &str) -> bool {
         && domain.contains('.')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !email.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
+        && !email
+            .chars()
+            .any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>')
 }
 
 /// E.164: `+` then 8-15 digits.

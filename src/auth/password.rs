@@ -70,8 +70,8 @@ impl Hasher {
         } else {
             config.max_concurrent_hashes
         };
-        let dummy = hash_with(&params, "nyckel dummy password for unknown accounts")
-            .unwrap_or_default();
+        let dummy =
+            hash_with(&params, "nyckel dummy password for unknown accounts").unwrap_or_default();
         Self {
             params,
             permits: Arc::new(Semaphore::new(permits)),
@@ -95,7 +95,9 @@ impl Hasher {
         let stored = stored.unwrap_or(&self.dummy).to_string();
         let params = self.params.clone();
         let pw = password.clone();
-        let verdict = tokio::task::spawn_blocking(move || verify_with(&params, pw.expose(), &stored)).await??;
+        let verdict =
+            tokio::task::spawn_blocking(move || verify_with(&params, pw.expose(), &stored))
+                .await??;
         Ok(if known { verdict } else { Verdict::Mismatch })
     }
 
@@ -163,12 +165,24 @@ mod tests {
         let hasher = Hasher::new(&PasswordConfig::default());
         let pw = Password::new("correct horse battery staple".into());
         let hash = hasher.hash(&pw).await.expect("hash");
-        assert!(hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{hash}");
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
         assert!(!hash.contains("correct"));
-        assert_eq!(hasher.verify(&pw, Some(&hash)).await.expect("verify"), Verdict::Match);
+        assert_eq!(
+            hasher.verify(&pw, Some(&hash)).await.expect("verify"),
+            Verdict::Match
+        );
         let wrong = Password::new("correct horse battery stapl".into());
-        assert_eq!(hasher.verify(&wrong, Some(&hash)).await.expect("verify"), Verdict::Mismatch);
-        assert_eq!(hasher.verify(&pw, None).await.expect("verify"), Verdict::Mismatch);
+        assert_eq!(
+            hasher.verify(&wrong, Some(&hash)).await.expect("verify"),
+            Verdict::Mismatch
+        );
+        assert_eq!(
+            hasher.verify(&pw, None).await.expect("verify"),
+            Verdict::Mismatch
+        );
     }
 
     #[tokio::test]
@@ -177,6 +191,12 @@ mod tests {
         let composed = Password::new("sm\u{00f6}rg\u{00e5}sbord-med-sill".into());
         let decomposed = Password::new("smo\u{0308}rga\u{030a}sbord-med-sill".into());
         let hash = hasher.hash(&composed).await.expect("hash");
-        assert_eq!(hasher.verify(&decomposed, Some(&hash)).await.expect("verify"), Verdict::Match);
+        assert_eq!(
+            hasher
+                .verify(&decomposed, Some(&hash))
+                .await
+                .expect("verify"),
+            Verdict::Match
+        );
     }
 }

@@ -85,7 +85,11 @@ impl PasswordPolicy {
 fn is_repetitive(p: &str) -> bool {
     let chars: Vec<char> = p.chars().collect();
     (1..=4).any(|period| {
-        chars.len() >= period * 3 && chars.iter().enumerate().all(|(i, c)| *c == chars[i % period])
+        chars.len() >= period * 3
+            && chars
+                .iter()
+                .enumerate()
+                .all(|(i, c)| *c == chars[i % period])
     })
 }
 
@@ -116,7 +120,10 @@ mod tests {
         // 15 emoji are 15 characters (60 bytes).
         assert!(p.check(&"🔑🌲".repeat(8)[..60], &ctx).is_ok());
         assert!(p.check("mossa lingon fjällräv", &ctx).is_ok());
-        assert_eq!(p.check(&"x".repeat(257), &ctx), Err(PolicyError::TooLong(256)));
+        assert_eq!(
+            p.check(&"x".repeat(257), &ctx),
+            Err(PolicyError::TooLong(256))
+        );
     }
 
     #[test]
@@ -124,13 +131,23 @@ mod tests {
         let p = policy();
         let ctx = PolicyContext::default();
         assert_eq!(p.check("PasswordPassword", &ctx), Err(PolicyError::Common));
-        assert_eq!(p.check("aaaaaaaaaaaaaaaaaaa", &ctx), Err(PolicyError::Common));
-        assert_eq!(p.check("abcabcabcabcabcabc", &ctx), Err(PolicyError::Common));
+        assert_eq!(
+            p.check("aaaaaaaaaaaaaaaaaaa", &ctx),
+            Err(PolicyError::Common)
+        );
+        assert_eq!(
+            p.check("abcabcabcabcabcabc", &ctx),
+            Err(PolicyError::Common)
+        );
     }
 
     #[test]
     fn no_composition_rules() {
-        assert!(policy().check("lowercaseletterswithnodigits", &PolicyContext::default()).is_ok());
+        assert!(
+            policy()
+                .check("lowercaseletterswithnodigits", &PolicyContext::default())
+                .is_ok()
+        );
     }
 
     #[test]
@@ -141,7 +158,10 @@ mod tests {
             name: Some("Anna Svensson"),
             extra: &["Göteborgs Roddklubb".to_string()],
         };
-        assert_eq!(p.check("anna.svensson2024!", &ctx), Err(PolicyError::Context));
+        assert_eq!(
+            p.check("anna.svensson2024!", &ctx),
+            Err(PolicyError::Context)
+        );
         assert_eq!(p.check("nyckelnyckel123", &ctx), Err(PolicyError::Context));
         assert!(p.check("blåbärssylt i skogen", &ctx).is_ok());
     }

@@ -23,7 +23,11 @@ pub async fn run(cmd: KeysCommand, config: Config, out: Out) -> anyhow::Result<(
         let created = state.keys.rotate(now, prepublish).await?;
         for (alg, kid) in &created {
             if !out.json {
-                println!("{}: new key {kid} signs from {}", alg.name(), now + prepublish);
+                println!(
+                    "{}: new key {kid} signs from {}",
+                    alg.name(),
+                    now + prepublish
+                );
             }
         }
         if created.is_empty() && !out.json {

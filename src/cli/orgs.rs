@@ -36,7 +36,10 @@ pub async fn run(cmd: OrgCommand, config: Config, out: Out) -> anyhow::Result<()
             let org = crate::admin::orgs::create(&db, &name, slug.as_deref(), now()).await?;
             out.print(
                 &json!({ "id": org.id, "slug": org.slug, "name": org.name }),
-                &format!("created organisation {} (id {}, slug {})", org.name, org.id, org.slug),
+                &format!(
+                    "created organisation {} (id {}, slug {})",
+                    org.name, org.id, org.slug
+                ),
             );
         }
         OrgCommand::AddMember { org, email, roles } => {

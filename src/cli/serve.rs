@@ -14,7 +14,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     if config.tls.mode == TlsMode::Off {
-        tracing::warn!("TLS is off: only run like this behind a TLS-terminating proxy or on loopback");
+        tracing::warn!(
+            "TLS is off: only run like this behind a TLS-terminating proxy or on loopback"
+        );
     }
     let state = AppState::build(config).await?;
     let users: Option<(i64,)> = sqlx::query_as("select count(*) from users")
@@ -25,7 +27,9 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
     println!("nyckel issuer {}", state.issuer);
     if users.is_none_or(|(n,)| n == 0) {
         println!("No accounts yet. Add a person and a client, for example:");
-        println!("  nyckel user create --email you@example.org --name \"Your Name\" --password-stdin");
+        println!(
+            "  nyckel user create --email you@example.org --name \"Your Name\" --password-stdin"
+        );
         println!(
             "  nyckel client create --name \"My app\" --redirect-uri https://app.example.org/callback"
         );

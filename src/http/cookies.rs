@@ -43,7 +43,10 @@ mod tests {
     #[test]
     fn reads_the_named_cookie() {
         let mut h = HeaderMap::new();
-        h.insert(header::COOKIE, HeaderValue::from_static("a=1; __Host-nyckel_session=abc; b=2"));
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; __Host-nyckel_session=abc; b=2"),
+        );
         assert_eq!(get(&h, SESSION_COOKIE), Some("abc"));
         assert_eq!(get(&h, "c"), None);
     }

@@ -38,13 +38,22 @@ pub struct ClientIp(pub IpAddr);
 impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let peer = parts
             .extensions
             .get::<ConnectInfo<SocketAddr>>()
             .map(|c| c.0.ip())
             .unwrap_or(IpAddr::from([127, 0, 0, 1]));
-        let trusted = |ip: &IpAddr| state.config.trusted_proxies.iter().any(|p| p.parse::<IpAddr>().ok() == Some(*ip));
+        let trusted = |ip: &IpAddr| {
+            state
+                .config
+                .trusted_proxies
+                .iter()
+                .any(|p| p.parse::<IpAddr>().ok() == Some(*ip))
+        };
         if !trusted(&peer) {
             return Ok(ClientIp(peer));
         }

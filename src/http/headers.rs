@@ -14,7 +14,10 @@ pub const DEFAULT_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'se
 /// A CSP for pages whose form may be answered by a redirect to a client (`origin`): browsers
 /// apply `form-action` to redirects after a form submission.
 pub fn csp_with_form_target(origin: &str) -> String {
-    DEFAULT_CSP.replace("form-action 'self'", &format!("form-action 'self' {origin}"))
+    DEFAULT_CSP.replace(
+        "form-action 'self'",
+        &format!("form-action 'self' {origin}"),
+    )
 }
 
 /// Adds the security headers.
@@ -25,11 +28,20 @@ pub async fn security_headers(req: Request, next: Next) -> Response {
         header::STRICT_TRANSPORT_SECURITY,
         HeaderValue::from_static("max-age=31536000; includeSubDomains"),
     );
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     if !h.contains_key(header::CONTENT_SECURITY_POLICY) {
-        h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(DEFAULT_CSP));
+        h.insert(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(DEFAULT_CSP),
+        );
     }
     if !h.contains_key(header::CACHE_CONTROL) {
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
@@ -44,7 +56,10 @@ pub async fn cors(req: Request, next: Next) -> Response {
         let mut res = StatusCode::NO_CONTENT.into_response();
         if has_origin {
             let h = res.headers_mut();
-            h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+            h.insert(
+                header::ACCESS_CONTROL_ALLOW_ORIGIN,
+                HeaderValue::from_static("*"),
+            );
             h.insert(
                 header::ACCESS_CONTROL_ALLOW_METHODS,
                 HeaderValue::from_static("GET, POST"),
@@ -53,14 +68,19 @@ pub async fn cors(req: Request, next: Next) -> Response {
                 header::ACCESS_CONTROL_ALLOW_HEADERS,
                 HeaderValue::from_static("Authorization, Content-Type"),
             );
-            h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+            h.insert(
+                header::ACCESS_CONTROL_MAX_AGE,
+                HeaderValue::from_static("600"),
+            );
         }
         return res;
     }
     let mut res = next.run(req).await;
     if has_origin {
-        res.headers_mut()
-            .insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_static("*"));
+        res.headers_mut().insert(
+            header::ACCESS_CONTROL_ALLOW_ORIGIN,
+            HeaderValue::from_static("*"),
+        );
     }
     res
 }

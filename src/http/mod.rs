@@ -28,7 +28,10 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// The whole application.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
-        .route("/.well-known/openid-configuration", get(wellknown::get_discovery))
+        .route(
+            "/.well-known/openid-configuration",
+            get(wellknown::get_discovery),
+        )
         .route("/jwks", get(wellknown::get_jwks))
         .merge(token::routes())
         .layer(axum::middleware::from_fn(headers::cors));

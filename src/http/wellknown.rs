@@ -11,7 +11,10 @@ use crate::state::AppState;
 fn json_bytes(body: bytes::Bytes, cache: &'static str) -> Response {
     let mut res = body.into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
     res
 }
@@ -36,7 +39,12 @@ pub async fn get_ready(State(state): State<AppState>) -> Response {
     if state.db.ping().await {
         "ready".into_response()
     } else {
-        (StatusCode::SERVICE_UNAVAILABLE, [(header::RETRY_AFTER, "5")], "database unavailable").into_response()
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [(header::RETRY_AFTER, "5")],
+            "database unavailable",
+        )
+            .into_response()
     }
 }
 
@@ -44,8 +52,14 @@ pub async fn get_ready(State(state): State<AppState>) -> Response {
 pub async fn get_css() -> Response {
     let mut res = include_str!("../../static/nyckel.css").into_response();
     let h = res.headers_mut();
-    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8"));
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600"));
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/css; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
     res
 }
 

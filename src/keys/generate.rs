@@ -59,8 +59,7 @@ pub fn generate(alg: Alg) -> Result<Generated> {
         }
         Alg::EdDsa => {
             let doc = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| crypto("Ed25519"))?;
-            let pair =
-                Ed25519KeyPair::from_pkcs8(doc.as_ref()).map_err(|_| crypto("Ed25519"))?;
+            let pair = Ed25519KeyPair::from_pkcs8(doc.as_ref()).map_err(|_| crypto("Ed25519"))?;
             let jwk = json!({
                 "kty": "OKP",
                 "crv": "Ed25519",
@@ -90,7 +89,8 @@ mod tests {
             let sk = SigningKey::from_pkcs8(g.kid.clone(), alg, &g.pkcs8).expect("load");
             let vk = VerifyKey::from_jwk(&g.jwk).expect("jwk");
             let token = sk.sign("JWT", &json!({"sub": "a"})).expect("sign");
-            let ok = verify(&token, &Alg::ALL, |kid| (kid == g.kid).then_some(&vk)).expect("verify");
+            let ok =
+                verify(&token, &Alg::ALL, |kid| (kid == g.kid).then_some(&vk)).expect("verify");
             assert_eq!(ok.claims["sub"], "a");
             // Tampered payload.
             let mut parts: Vec<&str> = token.split('.').collect();

@@ -95,7 +95,12 @@ impl SigningKey {
                 Ed25519KeyPair::from_pkcs8_maybe_unchecked(der).map_err(|_| JwsError::BadKey)?,
             ),
         };
-        Ok(Self { kid, alg, pair, rng })
+        Ok(Self {
+            kid,
+            alg,
+            pair,
+            rng,
+        })
     }
 
     /// Signs `claims` as a compact JWS with header `{alg, typ, kid}`.
@@ -216,7 +221,8 @@ pub fn verify<'k>(
     find_key: impl Fn(&str) -> Option<&'k VerifyKey>,
 ) -> Result<Verified, JwsError> {
     let mut parts = token.split('.');
-    let (Some(h), Some(c), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+    let (Some(h), Some(c), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
     else {
         return Err(JwsError::Malformed);
     };

@@ -24,7 +24,9 @@ pub enum MasterKeyError {
         "{0} is missing, but the database holds signing keys sealed with a master key; restore the master key from your key escrow (Nyckel will not replace it)"
     )]
     MissingForExistingKeys(PathBuf),
-    #[error("a sealed key could not be opened with this master key (wrong master key or damaged data)")]
+    #[error(
+        "a sealed key could not be opened with this master key (wrong master key or damaged data)"
+    )]
     Unseal,
 }
 
@@ -158,7 +160,9 @@ mod tests {
         let again = MasterKey::load_or_create(&dir, false).expect("reload");
         assert_eq!(again.open(&sealed, "kid-1").expect("open"), b"secret");
         let mode = std::os::unix::fs::PermissionsExt::mode(
-            &std::fs::metadata(dir.join(FILE_NAME)).expect("meta").permissions(),
+            &std::fs::metadata(dir.join(FILE_NAME))
+                .expect("meta")
+                .permissions(),
         );
         assert_eq!(mode & 0o777, 0o600);
         let _ = std::fs::remove_dir_all(dir);

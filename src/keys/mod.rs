@@ -127,8 +127,9 @@ impl KeyRing {
         let mut signing = HashMap::new();
         let mut verify = HashMap::new();
         for row in &rows {
-            let alg = Alg::parse(&row.alg)
-                .ok_or_else(|| Error::Corrupt(format!("key {} has algorithm {}", row.id, row.alg)))?;
+            let alg = Alg::parse(&row.alg).ok_or_else(|| {
+                Error::Corrupt(format!("key {} has algorithm {}", row.id, row.alg))
+            })?;
             let jwk: Value = serde_json::from_str(&row.public_jwk)?;
             let superseded_at = rows
                 .iter()
@@ -164,7 +165,10 @@ impl KeyRing {
     }
 
     fn snapshot(&self) -> Arc<Loaded> {
-        self.loaded.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.loaded
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Generates and stores a key of `alg` that starts signing at `activates_at`.

@@ -4,7 +4,14 @@ use bytes::Bytes;
 use serde_json::json;
 
 /// Scopes we understand.
-pub const SCOPES: &[&str] = &["openid", "profile", "email", "phone", "orgs", "offline_access"];
+pub const SCOPES: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "phone",
+    "orgs",
+    "offline_access",
+];
 
 /// The serialised document for `issuer` (endpoints under `base_url`).
 pub fn document(issuer: &str, base_url: &str) -> Bytes {

@@ -104,7 +104,8 @@ pub async fn load(
     let Some(row) = store::auth_requests::find(db, id, now).await? else {
         return Ok(Err(PendingError::Expired));
     };
-    let bound = binding.is_some_and(|b| constant_time_eq(sha256_b64(b).as_bytes(), row.binding_hash.as_bytes()));
+    let bound = binding
+        .is_some_and(|b| constant_time_eq(sha256_b64(b).as_bytes(), row.binding_hash.as_bytes()));
     if !bound {
         return Ok(Err(PendingError::WrongBrowser));
     }

@@ -11,7 +11,9 @@ use crate::store::orgs::Membership;
 pub fn visible_to<'a>(client: &Client, memberships: &'a [Membership]) -> Vec<&'a Membership> {
     memberships
         .iter()
-        .filter(|m| client.organisations.is_empty() || client.organisations.contains(&m.organisation_id))
+        .filter(|m| {
+            client.organisations.is_empty() || client.organisations.contains(&m.organisation_id)
+        })
         .collect()
 }
 

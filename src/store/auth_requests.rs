@@ -61,9 +61,11 @@ pub async fn take(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
 
 /// Removes expired requests.
 pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("delete from auth_requests where expires_at <= $1")
-        .bind(now)
-        .execute(db.pool())
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("delete from auth_requests where expires_at <= $1")
+            .bind(now)
+            .execute(db.pool())
+            .await?
+            .rows_affected(),
+    )
 }

@@ -76,11 +76,13 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
     .execute(&mut *tx)
     .await?;
     for org in &c.organisations {
-        sqlx::query("insert into client_organisations (client_id, organisation_id) values ($1, $2)")
-            .bind(&c.id)
-            .bind(org)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "insert into client_organisations (client_id, organisation_id) values ($1, $2)",
+        )
+        .bind(&c.id)
+        .bind(org)
+        .execute(&mut *tx)
+        .await?;
     }
     tx.commit().await
 }

@@ -57,16 +57,13 @@ pub async fn add_member(
     now: UnixTime,
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut tx = db.pool().begin().await?;
-    let existing: Option<(String,)> = sqlx::query_as(
-        "select roles from memberships where user_id = $1 and organisation_id = $2",
-    )
-    .bind(user_id)
-    .bind(organisation_id)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let mut merged = existing
-        .map(|(r,)| from_json_list(&r))
-        .unwrap_or_default();
+    let existing: Option<(String,)> =
+        sqlx::query_as("select roles from memberships where user_id = $1 and organisation_id = $2")
+            .bind(user_id)
+            .bind(organisation_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+    let mut merged = existing.map(|(r,)| from_json_list(&r)).unwrap_or_default();
     for role in roles {
         if !merged.contains(role) {
             merged.push(role.clone());

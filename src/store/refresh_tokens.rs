@@ -62,7 +62,10 @@ pub async fn take(tx: &mut Tx<'_>, token_hash: &str, now: UnixTime) -> Result<Ta
 }
 
 /// Looks a refresh token up without consuming it (introspection, revocation).
-pub async fn find(db: &Db, token_hash: &str) -> Result<Option<(String, i64, Option<i64>)>, sqlx::Error> {
+pub async fn find(
+    db: &Db,
+    token_hash: &str,
+) -> Result<Option<(String, i64, Option<i64>)>, sqlx::Error> {
     sqlx::query_as("select grant_id, expires_at, used_at from refresh_tokens where token_hash = $1")
         .bind(token_hash)
         .fetch_optional(db.pool())

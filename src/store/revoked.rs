@@ -17,18 +17,21 @@ pub async fn insert(db: &Db, jti: &str, expires_at: UnixTime) -> Result<(), sqlx
 
 /// Whether an access token was revoked.
 pub async fn contains(db: &Db, jti: &str) -> Result<bool, sqlx::Error> {
-    let row: Option<(String,)> = sqlx::query_as("select jti from revoked_access_tokens where jti = $1")
-        .bind(jti)
-        .fetch_optional(db.pool())
-        .await?;
+    let row: Option<(String,)> =
+        sqlx::query_as("select jti from revoked_access_tokens where jti = $1")
+            .bind(jti)
+            .fetch_optional(db.pool())
+            .await?;
     Ok(row.is_some())
 }
 
 /// Forgets revocations of tokens that have expired.
 pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("delete from revoked_access_tokens where expires_at <= $1")
-        .bind(now)
-        .execute(db.pool())
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("delete from revoked_access_tokens where expires_at <= $1")
+            .bind(now)
+            .execute(db.pool())
+            .await?
+            .rows_affected(),
+    )
 }

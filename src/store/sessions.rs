@@ -52,7 +52,11 @@ pub async fn insert(db: &Db, s: &SessionRow) -> Result<(), sqlx::Error> {
 }
 
 /// Finds a session by the hash of its cookie value, if not past its absolute expiry.
-pub async fn find(db: &Db, id_hash: &str, now: UnixTime) -> Result<Option<SessionRow>, sqlx::Error> {
+pub async fn find(
+    db: &Db,
+    id_hash: &str,
+    now: UnixTime,
+) -> Result<Option<SessionRow>, sqlx::Error> {
     sqlx::query_as::<_, SessionRow>(
         "select id_hash, sid, user_id, csrf, auth_time, amr, acr, created_at, last_seen_at, expires_at
          from sessions where id_hash = $1 and expires_at > $2",

@@ -39,36 +39,75 @@ async fn user_org_and_client_commands_print_json_and_refuse_bad_input() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     let url = crate::helpers::db::prepare(d).await.url;
-    let nyckel = |d: &std::path::Path, args: &[&str], stdin: Option<&str>| nyckel(d, &url, args, stdin);
+    let nyckel =
+        |d: &std::path::Path, args: &[&str], stdin: Option<&str>| nyckel(d, &url, args, stdin);
     let (ok, out, err) = nyckel(
         d,
-        &["user", "create", "--email", "anna@example.org", "--name", "Anna", "--password-stdin", "--json"],
+        &[
+            "user",
+            "create",
+            "--email",
+            "anna@example.org",
+            "--name",
+            "Anna",
+            "--password-stdin",
+            "--json",
+        ],
         Some("blåbärssylt i skogen 42\n"),
     );
     assert!(ok, "{err}");
     let user: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     assert_eq!(user["email"], "anna@example.org");
-    assert!(!out.contains("blåbär") && !err.contains("blåbär"), "password never echoed");
+    assert!(
+        !out.contains("blåbär") && !err.contains("blåbär"),
+        "password never echoed"
+    );
 
-    let (ok, _, err) = nyckel(d, &["user", "create", "--email", "ANNA@example.org", "--json"], None);
+    let (ok, _, err) = nyckel(
+        d,
+        &["user", "create", "--email", "ANNA@example.org", "--json"],
+        None,
+    );
     assert!(!ok, "duplicate email (case-insensitive) refused");
     assert!(err.contains("already exists"), "{err}");
 
     let (ok, _, err) = nyckel(
         d,
-        &["user", "create", "--email", "bo@example.org", "--password-stdin"],
+        &[
+            "user",
+            "create",
+            "--email",
+            "bo@example.org",
+            "--password-stdin",
+        ],
         Some("password\n"),
     );
     assert!(!ok && err.contains("at least 15"), "{err}");
 
-    let (ok, out, err) = nyckel(d, &["org", "create", "--name", "IFK Göteborg", "--json"], None);
+    let (ok, out, err) = nyckel(
+        d,
+        &["org", "create", "--name", "IFK Göteborg", "--json"],
+        None,
+    );
     assert!(ok, "{err}");
     let org: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     assert_eq!(org["slug"], "ifk-goteborg");
 
     let (ok, out, err) = nyckel(
         d,
-        &["org", "add-member", "--org", "ifk-goteborg", "--email", "anna@example.org", "--role", "admin", "--role", "coach", "--json"],
+        &[
+            "org",
+            "add-member",
+            "--org",
+            "ifk-goteborg",
+            "--email",
+            "anna@example.org",
+            "--role",
+            "admin",
+            "--role",
+            "coach",
+            "--json",
+        ],
         None,
     );
     assert!(ok, "{err}");
@@ -77,30 +116,60 @@ async fn user_org_and_client_commands_print_json_and_refuse_bad_input() {
 
     let (ok, out, err) = nyckel(
         d,
-        &["client", "create", "--name", "Portal", "--redirect-uri", "https://portal.example/cb", "--json"],
+        &[
+            "client",
+            "create",
+            "--name",
+            "Portal",
+            "--redirect-uri",
+            "https://portal.example/cb",
+            "--json",
+        ],
         None,
     );
     assert!(ok, "{err}");
     let c: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     let secret = c["client_secret"].as_str().expect("secret shown once");
     assert_eq!(secret.len(), 43, "256-bit secret");
-    assert_eq!(c["grant_types"], serde_json::json!(["authorization_code", "refresh_token"]));
+    assert_eq!(
+        c["grant_types"],
+        serde_json::json!(["authorization_code", "refresh_token"])
+    );
 
     let (ok, _, err) = nyckel(
         d,
-        &["client", "create", "--name", "Bad", "--redirect-uri", "http://portal.example/cb"],
+        &[
+            "client",
+            "create",
+            "--name",
+            "Bad",
+            "--redirect-uri",
+            "http://portal.example/cb",
+        ],
         None,
     );
     assert!(!ok && err.contains("https"), "{err}");
 
     let (ok, out, _) = nyckel(
         d,
-        &["client", "create", "--name", "SPA", "--public", "--redirect-uri", "http://127.0.0.1/cb", "--json"],
+        &[
+            "client",
+            "create",
+            "--name",
+            "SPA",
+            "--public",
+            "--redirect-uri",
+            "http://127.0.0.1/cb",
+            "--json",
+        ],
         None,
     );
     assert!(ok);
     let c: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
-    assert!(c["client_secret"].is_null(), "public clients have no secret");
+    assert!(
+        c["client_secret"].is_null(),
+        "public clients have no secret"
+    );
 
     // The database holds only a hash of the secret.
     let db = nyckel::store::Db::connect_url(&url, 1, std::time::Duration::from_secs(5), "full")
@@ -110,7 +179,11 @@ async fn user_org_and_client_commands_print_json_and_refuse_bad_input() {
         .fetch_all(db.pool())
         .await
         .expect("select");
-    assert!(hashes.iter().any(|(h,)| h.as_deref() == Some(nyckel::crypto::sha256_b64(secret).as_str())));
+    assert!(
+        hashes
+            .iter()
+            .any(|(h,)| h.as_deref() == Some(nyckel::crypto::sha256_b64(secret).as_str()))
+    );
     db.close().await;
     if crate::helpers::db::postgres_url().is_none() {
         for file in ["nyckel.db", "nyckel.db-wal"] {

@@ -14,8 +14,14 @@ async fn discovery_issuer_matches_byte_for_byte_and_lists_endpoints() {
     assert_eq!(res.status(), 200);
     let doc: serde_json::Value = res.json().await.expect("json");
     assert_eq!(doc["issuer"].as_str(), Some(app.issuer.as_str()));
-    assert_eq!(doc["authorization_endpoint"], format!("{}/authorize", app.issuer));
-    assert_eq!(doc["code_challenge_methods_supported"], serde_json::json!(["S256"]));
+    assert_eq!(
+        doc["authorization_endpoint"],
+        format!("{}/authorize", app.issuer)
+    );
+    assert_eq!(
+        doc["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
     assert_eq!(doc["authorization_response_iss_parameter_supported"], true);
     assert_eq!(doc["response_types_supported"], serde_json::json!(["code"]));
 }
@@ -49,11 +55,26 @@ async fn jwks_publishes_one_key_per_algorithm_with_safe_sizes() {
 #[tokio::test]
 async fn pages_carry_security_headers() {
     let app = TestApp::spawn().await;
-    let res = app.http().get(app.url("/no-such-page")).send().await.expect("get");
+    let res = app
+        .http()
+        .get(app.url("/no-such-page"))
+        .send()
+        .await
+        .expect("get");
     assert_eq!(res.status(), 404);
     let h = res.headers();
-    assert!(h["strict-transport-security"].to_str().expect("ascii").contains("max-age=31536000"));
-    assert!(h["content-security-policy"].to_str().expect("ascii").contains("frame-ancestors 'none'"));
+    assert!(
+        h["strict-transport-security"]
+            .to_str()
+            .expect("ascii")
+            .contains("max-age=31536000")
+    );
+    assert!(
+        h["content-security-policy"]
+            .to_str()
+            .expect("ascii")
+            .contains("frame-ancestors 'none'")
+    );
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["referrer-policy"], "no-referrer");
 }

@@ -4,5 +4,9 @@
 
 mod helpers;
 
+mod canary;
 mod cli;
 mod discovery;
+mod flows;
+mod nodes;
+mod rp;

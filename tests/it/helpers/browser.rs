@@ -114,7 +114,10 @@ impl Browser {
         for (k, v) in fill {
             fields.insert(k.to_string(), v.to_string());
         }
-        let pairs: Vec<(&str, &str)> = fields.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        let pairs: Vec<(&str, &str)> = fields
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
         self.post(action, &pairs).await
     }
 
@@ -148,7 +151,9 @@ impl Browser {
                     .await;
                 page = self.follow(submitted).await;
             } else if page.has_form("/consent") {
-                let submitted = self.submit(&page, "/consent", &[("decision", "allow")]).await;
+                let submitted = self
+                    .submit(&page, "/consent", &[("decision", "allow")])
+                    .await;
                 page = self.follow(submitted).await;
             } else {
                 return page;
@@ -162,7 +167,10 @@ impl Browser {
 pub fn form_fields(html: &str, action: &str) -> Option<HashMap<String, String>> {
     let marker = format!("action=\"{action}\"");
     let start = html.find(&marker)?;
-    let end = html[start..].find("</form>").map(|e| start + e).unwrap_or(html.len());
+    let end = html[start..]
+        .find("</form>")
+        .map(|e| start + e)
+        .unwrap_or(html.len());
     let form = &html[start..end];
     let mut fields = HashMap::new();
     for tag in form.split('<').filter(|t| t.starts_with("input")) {

@@ -23,7 +23,9 @@ static TEMPLATE: OnceCell<Template> = OnceCell::const_new();
 
 /// The PostgreSQL server URL when tests run against PostgreSQL.
 pub fn postgres_url() -> Option<String> {
-    std::env::var("NYCKEL_TEST_POSTGRES_URL").ok().filter(|s| !s.is_empty())
+    std::env::var("NYCKEL_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|s| !s.is_empty())
 }
 
 /// Replaces the database name in a PostgreSQL URL.
@@ -50,8 +52,15 @@ pub async fn prepare(dir: &Path) -> Prepared {
             }
         }
         Some(base) => {
-            let name = format!("nyckel_t_{}", nyckel::crypto::random_id().to_lowercase().replace('-', "_"));
-            admin_execute(&base, &format!("create database {name} template {}", template.source)).await;
+            let name = format!(
+                "nyckel_t_{}",
+                nyckel::crypto::random_id().to_lowercase().replace('-', "_")
+            );
+            admin_execute(
+                &base,
+                &format!("create database {name} template {}", template.source),
+            )
+            .await;
             Prepared {
                 url: with_database(&base, &name),
             }
@@ -69,7 +78,9 @@ async fn admin_execute(base: &str, sql: &str) {
     for attempt in 0..50 {
         match sqlx::raw_sql(sql).execute(&mut conn).await {
             Ok(_) => break,
-            Err(e) if attempt < 49 && e.to_string().contains("is being accessed by other users") => {
+            Err(e)
+                if attempt < 49 && e.to_string().contains("is being accessed by other users") =>
+            {
                 tokio::time::sleep(std::time::Duration::from_millis(100)).await;
             }
             Err(e) => panic!("{sql}: {e}"),
@@ -101,7 +112,9 @@ async fn build_template() -> Template {
             name
         }
     };
-    let state = nyckel::state::AppState::build(config).await.expect("template builds");
+    let state = nyckel::state::AppState::build(config)
+        .await
+        .expect("template builds");
     if postgres_url().is_none() {
         sqlx::query("pragma wal_checkpoint(truncate)")
             .execute(state.db.pool())

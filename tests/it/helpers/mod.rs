@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod db;
+pub mod process;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -96,11 +97,17 @@ impl TestApp {
 
     /// Creates an account with [`PASSWORD`]; returns its `sub`.
     pub async fn create_user(&self, email: &str) -> String {
-        self.create_user_with(email, Some("Test Person"), PASSWORD).await
+        self.create_user_with(email, Some("Test Person"), PASSWORD)
+            .await
     }
 
     /// Creates an account with a given name and password; returns its `sub`.
-    pub async fn create_user_with(&self, email: &str, name: Option<&str>, password: &str) -> String {
+    pub async fn create_user_with(
+        &self,
+        email: &str,
+        name: Option<&str>,
+        password: &str,
+    ) -> String {
         nyckel::admin::users::create(
             &self.state.db,
             &self.state.hasher,

@@ -1,0 +1,237 @@
+//! Secrets never leak (SECURITY.md 16.2.5, done-when 3): a canary password and a canary client
+//! secret go through good and bad logins, code exchange, refresh, userinfo and introspection;
+//! afterwards neither appears in the server's or the CLI's output, in any response, or in the
+//! database (which holds only an argon2id hash and a SHA-256).
+
+use crate::cli::nyckel;
+use crate::flows::{Pkce, authorize_url, post_token};
+use crate::helpers::browser::{self, Browser, query};
+use crate::helpers::process::ServerProcess;
+use crate::helpers::{REDIRECT_URI, db};
+
+const CANARY_PASSWORD: &str = "canary-Lösen-7f3e9b2a-lingonsylt";
+const WRONG_CANARY: &str = "canary-wrong-51c0d2e8-hjortron";
+
+#[tokio::test]
+async fn canary_password_and_client_secret_appear_nowhere_but_as_hashes() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let url = db::prepare(d).await.url;
+    let mut cli_output = String::new();
+    let (ok, out, err) = nyckel(
+        d,
+        &url,
+        &[
+            "user",
+            "create",
+            "--email",
+            "canary@example.org",
+            "--password-stdin",
+        ],
+        Some(&format!("{CANARY_PASSWORD}\n")),
+    );
+    assert!(ok, "{err}");
+    cli_output.push_str(&out);
+    cli_output.push_str(&err);
+    let (ok, out, err) = nyckel(
+        d,
+        &url,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Canary app",
+            "--redirect-uri",
+            REDIRECT_URI,
+            "--first-party",
+            "--json",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    cli_output.push_str(&err);
+    let client: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let client_id = client["client_id"].as_str().expect("id").to_string();
+    let secret = client["client_secret"]
+        .as_str()
+        .expect("secret")
+        .to_string();
+
+    let server = ServerProcess::spawn(d, &url, "127.0.0.1:0", "https://localhost:8443", &[]);
+    let base = format!("https://localhost:{}", server.addr.port());
+    let browser = Browser {
+        client: browser::client(server.addr, true),
+        issuer: base.clone(),
+    };
+    let mut responses = String::new();
+
+    // A bad login, then a good one.
+    let pkce = Pkce::new();
+    let start = authorize_url(
+        &base,
+        &client_id,
+        "openid email profile",
+        "st",
+        Some(&pkce),
+        &[],
+    );
+    let bad = browser
+        .authorize_and_login(&start, "canary@example.org", WRONG_CANARY)
+        .await;
+    responses.push_str(&format!("{:?}{}", bad.headers, bad.body));
+    let good = browser
+        .authorize_and_login(&start, "canary@example.org", CANARY_PASSWORD)
+        .await;
+    responses.push_str(&format!("{:?}{}", good.headers, good.body));
+    let loc = good.location.expect("logged in and redirected");
+    let code = query(&loc)["code"].clone();
+
+    let http = browser::client(server.addr, false);
+    let tokens = post_token(
+        &http,
+        &base,
+        &client_id,
+        &secret,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", &pkce.verifier),
+        ],
+    )
+    .await;
+    responses.push_str(&tokens.to_string());
+    let access = tokens["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_string();
+    let refresh = tokens["refresh_token"]
+        .as_str()
+        .expect("refresh token")
+        .to_string();
+    let refreshed = post_token(
+        &http,
+        &base,
+        &client_id,
+        &secret,
+        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
+    )
+    .await;
+    responses.push_str(&refreshed.to_string());
+    let userinfo = http
+        .get(format!("{base}/userinfo"))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .expect("userinfo")
+        .text()
+        .await
+        .expect("body");
+    responses.push_str(&userinfo);
+    let introspection = http
+        .post(format!("{base}/introspect"))
+        .form(&[
+            ("token", access.as_str()),
+            ("client_id", &client_id),
+            ("client_secret", &secret),
+        ])
+        .send()
+        .await
+        .expect("introspect")
+        .text()
+        .await
+        .expect("body");
+    responses.push_str(&introspection);
+    assert!(introspection.contains("\"active\":true"), "{introspection}");
+
+    let logs = server.output();
+    for (what, text) in [
+        ("server output", &logs),
+        ("CLI output", &cli_output),
+        ("responses", &responses),
+    ] {
+        for canary in [CANARY_PASSWORD, WRONG_CANARY, secret.as_str()] {
+            assert!(!text.contains(canary), "a secret appears in the {what}");
+        }
+    }
+    for token in [&code, &access, &refresh] {
+        assert!(
+            !logs.contains(token.as_str()),
+            "a code or token appears in the server output"
+        );
+    }
+
+    // The database: every text value of every table, scanned.
+    let db = nyckel::store::Db::connect_url(&url, 1, std::time::Duration::from_secs(5), "full")
+        .await
+        .expect("connect");
+    let dump = dump_all(&db).await;
+    for canary in [
+        CANARY_PASSWORD,
+        WRONG_CANARY,
+        secret.as_str(),
+        &code,
+        &refresh,
+    ] {
+        assert!(!dump.contains(canary), "a secret is stored in clear");
+    }
+    assert!(
+        dump.contains("$argon2id$v=19$m=19456,t=2,p=1$"),
+        "the password is stored as argon2id"
+    );
+    assert!(
+        dump.contains(&nyckel::crypto::sha256_b64(&secret)),
+        "the client secret is stored as SHA-256"
+    );
+    db.close().await;
+    if db::postgres_url().is_none() {
+        for file in ["nyckel.db", "nyckel.db-wal"] {
+            let bytes = std::fs::read(d.join("data").join(file)).unwrap_or_default();
+            for canary in [CANARY_PASSWORD, WRONG_CANARY, secret.as_str()] {
+                assert!(
+                    !bytes.windows(canary.len()).any(|w| w == canary.as_bytes()),
+                    "{file} holds a secret"
+                );
+            }
+        }
+    }
+}
+
+/// All rows of all tables as text.
+async fn dump_all(db: &nyckel::store::Db) -> String {
+    let tables = [
+        "users",
+        "organisations",
+        "memberships",
+        "clients",
+        "client_organisations",
+        "signing_keys",
+        "sessions",
+        "auth_requests",
+        "grants",
+        "auth_codes",
+        "refresh_tokens",
+        "revoked_access_tokens",
+        "consents",
+        "login_throttle",
+        "audit_events",
+    ];
+    let mut out = String::new();
+    for table in tables {
+        let rows = sqlx::query(&format!("select * from {table}"))
+            .fetch_all(db.pool())
+            .await
+            .expect("select");
+        for row in rows {
+            use sqlx::{Column, Row};
+            for col in row.columns() {
+                let i = col.ordinal();
+                if let Ok(Some(v)) = row.try_get::<Option<String>, _>(i) {
+                    out.push_str(&v);
+                    out.push('\n');
+                }
+            }
+        }
+    }
+    out
+}

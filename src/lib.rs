@@ -10,7 +10,7 @@
 //! - [`admin`]: use-cases shared by the CLI and (later) the admin API.
 //! - [`http`]: everything that knows axum: routes, pages, extractors, error responses.
 //! - [`cli`]: the `nyckel` command line.
-//! - [`server`] and [`tls`]: listening, TLS and graceful shutdown.
+//! - [`server`] and [`tls`]: listening, TLS and graceful shutdown; [`memory`]: allocator tuning.
 
 pub mod admin;
 pub mod auth;
@@ -22,6 +22,7 @@ pub mod error;
 pub mod http;
 pub mod i18n;
 pub mod keys;
+pub mod memory;
 pub mod oidc;
 pub mod orgs;
 pub mod server;

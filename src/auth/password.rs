@@ -110,6 +110,25 @@ impl Hasher {
     }
 }
 
+/// A PHC string with the configured parameters, a random salt and a random digest: verifying
+/// against it costs exactly one argon2id run and never matches. No hashing at start-up.
+fn dummy_hash(params: &Params) -> String {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
+    let mut salt = [0u8; 16];
+    let mut digest = [0u8; 32];
+    crate::crypto::fill_random(&mut salt);
+    crate::crypto::fill_random(&mut digest);
+    format!(
+        "$argon2id$v=19$m={},t={},p={}${}${}",
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        STANDARD_NO_PAD.encode(salt),
+        STANDARD_NO_PAD.encode(digest)
+    )
+}
+
 fn argon2(params: &Params) -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
 }

@@ -76,6 +76,7 @@ pub fn main() -> ExitCode {
         }
     };
     init_tracing(&config);
+    crate::memory::tune_allocator();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -70,8 +70,7 @@ impl Hasher {
         } else {
             config.max_concurrent_hashes
         };
-        let dummy =
-            hash_with(&params, "nyckel dummy password for unknown accounts").unwrap_or_default();
+        let dummy = dummy_hash(&params);
         Self {
             params,
             permits: Arc::new(Semaphore::new(permits)),

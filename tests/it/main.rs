@@ -4,5 +4,8 @@
 
 mod helpers;
 
+mod authorize;
+mod authorize_support;
 mod cli;
 mod discovery;
+mod logout;

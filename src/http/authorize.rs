@@ -91,7 +91,12 @@ async fn post_authorize(
     authorize(&state, session, &headers, &body).await
 }
 
-async fn authorize(state: &AppState, session: Option<Session>, headers: &HeaderMap, raw: &str) -> Response {
+async fn authorize(
+    state: &AppState,
+    session: Option<Session>,
+    headers: &HeaderMap,
+    raw: &str,
+) -> Response {
     let pairs = parse_pairs(raw);
     let texts = texts_for(headers, authorize::ui_locales(&pairs));
     let now = state.now();
@@ -121,10 +126,21 @@ async fn authorize(state: &AppState, session: Option<Session>, headers: &HeaderM
     } else {
         session.as_ref()
     };
-    let mut res = proceed(state, texts, &validated.client, &pending, session, None, false).await;
+    let mut res = proceed(
+        state,
+        texts,
+        &validated.client,
+        &pending,
+        session,
+        None,
+        false,
+    )
+    .await;
     if binding != Some(new_binding.as_str()) {
-        res.headers_mut()
-            .append(header::SET_COOKIE, cookies::set(BINDING_COOKIE, &new_binding, None));
+        res.headers_mut().append(
+            header::SET_COOKIE,
+            cookies::set(BINDING_COOKIE, &new_binding, None),
+        );
     }
     res
 }
@@ -137,7 +153,10 @@ async fn get_continue(
     RawQuery(query): RawQuery,
 ) -> Response {
     let pairs = parse_pairs(&query.unwrap_or_default());
-    let req = pairs.iter().find(|(k, _)| k == "req").map(|(_, v)| v.as_str());
+    let req = pairs
+        .iter()
+        .find(|(k, _)| k == "req")
+        .map(|(_, v)| v.as_str());
     let texts = texts_for(&headers, None);
     let Some(req) = req else {
         return PageError::bad_request("error.bad_request", texts).into_response();
@@ -146,7 +165,16 @@ async fn get_continue(
         Ok(found) => found,
         Err(res) => return res,
     };
-    proceed(&state, texts, &client, &pending, session.as_ref(), None, false).await
+    proceed(
+        &state,
+        texts,
+        &client,
+        &pending,
+        session.as_ref(),
+        None,
+        false,
+    )
+    .await
 }
 
 /// Loads a pending request for this browser (and, with `csrf`, checks the form token), with
@@ -166,7 +194,9 @@ pub(crate) async fn load_pending(
         }
         Ok(Err(PendingError::WrongBrowser)) => {
             tracing::warn!(req, "pending request presented by another browser");
-            return Err(PageError::new(StatusCode::FORBIDDEN, "error.wrong_browser", texts).into_response());
+            return Err(
+                PageError::new(StatusCode::FORBIDDEN, "error.wrong_browser", texts).into_response(),
+            );
         }
         Ok(Err(PendingError::Csrf)) => {
             tracing::warn!(req, "pending request form with a wrong CSRF token");
@@ -237,7 +267,10 @@ pub(crate) async fn proceed(
             };
             allow_form_target(render(&page), &pending.params.redirect_uri)
         }
-        Decision::Consent { scopes, organisation } => {
+        Decision::Consent {
+            scopes,
+            organisation,
+        } => {
             let email = match session {
                 Some(s) => store::users::find(&state.db, &s.user_id)
                     .await
@@ -294,4 +327,3 @@ pub(crate) async fn proceed(
         }
     }
 }
-

@@ -60,7 +60,10 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 /// `POST /consent`: allow or deny the pending request.
@@ -77,10 +80,11 @@ async fn post_consent(
     };
     // A missing token is a wrong token.
     let csrf = field(&pairs, "csrf").unwrap_or("");
-    let (pending, client, texts) = match load_pending(&state, &headers, req, Some(csrf), texts).await {
-        Ok(found) => found,
-        Err(res) => return res,
-    };
+    let (pending, client, texts) =
+        match load_pending(&state, &headers, req, Some(csrf), texts).await {
+            Ok(found) => found,
+            Err(res) => return res,
+        };
     let org = field(&pairs, "org");
     // Without a (fresh enough) login, neither answer counts: log in first (RFC 9700 4.11.2).
     let logged_in = session
@@ -92,7 +96,9 @@ async fn post_consent(
     match field(&pairs, "decision") {
         Some("allow") => {
             let now = state.now();
-            if let Err(e) = authorize::remember_consent(&state.db, &person.user_id, &pending.params, now).await {
+            if let Err(e) =
+                authorize::remember_consent(&state.db, &person.user_id, &pending.params, now).await
+            {
                 return PageError::from_internal(e, texts).into_response();
             }
             proceed(&state, texts, &client, &pending, Some(person), org, true).await
@@ -100,7 +106,9 @@ async fn post_consent(
         Some("deny") => {
             match pending::finish(&state.db, &pending.id).await {
                 Ok(true) => {}
-                Ok(false) => return PageError::bad_request("error.request_used", texts).into_response(),
+                Ok(false) => {
+                    return PageError::bad_request("error.request_used", texts).into_response();
+                }
                 Err(e) => return PageError::from_internal(e, texts).into_response(),
             }
             tracing::info!(client = %client.id, "consent denied");
@@ -127,10 +135,20 @@ async fn post_select_org(
         return PageError::bad_request("error.bad_request", texts).into_response();
     };
     let csrf = field(&pairs, "csrf").unwrap_or("");
-    let (pending, client, texts) = match load_pending(&state, &headers, req, Some(csrf), texts).await {
-        Ok(found) => found,
-        Err(res) => return res,
-    };
+    let (pending, client, texts) =
+        match load_pending(&state, &headers, req, Some(csrf), texts).await {
+            Ok(found) => found,
+            Err(res) => return res,
+        };
     let org = field(&pairs, "org");
-    proceed(&state, texts, &client, &pending, session.as_ref(), org, false).await
+    proceed(
+        &state,
+        texts,
+        &client,
+        &pending,
+        session.as_ref(),
+        org,
+        false,
+    )
+    .await
 }

@@ -41,5 +41,8 @@ async fn get_home(
         },
         None => None,
     };
-    render(&HomePage { t: texts, signed_in })
+    render(&HomePage {
+        t: texts,
+        signed_in,
+    })
 }

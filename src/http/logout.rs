@@ -82,9 +82,16 @@ async fn logout(
     posted: bool,
 ) -> Response {
     let single = |name: &str| {
-        let mut values = pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone());
+        let mut values = pairs
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone());
         let first = values.next();
-        if values.next().is_some() { Err(()) } else { Ok(first) }
+        if values.next().is_some() {
+            Err(())
+        } else {
+            Ok(first)
+        }
     };
     let read = || -> Result<(LogoutParams, Option<String>), ()> {
         Ok((
@@ -163,7 +170,12 @@ fn done(texts: Texts, valid: &ValidLogout, params: &LogoutParams, ended: bool) -
     res
 }
 
-fn confirm_page(texts: Texts, session: &Session, valid: &ValidLogout, params: &LogoutParams) -> Response {
+fn confirm_page(
+    texts: Texts,
+    session: &Session,
+    valid: &ValidLogout,
+    params: &LogoutParams,
+) -> Response {
     let redirect = valid.redirect_uri.clone();
     let page = ConfirmPage {
         t: texts,

@@ -129,7 +129,10 @@ pub fn ui_locales(pairs: &[(String, String)]) -> Option<&str> {
 }
 
 fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    let mut values = pairs.iter().filter(|(k, _)| k == name).map(|(_, v)| v.as_str());
+    let mut values = pairs
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str());
     let first = values.next()?;
     values.next().is_none().then_some(first)
 }
@@ -184,7 +187,11 @@ pub async fn validate(
             error: OAuthError::new(code, description),
         })))
     };
-    let mut dup: Vec<&str> = counts.iter().filter(|(_, n)| **n > 1).map(|(k, _)| *k).collect();
+    let mut dup: Vec<&str> = counts
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(k, _)| *k)
+        .collect();
     if !dup.is_empty() {
         dup.sort_unstable();
         let description = format!("parameters must not be repeated: {}", dup.join(", "));
@@ -201,13 +208,22 @@ pub async fn validate(
         }
     }
     if get("request").is_some() {
-        return fail(ErrorCode::RequestNotSupported, "request objects are not supported");
+        return fail(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        );
     }
     if get("request_uri").is_some() {
-        return fail(ErrorCode::RequestUriNotSupported, "request_uri is not supported");
+        return fail(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        );
     }
     if get("response_mode").is_some_and(|m| m != "query") {
-        return fail(ErrorCode::InvalidRequest, "only response_mode=query is supported");
+        return fail(
+            ErrorCode::InvalidRequest,
+            "only response_mode=query is supported",
+        );
     }
     if !client.allows_grant(AUTHORIZATION_CODE) {
         return fail(
@@ -221,7 +237,10 @@ pub async fn validate(
     match (code_challenge, get("code_challenge_method")) {
         (Some(_), Some("S256")) => {}
         (Some(_), _) => {
-            return fail(ErrorCode::InvalidRequest, "code_challenge_method must be S256");
+            return fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge_method must be S256",
+            );
         }
         (None, Some(_)) => {
             return fail(
@@ -268,7 +287,12 @@ pub async fn validate(
         None => None,
         Some(v) => match v.parse::<i64>() {
             Ok(n) if n >= 0 && v.bytes().all(|b| b.is_ascii_digit()) => Some(n),
-            _ => return fail(ErrorCode::InvalidRequest, "max_age must be a non-negative integer"),
+            _ => {
+                return fail(
+                    ErrorCode::InvalidRequest,
+                    "max_age must be a non-negative integer",
+                );
+            }
         },
     };
     // max_age=0 means "log in now" (OIDC Core 3.1.2.1, errata: equivalent to prompt=login).
@@ -282,7 +306,10 @@ pub async fn validate(
 
     let scopes = scope::parse_supported(get("scope").unwrap_or(""));
     if scopes.is_empty() {
-        return fail(ErrorCode::InvalidScope, "none of the requested scopes is supported");
+        return fail(
+            ErrorCode::InvalidScope,
+            "none of the requested scopes is supported",
+        );
     }
 
     let params = AuthParams {
@@ -339,14 +366,22 @@ pub struct Situation<'a> {
 pub async fn decide(db: &Db, s: Situation<'_>) -> Result<Decision> {
     let params = &s.pending.params;
     let error = |code: ErrorCode, description: &str| {
-        Decision::Error(ErrorRedirect::for_params(params, OAuthError::new(code, description)))
+        Decision::Error(ErrorRedirect::for_params(
+            params,
+            OAuthError::new(code, description),
+        ))
     };
 
     // Login: a live session, fresh enough when a new login was demanded.
     let session = match s.session {
-        Some(session) if !params.force_login || session.auth_time >= s.pending.created_at => session,
+        Some(session) if !params.force_login || session.auth_time >= s.pending.created_at => {
+            session
+        }
         _ if params.no_prompt => {
-            return Ok(error(ErrorCode::LoginRequired, "the person is not logged in"));
+            return Ok(error(
+                ErrorCode::LoginRequired,
+                "the person is not logged in",
+            ));
         }
         _ => return Ok(Decision::Login),
     };
@@ -386,13 +421,21 @@ pub async fn decide(db: &Db, s: Situation<'_>) -> Result<Decision> {
 
     // Consent.
     let needed = !s.consented
-        && (params.force_consent || (!s.client.first_party && !consent_covers(db, session, params).await?));
+        && (params.force_consent
+            || (!s.client.first_party && !consent_covers(db, session, params).await?));
     if needed {
         if params.no_prompt {
-            return Ok(error(ErrorCode::ConsentRequired, "the person has not consented"));
+            return Ok(error(
+                ErrorCode::ConsentRequired,
+                "the person has not consented",
+            ));
         }
         return Ok(Decision::Consent {
-            scopes: params.scope.split_whitespace().map(str::to_string).collect(),
+            scopes: params
+                .scope
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
             organisation,
         });
     }
@@ -403,7 +446,8 @@ pub async fn decide(db: &Db, s: Situation<'_>) -> Result<Decision> {
 }
 
 async fn consent_covers(db: &Db, session: &Session, params: &AuthParams) -> Result<bool> {
-    let Some(granted) = store::consents::find(db, &session.user_id, &params.client_id).await? else {
+    let Some(granted) = store::consents::find(db, &session.user_id, &params.client_id).await?
+    else {
         return Ok(false);
     };
     Ok(params
@@ -413,9 +457,18 @@ async fn consent_covers(db: &Db, session: &Session, params: &AuthParams) -> Resu
 }
 
 /// Records consent to the pending request's scopes, keeping scopes consented before.
-pub async fn remember_consent(db: &Db, user_id: &str, params: &AuthParams, now: UnixTime) -> Result<()> {
+pub async fn remember_consent(
+    db: &Db,
+    user_id: &str,
+    params: &AuthParams,
+    now: UnixTime,
+) -> Result<()> {
     let previous = store::consents::find(db, user_id, &params.client_id).await?;
-    let all = scope::parse_supported(&format!("{} {}", previous.unwrap_or_default(), params.scope));
+    let all = scope::parse_supported(&format!(
+        "{} {}",
+        previous.unwrap_or_default(),
+        params.scope
+    ));
     store::consents::upsert(db, user_id, &params.client_id, &scope::join(&all), now).await?;
     Ok(())
 }
@@ -439,7 +492,10 @@ mod tests {
 
     #[test]
     fn appends_to_an_existing_query_and_encodes() {
-        let got = append_query("https://app.example/cb?x=1", &[("code", "a b"), ("state", "s&t")]);
+        let got = append_query(
+            "https://app.example/cb?x=1",
+            &[("code", "a b"), ("state", "s&t")],
+        );
         assert_eq!(got, "https://app.example/cb?x=1&code=a+b&state=s%26t");
         let got = append_query("https://app.example/cb", &[("iss", "https://id.example")]);
         assert_eq!(got, "https://app.example/cb?iss=https%3A%2F%2Fid.example");
@@ -464,8 +520,14 @@ mod tests {
 
     #[test]
     fn origins() {
-        assert_eq!(origin_of("https://app.example/cb?x=1").as_deref(), Some("https://app.example"));
-        assert_eq!(origin_of("http://127.0.0.1:5000/cb").as_deref(), Some("http://127.0.0.1:5000"));
+        assert_eq!(
+            origin_of("https://app.example/cb?x=1").as_deref(),
+            Some("https://app.example")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:5000/cb").as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
         assert_eq!(origin_of("not a url"), None);
     }
 }

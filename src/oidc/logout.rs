@@ -66,7 +66,10 @@ impl LogoutError {
 /// Verifies an ID token hint (signature, `iss`, not an access token); `exp` is not checked.
 pub fn verify_hint(keys: &KeyRing, issuer: &str, token: &str) -> Option<Hint> {
     let verified = keys.verify(token, &Alg::ALL).ok()?;
-    if verified.typ().is_some_and(|t| !t.eq_ignore_ascii_case("JWT")) {
+    if verified
+        .typ()
+        .is_some_and(|t| !t.eq_ignore_ascii_case("JWT"))
+    {
         return None;
     }
     let claims = &verified.claims;
@@ -75,7 +78,11 @@ pub fn verify_hint(keys: &KeyRing, issuer: &str, token: &str) -> Option<Hint> {
     }
     let aud: Vec<String> = match claims.get("aud") {
         Some(Value::String(a)) => vec![a.clone()],
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_string).collect(),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect(),
         _ => return None,
     };
     if aud.is_empty() {

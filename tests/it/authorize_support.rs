@@ -132,7 +132,11 @@ pub fn client_redirect(page: &Page) -> std::collections::HashMap<String, String>
 
 /// Asserts a redirect to the login page with a pending request; returns its id.
 pub fn login_redirect(page: &Page) -> String {
-    assert_eq!(page.status, 303, "expected a redirect to login, got:\n{}", page.body);
+    assert_eq!(
+        page.status, 303,
+        "expected a redirect to login, got:\n{}",
+        page.body
+    );
     let loc = page.location.as_deref().expect("location");
     let id = loc
         .strip_prefix("/login?req=")
@@ -152,11 +156,12 @@ pub async fn count(app: &TestApp, table: &str) -> i64 {
 /// The grant behind a code.
 pub async fn grant_of_code(app: &TestApp, code: &str) -> nyckel::store::grants::GrantRow {
     let hash = nyckel::crypto::sha256_b64(code);
-    let (grant_id,): (String,) = sqlx::query_as("select grant_id from auth_codes where code_hash = $1")
-        .bind(&hash)
-        .fetch_one(app.state.db.pool())
-        .await
-        .expect("code row exists");
+    let (grant_id,): (String,) =
+        sqlx::query_as("select grant_id from auth_codes where code_hash = $1")
+            .bind(&hash)
+            .fetch_one(app.state.db.pool())
+            .await
+            .expect("code row exists");
     nyckel::store::grants::find(&app.state.db, &grant_id)
         .await
         .expect("query")

@@ -1,7 +1,9 @@
 //! RP-Initiated Logout and the home page: a valid `id_token_hint` for the current session
 //! logs out at once; anything else asks first; only registered redirect URIs are followed.
 
-use crate::authorize_support::{TestBrowser, auth_url, client_redirect, count, grant_of_code, id_token};
+use crate::authorize_support::{
+    TestBrowser, auth_url, client_redirect, count, grant_of_code, id_token,
+};
 use crate::helpers::browser::Page;
 use crate::helpers::{POST_LOGOUT_URI, TestApp};
 
@@ -41,7 +43,10 @@ async fn a_valid_hint_logs_out_at_once_and_redirects_with_state() {
         ]))
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
-    assert_eq!(page.location.as_deref(), Some(format!("{POST_LOGOUT_URI}?state=bye-1").as_str()));
+    assert_eq!(
+        page.location.as_deref(),
+        Some(format!("{POST_LOGOUT_URI}?state=bye-1").as_str())
+    );
     let cleared = page
         .headers
         .get_all("set-cookie")
@@ -54,15 +59,23 @@ async fn a_valid_hint_logs_out_at_once_and_redirects_with_state() {
         .await
         .expect("query")
         .expect("grant");
-    assert!(grant.revoked_at.is_some(), "the session's grants are revoked");
+    assert!(
+        grant.revoked_at.is_some(),
+        "the session's grants are revoked"
+    );
 
     // The session ended on the server: a browser that kept the old cookie is logged out too.
     let stale = TestBrowser::new(&app);
     let url = app.issuer.parse().expect("url");
-    stale
-        .jar
-        .add_cookie_str(&format!("__Host-nyckel_session={cookie}; Path=/; Secure"), &url);
-    let q = client_redirect(&stale.get(&auth_url(&app, &client_id, &[("prompt", "none")])).await);
+    stale.jar.add_cookie_str(
+        &format!("__Host-nyckel_session={cookie}; Path=/; Secure"),
+        &url,
+    );
+    let q = client_redirect(
+        &stale
+            .get(&auth_url(&app, &client_id, &[("prompt", "none")]))
+            .await,
+    );
     assert_eq!(q["error"], "login_required");
 }
 
@@ -76,7 +89,10 @@ async fn after_logout_prompt_none_gives_login_required() {
     let page = b.get(&logout_url(&[("id_token_hint", &hint)])).await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("You are signed out"));
-    let q = client_redirect(&b.get(&auth_url(&app, &client_id, &[("prompt", "none")])).await);
+    let q = client_redirect(
+        &b.get(&auth_url(&app, &client_id, &[("prompt", "none")]))
+            .await,
+    );
     assert_eq!(q["error"], "login_required");
     assert_eq!(q["iss"], app.issuer);
 }
@@ -95,19 +111,30 @@ async fn an_unregistered_post_logout_redirect_uri_is_an_error_page() {
         "https://app.example/cb",
     ] {
         let page = b
-            .get(&logout_url(&[("id_token_hint", &hint), ("post_logout_redirect_uri", bad)]))
+            .get(&logout_url(&[
+                ("id_token_hint", &hint),
+                ("post_logout_redirect_uri", bad),
+            ]))
             .await;
         assert_eq!(page.status, 400, "{bad}");
         assert!(page.location.is_none(), "{bad}");
         // Without a hint but with client_id: same.
         let page = b
-            .get(&logout_url(&[("client_id", &client_id), ("post_logout_redirect_uri", bad)]))
+            .get(&logout_url(&[
+                ("client_id", &client_id),
+                ("post_logout_redirect_uri", bad),
+            ]))
             .await;
         assert_eq!(page.status, 400, "{bad}");
         assert!(page.location.is_none(), "{bad}");
     }
     // A redirect URI without any client is refused too.
-    let page = b.get(&logout_url(&[("post_logout_redirect_uri", POST_LOGOUT_URI)])).await;
+    let page = b
+        .get(&logout_url(&[(
+            "post_logout_redirect_uri",
+            POST_LOGOUT_URI,
+        )]))
+        .await;
     assert_eq!(page.status, 400);
     assert!(page.location.is_none());
     assert!(is_signed_in(&signed_in_home(&b).await), "still signed in");
@@ -139,7 +166,10 @@ async fn a_bad_hint_is_an_error_page_and_nothing_ends() {
     );
     for hint in [forged.as_str(), unsigned.as_str(), "not-a-token"] {
         let page = b
-            .get(&logout_url(&[("id_token_hint", hint), ("post_logout_redirect_uri", POST_LOGOUT_URI)]))
+            .get(&logout_url(&[
+                ("id_token_hint", hint),
+                ("post_logout_redirect_uri", POST_LOGOUT_URI),
+            ]))
             .await;
         assert_eq!(page.status, 400);
         assert!(page.location.is_none());
@@ -173,8 +203,13 @@ async fn without_a_hint_the_person_confirms_first() {
         .await;
     assert_eq!(page.status, 200);
     assert!(page.has_form("/logout"));
-    let csp = page.headers["content-security-policy"].to_str().expect("ascii");
-    assert!(csp.contains("form-action 'self' https://app.example"), "{csp}");
+    let csp = page.headers["content-security-policy"]
+        .to_str()
+        .expect("ascii");
+    assert!(
+        csp.contains("form-action 'self' https://app.example"),
+        "{csp}"
+    );
     assert!(csp.contains("frame-ancestors 'none'"));
     // Nothing ended yet.
     assert!(is_signed_in(&signed_in_home(&b).await));
@@ -186,7 +221,10 @@ async fn without_a_hint_the_person_confirms_first() {
 
     let done = b.submit(&page, "/logout", &[]).await;
     assert_eq!(done.status, 303);
-    assert_eq!(done.location.as_deref(), Some(format!("{POST_LOGOUT_URI}?state=s-9").as_str()));
+    assert_eq!(
+        done.location.as_deref(),
+        Some(format!("{POST_LOGOUT_URI}?state=s-9").as_str())
+    );
     assert!(!is_signed_in(&signed_in_home(&b).await));
     assert_eq!(count(&app, "sessions").await, 0);
 }
@@ -199,7 +237,10 @@ async fn a_hint_for_another_session_asks_first() {
     let (b, _) = TestBrowser::signed_in(&app, &user).await;
     let hint = id_token(&app, &client_id, &user, "some-other-sid", 3600);
     let page = b
-        .get(&logout_url(&[("id_token_hint", &hint), ("post_logout_redirect_uri", POST_LOGOUT_URI)]))
+        .get(&logout_url(&[
+            ("id_token_hint", &hint),
+            ("post_logout_redirect_uri", POST_LOGOUT_URI),
+        ]))
         .await;
     assert_eq!(page.status, 200);
     assert!(page.has_form("/logout"));
@@ -215,7 +256,10 @@ async fn logging_out_without_a_session() {
     assert_eq!(page.status, 200);
     assert!(page.body.contains("You are signed out"));
     let page = b
-        .get(&logout_url(&[("client_id", &client_id), ("post_logout_redirect_uri", POST_LOGOUT_URI)]))
+        .get(&logout_url(&[
+            ("client_id", &client_id),
+            ("post_logout_redirect_uri", POST_LOGOUT_URI),
+        ]))
         .await;
     assert_eq!(page.status, 303);
     assert_eq!(page.location.as_deref(), Some(POST_LOGOUT_URI));

@@ -4,9 +4,12 @@
 
 mod helpers;
 
+mod authorize;
+mod authorize_support;
 mod canary;
 mod cli;
 mod discovery;
 mod flows;
+mod logout;
 mod nodes;
 mod rp;

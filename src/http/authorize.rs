@@ -34,11 +34,20 @@ use crate::store::{self, clients::Client};
 /// The routes of this area (authorization, consent, organisation choice, logout, home).
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/authorize", get(get_authorize).post(post_authorize))
-        .route("/authorize/continue", get(get_continue))
+        .route(
+            "/authorize",
+            get(get_authorize).post(post_authorize).head(head_refused),
+        )
+        .route("/authorize/continue", get(get_continue).head(head_refused))
         .merge(consent::routes())
         .merge(logout::routes())
         .merge(home::routes())
+}
+
+/// HEAD would otherwise run the GET handler, which can issue a code: link scanners send HEAD
+/// requests, and they must change nothing.
+async fn head_refused() -> axum::http::StatusCode {
+    axum::http::StatusCode::METHOD_NOT_ALLOWED
 }
 
 /// The texts for a person, from `ui_locales` (if any) and `Accept-Language`.

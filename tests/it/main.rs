@@ -6,3 +6,6 @@ mod helpers;
 
 mod cli;
 mod discovery;
+mod login;
+mod login_support;
+mod login_throttle;

@@ -6,6 +6,10 @@
 //! password, an account without a password, a disabled account (checked after the hash, so it
 //! costs the same) and an oversized password (refused before hashing). Throttled attempts do
 //! not check the password at all and look the same for known and unknown emails.
+//!
+//! Each checked attempt is counted as a failure before the password is verified and given
+//! back (IP) or cleared (account) on success, so a burst of concurrent attempts cannot get
+//! past the delays or the hard stop (see `auth::throttle::raced`).
 
 use std::net::IpAddr;
 
@@ -83,37 +87,46 @@ pub async fn password(
     if let Decision::Throttled { retry_after } =
         throttle::decide(account, by_ip, &config.throttle, now)
     {
-        store::audit::append(
-            db,
-            &Event {
-                kind: "login.throttled",
-                user_id: None,
-                client_id: attempt.client_id,
-                ip: Some(&ip),
-                detail: json!({
-                    "method": AMR_PASSWORD,
-                    "account": account_key,
-                    "account_failures": account.failures,
-                    "ip_failures": by_ip.failures,
-                }),
-            },
+        let ctx = (attempt.client_id, ip.as_str(), account_key.as_str());
+        audit_throttled(db, ctx, account.failures, by_ip.failures, false, now).await?;
+        return Ok(Outcome::Throttled { retry_after });
+    }
+
+    // Count the attempt as a failure before checking it (given back on success), so that
+    // concurrent attempts cannot all pass a counter read before any of them failed.
+    let reset_after = config.throttle.hard_stop_window;
+    let account_failures =
+        store::throttle::record_failure(db, &account_key, now, reset_after).await?;
+    let ip_failures = store::throttle::record_failure(db, &ip_key, now, reset_after).await?;
+    if throttle::account_raced(account.failures, account_failures, &config.throttle)
+        || throttle::ip_raced(by_ip.failures, ip_failures, &config.throttle)
+    {
+        let ctx = (attempt.client_id, ip.as_str(), account_key.as_str());
+        audit_throttled(db, ctx, account_failures, ip_failures, true, now).await?;
+        let counted = |failures| store::throttle::Counter {
+            failures: failures - 1,
+            last_failure_at: now,
+        };
+        let retry_after = match throttle::decide(
+            counted(account_failures),
+            counted(ip_failures),
+            &config.throttle,
             now,
-        )
-        .await?;
+        ) {
+            Decision::Throttled { retry_after } => retry_after,
+            Decision::Allow => 1,
+        };
         return Ok(Outcome::Throttled { retry_after });
     }
 
     let (user_id, failure) = match check(db, hasher, config, &attempt, now).await? {
         Checked::Passed(user_id) => {
+            store::throttle::forgive(db, &ip_key).await?;
             return succeed(db, config, &attempt, &account_key, &ip, &user_id, now).await;
         }
         Checked::Failed(user_id, failure) => (user_id, failure),
     };
 
-    let reset_after = config.throttle.hard_stop_window;
-    let account_failures =
-        store::throttle::record_failure(db, &account_key, now, reset_after).await?;
-    let ip_failures = store::throttle::record_failure(db, &ip_key, now, reset_after).await?;
     store::audit::append(
         db,
         &Event {
@@ -139,6 +152,44 @@ pub async fn password(
         "password login failed"
     );
     Ok(Outcome::Invalid)
+}
+
+/// Records an attempt that was not checked because of throttling. `ctx` is the client id,
+/// the IP address and the account key; `raced` marks attempts stopped after concurrent ones.
+async fn audit_throttled(
+    db: &Db,
+    ctx: (Option<&str>, &str, &str),
+    account_failures: i64,
+    ip_failures: i64,
+    raced: bool,
+    now: UnixTime,
+) -> Result<()> {
+    let (client_id, ip, account_key) = ctx;
+    store::audit::append(
+        db,
+        &Event {
+            kind: "login.throttled",
+            user_id: None,
+            client_id,
+            ip: Some(ip),
+            detail: json!({
+                "method": AMR_PASSWORD,
+                "account": account_key,
+                "account_failures": account_failures,
+                "ip_failures": ip_failures,
+                "concurrent": raced,
+            }),
+        },
+        now,
+    )
+    .await?;
+    tracing::info!(
+        account_failures,
+        ip_failures,
+        raced,
+        "password login throttled"
+    );
+    Ok(())
 }
 
 /// Clears the account counter, starts the session and records the login.

@@ -10,6 +10,10 @@
 //! completely at `account_hard_stop` failures for `hard_stop_window` seconds after the last
 //! one; never a permanent lock. Per IP a number of failures is free, then a delay applies.
 //! The decision is a pure function of the two counters, the configuration and the time.
+//!
+//! Attempts are counted before the password is checked (and given back on success), so that
+//! concurrent attempts cannot all slip past a counter read before any of them failed:
+//! [`raced`] tells from the count returned by the increment whether others came in between.
 
 use std::net::IpAddr;
 
@@ -100,6 +104,32 @@ pub fn decide(account: Counter, ip: Counter, config: &ThrottleConfig, now: UnixT
         },
         None => Decision::Allow,
     }
+}
+
+/// After counting an attempt in advance: whether other attempts were counted between reading
+/// the counters (`read` failures) and this increment (which returned `counted`) and they put
+/// the key into a delay or the hard stop. Such an attempt waits like a throttled one.
+pub fn raced(read: i64, counted: i64, delay: impl Fn(i64) -> i64, hard_stop: Option<i64>) -> bool {
+    if counted <= read + 1 {
+        return false;
+    }
+    let before = counted - 1;
+    hard_stop.is_some_and(|h| before >= h) || delay(before) > 0
+}
+
+/// [`raced`] for an account counter.
+pub fn account_raced(read: i64, counted: i64, config: &ThrottleConfig) -> bool {
+    raced(read, counted, account_delay, Some(config.account_hard_stop))
+}
+
+/// [`raced`] for an IP counter.
+pub fn ip_raced(read: i64, counted: i64, config: &ThrottleConfig) -> bool {
+    raced(
+        read,
+        counted,
+        |n| ip_delay(n, config.ip_free_failures),
+        None,
+    )
 }
 
 #[cfg(test)]
@@ -213,6 +243,24 @@ mod tests {
             decide(counter(5, 1000), counter(30, 1000), &c, 1001),
             Decision::Throttled { retry_after: 59 }
         );
+    }
+
+    #[test]
+    fn concurrent_attempts_are_caught() {
+        let c = ThrottleConfig::default();
+        // Alone: the count went up by exactly one.
+        assert!(!account_raced(99, 100, &c));
+        assert!(!account_raced(4, 5, &c));
+        // A counter that had expired starts again at one.
+        assert!(!account_raced(150, 1, &c));
+        // Others came in, but no delay applies yet.
+        assert!(!account_raced(0, 3, &c));
+        // Others came in and the account is now delayed or stopped.
+        assert!(account_raced(4, 6, &c));
+        assert!(account_raced(99, 101, &c));
+        assert!(account_raced(95, 120, &c));
+        assert!(!ip_raced(0, 20, &c));
+        assert!(ip_raced(19, 22, &c));
     }
 
     #[test]

@@ -184,3 +184,55 @@ async fn many_failures_from_one_address_slow_it_down() {
         303
     );
 }
+
+#[tokio::test]
+async fn a_burst_of_concurrent_attempts_cannot_pass_the_hard_stop() {
+    let app = TestApp::spawn().await;
+    app.create_user("anna@example.org").await;
+    let key = account_key("anna@example.org");
+    let window = app.state.config.throttle.hard_stop_window;
+    let hard_stop = app.state.config.throttle.account_hard_stop;
+    for _ in 0..hard_stop - 1 {
+        throttle::record_failure(&app.state.db, &key, app.state.now(), window)
+            .await
+            .expect("seed");
+    }
+    app.advance(61);
+    let browser = Browser::new(&app);
+    let csrf = browser.get("/login", "en").await.login_form()["csrf"].clone();
+
+    // One attempt short of the hard stop, 20 guesses arrive at once.
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..20 {
+        let client = browser.client.clone();
+        let url = app.url("/login");
+        let csrf = csrf.clone();
+        tasks.spawn(async move {
+            let fields = [
+                ("csrf", csrf.as_str()),
+                ("email", "anna@example.org"),
+                ("password", WRONG),
+            ];
+            let res = client.post(url).form(&fields).send().await.expect("POST");
+            res.status().as_u16()
+        });
+    }
+    let mut checked = 0;
+    let mut throttled = 0;
+    while let Some(status) = tasks.join_next().await {
+        match status.expect("task") {
+            200 => checked += 1,
+            429 => throttled += 1,
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(
+        checked, 1,
+        "only the 100th guess is checked ({throttled} throttled)"
+    );
+    assert_eq!(throttled, 19);
+    assert_eq!(audit(&app, "login.failure").await.len(), 1);
+
+    app.advance(601);
+    assert_throttled(&browser.login("anna@example.org", PASSWORD).await);
+}

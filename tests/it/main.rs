@@ -6,3 +6,9 @@ mod helpers;
 
 mod cli;
 mod discovery;
+mod token_client_credentials;
+mod token_code;
+mod token_common;
+mod token_refresh;
+mod token_revoke_introspect;
+mod token_userinfo;

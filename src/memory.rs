@@ -12,7 +12,10 @@ const ARENA_MAX: i32 = 2;
 
 /// Applies the settings; call once at start, before threads are spawned.
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
-#[expect(unsafe_code, reason = "mallopt is the only interface to these glibc settings")]
+#[expect(
+    unsafe_code,
+    reason = "mallopt is the only interface to these glibc settings"
+)]
 pub fn tune_allocator() {
     // SAFETY: mallopt only changes allocator parameters; it is called before other threads
     // exist and takes plain integers.

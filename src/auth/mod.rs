@@ -1,6 +1,8 @@
 //! Authentication: passwords (argon2id, policy), login throttling and sessions. No axum types;
 //! the HTTP layer calls in with plain values.
 
+pub mod login;
 pub mod password;
 pub mod policy;
 pub mod session;
+pub mod throttle;

@@ -117,8 +117,11 @@ mod tests {
         let p = policy();
         let ctx = PolicyContext::default();
         assert_eq!(p.check("short", &ctx), Err(PolicyError::TooShort(15)));
-        // 15 emoji are 15 characters (60 bytes).
-        assert!(p.check(&"🔑🌲".repeat(8)[..60], &ctx).is_ok());
+        // 15 different emoji are 15 characters (60 bytes).
+        let emoji = "🔑🌲🍓🚲🐟🌞🍄🎈🐝🌊🍎🦊🌙🎻🧭";
+        assert_eq!(emoji.len(), 60);
+        assert!(p.check(emoji, &ctx).is_ok());
+        assert_eq!(p.check(&emoji[..56], &ctx), Err(PolicyError::TooShort(15)));
         assert!(p.check("mossa lingon fjällräv", &ctx).is_ok());
         assert_eq!(
             p.check(&"x".repeat(257), &ctx),

@@ -1,10 +1,328 @@
-//! (placeholder, filled in by the login work; returns no routes yet)
+//! The password login page: `GET /login` shows the form (for a pending authorization request
+//! `?req=<id>`, or plain), `POST /login` checks the CSRF token, runs the login use-case
+//! (`auth::login`) and on success sets a new session cookie and answers 303.
+//!
+//! CSRF: a form continuing a pending request carries the request's token and must come from
+//! the browser holding its binding cookie. The plain form uses a double-submit token: a
+//! random `__Host-nyckel_csrf` cookie (SameSite=Lax, so not sent on cross-site POSTs) whose
+//! value the form repeats. A failed check answers 403 and changes nothing.
 
+use askama::Template;
 use axum::Router;
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Form, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use serde::Deserialize;
 
+use crate::auth::login::{self, Attempt, Outcome};
+use crate::auth::password::Password;
+use crate::crypto::{constant_time_eq, secret_token, sha256_b64};
+use crate::http::cookies::{self, SESSION_COOKIE};
+use crate::http::error::PageError;
+use crate::http::extract::ClientIp;
+use crate::http::headers::csp_with_form_target;
+use crate::http::page::render_status;
+use crate::i18n::{Locale, Texts};
+use crate::oidc::pending::{self, BINDING_COOKIE, Pending, PendingError};
 use crate::state::AppState;
+use crate::store;
+
+/// The double-submit CSRF cookie of the plain login form.
+pub const CSRF_COOKIE: &str = "__Host-nyckel_csrf";
+
+/// Where a login for a pending request continues.
+pub const CONTINUE_PATH: &str = "/authorize/continue";
 
 /// The routes of this area.
 pub fn routes() -> Router<AppState> {
-    Router::new()
+    Router::new().route("/login", get(get_login).post(post_login))
+}
+
+/// The login page.
+#[derive(Template)]
+#[template(path = "pages/login.html")]
+pub struct LoginPage {
+    pub t: Texts,
+    /// "Sign in to continue to <client name>".
+    pub client_name: Option<String>,
+    /// The pending request id, when continuing one.
+    pub req: Option<String>,
+    pub csrf: String,
+    /// Prefilled email (login_hint, or as typed before a failure).
+    pub email: String,
+    /// The message after a failed attempt.
+    pub error: Option<&'static str>,
+}
+
+/// `GET /login` query.
+#[derive(Debug, Deserialize)]
+pub struct LoginQuery {
+    pub req: Option<String>,
+}
+
+/// `POST /login` form. Not `Debug`: it holds the password.
+#[derive(Deserialize)]
+pub struct LoginForm {
+    #[serde(default)]
+    pub req: Option<String>,
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+/// What the page needs besides the email and the message.
+struct Context {
+    texts: Texts,
+    pending: Option<Pending>,
+    client_name: Option<String>,
+    csrf: String,
+    /// A new double-submit cookie value to set.
+    new_csrf_cookie: bool,
+}
+
+/// `GET /login[?req=<id>]`.
+pub async fn get_login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<LoginQuery>, QueryRejection>,
+) -> Response {
+    let fallback = texts(&headers, None);
+    let Ok(Query(query)) = query else {
+        return PageError::bad_request("error.bad_request", fallback).into_response();
+    };
+    let ctx = match query.req.filter(|r| !r.is_empty()) {
+        Some(id) => match pending_context(&state, &headers, &id, None).await {
+            Ok(ctx) => ctx,
+            Err(e) => return e.into_response(),
+        },
+        None => plain_context(&headers),
+    };
+    let email = ctx
+        .pending
+        .as_ref()
+        .and_then(|p| p.params.login_hint.clone())
+        .unwrap_or_default();
+    show(ctx, email, None, StatusCode::OK)
+}
+
+/// `POST /login`.
+pub async fn post_login(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    form: Result<Form<LoginForm>, FormRejection>,
+) -> Response {
+    let fallback = texts(&headers, None);
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) => {
+            // Oversized bodies (413) and malformed forms end here, before any hashing.
+            return PageError::new(rejection.status(), "error.bad_request", fallback)
+                .into_response();
+        }
+    };
+    let password = Password::new(form.password);
+    let ctx = match form.req.as_deref().filter(|r| !r.is_empty()) {
+        Some(id) => match pending_context(&state, &headers, id, Some(&form.csrf)).await {
+            Ok(ctx) => ctx,
+            Err(e) => return e.into_response(),
+        },
+        None => {
+            let cookie = cookies::get(&headers, CSRF_COOKIE).unwrap_or_default();
+            if form.csrf.is_empty() || !constant_time_eq(cookie.as_bytes(), form.csrf.as_bytes()) {
+                return PageError::new(StatusCode::FORBIDDEN, "error.csrf", fallback)
+                    .into_response();
+            }
+            plain_context(&headers)
+        }
+    };
+
+    let replaces = cookies::get(&headers, SESSION_COOKIE).map(sha256_b64);
+    let attempt = Attempt {
+        email: &form.email,
+        password: &password,
+        ip,
+        client_id: ctx.pending.as_ref().map(|p| p.params.client_id.as_str()),
+        replaces: replaces.as_deref(),
+    };
+    let outcome = login::password(
+        &state.db,
+        &state.hasher,
+        &state.config,
+        attempt,
+        state.now(),
+    )
+    .await;
+    match outcome {
+        Ok(Outcome::Success { cookie, .. }) => {
+            let location = match &ctx.pending {
+                Some(p) => format!(
+                    "{CONTINUE_PATH}?req={}",
+                    url::form_urlencoded::byte_serialize(p.id.as_bytes()).collect::<String>()
+                ),
+                None => "/".to_string(),
+            };
+            let mut res = StatusCode::SEE_OTHER.into_response();
+            let h = res.headers_mut();
+            match HeaderValue::from_str(&location) {
+                Ok(v) => h.insert(header::LOCATION, v),
+                Err(e) => return PageError::from_internal(e, ctx.texts).into_response(),
+            };
+            h.append(
+                header::SET_COOKIE,
+                cookies::set(SESSION_COOKIE, &cookie, None),
+            );
+            res
+        }
+        Ok(Outcome::Invalid) => show(ctx, form.email, Some("login.invalid"), StatusCode::OK),
+        Ok(Outcome::Throttled { retry_after }) => {
+            let mut res = show(
+                ctx,
+                form.email,
+                Some("login.throttled"),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after.max(1)));
+            res
+        }
+        Err(e) => PageError::from_internal(e, ctx.texts).into_response(),
+    }
+}
+
+/// The texts for `ui_locales` (if any) and the browser's `Accept-Language`.
+fn texts(headers: &HeaderMap, ui_locales: Option<&str>) -> Texts {
+    let accept = headers
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    Texts::new(Locale::negotiate(ui_locales, accept))
+}
+
+/// The plain form: reuses the browser's double-submit cookie or makes a new one.
+fn plain_context(headers: &HeaderMap) -> Context {
+    let existing = cookies::get(headers, CSRF_COOKIE).filter(|v| looks_like_token(v));
+    Context {
+        texts: texts(headers, None),
+        pending: None,
+        client_name: None,
+        csrf: existing.map_or_else(secret_token, str::to_string),
+        new_csrf_cookie: existing.is_none(),
+    }
+}
+
+/// A 256-bit base64url token, as [`secret_token`] makes.
+fn looks_like_token(v: &str) -> bool {
+    v.len() == 43
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Loads the pending request `id` for this browser; `csrf` is the form token on POST.
+async fn pending_context(
+    state: &AppState,
+    headers: &HeaderMap,
+    id: &str,
+    csrf: Option<&str>,
+) -> Result<Context, PageError> {
+    let fallback = texts(headers, None);
+    let binding = cookies::get(headers, BINDING_COOKIE);
+    let loaded = pending::load(&state.db, id, binding, csrf, state.now())
+        .await
+        .map_err(|e| PageError::from_internal(e, fallback))?;
+    let pending = match loaded {
+        Ok(p) => p,
+        // A form from another browser, or with the wrong token, is refused as CSRF.
+        Err(PendingError::Csrf) | Err(PendingError::WrongBrowser) if csrf.is_some() => {
+            return Err(PageError::new(
+                StatusCode::FORBIDDEN,
+                "error.csrf",
+                fallback,
+            ));
+        }
+        Err(_) => return Err(PageError::bad_request("login.expired", fallback)),
+    };
+    let texts = texts(headers, pending.params.ui_locales.as_deref());
+    let client_name = store::clients::find(&state.db, &pending.params.client_id)
+        .await
+        .map_err(|e| PageError::from_internal(e, texts))?
+        .map(|c| c.name);
+    Ok(Context {
+        texts,
+        client_name,
+        csrf: pending.csrf.clone(),
+        pending: Some(pending),
+        new_csrf_cookie: false,
+    })
+}
+
+/// Renders the login page.
+fn show(ctx: Context, email: String, error: Option<&'static str>, status: StatusCode) -> Response {
+    let page = LoginPage {
+        t: ctx.texts,
+        client_name: ctx.client_name,
+        req: ctx.pending.as_ref().map(|p| p.id.clone()),
+        csrf: ctx.csrf.clone(),
+        email,
+        error: error.map(|k| ctx.texts.t(k)),
+    };
+    let mut res = render_status(status, &page);
+    let h = res.headers_mut();
+    if ctx.new_csrf_cookie {
+        h.append(
+            header::SET_COOKIE,
+            cookies::set(CSRF_COOKIE, &ctx.csrf, None),
+        );
+    }
+    // After the login POST the browser is redirected on to the client: allow its origin as a
+    // form target (browsers apply form-action to redirects after a submission).
+    if let Some(csp) = ctx
+        .pending
+        .as_ref()
+        .and_then(|p| form_target(&p.params.redirect_uri))
+        .and_then(|origin| HeaderValue::from_str(&csp_with_form_target(&origin)).ok())
+    {
+        h.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    res
+}
+
+/// The CSP source for a redirect URI: its origin, or `scheme:` for a custom scheme.
+fn form_target(redirect_uri: &str) -> Option<String> {
+    let url = url::Url::parse(redirect_uri).ok()?;
+    let origin = url.origin();
+    Some(if origin.is_tuple() {
+        origin.ascii_serialization()
+    } else {
+        format!("{}:", url.scheme())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_targets() {
+        assert_eq!(
+            form_target("https://app.example:8443/cb?x=1").as_deref(),
+            Some("https://app.example:8443")
+        );
+        assert_eq!(
+            form_target("com.example.app:/cb").as_deref(),
+            Some("com.example.app:")
+        );
+        assert_eq!(form_target("not a url"), None);
+    }
+
+    #[test]
+    fn tokens_are_recognised() {
+        assert!(looks_like_token(&secret_token()));
+        assert!(!looks_like_token("short"));
+        assert!(!looks_like_token(&"a;".repeat(21)));
+    }
 }

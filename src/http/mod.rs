@@ -3,11 +3,14 @@
 //! the pages. Handlers are thin: they parse, call `oidc`/`auth`/`admin`, and render.
 
 pub mod authorize;
+pub mod consent;
 pub mod cookies;
 pub mod error;
 pub mod extract;
 pub mod headers;
+pub mod home;
 pub mod login;
+pub mod logout;
 pub mod page;
 pub mod session;
 pub mod token;

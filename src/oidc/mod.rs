@@ -2,8 +2,11 @@
 //! token minting, userinfo, revocation, introspection and logout. No axum types here: the
 //! HTTP layer parses requests into plain values and renders what these functions return.
 
+pub mod authorize;
 pub mod discovery;
 pub mod error;
+pub mod issue;
+pub mod logout;
 pub mod pending;
 pub mod redirect;
 pub mod scope;

@@ -57,3 +57,15 @@ pub async fn clear(db: &Db, key: &str) -> Result<(), sqlx::Error> {
         .await?;
     Ok(())
 }
+
+/// Takes back one counted failure (an attempt counted in advance that succeeded); the
+/// time of the last failure stays.
+pub async fn forgive(db: &Db, key: &str) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update login_throttle set failures = failures - 1 where key = $1 and failures > 0",
+    )
+    .bind(key)
+    .execute(db.pool())
+    .await?;
+    Ok(())
+}

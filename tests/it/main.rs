@@ -4,9 +4,15 @@
 
 mod helpers;
 
+mod authorize;
+mod authorize_support;
 mod canary;
 mod cli;
 mod discovery;
 mod flows;
+mod login;
+mod login_support;
+mod login_throttle;
+mod logout;
 mod nodes;
 mod rp;

@@ -1,0 +1,48 @@
+//! The home page (`GET /`): who is signed in, with a sign-out button; or a link to sign in.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::http::error::PageError;
+use crate::http::extract::Lang;
+use crate::http::page::render;
+use crate::http::session::MaybeSession;
+use crate::i18n::Texts;
+use crate::state::AppState;
+use crate::store;
+
+/// The home page.
+#[derive(Template)]
+#[template(path = "pages/home.html")]
+pub struct HomePage {
+    pub t: Texts,
+    /// The signed-in person's email and the session's CSRF token.
+    pub signed_in: Option<(String, String)>,
+}
+
+/// The routes of this module.
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/", get(get_home))
+}
+
+/// `GET /`.
+async fn get_home(
+    State(state): State<AppState>,
+    Lang(texts): Lang,
+    MaybeSession(session): MaybeSession,
+) -> Response {
+    let signed_in = match session {
+        Some(s) => match store::users::find(&state.db, &s.user_id).await {
+            Ok(user) => user.map(|u| (u.email, s.csrf)),
+            Err(e) => return PageError::from_internal(e, texts).into_response(),
+        },
+        None => None,
+    };
+    render(&HomePage {
+        t: texts,
+        signed_in,
+    })
+}

@@ -1,0 +1,533 @@
+//! The authorization endpoint's protocol logic (OIDC Core 3.1.2): validating a request
+//! ([`validate`]), deciding what happens next for a person and a pending request
+//! ([`decide`]: log in, pick an organisation, consent, or get a code), and building the
+//! redirects back to the client with `iss` (RFC 9207) in every response. No axum here.
+//!
+//! Until the client and its redirect URI are known to be good, nothing redirects: an unknown
+//! `client_id` or an unregistered `redirect_uri` is shown to the person as a page (RFC 6749
+//! 4.1.2.1, RFC 9700 4.11). Every later error goes back to the client.
+
+use std::collections::HashMap;
+
+use crate::auth::session::Session;
+use crate::clock::UnixTime;
+use crate::error::Result;
+use crate::oidc::error::{ErrorCode, OAuthError};
+use crate::oidc::pending::{AuthParams, Pending};
+use crate::oidc::{redirect, scope};
+use crate::orgs;
+use crate::store::orgs::Membership;
+use crate::store::{self, Db, clients::Client};
+
+/// The grant type a client needs to use this endpoint.
+const AUTHORIZATION_CODE: &str = "authorization_code";
+
+/// Why a request cannot go on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// Shown to the person, never redirected: the catalog key of the message.
+    Page(&'static str),
+    /// Sent back to the client's (verified) redirect URI.
+    Redirect(ErrorRedirect),
+}
+
+/// An error response for a verified redirect URI.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ErrorRedirect {
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub error: OAuthError,
+}
+
+impl ErrorRedirect {
+    /// The error for the request `params`.
+    pub fn for_params(params: &AuthParams, error: OAuthError) -> Self {
+        Self {
+            redirect_uri: params.redirect_uri.clone(),
+            state: params.state.clone(),
+            error,
+        }
+    }
+
+    /// The URL to send the browser to; `issuer` becomes `iss`.
+    pub fn location(&self, issuer: &str) -> String {
+        let mut pairs = vec![("error", self.error.code.as_str())];
+        if let Some(d) = &self.error.description {
+            pairs.push(("error_description", d.as_str()));
+        }
+        if let Some(s) = &self.state {
+            pairs.push(("state", s.as_str()));
+        }
+        pairs.push(("iss", issuer));
+        append_query(&self.redirect_uri, &pairs)
+    }
+}
+
+/// A request that passed validation.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub client: Client,
+    /// `force_login` is set for `prompt=login`, `prompt=select_account`, `max_age=0` and an
+    /// exceeded `max_age`: the person logs in again whatever session they have.
+    pub params: AuthParams,
+}
+
+/// Appends `pairs` to the query of `uri` (which may already have one), percent-encoding them.
+/// `uri` has been matched against a registration, so it parses; if it somehow does not, the
+/// pairs are appended by hand.
+pub fn append_query(uri: &str, pairs: &[(&str, &str)]) -> String {
+    match url::Url::parse(uri) {
+        Ok(mut url) => {
+            {
+                let mut q = url.query_pairs_mut();
+                for (k, v) in pairs {
+                    q.append_pair(k, v);
+                }
+            }
+            url.to_string()
+        }
+        Err(_) => {
+            let encoded: String = url::form_urlencoded::Serializer::new(String::new())
+                .extend_pairs(pairs)
+                .finish();
+            let sep = if uri.contains('?') { '&' } else { '?' };
+            format!("{uri}{sep}{encoded}")
+        }
+    }
+}
+
+/// The success response: `code`, `state` (unmodified, when sent) and `iss`.
+pub fn success_location(params: &AuthParams, code: &str, issuer: &str) -> String {
+    let mut pairs = vec![("code", code)];
+    if let Some(s) = &params.state {
+        pairs.push(("state", s.as_str()));
+    }
+    pairs.push(("iss", issuer));
+    append_query(&params.redirect_uri, &pairs)
+}
+
+/// The origin (`scheme://host[:port]`) of a URL, for a CSP `form-action` source.
+pub fn origin_of(uri: &str) -> Option<String> {
+    let url = url::Url::parse(uri).ok()?;
+    let origin = url.origin();
+    origin.is_tuple().then(|| origin.ascii_serialization())
+}
+
+/// The parameters of a request (query or form body), in order. Parameters sent without a
+/// value are treated as omitted (OIDC Core 3.1.2.1).
+pub fn parse_pairs(raw: &str) -> Vec<(String, String)> {
+    url::form_urlencoded::parse(raw.as_bytes())
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The value of `ui_locales`, if sent once (used before validation, to pick the language of
+/// an error page).
+pub fn ui_locales(pairs: &[(String, String)]) -> Option<&str> {
+    single(pairs, "ui_locales")
+}
+
+fn single<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    let mut values = pairs
+        .iter()
+        .filter(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str());
+    let first = values.next()?;
+    values.next().is_none().then_some(first)
+}
+
+fn is_pkce_value(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// Validates an authorization request (OIDC Core 3.1.2.1, RFC 6749 4.1.1, RFC 7636).
+/// `now` and `session` decide whether `max_age` forces a new login.
+pub async fn validate(
+    db: &Db,
+    pairs: &[(String, String)],
+    session: Option<&Session>,
+    now: UnixTime,
+) -> Result<std::result::Result<Validated, Rejection>> {
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for (k, _) in pairs {
+        *counts.entry(k.as_str()).or_default() += 1;
+    }
+    let repeated = |name: &str| counts.get(name).copied().unwrap_or(0) > 1;
+    let get = |name: &str| single(pairs, name);
+
+    // 1. The client and the redirect URI: until both are good, errors are pages.
+    if repeated("client_id") {
+        return Ok(Err(Rejection::Page("error.unknown_client")));
+    }
+    let Some(client_id) = get("client_id") else {
+        return Ok(Err(Rejection::Page("error.unknown_client")));
+    };
+    let Some(client) = store::clients::find(db, client_id).await? else {
+        return Ok(Err(Rejection::Page("error.unknown_client")));
+    };
+    if repeated("redirect_uri") {
+        return Ok(Err(Rejection::Page("error.bad_redirect_uri")));
+    }
+    let Some(redirect_uri) = get("redirect_uri") else {
+        return Ok(Err(Rejection::Page("error.bad_redirect_uri")));
+    };
+    if !redirect::matches(&client.redirect_uris, redirect_uri, client.public) {
+        return Ok(Err(Rejection::Page("error.bad_redirect_uri")));
+    }
+
+    // 2. From here on, errors go back to the client.
+    let state = get("state").map(str::to_string);
+    let fail = |code: ErrorCode, description: &str| {
+        Ok(Err(Rejection::Redirect(ErrorRedirect {
+            redirect_uri: redirect_uri.to_string(),
+            state: state.clone(),
+            error: OAuthError::new(code, description),
+        })))
+    };
+    let mut dup: Vec<&str> = counts
+        .iter()
+        .filter(|(_, n)| **n > 1)
+        .map(|(k, _)| *k)
+        .collect();
+    if !dup.is_empty() {
+        dup.sort_unstable();
+        let description = format!("parameters must not be repeated: {}", dup.join(", "));
+        return fail(ErrorCode::InvalidRequest, &description);
+    }
+    match get("response_type") {
+        Some("code") => {}
+        None => return fail(ErrorCode::InvalidRequest, "response_type is required"),
+        Some(_) => {
+            return fail(
+                ErrorCode::UnsupportedResponseType,
+                "only response_type=code is supported",
+            );
+        }
+    }
+    if get("request").is_some() {
+        return fail(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        );
+    }
+    if get("request_uri").is_some() {
+        return fail(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        );
+    }
+    if get("response_mode").is_some_and(|m| m != "query") {
+        return fail(
+            ErrorCode::InvalidRequest,
+            "only response_mode=query is supported",
+        );
+    }
+    if !client.allows_grant(AUTHORIZATION_CODE) {
+        return fail(
+            ErrorCode::UnauthorizedClient,
+            "this client may not use the authorization code flow",
+        );
+    }
+
+    // PKCE (RFC 7636; RFC 9700 2.1.1): S256 only; required for public clients.
+    let code_challenge = get("code_challenge");
+    match (code_challenge, get("code_challenge_method")) {
+        (Some(_), Some("S256")) => {}
+        (Some(_), _) => {
+            return fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge_method must be S256",
+            );
+        }
+        (None, Some(_)) => {
+            return fail(
+                ErrorCode::InvalidRequest,
+                "code_challenge_method was sent without a code_challenge",
+            );
+        }
+        (None, None) if client.public => {
+            return fail(
+                ErrorCode::InvalidRequest,
+                "public clients must use PKCE (code_challenge with S256)",
+            );
+        }
+        (None, None) => {}
+    }
+    if code_challenge.is_some_and(|c| !is_pkce_value(c)) {
+        return fail(
+            ErrorCode::InvalidRequest,
+            "code_challenge must be 43-128 characters of A-Z a-z 0-9 - . _ ~",
+        );
+    }
+
+    // prompt (OIDC Core 3.1.2.1).
+    let (mut no_prompt, mut prompt_login, mut force_consent) = (false, false, false);
+    if let Some(prompt) = get("prompt") {
+        let values: Vec<&str> = prompt.split(' ').filter(|v| !v.is_empty()).collect();
+        for v in &values {
+            match *v {
+                "none" => no_prompt = true,
+                "login" | "select_account" => prompt_login = true,
+                "consent" => force_consent = true,
+                _ => return fail(ErrorCode::InvalidRequest, "unsupported prompt value"),
+            }
+        }
+        if no_prompt && values.len() > 1 {
+            return fail(
+                ErrorCode::InvalidRequest,
+                "prompt=none cannot be combined with other values",
+            );
+        }
+    }
+
+    let max_age = match get("max_age") {
+        None => None,
+        Some(v) => match v.parse::<i64>() {
+            Ok(n) if n >= 0 && v.bytes().all(|b| b.is_ascii_digit()) => Some(n),
+            _ => {
+                return fail(
+                    ErrorCode::InvalidRequest,
+                    "max_age must be a non-negative integer",
+                );
+            }
+        },
+    };
+    // max_age=0 means "log in now" (OIDC Core 3.1.2.1, errata: equivalent to prompt=login).
+    if max_age == Some(0) {
+        prompt_login = true;
+    }
+    let too_old = match (max_age, session) {
+        (Some(m), Some(s)) => now - s.auth_time > m,
+        _ => false,
+    };
+
+    let scopes = scope::parse_supported(get("scope").unwrap_or(""));
+    if scopes.is_empty() {
+        return fail(
+            ErrorCode::InvalidScope,
+            "none of the requested scopes is supported",
+        );
+    }
+
+    let params = AuthParams {
+        client_id: client.id.clone(),
+        redirect_uri: redirect_uri.to_string(),
+        scope: scope::join(&scopes),
+        state,
+        nonce: get("nonce").map(str::to_string),
+        code_challenge: code_challenge.map(str::to_string),
+        force_login: prompt_login || too_old,
+        force_consent,
+        no_prompt,
+        max_age,
+        login_hint: get("login_hint").map(str::to_string),
+        ui_locales: get("ui_locales").map(str::to_string),
+        organization: get("organization").map(str::to_string),
+    };
+    Ok(Ok(Validated { client, params }))
+}
+
+/// What happens next for a pending request.
+#[derive(Debug, Clone)]
+pub enum Decision {
+    /// Send the person to the login page.
+    Login,
+    /// Answer the client with an error (the pending request is done).
+    Error(ErrorRedirect),
+    /// The person is not a member of an organisation the client serves (a page, 403).
+    NotMember,
+    /// Ask which organisation to use.
+    SelectOrg(Vec<Membership>),
+    /// Ask for consent to `scopes`, for the organisation (when one is active).
+    Consent {
+        scopes: Vec<String>,
+        organisation: Option<Membership>,
+    },
+    /// Issue a code for the organisation (when one is active).
+    Issue { organisation_id: Option<String> },
+}
+
+/// What is known when deciding.
+#[derive(Debug, Clone, Copy)]
+pub struct Situation<'a> {
+    pub client: &'a Client,
+    pub pending: &'a Pending,
+    pub session: Option<&'a Session>,
+    /// An organisation chosen on the picker (id), overriding the request's `organization`.
+    pub org_choice: Option<&'a str>,
+    /// The person has just allowed the request on the consent page.
+    pub consented: bool,
+}
+
+/// Decides the next step (OIDC Core 3.1.2.3-3.1.2.4): login, organisation, consent, code.
+pub async fn decide(db: &Db, s: Situation<'_>) -> Result<Decision> {
+    let params = &s.pending.params;
+    let error = |code: ErrorCode, description: &str| {
+        Decision::Error(ErrorRedirect::for_params(
+            params,
+            OAuthError::new(code, description),
+        ))
+    };
+
+    // Login: a live session, fresh enough when a new login was demanded.
+    let session = match s.session {
+        Some(session) if !params.force_login || session.auth_time >= s.pending.created_at => {
+            session
+        }
+        _ if params.no_prompt => {
+            return Ok(error(
+                ErrorCode::LoginRequired,
+                "the person is not logged in",
+            ));
+        }
+        _ => return Ok(Decision::Login),
+    };
+
+    // Organisation.
+    let memberships = store::orgs::memberships_of(db, &session.user_id).await?;
+    let candidates: Vec<Membership> = orgs::visible_to(s.client, &memberships)
+        .into_iter()
+        .cloned()
+        .collect();
+    let restricted = !s.client.organisations.is_empty();
+    if restricted && candidates.is_empty() {
+        return Ok(Decision::NotMember);
+    }
+    let wanted = s.org_choice.or(params.organization.as_deref());
+    let organisation = match wanted {
+        Some(key) => match candidates
+            .iter()
+            .find(|m| m.organisation_id == key || m.slug == key)
+        {
+            Some(m) => Some(m.clone()),
+            None => return Ok(Decision::NotMember),
+        },
+        None if restricted || s.client.require_organisation => match candidates.len() {
+            0 => return Ok(Decision::NotMember),
+            1 => candidates.first().cloned(),
+            _ if params.no_prompt => {
+                return Ok(error(
+                    ErrorCode::InteractionRequired,
+                    "the person must choose an organisation",
+                ));
+            }
+            _ => return Ok(Decision::SelectOrg(candidates)),
+        },
+        None => None,
+    };
+
+    // Consent.
+    let needed = !s.consented
+        && (params.force_consent
+            || (!s.client.first_party && !consent_covers(db, session, params).await?));
+    if needed {
+        if params.no_prompt {
+            return Ok(error(
+                ErrorCode::ConsentRequired,
+                "the person has not consented",
+            ));
+        }
+        return Ok(Decision::Consent {
+            scopes: params
+                .scope
+                .split_whitespace()
+                .map(str::to_string)
+                .collect(),
+            organisation,
+        });
+    }
+
+    Ok(Decision::Issue {
+        organisation_id: organisation.map(|m| m.organisation_id),
+    })
+}
+
+async fn consent_covers(db: &Db, session: &Session, params: &AuthParams) -> Result<bool> {
+    let Some(granted) = store::consents::find(db, &session.user_id, &params.client_id).await?
+    else {
+        return Ok(false);
+    };
+    Ok(params
+        .scope
+        .split_whitespace()
+        .all(|s| scope::has(&granted, s)))
+}
+
+/// Records consent to the pending request's scopes, keeping scopes consented before.
+pub async fn remember_consent(
+    db: &Db,
+    user_id: &str,
+    params: &AuthParams,
+    now: UnixTime,
+) -> Result<()> {
+    let previous = store::consents::find(db, user_id, &params.client_id).await?;
+    let all = scope::parse_supported(&format!(
+        "{} {}",
+        previous.unwrap_or_default(),
+        params.scope
+    ));
+    store::consents::upsert(db, user_id, &params.client_id, &scope::join(&all), now).await?;
+    Ok(())
+}
+
+/// The catalog key describing a scope on the consent page.
+pub fn scope_text_key(scope: &str) -> &'static str {
+    match scope {
+        "openid" => "consent.scope_openid",
+        "profile" => "consent.scope_profile",
+        "email" => "consent.scope_email",
+        "phone" => "consent.scope_phone",
+        "orgs" => "consent.scope_orgs",
+        "offline_access" => "consent.scope_offline_access",
+        _ => "consent.scope_other",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_to_an_existing_query_and_encodes() {
+        let got = append_query(
+            "https://app.example/cb?x=1",
+            &[("code", "a b"), ("state", "s&t")],
+        );
+        assert_eq!(got, "https://app.example/cb?x=1&code=a+b&state=s%26t");
+        let got = append_query("https://app.example/cb", &[("iss", "https://id.example")]);
+        assert_eq!(got, "https://app.example/cb?iss=https%3A%2F%2Fid.example");
+    }
+
+    #[test]
+    fn parses_pairs_and_detects_repeats() {
+        let pairs = parse_pairs("a=1&b=&c=2&c=3");
+        assert_eq!(pairs.len(), 3);
+        assert_eq!(single(&pairs, "a"), Some("1"));
+        assert_eq!(single(&pairs, "b"), None);
+        assert_eq!(single(&pairs, "c"), None);
+    }
+
+    #[test]
+    fn pkce_values() {
+        assert!(is_pkce_value(&"a".repeat(43)));
+        assert!(!is_pkce_value(&"a".repeat(42)));
+        assert!(!is_pkce_value(&"a".repeat(129)));
+        assert!(!is_pkce_value(&format!("{}+", "a".repeat(43))));
+    }
+
+    #[test]
+    fn origins() {
+        assert_eq!(
+            origin_of("https://app.example/cb?x=1").as_deref(),
+            Some("https://app.example")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:5000/cb").as_deref(),
+            Some("http://127.0.0.1:5000")
+        );
+        assert_eq!(origin_of("not a url"), None);
+    }
+}

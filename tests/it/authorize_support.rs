@@ -1,0 +1,188 @@
+//! Helpers for the authorization and logout tests: a browser with a session made directly
+//! (the login page is built elsewhere), authorization URLs, and database look-ups.
+
+use std::sync::Arc;
+
+use nyckel::admin::clients::CreateClient;
+use nyckel::auth::session::{self, Session, acr};
+use nyckel::keys::jws::Alg;
+use reqwest::cookie::Jar;
+
+use crate::helpers::browser::{Browser, Page, query};
+use crate::helpers::{POST_LOGOUT_URI, REDIRECT_URI, TestApp};
+
+/// A browser whose cookie jar the test can reach.
+pub struct TestBrowser {
+    pub browser: Browser,
+    pub jar: Arc<Jar>,
+}
+
+impl std::ops::Deref for TestBrowser {
+    type Target = Browser;
+    fn deref(&self) -> &Browser {
+        &self.browser
+    }
+}
+
+impl TestBrowser {
+    /// A browser without a session.
+    pub fn new(app: &TestApp) -> TestBrowser {
+        let jar = Arc::new(Jar::default());
+        let client = reqwest::Client::builder()
+            .danger_accept_invalid_certs(true)
+            .resolve("localhost", app.addr)
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_provider(jar.clone())
+            .build()
+            .expect("http client");
+        TestBrowser {
+            browser: Browser {
+                client,
+                issuer: app.issuer.clone(),
+            },
+            jar,
+        }
+    }
+
+    /// A browser in which `user_id` is signed in (as if they had just logged in).
+    pub async fn signed_in(app: &TestApp, user_id: &str) -> (TestBrowser, Session) {
+        let b = TestBrowser::new(app);
+        let session = b.log_in(app, user_id).await;
+        (b, session)
+    }
+
+    /// Creates a fresh session for `user_id` and puts its cookie in this browser.
+    pub async fn log_in(&self, app: &TestApp, user_id: &str) -> Session {
+        self.log_in_with_cookie(app, user_id).await.0
+    }
+
+    /// [`TestBrowser::log_in`], also returning the cookie value.
+    pub async fn log_in_with_cookie(&self, app: &TestApp, user_id: &str) -> (Session, String) {
+        let (session, cookie) = session::create(
+            &app.state.db,
+            &app.state.config.session,
+            user_id,
+            &["pwd".into()],
+            acr::SINGLE_FACTOR,
+            None,
+            app.state.now(),
+        )
+        .await
+        .expect("session created");
+        let url = app.issuer.parse().expect("issuer URL");
+        self.jar.add_cookie_str(
+            &format!("__Host-nyckel_session={cookie}; Path=/; Secure; HttpOnly"),
+            &url,
+        );
+        (session, cookie)
+    }
+}
+
+/// An authorization URL for `client_id` with sensible defaults (`code`, the test redirect
+/// URI, `openid email`, a state and a nonce); `extra` adds or replaces parameters, and an
+/// empty value removes one.
+pub fn auth_url(app: &TestApp, client_id: &str, extra: &[(&str, &str)]) -> String {
+    let mut params: Vec<(String, String)> = [
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT_URI),
+        ("scope", "openid email"),
+        ("state", "st-123"),
+        ("nonce", "n-456"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    for (k, v) in extra {
+        params.retain(|(name, _)| name != k);
+        if !v.is_empty() {
+            params.push((k.to_string(), v.to_string()));
+        }
+    }
+    let mut url = url::Url::parse(&app.url("/authorize")).expect("url");
+    url.query_pairs_mut().extend_pairs(&params);
+    url.to_string()
+}
+
+/// A valid S256 challenge (the value does not matter here: no token exchange happens).
+pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// A confidential client that is not first-party (so people are asked for consent).
+pub async fn third_party_client(app: &TestApp) -> String {
+    app.create_client(CreateClient {
+        name: "Third Party App".into(),
+        redirect_uris: vec![REDIRECT_URI.into()],
+        post_logout_redirect_uris: vec![POST_LOGOUT_URI.into()],
+        ..Default::default()
+    })
+    .await
+    .0
+}
+
+/// The query of a redirect to the client, after checking it goes to the registered URI.
+pub fn client_redirect(page: &Page) -> std::collections::HashMap<String, String> {
+    assert_eq!(page.status, 303, "expected a redirect, got:\n{}", page.body);
+    let loc = page.location.as_deref().expect("location");
+    assert!(
+        loc.starts_with(&format!("{REDIRECT_URI}?")),
+        "redirect to the registered URI, got {loc}"
+    );
+    query(loc)
+}
+
+/// Asserts a redirect to the login page with a pending request; returns its id.
+pub fn login_redirect(page: &Page) -> String {
+    assert_eq!(
+        page.status, 303,
+        "expected a redirect to login, got:\n{}",
+        page.body
+    );
+    let loc = page.location.as_deref().expect("location");
+    let id = loc
+        .strip_prefix("/login?req=")
+        .unwrap_or_else(|| panic!("expected /login?req=..., got {loc}"));
+    assert!(!id.is_empty());
+    id.to_string()
+}
+
+/// Counts the rows of a table.
+pub async fn count(app: &TestApp, table: &str) -> i64 {
+    sqlx::query_scalar::<_, i64>(&format!("select count(*) from {table}"))
+        .fetch_one(app.state.db.pool())
+        .await
+        .expect("count")
+}
+
+/// The grant behind a code.
+pub async fn grant_of_code(app: &TestApp, code: &str) -> nyckel::store::grants::GrantRow {
+    let hash = nyckel::crypto::sha256_b64(code);
+    let (grant_id,): (String,) =
+        sqlx::query_as("select grant_id from auth_codes where code_hash = $1")
+            .bind(&hash)
+            .fetch_one(app.state.db.pool())
+            .await
+            .expect("code row exists");
+    nyckel::store::grants::find(&app.state.db, &grant_id)
+        .await
+        .expect("query")
+        .expect("grant exists")
+}
+
+/// An ID token of ours, as a client would hold it, for use as `id_token_hint`.
+pub fn id_token(app: &TestApp, client_id: &str, sub: &str, sid: &str, exp_offset: i64) -> String {
+    let now = app.state.now();
+    let claims = serde_json::json!({
+        "iss": app.issuer,
+        "sub": sub,
+        "aud": client_id,
+        "sid": sid,
+        "iat": now - 60,
+        "exp": now + exp_offset,
+    });
+    app.state
+        .keys
+        .signing_key(Alg::Rs256, now)
+        .expect("signing key")
+        .sign("JWT", &claims)
+        .expect("signed")
+}

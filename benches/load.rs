@@ -236,14 +236,15 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         );
     }
 
-    // client_credentials.
+    // client_credentials; its answer also tells whether the token endpoint exists yet.
     let cc = Template::post_form(&host, "/token", &[("grant_type", "client_credentials")])?
         .with_basic(&service_id, &service_secret)?;
     let cc_name = "POST /token client_credentials";
-    match probe_once(&setup, &cc).await? {
+    let token_missing = probe_once(&setup, &cc).await?;
+    match &token_missing {
         Some(why) => rows.push(Row::unavailable(
             cc_name,
-            &why,
+            why,
             Some(Target::MinRate(TOKEN_TARGET)),
         )),
         None => rows.push(
@@ -260,21 +261,24 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     }
 
     // Full logins give every refresh worker its own token chain.
-    eprintln!("bench: {conns} logins for the refresh-token workers");
-    let tokens = match prep_logins(&setup, &settings, &web, &users, conns).await {
-        Ok(t) => Ok(t),
-        Err(e) => Err(match e.downcast_ref::<Unavailable>() {
-            Some(u) => u.0.clone(),
-            None => format!("login failed: {e:#}"),
-        }),
-    };
     let refresh_name = "POST /token refresh_token (rotating)";
-    let tokens = match tokens {
+    let tokens = match &token_missing {
+        Some(why) => Err(why.clone()),
+        None => {
+            eprintln!("bench: {conns} logins for the refresh-token workers");
+            prep_logins(&setup, &settings, &web, &users, conns)
+                .await
+                .map_err(|e| match e.downcast_ref::<Unavailable>() {
+                    Some(u) => u.0.clone(),
+                    None => format!("login failed: {e:#}"),
+                })
+        }
+    };
+    match tokens {
         Err(why) => {
             for name in [refresh_name, "GET /userinfo", "POST /introspect"] {
                 rows.push(Row::unavailable(name, &why, None));
             }
-            None
         }
         Ok(tokens) => {
             let tokens = if tokens.iter().any(|t| t.refresh_token.is_none()) {
@@ -323,30 +327,40 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
                     .await?,
                 ),
             }
-            Some(tokens)
         }
-    };
+    }
 
-    // Logins, with discovery and token latency probed while they run.
-    let login_names = [
-        "login + code exchange (full flow)",
-        "  discovery during logins (paced)",
-        "  token client_credentials during logins (paced)",
-    ];
-    if tokens.is_some() {
-        rows.extend(login_phase(&setup, &settings, &web, &users, &cc, &login_names).await?);
+    // Logins, with discovery and token latency probed while they run. Without a token
+    // endpoint yet, the logins stop at the code.
+    let exchange = token_missing.is_none();
+    let login_name = if exchange {
+        "login + code exchange (full flow)"
     } else {
-        let why = rows
-            .iter()
-            .find(|r| r.scenario == refresh_name)
-            .map(|r| {
-                r.note
-                    .trim_start_matches("unavailable (")
-                    .trim_end_matches(')')
-                    .to_string()
-            })
-            .unwrap_or_default();
-        rows.push(Row::unavailable(login_names[0], &why, None));
+        "login up to the code (POST /token: 404)"
+    };
+    let mut trial = Conn::open(setup.addr).await?;
+    let trial = flow::login(
+        &mut trial,
+        &host,
+        &setup.issuer,
+        &web,
+        (&users[0], PASSWORD),
+        exchange,
+    )
+    .await;
+    match trial {
+        Err(e) if e.downcast_ref::<Unavailable>().is_some() => {
+            rows.push(Row::unavailable(login_name, &e.to_string(), None));
+        }
+        _ => {
+            let probe_cc = token_missing.is_none().then_some(&cc);
+            rows.extend(
+                login_phase(
+                    &setup, &settings, &web, &users, probe_cc, login_name, exchange,
+                )
+                .await?,
+            );
+        }
     }
 
     let after = server.memory()?;
@@ -494,10 +508,9 @@ async fn prep_logins(
             let mut out = Vec::new();
             for i in (t..count).step_by(parallel) {
                 let email = &users[i % users.len()];
-                out.push((
-                    i,
-                    flow::login(&mut conn, &host, &issuer, &web, email, PASSWORD).await?,
-                ));
+                let tokens =
+                    flow::login(&mut conn, &host, &issuer, &web, (email, PASSWORD), true).await?;
+                out.push((i, tokens.unwrap_or_default()));
             }
             anyhow::Ok(out)
         }));
@@ -593,10 +606,11 @@ async fn login_phase(
     s: &Settings,
     web: &WebClient,
     users: &[String],
-    cc: &Template,
-    names: &[&str; 3],
+    cc: Option<&Template>,
+    name: &str,
+    exchange: bool,
 ) -> anyhow::Result<Vec<Row>> {
-    eprintln!("bench: {}", names[0].trim());
+    eprintln!("bench: {name}");
     let window = Window::new(s);
     let mut logins = Vec::new();
     for i in 0..s.login_connections.max(1) {
@@ -621,7 +635,8 @@ async fn login_phase(
                 if t0 >= window.until {
                     break;
                 }
-                match flow::login(&mut conn, &host, &issuer, &web, &email, PASSWORD).await {
+                let login = (email.as_str(), PASSWORD);
+                match flow::login(&mut conn, &host, &issuer, &web, login, exchange).await {
                     Ok(_) => stats.ok(t0.elapsed(), t0 >= window.from),
                     Err(e) => {
                         stats.error(|| format!("{e:#}"));
@@ -634,8 +649,13 @@ async fn login_phase(
     }
     const PROBES: usize = 2;
     let discovery = Template::get(&setup.host(), "/.well-known/openid-configuration")?;
+    let probe_names = [
+        "  discovery during logins (paced)",
+        "  token client_credentials during logins (paced)",
+    ];
     let mut probes: Vec<Vec<tokio::task::JoinHandle<Stats>>> = vec![Vec::new(), Vec::new()];
-    for (k, tpl) in [discovery, cc.clone()].into_iter().enumerate() {
+    for (k, tpl) in [Some(discovery), cc.cloned()].into_iter().enumerate() {
+        let Some(tpl) = tpl else { continue };
         for _ in 0..PROBES {
             let (tpl, addr, interval) = (tpl.clone(), setup.addr, s.probe_interval);
             probes[k].push(tokio::spawn(async move {
@@ -671,23 +691,28 @@ async fn login_phase(
         stats.merge(t.await?);
     }
     rows.push(Row::from_stats(
-        names[0],
+        name,
         s.login_connections.max(1),
         stats,
         window.length(),
         None,
     ));
     for (k, tasks) in probes.into_iter().enumerate() {
+        let target = Some(Target::MaxP99Ms(P99_DURING_LOGINS_MS));
+        if tasks.is_empty() {
+            rows.push(Row::unavailable(probe_names[k], "POST /token: 404", target));
+            continue;
+        }
         let mut stats = Stats::default();
         for t in tasks {
             stats.merge(t.await?);
         }
         rows.push(Row::from_stats(
-            names[k + 1],
+            probe_names[k],
             PROBES,
             stats,
             window.length(),
-            Some(Target::MaxP99Ms(P99_DURING_LOGINS_MS)),
+            target,
         ));
     }
     Ok(rows)

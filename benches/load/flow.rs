@@ -62,15 +62,16 @@ pub fn random_token() -> String {
 }
 
 /// One complete login of `email` with `password`, on a fresh cookie jar, ending with the
-/// code exchange. An endpoint that answers 404 gives an [`Unavailable`] error.
+/// code exchange (`None` without it, when `exchange` is false). An endpoint that answers
+/// 404 gives an [`Unavailable`] error.
 pub async fn login(
     conn: &mut Conn,
     host: &str,
     issuer: &str,
     client: &WebClient,
-    email: &str,
-    password: &str,
-) -> anyhow::Result<Tokens> {
+    (email, password): (&str, &str),
+    exchange: bool,
+) -> anyhow::Result<Option<Tokens>> {
     let mut jar = Jar::default();
     let verifier = random_token();
     let challenge = URL_SAFE_NO_PAD.encode(ring::digest::digest(
@@ -103,7 +104,12 @@ pub async fn login(
                     .to_string();
                 if location.starts_with(&client.redirect_uri) {
                     let code = code_from(&location, &state, issuer)?;
-                    return exchange(conn, host, client, &code, &verifier).await;
+                    if !exchange {
+                        return Ok(None);
+                    }
+                    return exchange_code(conn, host, client, &code, &verifier)
+                        .await
+                        .map(Some);
                 }
                 let path = location
                     .strip_prefix(issuer)
@@ -173,7 +179,7 @@ fn code_from(location: &str, state: &str, issuer: &str) -> anyhow::Result<String
         .ok_or_else(|| anyhow!("no code in the authorization response"))
 }
 
-async fn exchange(
+async fn exchange_code(
     conn: &mut Conn,
     host: &str,
     client: &WebClient,

@@ -104,3 +104,19 @@ pub async fn memberships_of(db: &Db, user_id: &str) -> Result<Vec<Membership>, s
         })
         .collect())
 }
+
+/// A person's roles in one organisation, inside a transaction; `None` when they are not a
+/// member (any more).
+pub async fn roles_in(
+    tx: &mut crate::store::Tx<'_>,
+    user_id: &str,
+    organisation_id: &str,
+) -> Result<Option<Vec<String>>, sqlx::Error> {
+    let row: Option<(String,)> =
+        sqlx::query_as("select roles from memberships where user_id = $1 and organisation_id = $2")
+            .bind(user_id)
+            .bind(organisation_id)
+            .fetch_optional(&mut **tx)
+            .await?;
+    Ok(row.map(|(r,)| from_json_list(&r)))
+}

@@ -106,3 +106,12 @@ pub async fn set_password_hash(
         .await?;
     Ok(())
 }
+
+/// Finds a person by id inside a transaction (the token endpoint reads grant, person and
+/// refresh token in one transaction).
+pub async fn find_in(tx: &mut crate::store::Tx<'_>, id: &str) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as::<_, User>(&format!("select {COLUMNS} from users where id = $1"))
+        .bind(id)
+        .fetch_optional(&mut **tx)
+        .await
+}

@@ -1,0 +1,426 @@
+//! The token endpoint (RFC 6749 section 3.2, OIDC Core 3.1.3): `authorization_code` (with
+//! PKCE and code-reuse revocation), `refresh_token` (rotation with reuse detection that
+//! revokes the whole family) and `client_credentials`. Anything else is
+//! `unsupported_grant_type`: never implicit, never the password grant (SECURITY.md 10.4.4).
+//!
+//! Database work for one request happens in one transaction; tokens are signed after the
+//! commit, so no write lock is held while RSA signs.
+
+use serde::Serialize;
+
+use crate::clock::UnixTime;
+use crate::crypto::{b64, constant_time_eq, secret_token, sha256, sha256_b64};
+use crate::oidc::client_auth::{self, Authenticated, Form};
+use crate::oidc::error::{ErrorCode, OAuthError};
+use crate::oidc::mint::{self, IdTokenInput, Person};
+use crate::oidc::scope;
+use crate::state::AppState;
+use crate::store::{self, Tx, codes, grants::GrantRow, refresh_tokens, users::User};
+
+/// A successful token response (RFC 6749 5.1).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    pub scope: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// Handles a token request: `authorization` is the `Authorization` header, `form` the body.
+pub async fn exchange(
+    state: &AppState,
+    authorization: Option<&str>,
+    form: &Form,
+    now: UnixTime,
+) -> Result<TokenResponse, OAuthError> {
+    let grant_type = form.require("grant_type")?;
+    match grant_type {
+        "authorization_code" | "refresh_token" | "client_credentials" => {}
+        _ => {
+            return Err(OAuthError::new(
+                ErrorCode::UnsupportedGrantType,
+                "supported grant types: authorization_code, refresh_token, client_credentials",
+            ));
+        }
+    }
+    let auth = client_auth::authenticate(&state.db, authorization, form).await?;
+    client_auth::require_grant(&auth.client, grant_type)?;
+    match grant_type {
+        "authorization_code" => authorization_code(state, &auth, form, now).await,
+        "refresh_token" => refresh_token(state, &auth, form, now).await,
+        _ => client_credentials(state, &auth, form, now),
+    }
+}
+
+/// `client_credentials`: the client acts for itself. No database writes.
+fn client_credentials(
+    state: &AppState,
+    auth: &Authenticated,
+    form: &Form,
+    now: UnixTime,
+) -> Result<TokenResponse, OAuthError> {
+    if auth.client.public {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            "public clients cannot use client_credentials",
+        ));
+    }
+    // Every scope we know is about a person, so a client acting for itself is granted
+    // none of them; unknown scopes are dropped too. The response says what was granted.
+    let _requested = form.get("scope");
+    let granted = String::new();
+    let at = mint::access_token(state, &auth.client.id, &granted, None, now)?;
+    Ok(TokenResponse {
+        access_token: at.token,
+        token_type: "Bearer",
+        expires_in: at.expires_in,
+        scope: granted,
+        id_token: None,
+        refresh_token: None,
+    })
+}
+
+/// What the transaction of a code or refresh exchange established.
+struct Loaded {
+    grant: GrantRow,
+    user: User,
+    org_roles: Option<Vec<String>>,
+    refresh_token: Option<String>,
+}
+
+/// `authorization_code` (RFC 6749 4.1.3, RFC 7636 4.6, OIDC Core 3.1.3.2).
+async fn authorization_code(
+    state: &AppState,
+    auth: &Authenticated,
+    form: &Form,
+    now: UnixTime,
+) -> Result<TokenResponse, OAuthError> {
+    let code = form.require("code")?;
+    let redirect_uri = form.require("redirect_uri")?;
+    let verifier = form.get("code_verifier");
+    let client = &auth.client;
+
+    let mut tx = state.db.begin().await?;
+    let row = match codes::take(&mut tx, &sha256_b64(code), now).await? {
+        codes::Taken::Fresh(row) => row,
+        codes::Taken::Reused { grant_id } => {
+            tx.rollback().await?;
+            // RFC 6749 4.1.2 / RFC 9700 4.2.4: tokens issued from the first use die.
+            store::grants::revoke(&state.db, &grant_id, now).await?;
+            tracing::warn!(client = %client.id, grant = %grant_id, "authorization code reused; grant revoked");
+            return Err(OAuthError::invalid_grant(
+                "the code is invalid, expired or used",
+            ));
+        }
+        codes::Taken::Invalid => {
+            tx.rollback().await?;
+            return Err(OAuthError::invalid_grant(
+                "the code is invalid, expired or used",
+            ));
+        }
+    };
+    // From here on the code is used whatever happens: failures commit its consumption, so a
+    // code cannot be tried again with another verifier, client or redirect URI.
+    if let Err(e) = check_code(&row, &client.id, redirect_uri, verifier) {
+        tx.commit().await?;
+        tracing::info!(client = %client.id, grant = %row.grant_id, reason = ?e.description, "code refused");
+        return Err(e);
+    }
+    let loaded = match load_grant(&mut tx, &row.grant_id, &client.id, now).await {
+        Ok(l) => l,
+        Err(e) => {
+            tx.commit().await?;
+            return Err(e);
+        }
+    };
+    let refresh = issue_refresh(state, &mut tx, auth, &loaded.grant, now).await?;
+    tx.commit().await?;
+    let loaded = Loaded {
+        refresh_token: refresh,
+        ..loaded
+    };
+
+    let scope = loaded.grant.scope.clone();
+    let person = Person {
+        grant: &loaded.grant,
+        org_roles: loaded.org_roles.as_deref(),
+    };
+    let at = mint::access_token(state, &client.id, &scope, Some(person), now)?;
+    let id_token = if scope::has(&scope, "openid") {
+        let memberships = if scope::has(&scope, "orgs") {
+            Some(store::orgs::memberships_of(&state.db, &loaded.user.id).await?)
+        } else {
+            None
+        };
+        Some(mint::id_token(
+            state,
+            IdTokenInput {
+                client,
+                grant: &loaded.grant,
+                user: &loaded.user,
+                nonce: row.nonce.as_deref(),
+                access_token: &at.token,
+                memberships: memberships.as_deref(),
+                org_roles: loaded.org_roles.as_deref(),
+            },
+            now,
+        )?)
+    } else {
+        None
+    };
+    tracing::info!(client = %client.id, grant = %loaded.grant.id, "code exchanged");
+    Ok(TokenResponse {
+        access_token: at.token,
+        token_type: "Bearer",
+        expires_in: at.expires_in,
+        scope,
+        id_token,
+        refresh_token: loaded.refresh_token,
+    })
+}
+
+/// The checks on a fresh code: its client, redirect URI and PKCE.
+fn check_code(
+    row: &codes::CodeRow,
+    client_id: &str,
+    redirect_uri: &str,
+    verifier: Option<&str>,
+) -> Result<(), OAuthError> {
+    if row.client_id != client_id {
+        return Err(OAuthError::invalid_grant(
+            "the code was issued to another client",
+        ));
+    }
+    if row.redirect_uri != redirect_uri {
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri differs from the one in the authorization request",
+        ));
+    }
+    match (&row.code_challenge, verifier) {
+        (Some(challenge), Some(verifier)) => {
+            if !valid_verifier(verifier) {
+                return Err(OAuthError::invalid_grant(
+                    "code_verifier must be 43-128 characters of A-Z a-z 0-9 - . _ ~",
+                ));
+            }
+            let computed = b64(&sha256(verifier.as_bytes()));
+            if !constant_time_eq(computed.as_bytes(), challenge.as_bytes()) {
+                return Err(OAuthError::invalid_grant("code_verifier does not match"));
+            }
+            Ok(())
+        }
+        (Some(_), None) => Err(OAuthError::invalid_grant("code_verifier is required")),
+        // RFC 9700 2.1.1: a verifier without a challenge is a PKCE downgrade attempt.
+        (None, Some(_)) => Err(OAuthError::invalid_grant(
+            "code_verifier sent, but the authorization request had no code_challenge",
+        )),
+        (None, None) => Ok(()),
+    }
+}
+
+/// RFC 7636 4.1: 43-128 characters of `[A-Za-z0-9-._~]`.
+fn valid_verifier(v: &str) -> bool {
+    (43..=128).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+}
+
+/// Loads the grant, its person and the active organisation's roles, checking that the grant
+/// belongs to `client_id`, is live and the person may still log in.
+async fn load_grant(
+    tx: &mut Tx<'_>,
+    grant_id: &str,
+    client_id: &str,
+    now: UnixTime,
+) -> Result<Loaded, OAuthError> {
+    let dead = || OAuthError::invalid_grant("the grant has expired or was revoked");
+    let grant = store::grants::find_in(tx, grant_id)
+        .await?
+        .ok_or_else(dead)?;
+    if grant.client_id != client_id {
+        return Err(OAuthError::invalid_grant(
+            "the grant belongs to another client",
+        ));
+    }
+    if !grant.is_live(now) {
+        return Err(dead());
+    }
+    let user_id = grant.user_id.as_deref().ok_or_else(dead)?;
+    let user = store::users::find_in(tx, user_id)
+        .await?
+        .filter(User::is_active)
+        .ok_or_else(|| OAuthError::invalid_grant("the account is disabled"))?;
+    let org_roles =
+        match &grant.organisation_id {
+            Some(org) => Some(store::orgs::roles_in(tx, &user.id, org).await?.ok_or_else(
+                || OAuthError::invalid_grant("no longer a member of the organisation"),
+            )?),
+            None => None,
+        };
+    Ok(Loaded {
+        grant,
+        user,
+        org_roles,
+        refresh_token: None,
+    })
+}
+
+/// Stores a new refresh token for the grant when the client may refresh. It expires after
+/// the idle lifetime, and never after the grant's absolute end (SECURITY.md 10.4.8).
+async fn issue_refresh(
+    state: &AppState,
+    tx: &mut Tx<'_>,
+    auth: &Authenticated,
+    grant: &GrantRow,
+    now: UnixTime,
+) -> Result<Option<String>, OAuthError> {
+    if !auth.client.allows_grant("refresh_token") {
+        return Ok(None);
+    }
+    let token = secret_token();
+    let expires_at = (now + state.config.tokens.refresh_idle_ttl).min(grant.expires_at);
+    refresh_tokens::insert(tx, &sha256_b64(&token), &grant.id, now, expires_at).await?;
+    Ok(Some(token))
+}
+
+/// `refresh_token` (RFC 6749 6): rotation, reuse detection, scope narrowing. No ID token:
+/// OIDC Core 12.2 lets us omit it, which keeps refresh cheap.
+async fn refresh_token(
+    state: &AppState,
+    auth: &Authenticated,
+    form: &Form,
+    now: UnixTime,
+) -> Result<TokenResponse, OAuthError> {
+    let presented = form.require("refresh_token")?;
+    let requested = form.get("scope");
+    let client = &auth.client;
+
+    let mut tx = state.db.begin().await?;
+    let grant_id = match refresh_tokens::take(&mut tx, &sha256_b64(presented), now).await? {
+        refresh_tokens::Taken::Fresh { grant_id } => grant_id,
+        refresh_tokens::Taken::Reused { grant_id } => {
+            tx.rollback().await?;
+            // RFC 9700 4.14.2: a used refresh token came back; one of the two holders is an
+            // attacker, so the whole family dies.
+            store::grants::revoke(&state.db, &grant_id, now).await?;
+            tracing::warn!(client = %client.id, grant = %grant_id, "refresh token reused; grant revoked");
+            return Err(OAuthError::invalid_grant(
+                "the refresh token is invalid, expired or used",
+            ));
+        }
+        refresh_tokens::Taken::Invalid => {
+            tx.rollback().await?;
+            return Err(OAuthError::invalid_grant(
+                "the refresh token is invalid, expired or used",
+            ));
+        }
+    };
+    let loaded = match load_grant(&mut tx, &grant_id, &client.id, now).await {
+        Ok(l) => l,
+        Err(e) => {
+            // Not consumed: another client presenting it must not burn the owner's token.
+            tx.rollback().await?;
+            return Err(e);
+        }
+    };
+    let scope = match requested {
+        None => loaded.grant.scope.clone(),
+        Some(requested) => match narrow(&loaded.grant.scope, requested) {
+            Some(s) => s,
+            None => {
+                tx.rollback().await?;
+                return Err(OAuthError::new(
+                    ErrorCode::InvalidScope,
+                    "the requested scope exceeds what was granted",
+                ));
+            }
+        },
+    };
+    let new_token = secret_token();
+    let expires_at = (now + state.config.tokens.refresh_idle_ttl).min(loaded.grant.expires_at);
+    refresh_tokens::insert(
+        &mut tx,
+        &sha256_b64(&new_token),
+        &loaded.grant.id,
+        now,
+        expires_at,
+    )
+    .await?;
+    tx.commit().await?;
+
+    let person = Person {
+        grant: &loaded.grant,
+        org_roles: loaded.org_roles.as_deref(),
+    };
+    let at = mint::access_token(state, &client.id, &scope, Some(person), now)?;
+    Ok(TokenResponse {
+        access_token: at.token,
+        token_type: "Bearer",
+        expires_in: at.expires_in,
+        scope,
+        id_token: None,
+        refresh_token: Some(new_token),
+    })
+}
+
+/// The requested scopes if every one of them was granted (in the granted order), else `None`.
+fn narrow(granted: &str, requested: &str) -> Option<String> {
+    let requested: Vec<&str> = requested.split_whitespace().collect();
+    if requested.iter().any(|r| !scope::has(granted, r)) {
+        return None;
+    }
+    Some(
+        granted
+            .split_whitespace()
+            .filter(|g| requested.contains(g))
+            .collect::<Vec<_>>()
+            .join(" "),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verifiers_follow_rfc_7636() {
+        assert!(valid_verifier(&"a".repeat(43)));
+        assert!(valid_verifier(&"a-._~".repeat(20)));
+        assert!(!valid_verifier(&"a".repeat(42)));
+        assert!(!valid_verifier(&"a".repeat(129)));
+        assert!(!valid_verifier(&format!("{}+", "a".repeat(43))));
+    }
+
+    #[test]
+    fn scope_narrows_but_never_widens() {
+        assert_eq!(
+            narrow("openid email orgs", "orgs openid").as_deref(),
+            Some("openid orgs")
+        );
+        assert_eq!(narrow("openid email", "openid phone"), None);
+        assert_eq!(narrow("openid", "admin"), None);
+    }
+
+    #[test]
+    fn pkce_downgrade_is_refused() {
+        let row = codes::CodeRow {
+            code_hash: "h".into(),
+            grant_id: "g".into(),
+            client_id: "c".into(),
+            redirect_uri: "https://app.example/cb".into(),
+            nonce: None,
+            code_challenge: None,
+            created_at: 0,
+            expires_at: 1,
+        };
+        let v = "a".repeat(43);
+        assert!(check_code(&row, "c", "https://app.example/cb", Some(&v)).is_err());
+        assert!(check_code(&row, "c", "https://app.example/cb", None).is_ok());
+        assert!(check_code(&row, "c", "https://app.example/cb/", None).is_err());
+        assert!(check_code(&row, "d", "https://app.example/cb", None).is_err());
+    }
+}

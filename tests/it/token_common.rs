@@ -1,0 +1,279 @@
+//! Shared fixtures for the token endpoint tests: grants and codes written straight into the
+//! database (as /authorize would after a login), token requests over HTTP, PKCE pairs, and
+//! verification of our JWTs against the published JWKS with the `openidconnect` crate.
+
+use nyckel::admin::clients::CreateClient;
+use nyckel::crypto::{b64, random_id, secret_token, sha256, sha256_b64};
+use nyckel::store::{codes::CodeRow, grants::GrantRow};
+use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
+use openidconnect::{JsonWebKey, JsonWebKeyId};
+use reqwest::StatusCode;
+use reqwest::header::HeaderMap;
+use serde_json::Value;
+
+use crate::helpers::{REDIRECT_URI, TestApp};
+
+/// What /authorize would have recorded.
+pub struct CodeSpec<'a> {
+    pub client_id: &'a str,
+    pub user_id: &'a str,
+    pub scope: &'a str,
+    pub organisation_id: Option<&'a str>,
+    pub nonce: Option<&'a str>,
+    pub code_challenge: Option<String>,
+    pub redirect_uri: &'a str,
+}
+
+impl<'a> CodeSpec<'a> {
+    /// A code for `client_id` and `user_id` with scope `openid email profile`.
+    pub fn new(client_id: &'a str, user_id: &'a str) -> Self {
+        Self {
+            client_id,
+            user_id,
+            scope: "openid email profile",
+            organisation_id: None,
+            nonce: Some("n-0S6_WzA2Mj"),
+            code_challenge: None,
+            redirect_uri: REDIRECT_URI,
+        }
+    }
+}
+
+/// Inserts a grant and a code for it in one transaction; returns `(code, grant_id)`.
+pub async fn issue_code(app: &TestApp, spec: CodeSpec<'_>) -> (String, String) {
+    let now = app.state.now();
+    let grant = GrantRow {
+        id: random_id(),
+        client_id: spec.client_id.into(),
+        user_id: Some(spec.user_id.into()),
+        sid: Some(random_id()),
+        scope: spec.scope.into(),
+        organisation_id: spec.organisation_id.map(str::to_string),
+        auth_time: Some(now - 5),
+        amr: r#"["pwd"]"#.into(),
+        acr: "urn:nyckel:acr:1fa".into(),
+        created_at: now,
+        expires_at: now + app.state.config.tokens.refresh_absolute_ttl,
+        revoked_at: None,
+    };
+    let code = secret_token();
+    let row = CodeRow {
+        code_hash: sha256_b64(&code),
+        grant_id: grant.id.clone(),
+        client_id: spec.client_id.into(),
+        redirect_uri: spec.redirect_uri.into(),
+        nonce: spec.nonce.map(str::to_string),
+        code_challenge: spec.code_challenge,
+        created_at: now,
+        expires_at: now + app.state.config.tokens.code_ttl,
+    };
+    let mut tx = app.state.db.begin().await.expect("begin");
+    nyckel::store::grants::insert(&mut tx, &grant)
+        .await
+        .expect("grant");
+    nyckel::store::codes::insert(&mut tx, &row)
+        .await
+        .expect("code");
+    tx.commit().await.expect("commit");
+    (code, grant.id)
+}
+
+/// A PKCE pair `(verifier, S256 challenge)`.
+pub fn pkce() -> (String, String) {
+    let verifier = secret_token();
+    let challenge = b64(&sha256(verifier.as_bytes()));
+    (verifier, challenge)
+}
+
+/// An HTTP answer: status, headers and the JSON body (`Null` when not JSON).
+pub struct Answer {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub json: Value,
+}
+
+impl Answer {
+    /// The `error` code of an error body.
+    pub fn error(&self) -> &str {
+        self.json["error"].as_str().unwrap_or("")
+    }
+
+    /// A string field of the body.
+    pub fn str(&self, field: &str) -> &str {
+        self.json[field]
+            .as_str()
+            .unwrap_or_else(|| panic!("no {field} in {}", self.json))
+    }
+
+    /// Asserts the response may not be cached.
+    pub fn assert_no_store(&self) {
+        assert_eq!(
+            self.headers["cache-control"], "no-store",
+            "Cache-Control: no-store"
+        );
+    }
+}
+
+async fn answer(res: reqwest::Response) -> Answer {
+    let status = res.status();
+    let headers = res.headers().clone();
+    let text = res.text().await.expect("body");
+    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
+    Answer {
+        status,
+        headers,
+        json,
+    }
+}
+
+/// How a request authenticates its client.
+pub enum Auth<'a> {
+    Basic(&'a str, &'a str),
+    Post(&'a str, &'a str),
+    /// A public client: `client_id` in the body.
+    Public(&'a str),
+    None,
+}
+
+/// POSTs a form to `path` with client authentication.
+pub async fn post_form(
+    app: &TestApp,
+    path: &str,
+    auth: Auth<'_>,
+    fields: &[(&str, &str)],
+) -> Answer {
+    let mut fields: Vec<(&str, &str)> = fields.to_vec();
+    let mut req = app.http().post(app.url(path));
+    match auth {
+        Auth::Basic(id, secret) => req = req.basic_auth(id, Some(secret)),
+        Auth::Post(id, secret) => {
+            fields.push(("client_id", id));
+            fields.push(("client_secret", secret));
+        }
+        Auth::Public(id) => fields.push(("client_id", id)),
+        Auth::None => {}
+    }
+    answer(req.form(&fields).send().await.expect("POST")).await
+}
+
+/// POSTs to /token.
+pub async fn token(app: &TestApp, auth: Auth<'_>, fields: &[(&str, &str)]) -> Answer {
+    post_form(app, "/token", auth, fields).await
+}
+
+/// Exchanges a code at /token.
+pub async fn redeem(app: &TestApp, auth: Auth<'_>, code: &str, verifier: Option<&str>) -> Answer {
+    let mut fields = vec![
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT_URI),
+    ];
+    if let Some(v) = verifier {
+        fields.push(("code_verifier", v));
+    }
+    token(app, auth, &fields).await
+}
+
+/// Uses a refresh token.
+pub async fn refresh(app: &TestApp, auth: Auth<'_>, refresh_token: &str) -> Answer {
+    token(
+        app,
+        auth,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
+}
+
+/// Introspects a token as the given (confidential) client.
+pub async fn introspect(app: &TestApp, auth: Auth<'_>, token: &str) -> Answer {
+    post_form(app, "/introspect", auth, &[("token", token)]).await
+}
+
+/// Calls userinfo with a Bearer token (GET).
+pub async fn userinfo(app: &TestApp, access_token: &str) -> Answer {
+    answer(
+        app.http()
+            .get(app.url("/userinfo"))
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .expect("GET /userinfo"),
+    )
+    .await
+}
+
+/// A confidential client with the given grant types; returns `(id, secret)`.
+pub async fn confidential_client(app: &TestApp, grant_types: &[&str]) -> (String, String) {
+    let (id, secret) = app
+        .create_client(CreateClient {
+            name: "Confidential".into(),
+            redirect_uris: vec![REDIRECT_URI.into()],
+            grant_types: grant_types.iter().map(|g| g.to_string()).collect(),
+            ..Default::default()
+        })
+        .await;
+    (id, secret.expect("confidential client has a secret"))
+}
+
+/// A public client (authorization_code + refresh_token) signing ID tokens with `alg`.
+pub async fn public_client(app: &TestApp, alg: &str) -> String {
+    app.create_client(CreateClient {
+        name: "Native app".into(),
+        redirect_uris: vec![REDIRECT_URI.into()],
+        public: true,
+        id_token_alg: Some(alg.into()),
+        ..Default::default()
+    })
+    .await
+    .0
+}
+
+/// The published JWKS, as the `openidconnect` crate reads it.
+pub async fn jwks(app: &TestApp) -> CoreJsonWebKeySet {
+    let text = app
+        .http()
+        .get(app.url("/jwks"))
+        .send()
+        .await
+        .expect("jwks")
+        .text()
+        .await
+        .expect("jwks body");
+    serde_json::from_str(&text).expect("JWKS parses as openidconnect's CoreJsonWebKeySet")
+}
+
+/// The header and claims of a JWT (not verified).
+pub fn decode(jwt: &str) -> (Value, Value) {
+    let mut parts = jwt.split('.');
+    let mut part = || {
+        let p = parts.next().expect("JWT part");
+        serde_json::from_slice(&nyckel::crypto::b64_decode(p).expect("base64url")).expect("JSON")
+    };
+    (part(), part())
+}
+
+/// Verifies a JWT's signature with the JWKS key named by its `kid` (openidconnect's JWK
+/// implementation, not ours); returns `(header, claims)`.
+pub async fn verify_with_jwks(app: &TestApp, jwt: &str) -> (Value, Value) {
+    let (header, claims) = decode(jwt);
+    let set = jwks(app).await;
+    let kid = JsonWebKeyId::new(header["kid"].as_str().expect("kid").to_string());
+    let key: &CoreJsonWebKey = set
+        .keys()
+        .iter()
+        .find(|k| k.key_id() == Some(&kid))
+        .expect("the kid is published");
+    let alg: CoreJwsSigningAlgorithm =
+        serde_json::from_value(header["alg"].clone()).expect("known alg");
+    let (signed, sig) = jwt.rsplit_once('.').expect("three parts");
+    key.verify_signature(
+        &alg,
+        signed.as_bytes(),
+        &nyckel::crypto::b64_decode(sig).expect("sig"),
+    )
+    .expect("signature verifies with the published key");
+    (header, claims)
+}

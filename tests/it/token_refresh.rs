@@ -1,0 +1,176 @@
+//! The refresh_token grant: rotation, reuse detection revoking the family (10.4.5),
+//! absolute (10.4.8) and idle expiry (O5), scope narrowing but never widening, client binding,
+//! and a disabled account (7.4.2).
+
+use crate::helpers::TestApp;
+use crate::token_common::{
+    Auth, CodeSpec, decode, introspect, issue_code, pkce, public_client, redeem, refresh, token,
+};
+
+/// Logs `email` in at a new web client and returns `(client_id, secret, refresh_token)`.
+async fn logged_in(app: &TestApp, email: &str, scope: &'static str) -> (String, String, String) {
+    let (id, secret) = app.web_client().await;
+    let sub = app.create_user(email).await;
+    let (code, _) = issue_code(
+        app,
+        CodeSpec {
+            scope,
+            ..CodeSpec::new(&id, &sub)
+        },
+    )
+    .await;
+    let res = redeem(app, Auth::Basic(&id, &secret), &code, None).await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    let r = res.str("refresh_token").to_string();
+    (id, secret, r)
+}
+
+#[tokio::test]
+async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
+    let app = TestApp::spawn().await;
+    let (id, secret, r1) = logged_in(&app, "la@example.org", "openid email").await;
+
+    let res = refresh(&app, Auth::Basic(&id, &secret), &r1).await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    res.assert_no_store();
+    assert!(res.json.get("id_token").is_none(), "no ID token on refresh");
+    assert_eq!(res.str("scope"), "openid email");
+    let r2 = res.str("refresh_token").to_string();
+    assert_ne!(r1, r2, "rotated");
+    let a2 = res.str("access_token").to_string();
+    let (header, claims) = decode(&a2);
+    assert_eq!(header["typ"], "at+jwt");
+    assert_eq!(claims["scope"], "openid email");
+
+    // R1 again: reuse. Error, and R2 (and the access token from it) die too.
+    let res = refresh(&app, Auth::Basic(&id, &secret), &r1).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.error(), "invalid_grant");
+    let res = refresh(&app, Auth::Basic(&id, &secret), &r2).await;
+    assert_eq!(
+        res.error(),
+        "invalid_grant",
+        "R2 is dead after R1 was reused"
+    );
+    let res = introspect(&app, Auth::Basic(&id, &secret), &a2).await;
+    assert_eq!(res.json["active"], false);
+}
+
+#[tokio::test]
+async fn refresh_family_ends_at_the_absolute_lifetime_however_often_it_is_used() {
+    let app = TestApp::spawn_with(|c| {
+        c.tokens.refresh_idle_ttl = 1000;
+        c.tokens.refresh_absolute_ttl = 2500;
+    })
+    .await;
+    let (id, secret, mut r) = logged_in(&app, "ma@example.org", "openid").await;
+    for _ in 0..2 {
+        app.advance(900);
+        let res = refresh(&app, Auth::Basic(&id, &secret), &r).await;
+        assert_eq!(res.status, 200, "{}", res.json);
+        r = res.str("refresh_token").to_string();
+    }
+    // 1800 s in; the newest token's idle expiry (2800) lies past the absolute end (2500).
+    app.advance(800);
+    let res = refresh(&app, Auth::Basic(&id, &secret), &r).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.error(), "invalid_grant");
+}
+
+#[tokio::test]
+async fn an_idle_refresh_token_expires() {
+    let app = TestApp::spawn().await;
+    let (id, secret, r) = logged_in(&app, "na@example.org", "openid").await;
+    app.advance(app.state.config.tokens.refresh_idle_ttl + 1);
+    let res = refresh(&app, Auth::Basic(&id, &secret), &r).await;
+    assert_eq!(res.error(), "invalid_grant");
+}
+
+#[tokio::test]
+async fn scope_may_narrow_on_refresh_but_never_widen() {
+    let app = TestApp::spawn().await;
+    let (id, secret, r) = logged_in(&app, "ol@example.org", "openid email").await;
+    let res = token(
+        &app,
+        Auth::Basic(&id, &secret),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &r),
+            ("scope", "openid email phone"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.error(), "invalid_scope");
+    // The refused request did not consume the token; narrowing works.
+    let res = token(
+        &app,
+        Auth::Basic(&id, &secret),
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &r),
+            ("scope", "openid"),
+        ],
+    )
+    .await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    assert_eq!(res.str("scope"), "openid");
+    let (_, claims) = decode(res.str("access_token"));
+    assert_eq!(claims["scope"], "openid");
+    // The family keeps the original grant: the next refresh may ask for all of it again.
+    let r2 = res.str("refresh_token").to_string();
+    let res = refresh(&app, Auth::Basic(&id, &secret), &r2).await;
+    assert_eq!(res.str("scope"), "openid email");
+}
+
+#[tokio::test]
+async fn another_client_cannot_use_a_refresh_token_nor_burn_it() {
+    let app = TestApp::spawn().await;
+    let (id, secret, r) = logged_in(&app, "pa@example.org", "openid").await;
+    let (other, other_secret) = app.web_client().await;
+    let res = refresh(&app, Auth::Basic(&other, &other_secret), &r).await;
+    assert_eq!(res.error(), "invalid_grant");
+    let res = refresh(&app, Auth::Basic(&id, &secret), &r).await;
+    assert_eq!(
+        res.status, 200,
+        "the owner's token still works: {}",
+        res.json
+    );
+    let res = refresh(&app, Auth::Basic(&id, "wrong"), &r).await;
+    assert_eq!(res.status, 401);
+}
+
+#[tokio::test]
+async fn public_clients_refresh_with_their_client_id() {
+    let app = TestApp::spawn().await;
+    let id = public_client(&app, "RS256").await;
+    let sub = app.create_user("qu@example.org").await;
+    let (verifier, challenge) = pkce();
+    let (code, _) = issue_code(
+        &app,
+        CodeSpec {
+            code_challenge: Some(challenge),
+            ..CodeSpec::new(&id, &sub)
+        },
+    )
+    .await;
+    let res = redeem(&app, Auth::Public(&id), &code, Some(&verifier)).await;
+    let r = res.str("refresh_token").to_string();
+    let res = refresh(&app, Auth::Public(&id), &r).await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    let res = refresh(&app, Auth::None, res.str("refresh_token")).await;
+    assert_eq!(res.status, 401, "some client identification is required");
+}
+
+#[tokio::test]
+async fn a_disabled_account_cannot_refresh() {
+    let app = TestApp::spawn().await;
+    let (id, secret, r) = logged_in(&app, "ro@example.org", "openid").await;
+    sqlx::query("update users set disabled = 1 where email = $1")
+        .bind("ro@example.org")
+        .execute(app.state.db.pool())
+        .await
+        .expect("disable");
+    let res = refresh(&app, Auth::Basic(&id, &secret), &r).await;
+    assert_eq!(res.error(), "invalid_grant");
+}

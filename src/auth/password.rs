@@ -128,8 +128,13 @@ fn hash_with(params: &Params, password: &str) -> Result<String> {
     let mut salt = [0u8; 16];
     crate::crypto::fill_random(&mut salt);
     let mut out = [0u8; 32];
-    let params = Params::new(params.m_cost(), params.t_cost(), params.p_cost(), Some(out.len()))
-        .map_err(|e| Error::PasswordHash(e.to_string()))?;
+    let params = Params::new(
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        Some(out.len()),
+    )
+    .map_err(|e| Error::PasswordHash(e.to_string()))?;
     Argon2::new(Algorithm::Argon2id, VERSION, params.clone())
         .hash_password_into(normalize(password).as_bytes(), &salt, &mut out)
         .map_err(|e| Error::PasswordHash(e.to_string()))?;

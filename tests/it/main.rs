@@ -10,6 +10,7 @@ mod canary;
 mod cli;
 mod discovery;
 mod flows;
+mod keys;
 mod login;
 mod login_support;
 mod login_throttle;

@@ -24,3 +24,4 @@ mod token_common;
 mod token_refresh;
 mod token_revoke_introspect;
 mod token_userinfo;
+mod upkeep;

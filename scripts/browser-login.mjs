@@ -23,8 +23,14 @@ try {
   await page.screenshot({ path: `${shots}/1-login.png` });
   await page.getByLabel(/e-post|email/i).fill(email);
   await page.getByLabel(/lösenord|password/i).fill(password);
-  const landed = page.waitForRequest((r) => r.url().startsWith(callbackPrefix), { timeout: 15000 });
+  const landed = page.waitForRequest((r) => r.url().startsWith(callbackPrefix), { timeout: 20000 });
   await page.getByRole('button', { name: /logga in|sign in/i }).click();
+  await page.waitForLoadState();
+  await page.screenshot({ path: `${shots}/2-after-login.png` });
+  const allow = page.getByRole('button', { name: /^(tillåt|allow)$/i });
+  if (await allow.count()) {
+    await allow.click();
+  }
   const req = await landed;
   console.log(`CALLBACK ${req.url()}`);
   if (external.length) {

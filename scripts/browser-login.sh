@@ -5,8 +5,11 @@
 #   scripts/browser-login.sh
 set -euo pipefail
 root=$(pwd)
-cargo build --release --quiet
-bin="$root/target/release/nyckel"
+bin="${NYCKEL_TEST_BIN:-}"
+if [ -z "$bin" ]; then
+  cargo build --release --quiet
+  bin="$root/target/release/nyckel"
+fi
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"

@@ -306,9 +306,17 @@ impl Config {
         let config: Config =
             toml::Value::Table(tree)
                 .try_into()
-                .map_err(|e: toml::de::Error| ConfigError::Parse {
-                    path: "configuration".into(),
-                    message: e.message().to_string(),
+                .map_err(|e: toml::de::Error| {
+                    let mut message = e.message().to_string();
+                    if message.contains("unknown field") {
+                        message.push_str(
+                            " (from nyckel.toml or a NYCKEL_* environment variable: NYCKEL_A__B sets key b of section [a]; NYCKEL_TEST_* is left alone)",
+                        );
+                    }
+                    ConfigError::Parse {
+                        path: "configuration".into(),
+                        message,
+                    }
                 })?;
         config.validate()?;
         Ok(config)

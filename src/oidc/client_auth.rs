@@ -81,7 +81,7 @@ pub async fn authenticate(
     form: &Form,
 ) -> Result<Authenticated, OAuthError> {
     let presented = presented(authorization, form)?;
-    let client = store::clients::find_one_query(db, &presented.client_id)
+    let client = store::clients::find(db, &presented.client_id)
         .await?
         .ok_or_else(OAuthError::invalid_client)?;
     check(&client, presented.secret.as_deref())?;

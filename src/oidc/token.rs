@@ -112,6 +112,7 @@ async fn authorization_code(
             // RFC 6749 4.1.2 / RFC 9700 4.2.4: tokens issued from the first use die.
             store::grants::revoke(&state.db, &grant_id, now).await?;
             tracing::warn!(client = %client.id, grant = %grant_id, "authorization code reused; grant revoked");
+            audit_reuse(state, "code_reused", &client.id, &grant_id, now).await;
             return Err(OAuthError::invalid_grant(
                 "the code is invalid, expired or used",
             ));
@@ -308,6 +309,7 @@ async fn refresh_token(
             // attacker, so the whole family dies.
             store::grants::revoke(&state.db, &grant_id, now).await?;
             tracing::warn!(client = %client.id, grant = %grant_id, "refresh token reused; grant revoked");
+            audit_reuse(state, "refresh_token_reused", &client.id, &grant_id, now).await;
             return Err(OAuthError::invalid_grant(
                 "the refresh token is invalid, expired or used",
             ));
@@ -365,6 +367,20 @@ async fn refresh_token(
         id_token: None,
         refresh_token: Some(new_token),
     })
+}
+
+/// Records a reuse (a sign of a stolen code or token) in the audit log; a failure to record
+/// is logged and does not change the answer.
+async fn audit_reuse(state: &AppState, kind: &str, client_id: &str, grant_id: &str, now: UnixTime) {
+    let event = store::audit::Event {
+        kind,
+        client_id: Some(client_id),
+        detail: serde_json::json!({ "grant_id": grant_id }),
+        ..Default::default()
+    };
+    if let Err(e) = store::audit::append(&state.db, &event, now).await {
+        tracing::error!(error = %e, "could not record an audit event");
+    }
 }
 
 /// The requested scopes if every one of them was granted (in the granted order), else `None`.

@@ -87,38 +87,6 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
     tx.commit().await
 }
 
-/// Finds a client with its organisation restrictions.
-pub async fn find(db: &Db, id: &str) -> Result<Option<Client>, sqlx::Error> {
-    let Some(row) = sqlx::query_as::<_, ClientRow>(
-        "select id, name, secret_hash, public, first_party, redirect_uris, post_logout_redirect_uris,
-                grant_types, id_token_alg, require_organisation, created_at, updated_at
-         from clients where id = $1",
-    )
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await?
-    else {
-        return Ok(None);
-    };
-    let orgs: Vec<(String,)> =
-        sqlx::query_as("select organisation_id from client_organisations where client_id = $1")
-            .bind(id)
-            .fetch_all(db.pool())
-            .await?;
-    Ok(Some(Client {
-        id: row.id,
-        name: row.name,
-        secret_hash: row.secret_hash,
-        public: row.public != 0,
-        first_party: row.first_party != 0,
-        redirect_uris: from_json_list(&row.redirect_uris),
-        post_logout_redirect_uris: from_json_list(&row.post_logout_redirect_uris),
-        grant_types: from_json_list(&row.grant_types),
-        id_token_alg: row.id_token_alg,
-        require_organisation: row.require_organisation != 0,
-        organisations: orgs.into_iter().map(|(o,)| o).collect(),
-    }))
-}
 
 /// A client row joined with one of its organisation restrictions (or none).
 #[derive(FromRow)]
@@ -128,9 +96,9 @@ struct ClientOrgRow {
     organisation_id: Option<String>,
 }
 
-/// [`find`] in one round trip (a left join over the organisation restrictions): the token
-/// endpoint authenticates a client on every request, so the second query would cost.
-pub async fn find_one_query(db: &Db, id: &str) -> Result<Option<Client>, sqlx::Error> {
+/// Finds a client with its organisation restrictions, in one round trip (a left join): the
+/// token endpoint authenticates a client on every request.
+pub async fn find(db: &Db, id: &str) -> Result<Option<Client>, sqlx::Error> {
     let rows = sqlx::query_as::<_, ClientOrgRow>(
         "select c.id, c.name, c.secret_hash, c.public, c.first_party, c.redirect_uris,
                 c.post_logout_redirect_uris, c.grant_types, c.id_token_alg, c.require_organisation,

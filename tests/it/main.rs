@@ -16,6 +16,7 @@ mod login_throttle;
 mod logout;
 mod nodes;
 mod rp;
+mod shutdown;
 mod token_client_credentials;
 mod token_code;
 mod token_common;

@@ -290,6 +290,12 @@ async fn code_reuse_revokes_the_tokens_of_the_first_redemption_o6() {
     );
     let res = refresh(&app, Auth::Basic(&id, &secret), &refresh_token).await;
     assert_eq!(res.error(), "invalid_grant");
+    let (events,): (i64,) =
+        sqlx::query_as("select count(*) from audit_events where kind = 'code_reused'")
+            .fetch_one(app.state.db.pool())
+            .await
+            .expect("count");
+    assert_eq!(events, 1, "the reuse is in the audit log");
 }
 
 #[tokio::test]

@@ -144,8 +144,11 @@ impl Browser {
     /// when asked, and returns the final redirect leaving the server.
     pub async fn authorize_and_login(&self, auth_url: &str, email: &str, password: &str) -> Page {
         let mut page = self.follow(self.get(auth_url).await).await;
+        let mut logged_in = false;
         for _ in 0..5 {
-            if page.has_form("/login") {
+            if page.has_form("/login") && !logged_in {
+                // One attempt only: a second login form means the password was refused.
+                logged_in = true;
                 let submitted = self
                     .submit(&page, "/login", &[("email", email), ("password", password)])
                     .await;

@@ -103,7 +103,7 @@ async fn build_template() -> Template {
             file.display().to_string()
         }
         Some(base) => {
-            // Old test databases from earlier runs are dropped first.
+            // Test databases of earlier runs (whose process is gone) are dropped first.
             drop_old_databases(&base).await;
             let name = format!("nyckel_tpl_{}", std::process::id());
             admin_execute(&base, &format!("drop database if exists {name}")).await;
@@ -144,6 +144,16 @@ async fn drop_old_databases(base: &str) {
     .await
     .unwrap_or_default();
     for (name,) in names {
+        let pid = name
+            .trim_start_matches("nyckel_tpl_")
+            .trim_start_matches("nyckel_t_")
+            .split('_')
+            .next()
+            .unwrap_or_default()
+            .to_string();
+        if !pid.is_empty() && std::path::Path::new(&format!("/proc/{pid}")).exists() {
+            continue;
+        }
         let _ = sqlx::raw_sql(&format!("drop database if exists {name} with (force)"))
             .execute(&mut conn)
             .await;

@@ -7,7 +7,6 @@ pub mod db;
 pub mod process;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 
 use nyckel::admin::clients::CreateClient;
@@ -29,7 +28,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// The issuer, `https://localhost:<port>`.
     pub issuer: String,
-    pub dir: tempfile::TempDir,
+    /// Holds the test's folder (database, keys) until the app is dropped.
+    _dir: tempfile::TempDir,
     handle: axum_server::Handle,
 }
 
@@ -70,7 +70,7 @@ impl TestApp {
             clock,
             addr: running.addr,
             issuer,
-            dir,
+            _dir: dir,
             handle: running.handle,
         }
     }
@@ -160,11 +160,6 @@ impl TestApp {
         nyckel::admin::orgs::add_member(&self.state.db, org, email, &roles, self.state.now())
             .await
             .expect("member added");
-    }
-
-    /// The keys folder.
-    pub fn keys_dir(&self) -> PathBuf {
-        self.dir.path().join("keys")
     }
 }
 

@@ -11,6 +11,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::keys::KeyRing;
 use crate::keys::master::MasterKey;
+use crate::oidc::client_cache::ClientCache;
 use crate::store::Db;
 
 /// Shared application state; cheap to clone.
@@ -29,6 +30,8 @@ pub struct Inner {
     pub keys: KeyRing,
     pub clock: Arc<dyn Clock>,
     pub hasher: Hasher,
+    /// Clients, cached for a few seconds for the endpoints that authenticate them per request.
+    pub clients: ClientCache,
     /// The discovery document, serialised once.
     pub discovery: Bytes,
 }
@@ -60,6 +63,7 @@ impl AppState {
         let base_url = issuer.trim_end_matches('/').to_string();
         let discovery = crate::oidc::discovery::document(&issuer, &base_url);
         Ok(Self(Arc::new(Inner {
+            clients: ClientCache::new(db.clone()),
             config,
             issuer,
             base_url,

@@ -3,6 +3,7 @@
 
 pub mod login;
 pub mod password;
+pub mod phc;
 pub mod policy;
 pub mod session;
 pub mod throttle;

@@ -7,10 +7,10 @@
 
 use std::sync::Arc;
 
-use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier, SaltString};
-use argon2::{Algorithm, Argon2, Params, Version};
+use argon2::{Algorithm, Argon2, Params};
 use tokio::sync::Semaphore;
 
+use crate::auth::phc::{Phc, VERSION};
 use crate::config::PasswordConfig;
 use crate::error::{Error, Result};
 
@@ -112,24 +112,11 @@ impl Hasher {
 /// A PHC string with the configured parameters, a random salt and a random digest: verifying
 /// against it costs exactly one argon2id run and never matches. No hashing at start-up.
 fn dummy_hash(params: &Params) -> String {
-    use base64::Engine;
-    use base64::engine::general_purpose::STANDARD_NO_PAD;
     let mut salt = [0u8; 16];
     let mut digest = [0u8; 32];
     crate::crypto::fill_random(&mut salt);
     crate::crypto::fill_random(&mut digest);
-    format!(
-        "$argon2id$v=19$m={},t={},p={}${}${}",
-        params.m_cost(),
-        params.t_cost(),
-        params.p_cost(),
-        STANDARD_NO_PAD.encode(salt),
-        STANDARD_NO_PAD.encode(digest)
-    )
-}
-
-fn argon2(params: &Params) -> Argon2<'static> {
-    Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
+    Phc::format(params, &salt, &digest)
 }
 
 fn normalize(password: &str) -> String {
@@ -138,35 +125,40 @@ fn normalize(password: &str) -> String {
 }
 
 fn hash_with(params: &Params, password: &str) -> Result<String> {
-    let salt = {
-        let mut bytes = [0u8; 16];
-        crate::crypto::fill_random(&mut bytes);
-        SaltString::encode_b64(&bytes).map_err(|e| Error::PasswordHash(e.to_string()))?
-    };
-    Ok(argon2(params)
-        .hash_password(normalize(password).as_bytes(), &salt)
-        .map_err(|e| Error::PasswordHash(e.to_string()))?
-        .to_string())
+    let mut salt = [0u8; 16];
+    crate::crypto::fill_random(&mut salt);
+    let mut out = [0u8; 32];
+    let params = Params::new(
+        params.m_cost(),
+        params.t_cost(),
+        params.p_cost(),
+        Some(out.len()),
+    )
+    .map_err(|e| Error::PasswordHash(e.to_string()))?;
+    Argon2::new(Algorithm::Argon2id, VERSION, params.clone())
+        .hash_password_into(normalize(password).as_bytes(), &salt, &mut out)
+        .map_err(|e| Error::PasswordHash(e.to_string()))?;
+    Ok(Phc::format(&params, &salt, &out))
 }
 
 fn verify_with(params: &Params, password: &str, stored: &str) -> Result<Verdict> {
-    let Ok(parsed) = PasswordHash::new(stored) else {
+    let Some(phc) = Phc::parse(stored) else {
         return Ok(Verdict::Mismatch);
     };
-    if argon2(params)
-        .verify_password(normalize(password).as_bytes(), &parsed)
+    let Some(stored_params) = phc.params() else {
+        return Ok(Verdict::Mismatch);
+    };
+    let mut out = vec![0u8; phc.hash.len()];
+    if Argon2::new(phc.algorithm, VERSION, stored_params)
+        .hash_password_into(normalize(password).as_bytes(), &phc.salt, &mut out)
         .is_err()
+        || !crate::crypto::constant_time_eq(&out, &phc.hash)
     {
         return Ok(Verdict::Mismatch);
     }
-    let weaker = match Params::try_from(&parsed) {
-        Ok(p) => {
-            parsed.algorithm.as_str() != "argon2id"
-                || p.m_cost() < params.m_cost()
-                || p.t_cost() < params.t_cost()
-        }
-        Err(_) => true,
-    };
+    let weaker = phc.algorithm != Algorithm::Argon2id
+        || phc.m_cost < params.m_cost()
+        || phc.t_cost < params.t_cost();
     Ok(if weaker {
         Verdict::MatchNeedsRehash
     } else {

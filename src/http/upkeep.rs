@@ -23,20 +23,31 @@ pub fn spawn(state: AppState) {
                 tracing::warn!(error = %e, "reloading signing keys failed");
             }
             if round % 10 == 0 {
-                let now = state.now();
-                let db = &state.db;
-                let results = [
-                    store::sessions::delete_expired(db, now).await,
-                    store::auth_requests::delete_expired(db, now).await,
-                    store::codes::delete_expired(db, now).await,
-                    store::revoked::delete_expired(db, now).await,
-                ];
-                for r in results {
-                    if let Err(e) = r {
-                        tracing::warn!(error = %e, "deleting expired rows failed");
-                    }
-                }
+                purge_expired(&state).await;
             }
         }
     });
+}
+
+/// Deletes expired sessions, pending requests, codes, revocations, refresh tokens and grants
+/// (SECURITY.md 14.2.7). Returns how many rows went; failures are logged.
+pub async fn purge_expired(state: &AppState) -> u64 {
+    let now = state.now();
+    let db = &state.db;
+    let results = [
+        store::sessions::delete_expired(db, now).await,
+        store::auth_requests::delete_expired(db, now).await,
+        store::codes::delete_expired(db, now).await,
+        store::revoked::delete_expired(db, now).await,
+        store::refresh_tokens::delete_expired(db, now).await,
+        store::grants::delete_expired(db, now).await,
+    ];
+    let mut purged = 0;
+    for r in results {
+        match r {
+            Ok(n) => purged += n,
+            Err(e) => tracing::warn!(error = %e, "deleting expired rows failed"),
+        }
+    }
+    purged
 }

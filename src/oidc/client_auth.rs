@@ -11,7 +11,10 @@ use base64::engine::general_purpose::STANDARD;
 
 use crate::crypto::{constant_time_eq, sha256_b64};
 use crate::oidc::error::{ErrorCode, OAuthError};
-use crate::store::{self, Db, clients::Client};
+use std::sync::Arc;
+
+use crate::oidc::client_cache::ClientCache;
+use crate::store::clients::Client;
 
 /// The parameters of an `application/x-www-form-urlencoded` request body.
 #[derive(Debug, Default, Clone)]
@@ -62,7 +65,7 @@ pub enum Method {
 /// A client whose identity is established.
 #[derive(Debug, Clone)]
 pub struct Authenticated {
-    pub client: Client,
+    pub client: Arc<Client>,
     pub method: Method,
 }
 
@@ -76,12 +79,13 @@ struct Presented {
 
 /// Authenticates the client of a request from its `Authorization` header (if any) and form.
 pub async fn authenticate(
-    db: &Db,
+    clients: &ClientCache,
     authorization: Option<&str>,
     form: &Form,
 ) -> Result<Authenticated, OAuthError> {
     let presented = presented(authorization, form)?;
-    let client = store::clients::find(db, &presented.client_id)
+    let client = clients
+        .get(&presented.client_id)
         .await?
         .ok_or_else(OAuthError::invalid_client)?;
     check(&client, presented.secret.as_deref())?;

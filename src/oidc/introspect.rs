@@ -19,7 +19,7 @@ pub async fn introspect(
     form: &Form,
     now: UnixTime,
 ) -> Result<Value, OAuthError> {
-    let auth = client_auth::authenticate(&state.db, authorization, form).await?;
+    let auth = client_auth::authenticate(&state.clients, authorization, form).await?;
     if auth.client.public {
         return Err(OAuthError::invalid_client());
     }

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod authorize;
 pub mod client_auth;
+pub mod client_cache;
 pub mod discovery;
 pub mod error;
 pub mod introspect;

@@ -20,7 +20,7 @@ pub async fn revoke(
     form: &Form,
     now: UnixTime,
 ) -> Result<(), OAuthError> {
-    let auth = client_auth::authenticate(&state.db, authorization, form).await?;
+    let auth = client_auth::authenticate(&state.clients, authorization, form).await?;
     let token = form.require("token")?;
     let caller = auth.client.id.as_str();
     if looks_like_jwt(token) {

@@ -47,7 +47,7 @@ pub async fn exchange(
             ));
         }
     }
-    let auth = client_auth::authenticate(&state.db, authorization, form).await?;
+    let auth = client_auth::authenticate(&state.clients, authorization, form).await?;
     client_auth::require_grant(&auth.client, grant_type)?;
     match grant_type {
         "authorization_code" => authorization_code(state, &auth, form, now).await,
@@ -300,48 +300,45 @@ async fn refresh_token(
     let requested = form.get("scope");
     let client = &auth.client;
 
-    let mut tx = state.db.begin().await?;
-    let grant_id = match refresh_tokens::take(&mut tx, &sha256_b64(presented), now).await? {
-        refresh_tokens::Taken::Fresh { grant_id } => grant_id,
-        refresh_tokens::Taken::Reused { grant_id } => {
-            tx.rollback().await?;
-            // RFC 9700 4.14.2: a used refresh token came back; one of the two holders is an
-            // attacker, so the whole family dies.
-            store::grants::revoke(&state.db, &grant_id, now).await?;
-            tracing::warn!(client = %client.id, grant = %grant_id, "refresh token reused; grant revoked");
-            audit_reuse(state, "refresh_token_reused", &client.id, &grant_id, now).await;
-            return Err(OAuthError::invalid_grant(
-                "the refresh token is invalid, expired or used",
-            ));
+    let hash = sha256_b64(presented);
+    let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or used");
+
+    // Read phase, holding no write lock (SQLite has one writer): which grant, and may this
+    // client use it? A token presented by another client is not consumed.
+    let grant_id = match refresh_tokens::find(&state.db, &hash).await? {
+        Some((grant_id, expires_at, None)) if expires_at > now => grant_id,
+        Some((grant_id, _, Some(_))) => {
+            return Err(reused(state, &client.id, &grant_id, now).await?);
         }
-        refresh_tokens::Taken::Invalid => {
-            tx.rollback().await?;
-            return Err(OAuthError::invalid_grant(
-                "the refresh token is invalid, expired or used",
-            ));
-        }
+        _ => return Err(invalid()),
     };
-    let loaded = match load_grant(&mut tx, &grant_id, &client.id, now).await {
-        Ok(l) => l,
-        Err(e) => {
-            // Not consumed: another client presenting it must not burn the owner's token.
-            tx.rollback().await?;
-            return Err(e);
-        }
-    };
+    let mut rtx = state.db.begin().await?;
+    let loaded = load_grant(&mut rtx, &grant_id, &client.id, now).await;
+    rtx.rollback().await?;
+    let loaded = loaded?;
     let scope = match requested {
         None => loaded.grant.scope.clone(),
-        Some(requested) => match narrow(&loaded.grant.scope, requested) {
-            Some(s) => s,
-            None => {
-                tx.rollback().await?;
-                return Err(OAuthError::new(
-                    ErrorCode::InvalidScope,
-                    "the requested scope exceeds what was granted",
-                ));
-            }
-        },
+        Some(requested) => narrow(&loaded.grant.scope, requested).ok_or_else(|| {
+            OAuthError::new(
+                ErrorCode::InvalidScope,
+                "the requested scope exceeds what was granted",
+            )
+        })?,
     };
+
+    // Write phase: consume the token (one atomic statement) and store its successor.
+    let mut tx = state.db.begin().await?;
+    match refresh_tokens::take(&mut tx, &hash, now).await? {
+        refresh_tokens::Taken::Fresh { grant_id: taken } if taken == grant_id => {}
+        refresh_tokens::Taken::Reused { grant_id } => {
+            tx.rollback().await?;
+            return Err(reused(state, &client.id, &grant_id, now).await?);
+        }
+        _ => {
+            tx.rollback().await?;
+            return Err(invalid());
+        }
+    }
     let new_token = secret_token();
     let expires_at = (now + state.config.tokens.refresh_idle_ttl).min(loaded.grant.expires_at);
     refresh_tokens::insert(
@@ -367,6 +364,22 @@ async fn refresh_token(
         id_token: None,
         refresh_token: Some(new_token),
     })
+}
+
+/// A used refresh token came back (RFC 9700 4.14.2): one of the two holders is an attacker,
+/// so the whole family dies. Returns the error to answer with.
+async fn reused(
+    state: &AppState,
+    client_id: &str,
+    grant_id: &str,
+    now: UnixTime,
+) -> Result<OAuthError, OAuthError> {
+    store::grants::revoke(&state.db, grant_id, now).await?;
+    tracing::warn!(client = %client_id, grant = %grant_id, "refresh token reused; grant revoked");
+    audit_reuse(state, "refresh_token_reused", client_id, grant_id, now).await;
+    Ok(OAuthError::invalid_grant(
+        "the refresh token is invalid, expired or used",
+    ))
 }
 
 /// Records a reuse (a sign of a stolen code or token) in the audit log; a failure to record

@@ -55,7 +55,9 @@ pub async fn claims(
         Vec::new()
     };
     let orgs_claim = if wants_orgs {
-        let client = store::clients::find(&state.db, &valid.client_id)
+        let client = state
+            .clients
+            .get(&valid.client_id)
             .await
             .map_err(OAuthError::from)?
             .ok_or(UserinfoError::InvalidToken(Refused::Revoked))?;

@@ -87,7 +87,6 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
     tx.commit().await
 }
 
-
 /// A client row joined with one of its organisation restrictions (or none).
 #[derive(FromRow)]
 struct ClientOrgRow {

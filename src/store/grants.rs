@@ -92,3 +92,13 @@ pub async fn revoke_by_sid(db: &Db, sid: &str, now: UnixTime) -> Result<u64, sql
             .rows_affected(),
     )
 }
+
+/// Removes grants whose refresh family ended more than a day ago (their codes and refresh
+/// tokens go with them; access tokens they issued have long expired).
+pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("delete from grants where expires_at <= $1")
+        .bind(now - 86400)
+        .execute(db.pool())
+        .await?
+        .rows_affected())
+}

@@ -71,3 +71,15 @@ pub async fn find(
         .fetch_optional(db.pool())
         .await
 }
+
+/// Removes refresh tokens past their expiry (used ones are kept until then, so reuse is
+/// still detected while the token could have been valid).
+pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("delete from refresh_tokens where expires_at <= $1")
+            .bind(now)
+            .execute(db.pool())
+            .await?
+            .rows_affected(),
+    )
+}

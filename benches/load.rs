@@ -37,6 +37,7 @@ use client::{Conn, Resp, Template};
 use flow::{Tokens, Unavailable, WebClient};
 use report::{Report, Row, ServerFigures, Stats, Target};
 use server::Setup;
+use std::sync::atomic::Ordering;
 
 /// The fixtures' password (passes the default policy).
 const PASSWORD: &str = "lingonberry jam under the old pine 7";
@@ -101,6 +102,20 @@ impl Window {
             from,
             until: from + s.seconds,
         }
+    }
+
+    /// Measures the CPU the server (`pid`) and this generator use during the window, in
+    /// cores (1.0 = one core busy all the time).
+    fn cpu(&self, pid: u32) -> tokio::task::JoinHandle<(f64, f64)> {
+        let w = *self;
+        tokio::spawn(async move {
+            tokio::time::sleep_until(w.from.into()).await;
+            let (s0, c0) = (server::cpu_seconds(Some(pid)), server::cpu_seconds(None));
+            tokio::time::sleep_until(w.until.into()).await;
+            let (s1, c1) = (server::cpu_seconds(Some(pid)), server::cpu_seconds(None));
+            let secs = w.length().as_secs_f64();
+            ((s1 - s0) / secs, (c1 - c0) / secs)
+        })
     }
 
     fn length(&self) -> Duration {
@@ -440,6 +455,7 @@ async fn hammer(
 ) -> anyhow::Result<Row> {
     eprintln!("bench: {name}");
     let window = Window::new(s);
+    let cpu = window.cpu(setup.pid.load(Ordering::Relaxed));
     let templates = Arc::new(templates);
     let mut tasks = Vec::new();
     for i in 0..s.connections {
@@ -476,13 +492,7 @@ async fn hammer(
     for t in tasks {
         stats.merge(t.await?);
     }
-    Ok(Row::from_stats(
-        name,
-        s.connections,
-        stats,
-        window.length(),
-        target,
-    ))
+    Ok(Row::from_stats(name, s.connections, stats, window.length(), target).with_cpu(cpu.await?))
 }
 
 /// One full login per refresh worker, `login_connections` at a time.
@@ -533,6 +543,7 @@ async fn refresh_phase(
     let name = "POST /token refresh_token (rotating)";
     eprintln!("bench: {name}");
     let window = Window::new(s);
+    let cpu = window.cpu(setup.pid.load(Ordering::Relaxed));
     let basic = client::basic_auth(&web.id, &web.secret);
     let mut tasks = Vec::new();
     for mut tok in tokens {
@@ -595,7 +606,7 @@ async fn refresh_phase(
         out.push(tok);
     }
     Ok((
-        Row::from_stats(name, out.len(), stats, window.length(), None),
+        Row::from_stats(name, out.len(), stats, window.length(), None).with_cpu(cpu.await?),
         out,
     ))
 }
@@ -612,6 +623,7 @@ async fn login_phase(
 ) -> anyhow::Result<Vec<Row>> {
     eprintln!("bench: {name}");
     let window = Window::new(s);
+    let cpu = window.cpu(setup.pid.load(Ordering::Relaxed));
     let mut logins = Vec::new();
     for i in 0..s.login_connections.max(1) {
         let (web, email, host, issuer, addr) = (
@@ -690,13 +702,16 @@ async fn login_phase(
     for t in logins {
         stats.merge(t.await?);
     }
-    rows.push(Row::from_stats(
-        name,
-        s.login_connections.max(1),
-        stats,
-        window.length(),
-        None,
-    ));
+    rows.push(
+        Row::from_stats(
+            name,
+            s.login_connections.max(1),
+            stats,
+            window.length(),
+            None,
+        )
+        .with_cpu(cpu.await?),
+    );
     for (k, tasks) in probes.into_iter().enumerate() {
         let target = Some(Target::MaxP99Ms(P99_DURING_LOGINS_MS));
         if tasks.is_empty() {

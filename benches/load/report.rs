@@ -70,6 +70,10 @@ pub struct Row {
     /// Why the scenario did not run, or what went wrong first.
     pub note: String,
     pub target: Option<Target>,
+    /// CPU the server used during the measured window, in cores.
+    pub server_cpu: f64,
+    /// CPU the load generator used during the measured window, in cores.
+    pub client_cpu: f64,
 }
 
 impl Row {
@@ -104,7 +108,16 @@ impl Row {
                 .map(|e| format!("first error: {e}"))
                 .unwrap_or_default(),
             target,
+            server_cpu: f64::NAN,
+            client_cpu: f64::NAN,
         }
+    }
+
+    /// The row with the CPU use (server, generator) measured during its window.
+    pub fn with_cpu(mut self, (server, client): (f64, f64)) -> Row {
+        self.server_cpu = server;
+        self.client_cpu = client;
+        self
     }
 
     /// A row for a scenario that could not run.
@@ -120,6 +133,8 @@ impl Row {
             max_ms: f64::NAN,
             note: format!("unavailable ({why})"),
             target,
+            server_cpu: f64::NAN,
+            client_cpu: f64::NAN,
         }
     }
 
@@ -157,6 +172,8 @@ impl Row {
             "p50_ms": num(self.p50_ms),
             "p99_ms": num(self.p99_ms),
             "max_ms": num(self.max_ms),
+            "server_cpu_cores": num(self.server_cpu),
+            "generator_cpu_cores": num(self.client_cpu),
             "target": self.target_text(),
             "target_met": self.met(),
             "note": self.note,
@@ -196,10 +213,10 @@ impl Report {
     pub fn table(&self) -> String {
         let mut out = String::new();
         let header = [
-            "scenario", "conns", "ok", "errors", "per s", "p50 ms", "p99 ms", "max ms", "target",
-            "met",
+            "scenario", "conns", "ok", "errors", "per s", "p50 ms", "p99 ms", "max ms", "srv cpu",
+            "gen cpu", "target", "met",
         ];
-        let mut lines: Vec<[String; 10]> = vec![header.map(str::to_string)];
+        let mut lines: Vec<[String; 12]> = vec![header.map(str::to_string)];
         for r in &self.rows {
             lines.push([
                 r.scenario.clone(),
@@ -214,6 +231,8 @@ impl Report {
                 fmt(r.p50_ms, 2),
                 fmt(r.p99_ms, 2),
                 fmt(r.max_ms, 2),
+                fmt(r.server_cpu, 2),
+                fmt(r.client_cpu, 2),
                 r.target_text(),
                 match r.met() {
                     Some(true) => "yes".into(),
@@ -222,7 +241,7 @@ impl Report {
                 },
             ]);
         }
-        let widths: Vec<usize> = (0..10)
+        let widths: Vec<usize> = (0..12)
             .map(|c| {
                 lines
                     .iter()
@@ -236,7 +255,7 @@ impl Report {
                 .iter()
                 .enumerate()
                 .map(|(c, s)| {
-                    if c == 0 || c >= 8 {
+                    if c == 0 || c >= 10 {
                         format!("{s:<w$}", w = widths[c])
                     } else {
                         format!("{s:>w$}", w = widths[c])
@@ -246,7 +265,7 @@ impl Report {
             out.push_str(cells.join("  ").trim_end());
             out.push('\n');
             if i == 0 {
-                out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * 9));
+                out.push_str(&"-".repeat(widths.iter().sum::<usize>() + 2 * 11));
                 out.push('\n');
             }
         }
@@ -256,7 +275,8 @@ impl Report {
         let s = &self.server;
         out.push_str(&format!(
             "\nserver: startup {} ms (existing database; first start with a new database {} ms), \
-             RSS idle {} MiB, peak (VmHWM) {} MiB, after load {} MiB; {} CPU cores\n",
+             RSS idle {} MiB, peak (VmHWM) {} MiB, after load {} MiB; {} CPU cores \
+             (srv/gen cpu: cores busy in the server / the load generator)\n",
             fmt(s.startup_ms, 0),
             fmt(s.first_start_ms, 0),
             fmt(s.idle_rss_kib as f64 / 1024.0, 1),

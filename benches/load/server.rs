@@ -6,6 +6,7 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -14,6 +15,8 @@ use crate::client::{Conn, Template};
 
 /// Where and how the server runs.
 pub struct Setup {
+    /// The process id of the running server (0 before the first start).
+    pub pid: AtomicU32,
     pub bin: PathBuf,
     pub dir: PathBuf,
     pub addr: SocketAddr,
@@ -28,6 +31,7 @@ impl Setup {
             .port();
         let addr: SocketAddr = ([127, 0, 0, 1], port).into();
         Ok(Setup {
+            pid: AtomicU32::new(0),
             bin,
             dir: dir.to_path_buf(),
             addr,
@@ -111,6 +115,7 @@ impl Setup {
             .stderr(log)
             .spawn()
             .with_context(|| format!("starting {} serve", self.bin.display()))?;
+        self.pid.store(child.id(), Ordering::Relaxed);
         let mut server = Server {
             child,
             log: self.dir.join("server.log"),
@@ -196,4 +201,29 @@ impl Drop for Server {
         }
         let _ = self.child.wait();
     }
+}
+
+/// CPU time (user + system) a process used so far, in seconds; `None` for this process.
+/// `/proc/<pid>/stat` counts in USER_HZ, which is 100 on Linux.
+pub fn cpu_seconds(pid: Option<u32>) -> f64 {
+    let path = match pid {
+        Some(pid) => format!("/proc/{pid}/stat"),
+        None => "/proc/self/stat".into(),
+    };
+    let Ok(stat) = std::fs::read_to_string(path) else {
+        return f64::NAN;
+    };
+    // Fields after the command name (which may contain spaces) start at field 3 (state).
+    let Some(rest) = stat.rsplit_once(')').map(|(_, r)| r) else {
+        return f64::NAN;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(0)
+    };
+    // utime and stime are fields 14 and 15, i.e. 11 and 12 after the state field.
+    (ticks(11) + ticks(12)) as f64 / 100.0
 }

@@ -7,3 +7,4 @@ pub mod phc;
 pub mod policy;
 pub mod session;
 pub mod throttle;
+pub mod workspace;

@@ -11,6 +11,7 @@ use argon2::{Algorithm, Argon2, Params};
 use tokio::sync::Semaphore;
 
 use crate::auth::phc::{Phc, VERSION};
+use crate::auth::workspace::Workspace;
 use crate::config::PasswordConfig;
 use crate::error::{Error, Result};
 
@@ -40,6 +41,7 @@ impl std::fmt::Debug for Password {
 #[derive(Debug)]
 pub struct Hasher {
     params: Params,
+    workspace: Arc<Workspace>,
     permits: Arc<Semaphore>,
     dummy: String,
 }
@@ -73,6 +75,7 @@ impl Hasher {
         let dummy = dummy_hash(&params);
         Self {
             params,
+            workspace: Arc::new(Workspace::default()),
             permits: Arc::new(Semaphore::new(permits)),
             dummy,
         }
@@ -83,7 +86,8 @@ impl Hasher {
         let _permit = self.permit().await?;
         let params = self.params.clone();
         let pw = password.clone();
-        tokio::task::spawn_blocking(move || hash_with(&params, pw.expose())).await?
+        let ws = self.workspace.clone();
+        tokio::task::spawn_blocking(move || hash_with(&ws, &params, pw.expose())).await?
     }
 
     /// Verifies `password` against `stored`, or against a dummy hash when there is no
@@ -93,9 +97,10 @@ impl Hasher {
         let known = stored.is_some();
         let stored = stored.unwrap_or(&self.dummy).to_string();
         let params = self.params.clone();
+        let ws = self.workspace.clone();
         let pw = password.clone();
         let verdict =
-            tokio::task::spawn_blocking(move || verify_with(&params, pw.expose(), &stored))
+            tokio::task::spawn_blocking(move || verify_with(&ws, &params, pw.expose(), &stored))
                 .await??;
         Ok(if known { verdict } else { Verdict::Mismatch })
     }
@@ -124,7 +129,7 @@ fn normalize(password: &str) -> String {
     password.nfc().collect()
 }
 
-fn hash_with(params: &Params, password: &str) -> Result<String> {
+fn hash_with(ws: &Workspace, params: &Params, password: &str) -> Result<String> {
     let mut salt = [0u8; 16];
     crate::crypto::fill_random(&mut salt);
     let mut out = [0u8; 32];
@@ -135,13 +140,20 @@ fn hash_with(params: &Params, password: &str) -> Result<String> {
         Some(out.len()),
     )
     .map_err(|e| Error::PasswordHash(e.to_string()))?;
-    Argon2::new(Algorithm::Argon2id, VERSION, params.clone())
-        .hash_password_into(normalize(password).as_bytes(), &salt, &mut out)
-        .map_err(|e| Error::PasswordHash(e.to_string()))?;
+    let argon2 = Argon2::new(Algorithm::Argon2id, VERSION, params.clone());
+    ws.with(params.block_count(), |blocks| {
+        argon2.hash_password_into_with_memory(
+            normalize(password).as_bytes(),
+            &salt,
+            &mut out,
+            blocks,
+        )
+    })
+    .map_err(|e| Error::PasswordHash(e.to_string()))?;
     Ok(Phc::format(&params, &salt, &out))
 }
 
-fn verify_with(params: &Params, password: &str, stored: &str) -> Result<Verdict> {
+fn verify_with(ws: &Workspace, params: &Params, password: &str, stored: &str) -> Result<Verdict> {
     let Some(phc) = Phc::parse(stored) else {
         return Ok(Verdict::Mismatch);
     };
@@ -149,11 +161,17 @@ fn verify_with(params: &Params, password: &str, stored: &str) -> Result<Verdict>
         return Ok(Verdict::Mismatch);
     };
     let mut out = vec![0u8; phc.hash.len()];
-    if Argon2::new(phc.algorithm, VERSION, stored_params)
-        .hash_password_into(normalize(password).as_bytes(), &phc.salt, &mut out)
-        .is_err()
-        || !crate::crypto::constant_time_eq(&out, &phc.hash)
-    {
+    let blocks = stored_params.block_count();
+    let argon2 = Argon2::new(phc.algorithm, VERSION, stored_params);
+    let computed = ws.with(blocks, |memory| {
+        argon2.hash_password_into_with_memory(
+            normalize(password).as_bytes(),
+            &phc.salt,
+            &mut out,
+            memory,
+        )
+    });
+    if computed.is_err() || !crate::crypto::constant_time_eq(&out, &phc.hash) {
         return Ok(Verdict::Mismatch);
     }
     let weaker = phc.algorithm != Algorithm::Argon2id

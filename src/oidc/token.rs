@@ -312,7 +312,7 @@ async fn refresh_token(
         }
         _ => return Err(invalid()),
     };
-    let mut rtx = state.db.begin().await?;
+    let mut rtx = state.db.pool().begin().await?;
     let loaded = load_grant(&mut rtx, &grant_id, &client.id, now).await;
     rtx.rollback().await?;
     let loaded = loaded?;

@@ -26,7 +26,7 @@ pub async fn append(db: &Db, e: &Event<'_>, now: UnixTime) -> Result<(), sqlx::E
     .bind(e.client_id)
     .bind(e.ip)
     .bind(e.detail.to_string())
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }

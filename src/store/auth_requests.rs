@@ -32,7 +32,7 @@ pub async fn insert(db: &Db, r: &AuthRequestRow) -> Result<(), sqlx::Error> {
     .bind(&r.params)
     .bind(r.created_at)
     .bind(r.expires_at)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -53,7 +53,7 @@ pub async fn find(db: &Db, id: &str, now: UnixTime) -> Result<Option<AuthRequest
 pub async fn take(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query("delete from auth_requests where id = $1")
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?
         .rows_affected()
         == 1)
@@ -64,7 +64,7 @@ pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> 
     Ok(
         sqlx::query("delete from auth_requests where expires_at <= $1")
             .bind(now)
-            .execute(db.pool())
+            .execute(db.writer())
             .await?
             .rows_affected(),
     )

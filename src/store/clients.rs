@@ -56,7 +56,7 @@ impl Client {
 
 /// Inserts a client and its organisation restrictions.
 pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writer().begin().await?;
     sqlx::query(
         "insert into clients (id, name, secret_hash, public, first_party, redirect_uris, post_logout_redirect_uris,
                               grant_types, id_token_alg, require_organisation, created_at, updated_at)

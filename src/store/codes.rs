@@ -79,7 +79,7 @@ pub async fn take(tx: &mut Tx<'_>, code_hash: &str, now: UnixTime) -> Result<Tak
 pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query("delete from auth_codes where expires_at <= $1")
         .bind(now - 86400)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?
         .rows_affected())
 }

@@ -30,7 +30,7 @@ pub async fn upsert(
     .bind(client_id)
     .bind(scope)
     .bind(now)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }

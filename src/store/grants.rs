@@ -76,7 +76,7 @@ pub async fn revoke(db: &Db, id: &str, now: UnixTime) -> Result<(), sqlx::Error>
     sqlx::query("update grants set revoked_at = $1 where id = $2 and revoked_at is null")
         .bind(now)
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -87,7 +87,7 @@ pub async fn revoke_by_sid(db: &Db, sid: &str, now: UnixTime) -> Result<u64, sql
         sqlx::query("update grants set revoked_at = $1 where sid = $2 and revoked_at is null")
             .bind(now)
             .bind(sid)
-            .execute(db.pool())
+            .execute(db.writer())
             .await?
             .rows_affected(),
     )
@@ -98,7 +98,7 @@ pub async fn revoke_by_sid(db: &Db, sid: &str, now: UnixTime) -> Result<u64, sql
 pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query("delete from grants where expires_at <= $1")
         .bind(now - 86400)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?
         .rows_affected())
 }

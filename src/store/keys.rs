@@ -27,7 +27,7 @@ pub async fn insert(db: &Db, k: &KeyRow) -> Result<(), sqlx::Error> {
     .bind(&k.public_jwk)
     .bind(k.created_at)
     .bind(k.activates_at)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -46,7 +46,7 @@ pub async fn list(db: &Db) -> Result<Vec<KeyRow>, sqlx::Error> {
 pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
     sqlx::query("delete from signing_keys where id = $1")
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }

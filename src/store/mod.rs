@@ -35,10 +35,17 @@ pub enum Backend {
     Postgres,
 }
 
-/// The connection pool and the engine it talks to.
+/// The connection pools and the engine they talk to.
+///
+/// On SQLite, writes go through a separate pool of ONE connection: SQLite has a single
+/// writer, and writers that collide inside SQLite wait in its busy handler, which sleeps in
+/// growing steps (up to 100 ms). Queueing for the one write connection in the pool instead
+/// is fair and wakes the next writer at once. Reads use the other pool in parallel (WAL).
+/// On PostgreSQL both are the same pool.
 #[derive(Debug, Clone)]
 pub struct Db {
     pool: AnyPool,
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -80,31 +87,43 @@ impl Db {
         } else {
             "full"
         };
-        let pool = AnyPoolOptions::new()
-            .max_connections(max_connections.max(1))
-            .min_connections(0)
-            .acquire_timeout(acquire_timeout)
-            .after_connect(move |conn, _meta| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // Set explicitly (ARCHITECTURE.md section 3): sqlx leaves journal_mode
-                        // alone, and synchronous=FULL is what keeps acknowledged writes.
-                        conn.execute("pragma journal_mode = wal").await?;
-                        let sync = if synchronous == "normal" {
-                            "pragma synchronous = normal"
-                        } else {
-                            "pragma synchronous = full"
-                        };
-                        conn.execute(sync).await?;
-                        conn.execute("pragma busy_timeout = 5000").await?;
-                        conn.execute("pragma foreign_keys = on").await?;
-                    }
-                    Ok(())
+        let open = |connections: u32| {
+            AnyPoolOptions::new()
+                .max_connections(connections)
+                .min_connections(0)
+                .acquire_timeout(acquire_timeout)
+                .after_connect(move |conn, _meta| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            // Set explicitly (ARCHITECTURE.md section 3): sqlx leaves journal_mode
+                            // alone, and synchronous=FULL is what keeps acknowledged writes.
+                            conn.execute("pragma journal_mode = wal").await?;
+                            let sync = if synchronous == "normal" {
+                                "pragma synchronous = normal"
+                            } else {
+                                "pragma synchronous = full"
+                            };
+                            conn.execute(sync).await?;
+                            conn.execute("pragma busy_timeout = 5000").await?;
+                            conn.execute("pragma foreign_keys = on").await?;
+                        }
+                        Ok(())
+                    })
                 })
-            })
-            .connect_with(options)
-            .await?;
-        Ok(Self { pool, backend })
+                .connect_lazy_with(options.clone())
+        };
+        let pool = open(max_connections.max(1));
+        let writer = match backend {
+            Backend::Sqlite => open(1),
+            Backend::Postgres => pool.clone(),
+        };
+        // Connect now, so a wrong URL or an unreachable server fails at start.
+        sqlx::query("select 1").execute(&writer).await?;
+        Ok(Self {
+            pool,
+            writer,
+            backend,
+        })
     }
 
     /// Applies pending migrations (PostgreSQL takes an advisory lock, so concurrent starts
@@ -114,13 +133,18 @@ impl Db {
             Backend::Sqlite => &SQLITE_MIGRATOR,
             Backend::Postgres => &POSTGRES_MIGRATOR,
         };
-        migrator.run(&self.pool).await?;
+        migrator.run(&self.writer).await?;
         Ok(())
     }
 
-    /// The pool, for single statements.
+    /// The pool for reads.
     pub fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+
+    /// The pool for writes (single statements that change data).
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
     }
 
     /// The engine behind the pool.
@@ -128,9 +152,9 @@ impl Db {
         self.backend
     }
 
-    /// Starts a transaction.
+    /// Starts a transaction (on the write pool: transactions are for changes).
     pub async fn begin(&self) -> Result<Tx<'static>> {
-        Ok(self.pool.begin().await?)
+        Ok(self.writer.begin().await?)
     }
 
     /// Answers whether the database accepts a trivial query.
@@ -141,6 +165,7 @@ impl Db {
     /// Closes the pool, waiting for connections to be returned.
     pub async fn close(&self) {
         self.pool.close().await;
+        self.writer.close().await;
     }
 }
 

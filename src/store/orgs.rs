@@ -33,7 +33,7 @@ pub async fn insert(db: &Db, org: &Organisation) -> Result<(), sqlx::Error> {
         .bind(&org.slug)
         .bind(&org.name)
         .bind(org.created_at)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -56,7 +56,7 @@ pub async fn add_member(
     roles: &[String],
     now: UnixTime,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let mut tx = db.pool().begin().await?;
+    let mut tx = db.writer().begin().await?;
     let existing: Option<(String,)> =
         sqlx::query_as("select roles from memberships where user_id = $1 and organisation_id = $2")
             .bind(user_id)

@@ -78,7 +78,7 @@ pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> 
     Ok(
         sqlx::query("delete from refresh_tokens where expires_at <= $1")
             .bind(now)
-            .execute(db.pool())
+            .execute(db.writer())
             .await?
             .rows_affected(),
     )

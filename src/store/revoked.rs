@@ -10,7 +10,7 @@ pub async fn insert(db: &Db, jti: &str, expires_at: UnixTime) -> Result<(), sqlx
     )
     .bind(jti)
     .bind(expires_at)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -30,7 +30,7 @@ pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> 
     Ok(
         sqlx::query("delete from revoked_access_tokens where expires_at <= $1")
             .bind(now)
-            .execute(db.pool())
+            .execute(db.writer())
             .await?
             .rows_affected(),
     )

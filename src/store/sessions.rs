@@ -46,7 +46,7 @@ pub async fn insert(db: &Db, s: &SessionRow) -> Result<(), sqlx::Error> {
     .bind(s.created_at)
     .bind(s.last_seen_at)
     .bind(s.expires_at)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -72,7 +72,7 @@ pub async fn touch(db: &Db, id_hash: &str, now: UnixTime) -> Result<(), sqlx::Er
     sqlx::query("update sessions set last_seen_at = $1 where id_hash = $2")
         .bind(now)
         .bind(id_hash)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -81,7 +81,7 @@ pub async fn touch(db: &Db, id_hash: &str, now: UnixTime) -> Result<(), sqlx::Er
 pub async fn delete(db: &Db, id_hash: &str) -> Result<(), sqlx::Error> {
     sqlx::query("delete from sessions where id_hash = $1")
         .bind(id_hash)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -90,7 +90,7 @@ pub async fn delete(db: &Db, id_hash: &str) -> Result<(), sqlx::Error> {
 pub async fn delete_by_sid(db: &Db, sid: &str) -> Result<(), sqlx::Error> {
     sqlx::query("delete from sessions where sid = $1")
         .bind(sid)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -99,7 +99,7 @@ pub async fn delete_by_sid(db: &Db, sid: &str) -> Result<(), sqlx::Error> {
 pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query("delete from sessions where expires_at <= $1")
         .bind(now)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?
         .rows_affected())
 }

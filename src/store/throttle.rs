@@ -44,7 +44,7 @@ pub async fn record_failure(
     .bind(key)
     .bind(now)
     .bind(now - reset_after)
-    .fetch_one(db.pool())
+    .fetch_one(db.writer())
     .await?;
     Ok(failures)
 }
@@ -53,7 +53,7 @@ pub async fn record_failure(
 pub async fn clear(db: &Db, key: &str) -> Result<(), sqlx::Error> {
     sqlx::query("delete from login_throttle where key = $1")
         .bind(key)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }
@@ -65,7 +65,7 @@ pub async fn forgive(db: &Db, key: &str) -> Result<(), sqlx::Error> {
         "update login_throttle set failures = failures - 1 where key = $1 and failures > 0",
     )
     .bind(key)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }

@@ -68,7 +68,7 @@ pub async fn insert(db: &Db, user: &NewUser<'_>, now: UnixTime) -> Result<(), sq
     .bind(user.phone)
     .bind(user.password_hash)
     .bind(now)
-    .execute(db.pool())
+    .execute(db.writer())
     .await?;
     Ok(())
 }
@@ -102,7 +102,7 @@ pub async fn set_password_hash(
         .bind(hash)
         .bind(now)
         .bind(id)
-        .execute(db.pool())
+        .execute(db.writer())
         .await?;
     Ok(())
 }

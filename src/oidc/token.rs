@@ -270,6 +270,41 @@ async fn load_grant(
     })
 }
 
+/// The grant and roles a refresh works with.
+struct RefreshGrant {
+    grant: GrantRow,
+    org_roles: Option<Vec<String>>,
+}
+
+/// The checks of [`load_grant`] on a [`refresh_tokens::Lookup`].
+fn check_refresh(
+    found: refresh_tokens::Lookup,
+    client_id: &str,
+    now: UnixTime,
+) -> Result<RefreshGrant, OAuthError> {
+    let grant = found.grant;
+    if grant.client_id != client_id {
+        return Err(OAuthError::invalid_grant(
+            "the grant belongs to another client",
+        ));
+    }
+    if !grant.is_live(now) || grant.user_id.is_none() {
+        return Err(OAuthError::invalid_grant(
+            "the grant has expired or was revoked",
+        ));
+    }
+    if found.user_disabled != Some(0) {
+        return Err(OAuthError::invalid_grant("the account is disabled"));
+    }
+    let org_roles = match &grant.organisation_id {
+        Some(_) => Some(store::from_json_list(&found.org_roles.ok_or_else(
+            || OAuthError::invalid_grant("no longer a member of the organisation"),
+        )?)),
+        None => None,
+    };
+    Ok(RefreshGrant { grant, org_roles })
+}
+
 /// Stores a new refresh token for the grant when the client may refresh. It expires after
 /// the idle lifetime, and never after the grant's absolute end (SECURITY.md 10.4.8).
 async fn issue_refresh(
@@ -303,19 +338,18 @@ async fn refresh_token(
     let hash = sha256_b64(presented);
     let invalid = || OAuthError::invalid_grant("the refresh token is invalid, expired or used");
 
-    // Read phase, holding no write lock (SQLite has one writer): which grant, and may this
-    // client use it? A token presented by another client is not consumed.
-    let grant_id = match refresh_tokens::find(&state.db, &hash).await? {
-        Some((grant_id, expires_at, None)) if expires_at > now => grant_id,
-        Some((grant_id, _, Some(_))) => {
-            return Err(reused(state, &client.id, &grant_id, now).await?);
+    // Read phase, one query and no write lock (SQLite has one writer): the token, its grant,
+    // the person and their organisation roles. A token presented by another client is not
+    // consumed.
+    let found = match refresh_tokens::lookup(&state.db, &hash).await? {
+        Some(f) if f.used_at.is_some() => {
+            return Err(reused(state, &client.id, &f.grant.id, now).await?);
         }
+        Some(f) if f.expires_at > now => f,
         _ => return Err(invalid()),
     };
-    let mut rtx = state.db.pool().begin().await?;
-    let loaded = load_grant(&mut rtx, &grant_id, &client.id, now).await;
-    rtx.rollback().await?;
-    let loaded = loaded?;
+    let grant_id = found.grant.id.clone();
+    let loaded = check_refresh(found, &client.id, now)?;
     let scope = match requested {
         None => loaded.grant.scope.clone(),
         Some(requested) => narrow(&loaded.grant.scope, requested).ok_or_else(|| {

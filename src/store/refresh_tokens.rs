@@ -83,3 +83,51 @@ pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> 
             .rows_affected(),
     )
 }
+
+/// Everything a refresh needs, read in one query: the token's state, its grant, whether the
+/// person may still log in, and their roles in the grant's active organisation.
+#[derive(Debug, Clone)]
+pub struct Lookup {
+    pub grant: crate::store::grants::GrantRow,
+    pub expires_at: i64,
+    pub used_at: Option<i64>,
+    /// `users.disabled`, `None` when the person is gone.
+    pub user_disabled: Option<i64>,
+    /// The membership's roles (JSON) in the grant's organisation, if any.
+    pub org_roles: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct LookupRow {
+    #[sqlx(flatten)]
+    grant: crate::store::grants::GrantRow,
+    token_expires_at: i64,
+    token_used_at: Option<i64>,
+    user_disabled: Option<i64>,
+    org_roles: Option<String>,
+}
+
+/// Looks a refresh token up with its grant, person and organisation roles (no lock taken).
+pub async fn lookup(db: &Db, token_hash: &str) -> Result<Option<Lookup>, sqlx::Error> {
+    let row = sqlx::query_as::<_, LookupRow>(
+        "select g.id, g.client_id, g.user_id, g.sid, g.scope, g.organisation_id, g.auth_time,
+                g.amr, g.acr, g.created_at, g.expires_at, g.revoked_at,
+                rt.expires_at as token_expires_at, rt.used_at as token_used_at,
+                u.disabled as user_disabled, m.roles as org_roles
+         from refresh_tokens rt
+         join grants g on g.id = rt.grant_id
+         left join users u on u.id = g.user_id
+         left join memberships m on m.user_id = g.user_id and m.organisation_id = g.organisation_id
+         where rt.token_hash = $1",
+    )
+    .bind(token_hash)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.map(|r| Lookup {
+        grant: r.grant,
+        expires_at: r.token_expires_at,
+        used_at: r.token_used_at,
+        user_disabled: r.user_disabled,
+        org_roles: r.org_roles,
+    }))
+}

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::keys::KeyRing;
 use crate::keys::master::MasterKey;
 use crate::oidc::client_cache::ClientCache;
+use crate::oidc::rotation::Rotator;
 use crate::store::Db;
 
 /// Shared application state; cheap to clone.
@@ -30,6 +31,8 @@ pub struct Inner {
     pub keys: KeyRing,
     pub clock: Arc<dyn Clock>,
     pub hasher: Hasher,
+    /// Refresh-token rotations, committed in batches.
+    pub rotator: Rotator,
     /// Clients, cached for a few seconds for the endpoints that authenticate them per request.
     pub clients: ClientCache,
     /// The discovery document, serialised once.
@@ -64,6 +67,7 @@ impl AppState {
         let discovery = crate::oidc::discovery::document(&issuer, &base_url);
         Ok(Self(Arc::new(Inner {
             clients: ClientCache::new(db.clone()),
+            rotator: Rotator::spawn(db.clone()),
             config,
             issuer,
             base_url,

@@ -15,6 +15,7 @@ pub mod mint;
 pub mod pending;
 pub mod redirect;
 pub mod revoke;
+pub mod rotation;
 pub mod scope;
 pub mod token;
 pub mod userinfo;

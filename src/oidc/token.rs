@@ -360,30 +360,27 @@ async fn refresh_token(
         })?,
     };
 
-    // Write phase: consume the token (one atomic statement) and store its successor.
-    let mut tx = state.db.begin().await?;
-    match refresh_tokens::take(&mut tx, &hash, now).await? {
-        refresh_tokens::Taken::Fresh { grant_id: taken } if taken == grant_id => {}
-        refresh_tokens::Taken::Reused { grant_id } => {
-            tx.rollback().await?;
-            return Err(reused(state, &client.id, &grant_id, now).await?);
-        }
-        _ => {
-            tx.rollback().await?;
-            return Err(invalid());
-        }
-    }
+    // Write phase: consume the token (one atomic statement) and store its successor,
+    // committed together with other rotations (see `oidc::rotation`).
     let new_token = secret_token();
     let expires_at = (now + state.config.tokens.refresh_idle_ttl).min(loaded.grant.expires_at);
-    refresh_tokens::insert(
-        &mut tx,
-        &sha256_b64(&new_token),
-        &loaded.grant.id,
-        now,
-        expires_at,
-    )
-    .await?;
-    tx.commit().await?;
+    let taken = state
+        .rotator
+        .rotate(
+            hash,
+            grant_id.clone(),
+            sha256_b64(&new_token),
+            now,
+            expires_at,
+        )
+        .await?;
+    match taken {
+        refresh_tokens::Taken::Fresh { grant_id: taken } if taken == grant_id => {}
+        refresh_tokens::Taken::Reused { grant_id } => {
+            return Err(reused(state, &client.id, &grant_id, now).await?);
+        }
+        _ => return Err(invalid()),
+    }
 
     let person = Person {
         grant: &loaded.grant,

@@ -16,6 +16,7 @@ mod login_support;
 mod login_throttle;
 mod logout;
 mod nodes;
+mod refresh_race;
 mod rp;
 mod shutdown;
 mod token_client_credentials;

@@ -74,6 +74,8 @@ impl KeyInfo {
 /// The keys as loaded from the database.
 struct Loaded {
     infos: Vec<KeyInfo>,
+    /// The last JWKS document and which keys it published.
+    jwks: std::sync::Mutex<Option<(Vec<bool>, Bytes)>>,
     signing: HashMap<String, Arc<SigningKey>>,
     verify: HashMap<String, VerifyKey>,
 }
@@ -102,6 +104,7 @@ impl KeyRing {
             retention,
             loaded: RwLock::new(Arc::new(Loaded {
                 infos: Vec::new(),
+                jwks: Default::default(),
                 signing: HashMap::new(),
                 verify: HashMap::new(),
             })),
@@ -157,6 +160,7 @@ impl KeyRing {
         }
         let loaded = Arc::new(Loaded {
             infos,
+            jwks: Default::default(),
             signing,
             verify,
         });
@@ -244,15 +248,31 @@ impl KeyRing {
     }
 
     /// The JWKS document at `now`: pending, current and retained keys.
+    /// Serialised once per set of published keys (the set changes only on reload or when
+    /// a retired key passes its retention).
     pub fn jwks(&self, now: UnixTime) -> Bytes {
         let snapshot = self.snapshot();
+        let published: Vec<bool> = snapshot
+            .infos
+            .iter()
+            .map(|k| k.status(now, self.retention) != KeyStatus::Expired)
+            .collect();
+        let mut cache = snapshot.jwks.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((set, body)) = cache.as_ref() {
+            if *set == published {
+                return body.clone();
+            }
+        }
         let keys: Vec<&Value> = snapshot
             .infos
             .iter()
-            .filter(|k| k.status(now, self.retention) != KeyStatus::Expired)
-            .map(|k| &k.jwk)
+            .zip(&published)
+            .filter(|(_, p)| **p)
+            .map(|(k, _)| &k.jwk)
             .collect();
-        Bytes::from(json!({ "keys": keys }).to_string())
+        let body = Bytes::from(json!({ "keys": keys }).to_string());
+        *cache = Some((published, body.clone()));
+        body
     }
 
     /// Whether a master key must already exist: true when the database holds sealed keys.

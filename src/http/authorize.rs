@@ -109,7 +109,7 @@ async fn authorize(
     let pairs = parse_pairs(raw);
     let texts = texts_for(headers, authorize::ui_locales(&pairs));
     let now = state.now();
-    let validated = match authorize::validate(&state.db, &pairs, session.as_ref(), now).await {
+    let validated = match authorize::validate(&state.clients, &pairs, session.as_ref(), now).await {
         Ok(Ok(v)) => v,
         Ok(Err(Rejection::Page(key))) => return PageError::bad_request(key, texts).into_response(),
         Ok(Err(Rejection::Redirect(e))) => return see_other(&e.location(&state.issuer)),
@@ -214,8 +214,8 @@ pub(crate) async fn load_pending(
         Err(e) => return Err(PageError::from_internal(e, texts).into_response()),
     };
     let texts = texts_for(headers, pending.params.ui_locales.as_deref());
-    match store::clients::find(&state.db, &pending.params.client_id).await {
-        Ok(Some(client)) => Ok((pending, client, texts)),
+    match state.clients.get(&pending.params.client_id).await {
+        Ok(Some(client)) => Ok((pending, (*client).clone(), texts)),
         Ok(None) => Err(PageError::bad_request("error.unknown_client", texts).into_response()),
         Err(e) => Err(PageError::from_internal(e, texts).into_response()),
     }

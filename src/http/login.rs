@@ -27,7 +27,6 @@ use crate::http::page::render_status;
 use crate::i18n::{Locale, Texts};
 use crate::oidc::pending::{self, BINDING_COOKIE, Pending, PendingError};
 use crate::state::AppState;
-use crate::store;
 
 /// The double-submit CSRF cookie of the plain login form.
 pub const CSRF_COOKIE: &str = "__Host-nyckel_csrf";
@@ -247,10 +246,12 @@ async fn pending_context(
         Err(_) => return Err(PageError::bad_request("login.expired", fallback)),
     };
     let texts = texts(headers, pending.params.ui_locales.as_deref());
-    let client_name = store::clients::find(&state.db, &pending.params.client_id)
+    let client_name = state
+        .clients
+        .get(&pending.params.client_id)
         .await
         .map_err(|e| PageError::from_internal(e, texts))?
-        .map(|c| c.name);
+        .map(|c| c.name.clone());
     Ok(Context {
         texts,
         client_name,

@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use crate::auth::session::Session;
 use crate::clock::UnixTime;
 use crate::error::Result;
+use crate::oidc::client_cache::ClientCache;
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::pending::{AuthParams, Pending};
 use crate::oidc::{redirect, scope};
@@ -146,7 +147,7 @@ fn is_pkce_value(v: &str) -> bool {
 /// Validates an authorization request (OIDC Core 3.1.2.1, RFC 6749 4.1.1, RFC 7636).
 /// `now` and `session` decide whether `max_age` forces a new login.
 pub async fn validate(
-    db: &Db,
+    clients: &ClientCache,
     pairs: &[(String, String)],
     session: Option<&Session>,
     now: UnixTime,
@@ -165,7 +166,7 @@ pub async fn validate(
     let Some(client_id) = get("client_id") else {
         return Ok(Err(Rejection::Page("error.unknown_client")));
     };
-    let Some(client) = store::clients::find(db, client_id).await? else {
+    let Some(client) = clients.get(client_id).await?.map(|c| (*c).clone()) else {
         return Ok(Err(Rejection::Page("error.unknown_client")));
     };
     if repeated("redirect_uri") {

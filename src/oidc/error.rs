@@ -97,6 +97,17 @@ impl OAuthError {
 
 impl From<crate::error::Error> for OAuthError {
     fn from(e: crate::error::Error) -> Self {
+        use crate::error::Error;
+        // A database that cannot be reached is a passing condition: 503 with Retry-After.
+        if let Error::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) =
+            &e
+        {
+            tracing::warn!(error = %e, "database unavailable during a protocol request");
+            return Self::new(
+                ErrorCode::TemporarilyUnavailable,
+                "the service is briefly unavailable; retry shortly",
+            );
+        }
         tracing::error!(error = %e, "internal error during a protocol request");
         Self::server_error()
     }

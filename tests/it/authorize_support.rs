@@ -27,14 +27,7 @@ impl std::ops::Deref for TestBrowser {
 impl TestBrowser {
     /// A browser without a session.
     pub fn new(app: &TestApp) -> TestBrowser {
-        let jar = Arc::new(Jar::default());
-        let client = reqwest::Client::builder()
-            .danger_accept_invalid_certs(true)
-            .resolve("localhost", app.addr)
-            .redirect(reqwest::redirect::Policy::none())
-            .cookie_provider(jar.clone())
-            .build()
-            .expect("http client");
+        let (client, jar) = crate::helpers::browser::client_with_jar(app.addr);
         TestBrowser {
             browser: Browser {
                 client,

@@ -71,14 +71,7 @@ impl Resp {
 impl Browser {
     /// A fresh browser for `app`.
     pub fn new(app: &TestApp) -> Browser {
-        let jar = Arc::new(Jar::default());
-        let client = reqwest::Client::builder()
-            .danger_accept_invalid_certs(true)
-            .resolve("localhost", app.addr)
-            .redirect(reqwest::redirect::Policy::none())
-            .cookie_provider(jar.clone())
-            .build()
-            .expect("http client");
+        let (client, jar) = crate::helpers::browser::client_with_jar(app.addr);
         Browser {
             client,
             jar,

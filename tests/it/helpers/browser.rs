@@ -21,6 +21,21 @@ pub fn client(addr: SocketAddr, cookies: bool) -> reqwest::Client {
         .expect("http client")
 }
 
+/// A client like [`client`] with a cookie jar the test can read and fill.
+pub fn client_with_jar(
+    addr: SocketAddr,
+) -> (reqwest::Client, std::sync::Arc<reqwest::cookie::Jar>) {
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let client = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .resolve("localhost", addr)
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_provider(jar.clone())
+        .build()
+        .expect("http client");
+    (client, jar)
+}
+
 /// One browser: its own cookies.
 pub struct Browser {
     pub client: reqwest::Client,

@@ -725,3 +725,33 @@ async fn ui_locales_chooses_the_language_of_pages() {
     assert!(page.body.contains("lang=\"sv\""));
     assert!(page.body.contains("Tillåt"));
 }
+
+#[tokio::test]
+async fn head_requests_change_nothing() {
+    // Link scanners send HEAD; with a session, a GET would issue a code.
+    let app = TestApp::spawn().await;
+    let (client_id, _) = app.web_client().await;
+    let user = app.create_user("head@example.org").await;
+    let (b, _session) = TestBrowser::signed_in(&app, &user).await;
+    let url = auth_url(
+        &app,
+        &client_id,
+        &[
+            ("code_challenge", CHALLENGE),
+            ("code_challenge_method", "S256"),
+        ],
+    );
+    let res = b.client.head(&url).send().await.expect("HEAD");
+    assert_eq!(res.status(), 405);
+    assert_eq!(count(&app, "auth_codes").await, 0, "no code issued");
+    assert_eq!(
+        count(&app, "auth_requests").await,
+        0,
+        "no pending request stored"
+    );
+    let page = b.get(&url).await;
+    assert!(
+        client_redirect(&page).contains_key("code"),
+        "GET still works"
+    );
+}

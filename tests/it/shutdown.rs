@@ -1,4 +1,4 @@
-//! Graceful shutdown: SIGTERM stops the server cleanly (exit status 0, pool closed).
+//! Graceful shutdown: SIGTERM lets requests in flight finish, then stops cleanly (exit status 0).
 
 use crate::helpers::db;
 use crate::helpers::process::ServerProcess;
@@ -30,4 +30,61 @@ async fn sigterm_stops_the_server_cleanly() {
         server.output()
     );
     assert!(server.output().contains("stopped"), "{}", server.output());
+}
+
+#[tokio::test]
+async fn requests_in_flight_at_sigterm_are_answered() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = db::prepare(dir.path()).await.url;
+    let mut server = ServerProcess::spawn(
+        dir.path(),
+        &url,
+        "127.0.0.1:0",
+        "https://localhost:8443",
+        &[("NYCKEL_PASSWORD__MAX_CONCURRENT_HASHES", "1")],
+    );
+    let base = format!("https://localhost:{}", server.addr.port());
+    let (http, _jar) = crate::helpers::browser::client_with_jar(server.addr);
+    let page = http
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("body");
+    let csrf = crate::helpers::browser::form_fields(&page, "/login")
+        .and_then(|f| f.get("csrf").cloned())
+        .expect("csrf field");
+    // Ten logins, each an argon2id run, one at a time: they queue in the server for well over
+    // the moment the signal arrives.
+    let requests: Vec<_> = (0..10)
+        .map(|i| {
+            let http = http.clone();
+            let csrf = csrf.clone();
+            let base = base.clone();
+            tokio::spawn(async move {
+                let email = format!("nobody{i}@example.org");
+                http.post(format!("{base}/login"))
+                    .form(&[
+                        ("csrf", csrf.as_str()),
+                        ("email", &email),
+                        ("password", "not the right password at all"),
+                    ])
+                    .send()
+                    .await
+                    .map(|r| r.status().as_u16())
+            })
+        })
+        .collect();
+    tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    let pid = server.pid();
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    for r in requests {
+        let status = r.await.expect("task").expect("answered, not cut off");
+        assert_eq!(status, 200, "the in-flight login finished normally");
+    }
+    assert!(server.terminate(), "exit status 0:\n{}", server.output());
 }

@@ -84,6 +84,11 @@ impl ServerProcess {
         }
     }
 
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// What the process printed so far.
     pub fn output(&self) -> String {
         self.output

@@ -380,6 +380,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
 
     let after = server.memory()?;
     server.stop()?;
+    let (argon2_ms, argon2_per_s) = argon2_ceiling(cores).await?;
     let report = Report {
         cores,
         settings: json!({
@@ -399,6 +400,8 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
             idle_rss_kib: idle.rss_kib,
             peak_rss_kib: after.hwm_kib,
             rss_after_kib: after.rss_kib,
+            argon2_ms_per_hash: argon2_ms,
+            argon2_hashes_per_s: argon2_per_s,
         },
     };
     println!("\n{}", report.table());
@@ -410,6 +413,41 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         .with_context(|| format!("writing {}", path.display()))?;
     println!("report written to {}", path.display());
     Ok(())
+}
+
+/// What argon2id with the default parameters costs on this machine, through Nyckel's own
+/// hasher (with the server stopped): milliseconds per hash on one core, and hashes per second
+/// with one hash per core at once. The second figure bounds password logins per second before
+/// any other work a login does.
+async fn argon2_ceiling(cores: usize) -> anyhow::Result<(f64, f64)> {
+    use nyckel::auth::password::{Hasher, Password};
+    let hasher = std::sync::Arc::new(Hasher::new(&nyckel::config::PasswordConfig::default()));
+    let pw = Password::new("bench password for the argon2 ceiling".into());
+    hasher.hash(&pw).await?;
+    let rounds = 10;
+    let started = std::time::Instant::now();
+    for _ in 0..rounds {
+        hasher.hash(&pw).await?;
+    }
+    let one = started.elapsed().as_secs_f64() * 1000.0 / f64::from(rounds);
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = (0..cores)
+        .map(|_| {
+            let hasher = hasher.clone();
+            let pw = pw.clone();
+            tokio::spawn(async move {
+                for _ in 0..rounds {
+                    hasher.hash(&pw).await?;
+                }
+                Ok::<_, nyckel::error::Error>(())
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await??;
+    }
+    let all = f64::from(rounds) * cores as f64 / started.elapsed().as_secs_f64();
+    Ok((one, all))
 }
 
 /// `target/` of the build that made `bin` (`target/release/nyckel`), else `./target`.

@@ -189,6 +189,10 @@ pub struct ServerFigures {
     pub idle_rss_kib: u64,
     pub peak_rss_kib: u64,
     pub rss_after_kib: u64,
+    /// argon2id with the default parameters: ms per hash on one core.
+    pub argon2_ms_per_hash: f64,
+    /// argon2id hashes per second with one hash per core at once.
+    pub argon2_hashes_per_s: f64,
 }
 
 /// The whole report.
@@ -284,6 +288,13 @@ impl Report {
             fmt(s.rss_after_kib as f64 / 1024.0, 1),
             self.cores,
         ));
+        out.push_str(&format!(
+            "argon2id (default parameters, Nyckel's hasher): {} ms per hash on one core; at most {} hashes/s on all {} cores, \
+             the ceiling for password logins/s before any other work a login does\n",
+            fmt(s.argon2_ms_per_hash, 1),
+            fmt(s.argon2_hashes_per_s, 0),
+            self.cores,
+        ));
         out
     }
 
@@ -298,6 +309,8 @@ impl Report {
                 "startup_ms": (s.startup_ms * 10.0).round() / 10.0,
                 "first_start_ms": (s.first_start_ms * 10.0).round() / 10.0,
                 "idle_rss_kib": s.idle_rss_kib,
+                "argon2_ms_per_hash": (s.argon2_ms_per_hash * 10.0).round() / 10.0,
+                "argon2_hashes_per_s": s.argon2_hashes_per_s.round(),
                 "peak_rss_kib": s.peak_rss_kib,
                 "rss_after_load_kib": s.rss_after_kib,
             },

@@ -32,14 +32,9 @@ pub fn routes() -> Router<AppState> {
 /// `POST /token`.
 async fn post_token(
     State(state): State<AppState>,
-    uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    PostedForm(form): PostedForm,
 ) -> Response {
-    let form = match form_request(&uri, &headers, body) {
-        Ok(f) => f,
-        Err(e) => return OAuthJson(e).into_response(),
-    };
     match token::exchange(&state, authorization(&headers), &form, state.now()).await {
         Ok(res) => match serde_json::to_vec(&res) {
             Ok(body) => json_no_store(StatusCode::OK, body),
@@ -52,14 +47,9 @@ async fn post_token(
 /// `POST /revoke` (RFC 7009): 200 with an empty body whenever the client authenticated.
 async fn post_revoke(
     State(state): State<AppState>,
-    uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    PostedForm(form): PostedForm,
 ) -> Response {
-    let form = match form_request(&uri, &headers, body) {
-        Ok(f) => f,
-        Err(e) => return OAuthJson(e).into_response(),
-    };
     match revoke::revoke(&state, authorization(&headers), &form, state.now()).await {
         Ok(()) => json_no_store(StatusCode::OK, b"{}".to_vec()),
         Err(e) => OAuthJson(e).into_response(),
@@ -69,14 +59,9 @@ async fn post_revoke(
 /// `POST /introspect` (RFC 7662).
 async fn post_introspect(
     State(state): State<AppState>,
-    uri: Uri,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    PostedForm(form): PostedForm,
 ) -> Response {
-    let form = match form_request(&uri, &headers, body) {
-        Ok(f) => f,
-        Err(e) => return OAuthJson(e).into_response(),
-    };
     match introspect::introspect(&state, authorization(&headers), &form, state.now()).await {
         Ok(v) => json_no_store(StatusCode::OK, v.to_string().into_bytes()),
         Err(e) => OAuthJson(e).into_response(),
@@ -121,6 +106,23 @@ async fn userinfo_handler(State(state): State<AppState>, uri: Uri, headers: Head
             "the access token lacks the openid scope",
         ),
         Err(UserinfoError::Internal(e)) => OAuthJson(e).into_response(),
+    }
+}
+
+/// The form of a back-channel POST, checked by [`form_request`]; a bad request is rejected
+/// with RFC 6749 JSON before the handler runs.
+struct PostedForm(Form);
+
+impl<S: Send + Sync> axum::extract::FromRequest<S> for PostedForm {
+    type Rejection = Response;
+
+    async fn from_request(req: axum::extract::Request, state: &S) -> Result<Self, Response> {
+        let uri = req.uri().clone();
+        let headers = req.headers().clone();
+        let body = <Bytes as axum::extract::FromRequest<S>>::from_request(req, state).await;
+        form_request(&uri, &headers, body)
+            .map(PostedForm)
+            .map_err(|e| OAuthJson(e).into_response())
     }
 }
 

@@ -16,8 +16,9 @@ use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
 use crate::oidc::authorize::{self, ErrorRedirect, parse_pairs};
 use crate::oidc::error::{ErrorCode, OAuthError};
-use crate::oidc::pending;
+use crate::oidc::pending::{self, Pending};
 use crate::state::AppState;
+use crate::store::clients::Client;
 
 /// The consent page.
 #[derive(Template)]
@@ -66,6 +67,23 @@ fn field<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
         .map(|(_, v)| v.as_str())
 }
 
+/// Parses a form that continues a pending request and loads that request for this browser,
+/// checking its CSRF token (a missing token is a wrong token).
+async fn read_form(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<(Vec<(String, String)>, Pending, Client, Texts), Response> {
+    let pairs = parse_pairs(&String::from_utf8_lossy(body));
+    let texts = texts_for(headers, None);
+    let Some(req) = field(&pairs, "req") else {
+        return Err(PageError::bad_request("error.bad_request", texts).into_response());
+    };
+    let csrf = field(&pairs, "csrf").unwrap_or("");
+    let (pending, client, texts) = load_pending(state, headers, req, Some(csrf), texts).await?;
+    Ok((pairs, pending, client, texts))
+}
+
 /// `POST /consent`: allow or deny the pending request.
 async fn post_consent(
     State(state): State<AppState>,
@@ -73,18 +91,10 @@ async fn post_consent(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let pairs = parse_pairs(&String::from_utf8_lossy(&body));
-    let texts = texts_for(&headers, None);
-    let Some(req) = field(&pairs, "req") else {
-        return PageError::bad_request("error.bad_request", texts).into_response();
+    let (pairs, pending, client, texts) = match read_form(&state, &headers, &body).await {
+        Ok(found) => found,
+        Err(res) => return res,
     };
-    // A missing token is a wrong token.
-    let csrf = field(&pairs, "csrf").unwrap_or("");
-    let (pending, client, texts) =
-        match load_pending(&state, &headers, req, Some(csrf), texts).await {
-            Ok(found) => found,
-            Err(res) => return res,
-        };
     let org = field(&pairs, "org");
     // Without a (fresh enough) login, neither answer counts: log in first (RFC 9700 4.11.2).
     let logged_in = session
@@ -129,17 +139,10 @@ async fn post_select_org(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let pairs = parse_pairs(&String::from_utf8_lossy(&body));
-    let texts = texts_for(&headers, None);
-    let Some(req) = field(&pairs, "req") else {
-        return PageError::bad_request("error.bad_request", texts).into_response();
+    let (pairs, pending, client, texts) = match read_form(&state, &headers, &body).await {
+        Ok(found) => found,
+        Err(res) => return res,
     };
-    let csrf = field(&pairs, "csrf").unwrap_or("");
-    let (pending, client, texts) =
-        match load_pending(&state, &headers, req, Some(csrf), texts).await {
-            Ok(found) => found,
-            Err(res) => return res,
-        };
     let org = field(&pairs, "org");
     proceed(
         &state,

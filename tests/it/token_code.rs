@@ -11,7 +11,7 @@ use crate::helpers::REDIRECT_URI;
 use crate::helpers::TestApp;
 use crate::token_common::{
     Auth, CodeSpec, confidential_client, decode, introspect, issue_code, jwks, pkce, public_client,
-    redeem, refresh, token, verify_with_jwks,
+    public_redeem, redeem, refresh, token, verify_with_jwks,
 };
 
 #[tokio::test]
@@ -137,16 +137,7 @@ async fn es256_id_tokens_verify_too() {
     let app = TestApp::spawn().await;
     let id = public_client(&app, "ES256").await;
     let sub = app.create_user("cy@example.org").await;
-    let (verifier, challenge) = pkce();
-    let (code, _) = issue_code(
-        &app,
-        CodeSpec {
-            code_challenge: Some(challenge),
-            ..CodeSpec::new(&id, &sub)
-        },
-    )
-    .await;
-    let res = redeem(&app, Auth::Public(&id), &code, Some(&verifier)).await;
+    let res = public_redeem(&app, &id, &sub).await;
     assert_eq!(res.status, 200, "{}", res.json);
     let (header, claims) = verify_with_jwks(&app, res.str("id_token")).await;
     assert_eq!(header["alg"], "ES256");

@@ -174,6 +174,21 @@ pub async fn redeem(app: &TestApp, auth: Auth<'_>, code: &str, verifier: Option<
     token(app, auth, &fields).await
 }
 
+/// A public client's whole code exchange with PKCE: a code for `sub`, redeemed with its
+/// verifier and the client id.
+pub async fn public_redeem(app: &TestApp, client_id: &str, sub: &str) -> Answer {
+    let (verifier, challenge) = pkce();
+    let (code, _) = issue_code(
+        app,
+        CodeSpec {
+            code_challenge: Some(challenge),
+            ..CodeSpec::new(client_id, sub)
+        },
+    )
+    .await;
+    redeem(app, Auth::Public(client_id), &code, Some(&verifier)).await
+}
+
 /// Uses a refresh token.
 pub async fn refresh(app: &TestApp, auth: Auth<'_>, refresh_token: &str) -> Answer {
     token(

@@ -4,7 +4,8 @@
 
 use crate::helpers::TestApp;
 use crate::token_common::{
-    Auth, CodeSpec, decode, introspect, issue_code, pkce, public_client, redeem, refresh, token,
+    Auth, CodeSpec, decode, introspect, issue_code, public_client, public_redeem, redeem, refresh,
+    token,
 };
 
 /// Logs `email` in at a new web client and returns `(client_id, secret, refresh_token)`.
@@ -145,16 +146,7 @@ async fn public_clients_refresh_with_their_client_id() {
     let app = TestApp::spawn().await;
     let id = public_client(&app, "RS256").await;
     let sub = app.create_user("qu@example.org").await;
-    let (verifier, challenge) = pkce();
-    let (code, _) = issue_code(
-        &app,
-        CodeSpec {
-            code_challenge: Some(challenge),
-            ..CodeSpec::new(&id, &sub)
-        },
-    )
-    .await;
-    let res = redeem(&app, Auth::Public(&id), &code, Some(&verifier)).await;
+    let res = public_redeem(&app, &id, &sub).await;
     let r = res.str("refresh_token").to_string();
     let res = refresh(&app, Auth::Public(&id), &r).await;
     assert_eq!(res.status, 200, "{}", res.json);

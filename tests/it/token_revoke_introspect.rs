@@ -3,8 +3,8 @@
 
 use crate::helpers::TestApp;
 use crate::token_common::{
-    Auth, CodeSpec, confidential_client, introspect, issue_code, pkce, post_form, public_client,
-    redeem, refresh, token,
+    Auth, CodeSpec, confidential_client, introspect, issue_code, post_form, public_client,
+    public_redeem, redeem, refresh, token,
 };
 
 /// A code exchange at a new web client; returns `(client, secret, sub, access, refresh)`.
@@ -139,16 +139,7 @@ async fn a_public_client_revokes_its_refresh_token_with_its_client_id() {
     let app = TestApp::spawn().await;
     let id = public_client(&app, "RS256").await;
     let sub = app.create_user("za@example.org").await;
-    let (verifier, challenge) = pkce();
-    let (code, _) = issue_code(
-        &app,
-        CodeSpec {
-            code_challenge: Some(challenge),
-            ..CodeSpec::new(&id, &sub)
-        },
-    )
-    .await;
-    let res = redeem(&app, Auth::Public(&id), &code, Some(&verifier)).await;
+    let res = public_redeem(&app, &id, &sub).await;
     let rt = res.str("refresh_token").to_string();
     let res = post_form(&app, "/revoke", Auth::Public(&id), &[("token", &rt)]).await;
     assert_eq!(res.status, 200);

@@ -39,8 +39,7 @@ pub struct Attempt<'a> {
     pub replaces: Option<&'a str>,
 }
 
-/// What the attempt led to.
-#[derive(Debug)]
+/// What the attempt led to. Its `Debug` never shows the cookie value.
 pub enum Outcome {
     /// Logged in: the new session and the cookie value to give the browser (secret).
     Success { session: Session, cookie: String },
@@ -48,6 +47,22 @@ pub enum Outcome {
     Invalid,
     /// Too many failures recently; the password was not checked.
     Throttled { retry_after: i64 },
+}
+
+impl std::fmt::Debug for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Outcome::Success { session, .. } => f
+                .debug_struct("Success")
+                .field("session", session)
+                .finish_non_exhaustive(),
+            Outcome::Invalid => f.write_str("Invalid"),
+            Outcome::Throttled { retry_after } => f
+                .debug_struct("Throttled")
+                .field("retry_after", retry_after)
+                .finish(),
+        }
+    }
 }
 
 /// Why an attempt failed, for the audit record only (never shown).

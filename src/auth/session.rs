@@ -20,8 +20,8 @@ pub mod acr {
     pub const MULTI_FACTOR: &str = "urn:nyckel:acr:2fa";
 }
 
-/// A live session.
-#[derive(Debug, Clone)]
+/// A live session. Its `Debug` leaves out the CSRF token.
+#[derive(Clone)]
 pub struct Session {
     /// SHA-256 of the cookie value (the row key).
     pub id_hash: String,
@@ -33,6 +33,18 @@ pub struct Session {
     pub auth_time: UnixTime,
     pub amr: Vec<String>,
     pub acr: String,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("sid", &self.sid)
+            .field("user_id", &self.user_id)
+            .field("auth_time", &self.auth_time)
+            .field("amr", &self.amr)
+            .field("acr", &self.acr)
+            .finish_non_exhaustive()
+    }
 }
 
 impl From<SessionRow> for Session {

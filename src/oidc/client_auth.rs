@@ -16,10 +16,19 @@ use std::sync::Arc;
 use crate::oidc::client_cache::ClientCache;
 use crate::store::clients::Client;
 
-/// The parameters of an `application/x-www-form-urlencoded` request body.
-#[derive(Debug, Default, Clone)]
+/// The parameters of an `application/x-www-form-urlencoded` request body. Its `Debug`
+/// shows parameter names only: values include secrets, codes and tokens.
+#[derive(Default, Clone)]
 pub struct Form {
     pairs: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Form {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.pairs.iter().map(|(k, _)| k))
+            .finish()
+    }
 }
 
 impl Form {
@@ -70,11 +79,19 @@ pub struct Authenticated {
 }
 
 /// The credentials as presented, before any lookup.
-#[derive(Debug)]
 struct Presented {
     client_id: String,
     secret: Option<String>,
     method: Method,
+}
+
+impl std::fmt::Debug for Presented {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Presented")
+            .field("client_id", &self.client_id)
+            .field("method", &self.method)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Authenticates the client of a request from its `Authorization` header (if any) and form.

@@ -29,13 +29,21 @@ pub const ID_TOKEN_TYP: &str = "JWT";
 /// The private claim naming the grant an access token belongs to.
 pub const GRANT_CLAIM: &str = "gid";
 
-/// A signed access token.
-#[derive(Debug)]
+/// A signed access token. Its `Debug` shows the `jti`, not the token.
 pub struct AccessToken {
     pub token: String,
     pub jti: String,
     /// Seconds until it expires, for `expires_in`.
     pub expires_in: i64,
+}
+
+impl std::fmt::Debug for AccessToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AccessToken")
+            .field("jti", &self.jti)
+            .field("expires_in", &self.expires_in)
+            .finish_non_exhaustive()
+    }
 }
 
 /// What an access token issued for a person carries beyond the client's claims.

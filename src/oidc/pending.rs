@@ -38,13 +38,23 @@ pub struct AuthParams {
     pub organization: Option<String>,
 }
 
-/// A pending request as loaded.
-#[derive(Debug, Clone)]
+/// A pending request as loaded. Its `Debug` leaves out the CSRF token.
+#[derive(Clone)]
 pub struct Pending {
     pub id: String,
     pub csrf: String,
     pub params: AuthParams,
     pub created_at: UnixTime,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending")
+            .field("id", &self.id)
+            .field("params", &self.params)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Why a pending request cannot be continued.

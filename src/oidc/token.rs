@@ -17,8 +17,8 @@ use crate::oidc::scope;
 use crate::state::AppState;
 use crate::store::{self, Tx, codes, grants::GrantRow, refresh_tokens, users::User};
 
-/// A successful token response (RFC 6749 5.1).
-#[derive(Debug, Serialize)]
+/// A successful token response (RFC 6749 5.1). Its `Debug` leaves the tokens out.
+#[derive(Serialize)]
 pub struct TokenResponse {
     pub access_token: String,
     pub token_type: &'static str,
@@ -28,6 +28,16 @@ pub struct TokenResponse {
     pub id_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("token_type", &self.token_type)
+            .field("expires_in", &self.expires_in)
+            .field("scope", &self.scope)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Handles a token request: `authorization` is the `Authorization` header, `form` the body.

@@ -28,6 +28,8 @@ pub struct Config {
     pub keys: KeysConfig,
     pub throttle: ThrottleConfig,
     pub log: LogConfig,
+    pub admin: AdminConfig,
+    pub mail: MailConfig,
     /// Reverse proxies whose `X-Forwarded-For` is believed (exact IP addresses).
     pub trusted_proxies: Vec<String>,
 }
@@ -135,6 +137,50 @@ pub struct LogConfig {
     pub filter: String,
 }
 
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AdminConfig {
+    /// Whether a superadmin may set a person's password (the person must change it at next
+    /// login). Off by default: admins send a reset key instead.
+    pub allow_set_password: bool,
+    /// Seconds an invitation link stays valid.
+    pub invitation_ttl: i64,
+    /// Seconds a password-reset key sent by an admin stays valid.
+    pub reset_ttl: i64,
+    /// Seconds the link of `nyckel admin setup-link` stays valid.
+    pub setup_link_ttl: i64,
+}
+
+impl Default for AdminConfig {
+    fn default() -> Self {
+        Self {
+            allow_set_password: false,
+            invitation_ttl: 24 * 3600,
+            reset_ttl: 30 * 60,
+            setup_link_ttl: 3600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailConfig {
+    /// The From address of every message, e.g. `Nyckel <id@example.org>`.
+    pub from: String,
+    /// Where messages are written as `.eml` files when no SMTP relay is configured.
+    /// Defaults to `<data_dir>/outbox`.
+    pub outbox_dir: Option<PathBuf>,
+}
+
+impl Default for MailConfig {
+    fn default() -> Self {
+        Self {
+            from: "Nyckel <nyckel@localhost>".into(),
+            outbox_dir: None,
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -150,6 +196,8 @@ impl Default for Config {
             keys: KeysConfig::default(),
             throttle: ThrottleConfig::default(),
             log: LogConfig::default(),
+            admin: AdminConfig::default(),
+            mail: MailConfig::default(),
             trusted_proxies: Vec::new(),
         }
     }
@@ -375,6 +423,19 @@ impl Config {
             if v <= 0 {
                 return bad(format!("{name} must be a positive number of seconds"));
             }
+        }
+        let a = &self.admin;
+        if a.invitation_ttl <= 0 || a.invitation_ttl > 7 * 24 * 3600 {
+            return bad("admin.invitation_ttl must be between 1 second and 7 days".into());
+        }
+        if a.reset_ttl <= 0 || a.reset_ttl > 24 * 3600 {
+            return bad("admin.reset_ttl must be between 1 second and 24 hours".into());
+        }
+        if a.setup_link_ttl <= 0 || a.setup_link_ttl > 24 * 3600 {
+            return bad("admin.setup_link_ttl must be between 1 second and 24 hours".into());
+        }
+        if self.mail.from.trim().is_empty() || self.mail.from.contains(['\r', '\n']) {
+            return bad("mail.from must be one line such as \"Nyckel <id@example.org>\"".into());
         }
         if self.keys.prepublish < 0 || self.keys.retain_extra < 0 {
             return bad("keys.prepublish and keys.retain_extra must not be negative".into());

@@ -22,6 +22,7 @@ pub mod error;
 pub mod http;
 pub mod i18n;
 pub mod keys;
+pub mod mail;
 pub mod memory;
 pub mod oidc;
 pub mod orgs;

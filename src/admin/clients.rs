@@ -22,6 +22,12 @@ pub struct CreateClient {
     pub first_party: bool,
     pub id_token_alg: Option<String>,
     pub require_organisation: bool,
+    /// The owning organisation's id (`None`: the installation).
+    pub owner_organisation_id: Option<String>,
+    /// Roles the client may see; `None`: all.
+    pub visible_roles: Option<Vec<String>>,
+    /// May be granted the `admin` scope.
+    pub admin_api: bool,
 }
 
 /// The created client; `secret` is present once, for confidential clients.
@@ -98,6 +104,10 @@ pub async fn create(db: &Db, req: CreateClient, now: UnixTime) -> Result<Created
         id_token_alg,
         require_organisation: req.require_organisation,
         organisations,
+        owner_organisation_id: req.owner_organisation_id.clone(),
+        visible_roles: req.visible_roles.clone(),
+        admin_api: req.admin_api,
+        created_at: now,
     };
     store::clients::insert(db, &client, now).await?;
     Ok(Created { client, secret })

@@ -3,6 +3,7 @@
 
 pub mod clients;
 pub mod orgs;
+pub mod principal;
 pub mod users;
 
 /// Why an administrative action was refused.

@@ -29,7 +29,9 @@ pub async fn create(
         id: random_id(),
         slug,
         name: name.to_string(),
+        default_locale: "sv".into(),
         created_at: now,
+        updated_at: now,
     };
     match store::orgs::insert(db, &org).await {
         Ok(()) => Ok(org),

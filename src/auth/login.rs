@@ -156,6 +156,7 @@ pub async fn password(
                 "account_failures": account_failures,
                 "ip_failures": ip_failures,
             }),
+            ..Default::default()
         },
         now,
     )
@@ -194,6 +195,7 @@ async fn audit_throttled(
                 "ip_failures": ip_failures,
                 "concurrent": raced,
             }),
+            ..Default::default()
         },
         now,
     )
@@ -236,6 +238,7 @@ async fn succeed(
             client_id: attempt.client_id,
             ip: Some(ip),
             detail: json!({ "method": AMR_PASSWORD, "sid": session.sid }),
+            ..Default::default()
         },
         now,
     )

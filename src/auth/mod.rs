@@ -5,6 +5,7 @@ pub mod login;
 pub mod password;
 pub mod phc;
 pub mod policy;
+pub mod reset;
 pub mod session;
 pub mod throttle;
 pub mod workspace;

@@ -66,6 +66,7 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
                     first_party,
                     id_token_alg,
                     require_organisation: require_org,
+                    ..Default::default()
                 },
                 now(),
             )

@@ -280,6 +280,10 @@ mod tests {
             id_token_alg: "RS256".into(),
             require_organisation: false,
             organisations: vec![],
+            owner_organisation_id: None,
+            visible_roles: None,
+            admin_api: false,
+            created_at: 0,
         };
         assert!(check(&c, Some("right")).is_ok());
         assert!(check(&c, Some("wrong")).is_err());

@@ -1,6 +1,8 @@
 //! Organisations and the claims built from memberships (ARCHITECTURE.md section 4):
 //! `orgs` (scope `orgs`) and, for an active organisation, `org_id` and `org_roles`.
 
+pub mod permissions;
+
 use serde_json::{Map, Value, json};
 
 use crate::store::clients::Client;

@@ -1,5 +1,9 @@
-//! `audit_events`: an append-only record of security events (logins, failures, token reuse).
-//! Details never hold secrets.
+//! `audit_events`: an append-only record of who did what to whom, when and from where
+//! (logins, failures, token reuse, admin actions, role changes, resets, client changes, key
+//! rotations). There is no update or delete here except the retention purge; details never
+//! hold secrets.
+
+use sqlx::FromRow;
 
 use crate::clock::UnixTime;
 use crate::store::Db;
@@ -8,16 +12,22 @@ use crate::store::Db;
 #[derive(Debug, Default)]
 pub struct Event<'a> {
     pub kind: &'a str,
+    /// The person the event is about.
     pub user_id: Option<&'a str>,
     pub client_id: Option<&'a str>,
     pub ip: Option<&'a str>,
     pub detail: serde_json::Value,
+    /// Who did it: a person's id, `client:<id>` or `cli` (absent: the person themself).
+    pub actor_id: Option<&'a str>,
+    /// The organisation whose admins may see the event.
+    pub organisation_id: Option<&'a str>,
 }
 
 /// Appends an event.
 pub async fn append(db: &Db, e: &Event<'_>, now: UnixTime) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into audit_events (id, at, kind, user_id, client_id, ip, detail) values ($1, $2, $3, $4, $5, $6, $7)",
+        "insert into audit_events (id, at, kind, user_id, client_id, ip, detail, actor_id, organisation_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(crate::crypto::random_id())
     .bind(now)
@@ -26,7 +36,65 @@ pub async fn append(db: &Db, e: &Event<'_>, now: UnixTime) -> Result<(), sqlx::E
     .bind(e.client_id)
     .bind(e.ip)
     .bind(e.detail.to_string())
+    .bind(e.actor_id)
+    .bind(e.organisation_id)
     .execute(db.writer())
     .await?;
     Ok(())
+}
+
+/// A recorded event.
+#[derive(Debug, Clone, FromRow)]
+pub struct Row {
+    pub id: String,
+    pub at: i64,
+    pub kind: String,
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    pub ip: Option<String>,
+    pub detail: String,
+    pub actor_id: Option<String>,
+    pub organisation_id: Option<String>,
+}
+
+/// Which events to read.
+#[derive(Debug, Default, Clone)]
+pub struct Filter<'a> {
+    /// Only this organisation's events (`None`: all, for superadmins).
+    pub organisation_id: Option<&'a str>,
+    /// Only events about this person.
+    pub user_id: Option<&'a str>,
+    /// Only this kind.
+    pub kind: Option<&'a str>,
+    /// Only events at or after this instant.
+    pub since: Option<i64>,
+}
+
+/// Events, newest first, before the cursor `(at, id)`.
+pub async fn list(
+    db: &Db,
+    f: &Filter<'_>,
+    before: Option<(i64, &str)>,
+    limit: i64,
+) -> Result<Vec<Row>, sqlx::Error> {
+    let (before_at, before_id) = before.unwrap_or((i64::MAX, ""));
+    sqlx::query_as::<_, Row>(
+        "select id, at, kind, user_id, client_id, ip, detail, actor_id, organisation_id
+         from audit_events
+         where ($1 = '' or organisation_id = $1)
+           and ($2 = '' or user_id = $2)
+           and ($3 = '' or kind = $3)
+           and at >= $4
+           and (at < $5 or (at = $5 and id < $6))
+         order by at desc, id desc limit $7",
+    )
+    .bind(f.organisation_id.unwrap_or(""))
+    .bind(f.user_id.unwrap_or(""))
+    .bind(f.kind.unwrap_or(""))
+    .bind(f.since.unwrap_or(0))
+    .bind(before_at)
+    .bind(before_id)
+    .bind(limit + 1)
+    .fetch_all(db.pool())
+    .await
 }

@@ -19,6 +19,9 @@ pub struct ClientRow {
     pub require_organisation: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    pub owner_organisation_id: Option<String>,
+    pub visible_roles: Option<String>,
+    pub admin_api: i64,
 }
 
 /// A client as the protocol engine sees it.
@@ -36,6 +39,13 @@ pub struct Client {
     pub require_organisation: bool,
     /// Organisations the client is restricted to; empty means any.
     pub organisations: Vec<String>,
+    /// The organisation that owns (administers) the client; `None`: the installation.
+    pub owner_organisation_id: Option<String>,
+    /// Roles the client may see in tokens; `None`: all.
+    pub visible_roles: Option<Vec<String>>,
+    /// Whether the client may be granted the `admin` scope (the admin API).
+    pub admin_api: bool,
+    pub created_at: i64,
 }
 
 impl std::fmt::Debug for Client {
@@ -59,8 +69,9 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
     let mut tx = db.writer().begin().await?;
     sqlx::query(
         "insert into clients (id, name, secret_hash, public, first_party, redirect_uris, post_logout_redirect_uris,
-                              grant_types, id_token_alg, require_organisation, created_at, updated_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)",
+                              grant_types, id_token_alg, require_organisation, created_at, updated_at,
+                              owner_organisation_id, visible_roles, admin_api)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14)",
     )
     .bind(&c.id)
     .bind(&c.name)
@@ -73,6 +84,9 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
     .bind(&c.id_token_alg)
     .bind(flag(c.require_organisation))
     .bind(now)
+    .bind(&c.owner_organisation_id)
+    .bind(c.visible_roles.as_deref().map(to_json_list))
+    .bind(flag(c.admin_api))
     .execute(&mut *tx)
     .await?;
     for org in &c.organisations {
@@ -101,7 +115,8 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<Client>, sqlx::Error> {
     let rows = sqlx::query_as::<_, ClientOrgRow>(
         "select c.id, c.name, c.secret_hash, c.public, c.first_party, c.redirect_uris,
                 c.post_logout_redirect_uris, c.grant_types, c.id_token_alg, c.require_organisation,
-                c.created_at, c.updated_at, co.organisation_id
+                c.created_at, c.updated_at, c.owner_organisation_id, c.visible_roles, c.admin_api,
+                co.organisation_id
          from clients c left join client_organisations co on co.client_id = c.id
          where c.id = $1",
     )
@@ -115,8 +130,11 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<Client>, sqlx::Error> {
     let Some(first) = rows.into_iter().next() else {
         return Ok(None);
     };
-    let row = first.row;
-    Ok(Some(Client {
+    Ok(Some(from_row(first.row, organisations)))
+}
+
+fn from_row(row: ClientRow, organisations: Vec<String>) -> Client {
+    Client {
         id: row.id,
         name: row.name,
         secret_hash: row.secret_hash,
@@ -128,5 +146,99 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<Client>, sqlx::Error> {
         id_token_alg: row.id_token_alg,
         require_organisation: row.require_organisation != 0,
         organisations,
-    }))
+        owner_organisation_id: row.owner_organisation_id,
+        visible_roles: row.visible_roles.as_deref().map(from_json_list),
+        admin_api: row.admin_api != 0,
+        created_at: row.created_at,
+    }
+}
+
+const CLIENT_COLUMNS: &str = "id, name, secret_hash, public, first_party, redirect_uris,
+    post_logout_redirect_uris, grant_types, id_token_alg, require_organisation, created_at,
+    updated_at, owner_organisation_id, visible_roles, admin_api";
+
+/// Clients owned by an organisation (`None`: by the installation), by name then id, after
+/// the cursor `(name, id)`.
+pub async fn list_owned(
+    db: &Db,
+    owner: Option<&str>,
+    after: Option<(&str, &str)>,
+    limit: i64,
+) -> Result<Vec<Client>, sqlx::Error> {
+    let (after_name, after_id) = after.unwrap_or(("", ""));
+    let rows = sqlx::query_as::<_, ClientRow>(&format!(
+        "select {CLIENT_COLUMNS} from clients
+         where coalesce(owner_organisation_id, '') = $1 and (name > $2 or (name = $2 and id > $3))
+         order by name, id limit $4"
+    ))
+    .bind(owner.unwrap_or(""))
+    .bind(after_name)
+    .bind(after_id)
+    .bind(limit + 1)
+    .fetch_all(db.pool())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in rows {
+        let orgs: Vec<(String,)> = sqlx::query_as(
+            "select organisation_id from client_organisations where client_id = $1 order by organisation_id",
+        )
+        .bind(&row.id)
+        .fetch_all(db.pool())
+        .await?;
+        out.push(from_row(row, orgs.into_iter().map(|(o,)| o).collect()));
+    }
+    Ok(out)
+}
+
+/// Saves a client's editable settings (name, URIs, restrictions, role visibility).
+pub async fn update(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
+    let mut tx = db.writer().begin().await?;
+    sqlx::query(
+        "update clients set name = $1, redirect_uris = $2, post_logout_redirect_uris = $3,
+                require_organisation = $4, visible_roles = $5, updated_at = $6 where id = $7",
+    )
+    .bind(&c.name)
+    .bind(to_json_list(&c.redirect_uris))
+    .bind(to_json_list(&c.post_logout_redirect_uris))
+    .bind(flag(c.require_organisation))
+    .bind(c.visible_roles.as_deref().map(to_json_list))
+    .bind(now)
+    .bind(&c.id)
+    .execute(&mut *tx)
+    .await?;
+    sqlx::query("delete from client_organisations where client_id = $1")
+        .bind(&c.id)
+        .execute(&mut *tx)
+        .await?;
+    for org in &c.organisations {
+        sqlx::query(
+            "insert into client_organisations (client_id, organisation_id) values ($1, $2)",
+        )
+        .bind(&c.id)
+        .bind(org)
+        .execute(&mut *tx)
+        .await?;
+    }
+    tx.commit().await
+}
+
+/// Replaces a client's secret hash.
+pub async fn set_secret_hash(db: &Db, id: &str, hash: &str, now: i64) -> Result<(), sqlx::Error> {
+    sqlx::query("update clients set secret_hash = $1, updated_at = $2 where id = $3")
+        .bind(hash)
+        .bind(now)
+        .bind(id)
+        .execute(db.writer())
+        .await?;
+    Ok(())
+}
+
+/// Deletes a client (its grants, codes and refresh tokens go with it).
+pub async fn delete(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query("delete from clients where id = $1")
+        .bind(id)
+        .execute(db.writer())
+        .await?
+        .rows_affected()
+        > 0)
 }

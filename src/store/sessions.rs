@@ -103,3 +103,60 @@ pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> 
         .await?
         .rows_affected())
 }
+
+/// A session as administrators and the person see it (no cookie hash, no CSRF token).
+#[derive(Debug, Clone, FromRow, serde::Serialize)]
+pub struct SessionInfo {
+    pub sid: String,
+    pub user_id: String,
+    pub auth_time: i64,
+    pub amr: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub ip: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// A person's live sessions, newest first.
+pub async fn list_for_user(
+    db: &Db,
+    user_id: &str,
+    now: UnixTime,
+) -> Result<Vec<SessionInfo>, sqlx::Error> {
+    sqlx::query_as::<_, SessionInfo>(
+        "select sid, user_id, auth_time, amr, created_at, last_seen_at, expires_at, ip, user_agent
+         from sessions where user_id = $1 and expires_at > $2 order by created_at desc, sid",
+    )
+    .bind(user_id)
+    .bind(now)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// Finds a session by its public id.
+pub async fn find_by_sid(db: &Db, sid: &str) -> Result<Option<SessionInfo>, sqlx::Error> {
+    sqlx::query_as::<_, SessionInfo>(
+        "select sid, user_id, auth_time, amr, created_at, last_seen_at, expires_at, ip, user_agent
+         from sessions where sid = $1",
+    )
+    .bind(sid)
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// Records where a session was started.
+pub async fn set_origin(
+    db: &Db,
+    id_hash: &str,
+    ip: Option<&str>,
+    user_agent: Option<&str>,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update sessions set ip = $1, user_agent = $2 where id_hash = $3")
+        .bind(ip)
+        .bind(user_agent)
+        .bind(id_hash)
+        .execute(db.writer())
+        .await?;
+    Ok(())
+}

@@ -18,6 +18,10 @@ pub struct User {
     pub disabled: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Installation authority (`superadmin`).
+    pub superadmin: i64,
+    /// Set when an admin set the password: the person must choose a new one at next login.
+    pub must_change_password: i64,
 }
 
 impl std::fmt::Debug for User {
@@ -44,7 +48,7 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-const COLUMNS: &str = "id, email, email_verified, name, phone, password_hash, locale, disabled, created_at, updated_at";
+const COLUMNS: &str = "id, email, email_verified, name, phone, password_hash, locale, disabled, created_at, updated_at, superadmin, must_change_password";
 
 /// New account fields.
 pub struct NewUser<'a> {
@@ -89,6 +93,57 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<User>, sqlx::Error> {
         .bind(id)
         .fetch_optional(db.pool())
         .await
+}
+
+/// Sets a new password chosen by someone: `must_change` when an admin chose it, cleared when
+/// the person did.
+pub async fn set_password(
+    db: &Db,
+    id: &str,
+    hash: &str,
+    must_change: bool,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update users set password_hash = $1, must_change_password = $2, updated_at = $3 where id = $4",
+    )
+    .bind(hash)
+    .bind(crate::store::flag(must_change))
+    .bind(now)
+    .bind(id)
+    .execute(db.writer())
+    .await?;
+    Ok(())
+}
+
+/// Grants or takes away installation authority.
+pub async fn set_superadmin(db: &Db, id: &str, on: bool, now: UnixTime) -> Result<(), sqlx::Error> {
+    sqlx::query("update users set superadmin = $1, updated_at = $2 where id = $3")
+        .bind(crate::store::flag(on))
+        .bind(now)
+        .bind(id)
+        .execute(db.writer())
+        .await?;
+    Ok(())
+}
+
+/// Marks the email as verified (a link sent there was used).
+pub async fn set_email_verified(db: &Db, id: &str, now: UnixTime) -> Result<(), sqlx::Error> {
+    sqlx::query("update users set email_verified = 1, updated_at = $1 where id = $2")
+        .bind(now)
+        .bind(id)
+        .execute(db.writer())
+        .await?;
+    Ok(())
+}
+
+/// Whether any superadmin exists.
+pub async fn any_superadmin(db: &Db) -> Result<bool, sqlx::Error> {
+    let row: Option<(String,)> =
+        sqlx::query_as("select id from users where superadmin = 1 limit 1")
+            .fetch_optional(db.pool())
+            .await?;
+    Ok(row.is_some())
 }
 
 /// Replaces the stored password hash (a re-hash with stronger parameters, or a new password).

@@ -112,3 +112,306 @@ pub async fn create(db: &Db, req: CreateClient, now: UnixTime) -> Result<Created
     store::clients::insert(db, &client, now).await?;
     Ok(Created { client, secret })
 }
+
+/// A client as the admin surface shows it (never its secret or hash).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct ClientView {
+    pub client_id: String,
+    pub name: String,
+    pub public: bool,
+    pub first_party: bool,
+    pub redirect_uris: Vec<String>,
+    pub post_logout_redirect_uris: Vec<String>,
+    pub grant_types: Vec<String>,
+    pub id_token_alg: String,
+    /// Organisations whose members may use it (empty: any).
+    pub organisations: Vec<String>,
+    pub require_organisation: bool,
+    /// Roles the client may see in tokens (`None`: all).
+    pub visible_roles: Option<Vec<String>>,
+    pub admin_api: bool,
+    /// The owning organisation (`None`: the installation).
+    pub owner_organisation_id: Option<String>,
+    pub created_at: i64,
+}
+
+impl From<Client> for ClientView {
+    fn from(c: Client) -> Self {
+        ClientView {
+            client_id: c.id,
+            name: c.name,
+            public: c.public,
+            first_party: c.first_party,
+            redirect_uris: c.redirect_uris,
+            post_logout_redirect_uris: c.post_logout_redirect_uris,
+            grant_types: c.grant_types,
+            id_token_alg: c.id_token_alg,
+            organisations: c.organisations,
+            require_organisation: c.require_organisation,
+            visible_roles: c.visible_roles,
+            admin_api: c.admin_api,
+            owner_organisation_id: c.owner_organisation_id,
+            created_at: c.created_at,
+        }
+    }
+}
+
+/// A created client with its secret, shown once.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct CreatedView {
+    #[serde(flatten)]
+    pub client: ClientView,
+    pub client_secret: Option<String>,
+}
+
+use crate::admin::{Caller, load_org, record};
+use crate::orgs::permissions::Action;
+use crate::state::AppState;
+use crate::store::page::{self, Page};
+use serde_json::json;
+
+/// Checks `action` on a client owned by `owner` (`None`: the installation, superadmin only).
+fn check_owner(caller: &Caller, action: Action, owner: Option<&str>) -> Result<(), AdminError> {
+    match owner {
+        Some(org) => caller.check(action, org, "client"),
+        None if caller.principal.is_superadmin() => Ok(()),
+        // An installation client is none of an org admin's business: it does not exist for them.
+        None => Err(AdminError::NotFound("no client".into())),
+    }
+}
+
+/// Loads a client and checks `action` on it.
+async fn load(
+    state: &AppState,
+    caller: &Caller,
+    action: Action,
+    id: &str,
+) -> Result<Client, AdminError> {
+    let client = store::clients::find(&state.db, id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound("no client".into()))?;
+    check_owner(caller, action, client.owner_organisation_id.as_deref())?;
+    Ok(client)
+}
+
+/// Clients owned by an organisation (`org_key`) or by the installation (`None`).
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    org_key: Option<&str>,
+    cursor: Option<&str>,
+    limit: Option<i64>,
+) -> Result<Page<ClientView>, AdminError> {
+    let owner = match org_key {
+        Some(key) => Some(load_org(state, key).await?.id),
+        None => None,
+    };
+    check_owner(caller, Action::ClientList, owner.as_deref())?;
+    let limit = page::limit(limit);
+    let after = match cursor {
+        Some(c) => Some(
+            page::decode_cursor(c, 2)
+                .ok_or_else(|| AdminError::Invalid("the cursor is not valid".into()))?,
+        ),
+        None => None,
+    };
+    let rows = store::clients::list_owned(
+        &state.db,
+        owner.as_deref(),
+        after.as_ref().map(|a| (a[0].as_str(), a[1].as_str())),
+        limit,
+    )
+    .await?;
+    let page = page::finish(rows, limit, |c| page::encode_cursor(&[&c.name, &c.id]));
+    Ok(Page {
+        items: page.items.into_iter().map(ClientView::from).collect(),
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// One client.
+pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<ClientView, AdminError> {
+    Ok(load(state, caller, Action::ClientRead, id).await?.into())
+}
+
+/// Creates a client owned by `org_key` (or by the installation when `None`, superadmin).
+/// An org admin's client is restricted to their organisation and cannot skip consent.
+pub async fn create_as(
+    state: &AppState,
+    caller: &Caller,
+    org_key: Option<&str>,
+    mut req: CreateClient,
+) -> Result<CreatedView, AdminError> {
+    let owner = match org_key {
+        Some(key) => Some(load_org(state, key).await?),
+        None => None,
+    };
+    check_owner(
+        caller,
+        Action::ClientCreate,
+        owner.as_ref().map(|o| o.id.as_str()),
+    )?;
+    let superadmin = caller.principal.is_superadmin();
+    if let Some(org) = &owner {
+        req.owner_organisation_id = Some(org.id.clone());
+        if !superadmin {
+            if req.first_party {
+                return Err(AdminError::Forbidden(
+                    "only a superadmin may make a first-party client (one that skips consent)"
+                        .into(),
+                ));
+            }
+            let foreign = req
+                .organisations
+                .iter()
+                .any(|o| o != &org.id && o != &org.slug);
+            if foreign {
+                return Err(AdminError::Forbidden(
+                    "an organisation's client may only be restricted to that organisation".into(),
+                ));
+            }
+            req.organisations = vec![org.id.clone()];
+        } else if req.organisations.is_empty() {
+            req.organisations = vec![org.id.clone()];
+        }
+    } else {
+        req.owner_organisation_id = None;
+        if req.admin_api {
+            return Err(AdminError::Invalid(
+                "an admin API client must belong to an organisation".into(),
+            ));
+        }
+    }
+    if let (Some(org), Some(roles)) = (&owner, &req.visible_roles) {
+        req.visible_roles = Some(crate::admin::members::check_roles(state, &org.id, roles).await?);
+    }
+    if req.admin_api && !req.grant_types.iter().any(|g| g == "client_credentials") {
+        req.grant_types.push("client_credentials".into());
+    }
+    let created = create(&state.db, req, state.now()).await?;
+    record(
+        state,
+        caller,
+        "admin.client_created",
+        created.client.owner_organisation_id.as_deref(),
+        None,
+        json!({ "client": created.client.id, "name": created.client.name }),
+    )
+    .await?;
+    state.clients.forget(&created.client.id);
+    Ok(CreatedView {
+        client: created.client.into(),
+        client_secret: created.secret,
+    })
+}
+
+/// What may be changed on a client (absent fields stay).
+#[derive(Debug, Default, Clone)]
+pub struct ClientChanges {
+    pub name: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub post_logout_redirect_uris: Option<Vec<String>>,
+    pub require_organisation: Option<bool>,
+    /// `Some(None)` clears the restriction (all roles visible).
+    pub visible_roles: Option<Option<Vec<String>>>,
+}
+
+/// Edits a client.
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+    changes: ClientChanges,
+) -> Result<ClientView, AdminError> {
+    let mut client = load(state, caller, Action::ClientUpdate, id).await?;
+    if let Some(name) = &changes.name {
+        client.name = crate::admin::clean_text("the name", name, 200)?;
+    }
+    if let Some(uris) = changes.redirect_uris {
+        for uri in &uris {
+            validate_registered(uri).map_err(|m| AdminError::Invalid(format!("{uri}: {m}")))?;
+        }
+        if uris.is_empty() && client.allows_grant("authorization_code") {
+            return Err(AdminError::Invalid(
+                "a client that logs people in needs at least one redirect URI".into(),
+            ));
+        }
+        client.redirect_uris = uris;
+    }
+    if let Some(uris) = changes.post_logout_redirect_uris {
+        for uri in &uris {
+            validate_registered(uri).map_err(|m| AdminError::Invalid(format!("{uri}: {m}")))?;
+        }
+        client.post_logout_redirect_uris = uris;
+    }
+    if let Some(r) = changes.require_organisation {
+        client.require_organisation = r;
+    }
+    if let Some(v) = changes.visible_roles {
+        client.visible_roles = match (v, client.owner_organisation_id.as_deref()) {
+            (Some(roles), Some(org)) => {
+                Some(crate::admin::members::check_roles(state, org, &roles).await?)
+            }
+            (v, _) => v,
+        };
+    }
+    store::clients::update(&state.db, &client, state.now()).await?;
+    state.clients.forget(&client.id);
+    record(
+        state,
+        caller,
+        "admin.client_updated",
+        client.owner_organisation_id.as_deref(),
+        None,
+        json!({
+            "client": client.id,
+            "name": client.name,
+            "redirect_uris": client.redirect_uris,
+            "post_logout_redirect_uris": client.post_logout_redirect_uris,
+        }),
+    )
+    .await?;
+    Ok(client.into())
+}
+
+/// Replaces a confidential client's secret; the new one is returned once.
+pub async fn rotate_secret(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<String, AdminError> {
+    let client = load(state, caller, Action::ClientRotateSecret, id).await?;
+    if client.public {
+        return Err(AdminError::Conflict("a public client has no secret".into()));
+    }
+    let secret = secret_token();
+    store::clients::set_secret_hash(&state.db, &client.id, &sha256_b64(&secret), state.now())
+        .await?;
+    state.clients.forget(&client.id);
+    record(
+        state,
+        caller,
+        "admin.client_secret_rotated",
+        client.owner_organisation_id.as_deref(),
+        None,
+        json!({ "client": client.id }),
+    )
+    .await?;
+    Ok(secret)
+}
+
+/// Deletes a client; its grants and tokens end with it.
+pub async fn delete(state: &AppState, caller: &Caller, id: &str) -> Result<(), AdminError> {
+    let client = load(state, caller, Action::ClientDelete, id).await?;
+    store::clients::delete(&state.db, &client.id).await?;
+    state.clients.forget(&client.id);
+    record(
+        state,
+        caller,
+        "admin.client_deleted",
+        client.owner_organisation_id.as_deref(),
+        None,
+        json!({ "client": client.id, "name": client.name }),
+    )
+    .await
+}

@@ -1,20 +1,43 @@
-//! Administrative use-cases shared by the CLI and (later) the admin API: creating people,
-//! organisations, memberships and clients. Validation lives here, not in the callers.
+//! Administrative use-cases shared by the CLI, the admin REST API and the admin web UI:
+//! organisations and their roles, members, invitations, clients, sessions and the audit log.
+//! Every use-case takes the [`Caller`], checks the permission matrix
+//! (`orgs::permissions`) before reading or changing anything, records an audit event and
+//! notifies the person acted on. Validation lives here, not in the callers.
 
+pub mod audit;
 pub mod clients;
+pub mod invitations;
+pub mod members;
 pub mod orgs;
 pub mod principal;
+pub mod sessions;
 pub mod users;
+
+use serde_json::Value;
+
+use crate::orgs::permissions::{Action, Refusal};
+use crate::state::AppState;
+use crate::store;
+pub use principal::Principal;
 
 /// Why an administrative action was refused.
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
+    /// Bad input (400).
     #[error("{0}")]
     Invalid(String),
+    /// Conflicts with the current state (409).
     #[error("{0}")]
     Conflict(String),
+    /// No such object, or one the caller may not know about (404).
     #[error("{0}")]
     NotFound(String),
+    /// Known to the caller but not theirs to do (403).
+    #[error("{0}")]
+    Forbidden(String),
+    /// Not signed in (401).
+    #[error("authentication required")]
+    Unauthenticated,
     #[error(transparent)]
     Internal(#[from] crate::error::Error),
 }
@@ -23,4 +46,112 @@ impl From<sqlx::Error> for AdminError {
     fn from(e: sqlx::Error) -> Self {
         AdminError::Internal(e.into())
     }
+}
+
+impl AdminError {
+    /// A stable machine-readable code for the error shape of the API.
+    pub fn code(&self) -> &'static str {
+        match self {
+            AdminError::Invalid(_) => "invalid_request",
+            AdminError::Conflict(_) => "conflict",
+            AdminError::NotFound(_) => "not_found",
+            AdminError::Forbidden(_) => "forbidden",
+            AdminError::Unauthenticated => "unauthenticated",
+            AdminError::Internal(_) => "internal_error",
+        }
+    }
+
+    /// The refusal for an action the matrix does not allow; `what` names the object for the
+    /// 404 (the same words as for an object that does not exist).
+    pub fn refused(r: Refusal, action: Action, what: &str) -> AdminError {
+        match r {
+            Refusal::Unauthenticated => AdminError::Unauthenticated,
+            Refusal::NotFound => AdminError::NotFound(format!("no {what}")),
+            Refusal::Forbidden => AdminError::Forbidden(format!("you may not do {action} here")),
+        }
+    }
+}
+
+/// Who is calling, and from where (recorded in the audit log).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub principal: Principal,
+    pub ip: Option<String>,
+}
+
+impl Caller {
+    /// The operator at the command line.
+    pub fn operator() -> Caller {
+        Caller {
+            principal: Principal::Operator,
+            ip: None,
+        }
+    }
+
+    /// Checks an action on an object of `org_id`; `what` names the object for a 404.
+    pub fn check(&self, action: Action, org_id: &str, what: &str) -> Result<(), AdminError> {
+        self.principal
+            .check(action, org_id)
+            .map_err(|r| AdminError::refused(r, action, what))
+    }
+
+    /// Checks an installation-level action.
+    pub fn check_installation(&self, action: Action) -> Result<(), AdminError> {
+        self.principal
+            .check_installation(action)
+            .map_err(|r| AdminError::refused(r, action, "object"))
+    }
+}
+
+/// Records an admin action in the audit log. A failure to record fails the action's
+/// response (the change is made; the error is logged and surfaced as 500).
+pub(crate) async fn record(
+    state: &AppState,
+    caller: &Caller,
+    kind: &str,
+    organisation_id: Option<&str>,
+    user_id: Option<&str>,
+    detail: Value,
+) -> Result<(), AdminError> {
+    let actor = caller.principal.actor_id();
+    let client_id = match &caller.principal {
+        Principal::Service { client_id, .. } => Some(client_id.as_str()),
+        _ => None,
+    };
+    store::audit::append(
+        &state.db,
+        &store::audit::Event {
+            kind,
+            user_id,
+            client_id,
+            ip: caller.ip.as_deref(),
+            detail,
+            actor_id: actor.as_deref(),
+            organisation_id,
+        },
+        state.now(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Loads an organisation by id or slug, as `what` for a 404.
+pub(crate) async fn load_org(
+    state: &AppState,
+    key: &str,
+) -> Result<store::orgs::Organisation, AdminError> {
+    store::orgs::find_by_id_or_slug(&state.db, key)
+        .await?
+        .ok_or_else(|| AdminError::NotFound("no organisation".into()))
+}
+
+/// Checks a text field: trimmed, 1..=max characters, no control characters.
+pub(crate) fn clean_text(field: &str, value: &str, max: usize) -> Result<String, AdminError> {
+    let v = value.trim();
+    if v.is_empty() || v.chars().count() > max || v.chars().any(char::is_control) {
+        return Err(AdminError::Invalid(format!(
+            "{field} must be 1-{max} characters without control characters"
+        )));
+    }
+    Ok(v.to_string())
 }

@@ -1,51 +1,317 @@
-//! Creating organisations and memberships.
+//! Organisations and their own role lists.
 
-use crate::admin::AdminError;
+use serde::Serialize;
+use serde_json::json;
+
+use crate::admin::principal::ADMIN_ROLE;
+use crate::admin::{AdminError, Caller, clean_text, load_org, record};
 use crate::clock::UnixTime;
 use crate::crypto::random_id;
+use crate::orgs::permissions::Action;
 use crate::orgs::{slugify, valid_role, valid_slug};
+use crate::state::AppState;
+use crate::store::page::{self, Page};
 use crate::store::{self, Db, orgs::Organisation};
 
-/// Creates an organisation; the slug is derived from the name when not given.
+/// Roles every new organisation starts with.
+pub const DEFAULT_ROLES: &[(&str, &str)] = &[
+    (
+        ADMIN_ROLE,
+        "Manages the members, roles and clients of the organisation",
+    ),
+    ("member", "Member"),
+];
+
+/// Languages an organisation may default to.
+pub const LOCALES: &[&str] = &["sv", "en"];
+
+/// An organisation as the admin surface shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OrgView {
+    pub id: String,
+    pub slug: String,
+    pub name: String,
+    pub default_locale: String,
+    pub created_at: i64,
+}
+
+impl From<Organisation> for OrgView {
+    fn from(o: Organisation) -> Self {
+        OrgView {
+            id: o.id,
+            slug: o.slug,
+            name: o.name,
+            default_locale: o.default_locale,
+            created_at: o.created_at,
+        }
+    }
+}
+
+/// What may be changed on an organisation (absent fields stay).
+#[derive(Debug, Default, Clone)]
+pub struct OrgChanges {
+    pub name: Option<String>,
+    pub slug: Option<String>,
+    pub default_locale: Option<String>,
+}
+
+/// Creates an organisation with the default roles; the slug is derived from the name when
+/// not given. The operator's path (CLI); [`create_as`] checks a caller first.
 pub async fn create(
     db: &Db,
     name: &str,
     slug: Option<&str>,
     now: UnixTime,
 ) -> Result<Organisation, AdminError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
-        return Err(AdminError::Invalid(
-            "the name must be 1-200 characters without control characters".into(),
-        ));
-    }
-    let slug = slug.map(str::to_string).unwrap_or_else(|| slugify(name));
-    if !valid_slug(&slug) {
-        return Err(AdminError::Invalid(format!(
-            "{slug:?} is not a valid slug (2-63 characters a-z, 0-9 and -)"
-        )));
-    }
+    let name = clean_text("the name", name, 200)?;
+    let slug = slug.map(str::to_string).unwrap_or_else(|| slugify(&name));
+    check_slug(&slug)?;
     let org = Organisation {
         id: random_id(),
         slug,
-        name: name.to_string(),
+        name,
         default_locale: "sv".into(),
         created_at: now,
         updated_at: now,
     };
     match store::orgs::insert(db, &org).await {
-        Ok(()) => Ok(org),
+        Ok(()) => {}
         Err(e) if store::is_unique_violation(&e, store::orgs::SLUG_UNIQUE) => {
-            Err(AdminError::Conflict(format!(
-                "an organisation with the slug {} already exists",
-                org.slug
-            )))
+            return Err(slug_taken(&org.slug));
         }
-        Err(e) => Err(e.into()),
+        Err(e) => return Err(e.into()),
+    }
+    for (role, description) in DEFAULT_ROLES {
+        store::orgs::put_role(db, &org.id, role, description, now).await?;
+    }
+    Ok(org)
+}
+
+fn check_slug(slug: &str) -> Result<(), AdminError> {
+    if valid_slug(slug) {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid(format!(
+            "{slug:?} is not a valid slug (2-63 characters a-z, 0-9 and -)"
+        )))
     }
 }
 
-/// Adds a person (by email) to an organisation (by id or slug) with roles.
+fn slug_taken(slug: &str) -> AdminError {
+    AdminError::Conflict(format!(
+        "an organisation with the slug {slug} already exists"
+    ))
+}
+
+/// Creates an organisation (superadmin).
+pub async fn create_as(
+    state: &AppState,
+    caller: &Caller,
+    name: &str,
+    slug: Option<&str>,
+    default_locale: Option<&str>,
+) -> Result<OrgView, AdminError> {
+    caller.check_installation(Action::OrgCreate)?;
+    if let Some(l) = default_locale {
+        check_locale(l)?;
+    }
+    let mut org = create(&state.db, name, slug, state.now()).await?;
+    if let Some(l) = default_locale.filter(|l| *l != org.default_locale) {
+        org.default_locale = l.to_string();
+        store::orgs::update(&state.db, &org, state.now()).await?;
+    }
+    record(
+        state,
+        caller,
+        "admin.org_created",
+        Some(&org.id),
+        None,
+        json!({ "slug": org.slug, "name": org.name }),
+    )
+    .await?;
+    Ok(org.into())
+}
+
+fn check_locale(l: &str) -> Result<(), AdminError> {
+    if LOCALES.contains(&l) {
+        Ok(())
+    } else {
+        Err(AdminError::Invalid(format!(
+            "default_locale must be one of {}",
+            LOCALES.join(", ")
+        )))
+    }
+}
+
+/// Organisations the caller administers (all for a superadmin), by slug.
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    cursor: Option<&str>,
+    limit: Option<i64>,
+) -> Result<Page<OrgView>, AdminError> {
+    caller.check_installation(Action::OrgList)?;
+    let limit = page::limit(limit);
+    let after = match cursor {
+        Some(c) => Some(
+            page::decode_cursor(c, 1)
+                .ok_or_else(|| AdminError::Invalid("the cursor is not valid".into()))?
+                .remove(0),
+        ),
+        None => None,
+    };
+    let ids = caller.principal.administered();
+    let rows = store::orgs::list(&state.db, ids.as_deref(), after.as_deref(), limit).await?;
+    let page = page::finish(rows, limit, |o| page::encode_cursor(&[&o.slug]));
+    Ok(Page {
+        items: page.items.into_iter().map(OrgView::from).collect(),
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// One organisation (by id or slug).
+pub async fn get(state: &AppState, caller: &Caller, key: &str) -> Result<OrgView, AdminError> {
+    let org = load_org(state, key).await?;
+    caller.check(Action::OrgRead, &org.id, "organisation")?;
+    Ok(org.into())
+}
+
+/// Changes an organisation's name, slug or default language (superadmin).
+pub async fn update(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+    changes: OrgChanges,
+) -> Result<OrgView, AdminError> {
+    let mut org = load_org(state, key).await?;
+    caller.check(Action::OrgUpdate, &org.id, "organisation")?;
+    if let Some(name) = &changes.name {
+        org.name = clean_text("the name", name, 200)?;
+    }
+    if let Some(slug) = &changes.slug {
+        check_slug(slug)?;
+        org.slug = slug.clone();
+    }
+    if let Some(l) = &changes.default_locale {
+        check_locale(l)?;
+        org.default_locale = l.clone();
+    }
+    match store::orgs::update(&state.db, &org, state.now()).await {
+        Ok(()) => {}
+        Err(e) if store::is_unique_violation(&e, store::orgs::SLUG_UNIQUE) => {
+            return Err(slug_taken(&org.slug));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    record(
+        state,
+        caller,
+        "admin.org_updated",
+        Some(&org.id),
+        None,
+        json!({ "slug": org.slug, "name": org.name, "default_locale": org.default_locale }),
+    )
+    .await?;
+    Ok(org.into())
+}
+
+/// Deletes an organisation with its memberships, roles, clients and invitations (superadmin).
+pub async fn delete(state: &AppState, caller: &Caller, key: &str) -> Result<(), AdminError> {
+    let org = load_org(state, key).await?;
+    caller.check(Action::OrgDelete, &org.id, "organisation")?;
+    store::orgs::delete(&state.db, &org.id).await?;
+    record(
+        state,
+        caller,
+        "admin.org_deleted",
+        Some(&org.id),
+        None,
+        json!({ "slug": org.slug, "name": org.name }),
+    )
+    .await
+}
+
+/// The organisation's roles.
+pub async fn roles(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+) -> Result<Vec<store::orgs::Role>, AdminError> {
+    let org = load_org(state, key).await?;
+    caller.check(Action::RoleList, &org.id, "organisation")?;
+    Ok(store::orgs::roles(&state.db, &org.id).await?)
+}
+
+/// Adds a role or changes its description.
+pub async fn put_role(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+    name: &str,
+    description: &str,
+) -> Result<store::orgs::Role, AdminError> {
+    let org = load_org(state, key).await?;
+    caller.check(Action::RoleWrite, &org.id, "organisation")?;
+    if !valid_role(name) {
+        return Err(AdminError::Invalid(format!(
+            "{name:?} is not a valid role name (1-64 characters a-z, 0-9, _ and -)"
+        )));
+    }
+    let description = description.trim();
+    if description.chars().count() > 500 || description.chars().any(char::is_control) {
+        return Err(AdminError::Invalid(
+            "the description must be at most 500 characters without control characters".into(),
+        ));
+    }
+    let now = state.now();
+    store::orgs::put_role(&state.db, &org.id, name, description, now).await?;
+    record(
+        state,
+        caller,
+        "admin.role_saved",
+        Some(&org.id),
+        None,
+        json!({ "role": name, "description": description }),
+    )
+    .await?;
+    let roles = store::orgs::roles(&state.db, &org.id).await?;
+    roles
+        .into_iter()
+        .find(|r| r.name == name)
+        .ok_or_else(|| AdminError::NotFound("no role".into()))
+}
+
+/// Deletes a role (and takes it from every member who held it). The built-in `admin` role
+/// cannot be deleted.
+pub async fn delete_role(
+    state: &AppState,
+    caller: &Caller,
+    key: &str,
+    name: &str,
+) -> Result<(), AdminError> {
+    let org = load_org(state, key).await?;
+    caller.check(Action::RoleWrite, &org.id, "organisation")?;
+    if name == ADMIN_ROLE {
+        return Err(AdminError::Conflict(
+            "the admin role is built in and cannot be deleted".into(),
+        ));
+    }
+    if !store::orgs::delete_role(&state.db, &org.id, name, state.now()).await? {
+        return Err(AdminError::NotFound("no role".into()));
+    }
+    record(
+        state,
+        caller,
+        "admin.role_deleted",
+        Some(&org.id),
+        None,
+        json!({ "role": name }),
+    )
+    .await
+}
+
+/// Adds a person (by email) to an organisation (by id or slug) with roles: the operator's
+/// path (CLI). Roles missing from the organisation's list are added to it.
 pub async fn add_member(
     db: &Db,
     org: &str,
@@ -67,6 +333,7 @@ pub async fn add_member(
     let user = store::users::find_by_email(db, email)
         .await?
         .ok_or_else(|| AdminError::NotFound(format!("no account with the email {email}")))?;
+    store::orgs::ensure_roles(db, &org.id, roles, now).await?;
     let merged = store::orgs::add_member(db, &user.id, &org.id, roles, now).await?;
     Ok((org, user.id, merged))
 }

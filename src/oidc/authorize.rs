@@ -305,7 +305,11 @@ pub async fn validate(
         _ => false,
     };
 
-    let scopes = scope::parse_supported(get("scope").unwrap_or(""));
+    let mut scopes = scope::parse_supported(get("scope").unwrap_or(""));
+    // The admin API's scope only for clients registered for it.
+    if !client.admin_api {
+        scopes.retain(|s| s != scope::ADMIN);
+    }
     if scopes.is_empty() {
         return fail(
             ErrorCode::InvalidScope,
@@ -389,10 +393,7 @@ pub async fn decide(db: &Db, s: Situation<'_>) -> Result<Decision> {
 
     // Organisation.
     let memberships = store::orgs::memberships_of(db, &session.user_id).await?;
-    let candidates: Vec<Membership> = orgs::visible_to(s.client, &memberships)
-        .into_iter()
-        .cloned()
-        .collect();
+    let candidates: Vec<Membership> = orgs::visible_to(s.client, &memberships);
     let restricted = !s.client.organisations.is_empty();
     if restricted && candidates.is_empty() {
         return Ok(Decision::NotMember);
@@ -483,6 +484,7 @@ pub fn scope_text_key(scope: &str) -> &'static str {
         "phone" => "consent.scope_phone",
         "orgs" => "consent.scope_orgs",
         "offline_access" => "consent.scope_offline_access",
+        "admin" => "consent.scope_admin",
         _ => "consent.scope_other",
     }
 }

@@ -11,6 +11,7 @@ pub const SCOPES: &[&str] = &[
     "phone",
     "orgs",
     "offline_access",
+    "admin",
 ];
 
 /// The serialised document for `issuer` (endpoints under `base_url`).

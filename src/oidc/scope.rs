@@ -2,6 +2,11 @@
 
 use crate::oidc::discovery::SCOPES;
 
+/// The scope of the admin API (`/api/admin/v1`): only for clients registered with
+/// `admin_api`; a person's token acts with the person's current authority, a service
+/// client's with its owning organisation's admin authority.
+pub const ADMIN: &str = "admin";
+
 /// Splits a space-separated scope string, keeping only supported scopes, without duplicates,
 /// in a stable order.
 pub fn parse_supported(scope: &str) -> Vec<String> {
@@ -30,8 +35,8 @@ mod tests {
     #[test]
     fn unknown_scopes_are_dropped_and_order_is_stable() {
         assert_eq!(
-            parse_supported("email openid admin openid orgs"),
-            vec!["openid", "email", "orgs"]
+            parse_supported("email openid admin openid orgs x"),
+            vec!["openid", "email", "orgs", "admin"]
         );
         assert!(has("openid email", "email"));
         assert!(!has("openid emails", "email"));

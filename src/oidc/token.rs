@@ -14,6 +14,7 @@ use crate::oidc::client_auth::{self, Authenticated, Form};
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::mint::{self, IdTokenInput, Person};
 use crate::oidc::scope;
+use crate::orgs;
 use crate::state::AppState;
 use crate::store::{self, Tx, codes, grants::GrantRow, refresh_tokens, users::User};
 
@@ -79,10 +80,18 @@ fn client_credentials(
             "public clients cannot use client_credentials",
         ));
     }
-    // Every scope we know is about a person, so a client acting for itself is granted
-    // none of them; unknown scopes are dropped too. The response says what was granted.
-    let _requested = form.get("scope");
-    let granted = String::new();
+    // Every scope but `admin` is about a person, so a client acting for itself is granted
+    // none of them; unknown scopes are dropped too. `admin` goes to a client registered for
+    // the admin API and owned by an organisation. The response says what was granted.
+    let requested = form.get("scope").unwrap_or("");
+    let admin = scope::has(requested, scope::ADMIN)
+        && auth.client.admin_api
+        && auth.client.owner_organisation_id.is_some();
+    let granted = if admin {
+        scope::ADMIN.to_string()
+    } else {
+        String::new()
+    };
     let at = mint::access_token(state, &auth.client.id, &granted, None, now)?;
     Ok(TokenResponse {
         access_token: at.token,
@@ -156,9 +165,13 @@ async fn authorization_code(
     };
 
     let scope = loaded.grant.scope.clone();
+    let org_roles = loaded
+        .org_roles
+        .as_deref()
+        .map(|r| orgs::visible_roles(client, r));
     let person = Person {
         grant: &loaded.grant,
-        org_roles: loaded.org_roles.as_deref(),
+        org_roles: org_roles.as_deref(),
     };
     let at = mint::access_token(state, &client.id, &scope, Some(person), now)?;
     let id_token = if scope::has(&scope, "openid") {
@@ -176,7 +189,7 @@ async fn authorization_code(
                 nonce: row.nonce.as_deref(),
                 access_token: &at.token,
                 memberships: memberships.as_deref(),
-                org_roles: loaded.org_roles.as_deref(),
+                org_roles: org_roles.as_deref(),
             },
             now,
         )?)
@@ -392,9 +405,13 @@ async fn refresh_token(
         _ => return Err(invalid()),
     }
 
+    let org_roles = loaded
+        .org_roles
+        .as_deref()
+        .map(|r| orgs::visible_roles(client, r));
     let person = Person {
         grant: &loaded.grant,
-        org_roles: loaded.org_roles.as_deref(),
+        org_roles: org_roles.as_deref(),
     };
     let at = mint::access_token(state, &client.id, &scope, Some(person), now)?;
     Ok(TokenResponse {

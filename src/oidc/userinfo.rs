@@ -54,19 +54,16 @@ pub async fn claims(
     } else {
         Vec::new()
     };
-    let orgs_claim = if wants_orgs {
-        let client = state
-            .clients
-            .get(&valid.client_id)
-            .await
-            .map_err(OAuthError::from)?
-            .ok_or(UserinfoError::InvalidToken(Refused::Revoked))?;
-        Some(orgs::orgs_claim(&orgs::visible_to(&client, &memberships)))
-    } else {
-        None
-    };
+    let client = state
+        .clients
+        .get(&valid.client_id)
+        .await
+        .map_err(OAuthError::from)?
+        .ok_or(UserinfoError::InvalidToken(Refused::Revoked))?;
+    let visible = orgs::visible_to(&client, &memberships);
+    let orgs_claim = wants_orgs.then(|| orgs::orgs_claim(&visible));
     let active = grant.organisation_id.as_deref().and_then(|org| {
-        memberships
+        visible
             .iter()
             .find(|m| m.organisation_id == org)
             .map(|m| (org, m.roles.as_slice()))

@@ -9,18 +9,35 @@ use crate::store::clients::Client;
 use crate::store::orgs::Membership;
 
 /// Memberships a client may learn about: all of them, or only those in the organisations the
-/// client is restricted to (a client of club A has no business knowing about club B).
-pub fn visible_to<'a>(client: &Client, memberships: &'a [Membership]) -> Vec<&'a Membership> {
+/// client is restricted to (a client of club A has no business knowing about club B), each
+/// with only the roles the client may see.
+pub fn visible_to(client: &Client, memberships: &[Membership]) -> Vec<Membership> {
     memberships
         .iter()
         .filter(|m| {
             client.organisations.is_empty() || client.organisations.contains(&m.organisation_id)
         })
+        .map(|m| Membership {
+            roles: visible_roles(client, &m.roles),
+            ..m.clone()
+        })
         .collect()
 }
 
+/// The roles a client may see of `roles` (its `visible_roles` setting; all when unset).
+pub fn visible_roles(client: &Client, roles: &[String]) -> Vec<String> {
+    match &client.visible_roles {
+        Some(allowed) => roles
+            .iter()
+            .filter(|r| allowed.contains(r))
+            .cloned()
+            .collect(),
+        None => roles.to_vec(),
+    }
+}
+
 /// The `orgs` claim: `{ "<org_id>": { "slug", "name", "roles" } }`.
-pub fn orgs_claim(memberships: &[&Membership]) -> Value {
+pub fn orgs_claim(memberships: &[Membership]) -> Value {
     let mut map = Map::new();
     for m in memberships {
         map.insert(

@@ -81,8 +81,43 @@ pub enum Action {
     SessionList,
     SessionEnd,
     AuditRead,
+    /// Read the whole installation's audit log.
+    AuditReadAll,
     /// Make a person superadmin or not (installation level).
     SuperadminGrant,
+}
+
+impl Action {
+    /// Every action (the matrix test walks these).
+    pub const ALL: [Action; 27] = [
+        OrgList,
+        OrgCreate,
+        OrgRead,
+        OrgUpdate,
+        OrgDelete,
+        RoleList,
+        RoleWrite,
+        MemberList,
+        MemberRead,
+        MemberUpdateRoles,
+        MemberRemove,
+        MemberSendReset,
+        PersonSetPassword,
+        InvitationList,
+        InvitationCreate,
+        InvitationRevoke,
+        ClientList,
+        ClientRead,
+        ClientCreate,
+        ClientUpdate,
+        ClientRotateSecret,
+        ClientDelete,
+        SessionList,
+        SessionEnd,
+        AuditRead,
+        AuditReadAll,
+        SuperadminGrant,
+    ];
 }
 
 impl fmt::Display for Action {
@@ -260,6 +295,12 @@ pub const MATRIX: &[Rule] = &[
         "read and export the organisation's audit log",
     ),
     rule(
+        AuditReadAll,
+        Scope::Installation,
+        Superadmin,
+        "read and export the whole installation's audit log",
+    ),
+    rule(
         SuperadminGrant,
         Scope::Installation,
         Superadmin,
@@ -276,17 +317,15 @@ const fn rule(action: Action, scope: Scope, min: Standing, what: &'static str) -
     }
 }
 
-/// The rule for an action.
-pub fn rule_of(action: Action) -> &'static Rule {
-    MATRIX
-        .iter()
-        .find(|r| r.action == action)
-        .unwrap_or(&MATRIX[0])
+/// The rule for an action (every action has one; a unit test checks).
+pub fn rule_of(action: Action) -> Option<&'static Rule> {
+    MATRIX.iter().find(|r| r.action == action)
 }
 
-/// Whether a caller with `standing` may do `action`.
+/// Whether a caller with `standing` may do `action`. An action without a rule is allowed to
+/// nobody.
 pub fn allowed(standing: Standing, action: Action) -> bool {
-    standing >= rule_of(action).min
+    rule_of(action).is_some_and(|r| standing >= r.min)
 }
 
 /// What a refusal looks like from outside: objects of organisations where the caller has no
@@ -304,7 +343,8 @@ pub fn decide(standing: Standing, action: Action) -> Result<(), Refusal> {
     if allowed(standing, action) {
         return Ok(());
     }
-    Err(match (standing, rule_of(action).scope) {
+    let scope = rule_of(action).map_or(Scope::Installation, |r| r.scope);
+    Err(match (standing, scope) {
         (Standing::Anonymous, _) => Refusal::Unauthenticated,
         (Standing::Outsider, Scope::Organisation) => Refusal::NotFound,
         _ => Refusal::Forbidden,
@@ -348,6 +388,10 @@ mod tests {
 
     #[test]
     fn every_action_has_exactly_one_rule() {
+        for a in Action::ALL {
+            assert!(rule_of(a).is_some(), "{a} has no rule");
+        }
+        assert_eq!(MATRIX.len(), Action::ALL.len());
         for r in MATRIX {
             assert_eq!(
                 MATRIX.iter().filter(|o| o.action == r.action).count(),
@@ -355,6 +399,22 @@ mod tests {
                 "{}",
                 r.action
             );
+        }
+    }
+
+    /// Fails to compile when an action is added without being listed here (and in ALL).
+    #[test]
+    fn all_lists_every_action() {
+        let index = |a: Action| match a {
+            OrgList | OrgCreate | OrgRead | OrgUpdate | OrgDelete | RoleList | RoleWrite
+            | MemberList | MemberRead | MemberUpdateRoles | MemberRemove | MemberSendReset
+            | PersonSetPassword | InvitationList | InvitationCreate | InvitationRevoke
+            | ClientList | ClientRead | ClientCreate | ClientUpdate | ClientRotateSecret
+            | ClientDelete | SessionList | SessionEnd | AuditRead | AuditReadAll
+            | SuperadminGrant => Action::ALL.iter().position(|x| *x == a),
+        };
+        for a in Action::ALL {
+            assert!(index(a).is_some());
         }
     }
 

@@ -102,3 +102,15 @@ pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> 
         .await?
         .rows_affected())
 }
+
+/// Revokes every grant of a person (a password set by an admin ends everything).
+pub async fn revoke_all_of_user(db: &Db, user_id: &str, now: UnixTime) -> Result<u64, sqlx::Error> {
+    Ok(
+        sqlx::query("update grants set revoked_at = $1 where user_id = $2 and revoked_at is null")
+            .bind(now)
+            .bind(user_id)
+            .execute(db.writer())
+            .await?
+            .rows_affected(),
+    )
+}

@@ -65,11 +65,26 @@ pub async fn add_member(
     now: UnixTime,
 ) -> Result<Vec<String>, sqlx::Error> {
     let mut tx = db.writer().begin().await?;
+    let merged = add_member_in(&mut tx, user_id, organisation_id, roles, None, now).await?;
+    tx.commit().await?;
+    Ok(merged)
+}
+
+/// [`add_member`] inside a transaction, recording who invited the member (kept when the
+/// membership existed).
+pub async fn add_member_in(
+    tx: &mut crate::store::Tx<'_>,
+    user_id: &str,
+    organisation_id: &str,
+    roles: &[String],
+    invited_by: Option<&str>,
+    now: UnixTime,
+) -> Result<Vec<String>, sqlx::Error> {
     let existing: Option<(String,)> =
         sqlx::query_as("select roles from memberships where user_id = $1 and organisation_id = $2")
             .bind(user_id)
             .bind(organisation_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut **tx)
             .await?;
     let mut merged = existing.map(|(r,)| from_json_list(&r)).unwrap_or_default();
     for role in roles {
@@ -78,17 +93,17 @@ pub async fn add_member(
         }
     }
     sqlx::query(
-        "insert into memberships (user_id, organisation_id, roles, created_at, updated_at)
-         values ($1, $2, $3, $4, $4)
+        "insert into memberships (user_id, organisation_id, roles, created_at, updated_at, invited_by)
+         values ($1, $2, $3, $4, $4, $5)
          on conflict (user_id, organisation_id) do update set roles = excluded.roles, updated_at = excluded.updated_at",
     )
     .bind(user_id)
     .bind(organisation_id)
     .bind(to_json_list(&merged))
     .bind(now)
-    .execute(&mut *tx)
+    .bind(invited_by)
+    .execute(&mut **tx)
     .await?;
-    tx.commit().await?;
     Ok(merged)
 }
 
@@ -373,24 +388,6 @@ pub async fn remove_member(
             .rows_affected()
             > 0,
     )
-}
-
-/// Records who invited a member.
-pub async fn set_invited_by(
-    db: &Db,
-    organisation_id: &str,
-    user_id: &str,
-    invited_by: &str,
-) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update memberships set invited_by = $1 where organisation_id = $2 and user_id = $3 and invited_by is null",
-    )
-    .bind(invited_by)
-    .bind(organisation_id)
-    .bind(user_id)
-    .execute(db.writer())
-    .await?;
-    Ok(())
 }
 
 /// How many members hold `admin`.

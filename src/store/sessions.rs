@@ -160,3 +160,12 @@ pub async fn set_origin(
         .await?;
     Ok(())
 }
+
+/// Ends every session of a person.
+pub async fn delete_all_of_user(db: &Db, user_id: &str) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query("delete from sessions where user_id = $1")
+        .bind(user_id)
+        .execute(db.writer())
+        .await?
+        .rows_affected())
+}

@@ -1,0 +1,125 @@
+//! Reading the audit log: an organisation's admins see the events of their organisation,
+//! superadmins see everything. Exported as JSON lines (one event per line).
+
+use serde::Serialize;
+
+use crate::admin::{AdminError, Caller, load_org};
+use crate::orgs::permissions::Action;
+use crate::state::AppState;
+use crate::store::page::{self, Page};
+use crate::store::{self, audit::Filter};
+
+/// An event as the admin surface shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub id: String,
+    /// Unix seconds (UTC).
+    pub at: i64,
+    pub kind: String,
+    /// Who did it: a person's id, `client:<id>` or `cli`.
+    pub actor_id: Option<String>,
+    /// The person it is about.
+    pub user_id: Option<String>,
+    pub client_id: Option<String>,
+    pub organisation_id: Option<String>,
+    pub ip: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+impl From<store::audit::Row> for EventView {
+    fn from(r: store::audit::Row) -> Self {
+        EventView {
+            detail: serde_json::from_str(&r.detail).unwrap_or(serde_json::Value::Null),
+            id: r.id,
+            at: r.at,
+            kind: r.kind,
+            actor_id: r.actor_id,
+            user_id: r.user_id,
+            client_id: r.client_id,
+            organisation_id: r.organisation_id,
+            ip: r.ip,
+        }
+    }
+}
+
+/// What to read: one organisation's events (`org`), or everything (superadmin, `None`).
+#[derive(Debug, Default, Clone)]
+pub struct Query {
+    pub org: Option<String>,
+    pub user_id: Option<String>,
+    pub kind: Option<String>,
+    pub since: Option<i64>,
+}
+
+/// Resolves the organisation and checks the caller.
+async fn scope(state: &AppState, caller: &Caller, q: &Query) -> Result<Option<String>, AdminError> {
+    match &q.org {
+        Some(key) => {
+            let org = load_org(state, key).await?;
+            caller.check(Action::AuditRead, &org.id, "organisation")?;
+            Ok(Some(org.id))
+        }
+        None => {
+            caller.check_installation(Action::AuditReadAll)?;
+            Ok(None)
+        }
+    }
+}
+
+/// Events newest first.
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    q: &Query,
+    cursor: Option<&str>,
+    limit: Option<i64>,
+) -> Result<Page<EventView>, AdminError> {
+    let org = scope(state, caller, q).await?;
+    let limit = page::limit(limit);
+    let before = decode(cursor)?;
+    let filter = Filter {
+        organisation_id: org.as_deref(),
+        user_id: q.user_id.as_deref(),
+        kind: q.kind.as_deref(),
+        since: q.since,
+    };
+    let rows = store::audit::list(
+        &state.db,
+        &filter,
+        before.as_ref().map(|(a, i)| (*a, i.as_str())),
+        limit,
+    )
+    .await?;
+    let page = page::finish(rows, limit, |r| {
+        page::encode_cursor(&[&r.at.to_string(), &r.id])
+    });
+    Ok(Page {
+        items: page.items.into_iter().map(EventView::from).collect(),
+        next_cursor: page.next_cursor,
+    })
+}
+
+fn decode(cursor: Option<&str>) -> Result<Option<(i64, String)>, AdminError> {
+    let Some(c) = cursor else { return Ok(None) };
+    let bad = || AdminError::Invalid("the cursor is not valid".into());
+    let k = page::decode_cursor(c, 2).ok_or_else(bad)?;
+    let at = k[0].parse::<i64>().map_err(|_| bad())?;
+    Ok(Some((at, k[1].clone())))
+}
+
+/// Every matching event as JSON lines, newest first, read page by page.
+pub async fn export(state: &AppState, caller: &Caller, q: &Query) -> Result<String, AdminError> {
+    let mut out = String::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let page = list(state, caller, q, cursor.as_deref(), Some(page::MAX_LIMIT)).await?;
+        for e in &page.items {
+            out.push_str(&serde_json::to_string(e).unwrap_or_default());
+            out.push('\n');
+        }
+        match page.next_cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}

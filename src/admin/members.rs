@@ -1,0 +1,311 @@
+//! Members of an organisation as its admins see them: only what the organisation needs
+//! (name, email, phone, roles here). Admins change roles, remove members and send reset
+//! keys; they never change a person's email, phone, password or passkeys, which the person
+//! shares with their other organisations. Every action is notified to the person.
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::admin::principal::ADMIN_ROLE;
+use crate::admin::{AdminError, Caller, load_org, record};
+use crate::auth::password::Password;
+use crate::auth::policy::{PasswordPolicy, PolicyContext};
+use crate::mail::{self, Notice};
+use crate::orgs::permissions::Action;
+use crate::state::AppState;
+use crate::store::page::{self, Page};
+use crate::store::{self, from_json_list, orgs::MemberRow, orgs::Organisation};
+
+/// A member as the organisation sees them.
+#[derive(Debug, Clone, Serialize)]
+pub struct MemberView {
+    pub user_id: String,
+    pub name: Option<String>,
+    pub email: String,
+    pub phone: Option<String>,
+    pub roles: Vec<String>,
+    /// When they joined this organisation.
+    pub since: i64,
+    /// Who invited them (a person's id or `client:<id>`), if recorded.
+    pub invited_by: Option<String>,
+}
+
+impl From<MemberRow> for MemberView {
+    fn from(m: MemberRow) -> Self {
+        MemberView {
+            user_id: m.user_id,
+            name: m.name,
+            email: m.email,
+            phone: m.phone,
+            roles: from_json_list(&m.roles),
+            since: m.since,
+            invited_by: m.invited_by,
+        }
+    }
+}
+
+/// Members by email, optionally those whose name or email contains `search`.
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    org_key: &str,
+    search: Option<&str>,
+    cursor: Option<&str>,
+    limit: Option<i64>,
+) -> Result<Page<MemberView>, AdminError> {
+    let org = load_org(state, org_key).await?;
+    caller.check(Action::MemberList, &org.id, "organisation")?;
+    let limit = page::limit(limit);
+    let after = match cursor {
+        Some(c) => Some(
+            page::decode_cursor(c, 2)
+                .ok_or_else(|| AdminError::Invalid("the cursor is not valid".into()))?,
+        ),
+        None => None,
+    };
+    let search = search
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(page::like_pattern);
+    let rows = store::orgs::members(
+        &state.db,
+        &org.id,
+        search.as_deref(),
+        after.as_ref().map(|a| (a[0].as_str(), a[1].as_str())),
+        limit,
+    )
+    .await?;
+    let page = page::finish(rows, limit, |m| {
+        page::encode_cursor(&[&m.email_normalized, &m.user_id])
+    });
+    Ok(Page {
+        items: page.items.into_iter().map(MemberView::from).collect(),
+        next_cursor: page.next_cursor,
+    })
+}
+
+/// Loads the organisation, checks `action`, and loads the member (404 when not a member).
+async fn load(
+    state: &AppState,
+    caller: &Caller,
+    action: Action,
+    org_key: &str,
+    user_id: &str,
+) -> Result<(Organisation, MemberRow), AdminError> {
+    let org = load_org(state, org_key).await?;
+    caller.check(action, &org.id, "organisation")?;
+    let member = store::orgs::member(&state.db, &org.id, user_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound("no member".into()))?;
+    Ok((org, member))
+}
+
+/// One member.
+pub async fn get(
+    state: &AppState,
+    caller: &Caller,
+    org_key: &str,
+    user_id: &str,
+) -> Result<MemberView, AdminError> {
+    let (_, m) = load(state, caller, Action::MemberRead, org_key, user_id).await?;
+    Ok(m.into())
+}
+
+/// Checks that every role is on the organisation's list; returns them sorted, deduplicated.
+pub(crate) async fn check_roles(
+    state: &AppState,
+    org_id: &str,
+    roles: &[String],
+) -> Result<Vec<String>, AdminError> {
+    let known = store::orgs::roles(&state.db, org_id).await?;
+    let mut out: Vec<String> = Vec::new();
+    for r in roles {
+        let r = r.trim();
+        if !known.iter().any(|k| k.name == r) {
+            return Err(AdminError::Invalid(format!(
+                "{r:?} is not a role of this organisation"
+            )));
+        }
+        if !out.iter().any(|o| o == r) {
+            out.push(r.to_string());
+        }
+    }
+    out.sort();
+    Ok(out)
+}
+
+/// Refuses to leave an organisation without an admin, unless a superadmin does it.
+async fn keep_an_admin(
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    member: &MemberRow,
+) -> Result<(), AdminError> {
+    let was_admin = from_json_list(&member.roles)
+        .iter()
+        .any(|r| r == ADMIN_ROLE);
+    if was_admin
+        && !caller.principal.is_superadmin()
+        && store::orgs::count_admins(&state.db, org_id).await? <= 1
+    {
+        return Err(AdminError::Conflict(
+            "this is the organisation's last admin; make someone else admin first".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Replaces a member's roles. Takes effect at the member's next token refresh.
+pub async fn set_roles(
+    state: &AppState,
+    caller: &Caller,
+    org_key: &str,
+    user_id: &str,
+    roles: &[String],
+) -> Result<MemberView, AdminError> {
+    let (org, member) = load(state, caller, Action::MemberUpdateRoles, org_key, user_id).await?;
+    let roles = check_roles(state, &org.id, roles).await?;
+    let before = from_json_list(&member.roles);
+    if !roles.iter().any(|r| r == ADMIN_ROLE) {
+        keep_an_admin(state, caller, &org.id, &member).await?;
+    }
+    store::orgs::set_roles(&state.db, &org.id, user_id, &roles, state.now()).await?;
+    record(
+        state,
+        caller,
+        "admin.roles_changed",
+        Some(&org.id),
+        Some(user_id),
+        json!({ "before": before, "after": roles }),
+    )
+    .await?;
+    notify(
+        state,
+        user_id,
+        Notice::RolesChanged {
+            org_name: org.name.clone(),
+            roles: roles.clone(),
+        },
+    )
+    .await;
+    let m = store::orgs::member(&state.db, &org.id, user_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound("no member".into()))?;
+    Ok(m.into())
+}
+
+/// Removes a member. Their refresh tokens for this organisation stop working at once (the
+/// token endpoint checks the membership on every refresh).
+pub async fn remove(
+    state: &AppState,
+    caller: &Caller,
+    org_key: &str,
+    user_id: &str,
+) -> Result<(), AdminError> {
+    let (org, member) = load(state, caller, Action::MemberRemove, org_key, user_id).await?;
+    keep_an_admin(state, caller, &org.id, &member).await?;
+    store::orgs::remove_member(&state.db, &org.id, user_id).await?;
+    record(
+        state,
+        caller,
+        "admin.member_removed",
+        Some(&org.id),
+        Some(user_id),
+        json!({ "roles": from_json_list(&member.roles) }),
+    )
+    .await?;
+    notify(
+        state,
+        user_id,
+        Notice::Removed {
+            org_name: org.name.clone(),
+        },
+    )
+    .await;
+    Ok(())
+}
+
+/// Sends the member a password-reset key. The key goes to the member only; nothing about
+/// it is returned to the caller.
+pub async fn send_reset(
+    state: &AppState,
+    caller: &Caller,
+    org_key: &str,
+    user_id: &str,
+) -> Result<(), AdminError> {
+    let (org, _) = load(state, caller, Action::MemberSendReset, org_key, user_id).await?;
+    let user = store::users::find(&state.db, user_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound("no member".into()))?;
+    crate::auth::reset::send_reset_key(state, &user, Some(&org.name)).await?;
+    record(
+        state,
+        caller,
+        "admin.reset_sent",
+        Some(&org.id),
+        Some(user_id),
+        json!({ "channel": "email" }),
+    )
+    .await
+}
+
+/// Sets a person's password (superadmin, and only when `[admin] allow_set_password`). The
+/// person must change it at their next login; all their sessions and grants end.
+pub async fn set_password(
+    state: &AppState,
+    caller: &Caller,
+    user_id: &str,
+    password: Password,
+) -> Result<(), AdminError> {
+    caller.check_installation(Action::PersonSetPassword)?;
+    if !state.config.admin.allow_set_password {
+        return Err(AdminError::Forbidden(
+            "this installation does not let administrators set passwords ([admin] allow_set_password); send a reset key instead".into(),
+        ));
+    }
+    let user = store::users::find(&state.db, user_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound("no person".into()))?;
+    PasswordPolicy::from_config(&state.config.password)
+        .check(
+            password.expose(),
+            &PolicyContext {
+                email: Some(&user.email),
+                name: user.name.as_deref(),
+                extra: &[],
+            },
+        )
+        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    let hash = state.hasher.hash(&password).await?;
+    let now = state.now();
+    store::users::set_password(&state.db, user_id, &hash, true, now).await?;
+    store::sessions::delete_all_of_user(&state.db, user_id).await?;
+    store::grants::revoke_all_of_user(&state.db, user_id, now).await?;
+    record(
+        state,
+        caller,
+        "admin.password_set",
+        None,
+        Some(user_id),
+        json!({ "must_change": true }),
+    )
+    .await?;
+    notify(state, user_id, Notice::PasswordSet).await;
+    Ok(())
+}
+
+/// Notifies the person; a failure to queue the message is logged, not fatal (the action
+/// is done and audited).
+pub(crate) async fn notify(state: &AppState, user_id: &str, notice: Notice) {
+    let user = match store::users::find(&state.db, user_id).await {
+        Ok(Some(u)) => u,
+        Ok(None) => return,
+        Err(e) => {
+            tracing::error!(error = %e, "loading a person to notify failed");
+            return;
+        }
+    };
+    if let Err(e) = mail::notify(state, &user, notice).await {
+        tracing::error!(error = %e, user = %user_id, "queueing a notification failed");
+    }
+}

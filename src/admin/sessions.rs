@@ -1,0 +1,109 @@
+//! A member's login sessions, for admins responding to a lost or stolen device. Sessions
+//! belong to the person, not to one organisation, so an org admin sees only when they were
+//! started and last used (not from where); superadmins also see address and browser.
+//! Ending a session also revokes the tokens issued in it, and the person is told.
+
+use serde::Serialize;
+use serde_json::json;
+
+use crate::admin::{AdminError, Caller, load_org, record};
+use crate::mail::Notice;
+use crate::orgs::permissions::Action;
+use crate::state::AppState;
+use crate::store;
+
+/// A session as admins see it.
+#[derive(Debug, Clone, Serialize)]
+pub struct SessionView {
+    pub sid: String,
+    pub user_id: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub amr: Vec<String>,
+    /// Superadmins only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+    /// Superadmins only.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub user_agent: Option<String>,
+}
+
+async fn check_member(
+    state: &AppState,
+    caller: &Caller,
+    action: Action,
+    org_key: &str,
+    user_id: &str,
+) -> Result<store::orgs::Organisation, AdminError> {
+    let org = load_org(state, org_key).await?;
+    caller.check(action, &org.id, "organisation")?;
+    if store::orgs::member(&state.db, &org.id, user_id)
+        .await?
+        .is_none()
+    {
+        return Err(AdminError::NotFound("no member".into()));
+    }
+    Ok(org)
+}
+
+/// A member's live sessions, newest first.
+pub async fn list(
+    state: &AppState,
+    caller: &Caller,
+    org_key: &str,
+    user_id: &str,
+) -> Result<Vec<SessionView>, AdminError> {
+    check_member(state, caller, Action::SessionList, org_key, user_id).await?;
+    let full = caller.principal.is_superadmin();
+    let rows = store::sessions::list_for_user(&state.db, user_id, state.now()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|s| SessionView {
+            sid: s.sid,
+            user_id: s.user_id,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            expires_at: s.expires_at,
+            amr: store::from_json_list(&s.amr),
+            ip: if full { s.ip } else { None },
+            user_agent: if full { s.user_agent } else { None },
+        })
+        .collect())
+}
+
+/// Ends one of a member's sessions and revokes the grants made in it.
+pub async fn end(
+    state: &AppState,
+    caller: &Caller,
+    org_key: &str,
+    user_id: &str,
+    sid: &str,
+) -> Result<(), AdminError> {
+    let org = check_member(state, caller, Action::SessionEnd, org_key, user_id).await?;
+    let session = store::sessions::find_by_sid(&state.db, sid)
+        .await?
+        .filter(|s| s.user_id == user_id)
+        .ok_or_else(|| AdminError::NotFound("no session".into()))?;
+    let now = state.now();
+    store::sessions::delete_by_sid(&state.db, &session.sid).await?;
+    store::grants::revoke_by_sid(&state.db, &session.sid, now).await?;
+    record(
+        state,
+        caller,
+        "admin.session_ended",
+        Some(&org.id),
+        Some(user_id),
+        json!({ "sid": session.sid }),
+    )
+    .await?;
+    crate::admin::members::notify(
+        state,
+        user_id,
+        Notice::SessionEnded {
+            org_name: Some(org.name),
+        },
+    )
+    .await;
+    Ok(())
+}

@@ -275,12 +275,9 @@ pub async fn create_as(
             req.organisations = vec![org.id.clone()];
         }
     } else {
+        // An installation client with `admin_api` (an admin console) gets the `admin` scope
+        // for people only; `client_credentials` needs an owning organisation.
         req.owner_organisation_id = None;
-        if req.admin_api {
-            return Err(AdminError::Invalid(
-                "an admin API client must belong to an organisation".into(),
-            ));
-        }
     }
     if let (Some(org), Some(roles)) = (&owner, &req.visible_roles) {
         req.visible_roles = Some(crate::admin::members::check_roles(state, &org.id, roles).await?);

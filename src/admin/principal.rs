@@ -167,6 +167,36 @@ impl Principal {
     }
 }
 
+/// The principal behind a bearer access token for the admin API: a live Nyckel access
+/// token with the `admin` scope, of a person (their authority now) or of a service client
+/// owned by an organisation and registered for the admin API. Anything else is anonymous.
+pub async fn from_access_token(
+    state: &crate::state::AppState,
+    token: &str,
+) -> Result<Principal, crate::oidc::error::OAuthError> {
+    let valid = match crate::oidc::access::validate(state, token, state.now()).await? {
+        Ok(v) => v,
+        Err(_) => return Ok(Principal::Anonymous),
+    };
+    if !crate::oidc::scope::has(&valid.scope, crate::oidc::scope::ADMIN) {
+        return Ok(Principal::Anonymous);
+    }
+    if let Some(user) = &valid.user {
+        return Ok(Principal::person(&state.db, &user.id).await?);
+    }
+    let client = state.clients.get(&valid.client_id).await?;
+    Ok(match client {
+        Some(c) if c.admin_api => match &c.owner_organisation_id {
+            Some(org) => Principal::Service {
+                client_id: c.id.clone(),
+                organisation_id: org.clone(),
+            },
+            None => Principal::Anonymous,
+        },
+        _ => Principal::Anonymous,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -198,34 +228,4 @@ mod tests {
             Err(Refusal::Forbidden)
         );
     }
-}
-
-/// The principal behind a bearer access token for the admin API: a live Nyckel access
-/// token with the `admin` scope, of a person (their authority now) or of a service client
-/// owned by an organisation and registered for the admin API. Anything else is anonymous.
-pub async fn from_access_token(
-    state: &crate::state::AppState,
-    token: &str,
-) -> Result<Principal, crate::oidc::error::OAuthError> {
-    let valid = match crate::oidc::access::validate(state, token, state.now()).await? {
-        Ok(v) => v,
-        Err(_) => return Ok(Principal::Anonymous),
-    };
-    if !crate::oidc::scope::has(&valid.scope, crate::oidc::scope::ADMIN) {
-        return Ok(Principal::Anonymous);
-    }
-    if let Some(user) = &valid.user {
-        return Ok(Principal::person(&state.db, &user.id).await?);
-    }
-    let client = state.clients.get(&valid.client_id).await?;
-    Ok(match client {
-        Some(c) if c.admin_api => match &c.owner_organisation_id {
-            Some(org) => Principal::Service {
-                client_id: c.id.clone(),
-                organisation_id: org.clone(),
-            },
-            None => Principal::Anonymous,
-        },
-        _ => Principal::Anonymous,
-    })
 }

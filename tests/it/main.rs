@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod admin_world;
 mod authorize;
 mod authorize_support;
 mod canary;

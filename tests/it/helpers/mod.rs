@@ -2,6 +2,7 @@
 //! and manual clock; helpers create fixtures through the admin use-cases (what the CLI
 //! calls) and drive flows over HTTP like a browser or a relying party would.
 
+pub mod admin;
 pub mod browser;
 pub mod db;
 pub mod process;

@@ -37,6 +37,8 @@ pub struct Attempt<'a> {
     pub client_id: Option<&'a str>,
     /// The SHA-256 of the browser's previous session cookie, which ends on success.
     pub replaces: Option<&'a str>,
+    /// The browser's `User-Agent` (recorded with the session, cut to 256 characters).
+    pub user_agent: Option<&'a str>,
 }
 
 /// What the attempt led to. Its `Debug` never shows the cookie value.
@@ -227,6 +229,10 @@ async fn succeed(
         &[AMR_PASSWORD.to_string()],
         acr::SINGLE_FACTOR,
         attempt.replaces,
+        store::sessions::Origin {
+            ip: Some(ip),
+            user_agent: attempt.user_agent,
+        },
         now,
     )
     .await?;

@@ -71,6 +71,7 @@ pub async fn create(
     amr: &[String],
     acr: &str,
     replaces: Option<&str>,
+    origin: store::sessions::Origin<'_>,
     now: UnixTime,
 ) -> Result<(Session, String)> {
     if let Some(old) = replaces {
@@ -89,7 +90,7 @@ pub async fn create(
         last_seen_at: now,
         expires_at: now + config.absolute_timeout,
     };
-    store::sessions::insert(db, &row).await?;
+    store::sessions::insert(db, &row, origin).await?;
     Ok((row.into(), cookie))
 }
 

@@ -148,6 +148,7 @@ pub async fn post_login(
         ip,
         client_id: ctx.pending.as_ref().map(|p| p.params.client_id.as_str()),
         replaces: replaces.as_deref(),
+        user_agent: user_agent(&headers),
     };
     let outcome = login::password(
         &state.db,
@@ -192,6 +193,15 @@ pub async fn post_login(
         }
         Err(e) => PageError::from_internal(e, ctx.texts).into_response(),
     }
+}
+
+/// The browser's `User-Agent`, cut to 256 characters.
+fn user_agent(headers: &HeaderMap) -> Option<&str> {
+    let ua = headers.get(header::USER_AGENT)?.to_str().ok()?;
+    Some(match ua.char_indices().nth(256) {
+        Some((i, _)) => &ua[..i],
+        None => ua,
+    })
 }
 
 /// The texts for `ui_locales` (if any) and the browser's `Accept-Language`.

@@ -30,11 +30,18 @@ impl std::fmt::Debug for SessionRow {
     }
 }
 
+/// Where a session was started from (shown to the person and to superadmins).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Origin<'a> {
+    pub ip: Option<&'a str>,
+    pub user_agent: Option<&'a str>,
+}
+
 /// Inserts a session.
-pub async fn insert(db: &Db, s: &SessionRow) -> Result<(), sqlx::Error> {
+pub async fn insert(db: &Db, s: &SessionRow, origin: Origin<'_>) -> Result<(), sqlx::Error> {
     sqlx::query(
-        "insert into sessions (id_hash, sid, user_id, csrf, auth_time, amr, acr, created_at, last_seen_at, expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        "insert into sessions (id_hash, sid, user_id, csrf, auth_time, amr, acr, created_at, last_seen_at, expires_at, ip, user_agent)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
     )
     .bind(&s.id_hash)
     .bind(&s.sid)
@@ -46,6 +53,8 @@ pub async fn insert(db: &Db, s: &SessionRow) -> Result<(), sqlx::Error> {
     .bind(s.created_at)
     .bind(s.last_seen_at)
     .bind(s.expires_at)
+    .bind(origin.ip)
+    .bind(origin.user_agent)
     .execute(db.writer())
     .await?;
     Ok(())
@@ -143,22 +152,6 @@ pub async fn find_by_sid(db: &Db, sid: &str) -> Result<Option<SessionInfo>, sqlx
     .bind(sid)
     .fetch_optional(db.pool())
     .await
-}
-
-/// Records where a session was started.
-pub async fn set_origin(
-    db: &Db,
-    id_hash: &str,
-    ip: Option<&str>,
-    user_agent: Option<&str>,
-) -> Result<(), sqlx::Error> {
-    sqlx::query("update sessions set ip = $1, user_agent = $2 where id_hash = $3")
-        .bind(ip)
-        .bind(user_agent)
-        .bind(id_hash)
-        .execute(db.writer())
-        .await?;
-    Ok(())
 }
 
 /// Ends every session of a person.

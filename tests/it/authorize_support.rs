@@ -58,6 +58,7 @@ impl TestBrowser {
             &["pwd".into()],
             acr::SINGLE_FACTOR,
             None,
+            Default::default(),
             app.state.now(),
         )
         .await

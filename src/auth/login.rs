@@ -225,13 +225,15 @@ async fn succeed(
     let (session, cookie) = session::create(
         db,
         &config.session,
-        user_id,
-        &[AMR_PASSWORD.to_string()],
-        acr::SINGLE_FACTOR,
-        attempt.replaces,
-        store::sessions::Origin {
-            ip: Some(ip),
-            user_agent: attempt.user_agent,
+        session::NewSession {
+            user_id,
+            amr: &[AMR_PASSWORD.to_string()],
+            acr: acr::SINGLE_FACTOR,
+            replaces: attempt.replaces,
+            origin: store::sessions::Origin {
+                ip: Some(ip),
+                user_agent: attempt.user_agent,
+            },
         },
         now,
     )

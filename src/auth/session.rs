@@ -61,19 +61,33 @@ impl From<SessionRow> for Session {
     }
 }
 
+/// A session to start after a successful login.
+#[derive(Debug, Clone, Copy)]
+pub struct NewSession<'a> {
+    pub user_id: &'a str,
+    /// RFC 8176 methods used.
+    pub amr: &'a [String],
+    pub acr: &'a str,
+    /// The hash of the browser's previous session, which ends.
+    pub replaces: Option<&'a str>,
+    pub origin: store::sessions::Origin<'a>,
+}
+
 /// Creates a session after a successful login and returns it with the cookie value
-/// (shown to the browser only; never stored or logged). `replaces` is the hash of the
-/// browser's previous session, which ends.
+/// (shown to the browser only; never stored or logged).
 pub async fn create(
     db: &Db,
     config: &SessionConfig,
-    user_id: &str,
-    amr: &[String],
-    acr: &str,
-    replaces: Option<&str>,
-    origin: store::sessions::Origin<'_>,
+    new: NewSession<'_>,
     now: UnixTime,
 ) -> Result<(Session, String)> {
+    let NewSession {
+        user_id,
+        amr,
+        acr,
+        replaces,
+        origin,
+    } = new;
     if let Some(old) = replaces {
         store::sessions::delete(db, old).await?;
     }

@@ -54,11 +54,13 @@ impl TestBrowser {
         let (session, cookie) = session::create(
             &app.state.db,
             &app.state.config.session,
-            user_id,
-            &["pwd".into()],
-            acr::SINGLE_FACTOR,
-            None,
-            Default::default(),
+            session::NewSession {
+                user_id,
+                amr: &["pwd".into()],
+                acr: acr::SINGLE_FACTOR,
+                replaces: None,
+                origin: Default::default(),
+            },
             app.state.now(),
         )
         .await

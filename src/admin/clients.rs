@@ -170,13 +170,25 @@ use crate::state::AppState;
 use crate::store::page::{self, Page};
 use serde_json::json;
 
-/// Checks `action` on a client owned by `owner` (`None`: the installation, superadmin only).
-fn check_owner(caller: &Caller, action: Action, owner: Option<&str>) -> Result<(), AdminError> {
+/// Checks `action` on clients owned by `owner` (`None`: the installation, superadmin
+/// only). An installation client that someone else asks for by id does not exist for them
+/// (`hide`); listing or creating installation clients is simply forbidden.
+fn check_owner(
+    caller: &Caller,
+    action: Action,
+    owner: Option<&str>,
+    hide: bool,
+) -> Result<(), AdminError> {
     match owner {
         Some(org) => caller.check(action, org, "client"),
         None if caller.principal.is_superadmin() => Ok(()),
-        // An installation client is none of an org admin's business: it does not exist for them.
-        None => Err(AdminError::NotFound("no client".into())),
+        None if matches!(caller.principal, crate::admin::Principal::Anonymous) => {
+            Err(AdminError::Unauthenticated)
+        }
+        None if hide => Err(AdminError::NotFound("no client".into())),
+        None => Err(AdminError::Forbidden(
+            "only a superadmin manages the installation's own clients".into(),
+        )),
     }
 }
 
@@ -190,7 +202,12 @@ async fn load(
     let client = store::clients::find(&state.db, id)
         .await?
         .ok_or_else(|| AdminError::NotFound("no client".into()))?;
-    check_owner(caller, action, client.owner_organisation_id.as_deref())?;
+    check_owner(
+        caller,
+        action,
+        client.owner_organisation_id.as_deref(),
+        true,
+    )?;
     Ok(client)
 }
 
@@ -206,7 +223,7 @@ pub async fn list(
         Some(key) => Some(load_org(state, key).await?.id),
         None => None,
     };
-    check_owner(caller, Action::ClientList, owner.as_deref())?;
+    check_owner(caller, Action::ClientList, owner.as_deref(), false)?;
     let limit = page::limit(limit);
     let after = match cursor {
         Some(c) => Some(
@@ -250,6 +267,7 @@ pub async fn create_as(
         caller,
         Action::ClientCreate,
         owner.as_ref().map(|o| o.id.as_str()),
+        false,
     )?;
     let superadmin = caller.principal.is_superadmin();
     if let Some(org) = &owner {
@@ -311,6 +329,9 @@ pub struct ClientChanges {
     pub require_organisation: Option<bool>,
     /// `Some(None)` clears the restriction (all roles visible).
     pub visible_roles: Option<Option<Vec<String>>>,
+    /// Organisations whose members may use the client (ids or slugs; empty: any).
+    /// Superadmin only: an organisation's client stays restricted to that organisation.
+    pub organisations: Option<Vec<String>>,
 }
 
 /// Edits a client.
@@ -343,6 +364,21 @@ pub async fn update(
     }
     if let Some(r) = changes.require_organisation {
         client.require_organisation = r;
+    }
+    if let Some(orgs) = changes.organisations {
+        if !caller.principal.is_superadmin() {
+            return Err(AdminError::Forbidden(
+                "only a superadmin changes which organisations may use a client".into(),
+            ));
+        }
+        let mut ids = Vec::new();
+        for key in &orgs {
+            let org = load_org(state, key).await?;
+            if !ids.contains(&org.id) {
+                ids.push(org.id);
+            }
+        }
+        client.organisations = ids;
     }
     if let Some(v) = changes.visible_roles {
         client.visible_roles = match (v, client.owner_organisation_id.as_deref()) {

@@ -1,4 +1,5 @@
-//! The home page (`GET /`): who is signed in, with a sign-out button; or a link to sign in.
+//! The home page (`GET /`): who is signed in, with a sign-out button (and a link to the
+//! admin pages for people who administer something); or a link to sign in.
 
 use askama::Template;
 use axum::Router;
@@ -6,6 +7,7 @@ use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use crate::admin::Principal;
 use crate::http::error::PageError;
 use crate::http::extract::Lang;
 use crate::http::page::render;
@@ -21,6 +23,8 @@ pub struct HomePage {
     pub t: Texts,
     /// The signed-in person's email and the session's CSRF token.
     pub signed_in: Option<(String, String)>,
+    /// Whether to link to the admin pages (superadmin, or admin of an organisation).
+    pub admin: bool,
 }
 
 /// The routes of this module.
@@ -34,15 +38,23 @@ async fn get_home(
     Lang(texts): Lang,
     MaybeSession(session): MaybeSession,
 ) -> Response {
-    let signed_in = match session {
-        Some(s) => match store::users::find(&state.db, &s.user_id).await {
-            Ok(user) => user.map(|u| (u.email, s.csrf)),
-            Err(e) => return PageError::from_internal(e, texts).into_response(),
-        },
-        None => None,
+    let (signed_in, admin) = match session {
+        Some(s) => {
+            let found = match store::users::find(&state.db, &s.user_id).await {
+                Ok(user) => user.map(|u| (u.email, s.csrf)),
+                Err(e) => return PageError::from_internal(e, texts).into_response(),
+            };
+            let admin = match Principal::person(&state.db, &s.user_id).await {
+                Ok(p) => p.administered().is_none_or(|orgs| !orgs.is_empty()),
+                Err(e) => return PageError::from_internal(e, texts).into_response(),
+            };
+            (found, admin)
+        }
+        None => (None, false),
     };
     render(&HomePage {
         t: texts,
         signed_in,
+        admin,
     })
 }

@@ -53,12 +53,16 @@ pub struct LoginPage {
     pub email: String,
     /// The message after a failed attempt.
     pub error: Option<&'static str>,
+    /// A local page to go to after a plain login.
+    pub next: Option<String>,
 }
 
 /// `GET /login` query.
 #[derive(Debug, Deserialize)]
 pub struct LoginQuery {
     pub req: Option<String>,
+    /// A local page to go to after a plain login (see [`local_path`]).
+    pub next: Option<String>,
 }
 
 /// `POST /login` form. Not `Debug`: it holds the password.
@@ -72,6 +76,8 @@ pub struct LoginForm {
     pub email: String,
     #[serde(default)]
     pub password: String,
+    #[serde(default)]
+    pub next: Option<String>,
 }
 
 /// What the page needs besides the email and the message.
@@ -82,6 +88,8 @@ struct Context {
     csrf: String,
     /// A new double-submit cookie value to set.
     new_csrf_cookie: bool,
+    /// Where a plain login continues (a checked local path).
+    next: Option<String>,
 }
 
 /// `GET /login[?req=<id>]`.
@@ -99,7 +107,7 @@ pub async fn get_login(
             Ok(ctx) => ctx,
             Err(e) => return e.into_response(),
         },
-        None => plain_context(&headers),
+        None => plain_context(&headers, query.next.as_deref()),
     };
     let email = ctx
         .pending
@@ -137,7 +145,7 @@ pub async fn post_login(
                 return PageError::new(StatusCode::FORBIDDEN, "error.csrf", fallback)
                     .into_response();
             }
-            plain_context(&headers)
+            plain_context(&headers, form.next.as_deref())
         }
     };
 
@@ -165,7 +173,7 @@ pub async fn post_login(
                     "{CONTINUE_PATH}?req={}",
                     url::form_urlencoded::byte_serialize(p.id.as_bytes()).collect::<String>()
                 ),
-                None => "/".to_string(),
+                None => ctx.next.clone().unwrap_or_else(|| "/".to_string()),
             };
             let mut res = StatusCode::SEE_OTHER.into_response();
             let h = res.headers_mut();
@@ -213,7 +221,7 @@ fn texts(headers: &HeaderMap, ui_locales: Option<&str>) -> Texts {
 }
 
 /// The plain form: reuses the browser's double-submit cookie or makes a new one.
-fn plain_context(headers: &HeaderMap) -> Context {
+fn plain_context(headers: &HeaderMap, next: Option<&str>) -> Context {
     let existing = cookies::get(headers, CSRF_COOKIE).filter(|v| looks_like_token(v));
     Context {
         texts: texts(headers, None),
@@ -221,7 +229,21 @@ fn plain_context(headers: &HeaderMap) -> Context {
         client_name: None,
         csrf: existing.map_or_else(secret_token, str::to_string),
         new_csrf_cookie: existing.is_none(),
+        next: next.and_then(local_path),
     }
+}
+
+/// `next` when it is a path on this server: one leading `/` (not `//`, which is another
+/// host), no backslash (browsers read it as `/`), no control characters or spaces
+/// (browsers drop tabs and newlines, which could make `//`), at most 2000 bytes.
+pub fn local_path(next: &str) -> Option<String> {
+    let ok = next.starts_with('/')
+        && !next.starts_with("//")
+        && next.len() <= 2000
+        && !next
+            .chars()
+            .any(|c| c == '\\' || c.is_control() || c.is_whitespace());
+    ok.then(|| next.to_string())
 }
 
 /// A 256-bit base64url token, as [`secret_token`] makes.
@@ -268,6 +290,7 @@ async fn pending_context(
         csrf: pending.csrf.clone(),
         pending: Some(pending),
         new_csrf_cookie: false,
+        next: None,
     })
 }
 
@@ -280,6 +303,7 @@ fn show(ctx: Context, email: String, error: Option<&'static str>, status: Status
         csrf: ctx.csrf.clone(),
         email,
         error: error.map(|k| ctx.texts.t(k)),
+        next: ctx.next.clone(),
     };
     let mut res = render_status(status, &page);
     let h = res.headers_mut();
@@ -328,6 +352,24 @@ mod tests {
             Some("com.example.app:")
         );
         assert_eq!(form_target("not a url"), None);
+    }
+
+    #[test]
+    fn only_local_paths_are_followed() {
+        assert_eq!(
+            local_path("/admin/orgs/a?q=1").as_deref(),
+            Some("/admin/orgs/a?q=1")
+        );
+        for bad in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "evil",
+            "/\t/evil.example",
+            "",
+        ] {
+            assert_eq!(local_path(bad), None, "{bad:?}");
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! endpoints, panic catching, body limits, request logging), extractors, error responses and
 //! the pages. Handlers are thin: they parse, call `oidc`/`auth`/`admin`, and render.
 
+pub mod admin_ui;
 pub mod authorize;
 pub mod consent;
 pub mod cookies;
@@ -9,6 +10,7 @@ pub mod error;
 pub mod extract;
 pub mod headers;
 pub mod home;
+pub mod invite;
 pub mod login;
 pub mod logout;
 pub mod page;
@@ -42,6 +44,8 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(authorize::routes())
         .merge(login::routes())
+        .merge(admin_ui::routes())
+        .merge(invite::routes())
         .route("/health/live", get(wellknown::get_live))
         .route("/health/ready", get(wellknown::get_ready))
         .route("/static/nyckel.css", get(wellknown::get_css))

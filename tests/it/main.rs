@@ -4,6 +4,9 @@
 
 mod helpers;
 
+mod admin_ui;
+mod admin_ui_matrix;
+mod admin_ui_support;
 mod admin_world;
 mod authorize;
 mod authorize_support;
@@ -11,6 +14,7 @@ mod canary;
 mod cli;
 mod discovery;
 mod flows;
+mod invite;
 mod keys;
 mod login;
 mod login_support;

@@ -1,0 +1,263 @@
+//! What every admin page starts from: the signed-in person ([`Admin`], an extractor that
+//! sends anonymous visitors to the login page), the submitted form with its CSRF check
+//! ([`Fields`]), and the way a refused or failed use-case becomes a page ([`Admin::fail`]).
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+
+use crate::admin::{AdminError, Caller, Principal};
+use crate::crypto::constant_time_eq;
+use crate::http::authorize::see_other;
+use crate::http::extract::{ClientIp, accept_language_locale};
+use crate::http::page::render_status;
+use crate::http::session::MaybeSession;
+use crate::i18n::Texts;
+use crate::state::AppState;
+use crate::store;
+
+use super::view::{Chrome, ErrorPage, Notice};
+
+/// A signed-in person on an admin page, with their authority as it is now (loaded fresh
+/// for every request: a role taken away counts at once).
+pub struct Admin {
+    pub texts: Texts,
+    pub caller: Caller,
+    /// The session's CSRF token, repeated by every form.
+    pub csrf: String,
+    /// The person's email, shown in the page header.
+    pub email: String,
+}
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let texts = Texts::new(accept_language_locale(parts, None));
+        let Ok(MaybeSession(session)) = MaybeSession::from_request_parts(parts, state).await;
+        let Ok(ClientIp(ip)) = ClientIp::from_request_parts(parts, state).await;
+        let Some(session) = session else {
+            return Err(to_login(parts));
+        };
+        let principal = Principal::person(&state.db, &session.user_id)
+            .await
+            .map_err(|e| internal(texts, e))?;
+        let email = match (
+            &principal,
+            store::users::find(&state.db, &session.user_id).await,
+        ) {
+            (Principal::Person { .. }, Ok(Some(u))) => u.email,
+            (_, Err(e)) => return Err(internal(texts, e)),
+            _ => return Err(to_login(parts)),
+        };
+        Ok(Admin {
+            texts,
+            caller: Caller {
+                principal,
+                ip: Some(ip.to_string()),
+            },
+            csrf: session.csrf,
+            email,
+        })
+    }
+}
+
+/// 303 to the login page, which comes back here afterwards (a GET comes back to the same
+/// address; a form post to the start page, since its form is gone).
+fn to_login(parts: &Parts) -> Response {
+    let back = if parts.method == Method::GET {
+        parts
+            .uri
+            .path_and_query()
+            .map_or("/admin", |p| p.as_str())
+            .to_string()
+    } else {
+        "/admin".to_string()
+    };
+    let next: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
+    see_other(&format!("/login?next={next}"))
+}
+
+fn internal(texts: Texts, e: impl std::fmt::Display) -> Response {
+    crate::http::error::PageError::from_internal(e, texts).into_response()
+}
+
+impl Admin {
+    /// The page frame for this person; `org` is the organisation whose tabs are shown.
+    pub fn chrome(&self, org: Option<(&str, &str)>, tab: &'static str) -> Chrome {
+        let switch = match &self.caller.principal {
+            Principal::Person {
+                superadmin,
+                admin_of,
+                ..
+            } => *superadmin || admin_of.len() > 1,
+            _ => false,
+        };
+        Chrome {
+            email: self.email.clone(),
+            csrf: self.csrf.clone(),
+            superadmin: self.caller.principal.is_superadmin(),
+            switch,
+            org: org.map(|(slug, name)| (slug.to_string(), name.to_string())),
+            tab,
+            notice: None,
+        }
+    }
+
+    /// Parses a posted form and checks its CSRF token against the session's; a missing or
+    /// wrong token is answered with 403 and nothing is done.
+    pub fn form(&self, body: &[u8]) -> Result<Fields, Stop> {
+        let fields = Fields::parse(body);
+        let sent = fields.one("csrf").unwrap_or_default();
+        if sent.is_empty() || !constant_time_eq(sent.as_bytes(), self.csrf.as_bytes()) {
+            tracing::warn!("admin form with a missing or wrong CSRF token");
+            return Err(self.error_page(StatusCode::FORBIDDEN, self.texts.t("error.csrf")));
+        }
+        Ok(fields)
+    }
+
+    /// The response for a use-case that failed: the login page for an anonymous caller,
+    /// 404 or 403 pages, a 400/409 page with the reason, or a logged 500.
+    pub fn fail(&self, e: AdminError) -> Stop {
+        let t = self.texts;
+        match e {
+            AdminError::Unauthenticated => see_other("/login?next=%2Fadmin").into(),
+            AdminError::NotFound(_) => {
+                self.error_page(StatusCode::NOT_FOUND, t.t("admin.error.not_found"))
+            }
+            AdminError::Forbidden(_) => {
+                self.error_page(StatusCode::FORBIDDEN, t.t("admin.error.forbidden"))
+            }
+            AdminError::Invalid(_) | AdminError::Conflict(_) => {
+                let status = status_of(&e);
+                let notice = Notice::from_error(t, &e);
+                self.error_page(status, &notice.text)
+            }
+            AdminError::Internal(e) => internal(t, e).into(),
+        }
+    }
+
+    /// An error page in the admin frame.
+    pub fn error_page(&self, status: StatusCode, message: &str) -> Stop {
+        let page = ErrorPage {
+            t: self.texts,
+            chrome: self.chrome(None, ""),
+            heading: self.texts.t(match status {
+                StatusCode::NOT_FOUND => "admin.error.not_found_heading",
+                StatusCode::FORBIDDEN => "admin.error.forbidden_heading",
+                _ => "admin.error.heading",
+            }),
+            message: message.to_string(),
+        };
+        render_status(status, &page).into()
+    }
+}
+
+/// A response that ends a handler early: a refusal or error page, or the way to the login
+/// page (boxed, since a `Response` is large to move around in a `Result`).
+pub struct Stop(Box<Response>);
+
+impl From<Response> for Stop {
+    fn from(r: Response) -> Stop {
+        Stop(Box::new(r))
+    }
+}
+
+impl IntoResponse for Stop {
+    fn into_response(self) -> Response {
+        *self.0
+    }
+}
+
+/// Whether the person can fix the failure by changing the form (shown on the form's page).
+pub fn is_form_error(e: &AdminError) -> bool {
+    matches!(e, AdminError::Invalid(_) | AdminError::Conflict(_))
+}
+
+/// 400 for bad input, 409 for a conflict with the current state.
+pub fn status_of(e: &AdminError) -> StatusCode {
+    match e {
+        AdminError::Conflict(_) => StatusCode::CONFLICT,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// A posted form or a query string: name/value pairs in order, empty values kept
+/// (checkboxes repeat a name, an emptied text field must read as empty).
+#[derive(Default)]
+pub struct Fields(Vec<(String, String)>);
+
+impl Fields {
+    /// Parses `application/x-www-form-urlencoded` text.
+    pub fn parse(raw: &[u8]) -> Fields {
+        Fields(
+            url::form_urlencoded::parse(raw)
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    /// Parses an optional query string.
+    pub fn query(raw: Option<&str>) -> Fields {
+        Fields::parse(raw.unwrap_or_default().as_bytes())
+    }
+
+    /// The first value of `name`.
+    pub fn one(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The first value of `name` unless empty.
+    pub fn some(&self, name: &str) -> Option<&str> {
+        self.one(name).map(str::trim).filter(|v| !v.is_empty())
+    }
+
+    /// The first value of `name`, or "".
+    pub fn text(&self, name: &str) -> String {
+        self.one(name).unwrap_or_default().to_string()
+    }
+
+    /// Every non-empty value of `name` (checkbox groups).
+    pub fn all(&self, name: &str) -> Vec<String> {
+        self.0
+            .iter()
+            .filter(|(k, v)| k == name && !v.is_empty())
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+
+    /// Whether a checkbox `name` was ticked.
+    pub fn checked(&self, name: &str) -> bool {
+        self.some(name).is_some()
+    }
+
+    /// The non-empty lines of a textarea.
+    pub fn lines(&self, name: &str) -> Vec<String> {
+        self.one(name)
+            .unwrap_or_default()
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_keep_repeats_and_empties() {
+        let f = Fields::parse(b"roles=a&roles=b&roles=&d=&uris=x%0D%0A%0D%0A+y+");
+        assert_eq!(f.all("roles"), vec!["a", "b"]);
+        assert_eq!(f.one("d"), Some(""));
+        assert_eq!(f.some("d"), None);
+        assert!(!f.checked("d"));
+        assert_eq!(f.lines("uris"), vec!["x", "y"]);
+    }
+}

@@ -1,0 +1,208 @@
+//! Inviting people by email with roles, and the organisation's invitations (revocable while
+//! open). The admin never sees the link: it goes to the invited address only.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use crate::admin::invitations::{self, InvitationView};
+use crate::admin::orgs::OrgView;
+use crate::http::authorize::see_other;
+use crate::i18n::Texts;
+use crate::state::AppState;
+
+use super::context::{Admin, Fields, Stop, is_form_error, status_of};
+use super::members::RoleChoice;
+use super::view::{Chrome, Notice, Pager, datetime, done_notice, page};
+use super::{org_of, org_path};
+
+/// One invitation in the list.
+pub struct InvitationLine {
+    pub id: String,
+    pub email: String,
+    pub roles: String,
+    /// Catalog key of the status.
+    pub status: &'static str,
+    pub open: bool,
+    pub sent: String,
+    pub expires: String,
+}
+
+/// The invite form and the list of invitations.
+#[derive(Template)]
+#[template(path = "admin/invite.html")]
+pub struct InvitePage {
+    pub t: Texts,
+    pub chrome: Chrome,
+    pub base: String,
+    pub email: String,
+    pub roles: Vec<RoleChoice>,
+    pub invitations: Vec<InvitationLine>,
+    pub pager: Pager,
+}
+
+/// What the form held, to show it again after a refusal.
+struct Draft {
+    email: String,
+    roles: Vec<String>,
+}
+
+/// `GET /admin/orgs/{org}/invite?cursor=`.
+pub async fn get_invite(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(key): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Stop> {
+    let org = org_of(&state, &admin, &key).await?;
+    let q = Fields::query(raw.as_deref());
+    let notice = done_notice(admin.texts, q.one("done"));
+    let draft = Draft {
+        email: String::new(),
+        roles: vec!["member".into()],
+    };
+    invite_page(
+        &state,
+        &admin,
+        &org,
+        q.some("cursor"),
+        draft,
+        notice,
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn invite_page(
+    state: &AppState,
+    admin: &Admin,
+    org: &OrgView,
+    cursor: Option<&str>,
+    draft: Draft,
+    notice: Option<Notice>,
+    status: StatusCode,
+) -> Result<Response, Stop> {
+    let fail = |e| admin.fail(e);
+    let roles = crate::admin::orgs::roles(state, &admin.caller, &org.id)
+        .await
+        .map_err(fail)?
+        .into_iter()
+        .map(|r| RoleChoice {
+            checked: draft.roles.contains(&r.name),
+            name: r.name,
+            description: r.description,
+        })
+        .collect();
+    let list = invitations::list(state, &admin.caller, &org.id, cursor, None)
+        .await
+        .map_err(fail)?;
+    let base = org_path(org);
+    let pager = Pager::new(
+        &format!("{base}/invite"),
+        &[],
+        cursor,
+        list.next_cursor.as_deref(),
+    );
+    let invitations = list.items.into_iter().map(line).collect();
+    Ok(page(
+        status,
+        &InvitePage {
+            t: admin.texts,
+            chrome: admin
+                .chrome(Some((&org.slug, &org.name)), "invite")
+                .with(notice),
+            base,
+            email: draft.email,
+            roles,
+            invitations,
+            pager,
+        },
+    ))
+}
+
+fn line(i: InvitationView) -> InvitationLine {
+    InvitationLine {
+        status: match i.status {
+            "accepted" => "admin.invite.status_accepted",
+            "revoked" => "admin.invite.status_revoked",
+            "expired" => "admin.invite.status_expired",
+            _ => "admin.invite.status_open",
+        },
+        open: i.status == "open",
+        roles: i.roles.join(", "),
+        sent: datetime(i.created_at),
+        expires: datetime(i.expires_at),
+        id: i.id,
+        email: i.email,
+    }
+}
+
+/// `POST /admin/orgs/{org}/invite`: invites `email` with the ticked roles.
+pub async fn post_invite(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Result<Response, Stop> {
+    let form = admin.form(&body)?;
+    let org = org_of(&state, &admin, &key).await?;
+    let draft = Draft {
+        email: form.text("email").trim().to_string(),
+        roles: form.all("roles"),
+    };
+    let result = if draft.roles.is_empty() {
+        Err(crate::admin::AdminError::Invalid(
+            "give at least one role".into(),
+        ))
+    } else {
+        invitations::create(&state, &admin.caller, &org.id, &draft.email, &draft.roles).await
+    };
+    match result {
+        Ok(_) => Ok(see_other(&format!(
+            "{}/invite?done=invited",
+            org_path(&org)
+        ))),
+        Err(e) if is_form_error(&e) => {
+            let notice = if draft.roles.is_empty() {
+                Notice {
+                    error: true,
+                    text: admin.texts.t("admin.invite.no_roles").to_string(),
+                    lang: None,
+                }
+            } else {
+                Notice::from_error(admin.texts, &e)
+            };
+            invite_page(
+                &state,
+                &admin,
+                &org,
+                None,
+                draft,
+                Some(notice),
+                status_of(&e),
+            )
+            .await
+        }
+        Err(e) => Err(admin.fail(e)),
+    }
+}
+
+/// `POST /admin/orgs/{org}/invitations/{id}/revoke`.
+pub async fn post_revoke(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((key, id)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, Stop> {
+    admin.form(&body)?;
+    let org = org_of(&state, &admin, &key).await?;
+    invitations::revoke(&state, &admin.caller, &org.id, &id)
+        .await
+        .map_err(|e| admin.fail(e))?;
+    Ok(see_other(&format!(
+        "{}/invite?done=invitation_revoked",
+        org_path(&org)
+    )))
+}

@@ -1,0 +1,97 @@
+//! The admin web UI under `/admin`: server-rendered pages (no scripts) over the admin
+//! use-cases in [`crate::admin`], which check the permission matrix, record the audit log
+//! and notify the people acted on. This module only reads forms, calls a use-case and
+//! renders the answer; it decides no permission itself.
+//!
+//! Every page needs a login session (anonymous visitors are sent to `/login?next=...`).
+//! Every form carries the session's CSRF token (403 otherwise) and is answered by a
+//! redirect to a page that shows what was done (`?done=...`), except the pages that show a
+//! client secret once: those are the answer to the post itself, so the secret is never in
+//! a URL or stored anywhere. A refusal the person can fix (400, 409) is shown on the form's
+//! page; an organisation the person has no standing in does not exist for them (404), and
+//! a member without the admin role gets 403.
+
+mod audit;
+mod clients;
+mod context;
+mod invitations;
+mod members;
+mod orgs;
+mod roles;
+mod view;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::admin::orgs::OrgView;
+use crate::state::AppState;
+use context::{Admin, Stop};
+
+/// The routes of the admin web UI.
+pub fn routes() -> Router<AppState> {
+    let org = |p: &str| format!("/admin/orgs/{{org}}{p}");
+    Router::new()
+        .route("/admin", get(orgs::get_switcher))
+        .route("/admin/orgs", get(orgs::get_new).post(orgs::post_create))
+        .route("/admin/audit", get(audit::get_installation))
+        .route("/admin/audit/export", get(audit::get_installation_export))
+        .route(&org(""), get(orgs::get_org))
+        .route(&org("/members"), get(members::get_list))
+        .route(&org("/members/{user}"), get(members::get_member))
+        .route(&org("/members/{user}/roles"), post(members::post_roles))
+        .route(
+            &org("/members/{user}/remove"),
+            get(members::get_remove).post(members::post_remove),
+        )
+        .route(&org("/members/{user}/reset"), post(members::post_reset))
+        .route(
+            &org("/members/{user}/sessions/{sid}/end"),
+            post(members::post_end_session),
+        )
+        .route(
+            &org("/invite"),
+            get(invitations::get_invite).post(invitations::post_invite),
+        )
+        .route(
+            &org("/invitations/{id}/revoke"),
+            post(invitations::post_revoke),
+        )
+        .route(&org("/roles"), get(roles::get_list).post(roles::post_add))
+        .route(
+            &org("/roles/{name}"),
+            get(roles::get_role).post(roles::post_edit),
+        )
+        .route(
+            &org("/roles/{name}/delete"),
+            get(roles::get_delete).post(roles::post_delete),
+        )
+        .route(
+            &org("/clients"),
+            get(clients::get_list).post(clients::post_create),
+        )
+        .route(&org("/clients/new"), get(clients::get_new))
+        .route(
+            &org("/clients/{id}"),
+            get(clients::get_client).post(clients::post_edit),
+        )
+        .route(&org("/clients/{id}/rotate"), post(clients::post_rotate))
+        .route(
+            &org("/clients/{id}/delete"),
+            get(clients::get_delete).post(clients::post_delete),
+        )
+        .route(&org("/audit"), get(audit::get_org))
+        .route(&org("/audit/export"), get(audit::get_org_export))
+}
+
+/// Loads the organisation of an organisation page and checks that the caller may see it:
+/// 404 when it does not exist for them, 403 for a member who is not an admin.
+async fn org_of(state: &AppState, admin: &Admin, key: &str) -> Result<OrgView, Stop> {
+    crate::admin::orgs::get(state, &admin.caller, key)
+        .await
+        .map_err(|e| admin.fail(e))
+}
+
+/// The base path of an organisation's pages.
+fn org_path(org: &OrgView) -> String {
+    format!("/admin/orgs/{}", view::enc(&org.slug))
+}

@@ -1,0 +1,259 @@
+//! The organisation's own role list: add a role, describe it, delete it. The `admin` role
+//! is built in: it can be described, not deleted.
+
+use askama::Template;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+
+use crate::admin::AdminError;
+use crate::admin::orgs::{self, OrgView};
+use crate::admin::principal::ADMIN_ROLE;
+use crate::http::authorize::see_other;
+use crate::i18n::Texts;
+use crate::state::AppState;
+use crate::store::orgs::Role;
+
+use super::context::{Admin, Fields, Stop, is_form_error, status_of};
+use super::view::{Chrome, ConfirmPage, Notice, done_notice, enc, page};
+use super::{org_of, org_path};
+
+/// The role list with the form for a new role.
+#[derive(Template)]
+#[template(path = "admin/roles.html")]
+pub struct RolesPage {
+    pub t: Texts,
+    pub chrome: Chrome,
+    pub base: String,
+    pub roles: Vec<Role>,
+    pub name: String,
+    pub description: String,
+}
+
+/// `GET /admin/orgs/{org}/roles`.
+pub async fn get_list(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(key): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, Stop> {
+    let org = org_of(&state, &admin, &key).await?;
+    let q = Fields::query(raw.as_deref());
+    let notice = done_notice(admin.texts, q.one("done"));
+    list_page(
+        &state,
+        &admin,
+        &org,
+        notice,
+        StatusCode::OK,
+        String::new(),
+        String::new(),
+    )
+    .await
+}
+
+async fn list_page(
+    state: &AppState,
+    admin: &Admin,
+    org: &OrgView,
+    notice: Option<Notice>,
+    status: StatusCode,
+    name: String,
+    description: String,
+) -> Result<Response, Stop> {
+    let roles = orgs::roles(state, &admin.caller, &org.id)
+        .await
+        .map_err(|e| admin.fail(e))?;
+    Ok(page(
+        status,
+        &RolesPage {
+            t: admin.texts,
+            chrome: admin
+                .chrome(Some((&org.slug, &org.name)), "roles")
+                .with(notice),
+            base: org_path(org),
+            roles,
+            name,
+            description,
+        },
+    ))
+}
+
+/// `POST /admin/orgs/{org}/roles`: adds a role (a name already on the list is refused:
+/// edit that role instead).
+pub async fn post_add(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(key): Path<String>,
+    body: Bytes,
+) -> Result<Response, Stop> {
+    let form = admin.form(&body)?;
+    let org = org_of(&state, &admin, &key).await?;
+    let name = form.text("name").trim().to_string();
+    let description = form.text("description");
+    let existing = orgs::roles(&state, &admin.caller, &org.id)
+        .await
+        .map_err(|e| admin.fail(e))?;
+    let result = if existing.iter().any(|r| r.name == name) {
+        Err(AdminError::Conflict(format!(
+            "the role {name} already exists"
+        )))
+    } else {
+        orgs::put_role(&state, &admin.caller, &org.id, &name, &description).await
+    };
+    match result {
+        Ok(_) => Ok(see_other(&format!(
+            "{}/roles?done=role_saved",
+            org_path(&org)
+        ))),
+        Err(e) if is_form_error(&e) => {
+            let notice = Notice::from_error(admin.texts, &e);
+            list_page(
+                &state,
+                &admin,
+                &org,
+                Some(notice),
+                status_of(&e),
+                name,
+                description,
+            )
+            .await
+        }
+        Err(e) => Err(admin.fail(e)),
+    }
+}
+
+/// One role's page.
+#[derive(Template)]
+#[template(path = "admin/role.html")]
+pub struct RolePage {
+    pub t: Texts,
+    pub chrome: Chrome,
+    pub here: String,
+    pub base: String,
+    pub role: Role,
+    pub builtin: bool,
+}
+
+/// Loads one role of the organisation (404 when it has none by that name).
+async fn role_of(state: &AppState, admin: &Admin, org: &OrgView, name: &str) -> Result<Role, Stop> {
+    orgs::roles(state, &admin.caller, &org.id)
+        .await
+        .map_err(|e| admin.fail(e))?
+        .into_iter()
+        .find(|r| r.name == name)
+        .ok_or_else(|| admin.fail(AdminError::NotFound("no role".into())))
+}
+
+fn role_page(admin: &Admin, org: &OrgView, role: Role, problem: Option<&AdminError>) -> Response {
+    let base = org_path(org);
+    page(
+        problem.map_or(StatusCode::OK, status_of),
+        &RolePage {
+            t: admin.texts,
+            chrome: admin
+                .chrome(Some((&org.slug, &org.name)), "roles")
+                .with(problem.map(|e| Notice::from_error(admin.texts, e))),
+            here: format!("{base}/roles/{}", enc(&role.name)),
+            base,
+            builtin: role.name == ADMIN_ROLE,
+            role,
+        },
+    )
+}
+
+/// `GET /admin/orgs/{org}/roles/{name}`.
+pub async fn get_role(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((key, name)): Path<(String, String)>,
+) -> Result<Response, Stop> {
+    let org = org_of(&state, &admin, &key).await?;
+    let role = role_of(&state, &admin, &org, &name).await?;
+    Ok(role_page(&admin, &org, role, None))
+}
+
+/// `POST /admin/orgs/{org}/roles/{name}`: changes the description.
+pub async fn post_edit(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((key, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, Stop> {
+    let form = admin.form(&body)?;
+    let org = org_of(&state, &admin, &key).await?;
+    let mut role = role_of(&state, &admin, &org, &name).await?;
+    let description = form.text("description");
+    match orgs::put_role(&state, &admin.caller, &org.id, &name, &description).await {
+        Ok(_) => Ok(see_other(&format!(
+            "{}/roles?done=role_saved",
+            org_path(&org)
+        ))),
+        Err(e) if is_form_error(&e) => {
+            role.description = description;
+            Ok(role_page(&admin, &org, role, Some(&e)))
+        }
+        Err(e) => Err(admin.fail(e)),
+    }
+}
+
+fn delete_page(
+    admin: &Admin,
+    org: &OrgView,
+    role: &Role,
+    problem: Option<&AdminError>,
+) -> Response {
+    let t = admin.texts;
+    let here = format!("{}/roles/{}", org_path(org), enc(&role.name));
+    page(
+        problem.map_or(StatusCode::OK, status_of),
+        &ConfirmPage {
+            t,
+            chrome: admin
+                .chrome(Some((&org.slug, &org.name)), "roles")
+                .with(problem.map(|e| Notice::from_error(t, e))),
+            heading: t
+                .t("admin.role.delete_heading")
+                .replace("{name}", &role.name),
+            text: t.t("admin.role.delete_text").to_string(),
+            action: format!("{here}/delete"),
+            button: t.t("admin.role.delete_button"),
+            back: here,
+        },
+    )
+}
+
+/// `GET /admin/orgs/{org}/roles/{name}/delete`: asks before deleting.
+pub async fn get_delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((key, name)): Path<(String, String)>,
+) -> Result<Response, Stop> {
+    let org = org_of(&state, &admin, &key).await?;
+    let role = role_of(&state, &admin, &org, &name).await?;
+    Ok(delete_page(&admin, &org, &role, None))
+}
+
+/// `POST /admin/orgs/{org}/roles/{name}/delete`: deletes the role (and takes it from every
+/// member who held it).
+pub async fn post_delete(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path((key, name)): Path<(String, String)>,
+    body: Bytes,
+) -> Result<Response, Stop> {
+    admin.form(&body)?;
+    let org = org_of(&state, &admin, &key).await?;
+    match orgs::delete_role(&state, &admin.caller, &org.id, &name).await {
+        Ok(()) => Ok(see_other(&format!(
+            "{}/roles?done=role_deleted",
+            org_path(&org)
+        ))),
+        Err(e) if is_form_error(&e) => {
+            let role = role_of(&state, &admin, &org, &name).await?;
+            Ok(delete_page(&admin, &org, &role, Some(&e)))
+        }
+        Err(e) => Err(admin.fail(e)),
+    }
+}

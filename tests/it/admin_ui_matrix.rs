@@ -1,0 +1,463 @@
+//! The admin web UI against the permission matrix (issue 3, done when 1), generated: every
+//! admin page and every form, for the superadmin, the admins of A and B, a member of A, an
+//! outsider and an anonymous visitor, against organisation A and organisation B. The
+//! expected answer comes from the matrix in `orgs::permissions` (through the person's
+//! principal): allowed, the page or the form's redirect; anonymous, a redirect to the login
+//! page; no standing in the organisation, 404; a member without the admin role, 403. A
+//! refused form changes nothing (the tables and the audit log are compared), and an allowed
+//! one changes something (so the comparison can fail).
+
+use nyckel::admin::Principal;
+use nyckel::orgs::permissions::{Action, Refusal};
+
+use crate::admin_ui_support::{
+    Org, csrf_of, fresh_client, fresh_invitation, fresh_member, fresh_role, fresh_session, unique,
+};
+use crate::helpers::Browser;
+use crate::helpers::admin::{Person, World};
+
+/// What a route does.
+#[derive(Debug, Clone, Copy)]
+enum Route {
+    // Pages of an organisation.
+    OrgStart,
+    Members,
+    Member,
+    RemoveConfirm,
+    Invite,
+    Roles,
+    Role,
+    RoleDeleteConfirm,
+    Clients,
+    ClientNew,
+    Client,
+    ClientDeleteConfirm,
+    Audit,
+    AuditExport,
+    // Forms of an organisation.
+    SetRoles,
+    Remove,
+    SendReset,
+    EndSession,
+    CreateInvitation,
+    RevokeInvitation,
+    AddRole,
+    EditRole,
+    DeleteRole,
+    CreateClient,
+    EditClient,
+    RotateSecret,
+    DeleteClient,
+}
+
+use Route::*;
+
+const ORG_ROUTES: &[Route] = &[
+    OrgStart,
+    Members,
+    Member,
+    RemoveConfirm,
+    Invite,
+    Roles,
+    Role,
+    RoleDeleteConfirm,
+    Clients,
+    ClientNew,
+    Client,
+    ClientDeleteConfirm,
+    Audit,
+    AuditExport,
+    SetRoles,
+    Remove,
+    SendReset,
+    EndSession,
+    CreateInvitation,
+    RevokeInvitation,
+    AddRole,
+    EditRole,
+    DeleteRole,
+    CreateClient,
+    EditClient,
+    RotateSecret,
+    DeleteClient,
+];
+
+impl Route {
+    /// The matrix action that decides who may use the route.
+    fn action(self) -> Action {
+        match self {
+            OrgStart | ClientNew => Action::OrgRead,
+            Members => Action::MemberList,
+            Member | RemoveConfirm => Action::MemberRead,
+            Invite => Action::InvitationList,
+            Roles | Role | RoleDeleteConfirm => Action::RoleList,
+            Clients => Action::ClientList,
+            Client | ClientDeleteConfirm => Action::ClientRead,
+            Audit | AuditExport => Action::AuditRead,
+            SetRoles => Action::MemberUpdateRoles,
+            Remove => Action::MemberRemove,
+            SendReset => Action::MemberSendReset,
+            EndSession => Action::SessionEnd,
+            CreateInvitation => Action::InvitationCreate,
+            RevokeInvitation => Action::InvitationRevoke,
+            AddRole | EditRole | DeleteRole => Action::RoleWrite,
+            CreateClient => Action::ClientCreate,
+            EditClient => Action::ClientUpdate,
+            RotateSecret => Action::ClientRotateSecret,
+            DeleteClient => Action::ClientDelete,
+        }
+    }
+
+    fn is_form(self) -> bool {
+        matches!(
+            self,
+            SetRoles
+                | Remove
+                | SendReset
+                | EndSession
+                | CreateInvitation
+                | RevokeInvitation
+                | AddRole
+                | EditRole
+                | DeleteRole
+                | CreateClient
+                | EditClient
+                | RotateSecret
+                | DeleteClient
+        )
+    }
+
+    /// The status of an allowed request.
+    fn success(self) -> u16 {
+        match self {
+            OrgStart => 303,
+            CreateClient | RotateSecret => 200,
+            r if r.is_form() => 303,
+            _ => 200,
+        }
+    }
+
+    /// The path and form fields, with a fresh object to act on where the route needs one.
+    async fn prepare(self, w: &World, org: &Org) -> (String, Vec<(String, String)>) {
+        let app = &w.app;
+        let f = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        };
+        // The organisation's standing member and client, for the pages.
+        let member = if org.id == w.org_a {
+            &w.member_a.id
+        } else {
+            &w.member_b.id
+        };
+        match self {
+            OrgStart => (org.path(""), vec![]),
+            Members => (org.path("/members?q=example"), vec![]),
+            Member => (org.path(&format!("/members/{member}")), vec![]),
+            RemoveConfirm => (org.path(&format!("/members/{member}/remove")), vec![]),
+            Invite => (org.path("/invite"), vec![]),
+            Roles => (org.path("/roles"), vec![]),
+            Role => (org.path("/roles/member"), vec![]),
+            RoleDeleteConfirm => (org.path("/roles/member/delete"), vec![]),
+            Clients => (org.path("/clients"), vec![]),
+            ClientNew => (org.path("/clients/new"), vec![]),
+            Client => {
+                let c = fresh_client(app, org).await;
+                (org.path(&format!("/clients/{c}")), vec![])
+            }
+            ClientDeleteConfirm => {
+                let c = fresh_client(app, org).await;
+                (org.path(&format!("/clients/{c}/delete")), vec![])
+            }
+            Audit => (org.path("/audit?kind=admin.roles_changed"), vec![]),
+            AuditExport => (org.path("/audit/export"), vec![]),
+            SetRoles => {
+                let m = fresh_member(app, org).await;
+                (
+                    org.path(&format!("/members/{m}/roles")),
+                    f(&[("roles", "admin"), ("roles", "member")]),
+                )
+            }
+            Remove => {
+                let m = fresh_member(app, org).await;
+                (org.path(&format!("/members/{m}/remove")), vec![])
+            }
+            SendReset => {
+                let m = fresh_member(app, org).await;
+                (org.path(&format!("/members/{m}/reset")), vec![])
+            }
+            EndSession => {
+                let m = fresh_member(app, org).await;
+                let sid = fresh_session(app, &m).await;
+                (
+                    org.path(&format!("/members/{m}/sessions/{sid}/end")),
+                    vec![],
+                )
+            }
+            CreateInvitation => (
+                org.path("/invite"),
+                f(&[
+                    ("email", &format!("i{}@example.org", unique())),
+                    ("roles", "member"),
+                ]),
+            ),
+            RevokeInvitation => {
+                let email = format!("r{}@example.org", unique());
+                let (id, _) = fresh_invitation(app, org, &email, &["member"]).await;
+                (org.path(&format!("/invitations/{id}/revoke")), vec![])
+            }
+            AddRole => (
+                org.path("/roles"),
+                f(&[("name", &format!("n{}", unique())), ("description", "New")]),
+            ),
+            EditRole => {
+                let r = fresh_role(app, org).await;
+                (
+                    org.path(&format!("/roles/{r}")),
+                    f(&[("description", "Changed")]),
+                )
+            }
+            DeleteRole => {
+                let r = fresh_role(app, org).await;
+                (org.path(&format!("/roles/{r}/delete")), vec![])
+            }
+            CreateClient => (
+                org.path("/clients"),
+                f(&[
+                    ("name", "Created app"),
+                    ("redirect_uris", "https://created.example/cb"),
+                    ("kind", "confidential"),
+                ]),
+            ),
+            EditClient => {
+                let c = fresh_client(app, org).await;
+                (
+                    org.path(&format!("/clients/{c}")),
+                    f(&[
+                        ("name", "Edited"),
+                        ("redirect_uris", "https://edited.example/cb"),
+                    ]),
+                )
+            }
+            RotateSecret => {
+                let c = fresh_client(app, org).await;
+                (org.path(&format!("/clients/{c}/rotate")), vec![])
+            }
+            DeleteClient => {
+                let c = fresh_client(app, org).await;
+                (org.path(&format!("/clients/{c}/delete")), vec![])
+            }
+        }
+    }
+}
+
+/// One visitor: a name for messages, their principal, their browser and its CSRF token.
+struct Visitor {
+    name: &'static str,
+    principal: Principal,
+    browser: Browser,
+    csrf: String,
+}
+
+async fn visitors(w: &World) -> Vec<Visitor> {
+    let mut out = Vec::new();
+    let people: [(&'static str, &Person); 5] = [
+        ("superadmin", &w.superadmin),
+        ("admin A", &w.admin_a),
+        ("admin B", &w.admin_b),
+        ("member A", &w.member_a),
+        ("outsider", &w.outsider),
+    ];
+    for (name, person) in people {
+        let browser = w.browser(person).await;
+        out.push(Visitor {
+            name,
+            principal: Principal::person(&w.app.state.db, &person.id)
+                .await
+                .expect("db"),
+            csrf: csrf_of(&browser).await,
+            browser,
+        });
+    }
+    out.push(Visitor {
+        name: "anonymous",
+        principal: Principal::Anonymous,
+        browser: Browser::new(&w.app),
+        csrf: "none".into(),
+    });
+    out
+}
+
+/// The expected status for a decision of the matrix.
+fn expected(decision: Result<(), Refusal>, success: u16) -> u16 {
+    match decision {
+        Ok(()) => success,
+        Err(Refusal::Unauthenticated) => 303,
+        Err(Refusal::NotFound) => 404,
+        Err(Refusal::Forbidden) => 403,
+    }
+}
+
+/// Sends the request; returns the status and, for a redirect, where to.
+async fn send(v: &Visitor, path: &str, form: Option<&[(String, String)]>) -> (u16, String, String) {
+    let page = match form {
+        Some(fields) => {
+            let mut pairs: Vec<(&str, &str)> = vec![("csrf", v.csrf.as_str())];
+            pairs.extend(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            v.browser.post(path, &pairs).await
+        }
+        None => v.browser.get(path).await,
+    };
+    (
+        page.status.as_u16(),
+        page.location.unwrap_or_default(),
+        page.body,
+    )
+}
+
+#[tokio::test]
+async fn every_admin_page_and_form_follows_the_permission_matrix() {
+    let w = World::new().await;
+    let visitors = visitors(&w).await;
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    let mut seen = std::collections::BTreeMap::<u16, usize>::new();
+    for route in ORG_ROUTES {
+        for org in Org::both(&w) {
+            for v in &visitors {
+                cases += 1;
+                let (path, fields) = route.prepare(&w, &org).await;
+                let before = (w.snapshot().await, w.audit_count().await);
+                let decision = v.principal.check(route.action(), &org.id);
+                let want = expected(decision, route.success());
+                let form = route.is_form().then_some(fields.as_slice());
+                let (status, location, body) = send(v, &path, form).await;
+                *seen.entry(status).or_default() += 1;
+                let case = format!("{route:?} on {} as {}: {path}", org.slug, v.name);
+                if status != want {
+                    failures.push(format!("{case}: got {status}, want {want} ({location})"));
+                    continue;
+                }
+                if decision == Err(Refusal::Unauthenticated) {
+                    let back = if route.is_form() {
+                        "/admin".into()
+                    } else {
+                        path.clone()
+                    };
+                    let want_location = format!(
+                        "/login?next={}",
+                        url::form_urlencoded::byte_serialize(back.as_bytes()).collect::<String>()
+                    );
+                    if location != want_location {
+                        failures.push(format!("{case}: sent to {location}, want {want_location}"));
+                    }
+                }
+                if status == 404 && body.contains("Club") {
+                    failures.push(format!("{case}: the 404 page names an organisation"));
+                }
+                if route.is_form() {
+                    let after = (w.snapshot().await, w.audit_count().await);
+                    match (decision.is_ok(), before == after) {
+                        (false, false) => {
+                            failures.push(format!("{case}: refused, but changed the data"))
+                        }
+                        (true, true) => {
+                            failures.push(format!("{case}: allowed, but changed nothing"))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    assert_eq!(cases, ORG_ROUTES.len() * 2 * 6);
+    // Every kind of answer occurred: superadmin and own admin 200/303, member 403,
+    // outsider and the other organisation's admin 404, anonymous 303.
+    assert_eq!(
+        seen.keys().copied().collect::<Vec<_>>(),
+        [200, 303, 403, 404],
+        "{seen:?}"
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {cases} cases failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+/// Installation pages: the switcher, creating organisations, the whole audit log.
+#[tokio::test]
+async fn installation_pages_follow_the_permission_matrix() {
+    let w = World::new().await;
+    let visitors = visitors(&w).await;
+    let mut failures = Vec::new();
+    for v in &visitors {
+        // The switcher: anonymous to the login page; the superadmin sees all; an admin of one
+        // organisation goes straight there; nobody else has anything to administer (403).
+        let want = match (&v.principal, v.principal.administered()) {
+            (Principal::Anonymous, _) => (303, "/login?next=%2Fadmin".to_string()),
+            (_, None) => (200, String::new()),
+            (_, Some(orgs)) if orgs.len() == 1 => {
+                let slug = if orgs[0] == w.org_a {
+                    "club-a"
+                } else {
+                    "club-b"
+                };
+                (303, format!("/admin/orgs/{slug}/members"))
+            }
+            _ => (403, String::new()),
+        };
+        let (status, location, body) = send(v, "/admin", None).await;
+        if (status, location.clone()) != want {
+            failures.push(format!(
+                "/admin as {}: got {status} {location}, want {want:?}",
+                v.name
+            ));
+        }
+        if status == 200 && !(body.contains("Club A") && body.contains("Club B")) {
+            failures.push(format!(
+                "/admin as {}: not every organisation listed",
+                v.name
+            ));
+        }
+
+        for (path, action, form) in [
+            ("/admin/orgs", Action::OrgCreate, None),
+            ("/admin/audit", Action::AuditReadAll, None),
+            ("/admin/audit/export", Action::AuditReadAll, None),
+            (
+                "/admin/orgs",
+                Action::OrgCreate,
+                Some(vec![("name".to_string(), format!("Org {}", unique()))]),
+            ),
+        ] {
+            let decision = v.principal.check_installation(action);
+            let success = if form.is_some() { 303 } else { 200 };
+            let want = expected(decision, success);
+            let before = (w.snapshot().await, w.audit_count().await);
+            let (status, location, _) = send(v, path, form.as_deref()).await;
+            if status != want {
+                failures.push(format!(
+                    "{path} as {} ({}): got {status} {location}, want {want}",
+                    v.name,
+                    if form.is_some() { "POST" } else { "GET" }
+                ));
+            }
+            if form.is_some() {
+                let after = (w.snapshot().await, w.audit_count().await);
+                if decision.is_ok() == (before == after) {
+                    failures.push(format!(
+                        "POST {path} as {}: allowed={} but changed={}",
+                        v.name,
+                        decision.is_ok(),
+                        before != after
+                    ));
+                }
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

@@ -461,3 +461,154 @@ async fn installation_pages_follow_the_permission_matrix() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Every form, posted by the superadmin (who may do everything) without the session's CSRF
+/// token or with a forged one, is refused with 403 and changes nothing.
+#[tokio::test]
+async fn every_form_refuses_a_missing_or_forged_csrf_token() {
+    let w = World::new().await;
+    let sup = w.browser(&w.superadmin).await;
+    let [a, _] = Org::both(&w);
+    let mut failures = Vec::new();
+    let mut forms: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for route in ORG_ROUTES.iter().filter(|r| r.is_form()) {
+        forms.push(route.prepare(&w, &a).await);
+    }
+    forms.push(("/admin/orgs".into(), vec![("name".into(), "Forged".into())]));
+    for (path, fields) in &forms {
+        let before = (w.snapshot().await, w.audit_count().await);
+        for token in [None, Some("forged")] {
+            let mut pairs: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            if let Some(t) = token {
+                pairs.push(("csrf", t));
+            }
+            let page = sup.post(path, &pairs).await;
+            if page.status != 403 {
+                failures.push(format!("{path} with token {token:?}: {}", page.status));
+            }
+        }
+        if before != (w.snapshot().await, w.audit_count().await) {
+            failures.push(format!("{path}: a refused form changed the data"));
+        }
+    }
+    assert_eq!(forms.len(), 14);
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// Problems a page has with accessibility or self-containment: not exactly one `h1`, a form
+/// control without a label, a table header without a scope, inline styles or scripts, or a
+/// reference to another origin.
+fn page_problems(body: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    if body.matches("<h1").count() != 1 {
+        out.push(format!("{} h1 headings", body.matches("<h1").count()));
+    }
+    if !body.contains("<html lang=\"") {
+        out.push("no lang".into());
+    }
+    for bad in [
+        "<script",
+        " style=\"",
+        "src=\"http",
+        "href=\"http",
+        "action=\"http",
+        "//",
+    ] {
+        let hits = body.matches(bad).count();
+        // `//` only counts in attribute values that start with it (protocol-relative).
+        let hits = if bad == "//" {
+            body.matches("=\"//").count()
+        } else {
+            hits
+        };
+        if hits > 0 {
+            out.push(format!("contains {bad:?}"));
+        }
+    }
+    for th in body.split("<th").skip(1) {
+        if !th.starts_with(" scope=\"") && !th.starts_with("ead") {
+            out.push(format!("th without scope: <th{}", &th[..th.len().min(40)]));
+        }
+    }
+    for control in ["<input", "<select", "<textarea"] {
+        for tag in body.split(control).skip(1) {
+            let tag = &tag[..tag.find('>').unwrap_or(tag.len())];
+            if tag.contains("type=\"hidden\"") || tag.contains(" hidden") {
+                continue;
+            }
+            let Some(i) = tag.find(" id=\"") else {
+                out.push(format!("{control} without id: {tag}"));
+                continue;
+            };
+            let id = &tag[i + 5..];
+            let id = &id[..id.find('"').unwrap_or(id.len())];
+            if !body.contains(&format!("<label for=\"{id}\"")) {
+                out.push(format!("{control} #{id} has no label"));
+            }
+        }
+    }
+    out
+}
+
+/// Every admin page (and the invitation page) is accessible and loads nothing from
+/// elsewhere, under the strict default CSP.
+#[tokio::test]
+async fn every_page_is_accessible_and_self_contained() {
+    let w = World::new().await;
+    let sup = w.browser(&w.superadmin).await;
+    let [a, _] = Org::both(&w);
+    let mut paths = vec![
+        "/admin".to_string(),
+        "/admin/orgs".into(),
+        "/admin/audit".into(),
+        "/admin/orgs/nonesuch/members".into(),
+    ];
+    for route in ORG_ROUTES
+        .iter()
+        .filter(|r| !r.is_form() && r.success() == 200)
+    {
+        if !matches!(route, AuditExport) {
+            paths.push(route.prepare(&w, &a).await.0);
+        }
+    }
+    let (_, key) = fresh_invitation(&w.app, &a, "look@example.org", &["member"]).await;
+    let mut failures = Vec::new();
+    let mut seen = 0;
+    for path in &paths {
+        let page = sup.get(path).await;
+        seen += 1;
+        let csp = page.headers["content-security-policy"]
+            .to_str()
+            .unwrap_or_default();
+        if csp != nyckel::http::headers::DEFAULT_CSP {
+            failures.push(format!("{path}: CSP {csp}"));
+        }
+        for p in page_problems(&page.body) {
+            failures.push(format!("{path}: {p}"));
+        }
+    }
+    let anonymous = Browser::new(&w.app);
+    for path in [format!("/invite/{key}"), "/invite/nonesuch".into()] {
+        let page = anonymous.get(&path).await;
+        for p in page_problems(&page.body) {
+            failures.push(format!("{path}: {p}"));
+        }
+    }
+    assert!(seen >= 14, "{seen}");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn the_page_checks_find_problems() {
+    let bad = "<html lang=\"en\"><h1>x</h1><h1>y</h1><input type=\"text\" id=\"a\"><select id=\"s\"></select>\
+               <label for=\"s\">S</label><table><thead><tr><th>y</th></tr></thead></table>\
+               <img src=\"https://cdn.example/x.png\"><p style=\"color:red\"><a href=\"//evil\">e</a>";
+    let problems = page_problems(bad);
+    assert_eq!(problems.len(), 6, "{problems:?}");
+    let good = "<html lang=\"en\"><h1>x</h1><label for=\"a\">A</label><input type=\"text\" id=\"a\">\
+                <input type=\"hidden\" name=\"csrf\" value=\"1\"><table><thead><tr><th scope=\"col\">y</th></tr></thead></table>";
+    assert!(page_problems(good).is_empty(), "{:?}", page_problems(good));
+}

@@ -149,6 +149,11 @@ impl Admin {
                 _ => "admin.error.heading",
             }),
             message: message.to_string(),
+            admin_home: self
+                .caller
+                .principal
+                .administered()
+                .is_none_or(|orgs| !orgs.is_empty()),
         };
         render_status(status, &page).into()
     }

@@ -113,6 +113,8 @@ pub struct ErrorPage {
     pub chrome: Chrome,
     pub heading: &'static str,
     pub message: String,
+    /// Whether to link back to the admin start page (the person administers something).
+    pub admin_home: bool,
 }
 
 /// A question before something that cannot be undone: one button that posts, and a way back.

@@ -9,7 +9,6 @@ use serde_json::json;
 use crate::admin::principal::ADMIN_ROLE;
 use crate::admin::{AdminError, Caller, load_org, record};
 use crate::auth::password::Password;
-use crate::auth::policy::{PasswordPolicy, PolicyContext};
 use crate::mail::{self, Notice};
 use crate::orgs::permissions::Action;
 use crate::state::AppState;
@@ -266,21 +265,21 @@ pub async fn set_password(
     let user = store::users::find(&state.db, user_id)
         .await?
         .ok_or_else(|| AdminError::NotFound("no person".into()))?;
-    PasswordPolicy::from_config(&state.config.password)
-        .check(
-            password.expose(),
-            &PolicyContext {
-                email: Some(&user.email),
-                name: user.name.as_deref(),
-                extra: &[],
-            },
-        )
-        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    crate::auth::change::check_policy(
+        state,
+        &user.email,
+        user.name.as_deref(),
+        Some(user_id),
+        &password,
+    )
+    .await?
+    .map_err(|e| AdminError::Invalid(e.to_string()))?;
     let hash = state.hasher.hash(&password).await?;
     let now = state.now();
+    // The person's own sessions end and their tokens die; they must choose a new password
+    // at their next login.
+    crate::auth::change::install(state, user_id, &hash, None).await?;
     store::users::set_password(&state.db, user_id, &hash, true, now).await?;
-    store::sessions::delete_all_of_user(&state.db, user_id).await?;
-    store::grants::revoke_all_of_user(&state.db, user_id, now).await?;
     record(
         state,
         caller,

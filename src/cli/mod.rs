@@ -1,6 +1,7 @@
 //! The `nyckel` command line (ARCHITECTURE.md section 6 is the contract): every subcommand
 //! takes `--config PATH` and `--json`. Errors print one clear line and exit non-zero.
 
+mod admin;
 mod clients;
 mod keys;
 mod orgs;
@@ -46,6 +47,9 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Administer the installation (setup link for the first administrator).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
 }
 
 /// Output options shared by the subcommands.
@@ -96,6 +100,7 @@ pub fn main() -> ExitCode {
             Command::Org(c) => orgs::run(c, config, out).await,
             Command::Client(c) => clients::run(c, config, out).await,
             Command::Keys(c) => keys::run(c, config, out).await,
+            Command::Admin(c) => admin::run(c, config, out).await,
         }
     });
     match result {

@@ -12,7 +12,10 @@ pub mod home;
 pub mod login;
 pub mod logout;
 pub mod page;
+pub mod password_change;
+pub mod reset;
 pub mod session;
+pub mod setup;
 pub mod token;
 pub mod upkeep;
 pub mod wellknown;
@@ -42,6 +45,9 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(authorize::routes())
         .merge(login::routes())
+        .merge(reset::routes())
+        .merge(setup::routes())
+        .merge(password_change::routes())
         .route("/health/live", get(wellknown::get_live))
         .route("/health/ready", get(wellknown::get_ready))
         .route("/static/nyckel.css", get(wellknown::get_css))

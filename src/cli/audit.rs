@@ -7,7 +7,8 @@ use clap::Subcommand;
 
 use crate::admin::Caller;
 use crate::admin::audit::{self, Query};
-use crate::cli::{Out, all_pages, find_org, print_items, utc};
+use crate::cli::Out;
+use crate::cli::support::{all_pages, find_org, print_items, utc};
 use crate::config::Config;
 use crate::state::AppState;
 use crate::store::page::MAX_LIMIT;

@@ -6,7 +6,8 @@ use serde_json::json;
 
 use crate::admin::clients::{self, ClientChanges, ClientView, CreateClient};
 use crate::admin::{AdminError, Caller, orgs};
-use crate::cli::{Out, all_pages, find_org, print_items};
+use crate::cli::Out;
+use crate::cli::support::{all_pages, find_org, print_items};
 use crate::config::Config;
 use crate::state::AppState;
 

@@ -7,6 +7,7 @@ mod keys;
 mod orgs;
 mod serve;
 mod sessions;
+mod support;
 mod users;
 
 use std::path::PathBuf;
@@ -143,102 +144,4 @@ pub async fn open_db(config: &Config) -> anyhow::Result<crate::store::Db> {
 pub fn now() -> i64 {
     use crate::clock::Clock;
     crate::clock::SystemClock.now()
-}
-
-/// Prints a list: `{"items": [...]}` with `--json` (the admin views' fields), else one line
-/// per item (or `empty` when there is none).
-pub fn print_items<T: serde::Serialize>(
-    out: Out,
-    items: &[T],
-    empty: &str,
-    line: impl Fn(&T) -> String,
-) {
-    if out.json {
-        println!("{}", serde_json::json!({ "items": items }));
-    } else if items.is_empty() {
-        println!("{empty}");
-    } else {
-        for item in items {
-            println!("{}", line(item));
-        }
-    }
-}
-
-/// Walks a paginated admin list to its end, or until `limit` items were read.
-pub async fn all_pages<T, F, Fut>(
-    limit: Option<usize>,
-    mut fetch: F,
-) -> Result<Vec<T>, crate::admin::AdminError>
-where
-    F: FnMut(Option<String>, i64) -> Fut,
-    Fut:
-        std::future::Future<Output = Result<crate::store::page::Page<T>, crate::admin::AdminError>>,
-{
-    let mut items = Vec::new();
-    let mut cursor = None;
-    loop {
-        let want = match limit {
-            Some(l) if items.len() >= l => return Ok(items),
-            Some(l) => ((l - items.len()) as i64).min(crate::store::page::MAX_LIMIT),
-            None => crate::store::page::MAX_LIMIT,
-        };
-        let page = fetch(cursor.take(), want).await?;
-        items.extend(page.items);
-        match page.next_cursor {
-            Some(c) => cursor = Some(c),
-            None => return Ok(items),
-        }
-    }
-}
-
-/// The organisation with this id or slug, or an error naming it.
-pub async fn find_org(
-    db: &crate::store::Db,
-    key: &str,
-) -> anyhow::Result<crate::store::orgs::Organisation> {
-    crate::store::orgs::find_by_id_or_slug(db, key)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no organisation with the id or slug {key:?}"))
-}
-
-/// The account with this email, or an error naming it.
-pub async fn find_user(
-    db: &crate::store::Db,
-    email: &str,
-) -> anyhow::Result<crate::store::users::User> {
-    crate::store::users::find_by_email(db, email.trim())
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no account with the email {}", email.trim()))
-}
-
-/// A Unix time as `YYYY-MM-DD HH:MM:SS UTC`, for text output.
-pub fn utc(ts: i64) -> String {
-    let days = ts.div_euclid(86_400);
-    let secs = ts.rem_euclid(86_400);
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn utc_formats_civil_time() {
-        assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");
-        assert_eq!(super::utc(951_782_400), "2000-02-29 00:00:00 UTC");
-        assert_eq!(super::utc(1_735_689_599), "2024-12-31 23:59:59 UTC");
-    }
 }

@@ -7,7 +7,8 @@ use serde_json::json;
 
 use crate::admin::orgs::OrgChanges;
 use crate::admin::{Caller, invitations, members, orgs};
-use crate::cli::{Out, all_pages, find_org, find_user, now, open_db, print_items, utc};
+use crate::cli::support::{all_pages, find_org, find_user, print_items, utc};
+use crate::cli::{Out, now, open_db};
 use crate::config::Config;
 use crate::state::AppState;
 use crate::store;
@@ -398,7 +399,7 @@ async fn administer(
             out.print(
                 &json!(inv),
                 &format!(
-                    "invited {} to {} as {} (invitation {}, valid until {}); the link was mailed to them",
+                    "invited {} to {} as {} (invitation {}, valid until {}); the link goes to them by email",
                     inv.email,
                     org.slug,
                     inv.roles.join(", "),

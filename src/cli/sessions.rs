@@ -5,7 +5,8 @@ use clap::Subcommand;
 use serde_json::json;
 
 use crate::admin::{AdminError, Caller, sessions};
-use crate::cli::{Out, find_user, print_items, utc};
+use crate::cli::Out;
+use crate::cli::support::{find_user, print_items, utc};
 use crate::config::Config;
 use crate::state::AppState;
 

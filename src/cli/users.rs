@@ -79,7 +79,7 @@ pub async fn run(cmd: UserCommand, config: Config, out: Out) -> anyhow::Result<(
         }
         UserCommand::Superadmin { email, off } => {
             let state = crate::state::AppState::build(config).await?;
-            let user = crate::cli::find_user(&state.db, &email).await?;
+            let user = crate::cli::support::find_user(&state.db, &email).await?;
             let on = !off;
             let changed = crate::admin::users::set_superadmin(
                 &state,

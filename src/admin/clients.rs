@@ -300,7 +300,16 @@ pub async fn create_as(
     if let (Some(org), Some(roles)) = (&owner, &req.visible_roles) {
         req.visible_roles = Some(crate::admin::members::check_roles(state, &org.id, roles).await?);
     }
-    if req.admin_api && !req.grant_types.iter().any(|g| g == "client_credentials") {
+    // A service client acts for its owning organisation with `client_credentials`; an
+    // installation console (or a public client) gets the scope for people only.
+    if req.admin_api
+        && req.owner_organisation_id.is_some()
+        && !req.public
+        && !req.grant_types.iter().any(|g| g == "client_credentials")
+    {
+        if req.grant_types.is_empty() && !req.redirect_uris.is_empty() {
+            req.grant_types = vec!["authorization_code".into(), "refresh_token".into()];
+        }
         req.grant_types.push("client_credentials".into());
     }
     let created = create(&state.db, req, state.now()).await?;

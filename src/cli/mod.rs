@@ -2,10 +2,13 @@
 //! takes `--config PATH` and `--json`. Errors print one clear line and exit non-zero.
 
 mod admin;
+mod audit;
 mod clients;
 mod keys;
 mod orgs;
 mod serve;
+mod sessions;
+mod support;
 mod users;
 
 use std::path::PathBuf;
@@ -50,6 +53,12 @@ enum Command {
     /// Administer the installation (setup link for the first administrator).
     #[command(subcommand)]
     Admin(admin::AdminCommand),
+    /// List and end people's login sessions.
+    #[command(subcommand)]
+    Session(sessions::SessionCommand),
+    /// Read and export the audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// Output options shared by the subcommands.
@@ -101,6 +110,8 @@ pub fn main() -> ExitCode {
             Command::Client(c) => clients::run(c, config, out).await,
             Command::Keys(c) => keys::run(c, config, out).await,
             Command::Admin(c) => admin::run(c, config, out).await,
+            Command::Session(c) => sessions::run(c, config, out).await,
+            Command::Audit(c) => audit::run(c, config, out).await,
         }
     });
     match result {

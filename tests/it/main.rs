@@ -4,11 +4,13 @@
 
 mod helpers;
 
+mod admin_tokens;
 mod admin_world;
 mod authorize;
 mod authorize_support;
 mod canary;
 mod cli;
+mod cli_admin;
 mod discovery;
 mod flows;
 mod keys;

@@ -131,5 +131,11 @@ pub async fn set_superadmin(
         serde_json::json!({ "email": user.email }),
     )
     .await?;
+    crate::admin::members::notify(
+        state,
+        user_id,
+        crate::mail::Notice::Superadmin { granted: on },
+    )
+    .await;
     Ok(true)
 }

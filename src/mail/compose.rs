@@ -129,6 +129,20 @@ pub fn notice(t: Texts, user: &User, notice: &Notice) -> Letter {
             t.t("mail.password_set_body").to_string(),
             None,
         ),
+        Notice::Superadmin { granted } => {
+            let (subject, body) = if *granted {
+                (
+                    "mail.superadmin_granted_subject",
+                    "mail.superadmin_granted_body",
+                )
+            } else {
+                (
+                    "mail.superadmin_revoked_subject",
+                    "mail.superadmin_revoked_body",
+                )
+            };
+            (t.t(subject).to_string(), t.t(body).to_string(), None)
+        }
         Notice::SessionEnded { org_name } => (
             t.t("mail.session_ended_subject").to_string(),
             match org_name {

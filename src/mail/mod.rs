@@ -47,6 +47,8 @@ pub enum Notice {
     },
     /// A superadmin set a new password; they must change it at next login.
     PasswordSet,
+    /// They were made the installation's superadmin, or no longer are.
+    Superadmin { granted: bool },
     /// An administrator ended one of their login sessions.
     SessionEnded { org_name: Option<String> },
 }
@@ -117,7 +119,7 @@ pub async fn notify(state: &AppState, user: &User, notice: Notice) -> Result<()>
         | Notice::Removed { org_name }
         | Notice::Joined { org_name, .. } => Some(org_name.as_str()),
         Notice::SessionEnded { org_name } => org_name.as_deref(),
-        Notice::PasswordSet => None,
+        Notice::PasswordSet | Notice::Superadmin { .. } => None,
     };
     let locale = compose::locale_for(&state.db, user, org_name).await;
     let letter = compose::notice(Texts::new(locale), user, &notice);

@@ -31,10 +31,17 @@ pub struct CreateClient {
 }
 
 /// The created client; `secret` is present once, for confidential clients.
-#[derive(Debug)]
 pub struct Created {
     pub client: Client,
     pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for Created {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Created")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Registers a client.
@@ -157,11 +164,19 @@ impl From<Client> for ClientView {
 }
 
 /// A created client with its secret, shown once.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Clone, serde::Serialize)]
 pub struct CreatedView {
     #[serde(flatten)]
     pub client: ClientView,
     pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for CreatedView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedView")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
 }
 
 use crate::admin::{Caller, load_org, record};
@@ -175,8 +190,24 @@ fn check_owner(caller: &Caller, action: Action, owner: Option<&str>) -> Result<(
     match owner {
         Some(org) => caller.check(action, org, "client"),
         None if caller.principal.is_superadmin() => Ok(()),
+        None if matches!(caller.principal, crate::admin::Principal::Anonymous) => {
+            Err(AdminError::Unauthenticated)
+        }
         // An installation client is none of an org admin's business: it does not exist for them.
         None => Err(AdminError::NotFound("no client".into())),
+    }
+}
+
+/// Checks `action` on the installation's own clients as a whole (listing them, creating
+/// one): an installation action, so a refusal is 403 as for any other (docs/permissions.md),
+/// not the 404 that hides one installation client.
+fn check_installation_clients(caller: &Caller, action: Action) -> Result<(), AdminError> {
+    match &caller.principal {
+        p if p.is_superadmin() => Ok(()),
+        crate::admin::Principal::Anonymous => Err(AdminError::Unauthenticated),
+        _ => Err(AdminError::Forbidden(format!(
+            "you may not do {action} on the installation's clients"
+        ))),
     }
 }
 
@@ -206,7 +237,10 @@ pub async fn list(
         Some(key) => Some(load_org(state, key).await?.id),
         None => None,
     };
-    check_owner(caller, Action::ClientList, owner.as_deref())?;
+    match &owner {
+        Some(org) => check_owner(caller, Action::ClientList, Some(org))?,
+        None => check_installation_clients(caller, Action::ClientList)?,
+    }
     let limit = page::limit(limit);
     let after = match cursor {
         Some(c) => Some(
@@ -246,11 +280,10 @@ pub async fn create_as(
         Some(key) => Some(load_org(state, key).await?),
         None => None,
     };
-    check_owner(
-        caller,
-        Action::ClientCreate,
-        owner.as_ref().map(|o| o.id.as_str()),
-    )?;
+    match &owner {
+        Some(org) => check_owner(caller, Action::ClientCreate, Some(&org.id))?,
+        None => check_installation_clients(caller, Action::ClientCreate)?,
+    }
     let superadmin = caller.principal.is_superadmin();
     if let Some(org) = &owner {
         req.owner_organisation_id = Some(org.id.clone());

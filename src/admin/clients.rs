@@ -31,10 +31,17 @@ pub struct CreateClient {
 }
 
 /// The created client; `secret` is present once, for confidential clients.
-#[derive(Debug)]
 pub struct Created {
     pub client: Client,
     pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for Created {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Created")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Registers a client.
@@ -157,11 +164,19 @@ impl From<Client> for ClientView {
 }
 
 /// A created client with its secret, shown once.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Clone, serde::Serialize)]
 pub struct CreatedView {
     #[serde(flatten)]
     pub client: ClientView,
     pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for CreatedView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedView")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
 }
 
 use crate::admin::{Caller, load_org, record};

@@ -2,6 +2,7 @@
 //! endpoints, panic catching, body limits, request logging), extractors, error responses and
 //! the pages. Handlers are thin: they parse, call `oidc`/`auth`/`admin`, and render.
 
+pub mod api;
 pub mod authorize;
 pub mod consent;
 pub mod cookies;
@@ -48,6 +49,7 @@ pub fn router(state: AppState) -> Router {
         .merge(reset::routes())
         .merge(setup::routes())
         .merge(password_change::routes())
+        .nest(api::PREFIX, api::router())
         .route("/health/live", get(wellknown::get_live))
         .route("/health/ready", get(wellknown::get_ready))
         .route("/static/nyckel.css", get(wellknown::get_css))

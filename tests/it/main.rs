@@ -4,6 +4,13 @@
 
 mod helpers;
 
+mod admin_api;
+mod admin_api_isolation;
+mod admin_api_lists;
+mod admin_api_secrets;
+mod admin_api_support;
+mod admin_api_tokens;
+mod admin_matrix;
 mod admin_tokens;
 mod admin_world;
 mod authorize;

@@ -83,6 +83,26 @@ async fn no_answer_contains_a_password_key_code_or_token() {
         "says only that it was sent"
     );
     answers.push(("send reset".into(), reset));
+    // The real keys went by mail to the invited person and to the member; they must appear
+    // in no answer to the admin.
+    let invite_mail = w.app.mails_to("invited@example.org").await;
+    assert_eq!(invite_mail.len(), 1, "the invitation was mailed");
+    let invite_link = invite_mail[0].link("/invite/");
+    known.push(invite_link.rsplit('/').next().expect("key").to_string());
+    let reset_mail: Vec<_> = w
+        .app
+        .mails_to(&w.both.email)
+        .await
+        .into_iter()
+        .filter(|m| m.text.contains("/reset/"))
+        .collect();
+    assert_eq!(
+        reset_mail.len(),
+        1,
+        "the reset key was mailed to the member"
+    );
+    let reset_link = reset_mail[0].link("/reset/");
+    known.push(reset_link.rsplit('/').next().expect("key").to_string());
 
     // A client secret: only in the answers that create and rotate it.
     let created = a

@@ -11,6 +11,7 @@ mod admin_api_secrets;
 mod admin_api_support;
 mod admin_api_tokens;
 mod admin_matrix;
+mod admin_notify;
 mod admin_tokens;
 mod admin_world;
 mod authorize;

@@ -2,13 +2,30 @@
 // the way an organisation admin would, in Swedish, and checks what the pages show. Used by
 // scripts/admin-ui-browser.sh; not part of `cargo test` (it needs Chromium and Node.js).
 //
-// Usage: node admin-ui-browser.mjs BASE_URL ADMIN_EMAIL PASSWORD ORG_SLUG MEMBER_EMAIL SHOT_DIR
+// Usage: node admin-ui-browser.mjs BASE_URL ADMIN_EMAIL PASSWORD ORG_SLUG MEMBER_EMAIL SHOT_DIR OUTBOX_DIR
+import { readdirSync, readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
 
-const [base, email, password, org, memberEmail, shots] = process.argv.slice(2);
+const [base, email, password, org, memberEmail, shots, outbox] = process.argv.slice(2);
 const invited = 'nya.medlemmen@example.org';
 const problems = [];
 const fail = (m) => { throw new Error(m); };
+
+// The invitation link mailed to `to`, read from the development outbox (.eml files, text in
+// quoted-printable): the server delivers a message as soon as it is queued.
+async function mailedLink(to, path) {
+  for (let i = 0; i < 100; i++) {
+    for (const f of readdirSync(outbox, { withFileTypes: true })) {
+      if (!f.name.endsWith('.eml')) continue;
+      const raw = readFileSync(`${outbox}/${f.name}`, 'latin1').replace(/=\r\n/g, '');
+      if (!raw.includes(`To: ${to}`)) continue;
+      const link = raw.match(new RegExp(`https?://[^\\s"<>]+${path}[A-Za-z0-9_-]+`));
+      if (link) return link[0];
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  fail(`no ${path} link mailed to ${to} in ${outbox}`);
+}
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
@@ -106,6 +123,25 @@ try {
   const filtered = await page.locator('main').innerText();
   if (filtered.includes('admin.invitation_created')) fail('the kind filter let other events through');
   step('audit log shows the invitation and the role change; the filter works');
+
+  // The invited person opens the mailed link in their own browser and joins.
+  const link = await mailedLink(invited, '/invite/');
+  const guest = await (await browser.newContext({ locale: 'sv-SE', viewport: { width: 1280, height: 860 } })).newPage();
+  guest.on('response', (r) => {
+    if (r.status() >= 400 && new URL(r.url()).pathname !== '/favicon.ico') problems.push(`${r.status()} for ${r.url()}`);
+  });
+  await guest.goto(link);
+  await guest.getByRole('heading', { level: 1, name: /Du är inbjuden till/ }).waitFor();
+  await guest.screenshot({ path: `${shots}/6-invitation.png`, fullPage: true });
+  await guest.getByLabel('Ditt namn').fill('Nora Nyberg');
+  await guest.getByLabel('Välj ett lösenord').fill('en lång och hemlig mening 7');
+  await guest.getByRole('button', { name: 'Skapa konto och gå med' }).click();
+  await guest.getByRole('heading', { level: 1, name: /Du är nu medlem i/ }).waitFor();
+  await tabs.getByRole('link', { name: 'Medlemmar' }).click();
+  await page.getByRole('link', { name: 'Nora Nyberg' }).waitFor();
+  await tabs.getByRole('link', { name: 'Inbjudningar' }).click();
+  await page.getByText('Accepterad').waitFor();
+  step('the invited person accepted through the mailed link and is a member');
 
   // The same member list on a phone.
   await page.setViewportSize({ width: 390, height: 844 });

@@ -2,7 +2,8 @@
 # Real-browser check of the admin web UI (issue 3, done when 3): a fresh Nyckel set up with the
 # CLI (an organisation, its admin, a few members), served over plain HTTP on loopback, and an
 # organisation admin in headless Chromium who signs in, adds a role, invites a member, changes a
-# member's roles and finds both events in the audit log. Screenshots go to target/admin-ui/.
+# member's roles and finds both events in the audit log; the invited person then joins through
+# the link mailed to the development outbox. Screenshots go to target/admin-ui/.
 # Fails (non-zero) on any error, on a request to another origin, or on a console error (such as
 # a Content-Security-Policy violation).
 #
@@ -51,7 +52,7 @@ for _ in $(seq 1 100); do curl -sf "$base/health/ready" > /dev/null && break; sl
 curl -sf "$base/health/ready" > /dev/null || { echo "the server did not start:"; cat serve.log; exit 1; }
 
 (cd "$root/scripts" && [ -d node_modules/playwright-core ] || npm install --silent --no-save playwright-core@1 > /dev/null)
-if ! node "$root/scripts/admin-ui-browser.mjs" "$base" astrid@example.org "$pw" skogsbacken karin.berg@example.org "$shots"; then
+if ! node "$root/scripts/admin-ui-browser.mjs" "$base" astrid@example.org "$pw" skogsbacken karin.berg@example.org "$shots" "$work/data/outbox"; then
   echo "--- server log ---"; tail -n 40 serve.log
   exit 1
 fi

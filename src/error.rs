@@ -22,6 +22,8 @@ pub enum Error {
     Join(#[from] tokio::task::JoinError),
     #[error("invalid stored data: {0}")]
     Corrupt(String),
+    #[error("mail: {0}")]
+    Mail(#[from] crate::mail::MailError),
 }
 
 /// Result with [`Error`].

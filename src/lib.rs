@@ -5,7 +5,8 @@
 //! - [`store`]: the database (SQLite or PostgreSQL through `sqlx::Any`); the only place with SQL.
 //! - [`keys`]: the master key, signing keys (rotation, JWKS) and compact JWS.
 //! - [`oidc`]: the protocol engine (authorize, token, userinfo, ...); no axum types.
-//! - [`auth`]: passwords, throttling and sessions; no axum types.
+//! - [`auth`]: passwords, throttling, sessions, reset and setup keys; no axum types.
+//! - [`mail`]: outgoing mail: messages from templates, the sealed outbox and its delivery loop.
 //! - [`orgs`]: organisations, memberships and the claims built from them.
 //! - [`admin`]: use-cases shared by the CLI and (later) the admin API.
 //! - [`http`]: everything that knows axum: routes, pages, extractors, error responses.

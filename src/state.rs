@@ -1,5 +1,5 @@
 //! `AppState`: everything a request handler or CLI command needs (configuration, database,
-//! key ring, password hasher, clock), built once at start and shared by reference.
+//! key ring, password hasher, clock, mailer), built once at start and shared by reference.
 
 use std::sync::Arc;
 
@@ -37,6 +37,8 @@ pub struct Inner {
     pub clients: ClientCache,
     /// The discovery document, serialised once.
     pub discovery: Bytes,
+    /// Outgoing mail: the delivery backend and the delivery loop's signals.
+    pub mailer: crate::mail::Mailer,
 }
 
 impl std::ops::Deref for AppState {
@@ -65,6 +67,7 @@ impl AppState {
         let issuer = config.issuer();
         let base_url = issuer.trim_end_matches('/').to_string();
         let discovery = crate::oidc::discovery::document(&issuer, &base_url);
+        let mailer = crate::mail::Mailer::from_config(&config);
         Ok(Self(Arc::new(Inner {
             clients: ClientCache::new(db.clone()),
             rotator: Rotator::spawn(db.clone()),
@@ -76,6 +79,7 @@ impl AppState {
             clock,
             hasher,
             discovery,
+            mailer,
         })))
     }
 

@@ -31,10 +31,17 @@ pub struct CreateClient {
 }
 
 /// The created client; `secret` is present once, for confidential clients.
-#[derive(Debug)]
 pub struct Created {
     pub client: Client,
     pub secret: Option<String>,
+}
+
+impl std::fmt::Debug for Created {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Created")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Registers a client.
@@ -157,11 +164,19 @@ impl From<Client> for ClientView {
 }
 
 /// A created client with its secret, shown once.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Clone, serde::Serialize)]
 pub struct CreatedView {
     #[serde(flatten)]
     pub client: ClientView,
     pub client_secret: Option<String>,
+}
+
+impl std::fmt::Debug for CreatedView {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedView")
+            .field("client", &self.client)
+            .finish_non_exhaustive()
+    }
 }
 
 use crate::admin::{Caller, load_org, record};
@@ -300,7 +315,16 @@ pub async fn create_as(
     if let (Some(org), Some(roles)) = (&owner, &req.visible_roles) {
         req.visible_roles = Some(crate::admin::members::check_roles(state, &org.id, roles).await?);
     }
-    if req.admin_api && !req.grant_types.iter().any(|g| g == "client_credentials") {
+    // A service client acts for its owning organisation with `client_credentials`; an
+    // installation console (or a public client) gets the scope for people only.
+    if req.admin_api
+        && req.owner_organisation_id.is_some()
+        && !req.public
+        && !req.grant_types.iter().any(|g| g == "client_credentials")
+    {
+        if req.grant_types.is_empty() && !req.redirect_uris.is_empty() {
+            req.grant_types = vec!["authorization_code".into(), "refresh_token".into()];
+        }
         req.grant_types.push("client_credentials".into());
     }
     let created = create(&state.db, req, state.now()).await?;

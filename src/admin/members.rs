@@ -9,7 +9,6 @@ use serde_json::json;
 use crate::admin::principal::ADMIN_ROLE;
 use crate::admin::{AdminError, Caller, load_org, record};
 use crate::auth::password::Password;
-use crate::auth::policy::{PasswordPolicy, PolicyContext};
 use crate::mail::{self, Notice};
 use crate::orgs::permissions::Action;
 use crate::state::AppState;
@@ -225,6 +224,13 @@ pub async fn remove(
     Ok(())
 }
 
+/// Seconds between two reset keys an admin sends to one person.
+pub const RESET_COOLDOWN: i64 = 60;
+/// At most this many admin-sent reset keys per person per [`RESET_WINDOW`].
+pub const RESETS_PER_WINDOW: i64 = 5;
+/// See [`RESETS_PER_WINDOW`].
+pub const RESET_WINDOW: i64 = 24 * 3600;
+
 /// Sends the member a password-reset key. The key goes to the member only; nothing about
 /// it is returned to the caller.
 pub async fn send_reset(
@@ -237,6 +243,27 @@ pub async fn send_reset(
     let user = store::users::find(&state.db, user_id)
         .await?
         .ok_or_else(|| AdminError::NotFound("no member".into()))?;
+    // Admins of all the person's organisations together may not flood their mailbox.
+    let now = state.now();
+    let recent = store::audit::list(
+        &state.db,
+        &store::audit::Filter {
+            user_id: Some(user_id),
+            kind: Some("admin.reset_sent"),
+            since: Some(now - RESET_WINDOW),
+            ..Default::default()
+        },
+        None,
+        RESETS_PER_WINDOW,
+    )
+    .await?;
+    if recent.iter().any(|e| e.at > now - RESET_COOLDOWN)
+        || recent.len() as i64 >= RESETS_PER_WINDOW
+    {
+        return Err(AdminError::Conflict(
+            "a reset key was sent to this person very recently; wait before sending another".into(),
+        ));
+    }
     crate::auth::reset::send_reset_key(state, &user, Some(&org.name)).await?;
     record(
         state,
@@ -266,21 +293,21 @@ pub async fn set_password(
     let user = store::users::find(&state.db, user_id)
         .await?
         .ok_or_else(|| AdminError::NotFound("no person".into()))?;
-    PasswordPolicy::from_config(&state.config.password)
-        .check(
-            password.expose(),
-            &PolicyContext {
-                email: Some(&user.email),
-                name: user.name.as_deref(),
-                extra: &[],
-            },
-        )
-        .map_err(|e| AdminError::Invalid(e.to_string()))?;
+    crate::auth::change::check_policy(
+        state,
+        &user.email,
+        user.name.as_deref(),
+        Some(user_id),
+        &password,
+    )
+    .await?
+    .map_err(|e| AdminError::Invalid(e.to_string()))?;
     let hash = state.hasher.hash(&password).await?;
     let now = state.now();
+    // The person's own sessions end and their tokens die; they must choose a new password
+    // at their next login.
+    crate::auth::change::install(state, user_id, &hash, None).await?;
     store::users::set_password(&state.db, user_id, &hash, true, now).await?;
-    store::sessions::delete_all_of_user(&state.db, user_id).await?;
-    store::grants::revoke_all_of_user(&state.db, user_id, now).await?;
     record(
         state,
         caller,

@@ -107,3 +107,68 @@ pub async fn end(
     .await;
     Ok(())
 }
+
+/// Refuses everyone but a superadmin: sessions belong to the person, not to an organisation,
+/// so only installation authority reaches them without going through a membership.
+fn require_superadmin(caller: &Caller) -> Result<(), AdminError> {
+    use crate::orgs::permissions::Standing;
+    match caller.principal.installation_standing() {
+        Standing::Superadmin => Ok(()),
+        Standing::Anonymous => Err(AdminError::Unauthenticated),
+        _ => Err(AdminError::Forbidden(
+            "only a superadmin may see or end any person's sessions".into(),
+        )),
+    }
+}
+
+/// A person's live sessions, newest first, whatever organisations they belong to
+/// (superadmin: the operator's command line).
+pub async fn list_of_person(
+    state: &AppState,
+    caller: &Caller,
+    user_id: &str,
+) -> Result<Vec<SessionView>, AdminError> {
+    require_superadmin(caller)?;
+    let rows = store::sessions::list_for_user(&state.db, user_id, state.now()).await?;
+    Ok(rows
+        .into_iter()
+        .map(|s| SessionView {
+            sid: s.sid,
+            user_id: s.user_id,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            expires_at: s.expires_at,
+            amr: store::from_json_list(&s.amr),
+            ip: s.ip,
+            user_agent: s.user_agent,
+        })
+        .collect())
+}
+
+/// Ends any session by its id and revokes the grants made in it (superadmin); the person is
+/// told. Returns the person's id.
+pub async fn end_any(state: &AppState, caller: &Caller, sid: &str) -> Result<String, AdminError> {
+    require_superadmin(caller)?;
+    let session = store::sessions::find_by_sid(&state.db, sid)
+        .await?
+        .ok_or_else(|| AdminError::NotFound("no session".into()))?;
+    let now = state.now();
+    store::sessions::delete_by_sid(&state.db, &session.sid).await?;
+    store::grants::revoke_by_sid(&state.db, &session.sid, now).await?;
+    record(
+        state,
+        caller,
+        "admin.session_ended",
+        None,
+        Some(&session.user_id),
+        json!({ "sid": session.sid }),
+    )
+    .await?;
+    crate::admin::members::notify(
+        state,
+        &session.user_id,
+        Notice::SessionEnded { org_name: None },
+    )
+    .await;
+    Ok(session.user_id)
+}

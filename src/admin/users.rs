@@ -100,3 +100,42 @@ pub fn valid_phone(phone: &str) -> bool {
     };
     (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit())
 }
+
+/// Makes a person superadmin of the installation, or takes it away (`on = false`). Returns
+/// whether anything changed; a change is recorded in the audit log.
+pub async fn set_superadmin(
+    state: &crate::state::AppState,
+    caller: &crate::admin::Caller,
+    user_id: &str,
+    on: bool,
+) -> Result<bool, AdminError> {
+    caller.check_installation(crate::orgs::permissions::Action::SuperadminGrant)?;
+    let user = store::users::find(&state.db, user_id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound("no person".into()))?;
+    if (user.superadmin != 0) == on {
+        return Ok(false);
+    }
+    store::users::set_superadmin(&state.db, user_id, on, state.now()).await?;
+    let kind = if on {
+        "admin.superadmin_granted"
+    } else {
+        "admin.superadmin_revoked"
+    };
+    crate::admin::record(
+        state,
+        caller,
+        kind,
+        None,
+        Some(user_id),
+        serde_json::json!({ "email": user.email }),
+    )
+    .await?;
+    crate::admin::members::notify(
+        state,
+        user_id,
+        crate::mail::Notice::Superadmin { granted: on },
+    )
+    .await;
+    Ok(true)
+}

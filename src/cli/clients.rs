@@ -1,11 +1,15 @@
-//! `nyckel client ...`.
+//! `nyckel client ...`: registering and managing clients (relying parties) through the admin
+//! use-cases, as the operator. Secrets are printed once, when created or rotated.
 
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::admin::clients::{CreateClient, create};
-use crate::cli::{Out, now, open_db};
+use crate::admin::clients::{self, ClientChanges, ClientView, CreateClient};
+use crate::admin::{AdminError, Caller, orgs};
+use crate::cli::Out;
+use crate::cli::support::{all_pages, find_org, print_items};
 use crate::config::Config;
+use crate::state::AppState;
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -23,7 +27,7 @@ pub enum ClientCommand {
         #[arg(long)]
         public: bool,
         /// Restrict the client to an organisation (id or slug); repeat for several.
-        #[arg(long = "org")]
+        #[arg(long = "org", allow_hyphen_values = true)]
         orgs: Vec<String>,
         /// Grant type; repeat for several (default: authorization_code and refresh_token).
         #[arg(long = "grant-type")]
@@ -37,11 +41,82 @@ pub enum ClientCommand {
         /// Every login must pick an active organisation.
         #[arg(long)]
         require_org: bool,
+        /// The organisation (id or slug) that owns the client: its admins manage it, and it
+        /// is restricted to that organisation unless --org says otherwise.
+        #[arg(long, value_name = "ORG", allow_hyphen_values = true)]
+        owner: Option<String>,
+        /// May be granted the `admin` scope (an admin console; with --owner also a service
+        /// client using client_credentials for its organisation).
+        #[arg(long)]
+        admin_api: bool,
+        /// A role the client may see in tokens; repeat for several (default: all roles).
+        #[arg(long = "visible-role", value_name = "ROLE")]
+        visible_roles: Vec<String>,
+    },
+    /// List clients (default: every client, the installation's first).
+    List {
+        /// Only the clients owned by this organisation (id or slug).
+        #[arg(long, value_name = "ORG", allow_hyphen_values = true)]
+        owner: Option<String>,
+    },
+    /// Show one client (never its secret).
+    Show {
+        /// The client id.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
+    /// Change a client's name, redirect URIs or settings; lists given replace the old ones.
+    Update {
+        /// The client id.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Allowed redirect URI; repeat for several (replaces the list).
+        #[arg(long = "redirect-uri")]
+        redirect_uris: Vec<String>,
+        /// Allowed post-logout redirect URI; repeat for several (replaces the list).
+        #[arg(long = "post-logout-redirect-uri")]
+        post_logout_redirect_uris: Vec<String>,
+        /// Whether every login must pick an active organisation.
+        #[arg(long, value_name = "true|false")]
+        require_org: Option<bool>,
+        /// A role the client may see; repeat for several (replaces the list).
+        #[arg(
+            long = "visible-role",
+            value_name = "ROLE",
+            conflicts_with = "all_roles"
+        )]
+        visible_roles: Vec<String>,
+        /// Let the client see every role again.
+        #[arg(long)]
+        all_roles: bool,
+        /// Restrict the client to an organisation (id or slug); repeat for several (replaces
+        /// the list).
+        #[arg(long = "org")]
+        orgs: Vec<String>,
+    },
+    /// Replace a confidential client's secret; prints the new one (once).
+    RotateSecret {
+        /// The client id.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+    },
+    /// Delete a client; its grants and tokens end with it.
+    Delete {
+        /// The client id.
+        #[arg(allow_hyphen_values = true)]
+        id: String,
+        /// Confirm the deletion.
+        #[arg(long)]
+        yes: bool,
     },
 }
 
 pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result<()> {
-    let db = open_db(&config).await?;
+    let state = AppState::build(config).await?;
+    let caller = Caller::operator();
+    let (state, caller) = (&state, &caller);
     match cmd {
         ClientCommand::Create {
             name,
@@ -53,9 +128,18 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
             first_party,
             id_token_alg,
             require_org,
+            owner,
+            admin_api,
+            visible_roles,
         } => {
-            let created = create(
-                &db,
+            let owner = match owner {
+                Some(key) => Some(find_org(&state.db, &key).await?),
+                None => None,
+            };
+            let created = clients::create_as(
+                state,
+                caller,
+                owner.as_ref().map(|o| o.id.as_str()),
                 CreateClient {
                     name,
                     redirect_uris,
@@ -66,34 +150,167 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
                     first_party,
                     id_token_alg,
                     require_organisation: require_org,
+                    visible_roles: (!visible_roles.is_empty()).then_some(visible_roles),
+                    admin_api,
                     ..Default::default()
                 },
-                now(),
             )
             .await?;
-            let c = &created.client;
-            let mut text = format!("client_id: {}", c.id);
-            if let Some(secret) = &created.secret {
+            let mut text = format!("client_id: {}", created.client.client_id);
+            if let Some(secret) = &created.client_secret {
                 text.push_str(&format!(
                     "\nclient_secret: {secret}\n(shown once: store it now; Nyckel keeps only a hash)"
                 ));
             }
+            out.print(&json!(created), &text);
+        }
+        ClientCommand::List { owner } => {
+            let mut all = Vec::new();
+            let owners = match owner {
+                Some(key) => vec![Some(find_org(&state.db, &key).await?.id)],
+                None => {
+                    let orgs = all_pages(None, |cursor, limit| async move {
+                        orgs::list(state, caller, cursor.as_deref(), Some(limit)).await
+                    })
+                    .await?;
+                    std::iter::once(None)
+                        .chain(orgs.into_iter().map(|o| Some(o.id)))
+                        .collect()
+                }
+            };
+            for owner in &owners {
+                let owner = owner.as_deref();
+                all.extend(
+                    all_pages(None, |cursor, limit| async move {
+                        clients::list(state, caller, owner, cursor.as_deref(), Some(limit)).await
+                    })
+                    .await?,
+                );
+            }
+            print_items(out, &all, "no clients", |c| {
+                format!(
+                    "{} {:<28} owner={} {}{}",
+                    c.client_id,
+                    c.name,
+                    c.owner_organisation_id.as_deref().unwrap_or("installation"),
+                    if c.public { "public" } else { "confidential" },
+                    if c.admin_api { " admin-api" } else { "" }
+                )
+            });
+        }
+        ClientCommand::Show { id } => {
+            let c = clients::get(state, caller, &id)
+                .await
+                .map_err(|e| no_client(e, &id))?;
+            print_client(out, &c);
+        }
+        ClientCommand::Update {
+            id,
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            require_org,
+            visible_roles,
+            all_roles,
+            orgs,
+        } => {
+            let changes = ClientChanges {
+                organisations: (!orgs.is_empty()).then_some(orgs),
+                name,
+                redirect_uris: (!redirect_uris.is_empty()).then_some(redirect_uris),
+                post_logout_redirect_uris: (!post_logout_redirect_uris.is_empty())
+                    .then_some(post_logout_redirect_uris),
+                require_organisation: require_org,
+                visible_roles: if all_roles {
+                    Some(None)
+                } else {
+                    (!visible_roles.is_empty()).then_some(Some(visible_roles))
+                },
+            };
+            if changes.name.is_none()
+                && changes.redirect_uris.is_none()
+                && changes.post_logout_redirect_uris.is_none()
+                && changes.require_organisation.is_none()
+                && changes.visible_roles.is_none()
+                && changes.organisations.is_none()
+            {
+                anyhow::bail!(
+                    "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --require-org, --visible-role or --all-roles"
+                );
+            }
+            let c = clients::update(state, caller, &id, changes)
+                .await
+                .map_err(|e| no_client(e, &id))?;
+            print_client(out, &c);
+        }
+        ClientCommand::RotateSecret { id } => {
+            let secret = clients::rotate_secret(state, caller, &id)
+                .await
+                .map_err(|e| no_client(e, &id))?;
             out.print(
-                &json!({
-                    "client_id": c.id,
-                    "client_secret": created.secret,
-                    "name": c.name,
-                    "public": c.public,
-                    "redirect_uris": c.redirect_uris,
-                    "post_logout_redirect_uris": c.post_logout_redirect_uris,
-                    "grant_types": c.grant_types,
-                    "organisations": c.organisations,
-                    "first_party": c.first_party,
-                    "id_token_alg": c.id_token_alg,
-                }),
-                &text,
+                &json!({ "client_id": id, "client_secret": secret }),
+                &format!(
+                    "client_id: {id}\nclient_secret: {secret}\n(shown once: store it now; the old secret no longer works)"
+                ),
+            );
+        }
+        ClientCommand::Delete { id, yes } => {
+            if !yes {
+                anyhow::bail!(
+                    "deleting client {id} ends its grants and tokens; add --yes to confirm"
+                );
+            }
+            clients::delete(state, caller, &id)
+                .await
+                .map_err(|e| no_client(e, &id))?;
+            out.print(
+                &json!({ "deleted": true, "client_id": id }),
+                &format!("deleted client {id}"),
             );
         }
     }
     Ok(())
+}
+
+fn print_client(out: Out, c: &ClientView) {
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(" ")
+        }
+    };
+    let text = format!(
+        "client_id:                 {}\nname:                      {}\ntype:                      {}\nowner:                     {}\nredirect_uris:             {}\npost_logout_redirect_uris: {}\ngrant_types:               {}\norganisations:             {}\nrequire_organisation:      {}\nvisible_roles:             {}\nadmin_api:                 {}\nfirst_party:               {}\nid_token_alg:              {}",
+        c.client_id,
+        c.name,
+        if c.public { "public" } else { "confidential" },
+        c.owner_organisation_id.as_deref().unwrap_or("installation"),
+        list(&c.redirect_uris),
+        list(&c.post_logout_redirect_uris),
+        list(&c.grant_types),
+        if c.organisations.is_empty() {
+            "any".to_string()
+        } else {
+            c.organisations.join(" ")
+        },
+        c.require_organisation,
+        c.visible_roles
+            .as_deref()
+            .map_or_else(|| "all".to_string(), |r| r.join(" ")),
+        c.admin_api,
+        c.first_party,
+        c.id_token_alg,
+    );
+    out.print(&json!(c), &text);
+}
+
+/// Names the client when it was not found.
+fn no_client(e: AdminError, id: &str) -> anyhow::Error {
+    match e {
+        AdminError::NotFound(m) if m == "no client" => {
+            anyhow::anyhow!("no client with the id {id:?}")
+        }
+        e => e.into(),
+    }
 }

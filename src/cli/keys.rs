@@ -1,4 +1,5 @@
-//! `nyckel keys rotate | list`.
+//! `nyckel keys rotate | list`. A rotation is recorded in the audit log (`keys.rotated`,
+//! actor `cli`).
 
 use clap::Subcommand;
 use serde_json::json;
@@ -32,6 +33,23 @@ pub async fn run(cmd: KeysCommand, config: Config, out: Out) -> anyhow::Result<(
         }
         if created.is_empty() && !out.json {
             println!("every algorithm already has a pending key; nothing to do");
+        }
+        if !created.is_empty() {
+            let keys: Vec<serde_json::Value> = created
+                .iter()
+                .map(|(alg, kid)| json!({ "alg": alg.name(), "kid": kid }))
+                .collect();
+            crate::store::audit::append(
+                &state.db,
+                &crate::store::audit::Event {
+                    kind: "keys.rotated",
+                    actor_id: Some("cli"),
+                    detail: json!({ "keys": keys, "activates_at": now + prepublish }),
+                    ..Default::default()
+                },
+                now,
+            )
+            .await?;
         }
     }
     let rows: Vec<serde_json::Value> = state

@@ -1,10 +1,14 @@
 //! The `nyckel` command line (ARCHITECTURE.md section 6 is the contract): every subcommand
 //! takes `--config PATH` and `--json`. Errors print one clear line and exit non-zero.
 
+mod admin;
+mod audit;
 mod clients;
 mod keys;
 mod orgs;
 mod serve;
+mod sessions;
+mod support;
 mod users;
 
 use std::path::PathBuf;
@@ -46,6 +50,15 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Administer the installation (setup link for the first administrator).
+    #[command(subcommand)]
+    Admin(admin::AdminCommand),
+    /// List and end people's login sessions.
+    #[command(subcommand)]
+    Session(sessions::SessionCommand),
+    /// Read and export the audit log.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
 }
 
 /// Output options shared by the subcommands.
@@ -96,6 +109,9 @@ pub fn main() -> ExitCode {
             Command::Org(c) => orgs::run(c, config, out).await,
             Command::Client(c) => clients::run(c, config, out).await,
             Command::Keys(c) => keys::run(c, config, out).await,
+            Command::Admin(c) => admin::run(c, config, out).await,
+            Command::Session(c) => sessions::run(c, config, out).await,
+            Command::Audit(c) => audit::run(c, config, out).await,
         }
     });
     match result {

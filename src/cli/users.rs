@@ -26,6 +26,14 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Make a person superadmin of the installation, or take it away with --off.
+    Superadmin {
+        #[arg(long)]
+        email: String,
+        /// Take superadmin away instead of granting it.
+        #[arg(long)]
+        off: bool,
+    },
 }
 
 pub async fn run(cmd: UserCommand, config: Config, out: Out) -> anyhow::Result<()> {
@@ -66,6 +74,29 @@ pub async fn run(cmd: UserCommand, config: Config, out: Out) -> anyhow::Result<(
             out.print(
                 &json!({ "id": id, "email": email.trim() }),
                 &format!("created account {} (sub {id})", email.trim()),
+            );
+            Ok(())
+        }
+        UserCommand::Superadmin { email, off } => {
+            let state = crate::state::AppState::build(config).await?;
+            let user = crate::cli::support::find_user(&state.db, &email).await?;
+            let on = !off;
+            let changed = crate::admin::users::set_superadmin(
+                &state,
+                &crate::admin::Caller::operator(),
+                &user.id,
+                on,
+            )
+            .await?;
+            let text = match (on, changed) {
+                (true, true) => format!("{} is now superadmin", user.email),
+                (true, false) => format!("{} was already superadmin", user.email),
+                (false, true) => format!("{} is no longer superadmin", user.email),
+                (false, false) => format!("{} was not superadmin", user.email),
+            };
+            out.print(
+                &json!({ "user_id": user.id, "email": user.email, "superadmin": on, "changed": changed }),
+                &text,
             );
             Ok(())
         }

@@ -20,7 +20,7 @@ use crate::http::error::PageError;
 use crate::http::headers::csp_with_form_target;
 use crate::http::page::render;
 use crate::http::session::MaybeSession;
-use crate::http::{consent, home, logout};
+use crate::http::{consent, home, logout, password_change};
 use crate::i18n::{Locale, Texts};
 use crate::oidc::authorize::{
     self, Decision, ErrorRedirect, Rejection, Situation, origin_of, parse_pairs, scope_text_key,
@@ -305,6 +305,15 @@ pub(crate) async fn proceed(
                 // decide() only issues with a session; treat anything else as "log in".
                 return see_other(&format!("/login?req={}", pending.id));
             };
+            // No code while a password set by an administrator is still in place.
+            match password_change::must_change(state, &session.user_id).await {
+                Ok(true) => {
+                    let back = format!("{}?req={}", crate::http::login::CONTINUE_PATH, pending.id);
+                    return see_other(&password_change::change_location(&back));
+                }
+                Ok(false) => {}
+                Err(e) => return PageError::from_internal(e, texts).into_response(),
+            }
             match pending::finish(&state.db, &pending.id).await {
                 Ok(true) => {}
                 Ok(false) => {

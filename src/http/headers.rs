@@ -1,7 +1,8 @@
 //! Response headers set on every response: HSTS, a strict CSP with `frame-ancestors 'none'`,
 //! `nosniff`, `Referrer-Policy: no-referrer` and `Cache-Control: no-store` unless a handler
 //! chose otherwise; CORS for the endpoints browsers call from other origins (never the
-//! authorization endpoint, RFC 9700 2.6); and a request log line without query strings.
+//! authorization endpoint, RFC 9700 2.6); and a request log line without query strings (or
+//! keys in paths).
 
 use axum::extract::Request;
 use axum::http::{HeaderValue, Method, StatusCode, header};
@@ -85,10 +86,14 @@ pub async fn cors(req: Request, next: Next) -> Response {
     res
 }
 
-/// Logs method, path (never the query: it can carry codes), status and duration.
+/// Logs method, path (never the query: it can carry codes), status and duration. The path is
+/// the route's pattern when one matched (`/reset/{key}`), so keys in paths are never logged.
 pub async fn log_requests(req: Request, next: Next) -> Response {
     let method = req.method().clone();
-    let path = req.uri().path().to_string();
+    let path = match req.extensions().get::<axum::extract::MatchedPath>() {
+        Some(matched) => matched.as_str().to_string(),
+        None => req.uri().path().to_string(),
+    };
     let started = std::time::Instant::now();
     let res = next.run(req).await;
     let status = res.status().as_u16();

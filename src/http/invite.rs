@@ -20,13 +20,14 @@ use serde::Deserialize;
 use crate::admin::AdminError;
 use crate::admin::invitations::{self, NewAccount, Preview};
 use crate::auth::password::Password;
-use crate::auth::policy::{PasswordPolicy, PolicyContext, PolicyError};
+use crate::auth::policy::{PasswordPolicy, PolicyContext};
 use crate::crypto::{constant_time_eq, secret_token};
 use crate::http::cookies;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::login::CSRF_COOKIE;
 use crate::http::page::render_status;
+use crate::http::reset::{password_hint, policy_message};
 use crate::i18n::{Locale, Texts};
 use crate::state::AppState;
 
@@ -49,6 +50,8 @@ pub struct InvitePage {
     pub action: String,
     pub name: String,
     pub min_length: usize,
+    /// How long a password must be, in words.
+    pub hint: String,
     pub error: Option<String>,
 }
 
@@ -210,12 +213,10 @@ fn check_new_account(
         name: Some(name),
         extra: std::slice::from_ref(&preview.org_name),
     };
-    policy.check(password, &ctx).err().map(|e| match e {
-        PolicyError::TooShort(n) => t.t("invite.too_short").replace("{n}", &n.to_string()),
-        PolicyError::TooLong(n) => t.t("invite.too_long").replace("{n}", &n.to_string()),
-        PolicyError::Common => t.t("invite.too_common").to_string(),
-        PolicyError::Context => t.t("invite.context").to_string(),
-    })
+    policy
+        .check(password, &ctx)
+        .err()
+        .map(|e| policy_message(t, &e))
 }
 
 fn show(
@@ -244,6 +245,7 @@ fn show(
             action: format!("/invite/{key}"),
             name,
             min_length: state.config.password.min_length,
+            hint: password_hint(t, state.config.password.min_length),
             error,
         },
     )

@@ -24,6 +24,7 @@ use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::headers::csp_with_form_target;
 use crate::http::page::render_status;
+use crate::http::password_change;
 use crate::i18n::{Locale, Texts};
 use crate::oidc::pending::{self, BINDING_COOKIE, Pending, PendingError};
 use crate::state::AppState;
@@ -167,14 +168,20 @@ pub async fn post_login(
     )
     .await;
     match outcome {
-        Ok(Outcome::Success { cookie, .. }) => {
-            let location = match &ctx.pending {
+        Ok(Outcome::Success { session, cookie }) => {
+            let mut location = match &ctx.pending {
                 Some(p) => format!(
                     "{CONTINUE_PATH}?req={}",
                     url::form_urlencoded::byte_serialize(p.id.as_bytes()).collect::<String>()
                 ),
                 None => ctx.next.clone().unwrap_or_else(|| "/".to_string()),
             };
+            // A password an administrator set must be replaced before anything else.
+            match password_change::must_change(&state, &session.user_id).await {
+                Ok(true) => location = password_change::change_location(&location),
+                Ok(false) => {}
+                Err(e) => return PageError::from_internal(e, ctx.texts).into_response(),
+            }
             let mut res = StatusCode::SEE_OTHER.into_response();
             let h = res.headers_mut();
             match HeaderValue::from_str(&location) {

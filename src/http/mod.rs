@@ -3,6 +3,7 @@
 //! the pages. Handlers are thin: they parse, call `oidc`/`auth`/`admin`, and render.
 
 pub mod admin_ui;
+pub mod api;
 pub mod authorize;
 pub mod consent;
 pub mod cookies;
@@ -14,7 +15,10 @@ pub mod invite;
 pub mod login;
 pub mod logout;
 pub mod page;
+pub mod password_change;
+pub mod reset;
 pub mod session;
+pub mod setup;
 pub mod token;
 pub mod upkeep;
 pub mod wellknown;
@@ -46,6 +50,10 @@ pub fn router(state: AppState) -> Router {
         .merge(login::routes())
         .merge(admin_ui::routes())
         .merge(invite::routes())
+        .merge(reset::routes())
+        .merge(setup::routes())
+        .merge(password_change::routes())
+        .nest(api::PREFIX, api::router())
         .route("/health/live", get(wellknown::get_live))
         .route("/health/ready", get(wellknown::get_ready))
         .route("/static/nyckel.css", get(wellknown::get_css))

@@ -1,5 +1,6 @@
 //! Background upkeep on every node: reload signing keys (another node may have rotated) and
-//! delete expired rows. Failures are logged and retried on the next tick.
+//! delete expired rows. Failures are logged and retried on the next tick. Starting upkeep
+//! also starts the mail delivery loop (`mail::delivery`).
 
 use std::time::Duration;
 
@@ -9,8 +10,9 @@ use crate::store;
 /// How often keys are reloaded.
 pub const KEY_RELOAD_EVERY: Duration = Duration::from_secs(60);
 
-/// Starts the upkeep loop.
+/// Starts the upkeep loop (and the mail delivery loop).
 pub fn spawn(state: AppState) {
+    crate::mail::delivery::spawn(state.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(KEY_RELOAD_EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -29,7 +31,11 @@ pub fn spawn(state: AppState) {
     });
 }
 
-/// Deletes expired sessions, pending requests, codes, revocations, refresh tokens and grants
+/// How long (seconds) expired, accepted or revoked invitations stay listed.
+pub const INVITATION_HISTORY: i64 = 30 * 24 * 3600;
+
+/// Deletes expired sessions, pending requests, codes, revocations, refresh tokens, grants,
+/// login keys, long-ended invitations and delivered (or long undeliverable) mail
 /// (SECURITY.md 14.2.7). Returns how many rows went; failures are logged.
 pub async fn purge_expired(state: &AppState) -> u64 {
     let now = state.now();
@@ -41,6 +47,16 @@ pub async fn purge_expired(state: &AppState) -> u64 {
         store::revoked::delete_expired(db, now).await,
         store::refresh_tokens::delete_expired(db, now).await,
         store::grants::delete_expired(db, now).await,
+        store::login_keys::delete_expired(db, now).await,
+        // Ended invitations stay visible to admins for a while.
+        store::invitations::delete_ended(db, now - INVITATION_HISTORY).await,
+        store::outbox::delete_done(
+            db,
+            now - crate::mail::delivery::KEEP_SENT,
+            now - crate::mail::delivery::KEEP_DEAD,
+            crate::mail::delivery::MAX_ATTEMPTS,
+        )
+        .await,
     ];
     let mut purged = 0;
     for r in results {

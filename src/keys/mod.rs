@@ -96,6 +96,20 @@ impl std::fmt::Debug for KeyRing {
 }
 
 impl KeyRing {
+    /// Seals other data at rest (such as queued mail) with the master key. `context` is
+    /// authenticated and must name what the data is, e.g. `outbox:<id>`; signing keys use
+    /// their `kid`, so give other data a prefix with a colon.
+    pub fn seal_data(&self, plain: &[u8], context: &str) -> String {
+        self.master.seal(plain, context)
+    }
+
+    /// Opens what [`KeyRing::seal_data`] sealed with the same `context`.
+    pub fn open_data(&self, sealed: &str, context: &str) -> Result<Vec<u8>> {
+        self.master
+            .open(sealed, context)
+            .map_err(|e| Error::Crypto(e.to_string()))
+    }
+
     /// Loads every key, generating a first key for each algorithm that has none.
     pub async fn open(db: Db, master: MasterKey, retention: i64, now: UnixTime) -> Result<Self> {
         let ring = Self {

@@ -4,11 +4,30 @@
 //! `<data_dir>/outbox` (the embedded development setup, announced loudly at start).
 //!
 //! INTERFACE (issue 3): the admin use-cases call [`notify`] and [`send_invitation`].
+//!
+//! Layout: [`message`] (a checked message), [`letter`] and [`compose`] (what each message
+//! says, rendered from the templates), [`eml`] (RFC 5322 output), [`backend`] (where mail
+//! goes; SMTP slots in there), [`delivery`] (the outbox loop).
 
+pub mod backend;
+pub mod compose;
+pub mod delivery;
+pub mod eml;
+pub mod letter;
+pub mod message;
+
+use tokio::sync::{Mutex, MutexGuard, Notify};
+
+use crate::config::Config;
+use crate::crypto::random_id;
 use crate::error::Result;
-use crate::i18n::Locale;
+use crate::i18n::{Locale, Texts};
 use crate::state::AppState;
-use crate::store::users::User;
+use crate::store::{self, users::User};
+
+pub use backend::{Backend, outbox_dir};
+pub use delivery::deliver_due;
+pub use message::{MailError, Message};
 
 /// What an administrator did to a person (every admin action on a person is notified to
 /// them, SECURITY.md 6.3.7).
@@ -28,13 +47,83 @@ pub enum Notice {
     },
     /// A superadmin set a new password; they must change it at next login.
     PasswordSet,
+    /// They were made the installation's superadmin, or no longer are.
+    Superadmin { granted: bool },
     /// An administrator ended one of their login sessions.
     SessionEnded { org_name: Option<String> },
 }
 
+/// The mail side of the application state: the backend, and the signals of this node's
+/// delivery loop.
+#[derive(Debug)]
+pub struct Mailer {
+    pub backend: Backend,
+    /// Wakes the delivery loop when a message is enqueued.
+    wake: Notify,
+    /// Serialises delivery passes on this node.
+    pass: Mutex<()>,
+}
+
+impl Mailer {
+    /// The mailer the configuration asks for.
+    pub fn from_config(config: &Config) -> Self {
+        Self {
+            backend: Backend::from_config(config),
+            wake: Notify::new(),
+            pass: Mutex::new(()),
+        }
+    }
+
+    /// Wakes the delivery loop.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Resolves when [`Mailer::wake`] was called.
+    pub async fn woken(&self) {
+        self.wake.notified().await;
+    }
+
+    async fn lock_pass(&self) -> MutexGuard<'_, ()> {
+        self.pass.lock().await
+    }
+}
+
+/// The authenticated context of a queued message's sealed payload.
+fn seal_context(id: &str) -> String {
+    format!("outbox:{id}")
+}
+
+/// Queues a message for delivery (sealed with the master key) and wakes the delivery loop.
+/// Returns the outbox id.
+pub async fn enqueue(state: &AppState, message: &Message) -> Result<String> {
+    message.check()?;
+    let id = random_id();
+    let plain = serde_json::to_vec(message)?;
+    let sealed = state.keys.seal_data(&plain, &seal_context(&id));
+    let row = store::outbox::NewMessage {
+        id: &id,
+        channel: "email",
+        recipient: &message.to,
+        payload: &sealed,
+    };
+    store::outbox::insert(&state.db, &row, state.now()).await?;
+    state.mailer.wake();
+    Ok(id)
+}
+
 /// Tells a person what an administrator did (to their email, in their language).
 pub async fn notify(state: &AppState, user: &User, notice: Notice) -> Result<()> {
-    let _ = (state, user, notice);
+    let org_name = match &notice {
+        Notice::RolesChanged { org_name, .. }
+        | Notice::Removed { org_name }
+        | Notice::Joined { org_name, .. } => Some(org_name.as_str()),
+        Notice::SessionEnded { org_name } => org_name.as_deref(),
+        Notice::PasswordSet | Notice::Superadmin { .. } => None,
+    };
+    let locale = compose::locale_for(&state.db, user, org_name).await;
+    let letter = compose::notice(Texts::new(locale), user, &notice);
+    enqueue(state, &letter.to_message(&user.email)?).await?;
     Ok(())
 }
 
@@ -46,6 +135,35 @@ pub async fn send_invitation(
     org_name: &str,
     link: &str,
 ) -> Result<()> {
-    let _ = (state, email, locale, org_name, link);
+    let letter = compose::invitation(
+        Texts::new(locale),
+        org_name,
+        link,
+        state.config.admin.invitation_ttl,
+    );
+    enqueue(state, &letter.to_message(email)?).await?;
+    Ok(())
+}
+
+/// Sends a person their password-reset link (valid `ttl` seconds), asked for by an
+/// administrator of `org_name`.
+pub async fn send_reset_link(
+    state: &AppState,
+    user: &User,
+    org_name: Option<&str>,
+    link: &str,
+    ttl: i64,
+) -> Result<()> {
+    let locale = compose::locale_for(&state.db, user, org_name).await;
+    let letter = compose::reset(Texts::new(locale), user, org_name, link, ttl);
+    enqueue(state, &letter.to_message(&user.email)?).await?;
+    Ok(())
+}
+
+/// Tells a person their password was changed (`everywhere`: all sessions ended).
+pub async fn send_password_changed(state: &AppState, user: &User, everywhere: bool) -> Result<()> {
+    let locale = compose::locale_for(&state.db, user, None).await;
+    let letter = compose::password_changed(Texts::new(locale), user, everywhere);
+    enqueue(state, &letter.to_message(&user.email)?).await?;
     Ok(())
 }

@@ -103,14 +103,22 @@ pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> 
         .rows_affected())
 }
 
-/// Revokes every grant of a person (a password set by an admin ends everything).
-pub async fn revoke_all_of_user(db: &Db, user_id: &str, now: UnixTime) -> Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("update grants set revoked_at = $1 where user_id = $2 and revoked_at is null")
-            .bind(now)
-            .bind(user_id)
-            .execute(db.writer())
-            .await?
-            .rows_affected(),
+/// Revokes every live grant of a person (their refresh and access tokens stop working),
+/// except those made in the session `keep_sid` (if any).
+pub async fn revoke_for_user(
+    db: &Db,
+    user_id: &str,
+    keep_sid: Option<&str>,
+    now: UnixTime,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "update grants set revoked_at = $1
+         where user_id = $2 and revoked_at is null and ($3 = '' or coalesce(sid, '') <> $3)",
     )
+    .bind(now)
+    .bind(user_id)
+    .bind(keep_sid.unwrap_or(""))
+    .execute(db.writer())
+    .await?
+    .rows_affected())
 }

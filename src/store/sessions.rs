@@ -154,11 +154,18 @@ pub async fn find_by_sid(db: &Db, sid: &str) -> Result<Option<SessionInfo>, sqlx
     .await
 }
 
-/// Ends every session of a person.
-pub async fn delete_all_of_user(db: &Db, user_id: &str) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("delete from sessions where user_id = $1")
-        .bind(user_id)
-        .execute(db.writer())
-        .await?
-        .rows_affected())
+/// Ends every session of a person except the one whose cookie hash is `keep` (if any);
+/// returns the public ids of the ended sessions.
+pub async fn delete_for_user(
+    db: &Db,
+    user_id: &str,
+    keep: Option<&str>,
+) -> Result<Vec<String>, sqlx::Error> {
+    let rows: Vec<(String,)> =
+        sqlx::query_as("delete from sessions where user_id = $1 and id_hash <> $2 returning sid")
+            .bind(user_id)
+            .bind(keep.unwrap_or(""))
+            .fetch_all(db.writer())
+            .await?;
+    Ok(rows.into_iter().map(|(sid,)| sid).collect())
 }

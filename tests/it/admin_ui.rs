@@ -529,7 +529,32 @@ async fn members_are_searched_and_paged_and_their_sessions_ended() {
         "{}",
         page.body
     );
-    assert!(!page.body.contains("/reset/") && !page.body.contains("key="));
+    let mails = w.app.mails_to(&w.member_a.email).await;
+    let link = mails
+        .iter()
+        .find(|m| m.text.contains("/reset/"))
+        .expect("a reset mail to the member")
+        .link("/reset/");
+    let key_path = &link[w.app.issuer.len()..];
+    assert!(!page.body.contains(key_path) && !page.body.contains("/reset/"));
+    assert!(
+        !w.app
+            .mails_to(&w.admin_a.email)
+            .await
+            .iter()
+            .any(|m| m.text.contains("/reset/")),
+        "the admin gets no key"
+    );
+    // Once a minute at most: the second press is explained on the member page.
+    let again = admin
+        .post(
+            &a.path(&format!("/members/{}/reset", w.member_a.id)),
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(again.status, 409);
+    assert!(again.body.contains("a moment ago"), "{}", again.body);
+    assert!(again.body.contains("Send password reset key"));
 
     // Remove after the question.
     let remove = a.path(&format!("/members/{}/remove", w.member_a.id));
@@ -730,4 +755,31 @@ async fn the_home_page_and_the_switcher_lead_administrators_in() {
         .await;
     assert_eq!(taken.status, 409);
     assert!(taken.body.contains("That name is already taken."));
+}
+
+#[tokio::test]
+async fn a_password_set_by_an_administrator_is_changed_before_the_admin_pages() {
+    let w = World::new().await;
+    let admin = w.browser(&w.admin_a).await;
+    assert_eq!(admin.get("/admin/orgs/club-a/members").await.status, 200);
+    let user = nyckel::store::users::find(&w.app.state.db, &w.admin_a.id)
+        .await
+        .expect("db")
+        .expect("user");
+    let hash = user.password_hash.expect("a password");
+    nyckel::store::users::set_password(
+        &w.app.state.db,
+        &w.admin_a.id,
+        &hash,
+        true,
+        w.app.state.now(),
+    )
+    .await
+    .expect("set");
+    let page = admin.get("/admin/orgs/club-a/members").await;
+    assert_eq!(page.status, 303);
+    assert_eq!(
+        page.location.as_deref(),
+        Some("/password/change?next=%2Fadmin%2Forgs%2Fclub-a%2Fmembers")
+    );
 }

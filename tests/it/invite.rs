@@ -242,3 +242,53 @@ async fn expired_revoked_and_unknown_links_say_so() {
     assert!(body.contains("Du är inbjuden till Club A"), "{body}");
     assert!(body.contains("<html lang=\"sv\">"));
 }
+
+/// The whole way: an admin invites on the invitation page, the link arrives by mail (to the
+/// invited address only), the person accepts, and the admin sees the new member.
+#[tokio::test]
+async fn an_invitation_sent_from_the_admin_page_arrives_and_is_accepted() {
+    let w = World::new().await;
+    let [a, _] = Org::both(&w);
+    let admin = w.browser(&w.admin_a).await;
+    let csrf = crate::admin_ui_support::csrf_of(&admin).await;
+    let sent = admin
+        .post(
+            &a.path("/invite"),
+            &[
+                ("csrf", &csrf),
+                ("email", "mailed@example.org"),
+                ("roles", "coach"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status, 303, "{}", sent.body);
+    let mails = w.app.mails_to("mailed@example.org").await;
+    assert_eq!(mails.len(), 1);
+    let link = mails[0].link("/invite/");
+    assert!(link.starts_with(&w.app.issuer));
+    let path = &link[w.app.issuer.len()..];
+    let page = admin.follow(sent).await;
+    assert!(!page.body.contains(path), "the admin never sees the link");
+
+    let browser = Browser::new(&w.app);
+    let invitation = browser.get(path).await;
+    assert_eq!(invitation.status, 200, "{}", invitation.body);
+    assert!(invitation.body.contains("mailed@example.org"));
+    let done = browser
+        .submit(
+            &invitation,
+            path,
+            &[("name", "Mailed Person"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(done.body.contains("You are now a member of Club A"));
+    let list = admin.get(&a.path("/members?q=mailed")).await;
+    assert!(list.body.contains("Mailed Person"), "{}", list.body);
+    let invitations = admin.get(&a.path("/invite")).await;
+    assert!(
+        invitations.body.contains(">Accepted<"),
+        "{}",
+        invitations.body
+    );
+}

@@ -4,6 +4,15 @@
 
 mod helpers;
 
+mod admin_api;
+mod admin_api_isolation;
+mod admin_api_lists;
+mod admin_api_secrets;
+mod admin_api_support;
+mod admin_api_tokens;
+mod admin_matrix;
+mod admin_notify;
+mod admin_tokens;
 mod admin_ui;
 mod admin_ui_matrix;
 mod admin_ui_support;
@@ -12,6 +21,7 @@ mod authorize;
 mod authorize_support;
 mod canary;
 mod cli;
+mod cli_admin;
 mod discovery;
 mod flows;
 mod invite;
@@ -20,9 +30,13 @@ mod login;
 mod login_support;
 mod login_throttle;
 mod logout;
+mod mail_outbox;
+mod must_change;
 mod nodes;
 mod refresh_race;
+mod reset;
 mod rp;
+mod setup_link;
 mod shutdown;
 mod token_client_credentials;
 mod token_code;

@@ -24,6 +24,7 @@ const KINDS: &[&str] = &[
     "admin.invitation_accepted",
     "admin.invitation_revoked",
     "admin.roles_changed",
+    "admin.member_added",
     "admin.member_removed",
     "admin.reset_sent",
     "admin.session_ended",
@@ -37,11 +38,20 @@ const KINDS: &[&str] = &[
     "admin.org_updated",
     "admin.org_deleted",
     "admin.password_set",
+    "admin.superadmin_granted",
+    "admin.superadmin_revoked",
+    "admin.setup_link",
+    "admin.setup",
+    "reset.key_sent",
+    "password.reset",
+    "password.changed",
     "login.success",
     "login.failure",
     "login.throttled",
     "logout",
     "refresh_token_reused",
+    "code_reused",
+    "keys.rotated",
 ];
 
 /// One event as a row.

@@ -12,6 +12,7 @@ use crate::crypto::constant_time_eq;
 use crate::http::authorize::see_other;
 use crate::http::extract::{ClientIp, accept_language_locale};
 use crate::http::page::render_status;
+use crate::http::password_change;
 use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
 use crate::state::AppState;
@@ -47,6 +48,10 @@ impl FromRequestParts<AppState> for Admin {
             &principal,
             store::users::find(&state.db, &session.user_id).await,
         ) {
+            // A password an administrator set is replaced before anything else.
+            (Principal::Person { .. }, Ok(Some(u))) if u.must_change_password != 0 => {
+                return Err(see_other(&password_change::change_location(&back(parts))));
+            }
             (Principal::Person { .. }, Ok(Some(u))) => u.email,
             (_, Err(e)) => return Err(internal(texts, e)),
             _ => return Err(to_login(parts)),
@@ -63,10 +68,10 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// 303 to the login page, which comes back here afterwards (a GET comes back to the same
-/// address; a form post to the start page, since its form is gone).
-fn to_login(parts: &Parts) -> Response {
-    let back = if parts.method == Method::GET {
+/// Where to come back to after signing in: the same address for a GET, the start page
+/// for a form post (its form is gone).
+fn back(parts: &Parts) -> String {
+    if parts.method == Method::GET {
         parts
             .uri
             .path_and_query()
@@ -74,8 +79,12 @@ fn to_login(parts: &Parts) -> Response {
             .to_string()
     } else {
         "/admin".to_string()
-    };
-    let next: String = url::form_urlencoded::byte_serialize(back.as_bytes()).collect();
+    }
+}
+
+/// 303 to the login page, which comes back here afterwards.
+fn to_login(parts: &Parts) -> Response {
+    let next: String = url::form_urlencoded::byte_serialize(back(parts).as_bytes()).collect();
     see_other(&format!("/login?next={next}"))
 }
 

@@ -212,10 +212,15 @@ pub async fn post_reset(
 ) -> Result<Response, Stop> {
     admin.form(&body)?;
     let org = org_of(&state, &admin, &key).await?;
-    members::send_reset(&state, &admin.caller, &org.id, &user)
-        .await
-        .map_err(|e| admin.fail(e))?;
-    Ok(back_to(&org, &user, "reset_sent"))
+    match members::send_reset(&state, &admin.caller, &org.id, &user).await {
+        Ok(()) => Ok(back_to(&org, &user, "reset_sent")),
+        // Sent a moment ago (the person's mailbox is not flooded): said on the member page.
+        Err(e) if is_form_error(&e) => {
+            let notice = Notice::from_error(admin.texts, &e);
+            member_page(&state, &admin, &org, &user, Some(notice), status_of(&e)).await
+        }
+        Err(e) => Err(admin.fail(e)),
+    }
 }
 
 /// `POST /admin/orgs/{org}/members/{user}/sessions/{sid}/end`.

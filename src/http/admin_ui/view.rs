@@ -98,6 +98,10 @@ fn known_error(detail: &str) -> Option<&'static str> {
         ),
         ("public client cannot use", "admin.error.public_no_secret"),
         ("first-party", "admin.error.first_party"),
+        (
+            "sent to this person very recently",
+            "admin.error.reset_recent",
+        ),
     ];
     KNOWN
         .iter()

@@ -52,8 +52,11 @@ pub async fn prepare(dir: &Path) -> Prepared {
             }
         }
         Some(base) => {
+            // The process id first: a later run drops only databases of processes that
+            // are gone, never those of a run still going.
             let name = format!(
-                "nyckel_t_{}",
+                "nyckel_t_{}_{}",
+                std::process::id(),
                 nyckel::crypto::random_id().to_lowercase().replace('-', "_")
             );
             admin_execute(

@@ -164,6 +164,26 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Runs a mail delivery pass now and returns every message in the outbox folder (the
+    /// file backend), parsed, in file-name order (creation time first).
+    pub async fn mails(&self) -> Vec<crate::mail_outbox::Mail> {
+        nyckel::mail::deliver_due(&self.state)
+            .await
+            .expect("mail delivery pass");
+        crate::mail_outbox::read_dir(&nyckel::mail::outbox_dir(&self.state.config))
+    }
+
+    /// The messages to `email` (after a delivery pass).
+    pub async fn mails_to(&self, email: &str) -> Vec<crate::mail_outbox::Mail> {
+        self.mails()
+            .await
+            .into_iter()
+            .filter(|m| m.header("To") == Some(email))
+            .collect()
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.handle.shutdown();

@@ -1,0 +1,222 @@
+//! The password-reset pages: `GET /reset/{key}` shows the new-password form and changes
+//! nothing (mail scanners fetch links; HEAD is the same), `POST /reset` (the key in a hidden
+//! field) sets the password through `auth::reset` and shows "password changed, sign in"
+//! without logging anyone in. An unusable key (unknown, used, replaced, expired) gets the
+//! same page, 410, whatever the reason.
+//!
+//! CSRF: the key itself is the bearer secret of the form; the form also carries the
+//! double-submit token of the login page (`__Host-nyckel_csrf`). The global headers
+//! middleware adds `Cache-Control: no-store` and `Referrer-Policy: no-referrer`.
+//!
+//! The form helpers here (CSRF, policy messages, key shape) are shared by the setup and
+//! password-change pages.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::rejection::FormRejection;
+use axum::extract::{Form, Path, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+
+use crate::auth::password::Password;
+use crate::auth::policy::PolicyError;
+use crate::auth::reset::{self, ResetOutcome};
+use crate::crypto::{constant_time_eq, secret_token};
+use crate::http::authorize::texts_for;
+use crate::http::cookies;
+use crate::http::error::PageError;
+use crate::http::extract::ClientIp;
+use crate::http::login::CSRF_COOKIE;
+use crate::http::page::render_status;
+use crate::i18n::Texts;
+use crate::mail::compose::fill;
+use crate::state::AppState;
+
+/// The routes of this area.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/reset/{key}", get(get_reset))
+        .route("/reset", post(post_reset))
+}
+
+/// The new-password form.
+#[derive(Template)]
+#[template(path = "pages/reset.html")]
+pub struct ResetPage {
+    pub t: Texts,
+    pub key: String,
+    pub csrf: String,
+    pub email: String,
+    pub min_length: usize,
+    pub hint: String,
+    pub error: Option<String>,
+}
+
+/// "Your password has been changed; sign in."
+#[derive(Template)]
+#[template(path = "pages/reset_done.html")]
+pub struct ResetDonePage {
+    pub t: Texts,
+}
+
+/// "This link no longer works."
+#[derive(Template)]
+#[template(path = "pages/reset_invalid.html")]
+pub struct ResetInvalidPage {
+    pub t: Texts,
+}
+
+/// `POST /reset` form. Not `Debug`: it holds the key and the password.
+#[derive(Deserialize)]
+pub struct ResetForm {
+    #[serde(default)]
+    pub key: String,
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub password: String,
+    #[serde(default)]
+    pub confirm: String,
+}
+
+/// `GET /reset/{key}`: the form, or the invalid-link page. Changes nothing.
+async fn get_reset(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(key): Path<String>,
+) -> Response {
+    let t = texts_for(&headers, None);
+    let target = match lookup(&state, &key).await {
+        Ok(Some(target)) => target,
+        Ok(None) => return invalid(t),
+        Err(e) => return PageError::from_internal(e, t).into_response(),
+    };
+    let (csrf, new_cookie) = csrf_for_page(&headers);
+    let page = form_page(&state, t, key, csrf, target.email, None);
+    with_csrf_cookie(render_status(StatusCode::OK, &page), &page.csrf, new_cookie)
+}
+
+/// `POST /reset`.
+async fn post_reset(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    form: Result<Form<ResetForm>, FormRejection>,
+) -> Response {
+    let t = texts_for(&headers, None);
+    let form = match form {
+        Ok(Form(form)) => form,
+        Err(rejection) => {
+            return PageError::new(rejection.status(), "error.bad_request", t).into_response();
+        }
+    };
+    if !csrf_matches(&headers, &form.csrf) {
+        return PageError::new(StatusCode::FORBIDDEN, "error.csrf", t).into_response();
+    }
+    let target = match lookup(&state, &form.key).await {
+        Ok(Some(target)) => target,
+        Ok(None) => return invalid(t),
+        Err(e) => return PageError::from_internal(e, t).into_response(),
+    };
+    let again = |message: String| {
+        let page = form_page(
+            &state,
+            t,
+            form.key.clone(),
+            form.csrf.clone(),
+            target.email.clone(),
+            Some(message),
+        );
+        render_status(StatusCode::BAD_REQUEST, &page)
+    };
+    if form.password != form.confirm {
+        return again(t.t("reset.mismatch").to_string());
+    }
+    let password = Password::new(form.password);
+    match reset::reset(&state, &form.key, &password, ip).await {
+        Ok(ResetOutcome::Done) => render_status(StatusCode::OK, &ResetDonePage { t }),
+        Ok(ResetOutcome::InvalidKey) => invalid(t),
+        Ok(ResetOutcome::Refused(e)) => again(policy_message(t, &e)),
+        Err(e) => PageError::from_internal(e, t).into_response(),
+    }
+}
+
+/// The key's target, when the key has the right shape and is usable.
+async fn lookup(state: &AppState, key: &str) -> crate::error::Result<Option<reset::Target>> {
+    if !looks_like_key(key) {
+        return Ok(None);
+    }
+    reset::check(state, key).await
+}
+
+fn form_page(
+    state: &AppState,
+    t: Texts,
+    key: String,
+    csrf: String,
+    email: String,
+    error: Option<String>,
+) -> ResetPage {
+    let min_length = state.config.password.min_length;
+    ResetPage {
+        t,
+        key,
+        csrf,
+        email,
+        min_length,
+        hint: password_hint(t, min_length),
+        error,
+    }
+}
+
+fn invalid(t: Texts) -> Response {
+    render_status(StatusCode::GONE, &ResetInvalidPage { t })
+}
+
+/// A 256-bit base64url value, as `crypto::secret_token` makes (keys, CSRF tokens).
+pub(crate) fn looks_like_key(v: &str) -> bool {
+    v.len() == 43
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// The double-submit token for a form page: the browser's cookie if it has a good one, else
+/// a new one (`true`: set the cookie).
+pub(crate) fn csrf_for_page(headers: &HeaderMap) -> (String, bool) {
+    match cookies::get(headers, CSRF_COOKIE).filter(|v| looks_like_key(v)) {
+        Some(v) => (v.to_string(), false),
+        None => (secret_token(), true),
+    }
+}
+
+/// Whether the form's token repeats the browser's double-submit cookie.
+pub(crate) fn csrf_matches(headers: &HeaderMap, form_token: &str) -> bool {
+    let cookie = cookies::get(headers, CSRF_COOKIE).unwrap_or_default();
+    !form_token.is_empty() && constant_time_eq(cookie.as_bytes(), form_token.as_bytes())
+}
+
+/// Adds the double-submit cookie when the page made a new token.
+pub(crate) fn with_csrf_cookie(mut res: Response, csrf: &str, new_cookie: bool) -> Response {
+    if new_cookie {
+        res.headers_mut()
+            .append(header::SET_COOKIE, cookies::set(CSRF_COOKIE, csrf, None));
+    }
+    res
+}
+
+/// "At least 15 characters ..." under a new-password field.
+pub(crate) fn password_hint(t: Texts, min_length: usize) -> String {
+    fill(t.t("reset.hint"), &[("n", &min_length.to_string())])
+}
+
+/// Why a new password was refused, in the person's language.
+pub(crate) fn policy_message(t: Texts, e: &PolicyError) -> String {
+    match e {
+        PolicyError::TooShort(n) => fill(t.t("reset.too_short"), &[("n", &n.to_string())]),
+        PolicyError::TooLong(n) => fill(t.t("reset.too_long"), &[("n", &n.to_string())]),
+        PolicyError::Common => t.t("reset.common").to_string(),
+        PolicyError::Context => t.t("reset.context").to_string(),
+    }
+}

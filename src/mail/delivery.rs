@@ -1,0 +1,149 @@
+//! The delivery loop: claims due outbox rows, opens their sealed payloads, renders and
+//! delivers them, and records the outcome. A failure is retried with exponential backoff up
+//! to [`MAX_ATTEMPTS`] times; the row (and so the message) stays until it is delivered or
+//! given up on, and `last_error` says why it has not gone yet (never what it says).
+//!
+//! Every node runs the loop; the atomic claim keeps one message to one sender. It wakes when
+//! this node enqueues a message and every [`POLL_EVERY`] otherwise (for retries and for
+//! messages other nodes enqueued). [`deliver_due`] runs one pass at once (tests call it).
+
+use std::time::Duration;
+
+use crate::error::Result;
+use crate::mail::backend::DeliveryError;
+use crate::mail::eml::{self, Sender};
+use crate::mail::message::{MailError, Message};
+use crate::state::AppState;
+use crate::store::{self, outbox::Claimed};
+
+/// Attempts before a message is given up on (about 9 hours of retries).
+pub const MAX_ATTEMPTS: i64 = 12;
+/// Seconds a claim lasts; a sender that dies leaves the row to be retried after this.
+pub const LEASE: i64 = 300;
+/// How often the loop looks for due messages without being woken.
+pub const POLL_EVERY: Duration = Duration::from_secs(15);
+/// Rows claimed per statement.
+const BATCH: i64 = 20;
+/// Sent messages are kept this long (seconds), then purged.
+pub const KEEP_SENT: i64 = 86400;
+/// Undeliverable messages are kept this long (seconds) after they were made.
+pub const KEEP_DEAD: i64 = 30 * 86400;
+
+/// Seconds to wait after failed attempt number `attempts` (1-based): 30 s doubling, at most
+/// an hour.
+pub fn backoff(attempts: i64) -> i64 {
+    let exp = attempts.clamp(1, 8) - 1;
+    (30_i64 << exp).min(3600)
+}
+
+/// What one pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Pass {
+    pub sent: usize,
+    pub failed: usize,
+}
+
+/// Starts the delivery loop (once per server), announcing where mail goes.
+pub fn spawn(state: AppState) {
+    let backend = &state.mailer.backend;
+    if backend.sends() {
+        tracing::info!(backend = %backend.describe(), "mail delivery started");
+    } else {
+        tracing::warn!(
+            backend = %backend.describe(),
+            "DEVELOPMENT SETUP: mail is NOT sent, it is written to files ({}); configure a mail relay before real use",
+            backend.describe()
+        );
+    }
+    if let Err(e) = Sender::parse(&state.config.mail.from) {
+        tracing::error!(error = %e, "mail.from is unusable; no mail can be delivered until it is fixed");
+    }
+    tokio::spawn(async move {
+        loop {
+            let _ = tokio::time::timeout(POLL_EVERY, state.mailer.woken()).await;
+            if let Err(e) = deliver_due(&state).await {
+                tracing::warn!(error = %e, "mail delivery pass failed");
+            }
+        }
+    });
+}
+
+/// Delivers every message due now; returns what happened. Passes on one node run one at a
+/// time, so when this returns, every message that was due has been tried.
+pub async fn deliver_due(state: &AppState) -> Result<Pass> {
+    let _pass = state.mailer.lock_pass().await;
+    let mut pass = Pass::default();
+    let sender = Sender::parse(&state.config.mail.from)?;
+    // Bounded: failed rows are not due again within the pass, sent ones never.
+    for _ in 0..1000 {
+        let now = state.now();
+        let claimed = store::outbox::claim_due(&state.db, now, LEASE, MAX_ATTEMPTS, BATCH).await?;
+        if claimed.is_empty() {
+            break;
+        }
+        for row in claimed {
+            match deliver_one(state, &sender, &row).await {
+                Ok(()) => {
+                    store::outbox::mark_sent(&state.db, &row.id, state.now()).await?;
+                    tracing::info!(id = %row.id, channel = %row.channel, "message delivered");
+                    pass.sent += 1;
+                }
+                Err(e) => {
+                    let error: String = e.0.chars().take(500).collect();
+                    let next = if row.attempts >= MAX_ATTEMPTS {
+                        tracing::error!(id = %row.id, attempts = row.attempts, error = %error, "message undeliverable; giving up");
+                        i64::MAX
+                    } else {
+                        let wait = backoff(row.attempts);
+                        tracing::warn!(id = %row.id, attempts = row.attempts, retry_in = wait, error = %error, "message delivery failed; will retry");
+                        state.now() + wait
+                    };
+                    store::outbox::mark_failed(&state.db, &row.id, &error, next).await?;
+                    pass.failed += 1;
+                }
+            }
+        }
+    }
+    Ok(pass)
+}
+
+/// Opens, renders and hands one message to the backend.
+async fn deliver_one(
+    state: &AppState,
+    sender: &Sender,
+    row: &Claimed,
+) -> Result<(), DeliveryError> {
+    let message = open(state, row).map_err(|e| DeliveryError(e.to_string()))?;
+    let document = eml::render(&message, sender, &row.id, row.created_at)
+        .map_err(|e| DeliveryError(e.to_string()))?;
+    state
+        .mailer
+        .backend
+        .deliver(&row.id, row.created_at, document)
+        .await
+}
+
+/// The message in a claimed row.
+fn open(state: &AppState, row: &Claimed) -> Result<Message, MailError> {
+    let plain = state
+        .keys
+        .open_data(&row.payload, &super::seal_context(&row.id))
+        .map_err(|_| {
+            MailError::Payload("the sealed payload does not open with this master key".into())
+        })?;
+    serde_json::from_slice(&plain).map_err(|_| MailError::Payload("the payload is damaged".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_and_is_bounded() {
+        assert_eq!(backoff(1), 30);
+        assert_eq!(backoff(2), 60);
+        assert_eq!(backoff(5), 480);
+        assert_eq!(backoff(8), 3600);
+        assert_eq!(backoff(40), 3600);
+    }
+}

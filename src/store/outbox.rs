@@ -1,0 +1,171 @@
+//! `outbox`: messages waiting to be delivered. The payload is sealed with the master key by
+//! the caller (it may hold a link); this module only moves rows through their life:
+//! enqueued -> claimed (for `claimed_until`) -> sent, or back to waiting with a later
+//! `next_attempt_at` after a failure.
+//!
+//! Claiming is one statement that re-checks the claim conditions on the row it updates, so
+//! two senders (threads or nodes) never claim the same row; a sender that dies mid-delivery
+//! leaves a claim that lapses, and the row is tried again (the file backend writes under the
+//! row id, so a retry overwrites rather than duplicates).
+
+use sqlx::FromRow;
+
+use crate::clock::UnixTime;
+use crate::store::Db;
+
+/// A new message.
+#[derive(Debug)]
+pub struct NewMessage<'a> {
+    pub id: &'a str,
+    /// `email` (later: `sms`).
+    pub channel: &'a str,
+    pub recipient: &'a str,
+    /// The sealed payload.
+    pub payload: &'a str,
+}
+
+/// A claimed message.
+#[derive(Debug, Clone, FromRow)]
+pub struct Claimed {
+    pub id: String,
+    pub channel: String,
+    pub recipient: String,
+    pub payload: String,
+    pub created_at: i64,
+    /// Attempts including this one.
+    pub attempts: i64,
+}
+
+/// A row as operators (and tests) see it; no payload.
+#[derive(Debug, Clone, FromRow)]
+pub struct Status {
+    pub id: String,
+    pub channel: String,
+    pub recipient: String,
+    pub created_at: i64,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub claimed_until: Option<i64>,
+    pub sent_at: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// Enqueues a message, due at once.
+pub async fn insert(db: &Db, m: &NewMessage<'_>, now: UnixTime) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into outbox (id, channel, recipient, payload, created_at, attempts, next_attempt_at)
+         values ($1, $2, $3, $4, $5, 0, $5)",
+    )
+    .bind(m.id)
+    .bind(m.channel)
+    .bind(m.recipient)
+    .bind(m.payload)
+    .bind(now)
+    .execute(db.writer())
+    .await?;
+    Ok(())
+}
+
+/// Claims up to `limit` due messages until `now + lease`, counting the attempt. Due: not
+/// sent, `next_attempt_at` reached, fewer than `max_attempts` attempts, no live claim.
+pub async fn claim_due(
+    db: &Db,
+    now: UnixTime,
+    lease: i64,
+    max_attempts: i64,
+    limit: i64,
+) -> Result<Vec<Claimed>, sqlx::Error> {
+    // The outer conditions repeat the inner ones: on PostgreSQL a concurrent claimer blocked
+    // on the row lock re-evaluates them against the updated row and skips it.
+    sqlx::query_as::<_, Claimed>(
+        "update outbox set claimed_until = $1, attempts = attempts + 1
+         where id in (
+             select id from outbox
+             where sent_at is null and next_attempt_at <= $2 and attempts < $3
+               and (claimed_until is null or claimed_until <= $2)
+             order by next_attempt_at, id
+             limit $4)
+           and sent_at is null and attempts < $3
+           and (claimed_until is null or claimed_until <= $2)
+         returning id, channel, recipient, payload, created_at, attempts",
+    )
+    .bind(now + lease)
+    .bind(now)
+    .bind(max_attempts)
+    .bind(limit)
+    .fetch_all(db.writer())
+    .await
+}
+
+/// Records a delivery.
+pub async fn mark_sent(db: &Db, id: &str, now: UnixTime) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update outbox set sent_at = $1, claimed_until = null, last_error = null where id = $2",
+    )
+    .bind(now)
+    .bind(id)
+    .execute(db.writer())
+    .await?;
+    Ok(())
+}
+
+/// Records a failed attempt; the message is due again at `next_attempt_at`. `error` must not
+/// hold anything secret.
+pub async fn mark_failed(
+    db: &Db,
+    id: &str,
+    error: &str,
+    next_attempt_at: UnixTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update outbox set claimed_until = null, last_error = $1, next_attempt_at = $2 where id = $3",
+    )
+    .bind(error)
+    .bind(next_attempt_at)
+    .bind(id)
+    .execute(db.writer())
+    .await?;
+    Ok(())
+}
+
+/// One message's delivery state.
+pub async fn status(db: &Db, id: &str) -> Result<Option<Status>, sqlx::Error> {
+    sqlx::query_as::<_, Status>(
+        "select id, channel, recipient, created_at, attempts, next_attempt_at, claimed_until, sent_at, last_error
+         from outbox where id = $1",
+    )
+    .bind(id)
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// Messages not yet delivered, oldest first.
+pub async fn pending(db: &Db) -> Result<Vec<Status>, sqlx::Error> {
+    sqlx::query_as::<_, Status>(
+        "select id, channel, recipient, created_at, attempts, next_attempt_at, claimed_until, sent_at, last_error
+         from outbox where sent_at is null order by created_at, id",
+    )
+    .fetch_all(db.pool())
+    .await
+}
+
+/// Removes messages sent before `sent_before`, and undeliverable ones (out of attempts)
+/// created before `dead_before` (SECURITY.md 14.2.7: their payloads hold expired links).
+pub async fn delete_done(
+    db: &Db,
+    sent_before: UnixTime,
+    dead_before: UnixTime,
+    max_attempts: i64,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "delete from outbox
+         where (sent_at is not null and sent_at < $1)
+            or (sent_at is null and attempts >= $3 and created_at < $2)",
+    )
+    .bind(sent_before)
+    .bind(dead_before)
+    .bind(max_attempts)
+    .execute(db.writer())
+    .await?
+    .rows_affected())
+}

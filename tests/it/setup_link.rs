@@ -1,0 +1,190 @@
+//! The first administrator's way in (SECURITY.md 6.3.2: no default accounts): `nyckel admin
+//! setup-link` prints a one-time, short-lived link; its page makes an account a superadmin,
+//! who then signs in normally. Driven through the real binary and over HTTP.
+
+use nyckel::store;
+
+use crate::cli::nyckel;
+use crate::helpers::{PASSWORD, TestApp};
+
+const ROOT_PASSWORD: &str = "molnbär och lingon i korgen";
+
+/// Runs `nyckel admin setup-link [args]` against the app's database, with a configuration
+/// file naming its issuer; returns (success, stdout, stderr).
+fn setup_link(app: &TestApp, dir: &std::path::Path, args: &[&str]) -> (bool, String, String) {
+    let config = dir.join("nyckel.toml");
+    std::fs::write(&config, format!("issuer = \"{}\"\n", app.issuer)).expect("config");
+    let config = config.to_str().expect("utf8").to_string();
+    let mut all = vec!["admin", "setup-link", "--config", config.as_str()];
+    all.extend_from_slice(args);
+    nyckel(dir, &app.state.config.database_url(), &all, None)
+}
+
+fn path(link: &str) -> String {
+    url::Url::parse(link).expect("url").path().to_string()
+}
+
+async fn superadmin(app: &TestApp, email: &str) -> Option<(i64, i64)> {
+    store::users::find_by_email(&app.state.db, email)
+        .await
+        .expect("query")
+        .map(|u| (u.superadmin, u.email_verified))
+}
+
+#[tokio::test]
+async fn the_cli_link_makes_a_superadmin_who_then_signs_in() {
+    let app = TestApp::spawn().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let (ok, out, err) = setup_link(&app, dir.path(), &["--json"]);
+    assert!(ok, "{err}");
+    assert!(!err.contains("warning"), "no superadmin yet: {err}");
+    let printed: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let link = printed["link"].as_str().expect("link").to_string();
+    assert!(
+        link.starts_with(&format!("{}/setup/", app.issuer)),
+        "{link}"
+    );
+    let ttl = app.state.config.admin.setup_link_ttl;
+    let expires = printed["expires_at"].as_i64().expect("expires_at");
+    assert!(
+        (expires - app.state.now() - ttl).abs() < 120,
+        "valid setup_link_ttl"
+    );
+
+    let b = app.browser();
+    let page = b.get(&path(&link)).await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("name=\"email\""));
+    assert_eq!(page.headers["cache-control"], "no-store");
+    // Looking at the page twice changes nothing; a refused form keeps the key.
+    assert_eq!(b.get(&path(&link)).await.status, 200);
+    let fill = |email: &'static str, password: &'static str| {
+        vec![
+            ("email", email),
+            ("name", "Rut Root"),
+            ("password", password),
+            ("confirm", password),
+        ]
+    };
+    let weak = b
+        .submit(&page, "/setup", &fill("rut@example.org", "kort"))
+        .await;
+    assert_eq!(weak.status, 400);
+    assert!(weak.body.contains("at least 15 characters"));
+    let bad = b
+        .submit(&page, "/setup", &fill("not-an-email", ROOT_PASSWORD))
+        .await;
+    assert_eq!(bad.status, 400);
+    assert!(bad.body.contains("valid email address"));
+    assert!(superadmin(&app, "rut@example.org").await.is_none());
+
+    let done = b
+        .submit(&page, "/setup", &fill("rut@example.org", ROOT_PASSWORD))
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        done.body.contains("href=\"/login?next=/admin\""),
+        "{}",
+        done.body
+    );
+    assert_eq!(
+        superadmin(&app, "rut@example.org").await,
+        Some((1, 0)),
+        "a superadmin; the email is not verified by this"
+    );
+    let again = b
+        .submit(&page, "/setup", &fill("eve@example.org", ROOT_PASSWORD))
+        .await;
+    assert_eq!(again.status, 410, "the link works once");
+    assert!(superadmin(&app, "eve@example.org").await.is_none());
+
+    // The new administrator signs in with the password they chose.
+    let login_page = b.get("/login?next=/admin").await;
+    let logged_in = b
+        .submit(
+            &login_page,
+            "/login",
+            &[("email", "rut@example.org"), ("password", ROOT_PASSWORD)],
+        )
+        .await;
+    assert_eq!(logged_in.status, 303, "{}", logged_in.body);
+    assert!(b.get("/").await.body.contains("rut@example.org"));
+    let (events,): (i64,) =
+        sqlx::query_as("select count(*) from audit_events where kind = 'admin.setup'")
+            .fetch_one(app.state.db.pool())
+            .await
+            .expect("audit");
+    assert_eq!(events, 1);
+
+    // With a superadmin in place the command still works, warns, and can fix the email:
+    // the link then makes exactly that (existing) account a superadmin.
+    app.create_user("bo@example.org").await;
+    let (ok, out, err) = setup_link(&app, dir.path(), &["--email", "bo@example.org"]);
+    assert!(ok, "{err}");
+    assert!(err.contains("warning"), "{err}");
+    let link = out
+        .split_whitespace()
+        .find(|w| w.contains("/setup/"))
+        .expect("the link is printed")
+        .to_string();
+    let page = b.get(&path(&link)).await;
+    assert!(page.body.contains("value=\"bo@example.org\""));
+    assert!(page.body.contains("readonly"));
+    let done = b
+        .submit(&page, "/setup", &fill("eve@example.org", ROOT_PASSWORD))
+        .await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    assert!(
+        superadmin(&app, "eve@example.org").await.is_none(),
+        "the fixed email wins"
+    );
+    assert_eq!(superadmin(&app, "bo@example.org").await, Some((1, 0)));
+    let old = app
+        .browser()
+        .authorize_and_login("/login", "bo@example.org", PASSWORD)
+        .await;
+    assert!(
+        old.body.contains("not correct"),
+        "bo's password was replaced"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_setup_link_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let link =
+        nyckel::auth::setup::create_link(&app.state.db, &app.state.config, None, app.state.now())
+            .await
+            .expect("link");
+    assert!(!link.superadmins_exist);
+    assert!(
+        !format!("{link:?}").contains(&link.url),
+        "Debug hides the link"
+    );
+    let b = app.browser();
+    let page = b.get(&path(&link.url)).await;
+    assert_eq!(page.status, 200);
+    app.advance(app.state.config.admin.setup_link_ttl);
+    let expired = b.get(&path(&link.url)).await;
+    assert_eq!(expired.status, 410);
+    assert!(expired.body.contains("setup-link"), "{}", expired.body);
+    let late = b
+        .submit(
+            &page,
+            "/setup",
+            &[
+                ("email", "late@example.org"),
+                ("name", "Late"),
+                ("password", ROOT_PASSWORD),
+                ("confirm", ROOT_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(late.status, 410);
+    assert!(superadmin(&app, "late@example.org").await.is_none());
+    assert!(
+        !store::users::any_superadmin(&app.state.db)
+            .await
+            .expect("query")
+    );
+}

@@ -15,6 +15,7 @@ mod admin_notify;
 mod admin_tokens;
 mod admin_ui;
 mod admin_ui_matrix;
+mod admin_ui_objects;
 mod admin_ui_support;
 mod admin_world;
 mod authorize;

@@ -1,5 +1,5 @@
 //! The organisation's own clients (apps that log people in, or services that use the admin
-//! API): list, create, edit redirect URIs, rotate the secret, delete. A secret is shown
+//! API): the list and creating one (one client's page is in `client.rs`). A secret is shown
 //! once, as the answer to the form that made it; it is never in a URL or a later page.
 
 use askama::Template;
@@ -9,15 +9,14 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::admin::AdminError;
-use crate::admin::clients::{self, ClientChanges, ClientView, CreateClient};
+use crate::admin::clients::{self, ClientView, CreateClient};
 use crate::admin::orgs::OrgView;
-use crate::http::authorize::see_other;
 use crate::i18n::Texts;
 use crate::state::AppState;
 
 use super::context::{Admin, Fields, Stop, is_form_error, status_of};
 use super::members::RoleChoice;
-use super::view::{Chrome, ConfirmPage, Notice, Pager, date, done_notice, enc, page};
+use super::view::{Chrome, Notice, Pager, done_notice, enc, page};
 use super::{org_of, org_path};
 
 /// The client list.
@@ -206,7 +205,7 @@ pub async fn post_create(
     }
 }
 
-fn secret_page(
+pub(super) fn secret_page(
     admin: &Admin,
     org: &OrgView,
     client: ClientView,
@@ -225,210 +224,4 @@ fn secret_page(
             created,
         },
     )
-}
-
-/// Loads a client of this organisation: a client of another owner does not exist here,
-/// whoever asks (404), even for a superadmin who may see it at its own address.
-async fn client_of(
-    state: &AppState,
-    admin: &Admin,
-    org: &OrgView,
-    id: &str,
-) -> Result<ClientView, Stop> {
-    let client = clients::get(state, &admin.caller, id)
-        .await
-        .map_err(|e| admin.fail(e))?;
-    if client.owner_organisation_id.as_deref() != Some(org.id.as_str()) {
-        return Err(admin.fail(AdminError::NotFound("no client".into())));
-    }
-    Ok(client)
-}
-
-/// One client.
-#[derive(Template)]
-#[template(path = "admin/client.html")]
-pub struct ClientPage {
-    pub t: Texts,
-    pub chrome: Chrome,
-    pub here: String,
-    pub base: String,
-    pub client: ClientView,
-    pub created: String,
-    /// The text areas, as stored or as typed before a refusal.
-    pub redirect_uris: String,
-    pub post_logout_redirect_uris: String,
-    pub visible_roles: String,
-}
-
-fn client_page(
-    admin: &Admin,
-    org: &OrgView,
-    client: ClientView,
-    notice: Option<Notice>,
-    status: StatusCode,
-    typed: Option<(String, String)>,
-) -> Response {
-    let base = org_path(org);
-    let (redirect_uris, post_logout_redirect_uris) = typed.unwrap_or_else(|| {
-        (
-            client.redirect_uris.join("\n"),
-            client.post_logout_redirect_uris.join("\n"),
-        )
-    });
-    page(
-        status,
-        &ClientPage {
-            t: admin.texts,
-            chrome: admin
-                .chrome(Some((&org.slug, &org.name)), "clients")
-                .with(notice),
-            here: format!("{base}/clients/{}", enc(&client.client_id)),
-            base,
-            created: date(client.created_at),
-            visible_roles: client.visible_roles.as_ref().map_or_else(
-                || admin.texts.t("admin.client.all_roles").to_string(),
-                |r| r.join(", "),
-            ),
-            redirect_uris,
-            post_logout_redirect_uris,
-            client,
-        },
-    )
-}
-
-/// `GET /admin/orgs/{org}/clients/{id}`.
-pub async fn get_client(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, id)): Path<(String, String)>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, Stop> {
-    let org = org_of(&state, &admin, &key).await?;
-    let client = client_of(&state, &admin, &org, &id).await?;
-    let q = Fields::query(raw.as_deref());
-    let notice = done_notice(admin.texts, q.one("done"));
-    Ok(client_page(
-        &admin,
-        &org,
-        client,
-        notice,
-        StatusCode::OK,
-        None,
-    ))
-}
-
-/// `POST /admin/orgs/{org}/clients/{id}`: changes the name and redirect URIs.
-pub async fn post_edit(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Stop> {
-    let form = admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
-    let client = client_of(&state, &admin, &org, &id).await?;
-    let changes = ClientChanges {
-        name: Some(form.text("name")),
-        redirect_uris: Some(form.lines("redirect_uris")),
-        post_logout_redirect_uris: Some(form.lines("post_logout_redirect_uris")),
-        require_organisation: Some(form.checked("require_organisation")),
-        ..Default::default()
-    };
-    match clients::update(&state, &admin.caller, &client.client_id, changes).await {
-        Ok(_) => Ok(see_other(&format!(
-            "{}/clients/{}?done=client_updated",
-            org_path(&org),
-            enc(&client.client_id)
-        ))),
-        Err(e) if is_form_error(&e) => {
-            let notice = Notice::from_error(admin.texts, &e);
-            let typed = (
-                form.text("redirect_uris"),
-                form.text("post_logout_redirect_uris"),
-            );
-            Ok(client_page(
-                &admin,
-                &org,
-                client,
-                Some(notice),
-                status_of(&e),
-                Some(typed),
-            ))
-        }
-        Err(e) => Err(admin.fail(e)),
-    }
-}
-
-/// `POST /admin/orgs/{org}/clients/{id}/rotate`: a new secret, shown once; the old one
-/// stops working at once.
-pub async fn post_rotate(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Stop> {
-    admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
-    let client = client_of(&state, &admin, &org, &id).await?;
-    match clients::rotate_secret(&state, &admin.caller, &client.client_id).await {
-        Ok(secret) => Ok(secret_page(&admin, &org, client, Some(secret), false)),
-        Err(e) if is_form_error(&e) => {
-            let notice = Notice::from_error(admin.texts, &e);
-            Ok(client_page(
-                &admin,
-                &org,
-                client,
-                Some(notice),
-                status_of(&e),
-                None,
-            ))
-        }
-        Err(e) => Err(admin.fail(e)),
-    }
-}
-
-/// `GET /admin/orgs/{org}/clients/{id}/delete`: asks before deleting.
-pub async fn get_delete(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, id)): Path<(String, String)>,
-) -> Result<Response, Stop> {
-    let org = org_of(&state, &admin, &key).await?;
-    let client = client_of(&state, &admin, &org, &id).await?;
-    let t = admin.texts;
-    let here = format!("{}/clients/{}", org_path(&org), enc(&client.client_id));
-    Ok(page(
-        StatusCode::OK,
-        &ConfirmPage {
-            t,
-            chrome: admin.chrome(Some((&org.slug, &org.name)), "clients"),
-            heading: t
-                .t("admin.client.delete_heading")
-                .replace("{name}", &client.name),
-            text: t.t("admin.client.delete_text").to_string(),
-            action: format!("{here}/delete"),
-            button: t.t("admin.client.delete_button"),
-            back: here,
-        },
-    ))
-}
-
-/// `POST /admin/orgs/{org}/clients/{id}/delete`: deletes the client; its grants and tokens
-/// end with it.
-pub async fn post_delete(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Result<Response, Stop> {
-    admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
-    let client = client_of(&state, &admin, &org, &id).await?;
-    clients::delete(&state, &admin.caller, &client.client_id)
-        .await
-        .map_err(|e| admin.fail(e))?;
-    Ok(see_other(&format!(
-        "{}/clients?done=client_deleted",
-        org_path(&org)
-    )))
 }

@@ -12,6 +12,7 @@
 //! a member without the admin role gets 403.
 
 mod audit;
+mod client;
 mod clients;
 mod context;
 mod invitations;
@@ -72,12 +73,12 @@ pub fn routes() -> Router<AppState> {
         .route(&org("/clients/new"), get(clients::get_new))
         .route(
             &org("/clients/{id}"),
-            get(clients::get_client).post(clients::post_edit),
+            get(client::get_client).post(client::post_edit),
         )
-        .route(&org("/clients/{id}/rotate"), post(clients::post_rotate))
+        .route(&org("/clients/{id}/rotate"), post(client::post_rotate))
         .route(
             &org("/clients/{id}/delete"),
-            get(clients::get_delete).post(clients::post_delete),
+            get(client::get_delete).post(client::post_delete),
         )
         .route(&org("/audit"), get(audit::get_org))
         .route(&org("/audit/export"), get(audit::get_org_export))

@@ -7,6 +7,7 @@ use crate::admin::principal::ADMIN_ROLE;
 use crate::admin::{AdminError, Caller, clean_text, load_org, record};
 use crate::clock::UnixTime;
 use crate::crypto::random_id;
+use crate::i18n::{Locale, Texts};
 use crate::orgs::permissions::Action;
 use crate::orgs::{slugify, valid_role, valid_slug};
 use crate::state::AppState;
@@ -63,14 +64,26 @@ pub async fn create(
     slug: Option<&str>,
     now: UnixTime,
 ) -> Result<Organisation, AdminError> {
+    create_in(db, name, slug, "sv", now).await
+}
+
+/// [`create`] with a default language.
+async fn create_in(
+    db: &Db,
+    name: &str,
+    slug: Option<&str>,
+    default_locale: &str,
+    now: UnixTime,
+) -> Result<Organisation, AdminError> {
     let name = clean_text("the name", name, 200)?;
     let slug = slug.map(str::to_string).unwrap_or_else(|| slugify(&name));
     check_slug(&slug)?;
+    check_locale(default_locale)?;
     let org = Organisation {
         id: random_id(),
         slug,
         name,
-        default_locale: "sv".into(),
+        default_locale: default_locale.into(),
         created_at: now,
         updated_at: now,
     };
@@ -81,8 +94,9 @@ pub async fn create(
         }
         Err(e) => return Err(e.into()),
     }
+    let texts = Texts::new(Locale::from_tag(default_locale).unwrap_or_default());
     for (role, description) in DEFAULT_ROLES {
-        store::orgs::put_role(db, &org.id, role, description, now).await?;
+        store::orgs::put_role(db, &org.id, role, texts.t(description), now).await?;
     }
     Ok(org)
 }
@@ -112,14 +126,14 @@ pub async fn create_as(
     default_locale: Option<&str>,
 ) -> Result<OrgView, AdminError> {
     caller.check_installation(Action::OrgCreate)?;
-    if let Some(l) = default_locale {
-        check_locale(l)?;
-    }
-    let mut org = create(&state.db, name, slug, state.now()).await?;
-    if let Some(l) = default_locale.filter(|l| *l != org.default_locale) {
-        org.default_locale = l.to_string();
-        store::orgs::update(&state.db, &org, state.now()).await?;
-    }
+    let org = create_in(
+        &state.db,
+        name,
+        slug,
+        default_locale.unwrap_or("sv"),
+        state.now(),
+    )
+    .await?;
     record(
         state,
         caller,

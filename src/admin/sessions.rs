@@ -55,7 +55,15 @@ pub async fn list(
     user_id: &str,
 ) -> Result<Vec<SessionView>, AdminError> {
     check_member(state, caller, Action::SessionList, org_key, user_id).await?;
-    let full = caller.principal.is_superadmin();
+    views(state, user_id, caller.principal.is_superadmin()).await
+}
+
+/// A person's live sessions as views; address and browser only when `full`.
+async fn views(
+    state: &AppState,
+    user_id: &str,
+    full: bool,
+) -> Result<Vec<SessionView>, AdminError> {
     let rows = store::sessions::list_for_user(&state.db, user_id, state.now()).await?;
     Ok(rows
         .into_iter()
@@ -72,6 +80,35 @@ pub async fn list(
         .collect())
 }
 
+/// Ends a session, revokes the grants made in it, records and tells the person.
+async fn end_session(
+    state: &AppState,
+    caller: &Caller,
+    session: &store::sessions::SessionInfo,
+    org: Option<&store::orgs::Organisation>,
+) -> Result<(), AdminError> {
+    store::sessions::delete_by_sid(&state.db, &session.sid).await?;
+    store::grants::revoke_by_sid(&state.db, &session.sid, state.now()).await?;
+    record(
+        state,
+        caller,
+        "admin.session_ended",
+        org.map(|o| o.id.as_str()),
+        Some(&session.user_id),
+        json!({ "sid": session.sid }),
+    )
+    .await?;
+    crate::admin::members::notify(
+        state,
+        &session.user_id,
+        Notice::SessionEnded {
+            org_name: org.map(|o| o.name.clone()),
+        },
+    )
+    .await;
+    Ok(())
+}
+
 /// Ends one of a member's sessions and revokes the grants made in it.
 pub async fn end(
     state: &AppState,
@@ -85,27 +122,7 @@ pub async fn end(
         .await?
         .filter(|s| s.user_id == user_id)
         .ok_or_else(|| AdminError::NotFound("no session".into()))?;
-    let now = state.now();
-    store::sessions::delete_by_sid(&state.db, &session.sid).await?;
-    store::grants::revoke_by_sid(&state.db, &session.sid, now).await?;
-    record(
-        state,
-        caller,
-        "admin.session_ended",
-        Some(&org.id),
-        Some(user_id),
-        json!({ "sid": session.sid }),
-    )
-    .await?;
-    crate::admin::members::notify(
-        state,
-        user_id,
-        Notice::SessionEnded {
-            org_name: Some(org.name),
-        },
-    )
-    .await;
-    Ok(())
+    end_session(state, caller, &session, Some(&org)).await
 }
 
 /// Refuses everyone but a superadmin: sessions belong to the person, not to an organisation,
@@ -129,20 +146,7 @@ pub async fn list_of_person(
     user_id: &str,
 ) -> Result<Vec<SessionView>, AdminError> {
     require_superadmin(caller)?;
-    let rows = store::sessions::list_for_user(&state.db, user_id, state.now()).await?;
-    Ok(rows
-        .into_iter()
-        .map(|s| SessionView {
-            sid: s.sid,
-            user_id: s.user_id,
-            created_at: s.created_at,
-            last_seen_at: s.last_seen_at,
-            expires_at: s.expires_at,
-            amr: store::from_json_list(&s.amr),
-            ip: s.ip,
-            user_agent: s.user_agent,
-        })
-        .collect())
+    views(state, user_id, true).await
 }
 
 /// Ends any session by its id and revokes the grants made in it (superadmin); the person is
@@ -152,23 +156,6 @@ pub async fn end_any(state: &AppState, caller: &Caller, sid: &str) -> Result<Str
     let session = store::sessions::find_by_sid(&state.db, sid)
         .await?
         .ok_or_else(|| AdminError::NotFound("no session".into()))?;
-    let now = state.now();
-    store::sessions::delete_by_sid(&state.db, &session.sid).await?;
-    store::grants::revoke_by_sid(&state.db, &session.sid, now).await?;
-    record(
-        state,
-        caller,
-        "admin.session_ended",
-        None,
-        Some(&session.user_id),
-        json!({ "sid": session.sid }),
-    )
-    .await?;
-    crate::admin::members::notify(
-        state,
-        &session.user_id,
-        Notice::SessionEnded { org_name: None },
-    )
-    .await;
+    end_session(state, caller, &session, None).await?;
     Ok(session.user_id)
 }

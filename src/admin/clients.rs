@@ -1,10 +1,17 @@
-//! Registering clients (relying parties). Secrets are 256-bit random values shown once and
-//! stored as SHA-256 hashes.
+//! Clients (relying parties): registering them (the operator's path and [`create_as`]),
+//! listing, editing, rotating secrets and deleting, for the organisation that owns them or,
+//! for installation clients, the superadmin. Secrets are 256-bit random values shown once
+//! and stored as SHA-256 hashes.
 
-use crate::admin::AdminError;
+use serde_json::json;
+
+use crate::admin::{AdminError, Caller, load_org, record};
 use crate::clock::UnixTime;
 use crate::crypto::{random_id, secret_token, sha256_b64};
 use crate::oidc::redirect::validate_registered;
+use crate::orgs::permissions::Action;
+use crate::state::AppState;
+use crate::store::page::{self, Page};
 use crate::store::{self, Db, clients::Client};
 
 /// Grant types a client may be given.
@@ -178,12 +185,6 @@ impl std::fmt::Debug for CreatedView {
             .finish_non_exhaustive()
     }
 }
-
-use crate::admin::{Caller, load_org, record};
-use crate::orgs::permissions::Action;
-use crate::state::AppState;
-use crate::store::page::{self, Page};
-use serde_json::json;
 
 /// Checks `action` on clients owned by `owner` (`None`: the installation, superadmin
 /// only). An installation client that someone else asks for by id does not exist for them

@@ -18,7 +18,7 @@ use crate::state::AppState;
 use super::clients::secret_page;
 use super::context::{Admin, Fields, Shown, Stop};
 use super::view::{Chrome, ConfirmPage, date, enc, page};
-use super::{org_of, org_path};
+use super::{org_form, org_of, org_path};
 
 /// Loads a client of this organisation: a client of another owner does not exist here,
 /// whoever asks (404), even for a superadmin who may see it at its own address.
@@ -106,8 +106,7 @@ pub async fn post_edit(
     Path((key, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    let form = admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let client = client_of(&state, &admin, &org, &id).await?;
     let changes = ClientChanges {
         name: Some(form.text("name")),
@@ -141,8 +140,7 @@ pub async fn post_rotate(
     Path((key, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     let client = client_of(&state, &admin, &org, &id).await?;
     match clients::rotate_secret(&state, &admin.caller, &client.client_id).await {
         Ok(secret) => Ok(secret_page(&admin, &org, client, Some(secret), false)),
@@ -184,8 +182,7 @@ pub async fn post_delete(
     Path((key, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     let client = client_of(&state, &admin, &org, &id).await?;
     clients::delete(&state, &admin.caller, &client.client_id)
         .await

@@ -16,7 +16,7 @@ use crate::state::AppState;
 use super::context::{Admin, Fields, Shown, Stop};
 use super::members::{RoleChoice, role_choices};
 use super::view::{Chrome, Pager, enc, page};
-use super::{org_of, org_path};
+use super::{org_form, org_of, org_path};
 
 /// The client list.
 #[derive(Template)]
@@ -135,8 +135,7 @@ pub async fn post_create(
     Path(key): Path<String>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    let form = admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let visible = form.all("visible_roles");
     let redirect_uris = form.lines("redirect_uris");
     let admin_api = form.checked("admin_api");

@@ -15,7 +15,7 @@ use crate::state::AppState;
 use super::context::{Admin, Fields, Shown, Stop};
 use super::members::{RoleChoice, role_choices};
 use super::view::{Chrome, Notice, Pager, datetime, page};
-use super::{org_of, org_path};
+use super::{org_form, org_of, org_path};
 
 /// One invitation in the list.
 pub struct InvitationLine {
@@ -123,8 +123,7 @@ pub async fn post_invite(
     Path(key): Path<String>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    let form = admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let draft = Draft {
         email: form.text("email").trim().to_string(),
         roles: form.all("roles"),
@@ -162,8 +161,7 @@ pub async fn post_revoke(
     Path((key, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     invitations::revoke(&state, &admin.caller, &org.id, &id)
         .await
         .map_err(|e| admin.fail(e))?;

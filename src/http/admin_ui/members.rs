@@ -17,7 +17,7 @@ use crate::state::AppState;
 
 use super::context::{Admin, Fields, Shown, Stop};
 use super::view::{Chrome, ConfirmPage, Pager, date, datetime, enc, link, page};
-use super::{org_of, org_path};
+use super::{org_form, org_of, org_path};
 
 /// The member list.
 #[derive(Template)]
@@ -193,8 +193,7 @@ pub async fn post_roles(
     Path((key, user)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    let form = admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let roles = form.all("roles");
     match members::set_roles(&state, &admin.caller, &org.id, &user, &roles).await {
         Ok(_) => Ok(back_to(&org, &user, "roles_saved")),
@@ -210,8 +209,7 @@ pub async fn post_reset(
     Path((key, user)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     match members::send_reset(&state, &admin.caller, &org.id, &user).await {
         Ok(()) => Ok(back_to(&org, &user, "reset_sent")),
         // Sent a moment ago (the person's mailbox is not flooded): said on the member page.
@@ -226,8 +224,7 @@ pub async fn post_end_session(
     Path((key, user, sid)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     sessions::end(&state, &admin.caller, &org.id, &user, &sid)
         .await
         .map_err(|e| admin.fail(e))?;
@@ -275,8 +272,7 @@ pub async fn post_remove(
     Path((key, user)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     match members::remove(&state, &admin.caller, &org.id, &user).await {
         Ok(()) => Ok(see_other(&format!(
             "{}/members?done=member_removed",

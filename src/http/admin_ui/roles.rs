@@ -16,7 +16,7 @@ use crate::store::orgs::Role;
 
 use super::context::{Admin, Fields, Shown, Stop};
 use super::view::{Chrome, ConfirmPage, enc, page};
-use super::{org_of, org_path};
+use super::{org_form, org_of, org_path};
 
 /// The role list with the form for a new role.
 #[derive(Template)]
@@ -74,8 +74,7 @@ pub async fn post_add(
     Path(key): Path<String>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    let form = admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let name = form.text("name").trim().to_string();
     let description = form.text("description");
     let existing = orgs::roles(&state, &admin.caller, &org.id)
@@ -154,8 +153,7 @@ pub async fn post_edit(
     Path((key, name)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    let form = admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let mut role = role_of(&state, &admin, &org, &name).await?;
     let description = form.text("description");
     match orgs::put_role(&state, &admin.caller, &org.id, &name, &description).await {
@@ -206,8 +204,7 @@ pub async fn post_delete(
     Path((key, name)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     match orgs::delete_role(&state, &admin.caller, &org.id, &name).await {
         Ok(()) => Ok(to_list(&org, "role_deleted")),
         Err(e) => {

@@ -16,6 +16,7 @@ pub mod login;
 pub mod logout;
 pub mod page;
 pub mod password_change;
+pub mod password_form;
 pub mod reset;
 pub mod session;
 pub mod setup;

@@ -21,7 +21,8 @@ use crate::http::authorize::{see_other, texts_for};
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::page::render_status;
-use crate::http::reset::{password_hint, policy_message};
+use crate::http::password_form::{mismatch, posted, rules};
+use crate::http::reset::policy_message;
 use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
 use crate::state::AppState;
@@ -137,11 +138,9 @@ async fn post_change(
     form: Result<Form<ChangeForm>, FormRejection>,
 ) -> Response {
     let t = texts_for(&headers, None);
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => {
-            return PageError::new(rejection.status(), "error.bad_request", t).into_response();
-        }
+    let form = match posted(form, t) {
+        Ok(form) => form,
+        Err(early) => return early.into_response(),
     };
     let Some(session) = session else {
         return see_other("/login");
@@ -168,8 +167,8 @@ async fn post_change(
             }
         }
     };
-    if form.password != form.confirm {
-        return again(t.t("reset.mismatch").to_string(), StatusCode::BAD_REQUEST).await;
+    if let Some(message) = mismatch(t, &form.password, &form.confirm) {
+        return again(message, StatusCode::BAD_REQUEST).await;
     }
     let current = Password::new(form.current);
     let new = Password::new(form.password);
@@ -215,7 +214,7 @@ async fn page(
     error: Option<String>,
 ) -> Result<ChangePage, sqlx::Error> {
     let user = store::users::find(&state.db, user_id).await?;
-    let min_length = state.config.password.min_length;
+    let (min_length, hint) = rules(state, t);
     Ok(ChangePage {
         t,
         forced: user.as_ref().is_some_and(|u| u.must_change_password != 0),
@@ -223,7 +222,7 @@ async fn page(
         next,
         email: user.map(|u| u.email).unwrap_or_default(),
         min_length,
-        hint: password_hint(t, min_length),
+        hint,
         error,
     })
 }

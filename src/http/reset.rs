@@ -9,7 +9,7 @@
 //! middleware adds `Cache-Control: no-store` and `Referrer-Policy: no-referrer`.
 //!
 //! The form helpers here (CSRF, policy messages, key shape) are shared by the setup and
-//! password-change pages.
+//! password-change pages; the steps around the form are in [`crate::http::password_form`].
 
 use askama::Template;
 use axum::Router;
@@ -30,6 +30,7 @@ use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::login::CSRF_COOKIE;
 use crate::http::page::render_status;
+use crate::http::password_form::{Early, double_submit, mismatch, posted, rules, usable};
 use crate::i18n::Texts;
 use crate::mail::compose::fill;
 use crate::state::AppState;
@@ -86,16 +87,16 @@ async fn get_reset(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(key): Path<String>,
-) -> Response {
+) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let target = match lookup(&state, &key).await {
-        Ok(Some(target)) => target,
-        Ok(None) => return invalid(t),
-        Err(e) => return PageError::from_internal(e, t).into_response(),
-    };
+    let target = usable(lookup(&state, &key).await, t, invalid)?;
     let (csrf, new_cookie) = csrf_for_page(&headers);
     let page = form_page(&state, t, key, csrf, target.email, None);
-    with_csrf_cookie(render_status(StatusCode::OK, &page), &page.csrf, new_cookie)
+    Ok(with_csrf_cookie(
+        render_status(StatusCode::OK, &page),
+        &page.csrf,
+        new_cookie,
+    ))
 }
 
 /// `POST /reset`.
@@ -104,22 +105,11 @@ async fn post_reset(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     form: Result<Form<ResetForm>, FormRejection>,
-) -> Response {
+) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => {
-            return PageError::new(rejection.status(), "error.bad_request", t).into_response();
-        }
-    };
-    if !csrf_matches(&headers, &form.csrf) {
-        return PageError::new(StatusCode::FORBIDDEN, "error.csrf", t).into_response();
-    }
-    let target = match lookup(&state, &form.key).await {
-        Ok(Some(target)) => target,
-        Ok(None) => return invalid(t),
-        Err(e) => return PageError::from_internal(e, t).into_response(),
-    };
+    let form = posted(form, t)?;
+    double_submit(&headers, &form.csrf, t)?;
+    let target = usable(lookup(&state, &form.key).await, t, invalid)?;
     let again = |message: String| {
         let page = form_page(
             &state,
@@ -131,16 +121,16 @@ async fn post_reset(
         );
         render_status(StatusCode::BAD_REQUEST, &page)
     };
-    if form.password != form.confirm {
-        return again(t.t("reset.mismatch").to_string());
+    if let Some(message) = mismatch(t, &form.password, &form.confirm) {
+        return Ok(again(message));
     }
     let password = Password::new(form.password);
-    match reset::reset(&state, &form.key, &password, ip).await {
+    Ok(match reset::reset(&state, &form.key, &password, ip).await {
         Ok(ResetOutcome::Done) => render_status(StatusCode::OK, &ResetDonePage { t }),
         Ok(ResetOutcome::InvalidKey) => invalid(t),
         Ok(ResetOutcome::Refused(e)) => again(policy_message(t, &e)),
         Err(e) => PageError::from_internal(e, t).into_response(),
-    }
+    })
 }
 
 /// The key's target, when the key has the right shape and is usable.
@@ -159,14 +149,14 @@ fn form_page(
     email: String,
     error: Option<String>,
 ) -> ResetPage {
-    let min_length = state.config.password.min_length;
+    let (min_length, hint) = rules(state, t);
     ResetPage {
         t,
         key,
         csrf,
         email,
         min_length,
-        hint: password_hint(t, min_length),
+        hint,
         error,
     }
 }

@@ -19,9 +19,8 @@ use crate::http::authorize::texts_for;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::page::render_status;
-use crate::http::reset::{
-    csrf_for_page, csrf_matches, looks_like_key, password_hint, policy_message, with_csrf_cookie,
-};
+use crate::http::password_form::{Early, double_submit, mismatch, posted, rules, usable};
+use crate::http::reset::{csrf_for_page, looks_like_key, policy_message, with_csrf_cookie};
 use crate::i18n::Texts;
 use crate::state::AppState;
 
@@ -88,16 +87,16 @@ async fn get_setup(
     State(state): State<AppState>,
     headers: HeaderMap,
     Path(key): Path<String>,
-) -> Response {
+) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let found = match lookup(&state, &key).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return invalid(t),
-        Err(e) => return PageError::from_internal(e, t).into_response(),
-    };
+    let found = usable(lookup(&state, &key).await, t, invalid)?;
     let (csrf, new_cookie) = csrf_for_page(&headers);
     let page = form_page(&state, t, &found, key, csrf.clone(), ("", ""), None);
-    with_csrf_cookie(render_status(StatusCode::OK, &page), &csrf, new_cookie)
+    Ok(with_csrf_cookie(
+        render_status(StatusCode::OK, &page),
+        &csrf,
+        new_cookie,
+    ))
 }
 
 /// `POST /setup`.
@@ -106,22 +105,11 @@ async fn post_setup(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     form: Result<Form<SetupFormBody>, FormRejection>,
-) -> Response {
+) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => {
-            return PageError::new(rejection.status(), "error.bad_request", t).into_response();
-        }
-    };
-    if !csrf_matches(&headers, &form.csrf) {
-        return PageError::new(StatusCode::FORBIDDEN, "error.csrf", t).into_response();
-    }
-    let found = match lookup(&state, &form.key).await {
-        Ok(Some(found)) => found,
-        Ok(None) => return invalid(t),
-        Err(e) => return PageError::from_internal(e, t).into_response(),
-    };
+    let form = posted(form, t)?;
+    double_submit(&headers, &form.csrf, t)?;
+    let found = usable(lookup(&state, &form.key).await, t, invalid)?;
     let again = |message: String| {
         let page = form_page(
             &state,
@@ -134,8 +122,8 @@ async fn post_setup(
         );
         render_status(StatusCode::BAD_REQUEST, &page)
     };
-    if form.password != form.confirm {
-        return again(t.t("reset.mismatch").to_string());
+    if let Some(message) = mismatch(t, &form.password, &form.confirm) {
+        return Ok(again(message));
     }
     let password = Password::new(form.password.clone());
     let filled = SetupForm {
@@ -143,7 +131,7 @@ async fn post_setup(
         name: &form.name,
         password: &password,
     };
-    match setup::complete(&state, &form.key, filled, ip).await {
+    Ok(match setup::complete(&state, &form.key, filled, ip).await {
         Ok(SetupOutcome::Done { .. }) => render_status(
             StatusCode::OK,
             &SetupDonePage {
@@ -156,7 +144,7 @@ async fn post_setup(
         Ok(SetupOutcome::BadName) => again(t.t("setup.bad_name").to_string()),
         Ok(SetupOutcome::Refused(e)) => again(policy_message(t, &e)),
         Err(e) => PageError::from_internal(e, t).into_response(),
-    }
+    })
 }
 
 async fn lookup(state: &AppState, key: &str) -> crate::error::Result<Option<SetupKey>> {
@@ -177,7 +165,7 @@ fn form_page(
     error: Option<String>,
 ) -> SetupPage {
     let (email, name) = typed;
-    let min_length = state.config.password.min_length;
+    let (min_length, hint) = rules(state, t);
     SetupPage {
         t,
         key,
@@ -186,7 +174,7 @@ fn form_page(
         email_fixed: found.email.is_some(),
         name: name.to_string(),
         min_length,
-        hint: password_hint(t, min_length),
+        hint,
         error,
     }
 }

@@ -99,7 +99,7 @@ pub async fn get_org(
 ) -> Result<Response, Stop> {
     let org = org_of(&state, &admin, &key).await?;
     let path = format!("{}/audit", org_path(&org));
-    let chrome = admin.chrome(Some((&org.slug, &org.name)), "audit");
+    let chrome = admin.org_chrome(&org, "audit");
     show(&state, &admin, chrome, Some(org.id), path, raw).await
 }
 

@@ -16,9 +16,9 @@ use crate::i18n::Texts;
 use crate::state::AppState;
 
 use super::clients::secret_page;
-use super::context::{Admin, Fields, Stop, is_form_error, status_of};
-use super::view::{Chrome, ConfirmPage, Notice, date, done_notice, enc, page};
-use super::{org_of, org_path};
+use super::context::{Admin, Fields, Shown, Stop};
+use super::view::{Chrome, ConfirmPage, date, enc, page};
+use super::{org_form, org_of, org_path};
 
 /// Loads a client of this organisation: a client of another owner does not exist here,
 /// whoever asks (404), even for a superadmin who may see it at its own address.
@@ -57,8 +57,7 @@ fn client_page(
     admin: &Admin,
     org: &OrgView,
     client: ClientView,
-    notice: Option<Notice>,
-    status: StatusCode,
+    shown: Shown,
     typed: Option<(String, String)>,
 ) -> Response {
     let base = org_path(org);
@@ -69,12 +68,10 @@ fn client_page(
         )
     });
     page(
-        status,
+        shown.status,
         &ClientPage {
             t: admin.texts,
-            chrome: admin
-                .chrome(Some((&org.slug, &org.name)), "clients")
-                .with(notice),
+            chrome: admin.org_chrome(org, "clients").with(shown.notice),
             here: format!("{base}/clients/{}", enc(&client.client_id)),
             base,
             created: date(client.created_at),
@@ -98,16 +95,8 @@ pub async fn get_client(
 ) -> Result<Response, Stop> {
     let org = org_of(&state, &admin, &key).await?;
     let client = client_of(&state, &admin, &org, &id).await?;
-    let q = Fields::query(raw.as_deref());
-    let notice = done_notice(admin.texts, q.one("done"));
-    Ok(client_page(
-        &admin,
-        &org,
-        client,
-        notice,
-        StatusCode::OK,
-        None,
-    ))
+    let shown = admin.done(&Fields::query(raw.as_deref()));
+    Ok(client_page(&admin, &org, client, shown, None))
 }
 
 /// `POST /admin/orgs/{org}/clients/{id}`: changes the name and redirect URIs.
@@ -117,8 +106,7 @@ pub async fn post_edit(
     Path((key, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    let form = admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let client = client_of(&state, &admin, &org, &id).await?;
     let changes = ClientChanges {
         name: Some(form.text("name")),
@@ -133,22 +121,14 @@ pub async fn post_edit(
             org_path(&org),
             enc(&client.client_id)
         ))),
-        Err(e) if is_form_error(&e) => {
-            let notice = Notice::from_error(admin.texts, &e);
+        Err(e) => {
+            let shown = admin.refused(e)?;
             let typed = (
                 form.text("redirect_uris"),
                 form.text("post_logout_redirect_uris"),
             );
-            Ok(client_page(
-                &admin,
-                &org,
-                client,
-                Some(notice),
-                status_of(&e),
-                Some(typed),
-            ))
+            Ok(client_page(&admin, &org, client, shown, Some(typed)))
         }
-        Err(e) => Err(admin.fail(e)),
     }
 }
 
@@ -160,23 +140,11 @@ pub async fn post_rotate(
     Path((key, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     let client = client_of(&state, &admin, &org, &id).await?;
     match clients::rotate_secret(&state, &admin.caller, &client.client_id).await {
         Ok(secret) => Ok(secret_page(&admin, &org, client, Some(secret), false)),
-        Err(e) if is_form_error(&e) => {
-            let notice = Notice::from_error(admin.texts, &e);
-            Ok(client_page(
-                &admin,
-                &org,
-                client,
-                Some(notice),
-                status_of(&e),
-                None,
-            ))
-        }
-        Err(e) => Err(admin.fail(e)),
+        Err(e) => Ok(client_page(&admin, &org, client, admin.refused(e)?, None)),
     }
 }
 
@@ -194,7 +162,7 @@ pub async fn get_delete(
         StatusCode::OK,
         &ConfirmPage {
             t,
-            chrome: admin.chrome(Some((&org.slug, &org.name)), "clients"),
+            chrome: admin.org_chrome(&org, "clients"),
             heading: t
                 .t("admin.client.delete_heading")
                 .replace("{name}", &client.name),
@@ -214,8 +182,7 @@ pub async fn post_delete(
     Path((key, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     let client = client_of(&state, &admin, &org, &id).await?;
     clients::delete(&state, &admin.caller, &client.client_id)
         .await

@@ -8,16 +8,15 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
-use crate::admin::AdminError;
 use crate::admin::clients::{self, ClientView, CreateClient};
 use crate::admin::orgs::OrgView;
 use crate::i18n::Texts;
 use crate::state::AppState;
 
-use super::context::{Admin, Fields, Stop, is_form_error, status_of};
-use super::members::RoleChoice;
-use super::view::{Chrome, Notice, Pager, done_notice, enc, page};
-use super::{org_of, org_path};
+use super::context::{Admin, Fields, Shown, Stop};
+use super::members::{RoleChoice, role_choices};
+use super::view::{Chrome, Pager, enc, page};
+use super::{org_form, org_of, org_path};
 
 /// The client list.
 #[derive(Template)]
@@ -55,8 +54,8 @@ pub async fn get_list(
         &ClientsPage {
             t: admin.texts,
             chrome: admin
-                .chrome(Some((&org.slug, &org.name)), "clients")
-                .with(done_notice(admin.texts, q.one("done"))),
+                .org_chrome(&org, "clients")
+                .with(admin.done(&q).notice),
             base,
             clients: list.items,
             pager,
@@ -84,37 +83,12 @@ pub struct NewClientPage {
     pub draft: ClientDraft,
 }
 
-async fn role_choices(
-    state: &AppState,
-    admin: &Admin,
-    org: &OrgView,
-    ticked: &[String],
-) -> Result<Vec<RoleChoice>, Stop> {
-    Ok(crate::admin::orgs::roles(state, &admin.caller, &org.id)
-        .await
-        .map_err(|e| admin.fail(e))?
-        .into_iter()
-        .map(|r| RoleChoice {
-            checked: ticked.contains(&r.name),
-            name: r.name,
-            description: r.description,
-        })
-        .collect())
-}
-
-fn new_page(
-    admin: &Admin,
-    org: &OrgView,
-    draft: ClientDraft,
-    problem: Option<&AdminError>,
-) -> Response {
+fn new_page(admin: &Admin, org: &OrgView, draft: ClientDraft, shown: Shown) -> Response {
     page(
-        problem.map_or(StatusCode::OK, status_of),
+        shown.status,
         &NewClientPage {
             t: admin.texts,
-            chrome: admin
-                .chrome(Some((&org.slug, &org.name)), "clients")
-                .with(problem.map(|e| Notice::from_error(admin.texts, e))),
+            chrome: admin.org_chrome(org, "clients").with(shown.notice),
             base: org_path(org),
             draft,
         },
@@ -136,7 +110,7 @@ pub async fn get_new(
         admin_api: false,
         roles: role_choices(&state, &admin, &org, &[]).await?,
     };
-    Ok(new_page(&admin, &org, draft, None))
+    Ok(new_page(&admin, &org, draft, Shown::plain()))
 }
 
 /// A client's id and, once, its secret.
@@ -161,8 +135,7 @@ pub async fn post_create(
     Path(key): Path<String>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    let form = admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let visible = form.all("visible_roles");
     let redirect_uris = form.lines("redirect_uris");
     let admin_api = form.checked("admin_api");
@@ -190,7 +163,8 @@ pub async fn post_create(
             created.client_secret,
             true,
         )),
-        Err(e) if is_form_error(&e) => {
+        Err(e) => {
+            let shown = admin.refused(e)?;
             let draft = ClientDraft {
                 name: form.text("name"),
                 redirect_uris: form.text("redirect_uris"),
@@ -199,9 +173,8 @@ pub async fn post_create(
                 admin_api,
                 roles: role_choices(&state, &admin, &org, &visible).await?,
             };
-            Ok(new_page(&admin, &org, draft, Some(&e)))
+            Ok(new_page(&admin, &org, draft, shown))
         }
-        Err(e) => Err(admin.fail(e)),
     }
 }
 
@@ -216,7 +189,7 @@ pub(super) fn secret_page(
         StatusCode::OK,
         &SecretPage {
             t: admin.texts,
-            chrome: admin.chrome(Some((&org.slug, &org.name)), "clients"),
+            chrome: admin.org_chrome(org, "clients"),
             here: format!("{}/clients/{}", org_path(org), enc(&client.client_id)),
             name: client.name,
             client_id: client.client_id,

@@ -1,12 +1,14 @@
 //! What every admin page starts from: the signed-in person ([`Admin`], an extractor that
 //! sends anonymous visitors to the login page), the submitted form with its CSRF check
-//! ([`Fields`]), and the way a refused or failed use-case becomes a page ([`Admin::fail`]).
+//! ([`Fields`]), and the way a refused or failed use-case becomes a page ([`Admin::fail`],
+//! [`Admin::refused`]).
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use crate::admin::orgs::OrgView;
 use crate::admin::{AdminError, Caller, Principal};
 use crate::crypto::constant_time_eq;
 use crate::http::authorize::see_other;
@@ -18,7 +20,7 @@ use crate::i18n::Texts;
 use crate::state::AppState;
 use crate::store;
 
-use super::view::{Chrome, ErrorPage, Notice};
+use super::view::{Chrome, ErrorPage, Notice, done_notice};
 
 /// A signed-in person on an admin page, with their authority as it is now (loaded fresh
 /// for every request: a role taken away counts at once).
@@ -114,6 +116,33 @@ impl Admin {
         }
     }
 
+    /// The page frame with `org`'s tabs, `tab` the current one.
+    pub fn org_chrome(&self, org: &OrgView, tab: &'static str) -> Chrome {
+        self.chrome(Some((&org.slug, &org.name)), tab)
+    }
+
+    /// A page shown as asked for: 200, with the status message named by `?done=` in `q`.
+    pub fn done(&self, q: &Fields) -> Shown {
+        Shown {
+            status: StatusCode::OK,
+            notice: done_notice(self.texts, q.one("done")),
+        }
+    }
+
+    /// A refusal the person can fix (400, 409) becomes what the form's page shows: the
+    /// status and the reason. Any other failure ends the handler with its page
+    /// ([`Admin::fail`]).
+    pub fn refused(&self, e: AdminError) -> Result<Shown, Stop> {
+        if is_form_error(&e) {
+            Ok(Shown {
+                status: status_of(&e),
+                notice: Some(Notice::from_error(self.texts, &e)),
+            })
+        } else {
+            Err(self.fail(e))
+        }
+    }
+
     /// Parses a posted form and checks its CSRF token against the session's; a missing or
     /// wrong token is answered with 403 and nothing is done.
     pub fn form(&self, body: &[u8]) -> Result<Fields, Stop> {
@@ -184,13 +213,29 @@ impl IntoResponse for Stop {
     }
 }
 
+/// How a page is answered: its status and the message at the top.
+pub struct Shown {
+    pub status: StatusCode,
+    pub notice: Option<Notice>,
+}
+
+impl Shown {
+    /// 200 without a message.
+    pub fn plain() -> Shown {
+        Shown {
+            status: StatusCode::OK,
+            notice: None,
+        }
+    }
+}
+
 /// Whether the person can fix the failure by changing the form (shown on the form's page).
-pub fn is_form_error(e: &AdminError) -> bool {
+fn is_form_error(e: &AdminError) -> bool {
     matches!(e, AdminError::Invalid(_) | AdminError::Conflict(_))
 }
 
 /// 400 for bad input, 409 for a conflict with the current state.
-pub fn status_of(e: &AdminError) -> StatusCode {
+fn status_of(e: &AdminError) -> StatusCode {
     match e {
         AdminError::Conflict(_) => StatusCode::CONFLICT,
         _ => StatusCode::BAD_REQUEST,

@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::admin::invitations::{self, InvitationView};
@@ -13,10 +12,10 @@ use crate::http::authorize::see_other;
 use crate::i18n::Texts;
 use crate::state::AppState;
 
-use super::context::{Admin, Fields, Stop, is_form_error, status_of};
-use super::members::RoleChoice;
-use super::view::{Chrome, Notice, Pager, datetime, done_notice, page};
-use super::{org_of, org_path};
+use super::context::{Admin, Fields, Shown, Stop};
+use super::members::{RoleChoice, role_choices};
+use super::view::{Chrome, Notice, Pager, datetime, page};
+use super::{org_form, org_of, org_path};
 
 /// One invitation in the list.
 pub struct InvitationLine {
@@ -58,21 +57,12 @@ pub async fn get_invite(
 ) -> Result<Response, Stop> {
     let org = org_of(&state, &admin, &key).await?;
     let q = Fields::query(raw.as_deref());
-    let notice = done_notice(admin.texts, q.one("done"));
     let draft = Draft {
         email: String::new(),
         roles: vec!["member".into()],
     };
-    invite_page(
-        &state,
-        &admin,
-        &org,
-        q.some("cursor"),
-        draft,
-        notice,
-        StatusCode::OK,
-    )
-    .await
+    let shown = admin.done(&q);
+    invite_page(&state, &admin, &org, q.some("cursor"), draft, shown).await
 }
 
 async fn invite_page(
@@ -81,23 +71,12 @@ async fn invite_page(
     org: &OrgView,
     cursor: Option<&str>,
     draft: Draft,
-    notice: Option<Notice>,
-    status: StatusCode,
+    shown: Shown,
 ) -> Result<Response, Stop> {
-    let fail = |e| admin.fail(e);
-    let roles = crate::admin::orgs::roles(state, &admin.caller, &org.id)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .map(|r| RoleChoice {
-            checked: draft.roles.contains(&r.name),
-            name: r.name,
-            description: r.description,
-        })
-        .collect();
+    let roles = role_choices(state, admin, org, &draft.roles).await?;
     let list = invitations::list(state, &admin.caller, &org.id, cursor, None)
         .await
-        .map_err(fail)?;
+        .map_err(|e| admin.fail(e))?;
     let base = org_path(org);
     let pager = Pager::new(
         &format!("{base}/invite"),
@@ -107,12 +86,10 @@ async fn invite_page(
     );
     let invitations = list.items.into_iter().map(line).collect();
     Ok(page(
-        status,
+        shown.status,
         &InvitePage {
             t: admin.texts,
-            chrome: admin
-                .chrome(Some((&org.slug, &org.name)), "invite")
-                .with(notice),
+            chrome: admin.org_chrome(org, "invite").with(shown.notice),
             base,
             email: draft.email,
             roles,
@@ -146,8 +123,7 @@ pub async fn post_invite(
     Path(key): Path<String>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    let form = admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let draft = Draft {
         email: form.text("email").trim().to_string(),
         roles: form.all("roles"),
@@ -164,28 +140,17 @@ pub async fn post_invite(
             "{}/invite?done=invited",
             org_path(&org)
         ))),
-        Err(e) if is_form_error(&e) => {
-            let notice = if draft.roles.is_empty() {
-                Notice {
+        Err(e) => {
+            let mut shown = admin.refused(e)?;
+            if draft.roles.is_empty() {
+                shown.notice = Some(Notice {
                     error: true,
                     text: admin.texts.t("admin.invite.no_roles").to_string(),
                     lang: None,
-                }
-            } else {
-                Notice::from_error(admin.texts, &e)
-            };
-            invite_page(
-                &state,
-                &admin,
-                &org,
-                None,
-                draft,
-                Some(notice),
-                status_of(&e),
-            )
-            .await
+                });
+            }
+            invite_page(&state, &admin, &org, None, draft, shown).await
         }
-        Err(e) => Err(admin.fail(e)),
     }
 }
 
@@ -196,8 +161,7 @@ pub async fn post_revoke(
     Path((key, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     invitations::revoke(&state, &admin.caller, &org.id, &id)
         .await
         .map_err(|e| admin.fail(e))?;

@@ -10,16 +10,14 @@ use axum::response::Response;
 
 use crate::admin::members::{self, MemberView};
 use crate::admin::orgs::OrgView;
-use crate::admin::{AdminError, sessions};
+use crate::admin::sessions;
 use crate::http::authorize::see_other;
 use crate::i18n::Texts;
 use crate::state::AppState;
 
-use super::context::{Admin, Fields, Stop, is_form_error, status_of};
-use super::view::{
-    Chrome, ConfirmPage, Notice, Pager, date, datetime, done_notice, enc, link, page,
-};
-use super::{org_of, org_path};
+use super::context::{Admin, Fields, Shown, Stop};
+use super::view::{Chrome, ConfirmPage, Pager, date, datetime, enc, link, page};
+use super::{org_form, org_of, org_path};
 
 /// The member list.
 #[derive(Template)]
@@ -55,8 +53,8 @@ pub async fn get_list(
         &MembersPage {
             t: admin.texts,
             chrome: admin
-                .chrome(Some((&org.slug, &org.name)), "members")
-                .with(done_notice(admin.texts, q.one("done"))),
+                .org_chrome(&org, "members")
+                .with(admin.done(&q).notice),
             base,
             q: search.unwrap_or_default().to_string(),
             members: list.items,
@@ -70,6 +68,25 @@ pub struct RoleChoice {
     pub name: String,
     pub description: String,
     pub checked: bool,
+}
+
+/// The organisation's roles, those in `ticked` ticked.
+pub(super) async fn role_choices(
+    state: &AppState,
+    admin: &Admin,
+    org: &OrgView,
+    ticked: &[String],
+) -> Result<Vec<RoleChoice>, Stop> {
+    Ok(crate::admin::orgs::roles(state, &admin.caller, &org.id)
+        .await
+        .map_err(|e| admin.fail(e))?
+        .into_iter()
+        .map(|r| RoleChoice {
+            checked: ticked.contains(&r.name),
+            name: r.name,
+            description: r.description,
+        })
+        .collect())
 }
 
 /// One login session on the member page.
@@ -106,9 +123,8 @@ pub async fn get_member(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Stop> {
     let org = org_of(&state, &admin, &key).await?;
-    let q = Fields::query(raw.as_deref());
-    let notice = done_notice(admin.texts, q.one("done"));
-    member_page(&state, &admin, &org, &user, notice, StatusCode::OK).await
+    let shown = admin.done(&Fields::query(raw.as_deref()));
+    member_page(&state, &admin, &org, &user, shown).await
 }
 
 async fn member_page(
@@ -116,23 +132,13 @@ async fn member_page(
     admin: &Admin,
     org: &OrgView,
     user: &str,
-    notice: Option<Notice>,
-    status: StatusCode,
+    shown: Shown,
 ) -> Result<Response, Stop> {
     let fail = |e| admin.fail(e);
     let member = members::get(state, &admin.caller, &org.id, user)
         .await
         .map_err(fail)?;
-    let roles = crate::admin::orgs::roles(state, &admin.caller, &org.id)
-        .await
-        .map_err(fail)?
-        .into_iter()
-        .map(|r| RoleChoice {
-            checked: member.roles.contains(&r.name),
-            name: r.name,
-            description: r.description,
-        })
-        .collect();
+    let roles = role_choices(state, admin, org, &member.roles).await?;
     let sessions = sessions::list(state, &admin.caller, &org.id, user)
         .await
         .map_err(fail)?
@@ -156,12 +162,10 @@ async fn member_page(
         .collect();
     let base = org_path(org);
     Ok(page(
-        status,
+        shown.status,
         &MemberPage {
             t: admin.texts,
-            chrome: admin
-                .chrome(Some((&org.slug, &org.name)), "members")
-                .with(notice),
+            chrome: admin.org_chrome(org, "members").with(shown.notice),
             here: format!("{base}/members/{}", enc(&member.user_id)),
             base,
             org_name: org.name.clone(),
@@ -189,16 +193,11 @@ pub async fn post_roles(
     Path((key, user)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    let form = admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let roles = form.all("roles");
     match members::set_roles(&state, &admin.caller, &org.id, &user, &roles).await {
         Ok(_) => Ok(back_to(&org, &user, "roles_saved")),
-        Err(e) if is_form_error(&e) => {
-            let notice = Notice::from_error(admin.texts, &e);
-            member_page(&state, &admin, &org, &user, Some(notice), status_of(&e)).await
-        }
-        Err(e) => Err(admin.fail(e)),
+        Err(e) => member_page(&state, &admin, &org, &user, admin.refused(e)?).await,
     }
 }
 
@@ -210,16 +209,11 @@ pub async fn post_reset(
     Path((key, user)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     match members::send_reset(&state, &admin.caller, &org.id, &user).await {
         Ok(()) => Ok(back_to(&org, &user, "reset_sent")),
         // Sent a moment ago (the person's mailbox is not flooded): said on the member page.
-        Err(e) if is_form_error(&e) => {
-            let notice = Notice::from_error(admin.texts, &e);
-            member_page(&state, &admin, &org, &user, Some(notice), status_of(&e)).await
-        }
-        Err(e) => Err(admin.fail(e)),
+        Err(e) => member_page(&state, &admin, &org, &user, admin.refused(e)?).await,
     }
 }
 
@@ -230,8 +224,7 @@ pub async fn post_end_session(
     Path((key, user, sid)): Path<(String, String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     sessions::end(&state, &admin.caller, &org.id, &user, &sid)
         .await
         .map_err(|e| admin.fail(e))?;
@@ -248,25 +241,18 @@ pub async fn get_remove(
     let member = members::get(&state, &admin.caller, &org.id, &user)
         .await
         .map_err(|e| admin.fail(e))?;
-    Ok(remove_page(&admin, &org, &member, None))
+    Ok(remove_page(&admin, &org, &member, Shown::plain()))
 }
 
-fn remove_page(
-    admin: &Admin,
-    org: &OrgView,
-    member: &MemberView,
-    problem: Option<&AdminError>,
-) -> Response {
+fn remove_page(admin: &Admin, org: &OrgView, member: &MemberView, shown: Shown) -> Response {
     let t = admin.texts;
     let who = member.name.clone().unwrap_or_else(|| member.email.clone());
     let here = format!("{}/members/{}", org_path(org), enc(&member.user_id));
     page(
-        problem.map_or(StatusCode::OK, status_of),
+        shown.status,
         &ConfirmPage {
             t,
-            chrome: admin
-                .chrome(Some((&org.slug, &org.name)), "members")
-                .with(problem.map(|e| Notice::from_error(t, e))),
+            chrome: admin.org_chrome(org, "members").with(shown.notice),
             heading: t
                 .t("admin.member.remove_heading")
                 .replace("{name}", &who)
@@ -286,19 +272,18 @@ pub async fn post_remove(
     Path((key, user)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     match members::remove(&state, &admin.caller, &org.id, &user).await {
         Ok(()) => Ok(see_other(&format!(
             "{}/members?done=member_removed",
             org_path(&org)
         ))),
-        Err(e) if is_form_error(&e) => {
+        Err(e) => {
+            let shown = admin.refused(e)?;
             let member = members::get(&state, &admin.caller, &org.id, &user)
                 .await
                 .map_err(|e| admin.fail(e))?;
-            Ok(remove_page(&admin, &org, &member, Some(&e)))
+            Ok(remove_page(&admin, &org, &member, shown))
         }
-        Err(e) => Err(admin.fail(e)),
     }
 }

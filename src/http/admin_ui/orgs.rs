@@ -14,8 +14,8 @@ use crate::i18n::Texts;
 use crate::orgs::permissions::Action;
 use crate::state::AppState;
 
-use super::context::{Admin, Fields, Stop, is_form_error, status_of};
-use super::view::{Chrome, Notice, Pager, done_notice, enc, page};
+use super::context::{Admin, Fields, Shown, Stop};
+use super::view::{Chrome, Pager, enc, page};
 use super::{org_of, org_path};
 
 /// The organisation switcher.
@@ -57,9 +57,7 @@ pub async fn get_switcher(
         StatusCode::OK,
         &SwitcherPage {
             t: admin.texts,
-            chrome: admin
-                .chrome(None, "")
-                .with(done_notice(admin.texts, q.one("done"))),
+            chrome: admin.chrome(None, "").with(admin.done(&q).notice),
             orgs: list.items,
             pager,
         },
@@ -99,28 +97,19 @@ pub async fn get_new(admin: Admin) -> Result<Response, Stop> {
         .map_err(|e| admin.fail(e))?;
     Ok(new_page(
         &admin,
-        None,
+        Shown::plain(),
         String::new(),
         String::new(),
         "sv".into(),
     ))
 }
 
-fn new_page(
-    admin: &Admin,
-    problem: Option<&AdminError>,
-    name: String,
-    slug: String,
-    locale: String,
-) -> Response {
-    let status = problem.map_or(StatusCode::OK, status_of);
+fn new_page(admin: &Admin, shown: Shown, name: String, slug: String, locale: String) -> Response {
     page(
-        status,
+        shown.status,
         &NewOrgPage {
             t: admin.texts,
-            chrome: admin
-                .chrome(None, "")
-                .with(problem.map(|e| Notice::from_error(admin.texts, e))),
+            chrome: admin.chrome(None, "").with(shown.notice),
             name,
             slug,
             locale,
@@ -143,13 +132,12 @@ pub async fn post_create(
             "/admin/orgs/{}/members?done=org_created",
             enc(&org.slug)
         ))),
-        Err(e) if is_form_error(&e) => Ok(new_page(
+        Err(e) => Ok(new_page(
             &admin,
-            Some(&e),
+            admin.refused(e)?,
             name,
             slug.unwrap_or_default(),
             locale,
         )),
-        Err(e) => Err(admin.fail(e)),
     }
 }

@@ -4,7 +4,6 @@
 use askama::Template;
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::admin::AdminError;
@@ -15,9 +14,9 @@ use crate::i18n::Texts;
 use crate::state::AppState;
 use crate::store::orgs::Role;
 
-use super::context::{Admin, Fields, Stop, is_form_error, status_of};
-use super::view::{Chrome, ConfirmPage, Notice, done_notice, enc, page};
-use super::{org_of, org_path};
+use super::context::{Admin, Fields, Shown, Stop};
+use super::view::{Chrome, ConfirmPage, enc, page};
+use super::{org_form, org_of, org_path};
 
 /// The role list with the form for a new role.
 #[derive(Template)]
@@ -39,26 +38,15 @@ pub async fn get_list(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Stop> {
     let org = org_of(&state, &admin, &key).await?;
-    let q = Fields::query(raw.as_deref());
-    let notice = done_notice(admin.texts, q.one("done"));
-    list_page(
-        &state,
-        &admin,
-        &org,
-        notice,
-        StatusCode::OK,
-        String::new(),
-        String::new(),
-    )
-    .await
+    let shown = admin.done(&Fields::query(raw.as_deref()));
+    list_page(&state, &admin, &org, shown, String::new(), String::new()).await
 }
 
 async fn list_page(
     state: &AppState,
     admin: &Admin,
     org: &OrgView,
-    notice: Option<Notice>,
-    status: StatusCode,
+    shown: Shown,
     name: String,
     description: String,
 ) -> Result<Response, Stop> {
@@ -66,12 +54,10 @@ async fn list_page(
         .await
         .map_err(|e| admin.fail(e))?;
     Ok(page(
-        status,
+        shown.status,
         &RolesPage {
             t: admin.texts,
-            chrome: admin
-                .chrome(Some((&org.slug, &org.name)), "roles")
-                .with(notice),
+            chrome: admin.org_chrome(org, "roles").with(shown.notice),
             base: org_path(org),
             roles,
             name,
@@ -88,8 +74,7 @@ pub async fn post_add(
     Path(key): Path<String>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    let form = admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let name = form.text("name").trim().to_string();
     let description = form.text("description");
     let existing = orgs::roles(&state, &admin.caller, &org.id)
@@ -103,25 +88,14 @@ pub async fn post_add(
         orgs::put_role(&state, &admin.caller, &org.id, &name, &description).await
     };
     match result {
-        Ok(_) => Ok(see_other(&format!(
-            "{}/roles?done=role_saved",
-            org_path(&org)
-        ))),
-        Err(e) if is_form_error(&e) => {
-            let notice = Notice::from_error(admin.texts, &e);
-            list_page(
-                &state,
-                &admin,
-                &org,
-                Some(notice),
-                status_of(&e),
-                name,
-                description,
-            )
-            .await
-        }
-        Err(e) => Err(admin.fail(e)),
+        Ok(_) => Ok(to_list(&org, "role_saved")),
+        Err(e) => list_page(&state, &admin, &org, admin.refused(e)?, name, description).await,
     }
+}
+
+/// Redirects to the role list with a status message.
+fn to_list(org: &OrgView, done: &str) -> Response {
+    see_other(&format!("{}/roles?done={done}", org_path(org)))
 }
 
 /// One role's page.
@@ -146,15 +120,13 @@ async fn role_of(state: &AppState, admin: &Admin, org: &OrgView, name: &str) -> 
         .ok_or_else(|| admin.fail(AdminError::NotFound("no role".into())))
 }
 
-fn role_page(admin: &Admin, org: &OrgView, role: Role, problem: Option<&AdminError>) -> Response {
+fn role_page(admin: &Admin, org: &OrgView, role: Role, shown: Shown) -> Response {
     let base = org_path(org);
     page(
-        problem.map_or(StatusCode::OK, status_of),
+        shown.status,
         &RolePage {
             t: admin.texts,
-            chrome: admin
-                .chrome(Some((&org.slug, &org.name)), "roles")
-                .with(problem.map(|e| Notice::from_error(admin.texts, e))),
+            chrome: admin.org_chrome(org, "roles").with(shown.notice),
             here: format!("{base}/roles/{}", enc(&role.name)),
             base,
             builtin: role.name == ADMIN_ROLE,
@@ -171,7 +143,7 @@ pub async fn get_role(
 ) -> Result<Response, Stop> {
     let org = org_of(&state, &admin, &key).await?;
     let role = role_of(&state, &admin, &org, &name).await?;
-    Ok(role_page(&admin, &org, role, None))
+    Ok(role_page(&admin, &org, role, Shown::plain()))
 }
 
 /// `POST /admin/orgs/{org}/roles/{name}`: changes the description.
@@ -181,38 +153,27 @@ pub async fn post_edit(
     Path((key, name)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    let form = admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let mut role = role_of(&state, &admin, &org, &name).await?;
     let description = form.text("description");
     match orgs::put_role(&state, &admin.caller, &org.id, &name, &description).await {
-        Ok(_) => Ok(see_other(&format!(
-            "{}/roles?done=role_saved",
-            org_path(&org)
-        ))),
-        Err(e) if is_form_error(&e) => {
+        Ok(_) => Ok(to_list(&org, "role_saved")),
+        Err(e) => {
+            let shown = admin.refused(e)?;
             role.description = description;
-            Ok(role_page(&admin, &org, role, Some(&e)))
+            Ok(role_page(&admin, &org, role, shown))
         }
-        Err(e) => Err(admin.fail(e)),
     }
 }
 
-fn delete_page(
-    admin: &Admin,
-    org: &OrgView,
-    role: &Role,
-    problem: Option<&AdminError>,
-) -> Response {
+fn delete_page(admin: &Admin, org: &OrgView, role: &Role, shown: Shown) -> Response {
     let t = admin.texts;
     let here = format!("{}/roles/{}", org_path(org), enc(&role.name));
     page(
-        problem.map_or(StatusCode::OK, status_of),
+        shown.status,
         &ConfirmPage {
             t,
-            chrome: admin
-                .chrome(Some((&org.slug, &org.name)), "roles")
-                .with(problem.map(|e| Notice::from_error(t, e))),
+            chrome: admin.org_chrome(org, "roles").with(shown.notice),
             heading: t
                 .t("admin.role.delete_heading")
                 .replace("{name}", &role.name),
@@ -232,7 +193,7 @@ pub async fn get_delete(
 ) -> Result<Response, Stop> {
     let org = org_of(&state, &admin, &key).await?;
     let role = role_of(&state, &admin, &org, &name).await?;
-    Ok(delete_page(&admin, &org, &role, None))
+    Ok(delete_page(&admin, &org, &role, Shown::plain()))
 }
 
 /// `POST /admin/orgs/{org}/roles/{name}/delete`: deletes the role (and takes it from every
@@ -243,17 +204,13 @@ pub async fn post_delete(
     Path((key, name)): Path<(String, String)>,
     body: Bytes,
 ) -> Result<Response, Stop> {
-    admin.form(&body)?;
-    let org = org_of(&state, &admin, &key).await?;
+    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     match orgs::delete_role(&state, &admin.caller, &org.id, &name).await {
-        Ok(()) => Ok(see_other(&format!(
-            "{}/roles?done=role_deleted",
-            org_path(&org)
-        ))),
-        Err(e) if is_form_error(&e) => {
+        Ok(()) => Ok(to_list(&org, "role_deleted")),
+        Err(e) => {
+            let shown = admin.refused(e)?;
             let role = role_of(&state, &admin, &org, &name).await?;
-            Ok(delete_page(&admin, &org, &role, Some(&e)))
+            Ok(delete_page(&admin, &org, &role, shown))
         }
-        Err(e) => Err(admin.fail(e)),
     }
 }

@@ -141,6 +141,9 @@ pub enum SetupOutcome {
     InvalidKey,
     /// Not an email address: nothing changed, the key still works.
     BadEmail,
+    /// The link was made without an email and the one typed has an account: a link may take
+    /// over an existing account only when the operator named it (`--email`).
+    EmailTaken,
     /// An unusable name: nothing changed, the key still works.
     BadName,
     /// The password breaks the policy: nothing changed, the key still works.
@@ -173,6 +176,10 @@ pub async fn complete(
     }
     let name = (!name.is_empty()).then_some(name);
     let existing = store::users::find_by_email(&state.db, &email).await?;
+    let fixed = found.email.is_some();
+    if existing.is_some() && !fixed {
+        return Ok(SetupOutcome::EmailTaken);
+    }
     if existing.is_none() && name.is_none() {
         return Ok(SetupOutcome::BadName);
     }
@@ -193,7 +200,11 @@ pub async fn complete(
     }
     let (user_id, created) = match existing {
         Some(u) => (u.id, false),
-        None => create_account(&state.db, &email, name, now).await?,
+        None => match create_account(&state.db, &email, name, now).await? {
+            // Created by someone else in the meantime: not this link's to take over.
+            (_, false) if !fixed => return Ok(SetupOutcome::EmailTaken),
+            made => made,
+        },
     };
     change::install(state, &user_id, &hash, None).await?;
     store::users::set_superadmin(&state.db, &user_id, true, now).await?;

@@ -141,6 +141,7 @@ async fn post_setup(
         ),
         Ok(SetupOutcome::InvalidKey) => invalid(t),
         Ok(SetupOutcome::BadEmail) => again(t.t("setup.bad_email").to_string()),
+        Ok(SetupOutcome::EmailTaken) => again(t.t("setup.email_taken").to_string()),
         Ok(SetupOutcome::BadName) => again(t.t("setup.bad_name").to_string()),
         Ok(SetupOutcome::Refused(e)) => again(policy_message(t, &e)),
         Err(e) => PageError::from_internal(e, t).into_response(),

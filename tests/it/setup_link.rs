@@ -188,3 +188,54 @@ async fn an_expired_setup_link_changes_nothing() {
             .expect("query")
     );
 }
+
+#[tokio::test]
+async fn a_link_without_an_email_cannot_take_over_an_existing_account() {
+    let app = TestApp::spawn().await;
+    let victim = app.create_user("victim@example.org").await;
+    let link =
+        nyckel::auth::setup::create_link(&app.state.db, &app.state.config, None, app.state.now())
+            .await
+            .expect("link");
+    let b = app.browser();
+    let page = b.get(&path(&link.url)).await;
+    assert_eq!(page.status, 200);
+    let refused = b
+        .submit(
+            &page,
+            "/setup",
+            &[
+                ("email", "VICTIM@example.org"),
+                ("name", "Mallory"),
+                ("password", ROOT_PASSWORD),
+                ("confirm", ROOT_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(refused.status, 400, "{}", refused.body);
+    assert!(
+        refused.body.contains("setup-link --email"),
+        "{}",
+        refused.body
+    );
+    let user = store::users::find(&app.state.db, &victim)
+        .await
+        .expect("query")
+        .expect("victim");
+    assert_eq!(user.superadmin, 0, "not made superadmin");
+    assert!(
+        app.state
+            .hasher
+            .verify(
+                &nyckel::auth::password::Password::new(crate::helpers::PASSWORD.into()),
+                user.password_hash.as_deref()
+            )
+            .await
+            .expect("verify")
+            == nyckel::auth::password::Verdict::Match,
+        "the victim's password is unchanged"
+    );
+    // The key still works for a new account.
+    let page = b.get(&path(&link.url)).await;
+    assert_eq!(page.status, 200);
+}

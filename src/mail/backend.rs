@@ -14,7 +14,7 @@ pub enum Backend {
     /// Writes each message to `<dir>/<created_at>-<id>.eml`.
     Files { dir: PathBuf },
     /// Sends each message through the configured relay.
-    Smtp(Smtp),
+    Smtp(Box<Smtp>),
 }
 
 /// A failed delivery. The text is stored in `outbox.last_error` and logged: it names the
@@ -36,7 +36,7 @@ impl Backend {
     /// The backend the configuration asks for.
     pub fn from_config(config: &Config) -> Result<Self, MailError> {
         Ok(match Smtp::from_config(config)? {
-            Some(smtp) => Backend::Smtp(smtp),
+            Some(smtp) => Backend::Smtp(Box::new(smtp)),
             None => Backend::Files {
                 dir: outbox_dir(config),
             },

@@ -162,7 +162,8 @@ impl Default for AdminConfig {
     }
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// `[mail]`. Its `Debug` leaves out the SMTP password.
+#[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailConfig {
     /// The From address of every message, e.g. `Nyckel <id@example.org>`.
@@ -170,6 +171,22 @@ pub struct MailConfig {
     /// Where messages are written as `.eml` files when no SMTP relay is configured.
     /// Defaults to `<data_dir>/outbox`.
     pub outbox_dir: Option<PathBuf>,
+    /// The SMTP relay's host name or IP address; unset: the `.eml` file outbox.
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    /// `starttls` (required, never falls back to plain), `implicit` (TLS from the first
+    /// byte, usually port 465) or `none` (only to a loopback relay with
+    /// `smtp_allow_plain_loopback`).
+    pub smtp_tls: String,
+    pub smtp_username: Option<String>,
+    /// A secret: use `NYCKEL_MAIL__SMTP_PASSWORD_FILE`.
+    pub smtp_password: Option<String>,
+    /// Seconds for connecting and for each SMTP command.
+    pub smtp_timeout: u64,
+    /// The explicit opt-in to plain SMTP to a relay on loopback.
+    pub smtp_allow_plain_loopback: bool,
+    /// A PEM file of extra CA certificates to trust for the relay (besides the webpki roots).
+    pub smtp_ca_file: Option<PathBuf>,
 }
 
 impl Default for MailConfig {
@@ -177,8 +194,76 @@ impl Default for MailConfig {
         Self {
             from: "Nyckel <nyckel@localhost>".into(),
             outbox_dir: None,
+            smtp_host: None,
+            smtp_port: 587,
+            smtp_tls: "starttls".into(),
+            smtp_username: None,
+            smtp_password: None,
+            smtp_timeout: 10,
+            smtp_allow_plain_loopback: false,
+            smtp_ca_file: None,
         }
     }
+}
+
+impl std::fmt::Debug for MailConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailConfig")
+            .field("from", &self.from)
+            .field("outbox_dir", &self.outbox_dir)
+            .field("smtp_host", &self.smtp_host)
+            .field("smtp_port", &self.smtp_port)
+            .field("smtp_tls", &self.smtp_tls)
+            .field("smtp_username", &self.smtp_username)
+            .field(
+                "smtp_password",
+                &self.smtp_password.as_ref().map(|_| "[redacted]"),
+            )
+            .field("smtp_timeout", &self.smtp_timeout)
+            .field("smtp_allow_plain_loopback", &self.smtp_allow_plain_loopback)
+            .field("smtp_ca_file", &self.smtp_ca_file)
+            .finish()
+    }
+}
+
+impl MailConfig {
+    /// Checks the SMTP keys; messages name the key.
+    fn validate_smtp(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if !matches!(self.smtp_tls.as_str(), "starttls" | "implicit" | "none") {
+            return bad("mail.smtp_tls must be \"starttls\", \"implicit\" or \"none\"");
+        }
+        let Some(host) = &self.smtp_host else {
+            return Ok(());
+        };
+        if host.is_empty() || host.contains(|c: char| c.is_whitespace() || c.is_control()) {
+            return bad("mail.smtp_host must be a host name or IP address");
+        }
+        if self.smtp_port == 0 {
+            return bad("mail.smtp_port must be a port number (1-65535)");
+        }
+        if self.smtp_timeout == 0 || self.smtp_timeout > 300 {
+            return bad("mail.smtp_timeout must be between 1 and 300 seconds");
+        }
+        if self.smtp_username.is_some() != self.smtp_password.is_some() {
+            return bad("mail.smtp_username and mail.smtp_password are set together or not at all");
+        }
+        if self.smtp_tls == "none" && !(self.smtp_allow_plain_loopback && is_loopback(host)) {
+            return bad(
+                "mail.smtp_tls = \"none\" (plain SMTP) is only accepted for a relay on loopback (mail.smtp_host = 127.0.0.1, ::1 or localhost) with mail.smtp_allow_plain_loopback = true; use \"starttls\" or \"implicit\"",
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Whether `host` names this machine (`localhost` or a loopback address).
+pub fn is_loopback(host: &str) -> bool {
+    let bare = host.trim_start_matches('[').trim_end_matches(']');
+    bare.eq_ignore_ascii_case("localhost")
+        || bare
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
 }
 
 impl Default for Config {
@@ -437,6 +522,7 @@ impl Config {
         if self.mail.from.trim().is_empty() || self.mail.from.contains(['\r', '\n']) {
             return bad("mail.from must be one line such as \"Nyckel <id@example.org>\"".into());
         }
+        self.mail.validate_smtp()?;
         if self.keys.prepublish < 0 || self.keys.retain_extra < 0 {
             return bad("keys.prepublish and keys.retain_extra must not be negative".into());
         }
@@ -621,5 +707,20 @@ mod tests {
         let err = Config::load_from(None, env(&[("NYCKEL_PASSWORD__ARGON2_MEMORY_KIB", "1024")]))
             .expect_err("weak argon2");
         assert!(err.to_string().contains("argon2_memory_kib"), "{err}");
+    }
+
+    #[test]
+    fn the_smtp_password_is_not_in_debug() {
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("NYCKEL_MAIL__SMTP_HOST", "smtp.example.org"),
+                ("NYCKEL_MAIL__SMTP_USERNAME", "nyckel"),
+                ("NYCKEL_MAIL__SMTP_PASSWORD", "canary-smtp-pw-77"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(c.mail.smtp_port, 587);
+        assert!(!format!("{c:?}").contains("canary-smtp-pw-77"));
     }
 }

@@ -67,7 +67,7 @@ impl AppState {
         let issuer = config.issuer();
         let base_url = issuer.trim_end_matches('/').to_string();
         let discovery = crate::oidc::discovery::document(&issuer, &base_url);
-        let mailer = crate::mail::Mailer::from_config(&config);
+        let mailer = crate::mail::Mailer::from_config(&config)?;
         Ok(Self(Arc::new(Inner {
             clients: ClientCache::new(db.clone()),
             rotator: Rotator::spawn(db.clone()),

@@ -1,16 +1,20 @@
-//! Where delivered mail goes. Issue 3 has one backend, `.eml` files in a folder (the
-//! development setup: nothing leaves the machine). The enum is the seam for SMTP (issue 4):
-//! a new variant with its own `deliver`, chosen in [`Backend::from_config`].
+//! Where delivered mail goes: `.eml` files in a folder (the development setup: nothing
+//! leaves the machine), or an SMTP relay ([`crate::mail::smtp`]) when `mail.smtp_host` is
+//! set. Chosen in [`Backend::from_config`].
 
 use std::path::{Path, PathBuf};
 
 use crate::config::Config;
+use crate::mail::message::MailError;
+use crate::mail::smtp::Smtp;
 
 /// A delivery backend.
 #[derive(Debug, Clone)]
 pub enum Backend {
     /// Writes each message to `<dir>/<created_at>-<id>.eml`.
     Files { dir: PathBuf },
+    /// Sends each message through the configured relay.
+    Smtp(Box<Smtp>),
 }
 
 /// A failed delivery. The text is stored in `outbox.last_error` and logged: it names the
@@ -30,16 +34,20 @@ pub fn outbox_dir(config: &Config) -> PathBuf {
 
 impl Backend {
     /// The backend the configuration asks for.
-    pub fn from_config(config: &Config) -> Self {
-        Backend::Files {
-            dir: outbox_dir(config),
-        }
+    pub fn from_config(config: &Config) -> Result<Self, MailError> {
+        Ok(match Smtp::from_config(config)? {
+            Some(smtp) => Backend::Smtp(Box::new(smtp)),
+            None => Backend::Files {
+                dir: outbox_dir(config),
+            },
+        })
     }
 
     /// Whether mail really leaves the machine (false: development setup).
     pub fn sends(&self) -> bool {
         match self {
             Backend::Files { .. } => false,
+            Backend::Smtp(_) => true,
         }
     }
 
@@ -47,18 +55,22 @@ impl Backend {
     pub fn describe(&self) -> String {
         match self {
             Backend::Files { dir } => format!("files in {}", dir.display()),
+            Backend::Smtp(smtp) => smtp.describe(),
         }
     }
 
-    /// Delivers one rendered message. Delivering the same `id` again replaces the earlier
-    /// copy (a retry after a lost acknowledgement never makes a duplicate).
+    /// Delivers one rendered message from `from` to `to` (bare addresses). For files,
+    /// delivering the same `id` again replaces the earlier copy (a retry after a lost
+    /// acknowledgement never makes a duplicate).
     pub async fn deliver(
         &self,
         id: &str,
         created_at: i64,
+        (from, to): (&str, &str),
         document: Vec<u8>,
     ) -> Result<(), DeliveryError> {
         match self {
+            Backend::Smtp(smtp) => smtp.deliver(from, to, &document).await,
             Backend::Files { dir } => {
                 let dir = dir.clone();
                 let name = format!("{created_at}-{id}.eml");

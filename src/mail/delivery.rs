@@ -119,7 +119,12 @@ async fn deliver_one(
     state
         .mailer
         .backend
-        .deliver(&row.id, row.created_at, document)
+        .deliver(
+            &row.id,
+            row.created_at,
+            (&sender.address, &message.to),
+            document,
+        )
         .await
 }
 

@@ -21,6 +21,8 @@ pub enum MailError {
     BadFrom,
     #[error("a queued message could not be read back: {0}")]
     Payload(String),
+    #[error("mail relay: {0}")]
+    Relay(String),
 }
 
 /// One message. Its `Debug` leaves out the bodies (they may hold a link).

@@ -7,7 +7,7 @@
 //!
 //! Layout: [`message`] (a checked message), [`letter`] and [`compose`] (what each message
 //! says, rendered from the templates), [`eml`] (RFC 5322 output), [`backend`] (where mail
-//! goes; SMTP slots in there), [`delivery`] (the outbox loop).
+//! goes), [`smtp`] (the SMTP relay), [`delivery`] (the outbox loop).
 
 pub mod backend;
 pub mod compose;
@@ -15,6 +15,7 @@ pub mod delivery;
 pub mod eml;
 pub mod letter;
 pub mod message;
+pub mod smtp;
 
 use tokio::sync::{Mutex, MutexGuard, Notify};
 
@@ -66,12 +67,12 @@ pub struct Mailer {
 
 impl Mailer {
     /// The mailer the configuration asks for.
-    pub fn from_config(config: &Config) -> Self {
-        Self {
-            backend: Backend::from_config(config),
+    pub fn from_config(config: &Config) -> Result<Self, MailError> {
+        Ok(Self {
+            backend: Backend::from_config(config)?,
             wake: Notify::new(),
             pass: Mutex::new(()),
-        }
+        })
     }
 
     /// Wakes the delivery loop.

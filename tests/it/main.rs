@@ -32,6 +32,7 @@ mod login_support;
 mod login_throttle;
 mod logout;
 mod mail_outbox;
+mod mail_smtp;
 mod must_change;
 mod nodes;
 mod refresh_race;

@@ -24,6 +24,8 @@ pub enum Error {
     Corrupt(String),
     #[error("mail: {0}")]
     Mail(#[from] crate::mail::MailError),
+    #[error("sms: {0}")]
+    Sms(#[from] crate::sms::SmsError),
 }
 
 /// Result with [`Error`].

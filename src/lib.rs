@@ -28,6 +28,7 @@ pub mod memory;
 pub mod oidc;
 pub mod orgs;
 pub mod server;
+pub mod sms;
 pub mod state;
 pub mod store;
 pub mod tls;

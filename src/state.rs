@@ -39,6 +39,8 @@ pub struct Inner {
     pub discovery: Bytes,
     /// Outgoing mail: the delivery backend and the delivery loop's signals.
     pub mailer: crate::mail::Mailer,
+    /// Outgoing SMS: the gateway (delivered by the same loop as mail).
+    pub sms: crate::sms::Sms,
 }
 
 impl std::ops::Deref for AppState {
@@ -68,6 +70,7 @@ impl AppState {
         let base_url = issuer.trim_end_matches('/').to_string();
         let discovery = crate::oidc::discovery::document(&issuer, &base_url);
         let mailer = crate::mail::Mailer::from_config(&config)?;
+        let sms = crate::sms::Sms::from_config(&config)?;
         Ok(Self(Arc::new(Inner {
             clients: ClientCache::new(db.clone()),
             rotator: Rotator::spawn(db.clone()),
@@ -78,6 +81,7 @@ impl AppState {
             keys,
             clock,
             hasher,
+            sms,
             discovery,
             mailer,
         })))

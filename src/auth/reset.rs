@@ -43,6 +43,7 @@ pub async fn send_reset_key(state: &AppState, user: &User, org_name: Option<&str
             email: Some(&user.email),
             channel: "email",
             expires_at: now + ttl,
+            ..Default::default()
         },
         now,
     )

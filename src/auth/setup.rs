@@ -86,6 +86,7 @@ pub async fn create_link(
             email,
             channel: "cli",
             expires_at,
+            ..Default::default()
         },
         now,
     )

@@ -110,6 +110,18 @@ impl MasterKey {
         Ok(plain.to_vec())
     }
 
+    /// A keyed MAC (HMAC-SHA256) of `data` under a key derived from the master key for
+    /// `purpose` (e.g. `login-code`): values that must not be recomputable from a database
+    /// dump alone, such as hashes of short codes.
+    pub fn mac(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        let master = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, &self.key);
+        let derived = ring::hmac::sign(&master, format!("nyckel-mac:{purpose}").as_bytes());
+        let key = ring::hmac::Key::new(ring::hmac::HMAC_SHA256, derived.as_ref());
+        let mut out = [0u8; 32];
+        out.copy_from_slice(ring::hmac::sign(&key, data).as_ref());
+        out
+    }
+
     fn aead(&self) -> LessSafeKey {
         // A 32-byte key is always valid for AES-256-GCM.
         LessSafeKey::new(UnboundKey::new(&AES_256_GCM, &self.key).expect("32-byte AES key"))

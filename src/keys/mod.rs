@@ -110,6 +110,12 @@ impl KeyRing {
             .map_err(|e| Error::Crypto(e.to_string()))
     }
 
+    /// HMAC-SHA256 of `data` under a master-derived key for `purpose` (see
+    /// [`MasterKey::mac`]).
+    pub fn mac(&self, purpose: &str, data: &[u8]) -> [u8; 32] {
+        self.master.mac(purpose, data)
+    }
+
     /// Loads every key, generating a first key for each algorithm that has none.
     pub async fn open(db: Db, master: MasterKey, retention: i64, now: UnixTime) -> Result<Self> {
         let ring = Self {

@@ -84,7 +84,7 @@ impl Backend {
 
 /// Writes `name` in `dir` atomically (temporary file, fsync, rename), creating the folder
 /// (owner-only) when needed.
-fn write_file(dir: &Path, name: &str, document: &[u8]) -> Result<(), DeliveryError> {
+pub(crate) fn write_file(dir: &Path, name: &str, document: &[u8]) -> Result<(), DeliveryError> {
     use std::io::Write;
     use std::os::unix::fs::OpenOptionsExt;
     let fail =

@@ -255,6 +255,7 @@ mod tests {
             updated_at: 0,
             superadmin: 0,
             must_change_password: 0,
+            phone_verified: 0,
         };
         let sv = Texts::new(Locale::Sv);
         let l = notice(

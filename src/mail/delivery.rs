@@ -45,6 +45,15 @@ pub struct Pass {
 
 /// Starts the delivery loop (once per server), announcing where mail goes.
 pub fn spawn(state: AppState) {
+    let gateway = &state.sms.gateway;
+    if gateway.sends() {
+        tracing::info!(gateway = %gateway.describe(), "sms delivery started");
+    } else {
+        tracing::warn!(
+            "DEVELOPMENT SETUP: SMS are NOT sent, they are written to files ({}); configure an SMS gateway ([sms] gateway) before real use",
+            gateway.describe()
+        );
+    }
     let backend = &state.mailer.backend;
     if backend.sends() {
         tracing::info!(backend = %backend.describe(), "mail delivery started");
@@ -107,8 +116,30 @@ pub async fn deliver_due(state: &AppState) -> Result<Pass> {
     Ok(pass)
 }
 
-/// Opens, renders and hands one message to the backend.
+/// Hands one row to what delivers its channel.
 async fn deliver_one(
+    state: &AppState,
+    sender: &Sender,
+    row: &Claimed,
+) -> Result<(), DeliveryError> {
+    match row.channel.as_str() {
+        "email" => deliver_mail(state, sender, row).await,
+        "sms" => {
+            let message = crate::sms::open(state, &row.id, &row.payload)
+                .map_err(|e| DeliveryError(e.to_string()))?;
+            state
+                .sms
+                .gateway
+                .send(&row.id, row.created_at, &message)
+                .await
+        }
+        "request" => crate::auth::keys::process(state, row).await,
+        other => Err(DeliveryError(format!("unknown outbox channel {other:?}"))),
+    }
+}
+
+/// Opens, renders and hands one mail message to the backend.
+async fn deliver_mail(
     state: &AppState,
     sender: &Sender,
     row: &Claimed,

@@ -98,8 +98,16 @@ fn seal_context(id: &str) -> String {
 /// Queues a message for delivery (sealed with the master key) and wakes the delivery loop.
 /// Returns the outbox id.
 pub async fn enqueue(state: &AppState, message: &Message) -> Result<String> {
-    message.check()?;
     let id = random_id();
+    enqueue_as(state, &id, message).await?;
+    Ok(id)
+}
+
+/// Queues a message under a given outbox id; queuing the same id again changes nothing (a
+/// key request processed twice after a crash sends one message).
+pub async fn enqueue_as(state: &AppState, id: &str, message: &Message) -> Result<()> {
+    message.check()?;
+    let id = id.to_string();
     let plain = serde_json::to_vec(message)?;
     let sealed = state.keys.seal_data(&plain, &seal_context(&id));
     let row = store::outbox::NewMessage {
@@ -108,9 +116,9 @@ pub async fn enqueue(state: &AppState, message: &Message) -> Result<String> {
         recipient: &message.to,
         payload: &sealed,
     };
-    store::outbox::insert(&state.db, &row, state.now()).await?;
+    store::outbox::insert_once(&state.db, &row, state.now()).await?;
     state.mailer.wake();
-    Ok(id)
+    Ok(())
 }
 
 /// Tells a person what an administrator did (to their email, in their language).

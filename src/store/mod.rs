@@ -12,6 +12,7 @@ pub mod grants;
 pub mod invitations;
 pub mod keys;
 pub mod login_keys;
+pub mod message_sends;
 pub mod orgs;
 pub mod outbox;
 pub mod page;

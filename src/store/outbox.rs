@@ -17,7 +17,7 @@ use crate::store::Db;
 #[derive(Debug)]
 pub struct NewMessage<'a> {
     pub id: &'a str,
-    /// `email` (later: `sms`).
+    /// `email`, `sms`, or `request` (a key request to process, `auth::keys`).
     pub channel: &'a str,
     pub recipient: &'a str,
     /// The sealed payload.
@@ -64,6 +64,24 @@ pub async fn insert(db: &Db, m: &NewMessage<'_>, now: UnixTime) -> Result<(), sq
     .execute(db.writer())
     .await?;
     Ok(())
+}
+
+/// Enqueues a message unless one with the same id exists (a request processed again after a
+/// crash queues its message once). Returns whether it was inserted.
+pub async fn insert_once(db: &Db, m: &NewMessage<'_>, now: UnixTime) -> Result<bool, sqlx::Error> {
+    Ok(sqlx::query(
+        "insert into outbox (id, channel, recipient, payload, created_at, attempts, next_attempt_at)
+         values ($1, $2, $3, $4, $5, 0, $5) on conflict (id) do nothing",
+    )
+    .bind(m.id)
+    .bind(m.channel)
+    .bind(m.recipient)
+    .bind(m.payload)
+    .bind(now)
+    .execute(db.writer())
+    .await?
+    .rows_affected()
+        > 0)
 }
 
 /// Claims up to `limit` due messages until `now + lease`, counting the attempt. Due: not

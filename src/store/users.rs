@@ -22,6 +22,9 @@ pub struct User {
     pub superadmin: i64,
     /// Set when an admin set the password: the person must choose a new one at next login.
     pub must_change_password: i64,
+    /// Whether `phone` was confirmed by a code sent to it (only verified numbers get login or
+    /// recovery codes).
+    pub phone_verified: i64,
 }
 
 impl std::fmt::Debug for User {
@@ -38,6 +41,11 @@ impl User {
     pub fn is_active(&self) -> bool {
         self.disabled == 0
     }
+
+    /// The phone number, when it was verified.
+    pub fn verified_phone(&self) -> Option<&str> {
+        self.phone.as_deref().filter(|_| self.phone_verified != 0)
+    }
 }
 
 /// The unique constraint on the normalised email.
@@ -48,7 +56,7 @@ pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
 }
 
-const COLUMNS: &str = "id, email, email_verified, name, phone, password_hash, locale, disabled, created_at, updated_at, superadmin, must_change_password";
+const COLUMNS: &str = "id, email, email_verified, name, phone, password_hash, locale, disabled, created_at, updated_at, superadmin, must_change_password, phone_verified";
 
 /// New account fields.
 pub struct NewUser<'a> {
@@ -134,6 +142,49 @@ pub async fn set_email_verified(db: &Db, id: &str, now: UnixTime) -> Result<(), 
         .bind(id)
         .execute(db.writer())
         .await?;
+    Ok(())
+}
+
+/// The active accounts whose verified phone number is `phone` (E.164).
+pub async fn find_by_verified_phone(db: &Db, phone: &str) -> Result<Vec<User>, sqlx::Error> {
+    sqlx::query_as::<_, User>(&format!(
+        "select {COLUMNS} from users where phone = $1 and phone_verified = 1 and disabled = 0 order by id limit 5"
+    ))
+    .bind(phone)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// Sets (or clears) the phone number (E.164) and whether it is verified.
+pub async fn set_phone(
+    db: &Db,
+    id: &str,
+    phone: Option<&str>,
+    verified: bool,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update users set phone = $1, phone_verified = $2, updated_at = $3 where id = $4")
+        .bind(phone)
+        .bind(crate::store::flag(verified && phone.is_some()))
+        .bind(now)
+        .bind(id)
+        .execute(db.writer())
+        .await?;
+    Ok(())
+}
+
+/// Replaces the email with a verified one; fails with [`EMAIL_UNIQUE`] when another account
+/// has it.
+pub async fn set_email(db: &Db, id: &str, email: &str, now: UnixTime) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "update users set email = $1, email_normalized = $2, email_verified = 1, updated_at = $3 where id = $4",
+    )
+    .bind(email.trim())
+    .bind(normalize_email(email))
+    .bind(now)
+    .bind(id)
+    .execute(db.writer())
+    .await?;
     Ok(())
 }
 

@@ -7,6 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod login;
+mod sms;
+
+pub use login::LoginConfig;
+pub use sms::SmsConfig;
+
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -30,6 +36,8 @@ pub struct Config {
     pub log: LogConfig,
     pub admin: AdminConfig,
     pub mail: MailConfig,
+    pub login: LoginConfig,
+    pub sms: SmsConfig,
     /// Reverse proxies whose `X-Forwarded-For` is believed (exact IP addresses).
     pub trusted_proxies: Vec<String>,
 }
@@ -283,6 +291,8 @@ impl Default for Config {
             log: LogConfig::default(),
             admin: AdminConfig::default(),
             mail: MailConfig::default(),
+            login: LoginConfig::default(),
+            sms: SmsConfig::default(),
             trusted_proxies: Vec::new(),
         }
     }
@@ -523,6 +533,8 @@ impl Config {
             return bad("mail.from must be one line such as \"Nyckel <id@example.org>\"".into());
         }
         self.mail.validate_smtp()?;
+        self.login.validate()?;
+        self.sms.validate()?;
         if self.keys.prepublish < 0 || self.keys.retain_extra < 0 {
             return bad("keys.prepublish and keys.retain_extra must not be negative".into());
         }

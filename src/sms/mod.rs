@@ -1,0 +1,131 @@
+//! Outgoing SMS: a message (number + fixed text) is sealed into the same durable `outbox` as
+//! mail (`channel = 'sms'`) and delivered by the same loop through a [`Gateway`]: Twilio,
+//! 46elks, a generic HTTP webhook, or (the development setup) files in `<data_dir>/outbox`.
+//! What may be sent at all is decided first by [`limits`] (SECURITY.md P6).
+//!
+//! Layout: [`phone`] (E.164 numbers and country codes), [`gateway`] (the trait and the file
+//! gateway), [`twilio`], [`elks`], [`webhook`] (the HTTP gateways), [`limits`] (send limits).
+
+pub mod gateway;
+pub mod limits;
+pub mod phone;
+
+use serde::{Deserialize, Serialize};
+
+use crate::config::Config;
+use crate::error::Result;
+use crate::state::AppState;
+use crate::store;
+
+pub use gateway::Gateway;
+
+/// The longest SMS body accepted, in characters (two concatenated GSM segments).
+pub const MAX_BODY: usize = 300;
+
+/// One SMS as queued. Its `Debug` leaves out the body (it holds a code).
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SmsMessage {
+    /// E.164, e.g. `+46701234567`.
+    pub to: String,
+    pub body: String,
+}
+
+impl std::fmt::Debug for SmsMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsMessage")
+            .field("to", &self.to)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why an SMS could not be made or queued.
+#[derive(Debug, thiserror::Error)]
+pub enum SmsError {
+    #[error("the recipient is not a phone number in E.164 form")]
+    BadRecipient,
+    #[error("the message text is empty, too long or holds control characters")]
+    BadBody,
+    #[error("sms gateway: {0}")]
+    Gateway(String),
+}
+
+impl SmsMessage {
+    /// A checked message.
+    pub fn new(to: &str, body: String) -> Result<Self, SmsError> {
+        let m = Self {
+            to: to.to_string(),
+            body,
+        };
+        m.check()?;
+        Ok(m)
+    }
+
+    /// Checks the recipient and the body.
+    pub fn check(&self) -> Result<(), SmsError> {
+        if !phone::is_e164(&self.to) {
+            return Err(SmsError::BadRecipient);
+        }
+        if self.body.trim().is_empty()
+            || self.body.chars().count() > MAX_BODY
+            || self.body.chars().any(|c| c.is_control() && c != '\n')
+        {
+            return Err(SmsError::BadBody);
+        }
+        Ok(())
+    }
+}
+
+/// The SMS side of the application state.
+pub struct Sms {
+    pub gateway: Box<dyn Gateway>,
+}
+
+impl std::fmt::Debug for Sms {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sms")
+            .field("gateway", &self.gateway.describe())
+            .finish()
+    }
+}
+
+impl Sms {
+    /// The gateway the configuration asks for.
+    pub fn from_config(config: &Config) -> Result<Self, SmsError> {
+        Ok(Self {
+            gateway: gateway::from_config(config)?,
+        })
+    }
+}
+
+/// The authenticated context of a queued SMS's sealed payload.
+pub fn seal_context(id: &str) -> String {
+    format!("outbox:{id}")
+}
+
+/// Queues an SMS under `id` (sealed with the master key) and wakes the delivery loop.
+/// Queuing the same `id` twice queues it once.
+pub async fn enqueue(state: &AppState, id: &str, message: &SmsMessage) -> Result<()> {
+    message.check()?;
+    let plain = serde_json::to_vec(message)?;
+    let sealed = state.keys.seal_data(&plain, &seal_context(id));
+    let row = store::outbox::NewMessage {
+        id,
+        channel: "sms",
+        recipient: &phone::masked(&message.to),
+        payload: &sealed,
+    };
+    store::outbox::insert_once(&state.db, &row, state.now()).await?;
+    state.mailer.wake();
+    Ok(())
+}
+
+/// Opens a claimed SMS row's payload.
+pub fn open(state: &AppState, id: &str, payload: &str) -> Result<SmsMessage, SmsError> {
+    let plain = state
+        .keys
+        .open_data(payload, &seal_context(id))
+        .map_err(|_| {
+            SmsError::Gateway("the sealed payload does not open with this master key".into())
+        })?;
+    serde_json::from_slice(&plain).map_err(|_| SmsError::Gateway("the payload is damaged".into()))
+}

@@ -72,23 +72,38 @@ pub struct Target {
     pub email: String,
 }
 
-/// The account a key resets, if the key is usable. Changes nothing.
-pub async fn check(state: &AppState, key: &str) -> Result<Option<Target>> {
+/// What a reset key looks like (changes nothing).
+#[derive(Debug, Clone)]
+pub enum Check {
+    /// Usable here: whose password it resets.
+    Usable(Target),
+    /// A key the person asked for in another browser: it works only there, and is not burnt.
+    WrongBrowser,
+    /// Unknown, used, replaced or expired (or a disabled account).
+    Invalid,
+}
+
+/// Looks at a key for the browser with binding cookie `binding`. Keys an administrator had
+/// sent are not bound to a browser; keys a person asked for are bound to theirs.
+pub async fn check(state: &AppState, key: &str, binding: Option<&str>) -> Result<Check> {
     let Some(found) =
         store::login_keys::find_usable(&state.db, &sha256_b64(key), PURPOSE, state.now()).await?
     else {
-        return Ok(None);
+        return Ok(Check::Invalid);
     };
+    if found.binding_hash.is_some() && !crate::auth::keys::login::bound_to(&found, binding) {
+        return Ok(Check::WrongBrowser);
+    }
     let Some(user_id) = found.user_id else {
-        return Ok(None);
+        return Ok(Check::Invalid);
     };
     let Some(user) = store::users::find(&state.db, &user_id).await? else {
-        return Ok(None);
+        return Ok(Check::Invalid);
     };
     if !user.is_active() {
-        return Ok(None);
+        return Ok(Check::Invalid);
     }
-    Ok(Some(Target {
+    Ok(Check::Usable(Target {
         user_id: user.id,
         email: user.email,
     }))
@@ -101,6 +116,8 @@ pub enum ResetOutcome {
     Done,
     /// Unknown, used, replaced or expired key (or a disabled account): nothing changed.
     InvalidKey,
+    /// The key belongs to another browser: nothing changed, it still works there.
+    WrongBrowser,
     /// The new password breaks the policy: nothing changed, the key still works.
     Refused(PolicyError),
 }
@@ -109,11 +126,14 @@ pub enum ResetOutcome {
 pub async fn reset(
     state: &AppState,
     key: &str,
+    binding: Option<&str>,
     password: &Password,
     ip: IpAddr,
 ) -> Result<ResetOutcome> {
-    let Some(target) = check(state, key).await? else {
-        return Ok(ResetOutcome::InvalidKey);
+    let target = match check(state, key, binding).await? {
+        Check::Usable(target) => target,
+        Check::WrongBrowser => return Ok(ResetOutcome::WrongBrowser),
+        Check::Invalid => return Ok(ResetOutcome::InvalidKey),
     };
     let Some(user) = store::users::find(&state.db, &target.user_id).await? else {
         return Ok(ResetOutcome::InvalidKey);
@@ -133,9 +153,9 @@ pub async fn reset(
     let hash = state.hasher.hash(password).await?;
     let now = state.now();
     let used = store::login_keys::consume(&state.db, &sha256_b64(key), PURPOSE, now).await?;
-    if used.as_ref().and_then(|k| k.user_id.as_deref()) != Some(user.id.as_str()) {
+    let Some(used) = used.filter(|k| k.user_id.as_deref() == Some(user.id.as_str())) else {
         return Ok(ResetOutcome::InvalidKey);
-    }
+    };
     let ended = change::install(state, &user.id, &hash, None).await?;
     let ip = ip.to_string();
     store::audit::append(
@@ -144,15 +164,22 @@ pub async fn reset(
             kind: "password.reset",
             user_id: Some(&user.id),
             ip: Some(&ip),
-            detail: json!({ "method": "reset_key", "sessions_ended": ended }),
+            detail: json!({ "method": "reset_key", "channel": used.channel, "sessions_ended": ended }),
             ..Default::default()
         },
         now,
     )
     .await?;
     tracing::info!(user_id = %user.id, sessions_ended = ended, "password reset with a reset key");
+    // Tell the person on every channel they have, so that a reset through one channel (a
+    // taken-over mailbox, a swapped SIM) shows up on the other.
     if let Err(e) = crate::mail::send_password_changed(state, &user, true).await {
         tracing::error!(user_id = %user.id, error = %e, "queueing the password-changed notice failed");
+    }
+    if let Some(phone) = user.verified_phone() {
+        if let Err(e) = crate::sms::texts::send_password_changed(state, &user, phone).await {
+            tracing::error!(user_id = %user.id, error = %e, "queueing the password-changed SMS failed");
+        }
     }
     Ok(ResetOutcome::Done)
 }

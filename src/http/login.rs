@@ -82,15 +82,85 @@ pub struct LoginForm {
 }
 
 /// What the page needs besides the email and the message.
-struct Context {
-    texts: Texts,
-    pending: Option<Pending>,
-    client_name: Option<String>,
-    csrf: String,
+pub(crate) struct Context {
+    pub(crate) texts: Texts,
+    pub(crate) pending: Option<Pending>,
+    pub(crate) client_name: Option<String>,
+    pub(crate) csrf: String,
     /// A new double-submit cookie value to set.
-    new_csrf_cookie: bool,
+    pub(crate) new_csrf_cookie: bool,
     /// Where a plain login continues (a checked local path).
-    next: Option<String>,
+    pub(crate) next: Option<String>,
+}
+
+impl Context {
+    /// Where the browser goes after logging in: the pending request, else `next`, else `/`.
+    pub(crate) fn continue_to(&self) -> String {
+        match &self.pending {
+            Some(p) => format!(
+                "{CONTINUE_PATH}?req={}",
+                url::form_urlencoded::byte_serialize(p.id.as_bytes()).collect::<String>()
+            ),
+            None => self.next.clone().unwrap_or_else(|| "/".to_string()),
+        }
+    }
+}
+
+/// The context of a posted form (the password form or a form beside it): a form continuing a
+/// pending request must carry its token and come from its browser; the plain form must repeat
+/// the double-submit cookie. A failed check is the 403 page.
+pub(crate) async fn posted_context(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: Option<&str>,
+    csrf: &str,
+    next: Option<&str>,
+) -> Result<Context, Response> {
+    match req.filter(|r| !r.is_empty()) {
+        Some(id) => pending_context(state, headers, id, Some(csrf))
+            .await
+            .map_err(IntoResponse::into_response),
+        None => {
+            let cookie = cookies::get(headers, CSRF_COOKIE).unwrap_or_default();
+            if csrf.is_empty() || !constant_time_eq(cookie.as_bytes(), csrf.as_bytes()) {
+                return Err(PageError::new(
+                    StatusCode::FORBIDDEN,
+                    "error.csrf",
+                    texts(headers, None),
+                )
+                .into_response());
+            }
+            Ok(plain_context(headers, next))
+        }
+    }
+}
+
+/// The answer to a successful login: 303 to `location` (or first to the forced password
+/// change) with the new session cookie.
+pub(crate) async fn logged_in(
+    state: &AppState,
+    t: Texts,
+    user_id: &str,
+    mut location: String,
+    cookie: &str,
+) -> Response {
+    // A password an administrator set must be replaced before anything else.
+    match password_change::must_change(state, user_id).await {
+        Ok(true) => location = password_change::change_location(&location),
+        Ok(false) => {}
+        Err(e) => return PageError::from_internal(e, t).into_response(),
+    }
+    let mut res = StatusCode::SEE_OTHER.into_response();
+    let h = res.headers_mut();
+    match HeaderValue::from_str(&location) {
+        Ok(v) => h.insert(header::LOCATION, v),
+        Err(e) => return PageError::from_internal(e, t).into_response(),
+    };
+    h.append(
+        header::SET_COOKIE,
+        cookies::set(SESSION_COOKIE, cookie, None),
+    );
+    res
 }
 
 /// `GET /login[?req=<id>]`.
@@ -135,19 +205,17 @@ pub async fn post_login(
         }
     };
     let password = Password::new(form.password);
-    let ctx = match form.req.as_deref().filter(|r| !r.is_empty()) {
-        Some(id) => match pending_context(&state, &headers, id, Some(&form.csrf)).await {
-            Ok(ctx) => ctx,
-            Err(e) => return e.into_response(),
-        },
-        None => {
-            let cookie = cookies::get(&headers, CSRF_COOKIE).unwrap_or_default();
-            if form.csrf.is_empty() || !constant_time_eq(cookie.as_bytes(), form.csrf.as_bytes()) {
-                return PageError::new(StatusCode::FORBIDDEN, "error.csrf", fallback)
-                    .into_response();
-            }
-            plain_context(&headers, form.next.as_deref())
-        }
+    let ctx = match posted_context(
+        &state,
+        &headers,
+        form.req.as_deref(),
+        &form.csrf,
+        form.next.as_deref(),
+    )
+    .await
+    {
+        Ok(ctx) => ctx,
+        Err(res) => return res,
     };
 
     let replaces = cookies::get(&headers, SESSION_COOKIE).map(sha256_b64);
@@ -169,30 +237,14 @@ pub async fn post_login(
     .await;
     match outcome {
         Ok(Outcome::Success { session, cookie }) => {
-            let mut location = match &ctx.pending {
-                Some(p) => format!(
-                    "{CONTINUE_PATH}?req={}",
-                    url::form_urlencoded::byte_serialize(p.id.as_bytes()).collect::<String>()
-                ),
-                None => ctx.next.clone().unwrap_or_else(|| "/".to_string()),
-            };
-            // A password an administrator set must be replaced before anything else.
-            match password_change::must_change(&state, &session.user_id).await {
-                Ok(true) => location = password_change::change_location(&location),
-                Ok(false) => {}
-                Err(e) => return PageError::from_internal(e, ctx.texts).into_response(),
-            }
-            let mut res = StatusCode::SEE_OTHER.into_response();
-            let h = res.headers_mut();
-            match HeaderValue::from_str(&location) {
-                Ok(v) => h.insert(header::LOCATION, v),
-                Err(e) => return PageError::from_internal(e, ctx.texts).into_response(),
-            };
-            h.append(
-                header::SET_COOKIE,
-                cookies::set(SESSION_COOKIE, &cookie, None),
-            );
-            res
+            logged_in(
+                &state,
+                ctx.texts,
+                &session.user_id,
+                ctx.continue_to(),
+                &cookie,
+            )
+            .await
         }
         Ok(Outcome::Invalid) => show(ctx, form.email, Some("login.invalid"), StatusCode::OK),
         Ok(Outcome::Throttled { retry_after }) => {
@@ -211,7 +263,7 @@ pub async fn post_login(
 }
 
 /// The browser's `User-Agent`, cut to 256 characters.
-fn user_agent(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn user_agent(headers: &HeaderMap) -> Option<&str> {
     let ua = headers.get(header::USER_AGENT)?.to_str().ok()?;
     Some(match ua.char_indices().nth(256) {
         Some((i, _)) => &ua[..i],
@@ -220,7 +272,7 @@ fn user_agent(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The texts for `ui_locales` (if any) and the browser's `Accept-Language`.
-fn texts(headers: &HeaderMap, ui_locales: Option<&str>) -> Texts {
+pub(crate) fn texts(headers: &HeaderMap, ui_locales: Option<&str>) -> Texts {
     let accept = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
@@ -228,7 +280,7 @@ fn texts(headers: &HeaderMap, ui_locales: Option<&str>) -> Texts {
 }
 
 /// The plain form: reuses the browser's double-submit cookie or makes a new one.
-fn plain_context(headers: &HeaderMap, next: Option<&str>) -> Context {
+pub(crate) fn plain_context(headers: &HeaderMap, next: Option<&str>) -> Context {
     let existing = cookies::get(headers, CSRF_COOKIE).filter(|v| looks_like_token(v));
     Context {
         texts: texts(headers, None),
@@ -254,14 +306,14 @@ pub fn local_path(next: &str) -> Option<String> {
 }
 
 /// A 256-bit base64url token, as [`secret_token`] makes.
-fn looks_like_token(v: &str) -> bool {
+pub(crate) fn looks_like_token(v: &str) -> bool {
     v.len() == 43
         && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
 /// Loads the pending request `id` for this browser; `csrf` is the form token on POST.
-async fn pending_context(
+pub(crate) async fn pending_context(
     state: &AppState,
     headers: &HeaderMap,
     id: &str,

@@ -13,6 +13,7 @@ pub mod headers;
 pub mod home;
 pub mod invite;
 pub mod login;
+pub mod login_keys;
 pub mod logout;
 pub mod page;
 pub mod password_change;
@@ -49,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .merge(api)
         .merge(authorize::routes())
         .merge(login::routes())
+        .merge(login_keys::routes())
         .merge(admin_ui::routes())
         .merge(invite::routes())
         .merge(reset::routes())

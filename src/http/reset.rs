@@ -89,7 +89,7 @@ async fn get_reset(
     Path(key): Path<String>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let target = usable(lookup(&state, &key).await, t, invalid)?;
+    let target = usable(lookup(&state, &key, &headers).await?, t, invalid)?;
     let (csrf, new_cookie) = csrf_for_page(&headers);
     let page = form_page(&state, t, key, csrf, target.email, None);
     Ok(with_csrf_cookie(
@@ -109,7 +109,7 @@ async fn post_reset(
     let t = texts_for(&headers, None);
     let form = posted(form, t)?;
     double_submit(&headers, &form.csrf, t)?;
-    let target = usable(lookup(&state, &form.key).await, t, invalid)?;
+    let target = usable(lookup(&state, &form.key, &headers).await?, t, invalid)?;
     let again = |message: String| {
         let page = form_page(
             &state,
@@ -125,20 +125,39 @@ async fn post_reset(
         return Ok(again(message));
     }
     let password = Password::new(form.password);
-    Ok(match reset::reset(&state, &form.key, &password, ip).await {
-        Ok(ResetOutcome::Done) => render_status(StatusCode::OK, &ResetDonePage { t }),
-        Ok(ResetOutcome::InvalidKey) => invalid(t),
-        Ok(ResetOutcome::Refused(e)) => again(policy_message(t, &e)),
-        Err(e) => PageError::from_internal(e, t).into_response(),
-    })
+    let binding = cookies::get(&headers, crate::http::login_keys::BINDING_COOKIE);
+    Ok(
+        match reset::reset(&state, &form.key, binding, &password, ip).await {
+            Ok(ResetOutcome::Done) => render_status(StatusCode::OK, &ResetDonePage { t }),
+            Ok(ResetOutcome::InvalidKey) => invalid(t),
+            Ok(ResetOutcome::WrongBrowser) => crate::http::login_keys::wrong_browser(t),
+            Ok(ResetOutcome::Refused(e)) => again(policy_message(t, &e)),
+            Err(e) => PageError::from_internal(e, t).into_response(),
+        },
+    )
 }
 
-/// The key's target, when the key has the right shape and is usable.
-async fn lookup(state: &AppState, key: &str) -> crate::error::Result<Option<reset::Target>> {
+/// The key's target, when the key has the right shape and is usable in this browser. A key
+/// bound to another browser gets its own page ([`Early`]) and is not burnt.
+async fn lookup(
+    state: &AppState,
+    key: &str,
+    headers: &HeaderMap,
+) -> Result<crate::error::Result<Option<reset::Target>>, Early> {
     if !looks_like_key(key) {
-        return Ok(None);
+        return Ok(Ok(None));
     }
-    reset::check(state, key).await
+    let binding = cookies::get(headers, crate::http::login_keys::BINDING_COOKIE);
+    Ok(match reset::check(state, key, binding).await {
+        Ok(reset::Check::Usable(target)) => Ok(Some(target)),
+        Ok(reset::Check::Invalid) => Ok(None),
+        Ok(reset::Check::WrongBrowser) => {
+            return Err(Early::from(crate::http::login_keys::wrong_browser(
+                texts_for(headers, None),
+            )));
+        }
+        Err(e) => Err(e),
+    })
 }
 
 fn form_page(

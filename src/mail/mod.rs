@@ -11,6 +11,7 @@
 
 pub mod backend;
 pub mod compose;
+pub mod compose_keys;
 pub mod delivery;
 pub mod eml;
 pub mod letter;
@@ -87,6 +88,12 @@ impl Mailer {
 
     async fn lock_pass(&self) -> MutexGuard<'_, ()> {
         self.pass.lock().await
+    }
+
+    /// Holds off this node's delivery passes while the guard lives (other nodes go on): for
+    /// maintenance, and for tests that need a message to stay queued.
+    pub async fn pause(&self) -> MutexGuard<'_, ()> {
+        self.lock_pass().await
     }
 }
 

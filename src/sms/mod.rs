@@ -9,6 +9,7 @@
 pub mod gateway;
 pub mod limits;
 pub mod phone;
+pub mod texts;
 
 use serde::{Deserialize, Serialize};
 

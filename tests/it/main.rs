@@ -28,6 +28,7 @@ mod flows;
 mod invite;
 mod keys;
 mod login;
+mod login_keys;
 mod login_support;
 mod login_throttle;
 mod logout;

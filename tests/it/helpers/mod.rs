@@ -185,6 +185,108 @@ impl TestApp {
     }
 }
 
+/// An SMS written by the file gateway.
+#[derive(Debug, Clone)]
+pub struct Sms {
+    pub to: String,
+    pub body: String,
+}
+
+impl Sms {
+    /// The first run of 6 to 8 digits (spaces inside allowed: "123 456").
+    pub fn code(&self) -> String {
+        code_in(&self.body).unwrap_or_else(|| panic!("no code in the SMS:\n{}", self.body))
+    }
+}
+
+/// The first code (6 to 8 digits, maybe split by one space) in a text.
+pub fn code_in(text: &str) -> Option<String> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    for (i, w) in words.iter().enumerate() {
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if let Some(next) = words.get(i + 1) {
+            let joined = format!("{w}{}", next.trim_end_matches(['.', ',']));
+            if digits(w)
+                && digits(next.trim_end_matches(['.', ',']))
+                && (6..=8).contains(&joined.len())
+            {
+                return Some(joined);
+            }
+        }
+        let w = w.trim_end_matches(['.', ',']);
+        if digits(w) && (6..=8).contains(&w.len()) {
+            return Some(w.to_string());
+        }
+    }
+    None
+}
+
+impl TestApp {
+    /// Runs a delivery pass and returns every SMS the file gateway wrote, oldest first.
+    pub async fn sms_messages(&self) -> Vec<Sms> {
+        nyckel::mail::deliver_due(&self.state)
+            .await
+            .expect("delivery pass");
+        let dir = nyckel::sms::gateway::outbox_dir(&self.state.config);
+        let mut files: Vec<_> = match std::fs::read_dir(&dir) {
+            Ok(entries) => entries
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.extension().is_some_and(|x| x == "sms"))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        files.sort();
+        files
+            .into_iter()
+            .map(|file| {
+                let text = std::fs::read_to_string(&file).expect("sms file");
+                let (head, body) = text.split_once("\n\n").expect("sms layout");
+                Sms {
+                    to: head.trim_start_matches("To: ").to_string(),
+                    body: body.trim_end().to_string(),
+                }
+            })
+            .collect()
+    }
+
+    /// The SMS sent to `number` (E.164).
+    pub async fn sms_to(&self, number: &str) -> Vec<Sms> {
+        self.sms_messages()
+            .await
+            .into_iter()
+            .filter(|m| m.to == number)
+            .collect()
+    }
+
+    /// Stops the server and starts a new one (a new process's state: same database, keys
+    /// folder, configuration and clock) on the same address, as a restart would.
+    pub async fn restart(&mut self) {
+        self.handle.shutdown();
+        // The old "process" is gone: its background loops lose the database.
+        self.state.db.close().await;
+        let config = self.state.config.clone();
+        let state = AppState::build_with_clock(config, self.clock.clone())
+            .await
+            .expect("state builds again");
+        let mut listener = None;
+        for _ in 0..100 {
+            match std::net::TcpListener::bind(self.addr) {
+                Ok(l) => {
+                    listener = Some(l);
+                    break;
+                }
+                Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
+        }
+        let listener = listener.expect("the address is free again");
+        let (running, _task) = nyckel::server::start_on(state.clone(), listener)
+            .await
+            .expect("server starts again");
+        self.state = state;
+        self.handle = running.handle;
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.handle.shutdown();

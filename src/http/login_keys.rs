@@ -30,6 +30,7 @@ use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::login::{self, Context, looks_like_token};
 use crate::http::page::render_status;
+use crate::http::password_form::{self, Early};
 use crate::http::reset::{csrf_for_page, csrf_matches, with_csrf_cookie};
 use crate::i18n::Texts;
 use crate::state::AppState;
@@ -177,15 +178,8 @@ fn browser<'a>(headers: &'a HeaderMap, ip: &'a str) -> Browser<'a> {
 }
 
 /// The form, or the 400/413 page.
-fn posted<T>(form: Result<Form<T>, FormRejection>, headers: &HeaderMap) -> Result<T, Response> {
-    form.map(|Form(f)| f).map_err(|rejection| {
-        PageError::new(
-            rejection.status(),
-            "error.bad_request",
-            login::texts(headers, None),
-        )
-        .into_response()
-    })
+fn posted<T>(form: Result<Form<T>, FormRejection>, headers: &HeaderMap) -> Result<T, Early> {
+    password_form::posted(form, login::texts(headers, None))
 }
 
 /// Queues the request and shows the "check your email or phone" page.
@@ -273,7 +267,7 @@ async fn post_request(
 ) -> Response {
     let form = match posted(form, &headers) {
         Ok(f) => f,
-        Err(res) => return res,
+        Err(early) => return early.into_response(),
     };
     let ctx = match login::posted_context(
         &state,
@@ -307,7 +301,7 @@ async fn post_code(
 ) -> Response {
     let form = match posted(form, &headers) {
         Ok(f) => f,
-        Err(res) => return res,
+        Err(early) => return early.into_response(),
     };
     let ctx = match login::posted_context(
         &state,
@@ -383,7 +377,7 @@ async fn post_link(
     let t = login::texts(&headers, None);
     let form = match posted(form, &headers) {
         Ok(f) => f,
-        Err(res) => return res,
+        Err(early) => return early.into_response(),
     };
     if !csrf_matches(&headers, &form.csrf) {
         return PageError::new(StatusCode::FORBIDDEN, "error.csrf", t).into_response();
@@ -435,7 +429,7 @@ async fn post_forgot(
 ) -> Response {
     let form = match posted(form, &headers) {
         Ok(f) => f,
-        Err(res) => return res,
+        Err(early) => return early.into_response(),
     };
     let ctx = match login::posted_context(&state, &headers, None, &form.csrf, None).await {
         Ok(ctx) => ctx,
@@ -461,7 +455,7 @@ async fn post_forgot_code(
 ) -> Response {
     let form = match posted(form, &headers) {
         Ok(f) => f,
-        Err(res) => return res,
+        Err(early) => return early.into_response(),
     };
     let ctx = match login::posted_context(&state, &headers, None, &form.csrf, None).await {
         Ok(ctx) => ctx,

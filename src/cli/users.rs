@@ -22,6 +22,11 @@ pub enum UserCommand {
         /// Phone number in E.164 form, e.g. +46701234567.
         #[arg(long)]
         phone: Option<String>,
+        /// Mark the phone number as verified (the operator vouches for it, e.g. from a member
+        /// register). Only verified numbers get SMS login and recovery codes; otherwise the
+        /// person confirms the number themself from their account page.
+        #[arg(long, requires = "phone")]
+        phone_verified: bool,
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
@@ -42,6 +47,7 @@ pub async fn run(cmd: UserCommand, config: Config, out: Out) -> anyhow::Result<(
             email,
             name,
             phone,
+            phone_verified,
             password_stdin,
         } => {
             let password = if password_stdin {
@@ -65,12 +71,15 @@ pub async fn run(cmd: UserCommand, config: Config, out: Out) -> anyhow::Result<(
                 CreateUser {
                     email: email.clone(),
                     name,
-                    phone,
+                    phone: phone.clone(),
                     password,
                 },
                 now(),
             )
             .await?;
+            if phone_verified {
+                crate::store::users::set_phone(&db, &id, phone.as_deref(), true, now()).await?;
+            }
             out.print(
                 &json!({ "id": id, "email": email.trim() }),
                 &format!("created account {} (sub {id})", email.trim()),

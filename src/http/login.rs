@@ -56,6 +56,8 @@ pub struct LoginPage {
     pub error: Option<&'static str>,
     /// A local page to go to after a plain login.
     pub next: Option<String>,
+    /// Whether login keys (email links, SMS codes) may be asked for.
+    pub keys: bool,
 }
 
 /// `GET /login` query.
@@ -185,7 +187,7 @@ pub async fn get_login(
         .as_ref()
         .and_then(|p| p.params.login_hint.clone())
         .unwrap_or_default();
-    show(ctx, email, None, StatusCode::OK)
+    show(&state, ctx, email, None, StatusCode::OK)
 }
 
 /// `POST /login`.
@@ -246,9 +248,16 @@ pub async fn post_login(
             )
             .await
         }
-        Ok(Outcome::Invalid) => show(ctx, form.email, Some("login.invalid"), StatusCode::OK),
+        Ok(Outcome::Invalid) => show(
+            &state,
+            ctx,
+            form.email,
+            Some("login.invalid"),
+            StatusCode::OK,
+        ),
         Ok(Outcome::Throttled { retry_after }) => {
             let mut res = show(
+                &state,
                 ctx,
                 form.email,
                 Some("login.throttled"),
@@ -354,8 +363,15 @@ pub(crate) async fn pending_context(
 }
 
 /// Renders the login page.
-fn show(ctx: Context, email: String, error: Option<&'static str>, status: StatusCode) -> Response {
+fn show(
+    state: &AppState,
+    ctx: Context,
+    email: String,
+    error: Option<&'static str>,
+    status: StatusCode,
+) -> Response {
     let page = LoginPage {
+        keys: state.config.login.email_links || state.config.login.sms_codes,
         t: ctx.texts,
         client_name: ctx.client_name,
         req: ctx.pending.as_ref().map(|p| p.id.clone()),

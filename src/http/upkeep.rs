@@ -35,7 +35,7 @@ pub fn spawn(state: AppState) {
 pub const INVITATION_HISTORY: i64 = 30 * 24 * 3600;
 
 /// Deletes expired sessions, pending requests, codes, revocations, refresh tokens, grants,
-/// login keys, long-ended invitations and delivered (or long undeliverable) mail
+/// login keys, old send-limit records, long-ended invitations and delivered (or long undeliverable) mail
 /// (SECURITY.md 14.2.7). Returns how many rows went; failures are logged.
 pub async fn purge_expired(state: &AppState) -> u64 {
     let now = state.now();
@@ -48,6 +48,8 @@ pub async fn purge_expired(state: &AppState) -> u64 {
         store::refresh_tokens::delete_expired(db, now).await,
         store::grants::delete_expired(db, now).await,
         store::login_keys::delete_expired(db, now).await,
+        // The send limits look back one day.
+        store::message_sends::delete_before(db, now - 2 * 86400).await,
         // Ended invitations stay visible to admins for a while.
         store::invitations::delete_ended(db, now - INVITATION_HISTORY).await,
         store::outbox::delete_done(

@@ -29,6 +29,7 @@ mod invite;
 mod keys;
 mod login;
 mod login_keys;
+mod login_keys_flows;
 mod login_support;
 mod login_throttle;
 mod logout;

@@ -1,7 +1,8 @@
-//! The SMS gateway trait and the file gateway of the development setup. The HTTP gateways
-//! ([`super::twilio`], [`super::elks`], [`super::webhook`]) implement the same trait; the
-//! delivery loop calls [`Gateway::send`] for each claimed `sms` outbox row and retries on
-//! error with the mail backoff.
+//! The SMS gateway trait, the file gateway of the development setup, and [`from_config`],
+//! which builds the gateway `sms.gateway` names: `files`, or one of the HTTP gateways
+//! ([`super::twilio`], [`super::elks`], [`super::webhook`]; each holds one HTTPS client made
+//! at start with `sms.timeout`). The delivery loop calls [`Gateway::send`] for each claimed
+//! `sms` outbox row and retries on error with the mail backoff.
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -35,6 +36,9 @@ pub fn from_config(config: &Config) -> Result<Box<dyn Gateway>, SmsError> {
         "files" => Box::new(Files {
             dir: outbox_dir(config),
         }),
+        "twilio" => Box::new(super::twilio::Twilio::from_config(config)?),
+        "46elks" => Box::new(super::elks::Elks::from_config(config)?),
+        "webhook" => Box::new(super::webhook::Webhook::from_config(config)?),
         other => {
             return Err(SmsError::Gateway(format!(
                 "sms.gateway {other:?} is not available"

@@ -6,10 +6,14 @@
 //! Layout: [`phone`] (E.164 numbers and country codes), [`gateway`] (the trait and the file
 //! gateway), [`twilio`], [`elks`], [`webhook`] (the HTTP gateways), [`limits`] (send limits).
 
+pub mod elks;
 pub mod gateway;
+mod http;
 pub mod limits;
 pub mod phone;
 pub mod texts;
+pub mod twilio;
+pub mod webhook;
 
 use serde::{Deserialize, Serialize};
 

@@ -42,6 +42,7 @@ mod reset;
 mod rp;
 mod setup_link;
 mod shutdown;
+mod sms_gateways;
 mod token_client_credentials;
 mod token_code;
 mod token_common;

@@ -43,6 +43,7 @@ mod rp;
 mod setup_link;
 mod shutdown;
 mod sms_gateways;
+mod sms_limits;
 mod token_client_credentials;
 mod token_code;
 mod token_common;

@@ -1,0 +1,191 @@
+//! Send limits against SMS pumping (SECURITY.md P6), through the login page and a local
+//! server speaking the Twilio and 46elks APIs: the sixth and seventh code to one number in a
+//! day reach no gateway while the page answers exactly the same; a cooldown between two
+//! codes; a country outside the allowlist never gets one; per-IP, per-organisation and
+//! global daily caps (the global one raises an alert).
+
+use std::sync::atomic::Ordering;
+
+use nyckel::sms::limits::COUNTERS;
+use nyckel::store;
+
+use crate::helpers::TestApp;
+use crate::helpers::browser::Page;
+use crate::helpers::sms_gateway::{FakeGateway, Kind};
+use crate::login_keys::ask;
+
+/// Creates a person with a verified number.
+async fn person(app: &TestApp, email: &str, phone: &str) {
+    let sub = app.create_user(email).await;
+    store::users::set_phone(&app.state.db, &sub, Some(phone), true, 0)
+        .await
+        .expect("phone");
+}
+
+/// Runs a delivery pass (key requests, then the SMS they made).
+async fn deliver(app: &TestApp) {
+    nyckel::mail::deliver_due(&app.state)
+        .await
+        .expect("delivery pass");
+}
+
+/// The page with the per-browser token blanked.
+fn normalised(page: &Page) -> String {
+    let csrf = page
+        .form("/login/code")
+        .and_then(|f| f.get("csrf").cloned())
+        .unwrap_or_default();
+    page.body.replace(&csrf, "TOKEN")
+}
+
+async fn seventh_request_reaches_no_gateway(kind: Kind) {
+    let gw = FakeGateway::start().await;
+    let app = TestApp::spawn_with(|c| gw.configure(kind, c)).await;
+    person(&app, "anna@example.org", "+46701234567").await;
+    let b = app.browser();
+    let mut pages = Vec::new();
+    for i in 1..=7 {
+        let page = ask(&b, "070-123 45 67").await;
+        assert_eq!(page.status, 200);
+        pages.push(normalised(&page));
+        deliver(&app).await;
+        let sent = gw.messages().len();
+        assert_eq!(sent, i.min(5), "after request {i}");
+        app.advance(61);
+    }
+    assert!(
+        pages.windows(2).all(|w| w[0] == w[1]),
+        "refused sends look the same"
+    );
+    let to = gw
+        .messages()
+        .iter()
+        .filter_map(|m| m.to().map(str::to_string))
+        .collect::<Vec<_>>();
+    assert!(to.iter().all(|t| t == "+46701234567"));
+    // A day later the number gets codes again.
+    app.advance(86400);
+    ask(&b, "070-123 45 67").await;
+    deliver(&app).await;
+    assert_eq!(gw.messages().len(), 6);
+}
+
+#[tokio::test]
+async fn the_seventh_code_to_one_number_in_a_day_reaches_no_twilio_gateway() {
+    seventh_request_reaches_no_gateway(Kind::Twilio).await;
+}
+
+#[tokio::test]
+async fn the_seventh_code_to_one_number_in_a_day_reaches_no_46elks_gateway() {
+    seventh_request_reaches_no_gateway(Kind::Elks).await;
+}
+
+#[tokio::test]
+async fn a_second_code_within_the_cooldown_is_not_sent() {
+    let gw = FakeGateway::start().await;
+    let app = TestApp::spawn_with(|c| gw.configure(Kind::Twilio, c)).await;
+    person(&app, "anna@example.org", "+46701234567").await;
+    let b = app.browser();
+    ask(&b, "+46701234567").await;
+    deliver(&app).await;
+    app.advance(30);
+    ask(&b, "+46701234567").await;
+    deliver(&app).await;
+    assert_eq!(gw.messages().len(), 1);
+    app.advance(31);
+    ask(&b, "+46701234567").await;
+    deliver(&app).await;
+    assert_eq!(gw.messages().len(), 2);
+}
+
+#[tokio::test]
+async fn numbers_outside_the_country_allowlist_never_get_a_code() {
+    let gw = FakeGateway::start().await;
+    let app = TestApp::spawn_with(|c| gw.configure(Kind::Elks, c)).await;
+    // A verified number in a country the installation does not serve (premium ranges, etc.).
+    person(&app, "bertil@example.org", "+882123456789").await;
+    let b = app.browser();
+    let refused = ask(&b, "+882123456789").await;
+    deliver(&app).await;
+    assert!(gw.requests().is_empty());
+    person(&app, "anna@example.org", "+46701234567").await;
+    let sent = ask(&b, "+46701234567").await;
+    deliver(&app).await;
+    assert_eq!(gw.messages().len(), 1);
+    assert_eq!(normalised(&refused), normalised(&sent));
+}
+
+#[tokio::test]
+async fn many_numbers_from_one_ip_are_capped() {
+    let gw = FakeGateway::start().await;
+    let app = TestApp::spawn_with(|c| {
+        gw.configure(Kind::Twilio, c);
+        c.sms.per_ip_daily = 3;
+    })
+    .await;
+    for i in 0..6 {
+        let phone = format!("+4670100000{i}");
+        person(&app, &format!("p{i}@example.org"), &phone).await;
+        ask(&app.browser(), &phone).await;
+        deliver(&app).await;
+    }
+    assert_eq!(gw.messages().len(), 3);
+}
+
+#[tokio::test]
+async fn an_organisations_daily_cap_stops_its_codes() {
+    let gw = FakeGateway::start().await;
+    let app = TestApp::spawn_with(|c| {
+        gw.configure(Kind::Twilio, c);
+        c.sms.per_org_daily = 2;
+    })
+    .await;
+    let org = app.create_org("Klubben", "klubben").await;
+    let (client_id, _) = app
+        .create_client(nyckel::admin::clients::CreateClient {
+            name: "Klubbens app".into(),
+            redirect_uris: vec![crate::helpers::REDIRECT_URI.into()],
+            owner_organisation_id: Some(org.clone()),
+            ..Default::default()
+        })
+        .await;
+    for i in 0..4 {
+        let phone = format!("+4670200000{i}");
+        let email = format!("m{i}@example.org");
+        person(&app, &email, &phone).await;
+        app.add_member(&org, &email, &["member"]).await;
+        let b = app.browser();
+        let start = crate::flows::authorize_url(&app.issuer, &client_id, "openid", "s", None, &[]);
+        let login = b.follow(b.get(&start).await).await;
+        b.submit(&login, "/login/key", &[("identifier", &phone)])
+            .await;
+        deliver(&app).await;
+    }
+    assert_eq!(gw.messages().len(), 2);
+}
+
+#[tokio::test]
+async fn the_global_daily_cap_stops_every_sms_and_raises_an_alert() {
+    let gw = FakeGateway::start().await;
+    let app = TestApp::spawn_with(|c| {
+        gw.configure(Kind::Twilio, c);
+        c.sms.global_daily = 2;
+    })
+    .await;
+    let hits_before = COUNTERS.sms_global_cap_hits.load(Ordering::Relaxed);
+    for i in 0..4 {
+        let phone = format!("+4670300000{i}");
+        person(&app, &format!("g{i}@example.org"), &phone).await;
+        ask(&app.browser(), &phone).await;
+        deliver(&app).await;
+    }
+    assert_eq!(gw.messages().len(), 2);
+    assert!(COUNTERS.sms_global_cap_hits.load(Ordering::Relaxed) >= hits_before + 2);
+    let (refused,): (i64,) = sqlx::query_as(
+        "select count(*) from audit_events where kind = 'login_key.refused' and detail like '%global_daily%'",
+    )
+    .fetch_one(app.state.db.pool())
+    .await
+    .expect("count");
+    assert_eq!(refused, 2);
+}

@@ -25,6 +25,7 @@ pub mod i18n;
 pub mod keys;
 pub mod mail;
 pub mod memory;
+pub mod metrics;
 pub mod oidc;
 pub mod orgs;
 pub mod server;

@@ -18,6 +18,8 @@ pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(30);
 pub struct Running {
     pub addr: SocketAddr,
     pub handle: Handle,
+    /// The metrics listener's address, when `[metrics] listen` is set.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 /// Binds `listen` and starts serving in the background; returns once the socket listens.
@@ -65,11 +67,13 @@ pub async fn start_on(
         .listening()
         .await
         .ok_or_else(|| Error::Io(std::io::Error::other(format!("could not listen on {addr}"))))?;
+    let metrics_addr = crate::metrics::spawn(&state).await?;
     crate::http::upkeep::spawn(state);
     Ok((
         Running {
             addr: bound,
             handle,
+            metrics_addr,
         },
         task,
     ))

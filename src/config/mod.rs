@@ -8,9 +8,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 mod login;
+mod metrics;
 mod sms;
 
 pub use login::LoginConfig;
+pub use metrics::MetricsConfig;
 pub use sms::SmsConfig;
 
 /// The whole configuration.
@@ -38,6 +40,7 @@ pub struct Config {
     pub mail: MailConfig,
     pub login: LoginConfig,
     pub sms: SmsConfig,
+    pub metrics: MetricsConfig,
     /// Reverse proxies whose `X-Forwarded-For` is believed (exact IP addresses).
     pub trusted_proxies: Vec<String>,
 }
@@ -293,6 +296,7 @@ impl Default for Config {
             mail: MailConfig::default(),
             login: LoginConfig::default(),
             sms: SmsConfig::default(),
+            metrics: MetricsConfig::default(),
             trusted_proxies: Vec::new(),
         }
     }
@@ -535,6 +539,7 @@ impl Config {
         self.mail.validate_smtp()?;
         self.login.validate()?;
         self.sms.validate()?;
+        self.metrics.validate()?;
         if self.keys.prepublish < 0 || self.keys.retain_extra < 0 {
             return bad("keys.prepublish and keys.retain_extra must not be negative".into());
         }

@@ -187,3 +187,14 @@ pub async fn delete_done(
     .await?
     .rows_affected())
 }
+
+/// Messages not yet delivered (and not given up on), per channel.
+pub async fn depth(db: &Db, max_attempts: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
+    sqlx::query_as(
+        "select channel, count(*) from outbox where sent_at is null and attempts < $1
+         group by channel order by channel",
+    )
+    .bind(max_attempts)
+    .fetch_all(db.pool())
+    .await
+}

@@ -35,6 +35,7 @@ mod login_throttle;
 mod logout;
 mod mail_outbox;
 mod mail_smtp;
+mod metrics_sms;
 mod must_change;
 mod nodes;
 mod refresh_race;

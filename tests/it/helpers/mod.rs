@@ -31,6 +31,8 @@ pub struct TestApp {
     pub addr: SocketAddr,
     /// The issuer, `https://localhost:<port>`.
     pub issuer: String,
+    /// The metrics listener, when `metrics.listen` was set.
+    pub metrics_addr: Option<SocketAddr>,
     /// Holds the test's folder (database, keys) until the app is dropped.
     _dir: tempfile::TempDir,
     handle: axum_server::Handle,
@@ -72,6 +74,7 @@ impl TestApp {
             state,
             clock,
             addr: running.addr,
+            metrics_addr: running.metrics_addr,
             issuer,
             _dir: dir,
             handle: running.handle,

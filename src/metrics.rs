@@ -1,0 +1,134 @@
+//! Prometheus metrics (text format 0.0.4) on the separate `[metrics] listen` address. For now:
+//! messages with keys sent and refused by the send limits, hits of the global SMS cap (an
+//! alert: it means sending stopped), SMS sent in the last 24 hours against the cap, and the
+//! outbox depth per channel. More series join here as the server grows.
+
+use std::fmt::Write;
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+
+use crate::sms::limits::COUNTERS;
+use crate::state::AppState;
+use crate::store;
+
+/// Starts the metrics listener when configured; returns its address.
+pub async fn spawn(state: &AppState) -> std::io::Result<Option<SocketAddr>> {
+    let Some(listen) = state.config.metrics.listen.clone() else {
+        return Ok(None);
+    };
+    let listener = tokio::net::TcpListener::bind(&listen).await?;
+    let addr = listener.local_addr()?;
+    let app = Router::new()
+        .route("/metrics", get(metrics))
+        .with_state(state.clone());
+    tokio::spawn(async move {
+        if let Err(e) = axum::serve(listener, app).await {
+            tracing::error!(error = %e, "the metrics listener stopped");
+        }
+    });
+    tracing::info!(%addr, "metrics listening");
+    Ok(Some(addr))
+}
+
+async fn metrics(State(state): State<AppState>) -> Response {
+    match render(&state).await {
+        Ok(text) => (
+            [(
+                header::CONTENT_TYPE,
+                "text/plain; version=0.0.4; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "rendering metrics failed");
+            StatusCode::SERVICE_UNAVAILABLE.into_response()
+        }
+    }
+}
+
+fn series(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, u64)]) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+    for (labels, value) in samples {
+        let _ = writeln!(out, "{name}{labels} {value}");
+    }
+}
+
+/// The metrics text.
+pub async fn render(state: &AppState) -> crate::error::Result<String> {
+    let mut out = String::new();
+    let c = &COUNTERS;
+    let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+    series(
+        &mut out,
+        "nyckel_key_messages_total",
+        "counter",
+        "Messages with a login or recovery key, by channel and outcome (refused: send limits).",
+        &[
+            (
+                r#"{channel="sms",outcome="sent"}"#.into(),
+                load(&c.sms_sent),
+            ),
+            (
+                r#"{channel="sms",outcome="refused"}"#.into(),
+                load(&c.sms_refused),
+            ),
+            (
+                r#"{channel="email",outcome="sent"}"#.into(),
+                load(&c.email_sent),
+            ),
+            (
+                r#"{channel="email",outcome="refused"}"#.into(),
+                load(&c.email_refused),
+            ),
+        ],
+    );
+    series(
+        &mut out,
+        "nyckel_sms_global_cap_hits_total",
+        "counter",
+        "SMS stopped by the global daily cap (alert on any increase: SMS sending has stopped).",
+        &[(String::new(), load(&c.sms_global_cap_hits))],
+    );
+    let since = state.now() - 86400;
+    let sent_24h =
+        store::message_sends::count_sent(&state.db, "sms", store::message_sends::Scope::All, since)
+            .await?;
+    series(
+        &mut out,
+        "nyckel_sms_sent_24h",
+        "gauge",
+        "SMS sent in the last 24 hours (all nodes).",
+        &[(String::new(), sent_24h.max(0) as u64)],
+    );
+    series(
+        &mut out,
+        "nyckel_sms_global_daily_cap",
+        "gauge",
+        "The configured global daily SMS cap (sms.global_daily).",
+        &[(String::new(), state.config.sms.global_daily.max(0) as u64)],
+    );
+    let depth = store::outbox::depth(&state.db, crate::mail::delivery::MAX_ATTEMPTS).await?;
+    let mut samples: Vec<(String, u64)> = ["email", "request", "sms"]
+        .iter()
+        .map(|ch| {
+            let n = depth.iter().find(|(c, _)| c == ch).map_or(0, |(_, n)| *n);
+            (format!(r#"{{channel="{ch}"}}"#), n.max(0) as u64)
+        })
+        .collect();
+    samples.sort();
+    series(
+        &mut out,
+        "nyckel_outbox_depth",
+        "gauge",
+        "Messages and key requests waiting in the outbox (all nodes).",
+        &samples,
+    );
+    Ok(out)
+}

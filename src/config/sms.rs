@@ -28,8 +28,11 @@ pub struct SmsConfig {
     /// Seconds for one request to the gateway.
     pub timeout: u64,
     /// The country calling code for numbers typed without one (`070...` -> `+4670...`).
+    /// Written as a string or a number (`"46"` or `46`).
+    #[serde(deserialize_with = "code")]
     pub default_country: String,
-    /// Country calling codes numbers may have (`["46"]`: Sweden only).
+    /// Country calling codes numbers may have (`["46"]`: Sweden only); strings or numbers.
+    #[serde(deserialize_with = "codes")]
     pub allowed_countries: Vec<String>,
     /// Seconds between two messages to one number.
     pub cooldown: i64,
@@ -87,6 +90,34 @@ impl std::fmt::Debug for SmsConfig {
             .field("global_daily", &self.global_daily)
             .finish()
     }
+}
+
+/// A country calling code written as a string or a number.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Code {
+    Text(String),
+    Number(u16),
+}
+
+impl Code {
+    fn into_string(self) -> String {
+        match self {
+            Code::Text(s) => s.trim().trim_start_matches('+').to_string(),
+            Code::Number(n) => n.to_string(),
+        }
+    }
+}
+
+fn code<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Code::deserialize(d)?.into_string())
+}
+
+fn codes<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
+    Ok(Vec::<Code>::deserialize(d)?
+        .into_iter()
+        .map(Code::into_string)
+        .collect())
 }
 
 /// Whether `code` is a country calling code: 1-3 digits, not starting with 0.
@@ -163,5 +194,22 @@ impl SmsConfig {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn country_codes_are_read_as_strings_or_numbers() {
+        let c: SmsConfig =
+            toml::from_str("default_country = 47\nallowed_countries = [46, \"+47\", \"358\"]")
+                .expect("parses");
+        assert_eq!(c.default_country, "47");
+        assert_eq!(c.allowed_countries, vec!["46", "47", "358"]);
+        assert!(c.validate().is_ok());
+        let bad: SmsConfig = toml::from_str("allowed_countries = [\"0\"]").expect("parses");
+        assert!(bad.validate().is_err());
     }
 }

@@ -31,6 +31,7 @@ mod login;
 mod login_support;
 mod login_throttle;
 mod logout;
+mod mail_dkim;
 mod mail_outbox;
 mod mail_smtp;
 mod must_change;

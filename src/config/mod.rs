@@ -198,6 +198,18 @@ pub struct MailConfig {
     pub smtp_allow_plain_loopback: bool,
     /// A PEM file of extra CA certificates to trust for the relay (besides the webpki roots).
     pub smtp_ca_file: Option<PathBuf>,
+    /// DKIM signing domain (`d=`), usually the domain of `from`. The three `dkim_*` keys
+    /// are set together (every message is signed) or not at all.
+    pub dkim_domain: Option<String>,
+    /// DKIM selector (`s=`): receivers find the public key in DNS at
+    /// `<selector>._domainkey.<domain>`.
+    pub dkim_selector: Option<String>,
+    /// The DKIM private key: PEM PKCS#8, RSA of 2048 to 4096 bits or Ed25519. Read at start.
+    pub dkim_key_file: Option<PathBuf>,
+    /// The DKIM private key's PEM text itself, a secret. Set by the environment variable
+    /// `NYCKEL_MAIL__DKIM_KEY_FILE` (the `*_FILE` rule reads the file into this key); in
+    /// `nyckel.toml` use `dkim_key_file`. Never both.
+    pub dkim_key: Option<String>,
 }
 
 impl Default for MailConfig {
@@ -213,6 +225,10 @@ impl Default for MailConfig {
             smtp_timeout: 10,
             smtp_allow_plain_loopback: false,
             smtp_ca_file: None,
+            dkim_domain: None,
+            dkim_selector: None,
+            dkim_key_file: None,
+            dkim_key: None,
         }
     }
 }
@@ -233,6 +249,10 @@ impl std::fmt::Debug for MailConfig {
             .field("smtp_timeout", &self.smtp_timeout)
             .field("smtp_allow_plain_loopback", &self.smtp_allow_plain_loopback)
             .field("smtp_ca_file", &self.smtp_ca_file)
+            .field("dkim_domain", &self.dkim_domain)
+            .field("dkim_selector", &self.dkim_selector)
+            .field("dkim_key_file", &self.dkim_key_file)
+            .field("dkim_key", &self.dkim_key.as_ref().map(|_| "[redacted]"))
             .finish()
     }
 }
@@ -266,6 +286,58 @@ impl MailConfig {
         }
         Ok(())
     }
+
+    /// Checks the DKIM keys: all three or none, a domain and a selector in DNS syntax.
+    fn validate_dkim(&self) -> Result<(), ConfigError> {
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_string()));
+        if self.dkim_key.is_some() && self.dkim_key_file.is_some() {
+            return bad(
+                "mail.dkim_key_file is set twice: in nyckel.toml and as NYCKEL_MAIL__DKIM_KEY_FILE (which reads the file into mail.dkim_key); keep one",
+            );
+        }
+        let key = self.dkim_key_file.is_some() || self.dkim_key.is_some();
+        let (domain, selector) = match (&self.dkim_domain, &self.dkim_selector, key) {
+            (None, None, false) => return Ok(()),
+            (Some(d), Some(s), true) => (d, s),
+            _ => {
+                return bad(
+                    "mail.dkim_domain, mail.dkim_selector and mail.dkim_key_file are set together or not at all",
+                );
+            }
+        };
+        if !is_dns_name(domain) {
+            return bad("mail.dkim_domain must be a domain name such as example.org");
+        }
+        if !is_dns_name(selector) {
+            return bad(
+                "mail.dkim_selector must be letters, digits and hyphens (dot-separated labels), e.g. nyckel2025",
+            );
+        }
+        if self
+            .dkim_key_file
+            .as_ref()
+            .is_some_and(|f| f.as_os_str().is_empty())
+        {
+            return bad("mail.dkim_key_file must be the path of a PEM private key");
+        }
+        Ok(())
+    }
+}
+
+/// Whether `name` is dot-separated labels of letters, digits and inner hyphens (1-63
+/// characters each, at most 253 in all).
+fn is_dns_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 /// Whether `host` names this machine (`localhost` or a loopback address).
@@ -537,6 +609,7 @@ impl Config {
             return bad("mail.from must be one line such as \"Nyckel <id@example.org>\"".into());
         }
         self.mail.validate_smtp()?;
+        self.mail.validate_dkim()?;
         self.login.validate()?;
         self.sms.validate()?;
         self.metrics.validate()?;
@@ -606,10 +679,18 @@ fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
     }
 }
 
+/// Keys (environment form, lower case) whose name ends in `_file` because they are paths:
+/// `NYCKEL_MAIL__SMTP_CA_FILE=/etc/ca.pem` sets `mail.smtp_ca_file` to the path rather than
+/// reading the file into a `mail.smtp_ca` key. (`NYCKEL_MAIL__DKIM_KEY_FILE` follows the
+/// `*_FILE` rule on purpose: the key is read into `mail.dkim_key`.)
+const PATH_KEYS: &[&str] = &["mail__smtp_ca_file"];
+
 /// Applies one `NYCKEL_A__B=value` (or `NYCKEL_A__B_FILE=path`) to the TOML tree.
 fn apply_env(tree: &mut toml::Table, var: &str, value: &str) -> Result<(), ConfigError> {
     let rest = &var[ENV_PREFIX.len()..];
-    let (rest, value) = match rest.strip_suffix("_FILE") {
+    // Keys whose own name ends in `_file` take a path: their variable is the path itself.
+    let path_key = PATH_KEYS.contains(&rest.to_ascii_lowercase().as_str());
+    let (rest, value) = match rest.strip_suffix("_FILE").filter(|_| !path_key) {
         Some(stem) => {
             let text = std::fs::read_to_string(value).map_err(|e| ConfigError::Env {
                 var: var.to_string(),
@@ -699,6 +780,12 @@ mod tests {
         assert_eq!(c.tokens.code_ttl, 30);
     }
 
+    fn tempfile_dir() -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("nyckel-cfg-{}", crate::crypto::random_id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        dir
+    }
+
     #[test]
     fn file_secrets_are_read() {
         let dir = std::env::temp_dir().join(format!("nyckel-cfg-{}", crate::crypto::random_id()));
@@ -712,6 +799,22 @@ mod tests {
         .expect("loads");
         assert_eq!(c.database_url(), "postgres://u:pw@db/n");
         let _ = std::fs::remove_dir_all(dir);
+    }
+
+    #[test]
+    fn path_keys_ending_in_file_take_the_path() {
+        let c = Config::load_from(
+            None,
+            env(&[
+                ("NYCKEL_MAIL__SMTP_CA_FILE", "/etc/nyckel/relay-ca.pem"),
+                ("NYCKEL_MAIL__SMTP_HOST", "relay.example.org"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(
+            c.mail.smtp_ca_file.as_deref(),
+            Some(Path::new("/etc/nyckel/relay-ca.pem"))
+        );
     }
 
     #[test]
@@ -739,5 +842,63 @@ mod tests {
         .expect("loads");
         assert_eq!(c.mail.smtp_port, 587);
         assert!(!format!("{c:?}").contains("canary-smtp-pw-77"));
+    }
+
+    #[test]
+    fn dkim_keys_come_together_and_are_checked() {
+        let dir = tempfile_dir();
+        let file = dir.join("dkim.pem");
+        let pem = "-----BEGIN PRIVATE KEY-----\ncanary-dkim-key-3f1a\n-----END PRIVATE KEY-----\n";
+        std::fs::write(&file, pem).expect("write");
+        let ok = Config::load_from(
+            None,
+            env(&[
+                ("NYCKEL_MAIL__DKIM_DOMAIN", "example.org"),
+                ("NYCKEL_MAIL__DKIM_SELECTOR", "nyckel2025"),
+                ("NYCKEL_MAIL__DKIM_KEY_FILE", file.to_str().expect("utf8")),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(ok.mail.dkim_selector.as_deref(), Some("nyckel2025"));
+        assert_eq!(ok.mail.dkim_key.as_deref(), Some(pem.trim_end()));
+        assert!(!format!("{ok:?}").contains("canary-dkim-key-3f1a"));
+        let toml = dir.join("nyckel.toml");
+        std::fs::write(
+            &toml,
+            format!(
+                "[mail]\ndkim_domain = \"example.org\"\ndkim_selector = \"s1\"\ndkim_key_file = {:?}\n",
+                file.to_str().expect("utf8")
+            ),
+        )
+        .expect("write");
+        let ok = Config::load_from(Some(&toml), env(&[])).expect("loads");
+        assert_eq!(ok.mail.dkim_key_file.as_deref(), Some(file.as_path()));
+        let err = Config::load_from(
+            Some(&toml),
+            env(&[("NYCKEL_MAIL__DKIM_KEY_FILE", file.to_str().expect("utf8"))]),
+        )
+        .expect_err("twice");
+        assert!(err.to_string().contains("mail.dkim_key_file"), "{err}");
+        let err = Config::load_from(None, env(&[("NYCKEL_MAIL__DKIM_DOMAIN", "example.org")]))
+            .expect_err("domain alone");
+        assert!(err.to_string().contains("mail.dkim_key_file"), "{err}");
+        for (key, value) in [
+            ("NYCKEL_MAIL__DKIM_DOMAIN", "example.org."),
+            ("NYCKEL_MAIL__DKIM_DOMAIN", "exa mple.org"),
+            ("NYCKEL_MAIL__DKIM_SELECTOR", "-s"),
+            ("NYCKEL_MAIL__DKIM_SELECTOR", "s;x=1"),
+        ] {
+            let mut vars = vec![
+                ("NYCKEL_MAIL__DKIM_DOMAIN", "example.org"),
+                ("NYCKEL_MAIL__DKIM_SELECTOR", "s1"),
+                ("NYCKEL_MAIL__DKIM_KEY_FILE", file.to_str().expect("utf8")),
+            ];
+            vars.retain(|(k, _)| *k != key);
+            vars.push((key, value));
+            let err = Config::load_from(None, env(&vars)).expect_err(value);
+            let named = key.trim_start_matches("NYCKEL_MAIL__").to_lowercase();
+            assert!(err.to_string().contains(&named), "{err}");
+        }
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -138,15 +138,20 @@ async fn deliver_one(
     }
 }
 
-/// Opens, renders and hands one mail message to the backend.
+/// Opens, renders, signs (DKIM, when configured) and hands one mail message to the backend.
 async fn deliver_mail(
     state: &AppState,
     sender: &Sender,
     row: &Claimed,
 ) -> Result<(), DeliveryError> {
     let message = open(state, row).map_err(|e| DeliveryError(e.to_string()))?;
-    let document = eml::render(&message, sender, &row.id, row.created_at)
+    let mut document = eml::render(&message, sender, &row.id, row.created_at)
         .map_err(|e| DeliveryError(e.to_string()))?;
+    if let Some(signer) = &state.mailer.dkim {
+        document = signer
+            .sign(&document, row.created_at)
+            .map_err(|e| DeliveryError(format!("DKIM: {e}")))?;
+    }
     state
         .mailer
         .backend

@@ -23,6 +23,8 @@ pub enum MailError {
     Payload(String),
     #[error("mail relay: {0}")]
     Relay(String),
+    #[error("DKIM: {0}")]
+    Dkim(#[from] crate::mail::dkim::DkimError),
 }
 
 /// One message. Its `Debug` leaves out the bodies (they may hold a link).

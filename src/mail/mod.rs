@@ -7,12 +7,13 @@
 //!
 //! Layout: [`message`] (a checked message), [`letter`] and [`compose`] (what each message
 //! says, rendered from the templates), [`eml`] (RFC 5322 output), [`backend`] (where mail
-//! goes), [`smtp`] (the SMTP relay), [`delivery`] (the outbox loop).
+//! goes), [`smtp`] (the SMTP relay), [`delivery`] (the outbox loop), [`dkim`] (signing).
 
 pub mod backend;
 pub mod compose;
 pub mod compose_keys;
 pub mod delivery;
+pub mod dkim;
 pub mod eml;
 pub mod letter;
 pub mod message;
@@ -60,6 +61,8 @@ pub enum Notice {
 #[derive(Debug)]
 pub struct Mailer {
     pub backend: Backend,
+    /// Signs every message (DKIM) when `mail.dkim_*` is configured.
+    pub dkim: Option<dkim::Signer>,
     /// Wakes the delivery loop when a message is enqueued.
     wake: Notify,
     /// Serialises delivery passes on this node.
@@ -71,6 +74,7 @@ impl Mailer {
     pub fn from_config(config: &Config) -> Result<Self, MailError> {
         Ok(Self {
             backend: Backend::from_config(config)?,
+            dkim: dkim::Signer::from_config(&config.mail)?,
             wake: Notify::new(),
             pass: Mutex::new(()),
         })

@@ -33,6 +33,7 @@ mod login_keys_flows;
 mod login_support;
 mod login_throttle;
 mod logout;
+mod mail_dkim;
 mod mail_outbox;
 mod mail_smtp;
 mod metrics_sms;

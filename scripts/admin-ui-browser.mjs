@@ -57,7 +57,7 @@ try {
   // Anonymous: the admin pages send the browser to the login page, which comes back here.
   await page.goto(`${base}/admin`);
   if (!page.url().includes('/login?next=')) fail(`not sent to the login page: ${page.url()}`);
-  await page.getByLabel('E-postadress').fill(email);
+  await page.getByLabel('E-postadress', { exact: true }).fill(email);
   await page.getByLabel('Lösenord').fill(password);
   await page.getByRole('button', { name: 'Logga in' }).click();
   await page.waitForURL(`**/admin/orgs/${org}/members`);
@@ -86,7 +86,7 @@ try {
 
   // Invite a person by email.
   await tabs.getByRole('link', { name: 'Inbjudningar' }).click();
-  await page.getByLabel('E-postadress').fill(invited);
+  await page.getByLabel('E-postadress', { exact: true }).fill(invited);
   await page.getByRole('checkbox', { name: /^coach/ }).check();
   await page.getByRole('button', { name: 'Skicka inbjudan' }).click();
   await notice.waitFor();

@@ -296,8 +296,10 @@ pub async fn confirm_email_link(
         return Ok(Confirmed::Invalid);
     };
     if !bound_to(&found, Some(session)) {
+        // Recorded for the person the link belongs to, as login keys do.
+        let owner = found.user_id.as_deref().unwrap_or(&session.user_id);
         let detail = json!({ "purpose": VERIFY_EMAIL, "reason": "wrong_session" });
-        audit(state, "email.verify_failed", &session.user_id, ip, detail).await?;
+        audit(state, "email.verify_failed", owner, ip, detail).await?;
         return Ok(Confirmed::WrongSession);
     }
     let Some(used) = store::login_keys::consume(&state.db, &key_hash, VERIFY_EMAIL, now).await?

@@ -2,6 +2,7 @@
 //! throttling and sessions. No axum types; the HTTP layer calls in with plain values.
 
 pub mod change;
+pub mod channels;
 pub mod keys;
 pub mod login;
 pub mod password;

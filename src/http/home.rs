@@ -1,5 +1,6 @@
-//! The home page (`GET /`): who is signed in, with a sign-out button (and a link to the
-//! admin pages for people who administer something); or a link to sign in.
+//! The home page (`GET /`): who is signed in, with links to change their email address and
+//! mobile number (`account_channels`), a sign-out button (and a link to the admin pages for
+//! people who administer something); or a link to sign in.
 
 use askama::Template;
 use axum::Router;

@@ -11,6 +11,7 @@
 
 pub mod backend;
 pub mod compose;
+pub mod compose_channels;
 pub mod compose_keys;
 pub mod delivery;
 pub mod dkim;

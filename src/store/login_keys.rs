@@ -177,3 +177,22 @@ pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> 
         .await?
         .rows_affected())
 }
+
+/// Deletes a person's unused login and recovery keys sent by `channel` (`email` or `sms`):
+/// after their address or number changed, keys sent to the old one stop working. Returns
+/// how many were deleted.
+pub async fn delete_unused_sent_by(
+    db: &Db,
+    user_id: &str,
+    channel: &str,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "delete from login_keys
+         where user_id = $1 and channel = $2 and used_at is null and purpose in ('login', 'reset')",
+    )
+    .bind(user_id)
+    .bind(channel)
+    .execute(db.writer())
+    .await?
+    .rows_affected())
+}

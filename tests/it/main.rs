@@ -53,3 +53,4 @@ mod token_refresh;
 mod token_revoke_introspect;
 mod token_userinfo;
 mod upkeep;
+mod verify_channels;

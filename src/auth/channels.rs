@@ -1,0 +1,575 @@
+//! Verified channels: a person changes their own email address or mobile number, confirmed by
+//! a key sent to the NEW address or number. No axum types.
+//!
+//! - Only in a fresh login ([`fresh`]: at most `login.fresh_login` seconds since the
+//!   session's `auth_time`); the functions that start a change take a [`Fresh`] session, so
+//!   a stale one cannot reach them.
+//! - The key is bound to the signed-in session that asked (`binding_hash` = the session's
+//!   `id_hash`) and to the person: it works in no other browser or session, and a refusal
+//!   there does not burn it (SECURITY.md P2). Only the newest key of each kind works.
+//! - Email: a 256-bit link key (stored as SHA-256) and a code (stored as a keyed hash), valid
+//!   `login.verify_ttl`. Looking at the link ([`check_email_link`]) changes nothing (P1);
+//!   using it ([`confirm_email_link`]) or the code ([`confirm_email_code`], capped guesses)
+//!   consumes the key in one statement and sets the address. When another account took the
+//!   address meanwhile nothing changes ([`Confirmed::Taken`]). Whether an address belongs to
+//!   another account is never told before its mailbox proved possession.
+//! - Phone: a code by SMS, valid `login.code_ttl`, only to numbers in `sms.allowed_countries`;
+//!   the verified number is stored when the code is typed ([`confirm_phone_code`]). SMS login
+//!   and recovery codes only ever go to verified numbers.
+//! - Every message passes the send limits (`sms::limits`); a refused confirmation looks the
+//!   same to the person (P4, P6). Afterwards the old address is told by mail, the account's
+//!   address about a new or removed number, and an old verified number by SMS (a fixed text);
+//!   login and recovery keys still out to the old address or number stop working; the audit
+//!   log records the change with masked values.
+
+use serde_json::json;
+
+use crate::admin::users::valid_email;
+use crate::auth::keys::login::mask_email;
+use crate::auth::keys::secret::{code_hash, code_matches, random_code, typed_code};
+use crate::auth::session::Session;
+use crate::crypto::{constant_time_eq, random_id, secret_token, sha256_b64};
+use crate::error::{Error, Result};
+use crate::i18n::Texts;
+use crate::mail::compose::{fill, locale_for};
+use crate::mail::compose_channels;
+use crate::mail::letter::Letter;
+use crate::sms::limits::{self, Ask, Channel};
+use crate::sms::{SmsMessage, phone};
+use crate::state::AppState;
+use crate::store::{
+    self,
+    audit::Event,
+    login_keys::{LoginKey, NewKey},
+    users::{EMAIL_UNIQUE, User, normalize_email},
+};
+
+/// The `login_keys.purpose` of a new email address's confirmation.
+pub const VERIFY_EMAIL: &str = "verify_email";
+
+/// The `login_keys.purpose` of a new phone number's confirmation.
+pub const VERIFY_PHONE: &str = "verify_phone";
+
+/// The path of confirmation links; the key follows.
+pub const EMAIL_LINK_PATH: &str = "/verify/email/";
+
+/// A session whose login is recent enough to change the email address or phone number.
+#[derive(Debug, Clone, Copy)]
+pub struct Fresh<'a>(&'a Session);
+
+impl Fresh<'_> {
+    /// The session.
+    pub fn session(&self) -> &Session {
+        self.0
+    }
+}
+
+/// The session as [`Fresh`] when it logged in at most `login.fresh_login` seconds ago.
+pub fn fresh<'a>(state: &AppState, session: &'a Session) -> Option<Fresh<'a>> {
+    (state.now() - session.auth_time <= state.config.login.fresh_login).then_some(Fresh(session))
+}
+
+/// The answer to a new email address.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EmailAsked {
+    /// A confirmation went to the address (or the send limits held it back: the person sees
+    /// the same).
+    Sent { email: String },
+    /// Not an email address.
+    Invalid,
+    /// It is the account's address already.
+    Unchanged,
+}
+
+/// The answer to a new phone number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PhoneAsked {
+    /// A code went to the number, E.164 (or the send limits held it back).
+    Sent { phone: String },
+    /// Not a phone number.
+    Invalid,
+    /// Numbers of its country may not be used (`sms.allowed_countries`).
+    CountryNotAllowed,
+    /// It is the account's verified number already.
+    Unchanged,
+}
+
+/// What a confirmation link looks like before it is used (changes nothing).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LinkState {
+    /// Usable in this session; the address it confirms.
+    Usable { email: String },
+    /// It belongs to another session (or none is signed in); it still works there.
+    WrongSession,
+    /// Unknown, used, replaced or expired.
+    Invalid,
+}
+
+/// The outcome of a confirmation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmed {
+    /// Stored; the new address or number.
+    Changed(String),
+    /// The link belongs to another session; it is not used up.
+    WrongSession,
+    /// Unknown, used, replaced or expired key, or a wrong code.
+    Invalid,
+    /// Another account has the address now; nothing changed (the key is used up).
+    Taken,
+}
+
+/// The person of a live session.
+async fn account(state: &AppState, session: &Session) -> Result<User> {
+    store::users::find(&state.db, &session.user_id)
+        .await?
+        .ok_or_else(|| Error::Corrupt("a session without its account".into()))
+}
+
+async fn audit(
+    state: &AppState,
+    kind: &str,
+    user_id: &str,
+    ip: &str,
+    detail: serde_json::Value,
+) -> Result<()> {
+    store::audit::append(
+        &state.db,
+        &Event {
+            kind,
+            user_id: Some(user_id),
+            ip: Some(ip),
+            detail,
+            ..Default::default()
+        },
+        state.now(),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The send limits for one message under a fresh id; `Some(id)` when it may be sent.
+async fn admit(
+    state: &AppState,
+    channel: Channel,
+    recipient: &str,
+    ip: &str,
+) -> Result<Result<String, limits::Refusal>> {
+    let id = random_id();
+    let ask = Ask {
+        id: &id,
+        channel,
+        recipient,
+        ip: Some(ip),
+        organisation_id: None,
+    };
+    Ok(limits::admit(state, &ask).await?.map(|()| id))
+}
+
+/// Mails a notice to `to`, within the send limits (a held-back notice is logged).
+async fn notify(state: &AppState, ip: &str, to: &str, letter: &Letter) -> Result<()> {
+    match admit(state, Channel::Email, &normalize_email(to), ip).await? {
+        Ok(id) => crate::mail::enqueue_as(state, &id, &letter.to_message(to)?).await,
+        Err(reason) => {
+            tracing::warn!(
+                reason = reason.as_str(),
+                "a notice about an account change was held back by the send limits"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// The issuer's host (with a port when it has one), named in SMS notices.
+fn host(state: &AppState) -> String {
+    url::Url::parse(&state.issuer)
+        .ok()
+        .and_then(|u| {
+            u.host_str().map(|h| match u.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_string(),
+            })
+        })
+        .unwrap_or_default()
+}
+
+/// Starts a change of the email address: a confirmation link and code to the new address.
+pub async fn ask_email(
+    state: &AppState,
+    fresh: Fresh<'_>,
+    typed: &str,
+    ip: &str,
+) -> Result<EmailAsked> {
+    let session = fresh.session();
+    let email = typed.trim();
+    if !valid_email(email) {
+        return Ok(EmailAsked::Invalid);
+    }
+    let user = account(state, session).await?;
+    if normalize_email(email) == normalize_email(&user.email) {
+        return Ok(EmailAsked::Unchanged);
+    }
+    let sent = EmailAsked::Sent {
+        email: email.to_string(),
+    };
+    let id = match admit(state, Channel::Email, &normalize_email(email), ip).await? {
+        Ok(id) => id,
+        Err(reason) => {
+            // The newest key sent before stays the one that works.
+            let detail = json!({ "channel": "email", "reason": reason.as_str() });
+            audit(state, "email.verify_refused", &user.id, ip, detail).await?;
+            return Ok(sent);
+        }
+    };
+    let now = state.now();
+    let ttl = state.config.login.verify_ttl;
+    let key = secret_token();
+    let key_hash = sha256_b64(&key);
+    let code = random_code(state.config.login.code_digits);
+    let replaced = store::login_keys::replace(
+        &state.db,
+        &NewKey {
+            key_hash: &key_hash,
+            purpose: VERIFY_EMAIL,
+            user_id: Some(&user.id),
+            email: Some(email),
+            channel: "email",
+            binding_hash: Some(&session.id_hash),
+            code_hash: Some(&code_hash(state, &key_hash, &code)),
+            expires_at: now + ttl,
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    let t = Texts::new(locale_for(&state.db, &user, None).await);
+    let link = state.url(&format!("{EMAIL_LINK_PATH}{key}"));
+    let letter = compose_channels::verify_email(t, &user, &link, &code, ttl);
+    crate::mail::enqueue_as(state, &id, &letter.to_message(email)?).await?;
+    let detail = json!({ "to": mask_email(email), "replaced": replaced, "expires_at": now + ttl });
+    audit(state, "email.verify_sent", &user.id, ip, detail).await?;
+    Ok(sent)
+}
+
+/// Whether `key` is bound to `session` (and its person).
+fn bound_to(key: &LoginKey, session: Option<&Session>) -> bool {
+    match (key.binding_hash.as_deref(), session) {
+        (Some(stored), Some(s)) => {
+            constant_time_eq(stored.as_bytes(), s.id_hash.as_bytes())
+                && key.user_id.as_deref() == Some(s.user_id.as_str())
+        }
+        _ => false,
+    }
+}
+
+/// Looks at a confirmation link. Changes nothing.
+pub async fn check_email_link(
+    state: &AppState,
+    key: &str,
+    session: Option<&Session>,
+) -> Result<LinkState> {
+    let Some(found) =
+        store::login_keys::find_usable(&state.db, &sha256_b64(key), VERIFY_EMAIL, state.now())
+            .await?
+    else {
+        return Ok(LinkState::Invalid);
+    };
+    if !bound_to(&found, session) {
+        return Ok(LinkState::WrongSession);
+    }
+    Ok(LinkState::Usable {
+        email: found.email.unwrap_or_default(),
+    })
+}
+
+/// Uses a confirmation link (POST from its page) in the session that asked.
+pub async fn confirm_email_link(
+    state: &AppState,
+    key: &str,
+    session: &Session,
+    ip: &str,
+) -> Result<Confirmed> {
+    let key_hash = sha256_b64(key);
+    let now = state.now();
+    let Some(found) =
+        store::login_keys::find_usable(&state.db, &key_hash, VERIFY_EMAIL, now).await?
+    else {
+        return Ok(Confirmed::Invalid);
+    };
+    if !bound_to(&found, Some(session)) {
+        // Recorded for the person the link belongs to, as login keys do.
+        let owner = found.user_id.as_deref().unwrap_or(&session.user_id);
+        let detail = json!({ "purpose": VERIFY_EMAIL, "reason": "wrong_session" });
+        audit(state, "email.verify_failed", owner, ip, detail).await?;
+        return Ok(Confirmed::WrongSession);
+    }
+    let Some(used) = store::login_keys::consume(&state.db, &key_hash, VERIFY_EMAIL, now).await?
+    else {
+        return Ok(Confirmed::Invalid);
+    };
+    apply_email(state, session, &used, ip).await
+}
+
+/// Uses the code of the newest confirmation of this session.
+pub async fn confirm_email_code(
+    state: &AppState,
+    typed: &str,
+    session: &Session,
+    ip: &str,
+) -> Result<Confirmed> {
+    match guess(state, VERIFY_EMAIL, typed, session, ip).await? {
+        Some(used) => apply_email(state, session, &used, ip).await,
+        None => Ok(Confirmed::Invalid),
+    }
+}
+
+/// One counted guess at the newest code of `purpose` bound to `session`; the used key when
+/// it matched. A code dies after `login.code_attempts` wrong guesses.
+async fn guess(
+    state: &AppState,
+    purpose: &str,
+    typed: &str,
+    session: &Session,
+    ip: &str,
+) -> Result<Option<LoginKey>> {
+    let now = state.now();
+    let Some(found) = store::login_keys::guess(
+        &state.db,
+        &session.id_hash,
+        purpose,
+        now,
+        state.config.login.code_attempts,
+    )
+    .await?
+    else {
+        return Ok(None);
+    };
+    let stored = found.code_hash.as_deref().unwrap_or("");
+    let right = found.user_id.as_deref() == Some(session.user_id.as_str())
+        && typed_code(typed, state.config.login.code_digits)
+            .is_some_and(|code| code_matches(state, &found.key_hash, stored, &code));
+    if !right {
+        let kind = if purpose == VERIFY_PHONE {
+            "phone.verify_failed"
+        } else {
+            "email.verify_failed"
+        };
+        let detail =
+            json!({ "purpose": purpose, "reason": "wrong_code", "attempts": found.attempts });
+        audit(state, kind, &session.user_id, ip, detail).await?;
+        return Ok(None);
+    }
+    Ok(store::login_keys::consume(&state.db, &found.key_hash, purpose, now).await?)
+}
+
+/// Stores the address a used key confirms, and tells the old address.
+async fn apply_email(
+    state: &AppState,
+    session: &Session,
+    used: &LoginKey,
+    ip: &str,
+) -> Result<Confirmed> {
+    let (Some(user_id), Some(new)) = (used.user_id.as_deref(), used.email.as_deref()) else {
+        return Ok(Confirmed::Invalid);
+    };
+    if user_id != session.user_id {
+        return Ok(Confirmed::Invalid);
+    }
+    let user = account(state, session).await?;
+    let now = state.now();
+    match store::users::set_email(&state.db, &user.id, new, now).await {
+        Ok(()) => {}
+        Err(e) if store::is_unique_violation(&e, EMAIL_UNIQUE) => {
+            let detail = json!({ "to": mask_email(new) });
+            audit(state, "email.change_conflict", &user.id, ip, detail).await?;
+            return Ok(Confirmed::Taken);
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let old = user.email.clone();
+    let dropped = store::login_keys::delete_unused_sent_by(&state.db, &user.id, "email").await?;
+    let detail = json!({
+        "from": mask_email(&old),
+        "to": mask_email(new),
+        "sid": session.sid,
+        "keys_dropped": dropped,
+    });
+    audit(state, "email.changed", &user.id, ip, detail).await?;
+    tracing::info!(user_id = %user.id, "email address changed");
+    if normalize_email(&old) != normalize_email(new) {
+        let t = Texts::new(locale_for(&state.db, &user, None).await);
+        let letter = compose_channels::email_changed(t, &user, &mask_email(new));
+        notify(state, ip, &old, &letter).await?;
+    }
+    Ok(Confirmed::Changed(new.trim().to_string()))
+}
+
+/// Starts a change of the phone number: a code by SMS to the new number.
+pub async fn ask_phone(
+    state: &AppState,
+    fresh: Fresh<'_>,
+    typed: &str,
+    ip: &str,
+) -> Result<PhoneAsked> {
+    let session = fresh.session();
+    let Some(number) = phone::normalize(typed, &state.config.sms.default_country) else {
+        return Ok(PhoneAsked::Invalid);
+    };
+    let allowed = phone::country_code(&number)
+        .is_some_and(|c| state.config.sms.allowed_countries.iter().any(|a| a == c));
+    if !allowed {
+        return Ok(PhoneAsked::CountryNotAllowed);
+    }
+    let user = account(state, session).await?;
+    if user.verified_phone() == Some(number.as_str()) {
+        return Ok(PhoneAsked::Unchanged);
+    }
+    let sent = PhoneAsked::Sent {
+        phone: number.clone(),
+    };
+    let id = match admit(state, Channel::Sms, &number, ip).await? {
+        Ok(id) => id,
+        Err(reason) => {
+            let detail = json!({ "channel": "sms", "reason": reason.as_str() });
+            audit(state, "phone.verify_refused", &user.id, ip, detail).await?;
+            return Ok(sent);
+        }
+    };
+    let now = state.now();
+    let ttl = state.config.login.code_ttl;
+    // The key only names the row: the code is what travels.
+    let key_hash = sha256_b64(&secret_token());
+    let code = random_code(state.config.login.code_digits);
+    let replaced = store::login_keys::replace(
+        &state.db,
+        &NewKey {
+            key_hash: &key_hash,
+            purpose: VERIFY_PHONE,
+            user_id: Some(&user.id),
+            phone: Some(&number),
+            channel: "sms",
+            binding_hash: Some(&session.id_hash),
+            code_hash: Some(&code_hash(state, &key_hash, &code)),
+            expires_at: now + ttl,
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    let t = Texts::new(locale_for(&state.db, &user, None).await);
+    let body = crate::sms::texts::verify_code(t, state, &code, ttl);
+    crate::sms::enqueue(state, &id, &SmsMessage::new(&number, body)?).await?;
+    let detail =
+        json!({ "to": phone::masked(&number), "replaced": replaced, "expires_at": now + ttl });
+    audit(state, "phone.verify_sent", &user.id, ip, detail).await?;
+    Ok(sent)
+}
+
+/// Uses the code of the newest phone confirmation of this session: the number becomes the
+/// account's verified number.
+pub async fn confirm_phone_code(
+    state: &AppState,
+    typed: &str,
+    session: &Session,
+    ip: &str,
+) -> Result<Confirmed> {
+    let Some(used) = guess(state, VERIFY_PHONE, typed, session, ip).await? else {
+        return Ok(Confirmed::Invalid);
+    };
+    let Some(number) = used.phone.as_deref() else {
+        return Ok(Confirmed::Invalid);
+    };
+    let user = account(state, session).await?;
+    let old = user.verified_phone().map(str::to_string);
+    store::users::set_phone(&state.db, &user.id, Some(number), true, state.now()).await?;
+    let dropped = store::login_keys::delete_unused_sent_by(&state.db, &user.id, "sms").await?;
+    let detail = json!({
+        "from": old.as_deref().map(phone::masked),
+        "to": phone::masked(number),
+        "sid": session.sid,
+        "keys_dropped": dropped,
+    });
+    audit(state, "phone.changed", &user.id, ip, detail).await?;
+    tracing::info!(user_id = %user.id, "phone number verified");
+    let t = Texts::new(locale_for(&state.db, &user, None).await);
+    let letter = compose_channels::phone_changed(t, &user, &phone::masked(number));
+    notify(state, ip, &user.email, &letter).await?;
+    if let Some(old) = old.filter(|o| o != number) {
+        match admit(state, Channel::Sms, &old, ip).await? {
+            Ok(id) => {
+                let body = fill(t.t("sms_channels.phone_changed"), &[("host", &host(state))]);
+                crate::sms::enqueue(state, &id, &SmsMessage::new(&old, body)?).await?;
+            }
+            Err(reason) => tracing::warn!(
+                reason = reason.as_str(),
+                "the SMS to the old number was held back by the send limits"
+            ),
+        }
+    }
+    Ok(Confirmed::Changed(number.to_string()))
+}
+
+/// Removes the phone number; the removed number, or `None` when there was none.
+pub async fn remove_phone(state: &AppState, fresh: Fresh<'_>, ip: &str) -> Result<Option<String>> {
+    let session = fresh.session();
+    let user = account(state, session).await?;
+    let Some(old) = user.phone.clone() else {
+        return Ok(None);
+    };
+    store::users::set_phone(&state.db, &user.id, None, false, state.now()).await?;
+    let dropped = store::login_keys::delete_unused_sent_by(&state.db, &user.id, "sms").await?;
+    let detail = json!({
+        "phone": phone::masked(&old),
+        "was_verified": user.phone_verified != 0,
+        "sid": session.sid,
+        "keys_dropped": dropped,
+    });
+    audit(state, "phone.removed", &user.id, ip, detail).await?;
+    let t = Texts::new(locale_for(&state.db, &user, None).await);
+    let letter = compose_channels::phone_removed(t, &user, &phone::masked(&old));
+    notify(state, ip, &user.email, &letter).await?;
+    Ok(Some(old))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(binding: Option<&str>, user: Option<&str>) -> LoginKey {
+        LoginKey {
+            key_hash: "k".into(),
+            purpose: VERIFY_EMAIL.into(),
+            user_id: user.map(str::to_string),
+            email: Some("ny@example.org".into()),
+            phone: None,
+            channel: "email".into(),
+            binding_hash: binding.map(str::to_string),
+            code_hash: None,
+            next: None,
+            attempts: 0,
+            created_at: 0,
+            expires_at: 1,
+        }
+    }
+
+    fn session(id_hash: &str, user: &str) -> Session {
+        Session {
+            id_hash: id_hash.into(),
+            sid: "sid".into(),
+            user_id: user.into(),
+            csrf: "csrf".into(),
+            auth_time: 0,
+            amr: vec!["pwd".into()],
+            acr: "a".into(),
+        }
+    }
+
+    #[test]
+    fn keys_work_only_in_the_session_and_for_the_person_that_asked() {
+        let s = session("h1", "u1");
+        assert!(bound_to(&key(Some("h1"), Some("u1")), Some(&s)));
+        assert!(!bound_to(&key(Some("h2"), Some("u1")), Some(&s)));
+        assert!(!bound_to(&key(Some("h1"), Some("u2")), Some(&s)));
+        assert!(!bound_to(&key(None, Some("u1")), Some(&s)));
+        assert!(!bound_to(&key(Some("h1"), Some("u1")), None));
+    }
+}

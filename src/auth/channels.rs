@@ -165,31 +165,11 @@ async fn admit(
     Ok(limits::admit(state, &ask).await?.map(|()| id))
 }
 
-/// Mails a notice to `to`, within the send limits (a held-back notice is logged).
-async fn notify(state: &AppState, ip: &str, to: &str, letter: &Letter) -> Result<()> {
-    match admit(state, Channel::Email, &normalize_email(to), ip).await? {
-        Ok(id) => crate::mail::enqueue_as(state, &id, &letter.to_message(to)?).await,
-        Err(reason) => {
-            tracing::warn!(
-                reason = reason.as_str(),
-                "a notice about an account change was held back by the send limits"
-            );
-            Ok(())
-        }
-    }
-}
-
-/// The issuer's host (with a port when it has one), named in SMS notices.
-fn host(state: &AppState) -> String {
-    url::Url::parse(&state.issuer)
-        .ok()
-        .and_then(|u| {
-            u.host_str().map(|h| match u.port() {
-                Some(p) => format!("{h}:{p}"),
-                None => h.to_string(),
-            })
-        })
-        .unwrap_or_default()
+/// Mails a notice to `to`. Notices are not held back by the send limits: they are few (one
+/// per confirmed change) and a person must hear about a change to their account.
+async fn notify(state: &AppState, to: &str, letter: &Letter) -> Result<()> {
+    crate::mail::enqueue(state, &letter.to_message(to)?).await?;
+    Ok(())
 }
 
 /// Starts a change of the email address: a confirmation link and code to the new address.
@@ -398,7 +378,7 @@ async fn apply_email(
     if normalize_email(&old) != normalize_email(new) {
         let t = Texts::new(locale_for(&state.db, &user, None).await);
         let letter = compose_channels::email_changed(t, &user, &mask_email(new));
-        notify(state, ip, &old, &letter).await?;
+        notify(state, &old, &letter).await?;
     }
     Ok(Confirmed::Changed(new.trim().to_string()))
 }
@@ -492,18 +472,13 @@ pub async fn confirm_phone_code(
     tracing::info!(user_id = %user.id, "phone number verified");
     let t = Texts::new(locale_for(&state.db, &user, None).await);
     let letter = compose_channels::phone_changed(t, &user, &phone::masked(number));
-    notify(state, ip, &user.email, &letter).await?;
+    notify(state, &user.email, &letter).await?;
     if let Some(old) = old.filter(|o| o != number) {
-        match admit(state, Channel::Sms, &old, ip).await? {
-            Ok(id) => {
-                let body = fill(t.t("sms_channels.phone_changed"), &[("host", &host(state))]);
-                crate::sms::enqueue(state, &id, &SmsMessage::new(&old, body)?).await?;
-            }
-            Err(reason) => tracing::warn!(
-                reason = reason.as_str(),
-                "the SMS to the old number was held back by the send limits"
-            ),
-        }
+        let body = fill(
+            t.t("sms_channels.phone_changed"),
+            &[("host", &crate::sms::texts::host(state))],
+        );
+        crate::sms::enqueue(state, &random_id(), &SmsMessage::new(&old, body)?).await?;
     }
     Ok(Confirmed::Changed(number.to_string()))
 }
@@ -526,7 +501,7 @@ pub async fn remove_phone(state: &AppState, fresh: Fresh<'_>, ip: &str) -> Resul
     audit(state, "phone.removed", &user.id, ip, detail).await?;
     let t = Texts::new(locale_for(&state.db, &user, None).await);
     let letter = compose_channels::phone_removed(t, &user, &phone::masked(&old));
-    notify(state, ip, &user.email, &letter).await?;
+    notify(state, &user.email, &letter).await?;
     Ok(Some(old))
 }
 

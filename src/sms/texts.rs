@@ -11,8 +11,8 @@ use crate::sms::SmsMessage;
 use crate::state::AppState;
 use crate::store::users::User;
 
-/// The issuer's host, for the origin-bound line.
-fn host(state: &AppState) -> String {
+/// The issuer's host (with its port, if any), for the origin-bound line and notices.
+pub fn host(state: &AppState) -> String {
     url::Url::parse(&state.issuer)
         .ok()
         .and_then(|u| {

@@ -67,7 +67,7 @@ pub fn duration(t: Texts, seconds: i64) -> String {
 }
 
 /// A letter with the greeting and footer; the caller adds the rest.
-fn base(t: Texts, subject: String, name: Option<&str>) -> Letter {
+pub(crate) fn base(t: Texts, subject: String, name: Option<&str>) -> Letter {
     let greeting = match name.map(str::trim).filter(|n| !n.is_empty()) {
         Some(name) => fill(t.t("mail.greeting"), &[("name", name)]),
         None => t.t("mail.greeting_plain").to_string(),

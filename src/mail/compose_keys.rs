@@ -4,27 +4,9 @@
 
 use crate::auth::keys::secret::spaced;
 use crate::i18n::Texts;
-use crate::mail::compose::{duration, fill};
+use crate::mail::compose::{base, duration, fill};
 use crate::mail::letter::{Action, Letter};
 use crate::store::users::User;
-
-/// A letter with the greeting and footer (as `compose` makes them).
-fn base(t: Texts, subject: String, name: Option<&str>) -> Letter {
-    let greeting = match name.map(str::trim).filter(|n| !n.is_empty()) {
-        Some(name) => fill(t.t("mail.greeting"), &[("name", name)]),
-        None => t.t("mail.greeting_plain").to_string(),
-    };
-    Letter {
-        lang: t.lang(),
-        product: t.t("common.product"),
-        subject,
-        greeting,
-        paragraphs: Vec::new(),
-        action: None,
-        notes: Vec::new(),
-        footer: t.t("mail.footer").to_string(),
-    }
-}
 
 /// A login link and code, valid `ttl` seconds, only in the browser that asked.
 pub fn login_link(t: Texts, user: &User, link: &str, code: &str, ttl: i64) -> Letter {

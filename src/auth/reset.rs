@@ -8,13 +8,20 @@
 //! Looking at a key ([`check`]) changes nothing (mail scanners fetch links); [`reset`]
 //! checks the new password first, so a refused password leaves the key usable, then uses
 //! the key in one atomic statement. A reset ends every session of the person, revokes
-//! their refresh tokens, tells them by mail, and does not log anyone in.
+//! their refresh tokens, tells them by mail (and by SMS when they have a verified phone), and
+//! does not log anyone in.
+//!
+//! When `login.recovery_needs_both` is on and the person has a verified phone, a key that
+//! proves only the mailbox (an emailed link or code, or an administrator's link) is not
+//! enough: the form first sends an SMS code ([`send_sms_code`]) and the password is set only
+//! with that code as well (`auth::keys::recovery`, docs/recovery.md).
 
 use std::net::IpAddr;
 
 use serde_json::json;
 
 use crate::auth::change;
+use crate::auth::keys::recovery::{self, SmsSent};
 use crate::auth::password::Password;
 use crate::auth::policy::PolicyError;
 use crate::crypto::{secret_token, sha256_b64};
@@ -70,6 +77,9 @@ pub async fn send_reset_key(state: &AppState, user: &User, org_name: Option<&str
 pub struct Target {
     pub user_id: String,
     pub email: String,
+    /// When both factors are needed and the key proves only the mailbox: the verified
+    /// number (E.164) the form sends a code to; the password is set only with that code.
+    pub needs_sms: Option<String>,
 }
 
 /// What a reset key looks like (changes nothing).
@@ -103,9 +113,20 @@ pub async fn check(state: &AppState, key: &str, binding: Option<&str>) -> Result
     if !user.is_active() {
         return Ok(Check::Invalid);
     }
+    let needs_sms = if recovery::needs_both(state, &user) {
+        match found.channel.as_str() {
+            recovery::BOTH => None,
+            "email" => user.verified_phone().map(str::to_string),
+            // Proves the phone only (made before the option was turned on): never enough.
+            _ => return Ok(Check::Invalid),
+        }
+    } else {
+        None
+    };
     Ok(Check::Usable(Target {
         user_id: user.id,
         email: user.email,
+        needs_sms,
     }))
 }
 
@@ -118,16 +139,61 @@ pub enum ResetOutcome {
     InvalidKey,
     /// The key belongs to another browser: nothing changed, it still works there.
     WrongBrowser,
-    /// The new password breaks the policy: nothing changed, the key still works.
+    /// The new password breaks the policy: nothing changed, the key (and an SMS code) still
+    /// works.
     Refused(PolicyError),
+    /// Both factors are needed and no SMS code came with the form: nothing changed.
+    NeedsSms,
+    /// Both factors are needed and the SMS code is wrong, dead or absent: the attempt was
+    /// counted, the key still works.
+    WrongCode,
 }
 
-/// Sets a new password with a reset key.
+/// What asking for the form's SMS code did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmsStep {
+    /// Sent (or refused by the send limits) to this number (E.164).
+    Asked { phone: String, sent: SmsSent },
+    /// The key does not need an SMS code.
+    NotNeeded,
+    /// Unknown, used, replaced or expired key (or a disabled account).
+    InvalidKey,
+    /// The key belongs to another browser.
+    WrongBrowser,
+}
+
+/// Sends the SMS code the reset form needs when both factors are needed, bound to the
+/// browser with binding cookie `binding` (the key's own browser for keys the person asked
+/// for; for an administrator's key, whichever browser opened it).
+pub async fn send_sms_code(
+    state: &AppState,
+    key: &str,
+    binding: &str,
+    ip: IpAddr,
+) -> Result<SmsStep> {
+    let target = match check(state, key, Some(binding)).await? {
+        Check::Usable(target) => target,
+        Check::WrongBrowser => return Ok(SmsStep::WrongBrowser),
+        Check::Invalid => return Ok(SmsStep::InvalidKey),
+    };
+    let Some(phone) = target.needs_sms else {
+        return Ok(SmsStep::NotNeeded);
+    };
+    let Some(user) = store::users::find(&state.db, &target.user_id).await? else {
+        return Ok(SmsStep::InvalidKey);
+    };
+    let sent = recovery::send_sms_code(state, &user, &sha256_b64(binding), &ip.to_string()).await?;
+    Ok(SmsStep::Asked { phone, sent })
+}
+
+/// Sets a new password with a reset key (and, when both factors are needed, the SMS code
+/// the form sent).
 pub async fn reset(
     state: &AppState,
     key: &str,
     binding: Option<&str>,
     password: &Password,
+    sms_code: Option<&str>,
     ip: IpAddr,
 ) -> Result<ResetOutcome> {
     let target = match check(state, key, binding).await? {
@@ -138,6 +204,10 @@ pub async fn reset(
     let Some(user) = store::users::find(&state.db, &target.user_id).await? else {
         return Ok(ResetOutcome::InvalidKey);
     };
+    let sms_code = sms_code.map(str::trim).filter(|c| !c.is_empty());
+    if target.needs_sms.is_some() && sms_code.is_none() {
+        return Ok(ResetOutcome::NeedsSms);
+    }
     // The policy first: a refused password must leave the key usable.
     if let Err(e) = change::check_policy(
         state,
@@ -150,6 +220,13 @@ pub async fn reset(
     {
         return Ok(ResetOutcome::Refused(e));
     }
+    let ip = ip.to_string();
+    let sms_checked = target.needs_sms.is_some();
+    if sms_checked
+        && !recovery::check_sms_code(state, &user.id, sms_code.unwrap_or(""), binding, &ip).await?
+    {
+        return Ok(ResetOutcome::WrongCode);
+    }
     let hash = state.hasher.hash(password).await?;
     let now = state.now();
     let used = store::login_keys::consume(&state.db, &sha256_b64(key), PURPOSE, now).await?;
@@ -157,14 +234,18 @@ pub async fn reset(
         return Ok(ResetOutcome::InvalidKey);
     };
     let ended = change::install(state, &user.id, &hash, None).await?;
-    let ip = ip.to_string();
     store::audit::append(
         &state.db,
         &Event {
             kind: "password.reset",
             user_id: Some(&user.id),
             ip: Some(&ip),
-            detail: json!({ "method": "reset_key", "channel": used.channel, "sessions_ended": ended }),
+            detail: json!({
+                "method": "reset_key",
+                "channel": used.channel,
+                "sms_code": sms_checked,
+                "sessions_ended": ended,
+            }),
             ..Default::default()
         },
         now,

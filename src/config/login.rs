@@ -23,7 +23,11 @@ pub struct LoginConfig {
     /// Wrong guesses after which a code is dead.
     pub code_attempts: i64,
     /// Where an account has a verified phone as well as an email, recovery needs both an
-    /// email link and an SMS code.
+    /// email link and an SMS code (default off). Starting from the email (link or code, or
+    /// an administrator's reset link), the new-password form first sends a code to the
+    /// verified phone and sets the password only with it; starting from an SMS code, a
+    /// correct code mails a link to the account's address instead of opening the form.
+    /// Accounts without a verified phone recover by email alone. See docs/recovery.md.
     pub recovery_needs_both: bool,
     /// Seconds after a login during which a person may change their email or phone.
     pub fresh_login: i64,

@@ -463,7 +463,8 @@ async fn post_forgot_code(
     };
     let ip = ip.to_string();
     match recovery::trade_code(&state, &form.code, browser(&headers, &ip)).await {
-        Ok(Some(key)) => {
+        Ok(Some(recovery::Traded::Mailed)) => mailed_page(&ctx),
+        Ok(Some(recovery::Traded::Form(key))) => {
             let mut res = StatusCode::SEE_OTHER.into_response();
             match HeaderValue::from_str(&format!("{}{key}", crate::auth::reset::PATH)) {
                 Ok(v) => res.headers_mut().insert(header::LOCATION, v),
@@ -474,4 +475,25 @@ async fn post_forgot_code(
         Ok(None) => sent_page(Purpose::Reset, &ctx, Some("keys.wrong_code")),
         Err(e) => PageError::from_internal(e, ctx.texts).into_response(),
     }
+}
+
+/// After a correct SMS recovery code when both factors are needed: "we have also mailed you
+/// a link and a code", with the field for the emailed code.
+fn mailed_page(ctx: &Context) -> Response {
+    let t = ctx.texts;
+    let page = SentPage {
+        t,
+        action: "/forgot/code",
+        again: "/forgot",
+        text: t.t("recovery.mailed_text"),
+        req: None,
+        csrf: ctx.csrf.clone(),
+        next: None,
+        error: None,
+    };
+    with_csrf_cookie(
+        render_status(StatusCode::OK, &page),
+        &ctx.csrf,
+        ctx.new_csrf_cookie,
+    )
 }

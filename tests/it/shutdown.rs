@@ -77,7 +77,28 @@ async fn requests_in_flight_at_sigterm_are_answered() {
             })
         })
         .collect();
-    tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+    // Wait until the server has counted all ten attempts (each is counted before its hash
+    // waits for the one hashing slot): then all ten are in flight, not still connecting.
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::AnyPool::connect(&url).await.expect("database");
+    let started = std::time::Instant::now();
+    loop {
+        let counted: Option<(i64,)> =
+            sqlx::query_as("select failures from login_throttle where key = 'ip:127.0.0.1'")
+                .fetch_optional(&pool)
+                .await
+                .expect("query");
+        if counted.is_some_and(|(n,)| n >= 10) {
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "the logins did not reach the server:\n{}",
+            server.output()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    pool.close().await;
     let pid = server.pid();
     let _ = std::process::Command::new("kill")
         .args(["-TERM", &pid.to_string()])

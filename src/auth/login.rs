@@ -106,6 +106,7 @@ pub async fn password(
     {
         let ctx = (attempt.client_id, ip.as_str(), account_key.as_str());
         audit_throttled(db, ctx, account.failures, by_ip.failures, false, now).await?;
+        crate::metrics::registry::login(AMR_PASSWORD, "throttled");
         return Ok(Outcome::Throttled { retry_after });
     }
 
@@ -120,6 +121,7 @@ pub async fn password(
     {
         let ctx = (attempt.client_id, ip.as_str(), account_key.as_str());
         audit_throttled(db, ctx, account_failures, ip_failures, true, now).await?;
+        crate::metrics::registry::login(AMR_PASSWORD, "throttled");
         let counted = |failures| store::throttle::Counter {
             failures: failures - 1,
             last_failure_at: now,
@@ -169,6 +171,7 @@ pub async fn password(
         account_failures,
         "password login failed"
     );
+    crate::metrics::registry::login(AMR_PASSWORD, "failure");
     Ok(Outcome::Invalid)
 }
 
@@ -252,6 +255,7 @@ async fn succeed(
     )
     .await?;
     tracing::info!(user_id = %user_id, sid = %session.sid, "password login");
+    crate::metrics::registry::login(AMR_PASSWORD, "success");
     Ok(Outcome::Success { session, cookie })
 }
 

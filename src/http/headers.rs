@@ -86,22 +86,66 @@ pub async fn cors(req: Request, next: Next) -> Response {
     res
 }
 
-/// Logs method, path (never the query: it can carry codes), status and duration. The path is
-/// the route's pattern when one matched (`/reset/{key}`), so keys in paths are never logged.
+/// The request-id header: taken from the request when it is a short token (a proxy's id),
+/// else made here; echoed on the response and carried by every log line of the request.
+pub const REQUEST_ID: &str = "x-request-id";
+
+/// A request id we accept from outside: 1-64 characters of `[A-Za-z0-9._-]`.
+fn acceptable_request_id(v: &str) -> bool {
+    (1..=64).contains(&v.len())
+        && v.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// Logs method, path (never the query: it can carry codes), status and duration inside a
+/// span with the request id, and counts the request in the metrics. The path is the route's
+/// pattern when one matched (`/reset/{key}`), so keys in paths are never logged; an unmatched
+/// path is logged but counted as `unmatched` (metrics labels stay a bounded set).
 pub async fn log_requests(req: Request, next: Next) -> Response {
+    use tracing::Instrument;
     let method = req.method().clone();
-    let path = match req.extensions().get::<axum::extract::MatchedPath>() {
-        Some(matched) => matched.as_str().to_string(),
-        None => req.uri().path().to_string(),
-    };
+    let matched = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map(|m| m.as_str().to_string());
+    let path = matched
+        .clone()
+        .unwrap_or_else(|| req.uri().path().to_string());
+    let request_id = req
+        .headers()
+        .get(REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| acceptable_request_id(v))
+        .map_or_else(|| crate::crypto::random_token(9), str::to_string);
+    let span = tracing::info_span!("request", request_id = %request_id);
     let started = std::time::Instant::now();
-    let res = next.run(req).await;
+    let mut res = next.run(req).instrument(span.clone()).await;
     let status = res.status().as_u16();
-    let micros = started.elapsed().as_micros() as u64;
+    let elapsed = started.elapsed();
+    let micros = elapsed.as_micros() as u64;
+    let _entered = span.enter();
     if status >= 500 {
         tracing::warn!(%method, %path, status, micros, "request");
     } else {
         tracing::debug!(%method, %path, status, micros, "request");
+    }
+    let route = matched.as_deref().unwrap_or("unmatched");
+    let status_text = status.to_string();
+    crate::metrics::registry::inc(
+        "nyckel_http_requests_total",
+        &[
+            ("method", method.as_str()),
+            ("route", route),
+            ("status", &status_text),
+        ],
+    );
+    crate::metrics::registry::observe(
+        "nyckel_http_request_duration_seconds",
+        &[("route", route)],
+        elapsed.as_secs_f64(),
+    );
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert(REQUEST_ID, v);
     }
     res
 }

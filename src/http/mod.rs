@@ -61,6 +61,8 @@ pub fn router(state: AppState) -> Router {
         .nest(api::PREFIX, api::router())
         .route("/health/live", get(wellknown::get_live))
         .route("/health/ready", get(wellknown::get_ready))
+        .route("/healthz", get(wellknown::get_live))
+        .route("/readyz", get(wellknown::get_ready))
         .route("/static/nyckel.css", get(wellknown::get_css))
         .fallback(wellknown::not_found)
         .with_state(state)

@@ -29,23 +29,29 @@ pub async fn get_jwks(State(state): State<AppState>) -> Response {
     json_bytes(state.keys.jwks(state.now()), "public, max-age=300")
 }
 
-/// `GET /health/live`: the process answers.
+/// `GET /health/live` and `GET /healthz`: the process answers.
 pub async fn get_live() -> &'static str {
     "ok"
 }
 
-/// `GET /health/ready`: the database answers.
+/// `GET /health/ready` and `GET /readyz`: the database answers and has every migration this
+/// binary knows.
 pub async fn get_ready(State(state): State<AppState>) -> Response {
-    if state.db.ping().await {
-        "ready".into_response()
-    } else {
+    let unavailable = |why: &'static str| {
         (
             StatusCode::SERVICE_UNAVAILABLE,
             [(header::RETRY_AFTER, "5")],
-            "database unavailable",
+            why,
         )
             .into_response()
+    };
+    if !state.db.ping().await {
+        return unavailable("database unavailable");
     }
+    if !state.db.migrations_current().await {
+        return unavailable("database migrations are not current");
+    }
+    "ready".into_response()
 }
 
 /// `GET /static/nyckel.css`.

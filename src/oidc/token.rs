@@ -60,11 +60,15 @@ pub async fn exchange(
     }
     let auth = client_auth::authenticate(&state.clients, authorization, form).await?;
     client_auth::require_grant(&auth.client, grant_type)?;
-    match grant_type {
+    let issued = match grant_type {
         "authorization_code" => authorization_code(state, &auth, form, now).await,
         "refresh_token" => refresh_token(state, &auth, form, now).await,
         _ => client_credentials(state, &auth, form, now),
+    };
+    if issued.is_ok() {
+        crate::metrics::registry::inc("nyckel_tokens_issued_total", &[("grant_type", grant_type)]);
     }
+    issued
 }
 
 /// `client_credentials`: the client acts for itself. No database writes.

@@ -131,6 +131,24 @@ impl Db {
         })
     }
 
+    /// Whether every migration this binary knows has been applied (readiness).
+    pub async fn migrations_current(&self) -> bool {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATOR,
+            Backend::Postgres => &POSTGRES_MIGRATOR,
+        };
+        let applied: Result<Vec<(i64,)>, _> =
+            sqlx::query_as("select version from _sqlx_migrations where success = true")
+                .fetch_all(&self.pool)
+                .await;
+        match applied {
+            Ok(rows) => migrator
+                .iter()
+                .all(|m| rows.iter().any(|(v,)| *v == m.version)),
+            Err(_) => false,
+        }
+    }
+
     /// Applies pending migrations (PostgreSQL takes an advisory lock, so concurrent starts
     /// migrate once).
     pub async fn migrate(&self) -> Result<()> {

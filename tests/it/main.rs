@@ -38,6 +38,7 @@ mod mail_dkim;
 mod mail_outbox;
 mod mail_smtp;
 mod mail_smtp_keys;
+mod metrics_http;
 mod metrics_sms;
 mod must_change;
 mod nodes;

@@ -210,6 +210,7 @@ async fn start(
     )
     .await?;
     tracing::info!(user_id = %user_id, sid = %session.sid, method = amr, "login with a key");
+    crate::metrics::registry::login(amr, "success");
     Ok(Outcome::Success {
         session,
         cookie,
@@ -224,6 +225,14 @@ async fn audit_failure(
     browser: Browser<'_>,
     reason: &str,
 ) -> Result<()> {
+    let method = if key.channel == "sms" {
+        AMR_SMS
+    } else {
+        AMR_EMAIL
+    };
+    if key.purpose == LOGIN {
+        crate::metrics::registry::login(method, "failure");
+    }
     store::audit::append(
         &state.db,
         &Event {
@@ -231,7 +240,7 @@ async fn audit_failure(
             user_id: key.user_id.as_deref(),
             ip: Some(browser.ip),
             detail: json!({
-                "method": if key.channel == "sms" { AMR_SMS } else { AMR_EMAIL },
+                "method": method,
                 "purpose": key.purpose,
                 "reason": reason,
                 "attempts": key.attempts,

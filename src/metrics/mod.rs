@@ -1,7 +1,11 @@
-//! Prometheus metrics (text format 0.0.4) on the separate `[metrics] listen` address. For now:
-//! messages with keys sent and refused by the send limits, hits of the global SMS cap (an
-//! alert: it means sending stopped), SMS sent in the last 24 hours against the cap, and the
-//! outbox depth per channel. More series join here as the server grows.
+//! Prometheus metrics (text format 0.0.4) on the separate `[metrics] listen` address: HTTP
+//! requests by route and status with latency histograms, logins by method and result
+//! (including throttled attempts), tokens issued by grant type ([`registry`]); messages with
+//! keys sent and refused by the send limits, hits of the global SMS cap (an alert: sending
+//! stopped), SMS sent in the last 24 hours against the cap; the outbox depth per channel and
+//! the database pools' connections.
+
+pub mod registry;
 
 use std::fmt::Write;
 use std::net::SocketAddr;
@@ -63,6 +67,25 @@ fn series(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(Stri
 /// The metrics text.
 pub async fn render(state: &AppState) -> crate::error::Result<String> {
     let mut out = String::new();
+    registry::render_into(&mut out);
+    let pools = [("read", state.db.pool()), ("write", state.db.writer())];
+    let mut samples = Vec::new();
+    for (name, pool) in pools {
+        let size = u64::from(pool.size());
+        let idle = pool.num_idle() as u64;
+        samples.push((format!(r#"{{pool="{name}",state="idle"}}"#), idle));
+        samples.push((
+            format!(r#"{{pool="{name}",state="in_use"}}"#),
+            size.saturating_sub(idle),
+        ));
+    }
+    series(
+        &mut out,
+        "nyckel_db_pool_connections",
+        "gauge",
+        "Open database connections per pool (read, write) by state.",
+        &samples,
+    );
     let c = &COUNTERS;
     let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
     series(

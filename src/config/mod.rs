@@ -74,6 +74,9 @@ pub struct TlsConfig {
     pub mode: TlsMode,
     pub cert: Option<PathBuf>,
     pub key: Option<PathBuf>,
+    /// Seconds between checks of the certificate and key files; changed files are loaded
+    /// without a restart (certificate renewal). 0: never reload.
+    pub reload_interval: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -391,6 +394,7 @@ impl Default for TlsConfig {
             mode: TlsMode::SelfSigned,
             cert: None,
             key: None,
+            reload_interval: 60,
         }
     }
 }

@@ -49,6 +49,7 @@ mod setup_link;
 mod shutdown;
 mod sms_gateways;
 mod sms_limits;
+mod tls_reload;
 mod token_client_credentials;
 mod token_code;
 mod token_common;

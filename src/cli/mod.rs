@@ -37,7 +37,11 @@ enum Command {
     /// Run the server.
     Serve,
     /// Apply database migrations and exit.
-    Migrate,
+    Migrate {
+        /// Only show what would run (and any newer migrations the database has); change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Manage accounts.
     #[command(subcommand)]
     User(users::UserCommand),
@@ -104,7 +108,7 @@ pub fn main() -> ExitCode {
     let result = runtime.block_on(async move {
         match cli.command {
             Command::Serve => serve::run(config).await,
-            Command::Migrate => serve::migrate(config, out).await,
+            Command::Migrate { dry_run } => serve::migrate(config, out, dry_run).await,
             Command::User(c) => users::run(c, config, out).await,
             Command::Org(c) => orgs::run(c, config, out).await,
             Command::Client(c) => clients::run(c, config, out).await,

@@ -40,8 +40,37 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
 }
 
 /// Applies migrations.
-pub async fn migrate(config: Config, out: Out) -> anyhow::Result<()> {
-    crate::cli::open_db(&config).await?;
-    out.print(&serde_json::json!({"migrated": true}), "migrations applied");
+pub async fn migrate(config: Config, out: Out, dry_run: bool) -> anyhow::Result<()> {
+    if !dry_run {
+        crate::cli::open_db(&config).await?;
+        out.print(&serde_json::json!({"migrated": true}), "migrations applied");
+        return Ok(());
+    }
+    let db = crate::store::Db::connect(&config).await?;
+    let status = crate::store::schema::status(&db).await?;
+    let mut text = if status.pending.is_empty() {
+        "the database is up to date: nothing would run".to_string()
+    } else {
+        let mut t = String::from("would run:");
+        for s in &status.pending {
+            t.push_str(&format!("\n  {} {}", s.version, s.description));
+        }
+        t
+    };
+    if !status.newer.is_empty() {
+        text.push_str("\nthe database also has migrations newer than this binary:");
+        for s in &status.newer {
+            let kind = if s.is_contract() {
+                "contract: this binary cannot run on it"
+            } else {
+                "expand: this binary keeps working"
+            };
+            text.push_str(&format!("\n  {} {} ({kind})", s.version, s.description));
+        }
+    }
+    out.print(
+        &serde_json::json!({ "dry_run": true, "pending": status.pending, "newer": status.newer }),
+        &text,
+    );
     Ok(())
 }

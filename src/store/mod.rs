@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod page;
 pub mod refresh_tokens;
 pub mod revoked;
+pub mod schema;
 pub mod sessions;
 pub mod throttle;
 pub mod users;
@@ -133,30 +134,36 @@ impl Db {
 
     /// Whether every migration this binary knows has been applied (readiness).
     pub async fn migrations_current(&self) -> bool {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATOR,
-            Backend::Postgres => &POSTGRES_MIGRATOR,
-        };
-        let applied: Result<Vec<(i64,)>, _> =
-            sqlx::query_as("select version from _sqlx_migrations where success = true")
-                .fetch_all(&self.pool)
-                .await;
-        match applied {
-            Ok(rows) => migrator
-                .iter()
-                .all(|m| rows.iter().any(|(v,)| *v == m.version)),
-            Err(_) => false,
-        }
+        schema::status(self)
+            .await
+            .is_ok_and(|s| s.pending.is_empty())
     }
 
     /// Applies pending migrations (PostgreSQL takes an advisory lock, so concurrent starts
-    /// migrate once).
+    /// migrate once). Migrations newer than this binary are tolerated when they are all
+    /// expand migrations (rolling upgrade), and refused with instructions otherwise
+    /// (`schema`).
     pub async fn migrate(&self) -> Result<()> {
-        let migrator = match self.backend {
-            Backend::Sqlite => &SQLITE_MIGRATOR,
-            Backend::Postgres => &POSTGRES_MIGRATOR,
-        };
-        migrator.run(&self.writer).await?;
+        let status = schema::status(self).await?;
+        if !status.newer.is_empty() {
+            let list: Vec<String> = status
+                .newer
+                .iter()
+                .map(|s| format!("{} {}", s.version, s.description))
+                .collect();
+            if status.newer.iter().any(schema::Step::is_contract) {
+                return Err(crate::error::Error::Corrupt(format!(
+                    "the database schema is newer than this binary (nyckel {}) and no longer compatible with it (migrations {}); run the newest nyckel release on this node",
+                    env!("CARGO_PKG_VERSION"),
+                    list.join(", ")
+                )));
+            }
+            tracing::warn!(
+                newer = %list.join(", "),
+                "the database has migrations this binary does not know (a newer version migrated); they only add, so this node keeps serving: upgrade it soon"
+            );
+        }
+        schema::tolerant(self.backend).run(&self.writer).await?;
         Ok(())
     }
 

@@ -45,6 +45,7 @@ mod nodes;
 mod refresh_race;
 mod reset;
 mod rp;
+mod schema_versions;
 mod setup_link;
 mod shutdown;
 mod sms_gateways;

@@ -20,6 +20,8 @@ pub struct Running {
     pub handle: Handle,
     /// The metrics listener's address, when `[metrics] listen` is set.
     pub metrics_addr: Option<SocketAddr>,
+    /// The plain-HTTP redirect listener's address, when `tls.redirect_listen` is set.
+    pub redirect_addr: Option<SocketAddr>,
 }
 
 /// Binds `listen` and starts serving in the background; returns once the socket listens.
@@ -68,12 +70,14 @@ pub async fn start_on(
         .await
         .ok_or_else(|| Error::Io(std::io::Error::other(format!("could not listen on {addr}"))))?;
     let metrics_addr = crate::metrics::spawn(&state).await?;
+    let redirect_addr = crate::http::redirect::spawn(&state).await?;
     crate::http::upkeep::spawn(state);
     Ok((
         Running {
             addr: bound,
             handle,
             metrics_addr,
+            redirect_addr,
         },
         task,
     ))

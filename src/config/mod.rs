@@ -77,6 +77,8 @@ pub struct TlsConfig {
     /// Seconds between checks of the certificate and key files; changed files are loaded
     /// without a restart (certificate renewal). 0: never reload.
     pub reload_interval: u64,
+    /// A plain-HTTP address (e.g. `0.0.0.0:80`) that only redirects to the HTTPS issuer.
+    pub redirect_listen: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -395,6 +397,7 @@ impl Default for TlsConfig {
             cert: None,
             key: None,
             reload_interval: 60,
+            redirect_listen: None,
         }
     }
 }
@@ -617,6 +620,16 @@ impl Config {
         self.login.validate()?;
         self.sms.validate()?;
         self.metrics.validate()?;
+        if let Some(r) = &self.tls.redirect_listen {
+            if r.parse::<std::net::SocketAddr>().is_err() {
+                return bad(format!(
+                    "tls.redirect_listen = {r:?} is not an address such as \"0.0.0.0:80\""
+                ));
+            }
+            if self.tls.mode == TlsMode::Off {
+                return bad("tls.redirect_listen needs TLS on (tls.mode is \"off\")".into());
+            }
+        }
         if self.keys.prepublish < 0 || self.keys.retain_extra < 0 {
             return bad("keys.prepublish and keys.retain_extra must not be negative".into());
         }

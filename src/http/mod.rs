@@ -19,6 +19,7 @@ pub mod logout;
 pub mod page;
 pub mod password_change;
 pub mod password_form;
+pub mod redirect;
 pub mod reset;
 pub mod session;
 pub mod setup;

@@ -153,3 +153,40 @@ async fn health_readiness_and_request_ids() {
     let live = http.get(app.url("/healthz")).send().await.expect("healthz");
     assert_eq!(live.status(), 200);
 }
+
+#[tokio::test]
+async fn plain_http_only_redirects_to_the_configured_https_issuer() {
+    let app = TestApp::spawn_with(|c| c.tls.redirect_listen = Some("127.0.0.1:0".into())).await;
+    let addr = app.redirect_addr.expect("redirect listener");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let res = http
+        .get(format!("http://{addr}/login?next=/admin"))
+        .header("host", "evil.test")
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(res.status(), 301);
+    assert_eq!(
+        res.headers()["location"],
+        format!("{}/login?next=/admin", app.issuer).as_str()
+    );
+    let double = http
+        .get(format!("http://{addr}//evil.test/x"))
+        .send()
+        .await
+        .expect("GET");
+    assert_eq!(
+        double.headers()["location"],
+        format!("{}/", app.issuer).as_str()
+    );
+    let post = http
+        .post(format!("http://{addr}/login"))
+        .form(&[("password", "x")])
+        .send()
+        .await
+        .expect("POST");
+    assert_eq!(post.status(), 400);
+}

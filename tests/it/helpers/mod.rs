@@ -33,6 +33,8 @@ pub struct TestApp {
     pub issuer: String,
     /// The metrics listener, when `metrics.listen` was set.
     pub metrics_addr: Option<SocketAddr>,
+    /// The plain-HTTP redirect listener, when `tls.redirect_listen` was set.
+    pub redirect_addr: Option<SocketAddr>,
     /// Holds the test's folder (database, keys) until the app is dropped.
     _dir: tempfile::TempDir,
     handle: axum_server::Handle,
@@ -75,6 +77,7 @@ impl TestApp {
             clock,
             addr: running.addr,
             metrics_addr: running.metrics_addr,
+            redirect_addr: running.redirect_addr,
             issuer,
             _dir: dir,
             handle: running.handle,

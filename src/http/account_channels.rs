@@ -185,7 +185,7 @@ fn fresh_or_login<'a>(
     channels::fresh(state, session).ok_or_else(|| login_again(path).into())
 }
 
-fn internal(e: impl std::fmt::Display, t: Texts) -> Early {
+fn internal(e: impl std::fmt::Display + 'static, t: Texts) -> Early {
     PageError::from_internal(e, t).into()
 }
 

@@ -48,9 +48,32 @@ impl PageError {
     }
 
     /// Logs an internal error and returns the 500 page.
-    pub fn from_internal(e: impl std::fmt::Display, texts: Texts) -> Self {
+    /// A database that cannot be reached (pool timeout, connection failure, closed pool) is a
+    /// passing condition: 503 "try again in a moment" (with `Retry-After`), logged as a warning.
+    pub fn from_internal(e: impl std::fmt::Display + 'static, texts: Texts) -> Self {
+        if db_unavailable(&e) {
+            tracing::warn!(error = %e, "database unavailable");
+            return Self::new(StatusCode::SERVICE_UNAVAILABLE, "error.unavailable", texts);
+        }
         tracing::error!(error = %e, "internal error");
         Self::internal(texts)
+    }
+}
+
+/// Whether an error means the database cannot be reached right now.
+pub fn db_unavailable(e: &(dyn Any + 'static)) -> bool {
+    let unreachable = |e: &sqlx::Error| {
+        matches!(
+            e,
+            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
+        )
+    };
+    if let Some(e) = e.downcast_ref::<sqlx::Error>() {
+        return unreachable(e);
+    }
+    match e.downcast_ref::<crate::error::Error>() {
+        Some(crate::error::Error::Db(e)) => unreachable(e),
+        _ => false,
     }
 }
 
@@ -60,7 +83,12 @@ impl IntoResponse for PageError {
             t: self.texts,
             message: self.texts.t(self.key),
         };
-        render_status(self.status, &page)
+        let mut res = render_status(self.status, &page);
+        if self.status == StatusCode::SERVICE_UNAVAILABLE {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+        }
+        res
     }
 }
 

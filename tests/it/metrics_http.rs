@@ -190,3 +190,72 @@ async fn plain_http_only_redirects_to_the_configured_https_issuer() {
         .expect("POST");
     assert_eq!(post.status(), 400);
 }
+
+#[tokio::test]
+async fn without_its_database_the_server_answers_503_quickly_and_serves_discovery() {
+    let app = TestApp::spawn().await;
+    app.create_user("anna@example.org").await;
+    let b = app.browser();
+    let login = b.get("/login").await;
+    app.state.db.close().await;
+
+    let started = std::time::Instant::now();
+    let page = b
+        .submit(
+            &login,
+            "/login",
+            &[("email", "anna@example.org"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, 503, "{}", page.body);
+    assert!(page.headers.contains_key("retry-after"));
+    assert!(page.body.contains("briefly unavailable"));
+    let token = app
+        .http()
+        .post(app.url("/token"))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", "x"),
+            ("client_id", "c"),
+        ])
+        .send()
+        .await
+        .expect("token");
+    assert_eq!(token.status(), 503);
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "no hang"
+    );
+
+    let http = app.http();
+    let discovery = http
+        .get(app.url("/.well-known/openid-configuration"))
+        .send()
+        .await
+        .expect("discovery");
+    assert_eq!(discovery.status(), 200, "discovery is served from memory");
+    assert_eq!(
+        http.get(app.url("/jwks"))
+            .send()
+            .await
+            .expect("jwks")
+            .status(),
+        200
+    );
+    assert_eq!(
+        http.get(app.url("/healthz"))
+            .send()
+            .await
+            .expect("live")
+            .status(),
+        200
+    );
+    assert_eq!(
+        http.get(app.url("/readyz"))
+            .send()
+            .await
+            .expect("ready")
+            .status(),
+        503
+    );
+}

@@ -90,7 +90,7 @@ fn to_login(parts: &Parts) -> Response {
     see_other(&format!("/login?next={next}"))
 }
 
-fn internal(texts: Texts, e: impl std::fmt::Display) -> Response {
+fn internal(texts: Texts, e: impl std::fmt::Display + 'static) -> Response {
     crate::http::error::PageError::from_internal(e, texts).into_response()
 }
 

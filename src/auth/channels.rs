@@ -25,6 +25,7 @@
 use serde_json::json;
 
 use crate::admin::users::valid_email;
+use crate::auth::audit_person as audit;
 use crate::auth::keys::login::mask_email;
 use crate::auth::keys::secret::{code_hash, code_matches, random_code, typed_code};
 use crate::auth::session::Session;
@@ -39,7 +40,6 @@ use crate::sms::{SmsMessage, phone};
 use crate::state::AppState;
 use crate::store::{
     self,
-    audit::Event,
     login_keys::{LoginKey, NewKey},
     users::{EMAIL_UNIQUE, User, normalize_email},
 };
@@ -123,28 +123,6 @@ async fn account(state: &AppState, session: &Session) -> Result<User> {
     store::users::find(&state.db, &session.user_id)
         .await?
         .ok_or_else(|| Error::Corrupt("a session without its account".into()))
-}
-
-async fn audit(
-    state: &AppState,
-    kind: &str,
-    user_id: &str,
-    ip: &str,
-    detail: serde_json::Value,
-) -> Result<()> {
-    store::audit::append(
-        &state.db,
-        &Event {
-            kind,
-            user_id: Some(user_id),
-            ip: Some(ip),
-            detail,
-            ..Default::default()
-        },
-        state.now(),
-    )
-    .await?;
-    Ok(())
 }
 
 /// The send limits for one message under a fresh id; `Some(id)` when it may be sent.

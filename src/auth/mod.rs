@@ -13,3 +13,29 @@ pub mod session;
 pub mod setup;
 pub mod throttle;
 pub mod workspace;
+
+use crate::error::Result;
+use crate::state::AppState;
+
+/// Appends an audit event about a person's own action (no actor: the person themself).
+pub(crate) async fn audit_person(
+    state: &AppState,
+    kind: &str,
+    user_id: &str,
+    ip: &str,
+    detail: serde_json::Value,
+) -> Result<()> {
+    crate::store::audit::append(
+        &state.db,
+        &crate::store::audit::Event {
+            kind,
+            user_id: Some(user_id),
+            ip: Some(ip),
+            detail,
+            ..Default::default()
+        },
+        state.now(),
+    )
+    .await?;
+    Ok(())
+}

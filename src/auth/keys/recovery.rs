@@ -19,6 +19,7 @@ use serde_json::json;
 
 use super::login::{self, Browser};
 use super::secret;
+use crate::auth::audit_person as audit;
 use crate::auth::reset;
 use crate::crypto::{random_id, secret_token, sha256_b64};
 use crate::error::Result;
@@ -26,7 +27,7 @@ use crate::i18n::Texts;
 use crate::sms::SmsMessage;
 use crate::sms::limits::{self, Ask, Channel};
 use crate::state::AppState;
-use crate::store::{self, audit::Event, login_keys::NewKey, users::User};
+use crate::store::{self, login_keys::NewKey, users::User};
 
 /// Seconds the traded reset key stays valid.
 pub const TRADED_TTL: i64 = 600;
@@ -298,26 +299,4 @@ pub async fn check_sms_code(
             .await?
             .is_some(),
     )
-}
-
-async fn audit(
-    state: &AppState,
-    kind: &'static str,
-    user_id: &str,
-    ip: &str,
-    detail: serde_json::Value,
-) -> Result<()> {
-    store::audit::append(
-        &state.db,
-        &Event {
-            kind,
-            user_id: Some(user_id),
-            ip: Some(ip),
-            detail,
-            ..Default::default()
-        },
-        state.now(),
-    )
-    .await?;
-    Ok(())
 }

@@ -1,5 +1,5 @@
 //! Background upkeep on every node: reload signing keys (another node may have rotated) and
-//! delete expired rows. Failures are logged and retried on the next tick. Starting upkeep
+//! delete expired rows (once across the cluster per period, by a lease: `store::leases`). Failures are logged and retried on the next tick. Starting upkeep
 //! also starts the mail delivery loop (`mail::delivery`).
 
 use std::time::Duration;
@@ -25,10 +25,43 @@ pub fn spawn(state: AppState) {
                 tracing::warn!(error = %e, "reloading signing keys failed");
             }
             if round % 10 == 0 {
-                purge_expired(&state).await;
+                purge_if_due(&state).await;
             }
         }
     });
+}
+
+/// The lease of the cleanup job: a little under its ten-minute period, so the node that ran
+/// it last can take it again on time.
+pub const PURGE_LEASE: i64 = 540;
+
+/// This process's name as a lease holder.
+pub static NODE_ID: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| crate::crypto::random_token(9));
+
+/// Runs the cleanup when this node gets its lease (once across the cluster per period);
+/// returns whether it ran.
+pub async fn purge_if_due(state: &AppState) -> bool {
+    match store::leases::acquire(
+        &state.db,
+        "purge_expired",
+        &NODE_ID,
+        state.now(),
+        PURGE_LEASE,
+    )
+    .await
+    {
+        Ok(true) => {
+            let purged = purge_expired(state).await;
+            tracing::debug!(purged, "cleanup ran");
+            true
+        }
+        Ok(false) => false,
+        Err(e) => {
+            tracing::warn!(error = %e, "taking the cleanup lease failed");
+            false
+        }
+    }
 }
 
 /// How long (seconds) expired, accepted or revoked invitations stay listed.

@@ -11,6 +11,7 @@ pub mod consents;
 pub mod grants;
 pub mod invitations;
 pub mod keys;
+pub mod leases;
 pub mod login_keys;
 pub mod message_sends;
 pub mod orgs;

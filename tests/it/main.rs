@@ -28,6 +28,7 @@ mod flows;
 mod forgot;
 mod invite;
 mod keys;
+mod leases;
 mod login;
 mod login_keys;
 mod login_keys_flows;

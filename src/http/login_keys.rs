@@ -264,12 +264,9 @@ async fn post_request(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     form: Result<Form<RequestForm>, FormRejection>,
-) -> Response {
-    let form = match posted(form, &headers) {
-        Ok(f) => f,
-        Err(early) => return early.into_response(),
-    };
-    let ctx = match login::posted_context(
+) -> Result<Response, Early> {
+    let form = posted(form, &headers)?;
+    let ctx = login::posted_context(
         &state,
         &headers,
         form.req.as_deref(),
@@ -277,11 +274,8 @@ async fn post_request(
         form.next.as_deref(),
     )
     .await
-    {
-        Ok(ctx) => ctx,
-        Err(res) => return res,
-    };
-    request_key(
+    .map_err(Early::from)?;
+    Ok(request_key(
         &state,
         &headers,
         &ip.to_string(),
@@ -289,7 +283,7 @@ async fn post_request(
         ctx,
         &form.identifier,
     )
-    .await
+    .await)
 }
 
 /// `POST /login/code`.
@@ -298,12 +292,9 @@ async fn post_code(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     form: Result<Form<CodeForm>, FormRejection>,
-) -> Response {
-    let form = match posted(form, &headers) {
-        Ok(f) => f,
-        Err(early) => return early.into_response(),
-    };
-    let ctx = match login::posted_context(
+) -> Result<Response, Early> {
+    let form = posted(form, &headers)?;
+    let ctx = login::posted_context(
         &state,
         &headers,
         form.req.as_deref(),
@@ -311,17 +302,14 @@ async fn post_code(
         form.next.as_deref(),
     )
     .await
-    {
-        Ok(ctx) => ctx,
-        Err(res) => return res,
-    };
+    .map_err(Early::from)?;
     let ip = ip.to_string();
     let replaces = cookies::get(&headers, SESSION_COOKIE).map(sha256_b64);
     let b = Browser {
         replaces: replaces.as_deref(),
         ..browser(&headers, &ip)
     };
-    match key_login::use_code(&state, &form.code, b).await {
+    Ok(match key_login::use_code(&state, &form.code, b).await {
         Ok(Outcome::Success {
             session,
             cookie,
@@ -335,7 +323,7 @@ async fn post_code(
         }
         Ok(_) => sent_page(Purpose::Login, &ctx, Some("keys.wrong_code")),
         Err(e) => PageError::from_internal(e, ctx.texts).into_response(),
-    }
+    })
 }
 
 /// `GET /l/{key}` (and HEAD): the page of a login link. Changes nothing.
@@ -373,17 +361,14 @@ async fn post_link(
     headers: HeaderMap,
     Path(key): Path<String>,
     form: Result<Form<LinkForm>, FormRejection>,
-) -> Response {
+) -> Result<Response, Early> {
     let t = login::texts(&headers, None);
-    let form = match posted(form, &headers) {
-        Ok(f) => f,
-        Err(early) => return early.into_response(),
-    };
+    let form = posted(form, &headers)?;
     if !csrf_matches(&headers, &form.csrf) {
-        return PageError::new(StatusCode::FORBIDDEN, "error.csrf", t).into_response();
+        return Ok(PageError::new(StatusCode::FORBIDDEN, "error.csrf", t).into_response());
     }
     if !looks_like_token(&key) {
-        return invalid_link(t);
+        return Ok(invalid_link(t));
     }
     let ip = ip.to_string();
     let replaces = cookies::get(&headers, SESSION_COOKIE).map(sha256_b64);
@@ -391,7 +376,7 @@ async fn post_link(
         replaces: replaces.as_deref(),
         ..browser(&headers, &ip)
     };
-    match key_login::use_link(&state, &key, b).await {
+    Ok(match key_login::use_link(&state, &key, b).await {
         Ok(Outcome::Success {
             session,
             cookie,
@@ -406,7 +391,7 @@ async fn post_link(
         Ok(Outcome::WrongBrowser) => wrong_browser(t),
         Ok(Outcome::Invalid) => invalid_link(t),
         Err(e) => PageError::from_internal(e, t).into_response(),
-    }
+    })
 }
 
 /// `GET /forgot`.
@@ -426,16 +411,12 @@ async fn post_forgot(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     form: Result<Form<RequestForm>, FormRejection>,
-) -> Response {
-    let form = match posted(form, &headers) {
-        Ok(f) => f,
-        Err(early) => return early.into_response(),
-    };
-    let ctx = match login::posted_context(&state, &headers, None, &form.csrf, None).await {
-        Ok(ctx) => ctx,
-        Err(res) => return res,
-    };
-    request_key(
+) -> Result<Response, Early> {
+    let form = posted(form, &headers)?;
+    let ctx = login::posted_context(&state, &headers, None, &form.csrf, None)
+        .await
+        .map_err(Early::from)?;
+    Ok(request_key(
         &state,
         &headers,
         &ip.to_string(),
@@ -443,7 +424,7 @@ async fn post_forgot(
         ctx,
         &form.identifier,
     )
-    .await
+    .await)
 }
 
 /// `POST /forgot/code`: a correct code leads to the new-password form.
@@ -452,29 +433,27 @@ async fn post_forgot_code(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     form: Result<Form<CodeForm>, FormRejection>,
-) -> Response {
-    let form = match posted(form, &headers) {
-        Ok(f) => f,
-        Err(early) => return early.into_response(),
-    };
-    let ctx = match login::posted_context(&state, &headers, None, &form.csrf, None).await {
-        Ok(ctx) => ctx,
-        Err(res) => return res,
-    };
+) -> Result<Response, Early> {
+    let form = posted(form, &headers)?;
+    let ctx = login::posted_context(&state, &headers, None, &form.csrf, None)
+        .await
+        .map_err(Early::from)?;
     let ip = ip.to_string();
-    match recovery::trade_code(&state, &form.code, browser(&headers, &ip)).await {
-        Ok(Some(recovery::Traded::Mailed)) => mailed_page(&ctx),
-        Ok(Some(recovery::Traded::Form(key))) => {
-            let mut res = StatusCode::SEE_OTHER.into_response();
-            match HeaderValue::from_str(&format!("{}{key}", crate::auth::reset::PATH)) {
-                Ok(v) => res.headers_mut().insert(header::LOCATION, v),
-                Err(e) => return PageError::from_internal(e, ctx.texts).into_response(),
-            };
-            res
-        }
-        Ok(None) => sent_page(Purpose::Reset, &ctx, Some("keys.wrong_code")),
-        Err(e) => PageError::from_internal(e, ctx.texts).into_response(),
-    }
+    Ok(
+        match recovery::trade_code(&state, &form.code, browser(&headers, &ip)).await {
+            Ok(Some(recovery::Traded::Mailed)) => mailed_page(&ctx),
+            Ok(Some(recovery::Traded::Form(key))) => {
+                let mut res = StatusCode::SEE_OTHER.into_response();
+                match HeaderValue::from_str(&format!("{}{key}", crate::auth::reset::PATH)) {
+                    Ok(v) => res.headers_mut().insert(header::LOCATION, v),
+                    Err(e) => return Ok(PageError::from_internal(e, ctx.texts).into_response()),
+                };
+                res
+            }
+            Ok(None) => sent_page(Purpose::Reset, &ctx, Some("keys.wrong_code")),
+            Err(e) => PageError::from_internal(e, ctx.texts).into_response(),
+        },
+    )
 }
 
 /// After a correct SMS recovery code when both factors are needed: "we have also mailed you

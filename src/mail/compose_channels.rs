@@ -4,37 +4,24 @@
 //! the account's address). Addresses and numbers in notices are masked; no notice carries a
 //! link or a code.
 
-use crate::auth::keys::secret::spaced;
 use crate::i18n::Texts;
-use crate::mail::compose::{base, duration, fill};
-use crate::mail::letter::{Action, Letter};
+use crate::mail::compose::{base, fill};
+use crate::mail::compose_keys::{KeyWords, key_letter};
+use crate::mail::letter::Letter;
 use crate::store::users::User;
 
 /// The confirmation of a new email address: a link and a code, valid `ttl` seconds, only in
 /// the signed-in session that asked.
 pub fn verify_email(t: Texts, user: &User, link: &str, code: &str, ttl: i64) -> Letter {
-    let mut l = base(
-        t,
-        t.t("mail_channels.verify_subject").to_string(),
-        user.name.as_deref(),
-    );
-    l.paragraphs
-        .push(t.t("mail_channels.verify_body").to_string());
-    l.action = Some(Action {
-        label: t.t("mail_channels.verify_action").to_string(),
-        url: link.to_string(),
-    });
-    l.paragraphs.push(fill(
-        t.t("mail_channels.code_instead"),
-        &[("code", &spaced(code))],
-    ));
-    l.notes.push(fill(
-        t.t("mail_channels.valid_here"),
-        &[("duration", &duration(t, ttl))],
-    ));
-    l.notes
-        .push(t.t("mail_channels.verify_not_you").to_string());
-    l
+    let words = KeyWords {
+        subject: "mail_channels.verify_subject",
+        body: "mail_channels.verify_body",
+        action: "mail_channels.verify_action",
+        code_instead: "mail_channels.code_instead",
+        valid: "mail_channels.valid_here",
+        notes: &["mail_channels.verify_not_you"],
+    };
+    key_letter(t, user, &words, (link, code), ttl)
 }
 
 /// To the old address: the account's address is now `masked_new`.

@@ -121,10 +121,24 @@ pub fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("nyckel: {e:#}");
+            eprintln!("nyckel: {}", describe(&e));
             ExitCode::FAILURE
         }
     }
+}
+
+/// An error and its causes on one line, each cause once: error types that print their
+/// source inside their own message would otherwise repeat it.
+fn describe(e: &anyhow::Error) -> String {
+    let mut text = e.to_string();
+    for cause in e.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
 }
 
 fn init_tracing(config: &Config) {
@@ -153,4 +167,27 @@ pub async fn open_db(config: &Config) -> anyhow::Result<crate::store::Db> {
 pub fn now() -> i64 {
     use crate::clock::Clock;
     crate::clock::SystemClock.now()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[derive(Debug, thiserror::Error)]
+    enum Outer {
+        #[error("database: {0}")]
+        Db(#[from] std::io::Error),
+    }
+
+    #[test]
+    fn a_cause_already_in_the_message_is_not_repeated() {
+        let inner = std::io::Error::other("invalid peer certificate: BadSignature");
+        let e = anyhow::Error::from(Outer::from(inner)).context("connecting");
+        assert_eq!(
+            describe(&e),
+            "connecting: database: invalid peer certificate: BadSignature"
+        );
+        let plain = anyhow::anyhow!("no such user").context("user show");
+        assert_eq!(describe(&plain), "user show: no such user");
+    }
 }

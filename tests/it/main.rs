@@ -43,6 +43,7 @@ mod metrics_http;
 mod metrics_sms;
 mod must_change;
 mod nodes;
+mod pg_tls;
 mod refresh_race;
 mod reset;
 mod rp;

@@ -149,9 +149,14 @@ impl S3Server {
             startup: Duration::ZERO,
         };
 
-        // Ready when the moto API answers.
+        // Ready when this process says it listens (another one may have taken the port
+        // since it was free) and the moto API answers.
+        let listening = format!("Running on http://127.0.0.1:{port}");
         loop {
-            if http(port, "GET", "/moto-api/", "").is_some_and(|s| s.starts_with("HTTP/1.1 200")) {
+            if server.output().contains(&listening)
+                && http(port, "GET", "/moto-api/", "")
+                    .is_some_and(|s| s.starts_with("HTTP/1.1 200"))
+            {
                 break;
             }
             if let Ok(Some(status)) = server.child.try_wait() {
@@ -209,6 +214,19 @@ impl S3Server {
             secret_access_key: self.secret_access_key.clone(),
             path_style: true,
             timeout: Duration::from_secs(30),
+        }
+    }
+
+    /// moto's log once `done` holds for it (or after 10 s): it logs each request after
+    /// answering it, so a line can lag behind the answer.
+    pub fn log_when(&self, done: impl Fn(&str) -> bool) -> String {
+        let started = Instant::now();
+        loop {
+            let log = self.output();
+            if done(&log) || started.elapsed() > Duration::from_secs(10) {
+                return log;
+            }
+            std::thread::sleep(Duration::from_millis(20));
         }
     }
 

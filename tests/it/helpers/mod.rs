@@ -6,6 +6,7 @@ pub mod admin;
 pub mod browser;
 pub mod db;
 pub mod process;
+pub mod s3_server;
 pub mod sms_gateway;
 pub mod smtp;
 

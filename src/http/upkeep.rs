@@ -137,16 +137,14 @@ pub async fn rotate_keys_if_due(state: &AppState) -> bool {
             .iter()
             .map(|(alg, kid)| json!({ "alg": alg.name(), "kid": kid }))
             .collect();
-        tracing::info!(
-            activates_at = now + k.prepublish,
-            "pre-published the next signing keys"
-        );
+        let activates_at = done.activates_at.unwrap_or(now + k.prepublish);
+        tracing::info!(activates_at, "pre-published the next signing keys");
         let event = store::audit::Event {
             kind: "keys.rotated",
             actor_id: Some("scheduler"),
             detail: json!({
                 "keys": keys,
-                "activates_at": now + k.prepublish,
+                "activates_at": activates_at,
                 "deleted": done.deleted,
             }),
             ..Default::default()

@@ -82,6 +82,8 @@ pub struct Rotated {
     pub created: Vec<(Alg, String)>,
     /// Keys deleted after their retention.
     pub deleted: Vec<String>,
+    /// When the new keys start signing.
+    pub activates_at: Option<UnixTime>,
 }
 
 /// The keys as loaded from the database.
@@ -263,6 +265,16 @@ impl KeyRing {
     /// Generates and stores a key of `alg` that starts signing at `activates_at`.
     pub async fn add_key(&self, alg: Alg, now: UnixTime, activates_at: UnixTime) -> Result<String> {
         let generated = tokio::task::spawn_blocking(move || generate::generate(alg)).await??;
+        self.store_key(alg, generated, now, activates_at).await
+    }
+
+    async fn store_key(
+        &self,
+        alg: Alg,
+        generated: generate::Generated,
+        now: UnixTime,
+        activates_at: UnixTime,
+    ) -> Result<String> {
         let row = store::keys::KeyRow {
             id: generated.kid.clone(),
             alg: alg.name().to_string(),
@@ -341,11 +353,22 @@ impl KeyRing {
         self.reload().await?;
         let snapshot = self.snapshot();
         let mut done = Rotated::default();
+        // Generate first (RSA takes a while), then store: a key is pre-published for the full
+        // `prepublish` after it is stored, however long generating took.
+        let started = std::time::Instant::now();
+        let mut generated = Vec::new();
         for alg in Alg::ALL {
             if self.alg_due(&snapshot, alg, now, prepublish, rotate_every) {
-                done.created
-                    .push((alg, self.add_key(alg, now, now + prepublish).await?));
+                let g = tokio::task::spawn_blocking(move || generate::generate(alg)).await??;
+                generated.push((alg, g));
             }
+        }
+        let took = i64::try_from(started.elapsed().as_millis().div_ceil(1000)).unwrap_or(0);
+        let activates_at = now + took + prepublish;
+        for (alg, g) in generated {
+            let kid = self.store_key(alg, g, now, activates_at).await?;
+            done.created.push((alg, kid));
+            done.activates_at = Some(activates_at);
         }
         for k in &snapshot.infos {
             if k.status(now, self.retention) == KeyStatus::Expired {

@@ -1,5 +1,7 @@
-//! `nyckel keys rotate | list`. A rotation is recorded in the audit log (`keys.rotated`,
-//! actor `cli`).
+//! `nyckel keys rotate | list | rotate-master`. A rotation is recorded in the audit log
+//! (`keys.rotated`, actor `cli`); master-key rotation in [`master`].
+
+mod master;
 
 use clap::Subcommand;
 use serde_json::json;
@@ -14,9 +16,16 @@ pub enum KeysCommand {
     Rotate,
     /// List signing keys and their status.
     List,
+    /// Rotate the master key without downtime (docs/keys.md). Without options: promote the
+    /// staged key (or, with none staged, make one and promote it at once: single node),
+    /// re-sealing everything in the database under it in one transaction.
+    RotateMaster(master::RotateMasterArgs),
 }
 
 pub async fn run(cmd: KeysCommand, config: Config, out: Out) -> anyhow::Result<()> {
+    if let KeysCommand::RotateMaster(args) = cmd {
+        return master::run(args, config, out).await;
+    }
     let prepublish = config.keys.prepublish;
     let state = AppState::build(config).await?;
     let now = now();

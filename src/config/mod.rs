@@ -10,10 +10,12 @@ use serde::{Deserialize, Serialize};
 mod login;
 mod metrics;
 mod sms;
+mod upkeep;
 
 pub use login::LoginConfig;
 pub use metrics::MetricsConfig;
 pub use sms::SmsConfig;
+pub use upkeep::UpkeepConfig;
 
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,6 +43,8 @@ pub struct Config {
     pub login: LoginConfig,
     pub sms: SmsConfig,
     pub metrics: MetricsConfig,
+    /// Scheduled jobs (cleanup).
+    pub upkeep: UpkeepConfig,
     /// Reverse proxies whose `X-Forwarded-For` is believed (exact IP addresses).
     pub trusted_proxies: Vec<String>,
 }
@@ -131,6 +135,11 @@ pub struct KeysConfig {
     pub prepublish: i64,
     /// Seconds a superseded key stays in JWKS beyond the longest token lifetime.
     pub retain_extra: i64,
+    /// Seconds a signing key signs before the scheduled rotation replaces it (its successor is
+    /// pre-published `prepublish` seconds earlier); 0 turns the schedule off.
+    pub rotate_every: i64,
+    /// Seconds between reloads of signing keys (and the master key file) on every node.
+    pub reload_interval: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -374,6 +383,7 @@ impl Default for Config {
             login: LoginConfig::default(),
             sms: SmsConfig::default(),
             metrics: MetricsConfig::default(),
+            upkeep: UpkeepConfig::default(),
             trusted_proxies: Vec::new(),
         }
     }
@@ -442,6 +452,8 @@ impl Default for KeysConfig {
         Self {
             prepublish: 86400,
             retain_extra: 86400,
+            rotate_every: 30 * 86400,
+            reload_interval: 60,
         }
     }
 }
@@ -633,6 +645,8 @@ impl Config {
         if self.keys.prepublish < 0 || self.keys.retain_extra < 0 {
             return bad("keys.prepublish and keys.retain_extra must not be negative".into());
         }
+        self.validate_key_schedule()?;
+        self.upkeep.validate()?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format must be \"text\" or \"json\"".into());
         }

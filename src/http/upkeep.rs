@@ -1,67 +1,159 @@
-//! Background upkeep on every node: reload signing keys (another node may have rotated) and
-//! delete expired rows (once across the cluster per period, by a lease: `store::leases`). Failures are logged and retried on the next tick. Starting upkeep
-//! also starts the mail delivery loop (`mail::delivery`).
+//! Background upkeep on every node: every `keys.reload_interval`, reload signing keys and the
+//! master key file (another node or the CLI may have rotated) and run the scheduled signing-key
+//! rotation when it is due; every `upkeep.cleanup_interval`, delete expired rows. Both jobs run
+//! once across the cluster per period, by a lease (`store::leases`); runs are counted in
+//! `nyckel_jobs_run_total{job}`. Failures are logged and retried on the next tick. Starting
+//! upkeep also starts the mail delivery loop (`mail::delivery`).
 
 use std::time::Duration;
+
+use serde_json::json;
 
 use crate::state::AppState;
 use crate::store;
 
-/// How often keys are reloaded.
+/// How often keys are reloaded by default (`keys.reload_interval`).
 pub const KEY_RELOAD_EVERY: Duration = Duration::from_secs(60);
 
-/// Starts the upkeep loop (and the mail delivery loop).
+/// The metric counting scheduled job runs, by `job`.
+pub const JOBS_RUN: &str = "nyckel_jobs_run_total";
+
+/// Starts the upkeep loops (and the mail delivery loop).
 pub fn spawn(state: AppState) {
     crate::mail::delivery::spawn(state.clone());
-    tokio::spawn(async move {
-        let mut tick = tokio::time::interval(KEY_RELOAD_EVERY);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        tick.tick().await;
-        let mut round: u64 = 0;
-        loop {
-            tick.tick().await;
-            round += 1;
+    let keys_every = Duration::from_secs(state.config.keys.reload_interval.max(1) as u64);
+    let cleanup_every = Duration::from_secs(state.config.upkeep.cleanup_interval.max(1) as u64);
+    let keys_state = state.clone();
+    every(keys_every, move || {
+        let state = keys_state.clone();
+        async move {
             if let Err(e) = state.keys.reload().await {
                 tracing::warn!(error = %e, "reloading signing keys failed");
             }
-            if round % 10 == 0 {
-                purge_if_due(&state).await;
-            }
+            rotate_keys_if_due(&state).await;
+        }
+    });
+    every(cleanup_every, move || {
+        let state = state.clone();
+        async move {
+            purge_if_due(&state).await;
         }
     });
 }
 
-/// The lease of the cleanup job: a little under its ten-minute period, so the node that ran
-/// it last can take it again on time.
+/// Runs `job` every `period` (the first run one period after start), never two at once.
+fn every<F, Fut>(period: Duration, job: F)
+where
+    F: Fn() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        tick.tick().await;
+        loop {
+            tick.tick().await;
+            job().await;
+        }
+    });
+}
+
+/// The lease of the cleanup job at the default ten-minute period: a little under the period,
+/// so the node that ran it last can take it again on time. See [`purge_lease`].
 pub const PURGE_LEASE: i64 = 540;
+
+/// The cleanup lease for a period of `interval` seconds: the period less a tenth (at least
+/// one second less, and at least one second long).
+pub fn purge_lease(interval: i64) -> i64 {
+    (interval - (interval / 10).max(1)).max(1)
+}
+
+/// The shortest lease of the key rotation job: long enough for generating keys, however
+/// often nodes reload. Runs end early anyway: the job re-reads the keys first and does
+/// nothing when another node has already rotated.
+pub const ROTATE_LEASE_MIN: i64 = 60;
 
 /// This process's name as a lease holder.
 pub static NODE_ID: std::sync::LazyLock<String> =
     std::sync::LazyLock::new(|| crate::crypto::random_token(9));
 
-/// Runs the cleanup when this node gets its lease (once across the cluster per period);
-/// returns whether it ran.
-pub async fn purge_if_due(state: &AppState) -> bool {
-    match store::leases::acquire(
-        &state.db,
-        "purge_expired",
-        &NODE_ID,
-        state.now(),
-        PURGE_LEASE,
-    )
-    .await
-    {
-        Ok(true) => {
-            let purged = purge_expired(state).await;
-            tracing::debug!(purged, "cleanup ran");
-            true
-        }
-        Ok(false) => false,
+/// Takes the lease of `job` for `ttl` seconds; logs failures.
+async fn lease(state: &AppState, job: &str, ttl: i64) -> bool {
+    match store::leases::acquire(&state.db, job, &NODE_ID, state.now(), ttl).await {
+        Ok(taken) => taken,
         Err(e) => {
-            tracing::warn!(error = %e, "taking the cleanup lease failed");
+            tracing::warn!(error = %e, job, "taking a job lease failed");
             false
         }
     }
+}
+
+/// Runs the cleanup when this node gets its lease (once across the cluster per period);
+/// returns whether it ran.
+pub async fn purge_if_due(state: &AppState) -> bool {
+    let ttl = purge_lease(state.config.upkeep.cleanup_interval);
+    if !lease(state, "purge_expired", ttl).await {
+        return false;
+    }
+    crate::metrics::registry::inc(JOBS_RUN, &[("job", "cleanup")]);
+    let purged = purge_expired(state).await;
+    tracing::debug!(purged, "cleanup ran");
+    true
+}
+
+/// The scheduled signing-key rotation (`keys.rotate_every`; 0 turns it off): when a current
+/// key is due for a successor, or a retired key is past its retention, and this node gets the
+/// `rotate_keys` lease, pre-publishes the successors (active after `keys.prepublish`) and
+/// deletes expired keys; recorded as `keys.rotated` (actor `scheduler`). Returns whether the
+/// job ran.
+pub async fn rotate_keys_if_due(state: &AppState) -> bool {
+    let k = &state.config.keys;
+    let now = state.now();
+    if k.rotate_every <= 0 || !state.keys.rotation_due(now, k.prepublish, k.rotate_every) {
+        return false;
+    }
+    let ttl = (2 * k.reload_interval).max(ROTATE_LEASE_MIN);
+    if !lease(state, "rotate_keys", ttl).await {
+        return false;
+    }
+    crate::metrics::registry::inc(JOBS_RUN, &[("job", "rotate_keys")]);
+    let done = match state
+        .keys
+        .rotate_scheduled(now, k.prepublish, k.rotate_every)
+        .await
+    {
+        Ok(done) => done,
+        Err(e) => {
+            tracing::warn!(error = %e, "the scheduled key rotation failed");
+            return true;
+        }
+    };
+    if !done.deleted.is_empty() {
+        tracing::info!(keys = ?done.deleted, "deleted signing keys past their retention");
+    }
+    if !done.created.is_empty() {
+        let keys: Vec<serde_json::Value> = done
+            .created
+            .iter()
+            .map(|(alg, kid)| json!({ "alg": alg.name(), "kid": kid }))
+            .collect();
+        let activates_at = done.activates_at.unwrap_or(now + k.prepublish);
+        tracing::info!(activates_at, "pre-published the next signing keys");
+        let event = store::audit::Event {
+            kind: "keys.rotated",
+            actor_id: Some("scheduler"),
+            detail: json!({
+                "keys": keys,
+                "activates_at": activates_at,
+                "deleted": done.deleted,
+            }),
+            ..Default::default()
+        };
+        if let Err(e) = store::audit::append(&state.db, &event, now).await {
+            tracing::warn!(error = %e, "recording the key rotation failed");
+        }
+    }
+    true
 }
 
 /// How long (seconds) expired, accepted or revoked invitations stay listed.

@@ -3,7 +3,7 @@
 //! (including throttled attempts), tokens issued by grant type ([`registry`]); messages with
 //! keys sent and refused by the send limits, hits of the global SMS cap (an alert: sending
 //! stopped), SMS sent in the last 24 hours against the cap; the outbox depth per channel and
-//! the database pools' connections.
+//! the database pools' connections; scheduled job runs (`nyckel_jobs_run_total{job}`).
 
 pub mod registry;
 

@@ -34,6 +34,11 @@ pub const SERIES: &[(&str, &str, &str)] = &[
         "counter",
         "Token responses issued by grant type.",
     ),
+    (
+        "nyckel_jobs_run_total",
+        "counter",
+        "Scheduled job runs on this node by job (cleanup, rotate_keys); once across nodes per period.",
+    ),
 ];
 
 #[derive(Debug, Default, Clone)]

@@ -50,3 +50,23 @@ pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
         .await?;
     Ok(())
 }
+
+/// Replaces a key's sealed private part (master-key rotation) inside `tx`, only if it is still
+/// `old`; returns whether it changed.
+pub async fn reseal(
+    tx: &mut crate::store::Tx<'_>,
+    id: &str,
+    old: &str,
+    new: &str,
+) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("update signing_keys set private_key = $1 where id = $2 and private_key = $3")
+            .bind(new)
+            .bind(id)
+            .bind(old)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}

@@ -198,3 +198,30 @@ pub async fn depth(db: &Db, max_attempts: i64) -> Result<Vec<(String, i64)>, sql
     .fetch_all(db.pool())
     .await
 }
+
+/// Every row's id and sealed payload (master-key rotation).
+pub async fn sealed_payloads(db: &Db) -> Result<Vec<(String, String)>, sqlx::Error> {
+    sqlx::query_as("select id, payload from outbox order by id")
+        .fetch_all(db.writer())
+        .await
+}
+
+/// Replaces a row's sealed payload inside `tx`, only if it is still `old` (master-key
+/// rotation); returns whether it changed.
+pub async fn reseal(
+    tx: &mut crate::store::Tx<'_>,
+    id: &str,
+    old: &str,
+    new: &str,
+) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("update outbox set payload = $1 where id = $2 and payload = $3")
+            .bind(new)
+            .bind(id)
+            .bind(old)
+            .execute(&mut **tx)
+            .await?
+            .rows_affected()
+            == 1,
+    )
+}

@@ -49,12 +49,18 @@ pub fn typed_code(typed: &str, digits: u32) -> Option<String> {
     (code.len() == digits as usize && code.bytes().all(|b| b.is_ascii_digit())).then_some(code)
 }
 
-/// Whether `typed` is the code stored as `stored` for the key `key_hash`.
+/// Whether `typed` is the code stored as `stored` for the key `key_hash`. The stored hash may
+/// have been made under a master key that has since been rotated: every master key of the
+/// file is tried (docs/keys.md).
 pub fn code_matches(state: &AppState, key_hash: &str, stored: &str, typed: &str) -> bool {
-    constant_time_eq(
-        code_hash(state, key_hash, typed).as_bytes(),
-        stored.as_bytes(),
-    )
+    let data = format!("{key_hash}:{typed}");
+    state
+        .keys
+        .macs("code-hash", data.as_bytes())
+        .iter()
+        .fold(false, |found, mac| {
+            found | constant_time_eq(b64(mac).as_bytes(), stored.as_bytes())
+        })
 }
 
 /// "123 456" / "1234 5678": easier to read and type.

@@ -1,0 +1,502 @@
+//! Issue 7, done-when 1: two real `nyckel serve` processes on one database (SQLite, or
+//! PostgreSQL when `NYCKEL_TEST_POSTGRES_URL` is set). Logins, refreshes and logouts alternate
+//! between the nodes; the scheduled signing-key rotation (short test intervals) runs on one
+//! node, the new key is in both nodes' JWKS before it signs, then tokens from both nodes carry
+//! it and verify at either node, while a token signed by the old key keeps verifying; the
+//! cleanup and rotation jobs run once across the nodes (metrics of both, audit log).
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
+use openidconnect::{JsonWebKey, JsonWebKeyId};
+use serde_json::Value;
+
+use crate::flows::{Pkce, authorize_url, post_token};
+use crate::helpers::browser::{self, Browser, query};
+use crate::helpers::process::{ServerProcess, free_port};
+use crate::helpers::{PASSWORD, REDIRECT_URI, db};
+use crate::token_common::decode;
+
+/// Runs the CLI in `dir` against `db_url` with extra environment; `(ok, stdout, stderr)`.
+pub fn nyckel_env(
+    dir: &Path,
+    db_url: &str,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (bool, String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nyckel"));
+    cmd.current_dir(dir)
+        .args(args)
+        .env("NYCKEL_DATABASE__URL", db_url)
+        .stdin(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run nyckel");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Creates a person (password login) and a first-party confidential client with `grants`
+/// (default grants when empty); returns `(client_id, secret)`.
+pub fn user_and_client(dir: &Path, url: &str, email: &str, grants: &[&str]) -> (String, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nyckel"));
+    let out = cmd
+        .current_dir(dir)
+        .args(["user", "create", "--email", email, "--password-stdin"])
+        .env("NYCKEL_DATABASE__URL", url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .and_then(|mut child| {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(PASSWORD.as_bytes())?;
+            child.wait_with_output()
+        })
+        .expect("user create");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut args = vec![
+        "client",
+        "create",
+        "--name",
+        "App",
+        "--redirect-uri",
+        REDIRECT_URI,
+        "--first-party",
+        "--json",
+    ];
+    for g in grants {
+        args.extend(["--grant-type", g]);
+    }
+    let (ok, out, err) = nyckel_env(dir, url, &args, &[]);
+    assert!(ok, "{err}");
+    let client: Value = serde_json::from_str(out.trim()).expect("json");
+    (
+        client["client_id"].as_str().expect("id").to_string(),
+        client["client_secret"]
+            .as_str()
+            .expect("secret")
+            .to_string(),
+    )
+}
+
+/// The base URL of a node (the issuer's host name, the node's port).
+pub fn at(node: &ServerProcess) -> String {
+    format!("https://localhost:{}", node.addr.port())
+}
+
+/// Verifies `jwt`'s signature with the key its kid names in the JWKS of the node at `base`
+/// (openidconnect's JWK implementation, not ours).
+pub async fn verify_at(http: &reqwest::Client, base: &str, jwt: &str) {
+    let text = http
+        .get(format!("{base}/jwks"))
+        .send()
+        .await
+        .expect("jwks")
+        .text()
+        .await
+        .expect("jwks body");
+    let set: CoreJsonWebKeySet = serde_json::from_str(&text).expect("JWKS");
+    let (header, _) = decode(jwt);
+    let kid = JsonWebKeyId::new(header["kid"].as_str().expect("kid").to_string());
+    let key: &CoreJsonWebKey = set
+        .keys()
+        .iter()
+        .find(|k| k.key_id() == Some(&kid))
+        .unwrap_or_else(|| panic!("{base} publishes kid {}", kid.as_str()));
+    let alg: CoreJwsSigningAlgorithm =
+        serde_json::from_value(header["alg"].clone()).expect("known alg");
+    let (signed, sig) = jwt.rsplit_once('.').expect("three parts");
+    key.verify_signature(
+        &alg,
+        signed.as_bytes(),
+        &nyckel::crypto::b64_decode(sig).expect("sig"),
+    )
+    .unwrap_or_else(|e| {
+        panic!(
+            "{base}: signature of kid {} does not verify: {e}",
+            kid.as_str()
+        )
+    });
+}
+
+/// Whether `/introspect` at `base` says the token is active.
+pub async fn active_at(
+    http: &reqwest::Client,
+    base: &str,
+    client: &(String, String),
+    token: &str,
+) -> bool {
+    let answer: Value = http
+        .post(format!("{base}/introspect"))
+        .basic_auth(&client.0, Some(&client.1))
+        .form(&[("token", token)])
+        .send()
+        .await
+        .expect("introspect")
+        .json()
+        .await
+        .expect("json");
+    answer["active"] == true
+}
+
+/// The `/userinfo` status at `base` for an access token.
+async fn userinfo_status(http: &reqwest::Client, base: &str, token: &str) -> u16 {
+    http.get(format!("{base}/userinfo"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("userinfo")
+        .status()
+        .as_u16()
+}
+
+/// `nyckel_jobs_run_total` by job from a node's metrics listener.
+async fn job_runs(port: u16) -> HashMap<String, u64> {
+    let http = reqwest::Client::new();
+    let mut text = None;
+    for _ in 0..50 {
+        if let Ok(r) = http
+            .get(format!("http://127.0.0.1:{port}/metrics"))
+            .send()
+            .await
+        {
+            text = Some(r.text().await.expect("metrics body"));
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let text = text.expect("metrics listener answers");
+    text.lines()
+        .filter_map(|l| l.strip_prefix("nyckel_jobs_run_total{job=\""))
+        .filter_map(|l| l.split_once("\"} "))
+        .map(|(job, n)| (job.to_string(), n.trim().parse().expect("count")))
+        .collect()
+}
+
+/// The nodes' warning and error lines (for failure messages).
+fn warnings(nodes: &[&ServerProcess]) -> String {
+    nodes
+        .iter()
+        .flat_map(|n| {
+            n.output()
+                .lines()
+                .filter(|l| l.contains("WARN") || l.contains("ERROR") || l.contains("kid"))
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn borrow(e: &[(String, String)]) -> Vec<(&str, &str)> {
+    e.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
+}
+
+fn kid(jwt: &str) -> String {
+    decode(jwt).0["kid"].as_str().expect("kid").to_string()
+}
+
+/// One round of a refresh at a node: the new access token, id token and refresh token.
+async fn refresh_at(
+    http: &reqwest::Client,
+    base: &str,
+    client: &(String, String),
+    refresh_token: &str,
+) -> Value {
+    post_token(
+        http,
+        base,
+        &client.0,
+        &client.1,
+        &[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+        ],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn two_nodes_share_sessions_rotate_keys_once_and_run_cleanup_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let url = db::prepare(d).await.url;
+    let client = user_and_client(d, &url, "cluster@example.org", &[]);
+
+    // The first keys were made when the database was; choose rotate_every so that the
+    // scheduled rotation falls due a little after both nodes are up (and once only: the
+    // job's lease lasts a minute).
+    let (ok, out, err) = nyckel_env(d, &url, &["keys", "list", "--json"], &[]);
+    assert!(ok, "{err}");
+    let listed: Value = serde_json::from_str(out.trim()).expect("json");
+    let activated = listed["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| k["activates_at"].as_i64().expect("activates_at"))
+        .max()
+        .expect("a key");
+    let now = nyckel::cli::now();
+    let prepublish = 4;
+    let lead = 15;
+    let rotate_every = (now - activated) + prepublish + lead;
+    let rotate_every = rotate_every.to_string();
+    let cleanup_every = 4;
+    let cleanup = cleanup_every.to_string();
+    let (metrics_a, metrics_b) = (free_port(), free_port());
+    let listen_a = format!("127.0.0.1:{metrics_a}");
+    let listen_b = format!("127.0.0.1:{metrics_b}");
+    let env = |listen: &str| -> Vec<(String, String)> {
+        [
+            ("NYCKEL_KEYS__PREPUBLISH", prepublish.to_string()),
+            ("NYCKEL_KEYS__RELOAD_INTERVAL", "1".to_string()),
+            ("NYCKEL_KEYS__ROTATE_EVERY", rotate_every.clone()),
+            ("NYCKEL_UPKEEP__CLEANUP_INTERVAL", cleanup.clone()),
+            ("NYCKEL_METRICS__LISTEN", listen.to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    };
+    let (env_a, env_b) = (env(&listen_a), env(&listen_b));
+    let started = Instant::now();
+    let port_a = free_port();
+    let issuer = format!("https://localhost:{port_a}");
+    let node_a = ServerProcess::spawn(
+        d,
+        &url,
+        &format!("127.0.0.1:{port_a}"),
+        &issuer,
+        &borrow(&env_a),
+    );
+    let node_b = ServerProcess::spawn(d, &url, "127.0.0.1:0", &issuer, &borrow(&env_b));
+    let (a, b) = (at(&node_a), at(&node_b));
+    let http = browser::client(node_a.addr, false);
+
+    // Log in on A; the code is redeemed on B.
+    let browser = Browser {
+        client: browser::client(node_a.addr, true),
+        issuer: a.clone(),
+    };
+    let pkce = Pkce::new();
+    let page = browser
+        .authorize_and_login(
+            &authorize_url(&a, &client.0, "openid", "s1", Some(&pkce), &[]),
+            "cluster@example.org",
+            PASSWORD,
+        )
+        .await;
+    let loc = page.location.expect("redirect to the client");
+    let code = query(&loc)["code"].clone();
+    let first = post_token(
+        &http,
+        &b,
+        &client.0,
+        &client.1,
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", &pkce.verifier),
+        ],
+    )
+    .await;
+    let old_access = first["access_token"]
+        .as_str()
+        .unwrap_or_else(|| panic!("tokens from B: {first}"))
+        .to_string();
+    let old_kid = kid(&old_access);
+    let alg = decode(&old_access).0["alg"]
+        .as_str()
+        .expect("alg")
+        .to_string();
+    let mut refresh = first["refresh_token"].as_str().expect("rt").to_string();
+    let mut id_token = first["id_token"].as_str().expect("id token").to_string();
+
+    // Refreshes alternate (B, A, B, ...); every access token works at both nodes. Meanwhile
+    // the schedule pre-publishes the next key on one node: it must be in both JWKS before
+    // any token carries it, and then tokens from both nodes carry it.
+    let nodes = [(&a, "A"), (&b, "B")];
+    let mut round = 0usize;
+    let mut in_jwks: HashMap<&str, Option<usize>> = HashMap::from([("A", None), ("B", None)]);
+    let mut new_kid: Option<String> = None;
+    let mut signed_new: HashMap<&str, usize> = HashMap::new();
+    let deadline = Instant::now() + Duration::from_secs(150);
+    while signed_new.len() < 2 {
+        assert!(
+            Instant::now() < deadline,
+            "no rotation seen (kid {old_kid}, new {new_kid:?}); A:\n{}",
+            node_a.output()
+        );
+        round += 1;
+        // JWKS of both nodes first, then a token.
+        let jwks_now: HashMap<&str, Vec<(String, String)>> = HashMap::from([
+            ("A", jwks_keys(&http, &a).await),
+            ("B", jwks_keys(&http, &b).await),
+        ]);
+        for (n, keys) in &jwks_now {
+            assert!(
+                keys.iter().any(|(k, _)| *k == old_kid),
+                "{n} keeps publishing the old key"
+            );
+            // The first key of the tokens' algorithm other than the old one is the new key;
+            // note the round each node first published it.
+            for (candidate, _) in keys.iter().filter(|(k, a)| *k != old_kid && *a == alg) {
+                let new = new_kid.get_or_insert_with(|| candidate.clone());
+                if new == candidate {
+                    if let Some(seen) = in_jwks.get_mut(n) {
+                        seen.get_or_insert(round);
+                    }
+                }
+            }
+        }
+        let (base, name) = nodes[round % 2];
+        let answer = refresh_at(&http, base, &client, &refresh).await;
+        let access = answer["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("refresh at {name}: {answer}"))
+            .to_string();
+        refresh = answer["refresh_token"].as_str().expect("rt").to_string();
+        if let Some(t) = answer["id_token"].as_str() {
+            id_token = t.to_string();
+        }
+        // The token verifies at both nodes.
+        for (other, other_name) in nodes {
+            assert!(
+                active_at(&http, other, &client, &access).await,
+                "a token from {name} is active at {other_name} (round {round}, kid {}, old {old_kid}, new {new_kid:?}, published {in_jwks:?}); warnings:\n{}",
+                kid(&access),
+                warnings(&[&node_a, &node_b])
+            );
+            assert_eq!(userinfo_status(&http, other, &access).await, 200);
+        }
+        let k = kid(&access);
+        if k != old_kid {
+            // The new key was published by both nodes in an earlier round.
+            for n in ["A", "B"] {
+                let seen = in_jwks[n]
+                    .unwrap_or_else(|| panic!("{name} signed with {k} before {n} published it"));
+                assert!(
+                    seen <= round,
+                    "{n} published {k} in round {seen}, {name} signed with it in round {round}"
+                );
+            }
+            assert_eq!(new_kid.as_deref(), Some(k.as_str()), "one new key signs");
+            for (other, _) in nodes {
+                verify_at(&http, other, &access).await;
+                verify_at(&http, other, &id_token).await;
+            }
+            signed_new.entry(name).or_insert(round);
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+
+    // The old key's token still verifies at userinfo and introspection on both nodes.
+    for (base, name) in nodes {
+        assert!(
+            active_at(&http, base, &client, &old_access).await,
+            "the old key's token is active at {name}"
+        );
+        assert_eq!(userinfo_status(&http, base, &old_access).await, 200);
+    }
+
+    // Logout on B ends the session everywhere: A asks for a login and refuses the refresh.
+    let page = browser
+        .get(&format!(
+            "{b}/logout?id_token_hint={}",
+            url::form_urlencoded::byte_serialize(id_token.as_bytes()).collect::<String>()
+        ))
+        .await;
+    assert!(
+        [200, 303].contains(&page.status.as_u16()),
+        "logout at B: {}",
+        page.status
+    );
+    let page = browser
+        .get(&authorize_url(
+            &a,
+            &client.0,
+            "openid",
+            "s3",
+            Some(&Pkce::new()),
+            &[("prompt", "none")],
+        ))
+        .await;
+    let loc = page.location.expect("redirect");
+    assert_eq!(query(&loc)["error"], "login_required", "{loc}");
+    let refused = refresh_at(&http, &a, &client, &refresh).await;
+    assert_eq!(refused["error"], "invalid_grant", "{refused}");
+
+    // The jobs ran once across the nodes: one key rotation (audit and metrics), and the
+    // cleanup about once per period in total, where two nodes each running it would have
+    // made twice as many runs.
+    let elapsed = started.elapsed().as_secs();
+    let (runs_a, runs_b) = (job_runs(metrics_a).await, job_runs(metrics_b).await);
+    let count =
+        |job: &str| runs_a.get(job).copied().unwrap_or(0) + runs_b.get(job).copied().unwrap_or(0);
+    assert_eq!(count("rotate_keys"), 1, "A: {runs_a:?}, B: {runs_b:?}");
+    let periods = elapsed / cleanup_every;
+    assert!(
+        count("cleanup") >= 1 && count("cleanup") <= periods + 2,
+        "cleanup runs {} in {elapsed} s (period {cleanup_every} s): A {runs_a:?}, B {runs_b:?}",
+        count("cleanup")
+    );
+    let (ok, out, err) = nyckel_env(
+        d,
+        &url,
+        &["audit", "list", "--kind", "keys.rotated", "--json"],
+        &[],
+    );
+    assert!(ok, "{err}");
+    let events: Value = serde_json::from_str(out.trim()).expect("json");
+    let by_scheduler = events["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter(|e| e.to_string().contains("scheduler"))
+        .count();
+    assert_eq!(by_scheduler, 1, "{events}");
+    for node in [&node_a, &node_b] {
+        let log = node.output();
+        assert!(!log.contains(&client.1), "no client secret in the log");
+    }
+}
+
+/// The `(kid, alg)` of every key a node publishes.
+pub async fn jwks_keys(http: &reqwest::Client, base: &str) -> Vec<(String, String)> {
+    let jwks: Value = http
+        .get(format!("{base}/jwks"))
+        .send()
+        .await
+        .expect("jwks")
+        .json()
+        .await
+        .expect("json");
+    jwks["keys"]
+        .as_array()
+        .expect("keys")
+        .iter()
+        .map(|k| {
+            (
+                k["kid"].as_str().expect("kid").to_string(),
+                k["alg"].as_str().expect("alg").to_string(),
+            )
+        })
+        .collect()
+}

@@ -8,6 +8,7 @@ pub mod api;
 pub mod authorize;
 pub mod consent;
 pub mod cookies;
+pub mod deadline;
 pub mod error;
 pub mod extract;
 pub mod headers;
@@ -40,6 +41,7 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// The whole application.
 pub fn router(state: AppState) -> Router {
+    let deadline = std::time::Duration::from_secs(state.config.request_timeout);
     let api = Router::new()
         .route(
             "/.well-known/openid-configuration",
@@ -67,6 +69,10 @@ pub fn router(state: AppState) -> Router {
         .route("/static/nyckel.css", get(wellknown::get_css))
         .fallback(wellknown::not_found)
         .with_state(state)
+        .layer(axum::middleware::from_fn_with_state(
+            deadline,
+            deadline::limit,
+        ))
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(axum::middleware::from_fn(headers::security_headers))
         .layer(axum::middleware::from_fn(headers::log_requests))

@@ -23,6 +23,7 @@ mod authorize_support;
 mod canary;
 mod cli;
 mod cli_admin;
+mod crash;
 mod discovery;
 mod flows;
 mod forgot;

@@ -5,6 +5,8 @@
 pub mod admin;
 pub mod browser;
 pub mod db;
+pub mod integrity;
+pub mod load;
 pub mod process;
 pub mod sms_gateway;
 pub mod smtp;

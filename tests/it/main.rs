@@ -44,6 +44,8 @@ mod metrics_http;
 mod metrics_sms;
 mod must_change;
 mod nodes;
+mod outage;
+mod panic_deadline;
 mod refresh_race;
 mod reset;
 mod rp;

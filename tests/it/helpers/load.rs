@@ -263,7 +263,7 @@ pub struct Target {
 
 /// Why a step ended early.
 #[derive(Debug)]
-enum Stop {
+pub enum Stop {
     /// No answer (connection refused or reset, server killed).
     Transport,
     /// An answer other than the expected one.
@@ -367,7 +367,7 @@ async fn one_round(
 }
 
 /// A password login through the authorization endpoint; returns the code and its PKCE pair.
-async fn login(
+pub async fn login(
     w: usize,
     f: &Fixture,
     t: &Target,
@@ -448,7 +448,7 @@ async fn token(
     serde_json::from_str(&a.body).map_err(|e| Stop::Status(format!("token JSON: {e}")))
 }
 
-async fn exchange(
+pub async fn exchange(
     f: &Fixture,
     t: &Target,
     http: &reqwest::Client,
@@ -477,7 +477,7 @@ async fn exchange(
     Ok(refresh)
 }
 
-async fn rotate(
+pub async fn rotate(
     f: &Fixture,
     t: &Target,
     http: &reqwest::Client,

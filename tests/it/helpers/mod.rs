@@ -10,6 +10,7 @@ pub mod load;
 pub mod process;
 pub mod sms_gateway;
 pub mod smtp;
+pub mod tcp_proxy;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

@@ -47,6 +47,9 @@ pub struct Config {
     pub upkeep: UpkeepConfig,
     /// Reverse proxies whose `X-Forwarded-For` is believed (exact IP addresses).
     pub trusted_proxies: Vec<String>,
+    /// Seconds a request may take before it is answered 503 with `Retry-After` (a database
+    /// that stops answering must not hang requests), 1-600.
+    pub request_timeout: u64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -385,6 +388,7 @@ impl Default for Config {
             metrics: MetricsConfig::default(),
             upkeep: UpkeepConfig::default(),
             trusted_proxies: Vec::new(),
+            request_timeout: 30,
         }
     }
 }
@@ -579,6 +583,9 @@ impl Config {
             || url.starts_with("postgresql://"))
         {
             return bad("database.url must start with sqlite:// or postgres://".into());
+        }
+        if !(1..=600).contains(&self.request_timeout) {
+            return bad("request_timeout must be between 1 and 600 seconds".into());
         }
         if !matches!(self.database.sqlite_synchronous.as_str(), "full" | "normal") {
             return bad("database.sqlite_synchronous must be \"full\" or \"normal\"".into());

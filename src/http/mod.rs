@@ -8,6 +8,7 @@ pub mod api;
 pub mod authorize;
 pub mod consent;
 pub mod cookies;
+pub mod deadline;
 pub mod error;
 pub mod extract;
 pub mod headers;
@@ -38,8 +39,14 @@ use crate::state::AppState;
 /// "password" from reaching argon2 (SECURITY.md 6.2.9).
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// The whole application.
+/// The whole application: [`routes`] inside [`middleware`].
 pub fn router(state: AppState) -> Router {
+    let deadline = std::time::Duration::from_secs(state.config.request_timeout);
+    middleware(routes(state), deadline)
+}
+
+/// Every route, with the state.
+pub fn routes(state: AppState) -> Router {
     let api = Router::new()
         .route(
             "/.well-known/openid-configuration",
@@ -67,8 +74,18 @@ pub fn router(state: AppState) -> Router {
         .route("/static/nyckel.css", get(wellknown::get_css))
         .fallback(wellknown::not_found)
         .with_state(state)
-        .layer(DefaultBodyLimit::max(BODY_LIMIT))
-        .layer(axum::middleware::from_fn(headers::security_headers))
-        .layer(axum::middleware::from_fn(headers::log_requests))
-        .layer(CatchPanicLayer::custom(error::panic_response))
+}
+
+/// The middleware every route runs inside (innermost first): the request deadline, the body
+/// limit, security headers, request logging, and the panic catcher that turns a panicking
+/// handler into a 500 while the server keeps serving.
+pub fn middleware(app: Router, deadline: std::time::Duration) -> Router {
+    app.layer(axum::middleware::from_fn_with_state(
+        deadline,
+        deadline::limit,
+    ))
+    .layer(DefaultBodyLimit::max(BODY_LIMIT))
+    .layer(axum::middleware::from_fn(headers::security_headers))
+    .layer(axum::middleware::from_fn(headers::log_requests))
+    .layer(CatchPanicLayer::custom(error::panic_response))
 }

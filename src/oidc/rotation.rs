@@ -4,7 +4,10 @@
 //! per refresh: SQLite has a single writer and `synchronous = full` syncs on every commit, so
 //! this is what lets refresh throughput exceed the disk's sync rate. Each consume is still a
 //! single atomic `update ... where used_at is null ... returning`, safe across nodes; a crash
-//! before the commit loses only rotations nobody was answered for.
+//! before the commit loses only rotations nobody was answered for: a caller is answered only
+//! after its batch committed. A batch that takes longer than twice `database.acquire_timeout`
+//! (a database that stopped answering) is abandoned and rolled back, so one hung connection
+//! cannot stall every later rotation.
 
 use tokio::sync::{mpsc, oneshot};
 
@@ -22,7 +25,15 @@ struct Rotation {
     successor_hash: String,
     now: UnixTime,
     expires_at: UnixTime,
-    reply: oneshot::Sender<Result<Taken, String>>,
+    reply: oneshot::Sender<Result<Taken, Failed>>,
+}
+
+/// Why a batch failed, as told to each of its callers (sqlx errors cannot be cloned).
+#[derive(Debug)]
+struct Failed {
+    /// The database could not be reached (the caller answers 503, not 500).
+    unavailable: bool,
+    message: String,
 }
 
 /// Hands rotations to the batching task.
@@ -50,7 +61,12 @@ impl Rotator {
                         Err(_) => break,
                     }
                 }
-                match run(&db, &batch).await {
+                let deadline = db.timeout() * 2;
+                let outcome = match tokio::time::timeout(deadline, run(&db, &batch)).await {
+                    Ok(outcome) => outcome,
+                    Err(_) => Err(sqlx::Error::PoolTimedOut),
+                };
+                match outcome {
                     Ok(results) => {
                         for (r, taken) in batch.into_iter().zip(results) {
                             let _ = r.reply.send(Ok(taken));
@@ -58,8 +74,17 @@ impl Rotator {
                     }
                     Err(e) => {
                         tracing::error!(error = %e, size = batch.len(), "refresh rotation batch failed");
+                        let unavailable = matches!(
+                            e,
+                            sqlx::Error::PoolTimedOut
+                                | sqlx::Error::Io(_)
+                                | sqlx::Error::PoolClosed
+                        );
                         for r in batch {
-                            let _ = r.reply.send(Err(e.to_string()));
+                            let _ = r.reply.send(Err(Failed {
+                                unavailable,
+                                message: e.to_string(),
+                            }));
                         }
                     }
                 }
@@ -90,10 +115,13 @@ impl Rotator {
         };
         let gone = || crate::error::Error::Corrupt("the refresh rotation task stopped".into());
         self.tx.send(rotation).await.map_err(|_| gone())?;
-        answer
-            .await
-            .map_err(|_| gone())?
-            .map_err(|e| crate::error::Error::Db(sqlx::Error::Protocol(e)))
+        answer.await.map_err(|_| gone())?.map_err(|f| {
+            crate::error::Error::Db(if f.unavailable {
+                sqlx::Error::Io(std::io::Error::other(f.message))
+            } else {
+                sqlx::Error::Protocol(f.message)
+            })
+        })
     }
 }
 

@@ -27,7 +27,7 @@ pub mod users;
 use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, Connection, Executor};
 
 use crate::config::Config;
 use crate::error::Result;
@@ -54,6 +54,8 @@ pub struct Db {
     pool: AnyPool,
     writer: AnyPool,
     backend: Backend,
+    /// `database.acquire_timeout`: also bounds health checks of connections.
+    timeout: Duration,
 }
 
 /// A transaction on [`Db`].
@@ -99,6 +101,26 @@ impl Db {
                 .max_connections(connections)
                 .min_connections(0)
                 .acquire_timeout(acquire_timeout)
+                // A connection comes back to the pool after every use, and sqlx then checks it
+                // with a ping that has no time limit. A connection whose query was cut off by
+                // the request deadline (database unreachable without a reset: a partition or
+                // a hung server) would hang in that ping for good and keep its pool slot, so
+                // the pool could never reconnect. This bounded ping discards it instead.
+                .after_release(move |conn, _meta| {
+                    Box::pin(async move {
+                        if backend == Backend::Sqlite {
+                            return Ok(true);
+                        }
+                        match tokio::time::timeout(acquire_timeout, conn.ping()).await {
+                            Ok(Ok(())) => Ok(true),
+                            Ok(Err(e)) => Err(e),
+                            Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+                                std::io::ErrorKind::TimedOut,
+                                "the database did not answer a ping",
+                            ))),
+                        }
+                    })
+                })
                 .after_connect(move |conn, _meta| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
@@ -130,14 +152,15 @@ impl Db {
             pool,
             writer,
             backend,
+            timeout: acquire_timeout,
         })
     }
 
     /// Whether every migration this binary knows has been applied (readiness).
     pub async fn migrations_current(&self) -> bool {
-        schema::status(self)
+        tokio::time::timeout(self.timeout, schema::status(self))
             .await
-            .is_ok_and(|s| s.pending.is_empty())
+            .is_ok_and(|s| s.is_ok_and(|s| s.pending.is_empty()))
     }
 
     /// Applies pending migrations (PostgreSQL takes an advisory lock, so concurrent starts
@@ -188,9 +211,17 @@ impl Db {
         Ok(self.writer.begin().await?)
     }
 
-    /// Answers whether the database accepts a trivial query.
+    /// Answers whether the database accepts a trivial query within `database.acquire_timeout`
+    /// (a database that accepts connections but never answers is not ready).
     pub async fn ping(&self) -> bool {
-        sqlx::query("select 1").execute(&self.pool).await.is_ok()
+        let query = sqlx::query("select 1").execute(&self.pool);
+        matches!(tokio::time::timeout(self.timeout, query).await, Ok(Ok(_)))
+    }
+
+    /// `database.acquire_timeout`: how long waiting for the database may take before it counts
+    /// as unavailable.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
     }
 
     /// Closes the pool, waiting for connections to be returned.

@@ -5,10 +5,13 @@
 pub mod admin;
 pub mod browser;
 pub mod db;
+pub mod integrity;
+pub mod load;
 pub mod process;
 pub mod s3_server;
 pub mod sms_gateway;
 pub mod smtp;
+pub mod tcp_proxy;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

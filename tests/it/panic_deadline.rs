@@ -1,0 +1,91 @@
+//! The production middleware around the production routes plus two routes this test adds
+//! (the product has no route that panics or stalls on purpose): a handler that panics is
+//! answered 500 and the server keeps serving, and a handler that outlives `request_timeout`
+//! is answered 503 with `Retry-After` at the deadline.
+
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+use axum::routing::get;
+
+use crate::helpers::TestApp;
+
+#[tokio::test]
+async fn a_panicking_handler_answers_500_and_a_stalled_one_503_while_the_server_keeps_serving() {
+    let app = TestApp::spawn().await;
+    let routes = nyckel::http::routes(app.state.clone())
+        .route(
+            "/test-only/panic",
+            get(|| async {
+                if true {
+                    panic!("handler panicked on purpose");
+                }
+                "unreachable"
+            }),
+        )
+        .route(
+            "/test-only/stall",
+            get(|| async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                "late"
+            }),
+        );
+    let service = nyckel::http::middleware(routes, Duration::from_secs(1))
+        .into_make_service_with_connect_info::<SocketAddr>();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.set_nonblocking(true).expect("nonblocking");
+    let addr = listener.local_addr().expect("addr");
+    let server = tokio::spawn(async move { axum_server::from_tcp(listener).serve(service).await });
+    let http = reqwest::Client::new();
+    let url = |p: &str| format!("http://{addr}{p}");
+
+    for _ in 0..3 {
+        let res = http
+            .get(url("/test-only/panic"))
+            .send()
+            .await
+            .expect("an answer, not a reset");
+        assert_eq!(res.status(), 500);
+        let body = res.text().await.expect("body");
+        assert!(
+            !body.contains("on purpose"),
+            "the panic message is not shown: {body}"
+        );
+        let live = http.get(url("/healthz")).send().await.expect("healthz");
+        assert_eq!(live.status(), 200, "still serving after a panic");
+        let discovery = http
+            .get(url("/.well-known/openid-configuration"))
+            .send()
+            .await
+            .expect("discovery");
+        assert_eq!(discovery.status(), 200);
+        let token = http
+            .post(url("/token"))
+            .form(&[("grant_type", "refresh_token"), ("refresh_token", "x")])
+            .send()
+            .await
+            .expect("token");
+        assert_eq!(token.status(), 401, "database-backed endpoints still work");
+    }
+
+    let started = Instant::now();
+    let stalled = http
+        .get(url("/test-only/stall"))
+        .send()
+        .await
+        .expect("stall");
+    let took = started.elapsed();
+    assert_eq!(stalled.status(), 503);
+    assert!(stalled.headers().contains_key("retry-after"));
+    assert!(
+        took < Duration::from_secs(10),
+        "answered at the deadline, took {took:?}"
+    );
+    let api = http
+        .get(url("/api/admin/v1/openapi.json"))
+        .send()
+        .await
+        .expect("api");
+    assert_eq!(api.status(), 200);
+    server.abort();
+}

@@ -20,6 +20,7 @@ mod admin_ui_support;
 mod admin_world;
 mod authorize;
 mod authorize_support;
+mod backup;
 mod canary;
 mod cli;
 mod cli_admin;

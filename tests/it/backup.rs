@@ -23,7 +23,13 @@ impl Site {
         let (ok, out, err) = nyckel(
             dir,
             "sqlite://unused.db",
-            &["backup", "keygen", "--out", identity.to_str().expect("utf8"), "--json"],
+            &[
+                "backup",
+                "keygen",
+                "--out",
+                identity.to_str().expect("utf8"),
+                "--json",
+            ],
             None,
         );
         assert!(ok, "{err}");
@@ -67,7 +73,15 @@ impl Site {
     pub fn restore(&self, id: &str, into: &str) -> (bool, String, String) {
         self.backup(
             into,
-            &["restore", id, "--identity", self.identity(), "--into", into, "--json"],
+            &[
+                "restore",
+                id,
+                "--identity",
+                self.identity(),
+                "--into",
+                into,
+                "--json",
+            ],
         )
     }
 }
@@ -78,7 +92,8 @@ pub async fn empty_database(dir: &Path, postgres: bool) -> String {
     if !postgres {
         return format!(
             "sqlite://{}",
-            dir.join(format!("restored-{}.db", nyckel::crypto::random_id())).display()
+            dir.join(format!("restored-{}.db", nyckel::crypto::random_id()))
+                .display()
         );
     }
     use sqlx::Connection;
@@ -108,9 +123,7 @@ pub async fn connect(url: &str) -> nyckel::store::Db {
 
 async fn table_count(db: &nyckel::store::Db) -> i64 {
     let sql = match db.backend() {
-        nyckel::store::Backend::Sqlite => {
-            "select count(*) from sqlite_master where type = 'table'"
-        }
+        nyckel::store::Backend::Sqlite => "select count(*) from sqlite_master where type = 'table'",
         nyckel::store::Backend::Postgres => {
             "select count(*) from information_schema.tables where table_schema = current_schema()"
         }
@@ -269,7 +282,14 @@ async fn damaged_backups_and_wrong_keys_are_refused_and_the_target_is_untouched(
     let check_refused = |what: &str, expect: &str| {
         let (ok, out, err) = site.backup(
             &url,
-            &["verify", &id, "--identity", site.identity(), "--destination", "a"],
+            &[
+                "verify",
+                &id,
+                "--identity",
+                site.identity(),
+                "--destination",
+                "a",
+            ],
         );
         assert!(!ok, "{what}: verify must fail: {out}");
         assert!(err.contains(expect), "{what}: {err}");
@@ -385,7 +405,10 @@ async fn erased_people_stay_erased_when_an_older_backup_is_restored() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     let url = db::prepare(d).await.url;
-    for (email, org) in [("kept@example.org", "Klubben"), ("gone@example.org", "Laget")] {
+    for (email, org) in [
+        ("kept@example.org", "Klubben"),
+        ("gone@example.org", "Laget"),
+    ] {
         let (ok, _, err) = nyckel(d, &url, &["user", "create", "--email", email], None);
         assert!(ok, "{err}");
         let (ok, _, err) = nyckel(d, &url, &["org", "create", "--name", org], None);
@@ -394,7 +417,16 @@ async fn erased_people_stay_erased_when_an_older_backup_is_restored() {
         let (ok, _, err) = nyckel(
             d,
             &url,
-            &["org", "add-member", "--org", &slug, "--email", email, "--role", "coach"],
+            &[
+                "org",
+                "add-member",
+                "--org",
+                &slug,
+                "--email",
+                email,
+                "--role",
+                "coach",
+            ],
             None,
         );
         assert!(ok, "{err}");
@@ -404,10 +436,11 @@ async fn erased_people_stay_erased_when_an_older_backup_is_restored() {
 
     // Erase one person after the backup; the next run writes the newer tombstone list.
     let db = connect(&url).await;
-    let (gone,): (String,) = sqlx::query_as("select id from users where email = 'gone@example.org'")
-        .fetch_one(db.pool())
-        .await
-        .expect("user");
+    let (gone,): (String,) =
+        sqlx::query_as("select id from users where email = 'gone@example.org'")
+            .fetch_one(db.pool())
+            .await
+            .expect("user");
     assert!(
         nyckel::store::erasure::erase_person(&db, &gone, 1_800_000_000)
             .await
@@ -433,11 +466,12 @@ async fn erased_people_stay_erased_when_an_older_backup_is_restored() {
         .await
         .expect("memberships");
     assert_eq!(m, 0);
-    let (a,): (i64,) = sqlx::query_as("select count(*) from audit_events where user_id = $1 or actor_id = $1")
-        .bind(&gone)
-        .fetch_one(restored.pool())
-        .await
-        .expect("audit");
+    let (a,): (i64,) =
+        sqlx::query_as("select count(*) from audit_events where user_id = $1 or actor_id = $1")
+            .bind(&gone)
+            .fetch_one(restored.pool())
+            .await
+            .expect("audit");
     assert_eq!(a, 0, "audit rows about them are pseudonymised");
     let (t,): (i64,) = sqlx::query_as("select count(*) from erasure_tombstones where user_id = $1")
         .bind(&gone)
@@ -446,4 +480,34 @@ async fn erased_people_stay_erased_when_an_older_backup_is_restored() {
         .expect("tombstones");
     assert_eq!(t, 1, "the tombstone is kept in the restored database");
     restored.close().await;
+}
+
+#[tokio::test]
+async fn a_failing_destination_is_reported_and_does_not_stop_the_others() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let url = db::prepare(d).await.url;
+    let site = Site::new(d);
+    // Site b cannot be written: its path is a file.
+    std::fs::write(d.join("site-b"), "not a folder").expect("file");
+    let (ok, out, err) = site.backup(&url, &["run", "--json"]);
+    assert!(!ok, "exit status reports the failed destination");
+    assert!(err.contains("failed at: b"), "{err}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(report["destinations"][0]["name"], "a");
+    assert_eq!(report["destinations"][0]["ok"], true);
+    assert_eq!(report["destinations"][1]["ok"], false);
+    let id = report["id"].as_str().expect("id");
+    let (ok, out, err) = site.backup(
+        &url,
+        &[
+            "verify",
+            id,
+            "--identity",
+            site.identity(),
+            "--destination",
+            "a",
+        ],
+    );
+    assert!(ok, "site a holds a good copy: {out}\n{err}");
 }

@@ -21,6 +21,7 @@ mod admin_world;
 mod authorize;
 mod authorize_support;
 mod backup;
+mod backup_drill;
 mod canary;
 mod cli;
 mod cli_admin;

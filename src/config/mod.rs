@@ -7,11 +7,13 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod backup;
 mod login;
 mod metrics;
 mod sms;
 mod upkeep;
 
+pub use backup::{BackupConfig, DestinationConfig};
 pub use login::LoginConfig;
 pub use metrics::MetricsConfig;
 pub use sms::SmsConfig;
@@ -50,6 +52,8 @@ pub struct Config {
     /// Seconds a request may take before it is answered 503 with `Retry-After` (a database
     /// that stops answering must not hang requests), 1-600.
     pub request_timeout: u64,
+    /// Backups: recipients and destinations (docs/backups.md).
+    pub backup: BackupConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -389,6 +393,7 @@ impl Default for Config {
             upkeep: UpkeepConfig::default(),
             trusted_proxies: Vec::new(),
             request_timeout: 30,
+            backup: BackupConfig::default(),
         }
     }
 }
@@ -639,6 +644,7 @@ impl Config {
         self.login.validate()?;
         self.sms.validate()?;
         self.metrics.validate()?;
+        self.backup.validate()?;
         if let Some(r) = &self.tls.redirect_listen {
             if r.parse::<std::net::SocketAddr>().is_err() {
                 return bad(format!(

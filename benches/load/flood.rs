@@ -237,7 +237,7 @@ fn probe<F, Fut>(
 ) -> tokio::task::JoinHandle<Samples>
 where
     F: FnMut(Conn) -> Fut + Send + 'static,
-    Fut: std::future::Future<Output = (Conn, anyhow::Result<()>)> + Send,
+    Fut: std::future::Future<Output = (Conn, anyhow::Result<()>)> + Send + 'static,
 {
     let addr = setup.addr;
     tokio::spawn(async move {
@@ -336,7 +336,7 @@ pub async fn run(
                         if let (Some(rt), Ok(mut slot)) = (new.refresh_token, refresh.lock()) {
                             *slot = Some(rt);
                         }
-                        Ok(())
+                        Ok::<(), anyhow::Error>(())
                     }
                     .await;
                     (conn, r)

@@ -10,7 +10,13 @@
 //!   (default 64) keep-alive connections, one request in flight on each;
 //! - complete password logins with the code exchange (`BENCH_LOGIN_CONNECTIONS`, default 8,
 //!   browsers at once), while paced probes measure discovery and token latency under that load;
+//! - a flood of `BENCH_FLOOD_LOGINS` (default 1,000) password logins at once, while paced
+//!   probes measure discovery, token refresh and userinfo (target p99 <= 100 ms; flood.rs);
 //! - the server's startup time, idle RSS, peak RSS (VmHWM) and RSS after the load.
+//!
+//! `BENCH_PHASES` picks phases (comma-separated; default all): `cheap` (discovery, JWKS),
+//! `token` (client_credentials), `refresh` (refresh, userinfo, introspection), `logins`,
+//! `flood`. `BENCH_PHASES=flood cargo bench --bench load` repeats the flood alone.
 //!
 //! Prints a table and writes it as JSON to `target/bench-report.json` (`BENCH_REPORT` to move
 //! it). `BENCH_CLIENT_THREADS` (default 1) sets the generator's threads; it shares the cores
@@ -18,6 +24,8 @@
 
 #[path = "load/client.rs"]
 mod client;
+#[path = "load/flood.rs"]
+mod flood;
 #[path = "load/flow.rs"]
 mod flow;
 #[path = "load/report.rs"]
@@ -58,6 +66,8 @@ struct Settings {
     login_connections: usize,
     client_threads: usize,
     probe_interval: Duration,
+    phases: Vec<String>,
+    flood: flood::Flood,
 }
 
 impl Settings {
@@ -84,8 +94,48 @@ impl Settings {
             login_connections: num("BENCH_LOGIN_CONNECTIONS", 8.0)? as usize,
             client_threads: num("BENCH_CLIENT_THREADS", 1.0)? as usize,
             probe_interval: Duration::from_secs_f64(num("BENCH_PROBE_INTERVAL_MS", 10.0)? / 1000.0),
+            phases: phases_from_env()?,
+            flood: flood::Flood {
+                logins: num("BENCH_FLOOD_LOGINS", 1000.0)? as usize,
+                users: num("BENCH_FLOOD_USERS", 200.0)? as usize,
+                wrong_percent: match std::env::var("BENCH_FLOOD_WRONG_PERCENT") {
+                    Ok(v) => v
+                        .trim()
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| *n <= 100)
+                        .with_context(|| format!("BENCH_FLOOD_WRONG_PERCENT={v:?}"))?,
+                    Err(_) => 10,
+                },
+            },
         })
     }
+
+    /// Whether the phase `name` runs.
+    fn has(&self, name: &str) -> bool {
+        self.phases.iter().any(|p| p == name)
+    }
+}
+
+const PHASES: [&str; 5] = ["cheap", "token", "refresh", "logins", "flood"];
+
+/// `BENCH_PHASES`, checked against the known phases; all of them by default.
+fn phases_from_env() -> anyhow::Result<Vec<String>> {
+    let Ok(v) = std::env::var("BENCH_PHASES") else {
+        return Ok(PHASES.iter().map(|p| p.to_string()).collect());
+    };
+    let phases: Vec<String> = v
+        .split(',')
+        .map(|p| p.trim().to_ascii_lowercase())
+        .filter(|p| !p.is_empty())
+        .collect();
+    if let Some(bad) = phases.iter().find(|p| !PHASES.contains(&p.as_str())) {
+        anyhow::bail!(
+            "BENCH_PHASES: unknown phase {bad:?} (known: {})",
+            PHASES.join(", ")
+        );
+    }
+    Ok(phases)
 }
 
 /// The measured part of a phase: requests that start in `[from, until)` count.
@@ -144,7 +194,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_nyckel")));
     let tmp = tempfile::Builder::new().prefix("nyckel-bench-").tempdir()?;
-    let setup = Setup::new(bin.clone(), tmp.path())?;
+    let setup = Arc::new(Setup::new(bin.clone(), tmp.path())?);
     let host = setup.host();
     eprintln!(
         "bench: {} on {}, {} s per phase, {} connections, {} login browsers, {} client thread(s), {} cores",
@@ -156,6 +206,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         settings.client_threads,
         cores
     );
+    eprintln!("bench: phases {}", settings.phases.join(", "));
 
     // Fixtures through the CLI, as an operator would make them.
     let users: Vec<String> = (0..settings.login_connections.max(1))
@@ -212,6 +263,15 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
         secret: text(&web, "client_secret")?,
         redirect_uri: REDIRECT_URI.into(),
     };
+    let flood_users = if settings.has("flood") {
+        eprintln!(
+            "bench: creating {} accounts for the flood",
+            settings.flood.users
+        );
+        flood::create_users(&setup, settings.flood.users.max(1), PASSWORD)?
+    } else {
+        Vec::new()
+    };
 
     // First start creates the signing keys; the second is the measured startup.
     let (first, first_start) = setup.start().await?;
@@ -230,13 +290,18 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     let conns = settings.connections;
 
     // Cheap endpoints.
-    for (name, path) in [
-        (
-            "GET /.well-known/openid-configuration",
-            "/.well-known/openid-configuration",
-        ),
-        ("GET /jwks", "/jwks"),
-    ] {
+    let cheap: &[(&str, &str)] = if settings.has("cheap") {
+        &[
+            (
+                "GET /.well-known/openid-configuration",
+                "/.well-known/openid-configuration",
+            ),
+            ("GET /jwks", "/jwks"),
+        ]
+    } else {
+        &[]
+    };
+    for &(name, path) in cheap {
         let tpl = Template::get(&host, path)?;
         rows.push(
             hammer(
@@ -262,6 +327,7 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
             why,
             Some(Target::MinRate(TOKEN_TARGET)),
         )),
+        None if !settings.has("token") => {}
         None => rows.push(
             hammer(
                 &setup,
@@ -276,105 +342,136 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
     }
 
     // Full logins give every refresh worker its own token chain.
-    let refresh_name = "POST /token refresh_token (rotating)";
-    let tokens = match &token_missing {
-        Some(why) => Err(why.clone()),
-        None => {
-            eprintln!("bench: {conns} logins for the refresh-token workers");
-            prep_logins(&setup, &settings, &web, &users, conns)
-                .await
-                .map_err(|e| match e.downcast_ref::<Unavailable>() {
-                    Some(u) => u.0.clone(),
-                    None => format!("login failed: {e:#}"),
-                })
-        }
-    };
-    match tokens {
-        Err(why) => {
-            for name in [refresh_name, "GET /userinfo", "POST /introspect"] {
-                rows.push(Row::unavailable(name, &why, None));
+    if settings.has("refresh") {
+        let refresh_name = "POST /token refresh_token (rotating)";
+        let tokens = match &token_missing {
+            Some(why) => Err(why.clone()),
+            None => {
+                eprintln!("bench: {conns} logins for the refresh-token workers");
+                prep_logins(&setup, &settings, &web, &users, conns)
+                    .await
+                    .map_err(|e| match e.downcast_ref::<Unavailable>() {
+                        Some(u) => u.0.clone(),
+                        None => format!("login failed: {e:#}"),
+                    })
             }
-        }
-        Ok(tokens) => {
-            let tokens = if tokens.iter().any(|t| t.refresh_token.is_none()) {
-                rows.push(Row::unavailable(
-                    refresh_name,
-                    "no refresh_token issued",
-                    None,
-                ));
-                tokens
-            } else {
-                let (row, tokens) = refresh_phase(&setup, &settings, &web, tokens).await?;
-                rows.push(row);
-                tokens
-            };
-            let userinfo: Vec<Template> = tokens
-                .iter()
-                .map(|t| {
-                    Template::get(&host, "/userinfo")?
-                        .with_header(header::AUTHORIZATION, &format!("Bearer {}", t.access_token))
-                })
-                .collect::<anyhow::Result<_>>()?;
-            match probe_once(&setup, &userinfo[0]).await? {
-                Some(why) => rows.push(Row::unavailable("GET /userinfo", &why, None)),
-                None => rows.push(
-                    hammer(&setup, &settings, "GET /userinfo", userinfo, ok_200, None).await?,
-                ),
+        };
+        match tokens {
+            Err(why) => {
+                for name in [refresh_name, "GET /userinfo", "POST /introspect"] {
+                    rows.push(Row::unavailable(name, &why, None));
+                }
             }
-            let introspect: Vec<Template> = tokens
-                .iter()
-                .map(|t| {
-                    Template::post_form(&host, "/introspect", &[("token", &t.access_token)])?
-                        .with_basic(&web.id, &web.secret)
-                })
-                .collect::<anyhow::Result<_>>()?;
-            match probe_once(&setup, &introspect[0]).await? {
-                Some(why) => rows.push(Row::unavailable("POST /introspect", &why, None)),
-                None => rows.push(
-                    hammer(
-                        &setup,
-                        &settings,
-                        "POST /introspect",
-                        introspect,
-                        active_token,
+            Ok(tokens) => {
+                let tokens = if tokens.iter().any(|t| t.refresh_token.is_none()) {
+                    rows.push(Row::unavailable(
+                        refresh_name,
+                        "no refresh_token issued",
                         None,
-                    )
-                    .await?,
-                ),
+                    ));
+                    tokens
+                } else {
+                    let (row, tokens) = refresh_phase(&setup, &settings, &web, tokens).await?;
+                    rows.push(row);
+                    tokens
+                };
+                let userinfo: Vec<Template> = tokens
+                    .iter()
+                    .map(|t| {
+                        Template::get(&host, "/userinfo")?.with_header(
+                            header::AUTHORIZATION,
+                            &format!("Bearer {}", t.access_token),
+                        )
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+                match probe_once(&setup, &userinfo[0]).await? {
+                    Some(why) => rows.push(Row::unavailable("GET /userinfo", &why, None)),
+                    None => rows.push(
+                        hammer(&setup, &settings, "GET /userinfo", userinfo, ok_200, None).await?,
+                    ),
+                }
+                let introspect: Vec<Template> = tokens
+                    .iter()
+                    .map(|t| {
+                        Template::post_form(&host, "/introspect", &[("token", &t.access_token)])?
+                            .with_basic(&web.id, &web.secret)
+                    })
+                    .collect::<anyhow::Result<_>>()?;
+                match probe_once(&setup, &introspect[0]).await? {
+                    Some(why) => rows.push(Row::unavailable("POST /introspect", &why, None)),
+                    None => rows.push(
+                        hammer(
+                            &setup,
+                            &settings,
+                            "POST /introspect",
+                            introspect,
+                            active_token,
+                            None,
+                        )
+                        .await?,
+                    ),
+                }
             }
         }
     }
 
     // Logins, with discovery and token latency probed while they run. Without a token
     // endpoint yet, the logins stop at the code.
-    let exchange = token_missing.is_none();
-    let login_name = if exchange {
-        "login + code exchange (full flow)"
-    } else {
-        "login up to the code (POST /token: 404)"
-    };
-    let mut trial = Conn::open(setup.addr).await?;
-    let trial = flow::login(
-        &mut trial,
-        &host,
-        &setup.issuer,
-        &web,
-        (&users[0], PASSWORD),
-        exchange,
-    )
-    .await;
-    match trial {
-        Err(e) if e.downcast_ref::<Unavailable>().is_some() => {
-            rows.push(Row::unavailable(login_name, &e.to_string(), None));
+    if settings.has("logins") {
+        let exchange = token_missing.is_none();
+        let login_name = if exchange {
+            "login + code exchange (full flow)"
+        } else {
+            "login up to the code (POST /token: 404)"
+        };
+        let mut trial = Conn::open(setup.addr).await?;
+        let trial = flow::login(
+            &mut trial,
+            &host,
+            &setup.issuer,
+            &web,
+            (&users[0], PASSWORD),
+            exchange,
+        )
+        .await;
+        match trial {
+            Err(e) if e.downcast_ref::<Unavailable>().is_some() => {
+                rows.push(Row::unavailable(login_name, &e.to_string(), None));
+            }
+            _ => {
+                let probe_cc = token_missing.is_none().then_some(&cc);
+                rows.extend(
+                    login_phase(
+                        &setup, &settings, &web, &users, probe_cc, login_name, exchange,
+                    )
+                    .await?,
+                );
+            }
         }
-        _ => {
-            let probe_cc = token_missing.is_none().then_some(&cc);
-            rows.extend(
-                login_phase(
-                    &setup, &settings, &web, &users, probe_cc, login_name, exchange,
-                )
-                .await?,
-            );
+    }
+
+    // The flood, with probes that need two token chains of their own.
+    if settings.has("flood") {
+        match &token_missing {
+            Some(why) => rows.push(Row::unavailable(
+                "flood",
+                why,
+                Some(Target::MaxP99Ms(flood::FLOOD_P99_MS)),
+            )),
+            None => {
+                let tokens = prep_logins(&setup, &settings, &web, &users, 2).await?;
+                rows.extend(
+                    flood::run(
+                        setup.clone(),
+                        &web,
+                        &flood_users,
+                        &settings.flood,
+                        tokens,
+                        settings.probe_interval,
+                    )
+                    .await?,
+                );
+            }
         }
     }
 
@@ -390,6 +487,10 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
             "login_connections": settings.login_connections,
             "client_threads": settings.client_threads,
             "probe_interval_ms": settings.probe_interval.as_secs_f64() * 1000.0,
+            "phases": settings.phases,
+            "flood_logins": settings.flood.logins,
+            "flood_accounts": settings.flood.users,
+            "flood_wrong_percent": settings.flood.wrong_percent,
             "server": bin.display().to_string(),
             "database": "sqlite (temporary directory)",
         }),

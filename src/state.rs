@@ -60,6 +60,12 @@ impl AppState {
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self> {
         let db = Db::connect(&config).await?;
         db.migrate().await?;
+        Self::build_on(config, clock, db).await
+    }
+
+    /// The rest of [`AppState::build_with_clock`], on a database `db` already migrated (the
+    /// rolling-upgrade tests migrate with the next version's set, `Db::migrate_with`).
+    pub async fn build_on(config: Config, clock: Arc<dyn Clock>, db: Db) -> Result<Self> {
         let has_keys = KeyRing::database_has_keys(&db).await?;
         let master = MasterKey::load_or_create(&config.keys_dir, !has_keys)
             .map_err(|e| Error::Crypto(e.to_string()))?;

@@ -58,8 +58,12 @@ impl Setup {
             .env("NYCKEL_LISTEN", self.addr.to_string())
             .env("NYCKEL_ISSUER", &self.issuer)
             .env("NYCKEL_LOG__FILTER", "warn")
+            // As behind a reverse proxy: the flood's people come from their own addresses.
+            .env("NYCKEL_TRUSTED_PROXIES", "[\"127.0.0.1\"]")
             .env("NO_COLOR", "1")
-            .env_remove("RUST_LOG");
+            .env_remove("RUST_LOG")
+            // The bench's own knob, not server configuration (NYCKEL_* is read as config).
+            .env_remove("NYCKEL_BIN");
         cmd
     }
 

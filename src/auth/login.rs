@@ -95,6 +95,8 @@ pub async fn password(
     attempt: Attempt<'_>,
     now: UnixTime,
 ) -> Result<Outcome> {
+    // A flood of attempts waits here, before touching the database (`Hasher::admit`).
+    let _admitted = hasher.admit().await?;
     let account_key = throttle::account_key(attempt.email);
     let ip_key = throttle::ip_key(attempt.ip);
     let ip = attempt.ip.to_string();

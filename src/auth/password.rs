@@ -43,6 +43,8 @@ pub struct Hasher {
     params: Params,
     workspace: Arc<Workspace>,
     permits: Arc<Semaphore>,
+    /// Password attempts in progress at once, with their database work (see [`Hasher::admit`]).
+    attempts: Arc<Semaphore>,
     dummy: String,
 }
 
@@ -77,6 +79,7 @@ impl Hasher {
             params,
             workspace: Arc::new(Workspace::default()),
             permits: Arc::new(Semaphore::new(permits)),
+            attempts: Arc::new(Semaphore::new(permits * ATTEMPTS_PER_HASH)),
             dummy,
         }
     }
@@ -105,6 +108,20 @@ impl Hasher {
         Ok(if known { verdict } else { Verdict::Mismatch })
     }
 
+    /// Waits (first come, first served) until a password attempt may start; hold the permit
+    /// for the whole attempt, database work included. At most [`ATTEMPTS_PER_HASH`] attempts
+    /// per hashing permit run at once: enough to keep every hashing permit busy while others
+    /// read and write the database, few enough that a flood of logins queues here, in memory,
+    /// rather than in front of the database (where its throttling counters, sessions and audit
+    /// rows would delay every other request's writes: SQLite has one writer).
+    pub async fn admit(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
+        self.attempts
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| Error::PasswordHash(e.to_string()))
+    }
+
     async fn permit(&self) -> Result<tokio::sync::OwnedSemaphorePermit> {
         self.permits
             .clone()
@@ -113,6 +130,9 @@ impl Hasher {
             .map_err(|e| Error::PasswordHash(e.to_string()))
     }
 }
+
+/// Password attempts admitted at once per hashing permit ([`Hasher::admit`]).
+pub const ATTEMPTS_PER_HASH: usize = 2;
 
 /// A PHC string with the configured parameters, a random salt and a random digest: verifying
 /// against it costs exactly one argon2id run and never matches. No hashing at start-up.

@@ -170,26 +170,46 @@ impl Db {
     /// expand migrations (rolling upgrade), and refused with instructions otherwise
     /// (`schema`).
     pub async fn migrate(&self) -> Result<()> {
-        let status = schema::status(self).await?;
-        if !status.newer.is_empty() {
-            let list: Vec<String> = status
-                .newer
-                .iter()
-                .map(|s| format!("{} {}", s.version, s.description))
-                .collect();
-            if status.newer.iter().any(schema::Step::is_contract) {
-                return Err(crate::error::Error::Corrupt(format!(
-                    "the database schema is newer than this binary (nyckel {}) and no longer compatible with it (migrations {}); run the newest nyckel release on this node",
-                    env!("CARGO_PKG_VERSION"),
-                    list.join(", ")
-                )));
-            }
+        self.migrate_with(schema::embedded(self.backend)).await
+    }
+
+    /// [`Db::migrate`] with the migration set `known` instead of the embedded one: what a
+    /// binary carrying `known` does at start. The shipped binary always uses its embedded
+    /// set; this exists so that tests can run a node of the "next version" (the embedded
+    /// migrations plus new ones) beside one of this version (tests/it/rolling_upgrade.rs).
+    pub async fn migrate_with(&self, known: &sqlx::migrate::Migrator) -> Result<()> {
+        // Checked before and after running: a contract migration a newer node applied while
+        // this one waited for the migration lock also stops this node.
+        self.refuse_contracted(known, false).await?;
+        schema::tolerant(known).run(&self.writer).await?;
+        self.refuse_contracted(known, true).await
+    }
+
+    /// Fails when the database has a contract migration `known` lacks; with `warn`, logs
+    /// newer expand migrations.
+    async fn refuse_contracted(&self, known: &sqlx::migrate::Migrator, warn: bool) -> Result<()> {
+        let status = schema::status_against(self, known).await?;
+        if status.newer.is_empty() {
+            return Ok(());
+        }
+        let list: Vec<String> = status
+            .newer
+            .iter()
+            .map(|s| format!("{} {}", s.version, s.description))
+            .collect();
+        if status.newer.iter().any(schema::Step::is_contract) {
+            return Err(crate::error::Error::Corrupt(format!(
+                "the database schema is newer than this binary (nyckel {}) and no longer compatible with it (migrations {}); run the newest nyckel release on this node",
+                env!("CARGO_PKG_VERSION"),
+                list.join(", ")
+            )));
+        }
+        if warn {
             tracing::warn!(
-                newer = %list.join(", "),
-                "the database has migrations this binary does not know (a newer version migrated); they only add, so this node keeps serving: upgrade it soon"
+            newer = %list.join(", "),
+            "the database has migrations this binary does not know (a newer version migrated); they only add, so this node keeps serving: upgrade it soon"
             );
         }
-        schema::tolerant(self.backend).run(&self.writer).await?;
         Ok(())
     }
 

@@ -42,9 +42,10 @@ pub fn embedded(backend: Backend) -> &'static Migrator {
     }
 }
 
-/// A runnable copy of the embedded migrator that tolerates newer applied migrations.
-pub fn tolerant(backend: Backend) -> Migrator {
-    let m = embedded(backend);
+/// A runnable copy of `known` (the migrations a binary carries) that tolerates newer applied
+/// migrations.
+pub fn tolerant(known: &Migrator) -> Migrator {
+    let m = known;
     Migrator {
         migrations: m.migrations.clone(),
         ignore_missing: true,
@@ -75,8 +76,12 @@ async fn applied(db: &Db) -> Result<Vec<Step>, sqlx::Error> {
 
 /// Compares the database with this binary.
 pub async fn status(db: &Db) -> Result<Status, sqlx::Error> {
+    status_against(db, embedded(db.backend())).await
+}
+
+/// Compares the database with the migrations in `known` (see [`Db::migrate_with`]).
+pub async fn status_against(db: &Db, known: &Migrator) -> Result<Status, sqlx::Error> {
     let applied = applied(db).await?;
-    let known = embedded(db.backend());
     let pending = known
         .iter()
         .filter(|m| !applied.iter().any(|a| a.version == m.version))

@@ -41,7 +41,8 @@ pub fn spawn(state: AppState) {
     });
 }
 
-/// Runs `job` every `period` (the first run one period after start), never two at once.
+/// Runs `job` every `period` (the first run one period after start), never two at once, each
+/// run bounded by [`store::BACKGROUND_BOUND`].
 fn every<F, Fut>(period: Duration, job: F)
 where
     F: Fn() -> Fut + Send + 'static,
@@ -53,7 +54,16 @@ where
         tick.tick().await;
         loop {
             tick.tick().await;
-            job().await;
+            // Database work here has no request deadline: a job stuck on a silent
+            // connection is dropped, so it frees its pool slot (`store::bounded`).
+            if tokio::time::timeout(store::BACKGROUND_BOUND, job())
+                .await
+                .is_err()
+            {
+                tracing::warn!(
+                    "an upkeep job took too long (database unresponsive?); retried next time"
+                );
+            }
         }
     });
 }

@@ -6,6 +6,8 @@
 //! Every node runs the loop; the atomic claim keeps one message to one sender. It wakes when
 //! this node enqueues a message and every [`POLL_EVERY`] otherwise (for retries and for
 //! messages other nodes enqueued). [`deliver_due`] runs one pass at once (tests call it).
+//! Its database work runs outside any request, so each statement is bounded
+//! (`store::bounded`): a pass stuck on a silent connection gives up and frees its pool slot.
 
 use std::time::Duration;
 
@@ -86,14 +88,22 @@ pub async fn deliver_due(state: &AppState) -> Result<Pass> {
     // Bounded: failed rows are not due again within the pass, sent ones never.
     for _ in 0..1000 {
         let now = state.now();
-        let claimed = store::outbox::claim_due(&state.db, now, LEASE, MAX_ATTEMPTS, BATCH).await?;
+        let claimed = store::bounded(store::outbox::claim_due(
+            &state.db,
+            now,
+            LEASE,
+            MAX_ATTEMPTS,
+            BATCH,
+        ))
+        .await?;
         if claimed.is_empty() {
             break;
         }
         for row in claimed {
             match deliver_one(state, &sender, &row).await {
                 Ok(()) => {
-                    store::outbox::mark_sent(&state.db, &row.id, state.now()).await?;
+                    store::bounded(store::outbox::mark_sent(&state.db, &row.id, state.now()))
+                        .await?;
                     tracing::info!(id = %row.id, channel = %row.channel, "message delivered");
                     pass.sent += 1;
                 }
@@ -107,7 +117,8 @@ pub async fn deliver_due(state: &AppState) -> Result<Pass> {
                         tracing::warn!(id = %row.id, attempts = row.attempts, retry_in = wait, error = %error, "message delivery failed; will retry");
                         state.now() + wait
                     };
-                    store::outbox::mark_failed(&state.db, &row.id, &error, next).await?;
+                    store::bounded(store::outbox::mark_failed(&state.db, &row.id, &error, next))
+                        .await?;
                     pass.failed += 1;
                 }
             }
@@ -133,7 +144,13 @@ async fn deliver_one(
                 .send(&row.id, row.created_at, &message)
                 .await
         }
-        "request" => crate::auth::keys::process(state, row).await,
+        // Uses the database: bounded like every database use outside a request.
+        "request" => tokio::time::timeout(
+            store::BACKGROUND_BOUND,
+            crate::auth::keys::process(state, row),
+        )
+        .await
+        .unwrap_or_else(|_| Err(DeliveryError("the database did not answer in time".into()))),
         other => Err(DeliveryError(format!("unknown outbox channel {other:?}"))),
     }
 }

@@ -120,9 +120,14 @@ pub async fn render(state: &AppState) -> crate::error::Result<String> {
         &[(String::new(), load(&c.sms_global_cap_hits))],
     );
     let since = state.now() - 86400;
-    let sent_24h =
-        store::message_sends::count_sent(&state.db, "sms", store::message_sends::Scope::All, since)
-            .await?;
+    // The scrape has no request deadline: its queries are bounded (`store::bounded`).
+    let sent_24h = store::bounded(store::message_sends::count_sent(
+        &state.db,
+        "sms",
+        store::message_sends::Scope::All,
+        since,
+    ))
+    .await?;
     series(
         &mut out,
         "nyckel_sms_sent_24h",
@@ -137,7 +142,11 @@ pub async fn render(state: &AppState) -> crate::error::Result<String> {
         "The configured global daily SMS cap (sms.global_daily).",
         &[(String::new(), state.config.sms.global_daily.max(0) as u64)],
     );
-    let depth = store::outbox::depth(&state.db, crate::mail::delivery::MAX_ATTEMPTS).await?;
+    let depth = store::bounded(store::outbox::depth(
+        &state.db,
+        crate::mail::delivery::MAX_ATTEMPTS,
+    ))
+    .await?;
     let mut samples: Vec<(String, u64)> = ["email", "request", "sms"]
         .iter()
         .map(|ch| {

@@ -60,6 +60,24 @@ pub struct Db {
     timeout: Duration,
 }
 
+/// How long database work outside any request (background jobs, the metrics scrape) may
+/// take; see [`bounded`].
+pub const BACKGROUND_BOUND: Duration = Duration::from_secs(60);
+
+/// Runs `work`, database work that no request deadline covers, within [`BACKGROUND_BOUND`].
+/// Past it the work is dropped and answers `PoolTimedOut`: its connection goes back to the
+/// pool, which discards it when it does not answer (see [`Db::connect_url`]), so a job
+/// waiting on a connection that went silent (a network partition) cannot hold a pool slot
+/// for good.
+pub async fn bounded<T, E: From<sqlx::Error>>(
+    work: impl std::future::Future<Output = std::result::Result<T, E>>,
+) -> std::result::Result<T, E> {
+    match tokio::time::timeout(BACKGROUND_BOUND, work).await {
+        Ok(result) => result,
+        Err(_) => Err(sqlx::Error::PoolTimedOut.into()),
+    }
+}
+
 /// A transaction on [`Db`].
 pub type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
 
@@ -107,20 +125,25 @@ impl Db {
                 // with a ping that has no time limit. A connection whose query was cut off by
                 // the request deadline (database unreachable without a reset: a partition or
                 // a hung server) would hang in that ping for good and keep its pool slot, so
-                // the pool could never reconnect. This bounded ping discards it instead.
+                // the pool could never reconnect. This bounded ping discards it instead, and
+                // drops its socket here: sqlx's own close of a failed connection (and its
+                // graceful close) still talks to the socket without a time limit, and over TLS
+                // that waits for the silent server for good, keeping the pool slot.
                 .after_release(move |conn, _meta| {
                     Box::pin(async move {
                         if backend == Backend::Sqlite {
                             return Ok(true);
                         }
-                        match tokio::time::timeout(acquire_timeout, conn.ping()).await {
-                            Ok(Ok(())) => Ok(true),
-                            Ok(Err(e)) => Err(e),
-                            Err(_) => Err(sqlx::Error::Io(std::io::Error::new(
+                        let error = match tokio::time::timeout(acquire_timeout, conn.ping()).await {
+                            Ok(Ok(())) => return Ok(true),
+                            Ok(Err(e)) => e,
+                            Err(_) => sqlx::Error::Io(std::io::Error::new(
                                 std::io::ErrorKind::TimedOut,
                                 "the database did not answer a ping",
-                            ))),
-                        }
+                            )),
+                        };
+                        discard(conn).await;
+                        Err(error)
                     })
                 })
                 .after_connect(move |conn, _meta| {
@@ -250,6 +273,17 @@ impl Db {
     pub async fn close(&self) {
         self.pool.close().await;
         self.writer.close().await;
+    }
+}
+
+/// Drops the socket of a pooled connection that failed its check, without any I/O on it,
+/// by swapping in a throwaway in-memory SQLite connection (sqlx then closes that one, at
+/// once). Dropping a connection closes its socket synchronously, so the pool slot is freed
+/// however the server behaves.
+async fn discard(conn: &mut sqlx::AnyConnection) {
+    match sqlx::AnyConnection::connect("sqlite::memory:").await {
+        Ok(placeholder) => drop(std::mem::replace(conn, placeholder)),
+        Err(e) => tracing::warn!(error = %e, "could not discard a failed database connection"),
     }
 }
 

@@ -201,8 +201,10 @@ async fn a_database_outage_answers_503_fast_and_service_returns_without_a_restar
 
     tokio::time::sleep(Duration::from_secs(3)).await;
     // Phase 1, a hung database: every table is locked, so queries start and never finish.
-    let outage = Instant::now();
     let mut locker = hang_every_table(&url).await;
+    // From here every table is locked (taking the locks can wait behind a transaction in
+    // flight, so the outage starts when they are all held, not when locking began).
+    let outage = Instant::now();
     tokio::time::sleep(HUNG).await;
     // Phase 2, a partition: the connections waiting mid-query go silent for good.
     proxy.set(Mode::BlackHole);

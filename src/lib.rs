@@ -11,6 +11,7 @@
 //! - [`admin`]: use-cases shared by the CLI and (later) the admin API.
 //! - [`http`]: everything that knows axum: routes, pages, extractors, error responses.
 //! - [`cli`]: the `nyckel` command line.
+//! - [`backup`]: encrypted, verified backups to several destinations; restore.
 //! - [`server`] and [`tls`]: listening, TLS and graceful shutdown; [`memory`]: allocator tuning.
 
 pub mod admin;

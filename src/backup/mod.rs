@@ -1,6 +1,359 @@
-//! Backups (issue 6): destinations and retention. Minimal stand-in; the backup core's own
-//! `mod.rs` replaces it at merge.
+//! Backups (issue 6, SECURITY.md 5.2 B1-B7): a consistent, backend-neutral snapshot of the
+//! whole database, zstd-compressed and encrypted to age recipients before it leaves the
+//! process, written to several destinations that are each read back; listing, pinning,
+//! verifying (into a scratch database) and restoring into an empty database, after which
+//! the erasure tombstones are applied again.
+//!
+//! No axum here: the CLI (`nyckel backup ...`) calls these functions, and the scheduler can
+//! call [`run`] the same way. Signing keys inside stay sealed with the master key, as in the
+//! database; the identity that decrypts backups is never stored by Nyckel.
 
+pub mod catalog;
+pub mod crypt;
 pub mod destination;
+pub mod destinations;
+pub mod dir;
+pub mod format;
+pub mod restore;
 pub mod retention;
+pub mod run;
 pub mod s3;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use serde::Serialize;
+
+pub use catalog::Entry;
+pub use run::{DestinationReport, Report};
+
+use crate::config::Config;
+use crate::store::Db;
+use destination::{Destination, DestinationError};
+
+/// A configured destination, or why it could not be opened.
+pub type OpenDestination = Result<Box<dyn Destination>, (String, DestinationError)>;
+
+/// Why a backup operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    /// Refused on purpose (wrong key, non-empty target, unknown schema, missing backup).
+    #[error("{0}")]
+    Refused(String),
+    /// The backup is damaged: a checksum, size, count or structure does not match.
+    #[error("{0}")]
+    Corrupt(String),
+    #[error("destination {0}: {1}")]
+    Destination(String, String),
+    #[error("{0}")]
+    Crypt(#[from] crypt::CryptError),
+    #[error("{0}")]
+    Dump(#[from] crate::store::dump::DumpError),
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The scratch folder of backup runs and verifies.
+pub fn scratch_root(config: &Config) -> PathBuf {
+    config
+        .backup
+        .scratch_dir
+        .clone()
+        .unwrap_or_else(|| config.data_dir.join("backup-scratch"))
+}
+
+/// Opens the configured destinations (or only `only`).
+pub fn open_destinations(
+    config: &Config,
+    only: Option<&str>,
+) -> Result<Vec<OpenDestination>, BackupError> {
+    destinations::build(&config.backup, only).map_err(BackupError::Refused)
+}
+
+/// Takes a backup of `db` to every configured destination.
+pub async fn run(db: &Db, config: &Config, now: i64) -> Result<Report, BackupError> {
+    let dests = open_destinations(config, None)?;
+    run::run(db, &config.backup, &dests, &scratch_root(config), now).await
+}
+
+/// The backups at each destination.
+pub async fn list(
+    config: &Config,
+    only: Option<&str>,
+) -> Result<Vec<(String, Result<Vec<Entry>, BackupError>)>, BackupError> {
+    let mut out = Vec::new();
+    for d in open_destinations(config, only)? {
+        match d {
+            Ok(d) => out.push((d.name().to_string(), catalog::list(d.as_ref()).await)),
+            Err((name, e)) => out.push((
+                name.clone(),
+                Err(BackupError::Destination(name, e.to_string())),
+            )),
+        }
+    }
+    Ok(out)
+}
+
+/// Pins or unpins `id` at every destination that holds it (or only `only`); returns where.
+pub async fn set_pinned(
+    config: &Config,
+    id: &str,
+    pinned: bool,
+    only: Option<&str>,
+) -> Result<Vec<String>, BackupError> {
+    check_id(id)?;
+    let mut done = Vec::new();
+    let mut errors = Vec::new();
+    for d in open_destinations(config, only)? {
+        match d {
+            Ok(d) => match catalog::set_pinned(d.as_ref(), id, pinned).await {
+                Ok(()) => done.push(d.name().to_string()),
+                Err(BackupError::Refused(_)) => {}
+                Err(e) => errors.push(e.to_string()),
+            },
+            Err((name, e)) => errors.push(format!("destination {name}: {e}")),
+        }
+    }
+    if !errors.is_empty() {
+        return Err(BackupError::Failed(errors.join("; ")));
+    }
+    if done.is_empty() {
+        return Err(BackupError::Refused(format!(
+            "no destination holds a complete backup {id}"
+        )));
+    }
+    Ok(done)
+}
+
+fn check_id(id: &str) -> Result<(), BackupError> {
+    if format::is_id(id) {
+        Ok(())
+    } else {
+        Err(BackupError::Refused(format!(
+            "{id:?} is not a backup id (see nyckel backup list)"
+        )))
+    }
+}
+
+/// The outcome of verifying one backup at one destination.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub destination: String,
+    pub id: Option<String>,
+    pub ok: bool,
+    pub error: Option<String>,
+    pub tables: usize,
+    pub rows: u64,
+    pub seconds: f64,
+}
+
+/// Verifies backup `id` (default: the newest complete one) at each destination
+/// independently: download, decrypt, every checksum, a restore into a scratch SQLite database
+/// with integrity checks and row counts. A success is recorded at the destination.
+pub async fn verify(
+    config: &Config,
+    id: Option<&str>,
+    identity: &Path,
+    only: Option<&str>,
+    now: i64,
+) -> Result<Vec<VerifyReport>, BackupError> {
+    if let Some(id) = id {
+        check_id(id)?;
+    }
+    let identities = crypt::read_identities(identity)?;
+    let mut out = Vec::new();
+    for d in open_destinations(config, only)? {
+        let started = Instant::now();
+        let mut report = VerifyReport {
+            destination: String::new(),
+            id: id.map(str::to_string),
+            ok: false,
+            error: None,
+            tables: 0,
+            rows: 0,
+            seconds: 0.0,
+        };
+        let result = match &d {
+            Ok(d) => {
+                report.destination = d.name().to_string();
+                verify_one(config, d.as_ref(), id, &identities, now, &mut report).await
+            }
+            Err((name, e)) => {
+                report.destination = name.clone();
+                Err(BackupError::Destination(name.clone(), e.to_string()))
+            }
+        };
+        report.seconds = started.elapsed().as_secs_f64();
+        match result {
+            Ok(()) => {
+                report.ok = true;
+                tracing::info!(destination = %report.destination, backup = ?report.id, "backup verified");
+            }
+            Err(e) => {
+                tracing::error!(destination = %report.destination, backup = ?report.id, error = %e, "backup verify failed");
+                report.error = Some(e.to_string());
+            }
+        }
+        out.push(report);
+    }
+    Ok(out)
+}
+
+async fn verify_one(
+    config: &Config,
+    dest: &dyn Destination,
+    id: Option<&str>,
+    identities: &[age::x25519::Identity],
+    now: i64,
+    report: &mut VerifyReport,
+) -> Result<(), BackupError> {
+    let id = match id {
+        Some(id) => id.to_string(),
+        None => catalog::list(dest)
+            .await?
+            .into_iter()
+            .rev()
+            .find(|e| e.complete)
+            .map(|e| e.id)
+            .ok_or_else(|| {
+                BackupError::Refused(format!("no complete backup at {}", dest.name()))
+            })?,
+    };
+    report.id = Some(id.clone());
+    let fetched = restore::fetch(dest, &id, identities).await?;
+    let dir = scratch_root(config).join(format!("verify-{id}-{}", crate::crypto::random_id()));
+    std::fs::create_dir_all(&dir)?;
+    let guard = RemoveOnDrop(dir.clone());
+    let url = format!("sqlite://{}", dir.join("verify.db").display());
+    let scratch = Db::connect_url(&url, 1, std::time::Duration::from_secs(30), "normal")
+        .await
+        .map_err(|e| BackupError::Failed(format!("scratch database: {e}")))?;
+    let rows = restore::load(&scratch, &fetched, identities).await;
+    scratch.close().await;
+    drop(guard);
+    let rows = rows?;
+    report.tables = fetched.manifest.parts.len();
+    report.rows = rows;
+    catalog::mark_verified(
+        dest,
+        &id,
+        &format::Verified {
+            verified_at: now,
+            rows,
+        },
+    )
+    .await
+}
+
+struct RemoveOnDrop(PathBuf);
+
+impl Drop for RemoveOnDrop {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// The outcome of a restore.
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreReport {
+    pub id: String,
+    pub destination: String,
+    pub tables: usize,
+    pub rows: u64,
+    /// Tombstones applied (union of the restored database's and the newest lists).
+    pub tombstones: usize,
+    /// Accounts that the tombstones removed again.
+    pub erased_again: u64,
+    pub seconds: f64,
+}
+
+/// Restores backup `id` into the empty database at `into`: fetched and checked completely
+/// first (from `only`, or the first destination that has it), then loaded, migrated to this
+/// binary's schema, and the tombstones re-applied.
+pub async fn restore(
+    config: &Config,
+    id: &str,
+    identity: &Path,
+    into: &str,
+    only: Option<&str>,
+) -> Result<RestoreReport, BackupError> {
+    check_id(id)?;
+    let started = Instant::now();
+    let identities = crypt::read_identities(identity)?;
+    let dests = open_destinations(config, only)?;
+    let target = Db::connect_url(into, 4, std::time::Duration::from_secs(30), "full")
+        .await
+        .map_err(|e| BackupError::Refused(format!("cannot open the target database: {e}")))?;
+    restore::ensure_empty(&target).await?;
+
+    let mut fetched = None;
+    let mut problems = Vec::new();
+    for d in &dests {
+        match d {
+            Ok(d) => match restore::fetch(d.as_ref(), id, &identities).await {
+                Ok(f) => {
+                    fetched = Some(f);
+                    break;
+                }
+                Err(e) => problems.push(e),
+            },
+            Err((name, e)) => problems.push(BackupError::Destination(name.clone(), e.to_string())),
+        }
+    }
+    let Some(fetched) = fetched else {
+        // A wrong key or a damaged copy is worth more than "not here" from other sites.
+        let worst = problems
+            .iter()
+            .position(
+                |e| !matches!(e, BackupError::Refused(m) if m.contains("is not at destination")),
+            )
+            .unwrap_or(0);
+        return Err(if problems.is_empty() {
+            BackupError::Refused(format!("backup {id} not found"))
+        } else {
+            problems.swap_remove(worst)
+        });
+    };
+    // The newest tombstone lists, read before the target is touched: at least the
+    // destination the backup comes from must answer.
+    let mut remote: Vec<crate::store::erasure::Tombstone> = Vec::new();
+    for d in dests.iter().flatten() {
+        match restore::newest_tombstones(d.as_ref(), &identities).await {
+            Ok(list) => remote.extend(list),
+            Err(e) if d.name() == fetched.destination => return Err(e),
+            Err(e) => {
+                tracing::warn!(destination = %d.name(), error = %e, "tombstone list not read")
+            }
+        }
+    }
+
+    let rows = restore::load(&target, &fetched, &identities).await?;
+    target
+        .migrate()
+        .await
+        .map_err(|e| BackupError::Failed(format!("migrating the restored database: {e}")))?;
+    let mut all = crate::store::erasure::list(&target)
+        .await
+        .map_err(|e| BackupError::Failed(e.to_string()))?;
+    for t in remote {
+        if !all.iter().any(|a| a.sub == t.sub) {
+            all.push(t);
+        }
+    }
+    let erased_again = crate::store::erasure::apply_tombstones(&target, &all)
+        .await
+        .map_err(|e| BackupError::Failed(format!("re-applying tombstones: {e}")))?;
+    crate::store::dump::check(&target).await?;
+    target.close().await;
+    Ok(RestoreReport {
+        id: id.to_string(),
+        destination: fetched.destination.clone(),
+        tables: fetched.manifest.parts.len(),
+        rows,
+        tombstones: all.len(),
+        erased_again,
+        seconds: started.elapsed().as_secs_f64(),
+    })
+}

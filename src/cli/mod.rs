@@ -3,6 +3,7 @@
 
 mod admin;
 mod audit;
+mod backup;
 mod clients;
 mod keys;
 mod orgs;
@@ -63,6 +64,9 @@ enum Command {
     /// Read and export the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Back up, list, verify and restore the database (docs/backups.md).
+    #[command(subcommand)]
+    Backup(backup::BackupCommand),
 }
 
 /// Output options shared by the subcommands.
@@ -116,6 +120,7 @@ pub fn main() -> ExitCode {
             Command::Admin(c) => admin::run(c, config, out).await,
             Command::Session(c) => sessions::run(c, config, out).await,
             Command::Audit(c) => audit::run(c, config, out).await,
+            Command::Backup(c) => backup::run(c, config, out).await,
         }
     });
     match result {

@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+mod backup;
 mod login;
 mod metrics;
 mod sms;
 
+pub use backup::{BackupConfig, DestinationConfig};
 pub use login::LoginConfig;
 pub use metrics::MetricsConfig;
 pub use sms::SmsConfig;
@@ -43,6 +45,8 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// Reverse proxies whose `X-Forwarded-For` is believed (exact IP addresses).
     pub trusted_proxies: Vec<String>,
+    /// Backups: recipients and destinations (docs/backups.md).
+    pub backup: BackupConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -375,6 +379,7 @@ impl Default for Config {
             sms: SmsConfig::default(),
             metrics: MetricsConfig::default(),
             trusted_proxies: Vec::new(),
+            backup: BackupConfig::default(),
         }
     }
 }
@@ -620,6 +625,7 @@ impl Config {
         self.login.validate()?;
         self.sms.validate()?;
         self.metrics.validate()?;
+        self.backup.validate()?;
         if let Some(r) = &self.tls.redirect_listen {
             if r.parse::<std::net::SocketAddr>().is_err() {
                 return bad(format!(

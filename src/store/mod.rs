@@ -8,6 +8,8 @@ pub mod auth_requests;
 pub mod clients;
 pub mod codes;
 pub mod consents;
+pub mod dump;
+pub mod erasure;
 pub mod grants;
 pub mod invitations;
 pub mod keys;

@@ -20,6 +20,8 @@ mod admin_ui_support;
 mod admin_world;
 mod authorize;
 mod authorize_support;
+mod backup;
+mod backup_drill;
 mod backup_s3;
 mod canary;
 mod cli;

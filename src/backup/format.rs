@@ -1,0 +1,184 @@
+//! The backup format (version 1): what objects a backup consists of, their keys at a
+//! destination, the encrypted manifest and the plaintext index.
+//!
+//! ```text
+//! backups/<id>/<table>.jsonl.zst.age   one part per table: a header line {"name", "columns"},
+//!                                      then one JSON array per row; zstd, then age
+//! backups/<id>/manifest.json.age       the manifest (encrypted): schema, counts, checksums
+//! backups/<id>/index.json              written last, after every object read back: object
+//!                                      sizes and checksums (no row counts, no names)
+//! backups/<id>/pinned                  marker: kept forever by retention
+//! backups/<id>/verified.json           marker: the last successful `backup verify`
+//! tombstones/<id>.json.age             the erasure tombstones at the time of backup <id>
+//! ```
+//! A backup without `index.json` is incomplete (a run that failed at that destination).
+
+use serde::{Deserialize, Serialize};
+
+use crate::store::dump::{Column, Migration};
+
+/// The format this binary writes and reads.
+pub const FORMAT: u32 = 1;
+
+/// The key of an object of backup `id`.
+pub fn key(id: &str, name: &str) -> String {
+    format!("backups/{id}/{name}")
+}
+
+/// The object name of a table's part.
+pub fn part_name(table: &str) -> String {
+    format!("{table}.jsonl.zst.age")
+}
+
+pub const MANIFEST: &str = "manifest.json.age";
+pub const INDEX: &str = "index.json";
+pub const PINNED: &str = "pinned";
+pub const VERIFIED: &str = "verified.json";
+pub const TOMBSTONES_PREFIX: &str = "tombstones/";
+
+/// The key of the tombstone list written with backup `id`.
+pub fn tombstones_key(id: &str) -> String {
+    format!("{TOMBSTONES_PREFIX}{id}.json.age")
+}
+
+/// A new backup id: the UTC creation time (sorts chronologically) and a random suffix.
+pub fn new_id(now: i64) -> String {
+    let (y, m, d) = civil_date(now);
+    let secs = now.rem_euclid(86_400);
+    let mut r = [0u8; 3];
+    crate::crypto::fill_random(&mut r);
+    format!(
+        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z-{:02x}{:02x}{:02x}",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60,
+        r[0],
+        r[1],
+        r[2]
+    )
+}
+
+/// Whether `id` has the shape [`new_id`] gives (ids come from command lines and listings).
+pub fn is_id(id: &str) -> bool {
+    id.len() == 23
+        && id
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() || c == 'T' || c == 'Z' || c == '-')
+}
+
+/// The civil (proleptic Gregorian) UTC date of a unix time (H. Hinnant's algorithm).
+pub fn civil_date(unix: i64) -> (i32, u8, u8) {
+    let z = unix.div_euclid(86_400) + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    (y as i32, m as u8, d as u8)
+}
+
+/// One table's part, as the manifest records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Part {
+    pub table: String,
+    /// The object name under `backups/<id>/`.
+    pub object: String,
+    pub columns: Vec<Column>,
+    pub rows: u64,
+    /// Size and SHA-256 (hex) of the plaintext JSON lines.
+    pub bytes: u64,
+    pub sha256: String,
+    /// Size and SHA-256 (hex) of the encrypted object as stored.
+    pub object_bytes: u64,
+    pub object_sha256: String,
+}
+
+/// The manifest (stored encrypted).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format: u32,
+    pub id: String,
+    pub created_at: i64,
+    pub node: String,
+    /// `sqlite` or `postgres`.
+    pub source: String,
+    pub nyckel_version: String,
+    /// The applied migrations: the schema version.
+    pub schema: Vec<Migration>,
+    pub parts: Vec<Part>,
+}
+
+impl Manifest {
+    /// The newest applied migration.
+    pub fn schema_version(&self) -> i64 {
+        self.schema.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+}
+
+/// One stored object, as the index records it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Object {
+    pub name: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+/// The plaintext index, written last: a backup with an index is complete and was read back.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Index {
+    pub format: u32,
+    pub id: String,
+    pub created_at: i64,
+    pub objects: Vec<Object>,
+}
+
+impl Index {
+    /// Bytes stored for the backup.
+    pub fn size(&self) -> u64 {
+        self.objects.iter().map(|o| o.bytes).sum()
+    }
+}
+
+/// The `verified.json` marker.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Verified {
+    pub verified_at: i64,
+    pub rows: u64,
+}
+
+/// The tombstone list (stored encrypted).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TombstoneList {
+    pub format: u32,
+    pub created_at: i64,
+    pub tombstones: Vec<crate::store::erasure::Tombstone>,
+}
+
+/// SHA-256 in lower-case hex.
+pub fn sha256_hex(data: &[u8]) -> String {
+    hex(&crate::crypto::sha256(data))
+}
+
+/// Lower-case hex.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_and_ids() {
+        assert_eq!(civil_date(0), (1970, 1, 1));
+        assert_eq!(civil_date(951_782_400), (2000, 2, 29));
+        assert_eq!(civil_date(1_735_689_599), (2024, 12, 31));
+        let id = new_id(1_735_689_599);
+        assert!(id.starts_with("20241231T235959Z-"), "{id}");
+        assert!(is_id(&id));
+        assert!(!is_id("../../etc/passwd"));
+    }
+}

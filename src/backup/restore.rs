@@ -1,0 +1,310 @@
+//! Reading a backup back: fetch and check every object (index, manifest, parts: sizes,
+//! SHA-256 of the stored object and of the plaintext, row counts) BEFORE anything is written,
+//! then load it into an empty database in foreign-key order in one transaction, check the
+//! counts and the integrity, and re-apply the erasure tombstones.
+
+use std::io::{BufRead, BufReader, Read};
+
+use bytes::Bytes;
+
+use super::BackupError;
+use super::catalog;
+use super::crypt::{self, CryptError};
+use super::destination::{Destination, DestinationError};
+use super::format::{self, Manifest, Part, TombstoneList};
+use crate::store::Db;
+use crate::store::dump::{self, Loader, Table, Value};
+use crate::store::erasure::Tombstone;
+
+/// A backup fetched from one destination and checked; parts still encrypted.
+pub struct Fetched {
+    pub destination: String,
+    pub manifest: Manifest,
+    parts: Vec<(Part, Bytes)>,
+}
+
+impl Fetched {
+    /// Rows in the backup.
+    pub fn rows(&self) -> u64 {
+        self.manifest.parts.iter().map(|p| p.rows).sum()
+    }
+}
+
+fn corrupt(id: &str, dest: &str, what: String) -> BackupError {
+    BackupError::Corrupt(format!("backup {id} at {dest}: {what}"))
+}
+
+fn crypt_err(id: &str, dest: &str, e: CryptError) -> BackupError {
+    match e {
+        CryptError::NoMatchingKey(_) => BackupError::Refused(format!("backup {id} at {dest}: {e}")),
+        other => corrupt(id, dest, other.to_string()),
+    }
+}
+
+/// Downloads backup `id` from `dest`, decrypts it with `identities` and checks every
+/// checksum and count. Nothing is written anywhere.
+pub async fn fetch(
+    dest: &dyn Destination,
+    id: &str,
+    identities: &[age::x25519::Identity],
+) -> Result<Fetched, BackupError> {
+    let name = dest.name().to_string();
+    let index = catalog::read_index(dest, id).await?;
+    let get = |key: String| async move {
+        dest.get(&key).await.map_err(|e| match e {
+            DestinationError::NotFound(k) => corrupt(id, dest.name(), format!("{k} is missing")),
+            other => BackupError::Destination(dest.name().to_string(), other.to_string()),
+        })
+    };
+    let indexed = |obj: &str, data: &Bytes| -> Result<(), BackupError> {
+        let entry = index
+            .objects
+            .iter()
+            .find(|o| o.name == obj)
+            .ok_or_else(|| corrupt(id, &name, format!("{obj} is not in the index")))?;
+        if entry.bytes != data.len() as u64 {
+            return Err(corrupt(
+                id,
+                &name,
+                format!(
+                    "{obj} has {} bytes, the index says {} (truncated?)",
+                    data.len(),
+                    entry.bytes
+                ),
+            ));
+        }
+        if entry.sha256 != format::sha256_hex(data) {
+            return Err(corrupt(id, &name, format!("{obj}: checksum mismatch")));
+        }
+        Ok(())
+    };
+    let manifest_data = get(format::key(id, format::MANIFEST)).await?;
+    indexed(format::MANIFEST, &manifest_data)?;
+    let plain = crypt::decrypt(identities, &manifest_data, format::MANIFEST)
+        .map_err(|e| crypt_err(id, &name, e))?;
+    let manifest: Manifest = serde_json::from_slice(&plain)
+        .map_err(|e| corrupt(id, &name, format!("the manifest does not parse: {e}")))?;
+    if manifest.id != id || manifest.format != format::FORMAT {
+        return Err(corrupt(
+            id,
+            &name,
+            format!(
+                "the manifest is for backup {} format {}",
+                manifest.id, manifest.format
+            ),
+        ));
+    }
+    if index.objects.len() != manifest.parts.len() + 1 {
+        return Err(corrupt(
+            id,
+            &name,
+            "the index and the manifest list different objects".into(),
+        ));
+    }
+    let mut parts = Vec::with_capacity(manifest.parts.len());
+    for part in &manifest.parts {
+        let data = get(format::key(id, &part.object)).await?;
+        indexed(&part.object, &data)?;
+        if format::sha256_hex(&data) != part.object_sha256 {
+            return Err(corrupt(
+                id,
+                &name,
+                format!("{}: checksum differs from the manifest", part.object),
+            ));
+        }
+        check_part(identities, part, &data).map_err(|e| match e {
+            BackupError::Corrupt(m) => corrupt(id, &name, m),
+            BackupError::Crypt(c) => crypt_err(id, &name, c),
+            other => other,
+        })?;
+        parts.push((part.clone(), data));
+    }
+    Ok(Fetched {
+        destination: name,
+        manifest,
+        parts,
+    })
+}
+
+/// A reader of a part's JSON lines.
+fn part_reader<'a>(
+    identities: &'a [age::x25519::Identity],
+    part: &Part,
+    data: &'a [u8],
+) -> Result<BufReader<impl Read + 'a>, BackupError> {
+    let r = crypt::decrypt_reader(identities, data, &part.object)?;
+    let z = zstd::Decoder::new(r)?;
+    Ok(BufReader::new(z))
+}
+
+/// Decrypts and decompresses a part, checking size, SHA-256, header and row count.
+fn check_part(
+    identities: &[age::x25519::Identity],
+    part: &Part,
+    data: &[u8],
+) -> Result<(), BackupError> {
+    let mut reader = part_reader(identities, part, data)?;
+    let mut ctx = ring::digest::Context::new(&ring::digest::SHA256);
+    let mut bytes = 0u64;
+    let mut lines = 0u64;
+    let mut line = Vec::new();
+    let mut header: Option<Table> = None;
+    loop {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line).map_err(|e| {
+            BackupError::Corrupt(format!("{}: {e} (damaged or truncated)", part.object))
+        })?;
+        if n == 0 {
+            break;
+        }
+        ctx.update(&line);
+        bytes += n as u64;
+        if header.is_none() {
+            header =
+                Some(serde_json::from_slice(&line).map_err(|e| {
+                    BackupError::Corrupt(format!("{}: bad header: {e}", part.object))
+                })?);
+        } else {
+            lines += 1;
+        }
+    }
+    let sha = format::hex(ctx.finish().as_ref());
+    if bytes != part.bytes || sha != part.sha256 {
+        return Err(BackupError::Corrupt(format!(
+            "{}: the content differs from the manifest's checksum",
+            part.object
+        )));
+    }
+    let header =
+        header.ok_or_else(|| BackupError::Corrupt(format!("{}: empty part", part.object)))?;
+    if header.name != part.table || header.columns != part.columns || lines != part.rows {
+        return Err(BackupError::Corrupt(format!(
+            "{}: header or row count differs from the manifest",
+            part.object
+        )));
+    }
+    Ok(())
+}
+
+/// Refuses a target that holds data (a restore never goes over a live database).
+pub async fn ensure_empty(target: &Db) -> Result<(), BackupError> {
+    if !dump::is_empty(target).await? {
+        return Err(BackupError::Refused(
+            "the target database is not empty; a restore only goes into a new, empty database (never over a live one)".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Loads a fetched backup into the empty `target`: migrations up to the backup's schema
+/// version, rows in foreign-key order in one transaction, counts, integrity. Returns rows.
+pub async fn load(
+    target: &Db,
+    fetched: &Fetched,
+    identities: &[age::x25519::Identity],
+) -> Result<u64, BackupError> {
+    let m = &fetched.manifest;
+    let known = dump::known_versions(target.backend());
+    if let Some(unknown) = m.schema.iter().find(|s| !known.contains(&s.version)) {
+        return Err(BackupError::Refused(format!(
+            "backup {} has schema migration {} ({}) that this nyckel ({}) does not know; restore it with a newer release",
+            m.id,
+            unknown.version,
+            unknown.description,
+            env!("CARGO_PKG_VERSION")
+        )));
+    }
+    ensure_empty(target).await?;
+    dump::migrate_to(target, m.schema_version()).await?;
+    let schema = dump::schema(target).await?;
+    let names: Vec<String> = m.parts.iter().map(|p| p.table.clone()).collect();
+    for n in &names {
+        if !schema.iter().any(|t| &t.name == n) {
+            return Err(BackupError::Refused(format!(
+                "table {n} of the backup is not in the target schema"
+            )));
+        }
+    }
+    let order = dump::fk_order(target, &names).await?;
+    let mut tx = target
+        .begin()
+        .await
+        .map_err(|e| BackupError::Failed(e.to_string()))?;
+    for t in order.iter().rev() {
+        dump::clear(&mut tx, t).await?;
+    }
+    let mut total = 0;
+    for table in &order {
+        let Some((part, data)) = fetched.parts.iter().find(|(p, _)| &p.table == table) else {
+            continue;
+        };
+        let target_table = schema
+            .iter()
+            .find(|t| &t.name == table)
+            .ok_or_else(|| BackupError::Failed(format!("{table} vanished")))?;
+        let source = Table {
+            name: part.table.clone(),
+            columns: part.columns.clone(),
+        };
+        let mut loader = Loader::new(&mut tx, &source, target_table)?;
+        let mut reader = part_reader(identities, part, data)?;
+        let mut line = String::new();
+        reader.read_line(&mut line)?; // the header, checked by fetch
+        loop {
+            let mut batch: Vec<Vec<Value>> = Vec::with_capacity(512);
+            while batch.len() < 512 {
+                line.clear();
+                if reader.read_line(&mut line)? == 0 {
+                    break;
+                }
+                batch.push(serde_json::from_str(&line).map_err(|e| {
+                    BackupError::Corrupt(format!("{}: a row does not parse: {e}", part.object))
+                })?);
+            }
+            if batch.is_empty() {
+                break;
+            }
+            for row in batch {
+                loader.push(row).await?;
+            }
+        }
+        let loaded = loader.finish().await?;
+        let counted = dump::count(&mut tx, table).await?;
+        if loaded != part.rows || counted != part.rows {
+            return Err(BackupError::Corrupt(format!(
+                "{table}: {} rows in the backup, {loaded} loaded, {counted} counted",
+                part.rows
+            )));
+        }
+        total += loaded;
+    }
+    tx.commit()
+        .await
+        .map_err(|e| BackupError::Failed(e.to_string()))?;
+    dump::check(target).await?;
+    Ok(total)
+}
+
+/// The newest tombstone list at `dest`.
+pub async fn newest_tombstones(
+    dest: &dyn Destination,
+    identities: &[age::x25519::Identity],
+) -> Result<Vec<Tombstone>, BackupError> {
+    let mut keys = dest
+        .list(format::TOMBSTONES_PREFIX)
+        .await
+        .map_err(|e| BackupError::Destination(dest.name().to_string(), e.to_string()))?;
+    keys.sort();
+    let Some(newest) = keys.last() else {
+        return Ok(Vec::new());
+    };
+    let data = dest
+        .get(newest)
+        .await
+        .map_err(|e| BackupError::Destination(dest.name().to_string(), e.to_string()))?;
+    let plain =
+        crypt::decrypt(identities, &data, newest).map_err(|e| crypt_err(newest, dest.name(), e))?;
+    let list: TombstoneList = serde_json::from_slice(&plain)
+        .map_err(|e| corrupt(newest, dest.name(), format!("tombstone list: {e}")))?;
+    Ok(list.tombstones)
+}

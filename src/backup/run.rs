@@ -1,0 +1,307 @@
+//! One backup run: a consistent snapshot, one encrypted part per table written to the scratch
+//! folder (so the snapshot is short and memory stays bounded), then every destination in
+//! turn: parts, manifest and tombstone list uploaded and each read back and compared, the
+//! index last. A failing destination is reported and does not stop the others.
+
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use bytes::Bytes;
+use serde::Serialize;
+
+use super::crypt::{self, HashWriter};
+use super::destination::Destination;
+use super::format::{self, Index, Manifest, Object, Part, TombstoneList};
+use super::{BackupError, OpenDestination};
+use crate::config::BackupConfig;
+use crate::store::Db;
+use crate::store::dump::{DumpError, Snapshot};
+
+/// What happened at one destination.
+#[derive(Debug, Clone, Serialize)]
+pub struct DestinationReport {
+    pub name: String,
+    pub ok: bool,
+    pub error: Option<String>,
+    /// Bytes written there.
+    pub bytes: u64,
+    pub seconds: f64,
+}
+
+/// The outcome of a run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub id: String,
+    pub created_at: i64,
+    pub tables: usize,
+    pub rows: u64,
+    /// Size of the backup as stored (encrypted), per destination.
+    pub bytes: u64,
+    pub snapshot_seconds: f64,
+    pub destinations: Vec<DestinationReport>,
+}
+
+impl Report {
+    /// Whether every destination holds a complete, read-back copy.
+    pub fn ok(&self) -> bool {
+        !self.destinations.is_empty() && self.destinations.iter().all(|d| d.ok)
+    }
+}
+
+/// Removes the run's scratch folder however the run ends.
+struct Scratch(PathBuf);
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Takes a backup of `db` and writes it to `destinations`; `scratch_root` holds temporary
+/// files. Fails (no destination touched) when the snapshot or encryption fails; otherwise
+/// returns a report with one entry per destination.
+pub async fn run(
+    db: &Db,
+    config: &BackupConfig,
+    destinations: &[OpenDestination],
+    scratch_root: &Path,
+    now: i64,
+) -> Result<Report, BackupError> {
+    let recipients = crypt::recipients(&config.recipients)?;
+    let id = format::new_id(now);
+    let dir = scratch_root.join(&id);
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&dir)?;
+    }
+    let scratch = Scratch(dir);
+
+    let started = Instant::now();
+    let mut snapshot = Snapshot::open(db, &scratch.0).await?;
+    let source = match snapshot.backend() {
+        crate::store::Backend::Sqlite => "sqlite",
+        crate::store::Backend::Postgres => "postgres",
+    };
+    let schema = snapshot.migrations().await?;
+    let tables = snapshot.tables().await?;
+    let mut parts = Vec::with_capacity(tables.len());
+    for table in &tables {
+        let object = format::part_name(&table.name);
+        let file = std::fs::File::create(scratch.0.join(&object))?;
+        let outer = HashWriter::new(BufWriter::new(file));
+        let age = crypt::encrypt_to(&recipients, outer)?;
+        let zstd = zstd::Encoder::new(age, 3)?;
+        let mut plain = HashWriter::new(zstd);
+        serde_json::to_writer(&mut plain, table).map_err(|e| BackupError::Failed(e.to_string()))?;
+        plain.write_all(b"\n")?;
+        let rows = snapshot
+            .each_row(table, |values| {
+                serde_json::to_writer(&mut plain, &values)
+                    .map_err(|e| DumpError::Invalid(e.to_string()))?;
+                plain.write_all(b"\n")?;
+                Ok(())
+            })
+            .await?;
+        let (zstd, bytes, sha256) = plain.finish();
+        let age = zstd.finish()?;
+        let outer = age.finish()?;
+        let (buf, object_bytes, object_sha256) = outer.finish();
+        buf.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        parts.push(Part {
+            table: table.name.clone(),
+            object,
+            columns: table.columns.clone(),
+            rows,
+            bytes,
+            sha256,
+            object_bytes,
+            object_sha256,
+        });
+    }
+    snapshot.close().await?;
+    let snapshot_seconds = started.elapsed().as_secs_f64();
+
+    let manifest = Manifest {
+        format: format::FORMAT,
+        id: id.clone(),
+        created_at: now,
+        node: config.node_name(),
+        source: source.into(),
+        nyckel_version: env!("CARGO_PKG_VERSION").into(),
+        schema,
+        parts,
+    };
+    let manifest_bytes = Bytes::from(crypt::encrypt(
+        &recipients,
+        &serde_json::to_vec(&manifest).map_err(|e| BackupError::Failed(e.to_string()))?,
+    )?);
+    let tombstones = TombstoneList {
+        format: format::FORMAT,
+        created_at: now,
+        tombstones: crate::store::erasure::list(db)
+            .await
+            .map_err(DumpError::from)?,
+    };
+    let tombstone_bytes = Bytes::from(crypt::encrypt(
+        &recipients,
+        &serde_json::to_vec(&tombstones).map_err(|e| BackupError::Failed(e.to_string()))?,
+    )?);
+
+    let mut reports = Vec::with_capacity(destinations.len());
+    let mut stored = 0;
+    for dest in destinations {
+        let started = Instant::now();
+        let (name, result) = match dest {
+            Ok(d) => (
+                d.name().to_string(),
+                write_one(
+                    d.as_ref(),
+                    &scratch.0,
+                    &manifest,
+                    &manifest_bytes,
+                    &tombstone_bytes,
+                )
+                .await,
+            ),
+            Err((name, e)) => (name.clone(), Err(e.to_string())),
+        };
+        let report = match result {
+            Ok(bytes) => {
+                stored = bytes;
+                tracing::info!(destination = %name, backup = %id, bytes, "backup written and read back");
+                DestinationReport {
+                    name,
+                    ok: true,
+                    error: None,
+                    bytes,
+                    seconds: started.elapsed().as_secs_f64(),
+                }
+            }
+            Err(error) => {
+                tracing::error!(destination = %name, backup = %id, %error, "backup failed at this destination");
+                DestinationReport {
+                    name,
+                    ok: false,
+                    error: Some(error),
+                    bytes: 0,
+                    seconds: started.elapsed().as_secs_f64(),
+                }
+            }
+        };
+        reports.push(report);
+    }
+    Ok(Report {
+        id,
+        created_at: now,
+        tables: manifest.parts.len(),
+        rows: manifest.parts.iter().map(|p| p.rows).sum(),
+        bytes: stored,
+        snapshot_seconds,
+        destinations: reports,
+    })
+}
+
+/// Stores `data` under `key` and reads it back; returns the object's index entry.
+async fn put_checked(
+    dest: &dyn Destination,
+    key: &str,
+    name: &str,
+    data: Bytes,
+) -> Result<Object, String> {
+    let sha256 = format::sha256_hex(&data);
+    let bytes = data.len() as u64;
+    dest.put(key, data)
+        .await
+        .map_err(|e| format!("writing {key}: {e}"))?;
+    let back = dest
+        .get(key)
+        .await
+        .map_err(|e| format!("reading back {key}: {e}"))?;
+    if back.len() as u64 != bytes || format::sha256_hex(&back) != sha256 {
+        return Err(format!("{key} read back differs from what was written"));
+    }
+    Ok(Object {
+        name: name.to_string(),
+        bytes,
+        sha256,
+    })
+}
+
+/// Writes one backup to one destination; returns the bytes stored.
+async fn write_one(
+    dest: &dyn Destination,
+    scratch: &Path,
+    manifest: &Manifest,
+    manifest_bytes: &Bytes,
+    tombstone_bytes: &Bytes,
+) -> Result<u64, String> {
+    let id = &manifest.id;
+    let mut objects = Vec::with_capacity(manifest.parts.len() + 1);
+    for part in &manifest.parts {
+        let data = std::fs::read(scratch.join(&part.object))
+            .map_err(|e| format!("reading the scratch copy of {}: {e}", part.object))?;
+        let o = put_checked(
+            dest,
+            &format::key(id, &part.object),
+            &part.object,
+            Bytes::from(data),
+        )
+        .await?;
+        if o.sha256 != part.object_sha256 {
+            return Err(format!("{} changed in the scratch folder", part.object));
+        }
+        objects.push(o);
+    }
+    objects.push(
+        put_checked(
+            dest,
+            &format::key(id, format::MANIFEST),
+            format::MANIFEST,
+            manifest_bytes.clone(),
+        )
+        .await?,
+    );
+    put_checked(
+        dest,
+        &format::tombstones_key(id),
+        "tombstones",
+        tombstone_bytes.clone(),
+    )
+    .await?;
+    let index = Index {
+        format: format::FORMAT,
+        id: id.clone(),
+        created_at: manifest.created_at,
+        objects,
+    };
+    let size = index.size();
+    let index_bytes = serde_json::to_vec_pretty(&index).map_err(|e| e.to_string())?;
+    put_checked(
+        dest,
+        &format::key(id, format::INDEX),
+        format::INDEX,
+        Bytes::from(index_bytes),
+    )
+    .await?;
+    prune_tombstone_lists(dest).await;
+    Ok(size)
+}
+
+/// Older tombstone lists are superseded by newer ones (each holds every tombstone); the
+/// newest seven stay.
+async fn prune_tombstone_lists(dest: &dyn Destination) {
+    let Ok(mut keys) = dest.list(format::TOMBSTONES_PREFIX).await else {
+        return;
+    };
+    keys.sort();
+    let keep = 7;
+    if keys.len() > keep {
+        for k in &keys[..keys.len() - keep] {
+            let _ = dest.delete(k).await;
+        }
+    }
+}

@@ -1,0 +1,227 @@
+//! `nyckel backup run | list | verify | restore | pin | unpin | keygen` (docs/backups.md).
+//! Every failure exits non-zero with one clear line; `run` and `verify` also exit non-zero
+//! when any destination failed, after printing the per-destination summary.
+
+use std::path::PathBuf;
+
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::backup;
+use crate::cli::{Out, now, open_db};
+use crate::config::Config;
+
+#[derive(Debug, Subcommand)]
+pub enum BackupCommand {
+    /// Take a backup now and write it to every destination.
+    Run,
+    /// List the backups at each destination.
+    List {
+        /// Only this destination.
+        #[arg(long)]
+        destination: Option<String>,
+    },
+    /// Download, decrypt and check a backup, restoring it into a scratch database.
+    Verify {
+        /// The backup (default: the newest complete one at each destination).
+        id: Option<String>,
+        /// The age identity file (the private key kept offline).
+        #[arg(long, value_name = "FILE")]
+        identity: PathBuf,
+        /// Only this destination.
+        #[arg(long)]
+        destination: Option<String>,
+    },
+    /// Restore a backup into a new, empty database.
+    Restore {
+        id: String,
+        /// The age identity file (the private key kept offline).
+        #[arg(long, value_name = "FILE")]
+        identity: PathBuf,
+        /// The empty database to restore into (sqlite://PATH or postgres://...).
+        #[arg(long, value_name = "DATABASE_URL")]
+        into: String,
+        /// Read the backup from this destination (default: the first that has it).
+        #[arg(long)]
+        destination: Option<String>,
+    },
+    /// Keep a backup forever (retention never removes it).
+    Pin {
+        id: String,
+        #[arg(long)]
+        destination: Option<String>,
+    },
+    /// Let retention treat a pinned backup normally again.
+    Unpin {
+        id: String,
+        #[arg(long)]
+        destination: Option<String>,
+    },
+    /// Make a new age key pair: the identity goes to FILE (mode 0600), the public key is
+    /// printed for `backup.recipients`.
+    Keygen {
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+    },
+}
+
+pub async fn run(cmd: BackupCommand, config: Config, out: Out) -> anyhow::Result<()> {
+    match cmd {
+        BackupCommand::Run => {
+            let db = open_db(&config).await?;
+            let report = backup::run(&db, &config, now()).await?;
+            db.close().await;
+            let text = report
+                .destinations
+                .iter()
+                .map(|d| match &d.error {
+                    None => format!("  {}: ok, {} bytes, {:.1} s", d.name, d.bytes, d.seconds),
+                    Some(e) => format!("  {}: FAILED: {e}", d.name),
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            out.print(
+                &serde_json::to_value(&report)?,
+                &format!(
+                    "backup {}: {} tables, {} rows, snapshot {:.1} s\n{text}",
+                    report.id, report.tables, report.rows, report.snapshot_seconds
+                ),
+            );
+            if !report.ok() {
+                let failed: Vec<&str> = report
+                    .destinations
+                    .iter()
+                    .filter(|d| !d.ok)
+                    .map(|d| d.name.as_str())
+                    .collect();
+                anyhow::bail!("backup {} failed at: {}", report.id, failed.join(", "));
+            }
+        }
+        BackupCommand::List { destination } => {
+            let all = backup::list(&config, destination.as_deref()).await?;
+            let mut failed = Vec::new();
+            let mut json_out = Vec::new();
+            for (name, entries) in all {
+                match entries {
+                    Ok(entries) => {
+                        if !out.json {
+                            println!("{name}:");
+                            for e in &entries {
+                                println!(
+                                    "  {}  {:>12} bytes  {}{}{}",
+                                    e.id,
+                                    e.size,
+                                    if e.complete { "complete" } else { "INCOMPLETE" },
+                                    e.verified_at
+                                        .map(|t| format!("  verified {t}"))
+                                        .unwrap_or_default(),
+                                    if e.pinned { "  pinned" } else { "" }
+                                );
+                            }
+                        }
+                        json_out.push(json!({ "destination": name, "backups": entries }));
+                    }
+                    Err(e) => {
+                        eprintln!("nyckel: {name}: {e}");
+                        json_out.push(json!({ "destination": name, "error": e.to_string() }));
+                        failed.push(name);
+                    }
+                }
+            }
+            if out.json {
+                println!("{}", serde_json::Value::Array(json_out));
+            }
+            if !failed.is_empty() {
+                anyhow::bail!("could not list: {}", failed.join(", "));
+            }
+        }
+        BackupCommand::Verify {
+            id,
+            identity,
+            destination,
+        } => {
+            let reports = backup::verify(
+                &config,
+                id.as_deref(),
+                &identity,
+                destination.as_deref(),
+                now(),
+            )
+            .await?;
+            let text = reports
+                .iter()
+                .map(|r| match &r.error {
+                    None => format!(
+                        "{}: backup {} verified: {} tables, {} rows, {:.1} s",
+                        r.destination,
+                        r.id.as_deref().unwrap_or("?"),
+                        r.tables,
+                        r.rows,
+                        r.seconds
+                    ),
+                    Some(e) => format!("{}: VERIFY FAILED: {e}", r.destination),
+                })
+                .collect::<Vec<_>>()
+                .join("\n");
+            out.print(&serde_json::to_value(&reports)?, &text);
+            let failed: Vec<String> = reports
+                .iter()
+                .filter(|r| !r.ok)
+                .map(|r| format!("{}: {}", r.destination, r.error.as_deref().unwrap_or("")))
+                .collect();
+            if !failed.is_empty() {
+                anyhow::bail!("verify failed: {}", failed.join("; "));
+            }
+        }
+        BackupCommand::Restore {
+            id,
+            identity,
+            into,
+            destination,
+        } => {
+            let r = backup::restore(&config, &id, &identity, &into, destination.as_deref()).await?;
+            out.print(
+                &serde_json::to_value(&r)?,
+                &format!(
+                    "restored backup {} from {}: {} tables, {} rows; {} tombstones applied ({} accounts erased again); {:.1} s",
+                    r.id, r.destination, r.tables, r.rows, r.tombstones, r.erased_again, r.seconds
+                ),
+            );
+        }
+        BackupCommand::Pin { id, destination } => {
+            let at = backup::set_pinned(&config, &id, true, destination.as_deref()).await?;
+            out.print(
+                &json!({ "id": id, "pinned": true, "destinations": at }),
+                &format!("backup {id} pinned at {}", at.join(", ")),
+            );
+        }
+        BackupCommand::Unpin { id, destination } => {
+            let at = backup::set_pinned(&config, &id, false, destination.as_deref()).await?;
+            out.print(
+                &json!({ "id": id, "pinned": false, "destinations": at }),
+                &format!("backup {id} unpinned at {}", at.join(", ")),
+            );
+        }
+        BackupCommand::Keygen { out: path } => {
+            use std::io::Write;
+            use std::os::unix::fs::OpenOptionsExt;
+            let (text, public) = backup::crypt::generate(now());
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&path)
+                .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+            f.write_all(text.as_bytes())?;
+            f.sync_all()?;
+            out.print(
+                &json!({ "identity_file": path, "recipient": public }),
+                &format!(
+                    "identity written to {} (keep it offline, away from the backups)\nrecipient for backup.recipients: {public}",
+                    path.display()
+                ),
+            );
+        }
+    }
+    Ok(())
+}

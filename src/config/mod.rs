@@ -12,7 +12,7 @@ mod login;
 mod metrics;
 mod sms;
 
-pub use backup::{BackupConfig, DestinationConfig};
+pub use backup::{BackupConfig, DestinationConfig, KeepYearly};
 pub use login::LoginConfig;
 pub use metrics::MetricsConfig;
 pub use sms::SmsConfig;

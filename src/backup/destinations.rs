@@ -26,7 +26,7 @@ pub fn open(d: &DestinationConfig) -> Result<Box<dyn Destination>, DestinationEr
 pub fn build(
     config: &BackupConfig,
     only: Option<&str>,
-) -> Result<Vec<Result<Box<dyn Destination>, (String, DestinationError)>>, String> {
+) -> Result<Vec<super::OpenDestination>, String> {
     if config.destinations.is_empty() {
         return Err(
             "no backup destinations: add [[backup.destinations]] to the configuration".into(),

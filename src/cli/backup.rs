@@ -138,7 +138,7 @@ pub async fn run(cmd: BackupCommand, config: Config, out: Out) -> anyhow::Result
                 }
             }
             if out.json {
-                println!("{}", serde_json::Value::Array(json_out));
+                println!("{}", json!({ "items": json_out }));
             }
             if !failed.is_empty() {
                 anyhow::bail!("could not list: {}", failed.join(", "));
@@ -172,7 +172,7 @@ pub async fn run(cmd: BackupCommand, config: Config, out: Out) -> anyhow::Result
                 })
                 .collect::<Vec<_>>()
                 .join("\n");
-            out.print(&serde_json::to_value(&reports)?, &text);
+            out.print(&json!({ "items": reports }), &text);
             let failed: Vec<String> = reports
                 .iter()
                 .filter(|r| !r.ok)

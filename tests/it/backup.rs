@@ -397,7 +397,10 @@ async fn damaged_backups_and_wrong_keys_are_refused_and_the_target_is_untouched(
     let (ok, out, _) = site.backup(&url, &["list", "--json"]);
     assert!(ok);
     let list: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
-    assert!(list[0]["backups"][0]["verified_at"].is_i64(), "{list}");
+    assert!(
+        list["items"][0]["backups"][0]["verified_at"].is_i64(),
+        "{list}"
+    );
 }
 
 #[tokio::test]

@@ -100,6 +100,9 @@ fn set_clock(clock: &ManualClock, to: i64) {
     clock.advance(to - clock.now());
 }
 
+/// A retention period's key of a date.
+type Period = dyn Fn(Date) -> (i32, i32);
+
 /// GFS computed independently of `retention::to_delete`: the newest backup of each of the
 /// `n` most recent days / ISO weeks / months / years that have backups, plus pinned ones and
 /// the newest verified one.
@@ -118,7 +121,7 @@ impl Expect {
         verified: &BTreeSet<String>,
     ) -> BTreeSet<String> {
         let mut keep = BTreeSet::new();
-        let rules: [(Option<usize>, &dyn Fn(Date) -> (i32, i32)); 4] = [
+        let rules: [(Option<usize>, &Period); 4] = [
             (Some(self.daily), &|d: Date| {
                 (i32::from(d.year()), i32::from(d.day_of_year()))
             }),

@@ -490,3 +490,46 @@ fn schedule_and_retention_settings_are_checked() {
     let p = ok.backup.policy_for("any");
     assert_eq!((p.daily, p.weekly, p.monthly, p.yearly), (7, 5, 12, None));
 }
+
+#[tokio::test]
+async fn backup_prune_command_applies_each_destinations_policy() {
+    use crate::backup::Site;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let url = db::prepare(d).await.url;
+    let site = Site::new(d);
+    // Destination b (the last table in the file) keeps only the newest backup.
+    let mut toml = std::fs::read_to_string(d.join("nyckel.toml")).expect("config");
+    toml.push_str("keep_daily = 1\nkeep_weekly = 0\nkeep_monthly = 0\nkeep_yearly = 0\n");
+    std::fs::write(d.join("nyckel.toml"), toml).expect("config");
+    let ids: Vec<String> = (0..3).map(|_| site.run(&url)).collect();
+    let (ok, _, err) = site.backup(&url, &["pin", &ids[0], "--destination", "a"]);
+    assert!(ok, "{err}");
+    let listed = |name: &str| {
+        let (ok, out, err) = site.backup(&url, &["list", "--destination", name, "--json"]);
+        assert!(ok, "{err}");
+        let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+        let mut ids: Vec<String> = v["items"][0]["backups"]
+            .as_array()
+            .expect("backups")
+            .iter()
+            .map(|b| b["id"].as_str().expect("id").to_string())
+            .collect();
+        ids.sort();
+        ids
+    };
+    // Dry run: nothing goes, the plan is printed. All three are from today: a keeps the
+    // newest and its pinned one, b only the newest.
+    let (ok, out, err) = site.backup(&url, &["prune", "--dry-run"]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains(&format!("a: kept 2, would delete 1: {}", ids[1])),
+        "{out}"
+    );
+    assert!(out.contains("b: kept 1, would delete 2"), "{out}");
+    assert_eq!(listed("a").len(), 3);
+    let (ok, out, err) = site.backup(&url, &["prune"]);
+    assert!(ok, "{out}\n{err}");
+    assert_eq!(listed("a"), vec![ids[0].clone(), ids[2].clone()]);
+    assert_eq!(listed("b"), vec![ids[2].clone()]);
+}

@@ -71,6 +71,7 @@ pub async fn start_on(
         .ok_or_else(|| Error::Io(std::io::Error::other(format!("could not listen on {addr}"))))?;
     let metrics_addr = crate::metrics::spawn(&state).await?;
     let redirect_addr = crate::http::redirect::spawn(&state).await?;
+    crate::backup::schedule::spawn(state.clone());
     crate::http::upkeep::spawn(state);
     Ok((
         Running {

@@ -13,10 +13,7 @@ pub fn open(d: &DestinationConfig) -> Result<Box<dyn Destination>, DestinationEr
             })?;
             Ok(Box::new(DirDestination::new(&d.name, path)?))
         }
-        "s3" => Err(DestinationError::Io(format!(
-            "destination {}: kind \"s3\" is not yet supported by this build",
-            d.name
-        ))),
+        "s3" => Ok(Box::new(open_s3(d)?)),
         other => Err(DestinationError::Io(format!(
             "destination {}: unknown kind {other:?}",
             d.name
@@ -50,4 +47,51 @@ pub fn build(
         .into_iter()
         .map(|d| open(d).map_err(|e| (d.name.clone(), e)))
         .collect())
+}
+
+/// The default of `timeout` for S3 requests, seconds.
+pub const S3_TIMEOUT: u64 = 300;
+
+/// Builds an S3 destination from its configuration; the secret is read from
+/// `secret_access_key_file` now (so a rotated file is picked up by the next run).
+fn open_s3(d: &DestinationConfig) -> Result<super::s3::S3Destination, DestinationError> {
+    let need = |key: &str, v: &Option<String>| {
+        v.clone().filter(|v| !v.is_empty()).ok_or_else(|| {
+            DestinationError::Io(format!("destination {}: kind \"s3\" needs {key}", d.name))
+        })
+    };
+    let secret = match (&d.secret_access_key, &d.secret_access_key_file) {
+        (Some(s), None) => s.clone(),
+        (None, Some(path)) => std::fs::read_to_string(path)
+            .map_err(|e| {
+                DestinationError::Io(format!(
+                    "destination {}: cannot read secret_access_key_file {}: {e}",
+                    d.name,
+                    path.display()
+                ))
+            })?
+            .trim()
+            .to_string(),
+        _ => {
+            return Err(DestinationError::Io(format!(
+                "destination {}: give exactly one of secret_access_key and secret_access_key_file",
+                d.name
+            )));
+        }
+    };
+    super::s3::S3Destination::new(super::s3::S3Settings {
+        name: d.name.clone(),
+        endpoint: need("endpoint", &d.endpoint)?,
+        region: d
+            .region
+            .clone()
+            .filter(|r| !r.is_empty())
+            .unwrap_or_else(|| "us-east-1".into()),
+        bucket: need("bucket", &d.bucket)?,
+        prefix: d.prefix.clone().unwrap_or_default(),
+        access_key_id: need("access_key_id", &d.access_key_id)?,
+        secret_access_key: secret,
+        path_style: d.path_style,
+        timeout: std::time::Duration::from_secs(d.timeout.unwrap_or(S3_TIMEOUT).max(1)),
+    })
 }

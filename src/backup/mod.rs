@@ -14,10 +14,12 @@ pub mod destination;
 pub mod destinations;
 pub mod dir;
 pub mod format;
+pub mod prune;
 pub mod restore;
 pub mod retention;
 pub mod run;
 pub mod s3;
+pub mod schedule;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;

@@ -1,4 +1,4 @@
-//! `nyckel backup run | list | verify | restore | pin | unpin | keygen` (docs/backups.md).
+//! `nyckel backup run | list | verify | restore | pin | unpin | keygen | prune` (docs/backups.md).
 //! Every failure exits non-zero with one clear line; `run` and `verify` also exit non-zero
 //! when any destination failed, after printing the per-destination summary.
 
@@ -62,6 +62,15 @@ pub enum BackupCommand {
     Keygen {
         #[arg(long, value_name = "FILE")]
         out: PathBuf,
+    },
+    /// Delete the backups that retention (keep_daily/weekly/monthly/yearly) does not keep;
+    /// pinned backups and the newest verified one always stay.
+    Prune {
+        /// Only show what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+        #[arg(long)]
+        destination: Option<String>,
     },
 }
 
@@ -222,6 +231,48 @@ pub async fn run(cmd: BackupCommand, config: Config, out: Out) -> anyhow::Result
                 ),
             );
         }
+        BackupCommand::Prune {
+            dry_run,
+            destination,
+        } => prune(&config, dry_run, destination.as_deref(), out).await?,
+    }
+    Ok(())
+}
+
+async fn prune(
+    config: &Config,
+    dry_run: bool,
+    destination: Option<&str>,
+    out: Out,
+) -> anyhow::Result<()> {
+    let reports = backup::prune::prune(config, destination, now(), dry_run).await?;
+    let verb = if dry_run { "would delete" } else { "deleted" };
+    let text = reports
+        .iter()
+        .map(|r| match &r.error {
+            None => format!(
+                "{}: kept {}, {verb} {}{}",
+                r.destination,
+                r.kept.len(),
+                r.deleted.len(),
+                if r.deleted.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", r.deleted.join(" "))
+                }
+            ),
+            Some(e) => format!("{}: PRUNE FAILED: {e}", r.destination),
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    out.print(&serde_json::to_value(&reports)?, &text);
+    let failed: Vec<&str> = reports
+        .iter()
+        .filter(|r| !r.ok)
+        .map(|r| r.destination.as_str())
+        .collect();
+    if !failed.is_empty() {
+        anyhow::bail!("pruning failed at: {}", failed.join(", "));
     }
     Ok(())
 }

@@ -13,7 +13,7 @@ mod metrics;
 mod sms;
 mod upkeep;
 
-pub use backup::{BackupConfig, DestinationConfig};
+pub use backup::{BackupConfig, DestinationConfig, KeepYearly};
 pub use login::LoginConfig;
 pub use metrics::MetricsConfig;
 pub use sms::SmsConfig;

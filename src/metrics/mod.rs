@@ -5,6 +5,7 @@
 //! stopped), SMS sent in the last 24 hours against the cap; the outbox depth per channel and
 //! the database pools' connections; scheduled job runs (`nyckel_jobs_run_total{job}`).
 
+pub mod backup;
 pub mod registry;
 
 use std::fmt::Write;
@@ -162,5 +163,6 @@ pub async fn render(state: &AppState) -> crate::error::Result<String> {
         "Messages and key requests waiting in the outbox (all nodes).",
         &samples,
     );
+    backup::render_into(&mut out, state).await?;
     Ok(out)
 }

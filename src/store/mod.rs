@@ -5,6 +5,7 @@
 
 pub mod audit;
 pub mod auth_requests;
+pub mod backup_status;
 pub mod clients;
 pub mod codes;
 pub mod consents;

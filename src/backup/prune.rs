@@ -1,0 +1,172 @@
+//! Pruning: after each run, every destination keeps what its retention policy
+//! (`retention::to_delete`, GFS by civil dates in the schedule's time zone) keeps, plus
+//! pinned backups and the newest verified one; every object of the other backups is
+//! deleted. Backups a failed run left incomplete are deleted once a day old. Each destination
+//! is pruned on its own: one that cannot be reached is reported and stops none.
+
+use serde::Serialize;
+
+use super::catalog::{self, Entry};
+use super::destination::Destination;
+use super::retention::{self, Candidate, Policy};
+use super::{BackupError, format};
+use crate::config::Config;
+
+/// How long an incomplete backup (a run that failed at that destination) may stay, seconds.
+pub const INCOMPLETE_GRACE: i64 = 86_400;
+
+/// What pruning did (or, dry, would do) at one destination.
+#[derive(Debug, Clone, Serialize)]
+pub struct PruneReport {
+    pub destination: String,
+    pub ok: bool,
+    pub error: Option<String>,
+    /// Complete backups kept, oldest first.
+    pub kept: Vec<String>,
+    /// Backups deleted (or to delete, when dry), oldest first.
+    pub deleted: Vec<String>,
+    pub dry_run: bool,
+}
+
+/// Prunes every configured destination (or only `only`).
+pub async fn prune(
+    config: &Config,
+    only: Option<&str>,
+    now: i64,
+    dry_run: bool,
+) -> Result<Vec<PruneReport>, BackupError> {
+    let tz = config.backup.time_zone().map_err(BackupError::Refused)?;
+    let mut out = Vec::new();
+    for d in super::open_destinations(config, only)? {
+        let report = match d {
+            Ok(d) => {
+                let policy = config.backup.policy_for(d.name());
+                prune_one(d.as_ref(), &policy, &tz, now, dry_run).await
+            }
+            Err((name, e)) => PruneReport {
+                error: Some(format!("destination {name}: {e}")),
+                destination: name,
+                ok: false,
+                kept: Vec::new(),
+                deleted: Vec::new(),
+                dry_run,
+            },
+        };
+        match &report.error {
+            None => tracing::info!(
+                destination = %report.destination,
+                kept = report.kept.len(),
+                deleted = report.deleted.len(),
+                dry_run,
+                "backups pruned"
+            ),
+            Some(error) => tracing::error!(
+                destination = %report.destination,
+                %error,
+                "pruning backups failed at this destination"
+            ),
+        }
+        out.push(report);
+    }
+    Ok(out)
+}
+
+/// The civil date of `unix` in `tz`.
+pub fn civil_date_in(tz: &jiff::tz::TimeZone, unix: i64) -> (i32, u8, u8) {
+    match jiff::Timestamp::from_second(unix) {
+        Ok(t) => {
+            let d = t.to_zoned(tz.clone()).date();
+            (i32::from(d.year()), d.month() as u8, d.day() as u8)
+        }
+        Err(_) => format::civil_date(unix),
+    }
+}
+
+/// The creation time in a backup id (`YYYYMMDDTHHMMSSZ-xxxxxx`, UTC).
+pub fn id_time(id: &str) -> Option<i64> {
+    let num = |r: std::ops::Range<usize>| id.get(r)?.parse::<i64>().ok();
+    let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
+    let (h, mi, s) = (num(9..11)?, num(11..13)?, num(13..15)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
+        return None;
+    }
+    let days = retention::days_from_civil((y as i32, mo as u8, d as u8));
+    Some(i64::from(days) * 86_400 + h * 3600 + mi * 60 + s)
+}
+
+/// The ids `policy` deletes among `entries`: complete backups not kept by a rule (never
+/// pinned ones nor the newest verified), and incomplete ones older than
+/// [`INCOMPLETE_GRACE`].
+pub fn choose(
+    entries: &[Entry],
+    policy: &Policy,
+    tz: &jiff::tz::TimeZone,
+    now: i64,
+) -> Vec<String> {
+    let candidates: Vec<Candidate> = entries
+        .iter()
+        .filter(|e| e.complete)
+        .map(|e| Candidate {
+            id: e.id.clone(),
+            created_at: e.created_at,
+            date: civil_date_in(tz, e.created_at),
+            pinned: e.pinned,
+            verified: e.verified_at.is_some(),
+        })
+        .collect();
+    let mut delete = retention::to_delete(policy, &candidates);
+    // Belt and braces: whatever the rules say, pinned backups stay.
+    delete.retain(|id| !entries.iter().any(|e| &e.id == id && e.pinned));
+    for e in entries.iter().filter(|e| !e.complete && !e.pinned) {
+        if id_time(&e.id).is_some_and(|t| t + INCOMPLETE_GRACE <= now) {
+            delete.push(e.id.clone());
+        }
+    }
+    delete.sort();
+    delete
+}
+
+async fn prune_one(
+    dest: &dyn Destination,
+    policy: &Policy,
+    tz: &jiff::tz::TimeZone,
+    now: i64,
+    dry_run: bool,
+) -> PruneReport {
+    let mut report = PruneReport {
+        destination: dest.name().to_string(),
+        ok: false,
+        error: None,
+        kept: Vec::new(),
+        deleted: Vec::new(),
+        dry_run,
+    };
+    let entries = match catalog::list(dest).await {
+        Ok(e) => e,
+        Err(e) => {
+            report.error = Some(e.to_string());
+            return report;
+        }
+    };
+    let delete = choose(&entries, policy, tz, now);
+    report.kept = entries
+        .iter()
+        .filter(|e| e.complete && !delete.contains(&e.id))
+        .map(|e| e.id.clone())
+        .collect();
+    let mut errors = Vec::new();
+    for id in delete {
+        if !dry_run {
+            if let Err(e) = catalog::delete(dest, &id).await {
+                errors.push(format!("deleting {id}: {e}"));
+                continue;
+            }
+        }
+        report.deleted.push(id);
+    }
+    report.ok = errors.is_empty();
+    if !errors.is_empty() {
+        report.error = Some(errors.join("; "));
+    }
+    report
+}

@@ -322,7 +322,7 @@ pub async fn restore(
     // destination the backup comes from must answer.
     let mut remote: Vec<crate::store::erasure::Tombstone> = Vec::new();
     for d in dests.iter().flatten() {
-        match restore::newest_tombstones(d.as_ref(), &identities).await {
+        match restore::tombstones_at(d.as_ref(), &identities).await {
             Ok(list) => remote.extend(list),
             Err(e) if d.name() == fetched.destination => return Err(e),
             Err(e) => {

@@ -285,26 +285,31 @@ pub async fn load(
     Ok(total)
 }
 
-/// The newest tombstone list at `dest`.
-pub async fn newest_tombstones(
+/// Every person erased according to the tombstone lists kept at `dest`: the union of all
+/// lists there (each run writes one and the newest few are kept). Erasures only grow, so the
+/// union is right whatever order the lists were written in (backup ids made within one
+/// second do not sort by time).
+pub async fn tombstones_at(
     dest: &dyn Destination,
     identities: &[age::x25519::Identity],
 ) -> Result<Vec<Tombstone>, BackupError> {
-    let mut keys = dest
+    let keys = dest
         .list(format::TOMBSTONES_PREFIX)
         .await
         .map_err(|e| BackupError::Destination(dest.name().to_string(), e.to_string()))?;
-    keys.sort();
-    let Some(newest) = keys.last() else {
-        return Ok(Vec::new());
-    };
-    let data = dest
-        .get(newest)
-        .await
-        .map_err(|e| BackupError::Destination(dest.name().to_string(), e.to_string()))?;
-    let plain =
-        crypt::decrypt(identities, &data, newest).map_err(|e| crypt_err(newest, dest.name(), e))?;
-    let list: TombstoneList = serde_json::from_slice(&plain)
-        .map_err(|e| corrupt(newest, dest.name(), format!("tombstone list: {e}")))?;
-    Ok(list.tombstones)
+    let mut all: std::collections::BTreeMap<String, Tombstone> = std::collections::BTreeMap::new();
+    for key in &keys {
+        let data = dest
+            .get(key)
+            .await
+            .map_err(|e| BackupError::Destination(dest.name().to_string(), e.to_string()))?;
+        let plain =
+            crypt::decrypt(identities, &data, key).map_err(|e| crypt_err(key, dest.name(), e))?;
+        let list: TombstoneList = serde_json::from_slice(&plain)
+            .map_err(|e| corrupt(key, dest.name(), format!("tombstone list: {e}")))?;
+        for t in list.tombstones {
+            all.entry(t.sub.clone()).or_insert(t);
+        }
+    }
+    Ok(all.into_values().collect())
 }

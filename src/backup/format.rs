@@ -68,15 +68,7 @@ pub fn is_id(id: &str) -> bool {
 
 /// The civil (proleptic Gregorian) UTC date of a unix time (H. Hinnant's algorithm).
 pub fn civil_date(unix: i64) -> (i32, u8, u8) {
-    let z = unix.div_euclid(86_400) + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = crate::clock::civil_from_days(unix.div_euclid(86_400));
     (y as i32, m as u8, d as u8)
 }
 

@@ -198,7 +198,7 @@ pub fn rfc5322_date(t: UnixTime) -> String {
     ];
     let days = t.div_euclid(86400);
     let secs = t.rem_euclid(86400);
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::clock::civil_from_days(days);
     format!(
         "{}, {d:02} {} {y} {:02}:{:02}:{:02} +0000",
         DAYS[days.rem_euclid(7) as usize],
@@ -207,20 +207,6 @@ pub fn rfc5322_date(t: UnixTime) -> String {
         secs / 60 % 60,
         secs % 60
     )
-}
-
-/// Year, month (1-12) and day of a count of days since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, i64, i64) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 #[cfg(test)]

@@ -145,7 +145,7 @@ pub fn page(status: StatusCode, t: &impl Template) -> Response {
 pub fn datetime(at: i64) -> String {
     let days = at.div_euclid(86_400);
     let secs = at.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
+    let (y, m, d) = crate::clock::civil_from_days(days);
     format!(
         "{y:04}-{m:02}-{d:02} {:02}:{:02}",
         secs / 3600,
@@ -156,20 +156,6 @@ pub fn datetime(at: i64) -> String {
 /// `YYYY-MM-DD` (UTC) for unix seconds.
 pub fn date(at: i64) -> String {
     datetime(at)[..10].to_string()
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
 }
 
 /// Percent-encodes one path segment or query value.

@@ -510,7 +510,16 @@ async fn backup_prune_command_applies_each_destinations_policy() {
     let mut toml = std::fs::read_to_string(d.join("nyckel.toml")).expect("config");
     toml.push_str("keep_daily = 1\nkeep_weekly = 0\nkeep_monthly = 0\nkeep_yearly = 0\n");
     std::fs::write(d.join("nyckel.toml"), toml).expect("config");
-    let ids: Vec<String> = (0..3).map(|_| site.run(&url)).collect();
+    // Backup ids and times have one-second resolution: one run per second, so "newest" is
+    // well defined (nightly runs are a day apart).
+    let ids: Vec<String> = (0..3)
+        .map(|i| {
+            if i > 0 {
+                std::thread::sleep(std::time::Duration::from_millis(1100));
+            }
+            site.run(&url)
+        })
+        .collect();
     let (ok, _, err) = site.backup(&url, &["pin", &ids[0], "--destination", "a"]);
     assert!(ok, "{err}");
     let listed = |name: &str| {

@@ -391,28 +391,42 @@ async fn one_of_two_nodes_runs_the_nightly_backup_and_both_report_it() {
     let tmp = tempfile::tempdir().expect("tmp");
     let (_identity, recipient) = backup::crypt::generate(0);
     let site = tmp.path().join("site");
+    // The server's own schedule loop runs on the server's clock, which this test leaves at
+    // the present: a time of day twelve hours away is never due during the test, so only
+    // the two nodes below (each on its own moved clock) run the backup.
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("clock")
+        .as_secs() as i64;
+    let time_of_day = (now + 12 * 3600).rem_euclid(86_400) / 60 * 60;
+    let schedule_at = format!("{:02}:{:02}", time_of_day / 3600, time_of_day % 3600 / 60);
     let app = TestApp::spawn_with(|c| {
         c.metrics.listen = Some("127.0.0.1:0".into());
         c.backup = BackupConfig {
             recipients: vec![recipient],
             destinations: vec![dir_destination("site", &site)],
             timezone: Some("UTC".into()),
+            schedule: Some(schedule_at.clone()),
             ..BackupConfig::default()
         };
     })
     .await;
+    let clock_a = ManualClock::starting_now();
+    let node_a = AppState::build_with_clock(app.state.config.clone(), clock_a.clone())
+        .await
+        .expect("first node");
     let clock_b = ManualClock::starting_now();
     let node_b = AppState::build_with_clock(app.state.config.clone(), clock_b.clone())
         .await
         .expect("second node");
 
-    // Tomorrow's 02:30 UTC (the default time), a minute after, on both nodes.
+    // Tomorrow's scheduled time (UTC), a minute after, on both nodes.
     let slot = schedule::due_slot(&app.state.config, app.state.now()).expect("slot") + 86_400;
-    assert_eq!(slot.rem_euclid(86_400), 2 * 3600 + 30 * 60);
-    set_clock(&app.clock, slot + 60);
+    assert_eq!(slot.rem_euclid(86_400), time_of_day);
+    set_clock(&clock_a, slot + 60);
     set_clock(&clock_b, slot + 60);
     let (a, b) = tokio::join!(
-        schedule::run_if_due(&app.state, "node-a"),
+        schedule::run_if_due(&node_a, "node-a"),
         schedule::run_if_due(&node_b, "node-b")
     );
     assert_eq!(
@@ -423,9 +437,9 @@ async fn one_of_two_nodes_runs_the_nightly_backup_and_both_report_it() {
     let outcome = a.or(b).expect("one ran");
     assert!(outcome.ok, "{outcome:?}");
     // Done for tonight, on either node, even after the lease would have lapsed.
-    set_clock(&app.clock, slot + 3 * 3600);
+    set_clock(&clock_a, slot + 3 * 3600);
     set_clock(&clock_b, slot + 3 * 3600);
-    assert!(schedule::run_if_due(&app.state, "node-a").await.is_none());
+    assert!(schedule::run_if_due(&node_a, "node-a").await.is_none());
     assert!(schedule::run_if_due(&node_b, "node-b").await.is_none());
     assert_eq!(at(&app.state.config, "site").await.0.len(), 1);
 
@@ -454,12 +468,12 @@ async fn one_of_two_nodes_runs_the_nightly_backup_and_both_report_it() {
     }
 
     // The next night, the other node may take it: the lease has lapsed by then.
-    set_clock(&app.clock, slot + 86_400 + 60);
+    set_clock(&clock_a, slot + 86_400 + 60);
     set_clock(&clock_b, slot + 86_400 + 60);
     let again = schedule::run_if_due(&node_b, "node-b").await;
     assert!(again.is_some_and(|o| o.ok));
     assert!(
-        nyckel::metrics::render(&app.state)
+        nyckel::metrics::render(&node_a)
             .await
             .expect("render")
             .contains("nyckel_backup_runs_total{result=\"ok\"} 2")

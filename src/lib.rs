@@ -30,6 +30,7 @@ pub mod memory;
 pub mod metrics;
 pub mod oidc;
 pub mod orgs;
+pub mod outbound;
 pub mod server;
 pub mod sms;
 pub mod state;

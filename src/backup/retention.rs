@@ -150,19 +150,11 @@ pub fn iso_week(date: (i32, u8, u8)) -> (i32, u32) {
 mod tests {
     use super::*;
 
-    /// The civil date `days` after 1970-01-01 (H. Hinnant's `civil_from_days`), to build
-    /// test calendars independently of `days_from_civil`.
+    /// The civil date `days` after 1970-01-01 (`clock::civil_from_days`, not this module's
+    /// `days_from_civil`), to build test calendars independently.
     fn civil_from_days(days: i32) -> (i32, u8, u8) {
-        let z = days + 719_468;
-        let era = z.div_euclid(146_097);
-        let doe = z.rem_euclid(146_097);
-        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-        let mp = (5 * doy + 2) / 153;
-        let day = doy - (153 * mp + 2) / 5 + 1;
-        let month = if mp < 10 { mp + 3 } else { mp - 9 };
-        let year = yoe + era * 400 + i32::from(month <= 2);
-        (year, month as u8, day as u8)
+        let (y, m, d) = crate::clock::civil_from_days(i64::from(days));
+        (y as i32, m as u8, d as u8)
     }
 
     fn parse(date: &str) -> (i32, u8, u8) {

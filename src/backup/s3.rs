@@ -198,13 +198,7 @@ impl S3Destination {
             format!("{}.{endpoint_host}", s.bucket)
         };
 
-        let mut builder = Client::builder()
-            .use_rustls_tls()
-            .https_only(scheme == "https")
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(s.timeout)
-            .timeout(s.timeout)
-            .user_agent(concat!("nyckel/", env!("CARGO_PKG_VERSION")));
+        let mut builder = crate::outbound::client_builder(scheme == "https", s.timeout);
         if let Some(addr) = addr {
             let name = host.rsplit_once(':').map_or(host.as_str(), |(h, _)| h);
             builder = builder.resolve(name, addr);
@@ -329,21 +323,7 @@ impl S3Destination {
     /// The error for a request that got no (complete) answer: the kind of failure and the
     /// innermost cause (never the URL).
     fn transport_error(&self, op: Op<'_>, e: reqwest::Error) -> DestinationError {
-        let kind = if e.is_timeout() {
-            format!("no answer within {:?} (timed out)", self.timeout)
-        } else if e.is_connect() {
-            "could not connect".to_string()
-        } else if e.is_body() || e.is_decode() {
-            "the answer could not be read".to_string()
-        } else {
-            "the request failed".to_string()
-        };
-        let e = e.without_url();
-        let mut cause: &dyn std::error::Error = &e;
-        while let Some(next) = cause.source() {
-            cause = next;
-        }
-        self.error(op, &format!("{kind}: {cause}"))
+        self.error(op, &crate::outbound::transport_failure(e, self.timeout))
     }
 
     /// At most `limit` bytes of the answer's body.

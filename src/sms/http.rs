@@ -71,13 +71,7 @@ impl Endpoint {
     /// request.
     pub(crate) fn new(name: &'static str, sms: &SmsConfig, url: &Url) -> Result<Self, SmsError> {
         let timeout = Duration::from_secs(sms.timeout);
-        let client = Client::builder()
-            .use_rustls_tls()
-            .https_only(url.scheme() == "https")
-            .redirect(reqwest::redirect::Policy::none())
-            .connect_timeout(timeout)
-            .timeout(timeout)
-            .user_agent(concat!("nyckel/", env!("CARGO_PKG_VERSION")))
+        let client = crate::outbound::client_builder(url.scheme() == "https", timeout)
             .build()
             .map_err(|e| {
                 SmsError::Gateway(format!("{name}: the HTTP client cannot be built: {e}"))
@@ -104,21 +98,10 @@ impl Endpoint {
     /// The error for a request that got no (complete) answer: timeout, connection or TLS
     /// failure, and the innermost cause (never the URL).
     pub(crate) fn transport_error(&self, e: reqwest::Error) -> DeliveryError {
-        let kind = if e.is_timeout() {
-            format!("no answer within {} s (timed out)", self.timeout)
-        } else if e.is_connect() {
-            "could not connect".to_string()
-        } else if e.is_body() || e.is_decode() {
-            "the answer could not be read".to_string()
-        } else {
-            "the request failed".to_string()
-        };
-        let e = e.without_url();
-        let mut cause: &dyn std::error::Error = &e;
-        while let Some(next) = cause.source() {
-            cause = next;
-        }
-        self.error(&format!("{kind}: {cause}"))
+        self.error(&crate::outbound::transport_failure(
+            e,
+            Duration::from_secs(self.timeout),
+        ))
     }
 
     /// The error for an answer that is not a success: the status, and `detail` (something

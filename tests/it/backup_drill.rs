@@ -3,7 +3,7 @@
 //! before the backup still validates and the person logs in through the OIDC flow again.
 
 use crate::backup::{Site, empty_database};
-use crate::cli::nyckel;
+use crate::cli::{create_user, create_web_client};
 use crate::flows::{Pkce, authorize_url, post_token};
 use crate::helpers::browser::{self, Browser, query};
 use crate::helpers::process::{ServerProcess, free_port};
@@ -61,41 +61,8 @@ async fn restore_drill_old_tokens_validate_and_people_log_in() {
     let d = dir.path();
     let postgres = db::postgres_url().is_some();
     let url = db::prepare(d).await.url;
-    let (ok, _, err) = nyckel(
-        d,
-        &url,
-        &[
-            "user",
-            "create",
-            "--email",
-            "drill@example.org",
-            "--password-stdin",
-        ],
-        Some(PASSWORD),
-    );
-    assert!(ok, "{err}");
-    let (ok, out, err) = nyckel(
-        d,
-        &url,
-        &[
-            "client",
-            "create",
-            "--name",
-            "App",
-            "--redirect-uri",
-            REDIRECT_URI,
-            "--first-party",
-            "--json",
-        ],
-        None,
-    );
-    assert!(ok, "{err}");
-    let client: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
-    let client_id = client["client_id"].as_str().expect("id").to_string();
-    let secret = client["client_secret"]
-        .as_str()
-        .expect("secret")
-        .to_string();
+    create_user(d, &url, "drill@example.org");
+    let (client_id, secret) = create_web_client(d, &url);
 
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");

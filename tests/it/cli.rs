@@ -34,6 +34,45 @@ pub fn nyckel(
     )
 }
 
+/// Creates a person with the test password through the CLI.
+pub fn create_user(dir: &std::path::Path, db_url: &str, email: &str) {
+    let (ok, _, err) = nyckel(
+        dir,
+        db_url,
+        &["user", "create", "--email", email, "--password-stdin"],
+        Some(crate::helpers::PASSWORD),
+    );
+    assert!(ok, "{err}");
+}
+
+/// Creates a first-party web client through the CLI; returns its id and secret.
+pub fn create_web_client(dir: &std::path::Path, db_url: &str) -> (String, String) {
+    let (ok, out, err) = nyckel(
+        dir,
+        db_url,
+        &[
+            "client",
+            "create",
+            "--name",
+            "App",
+            "--redirect-uri",
+            crate::helpers::REDIRECT_URI,
+            "--first-party",
+            "--json",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let client: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    (
+        client["client_id"].as_str().expect("id").to_string(),
+        client["client_secret"]
+            .as_str()
+            .expect("secret")
+            .to_string(),
+    )
+}
+
 #[tokio::test]
 async fn user_org_and_client_commands_print_json_and_refuse_bad_input() {
     let dir = tempfile::tempdir().expect("dir");

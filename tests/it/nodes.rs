@@ -1,7 +1,7 @@
 //! Several nodes on one database: a session and a refresh token created through one node are
 //! accepted by the other (all state lives in the database). Two real `nyckel serve` processes.
 
-use crate::cli::nyckel;
+use crate::cli::{create_user, create_web_client};
 use crate::flows::{Pkce, authorize_url, post_token};
 use crate::helpers::browser::{self, Browser, query};
 use crate::helpers::process::{ServerProcess, free_port};
@@ -12,41 +12,8 @@ async fn session_and_refresh_token_from_one_node_are_accepted_by_the_other() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     let url = db::prepare(d).await.url;
-    let (ok, _, err) = nyckel(
-        d,
-        &url,
-        &[
-            "user",
-            "create",
-            "--email",
-            "node@example.org",
-            "--password-stdin",
-        ],
-        Some(PASSWORD),
-    );
-    assert!(ok, "{err}");
-    let (ok, out, err) = nyckel(
-        d,
-        &url,
-        &[
-            "client",
-            "create",
-            "--name",
-            "App",
-            "--redirect-uri",
-            REDIRECT_URI,
-            "--first-party",
-            "--json",
-        ],
-        None,
-    );
-    assert!(ok, "{err}");
-    let client: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
-    let client_id = client["client_id"].as_str().expect("id").to_string();
-    let secret = client["client_secret"]
-        .as_str()
-        .expect("secret")
-        .to_string();
+    create_user(d, &url, "node@example.org");
+    let (client_id, secret) = create_web_client(d, &url);
 
     let port_a = free_port();
     let issuer = format!("https://localhost:{port_a}");

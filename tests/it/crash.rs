@@ -17,6 +17,16 @@ use crate::helpers::process::{ServerProcess, free_port};
 const KILLS: usize = 20;
 const WORKERS: usize = 4;
 
+/// The server's environment in every start of this test.
+const SERVER_ENV: &[(&str, &str)] = &[
+    ("NYCKEL_LOG__FILTER", "warn"),
+    // Every login is counted as a failure of its IP before it is checked and given back
+    // after (src/auth/login.rs), so each kill leaves the logins in flight counted against
+    // 127.0.0.1, the one address of all the workers. Twenty kills would reach the per-IP
+    // allowance; this test is about durability, not throttling.
+    ("NYCKEL_THROTTLE__IP_FREE_FAILURES", "100000"),
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_kill_9_and_the_database_stays_intact() {
     let started = Instant::now();
@@ -37,20 +47,7 @@ async fn acknowledged_writes_survive_kill_9_and_the_database_stays_intact() {
     let mut acked_at_kill = Vec::new();
 
     for kill in 0..KILLS {
-        let server = ServerProcess::spawn(
-            d,
-            &url,
-            &listen,
-            &issuer,
-            &[
-                ("NYCKEL_LOG__FILTER", "warn"),
-                // Every login is counted as a failure of its IP before it is checked and given
-                // back after (src/auth/login.rs), so each kill leaves the logins in flight
-                // counted against 127.0.0.1, the one address of all the workers. Twenty kills
-                // would reach the per-IP allowance; this test is about durability, not throttling.
-                ("NYCKEL_THROTTLE__IP_FREE_FAILURES", "100000"),
-            ],
-        );
+        let server = ServerProcess::spawn(d, &url, &listen, &issuer, SERVER_ENV);
         let stop = Arc::new(AtomicBool::new(false));
         let workers = load::start(WORKERS, &fixture, &target, &ledger, &stop, &round);
         // Kill at a random point once the load is running (some writes acknowledged).
@@ -89,7 +86,7 @@ async fn acknowledged_writes_survive_kill_9_and_the_database_stays_intact() {
     }
 
     // The database still serves after the last kill.
-    let server = ServerProcess::spawn(d, &url, &listen, &issuer, &[]);
+    let server = ServerProcess::spawn(d, &url, &listen, &issuer, SERVER_ENV);
     let stop = Arc::new(AtomicBool::new(false));
     let before = total(&ledger);
     let workers = load::start(1, &fixture, &target, &ledger, &stop, &round);

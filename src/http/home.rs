@@ -1,10 +1,11 @@
-//! The home page (`GET /`): who is signed in, with links to change their email address and
-//! mobile number (`account_channels`), a sign-out button (and a link to the admin pages for
+//! The home page (`GET /`): who is signed in, with links to their account page (`account`),
+//! to change their email address and mobile number (`account_channels`), a sign-out button (and a link to the admin pages for
 //! people who administer something); or a link to sign in.
 
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
+use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
@@ -36,13 +37,18 @@ pub fn routes() -> Router<AppState> {
 /// `GET /`.
 async fn get_home(
     State(state): State<AppState>,
-    Lang(texts): Lang,
+    Lang(mut texts): Lang,
     MaybeSession(session): MaybeSession,
+    headers: HeaderMap,
 ) -> Response {
     let (signed_in, admin) = match session {
         Some(s) => {
             let found = match store::users::find(&state.db, &s.user_id).await {
-                Ok(user) => user.map(|u| (u.email, s.csrf)),
+                Ok(user) => user.map(|u| {
+                    // Signed in: the language the person chose, if any.
+                    texts = crate::http::account::person_texts(&u, &headers);
+                    (u.email, s.csrf)
+                }),
                 Err(e) => return PageError::from_internal(e, texts).into_response(),
             };
             let admin = match Principal::person(&state.db, &s.user_id).await {

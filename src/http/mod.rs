@@ -2,6 +2,7 @@
 //! endpoints, panic catching, body limits, request logging), extractors, error responses and
 //! the pages. Handlers are thin: they parse, call `oidc`/`auth`/`admin`, and render.
 
+pub mod account;
 pub mod account_channels;
 pub mod admin_ui;
 pub mod api;
@@ -66,6 +67,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(setup::routes())
         .merge(password_change::routes())
         .merge(account_channels::routes())
+        .merge(account::routes())
         .nest(api::PREFIX, api::router())
         .route("/health/live", get(wellknown::get_live))
         .route("/health/ready", get(wellknown::get_ready))

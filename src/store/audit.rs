@@ -98,3 +98,17 @@ pub async fn list(
     .fetch_all(db.pool())
     .await
 }
+
+/// The newest `limit` events about a person (`user_id`), newest first: their own account
+/// page's "recent security events".
+pub async fn recent_for_user(db: &Db, user_id: &str, limit: i64) -> Result<Vec<Row>, sqlx::Error> {
+    sqlx::query_as::<_, Row>(
+        "select id, at, kind, user_id, client_id, ip, detail, actor_id, organisation_id
+         from audit_events where user_id = $1
+         order by at desc, id desc limit $2",
+    )
+    .bind(user_id)
+    .bind(limit)
+    .fetch_all(db.pool())
+    .await
+}

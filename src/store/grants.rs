@@ -122,3 +122,23 @@ pub async fn revoke_for_user(
     .await?
     .rows_affected())
 }
+
+/// Revokes every live grant a person gave one client (its refresh and access tokens stop
+/// working), inside a transaction; returns how many.
+pub async fn revoke_for_client_in(
+    tx: &mut Tx<'_>,
+    user_id: &str,
+    client_id: &str,
+    now: UnixTime,
+) -> Result<u64, sqlx::Error> {
+    Ok(sqlx::query(
+        "update grants set revoked_at = $1
+         where user_id = $2 and client_id = $3 and revoked_at is null",
+    )
+    .bind(now)
+    .bind(user_id)
+    .bind(client_id)
+    .execute(&mut **tx)
+    .await?
+    .rows_affected())
+}

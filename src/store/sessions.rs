@@ -169,3 +169,17 @@ pub async fn delete_for_user(
             .await?;
     Ok(rows.into_iter().map(|(sid,)| sid).collect())
 }
+
+/// Ends the session `sid` only if it belongs to `user_id` (the person ending one of their
+/// own sessions); returns whether one ended. Someone else's `sid` changes nothing.
+pub async fn delete_own(db: &Db, user_id: &str, sid: &str) -> Result<bool, sqlx::Error> {
+    Ok(
+        sqlx::query("delete from sessions where sid = $1 and user_id = $2")
+            .bind(sid)
+            .bind(user_id)
+            .execute(db.writer())
+            .await?
+            .rows_affected()
+            > 0,
+    )
+}

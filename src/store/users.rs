@@ -221,3 +221,22 @@ pub async fn find_in(tx: &mut crate::store::Tx<'_>, id: &str) -> Result<Option<U
         .fetch_optional(&mut **tx)
         .await
 }
+
+/// Sets the person's own profile: display name and preferred language (`sv`/`en`; `None`:
+/// follow the browser).
+pub async fn set_profile(
+    db: &Db,
+    id: &str,
+    name: Option<&str>,
+    locale: Option<&str>,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
+    sqlx::query("update users set name = $1, locale = $2, updated_at = $3 where id = $4")
+        .bind(name)
+        .bind(locale)
+        .bind(now)
+        .bind(id)
+        .execute(db.writer())
+        .await?;
+    Ok(())
+}

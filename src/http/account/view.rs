@@ -1,0 +1,193 @@
+//! What the account page shows, read from the store for the session's own person only.
+
+use askama::Template;
+
+use crate::auth::session::Session;
+use crate::i18n::Texts;
+use crate::oidc::authorize::scope_text_key;
+use crate::state::AppState;
+use crate::store;
+
+use super::{agent, events};
+
+/// How many recent security events the page lists.
+pub const EVENTS_SHOWN: i64 = 20;
+
+/// The account page.
+#[derive(Template)]
+#[template(path = "pages/account.html")]
+pub struct AccountPage {
+    pub t: Texts,
+    pub csrf: String,
+    /// The notice after a change.
+    pub notice: Option<&'static str>,
+    pub email: String,
+    pub email_verified: bool,
+    pub phone: Option<String>,
+    pub phone_verified: bool,
+    /// The name field's value (as stored, or as typed after a refusal).
+    pub name: String,
+    /// The language chosen: `sv`, `en`, or empty (the browser's).
+    pub language: String,
+    /// Why the profile form was refused.
+    pub profile_error: Option<&'static str>,
+    pub sessions: Vec<SessionItem>,
+    pub apps: Vec<AppItem>,
+    pub orgs: Vec<OrgItem>,
+    pub events: Vec<EventItem>,
+}
+
+impl AccountPage {
+    /// Whether the person has sessions other than this one.
+    pub fn has_others(&self) -> bool {
+        self.sessions.iter().any(|s| !s.current)
+    }
+}
+
+/// One live session.
+#[derive(Debug, Clone)]
+pub struct SessionItem {
+    pub sid: String,
+    /// The session this page was loaded in.
+    pub current: bool,
+    /// Browser and system, e.g. "Firefox on Windows".
+    pub device: String,
+    pub ip: String,
+    pub started: String,
+    pub last_active: String,
+}
+
+/// One app the person has allowed.
+#[derive(Debug, Clone)]
+pub struct AppItem {
+    pub client_id: String,
+    pub name: String,
+    /// What the app may do, in words.
+    pub scopes: Vec<&'static str>,
+    pub since: String,
+}
+
+/// One organisation and the person's roles there.
+#[derive(Debug, Clone)]
+pub struct OrgItem {
+    pub name: String,
+    pub roles: Vec<String>,
+}
+
+/// One security event.
+#[derive(Debug, Clone)]
+pub struct EventItem {
+    pub at: String,
+    pub text: String,
+    /// Where from, when it was the person's own action (never an administrator's address).
+    pub ip: Option<String>,
+}
+
+/// `YYYY-MM-DD HH:MM` (UTC) for unix seconds.
+pub fn datetime(at: i64) -> String {
+    let days = at.div_euclid(86_400);
+    let secs = at.rem_euclid(86_400);
+    let (y, m, d) = crate::clock::civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
+        secs / 3600,
+        (secs % 3600) / 60
+    )
+}
+
+/// Reads everything the page shows.
+pub async fn load(
+    state: &AppState,
+    session: &Session,
+    user: &store::users::User,
+    t: Texts,
+) -> Result<AccountPage, sqlx::Error> {
+    let now = state.now();
+    let idle = state.config.session.idle_timeout;
+    let mut sessions: Vec<SessionItem> =
+        store::sessions::list_for_user(&state.db, &user.id, now)
+            .await?
+            .into_iter()
+            // A session idle for longer than the idle timeout is over, even before it is
+            // deleted.
+            .filter(|s| s.sid == session.sid || s.last_seen_at + idle > now)
+            .map(|s| SessionItem {
+                current: s.sid == session.sid,
+                device: agent::describe(s.user_agent.as_deref(), t),
+                ip: s
+                    .ip
+                    .unwrap_or_else(|| t.t("account.sessions.unknown").to_string()),
+                started: datetime(s.created_at),
+                last_active: datetime(s.last_seen_at.max(s.created_at)),
+                sid: s.sid,
+            })
+            .collect();
+    // This session first, then the most recently used.
+    sessions.sort_by(|a, b| {
+        b.current
+            .cmp(&a.current)
+            .then_with(|| b.last_active.cmp(&a.last_active))
+    });
+    let apps = store::consents::list_for_user(&state.db, &user.id)
+        .await?
+        .into_iter()
+        .map(|c| AppItem {
+            scopes: scope_texts(&c.scope, t),
+            since: datetime(c.created_at),
+            client_id: c.client_id,
+            name: c.client_name,
+        })
+        .collect();
+    let orgs = store::orgs::memberships_of(&state.db, &user.id)
+        .await?
+        .into_iter()
+        .map(|m| OrgItem {
+            name: m.name,
+            roles: m.roles,
+        })
+        .collect();
+    let events = store::audit::recent_for_user(&state.db, &user.id, EVENTS_SHOWN)
+        .await?
+        .iter()
+        .map(|e| events::item(e, t))
+        .collect();
+    Ok(AccountPage {
+        t,
+        csrf: session.csrf.clone(),
+        notice: None,
+        email: user.email.clone(),
+        email_verified: user.email_verified != 0,
+        phone: user.phone.clone(),
+        phone_verified: user.phone_verified != 0,
+        name: user.name.clone().unwrap_or_default(),
+        language: user.locale.clone().unwrap_or_default(),
+        profile_error: None,
+        sessions,
+        apps,
+        orgs,
+        events,
+    })
+}
+
+/// The scopes of a consent in words, each text once.
+fn scope_texts(scope: &str, t: Texts) -> Vec<&'static str> {
+    let mut out: Vec<&'static str> = Vec::new();
+    for s in scope.split_whitespace() {
+        let text = t.t(scope_text_key(s));
+        if !out.contains(&text) {
+            out.push(text);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn datetimes_are_utc_minutes() {
+        assert_eq!(datetime(0), "1970-01-01 00:00");
+        assert_eq!(datetime(1_735_732_800 + 3_660), "2025-01-01 13:01");
+    }
+}

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod account_page;
 mod admin_api;
 mod admin_api_isolation;
 mod admin_api_lists;

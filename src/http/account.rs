@@ -57,7 +57,10 @@ pub fn routes() -> Router<AppState> {
         .route(PATH, get(get_account))
         .route("/account/profile", post(profile::post_profile))
         .route("/account/sessions/end", post(sessions::post_end))
-        .route("/account/sessions/end-others", post(sessions::post_end_others))
+        .route(
+            "/account/sessions/end-others",
+            post(sessions::post_end_others),
+        )
         .route("/account/apps/revoke", post(apps::post_revoke))
 }
 
@@ -189,6 +192,23 @@ mod tests {
         ] {
             let key = notice_key(d).expect("known");
             assert_ne!(t.t(key), key, "{key} is in the catalog");
+        }
+    }
+
+    #[test]
+    fn every_text_of_the_page_is_in_the_catalog() {
+        let template = include_str!("../../templates/pages/account.html");
+        let keys: Vec<&str> = template
+            .split("t.t(\"")
+            .skip(1)
+            .filter_map(|rest| rest.split('"').next())
+            .collect();
+        assert!(keys.len() > 40, "found the keys");
+        for locale in [Locale::En, Locale::Sv] {
+            let t = Texts::new(locale);
+            for key in &keys {
+                assert_ne!(t.t(key), *key, "{key} is in the {locale:?} catalog");
+            }
         }
     }
 }

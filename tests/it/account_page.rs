@@ -37,7 +37,11 @@ async fn sign_in(app: &TestApp, user_agent: &str, email: &str) -> Browser {
     let login = b.follow(b.get("/account").await).await;
     assert!(login.has_form("/login"), "sent to the login page");
     let done = b
-        .submit(&login, "/login", &[("email", email), ("password", PASSWORD)])
+        .submit(
+            &login,
+            "/login",
+            &[("email", email), ("password", PASSWORD)],
+        )
         .await;
     assert_eq!(done.status, 303, "{}", done.body);
     assert_eq!(done.location.as_deref(), Some("/account"));
@@ -110,8 +114,8 @@ async fn use_refresh(
 fn form_with(page: &Page, action: &str, name: &str, value: &str) -> Vec<(String, String)> {
     let marker = format!("action=\"{action}\"");
     for (i, _) in page.body.match_indices(&marker) {
-        let fields = crate::helpers::browser::form_fields(&page.body[i..], action)
-            .expect("form fields");
+        let fields =
+            crate::helpers::browser::form_fields(&page.body[i..], action).expect("form fields");
         if fields.get(name).map(String::as_str) == Some(value) {
             return fields.into_iter().collect();
         }
@@ -228,6 +232,8 @@ async fn the_page_needs_a_session_and_shows_every_section() {
         "Recent security events",
         "Signed in",
         "href=\"/account/data\"",
+        "Download my data",
+        "Delete my account",
         "href=\"/account/delete\"",
     ] {
         assert!(body.contains(text), "the page shows {text:?}:\n{body}");
@@ -282,7 +288,10 @@ async fn the_profile_changes_and_bad_input_changes_nothing() {
     let page = b.get("/account?done=profile").await;
     assert!(page.body.contains("Ditt konto"), "{}", page.body);
     assert!(page.body.contains("Din profil har sparats."));
-    assert!(page.body.contains("Profilen ändrades"), "the event is listed");
+    assert!(
+        page.body.contains("Profilen ändrades"),
+        "the event is listed"
+    );
     // The same again changes nothing and records nothing.
     let same = b
         .submit(
@@ -384,12 +393,19 @@ async fn ending_all_other_sessions_keeps_only_this_one() {
     let client = app_client(&app, "Kalendern").await;
     let here = sign_in(&app, FIREFOX, "david@example.org").await;
     let phone = sign_in(&app, SAFARI, "david@example.org").await;
-    let tablet = sign_in(&app, "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X)", "david@example.org").await;
+    let tablet = sign_in(
+        &app,
+        "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X)",
+        "david@example.org",
+    )
+    .await;
     let tablet_token = tokens(&app, &tablet, &client).await;
     let here_token = tokens(&app, &here, &client).await;
 
     let page = account(&here).await;
-    let done = here.submit(&page, "/account/sessions/end-others", &[]).await;
+    let done = here
+        .submit(&page, "/account/sessions/end-others", &[])
+        .await;
     assert_eq!(done.location.as_deref(), Some("/account?done=sessions"));
     assert!(!signed_in(&phone).await);
     assert!(!signed_in(&tablet).await);
@@ -403,7 +419,9 @@ async fn ending_all_other_sessions_keeps_only_this_one() {
     assert_eq!(events(&app, "session.ended_by_user", &user).await, 1);
 
     // Again: nothing to end, nothing recorded.
-    let done = here.submit(&page, "/account/sessions/end-others", &[]).await;
+    let done = here
+        .submit(&page, "/account/sessions/end-others", &[])
+        .await;
     assert_eq!(done.location.as_deref(), Some("/account?done=no_sessions"));
     assert_eq!(events(&app, "session.ended_by_user", &user).await, 1);
 }
@@ -441,7 +459,10 @@ async fn revoking_an_app_refuses_its_refresh_tokens_and_asks_consent_again() {
     let page = account(&b).await;
     assert!(!page.body.contains("Kalendern"), "no longer listed");
     assert!(page.body.contains("Matchappen"));
-    assert!(page.body.contains("App access revoked"), "the event is listed");
+    assert!(
+        page.body.contains("App access revoked"),
+        "the event is listed"
+    );
     assert_eq!(events(&app, "consent.revoked", &user).await, 1);
     // Signing in to the app again asks for consent again; sessions are untouched.
     let again = b
@@ -520,7 +541,11 @@ async fn forms_without_the_session_csrf_token_are_refused() {
     let phone_token = tokens(&app, &phone, &client).await;
     let phone_sid = sid_of(&app, &user, SAFARI).await;
     // Another session's token is not this session's.
-    let phone_csrf = account(&phone).await.form("/account/profile").expect("form")["csrf"].clone();
+    let phone_csrf = account(&phone)
+        .await
+        .form("/account/profile")
+        .expect("form")["csrf"]
+        .clone();
 
     for csrf in ["", "wrong", phone_csrf.as_str()] {
         for (action, extra) in [
@@ -533,7 +558,10 @@ async fn forms_without_the_session_csrf_token_are_refused() {
             assert_eq!(refused.status, 403, "{action} with csrf {csrf:?}");
         }
     }
-    assert_eq!(profile_of(&app, &user).await.0.as_deref(), Some("Test Person"));
+    assert_eq!(
+        profile_of(&app, &user).await.0.as_deref(),
+        Some("Test Person")
+    );
     assert!(signed_in(&phone).await);
     assert_eq!(count(&app, "consents").await, 1);
     assert!(use_refresh(&app, &client, &phone_token).await.is_ok());

@@ -108,11 +108,11 @@ mod tests {
         for (ua, want) in cases {
             assert_eq!(describe(Some(ua), en), want, "{ua}");
         }
-        assert_eq!(
-            describe(Some(cases[0].0), sv),
-            "Firefox på Windows"
-        );
+        assert_eq!(describe(Some(cases[0].0), sv), "Firefox på Windows");
         assert_eq!(describe(None, en), "Unknown browser");
-        assert_eq!(describe(Some("\u{e9}".repeat(2000).as_str()), en), "Unknown browser");
+        assert_eq!(
+            describe(Some("\u{e9}".repeat(2000).as_str()), en),
+            "Unknown browser"
+        );
     }
 }

@@ -104,24 +104,23 @@ pub async fn load(
 ) -> Result<AccountPage, sqlx::Error> {
     let now = state.now();
     let idle = state.config.session.idle_timeout;
-    let mut sessions: Vec<SessionItem> =
-        store::sessions::list_for_user(&state.db, &user.id, now)
-            .await?
-            .into_iter()
-            // A session idle for longer than the idle timeout is over, even before it is
-            // deleted.
-            .filter(|s| s.sid == session.sid || s.last_seen_at + idle > now)
-            .map(|s| SessionItem {
-                current: s.sid == session.sid,
-                device: agent::describe(s.user_agent.as_deref(), t),
-                ip: s
-                    .ip
-                    .unwrap_or_else(|| t.t("account.sessions.unknown").to_string()),
-                started: datetime(s.created_at),
-                last_active: datetime(s.last_seen_at.max(s.created_at)),
-                sid: s.sid,
-            })
-            .collect();
+    let mut sessions: Vec<SessionItem> = store::sessions::list_for_user(&state.db, &user.id, now)
+        .await?
+        .into_iter()
+        // A session idle for longer than the idle timeout is over, even before it is
+        // deleted.
+        .filter(|s| s.sid == session.sid || s.last_seen_at + idle > now)
+        .map(|s| SessionItem {
+            current: s.sid == session.sid,
+            device: agent::describe(s.user_agent.as_deref(), t),
+            ip: s
+                .ip
+                .unwrap_or_else(|| t.t("account.sessions.unknown").to_string()),
+            started: datetime(s.created_at),
+            last_active: datetime(s.last_seen_at.max(s.created_at)),
+            sid: s.sid,
+        })
+        .collect();
     // This session first, then the most recently used.
     sessions.sort_by(|a, b| {
         b.current

@@ -238,6 +238,7 @@ async fn the_page_needs_a_session_and_shows_every_section() {
     ] {
         assert!(body.contains(text), "the page shows {text:?}:\n{body}");
     }
+    assert!(page.has_form("/logout"), "a sign-out button");
     // The current session has no "End" form; the other one has.
     let phone_sid = sid_of(&app, &user, SAFARI).await;
     let own_sid = sid_of(&app, &user, FIREFOX).await;

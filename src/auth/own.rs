@@ -127,11 +127,20 @@ pub async fn end_session(
     if sid == session.sid {
         return Ok(Ended::Current);
     }
-    if !store::sessions::delete_own(&state.db, &session.user_id, sid).await? {
+    let own = store::sessions::find_by_sid(&state.db, sid)
+        .await?
+        .is_some_and(|s| s.user_id == session.user_id);
+    if !own {
         return Ok(Ended::NotFound);
     }
+    // Grants first, then the session: a failure in between leaves the session listed, and
+    // ending it again finishes the job (both steps can be repeated).
     let now = state.now();
     let revoked = store::grants::revoke_by_sid(&state.db, sid, now).await?;
+    if !store::sessions::delete_own(&state.db, &session.user_id, sid).await? {
+        // Ended meanwhile (signed out, or ended from another browser).
+        return Ok(Ended::NotFound);
+    }
     super::audit_person(
         state,
         "session.ended_by_user",
@@ -146,16 +155,27 @@ pub async fn end_session(
 /// Ends every session of the person except the one asking, and revokes the grants made in
 /// them. Returns how many ended.
 pub async fn end_other_sessions(state: &AppState, session: &Session, ip: IpAddr) -> Result<usize> {
+    let now = state.now();
+    // Grants first, then the sessions (as in [`end_session`]); a session that appeared in
+    // between has its grants revoked after.
+    let listed: Vec<String> = store::sessions::list_for_user(&state.db, &session.user_id, now)
+        .await?
+        .into_iter()
+        .map(|s| s.sid)
+        .filter(|sid| *sid != session.sid)
+        .collect();
+    let mut revoked = 0;
+    for sid in &listed {
+        revoked += store::grants::revoke_by_sid(&state.db, sid, now).await?;
+    }
     let sids =
         store::sessions::delete_for_user(&state.db, &session.user_id, Some(&session.id_hash))
             .await?;
+    for sid in sids.iter().filter(|sid| !listed.contains(sid)) {
+        revoked += store::grants::revoke_by_sid(&state.db, sid, now).await?;
+    }
     if sids.is_empty() {
         return Ok(0);
-    }
-    let now = state.now();
-    let mut revoked = 0;
-    for sid in &sids {
-        revoked += store::grants::revoke_by_sid(&state.db, sid, now).await?;
     }
     super::audit_person(
         state,

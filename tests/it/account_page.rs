@@ -567,3 +567,56 @@ async fn forms_without_the_session_csrf_token_are_refused() {
     assert_eq!(count(&app, "consents").await, 1);
     assert!(use_refresh(&app, &client, &phone_token).await.is_ok());
 }
+
+#[tokio::test]
+async fn the_password_link_asks_for_the_current_password() {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("gustav@example.org").await;
+    let b = sign_in(&app, FIREFOX, "gustav@example.org").await;
+    let phone = sign_in(&app, SAFARI, "gustav@example.org").await;
+    let hash_before: String = sqlx::query_scalar("select password_hash from users where id = $1")
+        .bind(&user)
+        .fetch_one(app.state.db.pool())
+        .await
+        .expect("hash");
+
+    let page = account(&b).await;
+    assert!(
+        page.body
+            .contains("href=\"/password/change?next=%2Faccount\"")
+    );
+    let form = b.get("/password/change?next=%2Faccount").await;
+    assert_eq!(form.status, 200);
+    let new = "en helt annan mening om sommaren 7";
+    let wrong = b
+        .submit(
+            &form,
+            "/password/change",
+            &[
+                ("current", "inte mitt lösenord alls"),
+                ("password", new),
+                ("confirm", new),
+            ],
+        )
+        .await;
+    assert_eq!(wrong.status, 400, "a wrong current password is refused");
+    let hash_after: String = sqlx::query_scalar("select password_hash from users where id = $1")
+        .bind(&user)
+        .fetch_one(app.state.db.pool())
+        .await
+        .expect("hash");
+    assert_eq!(hash_before, hash_after, "nothing changed");
+    assert!(signed_in(&phone).await);
+
+    let changed = b
+        .submit(
+            &form,
+            "/password/change",
+            &[("current", PASSWORD), ("password", new), ("confirm", new)],
+        )
+        .await;
+    assert_eq!(changed.status, 303, "{}", changed.body);
+    assert_eq!(changed.location.as_deref(), Some("/account"));
+    assert!(signed_in(&b).await, "this session stays");
+    assert!(!signed_in(&phone).await, "the other sessions end");
+}

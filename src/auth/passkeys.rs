@@ -18,12 +18,12 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use webauthn_rs::fake::{FakePasskeyDistribution, WebauthnFakeCredentialGenerator};
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication,
     PasskeyRegistration, PublicKeyCredential, RegisterPublicKeyCredential, Url, Uuid, Webauthn,
     WebauthnBuilder,
 };
-use webauthn_rs::fake::{FakePasskeyDistribution, WebauthnFakeCredentialGenerator};
 
 use crate::auth::audit_person as audit;
 use crate::clock::UnixTime;
@@ -151,7 +151,12 @@ pub fn relying_party(config: &Config) -> Result<Webauthn> {
         origins.push(Url::parse(&origin).map_err(|e| bad(e.to_string()))?);
     }
     let mut builder = WebauthnBuilder::new(&rp_id, &origins[0])
-        .map_err(|e| bad(format!("RP ID {rp_id} does not fit origin {}: {e}", origins[0])))?
+        .map_err(|e| {
+            bad(format!(
+                "RP ID {rp_id} does not fit origin {}: {e}",
+                origins[0]
+            ))
+        })?
         .rp_name("Nyckel")
         .timeout(std::time::Duration::from_secs(
             config.passkeys.challenge_ttl.max(30) as u64,
@@ -260,7 +265,9 @@ pub async fn finish_registration(
         return Ok(Err(Refused::WrongUser));
     }
     let Ceremony::Register(registration) = serde_json::from_str(&row.state)? else {
-        return Err(Error::Corrupt("a registration challenge without its state".into()));
+        return Err(Error::Corrupt(
+            "a registration challenge without its state".into(),
+        ));
     };
     let Ok(answer) = serde_json::from_value::<RegisterPublicKeyCredential>(credential.clone())
     else {
@@ -352,7 +359,8 @@ async fn listed(
     fake_seed: &str,
     binding: &str,
 ) -> Result<Started> {
-    let crypto = |e: webauthn_rs::prelude::WebauthnError| Error::Crypto(format!("passkey login: {e}"));
+    let crypto =
+        |e: webauthn_rs::prelude::WebauthnError| Error::Crypto(format!("passkey login: {e}"));
     let (mut options, ceremony, ids, bound_user) = if passkeys.is_empty() {
         let (options, auth) = state
             .webauthn
@@ -447,7 +455,9 @@ pub async fn finish_authentication(
             }
         }
         Ceremony::Register(_) => {
-            return Err(Error::Corrupt("a login challenge with a registration state".into()));
+            return Err(Error::Corrupt(
+                "a login challenge with a registration state".into(),
+            ));
         }
     };
     let result = match checked {

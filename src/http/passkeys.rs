@@ -181,7 +181,10 @@ async fn login_context(
 /// request, else its double-submit cookie (both checked by [`login_context`]).
 fn login_binding(headers: &HeaderMap, ctx: &Context) -> String {
     let (kind, cookie) = match &ctx.pending {
-        Some(p) => ("pending", cookies::get(headers, BINDING_COOKIE).unwrap_or(&p.id)),
+        Some(p) => (
+            "pending",
+            cookies::get(headers, BINDING_COOKIE).unwrap_or(&p.id),
+        ),
         None => (
             "plain",
             cookies::get(headers, CSRF_COOKIE).unwrap_or(ctx.csrf.as_str()),
@@ -423,8 +426,7 @@ async fn post_register_start(
         Ok(s) => s,
         Err(res) => return res,
     };
-    match passkeys::start_registration(&state, &session.user_id, &session_binding(&session)).await
-    {
+    match passkeys::start_registration(&state, &session.user_id, &session_binding(&session)).await {
         Ok(s) => json_answer(
             StatusCode::OK,
             json!({ "challenge_id": s.challenge_id, "options": s.options }),
@@ -495,11 +497,7 @@ async fn post_register_finish(
 }
 
 /// The session of a posted account form with the right CSRF token, or the page to answer.
-fn form_session(
-    session: Option<Session>,
-    csrf: &str,
-    t: Texts,
-) -> Result<Session, Box<Response>> {
+fn form_session(session: Option<Session>, csrf: &str, t: Texts) -> Result<Session, Box<Response>> {
     let Some(session) = session else {
         return Err(Box::new(see_other(&login_again_path())));
     };
@@ -515,9 +513,8 @@ fn posted_form(
     form: Result<Form<ItemForm>, FormRejection>,
     t: Texts,
 ) -> Result<ItemForm, Box<Response>> {
-    form.map(|Form(f)| f).map_err(|r| {
-        Box::new(PageError::new(r.status(), "error.bad_request", t).into_response())
-    })
+    form.map(|Form(f)| f)
+        .map_err(|r| Box::new(PageError::new(r.status(), "error.bad_request", t).into_response()))
 }
 
 /// `POST /account/passkeys/{id}/rename`.
@@ -530,7 +527,8 @@ async fn post_rename(
     form: Result<Form<ItemForm>, FormRejection>,
 ) -> Response {
     let t = texts_for(&headers, None);
-    let checked = posted_form(form, t).and_then(|f| form_session(session, &f.csrf, t).map(|s| (f, s)));
+    let checked =
+        posted_form(form, t).and_then(|f| form_session(session, &f.csrf, t).map(|s| (f, s)));
     let (form, session) = match checked {
         Ok(v) => v,
         Err(res) => return *res,

@@ -82,10 +82,11 @@ pub async fn consume(
 
 /// Deletes used and expired challenges (cleanup job). Returns how many went.
 pub async fn delete_spent(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
-    let done =
-        sqlx::query("delete from webauthn_challenges where used_at is not null or expires_at <= $1")
-            .bind(now)
-            .execute(db.writer())
-            .await?;
+    let done = sqlx::query(
+        "delete from webauthn_challenges where used_at is not null or expires_at <= $1",
+    )
+    .bind(now)
+    .execute(db.writer())
+    .await?;
     Ok(done.rows_affected())
 }

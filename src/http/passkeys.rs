@@ -36,6 +36,7 @@ use crate::http::extract::ClientIp;
 use crate::http::login::{CSRF_COOKIE, Context, posted_context, user_agent};
 use crate::http::page::render_status;
 use crate::http::password_change;
+use crate::http::password_form::Early;
 use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
 use crate::oidc::pending::BINDING_COOKIE;
@@ -151,9 +152,9 @@ fn json_internal(e: impl std::fmt::Display, t: Texts) -> Response {
 }
 
 /// The posted JSON, or a 400 JSON answer.
-fn parsed<T>(body: Result<Json<T>, JsonRejection>, t: Texts) -> Result<T, Response> {
+fn parsed<T>(body: Result<Json<T>, JsonRejection>, t: Texts) -> Result<T, Early> {
     body.map(|Json(b)| b)
-        .map_err(|r| json_error(r.status(), t, "passkeys.bad_request"))
+        .map_err(|r| json_error(r.status(), t, "passkeys.bad_request").into())
 }
 
 /// The login form's checks, answered as JSON: 403 for a CSRF failure, 400 for an expired or
@@ -207,7 +208,7 @@ async fn post_login_start(
     let t = texts_for(&headers, None);
     let body = match parsed(body, t) {
         Ok(b) => b,
-        Err(res) => return res,
+        Err(res) => return res.into_response(),
     };
     let ctx = match login_context(
         &state,
@@ -249,7 +250,7 @@ async fn post_login_finish(
     let t = texts_for(&headers, None);
     let body = match parsed(body, t) {
         Ok(b) => b,
-        Err(res) => return res,
+        Err(res) => return res.into_response(),
     };
     let ctx = match login_context(
         &state,
@@ -397,15 +398,15 @@ fn fresh_session(
     session: Option<Session>,
     csrf: &str,
     t: Texts,
-) -> Result<Session, Response> {
+) -> Result<Session, Early> {
     let Some(session) = session else {
-        return Err(json_login_again());
+        return Err(json_login_again().into());
     };
     if !csrf_matches(&session, csrf) {
-        return Err(json_error(StatusCode::FORBIDDEN, t, "error.csrf"));
+        return Err(json_error(StatusCode::FORBIDDEN, t, "error.csrf").into());
     }
     if channels::fresh(state, &session).is_none() {
-        return Err(json_login_again());
+        return Err(json_login_again().into());
     }
     Ok(session)
 }
@@ -420,11 +421,11 @@ async fn post_register_start(
     let t = texts_for(&headers, None);
     let body = match parsed(body, t) {
         Ok(b) => b,
-        Err(res) => return res,
+        Err(res) => return res.into_response(),
     };
     let session = match fresh_session(&state, session, &body.csrf, t) {
         Ok(s) => s,
-        Err(res) => return res,
+        Err(res) => return res.into_response(),
     };
     match passkeys::start_registration(&state, &session.user_id, &session_binding(&session)).await {
         Ok(s) => json_answer(
@@ -446,11 +447,11 @@ async fn post_register_finish(
     let t = texts_for(&headers, None);
     let body = match parsed(body, t) {
         Ok(b) => b,
-        Err(res) => return res,
+        Err(res) => return res.into_response(),
     };
     let session = match fresh_session(&state, session, &body.csrf, t) {
         Ok(s) => s,
-        Err(res) => return res,
+        Err(res) => return res.into_response(),
     };
     let name = if body.name.trim().is_empty() {
         t.t("passkeys.default_name").to_string()

@@ -170,8 +170,8 @@ pub async fn rotate_keys_if_due(state: &AppState) -> bool {
 pub const INVITATION_HISTORY: i64 = 30 * 24 * 3600;
 
 /// Deletes expired sessions, pending requests, codes, revocations, refresh tokens, grants,
-/// login keys, old send-limit records, long-ended invitations and delivered (or long undeliverable) mail
-/// (SECURITY.md 14.2.7). Returns how many rows went; failures are logged.
+/// login keys, spent passkey challenges, old send-limit records, long-ended invitations and
+/// delivered (or long undeliverable) mail (SECURITY.md 14.2.7). Returns how many rows went; failures are logged.
 pub async fn purge_expired(state: &AppState) -> u64 {
     let now = state.now();
     let db = &state.db;

@@ -369,7 +369,7 @@ async fn a_passkey_logs_in_email_first_through_an_authorization_code_flow_with_t
     let login = b.follow(b.get(&start).await).await;
     assert_eq!(login.status, 200, "{}", login.body);
     assert!(login.body.contains("autocomplete=\"username webauthn\""));
-    assert!(login.body.contains("Sign in with a passkey"));
+    assert!(login.body.contains("Use a passkey"));
     let fields = passkey_fields(&login);
     assert!(
         fields.contains_key("req"),

@@ -279,7 +279,7 @@ pub async fn finish_registration(
     {
         Ok(p) => p,
         Err(e) => {
-            tracing::info!(user_id, error = %e, "passkey registration refused");
+            tracing::info!(user_id = %user_id, error = %e, "passkey registration refused");
             return Ok(Err(Refused::Invalid));
         }
     };
@@ -513,7 +513,7 @@ pub async fn list(state: &AppState, user_id: &str) -> Result<Vec<PasskeyInfo>> {
 pub async fn added(state: &AppState, user_id: &str, info: &PasskeyInfo, ip: &str) -> Result<()> {
     let detail = json!({ "passkey": info.id, "name": info.name });
     audit(state, "passkey.added", user_id, ip, detail).await?;
-    tracing::info!(user_id, passkey = %info.id, "passkey added");
+    tracing::info!(user_id = %user_id, passkey = %info.id, "passkey added");
     notify(state, user_id, Notice::Added, &info.name).await
 }
 
@@ -548,7 +548,7 @@ pub async fn remove(
     let info = PasskeyInfo::from(&row);
     let detail = json!({ "passkey": info.id, "name": info.name });
     audit(state, "passkey.removed", user_id, ip, detail).await?;
-    tracing::info!(user_id, passkey = %info.id, "passkey removed");
+    tracing::info!(user_id = %user_id, passkey = %info.id, "passkey removed");
     notify(state, user_id, Notice::Removed, &info.name).await?;
     Ok(Some(info))
 }

@@ -1,7 +1,8 @@
 // Real-browser passkey check: Debian's Chromium (through playwright-core) with a virtual
 // WebAuthn authenticator (Chrome DevTools Protocol, user verification on) runs
 // /static/passkey.js against a running Nyckel: password login, add a passkey on
-// /account/passkeys, sign out, sign in again with the passkey (email typed first), remove it.
+// /account/passkeys, sign out, sign in again with the passkey (from the autofill list, with
+// the button after typing the email, and with the button alone: discoverable), remove it.
 // Used by scripts/passkey-browser.sh; not part of `cargo test` (it needs Chromium and Node.js).
 //
 // Usage: node passkey-browser.mjs ISSUER EMAIL PASSWORD SCREENSHOT_DIR
@@ -57,23 +58,42 @@ try {
   const { credentials } = await cdp.send('WebAuthn.getCredentials', { authenticatorId });
   if (credentials.length !== 1) fail(`the authenticator holds ${credentials.length} credentials`);
 
-  // Sign out (forget the cookies) and sign in with the passkey, email first.
+  // Sign out (forget the cookies). The login page starts a conditional-mediation request
+  // (the email field's autofill list); the virtual authenticator answers it at once, as a
+  // person picking the passkey from the list would.
+  await context.clearCookies();
+  await page.goto(`${issuer}/login?next=/account/passkeys`);
+  await page.getByRole('heading', { level: 1, name: 'Dina passkeys' }).waitFor({ timeout: 15000 });
+  const used = await page.locator('dd').allTextContents();
+  if (used.includes('Aldrig')) fail('the passkey login was not recorded as a use');
+  await page.screenshot({ path: `${shots}/3-signed-in-from-autofill.png`, fullPage: true });
+
+  // From here on the browser offers no autofill list, so the button is what signs in.
+  await page.addInitScript(() => {
+    if (window.PublicKeyCredential) PublicKeyCredential.isConditionalMediationAvailable = async () => false;
+  });
+
+  // The button with the email typed first.
   await context.clearCookies();
   await page.goto(`${issuer}/login?next=/account/passkeys`);
   const button = page.getByRole('button', { name: 'Använd en passkey' });
   await button.waitFor({ state: 'visible' });
-  await page.screenshot({ path: `${shots}/3-login.png`, fullPage: true });
+  await page.screenshot({ path: `${shots}/4-login.png`, fullPage: true });
   await page.getByLabel('E-postadress', { exact: true }).fill(email);
   await button.click();
   await page.getByRole('heading', { level: 1, name: 'Dina passkeys' }).waitFor({ timeout: 15000 });
-  const used = await page.locator('dd').allTextContents();
-  if (used.includes('Aldrig')) fail('the passkey login was not recorded as a use');
-  await page.screenshot({ path: `${shots}/4-signed-in-with-passkey.png`, fullPage: true });
+
+  // The button with no email typed: the browser offers its discoverable passkey.
+  await context.clearCookies();
+  await page.goto(`${issuer}/login?next=/account/passkeys`);
+  await page.getByRole('button', { name: 'Använd en passkey' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Dina passkeys' }).waitFor({ timeout: 15000 });
+  await page.screenshot({ path: `${shots}/5-signed-in-without-email.png`, fullPage: true });
 
   // Remove it (the passkey login is fresh).
   await page.getByRole('button', { name: 'Ta bort' }).click();
   await page.getByText('Du har inga passkeys än.').waitFor();
-  await page.screenshot({ path: `${shots}/5-removed.png`, fullPage: true });
+  await page.screenshot({ path: `${shots}/6-removed.png`, fullPage: true });
 
   if (external.length) fail(`requests to other origins: ${external.join(' ')}`);
   if (problems.length) fail(problems.join('\n'));

@@ -238,9 +238,24 @@ pub async fn start_registration(state: &AppState, user_id: &str, binding: &str) 
         .webauthn
         .start_passkey_registration(user_handle(user_id), &user.email, &display, Some(exclude))
         .map_err(|e| Error::Crypto(format!("passkey registration: {e}")))?;
-    let options = serde_json::to_value(options)?;
+    let mut options = serde_json::to_value(options)?;
+    prefer_discoverable(&mut options);
     let ceremony = Ceremony::Register(registration);
     issue(state, REGISTER, Some(user_id), binding, &ceremony, options).await
+}
+
+/// Asks authenticators for a discoverable credential where they can make one (`residentKey:
+/// "preferred"`; webauthn-rs says "discouraged"), so the passkey also works from the autofill
+/// list and without typing the email. Nothing on the server depends on it.
+fn prefer_discoverable(options: &mut Value) {
+    if let Some(sel) = options
+        .get_mut("publicKey")
+        .and_then(|pk| pk.get_mut("authenticatorSelection"))
+        .and_then(Value::as_object_mut)
+    {
+        sel.insert("residentKey".into(), json!("preferred"));
+        sel.insert("requireResidentKey".into(), json!(false));
+    }
 }
 
 /// Finishes a registration begun by [`start_registration`] for the same person and browser

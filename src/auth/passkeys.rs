@@ -26,6 +26,7 @@ use webauthn_rs::prelude::{
 };
 
 use crate::auth::audit_person as audit;
+use crate::auth::throttle::{self, Decision};
 use crate::clock::UnixTime;
 use crate::config::Config;
 use crate::crypto::{b64, random_id, random_token, sha256};
@@ -496,6 +497,30 @@ pub async fn finish_authentication(
         user_id: stored.user_id,
         passkey_id: stored.id,
     }))
+}
+
+/// Seconds until the browser's address may try a passkey login again, when failed logins from
+/// it (password and passkey failures share the per-IP counter of `[throttle]`) hold it back.
+pub async fn login_throttled(state: &AppState, ip: std::net::IpAddr) -> Result<Option<i64>> {
+    let by_ip = store::throttle::get(&state.db, &throttle::ip_key(ip)).await?;
+    let none = store::throttle::Counter {
+        failures: 0,
+        last_failure_at: 0,
+    };
+    Ok(
+        match throttle::decide(none, by_ip, &state.config.throttle, state.now()) {
+            Decision::Throttled { retry_after } => Some(retry_after.max(1)),
+            Decision::Allow => None,
+        },
+    )
+}
+
+/// Counts a refused passkey login against the browser's address.
+pub async fn login_failed(state: &AppState, ip: std::net::IpAddr) -> Result<()> {
+    let reset_after = state.config.throttle.hard_stop_window;
+    store::throttle::record_failure(&state.db, &throttle::ip_key(ip), state.now(), reset_after)
+        .await?;
+    Ok(())
 }
 
 /// A name as stored: trimmed, control characters dropped, at most [`MAX_NAME`] characters;

@@ -265,8 +265,30 @@ async fn post_login_finish(
         Err(res) => return res,
     };
     let binding = login_binding(&headers, &ctx);
-    let ip = ip.to_string();
     let client_id = ctx.pending.as_ref().map(|p| p.params.client_id.clone());
+    match passkeys::login_throttled(&state, ip).await {
+        Ok(None) => {}
+        Ok(Some(retry_after)) => {
+            let event = Event {
+                kind: "login.throttled",
+                client_id: client_id.as_deref(),
+                ip: Some(&ip.to_string()),
+                detail: json!({ "method": AMR_PASSKEY }),
+                ..Default::default()
+            };
+            if let Err(e) = store::audit::append(&state.db, &event, state.now()).await {
+                return json_internal(e, ctx.texts);
+            }
+            crate::metrics::registry::login(AMR_PASSKEY, "throttled");
+            let mut res = json_error(StatusCode::TOO_MANY_REQUESTS, ctx.texts, "login.throttled");
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            return res;
+        }
+        Err(e) => return json_internal(e, ctx.texts),
+    }
+    let ip_addr = ip;
+    let ip = ip.to_string();
     let outcome =
         passkeys::finish_authentication(&state, &binding, &body.challenge_id, &body.credential)
             .await;
@@ -286,6 +308,9 @@ async fn post_login_finish(
                 ..Default::default()
             };
             if let Err(e) = store::audit::append(&state.db, &event, state.now()).await {
+                return json_internal(e, ctx.texts);
+            }
+            if let Err(e) = passkeys::login_failed(&state, ip_addr).await {
                 return json_internal(e, ctx.texts);
             }
             tracing::info!(reason = refused.as_str(), "passkey login refused");

@@ -749,3 +749,28 @@ async fn the_script_is_served_from_this_server() {
     assert!(js.body.contains("navigator.credentials"));
     assert!(!js.body.contains("http://") && !js.body.contains("https://"));
 }
+
+#[tokio::test]
+async fn failed_passkey_logins_count_against_the_address() {
+    let app = TestApp::spawn_with(|c| c.throttle.ip_free_failures = 2).await;
+    app.create_user(ANNA).await;
+    let b = app.browser();
+    let login = b.get("/login").await;
+    let bogus = json!("no-such-challenge");
+    for _ in 0..3 {
+        let refused = finish_login(&b, &login, &bogus, &json!({})).await;
+        assert_eq!(refused.status, 400, "{}", refused.json);
+    }
+    let held = finish_login(&b, &login, &bogus, &json!({})).await;
+    assert_eq!(held.status, 429, "{}", held.json);
+    assert_eq!(
+        held.json["error"],
+        "Too many attempts. Wait a little and try again."
+    );
+    assert_eq!(audit_count(&app, "login.throttled", Some("hwk")).await, 1);
+    // The password form from the same address is held back too (one counter per address).
+    let page = b
+        .submit(&login, "/login", &[("email", ANNA), ("password", PASSWORD)])
+        .await;
+    assert_eq!(page.status, 429);
+}

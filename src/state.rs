@@ -41,6 +41,8 @@ pub struct Inner {
     pub mailer: crate::mail::Mailer,
     /// Outgoing SMS: the gateway (delivered by the same loop as mail).
     pub sms: crate::sms::Sms,
+    /// The WebAuthn relying party (passkeys), from the issuer and `[passkeys]`.
+    pub webauthn: webauthn_rs::Webauthn,
 }
 
 impl std::ops::Deref for AppState {
@@ -77,6 +79,7 @@ impl AppState {
         let discovery = crate::oidc::discovery::document(&issuer, &base_url);
         let mailer = crate::mail::Mailer::from_config(&config)?;
         let sms = crate::sms::Sms::from_config(&config)?;
+        let webauthn = crate::auth::passkeys::relying_party(&config)?;
         Ok(Self(Arc::new(Inner {
             clients: ClientCache::new(db.clone()),
             rotator: Rotator::spawn(db.clone()),
@@ -90,6 +93,7 @@ impl AppState {
             sms,
             discovery,
             mailer,
+            webauthn,
         })))
     }
 

@@ -10,12 +10,14 @@ use serde::{Deserialize, Serialize};
 mod backup;
 mod login;
 mod metrics;
+mod passkeys;
 mod sms;
 mod upkeep;
 
 pub use backup::{BackupConfig, DestinationConfig, KeepYearly};
 pub use login::LoginConfig;
 pub use metrics::MetricsConfig;
+pub use passkeys::PasskeysConfig;
 pub use sms::SmsConfig;
 pub use upkeep::UpkeepConfig;
 
@@ -54,6 +56,8 @@ pub struct Config {
     pub request_timeout: u64,
     /// Backups: recipients and destinations (docs/backups.md).
     pub backup: BackupConfig,
+    /// Passkeys (WebAuthn): relying party and challenge lifetime (docs/passkeys.md).
+    pub passkeys: PasskeysConfig,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -394,6 +398,7 @@ impl Default for Config {
             trusted_proxies: Vec::new(),
             request_timeout: 30,
             backup: BackupConfig::default(),
+            passkeys: PasskeysConfig::default(),
         }
     }
 }
@@ -660,6 +665,7 @@ impl Config {
         }
         self.validate_key_schedule()?;
         self.upkeep.validate()?;
+        self.passkeys.validate()?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format must be \"text\" or \"json\"".into());
         }

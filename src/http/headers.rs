@@ -9,8 +9,9 @@ use axum::http::{HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-/// The default Content-Security-Policy: nothing from other origins, no framing, no scripts.
-pub const DEFAULT_CSP: &str = "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+/// The default Content-Security-Policy: nothing from other origins, no framing, no inline
+/// script; scripts only from this server (`/static/passkey.js`), which may call back only to it.
+pub const DEFAULT_CSP: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
 
 /// A CSP for pages whose form may be answered by a redirect to a client (`origin`): browsers
 /// apply `form-action` to redirects after a form submission.

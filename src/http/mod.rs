@@ -19,6 +19,7 @@ pub mod login;
 pub mod login_keys;
 pub mod logout;
 pub mod page;
+pub mod passkeys;
 pub mod password_change;
 pub mod password_form;
 pub mod redirect;
@@ -68,6 +69,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(password_change::routes())
         .merge(account_channels::routes())
         .merge(account::routes())
+        .merge(passkeys::routes())
         .nest(api::PREFIX, api::router())
         .route("/health/live", get(wellknown::get_live))
         .route("/health/ready", get(wellknown::get_ready))

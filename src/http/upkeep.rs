@@ -170,8 +170,8 @@ pub async fn rotate_keys_if_due(state: &AppState) -> bool {
 pub const INVITATION_HISTORY: i64 = 30 * 24 * 3600;
 
 /// Deletes expired sessions, pending requests, codes, revocations, refresh tokens, grants,
-/// login keys, old send-limit records, long-ended invitations and delivered (or long undeliverable) mail
-/// (SECURITY.md 14.2.7). Returns how many rows went; failures are logged.
+/// login keys, spent passkey challenges, old send-limit records, long-ended invitations and
+/// delivered (or long undeliverable) mail (SECURITY.md 14.2.7). Returns how many rows went; failures are logged.
 pub async fn purge_expired(state: &AppState) -> u64 {
     let now = state.now();
     let db = &state.db;
@@ -183,6 +183,7 @@ pub async fn purge_expired(state: &AppState) -> u64 {
         store::refresh_tokens::delete_expired(db, now).await,
         store::grants::delete_expired(db, now).await,
         store::login_keys::delete_expired(db, now).await,
+        store::webauthn_challenges::delete_spent(db, now).await,
         // The send limits look back one day.
         store::message_sends::delete_before(db, now - 2 * 86400).await,
         // Ended invitations stay visible to admins for a while.

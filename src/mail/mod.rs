@@ -13,6 +13,7 @@ pub mod backend;
 pub mod compose;
 pub mod compose_channels;
 pub mod compose_keys;
+pub mod compose_passkeys;
 pub mod delivery;
 pub mod dkim;
 pub mod eml;

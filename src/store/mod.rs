@@ -20,12 +20,14 @@ pub mod message_sends;
 pub mod orgs;
 pub mod outbox;
 pub mod page;
+pub mod passkeys;
 pub mod refresh_tokens;
 pub mod revoked;
 pub mod schema;
 pub mod sessions;
 pub mod throttle;
 pub mod users;
+pub mod webauthn_challenges;
 
 use std::time::Duration;
 

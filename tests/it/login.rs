@@ -68,7 +68,13 @@ async fn login_page_for_a_request_is_accessible_and_self_contained() {
         !b.to_lowercase().contains("onpaste"),
         "paste must be allowed"
     );
-    assert!(!b.contains("<script"), "no scripts");
+    // One script, from this server (passkeys); nothing inline.
+    assert_eq!(
+        b.matches("<script").count(),
+        b.matches("<script src=\"/static/passkey.js\" defer></script>")
+            .count(),
+        "only the self-hosted script"
+    );
     let fields = page.login_form();
     assert_eq!(fields.get("req"), Some(&id));
     assert!(fields.get("csrf").is_some_and(|c| c.len() >= 43));

@@ -53,6 +53,7 @@ mod nodes;
 mod nodes_cluster;
 mod outage;
 mod panic_deadline;
+mod passkeys;
 mod pg_tls;
 mod refresh_race;
 mod reset;

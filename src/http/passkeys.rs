@@ -1,0 +1,607 @@
+//! Passkeys over HTTP (`auth::passkeys`):
+//! - Login, JSON: `POST /login/passkey/start` (`{req?, csrf, next?, email?}` → `{challenge_id,
+//!   options}`) and `POST /login/passkey/finish` (`{req?, csrf, next?, challenge_id,
+//!   credential}` → `{redirect}` and a new session cookie). The CSRF and pending-request
+//!   checks are the password form's (`http::login::posted_context`); the challenge is bound to
+//!   the browser's pending-request cookie, or to its double-submit cookie on the plain form.
+//! - Account: `GET /account/passkeys` (list, rename, remove, add), JSON
+//!   `POST /account/passkeys/start` and `/finish` (registration, bound to the session),
+//!   `POST /account/passkeys/{id}/rename` and `/remove` (forms). Adding and removing need a
+//!   fresh login (`auth::channels::fresh`): a stale session goes to `/login?next=...` (JSON
+//!   answers carry that as `redirect`). Every POST carries the session's CSRF token.
+//! - `GET /static/passkey.js`: the one script, self-hosted.
+//!
+//! Failures answer JSON `{"error": <translated text>}` with 400 (403 for CSRF) and change
+//! nothing; the challenge a refused finish named is used up.
+
+use askama::Template;
+use axum::Router;
+use axum::extract::rejection::{FormRejection, JsonRejection};
+use axum::extract::{Form, Json, Path, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::auth::channels;
+use crate::auth::passkeys::{self, AMR_MFA, AMR_PASSKEY, PasskeyInfo, Refused, Verified};
+use crate::auth::session::{self, Session, acr};
+use crate::clock::civil_from_days;
+use crate::crypto::{constant_time_eq, sha256_b64};
+use crate::http::authorize::{see_other, texts_for};
+use crate::http::cookies::{self, SESSION_COOKIE};
+use crate::http::error::PageError;
+use crate::http::extract::ClientIp;
+use crate::http::login::{CSRF_COOKIE, Context, posted_context, user_agent};
+use crate::http::page::render_status;
+use crate::http::password_change;
+use crate::http::password_form::Early;
+use crate::http::session::MaybeSession;
+use crate::i18n::Texts;
+use crate::oidc::pending::BINDING_COOKIE;
+use crate::state::AppState;
+use crate::store::{self, audit::Event};
+
+/// The account page of passkeys.
+pub const PAGE_PATH: &str = "/account/passkeys";
+
+/// The routes of this area.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/login/passkey/start", post(post_login_start))
+        .route("/login/passkey/finish", post(post_login_finish))
+        .route(PAGE_PATH, get(get_page))
+        .route("/account/passkeys/start", post(post_register_start))
+        .route("/account/passkeys/finish", post(post_register_finish))
+        .route("/account/passkeys/{id}/rename", post(post_rename))
+        .route("/account/passkeys/{id}/remove", post(post_remove))
+        .route("/static/passkey.js", get(get_script))
+}
+
+/// `POST /login/passkey/start`. Not `Debug`.
+#[derive(Deserialize)]
+pub struct LoginStart {
+    #[serde(default)]
+    pub req: Option<String>,
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub next: Option<String>,
+    /// Typed first: the person's passkeys are listed. Empty: discoverable.
+    #[serde(default)]
+    pub email: String,
+}
+
+/// `POST /login/passkey/finish` and `/account/passkeys/finish`. Not `Debug`.
+#[derive(Deserialize)]
+pub struct Finish {
+    #[serde(default)]
+    pub req: Option<String>,
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub next: Option<String>,
+    #[serde(default)]
+    pub challenge_id: String,
+    #[serde(default)]
+    pub credential: Value,
+    /// The new passkey's name (registration).
+    #[serde(default)]
+    pub name: String,
+}
+
+/// `POST /account/passkeys/start`. Not `Debug`.
+#[derive(Deserialize)]
+pub struct RegisterStart {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// `POST /account/passkeys/{id}/rename` and `/remove`. Not `Debug`.
+#[derive(Deserialize)]
+pub struct ItemForm {
+    #[serde(default)]
+    pub csrf: String,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// One passkey on the page.
+pub struct Row {
+    pub id: String,
+    pub name: String,
+    pub created: String,
+    pub last_used: Option<String>,
+}
+
+/// The passkeys page.
+#[derive(Template)]
+#[template(path = "pages/account_passkeys.html")]
+pub struct PasskeysPage {
+    pub t: Texts,
+    pub csrf: String,
+    pub passkeys: Vec<Row>,
+}
+
+/// A JSON answer with `status`.
+fn json_answer(status: StatusCode, body: Value) -> Response {
+    (status, Json(body)).into_response()
+}
+
+/// A JSON refusal with a translated message.
+fn json_error(status: StatusCode, t: Texts, key: &'static str) -> Response {
+    json_answer(status, json!({ "error": t.t(key) }))
+}
+
+/// A JSON answer sending the browser to the login page, coming back to the passkeys page.
+fn json_login_again() -> Response {
+    json_answer(
+        StatusCode::UNAUTHORIZED,
+        json!({ "redirect": login_again_path() }),
+    )
+}
+
+fn login_again_path() -> String {
+    format!("/login?next={PAGE_PATH}")
+}
+
+fn json_internal(e: impl std::fmt::Display, t: Texts) -> Response {
+    tracing::error!(error = %e, "passkey request failed");
+    json_error(StatusCode::INTERNAL_SERVER_ERROR, t, "error.server")
+}
+
+/// The posted JSON, or a 400 JSON answer.
+fn parsed<T>(body: Result<Json<T>, JsonRejection>, t: Texts) -> Result<T, Early> {
+    body.map(|Json(b)| b)
+        .map_err(|r| json_error(r.status(), t, "passkeys.bad_request").into())
+}
+
+/// The login form's checks, answered as JSON: 403 for a CSRF failure, 400 for an expired or
+/// unknown pending request.
+async fn login_context(
+    state: &AppState,
+    headers: &HeaderMap,
+    req: Option<&str>,
+    csrf: &str,
+    next: Option<&str>,
+) -> Result<Context, Response> {
+    let t = texts_for(headers, None);
+    posted_context(state, headers, req, csrf, next)
+        .await
+        .map_err(|res| match res.status() {
+            StatusCode::FORBIDDEN => json_error(StatusCode::FORBIDDEN, t, "error.csrf"),
+            StatusCode::INTERNAL_SERVER_ERROR => {
+                json_error(StatusCode::INTERNAL_SERVER_ERROR, t, "error.server")
+            }
+            _ => json_error(StatusCode::BAD_REQUEST, t, "login.expired"),
+        })
+}
+
+/// The binding of a login ceremony: the browser's pending-request cookie when continuing a
+/// request, else its double-submit cookie (both checked by [`login_context`]).
+fn login_binding(headers: &HeaderMap, ctx: &Context) -> String {
+    let (kind, cookie) = match &ctx.pending {
+        Some(p) => (
+            "pending",
+            cookies::get(headers, BINDING_COOKIE).unwrap_or(&p.id),
+        ),
+        None => (
+            "plain",
+            cookies::get(headers, CSRF_COOKIE).unwrap_or(ctx.csrf.as_str()),
+        ),
+    };
+    sha256_b64(&format!("passkey-login:{kind}:{cookie}"))
+}
+
+/// The binding of a registration: the signed-in session.
+fn session_binding(session: &Session) -> String {
+    sha256_b64(&format!("passkey-session:{}", session.id_hash))
+}
+
+/// `POST /login/passkey/start`.
+async fn post_login_start(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Json<LoginStart>, JsonRejection>,
+) -> Response {
+    let t = texts_for(&headers, None);
+    let body = match parsed(body, t) {
+        Ok(b) => b,
+        Err(res) => return res.into_response(),
+    };
+    let ctx = match login_context(
+        &state,
+        &headers,
+        body.req.as_deref(),
+        &body.csrf,
+        body.next.as_deref(),
+    )
+    .await
+    {
+        Ok(ctx) => ctx,
+        Err(res) => return res,
+    };
+    let binding = login_binding(&headers, &ctx);
+    let email = body.email.trim();
+    let started = if email.is_empty() {
+        passkeys::start_authentication(&state, None, &binding).await
+    } else if email.len() > 320 {
+        return json_error(StatusCode::BAD_REQUEST, ctx.texts, "passkeys.bad_request");
+    } else {
+        passkeys::start_authentication_for_email(&state, email, &binding).await
+    };
+    match started {
+        Ok(s) => json_answer(
+            StatusCode::OK,
+            json!({ "challenge_id": s.challenge_id, "options": s.options }),
+        ),
+        Err(e) => json_internal(e, ctx.texts),
+    }
+}
+
+/// `POST /login/passkey/finish`.
+async fn post_login_finish(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Result<Json<Finish>, JsonRejection>,
+) -> Response {
+    let t = texts_for(&headers, None);
+    let body = match parsed(body, t) {
+        Ok(b) => b,
+        Err(res) => return res.into_response(),
+    };
+    let ctx = match login_context(
+        &state,
+        &headers,
+        body.req.as_deref(),
+        &body.csrf,
+        body.next.as_deref(),
+    )
+    .await
+    {
+        Ok(ctx) => ctx,
+        Err(res) => return res,
+    };
+    let binding = login_binding(&headers, &ctx);
+    let client_id = ctx.pending.as_ref().map(|p| p.params.client_id.clone());
+    match passkeys::login_throttled(&state, ip).await {
+        Ok(None) => {}
+        Ok(Some(retry_after)) => {
+            let event = Event {
+                kind: "login.throttled",
+                client_id: client_id.as_deref(),
+                ip: Some(&ip.to_string()),
+                detail: json!({ "method": AMR_PASSKEY }),
+                ..Default::default()
+            };
+            if let Err(e) = store::audit::append(&state.db, &event, state.now()).await {
+                return json_internal(e, ctx.texts);
+            }
+            crate::metrics::registry::login(AMR_PASSKEY, "throttled");
+            let mut res = json_error(StatusCode::TOO_MANY_REQUESTS, ctx.texts, "login.throttled");
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+            return res;
+        }
+        Err(e) => return json_internal(e, ctx.texts),
+    }
+    let ip_addr = ip;
+    let ip = ip.to_string();
+    let outcome =
+        passkeys::finish_authentication(&state, &binding, &body.challenge_id, &body.credential)
+            .await;
+    match outcome {
+        Ok(Ok(verified)) => {
+            match log_in(&state, &headers, &ctx, &verified, &ip, client_id.as_deref()).await {
+                Ok(res) => res,
+                Err(e) => json_internal(e, ctx.texts),
+            }
+        }
+        Ok(Err(refused)) => {
+            let event = Event {
+                kind: "login.failure",
+                client_id: client_id.as_deref(),
+                ip: Some(&ip),
+                detail: json!({ "method": AMR_PASSKEY, "reason": refused.as_str() }),
+                ..Default::default()
+            };
+            if let Err(e) = store::audit::append(&state.db, &event, state.now()).await {
+                return json_internal(e, ctx.texts);
+            }
+            if let Err(e) = passkeys::login_failed(&state, ip_addr).await {
+                return json_internal(e, ctx.texts);
+            }
+            tracing::info!(reason = refused.as_str(), "passkey login refused");
+            crate::metrics::registry::login(AMR_PASSKEY, "failure");
+            json_error(StatusCode::BAD_REQUEST, ctx.texts, "passkeys.login_failed")
+        }
+        Err(e) => json_internal(e, ctx.texts),
+    }
+}
+
+/// A verified passkey login: the new session (two factors), the audit record, and the JSON
+/// answer with the cookie and where to go (the forced password change first, if due).
+async fn log_in(
+    state: &AppState,
+    headers: &HeaderMap,
+    ctx: &Context,
+    verified: &Verified,
+    ip: &str,
+    client_id: Option<&str>,
+) -> crate::error::Result<Response> {
+    let now = state.now();
+    let replaces = cookies::get(headers, SESSION_COOKIE).map(sha256_b64);
+    let amr = [AMR_PASSKEY.to_string(), AMR_MFA.to_string()];
+    let (session, cookie) = session::create(
+        &state.db,
+        &state.config.session,
+        session::NewSession {
+            user_id: &verified.user_id,
+            amr: &amr,
+            acr: acr::MULTI_FACTOR,
+            replaces: replaces.as_deref(),
+            origin: store::sessions::Origin {
+                ip: Some(ip),
+                user_agent: user_agent(headers),
+            },
+        },
+        now,
+    )
+    .await?;
+    let event = Event {
+        kind: "login.success",
+        user_id: Some(&verified.user_id),
+        client_id,
+        ip: Some(ip),
+        detail: json!({ "method": AMR_PASSKEY, "sid": session.sid, "passkey": verified.passkey_id }),
+        ..Default::default()
+    };
+    store::audit::append(&state.db, &event, now).await?;
+    tracing::info!(user_id = %verified.user_id, sid = %session.sid, "passkey login");
+    crate::metrics::registry::login(AMR_PASSKEY, "success");
+    let mut location = ctx.continue_to();
+    if password_change::must_change(state, &verified.user_id).await? {
+        location = password_change::change_location(&location);
+    }
+    let mut res = json_answer(StatusCode::OK, json!({ "redirect": location }));
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        cookies::set(SESSION_COOKIE, &cookie, None),
+    );
+    Ok(res)
+}
+
+/// Whether `token` is the session's CSRF token.
+fn csrf_matches(session: &Session, token: &str) -> bool {
+    !token.is_empty() && constant_time_eq(token.as_bytes(), session.csrf.as_bytes())
+}
+
+/// `YYYY-MM-DD` (UTC).
+fn day(at: i64) -> String {
+    let (y, m, d) = civil_from_days(at.div_euclid(86_400));
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// `GET /account/passkeys`.
+async fn get_page(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    headers: HeaderMap,
+) -> Response {
+    let t = texts_for(&headers, None);
+    let Some(session) = session else {
+        return see_other(&login_again_path());
+    };
+    let list = match passkeys::list(&state, &session.user_id).await {
+        Ok(l) => l,
+        Err(e) => return PageError::from_internal(e, t).into_response(),
+    };
+    let rows = list
+        .into_iter()
+        .map(|p: PasskeyInfo| Row {
+            created: day(p.created_at),
+            last_used: p.last_used_at.map(day),
+            id: p.id,
+            name: p.name,
+        })
+        .collect();
+    render_status(
+        StatusCode::OK,
+        &PasskeysPage {
+            t,
+            csrf: session.csrf.clone(),
+            passkeys: rows,
+        },
+    )
+}
+
+/// The signed-in session of a JSON request with a fresh login and the right CSRF token.
+fn fresh_session(
+    state: &AppState,
+    session: Option<Session>,
+    csrf: &str,
+    t: Texts,
+) -> Result<Session, Early> {
+    let Some(session) = session else {
+        return Err(json_login_again().into());
+    };
+    if !csrf_matches(&session, csrf) {
+        return Err(json_error(StatusCode::FORBIDDEN, t, "error.csrf").into());
+    }
+    if channels::fresh(state, &session).is_none() {
+        return Err(json_login_again().into());
+    }
+    Ok(session)
+}
+
+/// `POST /account/passkeys/start`.
+async fn post_register_start(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    headers: HeaderMap,
+    body: Result<Json<RegisterStart>, JsonRejection>,
+) -> Response {
+    let t = texts_for(&headers, None);
+    let body = match parsed(body, t) {
+        Ok(b) => b,
+        Err(res) => return res.into_response(),
+    };
+    let session = match fresh_session(&state, session, &body.csrf, t) {
+        Ok(s) => s,
+        Err(res) => return res.into_response(),
+    };
+    match passkeys::start_registration(&state, &session.user_id, &session_binding(&session)).await {
+        Ok(s) => json_answer(
+            StatusCode::OK,
+            json!({ "challenge_id": s.challenge_id, "options": s.options }),
+        ),
+        Err(e) => json_internal(e, t),
+    }
+}
+
+/// `POST /account/passkeys/finish`.
+async fn post_register_finish(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    body: Result<Json<Finish>, JsonRejection>,
+) -> Response {
+    let t = texts_for(&headers, None);
+    let body = match parsed(body, t) {
+        Ok(b) => b,
+        Err(res) => return res.into_response(),
+    };
+    let session = match fresh_session(&state, session, &body.csrf, t) {
+        Ok(s) => s,
+        Err(res) => return res.into_response(),
+    };
+    let name = if body.name.trim().is_empty() {
+        t.t("passkeys.default_name").to_string()
+    } else {
+        body.name.clone()
+    };
+    let finished = passkeys::finish_registration(
+        &state,
+        &session.user_id,
+        &session_binding(&session),
+        &body.challenge_id,
+        &name,
+        &body.credential,
+    )
+    .await;
+    let ip = ip.to_string();
+    match finished {
+        Ok(Ok(info)) => match passkeys::added(&state, &session.user_id, &info, &ip).await {
+            Ok(()) => json_answer(StatusCode::OK, json!({ "redirect": PAGE_PATH })),
+            Err(e) => json_internal(e, t),
+        },
+        Ok(Err(refused)) => {
+            let detail = json!({ "reason": refused.as_str() });
+            if let Err(e) = crate::auth::audit_person(
+                &state,
+                "passkey.add_refused",
+                &session.user_id,
+                &ip,
+                detail,
+            )
+            .await
+            {
+                return json_internal(e, t);
+            }
+            let key = if refused == Refused::Duplicate {
+                "passkeys.duplicate"
+            } else {
+                "passkeys.add_failed"
+            };
+            json_error(StatusCode::BAD_REQUEST, t, key)
+        }
+        Err(e) => json_internal(e, t),
+    }
+}
+
+/// The session of a posted account form with the right CSRF token, or the page to answer.
+fn form_session(session: Option<Session>, csrf: &str, t: Texts) -> Result<Session, Box<Response>> {
+    let Some(session) = session else {
+        return Err(Box::new(see_other(&login_again_path())));
+    };
+    if !csrf_matches(&session, csrf) {
+        return Err(Box::new(
+            PageError::new(StatusCode::FORBIDDEN, "error.csrf", t).into_response(),
+        ));
+    }
+    Ok(session)
+}
+
+fn posted_form(
+    form: Result<Form<ItemForm>, FormRejection>,
+    t: Texts,
+) -> Result<ItemForm, Box<Response>> {
+    form.map(|Form(f)| f)
+        .map_err(|r| Box::new(PageError::new(r.status(), "error.bad_request", t).into_response()))
+}
+
+/// `POST /account/passkeys/{id}/rename`.
+async fn post_rename(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<ItemForm>, FormRejection>,
+) -> Response {
+    let t = texts_for(&headers, None);
+    let checked =
+        posted_form(form, t).and_then(|f| form_session(session, &f.csrf, t).map(|s| (f, s)));
+    let (form, session) = match checked {
+        Ok(v) => v,
+        Err(res) => return *res,
+    };
+    match passkeys::rename(&state, &session.user_id, &id, &form.name, &ip.to_string()).await {
+        Ok(true) => see_other(PAGE_PATH),
+        Ok(false) => PageError::new(StatusCode::NOT_FOUND, "error.not_found", t).into_response(),
+        Err(e) => PageError::from_internal(e, t).into_response(),
+    }
+}
+
+/// `POST /account/passkeys/{id}/remove`: needs a fresh login.
+async fn post_remove(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    form: Result<Form<ItemForm>, FormRejection>,
+) -> Response {
+    let t = texts_for(&headers, None);
+    let checked = posted_form(form, t).and_then(|f| form_session(session, &f.csrf, t));
+    let session = match checked {
+        Ok(s) => s,
+        Err(res) => return *res,
+    };
+    if channels::fresh(&state, &session).is_none() {
+        return see_other(&login_again_path());
+    }
+    match passkeys::remove(&state, &session.user_id, &id, &ip.to_string()).await {
+        Ok(Some(_)) => see_other(PAGE_PATH),
+        Ok(None) => PageError::new(StatusCode::NOT_FOUND, "error.not_found", t).into_response(),
+        Err(e) => PageError::from_internal(e, t).into_response(),
+    }
+}
+
+/// `GET /static/passkey.js`.
+async fn get_script() -> Response {
+    let mut res = include_str!("../../static/passkey.js").into_response();
+    let h = res.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/javascript; charset=utf-8"),
+    );
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=3600"),
+    );
+    res
+}

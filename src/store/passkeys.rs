@@ -1,0 +1,120 @@
+//! `passkeys`: a person's WebAuthn credentials. `credential` holds the webauthn-rs `Passkey`
+//! as JSON (public key, signature counter, backup state: nothing secret); `credential_id` is
+//! the credential id in base64url, unique across all accounts.
+
+use sqlx::FromRow;
+
+use crate::clock::UnixTime;
+use crate::store::Db;
+
+/// The unique constraint on `credential_id`.
+pub const CREDENTIAL_UNIQUE: &str = "passkeys_credential_id_key";
+
+/// A stored passkey.
+#[derive(Debug, Clone, FromRow)]
+pub struct PasskeyRow {
+    pub id: String,
+    pub user_id: String,
+    pub credential_id: String,
+    pub name: String,
+    pub credential: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+const COLUMNS: &str = "id, user_id, credential_id, name, credential, created_at, last_used_at";
+
+/// Stores a new passkey. A credential id registered before (to anyone) is a unique
+/// violation of [`CREDENTIAL_UNIQUE`].
+pub async fn insert(db: &Db, row: &PasskeyRow) -> Result<(), sqlx::Error> {
+    sqlx::query(
+        "insert into passkeys (id, user_id, credential_id, name, credential, created_at, last_used_at)
+         values ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&row.id)
+    .bind(&row.user_id)
+    .bind(&row.credential_id)
+    .bind(&row.name)
+    .bind(&row.credential)
+    .bind(row.created_at)
+    .bind(row.last_used_at)
+    .execute(db.writer())
+    .await?;
+    Ok(())
+}
+
+/// A person's passkeys, oldest first.
+pub async fn list_for_user(db: &Db, user_id: &str) -> Result<Vec<PasskeyRow>, sqlx::Error> {
+    sqlx::query_as::<_, PasskeyRow>(&format!(
+        "select {COLUMNS} from passkeys where user_id = $1 order by created_at, id"
+    ))
+    .bind(user_id)
+    .fetch_all(db.pool())
+    .await
+}
+
+/// The passkey with this credential id (base64url), whoever it belongs to.
+pub async fn find_by_credential(
+    db: &Db,
+    credential_id: &str,
+) -> Result<Option<PasskeyRow>, sqlx::Error> {
+    sqlx::query_as::<_, PasskeyRow>(&format!(
+        "select {COLUMNS} from passkeys where credential_id = $1"
+    ))
+    .bind(credential_id)
+    .fetch_optional(db.writer())
+    .await
+}
+
+/// The passkey `id` when it belongs to `user_id`.
+pub async fn find_for_user(
+    db: &Db,
+    user_id: &str,
+    id: &str,
+) -> Result<Option<PasskeyRow>, sqlx::Error> {
+    sqlx::query_as::<_, PasskeyRow>(&format!(
+        "select {COLUMNS} from passkeys where id = $1 and user_id = $2"
+    ))
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(db.pool())
+    .await
+}
+
+/// Records a use: the updated credential (counter, backup state) and `last_used_at`.
+pub async fn record_use(
+    db: &Db,
+    id: &str,
+    credential: &str,
+    now: UnixTime,
+) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("update passkeys set credential = $1, last_used_at = $2 where id = $3")
+        .bind(credential)
+        .bind(now)
+        .bind(id)
+        .execute(db.writer())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Renames the passkey `id` of `user_id`; false when there is none.
+pub async fn rename(db: &Db, user_id: &str, id: &str, name: &str) -> Result<bool, sqlx::Error> {
+    let done = sqlx::query("update passkeys set name = $1 where id = $2 and user_id = $3")
+        .bind(name)
+        .bind(id)
+        .bind(user_id)
+        .execute(db.writer())
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Deletes the passkey `id` of `user_id` and returns it; `None` when there is none.
+pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<Option<PasskeyRow>, sqlx::Error> {
+    sqlx::query_as::<_, PasskeyRow>(&format!(
+        "delete from passkeys where id = $1 and user_id = $2 returning {COLUMNS}"
+    ))
+    .bind(id)
+    .bind(user_id)
+    .fetch_optional(db.writer())
+    .await
+}

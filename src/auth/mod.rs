@@ -5,6 +5,7 @@ pub mod change;
 pub mod channels;
 pub mod keys;
 pub mod login;
+pub mod own_data;
 pub mod password;
 pub mod phc;
 pub mod policy;

@@ -3,6 +3,7 @@
 //! the pages. Handlers are thin: they parse, call `oidc`/`auth`/`admin`, and render.
 
 pub mod account_channels;
+pub mod account_data;
 pub mod admin_ui;
 pub mod api;
 pub mod authorize;
@@ -66,6 +67,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(setup::routes())
         .merge(password_change::routes())
         .merge(account_channels::routes())
+        .merge(account_data::routes())
         .nest(api::PREFIX, api::router())
         .route("/health/live", get(wellknown::get_live))
         .route("/health/ready", get(wellknown::get_ready))

@@ -154,13 +154,15 @@ pub async fn erase(
         .await?;
     }
 
-    // Their rows, deepest first (rows hanging off a row go before it), the account last.
+    // Their rows: first the references without a key (depth 0; some look through their
+    // login keys for a pending new address), then the rows hanging off the account, deepest
+    // first (rows hanging off a row go before it), the account last.
     let mut selections: Vec<_> = reach
         .selections
         .iter()
         .filter(|s| !s.mention_only && s.table.name != "users" && s.table.name != "audit_events")
         .collect();
-    selections.sort_by(|a, b| b.depth.cmp(&a.depth));
+    selections.sort_by_key(|s| (s.depth != 0, std::cmp::Reverse(s.depth)));
     for s in selections {
         let sql = format!("delete from {} where {}", quote(&s.table.name), s.condition);
         bind_person(sqlx::query(&sql), &person)

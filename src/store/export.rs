@@ -99,6 +99,9 @@ pub enum By {
     EmailNormalized,
     /// The phone number as stored (E.164), when there is one.
     Phone,
+    /// A new address or number they asked to change to and have not confirmed yet
+    /// (`login_keys.email` / `login_keys.phone` of their keys).
+    Pending(&'static str),
 }
 
 /// References to a person without a foreign key: `(table, column, what it holds)`. Tables or
@@ -108,6 +111,8 @@ pub const LOOSE: &[(&str, &str, By)] = &[
     ("audit_events", "actor_id", By::Sub),
     ("outbox", "recipient", By::Email),
     ("outbox", "recipient", By::Phone),
+    ("outbox", "recipient", By::Pending("email")),
+    ("outbox", "recipient", By::Pending("phone")),
     ("invitations", "email_normalized", By::EmailNormalized),
     ("invitations", "accepted_by", By::Sub),
 ];
@@ -196,6 +201,7 @@ impl Person {
             By::Email => "$2",
             By::EmailNormalized => "$3",
             By::Phone => "$4",
+            By::Pending(_) => "$1",
         }
     }
 }
@@ -252,7 +258,17 @@ pub async fn reach(db: &Db) -> Result<Reach, dump::DumpError> {
     }
     for (table, column, by) in LOOSE {
         if has(table, column) {
-            let cond = format!("{} = {}", quote(column), Person::param(*by));
+            let cond = match by {
+                By::Pending(col) if has("login_keys", col) && has("login_keys", "user_id") => {
+                    format!(
+                        "{} in (select {c} from login_keys where user_id = $1 and {c} is not null)",
+                        quote(column),
+                        c = quote(col)
+                    )
+                }
+                By::Pending(_) => continue,
+                by => format!("{} = {}", quote(column), Person::param(*by)),
+            };
             let e = found
                 .entry(table.to_string())
                 .or_insert((Vec::new(), 0, false));

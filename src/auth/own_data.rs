@@ -23,7 +23,7 @@ use crate::mail::letter::Letter;
 use crate::state::AppState;
 use crate::store::{
     self, Db,
-    erasure::{ErasedBy, Erased, FAREWELL_PREFIX},
+    erasure::{Erased, ErasedBy, FAREWELL_PREFIX},
     users::{User, normalize_email},
 };
 

@@ -26,10 +26,7 @@ use crate::store::export::{self, Person, bind_person, quote};
 pub const FAREWELL_PREFIX: &str = "farewell-";
 
 /// Columns that name a person (by `sub`) in rows that are not theirs: set to null.
-pub const NULLED: &[(&str, &str)] = &[
-    ("memberships", "invited_by"),
-    ("invitations", "invited_by"),
-];
+pub const NULLED: &[(&str, &str)] = &[("memberships", "invited_by"), ("invitations", "invited_by")];
 
 /// One erased person.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -181,11 +178,7 @@ pub async fn erase(
     }
     for (table, column, value) in derived {
         if reach.has(table, column) {
-            let sql = format!(
-                "delete from {} where {} = $1",
-                quote(table),
-                quote(column)
-            );
+            let sql = format!("delete from {} where {} = $1", quote(table), quote(column));
             sqlx::query(&sql).bind(value).execute(&mut *tx).await?;
         }
     }

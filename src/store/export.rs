@@ -504,7 +504,10 @@ mod tests {
         }
         assert!(!exportable("users", "password_hash"));
         assert!(exportable("users", "must_change_password"));
-        assert!(!exportable("passkeys", "public_key"), "unclassified: withheld");
+        assert!(
+            !exportable("passkeys", "public_key"),
+            "unclassified: withheld"
+        );
         assert!(exportable("users", "email"));
     }
 }

@@ -105,7 +105,11 @@ async fn person(
     log_in(&other, email).await;
     let wrong = other.get("/login").await;
     let _ = other
-        .submit(&wrong, "/login", &[("email", email), ("password", "fel fel fel")])
+        .submit(
+            &wrong,
+            "/login",
+            &[("email", email), ("password", "fel fel fel")],
+        )
         .await;
     // The authorization code flow with consent and a refresh token.
     let pkce = Pkce::new();
@@ -231,14 +235,7 @@ async fn world() -> (World, Person, Person) {
         &[("klubben", &["coach"]), ("laget", &["admin", "board"])],
     )
     .await;
-    let olle = person(
-        &w,
-        OLLE,
-        OLLE_NAME,
-        OLLE_PHONE,
-        &[("klubben", &["member"])],
-    )
-    .await;
+    let olle = person(&w, OLLE, OLLE_NAME, OLLE_PHONE, &[("klubben", &["member"])]).await;
     (w, ebba, olle)
 }
 
@@ -257,20 +254,30 @@ type Rows = BTreeMap<String, Vec<Map<String, Value>>>;
 async fn all_rows(db: &Db) -> Rows {
     let mut out = Rows::new();
     for t in dump::schema(db).await.expect("schema") {
-        let cols: Vec<String> = t.columns.iter().map(|c| format!("\"{}\"", c.name)).collect();
+        let cols: Vec<String> = t
+            .columns
+            .iter()
+            .map(|c| format!("\"{}\"", c.name))
+            .collect();
         let sql = format!("select {} from \"{}\"", cols.join(", "), t.name);
-        let rows = sqlx::query(&sql)
-            .fetch_all(db.pool())
-            .await
-            .expect("rows");
+        let rows = sqlx::query(&sql).fetch_all(db.pool()).await.expect("rows");
         let mut list = Vec::new();
         for row in rows {
             let mut map = Map::new();
             for (i, c) in t.columns.iter().enumerate() {
                 let v = match c.kind {
-                    Kind::Int => row.try_get::<Option<i64>, _>(i).expect("int").map(Value::from),
-                    Kind::Bool => row.try_get::<Option<bool>, _>(i).expect("bool").map(Value::from),
-                    Kind::Real => row.try_get::<Option<f64>, _>(i).expect("real").map(Value::from),
+                    Kind::Int => row
+                        .try_get::<Option<i64>, _>(i)
+                        .expect("int")
+                        .map(Value::from),
+                    Kind::Bool => row
+                        .try_get::<Option<bool>, _>(i)
+                        .expect("bool")
+                        .map(Value::from),
+                    Kind::Real => row
+                        .try_get::<Option<f64>, _>(i)
+                        .expect("real")
+                        .map(Value::from),
                     Kind::Text => row
                         .try_get::<Option<String>, _>(i)
                         .expect("text")
@@ -292,11 +299,10 @@ async fn all_rows(db: &Db) -> Rows {
 
 fn text_mentions(row: &Map<String, Value>, values: &[String]) -> bool {
     row.values().any(|v| {
-        v.as_str()
-            .is_some_and(|s| {
-                let s = s.to_lowercase();
-                values.iter().any(|x| s.contains(&x.to_lowercase()))
-            })
+        v.as_str().is_some_and(|s| {
+            let s = s.to_lowercase();
+            values.iter().any(|x| s.contains(&x.to_lowercase()))
+        })
     })
 }
 
@@ -379,7 +385,10 @@ async fn the_export_holds_every_row_about_the_person_and_no_secret() {
     assert!(doc["schema_version"].as_i64().expect("version") >= 7);
     assert_eq!(doc["tables"]["users"][0]["email"], EBBA);
     assert_eq!(doc["tables"]["users"][0]["name"], EBBA_NAME);
-    assert_eq!(doc["tables"]["memberships"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        doc["tables"]["memberships"].as_array().map(Vec::len),
+        Some(2)
+    );
 
     // The database, read independently: every row about her is in the export.
     let rows = all_rows(db).await;
@@ -449,12 +458,13 @@ async fn the_export_holds_every_row_about_the_person_and_no_secret() {
         assert!(!lower.contains(&v), "the export names the other person");
     }
     // The download is in the audit log.
-    let (n,): (i64,) =
-        sqlx::query_as("select count(*) from audit_events where kind = 'data.exported' and user_id = $1")
-            .bind(&ebba.sub)
-            .fetch_one(db.pool())
-            .await
-            .expect("audit");
+    let (n,): (i64,) = sqlx::query_as(
+        "select count(*) from audit_events where kind = 'data.exported' and user_id = $1",
+    )
+    .bind(&ebba.sub)
+    .fetch_one(db.pool())
+    .await
+    .expect("audit");
     assert_eq!(n, 1);
 }
 
@@ -478,7 +488,11 @@ async fn deletion_leaves_nothing_that_identifies_the_person_but_the_tombstone() 
         .submit(&page, "/account/delete", &[("confirm_email", EBBA)])
         .await;
     assert_eq!(done.status, 200, "{}", done.body);
-    assert!(done.body.contains("Your account is deleted"), "{}", done.body);
+    assert!(
+        done.body.contains("Your account is deleted"),
+        "{}",
+        done.body
+    );
     let cleared: Vec<&str> = done
         .headers
         .get_all("set-cookie")
@@ -644,7 +658,11 @@ async fn stale_logins_missing_tokens_and_confirmations_erase_nothing() {
     // No confirmation, or another address: 400 with the form again.
     let page = b.post("/account/delete", &[("csrf", &token)]).await;
     assert_eq!(page.status, 400, "{}", page.body);
-    assert!(page.body.contains("Type your email address"), "{}", page.body);
+    assert!(
+        page.body.contains("Type your email address"),
+        "{}",
+        page.body
+    );
     assert!(page.has_form("/account/delete"));
     let page = b
         .post(
@@ -653,7 +671,11 @@ async fn stale_logins_missing_tokens_and_confirmations_erase_nothing() {
         )
         .await;
     assert_eq!(page.status, 400, "{}", page.body);
-    assert!(page.body.contains("Nothing has been deleted"), "{}", page.body);
+    assert!(
+        page.body.contains("Nothing has been deleted"),
+        "{}",
+        page.body
+    );
 
     // A stale login is sent to log in again, and comes back.
     app.advance(app.state.config.login.fresh_login + 1);
@@ -664,7 +686,10 @@ async fn stale_logins_missing_tokens_and_confirmations_erase_nothing() {
         )
         .await;
     assert_eq!(page.status, 303, "{}", page.body);
-    assert_eq!(page.location.as_deref(), Some("/login?next=/account/delete"));
+    assert_eq!(
+        page.location.as_deref(),
+        Some("/login?next=/account/delete")
+    );
     let page = b.post("/account/data", &[("csrf", &token)]).await;
     assert_eq!(page.status, 303, "{}", page.body);
     assert_eq!(page.location.as_deref(), Some("/login?next=/account/data"));
@@ -684,9 +709,11 @@ async fn stale_logins_missing_tokens_and_confirmations_erase_nothing() {
             .await
             .expect("query")
     );
-    let (n,): (i64,) = sqlx::query_as("select count(*) from audit_events where kind = 'member.erased' or kind = 'account.erased'")
-        .fetch_one(app.state.db.pool())
-        .await
-        .expect("audit");
+    let (n,): (i64,) = sqlx::query_as(
+        "select count(*) from audit_events where kind = 'member.erased' or kind = 'account.erased'",
+    )
+    .fetch_one(app.state.db.pool())
+    .await
+    .expect("audit");
     assert_eq!(n, 0);
 }

@@ -717,3 +717,66 @@ async fn stale_logins_missing_tokens_and_confirmations_erase_nothing() {
     .expect("audit");
     assert_eq!(n, 0);
 }
+
+#[tokio::test]
+async fn operators_export_and_erase_from_the_command_line() {
+    use crate::cli::nyckel;
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let url = crate::helpers::db::prepare(d).await.url;
+    let (ok, _, err) = nyckel(d, &url, &["user", "create", "--email", EBBA], None);
+    assert!(ok, "{err}");
+    let (ok, _, err) = nyckel(d, &url, &["org", "create", "--name", "Klubben"], None);
+    assert!(ok, "{err}");
+    let (ok, _, err) = nyckel(
+        d,
+        &url,
+        &[
+            "org",
+            "add-member",
+            "--org",
+            "klubben",
+            "--email",
+            EBBA,
+            "--role",
+            "coach",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let (ok, out, err) = nyckel(d, &url, &["user", "export", "--email", EBBA], None);
+    assert!(ok, "{err}");
+    let doc: Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(doc["tables"]["users"][0]["email"], EBBA);
+    assert_eq!(doc["tables"]["memberships"][0]["roles"], "[\"coach\"]");
+    let sub = doc["sub"].as_str().expect("sub").to_string();
+
+    let (ok, _, err) = nyckel(d, &url, &["user", "erase", "--email", EBBA], None);
+    assert!(!ok, "refused without --yes");
+    assert!(err.contains("--yes"), "{err}");
+    let (ok, out, err) = nyckel(
+        d,
+        &url,
+        &["--json", "user", "erase", "--email", EBBA, "--yes"],
+        None,
+    );
+    assert!(ok, "{err}");
+    let report: Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(report["sub"], sub.as_str());
+    let db = crate::backup::connect(&url).await;
+    assert!(store::erasure::is_erased(&db, &sub).await.expect("query"));
+    assert!(
+        store::users::find(&db, &sub)
+            .await
+            .expect("query")
+            .is_none()
+    );
+    let (n,): (i64,) = sqlx::query_as(
+        "select count(*) from audit_events where kind = 'member.erased' and actor_id = 'cli'",
+    )
+    .fetch_one(db.pool())
+    .await
+    .expect("audit");
+    assert_eq!(n, 1);
+    db.close().await;
+}

@@ -102,8 +102,8 @@ pub async fn erase(
     // the `sub` can be matched; the other values match nothing.
     let person = export::person(db, sub).await?.unwrap_or(Person {
         sub: sub.to_string(),
-        email: "\u{0}".into(),
-        email_normalized: "\u{0}".into(),
+        email: export::NOTHING.into(),
+        email_normalized: export::NOTHING.into(),
         phone: None,
     });
     let pseudonym = format!("erased:{}", crate::crypto::random_id());
@@ -136,7 +136,7 @@ pub async fn erase(
         .execute(&mut *tx)
         .await?;
     let mut named = vec![sub.to_string()];
-    if person.email_normalized != "\u{0}" {
+    if person.email_normalized != export::NOTHING {
         named.push(person.email_normalized.clone());
     }
     if let Some(phone) = &person.phone {

@@ -349,12 +349,16 @@ pub(crate) fn bind_person<'q>(
     p: &Person,
 ) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
     // A phone-less person matches no recipient: `$4` gets a value no column holds.
-    let phone = p.phone.clone().unwrap_or_else(|| "\u{0}".to_string());
+    let phone = p.phone.clone().unwrap_or_else(|| NOTHING.to_string());
     q.bind(p.sub.clone())
         .bind(p.email.clone())
         .bind(p.email_normalized.clone())
         .bind(phone)
 }
+
+/// A value no column holds (PostgreSQL refuses NUL in text, so not that): what a missing
+/// phone number, or an address unknown after the account is gone, is matched with.
+pub const NOTHING: &str = "\u{1}(none)";
 
 /// The rows of one table about the person, exportable columns only.
 #[derive(Debug, Clone, serde::Serialize)]

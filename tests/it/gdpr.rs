@@ -33,6 +33,7 @@ struct Person {
     /// Tokens, codes and keys the test saw (none may appear in an export).
     secrets: Vec<String>,
     refresh_token: String,
+    access_token: String,
 }
 
 impl Person {
@@ -198,6 +199,7 @@ async fn person(
         phone,
         browser: b,
         jar,
+        access_token: secrets[0].clone(),
         secrets,
         refresh_token,
     };
@@ -573,6 +575,15 @@ async fn deletion_leaves_nothing_that_identifies_the_person_but_the_tombstone() 
     )
     .await;
     assert_eq!(refreshed["error"], "invalid_grant", "{refreshed}");
+    // Its access token is refused by userinfo (its grant is gone).
+    let info = app
+        .http()
+        .get(app.url("/userinfo"))
+        .bearer_auth(&ebba.access_token)
+        .send()
+        .await
+        .expect("userinfo");
+    assert_eq!(info.status(), 401);
     // The old session cookie is a logged-out browser.
     let (client, jar) = browser::client_with_jar(app.addr);
     jar.add_cookie_str(

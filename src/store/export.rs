@@ -44,6 +44,16 @@ pub const DENIED: &[&str] = &[
     "signing_keys.private_key",
     "message_sends.recipient_hash",
     "login_throttle.key",
+    // Passkeys and two-factor login (issue 5, other branches): credential blobs and ids,
+    // ceremony state and its random id, browser bindings, step cookies' hashes.
+    "passkeys.credential",
+    "passkeys.credential_id",
+    "webauthn_challenges.id",
+    "webauthn_challenges.binding",
+    "webauthn_challenges.state",
+    "login_steps.id_hash",
+    "login_steps.replaces",
+    "login_steps.request_id",
 ];
 
 /// Columns whose names look secret but hold nothing secret.
@@ -71,6 +81,7 @@ const SECRET_WORDS: &[&str] = &[
     "code",
     "salt",
     "passkey",
+    "binding",
 ];
 
 /// Whether a column name looks like it could hold a secret.

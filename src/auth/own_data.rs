@@ -118,7 +118,8 @@ pub async fn delete_account(
     confirmation: &str,
 ) -> Result<Deletion> {
     let Some(user) = store::users::find(&state.db, &fresh.session().user_id).await? else {
-        return Err(Error::Corrupt("a session without its account".into()));
+        // Erased meanwhile (a second click while the first was being answered).
+        return Ok(Deletion::Erased);
     };
     let typed = confirmation.trim();
     if typed.is_empty() || normalize_email(typed) != normalize_email(&user.email) {

@@ -743,6 +743,22 @@ async fn stale_logins_missing_tokens_and_confirmations_erase_nothing() {
     }
     log_in(&b, EBBA).await;
     let token = csrf_of(&b, "/account/delete").await;
+    for (path, sv) in [
+        ("/account/delete", "Radera ditt konto"),
+        ("/account/data", "Ladda ned dina uppgifter"),
+    ] {
+        let swedish = b
+            .client
+            .get(app.url(path))
+            .header("accept-language", "sv")
+            .send()
+            .await
+            .expect("GET")
+            .text()
+            .await
+            .expect("body");
+        assert!(swedish.contains(sv), "{swedish}");
+    }
 
     // No CSRF token: 403.
     let page = b.post("/account/delete", &[("confirm_email", EBBA)]).await;

@@ -98,6 +98,18 @@ pub async fn erase(
     derived: Derived<'_>,
 ) -> Result<Erased, sqlx::Error> {
     let reach = export::reach(db).await.map_err(schema_error)?;
+    erase_within(db, &reach, sub, now, by, derived).await
+}
+
+/// [`erase`] with the schema already read (many erasures in a row).
+async fn erase_within(
+    db: &Db,
+    reach: &export::Reach,
+    sub: &str,
+    now: UnixTime,
+    by: ErasedBy<'_>,
+    derived: Derived<'_>,
+) -> Result<Erased, sqlx::Error> {
     // With the account gone already (a restore re-applying a tombstone to leftovers), only
     // the `sub` can be matched; the other values match nothing.
     let person = export::person(db, sub).await?.unwrap_or(Person {
@@ -261,9 +273,19 @@ pub async fn list(db: &Db) -> Result<Vec<Tombstone>, sqlx::Error> {
 /// Erases (again) everyone in `tombstones` whose data is present, and records every
 /// tombstone. Returns how many accounts were removed.
 pub async fn apply_tombstones(db: &Db, tombstones: &[Tombstone]) -> Result<u64, sqlx::Error> {
+    let reach = export::reach(db).await.map_err(schema_error)?;
     let mut removed = 0;
     for t in tombstones {
-        if erase_person(db, &t.sub, t.erased_at).await? {
+        let erased = erase_within(
+            db,
+            &reach,
+            &t.sub,
+            t.erased_at,
+            ErasedBy::Other("restore"),
+            &[],
+        )
+        .await?;
+        if erased.existed {
             removed += 1;
         }
     }

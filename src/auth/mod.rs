@@ -6,6 +6,7 @@ pub mod channels;
 pub mod keys;
 pub mod login;
 pub mod own;
+pub mod own_data;
 pub mod passkeys;
 pub mod password;
 pub mod phc;

@@ -31,6 +31,21 @@ pub enum UserCommand {
         #[arg(long)]
         password_stdin: bool,
     },
+    /// Print everything Nyckel holds about a person as JSON (the same document as their
+    /// "Download my data"; never secrets). Recorded in the audit log.
+    Export {
+        #[arg(long)]
+        email: String,
+    },
+    /// Erase a person's account for good (GDPR): sessions and tokens revoked, memberships
+    /// removed, audit events pseudonymised, tombstone recorded, a goodbye mail queued.
+    Erase {
+        #[arg(long)]
+        email: String,
+        /// Confirms the erasure (it cannot be undone).
+        #[arg(long)]
+        yes: bool,
+    },
     /// Make a person superadmin of the installation, or take it away with --off.
     Superadmin {
         #[arg(long)]
@@ -83,6 +98,50 @@ pub async fn run(cmd: UserCommand, config: Config, out: Out) -> anyhow::Result<(
             out.print(
                 &json!({ "id": id, "email": email.trim() }),
                 &format!("created account {} (sub {id})", email.trim()),
+            );
+            Ok(())
+        }
+        UserCommand::Export { email } => {
+            let state = crate::state::AppState::build(config).await?;
+            let user = crate::cli::support::find_user(&state.db, &email).await?;
+            let doc = crate::auth::own_data::document(&state.db, &user.id, state.now())
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no account with that email address"))?;
+            crate::store::audit::append(
+                &state.db,
+                &crate::store::audit::Event {
+                    kind: "data.exported",
+                    user_id: Some(&user.id),
+                    actor_id: Some("cli"),
+                    detail: json!({}),
+                    ..Default::default()
+                },
+                state.now(),
+            )
+            .await?;
+            println!("{}", serde_json::to_string_pretty(&doc)?);
+            Ok(())
+        }
+        UserCommand::Erase { email, yes } => {
+            if !yes {
+                anyhow::bail!("erasing an account cannot be undone; add --yes to confirm");
+            }
+            let state = crate::state::AppState::build(config).await?;
+            let user = crate::cli::support::find_user(&state.db, &email).await?;
+            let erased = crate::auth::own_data::erase_account(
+                &state,
+                &user,
+                crate::store::erasure::ErasedBy::Other("cli"),
+            )
+            .await?;
+            out.print(
+                &json!({ "sub": user.id, "erased": true, "organisations": erased.organisations.len() }),
+                &format!(
+                    "erased the account of {} (sub {}; {} organisations informed); a goodbye mail is queued",
+                    user.email,
+                    user.id,
+                    erased.organisations.len()
+                ),
             );
             Ok(())
         }

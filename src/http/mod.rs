@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod account_channels;
+pub mod account_data;
 pub mod admin_ui;
 pub mod api;
 pub mod authorize;
@@ -70,6 +71,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(account_channels::routes())
         .merge(account::routes())
         .merge(passkeys::routes())
+        .merge(account_data::routes())
         .nest(api::PREFIX, api::router())
         .route("/health/live", get(wellknown::get_live))
         .route("/health/ready", get(wellknown::get_ready))

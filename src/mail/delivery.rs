@@ -104,6 +104,8 @@ pub async fn deliver_due(state: &AppState) -> Result<Pass> {
                 Ok(()) => {
                     store::bounded(store::outbox::mark_sent(&state.db, &row.id, state.now()))
                         .await?;
+                    // A goodbye to an erased person: their address goes with the message.
+                    store::bounded(store::erasure::forget_sent(&state.db, &row.id)).await?;
                     tracing::info!(id = %row.id, channel = %row.channel, "message delivered");
                     pass.sent += 1;
                 }

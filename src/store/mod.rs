@@ -11,6 +11,7 @@ pub mod codes;
 pub mod consents;
 pub mod dump;
 pub mod erasure;
+pub mod export;
 pub mod grants;
 pub mod invitations;
 pub mod keys;

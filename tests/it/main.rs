@@ -32,6 +32,7 @@ mod crash;
 mod discovery;
 mod flows;
 mod forgot;
+mod gdpr;
 mod invite;
 mod keys;
 mod keys_master;

@@ -3,6 +3,7 @@
 //! the pages. Handlers are thin: they parse, call `oidc`/`auth`/`admin`, and render.
 
 pub mod account_channels;
+pub mod account_security;
 pub mod admin_ui;
 pub mod api;
 pub mod authorize;
@@ -22,6 +23,7 @@ pub mod password_change;
 pub mod password_form;
 pub mod redirect;
 pub mod reset;
+pub mod second_factor;
 pub mod session;
 pub mod setup;
 pub mod token;
@@ -66,6 +68,8 @@ pub fn routes(state: AppState) -> Router {
         .merge(setup::routes())
         .merge(password_change::routes())
         .merge(account_channels::routes())
+        .merge(second_factor::routes())
+        .merge(account_security::routes())
         .nest(api::PREFIX, api::router())
         .route("/health/live", get(wellknown::get_live))
         .route("/health/ready", get(wellknown::get_ready))

@@ -117,17 +117,16 @@ pub async fn set_org(
     debug_assert!(caller.principal.standing(&org.id) >= Standing::Admin);
     let before = store::factors::org_requires(&state.db, &org.id).await?;
     store::factors::set_org_requires(&state.db, &org.id, on, state.now()).await?;
-    if before != on {
-        record(
-            state,
-            caller,
-            "admin.org_two_factors",
-            Some(&org.id),
-            None,
-            json!({ "require_two_factors": on }),
-        )
-        .await?;
-    }
+    // Every accepted request is recorded, whether or not it changed the setting.
+    record(
+        state,
+        caller,
+        "admin.org_two_factors",
+        Some(&org.id),
+        None,
+        json!({ "require_two_factors": on, "changed": before != on }),
+    )
+    .await?;
     Ok(OrgTwoFactors {
         organisation_id: org.id,
         require_two_factors: on,

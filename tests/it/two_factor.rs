@@ -387,3 +387,100 @@ async fn the_organisation_setting_through_the_admin_api() {
     let after = password(&c, "/login", &w.member_b.email, PASSWORD).await;
     assert!(sets_cookie(&after, SESSION_COOKIE));
 }
+
+#[tokio::test]
+async fn a_login_key_is_a_first_factor_only_and_sms_does_not_count_twice() {
+    let app = app().await;
+    let anna = app.create_user(ANNA).await;
+    verify_phone(&app, ANNA, ANNA_PHONE).await;
+    store::factors::set_user_requires(&app.state.db, &anna, true, app.state.now())
+        .await
+        .expect("own setting");
+
+    // An emailed code: no session, the second step; then email + SMS.
+    let a = app.browser();
+    let sent = crate::login_keys::ask(&a, ANNA).await;
+    let mail = app
+        .mails_to(ANNA)
+        .await
+        .into_iter()
+        .rev()
+        .find(|m| m.text.contains("/l/"))
+        .expect("a login mail");
+    let code = crate::helpers::code_in(&mail.text).expect("a code");
+    let after = a.submit(&sent, "/login/code", &[("code", &code)]).await;
+    assert_eq!(after.status, 303, "{}", after.body);
+    assert_eq!(after.location.as_deref(), Some("/login/second"));
+    assert!(!sets_cookie(&after, SESSION_COOKIE));
+    assert_eq!(session_count(&app, ANNA).await, 0);
+    let done = sms_step(&app, &a, ANNA_PHONE).await;
+    assert!(sets_cookie(&done, SESSION_COOKIE));
+    assert_eq!(
+        newest_session(&app, ANNA).await,
+        (
+            vec!["email".into(), "sms".into(), "mfa".into()],
+            ACR_2FA.into()
+        )
+    );
+
+    // An SMS code as the first factor: SMS cannot be the second; no enrolment of another
+    // phone either. The person is told to use the password.
+    app.advance(app.state.config.sms.cooldown + 1);
+    let b = app.browser();
+    let sent = crate::login_keys::ask(&b, ANNA_PHONE).await;
+    let code = last_code(&app, ANNA_PHONE).await;
+    let after = b.submit(&sent, "/login/code", &[("code", &code)]).await;
+    assert_eq!(after.location.as_deref(), Some("/login/second"));
+    assert!(!sets_cookie(&after, SESSION_COOKIE));
+    let page = b.get("/login/second").await;
+    assert_eq!(page.status, 200);
+    assert!(!page.has_form("/login/second/send"));
+    assert!(!page.has_form("/login/second/enrol"));
+    assert!(
+        page.body.contains("Sign in with your password"),
+        "{}",
+        page.body
+    );
+    assert!(!page.body.contains(ANNA_PHONE));
+    assert_eq!(
+        session_count(&app, ANNA).await,
+        1,
+        "only the email + SMS session"
+    );
+}
+
+#[tokio::test]
+async fn the_operators_reset_removes_the_factor_ends_sessions_and_tells_the_person() {
+    let app = app().await;
+    app.create_user(BO).await;
+    app.create_org("IFK", "ifk").await;
+    app.add_member("ifk", BO, &["admin"]).await;
+    verify_phone(&app, BO, BO_PHONE).await;
+    let a = app.browser();
+    password(&a, "/login", BO, PASSWORD).await;
+    sms_step(&app, &a, BO_PHONE).await;
+    assert!(a.get("/").await.body.contains(BO));
+
+    // What `nyckel user reset-factors` runs.
+    let done = nyckel::auth::factors::settings::reset(&app.state, BO)
+        .await
+        .expect("reset")
+        .expect("the account");
+    assert_eq!(done.sessions_ended, 1);
+    assert!(!a.get("/").await.body.contains(BO), "signed out");
+    let notice = app
+        .mails_to(BO)
+        .await
+        .into_iter()
+        .find(|m| m.subject.contains("andra faktorer"))
+        .expect("a notice to the person");
+    assert!(!notice.text.contains(BO_PHONE));
+    assert_eq!(audit_count(&app, "second_factor.reset").await, 1);
+
+    // The next login asks for a new factor, as at first enrolment.
+    let b = app.browser();
+    password(&b, "/login", BO, PASSWORD).await;
+    let page = b.get("/login/second").await;
+    assert!(page.has_form("/login/second/enrol"), "{}", page.body);
+    assert!(!page.has_form("/login/second/send"));
+}

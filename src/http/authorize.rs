@@ -234,6 +234,12 @@ async fn finish_quietly(state: &AppState, pending: &Pending) {
 /// now), then back to the request.
 async fn step_up(state: &AppState, texts: Texts, pending: &Pending, session: &Session) -> Response {
     let next = format!("{}?req={}", crate::http::login::CONTINUE_PATH, pending.id);
+    // The new session keeps the origin recorded with the one it replaces.
+    let origin = match store::sessions::find_by_sid(&state.db, &session.sid).await {
+        Ok(info) => info,
+        Err(e) => return PageError::from_internal(e, texts).into_response(),
+    };
+    let (ip, user_agent) = origin.map(|o| (o.ip, o.user_agent)).unwrap_or_default();
     let begun = crate::auth::factors::step::begin(
         &state.db,
         &state.config,
@@ -242,8 +248,8 @@ async fn step_up(state: &AppState, texts: Texts, pending: &Pending, session: &Se
             first_amr: &session.amr,
             request_id: Some(&pending.id),
             next: Some(&next),
-            ip: None,
-            user_agent: None,
+            ip: ip.as_deref(),
+            user_agent: user_agent.as_deref(),
             replaces: Some(&session.id_hash),
             step_up: true,
         },

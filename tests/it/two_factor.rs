@@ -484,3 +484,46 @@ async fn the_operators_reset_removes_the_factor_ends_sessions_and_tells_the_pers
     assert!(page.has_form("/login/second/enrol"), "{}", page.body);
     assert!(!page.has_form("/login/second/send"));
 }
+
+#[tokio::test]
+async fn the_organisation_setting_in_the_admin_ui() {
+    let w = World::new().await;
+    let path = "/admin/orgs/club-a/two-factors";
+    let admin = w.browser(&w.admin_a).await;
+    let roles = admin.get("/admin/orgs/club-a/roles").await;
+    assert!(roles.body.contains(path), "linked from the roles page");
+    let page = admin.get(path).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("may sign in with one factor"));
+
+    // Without the form's token: refused, nothing changed.
+    let forged = admin.post(path, &[("required", "on")]).await;
+    assert_eq!(forged.status, 403);
+    // A member of the organisation (not an admin), and another organisation's admin.
+    for who in [&w.member_a, &w.admin_b] {
+        let b = w.browser(who).await;
+        let seen = b.get(path).await;
+        assert!(matches!(seen.status.as_u16(), 403 | 404), "{}", seen.status);
+    }
+    assert!(
+        !store::factors::org_requires(&w.app.state.db, &w.org_a)
+            .await
+            .expect("q")
+    );
+
+    let saved = admin.submit(&page, path, &[]).await;
+    assert_eq!(saved.status, 200, "{}", saved.body);
+    assert!(saved.body.contains("must sign in with two factors"));
+    assert!(
+        store::factors::org_requires(&w.app.state.db, &w.org_a)
+            .await
+            .expect("q")
+    );
+    let off = admin.submit(&saved, path, &[]).await;
+    assert!(off.body.contains("may sign in with one factor"));
+    assert!(
+        !store::factors::org_requires(&w.app.state.db, &w.org_a)
+            .await
+            .expect("q")
+    );
+}

@@ -196,7 +196,7 @@ async fn page(
         page.enrol = sms::may_enrol(s);
         page.enrol_blocked = !page.enrol;
     }
-    respond(state, s, t, StatusCode::OK, &page).await
+    respond(state, s, StatusCode::OK, &page).await
 }
 
 fn base(state: &AppState, s: &Step, t: Texts) -> SecondPage {
@@ -217,18 +217,11 @@ fn base(state: &AppState, s: &Step, t: Texts) -> SecondPage {
 }
 
 /// Renders with a CSP that lets the form's answer redirect on to the client.
-async fn respond(
-    state: &AppState,
-    s: &Step,
-    t: Texts,
-    status: StatusCode,
-    page: &SecondPage,
-) -> Response {
+async fn respond(state: &AppState, s: &Step, status: StatusCode, page: &SecondPage) -> Response {
     let res = render_status(status, page);
     let Some(id) = s.request_id.as_deref() else {
         return res;
     };
-    let _ = t;
     match crate::store::auth_requests::find(&state.db, id, state.now()).await {
         Ok(Some(row)) => {
             match serde_json::from_str::<crate::oidc::pending::AuthParams>(&row.params) {
@@ -265,7 +258,7 @@ async fn post_send(
             page.code_action = Some("/login/second/code");
             page.sent_to = Some(masked.clone());
             page.sms_to = Some(masked);
-            respond(&state, &s, t, StatusCode::OK, &page).await
+            respond(&state, &s, StatusCode::OK, &page).await
         }
         Ok(None) => page(&state, &s, t, None, String::new()).await,
         Err(e) => PageError::from_internal(e, t).into_response(),
@@ -310,7 +303,7 @@ async fn post_enrol(
             page.heading = t.t("second_factor.enrol_heading");
             page.code_action = Some("/login/second/enrol/code");
             page.sent_to = Some(number);
-            return respond(&state, &s, t, StatusCode::OK, &page).await;
+            return respond(&state, &s, StatusCode::OK, &page).await;
         }
         Ok(Some(PhoneAsked::Invalid)) | Ok(None) => "second_factor.phone_invalid",
         Ok(Some(PhoneAsked::CountryNotAllowed)) => "second_factor.phone_country",
@@ -359,7 +352,7 @@ async fn answer(
             let mut page = base(state, s, t);
             page.error = Some(t.t("second_factor.wrong_code"));
             page.code_action = Some(again);
-            respond(state, s, t, StatusCode::OK, &page).await
+            respond(state, s, StatusCode::OK, &page).await
         }
         Ok(Checked::Ended) => ended(t),
         Err(e) => PageError::from_internal(e, t).into_response(),

@@ -16,7 +16,7 @@ pub mod settings;
 pub mod sms;
 pub mod step;
 
-use crate::auth::keys::{AMR_EMAIL, AMR_SMS};
+use crate::auth::keys::AMR_SMS;
 use crate::auth::session::{Session, acr};
 use crate::config::Config;
 use crate::error::Result;
@@ -152,16 +152,6 @@ pub fn is_two_factor(session: &Session) -> bool {
     session.acr == acr::MULTI_FACTOR
 }
 
-/// Whether `first_amr` can be the first factor of a two-factor login (anything but a login
-/// already of two factors). An email link counts as a first factor only (SECURITY.md P8).
-pub fn first_factor_ok(first_amr: &[String]) -> bool {
-    !first_amr.is_empty()
-        && !first_amr.iter().any(|m| m == AMR_MFA)
-        && first_amr
-            .iter()
-            .all(|m| m == AMR_EMAIL || m == AMR_SMS || m == crate::auth::login::AMR_PASSWORD)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -181,15 +171,6 @@ mod tests {
             combined_amr(&v(&["pwd", "sms", "mfa"]), "sms"),
             v(&["pwd", "sms", "mfa"])
         );
-    }
-
-    #[test]
-    fn first_factors() {
-        assert!(first_factor_ok(&v(&["pwd"])));
-        assert!(first_factor_ok(&v(&["email"])));
-        assert!(first_factor_ok(&v(&["sms"])));
-        assert!(!first_factor_ok(&v(&[])));
-        assert!(!first_factor_ok(&v(&["pwd", "sms", "mfa"])));
     }
 
     #[test]

@@ -527,3 +527,34 @@ async fn the_organisation_setting_in_the_admin_ui() {
             .expect("q")
     );
 }
+
+#[tokio::test]
+async fn the_admin_pages_need_a_two_factor_session_of_an_admin() {
+    let app = app().await;
+    app.create_user(BO).await;
+    app.create_org("IFK", "ifk").await;
+    app.add_member("ifk", BO, &["member"]).await;
+    verify_phone(&app, BO, BO_PHONE).await;
+    // A one-factor session from before Bo became an administrator.
+    let a = app.browser();
+    let login = password(&a, "/login", BO, PASSWORD).await;
+    assert!(sets_cookie(&login, SESSION_COOKIE));
+    app.add_member("ifk", BO, &["admin"]).await;
+    let refused = a.get("/admin/orgs/ifk/members").await;
+    assert_eq!(refused.status, 303);
+    assert!(
+        refused
+            .location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/login?next=")),
+        "{:?}",
+        refused.location
+    );
+    // Both factors: in.
+    let after = password(&a, "/login?next=/admin/orgs/ifk/members", BO, PASSWORD).await;
+    assert_eq!(after.location.as_deref(), Some("/login/second"));
+    let done = sms_step(&app, &a, BO_PHONE).await;
+    assert_eq!(done.location.as_deref(), Some("/admin/orgs/ifk/members"));
+    let page = a.get("/admin/orgs/ifk/members").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+}

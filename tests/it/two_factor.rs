@@ -519,10 +519,18 @@ async fn the_organisation_setting_in_the_admin_ui() {
             .await
             .expect("q")
     );
+    // The rule applies to the admin too: their one-factor session is sent to log in again.
     let off = admin.submit(&saved, path, &[]).await;
-    assert!(off.body.contains("may sign in with one factor"));
+    assert_eq!(off.status, 303);
     assert!(
-        !store::factors::org_requires(&w.app.state.db, &w.org_a)
+        off.location
+            .as_deref()
+            .is_some_and(|l| l.starts_with("/login")),
+        "{:?}",
+        off.location
+    );
+    assert!(
+        store::factors::org_requires(&w.app.state.db, &w.org_a)
             .await
             .expect("q")
     );

@@ -118,9 +118,30 @@ pub enum Confirmed {
     Taken,
 }
 
-/// The person of a live session.
-async fn account(state: &AppState, session: &Session) -> Result<User> {
-    store::users::find(&state.db, &session.user_id)
+/// What a confirmation key is bound to: a signed-in session, or a login waiting for its
+/// second factor (`auth::factors`, enrolling a phone). The key works only there.
+#[derive(Debug, Clone, Copy)]
+pub struct Binder<'a> {
+    /// The session's (or login step's) cookie hash.
+    pub binding_hash: &'a str,
+    pub user_id: &'a str,
+    /// The session's public id, for the audit record (none for a login step).
+    pub sid: Option<&'a str>,
+}
+
+impl<'a> From<&'a Session> for Binder<'a> {
+    fn from(s: &'a Session) -> Self {
+        Self {
+            binding_hash: &s.id_hash,
+            user_id: &s.user_id,
+            sid: Some(&s.sid),
+        }
+    }
+}
+
+/// The person of a live session (or login step).
+async fn account(state: &AppState, binder: Binder<'_>) -> Result<User> {
+    store::users::find(&state.db, binder.user_id)
         .await?
         .ok_or_else(|| Error::Corrupt("a session without its account".into()))
 }
@@ -162,7 +183,7 @@ pub async fn ask_email(
     if !valid_email(email) {
         return Ok(EmailAsked::Invalid);
     }
-    let user = account(state, session).await?;
+    let user = account(state, session.into()).await?;
     if normalize_email(email) == normalize_email(&user.email) {
         return Ok(EmailAsked::Unchanged);
     }
@@ -274,25 +295,25 @@ pub async fn confirm_email_code(
     session: &Session,
     ip: &str,
 ) -> Result<Confirmed> {
-    match guess(state, VERIFY_EMAIL, typed, session, ip).await? {
+    match guess(state, VERIFY_EMAIL, typed, session.into(), ip).await? {
         Some(used) => apply_email(state, session, &used, ip).await,
         None => Ok(Confirmed::Invalid),
     }
 }
 
-/// One counted guess at the newest code of `purpose` bound to `session`; the used key when
+/// One counted guess at the newest code of `purpose` bound to `binder`; the used key when
 /// it matched. A code dies after `login.code_attempts` wrong guesses.
 async fn guess(
     state: &AppState,
     purpose: &str,
     typed: &str,
-    session: &Session,
+    binder: Binder<'_>,
     ip: &str,
 ) -> Result<Option<LoginKey>> {
     let now = state.now();
     let Some(found) = store::login_keys::guess(
         &state.db,
-        &session.id_hash,
+        binder.binding_hash,
         purpose,
         now,
         state.config.login.code_attempts,
@@ -302,7 +323,7 @@ async fn guess(
         return Ok(None);
     };
     let stored = found.code_hash.as_deref().unwrap_or("");
-    let right = found.user_id.as_deref() == Some(session.user_id.as_str())
+    let right = found.user_id.as_deref() == Some(binder.user_id)
         && typed_code(typed, state.config.login.code_digits)
             .is_some_and(|code| code_matches(state, &found.key_hash, stored, &code));
     if !right {
@@ -313,7 +334,7 @@ async fn guess(
         };
         let detail =
             json!({ "purpose": purpose, "reason": "wrong_code", "attempts": found.attempts });
-        audit(state, kind, &session.user_id, ip, detail).await?;
+        audit(state, kind, binder.user_id, ip, detail).await?;
         return Ok(None);
     }
     Ok(store::login_keys::consume(&state.db, &found.key_hash, purpose, now).await?)
@@ -332,7 +353,7 @@ async fn apply_email(
     if user_id != session.user_id {
         return Ok(Confirmed::Invalid);
     }
-    let user = account(state, session).await?;
+    let user = account(state, session.into()).await?;
     let now = state.now();
     match store::users::set_email(&state.db, &user.id, new, now).await {
         Ok(()) => {}
@@ -368,7 +389,17 @@ pub async fn ask_phone(
     typed: &str,
     ip: &str,
 ) -> Result<PhoneAsked> {
-    let session = fresh.session();
+    ask_phone_for(state, fresh.session().into(), typed, ip).await
+}
+
+/// Starts a phone confirmation bound to `binder` (a fresh session, or a login step enrolling
+/// its second factor): a code by SMS to the new number.
+pub async fn ask_phone_for(
+    state: &AppState,
+    binder: Binder<'_>,
+    typed: &str,
+    ip: &str,
+) -> Result<PhoneAsked> {
     let Some(number) = phone::normalize(typed, &state.config.sms.default_country) else {
         return Ok(PhoneAsked::Invalid);
     };
@@ -377,7 +408,7 @@ pub async fn ask_phone(
     if !allowed {
         return Ok(PhoneAsked::CountryNotAllowed);
     }
-    let user = account(state, session).await?;
+    let user = account(state, binder).await?;
     if user.verified_phone() == Some(number.as_str()) {
         return Ok(PhoneAsked::Unchanged);
     }
@@ -405,7 +436,7 @@ pub async fn ask_phone(
             user_id: Some(&user.id),
             phone: Some(&number),
             channel: "sms",
-            binding_hash: Some(&session.id_hash),
+            binding_hash: Some(binder.binding_hash),
             code_hash: Some(&code_hash(state, &key_hash, &code)),
             expires_at: now + ttl,
             ..Default::default()
@@ -430,20 +461,31 @@ pub async fn confirm_phone_code(
     session: &Session,
     ip: &str,
 ) -> Result<Confirmed> {
-    let Some(used) = guess(state, VERIFY_PHONE, typed, session, ip).await? else {
+    confirm_phone_code_for(state, typed, session.into(), ip).await
+}
+
+/// Uses the code of the newest phone confirmation bound to `binder`: the number becomes the
+/// account's verified number.
+pub async fn confirm_phone_code_for(
+    state: &AppState,
+    typed: &str,
+    binder: Binder<'_>,
+    ip: &str,
+) -> Result<Confirmed> {
+    let Some(used) = guess(state, VERIFY_PHONE, typed, binder, ip).await? else {
         return Ok(Confirmed::Invalid);
     };
     let Some(number) = used.phone.as_deref() else {
         return Ok(Confirmed::Invalid);
     };
-    let user = account(state, session).await?;
+    let user = account(state, binder).await?;
     let old = user.verified_phone().map(str::to_string);
     store::users::set_phone(&state.db, &user.id, Some(number), true, state.now()).await?;
     let dropped = store::login_keys::delete_unused_sent_by(&state.db, &user.id, "sms").await?;
     let detail = json!({
         "from": old.as_deref().map(phone::masked),
         "to": phone::masked(number),
-        "sid": session.sid,
+        "sid": binder.sid,
         "keys_dropped": dropped,
     });
     audit(state, "phone.changed", &user.id, ip, detail).await?;
@@ -464,7 +506,7 @@ pub async fn confirm_phone_code(
 /// Removes the phone number; the removed number, or `None` when there was none.
 pub async fn remove_phone(state: &AppState, fresh: Fresh<'_>, ip: &str) -> Result<Option<String>> {
     let session = fresh.session();
-    let user = account(state, session).await?;
+    let user = account(state, session.into()).await?;
     let Some(old) = user.phone.clone() else {
         return Ok(None);
     };

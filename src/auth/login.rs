@@ -39,12 +39,20 @@ pub struct Attempt<'a> {
     pub replaces: Option<&'a str>,
     /// The browser's `User-Agent` (recorded with the session, cut to 256 characters).
     pub user_agent: Option<&'a str>,
+    /// The pending authorization request the login continues, if any (kept with a login
+    /// step when a second factor is required).
+    pub request_id: Option<&'a str>,
+    /// Where to continue after the login (a local path; kept with a login step).
+    pub next: Option<&'a str>,
 }
 
 /// What the attempt led to. Its `Debug` never shows the cookie value.
 pub enum Outcome {
     /// Logged in: the new session and the cookie value to give the browser (secret).
     Success { session: Session, cookie: String },
+    /// The password was right but a second factor is required (`auth::factors`): no
+    /// session; a login step and its cookie value (secret) instead.
+    SecondFactor { step_cookie: String },
     /// Wrong email or password (deliberately not saying which).
     Invalid,
     /// Too many failures recently; the password was not checked.
@@ -58,6 +66,7 @@ impl std::fmt::Debug for Outcome {
                 .debug_struct("Success")
                 .field("session", session)
                 .finish_non_exhaustive(),
+            Outcome::SecondFactor { .. } => f.write_str("SecondFactor"),
             Outcome::Invalid => f.write_str("Invalid"),
             Outcome::Throttled { retry_after } => f
                 .debug_struct("Throttled")
@@ -227,6 +236,32 @@ async fn succeed(
     now: UnixTime,
 ) -> Result<Outcome> {
     store::throttle::clear(db, account_key).await?;
+    // A second factor required: no session yet, a login step instead (SECURITY.md 6.4.3:
+    // whatever led to this password, it alone is not enough).
+    if crate::auth::factors::requirement(db, config, user_id)
+        .await?
+        .required()
+    {
+        let step_cookie = crate::auth::factors::step::begin(
+            db,
+            config,
+            crate::auth::factors::step::NewStep {
+                user_id,
+                first_amr: &[AMR_PASSWORD.to_string()],
+                request_id: attempt.request_id,
+                next: attempt.next,
+                ip: Some(ip),
+                user_agent: attempt.user_agent,
+                replaces: attempt.replaces,
+                step_up: false,
+            },
+            now,
+        )
+        .await?;
+        tracing::info!(user_id = %user_id, "password right; second factor required");
+        crate::metrics::registry::login(AMR_PASSWORD, "first_factor");
+        return Ok(Outcome::SecondFactor { step_cookie });
+    }
     let (session, cookie) = session::create(
         db,
         &config.session,

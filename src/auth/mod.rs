@@ -3,6 +3,7 @@
 
 pub mod change;
 pub mod channels;
+pub mod factors;
 pub mod keys;
 pub mod login;
 pub mod own;

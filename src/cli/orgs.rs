@@ -72,6 +72,14 @@ pub enum OrgAdmin {
         #[arg(long)]
         yes: bool,
     },
+    /// Require two factors of the organisation's members (`on`), or stop requiring them.
+    SetTwoFactors {
+        /// Organisation id or slug.
+        #[arg(long, allow_hyphen_values = true)]
+        org: String,
+        #[arg(value_parser = ["on", "off"])]
+        value: String,
+    },
     /// List the organisation's roles.
     Roles {
         /// Organisation id or slug.
@@ -306,6 +314,17 @@ async fn administer(
                 &json!({ "deleted": true, "id": org.id, "slug": org.slug }),
                 &format!("deleted organisation {} ({})", org.name, org.slug),
             );
+        }
+        OrgAdmin::SetTwoFactors { org, value } => {
+            let org = find_org(db, &org).await?;
+            let on = value == "on";
+            let done = crate::auth::factors::settings::set_org(state, caller, &org.id, on).await?;
+            let text = if on {
+                format!("{} now requires two factors of its members", org.slug)
+            } else {
+                format!("{} no longer requires two factors of its members", org.slug)
+            };
+            out.print(&json!(done), &text);
         }
         OrgAdmin::Roles { org } => {
             let org = find_org(db, &org).await?;

@@ -54,6 +54,12 @@ pub enum UserCommand {
         #[arg(long)]
         off: bool,
     },
+    /// Remove a person's second factors (verified phone; passkeys) after proofing their
+    /// identity out of band (docs/two-factor.md); ends their sessions and mails them.
+    ResetFactors {
+        #[arg(long)]
+        email: String,
+    },
 }
 
 pub async fn run(cmd: UserCommand, config: Config, out: Out) -> anyhow::Result<()> {
@@ -165,6 +171,22 @@ pub async fn run(cmd: UserCommand, config: Config, out: Out) -> anyhow::Result<(
             out.print(
                 &json!({ "user_id": user.id, "email": user.email, "superadmin": on, "changed": changed }),
                 &text,
+            );
+            Ok(())
+        }
+        UserCommand::ResetFactors { email } => {
+            let state = crate::state::AppState::build(config).await?;
+            let Some(done) = crate::auth::factors::settings::reset(&state, &email).await? else {
+                anyhow::bail!("no account with the email address {email}");
+            };
+            out.print(
+                &json!(done),
+                &format!(
+                    "second factors of {email} removed (phone: {}, passkeys: {}, sessions ended: {})",
+                    done.phone.as_deref().unwrap_or("none"),
+                    done.passkeys,
+                    done.sessions_ended
+                ),
             );
             Ok(())
         }

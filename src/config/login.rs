@@ -39,6 +39,13 @@ pub struct LoginConfig {
     pub email_daily: i64,
     /// Key requests (email or SMS) from one IP address per 24 hours.
     pub per_ip_daily: i64,
+    /// Whether an administrator of any organisation (and a superadmin) must always log in
+    /// with two factors (docs/two-factor.md). Default on.
+    pub admins_require_two_factors: bool,
+    /// Whether an SMS code to a verified number counts as a second factor.
+    pub sms_second_factor: bool,
+    /// Seconds a login that passed its first factor may wait for the second (60-900).
+    pub step_ttl: i64,
 }
 
 impl Default for LoginConfig {
@@ -56,6 +63,9 @@ impl Default for LoginConfig {
             email_cooldown: 60,
             email_daily: 10,
             per_ip_daily: 50,
+            admins_require_two_factors: true,
+            sms_second_factor: true,
+            step_ttl: 10 * 60,
         }
     }
 }
@@ -81,6 +91,9 @@ impl LoginConfig {
         }
         if !(300..=24 * 3600).contains(&self.verify_ttl) {
             return bad("login.verify_ttl must be between 300 seconds and 24 hours");
+        }
+        if !(60..=15 * 60).contains(&self.step_ttl) {
+            return bad("login.step_ttl must be between 60 and 900 seconds");
         }
         if self.email_cooldown < 0 || self.email_daily < 1 || self.per_ip_daily < 1 {
             return bad(

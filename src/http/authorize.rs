@@ -229,6 +229,39 @@ async fn finish_quietly(state: &AppState, pending: &Pending) {
     }
 }
 
+/// A second factor on top of `session` for `pending`: a login step whose first factor is the
+/// session's, replacing the session when it finishes (new cookie, combined `amr`, `auth_time`
+/// now), then back to the request.
+async fn step_up(state: &AppState, texts: Texts, pending: &Pending, session: &Session) -> Response {
+    let next = format!("{}?req={}", crate::http::login::CONTINUE_PATH, pending.id);
+    // The new session keeps the origin recorded with the one it replaces.
+    let origin = match store::sessions::find_by_sid(&state.db, &session.sid).await {
+        Ok(info) => info,
+        Err(e) => return PageError::from_internal(e, texts).into_response(),
+    };
+    let (ip, user_agent) = origin.map(|o| (o.ip, o.user_agent)).unwrap_or_default();
+    let begun = crate::auth::factors::step::begin(
+        &state.db,
+        &state.config,
+        crate::auth::factors::step::NewStep {
+            user_id: &session.user_id,
+            first_amr: &session.amr,
+            request_id: Some(&pending.id),
+            next: Some(&next),
+            ip: ip.as_deref(),
+            user_agent: user_agent.as_deref(),
+            replaces: Some(&session.id_hash),
+            step_up: true,
+        },
+        state.now(),
+    )
+    .await;
+    match begun {
+        Ok(cookie) => crate::http::second_factor::to_second_step(&cookie),
+        Err(e) => PageError::from_internal(e, texts).into_response(),
+    }
+}
+
 /// Decides the next step for a pending request and answers it.
 pub(crate) async fn proceed(
     state: &AppState,
@@ -245,6 +278,7 @@ pub(crate) async fn proceed(
         session,
         org_choice,
         consented,
+        config: &state.config,
     };
     let decision = match authorize::decide(&state.db, situation).await {
         Ok(d) => d,
@@ -252,6 +286,10 @@ pub(crate) async fn proceed(
     };
     match decision {
         Decision::Login => see_other(&format!("/login?req={}", pending.id)),
+        Decision::StepUp => match session {
+            Some(session) => step_up(state, texts, pending, session).await,
+            None => see_other(&format!("/login?req={}", pending.id)),
+        },
         Decision::Error(e) => {
             finish_quietly(state, pending).await;
             see_other(&e.location(&state.issuer))

@@ -221,6 +221,7 @@ pub async fn post_login(
     };
 
     let replaces = cookies::get(&headers, SESSION_COOKIE).map(sha256_b64);
+    let continue_to = ctx.continue_to();
     let attempt = Attempt {
         email: &form.email,
         password: &password,
@@ -228,6 +229,8 @@ pub async fn post_login(
         client_id: ctx.pending.as_ref().map(|p| p.params.client_id.as_str()),
         replaces: replaces.as_deref(),
         user_agent: user_agent(&headers),
+        request_id: ctx.pending.as_ref().map(|p| p.id.as_str()),
+        next: Some(&continue_to),
     };
     let outcome = login::password(
         &state.db,
@@ -247,6 +250,9 @@ pub async fn post_login(
                 &cookie,
             )
             .await
+        }
+        Ok(Outcome::SecondFactor { step_cookie }) => {
+            crate::http::second_factor::to_second_step(&step_cookie)
         }
         Ok(Outcome::Invalid) => show(
             &state,

@@ -174,6 +174,7 @@ fn browser<'a>(headers: &'a HeaderMap, ip: &'a str) -> Browser<'a> {
         ip,
         user_agent: login::user_agent(headers),
         replaces: None,
+        then: None,
     }
 }
 
@@ -305,8 +306,10 @@ async fn post_code(
     .map_err(Early::from)?;
     let ip = ip.to_string();
     let replaces = cookies::get(&headers, SESSION_COOKIE).map(sha256_b64);
+    let continue_to = ctx.continue_to();
     let b = Browser {
         replaces: replaces.as_deref(),
+        then: Some(&continue_to),
         ..browser(&headers, &ip)
     };
     Ok(match key_login::use_code(&state, &form.code, b).await {
@@ -320,6 +323,9 @@ async fn post_code(
                 .and_then(login::local_path)
                 .unwrap_or_else(|| ctx.continue_to());
             login::logged_in(&state, ctx.texts, &session.user_id, location, &cookie).await
+        }
+        Ok(Outcome::SecondFactor { step_cookie }) => {
+            crate::http::second_factor::to_second_step(&step_cookie)
         }
         Ok(_) => sent_page(Purpose::Login, &ctx, Some("keys.wrong_code")),
         Err(e) => PageError::from_internal(e, ctx.texts).into_response(),
@@ -387,6 +393,9 @@ async fn post_link(
                 .and_then(login::local_path)
                 .unwrap_or_else(|| "/".to_string());
             login::logged_in(&state, t, &session.user_id, location, &cookie).await
+        }
+        Ok(Outcome::SecondFactor { step_cookie }) => {
+            crate::http::second_factor::to_second_step(&step_cookie)
         }
         Ok(Outcome::WrongBrowser) => wrong_browser(t),
         Ok(Outcome::Invalid) => invalid_link(t),

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod account_channels;
 pub mod account_data;
+pub mod account_security;
 pub mod admin_ui;
 pub mod api;
 pub mod authorize;
@@ -25,6 +26,7 @@ pub mod password_change;
 pub mod password_form;
 pub mod redirect;
 pub mod reset;
+pub mod second_factor;
 pub mod session;
 pub mod setup;
 pub mod token;
@@ -72,6 +74,8 @@ pub fn routes(state: AppState) -> Router {
         .merge(account::routes())
         .merge(passkeys::routes())
         .merge(account_data::routes())
+        .merge(second_factor::routes())
+        .merge(account_security::routes())
         .nest(api::PREFIX, api::router())
         .route("/health/live", get(wellknown::get_live))
         .route("/health/ready", get(wellknown::get_ready))

@@ -184,6 +184,7 @@ pub async fn purge_expired(state: &AppState) -> u64 {
         store::grants::delete_expired(db, now).await,
         store::login_keys::delete_expired(db, now).await,
         store::webauthn_challenges::delete_spent(db, now).await,
+        store::login_steps::delete_expired(db, now).await,
         // The send limits look back one day.
         store::message_sends::delete_before(db, now - 2 * 86400).await,
         // Ended invitations stay visible to admins for a while.

@@ -9,8 +9,10 @@
 
 use std::collections::HashMap;
 
-use crate::auth::session::Session;
+use crate::auth::factors;
+use crate::auth::session::{Session, acr};
 use crate::clock::UnixTime;
+use crate::config::Config;
 use crate::error::Result;
 use crate::oidc::client_cache::ClientCache;
 use crate::oidc::error::{ErrorCode, OAuthError};
@@ -331,8 +333,23 @@ pub async fn validate(
         login_hint: get("login_hint").map(str::to_string),
         ui_locales: get("ui_locales").map(str::to_string),
         organization: get("organization").map(str::to_string),
+        acr_values: parse_acr_values(get("acr_values").unwrap_or("")),
     };
     Ok(Ok(Validated { client, params }))
+}
+
+/// The `acr` values this server knows (discovery's `acr_values_supported`).
+pub const ACR_VALUES_SUPPORTED: &[&str] = &[acr::SINGLE_FACTOR, acr::MULTI_FACTOR];
+
+/// The supported values of a space-separated `acr_values`, in order, without repeats.
+pub fn parse_acr_values(raw: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for v in raw.split(' ').filter(|v| ACR_VALUES_SUPPORTED.contains(v)) {
+        if !out.iter().any(|o| o == v) {
+            out.push(v.to_string());
+        }
+    }
+    out
 }
 
 /// What happens next for a pending request.
@@ -346,6 +363,10 @@ pub enum Decision {
     NotMember,
     /// Ask which organisation to use.
     SelectOrg(Vec<Membership>),
+    /// The session is of one factor but two are needed (the client's `acr_values`, the
+    /// organisation's or the person's rules): a second factor on top of the session, which
+    /// is then replaced. Never issue with the weaker session.
+    StepUp,
     /// Ask for consent to `scopes`, for the organisation (when one is active).
     Consent {
         scopes: Vec<String>,
@@ -365,6 +386,8 @@ pub struct Situation<'a> {
     pub org_choice: Option<&'a str>,
     /// The person has just allowed the request on the consent page.
     pub consented: bool,
+    /// The installation's configuration (the two-factor rules).
+    pub config: &'a Config,
 }
 
 /// Decides the next step (OIDC Core 3.1.2.3-3.1.2.4): login, organisation, consent, code.
@@ -420,6 +443,29 @@ pub async fn decide(db: &Db, s: Situation<'_>) -> Result<Decision> {
         },
         None => None,
     };
+
+    // Strength: two factors when the client asks, the organisation requires them, or the
+    // person's own rules do (a session made before a rule changed is stepped up).
+    if !factors::is_two_factor(session) {
+        let org_requires = match &organisation {
+            Some(m) => store::factors::org_requires(db, &m.organisation_id).await?,
+            None => false,
+        };
+        let needed = params.wants_two_factors()
+            || org_requires
+            || factors::requirement(db, s.config, &session.user_id)
+                .await?
+                .required();
+        if needed {
+            if params.no_prompt {
+                return Ok(error(
+                    ErrorCode::InteractionRequired,
+                    "a login with two factors is required",
+                ));
+            }
+            return Ok(Decision::StepUp);
+        }
+    }
 
     // Consent.
     let needed = !s.consented
@@ -511,6 +557,15 @@ mod tests {
         assert_eq!(single(&pairs, "a"), Some("1"));
         assert_eq!(single(&pairs, "b"), None);
         assert_eq!(single(&pairs, "c"), None);
+    }
+
+    #[test]
+    fn acr_values_keep_the_supported_ones_in_order() {
+        assert_eq!(
+            parse_acr_values("urn:x urn:nyckel:acr:2fa  urn:nyckel:acr:1fa urn:nyckel:acr:2fa"),
+            vec!["urn:nyckel:acr:2fa", "urn:nyckel:acr:1fa"]
+        );
+        assert!(parse_acr_values("urn:other").is_empty());
     }
 
     #[test]

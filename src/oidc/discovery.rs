@@ -41,6 +41,7 @@ pub fn document(issuer: &str, base_url: &str) -> Bytes {
             "sub", "iss", "aud", "exp", "iat", "auth_time", "nonce", "acr", "amr", "sid", "at_hash",
             "name", "email", "email_verified", "phone_number", "orgs", "org_id", "org_roles"
         ],
+        "acr_values_supported": crate::oidc::authorize::ACR_VALUES_SUPPORTED,
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

@@ -36,6 +36,20 @@ pub struct AuthParams {
     pub ui_locales: Option<String>,
     /// `organization` as sent (id or slug).
     pub organization: Option<String>,
+    /// The supported `acr_values` requested, in order (OIDC Core 3.1.2.1; unknown values
+    /// are dropped: they are voluntary).
+    #[serde(default)]
+    pub acr_values: Vec<String>,
+}
+
+impl AuthParams {
+    /// Whether the client asked for a two-factor login: `urn:nyckel:acr:2fa` requested and
+    /// nothing weaker accepted.
+    pub fn wants_two_factors(&self) -> bool {
+        use crate::auth::session::acr;
+        self.acr_values.iter().any(|v| v == acr::MULTI_FACTOR)
+            && !self.acr_values.iter().any(|v| v == acr::SINGLE_FACTOR)
+    }
 }
 
 /// A pending request as loaded. Its `Debug` leaves out the CSRF token.

@@ -192,6 +192,11 @@ impl Fixtures<'_> {
                 Some(json!({ "name": format!("Renamed {n}") })),
             ),
             Op::ListRoles => (format!("/orgs/{org}/roles"), None),
+            Op::GetTwoFactors => (format!("/orgs/{org}/two-factors"), None),
+            Op::SetTwoFactors => (
+                format!("/orgs/{org}/two-factors"),
+                Some(json!({ "require_two_factors": false })),
+            ),
             Op::PutRole => (
                 format!("/orgs/{org}/roles/role-{n}"),
                 Some(json!({ "description": "A role" })),

@@ -160,6 +160,7 @@ pub fn params(client_id: &str) -> AuthParams {
         login_hint: None,
         ui_locales: None,
         organization: None,
+        acr_values: vec![],
     }
 }
 

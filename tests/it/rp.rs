@@ -15,12 +15,12 @@ use crate::helpers::browser::query;
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
 
 /// The claims of a JWT, without verification (the RP verified it already).
-fn payload(jwt: &str) -> serde_json::Value {
+pub fn payload(jwt: &str) -> serde_json::Value {
     let part = jwt.split('.').nth(1).expect("a JWT");
     serde_json::from_slice(&nyckel::crypto::b64_decode(part).expect("base64url")).expect("JSON")
 }
 
-async fn rp_client(
+pub async fn rp_client(
     app: &TestApp,
     id: &str,
     secret: Option<&str>,

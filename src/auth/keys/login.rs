@@ -32,6 +32,8 @@ pub struct Browser<'a> {
     pub user_agent: Option<&'a str>,
     /// The SHA-256 of the browser's current session cookie (it ends on success).
     pub replaces: Option<&'a str>,
+    /// Where to continue when the key does not say (kept with a login step).
+    pub then: Option<&'a str>,
 }
 
 /// The outcome of using a key. Its `Debug` never shows the cookie.
@@ -42,6 +44,9 @@ pub enum Outcome {
         cookie: String,
         next: Option<String>,
     },
+    /// The key was right but a second factor is required (`auth::factors`): no session; a
+    /// login step and its cookie value (secret) instead.
+    SecondFactor { step_cookie: String },
     /// The link belongs to another browser; it still works there.
     WrongBrowser,
     /// Unknown, used, replaced, expired key, or a wrong code.
@@ -52,6 +57,7 @@ impl std::fmt::Debug for Outcome {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
             Outcome::Success { .. } => "Success",
+            Outcome::SecondFactor { .. } => "SecondFactor",
             Outcome::WrongBrowser => "WrongBrowser",
             Outcome::Invalid => "Invalid",
         })
@@ -180,6 +186,35 @@ async fn start(
     if amr == AMR_EMAIL && user.email_verified == 0 {
         // The person proved they read this mailbox.
         store::users::set_email_verified(&state.db, &user.id, now).await?;
+    }
+    let factors = &crate::auth::factors::step::NewStep {
+        user_id,
+        first_amr: &[amr.to_string()],
+        request_id: None,
+        next: used.next.as_deref().or(browser.then),
+        ip: Some(browser.ip),
+        user_agent: browser.user_agent,
+        replaces: browser.replaces,
+        step_up: false,
+    };
+    if crate::auth::factors::requirement(&state.db, &state.config, user_id)
+        .await?
+        .required()
+    {
+        let step_cookie = crate::auth::factors::step::begin(
+            &state.db,
+            &state.config,
+            crate::auth::factors::step::NewStep {
+                request_id: factors
+                    .next
+                    .and_then(crate::auth::factors::step::request_of),
+                ..*factors
+            },
+            now,
+        )
+        .await?;
+        tracing::info!(user_id = %user_id, method = amr, "key right; second factor required");
+        return Ok(Outcome::SecondFactor { step_cookie });
     }
     let (session, cookie) = session::create(
         &state.db,

@@ -58,6 +58,16 @@ impl FromRequestParts<AppState> for Admin {
             (_, Err(e)) => return Err(internal(texts, e)),
             _ => return Err(to_login(parts)),
         };
+        // Someone two factors are required of (every administrator, by default) uses the
+        // admin pages only in a two-factor session; an older session logs in again.
+        if !crate::auth::factors::is_two_factor(&session)
+            && crate::auth::factors::requirement(&state.db, &state.config, &session.user_id)
+                .await
+                .map_err(|e| internal(texts, e))?
+                .required()
+        {
+            return Err(to_login(parts));
+        }
         Ok(Admin {
             texts,
             caller: Caller {

@@ -19,6 +19,7 @@ mod invitations;
 mod members;
 mod orgs;
 mod roles;
+mod two_factors;
 mod view;
 
 use axum::Router;
@@ -79,6 +80,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             &org("/clients/{id}/delete"),
             get(client::get_delete).post(client::post_delete),
+        )
+        .route(
+            &org("/two-factors"),
+            get(two_factors::get_page).post(two_factors::post_set),
         )
         .route(&org("/audit"), get(audit::get_org))
         .route(&org("/audit/export"), get(audit::get_org_export))

@@ -19,6 +19,7 @@ pub mod members;
 pub mod orgs;
 pub mod paging;
 pub mod table;
+pub mod two_factors;
 pub mod users;
 
 use axum::Router;
@@ -59,6 +60,8 @@ fn handler(route: &Route) -> MethodRouter<AppState> {
         Op::ListRoles => on(m, orgs::list_roles),
         Op::PutRole => on(m, orgs::put_role),
         Op::DeleteRole => on(m, orgs::delete_role),
+        Op::GetTwoFactors => on(m, two_factors::get),
+        Op::SetTwoFactors => on(m, two_factors::set),
         Op::ListMembers => on(m, members::list),
         Op::GetMember => on(m, members::get),
         Op::RemoveMember => on(m, members::remove),

@@ -56,6 +56,8 @@ pub enum Op {
     ListRoles,
     PutRole,
     DeleteRole,
+    GetTwoFactors,
+    SetTwoFactors,
     ListMembers,
     GetMember,
     RemoveMember,
@@ -137,6 +139,21 @@ pub const ROUTES: &[Route] = &[
     r(Patch, "/orgs/{org}", Op::UpdateOrg, A::OrgUpdate, 200),
     r(Delete, "/orgs/{org}", Op::DeleteOrg, A::OrgDelete, 204),
     r(Get, "/orgs/{org}/roles", Op::ListRoles, A::RoleList, 200),
+    // An organisation's two-factor requirement (its admins or a superadmin change it).
+    r(
+        Get,
+        "/orgs/{org}/two-factors",
+        Op::GetTwoFactors,
+        A::OrgRead,
+        200,
+    ),
+    r(
+        Put,
+        "/orgs/{org}/two-factors",
+        Op::SetTwoFactors,
+        A::RoleWrite,
+        200,
+    ),
     r(
         Put,
         "/orgs/{org}/roles/{role}",

@@ -67,6 +67,9 @@ impl TestApp {
         config.database.url = Some(prepared.url.clone());
         config.database.max_connections = 4;
         config.tls.mode = TlsMode::SelfSigned;
+        // Existing tests log admins in with a password alone; the two-factor tests turn the
+        // (default-on) rule back on.
+        config.login.admins_require_two_factors = false;
         edit(&mut config);
         config.validate().expect("test configuration is valid");
         let clock = ManualClock::starting_now();

@@ -36,12 +36,11 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::auth::session::Session;
-use crate::crypto::constant_time_eq;
 use crate::http::authorize::{see_other, texts_for};
 use crate::http::error::PageError;
 use crate::http::page::render_status;
 use crate::http::password_form::Early;
-use crate::http::session::MaybeSession;
+use crate::http::session::{MaybeSession, csrf_ok};
 use crate::i18n::{Locale, Texts};
 use crate::state::AppState;
 use crate::store;
@@ -137,15 +136,6 @@ async fn signed_in(
         }
         Ok(None) => Err(login_again()),
         Err(e) => Err(PageError::from_internal(e, browser).into()),
-    }
-}
-
-/// The 403 page unless the form repeats the session's CSRF token.
-fn csrf_ok(session: &Session, token: &str, t: Texts) -> Result<(), Early> {
-    if !token.is_empty() && constant_time_eq(token.as_bytes(), session.csrf.as_bytes()) {
-        Ok(())
-    } else {
-        Err(PageError::new(StatusCode::FORBIDDEN, "error.csrf", t).into())
     }
 }
 

@@ -23,14 +23,13 @@ use serde::Deserialize;
 
 use crate::auth::channels::{self, Confirmed, EmailAsked, Fresh, LinkState, PhoneAsked};
 use crate::auth::session::Session;
-use crate::crypto::constant_time_eq;
 use crate::http::authorize::{see_other, texts_for};
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::login::looks_like_token;
 use crate::http::page::render_status;
 use crate::http::password_form::{Early, posted};
-use crate::http::session::MaybeSession;
+use crate::http::session::{MaybeSession, csrf_ok};
 use crate::i18n::Texts;
 use crate::mail::compose::fill;
 use crate::state::AppState;
@@ -165,15 +164,6 @@ fn login_again(path: &str) -> Response {
 /// The session, or the way to the login page.
 fn signed_in(session: Option<Session>, path: &str) -> Result<Session, Early> {
     session.ok_or_else(|| login_again(path).into())
-}
-
-/// The 403 page unless the form repeats the session's CSRF token.
-fn csrf_ok(session: &Session, token: &str, t: Texts) -> Result<(), Early> {
-    if !token.is_empty() && constant_time_eq(token.as_bytes(), session.csrf.as_bytes()) {
-        Ok(())
-    } else {
-        Err(PageError::new(StatusCode::FORBIDDEN, "error.csrf", t).into())
-    }
 }
 
 /// The session when its login is fresh, else the way to the login page.

@@ -21,14 +21,13 @@ use serde::Deserialize;
 use crate::auth::channels;
 use crate::auth::own_data::{self, Deletion};
 use crate::auth::session::Session;
-use crate::crypto::constant_time_eq;
 use crate::http::authorize::{see_other, texts_for};
 use crate::http::cookies::{self, SESSION_COOKIE};
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::page::render_status;
 use crate::http::password_form::{Early, posted};
-use crate::http::session::MaybeSession;
+use crate::http::session::{MaybeSession, csrf_ok};
 use crate::i18n::Texts;
 use crate::state::AppState;
 
@@ -90,14 +89,6 @@ pub struct DeleteForm {
 
 fn login_again(path: &str) -> Early {
     see_other(&format!("/login?next={path}")).into()
-}
-
-fn csrf_ok(session: &Session, token: &str, t: Texts) -> Result<(), Early> {
-    if !token.is_empty() && constant_time_eq(token.as_bytes(), session.csrf.as_bytes()) {
-        Ok(())
-    } else {
-        Err(PageError::new(StatusCode::FORBIDDEN, "error.csrf", t).into())
-    }
 }
 
 fn internal(e: impl std::fmt::Display + 'static, t: Texts) -> Early {

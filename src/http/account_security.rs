@@ -17,13 +17,12 @@ use crate::auth::channels;
 use crate::auth::factors::settings::{self, SetOwn};
 use crate::auth::factors::{self, Reason};
 use crate::auth::session::Session;
-use crate::crypto::constant_time_eq;
 use crate::http::authorize::{see_other, texts_for};
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::page::render_status;
 use crate::http::password_form::{Early, posted};
-use crate::http::session::MaybeSession;
+use crate::http::session::{MaybeSession, csrf_ok};
 use crate::i18n::Texts;
 use crate::mail::compose::fill;
 use crate::state::AppState;
@@ -136,9 +135,7 @@ async fn post_security(
     let t = texts_for(&headers, None);
     let form = posted(form, t)?;
     let session = fresh_session(&state, session)?;
-    if form.csrf.is_empty() || !constant_time_eq(form.csrf.as_bytes(), session.csrf.as_bytes()) {
-        return Err(PageError::new(StatusCode::FORBIDDEN, "error.csrf", t).into());
-    }
+    csrf_ok(&session, &form.csrf, t)?;
     let on = match form.required.as_str() {
         "on" => true,
         "off" => false,

@@ -28,7 +28,7 @@ use crate::auth::channels;
 use crate::auth::passkeys::{self, AMR_MFA, AMR_PASSKEY, PasskeyInfo, Refused, Verified};
 use crate::auth::session::{self, Session, acr};
 use crate::clock::civil_from_days;
-use crate::crypto::{constant_time_eq, sha256_b64};
+use crate::crypto::sha256_b64;
 use crate::http::authorize::{see_other, texts_for};
 use crate::http::cookies::{self, SESSION_COOKIE};
 use crate::http::error::PageError;
@@ -37,7 +37,7 @@ use crate::http::login::{CSRF_COOKIE, Context, posted_context, user_agent};
 use crate::http::page::render_status;
 use crate::http::password_change;
 use crate::http::password_form::Early;
-use crate::http::session::MaybeSession;
+use crate::http::session::{MaybeSession, csrf_matches};
 use crate::i18n::Texts;
 use crate::oidc::pending::BINDING_COOKIE;
 use crate::state::AppState;
@@ -371,11 +371,6 @@ async fn log_in(
         cookies::set(SESSION_COOKIE, &cookie, None),
     );
     Ok(res)
-}
-
-/// Whether `token` is the session's CSRF token.
-fn csrf_matches(session: &Session, token: &str) -> bool {
-    !token.is_empty() && constant_time_eq(token.as_bytes(), session.csrf.as_bytes())
 }
 
 /// `YYYY-MM-DD` (UTC).

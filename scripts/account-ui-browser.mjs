@@ -3,11 +3,13 @@
 // the token endpoint says afterwards. Used by scripts/account-ui-browser.sh; not part of
 // `cargo test` (it needs Chromium and Node.js).
 //
-// Usage: NYCKEL_CLIENT_SECRET=... node account-ui-browser.mjs BASE_URL EMAIL PASSWORD CLIENT_ID REDIRECT_URI SHOT_DIR
+// Usage: NYCKEL_CLIENT_SECRET=... node account-ui-browser.mjs BASE_URL EMAIL PASSWORD CLIENT_ID REDIRECT_URI SHOT_DIR OUTBOX_DIR
 import { createServer } from 'node:http';
 import { chromium } from 'playwright-core';
+import { smsCode } from './outbox.mjs';
 
-const [base, email, password, clientId, redirectUri, shots] = process.argv.slice(2);
+const [base, email, password, clientId, redirectUri, shots, outbox] = process.argv.slice(2);
+const mobile = '+46701234510';
 const clientSecret = process.env.NYCKEL_CLIENT_SECRET || '';
 const problems = [];
 const fail = (m) => { throw new Error(m); };
@@ -83,6 +85,11 @@ try {
   await laptop.getByLabel('E-postadress', { exact: true }).fill(email);
   await laptop.getByLabel('Lösenord').fill(password);
   await laptop.getByRole('button', { name: 'Logga in' }).click();
+  // Astrid is an admin: after the password, a code by SMS to her verified number.
+  await laptop.waitForURL('**/login/second');
+  await laptop.getByRole('button', { name: /^Skicka en kod med sms till/ }).click();
+  await laptop.getByLabel('Koden från sms:et').fill(await smsCode(outbox, mobile));
+  await laptop.getByRole('button', { name: 'Fortsätt' }).click();
   await laptop.waitForURL('**/account');
   await laptop.getByRole('heading', { level: 1, name: 'Ditt konto' }).waitFor();
   step('signed in on the laptop; back on the account page');
@@ -91,6 +98,10 @@ try {
   await elsewhere.getByLabel('Email address', { exact: true }).fill(email);
   await elsewhere.getByLabel('Password').fill(password);
   await elsewhere.getByRole('button', { name: 'Sign in', exact: true }).click();
+  await elsewhere.waitForURL('**/login/second');
+  await elsewhere.getByRole('button', { name: /^Send a code by SMS to/ }).click();
+  await elsewhere.getByLabel('Code from the SMS').fill(await smsCode(outbox, mobile));
+  await elsewhere.getByRole('button', { name: 'Continue' }).click();
   await elsewhere.waitForURL('**/account');
   await elsewhere.getByRole('heading', { level: 1, name: 'Your account' }).waitFor();
   step('signed in in a second browser');

@@ -5,6 +5,7 @@
 // Usage: node admin-ui-browser.mjs BASE_URL ADMIN_EMAIL PASSWORD ORG_SLUG MEMBER_EMAIL SHOT_DIR OUTBOX_DIR
 import { readdirSync, readFileSync } from 'node:fs';
 import { chromium } from 'playwright-core';
+import { smsCode } from './outbox.mjs';
 
 const [base, email, password, org, memberEmail, shots, outbox] = process.argv.slice(2);
 const invited = 'nya.medlemmen@example.org';
@@ -60,8 +61,20 @@ try {
   await page.getByLabel('E-postadress', { exact: true }).fill(email);
   await page.getByLabel('Lösenord').fill(password);
   await page.getByRole('button', { name: 'Logga in' }).click();
+
+  // An admin without a second factor is asked to add one before any admin page: a mobile
+  // number, confirmed with the code sent to it, which also finishes this login.
+  await page.waitForURL('**/login/second');
+  await page.getByRole('heading', { level: 1, name: 'Lägg till en andra faktor' }).waitFor();
+  await page.getByText('Du är administratör i Skogsbackens IF').waitFor();
+  await page.screenshot({ path: `${shots}/0-second-factor-asked.png`, fullPage: true });
+  const mobile = '+46701234599';
+  await page.getByLabel('Mobilnummer').fill('070-123 45 99');
+  await page.getByRole('button', { name: 'Skicka en kod' }).click();
+  await page.getByLabel('Koden från sms:et').fill(await smsCode(outbox, mobile));
+  await page.getByRole('button', { name: 'Fortsätt' }).click();
   await page.waitForURL(`**/admin/orgs/${org}/members`);
-  step('signed in; the only organisation opened at once');
+  step('signed in with a password and a newly added SMS second factor; the only organisation opened at once');
 
   // The member list, with search.
   await page.getByRole('heading', { level: 1, name: 'Medlemmar' }).waitFor();

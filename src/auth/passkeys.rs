@@ -46,7 +46,7 @@ use crate::store::{
 pub const AMR_PASSKEY: &str = "hwk";
 
 /// The `amr` that accompanies [`AMR_PASSKEY`]: user verification made it two factors.
-pub const AMR_MFA: &str = "mfa";
+pub use crate::auth::factors::AMR_MFA;
 
 /// The longest passkey name kept (longer names are cut).
 pub const MAX_NAME: usize = 64;

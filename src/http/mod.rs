@@ -27,6 +27,7 @@ pub mod password_form;
 pub mod redirect;
 pub mod reset;
 pub mod second_factor;
+pub mod second_factor_passkey;
 pub mod session;
 pub mod setup;
 pub mod token;
@@ -75,6 +76,7 @@ pub fn routes(state: AppState) -> Router {
         .merge(passkeys::routes())
         .merge(account_data::routes())
         .merge(second_factor::routes())
+        .merge(second_factor_passkey::routes())
         .merge(account_security::routes())
         .nest(api::PREFIX, api::router())
         .route("/health/live", get(wellknown::get_live))

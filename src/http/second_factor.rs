@@ -2,10 +2,11 @@
 //! required (`auth::factors`), and when an app asks for more than the session has (step-up).
 //!
 //! - `GET /login/second`: offers the person's second factors (an SMS code to the verified
-//!   number; INTEGRATOR: a passkey), or, with none, says why one is needed and offers to
-//!   enrol a mobile number. Changes nothing.
+//!   number; a passkey), or, with none, says why one is needed and offers to enrol a mobile
+//!   number or a passkey. Changes nothing.
 //! - `POST /login/second/send`, `POST /login/second/code`: send the SMS code, type it.
 //! - `POST /login/second/enrol`, `POST /login/second/enrol/code`: confirm a new number.
+//! - The passkey ceremonies (JSON) are `http::second_factor_passkey`'s.
 //!
 //! The step lives in the `__Host-nyckel_step` cookie (Secure, HttpOnly, SameSite=Lax): a
 //! browser without it has nothing to continue. Every form carries the step's CSRF token (a
@@ -22,8 +23,8 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::auth::channels::PhoneAsked;
-use crate::auth::factors::sms::{self, Checked};
-use crate::auth::factors::step::{self, Step};
+use crate::auth::factors::sms;
+use crate::auth::factors::step::{self, Checked, Step};
 use crate::auth::factors::{self, Reason};
 use crate::http::authorize::allow_form_target;
 use crate::http::cookies;
@@ -67,10 +68,12 @@ pub struct SecondPage {
     pub sent_to: Option<String>,
     /// The masked verified number a code can be sent to.
     pub sms_to: Option<String>,
-    /// INTEGRATOR (passkeys): offer a passkey.
+    /// Offer a passkey (`http::second_factor_passkey`).
     pub passkey: bool,
     /// Offer to enrol a mobile number.
     pub enrol: bool,
+    /// Offer to add a first passkey (`http::second_factor_passkey`).
+    pub enrol_passkey: bool,
     /// No enrolment in this step (first factor was an SMS code).
     pub enrol_blocked: bool,
     pub csrf: String,
@@ -100,7 +103,10 @@ pub fn to_second_step(step_cookie: &str) -> Response {
 }
 
 /// The browser's live step and the texts, or the finished "start over" page.
-async fn current(state: &AppState, headers: &HeaderMap) -> Result<(Step, Texts), Response> {
+pub(crate) async fn current(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<(Step, Texts), Response> {
     let t = login::texts(headers, None);
     let cookie = cookies::get(headers, STEP_COOKIE).filter(|v| login::looks_like_token(v));
     let found = match cookie {
@@ -127,7 +133,7 @@ async fn texts_of(state: &AppState, headers: &HeaderMap, s: &Step) -> Option<Tex
 }
 
 /// The step is gone (expired, used, too many wrong codes, another browser): start over.
-fn ended(t: Texts) -> Response {
+pub(crate) fn ended(t: Texts) -> Response {
     let mut res = PageError::bad_request("second_factor.ended", t).into_response();
     res.headers_mut()
         .append(header::SET_COOKIE, cookies::clear(STEP_COOKIE));
@@ -195,6 +201,7 @@ async fn page(
         page.reasons = reasons.iter().map(|r| reason_text(t, r)).collect();
         page.enrol = sms::may_enrol(s);
         page.enrol_blocked = !page.enrol;
+        page.enrol_passkey = true;
     }
     respond(state, s, StatusCode::OK, &page).await
 }
@@ -210,6 +217,7 @@ fn base(state: &AppState, s: &Step, t: Texts) -> SecondPage {
         sms_to: None,
         passkey: false,
         enrol: false,
+        enrol_passkey: false,
         enrol_blocked: false,
         csrf: step::csrf(&state.keys, s),
         value: String::new(),
@@ -337,17 +345,7 @@ async fn answer(
     again: &'static str,
 ) -> Response {
     match checked {
-        Ok(Checked::Done { session, cookie }) => {
-            let location = s
-                .next
-                .as_deref()
-                .and_then(login::local_path)
-                .unwrap_or_else(|| "/".to_string());
-            let mut res = login::logged_in(state, t, &session.user_id, location, &cookie).await;
-            res.headers_mut()
-                .append(header::SET_COOKIE, cookies::clear(STEP_COOKIE));
-            res
-        }
+        Ok(Checked::Done { session, cookie }) => logged_in(state, s, t, &session, &cookie).await,
         Ok(Checked::Wrong) => {
             let mut page = base(state, s, t);
             page.error = Some(t.t("second_factor.wrong_code"));
@@ -357,4 +355,24 @@ async fn answer(
         Ok(Checked::Ended) => ended(t),
         Err(e) => PageError::from_internal(e, t).into_response(),
     }
+}
+
+/// A finished step: 303 to where the login continues (or first to the forced password
+/// change) with the new session cookie, and the step cookie cleared.
+pub(crate) async fn logged_in(
+    state: &AppState,
+    s: &Step,
+    t: Texts,
+    session: &crate::auth::session::Session,
+    cookie: &str,
+) -> Response {
+    let location = s
+        .next
+        .as_deref()
+        .and_then(login::local_path)
+        .unwrap_or_else(|| "/".to_string());
+    let mut res = login::logged_in(state, t, &session.user_id, location, cookie).await;
+    res.headers_mut()
+        .append(header::SET_COOKIE, cookies::clear(STEP_COOKIE));
+    res
 }

@@ -118,3 +118,20 @@ pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<Option<PasskeyRo
     .fetch_optional(db.writer())
     .await
 }
+
+/// How many passkeys `user_id` has.
+pub async fn count_for_user(db: &Db, user_id: &str) -> Result<i64, sqlx::Error> {
+    sqlx::query_scalar("select count(*) from passkeys where user_id = $1")
+        .bind(user_id)
+        .fetch_one(db.pool())
+        .await
+}
+
+/// Deletes every passkey of `user_id` (the operator's recovery); how many there were.
+pub async fn delete_for_user(db: &Db, user_id: &str) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("delete from passkeys where user_id = $1")
+        .bind(user_id)
+        .execute(db.writer())
+        .await?;
+    Ok(done.rows_affected())
+}

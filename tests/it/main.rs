@@ -75,6 +75,7 @@ mod token_revoke_introspect;
 mod token_userinfo;
 mod two_factor;
 mod two_factor_cli;
+mod two_factor_passkey;
 mod two_factor_support;
 mod upgrade_load;
 mod upkeep;

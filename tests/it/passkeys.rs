@@ -22,21 +22,21 @@ use crate::token_common::{Auth, decode, redeem};
 const ANNA: &str = "anna@example.org";
 const BOB: &str = "bob@example.org";
 
-type Authenticator = WebauthnAuthenticator<SoftPasskey>;
+pub type Authenticator = WebauthnAuthenticator<SoftPasskey>;
 
 /// A software passkey that performs user verification.
-fn authenticator() -> Authenticator {
+pub fn authenticator() -> Authenticator {
     WebauthnAuthenticator::new(SoftPasskey::new(true))
 }
 
 /// A JSON answer.
-struct Answer {
-    status: StatusCode,
-    json: Value,
-    set_cookie: bool,
+pub struct Answer {
+    pub status: StatusCode,
+    pub json: Value,
+    pub set_cookie: bool,
 }
 
-async fn post_json(b: &Browser, path: &str, body: &Value) -> Answer {
+pub async fn post_json(b: &Browser, path: &str, body: &Value) -> Answer {
     let res = b
         .client
         .post(format!("{}{path}", b.issuer))
@@ -55,7 +55,7 @@ async fn post_json(b: &Browser, path: &str, body: &Value) -> Answer {
     }
 }
 
-async fn log_in_with_password(b: &Browser, email: &str) {
+pub async fn log_in_with_password(b: &Browser, email: &str) {
     let page = b.get("/login").await;
     let done = b
         .submit(&page, "/login", &[("email", email), ("password", PASSWORD)])
@@ -70,18 +70,18 @@ async fn account_csrf(b: &Browser) -> String {
     page.form("/account/passkeys/start").expect("the add form")["csrf"].clone()
 }
 
-fn origin(app: &TestApp) -> Url {
+pub fn origin(app: &TestApp) -> Url {
     Url::parse(&app.issuer).expect("issuer URL")
 }
 
 /// A registration: the start answer's options (for the user handle) and the finish answer.
-struct Registered {
-    user_handle: String,
-    finish: Answer,
+pub struct Registered {
+    pub user_handle: String,
+    pub finish: Answer,
 }
 
 /// Registers a passkey named `name` from the account page of `b` with `auth` at `at`.
-async fn register(b: &Browser, auth: &mut Authenticator, at: Url, name: &str) -> Registered {
+pub async fn register(b: &Browser, auth: &mut Authenticator, at: Url, name: &str) -> Registered {
     let csrf = account_csrf(b).await;
     let start = post_json(b, "/account/passkeys/start", &json!({ "csrf": csrf })).await;
     assert_eq!(start.status, 200, "{}", start.json);
@@ -135,7 +135,7 @@ async fn start_login(b: &Browser, page: &Page, email: Option<&str>) -> Answer {
 /// The authenticator's answer to a login's options; for a discoverable login the test plays
 /// the authenticator's part of finding its credential (`cred_id`) and returning the user
 /// handle (which is not signed).
-fn sign_in(
+pub fn sign_in(
     auth: &mut Authenticator,
     at: Url,
     options: &Value,

@@ -1,7 +1,8 @@
 //! Two-factor login and step-up: who must use a second factor ([`requirement`]), which
 //! second factors a person has ([`available`]), and the RFC 8176 methods a finished login
 //! reports ([`combined_amr`]). The login step itself (first factor passed, second awaited) is
-//! [`step`]; the SMS code as a second factor and enrolling a phone for it are [`sms`];
+//! [`step`]; the SMS code as a second factor and enrolling a phone for it are [`sms`]
+//! (a passkey as the second factor is `auth::passkeys` with the step as binding);
 //! changing the settings and the operator's recovery are [`settings`]. No axum types.
 //!
 //! The rules (docs/two-factor.md):
@@ -12,11 +13,13 @@
 //!   count again. An email login link is only ever a first factor (SECURITY.md P8, §8).
 //! - A passkey login (`hwk`) is two factors on its own (user verification).
 
+pub mod passkey;
 pub mod settings;
 pub mod sms;
 pub mod step;
 
 use crate::auth::keys::AMR_SMS;
+use crate::auth::passkeys::AMR_PASSKEY;
 use crate::auth::session::{Session, acr};
 use crate::config::Config;
 use crate::error::Result;
@@ -93,8 +96,7 @@ pub struct Available {
     /// An SMS code to this verified number (E.164), when SMS counts and was not the first
     /// factor.
     pub sms: Option<String>,
-    /// A passkey. INTEGRATOR (passkeys): set from `passkeys` rows of the person, unless the
-    /// first factor was a passkey (`hwk`).
+    /// A passkey of the person (`hwk`), unless the first factor was one.
     pub passkey: bool,
 }
 
@@ -120,16 +122,9 @@ pub async fn available(
     let sms = (config.login.sms_second_factor && !sms_was_first)
         .then(|| user.verified_phone().map(str::to_string))
         .flatten();
-    // ---- INTEGRATOR: passkeys -------------------------------------------------------------
-    // When `src/auth/passkeys.rs` exists, replace `false` with "the person has at least one
-    // passkey and the first factor was not a passkey", e.g.
-    //   !first_amr.iter().any(|m| m == crate::auth::passkeys::AMR_PASSKEY)
-    //       && store::passkeys::count_for_user(db, user_id).await? > 0
-    // The second-factor page (`http::second_factor`) then shows "Use a passkey" and finishes
-    // the step with `step::finish(.., AMR_PASSKEY ..)` after `passkeys::finish_authentication`
-    // verified a credential of `step.user_id` (binding: the step's `id_hash`).
-    let passkey = false;
-    // ----------------------------------------------------------------------------------------
+    // A passkey login is two factors on its own; after one, no second is asked for.
+    let passkey_was_first = first_amr.iter().any(|m| m == AMR_PASSKEY);
+    let passkey = !passkey_was_first && store::passkeys::count_for_user(db, user_id).await? > 0;
     Ok(Available { sms, passkey })
 }
 

@@ -64,7 +64,7 @@ pub struct Overview {
     pub reasons: Vec<Reason>,
     /// Their verified number, masked, when it serves as a second factor.
     pub sms: Option<String>,
-    /// INTEGRATOR (passkeys): whether they have passkeys.
+    /// Whether they have passkeys.
     pub passkey: bool,
 }
 
@@ -139,14 +139,14 @@ pub struct Reset {
     pub user_id: String,
     /// The verified number removed, masked.
     pub phone: Option<String>,
-    /// INTEGRATOR (passkeys): passkeys removed.
+    /// Passkeys removed.
     pub passkeys: u64,
     /// Sessions ended (they may have been made with the lost factor).
     pub sessions_ended: usize,
 }
 
 /// The operator's recovery of a lost factor (CLI only): removes the person's verified
-/// number (and, once passkeys exist, their passkeys), ends their sessions and pending login
+/// number and their passkeys, ends their sessions and pending login
 /// steps, audits it and mails the person. `None`: no such account.
 pub async fn reset(state: &AppState, email: &str) -> Result<Option<Reset>> {
     let Some(user) = store::users::find_by_email(&state.db, email).await? else {
@@ -162,8 +162,7 @@ pub async fn reset(state: &AppState, email: &str) -> Result<Option<Reset>> {
         store::users::set_phone(&state.db, &user.id, None, false, now).await?;
         store::login_keys::delete_unused_sent_by(&state.db, &user.id, "sms").await?;
     }
-    // INTEGRATOR (passkeys): delete the person's rows in `passkeys` here and count them.
-    let passkeys = 0;
+    let passkeys = store::passkeys::delete_for_user(&state.db, &user.id).await?;
     store::login_steps::delete_for_user(&state.db, &user.id).await?;
     let ended = store::sessions::delete_for_user(&state.db, &user.id, None).await?;
     for sid in &ended {

@@ -14,11 +14,10 @@
 
 use serde_json::json;
 
-use super::step::{self, Step};
+use super::step::{self, Checked, Step};
 use crate::auth::channels::{self, Binder, Confirmed, PhoneAsked};
 use crate::auth::keys::AMR_SMS;
 use crate::auth::keys::secret::{code_hash, code_matches, random_code, typed_code};
-use crate::auth::session::Session;
 use crate::crypto::{random_id, secret_token, sha256_b64};
 use crate::error::Result;
 use crate::i18n::Texts;
@@ -30,26 +29,6 @@ use crate::store::{self, login_keys::NewKey};
 
 /// The `login_keys.purpose` of second-factor codes.
 pub const PURPOSE: &str = "second_factor";
-
-/// The answer to typing a code.
-pub enum Checked {
-    /// Right: the two-factor session and its cookie value (secret).
-    Done { session: Session, cookie: String },
-    /// Wrong (or no code out); the step lives on.
-    Wrong,
-    /// Wrong, and the step is dead now (or was already).
-    Ended,
-}
-
-impl std::fmt::Debug for Checked {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Checked::Done { .. } => "Done",
-            Checked::Wrong => "Wrong",
-            Checked::Ended => "Ended",
-        })
-    }
-}
 
 fn binder(step: &Step) -> Binder<'_> {
     Binder {
@@ -145,22 +124,9 @@ pub async fn check(state: &AppState, step: &Step, typed: &str, ip: &str) -> Resu
         _ => None,
     };
     if used.is_none() {
-        return wrong(state, step, ip).await;
+        return step::wrong(state, step, AMR_SMS, ip).await;
     }
-    done(state, step, AMR_SMS).await
-}
-
-/// Counts a wrong code against the step.
-async fn wrong(state: &AppState, step: &Step, ip: &str) -> Result<Checked> {
-    let dead = step::fail(&state.db, &state.config, step, AMR_SMS, ip, state.now()).await?;
-    Ok(if dead { Checked::Ended } else { Checked::Wrong })
-}
-
-async fn done(state: &AppState, step: &Step, second: &str) -> Result<Checked> {
-    match step::finish(&state.db, &state.config, step, second, state.now()).await? {
-        Some((session, cookie)) => Ok(Checked::Done { session, cookie }),
-        None => Ok(Checked::Ended),
-    }
+    step::done(state, step, AMR_SMS).await
 }
 
 /// Whether a phone may be enrolled in this step: not after an SMS-code login (a second
@@ -190,10 +156,10 @@ pub async fn enrol(
 /// in a two-factor session (possession of the phone is the second factor).
 pub async fn enrol_check(state: &AppState, step: &Step, typed: &str, ip: &str) -> Result<Checked> {
     if !may_enrol(step) {
-        return wrong(state, step, ip).await;
+        return step::wrong(state, step, AMR_SMS, ip).await;
     }
     match channels::confirm_phone_code_for(state, typed, binder(step), ip).await? {
-        Confirmed::Changed(_) => done(state, step, AMR_SMS).await,
-        _ => wrong(state, step, ip).await,
+        Confirmed::Changed(_) => step::done(state, step, AMR_SMS).await,
+        _ => step::wrong(state, step, AMR_SMS, ip).await,
     }
 }

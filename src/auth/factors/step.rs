@@ -14,6 +14,7 @@ use crate::config::Config;
 use crate::crypto::{b64, constant_time_eq, secret_token, sha256_b64};
 use crate::error::Result;
 use crate::keys::KeyRing;
+use crate::state::AppState;
 use crate::store::{self, Db, audit::Event, login_steps::StepRow};
 
 /// A step to begin.
@@ -245,4 +246,38 @@ pub async fn finish(
     tracing::info!(user_id = %row.user_id, sid = %session.sid, second, "two-factor login");
     crate::metrics::registry::login(AMR_MFA, "success");
     Ok(Some((session, cookie)))
+}
+
+/// The answer to a second factor offered in a step.
+pub enum Checked {
+    /// Right: the two-factor session and its cookie value (secret).
+    Done { session: Session, cookie: String },
+    /// Wrong (or nothing to check against); the step lives on.
+    Wrong,
+    /// Wrong, and the step is dead now (or was already).
+    Ended,
+}
+
+impl std::fmt::Debug for Checked {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Checked::Done { .. } => "Done",
+            Checked::Wrong => "Wrong",
+            Checked::Ended => "Ended",
+        })
+    }
+}
+
+/// Counts a wrong second factor of `method` against the step.
+pub async fn wrong(state: &AppState, step: &Step, method: &str, ip: &str) -> Result<Checked> {
+    let dead = fail(&state.db, &state.config, step, method, ip, state.now()).await?;
+    Ok(if dead { Checked::Ended } else { Checked::Wrong })
+}
+
+/// A right second factor `second`: ends the step in a session ([`finish`]).
+pub async fn done(state: &AppState, step: &Step, second: &str) -> Result<Checked> {
+    match finish(&state.db, &state.config, step, second, state.now()).await? {
+        Some((session, cookie)) => Ok(Checked::Done { session, cookie }),
+        None => Ok(Checked::Ended),
+    }
 }

@@ -2,7 +2,8 @@
 // WebAuthn authenticator (Chrome DevTools Protocol, user verification on) runs
 // /static/passkey.js against a running Nyckel: password login, add a passkey on
 // /account/passkeys, sign out, sign in again with the passkey (from the autofill list, with
-// the button after typing the email, and with the button alone: discoverable), remove it.
+// the button after typing the email, and with the button alone: discoverable), require two
+// factors and sign in with the password and the passkey as the second factor, remove it.
 // Used by scripts/passkey-browser.sh; not part of `cargo test` (it needs Chromium and Node.js).
 //
 // Usage: node passkey-browser.mjs ISSUER EMAIL PASSWORD SCREENSHOT_DIR
@@ -10,6 +11,7 @@ import { chromium } from 'playwright-core';
 
 const [issuer, email, password, shots] = process.argv.slice(2);
 const fail = (m) => { throw new Error(m); };
+const step = (m) => console.log(`- ${m}`);
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
   args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -90,10 +92,28 @@ try {
   await page.getByRole('heading', { level: 1, name: 'Dina passkeys' }).waitFor({ timeout: 15000 });
   await page.screenshot({ path: `${shots}/5-signed-in-without-email.png`, fullPage: true });
 
-  // Remove it (the passkey login is fresh).
+  // The passkey as the second factor: require two factors, then sign in with the password;
+  // the second step offers the passkey.
+  await page.goto(`${issuer}/account/security`);
+  await page.getByRole('button', { name: 'Kräv en andra faktor när jag loggar in' }).click();
+  await page.getByText('Du loggar in med två faktorer (ditt eget val).').waitFor();
+  await context.clearCookies();
+  await page.goto(`${issuer}/login?next=/account/passkeys`);
+  await page.getByLabel('E-postadress', { exact: true }).fill(email);
+  await page.getByLabel('Lösenord').fill(password);
+  await page.getByRole('button', { name: 'Logga in', exact: true }).click();
+  await page.waitForURL('**/login/second');
+  const second = page.getByRole('button', { name: 'Använd en passkey' });
+  await second.waitFor({ state: 'visible' });
+  await page.screenshot({ path: `${shots}/6-second-factor.png`, fullPage: true });
+  await second.click();
+  await page.getByRole('heading', { level: 1, name: 'Dina passkeys' }).waitFor({ timeout: 15000 });
+  step('password + passkey as the second factor');
+
+  // Remove it (the two-factor login is fresh).
   await page.getByRole('button', { name: 'Ta bort' }).click();
   await page.getByText('Du har inga passkeys än.').waitFor();
-  await page.screenshot({ path: `${shots}/6-removed.png`, fullPage: true });
+  await page.screenshot({ path: `${shots}/7-removed.png`, fullPage: true });
 
   if (external.length) fail(`requests to other origins: ${external.join(' ')}`);
   if (problems.length) fail(problems.join('\n'));

@@ -66,4 +66,40 @@ mod tests {
         let unknown = item(&row("something.new", None), t);
         assert!(unknown.text.contains("something.new"), "{}", unknown.text);
     }
+
+    #[test]
+    fn the_persons_own_security_events_have_words_in_both_languages() {
+        let kinds = [
+            "login.success",
+            "login.failure",
+            "login.throttled",
+            "login.first_factor",
+            "login.step_up",
+            "logout",
+            "password.changed",
+            "password.reset",
+            "email.changed",
+            "phone.changed",
+            "phone.removed",
+            "passkey.added",
+            "passkey.renamed",
+            "passkey.removed",
+            "passkey.add_refused",
+            "second_factor.own_setting",
+            "second_factor.reset",
+            "session.ended_by_user",
+            "consent.revoked",
+            "profile.changed",
+            "data.exported",
+        ];
+        for locale in [Locale::En, Locale::Sv] {
+            let t = Texts::new(locale);
+            for kind in kinds {
+                assert!(
+                    kind_key(t, kind).is_some(),
+                    "{locale:?}: no words for {kind}"
+                );
+            }
+        }
+    }
 }

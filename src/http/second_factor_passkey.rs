@@ -18,14 +18,15 @@ use axum::extract::{Json, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::auth::factors::passkey;
 use crate::auth::factors::step::{self, Checked, Step};
 use crate::auth::passkeys::Started;
 use crate::http::cookies;
 use crate::http::extract::ClientIp;
+// The same JSON as a passkey login's finish (`req` and `next` unused: the step knows).
+use crate::http::passkeys::Finish as Body;
 use crate::http::second_factor::{STEP_COOKIE, current, logged_in};
 use crate::i18n::Texts;
 use crate::state::AppState;
@@ -40,20 +41,6 @@ pub fn routes() -> Router<AppState> {
             "/login/second/passkey/enrol/finish",
             post(post_enrol_finish),
         )
-}
-
-/// A posted ceremony step. Not `Debug`.
-#[derive(Deserialize)]
-pub struct Body {
-    #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
-    pub challenge_id: String,
-    #[serde(default)]
-    pub credential: Value,
-    /// The new passkey's name (enrolment).
-    #[serde(default)]
-    pub name: String,
 }
 
 fn json_error(status: StatusCode, t: Texts, key: &'static str) -> Response {

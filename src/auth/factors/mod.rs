@@ -1,8 +1,8 @@
 //! Two-factor login and step-up: who must use a second factor ([`requirement`]), which
 //! second factors a person has ([`available`]), and the RFC 8176 methods a finished login
 //! reports ([`combined_amr`]). The login step itself (first factor passed, second awaited) is
-//! [`step`]; the SMS code as a second factor and enrolling a phone for it are [`sms`]
-//! (a passkey as the second factor is `auth::passkeys` with the step as binding);
+//! [`step`]; the SMS code as a second factor and enrolling a phone for it are [`sms`]; a
+//! passkey as the second factor and adding a first one in the step are [`passkey`];
 //! changing the settings and the operator's recovery are [`settings`]. No axum types.
 //!
 //! The rules (docs/two-factor.md):

@@ -146,8 +146,8 @@ pub struct Reset {
 }
 
 /// The operator's recovery of a lost factor (CLI only): removes the person's verified
-/// number and their passkeys, ends their sessions and pending login
-/// steps, audits it and mails the person. `None`: no such account.
+/// number and their passkeys, ends their sessions and pending login steps, audits it and
+/// mails the person. `None`: no such account.
 pub async fn reset(state: &AppState, email: &str) -> Result<Option<Reset>> {
     let Some(user) = store::users::find_by_email(&state.db, email).await? else {
         return Ok(None);

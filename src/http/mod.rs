@@ -88,16 +88,19 @@ pub fn routes(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// The middleware every route runs inside (innermost first): the request deadline, the body
-/// limit, security headers, request logging, and the panic catcher that turns a panicking
-/// handler into a 500 while the server keeps serving.
+/// The middleware every route runs inside (innermost first): the panic catcher that turns a
+/// panicking handler into a 500 while the server keeps serving (inside the others, so that
+/// 500 gets the security headers and is logged like any answer), the request deadline, the
+/// body limit, security headers, request logging, and a last panic catcher for the
+/// middleware itself.
 pub fn middleware(app: Router, deadline: std::time::Duration) -> Router {
-    app.layer(axum::middleware::from_fn_with_state(
-        deadline,
-        deadline::limit,
-    ))
-    .layer(DefaultBodyLimit::max(BODY_LIMIT))
-    .layer(axum::middleware::from_fn(headers::security_headers))
-    .layer(axum::middleware::from_fn(headers::log_requests))
-    .layer(CatchPanicLayer::custom(error::panic_response))
+    app.layer(CatchPanicLayer::custom(error::panic_response))
+        .layer(axum::middleware::from_fn_with_state(
+            deadline,
+            deadline::limit,
+        ))
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(axum::middleware::from_fn(headers::security_headers))
+        .layer(axum::middleware::from_fn(headers::log_requests))
+        .layer(CatchPanicLayer::custom(error::panic_response))
 }

@@ -73,7 +73,8 @@ pub async fn render(state: &AppState) -> crate::error::Result<String> {
     let mut samples = Vec::new();
     for (name, pool) in pools {
         let size = u64::from(pool.size());
-        let idle = pool.num_idle() as u64;
+        // Never more than the open connections (sqlx 0.8.6 can wrap the idle count: #3645).
+        let idle = (pool.num_idle() as u64).min(size);
         samples.push((format!(r#"{{pool="{name}",state="idle"}}"#), idle));
         samples.push((
             format!(r#"{{pool="{name}",state="in_use"}}"#),

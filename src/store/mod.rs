@@ -126,6 +126,15 @@ impl Db {
             AnyPoolOptions::new()
                 .max_connections(connections)
                 .min_connections(0)
+                // No idle timeout and no lifetime limit: either starts sqlx 0.8's pool
+                // maintenance task, whose reaping loop runs `0..num_idle()` without yielding;
+                // a race in sqlx 0.8.6 can wrap `num_idle` to usize::MAX and the task then
+                // spins a core for good and can wedge the runtime (sqlx issue #3645, fixed
+                // upstream after 0.8.6 in PR #4289; seen here in the kill -9 test). Broken
+                // connections are still found: sqlx tests each before use, and
+                // `after_release` pings it.
+                .idle_timeout(None)
+                .max_lifetime(None)
                 .acquire_timeout(acquire_timeout)
                 // A connection comes back to the pool after every use, and sqlx then checks it
                 // with a ping that has no time limit. A connection whose query was cut off by

@@ -46,6 +46,13 @@ async fn a_panicking_handler_answers_500_and_a_stalled_one_503_while_the_server_
             .await
             .expect("an answer, not a reset");
         assert_eq!(res.status(), 500);
+        for h in [
+            "content-security-policy",
+            "x-frame-options",
+            "x-content-type-options",
+        ] {
+            assert!(res.headers().contains_key(h), "the 500 lacks {h}");
+        }
         let body = res.text().await.expect("body");
         assert!(
             !body.contains("on purpose"),

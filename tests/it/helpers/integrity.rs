@@ -12,6 +12,9 @@ pub async fn open(url: &str) -> sqlx::AnyPool {
     sqlx::any::install_default_drivers();
     AnyPoolOptions::new()
         .max_connections(2)
+        // No maintenance task (sqlx 0.8.6 issue #3645: see `store::Db::connect_url`).
+        .idle_timeout(None)
+        .max_lifetime(None)
         .connect(url)
         .await
         .unwrap_or_else(|e| panic!("open the test database: {e}"))

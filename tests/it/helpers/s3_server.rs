@@ -8,7 +8,8 @@
 //! Signature Version 4 by that key: moto recomputes each signature with botocore, an
 //! independent implementation of the one under test.
 //!
-//! Without moto (`pip install 'moto[server]'`) [`S3Server::start`] says so loudly and
+//! Without moto (`pip install 'moto[server]'`), or with one older than the version `.ci/run`
+//! pins, [`S3Server::start`] says so loudly and
 //! returns `None` (the test then checks nothing), unless `NYCKEL_TEST_REQUIRE_MOTO=1` (CI
 //! sets it), which makes it fail.
 
@@ -55,24 +56,39 @@ pub struct S3Server {
     pub startup: Duration,
 }
 
-/// Whether python3 can import moto's server. When it cannot, says so loudly, or fails when
-/// `NYCKEL_TEST_REQUIRE_MOTO=1`.
+/// The oldest moto these tests trust: older releases (5.2.1 was seen) compute some
+/// signatures over oddly named keys differently and refuse correct requests. `.ci/run` pins
+/// this version.
+const MOTO_MIN: (u32, u32, u32) = (5, 2, 5);
+
+/// Whether python3 can import moto's server, at least [`MOTO_MIN`]. When it cannot, says so
+/// loudly, or fails when `NYCKEL_TEST_REQUIRE_MOTO=1`.
 pub fn moto_available() -> bool {
-    let ok = Command::new("python3")
-        .args(["-c", "import moto.server, boto3"])
+    let probe = "import re, moto, moto.server, boto3; \
+                 print('.'.join(re.findall(r'\\d+', moto.__version__)[:3]))";
+    let found = Command::new("python3")
+        .args(["-c", probe])
         .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        let required = std::env::var("NYCKEL_TEST_REQUIRE_MOTO").is_ok_and(|v| v == "1");
-        assert!(
-            !required,
-            "NYCKEL_TEST_REQUIRE_MOTO=1 but python3 cannot import moto.server (python3 -m pip install 'moto[server]')"
-        );
-        eprintln!(
-            "\n!!!!!!!! S3 NOT TESTED: python3 cannot import moto's server; this test checks nothing here. Install it: python3 -m pip install 'moto[server]' !!!!!!!!\n"
-        );
-    }
-    ok
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
+    let version = found.as_deref().map(|v| {
+        let mut parts = v.split('.').map(|p| p.parse::<u32>().unwrap_or(0));
+        let mut next = || parts.next().unwrap_or(0);
+        (next(), next(), next())
+    });
+    let (major, minor, patch) = MOTO_MIN;
+    let problem = match (version, found.as_deref()) {
+        (Some(v), _) if v >= MOTO_MIN => return true,
+        (Some(_), Some(text)) => format!(
+            "python3 has moto {text}, older than {major}.{minor}.{patch}: python3 -m pip install 'moto[server]=={major}.{minor}.{patch}'"
+        ),
+        _ => "python3 cannot import moto's server: python3 -m pip install 'moto[server]'".into(),
+    };
+    let required = std::env::var("NYCKEL_TEST_REQUIRE_MOTO").is_ok_and(|v| v == "1");
+    assert!(!required, "NYCKEL_TEST_REQUIRE_MOTO=1 but {problem}");
+    eprintln!("\n!!!!!!!! S3 NOT TESTED: this test checks nothing here; {problem} !!!!!!!!\n");
+    false
 }
 
 impl S3Server {

@@ -20,6 +20,7 @@ pub mod leases;
 pub mod login_keys;
 pub mod login_steps;
 pub mod message_sends;
+pub mod migrate;
 pub mod orgs;
 pub mod outbox;
 pub mod page;
@@ -219,7 +220,7 @@ impl Db {
         // Checked before and after running: a contract migration a newer node applied while
         // this one waited for the migration lock also stops this node.
         self.refuse_contracted(known, false).await?;
-        schema::tolerant(known).run(&self.writer).await?;
+        migrate::run(self, &schema::tolerant(known)).await?;
         self.refuse_contracted(known, true).await
     }
 

@@ -49,6 +49,7 @@ mod mail_smtp;
 mod mail_smtp_keys;
 mod metrics_http;
 mod metrics_sms;
+mod migrate_locks;
 mod must_change;
 mod nodes;
 mod nodes_cluster;

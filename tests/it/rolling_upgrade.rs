@@ -143,6 +143,12 @@ async fn rolling_upgrade_with_an_expand_migration_fails_no_login() {
         "flows crossed between the old and the new version"
     );
     let failures = load.failures();
+    if !failures.is_empty() {
+        eprintln!(
+            "--- node A (the previous version) printed:\n{}",
+            node_a.output()
+        );
+    }
     assert!(failures.is_empty(), "failed logins: {failures:#?}");
 
     // The expand migration ran once; the old node wrote rows into the widened tables.

@@ -168,7 +168,7 @@ impl KeyRing {
         let mut generated = false;
         for alg in Alg::ALL {
             if !ring.snapshot().infos.iter().any(|k| k.alg == alg) {
-                ring.add_key(alg, now, now).await?;
+                ring.add_first_key(alg, now).await?;
                 generated = true;
             }
         }
@@ -268,6 +268,17 @@ impl KeyRing {
         self.store_key(alg, generated, now, activates_at).await
     }
 
+    /// Generates and stores the first key of `alg`, active now, unless another node starting
+    /// at the same moment stored one first (then that one is used).
+    async fn add_first_key(&self, alg: Alg, now: UnixTime) -> Result<()> {
+        let generated = tokio::task::spawn_blocking(move || generate::generate(alg)).await??;
+        let row = self.sealed_row(alg, &generated, now, now);
+        if !store::keys::insert_first(&self.db, &row).await? {
+            tracing::info!(alg = alg.name(), "another node made the first signing key");
+        }
+        Ok(())
+    }
+
     async fn store_key(
         &self,
         alg: Alg,
@@ -275,16 +286,27 @@ impl KeyRing {
         now: UnixTime,
         activates_at: UnixTime,
     ) -> Result<String> {
-        let row = store::keys::KeyRow {
+        let row = self.sealed_row(alg, &generated, now, activates_at);
+        store::keys::insert(&self.db, &row).await?;
+        Ok(generated.kid)
+    }
+
+    /// The stored form of a generated key (private part sealed with the master key).
+    fn sealed_row(
+        &self,
+        alg: Alg,
+        generated: &generate::Generated,
+        now: UnixTime,
+        activates_at: UnixTime,
+    ) -> store::keys::KeyRow {
+        store::keys::KeyRow {
             id: generated.kid.clone(),
             alg: alg.name().to_string(),
             private_key: self.master().seal(&generated.pkcs8, &generated.kid),
             public_jwk: generated.jwk.to_string(),
             created_at: now,
             activates_at,
-        };
-        store::keys::insert(&self.db, &row).await?;
-        Ok(generated.kid)
+        }
     }
 
     /// Pre-publishes a next key for every algorithm (active after `prepublish` seconds) and

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use crate::store::Db;
+use crate::store::{Backend, Db};
 
 /// A stored signing key. `private_key` is sealed with the master key (see `keys::master`).
 #[derive(Clone, FromRow)]
@@ -30,6 +30,42 @@ pub async fn insert(db: &Db, k: &KeyRow) -> Result<(), sqlx::Error> {
     .execute(db.writer())
     .await?;
     Ok(())
+}
+
+/// Inserts `k` as the first key of its algorithm unless one exists already (another node
+/// starting at the same moment made it); returns whether it was inserted. The check and the
+/// insert are one transaction; on PostgreSQL under a table lock that conflicts with itself
+/// and with writes, not with reads, so nodes starting together make one first key each
+/// algorithm.
+pub async fn insert_first(db: &Db, k: &KeyRow) -> Result<bool, sqlx::Error> {
+    let mut tx = db.writer().begin().await?;
+    if db.backend() == Backend::Postgres {
+        sqlx::query("lock table signing_keys in share row exclusive mode")
+            .execute(&mut *tx)
+            .await?;
+    }
+    let (n,): (i64,) = sqlx::query_as("select count(*) from signing_keys where alg = $1")
+        .bind(&k.alg)
+        .fetch_one(&mut *tx)
+        .await?;
+    if n > 0 {
+        tx.rollback().await?;
+        return Ok(false);
+    }
+    sqlx::query(
+        "insert into signing_keys (id, alg, private_key, public_jwk, created_at, activates_at)
+         values ($1, $2, $3, $4, $5, $6)",
+    )
+    .bind(&k.id)
+    .bind(&k.alg)
+    .bind(&k.private_key)
+    .bind(&k.public_jwk)
+    .bind(k.created_at)
+    .bind(k.activates_at)
+    .execute(&mut *tx)
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Every key, oldest activation first.

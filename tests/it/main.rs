@@ -35,6 +35,7 @@ mod forgot;
 mod gdpr;
 mod invite;
 mod keys;
+mod keys_first;
 mod keys_master;
 mod leases;
 mod login;

@@ -15,8 +15,8 @@ pub struct KeyRow {
     pub activates_at: i64,
 }
 
-/// Inserts a key.
-pub async fn insert(db: &Db, k: &KeyRow) -> Result<(), sqlx::Error> {
+/// The insert of a key, bound (run on the pool or in a transaction).
+fn insert_query(k: &KeyRow) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
     sqlx::query(
         "insert into signing_keys (id, alg, private_key, public_jwk, created_at, activates_at)
          values ($1, $2, $3, $4, $5, $6)",
@@ -27,8 +27,11 @@ pub async fn insert(db: &Db, k: &KeyRow) -> Result<(), sqlx::Error> {
     .bind(&k.public_jwk)
     .bind(k.created_at)
     .bind(k.activates_at)
-    .execute(db.writer())
-    .await?;
+}
+
+/// Inserts a key.
+pub async fn insert(db: &Db, k: &KeyRow) -> Result<(), sqlx::Error> {
+    insert_query(k).execute(db.writer()).await?;
     Ok(())
 }
 
@@ -52,18 +55,7 @@ pub async fn insert_first(db: &Db, k: &KeyRow) -> Result<bool, sqlx::Error> {
         tx.rollback().await?;
         return Ok(false);
     }
-    sqlx::query(
-        "insert into signing_keys (id, alg, private_key, public_jwk, created_at, activates_at)
-         values ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&k.id)
-    .bind(&k.alg)
-    .bind(&k.private_key)
-    .bind(&k.public_jwk)
-    .bind(k.created_at)
-    .bind(k.activates_at)
-    .execute(&mut *tx)
-    .await?;
+    insert_query(k).execute(&mut *tx).await?;
     tx.commit().await?;
     Ok(true)
 }

@@ -107,4 +107,38 @@ mod tests {
         assert!(!matches(&reg, "http://127.0.0.1:53123/other", true));
         assert!(!matches(&reg, "http://localhost:53123/cb", true));
     }
+
+    /// RFC 8252 section 7.3: any port, but the host literal and the path exactly as
+    /// registered (issue 14, defect 8): other spellings of 127.0.0.1 and dot segments that
+    /// a URL parser normalises away must not match.
+    #[test]
+    fn loopback_host_literal_and_path_match_exactly() {
+        let reg = vec!["http://127.0.0.1:5555/cb".to_string()];
+        assert!(matches(&reg, "http://127.0.0.1:5555/cb", true));
+        assert!(matches(&reg, "http://127.0.0.1:61000/cb", true));
+        assert!(matches(&reg, "http://127.0.0.1/cb", true));
+        for bad in [
+            "http://127.1:5555/cb",
+            "http://0x7f000001:5555/cb",
+            "http://2130706433:5555/cb",
+            "http://0177.0.0.1:5555/cb",
+            "http://127.0.0.1:5555/cb/../cb",
+            "http://127.0.0.1:5555/x/../cb",
+            "http://127.0.0.1:5555/%63b",
+            "http://127.0.0.1:5555/cb?",
+            "http://127.0.0.1:5555/cb#",
+            "http://127.0.0.1:05555x/cb",
+            "http://127.0.0.1:99999/cb",
+            "http://u@127.0.0.1:5555/cb",
+            "HTTP://127.0.0.1:5555/cb",
+            "http://127.0.0.1.:5555/cb",
+            "http://localhost:5555/cb",
+        ] {
+            assert!(!matches(&reg, bad, true), "{bad}");
+        }
+        let v6 = vec!["http://[::1]:5555/cb".to_string()];
+        assert!(matches(&v6, "http://[::1]:4444/cb", true));
+        assert!(!matches(&v6, "http://[0:0:0:0:0:0:0:1]:4444/cb", true));
+        assert!(!matches(&v6, "http://[::1]:4444/cb/./", true));
+    }
 }

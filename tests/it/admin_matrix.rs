@@ -423,3 +423,53 @@ fn the_walk_expects_every_kind_of_outcome() {
         assert!(seen.contains(&status), "no request expects {status}");
     }
 }
+
+/// Issue 14, defect 6: for an org admin, an organisation (or a client) of someone else looks
+/// exactly like one that does not exist: the same status and the same body, on every route
+/// of the table that names one.
+#[tokio::test]
+async fn a_foreign_organisation_or_client_looks_like_a_missing_one() {
+    let app = TestApp::spawn().await;
+    let w = World::with(app).await;
+    let api = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
+    let mut fixtures = Fixtures { w: &w, n: 0 };
+    let mut compared = 0;
+    let mut failures = Vec::new();
+    for route in ROUTES.iter().filter(|r| r.op != Op::DeleteOrg) {
+        let names_org = route.path.starts_with("/orgs/{org}");
+        let names_client = route.path.starts_with("/clients/{client}");
+        if !names_org && !names_client {
+            continue;
+        }
+        let (path, body) = fixtures.make(route.op, Owner::B).await;
+        let missing_path = if names_org {
+            path.replacen(&w.org_b, "no-such-organisation", 1)
+        } else {
+            let id = path
+                .trim_start_matches("/clients/")
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            path.replacen(&id, "no-such-client", 1)
+        };
+        assert_ne!(path, missing_path, "{path}");
+        let foreign = api.call(route.method, &path, body.as_ref()).await;
+        let missing = api.call(route.method, &missing_path, body.as_ref()).await;
+        compared += 1;
+        if foreign.status != 404 || foreign.status != missing.status || foreign.text != missing.text
+        {
+            failures.push(format!(
+                "{} {}: foreign {} {} / missing {} {}",
+                route.method.as_str(),
+                route.path,
+                foreign.status,
+                foreign.text,
+                missing.status,
+                missing.text
+            ));
+        }
+    }
+    assert!(compared > 20, "only {compared} routes compared");
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}

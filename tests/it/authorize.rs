@@ -172,6 +172,25 @@ async fn public_clients_must_use_s256_pkce() {
     login_redirect(&b.get(&auth_url(&app, &public_id, &s256)).await);
 }
 
+/// Issue 14, defect 4 (SECURITY.md 10.4.6, RFC 9700 2.1.1): PKCE with S256 is required of
+/// confidential clients too, unless the client was registered with the documented opt-out.
+#[tokio::test]
+async fn confidential_clients_must_use_s256_pkce_by_default() {
+    let app = TestApp::spawn().await;
+    let (client_id, _) = app.web_client().await;
+    let b = app.browser();
+    let without = [("code_challenge", ""), ("code_challenge_method", "")];
+    let q = client_redirect(&b.get(&auth_url(&app, &client_id, &without)).await);
+    assert_eq!(q["error"], "invalid_request");
+    assert!(q["error_description"].contains("PKCE"), "{q:?}");
+    assert_eq!(q["iss"], app.issuer);
+    let s256 = [
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
+    ];
+    login_redirect(&b.get(&auth_url(&app, &client_id, &s256)).await);
+}
+
 #[tokio::test]
 async fn prompt_none_without_a_session_is_login_required_and_creates_nothing() {
     let app = TestApp::spawn().await;

@@ -22,6 +22,8 @@ pub struct CodeSpec<'a> {
     pub nonce: Option<&'a str>,
     pub code_challenge: Option<String>,
     pub redirect_uri: &'a str,
+    /// A login of two factors (password and SMS code) rather than a password alone.
+    pub two_factors: bool,
 }
 
 impl<'a> CodeSpec<'a> {
@@ -35,6 +37,7 @@ impl<'a> CodeSpec<'a> {
             nonce: Some("n-0S6_WzA2Mj"),
             code_challenge: None,
             redirect_uri: REDIRECT_URI,
+            two_factors: false,
         }
     }
 }
@@ -50,8 +53,16 @@ pub async fn issue_code(app: &TestApp, spec: CodeSpec<'_>) -> (String, String) {
         scope: spec.scope.into(),
         organisation_id: spec.organisation_id.map(str::to_string),
         auth_time: Some(now - 5),
-        amr: r#"["pwd"]"#.into(),
-        acr: "urn:nyckel:acr:1fa".into(),
+        amr: if spec.two_factors {
+            r#"["pwd","sms","mfa"]"#.into()
+        } else {
+            r#"["pwd"]"#.into()
+        },
+        acr: if spec.two_factors {
+            "urn:nyckel:acr:2fa".into()
+        } else {
+            "urn:nyckel:acr:1fa".into()
+        },
         created_at: now,
         expires_at: now + app.state.config.tokens.refresh_absolute_ttl,
         revoked_at: None,

@@ -166,3 +166,43 @@ async fn a_disabled_account_cannot_refresh() {
     let res = refresh(&app, Auth::Basic(&id, &secret), &r).await;
     assert_eq!(res.error(), "invalid_grant");
 }
+
+/// Issue 14, defect 5: a used refresh token (or code) presented by another, authenticated
+/// client is refused as invalid, and does not count as reuse: only the owning client's
+/// presentation may revoke the owner's grant.
+#[tokio::test]
+async fn another_clients_presentation_of_a_used_token_revokes_nothing() {
+    let app = TestApp::spawn().await;
+    let (id, secret, r1) = logged_in(&app, "owner@example.org", "openid email").await;
+    let res = refresh(&app, Auth::Basic(&id, &secret), &r1).await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    let r2 = res.str("refresh_token").to_string();
+    let a2 = res.str("access_token").to_string();
+
+    // Another confidential client got hold of the used R1.
+    let (other, other_secret) = app.web_client().await;
+    let res = refresh(&app, Auth::Basic(&other, &other_secret), &r1).await;
+    assert_eq!(res.status, 400);
+    assert_eq!(res.error(), "invalid_grant");
+    let res = introspect(&app, Auth::Basic(&id, &secret), &a2).await;
+    assert_eq!(
+        res.json["active"], true,
+        "the owner's access token lives on"
+    );
+    let res = refresh(&app, Auth::Basic(&id, &secret), &r2).await;
+    assert_eq!(res.status, 200, "the owner's family lives on: {}", res.json);
+
+    // The same for a used code.
+    let sub = app.create_user("coder@example.org").await;
+    let (code, _) = issue_code(&app, CodeSpec::new(&id, &sub)).await;
+    let first = redeem(&app, Auth::Basic(&id, &secret), &code, None).await;
+    assert_eq!(first.status, 200, "{}", first.json);
+    let access = first.str("access_token").to_string();
+    let res = redeem(&app, Auth::Basic(&other, &other_secret), &code, None).await;
+    assert_eq!(res.error(), "invalid_grant");
+    let res = introspect(&app, Auth::Basic(&id, &secret), &access).await;
+    assert_eq!(
+        res.json["active"], true,
+        "another client's replay of a used code revokes nothing"
+    );
+}

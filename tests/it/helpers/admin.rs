@@ -100,11 +100,24 @@ impl World {
         }
     }
 
-    /// An admin-scoped access token of `who`, from a real code exchange at /token.
+    /// An admin-scoped access token of `who` after a password login, from a real code
+    /// exchange at /token through the installation's console.
     pub async fn token(&self, who: &Person) -> String {
+        self.token_of(who, false).await
+    }
+
+    /// [`World::token`] after a login of two factors.
+    pub async fn token_2fa(&self, who: &Person) -> String {
+        self.token_of(who, true).await
+    }
+
+    /// An admin-scoped access token of `who` through the console, after a login of one or
+    /// two factors.
+    pub async fn token_of(&self, who: &Person, two_factors: bool) -> String {
         let (id, secret) = &self.console;
         let mut spec = CodeSpec::new(id, &who.id);
         spec.scope = "openid admin";
+        spec.two_factors = two_factors;
         let (code, _) = issue_code(&self.app, spec).await;
         let answer = redeem(&self.app, Auth::Basic(id, secret), &code, None).await;
         answer.str("access_token").to_string()

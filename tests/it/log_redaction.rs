@@ -1,0 +1,54 @@
+//! Keys in paths never reach the log (issue 14, defect 7): a path that matches no route is
+//! logged redacted, a matched one as its route pattern, so `/reset/<key>/` or `/l/<key>/x`
+//! (a live key with a stray suffix) cannot write the key to the log at any level.
+
+use crate::helpers::browser;
+use crate::helpers::db;
+use crate::helpers::process::ServerProcess;
+
+#[tokio::test]
+async fn keys_in_unmatched_and_matched_paths_are_not_logged() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = db::prepare(dir.path()).await.url;
+    let mut server = ServerProcess::spawn(
+        dir.path(),
+        &url,
+        "127.0.0.1:0",
+        "https://localhost:8443",
+        &[],
+    );
+    let http = browser::client(server.addr, false);
+    let base = format!("https://localhost:{}", server.addr.port());
+    let key = nyckel::crypto::secret_token();
+    let paths = [
+        format!("/reset/{key}/"),
+        format!("/l/{key}/x"),
+        format!("/invite/{key}/more"),
+        format!("/{key}"),
+        format!("/reset/{key}"),
+        format!("/l/{key}"),
+        format!("/api/admin/v1/{key}"),
+    ];
+    for path in &paths {
+        let res = http
+            .get(format!("{base}{path}"))
+            .send()
+            .await
+            .expect("request");
+        assert!(res.status().as_u16() < 500, "{path}: {}", res.status());
+    }
+    assert!(server.terminate(), "the server stops cleanly");
+    let logs = server.output();
+    let logged = logs
+        .lines()
+        .filter(|l| l.contains("request") && l.contains("status="))
+        .count();
+    assert!(
+        logged >= paths.len(),
+        "every request is logged at debug ({logged} lines):\n{logs}"
+    );
+    assert!(
+        !logs.contains(&key),
+        "a key from a path reached the log:\n{logs}"
+    );
+}

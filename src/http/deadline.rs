@@ -30,6 +30,7 @@ const JSON_PREFIXES: &[&str] = &[
 /// Runs the request, or answers 503 when it takes longer than the deadline.
 pub async fn limit(State(deadline): State<Duration>, req: Request, next: Next) -> Response {
     let path = req.uri().path().to_string();
+    let loggable = super::headers::loggable_path(&req);
     let accept = req
         .headers()
         .get(header::ACCEPT_LANGUAGE)
@@ -39,7 +40,7 @@ pub async fn limit(State(deadline): State<Duration>, req: Request, next: Next) -
         Ok(res) => res,
         Err(_) => {
             tracing::warn!(
-                path = %path,
+                path = %loggable,
                 deadline_ms = deadline.as_millis() as u64,
                 "request exceeded its deadline (database unresponsive?); answered 503"
             );

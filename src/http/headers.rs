@@ -92,6 +92,37 @@ pub async fn cors(req: Request, next: Next) -> Response {
 pub const REQUEST_ID: &str = "x-request-id";
 
 /// A request id we accept from outside: 1-64 characters of `[A-Za-z0-9._-]`.
+/// The path of a request as it may be logged: the matched route's pattern, or for a path
+/// that matched no route its first segment when that is a short lower-case word (a route
+/// name such as `reset`), with everything after it replaced by `…`. A raw path is never
+/// logged: it can carry a live key.
+pub fn loggable_path(req: &Request) -> String {
+    if let Some(m) = req.extensions().get::<axum::extract::MatchedPath>() {
+        return m.as_str().to_string();
+    }
+    redact_path(req.uri().path())
+}
+
+/// [`loggable_path`] for a path that matched no route.
+pub fn redact_path(path: &str) -> String {
+    let trimmed = path.trim_start_matches('/');
+    let (first, more) = match trimmed.split_once('/') {
+        Some((first, _)) => (first, true),
+        None => (trimmed, false),
+    };
+    let word = !first.is_empty()
+        && first.len() <= 16
+        && first
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || matches!(b, b'-' | b'_' | b'.'));
+    match (word, more) {
+        (true, true) => format!("/{first}/… (unmatched)"),
+        (true, false) => format!("/{first} (unmatched)"),
+        (false, _) if trimmed.is_empty() => "/".to_string(),
+        (false, _) => "/… (unmatched)".to_string(),
+    }
+}
+
 fn acceptable_request_id(v: &str) -> bool {
     (1..=64).contains(&v.len())
         && v.bytes()
@@ -100,8 +131,9 @@ fn acceptable_request_id(v: &str) -> bool {
 
 /// Logs method, path (never the query: it can carry codes), status and duration inside a
 /// span with the request id, and counts the request in the metrics. The path is the route's
-/// pattern when one matched (`/reset/{key}`), so keys in paths are never logged; an unmatched
-/// path is logged but counted as `unmatched` (metrics labels stay a bounded set).
+/// pattern when one matched (`/reset/{key}`); an unmatched path is logged redacted
+/// ([`loggable_path`]) and counted as `unmatched`, so a key in a path (`/reset/<key>/`,
+/// `/l/<key>/x`) never reaches the log and metrics labels stay a bounded set.
 pub async fn log_requests(req: Request, next: Next) -> Response {
     use tracing::Instrument;
     let method = req.method().clone();
@@ -109,9 +141,7 @@ pub async fn log_requests(req: Request, next: Next) -> Response {
         .extensions()
         .get::<axum::extract::MatchedPath>()
         .map(|m| m.as_str().to_string());
-    let path = matched
-        .clone()
-        .unwrap_or_else(|| req.uri().path().to_string());
+    let path = loggable_path(&req);
     let request_id = req
         .headers()
         .get(REQUEST_ID)
@@ -149,4 +179,25 @@ pub async fn log_requests(req: Request, next: Next) -> Response {
         res.headers_mut().insert(REQUEST_ID, v);
     }
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_path;
+
+    #[test]
+    fn unmatched_paths_keep_only_a_route_word() {
+        let key = "q8Xw3-7fJ2kLmN0pQrStUvWxYz_abcdefghijklmnop";
+        for (path, want) in [
+            (format!("/reset/{key}/"), "/reset/… (unmatched)"),
+            (format!("/l/{key}/x"), "/l/… (unmatched)"),
+            (format!("/{key}"), "/… (unmatched)"),
+            ("/nothing-here".to_string(), "/nothing-here (unmatched)"),
+            ("/".to_string(), "/"),
+        ] {
+            let got = redact_path(&path);
+            assert_eq!(got, want, "{path}");
+            assert!(!got.contains(key));
+        }
+    }
 }

@@ -27,6 +27,11 @@ fn is_loopback_host(host: Option<&str>) -> bool {
 }
 
 /// Whether `requested` may be used with a client that registered `registered`.
+///
+/// The comparison is on the strings as sent, never on parsed URLs: a URL parser normalises
+/// `127.1`, `0x7f000001` or `2130706433` to `127.0.0.1` and removes `/x/../`, and none of
+/// those spellings may match (issue 14, defect 8). For a public client's loopback URI only
+/// the port may differ.
 pub fn matches(registered: &[String], requested: &str, public_client: bool) -> bool {
     if registered.iter().any(|r| r == requested) {
         return true;
@@ -34,34 +39,52 @@ pub fn matches(registered: &[String], requested: &str, public_client: bool) -> b
     if !public_client {
         return false;
     }
-    let Ok(req) = url::Url::parse(requested) else {
+    let Some(req) = Loopback::split(requested) else {
         return false;
     };
-    if req.scheme() != "http" || !is_loopback_host(req.host_str()) {
-        return false;
-    }
-    registered.iter().any(|r| {
-        url::Url::parse(r).is_ok_and(|reg| {
-            reg.scheme() == "http"
-                && reg.host_str() == req.host_str()
-                && reg.path() == req.path()
-                && reg.query() == req.query()
-                && reg.fragment().is_none()
-                && req.fragment().is_none()
-                && req.username().is_empty()
-                && req.password().is_none()
-                && without_port(r) == without_port(requested)
-        })
-    })
+    registered
+        .iter()
+        .filter_map(|r| Loopback::split(r))
+        .any(|reg| reg.host == req.host && reg.rest == req.rest)
 }
 
-fn without_port(uri: &str) -> String {
-    url::Url::parse(uri)
-        .map(|mut u| {
-            let _ = u.set_port(None);
-            u.to_string()
-        })
-        .unwrap_or_default()
+/// An `http` loopback URI split as written: host literal, port, and everything after the
+/// authority.
+struct Loopback<'a> {
+    host: &'a str,
+    rest: &'a str,
+}
+
+impl<'a> Loopback<'a> {
+    /// Splits `uri` when it is `http://` + a loopback host literal (`127.0.0.1`, `[::1]`,
+    /// `localhost`) + an optional decimal port + a path (and query) without a fragment or dot
+    /// segments.
+    fn split(uri: &'a str) -> Option<Self> {
+        let after = uri.strip_prefix("http://")?;
+        let end = after.find(['/', '?', '#']).unwrap_or(after.len());
+        let (authority, rest) = after.split_at(end);
+        let (host, port) = match authority.rfind(':') {
+            Some(i) if !authority[i..].contains(']') => {
+                (&authority[..i], Some(&authority[i + 1..]))
+            }
+            _ => (authority, None),
+        };
+        if !is_loopback_host(Some(host)) {
+            return None;
+        }
+        if let Some(p) = port {
+            let digits = !p.is_empty() && p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit());
+            if !digits || p.parse::<u32>().map_or(true, |n| n > 65535) {
+                return None;
+            }
+        }
+        let path = rest.split('?').next().unwrap_or_default();
+        let dot_segment = path.split('/').any(|seg| seg == "." || seg == "..");
+        if rest.contains('#') || dot_segment || !rest.starts_with('/') {
+            return None;
+        }
+        Some(Loopback { host, rest })
+    }
 }
 
 #[cfg(test)]

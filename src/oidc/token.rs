@@ -130,7 +130,10 @@ async fn authorization_code(
     let mut tx = state.db.begin().await?;
     let row = match codes::take(&mut tx, &sha256_b64(code), now).await? {
         codes::Taken::Fresh(row) => row,
-        codes::Taken::Reused { grant_id } => {
+        codes::Taken::Reused {
+            grant_id,
+            client_id: owner,
+        } if owner == client.id => {
             tx.rollback().await?;
             // RFC 6749 4.1.2 / RFC 9700 4.2.4: tokens issued from the first use die.
             store::grants::revoke(&state.db, &grant_id, now).await?;
@@ -140,7 +143,9 @@ async fn authorization_code(
                 "the code is invalid, expired or used",
             ));
         }
-        codes::Taken::Invalid => {
+        // Unknown, expired, or a used code presented by another client: only the client it
+        // was issued to can show that its code was stolen, so nothing is revoked.
+        codes::Taken::Invalid | codes::Taken::Reused { .. } => {
             tx.rollback().await?;
             return Err(OAuthError::invalid_grant(
                 "the code is invalid, expired or used",
@@ -367,8 +372,10 @@ async fn refresh_token(
 
     // Read phase, one query and no write lock (SQLite has one writer): the token, its grant,
     // the person and their organisation roles. A token presented by another client is not
-    // consumed.
+    // consumed, and a used one presented by another client is not reuse: only the owning
+    // client's presentation may revoke the family (issue 14, defect 5).
     let found = match refresh_tokens::lookup(&state.db, &hash).await? {
+        Some(f) if f.grant.client_id != client.id => return Err(invalid()),
         Some(f) if f.used_at.is_some() => {
             return Err(reused(state, &client.id, &f.grant.id, now).await?);
         }

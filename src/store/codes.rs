@@ -24,8 +24,9 @@ pub struct CodeRow {
 pub enum Taken {
     /// The code was live and is now used.
     Fresh(CodeRow),
-    /// The code had been used already: its grant must be revoked.
-    Reused { grant_id: String },
+    /// The code had been used already: its grant must be revoked when the client it was
+    /// issued to presents it again (another client's presentation proves nothing).
+    Reused { grant_id: String, client_id: String },
     /// Unknown or expired.
     Invalid,
 }
@@ -63,13 +64,16 @@ pub async fn take(tx: &mut Tx<'_>, code_hash: &str, now: UnixTime) -> Result<Tak
     if let Some(row) = fresh {
         return Ok(Taken::Fresh(row));
     }
-    let used: Option<(String, Option<i64>)> =
-        sqlx::query_as("select grant_id, used_at from auth_codes where code_hash = $1")
+    let used: Option<(String, String, Option<i64>)> =
+        sqlx::query_as("select grant_id, client_id, used_at from auth_codes where code_hash = $1")
             .bind(code_hash)
             .fetch_optional(&mut **tx)
             .await?;
     Ok(match used {
-        Some((grant_id, Some(_))) => Taken::Reused { grant_id },
+        Some((grant_id, client_id, Some(_))) => Taken::Reused {
+            grant_id,
+            client_id,
+        },
         _ => Taken::Invalid,
     })
 }

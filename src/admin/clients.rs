@@ -186,17 +186,30 @@ impl std::fmt::Debug for CreatedView {
     }
 }
 
+/// What a caller names when acting on clients: one client by id, or an organisation's (or
+/// the installation's) collection of clients. A refusal to someone without standing looks
+/// exactly like a missing object of that kind: "no client" for a client, "no organisation"
+/// for an organisation's collection (the same answer as for an organisation that does not
+/// exist, so an org admin cannot learn which organisations exist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Named {
+    Client,
+    Collection,
+}
+
 /// Checks `action` on clients owned by `owner` (`None`: the installation, superadmin
-/// only). An installation client that someone else asks for by id does not exist for them
-/// (`hide`); listing or creating installation clients is simply forbidden.
+/// only). An installation client that someone else asks for by id does not exist for them;
+/// listing or creating installation clients is simply forbidden.
 fn check_owner(
     caller: &Caller,
     action: Action,
     owner: Option<&str>,
-    hide: bool,
+    named: Named,
 ) -> Result<(), AdminError> {
+    let hide = named == Named::Client;
     match owner {
-        Some(org) => caller.check(action, org, "client"),
+        Some(org) if hide => caller.check(action, org, "client"),
+        Some(org) => caller.check(action, org, "organisation"),
         None if caller.principal.is_superadmin() => Ok(()),
         None if matches!(caller.principal, crate::admin::Principal::Anonymous) => {
             Err(AdminError::Unauthenticated)
@@ -222,7 +235,7 @@ async fn load(
         caller,
         action,
         client.owner_organisation_id.as_deref(),
-        true,
+        Named::Client,
     )?;
     Ok(client)
 }
@@ -239,7 +252,12 @@ pub async fn list(
         Some(key) => Some(load_org(state, key).await?.id),
         None => None,
     };
-    check_owner(caller, Action::ClientList, owner.as_deref(), false)?;
+    check_owner(
+        caller,
+        Action::ClientList,
+        owner.as_deref(),
+        Named::Collection,
+    )?;
     let limit = page::limit(limit);
     let after = match cursor {
         Some(c) => Some(
@@ -283,7 +301,7 @@ pub async fn create_as(
         caller,
         Action::ClientCreate,
         owner.as_ref().map(|o| o.id.as_str()),
-        false,
+        Named::Collection,
     )?;
     let superadmin = caller.principal.is_superadmin();
     if let Some(org) = &owner {

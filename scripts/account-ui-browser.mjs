@@ -111,6 +111,8 @@ try {
   for (const [k, v] of Object.entries({
     response_type: 'code', client_id: clientId, redirect_uri: redirectUri,
     scope: 'openid email profile', state: 'st-account-ui', nonce: 'n-account-ui',
+    // Every client sends PKCE (S256): the RFC 7636 appendix B pair.
+    code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
   })) authorize.searchParams.set(k, v);
   await laptop.goto(authorize.toString());
   await laptop.getByRole('heading', { level: 1, name: 'Tillåt åtkomst?' }).waitFor();
@@ -119,7 +121,8 @@ try {
   const returned = new URL(laptop.url());
   if (returned.searchParams.get('state') !== 'st-account-ui') fail(`state not returned: ${laptop.url()}`);
   if (codes.length !== 1) fail(`the callback got ${codes.length} codes`);
-  const exchanged = await tokenRequest({ grant_type: 'authorization_code', code: codes[0], redirect_uri: redirectUri });
+  const exchanged = await tokenRequest({ grant_type: 'authorization_code', code: codes[0], redirect_uri: redirectUri,
+                                          code_verifier: 'dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk' });
   if (exchanged.status !== 200 || !exchanged.body.refresh_token) fail(`code exchange: ${exchanged.status} ${JSON.stringify(exchanged.body.error)}`);
   let refreshToken = exchanged.body.refresh_token;
   step('allowed Kalendern through /authorize and got its tokens');

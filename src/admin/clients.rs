@@ -35,6 +35,9 @@ pub struct CreateClient {
     pub visible_roles: Option<Vec<String>>,
     /// May be granted the `admin` scope.
     pub admin_api: bool,
+    /// A confidential legacy app that cannot send PKCE (the documented opt-out; never for a
+    /// public client).
+    pub allow_no_pkce: bool,
 }
 
 /// The created client; `secret` is present once, for confidential clients.
@@ -75,6 +78,9 @@ pub async fn create(db: &Db, req: CreateClient, now: UnixTime) -> Result<Created
             "{bad:?} is not a supported grant type ({})",
             GRANT_TYPES.join(", ")
         ));
+    }
+    if req.public && req.allow_no_pkce {
+        return invalid("a public client always uses PKCE (it has no secret)".into());
     }
     if req.public && grant_types.iter().any(|g| g == "client_credentials") {
         return invalid("a public client cannot use client_credentials (it has no secret)".into());
@@ -121,6 +127,7 @@ pub async fn create(db: &Db, req: CreateClient, now: UnixTime) -> Result<Created
         owner_organisation_id: req.owner_organisation_id.clone(),
         visible_roles: req.visible_roles.clone(),
         admin_api: req.admin_api,
+        require_pkce: req.public || !req.allow_no_pkce,
         created_at: now,
     };
     store::clients::insert(db, &client, now).await?;
@@ -144,6 +151,8 @@ pub struct ClientView {
     /// Roles the client may see in tokens (`None`: all).
     pub visible_roles: Option<Vec<String>>,
     pub admin_api: bool,
+    /// Authorization requests must carry a PKCE challenge (S256).
+    pub require_pkce: bool,
     /// The owning organisation (`None`: the installation).
     pub owner_organisation_id: Option<String>,
     pub created_at: i64,
@@ -164,6 +173,7 @@ impl From<Client> for ClientView {
             require_organisation: c.require_organisation,
             visible_roles: c.visible_roles,
             admin_api: c.admin_api,
+            require_pkce: c.require_pkce,
             owner_organisation_id: c.owner_organisation_id,
             created_at: c.created_at,
         }
@@ -375,6 +385,9 @@ pub struct ClientChanges {
     /// Organisations whose members may use the client (ids or slugs; empty: any).
     /// Superadmin only: an organisation's client stays restricted to that organisation.
     pub organisations: Option<Vec<String>>,
+    /// Whether authorization requests must carry PKCE (`false` only for a confidential
+    /// legacy app).
+    pub require_pkce: Option<bool>,
 }
 
 /// Edits a client.
@@ -407,6 +420,14 @@ pub async fn update(
     }
     if let Some(r) = changes.require_organisation {
         client.require_organisation = r;
+    }
+    if let Some(r) = changes.require_pkce {
+        if !r && client.public {
+            return Err(AdminError::Invalid(
+                "a public client always uses PKCE (it has no secret)".into(),
+            ));
+        }
+        client.require_pkce = r;
     }
     if let Some(orgs) = changes.organisations {
         if !caller.principal.is_superadmin() {
@@ -444,6 +465,7 @@ pub async fn update(
             "name": client.name,
             "redirect_uris": client.redirect_uris,
             "post_logout_redirect_uris": client.post_logout_redirect_uris,
+            "require_pkce": client.require_pkce,
         }),
     )
     .await?;

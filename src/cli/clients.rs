@@ -52,6 +52,10 @@ pub enum ClientCommand {
         /// A role the client may see in tokens; repeat for several (default: all roles).
         #[arg(long = "visible-role", value_name = "ROLE")]
         visible_roles: Vec<String>,
+        /// A confidential legacy app that cannot send PKCE (every other client must send a
+        /// code_challenge with S256; RFC 9700 2.1.1). Not for public clients.
+        #[arg(long)]
+        allow_no_pkce: bool,
     },
     /// List clients (default: every client, the installation's first).
     List {
@@ -95,6 +99,10 @@ pub enum ClientCommand {
         /// the list).
         #[arg(long = "org")]
         orgs: Vec<String>,
+        /// Whether authorization requests must carry PKCE (false only for a confidential
+        /// legacy app that cannot send it).
+        #[arg(long, value_name = "true|false")]
+        require_pkce: Option<bool>,
     },
     /// Replace a confidential client's secret; prints the new one (once).
     RotateSecret {
@@ -131,6 +139,7 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
             owner,
             admin_api,
             visible_roles,
+            allow_no_pkce,
         } => {
             let owner = match owner {
                 Some(key) => Some(find_org(&state.db, &key).await?),
@@ -152,6 +161,7 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
                     require_organisation: require_org,
                     visible_roles: (!visible_roles.is_empty()).then_some(visible_roles),
                     admin_api,
+                    allow_no_pkce,
                     ..Default::default()
                 },
             )
@@ -213,6 +223,7 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
             visible_roles,
             all_roles,
             orgs,
+            require_pkce,
         } => {
             let changes = ClientChanges {
                 organisations: (!orgs.is_empty()).then_some(orgs),
@@ -226,6 +237,7 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
                 } else {
                     (!visible_roles.is_empty()).then_some(Some(visible_roles))
                 },
+                require_pkce,
             };
             if changes.name.is_none()
                 && changes.redirect_uris.is_none()
@@ -233,9 +245,10 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
                 && changes.require_organisation.is_none()
                 && changes.visible_roles.is_none()
                 && changes.organisations.is_none()
+                && changes.require_pkce.is_none()
             {
                 anyhow::bail!(
-                    "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --require-org, --visible-role or --all-roles"
+                    "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --require-org, --visible-role, --all-roles, --org or --require-pkce"
                 );
             }
             let c = clients::update(state, caller, &id, changes)
@@ -281,7 +294,7 @@ fn print_client(out: Out, c: &ClientView) {
         }
     };
     let text = format!(
-        "client_id:                 {}\nname:                      {}\ntype:                      {}\nowner:                     {}\nredirect_uris:             {}\npost_logout_redirect_uris: {}\ngrant_types:               {}\norganisations:             {}\nrequire_organisation:      {}\nvisible_roles:             {}\nadmin_api:                 {}\nfirst_party:               {}\nid_token_alg:              {}",
+        "client_id:                 {}\nname:                      {}\ntype:                      {}\nowner:                     {}\nredirect_uris:             {}\npost_logout_redirect_uris: {}\ngrant_types:               {}\norganisations:             {}\nrequire_organisation:      {}\nvisible_roles:             {}\nadmin_api:                 {}\nfirst_party:               {}\nid_token_alg:              {}\nrequire_pkce:              {}",
         c.client_id,
         c.name,
         if c.public { "public" } else { "confidential" },
@@ -301,6 +314,7 @@ fn print_client(out: Out, c: &ClientView) {
         c.admin_api,
         c.first_party,
         c.id_token_alg,
+        c.require_pkce,
     );
     out.print(&json!(c), &text);
 }

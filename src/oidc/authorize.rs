@@ -235,7 +235,8 @@ pub async fn validate(
         );
     }
 
-    // PKCE (RFC 7636; RFC 9700 2.1.1): S256 only; required for public clients.
+    // PKCE (RFC 7636; RFC 9700 2.1.1, SECURITY.md 10.4.6): S256 only; required of every
+    // client unless a confidential legacy app was registered without it.
     let code_challenge = get("code_challenge");
     match (code_challenge, get("code_challenge_method")) {
         (Some(_), Some("S256")) => {}
@@ -255,6 +256,12 @@ pub async fn validate(
             return fail(
                 ErrorCode::InvalidRequest,
                 "public clients must use PKCE (code_challenge with S256)",
+            );
+        }
+        (None, None) if client.require_pkce => {
+            return fail(
+                ErrorCode::InvalidRequest,
+                "this client must use PKCE (code_challenge with S256)",
             );
         }
         (None, None) => {}

@@ -283,6 +283,7 @@ mod tests {
             owner_organisation_id: None,
             visible_roles: None,
             admin_api: false,
+            require_pkce: true,
             created_at: 0,
         };
         assert!(check(&c, Some("right")).is_ok());

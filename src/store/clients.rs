@@ -22,6 +22,7 @@ pub struct ClientRow {
     pub owner_organisation_id: Option<String>,
     pub visible_roles: Option<String>,
     pub admin_api: i64,
+    pub require_pkce: i64,
 }
 
 /// A client as the protocol engine sees it.
@@ -45,6 +46,9 @@ pub struct Client {
     pub visible_roles: Option<Vec<String>>,
     /// Whether the client may be granted the `admin` scope (the admin API).
     pub admin_api: bool,
+    /// Whether authorization requests must carry a PKCE `code_challenge` (S256). Always
+    /// true for public clients; a confidential legacy app may be registered without.
+    pub require_pkce: bool,
     pub created_at: i64,
 }
 
@@ -70,8 +74,8 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into clients (id, name, secret_hash, public, first_party, redirect_uris, post_logout_redirect_uris,
                               grant_types, id_token_alg, require_organisation, created_at, updated_at,
-                              owner_organisation_id, visible_roles, admin_api)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14)",
+                              owner_organisation_id, visible_roles, admin_api, require_pkce)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15)",
     )
     .bind(&c.id)
     .bind(&c.name)
@@ -87,6 +91,7 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
     .bind(&c.owner_organisation_id)
     .bind(c.visible_roles.as_deref().map(to_json_list))
     .bind(flag(c.admin_api))
+    .bind(flag(c.require_pkce || c.public))
     .execute(&mut *tx)
     .await?;
     for org in &c.organisations {
@@ -116,7 +121,7 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<Client>, sqlx::Error> {
         "select c.id, c.name, c.secret_hash, c.public, c.first_party, c.redirect_uris,
                 c.post_logout_redirect_uris, c.grant_types, c.id_token_alg, c.require_organisation,
                 c.created_at, c.updated_at, c.owner_organisation_id, c.visible_roles, c.admin_api,
-                co.organisation_id
+                c.require_pkce, co.organisation_id
          from clients c left join client_organisations co on co.client_id = c.id
          where c.id = $1",
     )
@@ -149,13 +154,14 @@ fn from_row(row: ClientRow, organisations: Vec<String>) -> Client {
         owner_organisation_id: row.owner_organisation_id,
         visible_roles: row.visible_roles.as_deref().map(from_json_list),
         admin_api: row.admin_api != 0,
+        require_pkce: row.require_pkce != 0 || row.public != 0,
         created_at: row.created_at,
     }
 }
 
 const CLIENT_COLUMNS: &str = "id, name, secret_hash, public, first_party, redirect_uris,
     post_logout_redirect_uris, grant_types, id_token_alg, require_organisation, created_at,
-    updated_at, owner_organisation_id, visible_roles, admin_api";
+    updated_at, owner_organisation_id, visible_roles, admin_api, require_pkce";
 
 /// Clients owned by an organisation (`None`: by the installation), by name then id, after
 /// the cursor `(name, id)`.
@@ -195,7 +201,8 @@ pub async fn update(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
     let mut tx = db.writer().begin().await?;
     sqlx::query(
         "update clients set name = $1, redirect_uris = $2, post_logout_redirect_uris = $3,
-                require_organisation = $4, visible_roles = $5, updated_at = $6 where id = $7",
+                require_organisation = $4, visible_roles = $5, updated_at = $6, require_pkce = $8
+         where id = $7",
     )
     .bind(&c.name)
     .bind(to_json_list(&c.redirect_uris))
@@ -204,6 +211,7 @@ pub async fn update(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
     .bind(c.visible_roles.as_deref().map(to_json_list))
     .bind(now)
     .bind(&c.id)
+    .bind(flag(c.require_pkce || c.public))
     .execute(&mut *tx)
     .await?;
     sqlx::query("delete from client_organisations where client_id = $1")

@@ -91,7 +91,13 @@ async fn tokens(app: &TestApp, b: &Browser, client: &(String, String)) -> String
             .await;
     }
     let q = client_redirect(&page);
-    let answer = redeem(app, Auth::Basic(&client.0, &client.1), &q["code"], None).await;
+    let answer = redeem(
+        app,
+        Auth::Basic(&client.0, &client.1),
+        &q["code"],
+        Some(crate::authorize_support::VERIFIER),
+    )
+    .await;
     assert_eq!(answer.status, 200, "{}", answer.json);
     answer.str("refresh_token").to_string()
 }

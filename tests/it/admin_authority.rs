@@ -9,15 +9,12 @@
 use serde_json::{Value, json};
 
 use crate::admin_api_support::Api;
+use crate::authorize_support::{CHALLENGE, VERIFIER};
 use crate::helpers::admin::{Person, World};
 use crate::helpers::browser::{Browser, Page, query};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
 use crate::token_common::{Auth, refresh, token};
 use crate::two_factor_support::{self, sms_step, verify_phone};
-
-/// RFC 7636 appendix B: the verifier of `authorize_support::CHALLENGE`.
-pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 /// The authorization URL of a code flow with PKCE for `client_id` and `scope`.
 fn start_url(app: &TestApp, client_id: &str, scope: &str, extra: &[(&str, &str)]) -> String {

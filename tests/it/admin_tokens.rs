@@ -281,7 +281,7 @@ async fn authorize_drops_the_admin_scope_for_clients_not_registered_for_it() {
             app,
             Auth::Basic(id, &secret.expect("secret")),
             &q["code"],
-            None,
+            Some(crate::authorize_support::VERIFIER),
         )
         .await;
         assert_eq!(answer.status, 200, "{}", answer.json);

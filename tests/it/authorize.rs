@@ -92,7 +92,7 @@ async fn protocol_errors_redirect_to_the_client_with_iss_and_state() {
             ],
             "invalid_request",
         ),
-        (vec![("code_challenge", CHALLENGE)], "invalid_request"),
+        (vec![("code_challenge_method", "")], "invalid_request"),
         (
             vec![
                 ("code_challenge", "short"),
@@ -100,7 +100,7 @@ async fn protocol_errors_redirect_to_the_client_with_iss_and_state() {
             ],
             "invalid_request",
         ),
-        (vec![("code_challenge_method", "S256")], "invalid_request"),
+        (vec![("code_challenge", "")], "invalid_request"),
         (vec![("prompt", "none login")], "invalid_request"),
         (vec![("prompt", "bogus")], "invalid_request"),
         (vec![("max_age", "-1")], "invalid_request"),
@@ -153,7 +153,8 @@ async fn public_clients_must_use_s256_pkce() {
         })
         .await;
     let b = app.browser();
-    let q = client_redirect(&b.get(&auth_url(&app, &public_id, &[])).await);
+    let without = [("code_challenge", ""), ("code_challenge_method", "")];
+    let q = client_redirect(&b.get(&auth_url(&app, &public_id, &without)).await);
     assert_eq!(q["error"], "invalid_request");
     assert!(q["error_description"].contains("PKCE"));
     assert_eq!(q["iss"], app.issuer);
@@ -189,6 +190,30 @@ async fn confidential_clients_must_use_s256_pkce_by_default() {
         ("code_challenge_method", "S256"),
     ];
     login_redirect(&b.get(&auth_url(&app, &client_id, &s256)).await);
+
+    // The documented opt-out, for a confidential legacy app only.
+    let (legacy, _) = app
+        .create_client(CreateClient {
+            name: "Legacy app".into(),
+            redirect_uris: vec![REDIRECT_URI.into()],
+            allow_no_pkce: true,
+            ..Default::default()
+        })
+        .await;
+    login_redirect(&b.get(&auth_url(&app, &legacy, &without)).await);
+    let refused = nyckel::admin::clients::create(
+        &app.state.db,
+        CreateClient {
+            name: "Public legacy".into(),
+            redirect_uris: vec![REDIRECT_URI.into()],
+            public: true,
+            allow_no_pkce: true,
+            ..Default::default()
+        },
+        app.state.now(),
+    )
+    .await;
+    assert!(refused.is_err(), "a public client cannot opt out of PKCE");
 }
 
 #[tokio::test]
@@ -329,6 +354,8 @@ async fn post_to_authorize_works_like_get_and_keeps_an_existing_query() {
                 ("redirect_uri", "https://app.example/cb?tenant=7"),
                 ("scope", "openid"),
                 ("state", "a b&c"),
+                ("code_challenge", CHALLENGE),
+                ("code_challenge_method", "S256"),
             ],
         )
         .await;

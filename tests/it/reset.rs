@@ -57,7 +57,13 @@ async fn log_in_at_client(app: &TestApp, b: &Browser, client: (&str, &str), emai
     let start = authorize_url(&app.issuer, client.0, "openid email", "st", None, &[]);
     let done = b.authorize_and_login(&start, email, PASSWORD).await;
     let code = query(&done.location.expect("redirected to the client"))["code"].clone();
-    let res = redeem(app, Auth::Basic(client.0, client.1), &code, None).await;
+    let res = redeem(
+        app,
+        Auth::Basic(client.0, client.1),
+        &code,
+        Some(crate::authorize_support::VERIFIER),
+    )
+    .await;
     assert_eq!(res.status, 200, "{}", res.json);
     res.str("refresh_token").to_string()
 }

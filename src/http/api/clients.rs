@@ -44,6 +44,14 @@ pub struct NewClient {
     /// May get the `admin` scope (an organisation's service client acts as its admin).
     #[serde(default)]
     pub admin_api: bool,
+    /// Authorization requests must carry PKCE (default `true`; `false` only for a
+    /// confidential legacy app that cannot send it).
+    #[serde(default = "yes")]
+    pub require_pkce: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 impl From<NewClient> for CreateClient {
@@ -62,6 +70,7 @@ impl From<NewClient> for CreateClient {
             owner_organisation_id: None,
             visible_roles: b.visible_roles,
             admin_api: b.admin_api,
+            allow_no_pkce: !b.require_pkce,
         }
     }
 }
@@ -78,6 +87,8 @@ pub struct ClientPatch {
     pub visible_roles: Option<Option<Vec<String>>>,
     /// Superadmin only.
     pub organisations: Option<Vec<String>>,
+    /// `false` only for a confidential legacy app that cannot send PKCE.
+    pub require_pkce: Option<bool>,
 }
 
 /// Tells an explicit `null` (`Some(None)`) from an absent field (`None`, by `default`).
@@ -175,6 +186,7 @@ pub async fn update(
         require_organisation: body.require_organisation,
         visible_roles: body.visible_roles,
         organisations: body.organisations,
+        require_pkce: body.require_pkce,
     };
     Ok(Json(clients::update(&state, &caller, &id, changes).await?))
 }

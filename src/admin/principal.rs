@@ -1,7 +1,12 @@
 //! Who is asking: the authority of a caller of an admin use-case, loaded fresh from the
 //! database for every request (a role taken away counts at once, whatever a token says).
+//! A caller with a bearer token holds the intersection of the person's authority and the
+//! reach of the client the token was issued to ([`Principal::within`], `orgs::reach`), and
+//! only with a login that meets the person's current factor requirement
+//! ([`from_access_token`]).
 
 use crate::orgs::permissions::{self, Action, Refusal, Standing};
+use crate::orgs::reach::Reach;
 use crate::store::{self, Db};
 
 /// The caller of an administrative use-case.
@@ -50,6 +55,26 @@ impl Principal {
                 .collect(),
             member_of: memberships.into_iter().map(|m| m.organisation_id).collect(),
         })
+    }
+
+    /// This authority as far as `reach` lets it go: superadmin authority only through an
+    /// installation-wide reach, organisations only within the reach. Service clients are
+    /// already bound to their owning organisation.
+    pub fn within(self, reach: &Reach) -> Principal {
+        match self {
+            Principal::Person {
+                user_id,
+                superadmin,
+                admin_of,
+                member_of,
+            } => Principal::Person {
+                user_id,
+                superadmin: superadmin && reach.is_installation(),
+                admin_of: admin_of.into_iter().filter(|o| reach.covers(o)).collect(),
+                member_of: member_of.into_iter().filter(|o| reach.covers(o)).collect(),
+            },
+            other => other,
+        }
     }
 
     /// The caller's standing in an organisation.
@@ -167,33 +192,59 @@ impl Principal {
     }
 }
 
+/// Why a bearer token gives no authority on the admin API.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenRefusal {
+    /// Not a live Nyckel access token for the admin API (RFC 6750 `invalid_token`).
+    Invalid,
+    /// The login behind it did not meet the person's current requirement: two factors
+    /// (RFC 9470 `insufficient_user_authentication`; the client asks again with
+    /// `acr_values=urn:nyckel:acr:2fa`).
+    InsufficientAuthentication,
+}
+
 /// The principal behind a bearer access token for the admin API: a live Nyckel access
-/// token with the `admin` scope, of a person (their authority now) or of a service client
-/// owned by an organisation and registered for the admin API. Anything else is anonymous.
+/// token with the `admin` scope, issued to a client registered for the admin API. A
+/// person's token carries their authority as it is now, within the client's reach, and
+/// only when the login it came from meets their current factor requirement (what the admin
+/// web UI demands of the same person); a service client's token carries its owning
+/// organisation's. All of it is decided at each use, not at issue: roles, factor
+/// requirements and the client's settings change after a token is issued.
 pub async fn from_access_token(
     state: &crate::state::AppState,
     token: &str,
-) -> Result<Principal, crate::oidc::error::OAuthError> {
+) -> Result<Result<Principal, TokenRefusal>, crate::oidc::error::OAuthError> {
     let valid = match crate::oidc::access::validate(state, token, state.now()).await? {
         Ok(v) => v,
-        Err(_) => return Ok(Principal::Anonymous),
+        Err(_) => return Ok(Err(TokenRefusal::Invalid)),
     };
     if !crate::oidc::scope::has(&valid.scope, crate::oidc::scope::ADMIN) {
-        return Ok(Principal::Anonymous);
+        return Ok(Err(TokenRefusal::Invalid));
     }
-    if let Some(user) = &valid.user {
-        return Ok(Principal::person(&state.db, &user.id).await?);
+    let Some(client) = state.clients.get(&valid.client_id).await? else {
+        return Ok(Err(TokenRefusal::Invalid));
+    };
+    if !client.admin_api {
+        return Ok(Err(TokenRefusal::Invalid));
     }
-    let client = state.clients.get(&valid.client_id).await?;
-    Ok(match client {
-        Some(c) if c.admin_api => match &c.owner_organisation_id {
-            Some(org) => Principal::Service {
-                client_id: c.id.clone(),
-                organisation_id: org.clone(),
-            },
-            None => Principal::Anonymous,
-        },
-        _ => Principal::Anonymous,
+    if let (Some(user), Some(grant)) = (&valid.user, &valid.grant) {
+        let two_factors = grant.acr == crate::auth::session::acr::MULTI_FACTOR;
+        if !two_factors
+            && crate::auth::factors::requirement(&state.db, &state.config, &user.id)
+                .await?
+                .required()
+        {
+            return Ok(Err(TokenRefusal::InsufficientAuthentication));
+        }
+        let person = Principal::person(&state.db, &user.id).await?;
+        return Ok(Ok(person.within(&Reach::of(&client))));
+    }
+    Ok(match &client.owner_organisation_id {
+        Some(org) => Ok(Principal::Service {
+            client_id: client.id.clone(),
+            organisation_id: org.clone(),
+        }),
+        None => Err(TokenRefusal::Invalid),
     })
 }
 
@@ -227,5 +278,23 @@ mod tests {
             p.check_installation(Action::OrgCreate),
             Err(Refusal::Forbidden)
         );
+    }
+
+    #[test]
+    fn a_reach_bounds_a_person() {
+        let boss = Principal::Person {
+            user_id: "u".into(),
+            superadmin: true,
+            admin_of: vec!["a".into(), "b".into()],
+            member_of: vec!["a".into(), "b".into(), "c".into()],
+        };
+        let through_a = boss.clone().within(&Reach::Organisations(vec!["a".into()]));
+        assert!(!through_a.is_superadmin());
+        assert_eq!(through_a.standing("a"), Standing::Admin);
+        assert_eq!(through_a.standing("b"), Standing::Outsider);
+        assert_eq!(through_a.standing("c"), Standing::Outsider);
+        assert_eq!(through_a.administered(), Some(vec!["a".to_string()]));
+        let console = boss.within(&Reach::Installation);
+        assert!(console.is_superadmin());
     }
 }

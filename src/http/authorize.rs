@@ -23,7 +23,7 @@ use crate::http::session::MaybeSession;
 use crate::http::{consent, home, logout, password_change};
 use crate::i18n::{Locale, Texts};
 use crate::oidc::authorize::{
-    self, Decision, ErrorRedirect, Rejection, Situation, origin_of, parse_pairs, scope_text_key,
+    self, Decision, ErrorRedirect, Rejection, Situation, origin_of, parse_pairs,
 };
 use crate::oidc::error::OAuthError;
 use crate::oidc::issue::issue_code;
@@ -317,6 +317,7 @@ pub(crate) async fn proceed(
         Decision::Consent {
             scopes,
             organisation,
+            admin,
         } => {
             let email = match session {
                 Some(s) => store::users::find(&state.db, &s.user_id)
@@ -330,7 +331,10 @@ pub(crate) async fn proceed(
                 t: texts,
                 client_name: client.name.clone(),
                 email,
-                scopes: scopes.iter().map(|s| scope_text_key(s)).collect(),
+                scopes: scopes
+                    .iter()
+                    .map(|s| consent::scope_line(s, admin.as_ref()))
+                    .collect(),
                 org_name: organisation.as_ref().map(|m| m.name.clone()),
                 org_id: organisation.map(|m| m.organisation_id),
                 req: pending.id.clone(),
@@ -338,7 +342,10 @@ pub(crate) async fn proceed(
             };
             allow_form_target(render(&page), &pending.params.redirect_uri)
         }
-        Decision::Issue { organisation_id } => {
+        Decision::Issue {
+            organisation_id,
+            scope,
+        } => {
             let Some(session) = session else {
                 // decide() only issues with a session; treat anything else as "log in".
                 return see_other(&format!("/login?req={}", pending.id));
@@ -364,6 +371,7 @@ pub(crate) async fn proceed(
                 &state.config.tokens,
                 session,
                 &pending.params,
+                &scope,
                 organisation_id.as_deref(),
                 state.now(),
             )

@@ -14,9 +14,10 @@ use crate::http::authorize::{load_pending, proceed, see_other, texts_for};
 use crate::http::error::PageError;
 use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
-use crate::oidc::authorize::{self, ErrorRedirect, parse_pairs};
+use crate::oidc::authorize::{self, ErrorRedirect, parse_pairs, scope_text_key};
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::pending::{self, Pending};
+use crate::orgs::reach::AdminAuthority;
 use crate::state::AppState;
 use crate::store::clients::Client;
 
@@ -28,12 +29,28 @@ pub struct ConsentPage {
     pub client_name: String,
     /// The signed-in person's email, so they see which account they are using.
     pub email: Option<String>,
-    /// Catalog keys describing each scope.
-    pub scopes: Vec<&'static str>,
+    /// Each scope: the catalog key describing it, and the names it concerns (for `admin`:
+    /// the organisations the person would administer through the app).
+    pub scopes: Vec<(&'static str, Vec<String>)>,
     pub org_name: Option<String>,
     pub org_id: Option<String>,
     pub req: String,
     pub csrf: String,
+}
+
+/// A line of the consent page for `scope`: its catalog key and the names it concerns. The
+/// `admin` scope names exactly what the token would let the app do: the organisations the
+/// person administers within the app's reach, or the whole installation (a superadmin
+/// through the installation's own console).
+pub fn scope_line(scope: &str, admin: Option<&AdminAuthority>) -> (&'static str, Vec<String>) {
+    match (scope, admin) {
+        ("admin", Some(a)) if a.installation => ("consent.scope_admin_installation", Vec::new()),
+        ("admin", Some(a)) => (
+            "consent.scope_admin_orgs",
+            a.organisations.iter().map(|m| m.name.clone()).collect(),
+        ),
+        _ => (scope_text_key(scope), Vec::new()),
+    }
 }
 
 /// One organisation on the picker.
@@ -106,9 +123,21 @@ async fn post_consent(
     match field(&pairs, "decision") {
         Some("allow") => {
             let now = state.now();
-            if let Err(e) =
-                authorize::remember_consent(&state.db, &person.user_id, &pending.params, now).await
+            let remembered = match authorize::grantable_scope(
+                &state.db,
+                &client,
+                &person.user_id,
+                &pending.params.scope,
+            )
+            .await
             {
+                Ok((scope, _)) => {
+                    authorize::remember_consent(&state.db, &person.user_id, &client.id, &scope, now)
+                        .await
+                }
+                Err(e) => Err(e),
+            };
+            if let Err(e) = remembered {
                 return PageError::from_internal(e, texts).into_response();
             }
             proceed(&state, texts, &client, &pending, Some(person), org, true).await

@@ -19,6 +19,7 @@ use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::pending::{AuthParams, Pending};
 use crate::oidc::{redirect, scope};
 use crate::orgs;
+use crate::orgs::reach::AdminAuthority;
 use crate::store::orgs::Membership;
 use crate::store::{self, Db, clients::Client};
 
@@ -374,13 +375,20 @@ pub enum Decision {
     /// organisation's or the person's rules): a second factor on top of the session, which
     /// is then replaced. Never issue with the weaker session.
     StepUp,
-    /// Ask for consent to `scopes`, for the organisation (when one is active).
+    /// Ask for consent to `scopes`, for the organisation (when one is active). With the
+    /// `admin` scope, `admin` says which authority the token would carry, so the page can
+    /// name it.
     Consent {
         scopes: Vec<String>,
         organisation: Option<Membership>,
+        admin: Option<AdminAuthority>,
     },
-    /// Issue a code for the organisation (when one is active).
-    Issue { organisation_id: Option<String> },
+    /// Issue a code with `scope` (the requested scopes this person may be granted) for the
+    /// organisation (when one is active).
+    Issue {
+        organisation_id: Option<String>,
+        scope: String,
+    },
 }
 
 /// What is known when deciding.
@@ -474,10 +482,21 @@ pub async fn decide(db: &Db, s: Situation<'_>) -> Result<Decision> {
         }
     }
 
+    // What may be granted: the `admin` scope only with administrative authority within
+    // the client's reach (orgs::reach), never silently to a member.
+    let (scope, admin) = grantable_scope(db, s.client, &session.user_id, &params.scope).await?;
+    if scope.is_empty() {
+        return Ok(error(
+            ErrorCode::InvalidScope,
+            "the admin scope needs administrative authority this client can reach",
+        ));
+    }
+
     // Consent.
     let needed = !s.consented
         && (params.force_consent
-            || (!s.client.first_party && !consent_covers(db, session, params).await?));
+            || (!s.client.first_party
+                && !consent_covers(db, session, &params.client_id, &scope).await?));
     if needed {
         if params.no_prompt {
             return Ok(error(
@@ -486,45 +505,59 @@ pub async fn decide(db: &Db, s: Situation<'_>) -> Result<Decision> {
             ));
         }
         return Ok(Decision::Consent {
-            scopes: params
-                .scope
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
+            scopes: scope.split_whitespace().map(str::to_string).collect(),
             organisation,
+            admin,
         });
     }
 
     Ok(Decision::Issue {
         organisation_id: organisation.map(|m| m.organisation_id),
+        scope,
     })
 }
 
-async fn consent_covers(db: &Db, session: &Session, params: &AuthParams) -> Result<bool> {
-    let Some(granted) = store::consents::find(db, &session.user_id, &params.client_id).await?
-    else {
-        return Ok(false);
-    };
-    Ok(params
-        .scope
+/// The requested `scope` as far as it may be granted to `user_id` through `client`: the
+/// `admin` scope stays only when the person holds administrative authority within the
+/// client's reach (which is then returned, for the consent page to name).
+pub async fn grantable_scope(
+    db: &Db,
+    client: &Client,
+    user_id: &str,
+    requested: &str,
+) -> Result<(String, Option<AdminAuthority>)> {
+    if !scope::has(requested, scope::ADMIN) {
+        return Ok((requested.to_string(), None));
+    }
+    let authority = orgs::reach::admin_authority(db, user_id, client).await?;
+    if authority.any() {
+        return Ok((requested.to_string(), Some(authority)));
+    }
+    let kept: Vec<&str> = requested
         .split_whitespace()
-        .all(|s| scope::has(&granted, s)))
+        .filter(|s| *s != scope::ADMIN)
+        .collect();
+    Ok((kept.join(" "), None))
 }
 
-/// Records consent to the pending request's scopes, keeping scopes consented before.
+async fn consent_covers(db: &Db, session: &Session, client_id: &str, scope: &str) -> Result<bool> {
+    let Some(granted) = store::consents::find(db, &session.user_id, client_id).await? else {
+        return Ok(false);
+    };
+    Ok(scope.split_whitespace().all(|s| scope::has(&granted, s)))
+}
+
+/// Records consent to `scope` for `client_id`, keeping scopes consented before.
 pub async fn remember_consent(
     db: &Db,
     user_id: &str,
-    params: &AuthParams,
+    client_id: &str,
+    scope: &str,
     now: UnixTime,
 ) -> Result<()> {
-    let previous = store::consents::find(db, user_id, &params.client_id).await?;
-    let all = scope::parse_supported(&format!(
-        "{} {}",
-        previous.unwrap_or_default(),
-        params.scope
-    ));
-    store::consents::upsert(db, user_id, &params.client_id, &scope::join(&all), now).await?;
+    let previous = store::consents::find(db, user_id, client_id).await?;
+    let all = scope::parse_supported(&format!("{} {scope}", previous.unwrap_or_default()));
+    store::consents::upsert(db, user_id, client_id, &scope::join(&all), now).await?;
     Ok(())
 }
 

@@ -18,13 +18,14 @@ pub struct Issued {
     pub grant_id: String,
 }
 
-/// Creates the grant and the code for `params`, made in `session`, with the active
-/// organisation (if any).
+/// Creates the grant of `scope` and the code for `params`, made in `session`, with the
+/// active organisation (if any).
 pub async fn issue_code(
     db: &Db,
     tokens: &TokenConfig,
     session: &Session,
     params: &AuthParams,
+    scope: &str,
     organisation_id: Option<&str>,
     now: UnixTime,
 ) -> Result<Issued> {
@@ -33,7 +34,7 @@ pub async fn issue_code(
         client_id: params.client_id.clone(),
         user_id: Some(session.user_id.clone()),
         sid: Some(session.sid.clone()),
-        scope: params.scope.clone(),
+        scope: scope.to_string(),
         organisation_id: organisation_id.map(str::to_string),
         auth_time: Some(session.auth_time),
         amr: store::to_json_list(&session.amr),

@@ -2,6 +2,7 @@
 //! `orgs` (scope `orgs`) and, for an active organisation, `org_id` and `org_roles`.
 
 pub mod permissions;
+pub mod reach;
 
 use serde_json::{Map, Value, json};
 

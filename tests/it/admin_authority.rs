@@ -181,6 +181,40 @@ async fn an_organisations_client_never_carries_authority_outside_that_organisati
         }
     }
 
+    // Admin of both A and B through A's client: A's authority only, and the consent page
+    // names A and not B.
+    let admin_both = person(
+        &w,
+        "admin.both@example.org",
+        "+46701110003",
+        &[("club-a", &["admin"]), ("club-b", &["admin"])],
+    )
+    .await;
+    let login = log_in_through(
+        &w.app,
+        &client_id,
+        "openid admin",
+        &admin_both,
+        Some("+46701110003"),
+    )
+    .await;
+    assert_eq!(login.consent_pages.len(), 1, "consent is asked");
+    let page = &login.consent_pages[0];
+    assert!(page.contains("Club A"), "the consent page names A:\n{page}");
+    assert!(
+        !page.contains("Club B"),
+        "the consent page names B:\n{page}"
+    );
+    let tokens = exchange(&w.app, client, &login.code).await;
+    assert_eq!(tokens["scope"], "openid admin");
+    let bounded = Api::new(&w.app, tokens["access_token"].as_str());
+    bounded.get("/orgs/club-a/members").await.expect(200);
+    let b_members = bounded.get("/orgs/club-b/members").await;
+    b_members.expect(404);
+    let listed = bounded.get("/orgs").await;
+    listed.expect(200);
+    assert!(!listed.text.contains("club-b"), "{}", listed.text);
+
     // A superadmin who is a member of A: no installation authority through A's client.
     let super_in_a = person(
         &w,

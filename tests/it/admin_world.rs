@@ -12,19 +12,22 @@ async fn the_world_and_its_principals() {
     let token = w.token(&w.admin_a).await;
     let p = nyckel::admin::principal::from_access_token(state, &token)
         .await
-        .expect("validated");
+        .expect("validated")
+        .expect("accepted");
     assert_eq!(p.standing(&w.org_a), Standing::Admin);
     assert_eq!(p.standing(&w.org_b), Standing::Outsider);
     let (service, _) = w.service_token("club-b").await;
     let p = nyckel::admin::principal::from_access_token(state, &service)
         .await
-        .expect("validated");
+        .expect("validated")
+        .expect("accepted");
     assert!(matches!(p, Principal::Service { .. }));
     assert_eq!(p.standing(&w.org_b), Standing::Admin);
     assert_eq!(p.standing(&w.org_a), Standing::Outsider);
     let sup = nyckel::admin::principal::from_access_token(state, &w.token(&w.superadmin).await)
         .await
-        .expect("validated");
+        .expect("validated")
+        .expect("accepted");
     assert!(sup.is_superadmin());
     let both = Principal::person(&state.db, &w.both.id).await.expect("db");
     assert_eq!(both.standing(&w.org_a), Standing::Member);

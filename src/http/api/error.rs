@@ -21,6 +21,10 @@ const CHALLENGE: &str = "Bearer realm=\"nyckel\", scope=\"admin\"";
 /// The challenge for a token that is not accepted.
 const INVALID_TOKEN: &str = "Bearer realm=\"nyckel\", scope=\"admin\", error=\"invalid_token\", error_description=\"the access token is invalid, expired, revoked or lacks the admin scope\"";
 
+/// The challenge for a token whose login does not meet the person's current requirement
+/// (RFC 9470 section 3: the client asks again with these `acr_values`).
+const STEP_UP: &str = "Bearer realm=\"nyckel\", scope=\"admin\", error=\"insufficient_user_authentication\", error_description=\"a login with two factors is required\", acr_values=\"urn:nyckel:acr:2fa\"";
+
 /// An error answer of the admin API.
 #[derive(Debug)]
 pub struct ApiError {
@@ -69,6 +73,20 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED,
                 "unauthenticated",
                 "the access token is invalid, expired, revoked or lacks the admin scope",
+            )
+        }
+    }
+
+    /// 401 `insufficient_user_authentication` (RFC 9470): the token's login was of one
+    /// factor, and the person must now use two (they administer something, or a rule of
+    /// theirs or an organisation's says so). The same demand as the admin web UI's.
+    pub fn insufficient_user_authentication() -> Self {
+        ApiError {
+            challenge: Some(STEP_UP),
+            ..Self::new(
+                StatusCode::UNAUTHORIZED,
+                "insufficient_user_authentication",
+                "a login with two factors is required: sign in again with acr_values=urn:nyckel:acr:2fa",
             )
         }
     }

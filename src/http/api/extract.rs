@@ -11,13 +11,14 @@ use axum::{Json, extract::rejection::JsonRejection};
 use serde::de::DeserializeOwned;
 
 use crate::admin::Caller;
-use crate::admin::principal::{self, Principal};
+use crate::admin::principal::{self, Principal, TokenRefusal};
 use crate::http::api::error::ApiError;
 use crate::http::extract::ClientIp;
 use crate::state::AppState;
 
-/// The authenticated caller: a person with an admin-scoped access token, or a service
-/// client of one organisation. Their authority is loaded fresh from the database.
+/// The authenticated caller: a person with an admin-scoped access token (their authority
+/// within the client's reach, after a login that meets their current factor requirement),
+/// or a service client of one organisation. Loaded fresh from the database every request.
 #[derive(Debug, Clone)]
 pub struct ApiCaller(pub Caller);
 
@@ -28,10 +29,15 @@ impl FromRequestParts<AppState> for ApiCaller {
         let Some(token) = bearer(parts)? else {
             return Err(ApiError::no_token());
         };
-        let principal = principal::from_access_token(state, token).await?;
-        if matches!(principal, Principal::Anonymous) {
-            return Err(ApiError::invalid_token());
-        }
+        let principal = match principal::from_access_token(state, token).await? {
+            Ok(Principal::Anonymous) | Err(TokenRefusal::Invalid) => {
+                return Err(ApiError::invalid_token());
+            }
+            Err(TokenRefusal::InsufficientAuthentication) => {
+                return Err(ApiError::insufficient_user_authentication());
+            }
+            Ok(p) => p,
+        };
         let ip = match ClientIp::from_request_parts(parts, state).await {
             Ok(ClientIp(ip)) => ip.to_string(),
             Err(never) => match never {},

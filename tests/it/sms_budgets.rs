@@ -413,3 +413,41 @@ async fn a_signed_in_member_cannot_pump_sms_through_number_confirmations() {
     );
     assert!(refused.headers.get("retry-after").is_some());
 }
+
+#[tokio::test]
+async fn the_person_a_send_was_counted_for_is_erased_with_the_account() {
+    let app = TestApp::spawn().await;
+    let sub = app.create_user(MEMBER).await;
+    let m = app.browser();
+    let done = password(&m, "/login", MEMBER, PASSWORD).await;
+    assert_eq!(done.status, 303, "{}", done.body);
+    let page = m.get("/account/phone").await;
+    let asked = m
+        .submit(&page, "/account/phone", &[("phone", "+46708000000")])
+        .await;
+    assert_eq!(asked.status, 200, "{}", asked.body);
+    let hash = nyckel::sms::limits::person_hash(&app.state, &sub);
+    let count = || async {
+        let (n,): (i64,) = sqlx::query_as(
+            "select count(*) from message_sends where person_hash = $1 and budget = 'new_channel'",
+        )
+        .bind(&hash)
+        .fetch_one(app.state.db.pool())
+        .await
+        .expect("count");
+        n
+    };
+    assert_eq!(count().await, 1);
+    let user = store::users::find(&app.state.db, &sub)
+        .await
+        .expect("query")
+        .expect("user");
+    nyckel::auth::own_data::erase_account(
+        &app.state,
+        &user,
+        store::erasure::ErasedBy::Other("test"),
+    )
+    .await
+    .expect("erased");
+    assert_eq!(count().await, 0);
+}

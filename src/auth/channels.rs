@@ -16,11 +16,16 @@
 //! - Phone: a code by SMS, valid `login.code_ttl`, only to numbers in `sms.allowed_countries`;
 //!   the verified number is stored when the code is typed ([`confirm_phone_code`]). SMS login
 //!   and recovery codes only ever go to verified numbers.
-//! - Every message passes the send limits (`sms::limits`); a refused confirmation looks the
-//!   same to the person (P4, P6). Afterwards the old address is told by mail, the account's
-//!   address about a new or removed number, and an old verified number by SMS (a fixed text);
-//!   login and recovery keys still out to the old address or number stop working; the audit
-//!   log records the change with masked values.
+//! - Every message passes the send limits (`sms::limits`, purpose verify-channel: a budget
+//!   of its own, counted per person and per recipient, so a signed-in member cannot pump SMS
+//!   and spends nothing that second factors need). A refused confirmation is told to the
+//!   person with when to try again ([`PhoneAsked::Refused`]): they are signed in (or proved
+//!   their first factor) and typed the number or address themselves, so the answer says
+//!   nothing about anyone else's account (P4, P6).
+//! - Afterwards the old address is told by mail, the account's address about a new or
+//!   removed number, and an old verified number by SMS (a fixed text); login and recovery
+//!   keys still out to the old address or number stop working; the audit log records the
+//!   change with masked values.
 
 use serde_json::json;
 
@@ -35,7 +40,7 @@ use crate::i18n::Texts;
 use crate::mail::compose::{fill, locale_for};
 use crate::mail::compose_channels;
 use crate::mail::letter::Letter;
-use crate::sms::limits::{self, Ask, Channel};
+use crate::sms::limits::{self, Ask, Channel, Purpose, Refused};
 use crate::sms::{SmsMessage, phone};
 use crate::state::AppState;
 use crate::store::{
@@ -72,9 +77,10 @@ pub fn fresh<'a>(state: &AppState, session: &'a Session) -> Option<Fresh<'a>> {
 /// The answer to a new email address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EmailAsked {
-    /// A confirmation went to the address (or the send limits held it back: the person sees
-    /// the same).
+    /// A confirmation went to the address.
     Sent { email: String },
+    /// The send limits held it back: why, and when to try again.
+    Refused { email: String, refused: Refused },
     /// Not an email address.
     Invalid,
     /// It is the account's address already.
@@ -84,8 +90,10 @@ pub enum EmailAsked {
 /// The answer to a new phone number.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PhoneAsked {
-    /// A code went to the number, E.164 (or the send limits held it back).
+    /// A code went to the number, E.164.
     Sent { phone: String },
+    /// The send limits held it back (E.164): why, and when to try again.
+    Refused { phone: String, refused: Refused },
     /// Not a phone number.
     Invalid,
     /// Numbers of its country may not be used (`sms.allowed_countries`).
@@ -146,19 +154,23 @@ async fn account(state: &AppState, binder: Binder<'_>) -> Result<User> {
         .ok_or_else(|| Error::Corrupt("a session without its account".into()))
 }
 
-/// The send limits for one message under a fresh id; `Some(id)` when it may be sent.
+/// The send limits for one confirmation `user_id` asked for, under a fresh id; `Ok(id)`
+/// when it may be sent.
 async fn admit(
     state: &AppState,
     channel: Channel,
     recipient: &str,
+    user_id: &str,
     ip: &str,
-) -> Result<Result<String, limits::Refusal>> {
+) -> Result<Result<String, Refused>> {
     let id = random_id();
     let ask = Ask {
         id: &id,
+        purpose: Purpose::VerifyChannel,
         channel,
         recipient,
         ip: Some(ip),
+        person: Some(user_id),
         organisation_id: None,
     };
     Ok(limits::admit(state, &ask).await?.map(|()| id))
@@ -190,13 +202,16 @@ pub async fn ask_email(
     let sent = EmailAsked::Sent {
         email: email.to_string(),
     };
-    let id = match admit(state, Channel::Email, &normalize_email(email), ip).await? {
+    let id = match admit(state, Channel::Email, &normalize_email(email), &user.id, ip).await? {
         Ok(id) => id,
-        Err(reason) => {
+        Err(refused) => {
             // The newest key sent before stays the one that works.
-            let detail = json!({ "channel": "email", "reason": reason.as_str() });
+            let detail = json!({ "channel": "email", "reason": refused.reason.as_str() });
             audit(state, "email.verify_refused", &user.id, ip, detail).await?;
-            return Ok(sent);
+            return Ok(EmailAsked::Refused {
+                email: email.to_string(),
+                refused,
+            });
         }
     };
     let now = state.now();
@@ -415,12 +430,15 @@ pub async fn ask_phone_for(
     let sent = PhoneAsked::Sent {
         phone: number.clone(),
     };
-    let id = match admit(state, Channel::Sms, &number, ip).await? {
+    let id = match admit(state, Channel::Sms, &number, &user.id, ip).await? {
         Ok(id) => id,
-        Err(reason) => {
-            let detail = json!({ "channel": "sms", "reason": reason.as_str() });
+        Err(refused) => {
+            let detail = json!({ "channel": "sms", "reason": refused.reason.as_str() });
             audit(state, "phone.verify_refused", &user.id, ip, detail).await?;
-            return Ok(sent);
+            return Ok(PhoneAsked::Refused {
+                phone: number,
+                refused,
+            });
         }
     };
     let now = state.now();

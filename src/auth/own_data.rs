@@ -155,6 +155,11 @@ pub async fn erase_account(state: &AppState, user: &User, by: ErasedBy<'_>) -> R
             crate::sms::limits::recipient_hash(state, phone),
         ));
     }
+    derived.push((
+        "message_sends",
+        "person_hash",
+        crate::sms::limits::person_hash(state, &user.id),
+    ));
     let erased = store::erasure::erase(&state.db, &user.id, state.now(), by, &derived).await?;
     store::audit::append(
         &state.db,

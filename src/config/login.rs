@@ -33,11 +33,13 @@ pub struct LoginConfig {
     pub fresh_login: i64,
     /// Seconds an email-address confirmation link stays valid.
     pub verify_ttl: i64,
-    /// Seconds between two emails with a key to one address.
+    /// Seconds between two emails with a key of one budget to one address (`sms::limits`).
     pub email_cooldown: i64,
-    /// Emails with a key to one address per 24 hours.
+    /// Emails with a key to one address per 24 hours, per budget; also the emails one person
+    /// who proved a factor may cause per budget.
     pub email_daily: i64,
-    /// Key requests (email or SMS) from one IP address per 24 hours.
+    /// Anonymous requests for an emailed key from one IP address per 24 hours (`sms.per_ip_daily`
+    /// is the SMS counterpart).
     pub per_ip_daily: i64,
     /// Whether an administrator of any organisation (and a superadmin) must always log in
     /// with two factors (docs/two-factor.md). Default on.

@@ -34,12 +34,22 @@ pub struct SmsConfig {
     /// Country calling codes numbers may have (`["46"]`: Sweden only); strings or numbers.
     #[serde(deserialize_with = "codes")]
     pub allowed_countries: Vec<String>,
-    /// Seconds between two messages to one number.
+    /// Seconds between two messages of one budget to one number (`sms::limits`: anonymous
+    /// requests, codes to a person's own number, confirmations of a new number).
     pub cooldown: i64,
-    /// Messages to one number per 24 hours.
+    /// Messages to one number per 24 hours that strangers can ask for (login and recovery
+    /// codes), and confirmations of one new number.
     pub per_number_daily: i64,
-    /// Messages asked for from one IP address per 24 hours.
+    /// Anonymous requests (login and recovery codes) from one IP address per 24 hours.
     pub per_ip_daily: i64,
+    /// Messages one person who proved a factor may cause per 24 hours, per budget: codes to
+    /// their own number (second factor, two-factor recovery), and confirmations of new
+    /// numbers. Never spent by anonymous requests.
+    pub per_person_daily: i64,
+    /// Percent of `global_daily`, `per_country_daily` and `per_org_daily` that only messages
+    /// for people who proved a factor may use: anonymous requests stop at the rest, so a
+    /// flood of them leaves room for second factors.
+    pub reserved_percent: i64,
     /// Messages for one organisation per 24 hours.
     pub per_org_daily: i64,
     /// Messages to one country calling code per 24 hours.
@@ -63,6 +73,8 @@ impl Default for SmsConfig {
             cooldown: 60,
             per_number_daily: 5,
             per_ip_daily: 20,
+            per_person_daily: 10,
+            reserved_percent: 20,
             per_org_daily: 500,
             per_country_daily: 1000,
             global_daily: 2000,
@@ -85,6 +97,8 @@ impl std::fmt::Debug for SmsConfig {
             .field("cooldown", &self.cooldown)
             .field("per_number_daily", &self.per_number_daily)
             .field("per_ip_daily", &self.per_ip_daily)
+            .field("per_person_daily", &self.per_person_daily)
+            .field("reserved_percent", &self.reserved_percent)
             .field("per_org_daily", &self.per_org_daily)
             .field("per_country_daily", &self.per_country_daily)
             .field("global_daily", &self.global_daily)
@@ -185,6 +199,7 @@ impl SmsConfig {
         for (name, v) in [
             ("per_number_daily", self.per_number_daily),
             ("per_ip_daily", self.per_ip_daily),
+            ("per_person_daily", self.per_person_daily),
             ("per_org_daily", self.per_org_daily),
             ("per_country_daily", self.per_country_daily),
             ("global_daily", self.global_daily),
@@ -192,6 +207,9 @@ impl SmsConfig {
             if v < 1 {
                 return bad(&format!("sms.{name} must be at least 1"));
             }
+        }
+        if !(0..=90).contains(&self.reserved_percent) {
+            return bad("sms.reserved_percent must be between 0 and 90");
         }
         Ok(())
     }

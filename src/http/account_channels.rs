@@ -9,7 +9,9 @@
 //! - `GET /account/changed/{what}`: what the change did (after the POST-redirect).
 //!
 //! Starting a change needs a fresh login (`login.fresh_login`): a stale session is sent to
-//! `/login?next=...` and comes back. Every form carries the session's CSRF token (403
+//! `/login?next=...` and comes back. A confirmation the send limits held back is told as
+//! such (429, `Retry-After`, why and when to ask again: `http::send_refused`); the person is
+//! signed in and typed the address or number, so this tells no stranger anything. Every form carries the session's CSRF token (403
 //! without it); bad input answers a helpful page with 400 and changes nothing.
 
 use askama::Template;
@@ -29,6 +31,7 @@ use crate::http::extract::ClientIp;
 use crate::http::login::looks_like_token;
 use crate::http::page::render_status;
 use crate::http::password_form::{Early, posted};
+use crate::http::send_refused;
 use crate::http::session::{MaybeSession, csrf_ok};
 use crate::i18n::Texts;
 use crate::mail::compose::fill;
@@ -301,7 +304,7 @@ async fn email_page(
     t: Texts,
     session: &Session,
     value: String,
-    error: Option<&'static str>,
+    error: Option<String>,
 ) -> Result<Response, Early> {
     let user = user_of(state, session, t).await?;
     let status = if error.is_some() {
@@ -316,7 +319,7 @@ async fn email_page(
             csrf: session.csrf.clone(),
             current: user.email,
             value,
-            error: error.map(|k| t.t(k).to_string()),
+            error,
         },
     ))
 }
@@ -373,13 +376,14 @@ async fn post_email(
     csrf_ok(&session, &form.csrf, t)?;
     let fresh = fresh_or_login(&state, &session, EMAIL_PATH)?;
     let typed = form.email.trim().to_string();
+    let error = |key: &'static str| Some(t.t(key).to_string());
     if typed.len() > MAX_EMAIL {
         return email_page(
             &state,
             t,
             &session,
             String::new(),
-            Some("account_channels.email_invalid"),
+            error("account_channels.email_invalid"),
         )
         .await;
     }
@@ -387,13 +391,18 @@ async fn post_email(
         Ok(EmailAsked::Sent { email }) => {
             Ok(code_page(t, Kind::Email, &session.csrf, Some(email), None))
         }
+        Ok(EmailAsked::Refused { refused, .. }) => {
+            let text = send_refused::explain(t, &refused);
+            let res = email_page(&state, t, &session, typed, Some(text)).await?;
+            Ok(send_refused::with_status(res, &refused))
+        }
         Ok(EmailAsked::Invalid) => {
             email_page(
                 &state,
                 t,
                 &session,
                 typed,
-                Some("account_channels.email_invalid"),
+                error("account_channels.email_invalid"),
             )
             .await
         }
@@ -403,7 +412,7 @@ async fn post_email(
                 t,
                 &session,
                 typed,
-                Some("account_channels.email_same"),
+                error("account_channels.email_same"),
             )
             .await
         }
@@ -513,10 +522,15 @@ async fn post_phone(
     csrf_ok(&session, &form.csrf, t)?;
     let fresh = fresh_or_login(&state, &session, PHONE_PATH)?;
     let typed = form.phone.trim().to_string();
-    let refused = |key: &'static str| Some(t.t(key).to_string());
+    let error = |key: &'static str| Some(t.t(key).to_string());
     match channels::ask_phone(&state, fresh, &typed, &ip.to_string()).await {
         Ok(PhoneAsked::Sent { phone }) => {
             Ok(code_page(t, Kind::Phone, &session.csrf, Some(phone), None))
+        }
+        Ok(PhoneAsked::Refused { refused, .. }) => {
+            let text = send_refused::explain(t, &refused);
+            let res = phone_page(&state, t, &session, typed, Some(text)).await?;
+            Ok(send_refused::with_status(res, &refused))
         }
         Ok(PhoneAsked::Invalid) => {
             let typed = if typed.len() > 40 {
@@ -529,7 +543,7 @@ async fn post_phone(
                 t,
                 &session,
                 typed,
-                refused("account_channels.phone_invalid"),
+                error("account_channels.phone_invalid"),
             )
             .await
         }
@@ -554,7 +568,7 @@ async fn post_phone(
                 t,
                 &session,
                 typed,
-                refused("account_channels.phone_same"),
+                error("account_channels.phone_same"),
             )
             .await
         }

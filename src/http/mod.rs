@@ -28,6 +28,7 @@ pub mod redirect;
 pub mod reset;
 pub mod second_factor;
 pub mod second_factor_passkey;
+pub mod send_refused;
 pub mod session;
 pub mod setup;
 pub mod token;

@@ -38,6 +38,7 @@ use crate::http::extract::ClientIp;
 use crate::http::login::CSRF_COOKIE;
 use crate::http::page::render_status;
 use crate::http::password_form::{Early, double_submit, mismatch, posted, rules, usable};
+use crate::http::send_refused;
 use crate::i18n::Texts;
 use crate::mail::compose::{duration, fill};
 use crate::state::AppState;
@@ -225,7 +226,8 @@ async fn post_reset_sms(
                         ("duration", &duration(t, state.config.login.code_ttl)),
                     ],
                 ),
-                SmsSent::Refused => t.t("recovery.code_not_sent").to_string(),
+                SmsSent::Refused(Some(refused)) => send_refused::explain(t, &refused),
+                SmsSent::Refused(None) => t.t("recovery.code_not_sent").to_string(),
             };
             Stage::Code(Some(note))
         }

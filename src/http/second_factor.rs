@@ -4,7 +4,10 @@
 //! - `GET /login/second`: offers the person's second factors (an SMS code to the verified
 //!   number; a passkey), or, with none, says why one is needed and offers to enrol a mobile
 //!   number or a passkey. Changes nothing.
-//! - `POST /login/second/send`, `POST /login/second/code`: send the SMS code, type it.
+//! - `POST /login/second/send`, `POST /login/second/code`: send the SMS code, type it. A
+//!   code the send limits held back is told as such (429, `Retry-After`): why, when to ask
+//!   again, and the person's other factors (`http::send_refused`). The person proved their
+//!   first factor, so this tells no stranger anything.
 //! - `POST /login/second/enrol`, `POST /login/second/enrol/code`: confirm a new number.
 //! - The passkey ceremonies (JSON) are `http::second_factor_passkey`'s.
 //!
@@ -23,7 +26,7 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::auth::channels::PhoneAsked;
-use crate::auth::factors::sms;
+use crate::auth::factors::sms::{self, Sent};
 use crate::auth::factors::step::{self, Checked, Step};
 use crate::auth::factors::{self, Reason};
 use crate::http::authorize::allow_form_target;
@@ -32,8 +35,10 @@ use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::login;
 use crate::http::page::render_status;
+use crate::http::send_refused;
 use crate::i18n::Texts;
 use crate::mail::compose::fill;
+use crate::sms::limits::Refused;
 use crate::sms::phone;
 use crate::state::AppState;
 
@@ -61,7 +66,7 @@ pub struct SecondPage {
     pub heading: &'static str,
     /// Why a second factor is needed (enrolment only).
     pub reasons: Vec<String>,
-    pub error: Option<&'static str>,
+    pub error: Option<String>,
     /// Where the code form posts, when a code is out.
     pub code_action: Option<&'static str>,
     /// The masked number a code went to.
@@ -175,25 +180,34 @@ async fn page(
     state: &AppState,
     s: &Step,
     t: Texts,
-    error: Option<&'static str>,
+    error: Option<String>,
     value: String,
 ) -> Response {
-    let available =
-        match factors::available(&state.db, &state.config, &s.user_id, &s.first_amr).await {
-            Ok(a) => a,
-            Err(e) => return PageError::from_internal(e, t).into_response(),
-        };
+    match offers(state, s, t).await {
+        Ok(mut page) => {
+            page.error = error;
+            page.value = value;
+            respond(state, s, StatusCode::OK, &page).await
+        }
+        Err(res) => res,
+    }
+}
+
+/// The page offering the step's factors, or enrolment when it has none.
+async fn offers(state: &AppState, s: &Step, t: Texts) -> Result<SecondPage, Response> {
+    let internal = |e| PageError::from_internal(e, t).into_response();
+    let available = factors::available(&state.db, &state.config, &s.user_id, &s.first_amr)
+        .await
+        .map_err(internal)?;
     let mut page = base(state, s, t);
-    page.error = error.map(|k| t.t(k));
-    page.value = value;
     if available.any() {
         page.sms_to = available.sms.as_deref().map(phone::masked);
         page.passkey = available.passkey;
     } else {
-        let mut reasons = match factors::requirement(&state.db, &state.config, &s.user_id).await {
-            Ok(r) => r.reasons,
-            Err(e) => return PageError::from_internal(e, t).into_response(),
-        };
+        let mut reasons = factors::requirement(&state.db, &state.config, &s.user_id)
+            .await
+            .map_err(internal)?
+            .reasons;
         if reasons.is_empty() {
             reasons.push(Reason::Requested);
         }
@@ -203,7 +217,38 @@ async fn page(
         page.enrol_blocked = !page.enrol;
         page.enrol_passkey = true;
     }
-    respond(state, s, StatusCode::OK, &page).await
+    Ok(page)
+}
+
+/// The page after the send limits held a code back (issue 19): why and when to ask again,
+/// the other factors (a passkey), and the code field when a code of this step still works.
+/// 429 with `Retry-After`.
+async fn refused_page(
+    state: &AppState,
+    s: &Step,
+    t: Texts,
+    refused: &Refused,
+    code_out: bool,
+    value: String,
+) -> Response {
+    let mut page = match offers(state, s, t).await {
+        Ok(p) => p,
+        Err(res) => return res,
+    };
+    let mut text = send_refused::explain(t, refused);
+    if code_out {
+        text.push(' ');
+        text.push_str(t.t("send_limits.use_code"));
+        page.code_action = Some("/login/second/code");
+    }
+    if page.passkey {
+        text.push(' ');
+        text.push_str(t.t("send_limits.use_passkey"));
+    }
+    page.error = Some(text);
+    page.value = value;
+    let res = respond(state, s, StatusCode::OK, &page).await;
+    send_refused::with_status(res, refused)
 }
 
 fn base(state: &AppState, s: &Step, t: Texts) -> SecondPage {
@@ -261,13 +306,16 @@ async fn post_send(
         Err(res) => return res,
     };
     match sms::send(&state, &s, &ip.to_string()).await {
-        Ok(Some(masked)) => {
+        Ok(Some(Sent::Sent { to })) => {
             let mut page = base(&state, &s, t);
             page.code_action = Some("/login/second/code");
-            page.sent_to = Some(masked.clone());
-            page.sms_to = Some(masked);
+            page.sent_to = Some(to.clone());
+            page.sms_to = Some(to);
             respond(&state, &s, StatusCode::OK, &page).await
         }
+        Ok(Some(Sent::Refused {
+            refused, code_out, ..
+        })) => refused_page(&state, &s, t, &refused, code_out, String::new()).await,
         Ok(None) => page(&state, &s, t, None, String::new()).await,
         Err(e) => PageError::from_internal(e, t).into_response(),
     }
@@ -313,12 +361,15 @@ async fn post_enrol(
             page.sent_to = Some(number);
             return respond(&state, &s, StatusCode::OK, &page).await;
         }
+        Ok(Some(PhoneAsked::Refused { refused, .. })) => {
+            return refused_page(&state, &s, t, &refused, false, form.phone).await;
+        }
         Ok(Some(PhoneAsked::Invalid)) | Ok(None) => "second_factor.phone_invalid",
         Ok(Some(PhoneAsked::CountryNotAllowed)) => "second_factor.phone_country",
         Ok(Some(PhoneAsked::Unchanged)) => "second_factor.phone_same",
         Err(e) => return PageError::from_internal(e, t).into_response(),
     };
-    page(&state, &s, t, Some(error), form.phone).await
+    page(&state, &s, t, Some(t.t(error).to_string()), form.phone).await
 }
 
 /// `POST /login/second/enrol/code`.
@@ -348,7 +399,7 @@ async fn answer(
         Ok(Checked::Done { session, cookie }) => logged_in(state, s, t, &session, &cookie).await,
         Ok(Checked::Wrong) => {
             let mut page = base(state, s, t);
-            page.error = Some(t.t("second_factor.wrong_code"));
+            page.error = Some(t.t("second_factor.wrong_code").to_string());
             page.code_action = Some(again);
             respond(state, s, StatusCode::OK, &page).await
         }

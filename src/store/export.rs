@@ -43,6 +43,7 @@ pub const DENIED: &[&str] = &[
     "clients.secret_hash",
     "signing_keys.private_key",
     "message_sends.recipient_hash",
+    "message_sends.person_hash",
     "login_throttle.key",
     // Passkeys and two-factor login (issue 5, other branches): credential blobs and ids,
     // ceremony state and its random id, browser bindings, step cookies' hashes.

@@ -121,6 +121,30 @@ pub async fn find_usable(
     .await
 }
 
+/// Whether a usable key with a code is out for this binding and purpose, with guesses left
+/// (the code sent earlier still works). Changes nothing.
+pub async fn has_usable_code(
+    db: &Db,
+    binding_hash: &str,
+    purpose: &str,
+    now: UnixTime,
+    max_attempts: i64,
+) -> Result<bool, sqlx::Error> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "select 1 from login_keys
+         where binding_hash = $1 and purpose = $2 and used_at is null and expires_at > $3
+           and code_hash is not null and attempts < $4
+         limit 1",
+    )
+    .bind(binding_hash)
+    .bind(purpose)
+    .bind(now)
+    .bind(max_attempts)
+    .fetch_optional(db.pool())
+    .await?;
+    Ok(row.is_some())
+}
+
 /// Uses the key: marks it used and returns it, in one statement, only if it was unused and
 /// not expired. `None` means unknown, used, expired or another purpose.
 pub async fn consume(

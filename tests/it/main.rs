@@ -67,6 +67,7 @@ mod rp;
 mod schema_versions;
 mod setup_link;
 mod shutdown;
+mod sms_budgets;
 mod sms_gateways;
 mod sms_limits;
 mod step_up;

@@ -1,7 +1,8 @@
 //! The SMS code as a second factor, and enrolling a phone for it during a login.
 //!
 //! - [`send`]: a code by SMS to the person's verified number, through the send limits
-//!   (`sms::limits`), valid `login.code_ttl` (never beyond the step), stored as a keyed hash
+//!   (`sms::limits`, purpose second factor: a budget strangers cannot spend; a refusal is
+//!   told to the person, who proved their first factor), valid `login.code_ttl` (never beyond the step), stored as a keyed hash
 //!   in `login_keys` (purpose `second_factor`) bound to the login step's hash: it works for
 //!   that step only. Only the newest code works.
 //! - [`check`]: one counted guess (the key's attempts are capped, and every wrong code also
@@ -22,7 +23,7 @@ use crate::crypto::{random_id, secret_token, sha256_b64};
 use crate::error::Result;
 use crate::i18n::Texts;
 use crate::mail::compose::locale_for;
-use crate::sms::limits::{self, Ask, Channel};
+use crate::sms::limits::{self, Ask, Channel, Purpose, Refused};
 use crate::sms::{SmsMessage, phone};
 use crate::state::AppState;
 use crate::store::{self, login_keys::NewKey};
@@ -38,9 +39,24 @@ fn binder(step: &Step) -> Binder<'_> {
     }
 }
 
-/// Sends a code to the person's verified number; the masked number it went to (the send
-/// limits may hold a message back: the person sees the same). `None`: no SMS factor.
-pub async fn send(state: &AppState, step: &Step, ip: &str) -> Result<Option<String>> {
+/// What [`send`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sent {
+    /// A code went to the masked number.
+    Sent { to: String },
+    /// The send limits held it back: why and when to try again. The person proved their
+    /// first factor, so they are told (it says nothing about anyone else). `code_out`: a
+    /// code sent earlier in this step still works.
+    Refused {
+        to: String,
+        refused: Refused,
+        code_out: bool,
+    },
+}
+
+/// Sends a code to the person's verified number, counted in the `own_channel` budget of the
+/// send limits (never spent by anonymous requests naming the number). `None`: no SMS factor.
+pub async fn send(state: &AppState, step: &Step, ip: &str) -> Result<Option<Sent>> {
     let available =
         super::available(&state.db, &state.config, &step.user_id, &step.first_amr).await?;
     let Some(number) = available.sms else {
@@ -53,17 +69,27 @@ pub async fn send(state: &AppState, step: &Step, ip: &str) -> Result<Option<Stri
     let id = random_id();
     let ask = Ask {
         id: &id,
+        purpose: Purpose::SecondFactor,
         channel: Channel::Sms,
         recipient: &number,
         ip: Some(ip),
+        person: Some(&user.id),
         organisation_id: None,
     };
-    if let Err(reason) = limits::admit(state, &ask).await? {
-        let detail = json!({ "purpose": PURPOSE, "channel": "sms", "reason": reason.as_str() });
-        crate::auth::audit_person(state, "login_key.refused", &user.id, ip, detail).await?;
-        return Ok(Some(masked));
-    }
     let now = state.now();
+    if let Err(refused) = limits::admit(state, &ask).await? {
+        let detail =
+            json!({ "purpose": PURPOSE, "channel": "sms", "reason": refused.reason.as_str() });
+        crate::auth::audit_person(state, "login_key.refused", &user.id, ip, detail).await?;
+        let max = state.config.login.code_attempts;
+        let code_out =
+            store::login_keys::has_usable_code(&state.db, &step.id_hash, PURPOSE, now, max).await?;
+        return Ok(Some(Sent::Refused {
+            to: masked,
+            refused,
+            code_out,
+        }));
+    }
     let ttl = state
         .config
         .login
@@ -94,7 +120,7 @@ pub async fn send(state: &AppState, step: &Step, ip: &str) -> Result<Option<Stri
     let detail =
         json!({ "purpose": PURPOSE, "channel": "sms", "to": masked, "expires_at": now + ttl });
     crate::auth::audit_person(state, "login_key.sent", &user.id, ip, detail).await?;
-    Ok(Some(masked))
+    Ok(Some(Sent::Sent { to: masked }))
 }
 
 /// One guess at the newest code sent for this step.

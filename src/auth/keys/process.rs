@@ -128,19 +128,26 @@ async fn handle(state: &AppState, id: &str, req: &KeyRequest) -> Result<()> {
     }
     let ask = Ask {
         id,
+        // Anyone can ask: the anonymous budget, never spent by (or stopping) the messages
+        // of people who proved a factor (`sms::limits`).
+        purpose: match req.purpose {
+            Purpose::Login => limits::Purpose::LoginKey,
+            Purpose::Reset => limits::Purpose::Recovery,
+        },
         channel,
         recipient: &match &dest {
             Destination::Email(a) => store::users::normalize_email(a),
             Destination::Sms(n) => n.clone(),
         },
         ip: Some(&req.ip),
+        person: None,
         organisation_id: req.organisation_id.as_deref(),
     };
-    if let Err(reason) = limits::admit(state, &ask).await? {
+    if let Err(refused) = limits::admit(state, &ask).await? {
         audit(
             "login_key.refused",
             Some(user.id.clone()),
-            json!({ "purpose": purpose, "channel": channel.as_str(), "reason": reason.as_str() }),
+            json!({ "purpose": purpose, "channel": channel.as_str(), "reason": refused.reason.as_str() }),
         )
         .await?;
         return Ok(());

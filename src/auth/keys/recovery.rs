@@ -25,7 +25,7 @@ use crate::crypto::{random_id, secret_token, sha256_b64};
 use crate::error::Result;
 use crate::i18n::Texts;
 use crate::sms::SmsMessage;
-use crate::sms::limits::{self, Ask, Channel};
+use crate::sms::limits::{self, Ask, Channel, Purpose, Refused};
 use crate::state::AppState;
 use crate::store::{self, login_keys::NewKey, users::User};
 
@@ -122,18 +122,20 @@ async fn mail_link_after_sms(
     let id = random_id();
     let ask = Ask {
         id: &id,
+        purpose: Purpose::RecoveryFactor,
         channel: Channel::Email,
         recipient: &store::users::normalize_email(&user.email),
         ip: Some(ip),
+        person: Some(&user.id),
         organisation_id: None,
     };
-    if let Err(reason) = limits::admit(state, &ask).await? {
+    if let Err(refused) = limits::admit(state, &ask).await? {
         audit(
             state,
             "login_key.refused",
             &user.id,
             ip,
-            json!({ "purpose": reset::PURPOSE, "channel": "email", "reason": reason.as_str(), "after": "sms" }),
+            json!({ "purpose": reset::PURPOSE, "channel": "email", "reason": refused.reason.as_str(), "after": "sms" }),
         )
         .await?;
         return Ok(());
@@ -181,9 +183,10 @@ async fn mail_link_after_sms(
 pub enum SmsSent {
     /// A new code is on its way; earlier ones no longer work.
     Sent,
-    /// The send limits refused it (e.g. one was sent a moment ago); the newest earlier code,
-    /// if any, still works.
-    Refused,
+    /// The send limits refused it (e.g. one was sent a moment ago: why and when to try
+    /// again; `None`: there is no verified phone); the newest earlier code, if any, still
+    /// works.
+    Refused(Option<Refused>),
 }
 
 /// Sends the reset form's SMS code to `user`'s verified phone, bound to the browser whose
@@ -196,27 +199,29 @@ pub async fn send_sms_code(
     ip: &str,
 ) -> Result<SmsSent> {
     let Some(phone) = user.verified_phone() else {
-        return Ok(SmsSent::Refused);
+        return Ok(SmsSent::Refused(None));
     };
     let now = state.now();
     let id = random_id();
     let ask = Ask {
         id: &id,
+        purpose: Purpose::RecoveryFactor,
         channel: Channel::Sms,
         recipient: phone,
         ip: Some(ip),
+        person: Some(&user.id),
         organisation_id: None,
     };
-    if let Err(reason) = limits::admit(state, &ask).await? {
+    if let Err(refused) = limits::admit(state, &ask).await? {
         audit(
             state,
             "login_key.refused",
             &user.id,
             ip,
-            json!({ "purpose": SMS_PURPOSE, "channel": "sms", "reason": reason.as_str() }),
+            json!({ "purpose": SMS_PURPOSE, "channel": "sms", "reason": refused.reason.as_str() }),
         )
         .await?;
-        return Ok(SmsSent::Refused);
+        return Ok(SmsSent::Refused(Some(refused)));
     }
     let ttl = state.config.login.code_ttl;
     // The row's key is never sent: only the code is, and it is checked against this row.

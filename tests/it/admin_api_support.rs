@@ -219,6 +219,8 @@ pub fn secret_shaped(v: &Value, allow_client_secret: bool) -> Vec<String> {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         let allowed = match key {
             Some("client_secret") => allow_client_secret,
+            // An error code is a fixed snake_case word (`insufficient_user_authentication`).
+            Some("code") => s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
             // A cursor is base64url too, of a JSON list of sort keys: check it is one.
             Some("next_cursor") => nyckel::crypto::b64_decode(s)
                 .and_then(|b| serde_json::from_slice::<Vec<String>>(&b).ok())

@@ -794,6 +794,9 @@ fn env_value(value: &str) -> toml::Value {
 }
 
 #[cfg(test)]
+mod env_tests;
+
+#[cfg(test)]
 mod tests {
     use super::*;
 

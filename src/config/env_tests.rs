@@ -116,3 +116,200 @@ proptest! {
         prop_assert_eq!(field(&c, var), Some(value.as_str()));
     }
 }
+
+/// Every `NYCKEL_*` variable in an "Environment" column of docs/configuration.md, with
+/// `NAME_FILE` added where the cell says "(or `_FILE`)".
+fn documented_variables(doc: &str) -> Vec<String> {
+    let mut vars = std::collections::BTreeSet::new();
+    let mut column = None;
+    for line in doc.lines().map(str::trim) {
+        if !line.starts_with('|') {
+            column = None;
+            continue;
+        }
+        let cells: Vec<&str> = line.trim_matches('|').split('|').map(str::trim).collect();
+        if let Some(i) = cells.iter().position(|c| *c == "Environment") {
+            column = Some(i);
+            continue;
+        }
+        let Some(cell) = column.and_then(|i| cells.get(i)) else {
+            continue;
+        };
+        let names: Vec<String> = cell
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .filter_map(|code| {
+                let name: String = code
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == '_')
+                    .collect();
+                name.starts_with(env::ENV_PREFIX).then_some(name)
+            })
+            .collect();
+        if let Some(first) = names.first().filter(|_| cell.contains("`_FILE`")) {
+            vars.insert(format!("{first}_FILE"));
+        }
+        vars.extend(names);
+    }
+    vars.into_iter().collect()
+}
+
+/// The loaded value at `path`, as `nyckel.toml` would spell it.
+fn value_at(c: &Config, path: &[String]) -> Option<toml::Value> {
+    let mut value = toml::Value::try_from(c).expect("the configuration serialises");
+    for segment in path {
+        value = value.as_table_mut()?.remove(segment)?;
+    }
+    Some(value)
+}
+
+/// Loads (without validation: the values test types, not policy) with `var` set to `text`
+/// (written to a file for a `*_FILE` secret), recording what the field asked for.
+fn load_one(
+    var: &str,
+    text: &str,
+    dir: &Path,
+) -> (Result<Config, ConfigError>, Option<env::Asked>) {
+    let target = env::target(var).expect("a configuration variable");
+    let value = if target.reads_file {
+        let file = dir.join(var);
+        std::fs::write(&file, format!("{text}\n")).expect("write");
+        file.to_str().expect("utf8").to_string()
+    } else {
+        text.to_string()
+    };
+    env::ASKED.with(|a| a.set(None));
+    let loaded = Config::layered(None, [(var.to_string(), value)]);
+    (loaded, env::ASKED.with(|a| a.get()))
+}
+
+/// Values of each type to write, and what the loaded configuration must then hold. Text is
+/// tried with forms a guess would take for a number, a boolean, a list or a date.
+fn representatives(asked: env::Asked) -> Vec<(String, toml::Value)> {
+    use toml::Value as V;
+    let text = |s: &str| (s.to_string(), V::String(s.to_string()));
+    match asked {
+        env::Asked::Text => [
+            "+46701234567",
+            "0012",
+            "true",
+            "1.5",
+            "[x]",
+            "2025-01-01",
+            " a b ",
+        ]
+        .into_iter()
+        .map(text)
+        .collect(),
+        env::Asked::Integer => vec![("42".into(), V::Integer(42))],
+        env::Asked::Float => vec![("1.5".into(), V::Float(1.5))],
+        env::Asked::Bool => vec![
+            ("true".into(), V::Boolean(true)),
+            ("false".into(), V::Boolean(false)),
+        ],
+        env::Asked::List => vec![(
+            "[\"0012\", \"46\"]".into(),
+            V::Array(vec![V::String("0012".into()), V::String("46".into())]),
+        )],
+        env::Asked::Variant(names) => names.iter().map(|n| text(n)).collect(),
+        // A field of several types (text or number) keeps the text or its number.
+        env::Asked::Any => vec![text("3")],
+    }
+}
+
+#[test]
+fn every_documented_variable_loads_with_a_value_of_its_type() {
+    let doc = include_str!("../../docs/configuration.md");
+    let vars = documented_variables(doc);
+    assert!(vars.len() >= 90, "the tables were not found: {vars:?}");
+    assert!(vars.contains(&"NYCKEL_SMS__FROM".to_string()), "{vars:?}");
+    let dir = tempfile::tempdir().expect("dir");
+    let mut failures = Vec::new();
+    for var in &vars {
+        let Ok(target) = env::target(var) else {
+            failures.push(format!("{var}: not a configuration variable"));
+            continue;
+        };
+        let (probe, asked) = load_one(var, "1", dir.path());
+        let Some(asked) = asked else {
+            failures.push(format!("{var}: does not load: {:?}", probe.err()));
+            continue;
+        };
+        for (text, expected) in representatives(asked) {
+            match load_one(var, &text, dir.path()).0 {
+                Ok(c) => {
+                    let found = value_at(&c, &target.path);
+                    let same = match (&found, &expected) {
+                        (Some(toml::Value::Integer(n)), toml::Value::String(s)) => {
+                            asked == env::Asked::Any && n.to_string() == *s
+                        }
+                        (found, expected) => found.as_ref() == Some(expected),
+                    };
+                    if !same {
+                        failures.push(format!("{var}={text:?} ({asked:?}) loaded as {found:?}"));
+                    }
+                }
+                Err(e) => failures.push(format!("{var}={text:?} ({asked:?}): {e}")),
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn errors_name_the_variable_and_the_key() {
+    let err = load(&[("NYCKEL_SMS__TIMEOUT", "ten")]).expect_err("not a number");
+    let text = err.to_string();
+    assert!(
+        text.contains("NYCKEL_SMS__TIMEOUT") && text.contains("\"ten\""),
+        "{text}"
+    );
+    let err = load(&[("NYCKEL_LOGIN__EMAIL_LINKS", "yes")]).expect_err("not a boolean");
+    assert!(
+        err.to_string().contains("NYCKEL_LOGIN__EMAIL_LINKS"),
+        "{err}"
+    );
+    let err = load(&[("NYCKEL_SMS__FORM", "x")]).expect_err("unknown key");
+    assert!(err.to_string().contains("NYCKEL_SMS__FORM"), "{err}");
+    assert!(err.to_string().contains("unknown field `form`"), "{err}");
+    let err = load(&[("NYCKEL_SMSS__FROM", "x")]).expect_err("unknown section");
+    assert!(err.to_string().contains("NYCKEL_SMSS__FROM"), "{err}");
+    let err = load(&[("NYCKEL_TRUSTED_PROXIES", "10.0.0.1")]).expect_err("not a list");
+    assert!(err.to_string().contains("NYCKEL_TRUSTED_PROXIES"), "{err}");
+    let err = load(&[("NYCKEL_SMS", "x")]).expect_err("a section");
+    assert!(err.to_string().contains("NYCKEL_SMS"), "{err}");
+    let err = load(&[("NYCKEL_TLS__MODE", "on")]).expect_err("no such mode");
+    assert!(err.to_string().contains("NYCKEL_TLS__MODE"), "{err}");
+    assert!(
+        load(&[("NYCKEL_TEST_ANYTHING", "x")]).is_ok(),
+        "NYCKEL_TEST_* is ignored"
+    );
+}
+
+#[test]
+fn file_values_keep_their_toml_types_and_errors_name_the_key() {
+    let dir = tempfile::tempdir().expect("dir");
+    let file = dir.path().join("nyckel.toml");
+    std::fs::write(
+        &file,
+        "[sms]\nfrom = \"Roddklubben\"\ntimeout = 15\nallowed_countries = [46, \"47\"]\n[backup]\nkeep_yearly = 3\n",
+    )
+    .expect("write");
+    let c = Config::load_from(
+        Some(&file),
+        [("NYCKEL_SMS__FROM".into(), "+46701234567".into())],
+    )
+    .expect("loads");
+    assert_eq!(c.sms.from, "+46701234567", "the environment wins");
+    assert_eq!(c.sms.timeout, 15);
+    assert_eq!(c.sms.allowed_countries, vec!["46", "47"]);
+    assert_eq!(c.backup.keep_yearly, Some(KeepYearly::Count(3)));
+    std::fs::write(&file, "[sms]\ntimeout = \"15\"\n").expect("write");
+    let err = Config::load_from(Some(&file), []).expect_err("a string in a number key");
+    let text = err.to_string();
+    assert!(
+        text.contains("sms.timeout") && text.contains("nyckel.toml"),
+        "{text}"
+    );
+}

@@ -178,11 +178,10 @@ async fn page(
     error: Option<&'static str>,
     value: String,
 ) -> Response {
-    let available =
-        match factors::available(&state.db, &state.config, &s.user_id, &s.first_amr).await {
-            Ok(a) => a,
-            Err(e) => return PageError::from_internal(e, t).into_response(),
-        };
+    let available = match factors::available(state, &s.user_id, &s.first_amr).await {
+        Ok(a) => a,
+        Err(e) => return PageError::from_internal(e, t).into_response(),
+    };
     let mut page = base(state, s, t);
     page.error = error.map(|k| t.t(k));
     page.value = value;
@@ -201,7 +200,7 @@ async fn page(
         page.reasons = reasons.iter().map(|r| reason_text(t, r)).collect();
         page.enrol = sms::may_enrol(s);
         page.enrol_blocked = !page.enrol;
-        page.enrol_passkey = true;
+        page.enrol_passkey = state.passkeys_on();
     }
     respond(state, s, StatusCode::OK, &page).await
 }
@@ -300,7 +299,7 @@ async fn post_enrol(
         Err(res) => return res,
     };
     // Only a person with no second factor enrols here.
-    match factors::available(&state.db, &state.config, &s.user_id, &s.first_amr).await {
+    match factors::available(&state, &s.user_id, &s.first_amr).await {
         Ok(a) if a.any() => return page(&state, &s, t, None, String::new()).await,
         Ok(_) => {}
         Err(e) => return PageError::from_internal(e, t).into_response(),

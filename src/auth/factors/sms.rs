@@ -41,8 +41,7 @@ fn binder(step: &Step) -> Binder<'_> {
 /// Sends a code to the person's verified number; the masked number it went to (the send
 /// limits may hold a message back: the person sees the same). `None`: no SMS factor.
 pub async fn send(state: &AppState, step: &Step, ip: &str) -> Result<Option<String>> {
-    let available =
-        super::available(&state.db, &state.config, &step.user_id, &step.first_amr).await?;
+    let available = super::available(state, &step.user_id, &step.first_amr).await?;
     let Some(number) = available.sms else {
         return Ok(None);
     };

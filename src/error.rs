@@ -26,6 +26,12 @@ pub enum Error {
     Mail(#[from] crate::mail::MailError),
     #[error("sms: {0}")]
     Sms(#[from] crate::sms::SmsError),
+    /// `[passkeys]` was configured, and it does not make a WebAuthn relying party.
+    #[error("passkeys: {0}")]
+    RelyingParty(#[from] crate::auth::passkeys::RelyingPartyError),
+    /// A passkey ceremony on an installation whose passkeys are off (an IP-address issuer).
+    #[error("passkeys are not available on this installation")]
+    PasskeysOff,
 }
 
 /// Result with [`Error`].

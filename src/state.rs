@@ -41,8 +41,10 @@ pub struct Inner {
     pub mailer: crate::mail::Mailer,
     /// Outgoing SMS: the gateway (delivered by the same loop as mail).
     pub sms: crate::sms::Sms,
-    /// The WebAuthn relying party (passkeys), from the issuer and `[passkeys]`.
-    pub webauthn: webauthn_rs::Webauthn,
+    /// The WebAuthn relying party (passkeys), from the issuer and `[passkeys]`; `None`:
+    /// passkeys are off on this installation (the issuer is an IP address), and no page
+    /// offers them (`auth::passkeys::relying_party_at_start`).
+    pub webauthn: Option<webauthn_rs::Webauthn>,
 }
 
 impl std::ops::Deref for AppState {
@@ -79,7 +81,7 @@ impl AppState {
         let discovery = crate::oidc::discovery::document(&issuer, &base_url);
         let mailer = crate::mail::Mailer::from_config(&config)?;
         let sms = crate::sms::Sms::from_config(&config)?;
-        let webauthn = crate::auth::passkeys::relying_party(&config)?;
+        let webauthn = crate::auth::passkeys::relying_party_at_start(&config)?;
         Ok(Self(Arc::new(Inner {
             clients: ClientCache::new(db.clone()),
             rotator: Rotator::spawn(db.clone()),
@@ -95,6 +97,11 @@ impl AppState {
             mailer,
             webauthn,
         })))
+    }
+
+    /// Whether passkeys work on this installation.
+    pub fn passkeys_on(&self) -> bool {
+        self.webauthn.is_some()
     }
 
     /// The current time.

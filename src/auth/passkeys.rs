@@ -3,7 +3,10 @@
 //! list), and listing, renaming and removing them. No axum types.
 //!
 //! - The relying party is the issuer (its host is the RP ID, its origin the accepted origin)
-//!   unless `[passkeys]` says otherwise; see [`relying_party`].
+//!   unless `[passkeys]` says otherwise; see [`relying_party`]. An issuer that cannot be one
+//!   (an IP address) starts the installation with passkeys off (`AppState::webauthn` is
+//!   `None`, [`relying_party_at_start`]); every ceremony then fails with
+//!   [`Error::PasskeysOff`], and the HTTP layer answers before it gets here.
 //! - User verification is REQUIRED in every ceremony, so a passkey login is two factors
 //!   (something held, and a PIN or biometric): `amr` [`AMR_PASSKEY`] + `mfa`.
 //! - Challenges are rows in `webauthn_challenges` (any node finishes what another started),
@@ -18,6 +21,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use url::Host;
 use webauthn_rs::fake::{FakePasskeyDistribution, WebauthnFakeCredentialGenerator};
 use webauthn_rs::prelude::{
     DiscoverableAuthentication, DiscoverableKey, Passkey, PasskeyAuthentication,
@@ -129,24 +133,68 @@ enum Ceremony {
     Discoverable(DiscoverableAuthentication),
 }
 
+/// Why no WebAuthn relying party could be made for the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum RelyingPartyError {
+    /// The relying party would be the issuer, whose host is an IP address: WebAuthn needs a
+    /// domain name as RP ID (browsers refuse IP addresses).
+    #[error(
+        "the issuer's host {host} is an IP address, and WebAuthn needs a domain name as its relying party id"
+    )]
+    IpAddressIssuer { host: String },
+    /// The relying party would be the issuer, and webauthn-rs refused it.
+    #[error("the issuer {issuer} cannot be a WebAuthn relying party: {reason}")]
+    Issuer { issuer: String, reason: String },
+    /// `passkeys.rp_id` or `passkeys.origins` is set, and they do not make a relying party.
+    #[error("{0}")]
+    Configured(String),
+}
+
+impl RelyingPartyError {
+    /// Whether the operator configured this relying party (`[passkeys] rp_id` or `origins`):
+    /// then it must work, and the start fails rather than silently switching passkeys off.
+    pub fn is_configured(&self) -> bool {
+        matches!(self, RelyingPartyError::Configured(_))
+    }
+}
+
 /// The WebAuthn relying party for `config`: RP ID `passkeys.rp_id` or the issuer's host;
 /// origins `passkeys.origins` or the issuer's origin.
-pub fn relying_party(config: &Config) -> Result<Webauthn> {
-    let bad = |m: String| Error::Crypto(format!("passkeys: {m}"));
-    let issuer = Url::parse(&config.issuer()).map_err(|e| bad(format!("issuer: {e}")))?;
-    let rp_id = match &config.passkeys.rp_id {
-        Some(id) => id.clone(),
-        None => issuer
-            .host_str()
-            .ok_or_else(|| bad("the issuer has no host".into()))?
-            .to_string(),
+pub fn relying_party(config: &Config) -> Result<Webauthn, RelyingPartyError> {
+    let configured = config.passkeys.rp_id.is_some() || !config.passkeys.origins.is_empty();
+    let issuer_text = config.issuer();
+    let bad = |reason: String| {
+        if configured {
+            RelyingPartyError::Configured(reason)
+        } else {
+            RelyingPartyError::Issuer {
+                issuer: issuer_text.clone(),
+                reason,
+            }
+        }
+    };
+    let issuer = Url::parse(&issuer_text).map_err(|e| bad(format!("issuer: {e}")))?;
+    let rp_id = match (&config.passkeys.rp_id, issuer.host()) {
+        (Some(id), _) => id.clone(),
+        (None, Some(Host::Domain(host))) => host.to_string(),
+        (None, Some(Host::Ipv4(_) | Host::Ipv6(_))) if !configured => {
+            return Err(RelyingPartyError::IpAddressIssuer {
+                host: issuer.host_str().unwrap_or_default().to_string(),
+            });
+        }
+        (None, Some(_)) => {
+            return Err(bad(
+                "passkeys.rp_id is needed: the issuer's host is an IP address".into(),
+            ));
+        }
+        (None, None) => return Err(bad("the issuer has no host".into())),
     };
     let mut origins = config
         .passkeys
         .origins
         .iter()
-        .map(|o| Url::parse(o).map_err(|e| bad(format!("origin {o}: {e}"))))
-        .collect::<Result<Vec<_>>>()?;
+        .map(|o| Url::parse(o).map_err(|e| bad(format!("passkeys.origins: {o}: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
     if origins.is_empty() {
         let origin = issuer.origin().ascii_serialization();
         origins.push(Url::parse(&origin).map_err(|e| bad(e.to_string()))?);
@@ -154,7 +202,7 @@ pub fn relying_party(config: &Config) -> Result<Webauthn> {
     let mut builder = WebauthnBuilder::new(&rp_id, &origins[0])
         .map_err(|e| {
             bad(format!(
-                "RP ID {rp_id} does not fit origin {}: {e}",
+                "passkeys.rp_id {rp_id:?} does not fit the origin {} (passkeys.origins, by default the issuer's origin): {e}",
                 origins[0]
             ))
         })?
@@ -166,6 +214,27 @@ pub fn relying_party(config: &Config) -> Result<Webauthn> {
         builder = builder.append_allowed_origin(o);
     }
     builder.build().map_err(|e| bad(e.to_string()))
+}
+
+/// The relying party at start, or `None`: passkeys are off, because the relying party would
+/// be an issuer that cannot be one (an IP address). That is logged once, as a warning naming
+/// the keys to set; an operator's `[passkeys]` that does not work is an error instead.
+pub fn relying_party_at_start(config: &Config) -> Result<Option<Webauthn>> {
+    match relying_party(config) {
+        Ok(rp) => Ok(Some(rp)),
+        Err(e) if e.is_configured() => Err(e.into()),
+        Err(e) => {
+            tracing::warn!(
+                "passkeys are off: {e}. Passkey sign-in and the passkeys page are not offered. To use passkeys, give the issuer a domain name (http://localhost:PORT on one machine), or set passkeys.rp_id and passkeys.origins (NYCKEL_PASSKEYS__RP_ID, NYCKEL_PASSKEYS__ORIGINS) to the domain people reach Nyckel on"
+            );
+            Ok(None)
+        }
+    }
+}
+
+/// The relying party, or [`Error::PasskeysOff`] (the HTTP layer answers before this).
+fn rp(state: &AppState) -> Result<&Webauthn> {
+    state.webauthn.as_ref().ok_or(Error::PasskeysOff)
 }
 
 /// The WebAuthn user handle of an account: 16 bytes of SHA-256 over its id.
@@ -235,8 +304,7 @@ pub async fn start_registration(state: &AppState, user_id: &str, binding: &str) 
     let existing = passkeys_of(&store::passkeys::list_for_user(&state.db, user_id).await?);
     let exclude = existing.iter().map(|p| p.cred_id().clone()).collect();
     let display = user.name.clone().unwrap_or_else(|| user.email.clone());
-    let (options, registration) = state
-        .webauthn
+    let (options, registration) = rp(state)?
         .start_passkey_registration(user_handle(user_id), &user.email, &display, Some(exclude))
         .map_err(|e| Error::Crypto(format!("passkey registration: {e}")))?;
     let mut options = serde_json::to_value(options)?;
@@ -289,10 +357,7 @@ pub async fn finish_registration(
     else {
         return Ok(Err(Refused::Invalid));
     };
-    let passkey = match state
-        .webauthn
-        .finish_passkey_registration(&answer, &registration)
-    {
+    let passkey = match rp(state)?.finish_passkey_registration(&answer, &registration) {
         Ok(p) => p,
         Err(e) => {
             tracing::info!(user_id = %user_id, error = %e, "passkey registration refused");
@@ -328,8 +393,7 @@ pub async fn start_authentication(
 ) -> Result<Started> {
     match user_id {
         None => {
-            let (options, auth) = state
-                .webauthn
+            let (options, auth) = rp(state)?
                 .start_discoverable_authentication()
                 .map_err(|e| Error::Crypto(format!("passkey login: {e}")))?;
             let options = serde_json::to_value(options)?;
@@ -378,8 +442,7 @@ async fn listed(
     let crypto =
         |e: webauthn_rs::prelude::WebauthnError| Error::Crypto(format!("passkey login: {e}"));
     let (mut options, ceremony, ids, bound_user) = if passkeys.is_empty() {
-        let (options, auth) = state
-            .webauthn
+        let (options, auth) = rp(state)?
             .start_discoverable_authentication()
             .map_err(crypto)?;
         let key = state.keys.mac("passkey-fake-credentials", b"");
@@ -394,8 +457,7 @@ async fn listed(
             None,
         )
     } else {
-        let (options, auth) = state
-            .webauthn
+        let (options, auth) = rp(state)?
             .start_passkey_authentication(passkeys)
             .map_err(crypto)?;
         let ids = passkeys.iter().map(|p| b64(p.cred_id().as_ref())).collect();
@@ -444,6 +506,7 @@ pub async fn finish_authentication(
     else {
         return Ok(Err(Refused::UnknownChallenge));
     };
+    let webauthn = rp(state)?;
     let ceremony: Ceremony = serde_json::from_str(&row.state)?;
     let Ok(answer) = serde_json::from_value::<PublicKeyCredential>(credential.clone()) else {
         return Ok(Err(Refused::Invalid));
@@ -457,14 +520,12 @@ pub async fn finish_authentication(
     }
     let mut passkey: Passkey = serde_json::from_str(&stored.credential)?;
     let checked = match ceremony {
-        Ceremony::Listed(auth) => state.webauthn.finish_passkey_authentication(&answer, &auth),
+        Ceremony::Listed(auth) => webauthn.finish_passkey_authentication(&answer, &auth),
         Ceremony::Discoverable(auth) => {
-            match state.webauthn.identify_discoverable_authentication(&answer) {
+            match webauthn.identify_discoverable_authentication(&answer) {
                 Ok((handle, _)) if handle == user_handle(&stored.user_id) => {
                     let key = DiscoverableKey::from(&passkey);
-                    state
-                        .webauthn
-                        .finish_discoverable_authentication(&answer, auth, &[key])
+                    webauthn.finish_discoverable_authentication(&answer, auth, &[key])
                 }
                 Ok(_) => return Ok(Err(Refused::WrongUser)),
                 Err(_) => return Ok(Err(Refused::Invalid)),

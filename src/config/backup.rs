@@ -193,9 +193,11 @@ impl TryFrom<YearlyRepr> for KeepYearly {
         match r {
             YearlyRepr::Count(n) => Ok(KeepYearly::Count(n)),
             YearlyRepr::Word(w) if w == "forever" => Ok(KeepYearly::Forever),
-            YearlyRepr::Word(w) => Err(format!(
-                "keep_yearly: {w:?} is not \"forever\" or a number of years"
-            )),
+            // An environment value is text: `NYCKEL_BACKUP__KEEP_YEARLY=3`.
+            YearlyRepr::Word(w) => w
+                .parse()
+                .map(KeepYearly::Count)
+                .map_err(|_| format!("keep_yearly: {w:?} is not \"forever\" or a number of years")),
         }
     }
 }

@@ -1,13 +1,16 @@
 //! Typed configuration, loaded once at start: built-in defaults, then `nyckel.toml`, then
 //! `NYCKEL_*` environment variables (`__` separates nested keys), then `*_FILE` variables
-//! whose value is a path to read a secret from. [`Config::validate`] rejects bad values with
-//! messages that name the key. The keys of ARCHITECTURE.md section 6 are a contract.
+//! whose value is a path to read a secret from. An environment value is typed by the field
+//! it lands in (`env.rs`: a string field gets the text as written). [`Config::validate`]
+//! rejects bad values with messages that name the key. The keys of ARCHITECTURE.md section
+//! 6 are a contract.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 mod backup;
+mod env;
 mod login;
 mod metrics;
 mod passkeys;
@@ -512,7 +515,6 @@ pub enum ConfigError {
     Invalid(String),
 }
 
-const ENV_PREFIX: &str = "NYCKEL_";
 /// Variables for the test suite (e.g. `NYCKEL_TEST_POSTGRES_URL`), not configuration.
 const TEST_ENV_PREFIX: &str = "NYCKEL_TEST_";
 
@@ -528,50 +530,60 @@ impl Config {
         path: Option<&Path>,
         env: impl IntoIterator<Item = (String, String)>,
     ) -> Result<Self, ConfigError> {
-        let mut tree = toml::Table::new();
+        let config = Self::layered(path, env)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Defaults, then the file, then the environment (each value typed by its field:
+    /// `env.rs`), not yet validated.
+    fn layered(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let default_path = Path::new("nyckel.toml");
         let file = match path {
             Some(p) => Some(p),
             None if default_path.exists() => Some(default_path),
             None => None,
         };
+        let mut layers = env::Layers::default();
         if let Some(file) = file {
             let text = std::fs::read_to_string(file).map_err(|source| ConfigError::Read {
                 path: file.display().to_string(),
                 source,
             })?;
-            tree = text
+            let table = text
                 .parse::<toml::Table>()
                 .map_err(|e| ConfigError::Parse {
                     path: file.display().to_string(),
                     message: e.to_string(),
                 })?;
+            layers = env::Layers::from_file(table);
         }
         let mut env: Vec<(String, String)> = env
             .into_iter()
-            .filter(|(k, _)| k.starts_with(ENV_PREFIX) && !k.starts_with(TEST_ENV_PREFIX))
+            .filter(|(k, _)| k.starts_with(env::ENV_PREFIX) && !k.starts_with(TEST_ENV_PREFIX))
             .collect();
         env.sort();
         for (var, value) in env {
-            apply_env(&mut tree, &var, &value)?;
+            layers.set(&var, &value)?;
         }
-        let config: Config =
-            toml::Value::Table(tree)
-                .try_into()
-                .map_err(|e: toml::de::Error| {
-                    let mut message = e.message().to_string();
-                    if message.contains("unknown field") {
-                        message.push_str(
-                            " (from nyckel.toml or a NYCKEL_* environment variable: NYCKEL_A__B sets key b of section [a]; NYCKEL_TEST_* is left alone)",
-                        );
-                    }
-                    ConfigError::Parse {
-                        path: "configuration".into(),
-                        message,
-                    }
-                })?;
-        config.validate()?;
-        Ok(config)
+        layers.read::<Config>().map_err(|e| {
+            let mut message = e.to_string();
+            if message.contains("unknown field") {
+                message.push_str(
+                    " (from nyckel.toml or a NYCKEL_* environment variable: NYCKEL_A__B sets key b of section [a]; NYCKEL_TEST_* is left alone)",
+                );
+            }
+            match e.var {
+                Some(var) => ConfigError::Env { var, message },
+                None => ConfigError::Parse {
+                    path: file.map_or("configuration".into(), |f| f.display().to_string()),
+                    message,
+                },
+            }
+        })
     }
 
     /// Checks values that serde cannot; messages name the key.
@@ -729,69 +741,8 @@ fn validate_issuer(issuer: &str) -> Result<(), ConfigError> {
     }
 }
 
-/// Keys (environment form, lower case) whose name ends in `_file` because they are paths:
-/// `NYCKEL_MAIL__SMTP_CA_FILE=/etc/ca.pem` sets `mail.smtp_ca_file` to the path rather than
-/// reading the file into a `mail.smtp_ca` key. (`NYCKEL_MAIL__DKIM_KEY_FILE` follows the
-/// `*_FILE` rule on purpose: the key is read into `mail.dkim_key`.)
-const PATH_KEYS: &[&str] = &["mail__smtp_ca_file"];
-
-/// Applies one `NYCKEL_A__B=value` (or `NYCKEL_A__B_FILE=path`) to the TOML tree.
-fn apply_env(tree: &mut toml::Table, var: &str, value: &str) -> Result<(), ConfigError> {
-    let rest = &var[ENV_PREFIX.len()..];
-    // Keys whose own name ends in `_file` take a path: their variable is the path itself.
-    let path_key = PATH_KEYS.contains(&rest.to_ascii_lowercase().as_str());
-    let (rest, value) = match rest.strip_suffix("_FILE").filter(|_| !path_key) {
-        Some(stem) => {
-            let text = std::fs::read_to_string(value).map_err(|e| ConfigError::Env {
-                var: var.to_string(),
-                message: format!("cannot read {value}: {e}"),
-            })?;
-            (stem, text.trim_end_matches(['\n', '\r']).to_string())
-        }
-        None => (rest, value.to_string()),
-    };
-    let path: Vec<String> = rest.split("__").map(|s| s.to_ascii_lowercase()).collect();
-    if path.iter().any(String::is_empty) {
-        return Err(ConfigError::Env {
-            var: var.to_string(),
-            message: "empty key segment".into(),
-        });
-    }
-    let mut table = tree;
-    for segment in &path[..path.len() - 1] {
-        let entry = table
-            .entry(segment.clone())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
-        table = match entry {
-            toml::Value::Table(t) => t,
-            _ => {
-                return Err(ConfigError::Env {
-                    var: var.to_string(),
-                    message: format!("{segment} is not a section"),
-                });
-            }
-        };
-    }
-    let leaf = path.last().cloned().unwrap_or_default();
-    table.insert(leaf, env_value(&value));
-    Ok(())
-}
-
-/// Environment values are strings; numbers, booleans and `[..]` lists are read as TOML.
-fn env_value(value: &str) -> toml::Value {
-    let looks_typed = value.parse::<i64>().is_ok()
-        || value == "true"
-        || value == "false"
-        || (value.starts_with('[') && value.ends_with(']'));
-    if looks_typed {
-        if let Ok(table) = format!("v = {value}").parse::<toml::Table>() {
-            if let Some(v) = table.get("v") {
-                return v.clone();
-            }
-        }
-    }
-    toml::Value::String(value.to_string())
-}
+#[cfg(test)]
+mod env_tests;
 
 #[cfg(test)]
 mod tests {

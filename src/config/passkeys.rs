@@ -44,6 +44,11 @@ impl PasskeysConfig {
                     "passkeys.rp_id = {rp_id:?} is not a domain name such as \"id.example.org\""
                 ));
             }
+            if rp_id.parse::<std::net::IpAddr>().is_ok() {
+                return bad(format!(
+                    "passkeys.rp_id = {rp_id:?} is an IP address; WebAuthn needs a domain name such as \"id.example.org\""
+                ));
+            }
         }
         for origin in &self.origins {
             let parsed = url::Url::parse(origin).ok();
@@ -81,6 +86,8 @@ mod tests {
         assert!(c.validate().is_err());
         c.origins = Vec::new();
         c.rp_id = Some("https://id.example.org".into());
+        assert!(c.validate().is_err());
+        c.rp_id = Some("127.0.0.1".into());
         assert!(c.validate().is_err());
     }
 }

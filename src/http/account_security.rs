@@ -46,6 +46,8 @@ pub struct SecurityPage {
     pub reasons: Vec<String>,
     pub sms: Option<String>,
     pub passkey: bool,
+    /// Whether passkeys work on this installation (else no link to their page).
+    pub passkeys_on: bool,
     /// A two-factor session.
     pub two_factor: bool,
     pub notice: Option<&'static str>,
@@ -106,6 +108,7 @@ async fn page(
             reasons: o.reasons.iter().filter_map(|r| reason_text(t, r)).collect(),
             sms: o.sms,
             passkey: o.passkey,
+            passkeys_on: state.passkeys_on(),
             two_factor: factors::is_two_factor(session),
             notice: notice.map(|k| t.t(k)),
             error: error.map(|k| t.t(k)),

@@ -58,6 +58,8 @@ pub struct LoginPage {
     pub next: Option<String>,
     /// Whether login keys (email links, SMS codes) may be asked for.
     pub keys: bool,
+    /// Whether passkeys work on this installation (else no passkey button, no script).
+    pub passkeys: bool,
 }
 
 /// `GET /login` query.
@@ -378,6 +380,7 @@ fn show(
 ) -> Response {
     let page = LoginPage {
         keys: state.config.login.email_links || state.config.login.sms_codes,
+        passkeys: state.passkeys_on(),
         t: ctx.texts,
         client_name: ctx.client_name,
         req: ctx.pending.as_ref().map(|p| p.id.clone()),

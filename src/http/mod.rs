@@ -74,10 +74,21 @@ pub fn routes(state: AppState) -> Router {
         .merge(password_change::routes())
         .merge(account_channels::routes())
         .merge(account::routes())
-        .merge(passkeys::routes())
+        // Where passkeys are off, their routes answer "not available" (`passkeys::only_when_on`).
+        .merge(
+            passkeys::routes().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                passkeys::only_when_on,
+            )),
+        )
         .merge(account_data::routes())
         .merge(second_factor::routes())
-        .merge(second_factor_passkey::routes())
+        .merge(
+            second_factor_passkey::routes().route_layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                passkeys::only_when_on,
+            )),
+        )
         .merge(account_security::routes())
         .nest(api::PREFIX, api::router())
         .route("/health/live", get(wellknown::get_live))

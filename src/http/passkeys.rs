@@ -10,6 +10,10 @@
 //!   fresh login (`auth::channels::fresh`): a stale session goes to `/login?next=...` (JSON
 //!   answers carry that as `redirect`). Every POST carries the session's CSRF token.
 //! - `GET /static/passkey.js`: the one script, self-hosted.
+//! - [`only_when_on`] guards these routes and `http::second_factor_passkey`'s: where
+//!   passkeys are off (an IP-address issuer, `AppState::webauthn` is `None`) each answers 404
+//!   "passkeys are not available on this installation", as JSON for the ceremonies and as a
+//!   page otherwise.
 //!
 //! Failures answer JSON `{"error": <translated text>}` with 400 (403 for CSRF) and change
 //! nothing; the challenge a refused finish named is used up.
@@ -17,8 +21,9 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{Form, Json, Path, State};
+use axum::extract::{Form, Json, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -57,6 +62,22 @@ pub fn routes() -> Router<AppState> {
         .route("/account/passkeys/{id}/rename", post(post_rename))
         .route("/account/passkeys/{id}/remove", post(post_remove))
         .route("/static/passkey.js", get(get_script))
+}
+
+/// Passes requests on where passkeys work; elsewhere answers 404 with the catalog's
+/// `passkeys.unavailable`: JSON `{error}` for a ceremony (a path ending in `/start` or
+/// `/finish`, as `static/passkey.js` posts), the error page for everything else.
+pub async fn only_when_on(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    if state.passkeys_on() {
+        return next.run(req).await;
+    }
+    let t = texts_for(req.headers(), None);
+    let path = req.uri().path();
+    if path.ends_with("/start") || path.ends_with("/finish") {
+        json_error(StatusCode::NOT_FOUND, t, "passkeys.unavailable")
+    } else {
+        PageError::new(StatusCode::NOT_FOUND, "passkeys.unavailable", t).into_response()
+    }
 }
 
 /// `POST /login/passkey/start`. Not `Debug`.

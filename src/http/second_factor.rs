@@ -196,7 +196,7 @@ async fn page(
 /// The page offering the step's factors, or enrolment when it has none.
 async fn offers(state: &AppState, s: &Step, t: Texts) -> Result<SecondPage, Response> {
     let internal = |e| PageError::from_internal(e, t).into_response();
-    let available = factors::available(&state.db, &state.config, &s.user_id, &s.first_amr)
+    let available = factors::available(state, &s.user_id, &s.first_amr)
         .await
         .map_err(internal)?;
     let mut page = base(state, s, t);
@@ -215,7 +215,7 @@ async fn offers(state: &AppState, s: &Step, t: Texts) -> Result<SecondPage, Resp
         page.reasons = reasons.iter().map(|r| reason_text(t, r)).collect();
         page.enrol = sms::may_enrol(s);
         page.enrol_blocked = !page.enrol;
-        page.enrol_passkey = true;
+        page.enrol_passkey = state.passkeys_on();
     }
     Ok(page)
 }
@@ -348,7 +348,7 @@ async fn post_enrol(
         Err(res) => return res,
     };
     // Only a person with no second factor enrols here.
-    match factors::available(&state.db, &state.config, &s.user_id, &s.first_amr).await {
+    match factors::available(&state, &s.user_id, &s.first_amr).await {
         Ok(a) if a.any() => return page(&state, &s, t, None, String::new()).await,
         Ok(_) => {}
         Err(e) => return PageError::from_internal(e, t).into_response(),

@@ -59,6 +59,7 @@ mod nodes_cluster;
 mod outage;
 mod panic_deadline;
 mod passkeys;
+mod passkeys_off;
 mod pg_tls;
 mod refresh_race;
 mod reset;

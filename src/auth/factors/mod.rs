@@ -23,6 +23,7 @@ use crate::auth::passkeys::AMR_PASSKEY;
 use crate::auth::session::{Session, acr};
 use crate::config::Config;
 use crate::error::Result;
+use crate::state::AppState;
 use crate::store::{self, Db};
 
 /// The RFC 8176 `amr` value added to a login of two factors.
@@ -108,13 +109,10 @@ impl Available {
 }
 
 /// Which second factors `user_id` has, after a first factor of `first_amr`. The second
-/// factor must differ from the first.
-pub async fn available(
-    db: &Db,
-    config: &Config,
-    user_id: &str,
-    first_amr: &[String],
-) -> Result<Available> {
+/// factor must differ from the first. Passkeys count only where they are on
+/// (`AppState::passkeys_on`).
+pub async fn available(state: &AppState, user_id: &str, first_amr: &[String]) -> Result<Available> {
+    let (db, config) = (&state.db, &state.config);
     let Some(user) = store::users::find(db, user_id).await? else {
         return Ok(Available::default());
     };
@@ -124,7 +122,9 @@ pub async fn available(
         .flatten();
     // A passkey login is two factors on its own; after one, no second is asked for.
     let passkey_was_first = first_amr.iter().any(|m| m == AMR_PASSKEY);
-    let passkey = !passkey_was_first && store::passkeys::count_for_user(db, user_id).await? > 0;
+    let passkey = state.passkeys_on()
+        && !passkey_was_first
+        && store::passkeys::count_for_user(db, user_id).await? > 0;
     Ok(Available { sms, passkey })
 }
 

@@ -20,7 +20,7 @@ fn binding(step: &Step) -> String {
 
 /// The person's second factors in this step.
 async fn factors(state: &AppState, step: &Step) -> Result<Available> {
-    available(&state.db, &state.config, &step.user_id, &step.first_amr).await
+    available(state, &step.user_id, &step.first_amr).await
 }
 
 /// Begins a passkey login for the step's person (their passkeys listed). `None`: a passkey

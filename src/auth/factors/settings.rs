@@ -41,7 +41,7 @@ pub async fn set_own(state: &AppState, session: &Session, on: bool, ip: &str) ->
         return Ok(SetOwn::Done);
     }
     if on {
-        let has = available(&state.db, &state.config, user_id, &[]).await?;
+        let has = available(state, user_id, &[]).await?;
         if !has.any() {
             return Ok(SetOwn::NoFactor);
         }
@@ -74,7 +74,7 @@ pub async fn overview(state: &AppState, user_id: &str) -> Result<Overview> {
     let reasons = requirement(&state.db, &state.config, user_id)
         .await?
         .reasons;
-    let has = available(&state.db, &state.config, user_id, &[]).await?;
+    let has = available(state, user_id, &[]).await?;
     Ok(Overview {
         own,
         reasons,

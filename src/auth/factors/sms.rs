@@ -57,8 +57,7 @@ pub enum Sent {
 /// Sends a code to the person's verified number, counted in the `own_channel` budget of the
 /// send limits (never spent by anonymous requests naming the number). `None`: no SMS factor.
 pub async fn send(state: &AppState, step: &Step, ip: &str) -> Result<Option<Sent>> {
-    let available =
-        super::available(&state.db, &state.config, &step.user_id, &step.first_amr).await?;
+    let available = super::available(state, &step.user_id, &step.first_amr).await?;
     let Some(number) = available.sms else {
         return Ok(None);
     };

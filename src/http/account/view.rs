@@ -35,6 +35,8 @@ pub struct AccountPage {
     pub apps: Vec<AppItem>,
     pub orgs: Vec<OrgItem>,
     pub events: Vec<EventItem>,
+    /// Whether passkeys work on this installation (else their section is left out).
+    pub passkeys: bool,
 }
 
 impl AccountPage {
@@ -165,6 +167,7 @@ pub async fn load(
         apps,
         orgs,
         events,
+        passkeys: state.passkeys_on(),
     })
 }
 

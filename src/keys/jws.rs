@@ -682,7 +682,7 @@ mod tests {
         ] {
             let token = signed(&ours.sk, &header, &json!({}));
             assert_eq!(
-                verify(&token, &Alg::ALL, &keys).map(|v| v.claims),
+                verify(&token, &Alg::ALL, keys).map(|v| v.claims),
                 Err(JwsError::Algorithm),
                 "{header}"
             );
@@ -696,7 +696,7 @@ mod tests {
         ] {
             let token = signed(&ours.sk, &header, &json!({}));
             assert_eq!(
-                verify(&token, &Alg::ALL, &keys).map(|v| v.claims),
+                verify(&token, &Alg::ALL, keys).map(|v| v.claims),
                 Err(JwsError::UnknownKey),
                 "{header}"
             );

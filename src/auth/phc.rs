@@ -32,16 +32,13 @@ impl Phc {
         if parts.next()? != "v=19" {
             return None;
         }
-        let (mut m, mut t, mut p) = (None, None, None);
-        for kv in parts.next()?.split(',') {
-            let (k, v) = kv.split_once('=')?;
-            let v: u32 = v.parse().ok()?;
-            match k {
-                "m" => m = Some(v),
-                "t" => t = Some(v),
-                "p" => p = Some(v),
-                _ => return None,
-            }
+        // The PHC format's Argon2 section: exactly `m`, `t`, `p`, in that order, each once.
+        let mut params = parts.next()?.split(',');
+        let m = param(params.next()?, "m")?;
+        let t = param(params.next()?, "t")?;
+        let p = param(params.next()?, "p")?;
+        if params.next().is_some() {
+            return None;
         }
         let salt = STANDARD_NO_PAD.decode(parts.next()?).ok()?;
         let hash = STANDARD_NO_PAD.decode(parts.next()?).ok()?;
@@ -50,9 +47,9 @@ impl Phc {
         }
         Some(Phc {
             algorithm,
-            m_cost: m?,
-            t_cost: t?,
-            p_cost: p?,
+            m_cost: m,
+            t_cost: t,
+            p_cost: p,
             salt,
             hash,
         })
@@ -74,6 +71,17 @@ impl Phc {
             STANDARD_NO_PAD.encode(hash)
         )
     }
+}
+
+/// The value of `name=value`, written as the PHC format's decimal encoding requires: ASCII
+/// digits only (no sign, no spaces), no leading zero, at most 10 digits. One number has one
+/// spelling, so a string we accept is the string we would write.
+fn param(pair: &str, name: &str) -> Option<u32> {
+    let value = pair.strip_prefix(name)?.strip_prefix('=')?;
+    let plain = (1..=10).contains(&value.len())
+        && value.bytes().all(|b| b.is_ascii_digit())
+        && (value == "0" || !value.starts_with('0'));
+    plain.then(|| value.parse().ok()).flatten()
 }
 
 /// The version every string we write and accept uses.
@@ -100,6 +108,34 @@ mod tests {
             &format!("{s}$extra"),
         ] {
             assert!(Phc::parse(bad).is_none(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn parameters_have_one_spelling_only() {
+        // Found by tests/it/prop_phc.rs: these were read as m=19456,t=2,p=1 (or with the
+        // last of two values), though the PHC format allows one order, each parameter once,
+        // and plain decimal.
+        let good = "$argon2id$v=19$m=19456,t=2,p=1$AQEBAQEBAQEBAQEBAQEBAQ\
+                    $AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI";
+        assert!(Phc::parse(good).is_some());
+        for params in [
+            "m=+19456,t=2,p=1",
+            "m=019456,t=2,p=1",
+            "m=19456,t=02,p=1",
+            "m=19456,t=2,p=+1",
+            "t=2,m=19456,p=1",
+            "m=19456,p=1,t=2",
+            "m=1,m=19456,t=2,p=1",
+            "m=19456,t=2,p=1,p=1",
+            "m=19456,t=2",
+            "m=19456,t=2,p=1,",
+            "m=19456,t=2,p=1,keyid=AA",
+            "m= 19456,t=2,p=1",
+            "m=00000019456,t=2,p=1",
+        ] {
+            let bad = good.replace("m=19456,t=2,p=1", params);
+            assert!(Phc::parse(&bad).is_none(), "{bad}");
         }
     }
 }

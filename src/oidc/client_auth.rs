@@ -6,6 +6,8 @@
 //! Every failure to authenticate answers the same `invalid_client`, whether the client is
 //! unknown, the secret wrong or missing, or a public client sent a secret.
 
+use std::collections::HashSet;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -33,15 +35,19 @@ impl std::fmt::Debug for Form {
 
 impl Form {
     /// Parses a form body. A parameter given twice is `invalid_request` (RFC 6749 3.2).
+    ///
+    /// Repeats are found with a hash set, in time linear in the body: these endpoints parse
+    /// before they authenticate anyone, and comparing every name with every earlier one
+    /// cost 0.7 s of CPU (debug build) for one 64 KiB body of distinct names.
     pub fn parse(body: &[u8]) -> Result<Self, OAuthError> {
-        let mut pairs: Vec<(String, String)> = Vec::new();
-        for (k, v) in url::form_urlencoded::parse(body) {
-            if pairs.iter().any(|(seen, _)| *seen == k) {
-                return Err(OAuthError::invalid_request(format!(
-                    "the parameter {k} is given more than once"
-                )));
-            }
-            pairs.push((k.into_owned(), v.into_owned()));
+        let pairs: Vec<(String, String)> = url::form_urlencoded::parse(body)
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        let mut seen = HashSet::with_capacity(pairs.len());
+        if let Some((k, _)) = pairs.iter().find(|(k, _)| !seen.insert(k.as_str())) {
+            return Err(OAuthError::invalid_request(format!(
+                "the parameter {k} is given more than once"
+            )));
         }
         Ok(Self { pairs })
     }
@@ -152,8 +158,10 @@ fn presented(authorization: Option<&str>, form: &Form) -> Result<Presented, OAut
     })
 }
 
-/// Decodes `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 2.3.1).
-fn parse_basic(header: &str) -> Option<(String, String)> {
+/// Decodes `Basic base64(urlencode(id) ":" urlencode(secret))` (RFC 6749 2.3.1); `None` for
+/// another scheme, broken base64 or escapes, invalid UTF-8, or an empty id or secret. Public
+/// for the property tests (`tests/it/prop_forms.rs`).
+pub fn parse_basic(header: &str) -> Option<(String, String)> {
     let (scheme, rest) = header.trim().split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -261,9 +269,27 @@ mod tests {
     #[test]
     fn repeated_parameters_are_refused() {
         assert!(Form::parse(b"code=a&code=b").is_err());
+        assert!(Form::parse(b"code=a&c%6Fde=b").is_err());
         let f = Form::parse(b"a=1&b=").expect("form");
         assert_eq!(f.get("a"), Some("1"));
         assert_eq!(f.get("b"), None);
+    }
+
+    #[test]
+    fn many_distinct_names_take_linear_time() {
+        // Regression: repeats were found by comparing each name with all earlier ones, 0.7 s
+        // for a 64 KiB body (~14 000 names). 1 MiB (~190 000 names) now takes well under a
+        // second even unoptimised; the quadratic search would take minutes. The bound leaves
+        // room for a busy machine on both sides.
+        let body: Vec<String> = (0..190_000).map(|i| format!("{i:x}")).collect();
+        let body = body.join("&");
+        let started = std::time::Instant::now();
+        let form = Form::parse(body.as_bytes()).expect("distinct names");
+        assert_eq!(form.pairs.len(), 190_000);
+        let took = started.elapsed();
+        assert!(took < std::time::Duration::from_secs(15), "took {took:?}");
+        // And a repeat at the very end is still found.
+        assert!(Form::parse(format!("{body}&0").as_bytes()).is_err());
     }
 
     #[test]

@@ -8,6 +8,14 @@
 /// fragment, no user info.
 pub fn validate_registered(uri: &str) -> Result<(), &'static str> {
     let url = url::Url::parse(uri).map_err(|_| "not an absolute URL")?;
+    // Matching compares strings exactly, so what is registered must be what a browser is
+    // sent to: a URI the parser has to repair (spaces, backslashes, `/a/../`, `127.1`,
+    // upper-case scheme or host, a missing `/` path) is refused rather than stored.
+    if url.as_str() != uri {
+        return Err(
+            "write the URI in its normal form (as a browser shows it): lower-case scheme and host, a path starting with /, no spaces, backslashes or dot segments",
+        );
+    }
     if url.fragment().is_some() {
         return Err("a redirect URI must not have a fragment");
     }
@@ -101,6 +109,20 @@ mod tests {
         assert!(validate_registered("https://u:p@app.example/cb").is_err());
         assert!(validate_registered("javascript:alert(1)").is_err());
         assert!(validate_registered("/cb").is_err());
+        // Only the form a browser is sent to (matching compares strings).
+        for repaired in [
+            " https://app.example/cb",
+            "https://app.example/cb\n",
+            "https:\\\\app.example\\cb",
+            "HTTPS://app.example/cb",
+            "http://127.1/cb",
+            "http://2130706433/cb",
+            "https://app.example/a/../cb",
+            "https://app.example/c b",
+            "https://app.example",
+        ] {
+            assert!(validate_registered(repaired).is_err(), "{repaired:?}");
+        }
     }
 
     #[test]

@@ -17,12 +17,15 @@ pub fn normalize(typed: &str, default_country: &str) -> Option<String> {
     if t.is_empty() || t.len() > 40 {
         return None;
     }
+    let t = without_trunk_prefix(t);
     let mut digits = String::new();
     for (i, c) in t.chars().enumerate() {
         match c {
             '0'..='9' => digits.push(c),
             '+' if i == 0 => {}
-            ' ' | '-' | '.' | '(' | ')' | '/' => {}
+            // Separators people type or paste: spaces (also no-break and thin ones),
+            // hyphens, dots, brackets and slashes.
+            ' ' | '\u{a0}' | '\u{2009}' | '\u{202f}' | '-' | '.' | '(' | ')' | '/' => {}
             _ => return None,
         }
     }
@@ -36,6 +39,30 @@ pub fn normalize(typed: &str, default_country: &str) -> Option<String> {
         return None;
     };
     is_e164(&e164).then_some(e164)
+}
+
+/// `+46 (0)70 ...` (or `0046 (0)70 ...`) writes the national trunk prefix in parentheses
+/// right after the country calling code: it is not part of the international number, so
+/// that `(0)` is dropped. Anywhere else a `(0)` is an ordinary digit in brackets.
+pub fn without_trunk_prefix(t: &str) -> std::borrow::Cow<'_, str> {
+    let Some(at) = t.find("(0)") else {
+        return std::borrow::Cow::Borrowed(t);
+    };
+    let before = &t[..at];
+    let Some(after_prefix) = before
+        .strip_prefix('+')
+        .or_else(|| before.strip_prefix("00"))
+    else {
+        return std::borrow::Cow::Borrowed(t);
+    };
+    let digits: String = after_prefix.chars().filter(char::is_ascii_digit).collect();
+    let is_code = !digits.is_empty()
+        && country_code(&format!("+{digits}0000000000")) == Some(digits.as_str());
+    if is_code {
+        std::borrow::Cow::Owned(format!("{before}{}", &t[at + 3..]))
+    } else {
+        std::borrow::Cow::Borrowed(t)
+    }
 }
 
 /// Two-digit country calling codes (ITU-T E.164 assignments); `1` and `7` are the one-digit
@@ -87,6 +114,11 @@ mod tests {
             ("0046701234567", Some("+46701234567")),
             ("(070) 123.45.67", Some("+46701234567")),
             ("+1 415 555 0100", Some("+14155550100")),
+            // The trunk prefix in parentheses, and pasted no-break spaces.
+            ("+46 (0)70 123 45 67", Some("+46701234567")),
+            ("+44 (0)20 7946 0958", Some("+442079460958")),
+            ("0046 (0)70 123 45 67", Some("+46701234567")),
+            ("070\u{a0}123\u{a0}45\u{a0}67", Some("+46701234567")),
             ("701234567", None),
             ("+46 70 12a", None),
             ("070\n1234567", None),

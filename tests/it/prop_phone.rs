@@ -3,7 +3,7 @@
 //! punctuation do not change the number; the country code is a prefix of the number; the
 //! masked form shows only the country code and the last two digits.
 
-use nyckel::sms::phone::{country_code, is_e164, masked, normalize};
+use nyckel::sms::phone::{country_code, is_e164, masked, normalize, without_trunk_prefix};
 use proptest::prelude::*;
 use proptest::sample::select;
 
@@ -75,6 +75,9 @@ proptest! {
         country in country(),
     ) {
         let typed = format!("{lead}{international}{}{lead}", spaced(&number[1..], &seps));
+        // `+46 (0)70...`: a `(0)` right after the country code is the trunk prefix, which
+        // is dropped on purpose (tested in sms::phone).
+        prop_assume!(without_trunk_prefix(typed.trim()) == typed.trim());
         let want = within_bound(&typed).then_some(number);
         prop_assert_eq!(normalize(&typed, &country), want, "{:?}", typed);
     }

@@ -254,9 +254,8 @@ proptest! {
     /// `http://0x7f000001:5555/cb`, `http://2130706433:5555/cb` and `.../cb/../cb` do not
     /// match `http://127.0.0.1:PORT/cb`.
     ///
-    /// Fails on the code before the loopback fix (its parser-based comparison equates those
-    /// spellings); expected to pass once that change to `src/oidc/redirect.rs` is merged,
-    /// and then this `ignore` goes.
+    /// Failed on the code before the loopback fix of issue 14 (its parser-based comparison
+    /// equated those spellings).
     #[test]
     fn prop_a_match_is_the_registered_string_or_it_with_another_port(
         registered in registrations(),

@@ -13,6 +13,7 @@
 //! - [`cli`]: the `nyckel` command line.
 //! - [`backup`]: encrypted, verified backups to several destinations; restore.
 //! - [`server`] and [`tls`]: listening, TLS and graceful shutdown; [`memory`]: allocator tuning.
+//! - [`upgrade`]: node versions, finishing an upgrade, and settings gated until it is finished.
 
 pub mod admin;
 pub mod auth;
@@ -36,3 +37,4 @@ pub mod sms;
 pub mod state;
 pub mod store;
 pub mod tls;
+pub mod upgrade;

@@ -45,6 +45,11 @@ pub struct Inner {
     /// passkeys are off on this installation (the issuer is an IP address), and no page
     /// offers them (`auth::passkeys::relying_party_at_start`).
     pub webauthn: Option<webauthn_rs::Webauthn>,
+    /// When this process built its state (its heartbeat says so, `crate::upgrade`).
+    pub started_at: crate::clock::UnixTime,
+    /// Set when the installation's upgrade was finished to a newer version than this
+    /// binary: the node answers 503 and is not ready (`crate::upgrade::heartbeat`).
+    pub outdated: std::sync::atomic::AtomicBool,
 }
 
 impl std::ops::Deref for AppState {
@@ -63,7 +68,8 @@ impl AppState {
     /// [`AppState::build`] with a given clock (tests move time).
     pub async fn build_with_clock(config: Config, clock: Arc<dyn Clock>) -> Result<Self> {
         let db = Db::connect(&config).await?;
-        db.migrate().await?;
+        let fresh = db.migrate().await?;
+        crate::upgrade::after_migrating(&db, fresh, clock.now()).await?;
         Self::build_on(config, clock, db).await
     }
 
@@ -82,6 +88,7 @@ impl AppState {
         let mailer = crate::mail::Mailer::from_config(&config)?;
         let sms = crate::sms::Sms::from_config(&config)?;
         let webauthn = crate::auth::passkeys::relying_party_at_start(&config)?;
+        let started_at = clock.now();
         Ok(Self(Arc::new(Inner {
             clients: ClientCache::new(db.clone()),
             rotator: Rotator::spawn(db.clone()),
@@ -96,6 +103,8 @@ impl AppState {
             discovery,
             mailer,
             webauthn,
+            started_at,
+            outdated: std::sync::atomic::AtomicBool::new(false),
         })))
     }
 

@@ -38,6 +38,8 @@ pub struct CreateClient {
     /// A confidential legacy app that cannot send PKCE (the documented opt-out; never for a
     /// public client).
     pub allow_no_pkce: bool,
+    /// Every login through the client must be of two factors (gated: `upgrade`).
+    pub require_two_factors: bool,
 }
 
 /// The created client; `secret` is present once, for confidential clients.
@@ -128,10 +130,20 @@ pub async fn create(db: &Db, req: CreateClient, now: UnixTime) -> Result<Created
         visible_roles: req.visible_roles.clone(),
         admin_api: req.admin_api,
         require_pkce: req.public || !req.allow_no_pkce,
+        require_two_factors: req.require_two_factors,
         created_at: now,
     };
     store::clients::insert(db, &client, now).await?;
     Ok(Created { client, secret })
+}
+
+/// A setting that waits for the upgrade to finish: 409 with what to do; a database error
+/// stays one.
+fn gated(e: crate::upgrade::UpgradeError) -> AdminError {
+    match e {
+        crate::upgrade::UpgradeError::Db(e) => e.into(),
+        other => AdminError::Conflict(other.to_string()),
+    }
 }
 
 /// A client as the admin surface shows it (never its secret or hash).
@@ -153,6 +165,8 @@ pub struct ClientView {
     pub admin_api: bool,
     /// Authorization requests must carry a PKCE challenge (S256).
     pub require_pkce: bool,
+    /// Every login through the client is of two factors.
+    pub require_two_factors: bool,
     /// The owning organisation (`None`: the installation).
     pub owner_organisation_id: Option<String>,
     pub created_at: i64,
@@ -174,6 +188,7 @@ impl From<Client> for ClientView {
             visible_roles: c.visible_roles,
             admin_api: c.admin_api,
             require_pkce: c.require_pkce,
+            require_two_factors: c.require_two_factors,
             owner_organisation_id: c.owner_organisation_id,
             created_at: c.created_at,
         }
@@ -356,6 +371,11 @@ pub async fn create_as(
         }
         req.grant_types.push("client_credentials".into());
     }
+    if req.require_two_factors {
+        crate::upgrade::require_finished(&state.db, crate::upgrade::CLIENT_TWO_FACTORS)
+            .await
+            .map_err(gated)?;
+    }
     let created = create(&state.db, req, state.now()).await?;
     record(
         state,
@@ -388,6 +408,9 @@ pub struct ClientChanges {
     /// Whether authorization requests must carry PKCE (`false` only for a confidential
     /// legacy app).
     pub require_pkce: Option<bool>,
+    /// Whether every login through the client must be of two factors (switching it on is
+    /// gated until the upgrade to 0.3.0 is finished: `upgrade`).
+    pub require_two_factors: Option<bool>,
 }
 
 /// Edits a client.
@@ -420,6 +443,14 @@ pub async fn update(
     }
     if let Some(r) = changes.require_organisation {
         client.require_organisation = r;
+    }
+    if let Some(r) = changes.require_two_factors {
+        if r && !client.require_two_factors {
+            crate::upgrade::require_finished(&state.db, crate::upgrade::CLIENT_TWO_FACTORS)
+                .await
+                .map_err(gated)?;
+        }
+        client.require_two_factors = r;
     }
     if let Some(r) = changes.require_pkce {
         if !r && client.public {
@@ -466,6 +497,7 @@ pub async fn update(
             "redirect_uris": client.redirect_uris,
             "post_logout_redirect_uris": client.post_logout_redirect_uris,
             "require_pkce": client.require_pkce,
+            "require_two_factors": client.require_two_factors,
         }),
     )
     .await?;

@@ -56,6 +56,11 @@ pub enum ClientCommand {
         /// code_challenge with S256; RFC 9700 2.1.1). Not for public clients.
         #[arg(long)]
         allow_no_pkce: bool,
+        /// Every login through the client must be of two factors (a password-only session
+        /// is asked for a second factor). Refused until the upgrade to 0.3.0 is finished
+        /// (`nyckel upgrade finish`).
+        #[arg(long)]
+        require_two_factors: bool,
     },
     /// List clients (default: every client, the installation's first).
     List {
@@ -103,6 +108,10 @@ pub enum ClientCommand {
         /// legacy app that cannot send it).
         #[arg(long, value_name = "true|false")]
         require_pkce: Option<bool>,
+        /// Whether every login through the client must be of two factors (switching it on
+        /// waits for `nyckel upgrade finish`).
+        #[arg(long, value_name = "true|false")]
+        require_two_factors: Option<bool>,
     },
     /// Replace a confidential client's secret; prints the new one (once).
     RotateSecret {
@@ -140,6 +149,7 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
             admin_api,
             visible_roles,
             allow_no_pkce,
+            require_two_factors,
         } => {
             let owner = match owner {
                 Some(key) => Some(find_org(&state.db, &key).await?),
@@ -162,6 +172,7 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
                     visible_roles: (!visible_roles.is_empty()).then_some(visible_roles),
                     admin_api,
                     allow_no_pkce,
+                    require_two_factors,
                     ..Default::default()
                 },
             )
@@ -224,6 +235,7 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
             all_roles,
             orgs,
             require_pkce,
+            require_two_factors,
         } => {
             let changes = ClientChanges {
                 organisations: (!orgs.is_empty()).then_some(orgs),
@@ -238,6 +250,7 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
                     (!visible_roles.is_empty()).then_some(Some(visible_roles))
                 },
                 require_pkce,
+                require_two_factors,
             };
             if changes.name.is_none()
                 && changes.redirect_uris.is_none()
@@ -246,9 +259,10 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
                 && changes.visible_roles.is_none()
                 && changes.organisations.is_none()
                 && changes.require_pkce.is_none()
+                && changes.require_two_factors.is_none()
             {
                 anyhow::bail!(
-                    "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --require-org, --visible-role, --all-roles, --org or --require-pkce"
+                    "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --require-org, --visible-role, --all-roles, --org, --require-pkce or --require-two-factors"
                 );
             }
             let c = clients::update(state, caller, &id, changes)
@@ -294,7 +308,7 @@ fn print_client(out: Out, c: &ClientView) {
         }
     };
     let text = format!(
-        "client_id:                 {}\nname:                      {}\ntype:                      {}\nowner:                     {}\nredirect_uris:             {}\npost_logout_redirect_uris: {}\ngrant_types:               {}\norganisations:             {}\nrequire_organisation:      {}\nvisible_roles:             {}\nadmin_api:                 {}\nfirst_party:               {}\nid_token_alg:              {}\nrequire_pkce:              {}",
+        "client_id:                 {}\nname:                      {}\ntype:                      {}\nowner:                     {}\nredirect_uris:             {}\npost_logout_redirect_uris: {}\ngrant_types:               {}\norganisations:             {}\nrequire_organisation:      {}\nvisible_roles:             {}\nadmin_api:                 {}\nfirst_party:               {}\nid_token_alg:              {}\nrequire_pkce:              {}\nrequire_two_factors:       {}",
         c.client_id,
         c.name,
         if c.public { "public" } else { "confidential" },
@@ -315,6 +329,7 @@ fn print_client(out: Out, c: &ClientView) {
         c.first_party,
         c.id_token_alg,
         c.require_pkce,
+        c.require_two_factors,
     );
     out.print(&json!(c), &text);
 }

@@ -10,6 +10,7 @@ mod orgs;
 mod serve;
 mod sessions;
 mod support;
+mod upgrade;
 mod users;
 
 use std::path::PathBuf;
@@ -46,6 +47,9 @@ enum Command {
     /// Manage accounts.
     #[command(subcommand)]
     User(users::UserCommand),
+    /// The installation's upgrade: status, and finishing it once every node runs this release.
+    #[command(subcommand)]
+    Upgrade(upgrade::UpgradeCommand),
     /// Manage organisations and memberships.
     #[command(subcommand)]
     Org(orgs::OrgCommand),
@@ -121,6 +125,7 @@ pub fn main() -> ExitCode {
             Command::Session(c) => sessions::run(c, config, out).await,
             Command::Audit(c) => audit::run(c, config, out).await,
             Command::Backup(c) => backup::run(c, config, out).await,
+            Command::Upgrade(c) => upgrade::run(c, config, out).await,
         }
     });
     match result {
@@ -164,7 +169,8 @@ fn init_tracing(config: &Config) {
 /// Connects and migrates, for commands that only need the database.
 pub async fn open_db(config: &Config) -> anyhow::Result<crate::store::Db> {
     let db = crate::store::Db::connect(config).await?;
-    db.migrate().await?;
+    let fresh = db.migrate().await?;
+    crate::upgrade::after_migrating(&db, fresh, now()).await?;
     Ok(db)
 }
 

@@ -50,7 +50,7 @@ pub async fn limit(State(deadline): State<Duration>, req: Request, next: Next) -
 }
 
 /// The 503 answer for `path` (with `Retry-After`).
-fn unavailable(path: &str, accept_language: Option<&str>) -> Response {
+pub(crate) fn unavailable(path: &str, accept_language: Option<&str>) -> Response {
     if JSON_PREFIXES.iter().any(|p| path.starts_with(p)) {
         return OAuthJson(OAuthError {
             code: ErrorCode::TemporarilyUnavailable,

@@ -49,7 +49,32 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// The whole application: [`routes`] inside [`middleware`].
 pub fn router(state: AppState) -> Router {
     let deadline = std::time::Duration::from_secs(state.config.request_timeout);
-    middleware(routes(state), deadline)
+    let app = routes(state.clone()).layer(axum::middleware::from_fn_with_state(
+        state,
+        refuse_when_outdated,
+    ));
+    middleware(app, deadline)
+}
+
+/// A node older than the installation's finished upgrade answers 503 to everything but the
+/// health checks (whose readiness says why), so it cannot act on settings it does not know
+/// (`crate::upgrade`).
+async fn refuse_when_outdated(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let health = ["/health/", "/healthz", "/readyz"]
+        .iter()
+        .any(|p| req.uri().path().starts_with(p));
+    if health || !state.outdated.load(std::sync::atomic::Ordering::Relaxed) {
+        return next.run(req).await;
+    }
+    let accept = req
+        .headers()
+        .get(axum::http::header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok());
+    deadline::unavailable(req.uri().path(), accept)
 }
 
 /// Every route, with the state.

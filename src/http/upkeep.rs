@@ -21,6 +21,7 @@ pub const JOBS_RUN: &str = "nyckel_jobs_run_total";
 /// Starts the upkeep loops (and the mail delivery loop).
 pub fn spawn(state: AppState) {
     crate::mail::delivery::spawn(state.clone());
+    heartbeats(state.clone());
     let keys_every = Duration::from_secs(state.config.keys.reload_interval.max(1) as u64);
     let cleanup_every = Duration::from_secs(state.config.upkeep.cleanup_interval.max(1) as u64);
     let keys_state = state.clone();
@@ -37,6 +38,32 @@ pub fn spawn(state: AppState) {
         let state = state.clone();
         async move {
             purge_if_due(&state).await;
+        }
+    });
+}
+
+/// Records this node's version every `upgrade::HEARTBEAT`, the first time at once, and marks
+/// the node outdated when the installation's upgrade was finished to a newer version
+/// (`crate::upgrade`). Every node beats; no lease.
+fn heartbeats(state: AppState) {
+    let node = format!("{}/{}", state.config.backup.node_name(), std::process::id());
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(crate::upgrade::HEARTBEAT);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            let beat = crate::upgrade::heartbeat(
+                &state.db,
+                &node,
+                state.started_at,
+                state.now(),
+                &state.outdated,
+            );
+            match tokio::time::timeout(store::BACKGROUND_BOUND, beat).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "recording this node's version failed"),
+                Err(_) => tracing::warn!("recording this node's version timed out"),
+            }
         }
     });
 }

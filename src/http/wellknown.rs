@@ -51,6 +51,9 @@ pub async fn get_ready(State(state): State<AppState>) -> Response {
     if !state.db.migrations_current().await {
         return unavailable("database migrations are not current");
     }
+    if state.outdated.load(std::sync::atomic::Ordering::SeqCst) {
+        return unavailable("this node is older than the installation's finished upgrade");
+    }
     "ready".into_response()
 }
 

@@ -459,14 +459,15 @@ pub async fn decide(db: &Db, s: Situation<'_>) -> Result<Decision> {
         None => None,
     };
 
-    // Strength: two factors when the client asks, the organisation requires them, or the
-    // person's own rules do (a session made before a rule changed is stepped up).
+    // Strength: two factors when the client asks (or is registered to require them), the
+    // organisation requires them, or the person's own rules do (a session made before a rule changed is stepped up).
     if !factors::is_two_factor(session) {
         let org_requires = match &organisation {
             Some(m) => store::factors::org_requires(db, &m.organisation_id).await?,
             None => false,
         };
         let needed = params.wants_two_factors()
+            || s.client.require_two_factors
             || org_requires
             || factors::requirement(db, s.config, &session.user_id)
                 .await?

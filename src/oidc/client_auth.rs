@@ -310,6 +310,7 @@ mod tests {
             visible_roles: None,
             admin_api: false,
             require_pkce: true,
+            require_two_factors: false,
             created_at: 0,
         };
         assert!(check(&c, Some("right")).is_ok());

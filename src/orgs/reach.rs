@@ -116,6 +116,7 @@ mod tests {
             visible_roles: None,
             admin_api: true,
             require_pkce: true,
+            require_two_factors: false,
             created_at: 0,
         }
     }

@@ -23,6 +23,7 @@ pub struct ClientRow {
     pub visible_roles: Option<String>,
     pub admin_api: i64,
     pub require_pkce: i64,
+    pub require_two_factors: i64,
 }
 
 /// A client as the protocol engine sees it.
@@ -49,6 +50,9 @@ pub struct Client {
     /// Whether authorization requests must carry a PKCE `code_challenge` (S256). Always
     /// true for public clients; a confidential legacy app may be registered without.
     pub require_pkce: bool,
+    /// Every login through the client must be of two factors (a one-factor session is
+    /// stepped up). New in 0.3.0: switched on only once the upgrade is finished.
+    pub require_two_factors: bool,
     pub created_at: i64,
 }
 
@@ -74,8 +78,9 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into clients (id, name, secret_hash, public, first_party, redirect_uris, post_logout_redirect_uris,
                               grant_types, id_token_alg, require_organisation, created_at, updated_at,
-                              owner_organisation_id, visible_roles, admin_api, require_pkce)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15)",
+                              owner_organisation_id, visible_roles, admin_api, require_pkce,
+                              require_two_factors)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16)",
     )
     .bind(&c.id)
     .bind(&c.name)
@@ -92,6 +97,7 @@ pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
     .bind(c.visible_roles.as_deref().map(to_json_list))
     .bind(flag(c.admin_api))
     .bind(flag(c.require_pkce || c.public))
+    .bind(flag(c.require_two_factors))
     .execute(&mut *tx)
     .await?;
     for org in &c.organisations {
@@ -121,7 +127,7 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<Client>, sqlx::Error> {
         "select c.id, c.name, c.secret_hash, c.public, c.first_party, c.redirect_uris,
                 c.post_logout_redirect_uris, c.grant_types, c.id_token_alg, c.require_organisation,
                 c.created_at, c.updated_at, c.owner_organisation_id, c.visible_roles, c.admin_api,
-                c.require_pkce, co.organisation_id
+                c.require_pkce, c.require_two_factors, co.organisation_id
          from clients c left join client_organisations co on co.client_id = c.id
          where c.id = $1",
     )
@@ -155,13 +161,15 @@ fn from_row(row: ClientRow, organisations: Vec<String>) -> Client {
         visible_roles: row.visible_roles.as_deref().map(from_json_list),
         admin_api: row.admin_api != 0,
         require_pkce: row.require_pkce != 0 || row.public != 0,
+        require_two_factors: row.require_two_factors != 0,
         created_at: row.created_at,
     }
 }
 
 const CLIENT_COLUMNS: &str = "id, name, secret_hash, public, first_party, redirect_uris,
     post_logout_redirect_uris, grant_types, id_token_alg, require_organisation, created_at,
-    updated_at, owner_organisation_id, visible_roles, admin_api, require_pkce";
+    updated_at, owner_organisation_id, visible_roles, admin_api, require_pkce,
+    require_two_factors";
 
 /// Clients owned by an organisation (`None`: by the installation), by name then id, after
 /// the cursor `(name, id)`.
@@ -201,7 +209,8 @@ pub async fn update(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
     let mut tx = db.writer().begin().await?;
     sqlx::query(
         "update clients set name = $1, redirect_uris = $2, post_logout_redirect_uris = $3,
-                require_organisation = $4, visible_roles = $5, updated_at = $6, require_pkce = $8
+                require_organisation = $4, visible_roles = $5, updated_at = $6, require_pkce = $8,
+                require_two_factors = $9
          where id = $7",
     )
     .bind(&c.name)
@@ -212,6 +221,7 @@ pub async fn update(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
     .bind(now)
     .bind(&c.id)
     .bind(flag(c.require_pkce || c.public))
+    .bind(flag(c.require_two_factors))
     .execute(&mut *tx)
     .await?;
     sqlx::query("delete from client_organisations where client_id = $1")

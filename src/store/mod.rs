@@ -7,6 +7,7 @@ pub mod audit;
 pub mod auth_requests;
 pub mod backup_status;
 pub mod clients;
+pub mod cluster;
 pub mod codes;
 pub mod consents;
 pub mod dump;
@@ -208,7 +209,8 @@ impl Db {
     /// migrate once). Migrations newer than this binary are tolerated when they are all
     /// expand migrations (rolling upgrade), and refused with instructions otherwise
     /// (`schema`).
-    pub async fn migrate(&self) -> Result<()> {
+    /// Returns whether the database was empty before (this binary created it).
+    pub async fn migrate(&self) -> Result<bool> {
         self.migrate_with(schema::embedded(self.backend)).await
     }
 
@@ -216,20 +218,26 @@ impl Db {
     /// binary carrying `known` does at start. The shipped binary always uses its embedded
     /// set; this exists so that tests can run a node of the "next version" (the embedded
     /// migrations plus new ones) beside one of this version (tests/it/rolling_upgrade.rs).
-    pub async fn migrate_with(&self, known: &sqlx::migrate::Migrator) -> Result<()> {
+    pub async fn migrate_with(&self, known: &sqlx::migrate::Migrator) -> Result<bool> {
         // Checked before and after running: a contract migration a newer node applied while
         // this one waited for the migration lock also stops this node.
-        self.refuse_contracted(known, false).await?;
+        let before = self.refuse_contracted(known, false).await?;
+        let fresh = before.newer.is_empty() && before.pending.len() == known.iter().count();
         migrate::run(self, &schema::tolerant(known)).await?;
-        self.refuse_contracted(known, true).await
+        self.refuse_contracted(known, true).await?;
+        Ok(fresh)
     }
 
     /// Fails when the database has a contract migration `known` lacks; with `warn`, logs
     /// newer expand migrations.
-    async fn refuse_contracted(&self, known: &sqlx::migrate::Migrator, warn: bool) -> Result<()> {
+    async fn refuse_contracted(
+        &self,
+        known: &sqlx::migrate::Migrator,
+        warn: bool,
+    ) -> Result<schema::Status> {
         let status = schema::status_against(self, known).await?;
         if status.newer.is_empty() {
-            return Ok(());
+            return Ok(status);
         }
         let list: Vec<String> = status
             .newer
@@ -249,7 +257,7 @@ impl Db {
             "the database has migrations this binary does not know (a newer version migrated); they only add, so this node keeps serving: upgrade it soon"
             );
         }
-        Ok(())
+        Ok(status)
     }
 
     /// The pool for reads.

@@ -90,6 +90,7 @@ mod two_factor;
 mod two_factor_cli;
 mod two_factor_passkey;
 mod two_factor_support;
+mod upgrade_gate;
 mod upgrade_load;
 mod upkeep;
 mod verify_channels;

@@ -113,6 +113,7 @@ pub async fn post_edit(
         redirect_uris: Some(form.lines("redirect_uris")),
         post_logout_redirect_uris: Some(form.lines("post_logout_redirect_uris")),
         require_organisation: Some(form.checked("require_organisation")),
+        require_two_factors: Some(form.checked("require_two_factors")),
         ..Default::default()
     };
     match clients::update(&state, &admin.caller, &client.client_id, changes).await {

@@ -48,6 +48,10 @@ pub struct NewClient {
     /// confidential legacy app that cannot send it).
     #[serde(default = "yes")]
     pub require_pkce: bool,
+    /// Every login through the client must be of two factors (409 until the upgrade to
+    /// 0.3.0 is finished).
+    #[serde(default)]
+    pub require_two_factors: bool,
 }
 
 fn yes() -> bool {
@@ -71,6 +75,7 @@ impl From<NewClient> for CreateClient {
             visible_roles: b.visible_roles,
             admin_api: b.admin_api,
             allow_no_pkce: !b.require_pkce,
+            require_two_factors: b.require_two_factors,
         }
     }
 }
@@ -89,6 +94,8 @@ pub struct ClientPatch {
     pub organisations: Option<Vec<String>>,
     /// `false` only for a confidential legacy app that cannot send PKCE.
     pub require_pkce: Option<bool>,
+    /// Every login through the client must be of two factors.
+    pub require_two_factors: Option<bool>,
 }
 
 /// Tells an explicit `null` (`Some(None)`) from an absent field (`None`, by `default`).
@@ -187,6 +194,7 @@ pub async fn update(
         visible_roles: body.visible_roles,
         organisations: body.organisations,
         require_pkce: body.require_pkce,
+        require_two_factors: body.require_two_factors,
     };
     Ok(Json(clients::update(&state, &caller, &id, changes).await?))
 }

@@ -1,7 +1,5 @@
 //! The command line, run as the real binary.
 
-use std::process::{Command, Stdio};
-
 /// Runs the binary in `dir` against the database at `db_url`.
 pub fn nyckel(
     dir: &std::path::Path,
@@ -9,28 +7,12 @@ pub fn nyckel(
     args: &[&str],
     stdin: Option<&str>,
 ) -> (bool, String, String) {
-    use std::io::Write;
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nyckel"));
-    cmd.current_dir(dir)
-        .args(args)
-        .env("NYCKEL_DATABASE__URL", db_url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("run nyckel");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-    }
-    let out = child.wait_with_output().expect("wait");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+    crate::helpers::process::run_cli(
+        std::path::Path::new(env!("CARGO_BIN_EXE_nyckel")),
+        dir,
+        db_url,
+        args,
+        stdin,
     )
 }
 

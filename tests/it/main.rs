@@ -92,5 +92,6 @@ mod two_factor_passkey;
 mod two_factor_support;
 mod upgrade_gate;
 mod upgrade_load;
+mod upgrade_release;
 mod upkeep;
 mod verify_channels;

@@ -13,7 +13,7 @@ use crate::cli::nyckel;
 use crate::helpers::process::{ServerProcess, free_port};
 use crate::helpers::{PASSWORD, REDIRECT_URI, db};
 use crate::upgrade_load::{
-    Balancer, CONTRACT, EXPAND, Load, Node, WebClient, backend_of, next_version,
+    Balancer, CONTRACT, EXPAND, Load, Node, WebClient, backend_of, next_version, ready,
 };
 
 const BROWSERS: usize = 4;
@@ -65,21 +65,6 @@ fn fixtures(dir: &std::path::Path, url: &str) -> (Vec<String>, WebClient) {
         secret: v["client_secret"].as_str().expect("secret").to_string(),
     };
     (emails, web)
-}
-
-/// Waits until `GET /readyz` answers 200 at `base`.
-async fn ready(base: &str) {
-    let http = crate::helpers::browser::client(([127, 0, 0, 1], 0).into(), false);
-    let started = Instant::now();
-    loop {
-        if let Ok(res) = http.get(format!("{base}/readyz")).send().await {
-            if res.status() == 200 {
-                return;
-            }
-        }
-        assert!(started.elapsed() < LIMIT, "{base} never became ready");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
 }
 
 /// A load balancer's deregistration delay: requests already sent to a node that left the

@@ -63,6 +63,24 @@ pub fn backend_of(url: &str) -> Backend {
     }
 }
 
+/// Waits until `GET /readyz` answers 200 at `base` (fails the test after three minutes).
+pub async fn ready(base: &str) {
+    let http = crate::helpers::browser::client(([127, 0, 0, 1], 0).into(), false);
+    let started = Instant::now();
+    loop {
+        if let Ok(res) = http.get(format!("{base}/readyz")).send().await {
+            if res.status() == 200 {
+                return;
+            }
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "{base} never became ready"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A node running in this process.
 pub struct Node {
     pub state: AppState,
@@ -165,7 +183,7 @@ impl Balancer {
     }
 
     /// The node for a flow's `hop`-th request: consecutive hops go to different nodes.
-    fn pick(&self, hop: usize) -> (usize, String) {
+    pub fn pick(&self, hop: usize) -> (usize, String) {
         let rotation = self.rotation.lock().unwrap_or_else(|e| e.into_inner());
         let node = rotation[hop % rotation.len()];
         (node, self.bases[node].clone())

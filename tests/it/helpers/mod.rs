@@ -8,6 +8,7 @@ pub mod db;
 pub mod integrity;
 pub mod load;
 pub mod process;
+pub mod release;
 pub mod s3_server;
 pub mod sms_gateway;
 pub mod smtp;

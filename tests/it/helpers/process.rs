@@ -26,7 +26,26 @@ impl ServerProcess {
         issuer: &str,
         env: &[(&str, &str)],
     ) -> Self {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_nyckel"));
+        Self::spawn_bin(
+            Path::new(env!("CARGO_BIN_EXE_nyckel")),
+            dir,
+            db_url,
+            listen,
+            issuer,
+            env,
+        )
+    }
+
+    /// [`ServerProcess::spawn`] of another `nyckel` binary (a previous release).
+    pub fn spawn_bin(
+        bin: &Path,
+        dir: &Path,
+        db_url: &str,
+        listen: &str,
+        issuer: &str,
+        env: &[(&str, &str)],
+    ) -> Self {
+        let mut cmd = Command::new(bin);
         cmd.current_dir(dir)
             .arg("serve")
             .env("NYCKEL_DATABASE__URL", db_url)
@@ -125,4 +144,38 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("free port")
+}
+
+/// Runs the `nyckel` binary `bin` with `args` in `dir` against `db_url`, feeding `stdin`;
+/// returns `(success, stdout, stderr)`.
+pub fn run_cli(
+    bin: &Path,
+    dir: &Path,
+    db_url: &str,
+    args: &[&str],
+    stdin: Option<&str>,
+) -> (bool, String, String) {
+    use std::io::Write;
+    let mut cmd = Command::new(bin);
+    cmd.current_dir(dir)
+        .args(args)
+        .env("NYCKEL_DATABASE__URL", db_url)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = cmd.spawn().expect("run nyckel");
+    if let Some(input) = stdin {
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("wait");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }

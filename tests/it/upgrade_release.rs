@@ -1,0 +1,487 @@
+//! Upgrading from the real previous release (issue 15; SECURITY.md 5.3 R7; docs/upgrades.md).
+//! The previous release is built from this repository's history (scripts/previous-release.sh,
+//! the commit CHANGELOG.md records) and runs as the real `nyckel serve` binary; the new one
+//! is this code, started in process the way `nyckel serve` starts (it migrates).
+//!
+//! On PostgreSQL, both serve one database while browsers run complete logins (authorize,
+//! password, code, token, refresh, userinfo, `prompt=none`) and a service client makes admin
+//! writes, every request on the next node in rotation: the new node migrates under that
+//! load, the old one leaves the rotation and stops, and the operator finishes the upgrade.
+//! What must hold: no request fails at any point (the documented window is none), every
+//! acknowledged admin write is in the database, and a security setting the new release adds
+//! cannot be switched on while the old node serves (the new node answers 409, the old one
+//! refuses the field it does not know), only after `nyckel upgrade finish`, and is then
+//! enforced. On SQLite (one node), the old binary serves, stops, and the new one takes over
+//! the same file.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use crate::cli::nyckel;
+use crate::helpers::process::{ServerProcess, free_port, run_cli};
+use crate::helpers::release::previous_binary;
+use crate::helpers::{PASSWORD, REDIRECT_URI, db};
+use crate::upgrade_load::{Balancer, Load, Node, WebClient, ready};
+
+const BROWSERS: usize = 4;
+const LIMIT: Duration = Duration::from_secs(240);
+/// A load balancer's deregistration delay (see rolling_upgrade.rs).
+const DRAIN: Duration = Duration::from_secs(1);
+
+/// What the previous release's CLI made.
+struct Fixtures {
+    emails: Vec<String>,
+    web: WebClient,
+    /// The organisation's service client for the admin API (`client_credentials`).
+    service: WebClient,
+    /// A client owned by the organisation, on which the new setting is tried.
+    club_app: String,
+    /// A member of the organisation who logs in through `club_app`.
+    member: String,
+}
+
+fn cli_json(bin: &std::path::Path, dir: &std::path::Path, url: &str, args: &[&str]) -> Value {
+    let (ok, out, err) = run_cli(bin, dir, url, args, None);
+    assert!(ok, "{args:?}: {err}");
+    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+/// People, an organisation and clients, made with the previous release's CLI.
+fn fixtures(bin: &std::path::Path, dir: &std::path::Path, url: &str) -> Fixtures {
+    let emails: Vec<String> = (0..BROWSERS)
+        .map(|i| format!("upgrading{i}@example.org"))
+        .collect();
+    let member = "club.member@example.org".to_string();
+    for email in emails.iter().chain([&member]) {
+        let args = ["user", "create", "--email", email, "--password-stdin"];
+        let (ok, _, err) = run_cli(bin, dir, url, &args, Some(PASSWORD));
+        assert!(ok, "{err}");
+    }
+    let (ok, _, err) = run_cli(
+        bin,
+        dir,
+        url,
+        &["org", "create", "--name", "Club", "--slug", "club"],
+        None,
+    );
+    assert!(ok, "{err}");
+    let args = [
+        "org",
+        "add-member",
+        "--org",
+        "club",
+        "--email",
+        &member,
+        "--role",
+        "member",
+    ];
+    let (ok, _, err) = run_cli(bin, dir, url, &args, None);
+    assert!(ok, "{err}");
+    let client = |v: Value| WebClient {
+        id: v["client_id"].as_str().expect("id").to_string(),
+        secret: v["client_secret"].as_str().unwrap_or_default().to_string(),
+    };
+    let web = client(cli_json(
+        bin,
+        dir,
+        url,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Web",
+            "--redirect-uri",
+            REDIRECT_URI,
+            "--first-party",
+            "--json",
+        ],
+    ));
+    let service = client(cli_json(
+        bin,
+        dir,
+        url,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Sync",
+            "--owner",
+            "club",
+            "--admin-api",
+            "--json",
+        ],
+    ));
+    let club_app = client(cli_json(
+        bin,
+        dir,
+        url,
+        &[
+            "client",
+            "create",
+            "--name",
+            "Club app",
+            "--owner",
+            "club",
+            "--redirect-uri",
+            REDIRECT_URI,
+            "--json",
+        ],
+    ))
+    .id;
+    Fixtures {
+        emails,
+        web,
+        service,
+        club_app,
+        member,
+    }
+}
+
+/// Admin writes through the balancer until stopped: each puts a new role of the
+/// organisation with the service client's token; every acknowledged one is remembered.
+struct Writes {
+    acked: Mutex<Vec<String>>,
+    failures: Mutex<Vec<String>>,
+    stop: AtomicBool,
+    hop: AtomicUsize,
+}
+
+impl Writes {
+    fn start(lb: Arc<Balancer>, service: WebClient) -> (Arc<Writes>, tokio::task::JoinHandle<()>) {
+        let w = Arc::new(Writes {
+            acked: Mutex::new(Vec::new()),
+            failures: Mutex::new(Vec::new()),
+            stop: AtomicBool::new(false),
+            hop: AtomicUsize::new(0),
+        });
+        let writes = w.clone();
+        let task = tokio::spawn(async move {
+            let http = crate::helpers::browser::client(([127, 0, 0, 1], 0).into(), false);
+            let mut n = 0;
+            while !writes.stop.load(Ordering::SeqCst) {
+                n += 1;
+                let role = format!("role-{n}");
+                match writes.put_role(&lb, &http, &service, &role).await {
+                    Ok(()) => writes.acked.lock().expect("acked").push(role),
+                    Err(e) => writes.failures.lock().expect("failures").push(e),
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        });
+        (w, task)
+    }
+
+    /// A token from one node, the write on the next: the two versions read each other's.
+    async fn put_role(
+        &self,
+        lb: &Balancer,
+        http: &reqwest::Client,
+        service: &WebClient,
+        role: &str,
+    ) -> Result<(), String> {
+        let (node, base) = lb.pick(self.hop.fetch_add(1, Ordering::SeqCst));
+        let res = http
+            .post(format!("{base}/token"))
+            .basic_auth(&service.id, Some(&service.secret))
+            .form(&[("grant_type", "client_credentials"), ("scope", "admin")])
+            .send()
+            .await
+            .map_err(|e| format!("token at node {node}: {e}"))?;
+        let status = res.status();
+        let body: Value = res.json().await.map_err(|e| e.to_string())?;
+        let token = body["access_token"]
+            .as_str()
+            .ok_or_else(|| format!("token at node {node}: HTTP {status} {body}"))?;
+        let (node, base) = lb.pick(self.hop.fetch_add(1, Ordering::SeqCst));
+        let res = http
+            .put(format!("{base}/api/admin/v1/orgs/club/roles/{role}"))
+            .bearer_auth(token)
+            .json(&json!({ "description": "made during the upgrade" }))
+            .send()
+            .await
+            .map_err(|e| format!("role {role} at node {node}: {e}"))?;
+        if res.status() != 200 {
+            let status = res.status();
+            let text = res.text().await.unwrap_or_default();
+            return Err(format!("role {role} at node {node}: HTTP {status} {text}"));
+        }
+        Ok(())
+    }
+
+    fn acked(&self) -> Vec<String> {
+        self.acked.lock().expect("acked").clone()
+    }
+
+    fn failures(&self) -> Vec<String> {
+        self.failures.lock().expect("failures").clone()
+    }
+
+    async fn stop(&self, task: tokio::task::JoinHandle<()>) {
+        self.stop.store(true, Ordering::SeqCst);
+        task.await.expect("writes");
+    }
+}
+
+/// A service token from `base`.
+async fn service_token(http: &reqwest::Client, base: &str, service: &WebClient) -> String {
+    let body: Value = http
+        .post(format!("{base}/token"))
+        .basic_auth(&service.id, Some(&service.secret))
+        .form(&[("grant_type", "client_credentials"), ("scope", "admin")])
+        .send()
+        .await
+        .expect("token")
+        .json()
+        .await
+        .expect("json");
+    body["access_token"]
+        .as_str()
+        .expect("access token")
+        .to_string()
+}
+
+/// Tries to switch on the client setting new in this release at `base`; returns the status.
+async fn switch_on(http: &reqwest::Client, base: &str, token: &str, client: &str) -> (u16, String) {
+    let res = http
+        .patch(format!("{base}/api/admin/v1/clients/{client}"))
+        .bearer_auth(token)
+        .json(&json!({ "require_two_factors": true }))
+        .send()
+        .await
+        .expect("patch");
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap_or_default())
+}
+
+/// Where a password login of `email` through `client` at `base` leads.
+async fn login_leads_to(base: &str, client: &str, email: &str) -> String {
+    let http = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .resolve("localhost", ([127, 0, 0, 1], 0).into())
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("client");
+    let pkce = crate::flows::Pkce::new();
+    let start = crate::flows::authorize_url(base, client, "openid", "s", Some(&pkce), &[]);
+    let res = http.get(start).send().await.expect("authorize");
+    let login = res.headers()["location"]
+        .to_str()
+        .expect("location")
+        .to_string();
+    let page = http
+        .get(format!("{base}{login}"))
+        .send()
+        .await
+        .expect("login page")
+        .text()
+        .await
+        .expect("body");
+    let mut fields = crate::helpers::browser::form_fields(&page, "/login").expect("login form");
+    fields.insert("email".into(), email.into());
+    fields.insert("password".into(), PASSWORD.into());
+    let res = http
+        .post(format!("{base}/login"))
+        .form(&fields)
+        .send()
+        .await
+        .expect("login");
+    res.headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_string()
+}
+
+async fn migration_rows(url: &str) -> Vec<(i64, i64)> {
+    sqlx::any::install_default_drivers();
+    let p = sqlx::AnyPool::connect(url).await.expect("database");
+    let rows = sqlx::query_as(
+        "select version, count(*) from _sqlx_migrations group by version order by version",
+    )
+    .fetch_all(&p)
+    .await
+    .expect("migrations");
+    p.close().await;
+    rows
+}
+
+async fn roles_of_club(url: &str) -> Vec<String> {
+    sqlx::any::install_default_drivers();
+    let p = sqlx::AnyPool::connect(url).await.expect("database");
+    let rows: Vec<(String,)> = sqlx::query_as(
+        "select r.name from organisation_roles r join organisations o on o.id = r.organisation_id
+         where o.slug = 'club'",
+    )
+    .fetch_all(&p)
+    .await
+    .expect("roles");
+    p.close().await;
+    rows.into_iter().map(|(r,)| r).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_the_previous_release_on_postgresql_under_load() {
+    let name = "upgrade_release::from_the_previous_release_on_postgresql_under_load";
+    let Some(previous) = previous_binary(name) else {
+        return;
+    };
+    if db::postgres_url().is_none() {
+        eprintln!(
+            "SKIPPED {name}: several nodes share PostgreSQL only (the SQLite run has its own test)"
+        );
+        return;
+    }
+    let started = Instant::now();
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let url = db::prepare(d).await.url;
+    let f = fixtures(&previous, d, &url);
+
+    let port_a = free_port();
+    let issuer = format!("https://localhost:{port_a}");
+    let listener_b = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let base_b = format!(
+        "https://localhost:{}",
+        listener_b.local_addr().expect("addr").port()
+    );
+    let lb = Arc::new(Balancer::new(&issuer, vec![issuer.clone(), base_b.clone()]));
+
+    // The previous release serves alone, under load.
+    let listen_a = format!("127.0.0.1:{port_a}");
+    let mut node_a = ServerProcess::spawn_bin(&previous, d, &url, &listen_a, &issuer, &[]);
+    ready(&issuer).await;
+    lb.rotate(&[0]);
+    let (load, tasks) = Load::start(lb.clone(), f.web.clone(), f.emails.clone());
+    let (writes, writer) = Writes::start(lb.clone(), f.service.clone());
+    load.wait_for(2, LIMIT).await;
+
+    // The new release starts, migrates while the old one serves, and joins the rotation.
+    let node_b = Node::start(d, "node-b", &url, &issuer, listener_b, None)
+        .await
+        .expect("the new release starts on the previous release's database");
+    ready(&base_b).await;
+    lb.rotate(&[0, 1]);
+    let (a0, b0) = (lb.served(0), lb.served(1));
+    load.wait_for(2 * BROWSERS, LIMIT).await;
+    assert!(lb.served(0) > a0 && lb.served(1) > b0, "both nodes served");
+
+    // While the old release serves, the new setting cannot be switched on: the new node
+    // refuses until the upgrade is finished, the old one refuses a field it does not know.
+    let http = crate::helpers::browser::client(([127, 0, 0, 1], 0).into(), false);
+    let token = service_token(&http, &base_b, &f.service).await;
+    let (status, text) = switch_on(&http, &base_b, &token, &f.club_app).await;
+    assert_eq!(status, 409, "the new node: {text}");
+    assert!(text.contains("nyckel upgrade finish"), "{text}");
+    let (status, text) = switch_on(&http, &issuer, &token, &f.club_app).await;
+    assert_eq!(status, 400, "the old node: {text}");
+
+    // The old node leaves the rotation and stops; the load goes on at the new one.
+    lb.rotate(&[1]);
+    tokio::time::sleep(DRAIN).await;
+    assert!(node_a.terminate(), "the previous release stopped cleanly");
+    load.wait_for(BROWSERS, LIMIT).await;
+
+    // The operator finishes the upgrade; the setting can be switched on and is enforced.
+    let (ok, out, err) = nyckel(d, &url, &["upgrade", "finish"], None);
+    assert!(ok, "{err}");
+    assert!(out.contains(nyckel::upgrade::CURRENT), "{out}");
+    let (status, text) = switch_on(&http, &base_b, &token, &f.club_app).await;
+    assert_eq!(status, 200, "{text}");
+    let to = login_leads_to(&base_b, &f.club_app, &f.member).await;
+    assert!(
+        to.starts_with("/login/second"),
+        "a second factor is asked for: {to}"
+    );
+
+    load.wait_for(BROWSERS, LIMIT).await;
+    load.stop(tasks).await;
+    writes.stop(writer).await;
+    let failures = load.failures();
+    if !failures.is_empty() {
+        eprintln!("--- the previous release printed:\n{}", node_a.output());
+    }
+    assert!(failures.is_empty(), "failed logins: {failures:#?}");
+    assert!(
+        writes.failures().is_empty(),
+        "failed admin writes: {:#?}",
+        writes.failures()
+    );
+    let acked = writes.acked();
+    assert!(acked.len() >= 4, "admin writes were made: {acked:?}");
+    let stored = roles_of_club(&url).await;
+    let lost: Vec<&String> = acked.iter().filter(|r| !stored.contains(r)).collect();
+    assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
+    let rows = migration_rows(&url).await;
+    assert!(rows.iter().all(|(_, n)| *n == 1), "{rows:?}");
+    let embedded = nyckel::store::schema::embedded(nyckel::store::Backend::Postgres);
+    assert_eq!(rows.len(), embedded.iter().count(), "{rows:?}");
+    node_b.stop().await;
+    eprintln!(
+        "{name}: {} logins, {} admin writes in {:.1} s",
+        load.completed(),
+        acked.len(),
+        started.elapsed().as_secs_f64()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn from_the_previous_release_on_sqlite() {
+    let name = "upgrade_release::from_the_previous_release_on_sqlite";
+    let Some(previous) = previous_binary(name) else {
+        return;
+    };
+    if db::postgres_url().is_some() {
+        eprintln!("SKIPPED {name}: the SQLite run covers it");
+        return;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let url = db::prepare(d).await.url;
+    let f = fixtures(&previous, d, &url);
+    let port = free_port();
+    let issuer = format!("https://localhost:{port}");
+    let lb = Arc::new(Balancer::new(&issuer, vec![issuer.clone()]));
+    let listen = format!("127.0.0.1:{port}");
+
+    // The previous release serves; its writes are acknowledged.
+    let mut old = ServerProcess::spawn_bin(&previous, d, &url, &listen, &issuer, &[]);
+    ready(&issuer).await;
+    lb.rotate(&[0]);
+    let (load, tasks) = Load::start(lb.clone(), f.web.clone(), f.emails.clone());
+    let (writes, writer) = Writes::start(lb.clone(), f.service.clone());
+    load.wait_for(2 * BROWSERS, LIMIT).await;
+    load.stop(tasks).await;
+    writes.stop(writer).await;
+    assert!(old.terminate(), "the previous release stopped cleanly");
+
+    // The new release takes over the same file: it migrates, finishes the upgrade (one node),
+    // and everything acknowledged before is there and works.
+    let listener = std::net::TcpListener::bind(listen.as_str()).expect("bind the same port");
+    let node = Node::start(d, "node-new", &url, &issuer, listener, None)
+        .await
+        .expect("the new release starts on the previous release's file");
+    ready(&issuer).await;
+    let (load, tasks) = Load::start(lb.clone(), f.web.clone(), f.emails.clone());
+    load.wait_for(2 * BROWSERS, LIMIT).await;
+    load.stop(tasks).await;
+    assert!(load.failures().is_empty(), "{:#?}", load.failures());
+    assert!(writes.failures().is_empty(), "{:#?}", writes.failures());
+    let stored = roles_of_club(&url).await;
+    assert!(
+        writes.acked().iter().all(|r| stored.contains(r)),
+        "acknowledged writes lost"
+    );
+    assert_eq!(
+        nyckel::upgrade::finished(&node.state.db).await.expect("db"),
+        Some(nyckel::upgrade::Version::current())
+    );
+    let http = crate::helpers::browser::client(([127, 0, 0, 1], 0).into(), false);
+    let token = service_token(&http, &issuer, &f.service).await;
+    let (status, text) = switch_on(&http, &issuer, &token, &f.club_app).await;
+    assert_eq!(status, 200, "{text}");
+    node.stop().await;
+}

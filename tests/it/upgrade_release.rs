@@ -289,6 +289,20 @@ async fn login_leads_to(base: &str, client: &str, email: &str) -> String {
         .send()
         .await
         .expect("login");
+    let mut to = location(&res);
+    // The login continues the authorization request, which decides what comes next.
+    while to.starts_with("/authorize/continue") {
+        let res = http
+            .get(format!("{base}{to}"))
+            .send()
+            .await
+            .expect("continue");
+        to = location(&res);
+    }
+    to
+}
+
+fn location(res: &reqwest::Response) -> String {
     res.headers()
         .get("location")
         .and_then(|v| v.to_str().ok())
@@ -338,7 +352,8 @@ async fn from_the_previous_release_on_postgresql_under_load() {
     let started = Instant::now();
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    // Empty: the previous release creates the schema, the keys and everything else.
+    let url = db::empty(d).await.url;
     let f = fixtures(&previous, d, &url);
 
     let port_a = free_port();
@@ -440,7 +455,8 @@ async fn from_the_previous_release_on_sqlite() {
     }
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    // Empty: the previous release creates the schema, the keys and everything else.
+    let url = db::empty(d).await.url;
     let f = fixtures(&previous, d, &url);
     let port = free_port();
     let issuer = format!("https://localhost:{port}");

@@ -71,6 +71,32 @@ pub async fn prepare(dir: &Path) -> Prepared {
     }
 }
 
+/// An empty database (no schema, no keys) and an empty keys folder in `dir`: for a binary
+/// that must create everything itself (the previous release in the upgrade test).
+pub async fn empty(dir: &Path) -> Prepared {
+    std::fs::create_dir_all(dir.join("keys")).expect("keys dir");
+    match postgres_url() {
+        None => {
+            let data = dir.join("data");
+            std::fs::create_dir_all(&data).expect("data dir");
+            Prepared {
+                url: format!("sqlite://{}", data.join("nyckel.db").display()),
+            }
+        }
+        Some(base) => {
+            let name = format!(
+                "nyckel_t_{}_{}",
+                std::process::id(),
+                nyckel::crypto::random_id().to_lowercase().replace('-', "_")
+            );
+            admin_execute(&base, &format!("create database {name}")).await;
+            Prepared {
+                url: with_database(&base, &name),
+            }
+        }
+    }
+}
+
 async fn admin_execute(base: &str, sql: &str) {
     use sqlx::Connection;
     sqlx::any::install_default_drivers();

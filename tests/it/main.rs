@@ -24,6 +24,7 @@ mod authorize;
 mod authorize_support;
 mod backup;
 mod backup_drill;
+mod backup_forgery;
 mod backup_retention;
 mod backup_s3;
 mod canary;

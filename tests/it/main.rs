@@ -27,6 +27,7 @@ mod backup_drill;
 mod backup_forgery;
 mod backup_retention;
 mod backup_s3;
+mod backup_scratch;
 mod backup_tombstones;
 mod canary;
 mod cli;

@@ -25,6 +25,7 @@ mod authorize_support;
 mod backup;
 mod backup_drill;
 mod backup_forgery;
+mod backup_names;
 mod backup_retention;
 mod backup_s3;
 mod backup_scratch;

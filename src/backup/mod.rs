@@ -20,6 +20,7 @@ pub mod retention;
 pub mod run;
 pub mod s3;
 pub mod schedule;
+pub mod scratch;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -225,16 +226,19 @@ async fn verify_one(
     };
     report.id = Some(id.clone());
     let fetched = restore::fetch(dest, &id, identities).await?;
-    let dir = scratch_root(config).join(format!("verify-{id}-{}", crate::crypto::random_id()));
-    std::fs::create_dir_all(&dir)?;
-    let guard = RemoveOnDrop(dir.clone());
-    let url = format!("sqlite://{}", dir.join("verify.db").display());
+    // The scratch database is plaintext while it lasts: removed at the end, and swept by the
+    // next run, verify or server start if this process is killed.
+    let work = scratch::WorkDir::create(
+        &scratch_root(config),
+        &format!("verify-{id}-{}", crate::crypto::random_id()),
+    )?;
+    let url = format!("sqlite://{}", work.path().join("verify.db").display());
     let scratch = Db::connect_url(&url, 1, std::time::Duration::from_secs(30), "normal")
         .await
         .map_err(|e| BackupError::Failed(format!("scratch database: {e}")))?;
     let rows = restore::load(&scratch, &fetched, identities).await;
     scratch.close().await;
-    drop(guard);
+    drop(work);
     let rows = rows?;
     report.tables = fetched.manifest.parts.len();
     report.rows = rows;
@@ -247,14 +251,6 @@ async fn verify_one(
         },
     )
     .await
-}
-
-struct RemoveOnDrop(PathBuf);
-
-impl Drop for RemoveOnDrop {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
 }
 
 /// The outcome of a restore.

@@ -1,10 +1,11 @@
-//! One backup run: a consistent snapshot, one encrypted part per table written to the scratch
-//! folder (so the snapshot is short and memory stays bounded), then every destination in
+//! One backup run: a consistent snapshot whose rows are streamed through zstd into age, one
+//! encrypted part per table written to the run's own scratch folder (so the snapshot is short
+//! and memory stays bounded; nothing unencrypted reaches the disk), then every destination in
 //! turn: parts, manifest and tombstone list uploaded and each read back and compared, the
 //! index last. A failing destination is reported and does not stop the others.
 
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -13,6 +14,7 @@ use serde::Serialize;
 use super::crypt::{self, HashWriter};
 use super::destination::Destination;
 use super::format::{self, Index, Manifest, Object, Part, TombstoneList};
+use super::scratch::WorkDir;
 use super::{BackupError, OpenDestination};
 use crate::config::BackupConfig;
 use crate::store::Db;
@@ -49,15 +51,6 @@ impl Report {
     }
 }
 
-/// Removes the run's scratch folder however the run ends.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Takes a backup of `db` and writes it to `destinations`; `scratch_root` holds temporary
 /// files. Fails (no destination touched) when the snapshot or encryption fails; otherwise
 /// returns a report with one entry per destination.
@@ -70,18 +63,11 @@ pub async fn run(
 ) -> Result<Report, BackupError> {
     let recipients = crypt::recipients(&config.recipients)?;
     let id = format::new_id(now);
-    let dir = scratch_root.join(&id);
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)?;
-    }
-    let scratch = Scratch(dir);
+    // Removed however the run ends; leftovers of a killed run are swept first.
+    let scratch = WorkDir::create(scratch_root, &id)?;
 
     let started = Instant::now();
-    let mut snapshot = Snapshot::open(db, &scratch.0).await?;
+    let mut snapshot = Snapshot::open(db).await?;
     let source = match snapshot.backend() {
         crate::store::Backend::Sqlite => "sqlite",
         crate::store::Backend::Postgres => "postgres",
@@ -91,7 +77,7 @@ pub async fn run(
     let mut parts = Vec::with_capacity(tables.len());
     for table in &tables {
         let object = format::part_name(&table.name);
-        let file = std::fs::File::create(scratch.0.join(&object))?;
+        let file = std::fs::File::create(scratch.path().join(&object))?;
         let outer = HashWriter::new(BufWriter::new(file));
         let age = crypt::encrypt_to(&recipients, outer)?;
         let zstd = zstd::Encoder::new(age, 3)?;
@@ -160,7 +146,7 @@ pub async fn run(
                 d.name().to_string(),
                 write_one(
                     d.as_ref(),
-                    &scratch.0,
+                    scratch.path(),
                     &manifest,
                     &manifest_bytes,
                     &tombstone_bytes,

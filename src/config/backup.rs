@@ -18,9 +18,9 @@ pub struct BackupConfig {
     pub destinations: Vec<DestinationConfig>,
     /// The node name recorded in the manifest (default: the host name).
     pub node: Option<String>,
-    /// Where a run keeps its temporary snapshot and encrypted parts (default:
-    /// `<data_dir>/backup-scratch`). It holds plaintext while a run lasts: keep it on the
-    /// database's own disk.
+    /// Where a run keeps its encrypted parts and a verify its scratch database (default:
+    /// `<data_dir>/backup-scratch`; see `backup::scratch`). A verify's database is plaintext
+    /// while it lasts.
     pub scratch_dir: Option<PathBuf>,
     /// Retention (GFS) for every destination, unless it overrides: the newest backup of each
     /// of the N most recent days (default 7), ISO weeks (5), months (12) and years

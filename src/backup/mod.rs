@@ -1,8 +1,9 @@
 //! Backups (issue 6, SECURITY.md 5.2 B1-B7): a consistent, backend-neutral snapshot of the
 //! whole database, zstd-compressed and encrypted to age recipients before it leaves the
-//! process, written to several destinations that are each read back; listing, pinning,
-//! verifying (into a scratch database) and restoring into an empty database, after which
-//! the erasure tombstones are applied again.
+//! process, signed with a key derived from the master key (`sign`, issue 15), written to
+//! several destinations that are each read back; listing, pinning, verifying (into a scratch
+//! database) and restoring into an empty database, after which the erasure tombstones are
+//! applied again. A backup's signature is checked before anything else of it is read.
 //!
 //! No axum here: the CLI (`nyckel backup ...`) calls these functions, and the scheduler can
 //! call [`run`] the same way. Signing keys inside stay sealed with the master key, as in the
@@ -21,6 +22,7 @@ pub mod run;
 pub mod s3;
 pub mod schedule;
 pub mod scratch;
+pub mod sign;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -31,6 +33,7 @@ pub use catalog::Entry;
 pub use run::{DestinationReport, Report};
 
 use crate::config::Config;
+use crate::keys::master::{MasterKey, MasterKeyError};
 use crate::store::Db;
 use destination::{Destination, DestinationError};
 
@@ -46,6 +49,10 @@ pub enum BackupError {
     /// The backup is damaged: a checksum, size, count or structure does not match.
     #[error("{0}")]
     Corrupt(String),
+    /// Not signed by a trusted key (another installation's, unsigned, or the signature does
+    /// not verify): never read further.
+    #[error("{0}")]
+    Untrusted(String),
     #[error("destination {0}: {1}")]
     Destination(String, String),
     #[error("{0}")]
@@ -67,6 +74,49 @@ pub fn scratch_root(config: &Config) -> PathBuf {
         .unwrap_or_else(|| config.data_dir.join("backup-scratch"))
 }
 
+/// The master key file of this installation (`<keys_dir>/master.key`), if there is one.
+pub fn load_master(config: &Config) -> Result<Option<MasterKey>, BackupError> {
+    let path = config.keys_dir.join(crate::keys::master::FILE_NAME);
+    match MasterKey::load(&path) {
+        Ok(m) => Ok(Some(m)),
+        Err(MasterKeyError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            Ok(None)
+        }
+        Err(e) => Err(BackupError::Refused(format!(
+            "cannot read the master key file: {e}"
+        ))),
+    }
+}
+
+/// The signer of new backups: the key derived from the current master key.
+pub fn signer(config: &Config) -> Result<sign::Signer, BackupError> {
+    let master = load_master(config)?.ok_or_else(|| {
+        BackupError::Refused(format!(
+            "cannot sign the backup: {} is missing (backups are signed with a key derived from the master key)",
+            config.keys_dir.join(crate::keys::master::FILE_NAME).display()
+        ))
+    })?;
+    Ok(sign::Signer::new(&master))
+}
+
+/// The keys whose backups are accepted: derived from every key of the master key file (when
+/// there is one here), `backup.trusted_signing_keys`, and `given` (`--trust-key`).
+pub fn trust(config: &Config, given: &[String]) -> Result<sign::Trust, BackupError> {
+    let master = load_master(config)?;
+    sign::Trust::new(master.as_ref(), &config.backup.trusted_signing_keys, given)
+        .map_err(BackupError::Refused)
+}
+
+/// How `verify` and `restore` decide whom to believe.
+#[derive(Debug, Clone, Default)]
+pub struct ReadOptions {
+    /// Public keys trusted besides the master key file's and the configured ones.
+    pub trust_keys: Vec<String>,
+    /// Accept backups written before backups were signed (format 1). Such a backup proves
+    /// nothing about who wrote it.
+    pub allow_unsigned: bool,
+}
+
 /// Opens the configured destinations (or only `only`).
 pub fn open_destinations(
     config: &Config,
@@ -77,8 +127,17 @@ pub fn open_destinations(
 
 /// Takes a backup of `db` to every configured destination.
 pub async fn run(db: &Db, config: &Config, now: i64) -> Result<Report, BackupError> {
+    let signer = signer(config)?;
     let dests = open_destinations(config, None)?;
-    run::run(db, &config.backup, &dests, &scratch_root(config), now).await
+    run::run(
+        db,
+        &config.backup,
+        &signer,
+        &dests,
+        &scratch_root(config),
+        now,
+    )
+    .await
 }
 
 /// The backups at each destination.
@@ -86,10 +145,14 @@ pub async fn list(
     config: &Config,
     only: Option<&str>,
 ) -> Result<Vec<(String, Result<Vec<Entry>, BackupError>)>, BackupError> {
+    let trust = trust(config, &[])?;
     let mut out = Vec::new();
     for d in open_destinations(config, only)? {
         match d {
-            Ok(d) => out.push((d.name().to_string(), catalog::list(d.as_ref()).await)),
+            Ok(d) => out.push((
+                d.name().to_string(),
+                catalog::list(d.as_ref(), &trust).await,
+            )),
             Err((name, e)) => out.push((
                 name.clone(),
                 Err(BackupError::Destination(name, e.to_string())),
@@ -160,12 +223,14 @@ pub async fn verify(
     id: Option<&str>,
     identity: &Path,
     only: Option<&str>,
+    options: &ReadOptions,
     now: i64,
 ) -> Result<Vec<VerifyReport>, BackupError> {
     if let Some(id) = id {
         check_id(id)?;
     }
     let identities = crypt::read_identities(identity)?;
+    let trust = trust(config, &options.trust_keys)?;
     let mut out = Vec::new();
     for d in open_destinations(config, only)? {
         let started = Instant::now();
@@ -181,7 +246,12 @@ pub async fn verify(
         let result = match &d {
             Ok(d) => {
                 report.destination = d.name().to_string();
-                verify_one(config, d.as_ref(), id, &identities, now, &mut report).await
+                let how = Reader {
+                    identities: &identities,
+                    trust: &trust,
+                    allow_unsigned: options.allow_unsigned,
+                };
+                verify_one(config, d.as_ref(), id, &how, now, &mut report).await
             }
             Err((name, e)) => {
                 report.destination = name.clone();
@@ -204,17 +274,25 @@ pub async fn verify(
     Ok(out)
 }
 
+/// What reading a backup needs: the identity, whom to trust, whether unsigned is allowed.
+struct Reader<'a> {
+    identities: &'a [age::x25519::Identity],
+    trust: &'a sign::Trust,
+    allow_unsigned: bool,
+}
+
 async fn verify_one(
     config: &Config,
     dest: &dyn Destination,
     id: Option<&str>,
-    identities: &[age::x25519::Identity],
+    how: &Reader<'_>,
     now: i64,
     report: &mut VerifyReport,
 ) -> Result<(), BackupError> {
+    let identities = how.identities;
     let id = match id {
         Some(id) => id.to_string(),
-        None => catalog::list(dest)
+        None => catalog::list(dest, how.trust)
             .await?
             .into_iter()
             .rev()
@@ -225,7 +303,7 @@ async fn verify_one(
             })?,
     };
     report.id = Some(id.clone());
-    let fetched = restore::fetch(dest, &id, identities).await?;
+    let fetched = restore::fetch(dest, &id, identities, how.trust, how.allow_unsigned).await?;
     // The scratch database is plaintext while it lasts: removed at the end, and swept by the
     // next run, verify or server start if this process is killed.
     let work = scratch::WorkDir::create(
@@ -276,10 +354,12 @@ pub async fn restore(
     identity: &Path,
     into: &str,
     only: Option<&str>,
+    options: &ReadOptions,
 ) -> Result<RestoreReport, BackupError> {
     check_id(id)?;
     let started = Instant::now();
     let identities = crypt::read_identities(identity)?;
+    let trust = trust(config, &options.trust_keys)?;
     let dests = open_destinations(config, only)?;
     let target = Db::connect_url(into, 4, std::time::Duration::from_secs(30), "full")
         .await
@@ -290,13 +370,17 @@ pub async fn restore(
     let mut problems = Vec::new();
     for d in &dests {
         match d {
-            Ok(d) => match restore::fetch(d.as_ref(), id, &identities).await {
-                Ok(f) => {
-                    fetched = Some(f);
-                    break;
+            Ok(d) => {
+                match restore::fetch(d.as_ref(), id, &identities, &trust, options.allow_unsigned)
+                    .await
+                {
+                    Ok(f) => {
+                        fetched = Some(f);
+                        break;
+                    }
+                    Err(e) => problems.push(e),
                 }
-                Err(e) => problems.push(e),
-            },
+            }
             Err((name, e)) => problems.push(BackupError::Destination(name.clone(), e.to_string())),
         }
     }
@@ -318,7 +402,8 @@ pub async fn restore(
     // destination the backup comes from must answer.
     let mut remote: Vec<crate::store::erasure::Tombstone> = Vec::new();
     for d in dests.iter().flatten() {
-        match restore::tombstones_at(d.as_ref(), &identities).await {
+        match restore::tombstones_at(d.as_ref(), &identities, &trust, options.allow_unsigned).await
+        {
             Ok(list) => remote.extend(list),
             Err(e) if d.name() == fetched.destination => return Err(e),
             Err(e) => {

@@ -1,8 +1,8 @@
 //! One backup run: a consistent snapshot whose rows are streamed through zstd into age, one
 //! encrypted part per table written to the run's own scratch folder (so the snapshot is short
 //! and memory stays bounded; nothing unencrypted reaches the disk), then every destination in
-//! turn: parts, manifest and tombstone list uploaded and each read back and compared, the
-//! index last. A failing destination is reported and does not stop the others.
+//! turn: parts, manifest and the signed tombstone list uploaded and each read back and
+//! compared, then the backup's signature (`sign`) and the index last. A failing destination is reported and does not stop the others.
 
 use std::io::{BufWriter, Write};
 use std::path::Path;
@@ -15,6 +15,7 @@ use super::crypt::{self, HashWriter};
 use super::destination::Destination;
 use super::format::{self, Index, Manifest, Object, Part, TombstoneList};
 use super::scratch::WorkDir;
+use super::sign::{Signer, Statement};
 use super::{BackupError, OpenDestination};
 use crate::config::BackupConfig;
 use crate::store::Db;
@@ -57,6 +58,7 @@ impl Report {
 pub async fn run(
     db: &Db,
     config: &BackupConfig,
+    signer: &Signer,
     destinations: &[OpenDestination],
     scratch_root: &Path,
     now: i64,
@@ -136,6 +138,18 @@ pub async fn run(
         &recipients,
         &serde_json::to_vec(&tombstones).map_err(|e| BackupError::Failed(e.to_string()))?,
     )?);
+    let tombstones_sha256 = format::sha256_hex(&tombstone_bytes);
+    let tombstone_sig = Bytes::from(signer.sign(&Statement::Tombstones {
+        id: id.clone(),
+        created_at: now,
+        sha256: tombstones_sha256.clone(),
+    }));
+    let signed = Signed {
+        signer,
+        manifest_sha256: format::sha256_hex(&manifest_bytes),
+        tombstones_sha256,
+        tombstone_sig,
+    };
 
     let mut reports = Vec::with_capacity(destinations.len());
     let mut stored = 0;
@@ -150,6 +164,7 @@ pub async fn run(
                     &manifest,
                     &manifest_bytes,
                     &tombstone_bytes,
+                    &signed,
                 )
                 .await,
             ),
@@ -217,6 +232,15 @@ async fn put_checked(
     })
 }
 
+/// What the signatures of a run need.
+struct Signed<'a> {
+    signer: &'a Signer,
+    manifest_sha256: String,
+    tombstones_sha256: String,
+    /// The tombstone list's signature (the same at every destination).
+    tombstone_sig: Bytes,
+}
+
 /// Writes one backup to one destination; returns the bytes stored.
 async fn write_one(
     dest: &dyn Destination,
@@ -224,6 +248,7 @@ async fn write_one(
     manifest: &Manifest,
     manifest_bytes: &Bytes,
     tombstone_bytes: &Bytes,
+    signed: &Signed<'_>,
 ) -> Result<u64, String> {
     let id = &manifest.id;
     let mut objects = Vec::with_capacity(manifest.parts.len() + 1);
@@ -258,6 +283,13 @@ async fn write_one(
         tombstone_bytes.clone(),
     )
     .await?;
+    put_checked(
+        dest,
+        &format::tombstones_sig_key(id),
+        "tombstones signature",
+        signed.tombstone_sig.clone(),
+    )
+    .await?;
     let index = Index {
         format: format::FORMAT,
         id: id.clone(),
@@ -266,6 +298,21 @@ async fn write_one(
     };
     let size = index.size();
     let index_bytes = serde_json::to_vec_pretty(&index).map_err(|e| e.to_string())?;
+    // The signature before the index: a backup with an index is complete and signed.
+    let signature = signed.signer.sign(&Statement::Backup {
+        id: id.clone(),
+        created_at: manifest.created_at,
+        index_sha256: format::sha256_hex(&index_bytes),
+        manifest_sha256: signed.manifest_sha256.clone(),
+        tombstones_sha256: signed.tombstones_sha256.clone(),
+    });
+    put_checked(
+        dest,
+        &format::key(id, format::SIGNATURE),
+        format::SIGNATURE,
+        Bytes::from(signature),
+    )
+    .await?;
     put_checked(
         dest,
         &format::key(id, format::INDEX),
@@ -278,16 +325,22 @@ async fn write_one(
 }
 
 /// Older tombstone lists are superseded by newer ones (each holds every tombstone); the
-/// newest seven stay.
+/// newest seven stay, each with its signature.
 async fn prune_tombstone_lists(dest: &dyn Destination) {
-    let Ok(mut keys) = dest.list(format::TOMBSTONES_PREFIX).await else {
+    let Ok(keys) = dest.list(format::TOMBSTONES_PREFIX).await else {
         return;
     };
-    keys.sort();
+    let mut ids: Vec<&str> = keys
+        .iter()
+        .filter_map(|k| format::tombstones_id(k))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
     let keep = 7;
-    if keys.len() > keep {
-        for k in &keys[..keys.len() - keep] {
-            let _ = dest.delete(k).await;
+    if ids.len() > keep {
+        for id in &ids[..ids.len() - keep] {
+            let _ = dest.delete(&format::tombstones_key(id)).await;
+            let _ = dest.delete(&format::tombstones_sig_key(id)).await;
         }
     }
 }

@@ -1,6 +1,7 @@
-//! `[backup]`: who can read backups (age recipients, public keys only) and where copies go
-//! (`[[backup.destinations]]`). The private identity never appears here: it stays offline
-//! with the operator and is given to `nyckel backup verify|restore --identity FILE`.
+//! `[backup]`: who can read backups (age recipients, public keys only), whose signatures are
+//! trusted besides the master key's, and where copies go (`[[backup.destinations]]`). The
+//! private identity never appears here: it stays offline with the operator and is given to
+//! `nyckel backup verify|restore --identity FILE`.
 
 use std::path::PathBuf;
 
@@ -14,6 +15,10 @@ use super::ConfigError;
 pub struct BackupConfig {
     /// age X25519 recipients (`age1...`); every backup is readable by each of them.
     pub recipients: Vec<String>,
+    /// Backup-signing public keys (`ed25519:...`) whose backups `verify`, `restore`, `list`
+    /// and retention accept besides those derived from the master key file: keys of master
+    /// keys that were forgotten, or for a machine without the master key (`backup::sign`).
+    pub trusted_signing_keys: Vec<String>,
     /// Where copies are written; each is written and read back independently.
     pub destinations: Vec<DestinationConfig>,
     /// The node name recorded in the manifest (default: the host name).
@@ -97,6 +102,11 @@ impl BackupConfig {
                 return bad(format!(
                     "backup.recipients: {r:?} is not an age X25519 recipient (age1...)"
                 ));
+            }
+        }
+        for k in &self.trusted_signing_keys {
+            if let Err(e) = crate::backup::sign::PublicKey::parse(k) {
+                return bad(format!("backup.trusted_signing_keys: {e}"));
             }
         }
         let mut names = std::collections::HashSet::new();

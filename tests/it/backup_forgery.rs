@@ -139,11 +139,58 @@ async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore(
         assert_eq!(table_count(&target).await, 0, "target untouched");
     }
 
-    // The installation's own backup still verifies and restores.
-    let (ok, out, err) = site.backup(&url, &["verify", &own, "--identity", site.identity()]);
+    // The listing tells them apart, and retention leaves the stranger alone.
+    let (ok, out, err) = site.backup(&url, &["list", "--destination", "a", "--json"]);
+    assert!(ok, "{err}");
+    let list: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let backups = list["items"][0]["backups"].as_array().expect("backups");
+    let signature = |id: &str| {
+        backups
+            .iter()
+            .find(|b| b["id"] == id)
+            .map(|b| b["signature"].clone())
+            .expect("listed")
+    };
+    assert_eq!(signature(&own), "trusted", "{list}");
+    assert_eq!(signature(&forged), "untrusted", "{list}");
+    let (ok, out, err) = site.backup(&url, &["prune", "--dry-run", "--json"]);
+    assert!(ok, "{err}");
+    let pruned: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(
+        pruned[0]["not_trusted"],
+        serde_json::json!([forged]),
+        "{pruned}"
+    );
+    assert_eq!(pruned[0]["kept"], serde_json::json!([own]), "{pruned}");
+
+    // The installation's own backup still verifies and restores from the other destination
+    // (the stranger also left a tombstone list at a, which a restore from a would read).
+    let (ok, out, err) = site.backup(
+        &url,
+        &[
+            "verify",
+            &own,
+            "--identity",
+            site.identity(),
+            "--destination",
+            "b",
+        ],
+    );
     assert!(ok, "{out}\n{err}");
     let target = empty_database(d, postgres).await;
-    let (ok, out, err) = site.restore(&own, &target);
+    let (ok, out, err) = site.backup(
+        &target,
+        &[
+            "restore",
+            &own,
+            "--identity",
+            site.identity(),
+            "--into",
+            &target,
+            "--destination",
+            "b",
+        ],
+    );
     assert!(ok, "{out}\n{err}");
     let restored = connect(&target).await;
     let (n,): (i64,) = sqlx::query_as("select count(*) from users where email = $1")

@@ -29,6 +29,7 @@ mod backup_names;
 mod backup_retention;
 mod backup_s3;
 mod backup_scratch;
+mod backup_signing;
 mod backup_tombstones;
 mod canary;
 mod cli;

@@ -128,11 +128,13 @@ pub fn open_destinations(
 /// Takes a backup of `db` to every configured destination.
 pub async fn run(db: &Db, config: &Config, now: i64) -> Result<Report, BackupError> {
     let signer = signer(config)?;
+    let trust = trust(config, &[])?;
     let dests = open_destinations(config, None)?;
     run::run(
         db,
         &config.backup,
         &signer,
+        &trust,
         &dests,
         &scratch_root(config),
         now,
@@ -213,11 +215,16 @@ pub struct VerifyReport {
     pub tables: usize,
     pub rows: u64,
     pub seconds: f64,
+    /// Tombstone lists at the destination that a restore would not apply (not signed, or by
+    /// a key that is not trusted).
+    pub warnings: Vec<String>,
 }
 
 /// Verifies backup `id` (default: the newest complete one) at each destination
-/// independently: download, decrypt, every checksum, a restore into a scratch SQLite database
-/// with integrity checks and row counts. A success is recorded at the destination.
+/// independently, checking everything a restore from there reads: the signature first, then
+/// download, decrypt, every checksum, every tombstone list at the destination, a restore into
+/// a scratch SQLite database with integrity checks and row counts. A success is recorded at
+/// the destination.
 pub async fn verify(
     config: &Config,
     id: Option<&str>,
@@ -242,6 +249,7 @@ pub async fn verify(
             tables: 0,
             rows: 0,
             seconds: 0.0,
+            warnings: Vec::new(),
         };
         let result = match &d {
             Ok(d) => {
@@ -304,6 +312,10 @@ async fn verify_one(
     };
     report.id = Some(id.clone());
     let fetched = restore::fetch(dest, &id, identities, how.trust, how.allow_unsigned).await?;
+    // Everything a restore from here reads: every tombstone list at this destination too.
+    let (_, passed_over) =
+        restore::tombstones_at(dest, identities, how.trust, how.allow_unsigned).await?;
+    report.warnings = passed_over;
     // The scratch database is plaintext while it lasts: removed at the end, and swept by the
     // next run, verify or server start if this process is killed.
     let work = scratch::WorkDir::create(
@@ -335,7 +347,14 @@ async fn verify_one(
 #[derive(Debug, Clone, Serialize)]
 pub struct RestoreReport {
     pub id: String,
+    /// The destination the backup was restored from.
     pub destination: String,
+    /// Destinations passed over before it, each with why (not there, damaged, not signed by
+    /// a trusted key, a tombstone list there that does not check out).
+    pub skipped: Vec<String>,
+    /// Tombstone lists not applied: not signed or signed by a key that is not trusted (at
+    /// any destination), or unreadable at another destination than the one restored from.
+    pub warnings: Vec<String>,
     pub tables: usize,
     pub rows: u64,
     /// Tombstones applied (union of the restored database's and the newest lists).
@@ -345,9 +364,38 @@ pub struct RestoreReport {
     pub seconds: f64,
 }
 
+/// Why no destination could be restored from: the one problem that matters (a damaged copy,
+/// a stranger's backup or a wrong key say more than "not here"), or all of them.
+fn no_good_copy(id: &str, problems: Vec<(String, BackupError)>) -> BackupError {
+    let not_there = |e: &BackupError| matches!(e, BackupError::Refused(m) if m.contains("is not at destination"));
+    let meaningful = problems.iter().filter(|(_, e)| !not_there(e)).count();
+    if problems.is_empty() {
+        return BackupError::Refused(format!("backup {id} not found"));
+    }
+    if meaningful == 1 || problems.len() == 1 {
+        let at = problems
+            .iter()
+            .position(|(_, e)| !not_there(e))
+            .unwrap_or(0);
+        return problems.into_iter().nth(at).map_or_else(
+            || BackupError::Refused(format!("backup {id} not found")),
+            |(_, e)| e,
+        );
+    }
+    BackupError::Refused(format!(
+        "backup {id}: no destination holds a good copy: {}",
+        problems
+            .iter()
+            .map(|(name, e)| format!("{name}: {e}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    ))
+}
+
 /// Restores backup `id` into the empty database at `into`: fetched and checked completely
-/// first (from `only`, or the first destination that has it), then loaded, migrated to this
-/// binary's schema, and the tombstones re-applied.
+/// first, with every tombstone list at its destination (from `only`, or the first
+/// destination that holds a good copy: the report says which, and why others were passed
+/// over), then loaded, migrated to this binary's schema, and the tombstones re-applied.
 pub async fn restore(
     config: &Config,
     id: &str,
@@ -366,48 +414,61 @@ pub async fn restore(
         .map_err(|e| BackupError::Refused(format!("cannot open the target database: {e}")))?;
     restore::ensure_empty(&target).await?;
 
-    let mut fetched = None;
-    let mut problems = Vec::new();
+    // The first destination holding a good copy: the backup and every tombstone list there
+    // (a restore from it applies them all), all checked before the target is touched.
+    let mut chosen = None;
+    let mut problems: Vec<(String, BackupError)> = Vec::new();
     for d in &dests {
-        match d {
-            Ok(d) => {
-                match restore::fetch(d.as_ref(), id, &identities, &trust, options.allow_unsigned)
-                    .await
-                {
-                    Ok(f) => {
-                        fetched = Some(f);
-                        break;
-                    }
-                    Err(e) => problems.push(e),
-                }
+        let d = match d {
+            Ok(d) => d,
+            Err((name, e)) => {
+                problems.push((
+                    name.clone(),
+                    BackupError::Destination(name.clone(), e.to_string()),
+                ));
+                continue;
             }
-            Err((name, e)) => problems.push(BackupError::Destination(name.clone(), e.to_string())),
+        };
+        let good = match restore::fetch(d.as_ref(), id, &identities, &trust, options.allow_unsigned)
+            .await
+        {
+            Ok(f) => {
+                restore::tombstones_at(d.as_ref(), &identities, &trust, options.allow_unsigned)
+                    .await
+                    .map(|(t, w)| (f, t, w))
+            }
+            Err(e) => Err(e),
+        };
+        match good {
+            Ok(found) => {
+                chosen = Some(found);
+                break;
+            }
+            Err(e) => problems.push((d.name().to_string(), e)),
         }
     }
-    let Some(fetched) = fetched else {
-        // A wrong key or a damaged copy is worth more than "not here" from other sites.
-        let worst = problems
-            .iter()
-            .position(
-                |e| !matches!(e, BackupError::Refused(m) if m.contains("is not at destination")),
-            )
-            .unwrap_or(0);
-        return Err(if problems.is_empty() {
-            BackupError::Refused(format!("backup {id} not found"))
-        } else {
-            problems.swap_remove(worst)
-        });
+    let Some((fetched, mut remote, mut warnings)) = chosen else {
+        return Err(no_good_copy(id, problems));
     };
-    // The newest tombstone lists, read before the target is touched: at least the
-    // destination the backup comes from must answer.
-    let mut remote: Vec<crate::store::erasure::Tombstone> = Vec::new();
+    let skipped: Vec<String> = problems
+        .iter()
+        .map(|(name, e)| format!("{name}: {e}"))
+        .collect();
+    // The tombstone lists at the other destinations too (erasures only grow); one that cannot
+    // be read there is reported, not fatal: the chosen destination's lists were all good.
     for d in dests.iter().flatten() {
+        if d.name() == fetched.destination {
+            continue;
+        }
         match restore::tombstones_at(d.as_ref(), &identities, &trust, options.allow_unsigned).await
         {
-            Ok(list) => remote.extend(list),
-            Err(e) if d.name() == fetched.destination => return Err(e),
+            Ok((list, passed_over)) => {
+                remote.extend(list);
+                warnings.extend(passed_over);
+            }
             Err(e) => {
-                tracing::warn!(destination = %d.name(), error = %e, "tombstone list not read")
+                tracing::warn!(destination = %d.name(), error = %e, "tombstone lists not read");
+                warnings.push(format!("{}: tombstone lists not read: {e}", d.name()));
             }
         }
     }
@@ -433,6 +494,8 @@ pub async fn restore(
     Ok(RestoreReport {
         id: id.to_string(),
         destination: fetched.destination.clone(),
+        skipped,
+        warnings,
         tables: fetched.manifest.parts.len(),
         rows,
         tombstones: all.len(),

@@ -308,18 +308,21 @@ pub async fn load(
 /// Every person erased according to the tombstone lists kept at `dest`: the union of all
 /// lists there (each run writes one and the newest few are kept). Erasures only grow, so the
 /// union is right whatever order the lists were written in (backup ids made within one
-/// second do not sort by time).
+/// second do not sort by time). Also returns what was passed over, for the report.
 ///
-/// Each list's signature is checked before it is decrypted: signed by a trusted key, over
-/// these exact bytes. A list without a signature (written before backups were signed) is
-/// skipped with a warning, or read when `allow_unsigned`; every newer signed list holds
-/// its tombstones anyway. Any other problem with any list fails, naming the list.
+/// Each list's signature is checked before it is decrypted. A list signed by a trusted key
+/// must be exactly what was signed, decrypt and parse, or the whole call fails, naming the
+/// list: a restore from this destination would miss its erasures. A list signed by a key
+/// that is not trusted (another installation's, or a master key forgotten and not listed in
+/// `backup.trusted_signing_keys`) or not signed at all (written before backups were signed;
+/// read when `allow_unsigned`) is not applied and is reported: every newer list of ours holds
+/// the tombstones of ours.
 pub async fn tombstones_at(
     dest: &dyn Destination,
     identities: &[age::x25519::Identity],
     trust: &Trust,
     allow_unsigned: bool,
-) -> Result<Vec<Tombstone>, BackupError> {
+) -> Result<(Vec<Tombstone>, Vec<String>), BackupError> {
     let name = dest.name();
     let dest_err = |e: DestinationError| BackupError::Destination(name.to_string(), e.to_string());
     let keys = dest
@@ -327,6 +330,7 @@ pub async fn tombstones_at(
         .await
         .map_err(dest_err)?;
     let mut all: std::collections::BTreeMap<String, Tombstone> = std::collections::BTreeMap::new();
+    let mut passed_over = Vec::new();
     for key in &keys {
         let Some(id) = format::tombstones_id(key) else {
             continue;
@@ -334,34 +338,23 @@ pub async fn tombstones_at(
         let bad =
             |what: String| BackupError::Corrupt(format!("tombstone list {key} at {name}: {what}"));
         let data = dest.get(key).await.map_err(dest_err)?;
-        match dest.get(&format::tombstones_sig_key(id)).await {
-            Ok(stored) => match trust.open(&stored) {
-                Ok(Statement::Tombstones {
-                    id: signed_id,
-                    sha256,
-                    ..
-                }) if signed_id == id => {
-                    if sha256 != format::sha256_hex(&data) {
-                        return Err(bad(
-                            "its content differs from what was signed (damaged or replaced)".into(),
-                        ));
-                    }
-                }
-                Ok(_) => return Err(bad("the signature is for something else".into())),
-                Err(e) => {
-                    return Err(BackupError::Untrusted(format!(
-                        "tombstone list {key} at {name}: {e}; refused"
-                    )));
-                }
-            },
-            Err(DestinationError::NotFound(_)) if allow_unsigned => {
+        match list_signature(dest, trust, id, &data).await? {
+            ListSignature::Signed => {}
+            ListSignature::Unsigned if allow_unsigned => {
                 tracing::warn!(destination = %name, list = %key, "reading an unsigned tombstone list because unsigned backups were allowed");
             }
-            Err(DestinationError::NotFound(_)) => {
-                tracing::warn!(destination = %name, list = %key, "unsigned tombstone list skipped (newer signed lists hold its tombstones)");
+            ListSignature::Unsigned => {
+                passed_over.push(format!(
+                    "tombstone list {key} at {name} is not signed: not applied"
+                ));
                 continue;
             }
-            Err(e) => return Err(dest_err(e)),
+            ListSignature::Untrusted(why) => {
+                passed_over.push(format!(
+                    "tombstone list {key} at {name}: {why}: not applied"
+                ));
+                continue;
+            }
         }
         let plain = crypt::decrypt(identities, &data, key).map_err(|e| match e {
             CryptError::NoMatchingKey(_) => {
@@ -375,5 +368,57 @@ pub async fn tombstones_at(
             all.entry(t.sub.clone()).or_insert(t);
         }
     }
-    Ok(all.into_values().collect())
+    for p in &passed_over {
+        tracing::warn!(destination = %name, "{p}");
+    }
+    Ok((all.into_values().collect(), passed_over))
+}
+
+/// Whether a tombstone list is signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListSignature {
+    /// Signed by a trusted key, over exactly these bytes.
+    Signed,
+    /// No signature (written before backups were signed).
+    Unsigned,
+    /// A signature by a key that is not trusted (why, for the report).
+    Untrusted(String),
+}
+
+/// Checks the signature of the tombstone list of backup `id` at `dest`, whose bytes are
+/// `data`. `Err(BackupError::Destination)` when the signature could not be read; any other
+/// error means the list is damaged or not what its signature covers.
+pub async fn list_signature(
+    dest: &dyn Destination,
+    trust: &Trust,
+    id: &str,
+    data: &[u8],
+) -> Result<ListSignature, BackupError> {
+    let key = format::tombstones_key(id);
+    let name = dest.name();
+    let bad =
+        |what: String| BackupError::Corrupt(format!("tombstone list {key} at {name}: {what}"));
+    let stored = match dest.get(&format::tombstones_sig_key(id)).await {
+        Ok(stored) => stored,
+        Err(DestinationError::NotFound(_)) => return Ok(ListSignature::Unsigned),
+        Err(e) => return Err(BackupError::Destination(name.to_string(), e.to_string())),
+    };
+    match trust.open(&stored) {
+        Ok(Statement::Tombstones {
+            id: signed_id,
+            sha256,
+            ..
+        }) if signed_id == id => {
+            if sha256 == format::sha256_hex(data) {
+                Ok(ListSignature::Signed)
+            } else {
+                Err(bad(
+                    "its content differs from what was signed (damaged or replaced)".into(),
+                ))
+            }
+        }
+        Ok(_) => Err(bad("the signature is for something else".into())),
+        Err(e @ SignatureError::Untrusted { .. }) => Ok(ListSignature::Untrusted(e.to_string())),
+        Err(e) => Err(bad(e.to_string())),
+    }
 }

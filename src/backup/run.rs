@@ -14,8 +14,9 @@ use serde::Serialize;
 use super::crypt::{self, HashWriter};
 use super::destination::Destination;
 use super::format::{self, Index, Manifest, Object, Part, TombstoneList};
+use super::restore::{self, ListSignature};
 use super::scratch::WorkDir;
-use super::sign::{Signer, Statement};
+use super::sign::{Signer, Statement, Trust};
 use super::{BackupError, OpenDestination};
 use crate::config::BackupConfig;
 use crate::store::Db;
@@ -59,6 +60,7 @@ pub async fn run(
     db: &Db,
     config: &BackupConfig,
     signer: &Signer,
+    trust: &Trust,
     destinations: &[OpenDestination],
     scratch_root: &Path,
     now: i64,
@@ -146,6 +148,7 @@ pub async fn run(
     }));
     let signed = Signed {
         signer,
+        trust,
         manifest_sha256: format::sha256_hex(&manifest_bytes),
         tombstones_sha256,
         tombstone_sig,
@@ -235,6 +238,8 @@ async fn put_checked(
 /// What the signatures of a run need.
 struct Signed<'a> {
     signer: &'a Signer,
+    /// Which tombstone lists at a destination are ours (pruning them).
+    trust: &'a Trust,
     manifest_sha256: String,
     tombstones_sha256: String,
     /// The tombstone list's signature (the same at every destination).
@@ -320,13 +325,19 @@ async fn write_one(
         Bytes::from(index_bytes),
     )
     .await?;
-    prune_tombstone_lists(dest).await;
+    prune_tombstone_lists(dest, signed.trust).await;
     Ok(size)
 }
 
-/// Older tombstone lists are superseded by newer ones (each holds every tombstone); the
-/// newest seven stay, each with its signature.
-async fn prune_tombstone_lists(dest: &dyn Destination) {
+/// How many of the newest good tombstone lists each destination keeps.
+const KEEP_LISTS: usize = 7;
+
+/// Older tombstone lists are superseded by newer ones (each holds every tombstone): the
+/// newest seven whose signature checks out stay, each with its signature. Lists that do not
+/// check out (damaged, unsigned from before signing, another installation's) would stop every
+/// restore from this destination, and the list just written holds every tombstone, so they
+/// are removed with a warning. A list that cannot be read now is left for the next run.
+async fn prune_tombstone_lists(dest: &dyn Destination, trust: &Trust) {
     let Ok(keys) = dest.list(format::TOMBSTONES_PREFIX).await else {
         return;
     };
@@ -336,11 +347,38 @@ async fn prune_tombstone_lists(dest: &dyn Destination) {
         .collect();
     ids.sort_unstable();
     ids.dedup();
-    let keep = 7;
-    if ids.len() > keep {
-        for id in &ids[..ids.len() - keep] {
-            let _ = dest.delete(&format::tombstones_key(id)).await;
-            let _ = dest.delete(&format::tombstones_sig_key(id)).await;
+    let mut kept = 0;
+    for id in ids.iter().rev() {
+        let key = format::tombstones_key(id);
+        let Ok(data) = dest.get(&key).await else {
+            continue;
+        };
+        let why = match restore::list_signature(dest, trust, id, &data).await {
+            Ok(ListSignature::Signed) if kept < KEEP_LISTS => {
+                kept += 1;
+                continue;
+            }
+            Ok(ListSignature::Signed) => None,
+            Ok(ListSignature::Unsigned) => Some("not signed".to_string()),
+            Ok(ListSignature::Untrusted(why)) => Some(why),
+            Err(BackupError::Destination(..)) => continue,
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(why) = why {
+            tracing::warn!(destination = %dest.name(), list = %key, reason = %why, "removing a tombstone list that does not check out (the list just written holds every tombstone)");
+        }
+        let _ = dest.delete(&key).await;
+        let _ = dest.delete(&format::tombstones_sig_key(id)).await;
+    }
+    // Signatures whose list is gone.
+    for k in &keys {
+        if let Some(id) = k
+            .strip_prefix(format::TOMBSTONES_PREFIX)
+            .and_then(|r| r.strip_suffix(format::TOMBSTONES_SIG_SUFFIX))
+        {
+            if !ids.contains(&id) {
+                let _ = dest.delete(k).await;
+            }
         }
     }
 }

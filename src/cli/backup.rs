@@ -197,12 +197,16 @@ pub async fn run(cmd: BackupCommand, config: Config, out: Out) -> anyhow::Result
                 .iter()
                 .map(|r| match &r.error {
                     None => format!(
-                        "{}: backup {} verified: {} tables, {} rows, {:.1} s",
+                        "{}: backup {} verified: {} tables, {} rows, {:.1} s{}",
                         r.destination,
                         r.id.as_deref().unwrap_or("?"),
                         r.tables,
                         r.rows,
-                        r.seconds
+                        r.seconds,
+                        r.warnings
+                            .iter()
+                            .map(|w| format!("\n  warning: {w}"))
+                            .collect::<String>()
                     ),
                     Some(e) => format!("{}: VERIFY FAILED: {e}", r.destination),
                 })
@@ -237,8 +241,19 @@ pub async fn run(cmd: BackupCommand, config: Config, out: Out) -> anyhow::Result
             out.print(
                 &serde_json::to_value(&r)?,
                 &format!(
-                    "restored backup {} from {}: {} tables, {} rows; {} tombstones applied ({} accounts erased again); {:.1} s",
-                    r.id, r.destination, r.tables, r.rows, r.tombstones, r.erased_again, r.seconds
+                    "restored backup {} from {}: {} tables, {} rows; {} tombstones applied ({} accounts erased again); {:.1} s{}",
+                    r.id,
+                    r.destination,
+                    r.tables,
+                    r.rows,
+                    r.tombstones,
+                    r.erased_again,
+                    r.seconds,
+                    r.skipped
+                        .iter()
+                        .map(|w| format!("\n  not used: {w}"))
+                        .chain(r.warnings.iter().map(|w| format!("\n  warning: {w}")))
+                        .collect::<String>()
                 ),
             );
         }

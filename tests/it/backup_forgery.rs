@@ -139,7 +139,7 @@ async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore(
         assert_eq!(table_count(&target).await, 0, "target untouched");
     }
 
-    // The listing tells them apart, and retention leaves the stranger alone.
+    // The listing tells them apart, and retention leaves the stranger's backup alone.
     let (ok, out, err) = site.backup(&url, &["list", "--destination", "a", "--json"]);
     assert!(ok, "{err}");
     let list: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
@@ -163,8 +163,9 @@ async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore(
     );
     assert_eq!(pruned[0]["kept"], serde_json::json!([own]), "{pruned}");
 
-    // The installation's own backup still verifies and restores from the other destination
-    // (the stranger also left a tombstone list at a, which a restore from a would read).
+    // The installation's own backup still verifies and restores. The stranger also left a
+    // tombstone list at a: it is not applied (its erasures are not ours), and the reports say
+    // so.
     let (ok, out, err) = site.backup(
         &url,
         &[
@@ -173,25 +174,29 @@ async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore(
             "--identity",
             site.identity(),
             "--destination",
-            "b",
+            "a",
+            "--json",
         ],
     );
     assert!(ok, "{out}\n{err}");
+    let verified: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert!(
+        verified["items"][0]["warnings"]
+            .to_string()
+            .contains(&format!("tombstones/{forged}")),
+        "{verified}"
+    );
     let target = empty_database(d, postgres).await;
-    let (ok, out, err) = site.backup(
-        &target,
-        &[
-            "restore",
-            &own,
-            "--identity",
-            site.identity(),
-            "--into",
-            &target,
-            "--destination",
-            "b",
-        ],
-    );
+    let (ok, out, err) = site.restore(&own, &target);
     assert!(ok, "{out}\n{err}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(report["destination"], "a", "{report}");
+    assert!(
+        report["warnings"]
+            .to_string()
+            .contains(&format!("tombstones/{forged}")),
+        "{report}"
+    );
     let restored = connect(&target).await;
     let (n,): (i64,) = sqlx::query_as("select count(*) from users where email = $1")
         .bind("mallory@evil.example")

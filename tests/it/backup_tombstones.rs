@@ -1,7 +1,8 @@
 //! Damaged tombstone lists (issue 15, defect 2): a restore reads every tombstone list at the
 //! destination it restores from, so `verify` must check them too, and one damaged list must
 //! not stop every restore: a restore without `--destination` falls back to the next
-//! destination that holds a good copy and says which one it used.
+//! destination that holds a good copy and says which one it used. The next run removes the
+//! damaged list (its own list holds every tombstone).
 
 use crate::backup::{Site, connect, empty_database};
 use crate::cli::nyckel;
@@ -110,4 +111,26 @@ async fn a_damaged_tombstone_list_fails_verify_and_restore_uses_another_destinat
     );
     assert!(!ok, "{out}");
     assert!(err.contains(&format!("tombstones/{old}")), "{err}");
+
+    // The next run replaces what does not check out (its new list holds every tombstone):
+    // a verifies again.
+    site.run(&url);
+    assert!(
+        !d.join("site-a")
+            .join("tombstones")
+            .join(format!("{old}.json.age"))
+            .exists()
+    );
+    let (ok, out, err) = site.backup(
+        &url,
+        &[
+            "verify",
+            &new,
+            "--identity",
+            site.identity(),
+            "--destination",
+            "a",
+        ],
+    );
+    assert!(ok, "{out}\n{err}");
 }

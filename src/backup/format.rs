@@ -2,13 +2,17 @@
 //! destination, the encrypted manifest, the plaintext index and the signatures.
 //!
 //! ```text
-//! backups/<id>/<table>.jsonl.zst.age   one part per table: a header line {"name", "columns"},
-//!                                      then one JSON array per row; zstd, then age
+//! backups/<id>/<random>.age           one part per table, named by 16 random bytes (hex) so
+//!                                      that no name at the destination says which table it
+//!                                      is (only the encrypted manifest does): a header line
+//!                                      {"name", "columns"}, then one JSON array per row; zstd,
+//!                                      then age
 //! backups/<id>/manifest.json.age       the manifest (encrypted): schema, counts, checksums
 //! backups/<id>/signature.json          the signed statement over index, manifest and
 //!                                      tombstone list (`sign`); written just before the index
 //! backups/<id>/index.json              written last, after every object read back: object
-//!                                      sizes and checksums (no row counts, no names)
+//!                                      names, sizes and checksums, sorted by name (no row
+//!                                      counts, no table names)
 //! backups/<id>/pinned                  marker: kept forever by retention
 //! backups/<id>/verified.json           marker: the last successful `backup verify`
 //! tombstones/<id>.json.age             the erasure tombstones at the time of backup <id>
@@ -37,9 +41,13 @@ pub fn key(id: &str, name: &str) -> String {
     format!("backups/{id}/{name}")
 }
 
-/// The object name of a table's part.
-pub fn part_name(table: &str) -> String {
-    format!("{table}.jsonl.zst.age")
+/// A new object name for a part: random, so that nothing but the encrypted manifest says
+/// which table a part holds. (Version 1 named parts `<table>.jsonl.zst.age`; readers take the
+/// name from the manifest either way.)
+pub fn new_part_object() -> String {
+    let mut r = [0u8; 16];
+    crate::crypto::fill_random(&mut r);
+    format!("{}.age", hex(&r))
 }
 
 pub const MANIFEST: &str = "manifest.json.age";
@@ -201,5 +209,9 @@ mod tests {
         assert!(id.starts_with("20241231T235959Z-"), "{id}");
         assert!(is_id(&id));
         assert!(!is_id("../../etc/passwd"));
+        let (a, b) = (new_part_object(), new_part_object());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert!(a.ends_with(".age") && a[..32].chars().all(|c| c.is_ascii_hexdigit()));
     }
 }

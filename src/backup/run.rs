@@ -80,7 +80,7 @@ pub async fn run(
     let tables = snapshot.tables().await?;
     let mut parts = Vec::with_capacity(tables.len());
     for table in &tables {
-        let object = format::part_name(&table.name);
+        let object = format::new_part_object();
         let file = std::fs::File::create(scratch.path().join(&object))?;
         let outer = HashWriter::new(BufWriter::new(file));
         let age = crypt::encrypt_to(&recipients, outer)?;
@@ -257,7 +257,11 @@ async fn write_one(
 ) -> Result<u64, String> {
     let id = &manifest.id;
     let mut objects = Vec::with_capacity(manifest.parts.len() + 1);
-    for part in &manifest.parts {
+    // In the order of their random names, so that neither the index nor the order of writes
+    // follows the tables.
+    let mut parts: Vec<&Part> = manifest.parts.iter().collect();
+    parts.sort_by(|a, b| a.object.cmp(&b.object));
+    for part in parts {
         let data = std::fs::read(scratch.join(&part.object))
             .map_err(|e| format!("reading the scratch copy of {}: {e}", part.object))?;
         let o = put_checked(
@@ -295,6 +299,7 @@ async fn write_one(
         signed.tombstone_sig.clone(),
     )
     .await?;
+    objects.sort_by(|a, b| a.name.cmp(&b.name));
     let index = Index {
         format: format::FORMAT,
         id: id.clone(),

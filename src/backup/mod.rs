@@ -367,11 +367,11 @@ pub struct RestoreReport {
 /// Why no destination could be restored from: the one problem that matters (a damaged copy,
 /// a stranger's backup or a wrong key say more than "not here"), or all of them.
 fn no_good_copy(id: &str, problems: Vec<(String, BackupError)>) -> BackupError {
-    let not_there = |e: &BackupError| matches!(e, BackupError::Refused(m) if m.contains("is not at destination"));
-    let meaningful = problems.iter().filter(|(_, e)| !not_there(e)).count();
     if problems.is_empty() {
         return BackupError::Refused(format!("backup {id} not found"));
     }
+    let not_there = |e: &BackupError| matches!(e, BackupError::Refused(m) if m.contains("is not at destination"));
+    let meaningful = problems.iter().filter(|(_, e)| !not_there(e)).count();
     if meaningful == 1 || problems.len() == 1 {
         let at = problems
             .iter()

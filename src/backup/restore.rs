@@ -89,7 +89,9 @@ pub async fn fetch(
     let manifest_data = get(format::key(id, format::MANIFEST)).await?;
     indexed(format::MANIFEST, &manifest_data)?;
     if let Some(Statement::Backup {
-        manifest_sha256, ..
+        manifest_sha256,
+        tombstones_sha256,
+        ..
     }) = &statement
     {
         if *manifest_sha256 != format::sha256_hex(&manifest_data) {
@@ -98,6 +100,21 @@ pub async fn fetch(
                 &name,
                 SignatureError::Mismatch("the manifest differs from what was signed".into()),
             ));
+        }
+        // The backup's own tombstone list, while it is kept (the newest few are).
+        match dest.get(&format::tombstones_key(id)).await {
+            Ok(list) if format::sha256_hex(&list) != *tombstones_sha256 => {
+                return Err(untrusted(
+                    id,
+                    &name,
+                    SignatureError::Mismatch(format!(
+                        "{} differs from what was signed",
+                        format::tombstones_key(id)
+                    )),
+                ));
+            }
+            Ok(_) | Err(DestinationError::NotFound(_)) => {}
+            Err(e) => return Err(BackupError::Destination(name.clone(), e.to_string())),
         }
     }
     let plain = crypt::decrypt(identities, &manifest_data, format::MANIFEST)

@@ -2,7 +2,8 @@
 //! encrypted part per table written to the run's own scratch folder (so the snapshot is short
 //! and memory stays bounded; nothing unencrypted reaches the disk), then every destination in
 //! turn: parts, manifest and the signed tombstone list uploaded and each read back and
-//! compared, then the backup's signature (`sign`) and the index last. A failing destination is reported and does not stop the others.
+//! compared, then the backup's signature (`sign`) and the index last. A failing destination
+//! is reported and does not stop the others. Part objects get random names (`format`).
 
 use std::io::{BufWriter, Write};
 use std::path::Path;

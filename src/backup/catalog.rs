@@ -1,5 +1,6 @@
-//! What a destination holds: backups with their size, completeness, pin and last verify
-//! (read from the plaintext index and markers; no key needed), and pinning.
+//! What a destination holds: backups with their size, completeness, pin, last verify and
+//! signer (read from the plaintext index, markers and signatures; no identity needed), who
+//! signed a backup (checked before anything else of it is read), and pinning.
 
 use std::collections::BTreeMap;
 
@@ -9,6 +10,7 @@ use serde::Serialize;
 use super::BackupError;
 use super::destination::{Destination, DestinationError};
 use super::format::{self, Index, Verified};
+use super::sign::{SignatureError, Statement, Trust};
 
 /// One backup at one destination.
 #[derive(Debug, Clone, Serialize)]
@@ -23,10 +25,37 @@ pub struct Entry {
     pub pinned: bool,
     /// When `nyckel backup verify` last succeeded for it here.
     pub verified_at: Option<i64>,
+    /// Who signed it.
+    pub signature: Signature,
 }
 
-/// The backups at `dest`, oldest first.
-pub async fn list(dest: &dyn Destination) -> Result<Vec<Entry>, BackupError> {
+/// Whether a backup is signed by a trusted key (from `signature.json` and `index.json`;
+/// nothing is decrypted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Signature {
+    /// Signed by a trusted key, over this index.
+    Trusted,
+    /// Signed by a key that is not trusted, or a signature that does not verify or does not
+    /// cover this index: not this installation's backup, or damaged.
+    Untrusted,
+    /// Not signed: a backup of format 1, or incomplete.
+    Unsigned,
+}
+
+impl Signature {
+    /// The word in listings.
+    pub fn name(self) -> &'static str {
+        match self {
+            Signature::Trusted => "signed",
+            Signature::Untrusted => "UNTRUSTED",
+            Signature::Unsigned => "unsigned",
+        }
+    }
+}
+
+/// The backups at `dest`, oldest first, with whether `trust` vouches for each.
+pub async fn list(dest: &dyn Destination, trust: &Trust) -> Result<Vec<Entry>, BackupError> {
     let keys = dest.list("backups/").await.map_err(dest_err(dest))?;
     let mut by_id: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for k in keys {
@@ -44,10 +73,15 @@ pub async fn list(dest: &dyn Destination) -> Result<Vec<Entry>, BackupError> {
     let mut out = Vec::with_capacity(by_id.len());
     for (id, names) in by_id {
         let has = |n: &str| names.iter().any(|x| x == n);
-        let index = if has(format::INDEX) {
-            read_index(dest, &id).await.ok()
+        let (index, signature) = if !has(format::INDEX) {
+            (None, Signature::Unsigned)
+        } else if has(format::SIGNATURE) {
+            match check_signature(dest, &id, trust, false).await {
+                Ok((index, _)) => (Some(index), Signature::Trusted),
+                Err(_) => (read_index(dest, &id).await.ok(), Signature::Untrusted),
+            }
         } else {
-            None
+            (read_index(dest, &id).await.ok(), Signature::Unsigned)
         };
         let verified_at = if has(format::VERIFIED) {
             dest.get(&format::key(&id, format::VERIFIED))
@@ -64,6 +98,7 @@ pub async fn list(dest: &dyn Destination) -> Result<Vec<Entry>, BackupError> {
             complete: index.is_some(),
             pinned: has(format::PINNED),
             verified_at,
+            signature,
             id,
         });
     }
@@ -72,6 +107,14 @@ pub async fn list(dest: &dyn Destination) -> Result<Vec<Entry>, BackupError> {
 
 /// The index of backup `id` at `dest`.
 pub async fn read_index(dest: &dyn Destination, id: &str) -> Result<Index, BackupError> {
+    Ok(read_index_bytes(dest, id).await?.0)
+}
+
+/// The index of backup `id` at `dest` and its exact bytes (what a signature covers).
+pub async fn read_index_bytes(
+    dest: &dyn Destination,
+    id: &str,
+) -> Result<(Index, Bytes), BackupError> {
     let data = dest
         .get(&format::key(id, format::INDEX))
         .await
@@ -88,7 +131,7 @@ pub async fn read_index(dest: &dyn Destination, id: &str) -> Result<Index, Backu
             dest.name()
         ))
     })?;
-    if index.id != id || index.format != format::FORMAT {
+    if index.id != id || !format::readable(index.format) {
         return Err(BackupError::Corrupt(format!(
             "backup {id} at {}: index.json is for {} (format {})",
             dest.name(),
@@ -96,7 +139,78 @@ pub async fn read_index(dest: &dyn Destination, id: &str) -> Result<Index, Backu
             index.format
         )));
     }
-    Ok(index)
+    Ok((index, data))
+}
+
+/// A refusal for a signature that is not accepted.
+pub fn untrusted(id: &str, dest: &str, e: SignatureError) -> BackupError {
+    BackupError::Untrusted(format!("backup {id} at {dest}: {e}; refused"))
+}
+
+/// Checks who signed backup `id` at `dest`, before anything else of it is read: its signature
+/// must verify with a key of `trust` and cover the exact bytes of its index. Returns the
+/// index, its statement (`None` for an unsigned backup of format 1, accepted only with
+/// `allow_unsigned`).
+pub async fn check_signature(
+    dest: &dyn Destination,
+    id: &str,
+    trust: &Trust,
+    allow_unsigned: bool,
+) -> Result<(Index, Option<Statement>), BackupError> {
+    let name = dest.name();
+    let statement = match dest.get(&format::key(id, format::SIGNATURE)).await {
+        Ok(stored) => Some(trust.open(&stored).map_err(|e| untrusted(id, name, e))?),
+        Err(DestinationError::NotFound(_)) => None,
+        Err(e) => return Err(BackupError::Destination(name.to_string(), e.to_string())),
+    };
+    let (index, index_bytes) = read_index_bytes(dest, id).await?;
+    let Some(statement) = statement else {
+        if index.format == format::FORMAT_UNSIGNED && allow_unsigned {
+            tracing::warn!(destination = %name, backup = %id, "accepting an unsigned backup (format 1) because unsigned backups were allowed");
+            return Ok((index, None));
+        }
+        let e = if index.format == format::FORMAT_UNSIGNED {
+            format!(
+                "backup {id} at {name} is not signed (format 1: written before backups were signed, or by someone else); refused. Only if you know it was written by this installation before the upgrade, use --allow-unsigned"
+            )
+        } else {
+            format!(
+                "backup {id} at {name}: {} is missing, it is not signed; refused",
+                format::SIGNATURE
+            )
+        };
+        return Err(BackupError::Untrusted(e));
+    };
+    match &statement {
+        Statement::Backup {
+            id: signed_id,
+            index_sha256,
+            ..
+        } if signed_id == id => {
+            if *index_sha256 != format::sha256_hex(&index_bytes) {
+                return Err(untrusted(
+                    id,
+                    name,
+                    SignatureError::Mismatch("index.json differs from what was signed".into()),
+                ));
+            }
+        }
+        _ => {
+            return Err(untrusted(
+                id,
+                name,
+                SignatureError::Mismatch("it is the signature of something else".into()),
+            ));
+        }
+    }
+    if index.format != format::FORMAT {
+        return Err(untrusted(
+            id,
+            name,
+            SignatureError::Mismatch(format!("a signed backup of format {}", index.format)),
+        ));
+    }
+    Ok((index, Some(statement)))
 }
 
 /// Pins (or unpins) backup `id` at `dest`: pinned backups are never pruned.

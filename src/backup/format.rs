@@ -1,44 +1,81 @@
-//! The backup format (version 1): what objects a backup consists of, their keys at a
-//! destination, the encrypted manifest and the plaintext index.
+//! The backup format (version 2): what objects a backup consists of, their keys at a
+//! destination, the encrypted manifest, the plaintext index and the signatures.
 //!
 //! ```text
-//! backups/<id>/<table>.jsonl.zst.age   one part per table: a header line {"name", "columns"},
-//!                                      then one JSON array per row; zstd, then age
+//! backups/<id>/<random>.age           one part per table, named by 16 random bytes (hex) so
+//!                                      that no name at the destination says which table it
+//!                                      is (only the encrypted manifest does): a header line
+//!                                      {"name", "columns"}, then one JSON array per row; zstd,
+//!                                      then age
 //! backups/<id>/manifest.json.age       the manifest (encrypted): schema, counts, checksums
+//! backups/<id>/signature.json          the signed statement over index, manifest and
+//!                                      tombstone list (`sign`); written just before the index
 //! backups/<id>/index.json              written last, after every object read back: object
-//!                                      sizes and checksums (no row counts, no names)
+//!                                      names, sizes and checksums, sorted by name (no row
+//!                                      counts, no table names)
 //! backups/<id>/pinned                  marker: kept forever by retention
 //! backups/<id>/verified.json           marker: the last successful `backup verify`
 //! tombstones/<id>.json.age             the erasure tombstones at the time of backup <id>
+//! tombstones/<id>.sig                  the signed statement over that list
 //! ```
 //! A backup without `index.json` is incomplete (a run that failed at that destination).
+//! Version 1 is version 2 without signatures: it is still read, but only when the operator
+//! allows unsigned backups (`--allow-unsigned`).
 
 use serde::{Deserialize, Serialize};
 
 use crate::store::dump::{Column, Migration};
 
-/// The format this binary writes and reads.
-pub const FORMAT: u32 = 1;
+/// The format this binary writes.
+pub const FORMAT: u32 = 2;
+/// The format of backups written before backups were signed (read with `--allow-unsigned`).
+pub const FORMAT_UNSIGNED: u32 = 1;
+
+/// Whether this binary reads format `format`.
+pub fn readable(format: u32) -> bool {
+    format == FORMAT || format == FORMAT_UNSIGNED
+}
 
 /// The key of an object of backup `id`.
 pub fn key(id: &str, name: &str) -> String {
     format!("backups/{id}/{name}")
 }
 
-/// The object name of a table's part.
-pub fn part_name(table: &str) -> String {
-    format!("{table}.jsonl.zst.age")
+/// A new object name for a part: random, so that nothing but the encrypted manifest says
+/// which table a part holds. (Version 1 named parts `<table>.jsonl.zst.age`; readers take the
+/// name from the manifest either way.)
+pub fn new_part_object() -> String {
+    let mut r = [0u8; 16];
+    crate::crypto::fill_random(&mut r);
+    format!("{}.age", hex(&r))
 }
 
 pub const MANIFEST: &str = "manifest.json.age";
 pub const INDEX: &str = "index.json";
 pub const PINNED: &str = "pinned";
 pub const VERIFIED: &str = "verified.json";
+pub const SIGNATURE: &str = "signature.json";
 pub const TOMBSTONES_PREFIX: &str = "tombstones/";
+/// How a tombstone list's key ends.
+pub const TOMBSTONES_SUFFIX: &str = ".json.age";
+/// How a tombstone list's signature's key ends.
+pub const TOMBSTONES_SIG_SUFFIX: &str = ".sig";
 
 /// The key of the tombstone list written with backup `id`.
 pub fn tombstones_key(id: &str) -> String {
-    format!("{TOMBSTONES_PREFIX}{id}.json.age")
+    format!("{TOMBSTONES_PREFIX}{id}{TOMBSTONES_SUFFIX}")
+}
+
+/// The key of the signature of the tombstone list written with backup `id`.
+pub fn tombstones_sig_key(id: &str) -> String {
+    format!("{TOMBSTONES_PREFIX}{id}{TOMBSTONES_SIG_SUFFIX}")
+}
+
+/// The backup id of a tombstone list's key, if it is one.
+pub fn tombstones_id(key: &str) -> Option<&str> {
+    key.strip_prefix(TOMBSTONES_PREFIX)?
+        .strip_suffix(TOMBSTONES_SUFFIX)
+        .filter(|id| is_id(id))
 }
 
 /// A new backup id: the UTC creation time (sorts chronologically) and a random suffix.
@@ -172,5 +209,9 @@ mod tests {
         assert!(id.starts_with("20241231T235959Z-"), "{id}");
         assert!(is_id(&id));
         assert!(!is_id("../../etc/passwd"));
+        let (a, b) = (new_part_object(), new_part_object());
+        assert_ne!(a, b);
+        assert_eq!(a.len(), 36);
+        assert!(a.ends_with(".age") && a[..32].chars().all(|c| c.is_ascii_hexdigit()));
     }
 }

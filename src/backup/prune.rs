@@ -1,14 +1,16 @@
 //! Pruning: after each run, every destination keeps what its retention policy
 //! (`retention::to_delete`, GFS by civil dates in the schedule's time zone) keeps, plus
 //! pinned backups and the newest verified one; every object of the other backups is
-//! deleted. Backups a failed run left incomplete are deleted once a day old. Each destination
+//! deleted. Only backups signed by a trusted key (`sign`) take part; others are reported and
+//! left alone. Backups a failed run left incomplete are deleted once a day old. Each destination
 //! is pruned on its own: one that cannot be reached is reported and stops none.
 
 use serde::Serialize;
 
-use super::catalog::{self, Entry};
+use super::catalog::{self, Entry, Signature};
 use super::destination::Destination;
 use super::retention::{self, Candidate, Policy};
+use super::sign::Trust;
 use super::{BackupError, format};
 use crate::config::Config;
 
@@ -25,6 +27,9 @@ pub struct PruneReport {
     pub kept: Vec<String>,
     /// Backups deleted (or to delete, when dry), oldest first.
     pub deleted: Vec<String>,
+    /// Complete backups not signed by a trusted key (another installation's, or written
+    /// before backups were signed): retention neither counts nor deletes them.
+    pub not_trusted: Vec<String>,
     pub dry_run: bool,
 }
 
@@ -36,12 +41,18 @@ pub async fn prune(
     dry_run: bool,
 ) -> Result<Vec<PruneReport>, BackupError> {
     let tz = config.backup.time_zone().map_err(BackupError::Refused)?;
+    let trust = super::trust(config, &[])?;
+    if trust.is_empty() {
+        return Err(BackupError::Refused(
+            "cannot tell this installation's backups from others: no master key file in keys_dir and no backup.trusted_signing_keys".into(),
+        ));
+    }
     let mut out = Vec::new();
     for d in super::open_destinations(config, only)? {
         let report = match d {
             Ok(d) => {
                 let policy = config.backup.policy_for(d.name());
-                prune_one(d.as_ref(), &policy, &tz, now, dry_run).await
+                prune_one(d.as_ref(), &trust, &policy, &tz, now, dry_run).await
             }
             Err((name, e)) => PruneReport {
                 error: Some(format!("destination {name}: {e}")),
@@ -49,6 +60,7 @@ pub async fn prune(
                 ok: false,
                 kept: Vec::new(),
                 deleted: Vec::new(),
+                not_trusted: Vec::new(),
                 dry_run,
             },
         };
@@ -94,9 +106,10 @@ pub fn id_time(id: &str) -> Option<i64> {
     Some(i64::from(days) * 86_400 + h * 3600 + mi * 60 + s)
 }
 
-/// The ids `policy` deletes among `entries`: complete backups not kept by a rule (never
-/// pinned ones nor the newest verified), and incomplete ones older than
-/// [`INCOMPLETE_GRACE`].
+/// The ids `policy` deletes among `entries`: complete backups signed by a trusted key and
+/// not kept by a rule (never pinned ones nor the newest verified), and incomplete ones older
+/// than [`INCOMPLETE_GRACE`]. Complete backups without a trusted signature take no part:
+/// someone else's backups must neither push ours out of retention nor be deleted as ours.
 pub fn choose(
     entries: &[Entry],
     policy: &Policy,
@@ -105,7 +118,7 @@ pub fn choose(
 ) -> Vec<String> {
     let candidates: Vec<Candidate> = entries
         .iter()
-        .filter(|e| e.complete)
+        .filter(|e| e.complete && e.signature == Signature::Trusted)
         .map(|e| Candidate {
             id: e.id.clone(),
             created_at: e.created_at,
@@ -128,6 +141,7 @@ pub fn choose(
 
 async fn prune_one(
     dest: &dyn Destination,
+    trust: &Trust,
     policy: &Policy,
     tz: &jiff::tz::TimeZone,
     now: i64,
@@ -139,9 +153,10 @@ async fn prune_one(
         error: None,
         kept: Vec::new(),
         deleted: Vec::new(),
+        not_trusted: Vec::new(),
         dry_run,
     };
-    let entries = match catalog::list(dest).await {
+    let entries = match catalog::list(dest, trust).await {
         Ok(e) => e,
         Err(e) => {
             report.error = Some(e.to_string());
@@ -151,9 +166,21 @@ async fn prune_one(
     let delete = choose(&entries, policy, tz, now);
     report.kept = entries
         .iter()
-        .filter(|e| e.complete && !delete.contains(&e.id))
+        .filter(|e| e.complete && e.signature == Signature::Trusted && !delete.contains(&e.id))
         .map(|e| e.id.clone())
         .collect();
+    report.not_trusted = entries
+        .iter()
+        .filter(|e| e.complete && e.signature != Signature::Trusted)
+        .map(|e| e.id.clone())
+        .collect();
+    if !report.not_trusted.is_empty() {
+        tracing::warn!(
+            destination = %report.destination,
+            backups = %report.not_trusted.join(" "),
+            "backups not signed by a trusted key: left alone by retention; check and delete them by hand"
+        );
+    }
     let mut errors = Vec::new();
     for id in delete {
         if !dry_run {

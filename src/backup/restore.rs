@@ -1,4 +1,5 @@
-//! Reading a backup back: fetch and check every object (index, manifest, parts: sizes,
+//! Reading a backup back: its signature first (`sign`: signed by a trusted key, over these
+//! exact index bytes), then fetch and check every object (index, manifest, parts: sizes,
 //! SHA-256 of the stored object and of the plaintext, row counts) BEFORE anything is written,
 //! then load it into an empty database in foreign-key order in one transaction, check the
 //! counts and the integrity, and re-apply the erasure tombstones.
@@ -12,6 +13,7 @@ use super::catalog;
 use super::crypt::{self, CryptError};
 use super::destination::{Destination, DestinationError};
 use super::format::{self, Manifest, Part, TombstoneList};
+use super::sign::{SignatureError, Statement, Trust};
 use crate::store::Db;
 use crate::store::dump::{self, Loader, Table, Value};
 use crate::store::erasure::Tombstone;
@@ -41,15 +43,21 @@ fn crypt_err(id: &str, dest: &str, e: CryptError) -> BackupError {
     }
 }
 
-/// Downloads backup `id` from `dest`, decrypts it with `identities` and checks every
-/// checksum and count. Nothing is written anywhere.
+fn untrusted(id: &str, dest: &str, e: SignatureError) -> BackupError {
+    catalog::untrusted(id, dest, e)
+}
+
+/// Downloads backup `id` from `dest`, checks its signature with `trust` first, decrypts it
+/// with `identities` and checks every checksum and count. Nothing is written anywhere.
 pub async fn fetch(
     dest: &dyn Destination,
     id: &str,
     identities: &[age::x25519::Identity],
+    trust: &Trust,
+    allow_unsigned: bool,
 ) -> Result<Fetched, BackupError> {
     let name = dest.name().to_string();
-    let index = catalog::read_index(dest, id).await?;
+    let (index, statement) = catalog::check_signature(dest, id, trust, allow_unsigned).await?;
     let get = |key: String| async move {
         dest.get(&key).await.map_err(|e| match e {
             DestinationError::NotFound(k) => corrupt(id, dest.name(), format!("{k} is missing")),
@@ -80,11 +88,40 @@ pub async fn fetch(
     };
     let manifest_data = get(format::key(id, format::MANIFEST)).await?;
     indexed(format::MANIFEST, &manifest_data)?;
+    if let Some(Statement::Backup {
+        manifest_sha256,
+        tombstones_sha256,
+        ..
+    }) = &statement
+    {
+        if *manifest_sha256 != format::sha256_hex(&manifest_data) {
+            return Err(untrusted(
+                id,
+                &name,
+                SignatureError::Mismatch("the manifest differs from what was signed".into()),
+            ));
+        }
+        // The backup's own tombstone list, while it is kept (the newest few are).
+        match dest.get(&format::tombstones_key(id)).await {
+            Ok(list) if format::sha256_hex(&list) != *tombstones_sha256 => {
+                return Err(untrusted(
+                    id,
+                    &name,
+                    SignatureError::Mismatch(format!(
+                        "{} differs from what was signed",
+                        format::tombstones_key(id)
+                    )),
+                ));
+            }
+            Ok(_) | Err(DestinationError::NotFound(_)) => {}
+            Err(e) => return Err(BackupError::Destination(name.clone(), e.to_string())),
+        }
+    }
     let plain = crypt::decrypt(identities, &manifest_data, format::MANIFEST)
         .map_err(|e| crypt_err(id, &name, e))?;
     let manifest: Manifest = serde_json::from_slice(&plain)
         .map_err(|e| corrupt(id, &name, format!("the manifest does not parse: {e}")))?;
-    if manifest.id != id || manifest.format != format::FORMAT {
+    if manifest.id != id || manifest.format != index.format {
         return Err(corrupt(
             id,
             &name,
@@ -288,28 +325,117 @@ pub async fn load(
 /// Every person erased according to the tombstone lists kept at `dest`: the union of all
 /// lists there (each run writes one and the newest few are kept). Erasures only grow, so the
 /// union is right whatever order the lists were written in (backup ids made within one
-/// second do not sort by time).
+/// second do not sort by time). Also returns what was passed over, for the report.
+///
+/// Each list's signature is checked before it is decrypted. A list signed by a trusted key
+/// must be exactly what was signed, decrypt and parse, or the whole call fails, naming the
+/// list: a restore from this destination would miss its erasures. A list signed by a key
+/// that is not trusted (another installation's, or a master key forgotten and not listed in
+/// `backup.trusted_signing_keys`) or not signed at all (written before backups were signed;
+/// read when `allow_unsigned`) is not applied and is reported: every newer list of ours holds
+/// the tombstones of ours.
 pub async fn tombstones_at(
     dest: &dyn Destination,
     identities: &[age::x25519::Identity],
-) -> Result<Vec<Tombstone>, BackupError> {
+    trust: &Trust,
+    allow_unsigned: bool,
+) -> Result<(Vec<Tombstone>, Vec<String>), BackupError> {
+    let name = dest.name();
+    let dest_err = |e: DestinationError| BackupError::Destination(name.to_string(), e.to_string());
     let keys = dest
         .list(format::TOMBSTONES_PREFIX)
         .await
-        .map_err(|e| BackupError::Destination(dest.name().to_string(), e.to_string()))?;
+        .map_err(dest_err)?;
     let mut all: std::collections::BTreeMap<String, Tombstone> = std::collections::BTreeMap::new();
+    let mut passed_over = Vec::new();
     for key in &keys {
-        let data = dest
-            .get(key)
-            .await
-            .map_err(|e| BackupError::Destination(dest.name().to_string(), e.to_string()))?;
-        let plain =
-            crypt::decrypt(identities, &data, key).map_err(|e| crypt_err(key, dest.name(), e))?;
-        let list: TombstoneList = serde_json::from_slice(&plain)
-            .map_err(|e| corrupt(key, dest.name(), format!("tombstone list: {e}")))?;
+        let Some(id) = format::tombstones_id(key) else {
+            continue;
+        };
+        let bad =
+            |what: String| BackupError::Corrupt(format!("tombstone list {key} at {name}: {what}"));
+        let data = dest.get(key).await.map_err(dest_err)?;
+        match list_signature(dest, trust, id, &data).await? {
+            ListSignature::Signed => {}
+            ListSignature::Unsigned if allow_unsigned => {
+                tracing::warn!(destination = %name, list = %key, "reading an unsigned tombstone list because unsigned backups were allowed");
+            }
+            ListSignature::Unsigned => {
+                passed_over.push(format!(
+                    "tombstone list {key} at {name} is not signed: not applied"
+                ));
+                continue;
+            }
+            ListSignature::Untrusted(why) => {
+                passed_over.push(format!(
+                    "tombstone list {key} at {name}: {why}: not applied"
+                ));
+                continue;
+            }
+        }
+        let plain = crypt::decrypt(identities, &data, key).map_err(|e| match e {
+            CryptError::NoMatchingKey(_) => {
+                BackupError::Refused(format!("tombstone list {key} at {name}: {e}"))
+            }
+            other => bad(other.to_string()),
+        })?;
+        let list: TombstoneList =
+            serde_json::from_slice(&plain).map_err(|e| bad(format!("it does not parse: {e}")))?;
         for t in list.tombstones {
             all.entry(t.sub.clone()).or_insert(t);
         }
     }
-    Ok(all.into_values().collect())
+    for p in &passed_over {
+        tracing::warn!(destination = %name, "{p}");
+    }
+    Ok((all.into_values().collect(), passed_over))
+}
+
+/// Whether a tombstone list is signed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ListSignature {
+    /// Signed by a trusted key, over exactly these bytes.
+    Signed,
+    /// No signature (written before backups were signed).
+    Unsigned,
+    /// A signature by a key that is not trusted (why, for the report).
+    Untrusted(String),
+}
+
+/// Checks the signature of the tombstone list of backup `id` at `dest`, whose bytes are
+/// `data`. `Err(BackupError::Destination)` when the signature could not be read; any other
+/// error means the list is damaged or not what its signature covers.
+pub async fn list_signature(
+    dest: &dyn Destination,
+    trust: &Trust,
+    id: &str,
+    data: &[u8],
+) -> Result<ListSignature, BackupError> {
+    let key = format::tombstones_key(id);
+    let name = dest.name();
+    let bad =
+        |what: String| BackupError::Corrupt(format!("tombstone list {key} at {name}: {what}"));
+    let stored = match dest.get(&format::tombstones_sig_key(id)).await {
+        Ok(stored) => stored,
+        Err(DestinationError::NotFound(_)) => return Ok(ListSignature::Unsigned),
+        Err(e) => return Err(BackupError::Destination(name.to_string(), e.to_string())),
+    };
+    match trust.open(&stored) {
+        Ok(Statement::Tombstones {
+            id: signed_id,
+            sha256,
+            ..
+        }) if signed_id == id => {
+            if sha256 == format::sha256_hex(data) {
+                Ok(ListSignature::Signed)
+            } else {
+                Err(bad(
+                    "its content differs from what was signed (damaged or replaced)".into(),
+                ))
+            }
+        }
+        Ok(_) => Err(bad("the signature is for something else".into())),
+        Err(e @ SignatureError::Untrusted { .. }) => Ok(ListSignature::Untrusted(e.to_string())),
+        Err(e) => Err(bad(e.to_string())),
+    }
 }

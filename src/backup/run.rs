@@ -1,10 +1,12 @@
-//! One backup run: a consistent snapshot, one encrypted part per table written to the scratch
-//! folder (so the snapshot is short and memory stays bounded), then every destination in
-//! turn: parts, manifest and tombstone list uploaded and each read back and compared, the
-//! index last. A failing destination is reported and does not stop the others.
+//! One backup run: a consistent snapshot whose rows are streamed through zstd into age, one
+//! encrypted part per table written to the run's own scratch folder (so the snapshot is short
+//! and memory stays bounded; nothing unencrypted reaches the disk), then every destination in
+//! turn: parts, manifest and the signed tombstone list uploaded and each read back and
+//! compared, then the backup's signature (`sign`) and the index last. A failing destination
+//! is reported and does not stop the others. Part objects get random names (`format`).
 
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Instant;
 
 use bytes::Bytes;
@@ -13,6 +15,9 @@ use serde::Serialize;
 use super::crypt::{self, HashWriter};
 use super::destination::Destination;
 use super::format::{self, Index, Manifest, Object, Part, TombstoneList};
+use super::restore::{self, ListSignature};
+use super::scratch::WorkDir;
+use super::sign::{Signer, Statement, Trust};
 use super::{BackupError, OpenDestination};
 use crate::config::BackupConfig;
 use crate::store::Db;
@@ -49,39 +54,25 @@ impl Report {
     }
 }
 
-/// Removes the run's scratch folder however the run ends.
-struct Scratch(PathBuf);
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Takes a backup of `db` and writes it to `destinations`; `scratch_root` holds temporary
 /// files. Fails (no destination touched) when the snapshot or encryption fails; otherwise
 /// returns a report with one entry per destination.
 pub async fn run(
     db: &Db,
     config: &BackupConfig,
+    signer: &Signer,
+    trust: &Trust,
     destinations: &[OpenDestination],
     scratch_root: &Path,
     now: i64,
 ) -> Result<Report, BackupError> {
     let recipients = crypt::recipients(&config.recipients)?;
     let id = format::new_id(now);
-    let dir = scratch_root.join(&id);
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&dir)?;
-    }
-    let scratch = Scratch(dir);
+    // Removed however the run ends; leftovers of a killed run are swept first.
+    let scratch = WorkDir::create(scratch_root, &id)?;
 
     let started = Instant::now();
-    let mut snapshot = Snapshot::open(db, &scratch.0).await?;
+    let mut snapshot = Snapshot::open(db).await?;
     let source = match snapshot.backend() {
         crate::store::Backend::Sqlite => "sqlite",
         crate::store::Backend::Postgres => "postgres",
@@ -90,8 +81,8 @@ pub async fn run(
     let tables = snapshot.tables().await?;
     let mut parts = Vec::with_capacity(tables.len());
     for table in &tables {
-        let object = format::part_name(&table.name);
-        let file = std::fs::File::create(scratch.0.join(&object))?;
+        let object = format::new_part_object();
+        let file = std::fs::File::create(scratch.path().join(&object))?;
         let outer = HashWriter::new(BufWriter::new(file));
         let age = crypt::encrypt_to(&recipients, outer)?;
         let zstd = zstd::Encoder::new(age, 3)?;
@@ -150,6 +141,19 @@ pub async fn run(
         &recipients,
         &serde_json::to_vec(&tombstones).map_err(|e| BackupError::Failed(e.to_string()))?,
     )?);
+    let tombstones_sha256 = format::sha256_hex(&tombstone_bytes);
+    let tombstone_sig = Bytes::from(signer.sign(&Statement::Tombstones {
+        id: id.clone(),
+        created_at: now,
+        sha256: tombstones_sha256.clone(),
+    }));
+    let signed = Signed {
+        signer,
+        trust,
+        manifest_sha256: format::sha256_hex(&manifest_bytes),
+        tombstones_sha256,
+        tombstone_sig,
+    };
 
     let mut reports = Vec::with_capacity(destinations.len());
     let mut stored = 0;
@@ -160,10 +164,11 @@ pub async fn run(
                 d.name().to_string(),
                 write_one(
                     d.as_ref(),
-                    &scratch.0,
+                    scratch.path(),
                     &manifest,
                     &manifest_bytes,
                     &tombstone_bytes,
+                    &signed,
                 )
                 .await,
             ),
@@ -231,6 +236,17 @@ async fn put_checked(
     })
 }
 
+/// What the signatures of a run need.
+struct Signed<'a> {
+    signer: &'a Signer,
+    /// Which tombstone lists at a destination are ours (pruning them).
+    trust: &'a Trust,
+    manifest_sha256: String,
+    tombstones_sha256: String,
+    /// The tombstone list's signature (the same at every destination).
+    tombstone_sig: Bytes,
+}
+
 /// Writes one backup to one destination; returns the bytes stored.
 async fn write_one(
     dest: &dyn Destination,
@@ -238,10 +254,15 @@ async fn write_one(
     manifest: &Manifest,
     manifest_bytes: &Bytes,
     tombstone_bytes: &Bytes,
+    signed: &Signed<'_>,
 ) -> Result<u64, String> {
     let id = &manifest.id;
     let mut objects = Vec::with_capacity(manifest.parts.len() + 1);
-    for part in &manifest.parts {
+    // In the order of their random names, so that neither the index nor the order of writes
+    // follows the tables.
+    let mut parts: Vec<&Part> = manifest.parts.iter().collect();
+    parts.sort_by(|a, b| a.object.cmp(&b.object));
+    for part in parts {
         let data = std::fs::read(scratch.join(&part.object))
             .map_err(|e| format!("reading the scratch copy of {}: {e}", part.object))?;
         let o = put_checked(
@@ -272,6 +293,14 @@ async fn write_one(
         tombstone_bytes.clone(),
     )
     .await?;
+    put_checked(
+        dest,
+        &format::tombstones_sig_key(id),
+        "tombstones signature",
+        signed.tombstone_sig.clone(),
+    )
+    .await?;
+    objects.sort_by(|a, b| a.name.cmp(&b.name));
     let index = Index {
         format: format::FORMAT,
         id: id.clone(),
@@ -280,6 +309,21 @@ async fn write_one(
     };
     let size = index.size();
     let index_bytes = serde_json::to_vec_pretty(&index).map_err(|e| e.to_string())?;
+    // The signature before the index: a backup with an index is complete and signed.
+    let signature = signed.signer.sign(&Statement::Backup {
+        id: id.clone(),
+        created_at: manifest.created_at,
+        index_sha256: format::sha256_hex(&index_bytes),
+        manifest_sha256: signed.manifest_sha256.clone(),
+        tombstones_sha256: signed.tombstones_sha256.clone(),
+    });
+    put_checked(
+        dest,
+        &format::key(id, format::SIGNATURE),
+        format::SIGNATURE,
+        Bytes::from(signature),
+    )
+    .await?;
     put_checked(
         dest,
         &format::key(id, format::INDEX),
@@ -287,21 +331,60 @@ async fn write_one(
         Bytes::from(index_bytes),
     )
     .await?;
-    prune_tombstone_lists(dest).await;
+    prune_tombstone_lists(dest, signed.trust).await;
     Ok(size)
 }
 
-/// Older tombstone lists are superseded by newer ones (each holds every tombstone); the
-/// newest seven stay.
-async fn prune_tombstone_lists(dest: &dyn Destination) {
-    let Ok(mut keys) = dest.list(format::TOMBSTONES_PREFIX).await else {
+/// How many of the newest good tombstone lists each destination keeps.
+const KEEP_LISTS: usize = 7;
+
+/// Older tombstone lists are superseded by newer ones (each holds every tombstone): the
+/// newest seven whose signature checks out stay, each with its signature. Lists that do not
+/// check out (damaged, unsigned from before signing, another installation's) would stop every
+/// restore from this destination, and the list just written holds every tombstone, so they
+/// are removed with a warning. A list that cannot be read now is left for the next run.
+async fn prune_tombstone_lists(dest: &dyn Destination, trust: &Trust) {
+    let Ok(keys) = dest.list(format::TOMBSTONES_PREFIX).await else {
         return;
     };
-    keys.sort();
-    let keep = 7;
-    if keys.len() > keep {
-        for k in &keys[..keys.len() - keep] {
-            let _ = dest.delete(k).await;
+    let mut ids: Vec<&str> = keys
+        .iter()
+        .filter_map(|k| format::tombstones_id(k))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut kept = 0;
+    for id in ids.iter().rev() {
+        let key = format::tombstones_key(id);
+        let Ok(data) = dest.get(&key).await else {
+            continue;
+        };
+        let why = match restore::list_signature(dest, trust, id, &data).await {
+            Ok(ListSignature::Signed) if kept < KEEP_LISTS => {
+                kept += 1;
+                continue;
+            }
+            Ok(ListSignature::Signed) => None,
+            Ok(ListSignature::Unsigned) => Some("not signed".to_string()),
+            Ok(ListSignature::Untrusted(why)) => Some(why),
+            Err(BackupError::Destination(..)) => continue,
+            Err(e) => Some(e.to_string()),
+        };
+        if let Some(why) = why {
+            tracing::warn!(destination = %dest.name(), list = %key, reason = %why, "removing a tombstone list that does not check out (the list just written holds every tombstone)");
+        }
+        let _ = dest.delete(&key).await;
+        let _ = dest.delete(&format::tombstones_sig_key(id)).await;
+    }
+    // Signatures whose list is gone.
+    for k in &keys {
+        if let Some(id) = k
+            .strip_prefix(format::TOMBSTONES_PREFIX)
+            .and_then(|r| r.strip_suffix(format::TOMBSTONES_SIG_SUFFIX))
+        {
+            if !ids.contains(&id) {
+                let _ = dest.delete(k).await;
+            }
         }
     }
 }

@@ -1,4 +1,5 @@
-//! `nyckel backup run | list | verify | restore | pin | unpin | keygen | prune` (docs/backups.md).
+//! `nyckel backup run | list | verify | restore | signing-key | pin | unpin | keygen | prune`
+//! (docs/backups.md).
 //! Every failure exits non-zero with one clear line; `run` and `verify` also exit non-zero
 //! when any destination failed, after printing the per-destination summary.
 
@@ -21,7 +22,8 @@ pub enum BackupCommand {
         #[arg(long)]
         destination: Option<String>,
     },
-    /// Download, decrypt and check a backup, restoring it into a scratch database.
+    /// Check a backup's signature, then download, decrypt and check it, restoring it into a
+    /// scratch database.
     Verify {
         /// The backup (default: the newest complete one at each destination).
         id: Option<String>,
@@ -31,8 +33,10 @@ pub enum BackupCommand {
         /// Only this destination.
         #[arg(long)]
         destination: Option<String>,
+        #[command(flatten)]
+        trust: TrustArgs,
     },
-    /// Restore a backup into a new, empty database.
+    /// Restore a backup into a new, empty database (its signature is checked first).
     Restore {
         id: String,
         /// The age identity file (the private key kept offline).
@@ -41,10 +45,15 @@ pub enum BackupCommand {
         /// The empty database to restore into (sqlite://PATH or postgres://...).
         #[arg(long, value_name = "DATABASE_URL")]
         into: String,
-        /// Read the backup from this destination (default: the first that has it).
+        /// Read the backup from this destination (default: the first that holds a good copy).
         #[arg(long)]
         destination: Option<String>,
+        #[command(flatten)]
+        trust: TrustArgs,
     },
+    /// Print the public key that signs this installation's backups (derived from the master
+    /// key) and every key whose backups are trusted.
+    SigningKey,
     /// Keep a backup forever (retention never removes it).
     Pin {
         id: String,
@@ -72,6 +81,30 @@ pub enum BackupCommand {
         #[arg(long)]
         destination: Option<String>,
     },
+}
+
+/// Whose backups `verify` and `restore` accept (docs/backups.md, Signatures).
+#[derive(Debug, clap::Args)]
+pub struct TrustArgs {
+    /// Also trust backups signed by this backup-signing public key (`ed25519:...`, as
+    /// `nyckel backup signing-key` prints it); repeatable. The keys of the master key file
+    /// and `backup.trusted_signing_keys` are always trusted.
+    #[arg(long = "trust-key", value_name = "KEY")]
+    trust_keys: Vec<String>,
+    /// Accept a backup that is not signed because it was written before backups were signed
+    /// (format 1). It proves nothing about who wrote it: use it only for a backup you know
+    /// this installation wrote before the upgrade.
+    #[arg(long)]
+    allow_unsigned: bool,
+}
+
+impl TrustArgs {
+    fn options(self) -> backup::ReadOptions {
+        backup::ReadOptions {
+            trust_keys: self.trust_keys,
+            allow_unsigned: self.allow_unsigned,
+        }
+    }
 }
 
 pub async fn run(cmd: BackupCommand, config: Config, out: Out) -> anyhow::Result<()> {
@@ -117,10 +150,11 @@ pub async fn run(cmd: BackupCommand, config: Config, out: Out) -> anyhow::Result
                             println!("{name}:");
                             for e in &entries {
                                 println!(
-                                    "  {}  {:>12} bytes  {}{}{}",
+                                    "  {}  {:>12} bytes  {}  {}{}{}",
                                     e.id,
                                     e.size,
                                     if e.complete { "complete" } else { "INCOMPLETE" },
+                                    e.signature.name(),
                                     e.verified_at
                                         .map(|t| format!("  verified {t}"))
                                         .unwrap_or_default(),
@@ -148,12 +182,14 @@ pub async fn run(cmd: BackupCommand, config: Config, out: Out) -> anyhow::Result
             id,
             identity,
             destination,
+            trust,
         } => {
             let reports = backup::verify(
                 &config,
                 id.as_deref(),
                 &identity,
                 destination.as_deref(),
+                &trust.options(),
                 now(),
             )
             .await?;
@@ -161,12 +197,16 @@ pub async fn run(cmd: BackupCommand, config: Config, out: Out) -> anyhow::Result
                 .iter()
                 .map(|r| match &r.error {
                     None => format!(
-                        "{}: backup {} verified: {} tables, {} rows, {:.1} s",
+                        "{}: backup {} verified: {} tables, {} rows, {:.1} s{}",
                         r.destination,
                         r.id.as_deref().unwrap_or("?"),
                         r.tables,
                         r.rows,
-                        r.seconds
+                        r.seconds,
+                        r.warnings
+                            .iter()
+                            .map(|w| format!("\n  warning: {w}"))
+                            .collect::<String>()
                     ),
                     Some(e) => format!("{}: VERIFY FAILED: {e}", r.destination),
                 })
@@ -187,16 +227,37 @@ pub async fn run(cmd: BackupCommand, config: Config, out: Out) -> anyhow::Result
             identity,
             into,
             destination,
+            trust,
         } => {
-            let r = backup::restore(&config, &id, &identity, &into, destination.as_deref()).await?;
+            let r = backup::restore(
+                &config,
+                &id,
+                &identity,
+                &into,
+                destination.as_deref(),
+                &trust.options(),
+            )
+            .await?;
             out.print(
                 &serde_json::to_value(&r)?,
                 &format!(
-                    "restored backup {} from {}: {} tables, {} rows; {} tombstones applied ({} accounts erased again); {:.1} s",
-                    r.id, r.destination, r.tables, r.rows, r.tombstones, r.erased_again, r.seconds
+                    "restored backup {} from {}: {} tables, {} rows; {} tombstones applied ({} accounts erased again); {:.1} s{}",
+                    r.id,
+                    r.destination,
+                    r.tables,
+                    r.rows,
+                    r.tombstones,
+                    r.erased_again,
+                    r.seconds,
+                    r.skipped
+                        .iter()
+                        .map(|w| format!("\n  not used: {w}"))
+                        .chain(r.warnings.iter().map(|w| format!("\n  warning: {w}")))
+                        .collect::<String>()
                 ),
             );
         }
+        BackupCommand::SigningKey => signing_key(&config, out)?,
         BackupCommand::Pin { id, destination } => {
             let at = backup::set_pinned(&config, &id, true, destination.as_deref()).await?;
             out.print(
@@ -239,6 +300,29 @@ pub async fn run(cmd: BackupCommand, config: Config, out: Out) -> anyhow::Result
     Ok(())
 }
 
+fn signing_key(config: &Config, out: Out) -> anyhow::Result<()> {
+    let signer = backup::signer(config)?;
+    let trust = backup::trust(config, &[])?;
+    let public = signer.public();
+    let trusted = trust.keys();
+    let mut text = format!(
+        "backups are signed by backup-signing key {} (derived from the current master key):\n  {}\ntrusted:",
+        public.id(),
+        public.to_text()
+    );
+    for k in &trusted {
+        text.push_str(&format!("\n  {}  {}  ({})", k.id, k.public_key, k.source));
+    }
+    out.print(
+        &json!({
+            "signing_key": { "id": public.id(), "public_key": public.to_text() },
+            "trusted": trusted,
+        }),
+        &text,
+    );
+    Ok(())
+}
+
 async fn prune(
     config: &Config,
     dry_run: bool,
@@ -251,7 +335,7 @@ async fn prune(
         .iter()
         .map(|r| match &r.error {
             None => format!(
-                "{}: kept {}, {verb} {}{}",
+                "{}: kept {}, {verb} {}{}{}",
                 r.destination,
                 r.kept.len(),
                 r.deleted.len(),
@@ -259,6 +343,14 @@ async fn prune(
                     String::new()
                 } else {
                     format!(": {}", r.deleted.join(" "))
+                },
+                if r.not_trusted.is_empty() {
+                    String::new()
+                } else {
+                    format!(
+                        "; NOT SIGNED BY THIS INSTALLATION, left alone (check and delete by hand): {}",
+                        r.not_trusted.join(" ")
+                    )
                 }
             ),
             Some(e) => format!("{}: PRUNE FAILED: {e}", r.destination),

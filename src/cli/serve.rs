@@ -18,6 +18,22 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
             "TLS is off: only run like this behind a TLS-terminating proxy or on loopback"
         );
     }
+    // A backup run or verify killed before it cleaned up may have left files (a verify's
+    // scratch database is plaintext): remove them unless one is working right now.
+    let scratch = crate::backup::scratch_root(&config);
+    match crate::backup::scratch::sweep(&scratch) {
+        Ok(0) => {}
+        Ok(removed) => tracing::warn!(
+            folder = %scratch.display(),
+            removed,
+            "removed leftovers of a backup run or verify that did not finish"
+        ),
+        Err(e) => tracing::error!(
+            folder = %scratch.display(),
+            error = %e,
+            "could not clean the backup scratch folder"
+        ),
+    }
     let state = AppState::build(config).await?;
     let users: Option<(i64,)> = sqlx::query_as("select count(*) from users")
         .fetch_optional(state.db.pool())

@@ -1,6 +1,7 @@
-//! `[backup]`: who can read backups (age recipients, public keys only) and where copies go
-//! (`[[backup.destinations]]`). The private identity never appears here: it stays offline
-//! with the operator and is given to `nyckel backup verify|restore --identity FILE`.
+//! `[backup]`: who can read backups (age recipients, public keys only), whose signatures are
+//! trusted besides the master key's, and where copies go (`[[backup.destinations]]`). The
+//! private identity never appears here: it stays offline with the operator and is given to
+//! `nyckel backup verify|restore --identity FILE`.
 
 use std::path::PathBuf;
 
@@ -14,13 +15,17 @@ use super::ConfigError;
 pub struct BackupConfig {
     /// age X25519 recipients (`age1...`); every backup is readable by each of them.
     pub recipients: Vec<String>,
+    /// Backup-signing public keys (`ed25519:...`) whose backups `verify`, `restore`, `list`
+    /// and retention accept besides those derived from the master key file: keys of master
+    /// keys that were forgotten, or for a machine without the master key (`backup::sign`).
+    pub trusted_signing_keys: Vec<String>,
     /// Where copies are written; each is written and read back independently.
     pub destinations: Vec<DestinationConfig>,
     /// The node name recorded in the manifest (default: the host name).
     pub node: Option<String>,
-    /// Where a run keeps its temporary snapshot and encrypted parts (default:
-    /// `<data_dir>/backup-scratch`). It holds plaintext while a run lasts: keep it on the
-    /// database's own disk.
+    /// Where a run keeps its encrypted parts and a verify its scratch database (default:
+    /// `<data_dir>/backup-scratch`; see `backup::scratch`). A verify's database is plaintext
+    /// while it lasts.
     pub scratch_dir: Option<PathBuf>,
     /// Retention (GFS) for every destination, unless it overrides: the newest backup of each
     /// of the N most recent days (default 7), ISO weeks (5), months (12) and years
@@ -97,6 +102,11 @@ impl BackupConfig {
                 return bad(format!(
                     "backup.recipients: {r:?} is not an age X25519 recipient (age1...)"
                 ));
+            }
+        }
+        for k in &self.trusted_signing_keys {
+            if let Err(e) = crate::backup::sign::PublicKey::parse(k) {
+                return bad(format!("backup.trusted_signing_keys: {e}"));
             }
         }
         let mut names = std::collections::HashSet::new();

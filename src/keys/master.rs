@@ -2,8 +2,9 @@
 //! [`super::master_file`]), the first created on first start. The current key seals signing
 //! keys and queued messages at rest with AES-256-GCM, so a database dump or backup alone
 //! cannot sign tokens or read messages, and keys the HMACs of values that must not be
-//! recomputable from a dump (login codes, send-limit recipients). Older (retired) and staged
-//! keys only open, so `nyckel keys rotate-master` needs no downtime (docs/keys.md).
+//! recomputable from a dump (login codes, send-limit recipients), and is the root the
+//! backup-signing key is derived from ([`MasterKey::derived`], `backup::sign`). Older (retired)
+//! and staged keys only open, so `nyckel keys rotate-master` needs no downtime (docs/keys.md).
 //!
 //! A sealed value names the key that sealed it (`v1.<key id>.<data>`); values sealed before
 //! key ids existed (bare base64url) are opened by trying each key. A missing master key next
@@ -198,6 +199,23 @@ impl MasterKey {
         self.entries
             .iter()
             .map(|e| mac_with(&e.key, purpose, data))
+            .collect()
+    }
+
+    /// A 32-byte secret derived for `purpose` from every key of the file, current first, with
+    /// the key's id and state: for keys that must be recoverable from the escrowed master key
+    /// file alone and never be stored anywhere, such as the backup-signing key
+    /// (`backup::sign`). Never print or log the result.
+    pub fn derived(&self, purpose: &str) -> Vec<(String, KeyState, [u8; 32])> {
+        self.entries
+            .iter()
+            .map(|e| {
+                (
+                    e.id.clone(),
+                    e.state,
+                    mac_with(&e.key, &format!("derive:{purpose}"), b"v1"),
+                )
+            })
             .collect()
     }
 

@@ -1,8 +1,8 @@
 //! Backend-neutral export and import of the whole database (backups, SQLite <-> PostgreSQL).
 //!
-//! Export reads one consistent snapshot: on SQLite a `VACUUM INTO` copy (fsynced, then
-//! `integrity_check` and `foreign_key_check` on the copy) read through its own connection; on
-//! PostgreSQL one `REPEATABLE READ READ ONLY` transaction for every table. Tables and column
+//! Export reads one consistent snapshot, never a copy on disk: on SQLite one read transaction
+//! (WAL), checked with `integrity_check` and `foreign_key_check` inside it; on PostgreSQL one
+//! `REPEATABLE READ READ ONLY` transaction for every table. Tables and column
 //! types are discovered from the database (everything but `_sqlx_migrations`, whose applied
 //! versions are reported separately). Values are typed ([`Kind`]) so a SQLite integer flag
 //! lands in a PostgreSQL SMALLINT and back.
@@ -11,10 +11,9 @@
 //! counts them.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
 
 use futures_util::TryStreamExt;
-use sqlx::{Any, AnyConnection, Connection, Executor, Row};
+use sqlx::{Any, AnyConnection, Executor, Row};
 
 use crate::store::{Backend, Db};
 
@@ -64,62 +63,39 @@ pub struct Migration {
 /// One value in a row (JSON: null, number, string; blobs as base64 strings).
 pub type Value = serde_json::Value;
 
-/// An open, consistent snapshot of the database.
+/// An open, consistent snapshot of the database: one read-only transaction. Nothing is
+/// copied to disk; rows are read from the database itself.
 pub struct Snapshot {
-    conn: SnapConn,
+    tx: sqlx::Transaction<'static, Any>,
     backend: Backend,
-    /// SQLite: the copy, removed on [`Snapshot::close`].
-    copy: Option<PathBuf>,
-}
-
-enum SnapConn {
-    Copy(AnyConnection),
-    Tx(sqlx::Transaction<'static, Any>),
 }
 
 impl Snapshot {
-    /// Takes the snapshot; SQLite copies go to `scratch` (which must exist).
-    pub async fn open(db: &Db, scratch: &Path) -> Result<Snapshot, DumpError> {
+    /// Takes the snapshot. SQLite: a read transaction on one connection (WAL: writers go on,
+    /// readers see the database as it was when the transaction first read), checked with
+    /// `integrity_check` and `foreign_key_check` inside it, so what is checked is what is read.
+    /// PostgreSQL: one `REPEATABLE READ, READ ONLY` transaction for every table.
+    pub async fn open(db: &Db) -> Result<Snapshot, DumpError> {
+        // Dropped unfinished, the transaction rolls back.
+        let mut tx = db.pool().begin().await?;
         match db.backend() {
             Backend::Sqlite => {
-                let file = scratch.join("snapshot.db");
-                let _ = std::fs::remove_file(&file);
-                let path = file
-                    .to_str()
-                    .ok_or_else(|| DumpError::Invalid("scratch path is not UTF-8".into()))?;
-                // VACUUM INTO is one read transaction: a consistent copy that writers do not
-                // restart (unlike the online backup API), but it does not fsync the result.
-                let sql = format!("vacuum into '{}'", path.replace('\'', "''"));
-                sqlx::query(&sql).execute(db.pool()).await?;
-                std::fs::File::open(&file)?.sync_all()?;
-                std::fs::File::open(scratch)?.sync_all()?;
-                let mut conn = AnyConnection::connect(&format!("sqlite://{path}?mode=ro")).await?;
-                check_sqlite(&mut conn).await?;
-                Ok(Snapshot {
-                    conn: SnapConn::Copy(conn),
-                    backend: Backend::Sqlite,
-                    copy: Some(file),
-                })
+                // The first read fixes the snapshot; the checks read every page of it.
+                check_sqlite(&mut tx).await?;
             }
             Backend::Postgres => {
-                // One snapshot for every table; dropped unfinished, the transaction rolls back.
-                let mut tx = db.pool().begin().await?;
                 tx.execute("set transaction isolation level repeatable read, read only")
                     .await?;
-                Ok(Snapshot {
-                    conn: SnapConn::Tx(tx),
-                    backend: Backend::Postgres,
-                    copy: None,
-                })
             }
         }
+        Ok(Snapshot {
+            tx,
+            backend: db.backend(),
+        })
     }
 
     fn conn(&mut self) -> &mut AnyConnection {
-        match &mut self.conn {
-            SnapConn::Copy(c) => c,
-            SnapConn::Tx(c) => &mut *c,
-        }
+        &mut self.tx
     }
 
     /// The engine the snapshot was taken from.
@@ -159,15 +135,9 @@ impl Snapshot {
         Ok(n)
     }
 
-    /// Ends the snapshot and removes the SQLite copy.
+    /// Ends the snapshot (the transaction changed nothing).
     pub async fn close(self) -> Result<(), DumpError> {
-        match self.conn {
-            SnapConn::Copy(c) => c.close().await?,
-            SnapConn::Tx(c) => c.commit().await?,
-        }
-        if let Some(copy) = self.copy {
-            let _ = std::fs::remove_file(copy);
-        }
+        self.tx.rollback().await?;
         Ok(())
     }
 }

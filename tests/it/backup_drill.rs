@@ -1,9 +1,11 @@
-//! The restore drill (issue 6, done-when 4; SECURITY.md R4): back up a serving installation,
-//! destroy its database, restore into a new one, start the server on it: a token issued
-//! before the backup still validates and the person logs in through the OIDC flow again.
+//! The restore drill (issue 6, done-when 4; SECURITY.md R4; issue 15): back up a serving
+//! installation, destroy its database, then on a fresh machine holding only what is kept
+//! offline (configuration, master key file, backup identity) list, verify (signature first)
+//! and restore the newest signed backup and start the server on it: a token issued before the
+//! backup still validates and the person logs in through the OIDC flow again.
 
 use crate::backup::{Site, empty_database};
-use crate::cli::{create_user, create_web_client};
+use crate::cli::{create_user, create_web_client, nyckel};
 use crate::flows::{Pkce, authorize_url, post_token};
 use crate::helpers::browser::{self, Browser, query};
 use crate::helpers::process::{ServerProcess, free_port};
@@ -94,11 +96,46 @@ async fn restore_drill_old_tokens_validate_and_people_log_in() {
         }
     }
 
-    let restored = empty_database(d, postgres).await;
-    let (ok, out, err) = site.restore(&id, &restored);
-    assert!(ok, "restore: {out}\n{err}");
+    // A fresh machine with only what is kept offline: the configuration, the master key file
+    // and the backup identity. The newest backup signed by this installation is restored.
+    let fresh_dir = tempfile::tempdir().expect("dir");
+    let fresh = fresh_dir.path();
+    std::fs::create_dir_all(fresh.join("keys")).expect("keys");
+    std::fs::copy(d.join("nyckel.toml"), fresh.join("nyckel.toml")).expect("config");
+    std::fs::copy(d.join("keys/master.key"), fresh.join("keys/master.key")).expect("master key");
+    std::fs::copy(&site.identity, fresh.join("identity.txt")).expect("identity");
+    let restored = empty_database(fresh, postgres).await;
+    let drill = |args: &[&str]| {
+        let mut all = vec!["backup"];
+        all.extend_from_slice(args);
+        let (ok, out, err) = nyckel(fresh, &restored, &all, None);
+        assert!(ok, "backup {args:?}: {out}\n{err}");
+        out
+    };
+    let listed: serde_json::Value =
+        serde_json::from_str(drill(&["list", "--json"]).trim()).expect("json");
+    let newest = listed["items"][0]["backups"]
+        .as_array()
+        .expect("backups")
+        .iter()
+        .rev()
+        .find(|b| b["complete"] == true && b["signature"] == "trusted")
+        .expect("a signed backup")["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    assert_eq!(newest, id);
+    drill(&["verify", &id, "--identity", "identity.txt"]);
+    drill(&[
+        "restore",
+        &id,
+        "--identity",
+        "identity.txt",
+        "--into",
+        &restored,
+    ]);
 
-    let node = ServerProcess::spawn(d, &restored, &listen, &issuer, &[]);
+    let node = ServerProcess::spawn(fresh, &restored, &listen, &issuer, &[]);
     let res = userinfo(&node, &access).await;
     assert_eq!(
         res.status(),

@@ -4,11 +4,13 @@
 //! promotion re-seals every sealed row under the staged key in one transaction, then writes
 //! the file with that key current; a retired key leaves the file only when no row is sealed
 //! under it. Recorded in the audit log (`keys.master_staged`, `keys.master_rotated`,
-//! `keys.master_forgotten`; actor `cli`). Prints key ids (fingerprints), never key material.
+//! `keys.master_forgotten`; actor `cli`). Prints key ids (fingerprints) and public keys (the
+//! backup-signing key derived from each master key, `backup::sign`), never key material.
 
 use clap::Args;
 use serde_json::{Value, json};
 
+use crate::backup::sign;
 use crate::cli::{Out, now};
 use crate::config::Config;
 use crate::keys::master::MasterKey;
@@ -90,8 +92,15 @@ async fn promote(state: &AppState, master: &MasterKey, out: Out, path: &str) -> 
         json!({ "from": old, "to": new, "resealed": changed }),
     )
     .await?;
+    let signing = sign::public_keys(&promoted);
     let mut text = format!(
-        "master key {new} is current (was {old}); re-sealed {changed} rows. Copy {path} to every node; once every node has read it (keys.reload_interval), run `nyckel keys rotate-master --forget-old`."
+        "master key {new} is current (was {old}); re-sealed {changed} rows. Copy {path} to every node; once every node has read it (keys.reload_interval), run `nyckel keys rotate-master --forget-old`.\nBackups are now signed by backup-signing key {}; backups signed before verify while master key {old} is in the file (or its public key {} is in backup.trusted_signing_keys).",
+        signing.first().map(|(_, k)| k.id()).unwrap_or_default(),
+        signing
+            .iter()
+            .find(|(id, _)| *id == old)
+            .map(|(_, k)| k.to_text())
+            .unwrap_or_default()
     );
     if one_go {
         text.push_str(
@@ -122,6 +131,11 @@ async fn forget_old(state: &AppState, master: &MasterKey, out: Out) -> anyhow::R
             still.join(", ")
         );
     }
+    let signing: Vec<String> = sign::public_keys(master)
+        .into_iter()
+        .filter(|(id, _)| gone.contains(id))
+        .map(|(_, k)| k.to_text())
+        .collect();
     kept.save()?;
     state.keys.set_master(kept.clone());
     audit(state, "keys.master_forgotten", json!({ "forgotten": gone })).await?;
@@ -130,9 +144,10 @@ async fn forget_old(state: &AppState, master: &MasterKey, out: Out) -> anyhow::R
         &kept,
         out,
         &format!(
-            "forgot master keys {}; copy {} to every node. Keep the forgotten keys in escrow while backups sealed under them are kept.",
+            "forgot master keys {}; copy {} to every node. Keep the forgotten keys in escrow while backups sealed under them are kept.\nBackups signed under them verify only with them back in the file, or with their backup-signing public keys in backup.trusted_signing_keys: {}",
             gone.join(", "),
-            master.path().display()
+            master.path().display(),
+            signing.join(" ")
         ),
     )
     .await
@@ -153,17 +168,24 @@ async fn audit(state: &AppState, kind: &'static str, detail: Value) -> anyhow::R
     Ok(())
 }
 
-/// Prints what happened and the keys of the file with the rows sealed under each.
+/// Prints what happened and the keys of the file with the rows sealed under each and the
+/// backup-signing key derived from each.
 async fn report(state: &AppState, master: &MasterKey, out: Out, text: &str) -> anyhow::Result<()> {
     let census = reseal::census(&state.db, master).await?;
+    let signing = sign::public_keys(master);
     let keys: Vec<Value> = master
         .list()
         .into_iter()
         .map(|(id, st)| {
+            let backup_signing = signing
+                .iter()
+                .find(|(m, _)| *m == id)
+                .map(|(_, k)| k.to_text());
             json!({
                 "id": id,
                 "state": st.name(),
                 "sealed_rows": census.by_key.get(&id).copied().unwrap_or(0),
+                "backup_signing_key": backup_signing,
             })
         })
         .collect();

@@ -1,0 +1,136 @@
+//! Damaged tombstone lists (issue 15, defect 2): a restore reads every tombstone list at the
+//! destination it restores from, so `verify` must check them too, and one damaged list must
+//! not stop every restore: a restore without `--destination` falls back to the next
+//! destination that holds a good copy and says which one it used. The next run removes the
+//! damaged list (its own list holds every tombstone).
+
+use crate::backup::{Site, connect, empty_database};
+use crate::cli::nyckel;
+use crate::helpers::db;
+
+/// Flips one byte in the middle of `file`.
+fn flip(file: &std::path::Path) {
+    let mut data = std::fs::read(file).expect("read");
+    let at = data.len() / 2;
+    data[at] ^= 0x01;
+    std::fs::write(file, data).expect("write");
+}
+
+#[tokio::test]
+async fn a_damaged_tombstone_list_fails_verify_and_restore_uses_another_destination() {
+    let dir = tempfile::tempdir().expect("dir");
+    let d = dir.path();
+    let postgres = db::postgres_url().is_some();
+    let url = db::prepare(d).await.url;
+    for email in ["kept@example.org", "gone@example.org"] {
+        let (ok, _, err) = nyckel(d, &url, &["user", "create", "--email", email], None);
+        assert!(ok, "{err}");
+    }
+    let site = Site::new(d);
+    let old = site.run(&url);
+    let (ok, _, err) = nyckel(
+        d,
+        &url,
+        &["user", "erase", "--email", "gone@example.org", "--yes"],
+        None,
+    );
+    assert!(ok, "{err}");
+    let new = site.run(&url);
+
+    // One byte of the older list at a.
+    flip(
+        &d.join("site-a")
+            .join("tombstones")
+            .join(format!("{old}.json.age")),
+    );
+
+    // verify at a fails (for either backup: a restore of either reads that list) and names it.
+    for id in [&old, &new] {
+        let (ok, out, err) = site.backup(
+            &url,
+            &[
+                "verify",
+                id,
+                "--identity",
+                site.identity(),
+                "--destination",
+                "a",
+            ],
+        );
+        assert!(!ok, "verify of {id} at a must fail: {out}\n{err}");
+        assert!(err.contains(&format!("tombstones/{old}")), "{err}");
+    }
+    // b is intact.
+    let (ok, out, err) = site.backup(
+        &url,
+        &[
+            "verify",
+            &new,
+            "--identity",
+            site.identity(),
+            "--destination",
+            "b",
+        ],
+    );
+    assert!(ok, "{out}\n{err}");
+
+    // A restore without --destination uses b, says so, and still applies the erasure.
+    let target = empty_database(d, postgres).await;
+    let (ok, out, err) = site.restore(&old, &target);
+    assert!(ok, "restore falls back to b: {out}\n{err}");
+    let report: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    assert_eq!(report["destination"], "b", "{report}");
+    assert!(
+        report["skipped"].to_string().contains("tombstones/"),
+        "the report says why a was not used: {report}"
+    );
+    assert_eq!(report["erased_again"], 1, "{report}");
+    let restored = connect(&target).await;
+    let (n,): (i64,) = sqlx::query_as("select count(*) from users where email = $1")
+        .bind("gone@example.org")
+        .fetch_one(restored.pool())
+        .await
+        .expect("users");
+    assert_eq!(n, 0, "the erased person stays erased");
+    restored.close().await;
+
+    // Asked for a explicitly: refused, naming the damaged list.
+    let target = empty_database(d, postgres).await;
+    let (ok, out, err) = site.backup(
+        &target,
+        &[
+            "restore",
+            &new,
+            "--identity",
+            site.identity(),
+            "--into",
+            &target,
+            "--destination",
+            "a",
+        ],
+    );
+    assert!(!ok, "{out}");
+    assert!(err.contains(&format!("tombstones/{old}")), "{err}");
+
+    // The next run replaces what does not check out (its new list holds every tombstone):
+    // a verifies again.
+    site.run(&url);
+    assert!(
+        !d.join("site-a")
+            .join("tombstones")
+            .join(format!("{old}.json.age"))
+            .exists()
+    );
+    let (ok, out, err) = site.backup(
+        &url,
+        &[
+            "verify",
+            &new,
+            "--identity",
+            site.identity(),
+            "--destination",
+            "a",
+        ],
+    );
+    assert!(ok, "{out}\n{err}");
+}

@@ -12,7 +12,6 @@
 //! run and verify sweeps before it starts, and `nyckel serve` sweeps at start.
 
 use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 /// The lock file's name inside the scratch folder.
@@ -32,7 +31,7 @@ impl WorkDir {
     /// `root/name` (mode 0700; it must not exist) under a shared lock.
     pub fn create(root: &Path, name: &str) -> std::io::Result<WorkDir> {
         let lock = open_lock(root)?;
-        if try_lock(&lock, libc::LOCK_EX)? {
+        if try_lock_exclusive(&lock)? {
             let removed = remove_all_but_lock(root)?;
             if removed > 0 {
                 tracing::warn!(
@@ -71,7 +70,7 @@ pub fn sweep(root: &Path) -> std::io::Result<usize> {
         return Ok(0);
     }
     let lock = open_lock(root)?;
-    if !try_lock(&lock, libc::LOCK_EX)? {
+    if !try_lock_exclusive(&lock)? {
         return Ok(0);
     }
     remove_all_but_lock(root)
@@ -110,38 +109,18 @@ fn remove_all_but_lock(root: &Path) -> std::io::Result<usize> {
     Ok(removed)
 }
 
-/// Takes `how` (`LOCK_EX` or `LOCK_SH`) without waiting; false when another process holds a
-/// conflicting lock.
-fn try_lock(file: &File, how: libc::c_int) -> std::io::Result<bool> {
-    match flock(file, how | libc::LOCK_NB) {
+/// Takes the exclusive lock without waiting; false when another process holds a lock.
+fn try_lock_exclusive(file: &File) -> std::io::Result<bool> {
+    match file.try_lock() {
         Ok(()) => Ok(true),
-        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => Ok(false),
-        Err(e) => Err(e),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(false),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
     }
 }
 
+/// Takes (or turns an exclusive lock into) the shared lock, waiting for a sweep to end.
 fn lock_shared(file: &File) -> std::io::Result<()> {
-    loop {
-        match flock(file, libc::LOCK_SH) {
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            other => return other,
-        }
-    }
-}
-
-#[expect(
-    unsafe_code,
-    reason = "flock(2) is the lock the kernel drops when a killed process's files close; File::lock needs Rust 1.89, above the crate's MSRV"
-)]
-fn flock(file: &File, operation: libc::c_int) -> std::io::Result<()> {
-    // SAFETY: flock takes a file descriptor that `file` keeps open for the call and plain
-    // integer flags; it touches no memory of ours.
-    let rc = unsafe { libc::flock(file.as_raw_fd(), operation) };
-    if rc == 0 {
-        Ok(())
-    } else {
-        Err(std::io::Error::last_os_error())
-    }
+    file.lock_shared()
 }
 
 #[cfg(test)]

@@ -71,6 +71,7 @@ mod shutdown;
 mod sms_budgets;
 mod sms_gateways;
 mod sms_limits;
+mod sqlite_writers;
 mod step_up;
 mod tls_reload;
 mod token_client_credentials;

@@ -126,7 +126,7 @@ impl Rotator {
 }
 
 async fn run(db: &Db, batch: &[Rotation]) -> Result<Vec<Taken>, sqlx::Error> {
-    let mut tx: Tx<'static> = db.writer().begin().await?;
+    let mut tx: Tx<'static> = db.begin().await?;
     let mut results = Vec::with_capacity(batch.len());
     for r in batch {
         let taken = refresh_tokens::take(&mut tx, &r.presented_hash, r.now).await?;

@@ -70,7 +70,7 @@ impl Client {
 
 /// Inserts a client and its organisation restrictions.
 pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.begin().await?;
     sqlx::query(
         "insert into clients (id, name, secret_hash, public, first_party, redirect_uris, post_logout_redirect_uris,
                               grant_types, id_token_alg, require_organisation, created_at, updated_at,
@@ -198,7 +198,7 @@ pub async fn list_owned(
 
 /// Saves a client's editable settings (name, URIs, restrictions, role visibility).
 pub async fn update(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.begin().await?;
     sqlx::query(
         "update clients set name = $1, redirect_uris = $2, post_logout_redirect_uris = $3,
                 require_organisation = $4, visible_roles = $5, updated_at = $6, require_pkce = $8

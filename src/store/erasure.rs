@@ -119,7 +119,7 @@ async fn erase_within(
         phone: None,
     });
     let pseudonym = format!("erased:{}", crate::crypto::random_id());
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.begin().await?;
     let organisations: Vec<String> = if reach.has("memberships", "organisation_id") {
         sqlx::query_as::<_, (String,)>(
             "select organisation_id from memberships where user_id = $1 order by organisation_id",

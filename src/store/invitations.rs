@@ -38,7 +38,7 @@ pub struct NewInvitation<'a> {
 /// organisation are revoked: only the newest link works.
 pub async fn insert(db: &Db, inv: &NewInvitation<'_>, now: UnixTime) -> Result<(), sqlx::Error> {
     let normalized = crate::store::users::normalize_email(inv.email);
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.begin().await?;
     sqlx::query(
         "update invitations set revoked_at = $1
          where organisation_id = $2 and email_normalized = $3 and accepted_at is null and revoked_at is null",

@@ -86,7 +86,7 @@ pub async fn insert(db: &Db, key: &NewKey<'_>, now: UnixTime) -> Result<(), sqlx
 /// one transaction: only the newest key works. Replacing with the same key again (a request
 /// processed twice) keeps it. Returns how many keys were dropped.
 pub async fn replace(db: &Db, key: &NewKey<'_>, now: UnixTime) -> Result<u64, sqlx::Error> {
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.begin().await?;
     let dropped = sqlx::query(
         "delete from login_keys where user_id = $1 and purpose = $2 and used_at is null and key_hash <> $3",
     )

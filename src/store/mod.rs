@@ -257,7 +257,8 @@ impl Db {
         &self.pool
     }
 
-    /// The pool for writes (single statements that change data).
+    /// The pool for writes: single statements that change data. Transactions start with
+    /// [`Db::begin`], never with `begin` on this pool.
     pub fn writer(&self) -> &AnyPool {
         &self.writer
     }
@@ -267,9 +268,22 @@ impl Db {
         self.backend
     }
 
-    /// Starts a transaction (on the write pool: transactions are for changes).
-    pub async fn begin(&self) -> Result<Tx<'static>> {
-        Ok(self.writer.begin().await?)
+    /// Starts a transaction for a change, on the write pool. Every transaction that writes
+    /// starts here, never with a plain `begin` on a pool.
+    ///
+    /// On SQLite it starts as `begin immediate`: it takes the write lock at once, waiting in
+    /// the busy handler (`busy_timeout`) while another process (the CLI, a second node's
+    /// pool) writes. A deferred `begin` would take the lock only at its first write, and a
+    /// transaction that read before it wrote then fails at once with "database is locked"
+    /// (`SQLITE_BUSY`, or `SQLITE_BUSY_SNAPSHOT` when the other writer committed since the
+    /// read), without waiting: SQLite cannot let it wait, as its snapshot is already taken.
+    /// Within one process writers queue for the pool's one write connection anyway.
+    /// PostgreSQL starts a plain transaction (row locks and the isolation level decide there).
+    pub async fn begin(&self) -> std::result::Result<Tx<'static>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.writer.begin_with("begin immediate").await,
+            Backend::Postgres => self.writer.begin().await,
+        }
     }
 
     /// Answers whether the database accepts a trivial query within `database.acquire_timeout`

@@ -64,7 +64,7 @@ pub async fn add_member(
     roles: &[String],
     now: UnixTime,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.begin().await?;
     let merged = add_member_in(&mut tx, user_id, organisation_id, roles, None, now).await?;
     tx.commit().await?;
     Ok(merged)
@@ -260,7 +260,7 @@ pub async fn delete_role(
     name: &str,
     now: UnixTime,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.begin().await?;
     let deleted =
         sqlx::query("delete from organisation_roles where organisation_id = $1 and name = $2")
             .bind(organisation_id)

@@ -715,7 +715,7 @@ async fn load(db: &Db, rows: &Rows) {
     let tables = dump::schema(db).await.expect("schema");
     let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
     let order = dump::fk_order(db, &names).await.expect("order");
-    let mut tx = db.writer().begin().await.expect("tx");
+    let mut tx = db.begin().await.expect("tx");
     for name in order.iter().rev() {
         dump::clear(&mut tx, name).await.expect("clear");
     }

@@ -318,10 +318,10 @@ async fn csrf_of(b: &Browser, action: &str) -> String {
 
 // ---- reading the live database, independently of the export code ----
 
-type Rows = BTreeMap<String, Vec<Map<String, Value>>>;
+pub(crate) type Rows = BTreeMap<String, Vec<Map<String, Value>>>;
 
 /// Every row of every table (but the migration table), by table, columns by name.
-async fn all_rows(db: &Db) -> Rows {
+pub(crate) async fn all_rows(db: &Db) -> Rows {
     let mut out = Rows::new();
     for t in dump::schema(db).await.expect("schema") {
         let cols: Vec<String> = t

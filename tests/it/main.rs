@@ -20,6 +20,7 @@ mod admin_ui_matrix;
 mod admin_ui_objects;
 mod admin_ui_support;
 mod admin_world;
+mod audit_atomic;
 mod authorize;
 mod authorize_support;
 mod backup;

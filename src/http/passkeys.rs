@@ -499,6 +499,7 @@ async fn post_register_finish(
     } else {
         body.name.clone()
     };
+    let ip = ip.to_string();
     let finished = passkeys::finish_registration(
         &state,
         &session.user_id,
@@ -506,14 +507,11 @@ async fn post_register_finish(
         &body.challenge_id,
         &name,
         &body.credential,
+        &ip,
     )
     .await;
-    let ip = ip.to_string();
     match finished {
-        Ok(Ok(info)) => match passkeys::added(&state, &session.user_id, &info, &ip).await {
-            Ok(()) => json_answer(StatusCode::OK, json!({ "redirect": PAGE_PATH })),
-            Err(e) => json_internal(e, t),
-        },
+        Ok(Ok(_)) => json_answer(StatusCode::OK, json!({ "redirect": PAGE_PATH })),
         Ok(Err(refused)) => {
             let detail = json!({ "reason": refused.as_str() });
             if let Err(e) = crate::auth::audit_person(

@@ -2,6 +2,9 @@
 //! migrations of both dialects, and one file per table group. This module tree is the only
 //! place with SQL. Every statement uses `$1..$n` placeholders and portable column types
 //! (ARCHITECTURE.md section 3); consume-once operations are single atomic statements.
+//! Functions that change data take `impl Into<Conn>`: the [`Db`] (their own statements) or
+//! the caller's open transaction, so that a change, its audit event and the messages it
+//! sends commit together; every transaction that writes starts with [`Db::begin`].
 
 pub mod audit;
 pub mod auth_requests;
@@ -87,6 +90,77 @@ pub async fn bounded<T, E: From<sqlx::Error>>(
 
 /// A transaction on [`Db`].
 pub type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// Where a store function that changes data runs: on its own, on the write pool (`&Db`), or
+/// inside the caller's open transaction (`&mut Tx`), so that a change and its audit event
+/// commit together (one transaction per change). Store functions take
+/// `impl Into<Conn<'_>>`, so callers pass either.
+#[derive(Debug)]
+pub enum Conn<'a> {
+    /// Its own statements on the write pool (a function of several statements opens its own
+    /// transaction with [`Db::begin`]).
+    Db(&'a Db),
+    /// Inside an open transaction (a function of several statements uses a savepoint).
+    Tx(&'a mut sqlx::AnyConnection),
+}
+
+impl<'a> From<&'a Db> for Conn<'a> {
+    fn from(db: &'a Db) -> Self {
+        Conn::Db(db)
+    }
+}
+
+impl<'a> From<&'a mut Tx<'_>> for Conn<'a> {
+    fn from(tx: &'a mut Tx<'_>) -> Self {
+        Conn::Tx(&mut *tx)
+    }
+}
+
+/// A connection to run statements on, from [`Conn::get`].
+#[derive(Debug)]
+pub enum Held<'a> {
+    Pooled(sqlx::pool::PoolConnection<sqlx::Any>),
+    Borrowed(&'a mut sqlx::AnyConnection),
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &sqlx::AnyConnection {
+        match self {
+            Held::Pooled(c) => c,
+            Held::Borrowed(c) => c,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        match self {
+            Held::Pooled(c) => c,
+            Held::Borrowed(c) => c,
+        }
+    }
+}
+
+impl<'a> Conn<'a> {
+    /// The connection: one of the write pool, or the transaction's.
+    pub async fn get(self) -> std::result::Result<Held<'a>, sqlx::Error> {
+        match self {
+            Conn::Db(db) => Ok(Held::Pooled(db.writer.acquire().await?)),
+            Conn::Tx(conn) => Ok(Held::Borrowed(conn)),
+        }
+    }
+
+    /// A transaction for several statements: a new one ([`Db::begin`]), or a savepoint in
+    /// the open one (its statements then commit with the caller's transaction).
+    pub async fn begin(self) -> std::result::Result<Tx<'a>, sqlx::Error> {
+        match self {
+            Conn::Db(db) => db.begin().await,
+            Conn::Tx(conn) => Connection::begin(conn).await,
+        }
+    }
+}
 
 impl Db {
     /// Connects (creating the SQLite file and its folder when needed) without migrating.

@@ -591,16 +591,20 @@ async fn deleting_the_account_is_undone_when_its_audit_event_cannot_be_written()
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
 
-/// The path of the newest link to `to` that contains `marker`.
+/// The path of the newest link to `to` whose path starts with `marker`.
 async fn link_in(app: &TestApp, to: &str, marker: &str) -> String {
     let mails = app.mails_to(to).await;
-    let text = &mails.last().expect("a message").text;
-    let start = text.find("https://").expect("a link");
-    let link: String = text[start..]
-        .chars()
-        .take_while(|c| !c.is_whitespace())
-        .collect();
-    let path = url::Url::parse(&link).expect("url").path().to_string();
-    assert!(path.starts_with(marker), "{path}");
-    path
+    mails
+        .iter()
+        .rev()
+        .flat_map(|m| {
+            m.text
+                .split_whitespace()
+                .map(str::to_string)
+                .collect::<Vec<_>>()
+        })
+        .filter_map(|word| url::Url::parse(&word).ok())
+        .map(|u| u.path().to_string())
+        .find(|path| path.starts_with(marker))
+        .unwrap_or_else(|| panic!("no {marker} link to {to}"))
 }

@@ -151,3 +151,51 @@ pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
     tracing::error!(panic = detail, "request handler panicked");
     (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::test_errors::{closed, sqlite_busy, sqlstate};
+
+    /// A page for `e` as the handlers make it.
+    fn page_status(e: impl std::fmt::Display + 'static) -> StatusCode {
+        let res = PageError::from_internal(e, Texts::new(crate::i18n::Locale::En)).into_response();
+        if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(res.headers()[header::RETRY_AFTER], "5");
+        }
+        res.status()
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_database_is_the_unavailable_page_with_retry_after() {
+        for code in [
+            "57P01", "57P02", "57P03", "08006", "08003", "08001", "53300",
+        ] {
+            assert_eq!(
+                page_status(sqlstate(code)),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{code}"
+            );
+            let wrapped = crate::error::Error::Db(sqlstate(code));
+            assert_eq!(page_status(wrapped), StatusCode::SERVICE_UNAVAILABLE);
+        }
+        for e in [sqlx::Error::PoolTimedOut, sqlx::Error::PoolClosed, closed()] {
+            assert_eq!(page_status(e), StatusCode::SERVICE_UNAVAILABLE);
+        }
+        assert_eq!(
+            page_status(sqlite_busy().await),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        // Errors of the request or of the code are not an outage.
+        for code in ["23505", "42P01", "22P02"] {
+            assert_eq!(
+                page_status(sqlstate(code)),
+                StatusCode::INTERNAL_SERVER_ERROR
+            );
+        }
+        assert_eq!(
+            page_status(sqlx::Error::RowNotFound),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+}

@@ -118,3 +118,33 @@ impl From<sqlx::Error> for OAuthError {
         crate::error::Error::from(e).into()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::test_errors::{closed, sqlite_busy, sqlstate};
+
+    #[tokio::test]
+    async fn an_unavailable_database_is_temporarily_unavailable() {
+        let unavailable = [
+            sqlstate("57P01"),
+            sqlstate("08006"),
+            sqlstate("53300"),
+            sqlx::Error::PoolTimedOut,
+            closed(),
+            sqlite_busy().await,
+        ];
+        for e in unavailable {
+            let shown = e.to_string();
+            assert_eq!(
+                OAuthError::from(e).code,
+                ErrorCode::TemporarilyUnavailable,
+                "{shown}"
+            );
+        }
+        assert_eq!(
+            OAuthError::from(sqlstate("23505")).code,
+            ErrorCode::ServerError
+        );
+    }
+}

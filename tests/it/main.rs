@@ -58,6 +58,7 @@ mod must_change;
 mod nodes;
 mod nodes_cluster;
 mod outage;
+mod outage_writes;
 mod panic_deadline;
 mod passkeys;
 mod passkeys_off;

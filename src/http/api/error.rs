@@ -211,3 +211,36 @@ fn chain(e: &crate::error::Error) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::test_errors::{closed, sqlite_busy, sqlstate};
+
+    fn answer(e: sqlx::Error) -> Response {
+        ApiError::from(AdminError::from(e)).into_response()
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_database_is_503_with_retry_after_in_the_api_shape() {
+        let unavailable = [
+            sqlstate("57P01"),
+            sqlstate("57P03"),
+            sqlstate("08006"),
+            sqlstate("53300"),
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            closed(),
+            sqlite_busy().await,
+        ];
+        for e in unavailable {
+            let shown = e.to_string();
+            let res = answer(e);
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{shown}");
+            assert_eq!(res.headers()[header::RETRY_AFTER], "5");
+        }
+        let res = answer(sqlstate("23505"));
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!res.headers().contains_key(header::RETRY_AFTER));
+    }
+}

@@ -34,6 +34,14 @@ pub enum Error {
     PasskeysOff,
 }
 
+impl Error {
+    /// Whether this is the database being unavailable right now ([`crate::store::is_unavailable`]):
+    /// a passing condition, answered 503 with `Retry-After`.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Error::Db(e) if crate::store::is_unavailable(e))
+    }
+}
+
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 

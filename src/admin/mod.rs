@@ -63,6 +63,12 @@ impl AdminError {
         }
     }
 
+    /// Whether the database was unavailable ([`crate::store::is_unavailable`]): the
+    /// surfaces answer 503 with `Retry-After`, not 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, AdminError::Internal(e) if e.is_unavailable())
+    }
+
     /// The refusal for an action the matrix does not allow; `what` names the object for the
     /// 404 (the same words as for an object that does not exist).
     pub fn refused(r: Refusal, action: Action, what: &str) -> AdminError {

@@ -167,9 +167,8 @@ fn login_again_path() -> String {
     format!("/login?next={PAGE_PATH}")
 }
 
-fn json_internal(e: impl std::fmt::Display, t: Texts) -> Response {
-    tracing::error!(error = %e, "passkey request failed");
-    json_error(StatusCode::INTERNAL_SERVER_ERROR, t, "error.server")
+fn json_internal(e: impl std::fmt::Display + 'static, t: Texts) -> Response {
+    crate::http::error::json_internal(e, t, "passkey")
 }
 
 /// The posted JSON, or a 400 JSON answer.
@@ -192,9 +191,7 @@ async fn login_context(
         .await
         .map_err(|res| match res.status() {
             StatusCode::FORBIDDEN => json_error(StatusCode::FORBIDDEN, t, "error.csrf"),
-            StatusCode::INTERNAL_SERVER_ERROR => {
-                json_error(StatusCode::INTERNAL_SERVER_ERROR, t, "error.server")
-            }
+            status if status.is_server_error() => crate::http::error::json_failure(status, t),
             _ => json_error(StatusCode::BAD_REQUEST, t, "login.expired"),
         })
 }

@@ -97,11 +97,8 @@ impl OAuthError {
 
 impl From<crate::error::Error> for OAuthError {
     fn from(e: crate::error::Error) -> Self {
-        use crate::error::Error;
-        // A database that cannot be reached is a passing condition: 503 with Retry-After.
-        if let Error::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) =
-            &e
-        {
+        // A database that is unavailable is a passing condition: 503 with Retry-After.
+        if e.is_unavailable() {
             tracing::warn!(error = %e, "database unavailable during a protocol request");
             return Self::new(
                 ErrorCode::TemporarilyUnavailable,

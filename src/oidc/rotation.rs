@@ -74,12 +74,7 @@ impl Rotator {
                     }
                     Err(e) => {
                         tracing::error!(error = %e, size = batch.len(), "refresh rotation batch failed");
-                        let unavailable = matches!(
-                            e,
-                            sqlx::Error::PoolTimedOut
-                                | sqlx::Error::Io(_)
-                                | sqlx::Error::PoolClosed
-                        );
+                        let unavailable = crate::store::is_unavailable(&e);
                         for r in batch {
                             let _ = r.reply.send(Err(Failed {
                                 unavailable,

@@ -426,6 +426,73 @@ pub fn from_json_list(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
+/// Whether a database error means the database cannot be used right now, a passing
+/// condition that a retry later can get past: every surface answers it with 503 and
+/// `Retry-After` (pages, protocol endpoints as `temporarily_unavailable`, the admin API),
+/// logged as a warning, never 500. This is the one place that decides it.
+///
+/// - No connection: the pool timed out waiting for one (`database.acquire_timeout`: the
+///   server is down, unreachable or all connections are busy) or is closed; the
+///   connection's I/O or TLS failed (reset, closed mid-query, refused); the protocol stream
+///   ended; SQLite's worker thread is gone.
+/// - PostgreSQL refused or ended the session: SQLSTATE class 08 (connection exception),
+///   57P01/57P02 (terminated by an administrator or a crash of another backend, as
+///   `pg_ctl stop -m fast` does), 57P03 (starting up or shutting down: cannot connect now),
+///   53300 (too many connections), 25006 (a read-only transaction: the connection reached
+///   a standby, as during a failover).
+/// - SQLite stayed busy or locked beyond its busy timeout (another process holds the write
+///   lock).
+///
+/// Errors of the request or of the code (a constraint, a syntax error, a missing row) are
+/// not unavailability.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Protocol(message) => closed_stream(message),
+        sqlx::Error::Database(db) => {
+            let Some(code) = db.code() else {
+                return false;
+            };
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                sqlite_busy_code(&code)
+            } else {
+                postgres_unavailable(&code)
+            }
+        }
+        _ => false,
+    }
+}
+
+/// SQLSTATEs of a session PostgreSQL refused or ended (see [`is_unavailable`]).
+fn postgres_unavailable(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08")
+        || matches!(sqlstate, "57P01" | "57P02" | "57P03" | "53300" | "25006")
+}
+
+/// SQLite's `SQLITE_BUSY` (5) and `SQLITE_LOCKED` (6), with their extended codes (the
+/// primary code is the low byte: 517 `SQLITE_BUSY_SNAPSHOT`, 261 `SQLITE_BUSY_RECOVERY`, ...).
+fn sqlite_busy_code(code: &str) -> bool {
+    code.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+}
+
+/// A protocol error that says the stream ended (the connection closed under the driver).
+fn closed_stream(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "connection closed",
+        "closed connection",
+        "unexpected eof",
+        "end of stream",
+        "at eof",
+    ]
+    .iter()
+    .any(|s| m.contains(s))
+}
+
 /// Whether an error is the violation of the named unique constraint.
 pub fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
     match err {
@@ -448,4 +515,79 @@ fn constraint_columns_match(message: &str, constraint: &str) -> bool {
         let c = c.replace('.', "_");
         constraint.starts_with(&c) || constraint == format!("{c}_key")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::test_errors::{closed, sqlite_busy, sqlstate};
+
+    #[test]
+    fn connection_failures_and_postgresql_refusals_are_unavailability() {
+        let unavailable = [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::WorkerCrashed,
+            closed(),
+            sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into()),
+            sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into()),
+            sqlx::Error::Tls("handshake failed".into()),
+            sqlx::Error::Protocol("connection closed while reading a message".into()),
+            sqlstate("08000"),
+            sqlstate("08003"),
+            sqlstate("08006"),
+            sqlstate("08001"),
+            sqlstate("08004"),
+            sqlstate("08P01"),
+            sqlstate("57P01"),
+            sqlstate("57P02"),
+            sqlstate("57P03"),
+            sqlstate("53300"),
+            sqlstate("25006"),
+        ];
+        for e in &unavailable {
+            assert!(is_unavailable(e), "{e}");
+        }
+        assert!(crate::error::Error::Db(sqlstate("57P01")).is_unavailable());
+        let not = [
+            sqlx::Error::RowNotFound,
+            sqlx::Error::ColumnNotFound("x".into()),
+            sqlx::Error::Protocol("unknown message type".into()),
+            sqlx::Error::Configuration("bad url".into()),
+            sqlstate("23505"),
+            sqlstate("23503"),
+            sqlstate("42P01"),
+            sqlstate("40001"),
+            sqlstate("57014"),
+            sqlstate("22P02"),
+        ];
+        for e in &not {
+            assert!(!is_unavailable(e), "{e}");
+        }
+        assert!(!crate::error::Error::Corrupt("x".into()).is_unavailable());
+        assert!(!crate::error::Error::Db(sqlstate("23505")).is_unavailable());
+    }
+
+    #[tokio::test]
+    async fn sqlite_busy_is_unavailability_and_its_constraint_errors_are_not() {
+        let busy = sqlite_busy().await;
+        assert!(is_unavailable(&busy), "{busy}");
+        assert!(sqlite_busy_code("5") && sqlite_busy_code("517") && sqlite_busy_code("262"));
+        assert!(sqlite_busy_code("6") && sqlite_busy_code("261"));
+        assert!(!sqlite_busy_code("2067") && !sqlite_busy_code("19") && !sqlite_busy_code("13"));
+
+        use sqlx::{Connection, Executor};
+        let mut conn = sqlx::AnyConnection::connect("sqlite::memory:")
+            .await
+            .expect("connect");
+        conn.execute("create table t (x integer primary key)")
+            .await
+            .expect("table");
+        conn.execute("insert into t values (1)").await.expect("row");
+        let unique = conn
+            .execute("insert into t values (1)")
+            .await
+            .expect_err("duplicate");
+        assert!(!is_unavailable(&unique), "{unique}");
+    }
 }

@@ -39,22 +39,34 @@ fn unavailable(what: &str, reply: &Reply) {
     );
 }
 
-/// Waits until a query of the database at `url` waits for a lock.
-async fn until_waiting(conn: &mut sqlx::AnyConnection) {
+/// Waits until a query of the database `watcher` is connected to waits for a lock (the
+/// request `pending` sent it). `watcher` is not in a transaction: PostgreSQL shows a
+/// transaction one snapshot of `pg_stat_activity`.
+async fn until_waiting(
+    watcher: &mut sqlx::AnyConnection,
+    pending: &mut tokio::task::JoinHandle<Reply>,
+) {
     let started = Instant::now();
     loop {
+        if pending.is_finished() {
+            let reply = pending.await.expect("answer");
+            panic!(
+                "the write was answered before it waited for the lock: {} {}",
+                reply.status, reply.text
+            );
+        }
         let (n,): (i64,) = sqlx::query_as(
             "select count(*) from pg_stat_activity
              where datname = current_database() and wait_event_type = 'Lock'",
         )
-        .fetch_one(&mut *conn)
+        .fetch_one(&mut *watcher)
         .await
         .expect("pg_stat_activity");
         if n > 0 {
             return;
         }
         assert!(
-            started.elapsed() < Duration::from_secs(10),
+            started.elapsed() < Duration::from_secs(30),
             "the write never waited for the lock"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -112,18 +124,26 @@ async fn admin_api_writes_answer_503_when_postgresql_closes_or_refuses_connectio
     let mut locker = sqlx::AnyConnection::connect(&direct)
         .await
         .expect("connect");
+    let mut watcher = sqlx::AnyConnection::connect(&direct)
+        .await
+        .expect("connect");
+    let (watcher_pid,): (i32,) = sqlx::query_as("select pg_backend_pid()")
+        .fetch_one(&mut watcher)
+        .await
+        .expect("pid");
 
     // A write in flight whose connection the server ends (what a fast shutdown does).
     sqlx::raw_sql("begin; lock table organisation_roles in access exclusive mode")
         .execute(&mut locker)
         .await
         .expect("lock");
-    let pending = put_role(&api, "terminated");
-    until_waiting(&mut locker).await;
-    sqlx::raw_sql(
+    let mut pending = put_role(&api, "terminated");
+    until_waiting(&mut watcher, &mut pending).await;
+    sqlx::query(
         "select pg_terminate_backend(pid) from pg_stat_activity
-         where datname = current_database() and pid <> pg_backend_pid()",
+         where datname = current_database() and pid <> pg_backend_pid() and pid <> $1",
     )
+    .bind(watcher_pid)
     .execute(&mut locker)
     .await
     .expect("terminate the server's connections");
@@ -148,8 +168,8 @@ async fn admin_api_writes_answer_503_when_postgresql_closes_or_refuses_connectio
         .execute(&mut locker)
         .await
         .expect("lock");
-    let pending = put_role(&api, "reset");
-    until_waiting(&mut locker).await;
+    let mut pending = put_role(&api, "reset");
+    until_waiting(&mut watcher, &mut pending).await;
     proxy.set(Mode::Refuse);
     unavailable(
         "a write whose connection was reset",
@@ -210,6 +230,7 @@ async fn admin_api_writes_answer_503_when_postgresql_closes_or_refuses_connectio
     .expect("roles");
     assert_eq!(n, 0);
     let _ = locker.close().await;
+    let _ = watcher.close().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -34,5 +34,96 @@ pub enum Error {
     PasskeysOff,
 }
 
+impl Error {
+    /// Whether this is the database being unavailable right now ([`crate::store::is_unavailable`]):
+    /// a passing condition, answered 503 with `Retry-After`.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, Error::Db(e) if crate::store::is_unavailable(e))
+    }
+}
+
 /// Result with [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Database errors as the drivers report them, for unit tests of their handling.
+#[cfg(test)]
+pub(crate) mod test_errors {
+    use std::borrow::Cow;
+
+    /// A database error with a SQLSTATE (as PostgreSQL reports them).
+    #[derive(Debug)]
+    struct Coded(&'static str);
+
+    impl std::fmt::Display for Coded {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(f, "database error {}", self.0)
+        }
+    }
+
+    impl std::error::Error for Coded {}
+
+    impl sqlx::error::DatabaseError for Coded {
+        fn message(&self) -> &str {
+            "a test error"
+        }
+
+        fn code(&self) -> Option<Cow<'_, str>> {
+            Some(Cow::Borrowed(self.0))
+        }
+
+        fn as_error(&self) -> &(dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+
+        fn as_error_mut(&mut self) -> &mut (dyn std::error::Error + Send + Sync + 'static) {
+            self
+        }
+
+        fn into_error(self: Box<Self>) -> Box<dyn std::error::Error + Send + Sync + 'static> {
+            self
+        }
+
+        fn kind(&self) -> sqlx::error::ErrorKind {
+            sqlx::error::ErrorKind::Other
+        }
+    }
+
+    /// A database error with the SQLSTATE `code`.
+    pub fn sqlstate(code: &'static str) -> sqlx::Error {
+        sqlx::Error::Database(Box::new(Coded(code)))
+    }
+
+    /// The error of a closed connection (the server went away mid-query).
+    pub fn closed() -> sqlx::Error {
+        sqlx::Error::Io(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            "expected to read 5 bytes, got 0 bytes at EOF",
+        ))
+    }
+
+    /// SQLite's "database is locked" after its busy timeout, from a real SQLite file: one
+    /// connection holds the write lock, another gives up at once (`busy_timeout = 0`).
+    pub async fn sqlite_busy() -> sqlx::Error {
+        use sqlx::{Connection, Executor};
+        sqlx::any::install_default_drivers();
+        let dir = tempfile::tempdir().expect("dir");
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("t.db").display());
+        let mut holder = sqlx::AnyConnection::connect(&url).await.expect("connect");
+        let mut other = sqlx::AnyConnection::connect(&url).await.expect("connect");
+        holder
+            .execute("create table t (x integer)")
+            .await
+            .expect("table");
+        holder.execute("begin immediate").await.expect("lock");
+        other
+            .execute("pragma busy_timeout = 0")
+            .await
+            .expect("pragma");
+        let e = other
+            .execute("insert into t (x) values (1)")
+            .await
+            .expect_err("locked");
+        let _ = holder.execute("rollback").await;
+        e
+    }
+}

@@ -12,7 +12,7 @@ use crate::oidc::redirect::validate_registered;
 use crate::orgs::permissions::Action;
 use crate::state::AppState;
 use crate::store::page::{self, Page};
-use crate::store::{self, Db, clients::Client};
+use crate::store::{self, Db, Tx, clients::Client};
 
 /// Grant types a client may be given.
 pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
@@ -56,8 +56,21 @@ impl std::fmt::Debug for Created {
     }
 }
 
-/// Registers a client.
+/// Registers a client, without an audit event (the operator's command and fixtures; the
+/// command records it with [`create_in`]).
 pub async fn create(db: &Db, req: CreateClient, now: UnixTime) -> Result<Created, AdminError> {
+    let mut tx = db.begin().await?;
+    let created = create_in(&mut tx, req, now).await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Registers a client inside `tx`.
+pub async fn create_in(
+    tx: &mut Tx<'_>,
+    req: CreateClient,
+    now: UnixTime,
+) -> Result<Created, AdminError> {
     let invalid = |m: String| Err(AdminError::Invalid(m));
     let name = req.name.trim();
     if name.is_empty() || name.chars().count() > 200 || name.chars().any(char::is_control) {
@@ -106,7 +119,7 @@ pub async fn create(db: &Db, req: CreateClient, now: UnixTime) -> Result<Created
     }
     let mut organisations = Vec::new();
     for org in &req.organisations {
-        let found = store::orgs::find_by_id_or_slug(db, org)
+        let found = store::orgs::find_by_id_or_slug_in(tx, org)
             .await?
             .ok_or_else(|| AdminError::NotFound(format!("no organisation {org:?}")))?;
         if !organisations.contains(&found.id) {
@@ -133,7 +146,7 @@ pub async fn create(db: &Db, req: CreateClient, now: UnixTime) -> Result<Created
         require_two_factors: req.require_two_factors,
         created_at: now,
     };
-    store::clients::insert(db, &client, now).await?;
+    store::clients::insert(&mut *tx, &client, now).await?;
     Ok(Created { client, secret })
 }
 
@@ -376,16 +389,20 @@ pub async fn create_as(
             .await
             .map_err(gated)?;
     }
-    let created = create(&state.db, req, state.now()).await?;
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let created = create_in(&mut tx, req, now).await?;
     record(
-        state,
+        &mut tx,
         caller,
+        now,
         "admin.client_created",
         created.client.owner_organisation_id.as_deref(),
         None,
         json!({ "client": created.client.id, "name": created.client.name }),
     )
     .await?;
+    tx.commit().await?;
     state.clients.forget(&created.client.id);
     Ok(CreatedView {
         client: created.client.into(),
@@ -483,11 +500,13 @@ pub async fn update(
             (v, _) => v,
         };
     }
-    store::clients::update(&state.db, &client, state.now()).await?;
-    state.clients.forget(&client.id);
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    store::clients::update(&mut tx, &client, now).await?;
     record(
-        state,
+        &mut tx,
         caller,
+        now,
         "admin.client_updated",
         client.owner_organisation_id.as_deref(),
         None,
@@ -501,6 +520,8 @@ pub async fn update(
         }),
     )
     .await?;
+    tx.commit().await?;
+    state.clients.forget(&client.id);
     Ok(client.into())
 }
 
@@ -515,33 +536,40 @@ pub async fn rotate_secret(
         return Err(AdminError::Conflict("a public client has no secret".into()));
     }
     let secret = secret_token();
-    store::clients::set_secret_hash(&state.db, &client.id, &sha256_b64(&secret), state.now())
-        .await?;
-    state.clients.forget(&client.id);
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    store::clients::set_secret_hash(&mut tx, &client.id, &sha256_b64(&secret), now).await?;
     record(
-        state,
+        &mut tx,
         caller,
+        now,
         "admin.client_secret_rotated",
         client.owner_organisation_id.as_deref(),
         None,
         json!({ "client": client.id }),
     )
     .await?;
+    tx.commit().await?;
+    state.clients.forget(&client.id);
     Ok(secret)
 }
 
 /// Deletes a client; its grants and tokens end with it.
 pub async fn delete(state: &AppState, caller: &Caller, id: &str) -> Result<(), AdminError> {
     let client = load(state, caller, Action::ClientDelete, id).await?;
-    store::clients::delete(&state.db, &client.id).await?;
-    state.clients.forget(&client.id);
+    let mut tx = state.db.begin().await?;
+    store::clients::delete(&mut tx, &client.id).await?;
     record(
-        state,
+        &mut tx,
         caller,
+        state.now(),
         "admin.client_deleted",
         client.owner_organisation_id.as_deref(),
         None,
         json!({ "client": client.id, "name": client.name }),
     )
-    .await
+    .await?;
+    tx.commit().await?;
+    state.clients.forget(&client.id);
+    Ok(())
 }

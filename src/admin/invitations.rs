@@ -81,8 +81,18 @@ pub async fn create(
     let key = secret_token();
     let id = random_id();
     let actor = caller.principal.actor_id();
+    let existing = store::users::find_by_email(&state.db, email).await?;
+    let locale = existing
+        .as_ref()
+        .and_then(|u| u.locale.as_deref())
+        .and_then(Locale::from_tag)
+        .or_else(|| Locale::from_tag(&org.default_locale))
+        .unwrap_or_default();
+    let link = state.url(&format!("/invite/{key}"));
+    // The invitation, its message and its audit event: one transaction.
+    let mut tx = state.db.begin().await?;
     store::invitations::insert(
-        &state.db,
+        &mut tx,
         &store::invitations::NewInvitation {
             id: &id,
             key_hash: &sha256_b64(&key),
@@ -95,24 +105,19 @@ pub async fn create(
         now,
     )
     .await?;
-    let existing = store::users::find_by_email(&state.db, email).await?;
-    let locale = existing
-        .as_ref()
-        .and_then(|u| u.locale.as_deref())
-        .and_then(Locale::from_tag)
-        .or_else(|| Locale::from_tag(&org.default_locale))
-        .unwrap_or_default();
-    let link = state.url(&format!("/invite/{key}"));
-    mail::send_invitation(state, email, locale, &org.name, &link).await?;
+    mail::send_invitation_in(&mut tx, state, email, locale, &org.name, &link).await?;
     record(
-        state,
+        &mut tx,
         caller,
+        now,
         "admin.invitation_created",
         Some(&org.id),
         existing.as_ref().map(|u| u.id.as_str()),
         json!({ "invitation": id, "email": email, "roles": roles }),
     )
     .await?;
+    tx.commit().await?;
+    state.mailer.wake();
     let inv = store::invitations::find(&state.db, &id)
         .await?
         .ok_or_else(|| AdminError::NotFound("no invitation".into()))?;
@@ -171,18 +176,23 @@ pub async fn revoke(
 ) -> Result<(), AdminError> {
     let org = load_org(state, org_key).await?;
     caller.check(Action::InvitationRevoke, &org.id, "organisation")?;
-    if !store::invitations::revoke(&state.db, &org.id, id, state.now()).await? {
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    if !store::invitations::revoke(&mut tx, &org.id, id, now).await? {
         return Err(AdminError::NotFound("no open invitation".into()));
     }
     record(
-        state,
+        &mut tx,
         caller,
+        now,
         "admin.invitation_revoked",
         Some(&org.id),
         None,
         json!({ "invitation": id }),
     )
-    .await
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// What the invited person sees before accepting.
@@ -256,16 +266,17 @@ pub async fn accept(
     let org = store::orgs::find_by_id_or_slug(&state.db, &inv.organisation_id)
         .await?
         .ok_or_else(gone)?;
-    let (user_id, created) = match store::users::find_by_email(&state.db, &inv.email).await? {
-        Some(u) => (u.id, false),
-        None => {
-            let Some(acc) = new_account else {
-                return Err(AdminError::Invalid(
-                    "choose a name and a password for your new account".into(),
-                ));
-            };
-            let id = crate::admin::users::create(
-                &state.db,
+    let existing = store::users::find_by_email(&state.db, &inv.email).await?;
+    // A new account is checked and its password hashed before the transaction.
+    let new = match (&existing, new_account) {
+        (Some(_), _) => None,
+        (None, None) => {
+            return Err(AdminError::Invalid(
+                "choose a name and a password for your new account".into(),
+            ));
+        }
+        (None, Some(acc)) => Some(
+            crate::admin::users::prepare(
                 &state.hasher,
                 &PasswordPolicy::from_config(&state.config.password),
                 CreateUser {
@@ -274,15 +285,19 @@ pub async fn accept(
                     phone: None,
                     password: Some(acc.password),
                 },
-                now,
             )
-            .await?;
-            (id, true)
-        }
+            .await?,
+        ),
     };
+    // The account (when new), the invitation's use, the membership, the verified email and
+    // the audit event: one transaction.
     let mut tx = state.db.begin().await?;
+    let (user_id, created) = match (existing, new) {
+        (Some(u), _) => (u.id, false),
+        (None, Some(p)) => (crate::admin::users::insert(&mut tx, &p, now).await?, true),
+        (None, None) => return Err(gone()),
+    };
     let Some(inv) = store::invitations::accept(&mut tx, &key_hash, &user_id, now).await? else {
-        tx.rollback().await?;
         return Err(gone());
     };
     let roles = from_json_list(&inv.roles);
@@ -295,10 +310,9 @@ pub async fn accept(
         now,
     )
     .await?;
-    tx.commit().await?;
-    store::users::set_email_verified(&state.db, &user_id, now).await?;
+    store::users::set_email_verified(&mut tx, &user_id, now).await?;
     store::audit::append(
-        &state.db,
+        &mut tx,
         &store::audit::Event {
             kind: "admin.invitation_accepted",
             user_id: Some(&user_id),
@@ -311,6 +325,7 @@ pub async fn accept(
         now,
     )
     .await?;
+    tx.commit().await?;
     crate::admin::members::notify(
         state,
         &user_id,

@@ -168,16 +168,20 @@ pub async fn set_roles(
     if !roles.iter().any(|r| r == ADMIN_ROLE) {
         keep_an_admin(state, caller, &org.id, &member).await?;
     }
-    store::orgs::set_roles(&state.db, &org.id, user_id, &roles, state.now()).await?;
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    store::orgs::set_roles(&mut tx, &org.id, user_id, &roles, now).await?;
     record(
-        state,
+        &mut tx,
         caller,
+        now,
         "admin.roles_changed",
         Some(&org.id),
         Some(user_id),
         json!({ "before": before, "after": roles }),
     )
     .await?;
+    tx.commit().await?;
     notify(
         state,
         user_id,
@@ -203,16 +207,19 @@ pub async fn remove(
 ) -> Result<(), AdminError> {
     let (org, member) = load(state, caller, Action::MemberRemove, org_key, user_id).await?;
     keep_an_admin(state, caller, &org.id, &member).await?;
-    store::orgs::remove_member(&state.db, &org.id, user_id).await?;
+    let mut tx = state.db.begin().await?;
+    store::orgs::remove_member(&mut tx, &org.id, user_id).await?;
     record(
-        state,
+        &mut tx,
         caller,
+        state.now(),
         "admin.member_removed",
         Some(&org.id),
         Some(user_id),
         json!({ "roles": from_json_list(&member.roles) }),
     )
     .await?;
+    tx.commit().await?;
     notify(
         state,
         user_id,
@@ -264,16 +271,21 @@ pub async fn send_reset(
             "a reset key was sent to this person very recently; wait before sending another".into(),
         ));
     }
-    crate::auth::reset::send_reset_key(state, &user, Some(&org.name)).await?;
+    let mut tx = state.db.begin().await?;
+    crate::auth::reset::send_reset_key_in(&mut tx, state, &user, Some(&org.name)).await?;
     record(
-        state,
+        &mut tx,
         caller,
+        now,
         "admin.reset_sent",
         Some(&org.id),
         Some(user_id),
         json!({ "channel": "email" }),
     )
-    .await
+    .await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    Ok(())
 }
 
 /// Sets a person's password (superadmin, and only when `[admin] allow_set_password`). The
@@ -306,17 +318,20 @@ pub async fn set_password(
     let now = state.now();
     // The person's own sessions end and their tokens die; they must choose a new password
     // at their next login.
-    crate::auth::change::install(state, user_id, &hash, None).await?;
-    store::users::set_password(&state.db, user_id, &hash, true, now).await?;
+    let mut tx = state.db.begin().await?;
+    crate::auth::change::install(&mut tx, user_id, &hash, None, now).await?;
+    store::users::set_password(&mut tx, user_id, &hash, true, now).await?;
     record(
-        state,
+        &mut tx,
         caller,
+        now,
         "admin.password_set",
         None,
         Some(user_id),
         json!({ "must_change": true }),
     )
     .await?;
+    tx.commit().await?;
     notify(state, user_id, Notice::PasswordSet).await;
     Ok(())
 }

@@ -1,8 +1,9 @@
 //! Administrative use-cases shared by the CLI, the admin REST API and the admin web UI:
 //! organisations and their roles, members, invitations, clients, sessions and the audit log.
 //! Every use-case takes the [`Caller`], checks the permission matrix
-//! (`orgs::permissions`) before reading or changing anything, records an audit event and
-//! notifies the person acted on. Validation lives here, not in the callers.
+//! (`orgs::permissions`) before reading or changing anything, makes the change and records
+//! its audit event in one transaction ([`record`]), and after the commit notifies the person
+//! acted on. Validation lives here, not in the callers.
 
 pub mod audit;
 pub mod clients;
@@ -15,9 +16,10 @@ pub mod users;
 
 use serde_json::Value;
 
+use crate::clock::UnixTime;
 use crate::orgs::permissions::{Action, Refusal};
 use crate::state::AppState;
-use crate::store;
+use crate::store::{self, Tx};
 pub use principal::Principal;
 
 /// Why an administrative action was refused.
@@ -59,6 +61,12 @@ impl AdminError {
             AdminError::Unauthenticated => "unauthenticated",
             AdminError::Internal(_) => "internal_error",
         }
+    }
+
+    /// Whether the database was unavailable ([`crate::store::is_unavailable`]): the
+    /// surfaces answer 503 with `Retry-After`, not 500.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(self, AdminError::Internal(e) if e.is_unavailable())
     }
 
     /// The refusal for an action the matrix does not allow; `what` names the object for the
@@ -103,11 +111,13 @@ impl Caller {
     }
 }
 
-/// Records an admin action in the audit log. A failure to record fails the action's
-/// response (the change is made; the error is logged and surfaced as 500).
+/// Records an admin action in the audit log, inside the action's transaction `tx`: the
+/// change and its record commit together or not at all (docs/resilience.md: one transaction
+/// per change). A failure to record fails the action, and nothing of it stays.
 pub(crate) async fn record(
-    state: &AppState,
+    tx: &mut Tx<'_>,
     caller: &Caller,
+    now: UnixTime,
     kind: &str,
     organisation_id: Option<&str>,
     user_id: Option<&str>,
@@ -119,7 +129,7 @@ pub(crate) async fn record(
         _ => None,
     };
     store::audit::append(
-        &state.db,
+        tx,
         &store::audit::Event {
             kind,
             user_id,
@@ -129,7 +139,7 @@ pub(crate) async fn record(
             actor_id: actor.as_deref(),
             organisation_id,
         },
-        state.now(),
+        now,
     )
     .await?;
     Ok(())

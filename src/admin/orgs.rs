@@ -12,7 +12,7 @@ use crate::orgs::permissions::Action;
 use crate::orgs::{slugify, valid_role, valid_slug};
 use crate::state::AppState;
 use crate::store::page::{self, Page};
-use crate::store::{self, Db, orgs::Organisation};
+use crate::store::{self, Db, Tx, orgs::Organisation};
 
 /// Roles every new organisation starts with.
 pub const DEFAULT_ROLES: &[(&str, &str)] = &[
@@ -56,20 +56,24 @@ pub struct OrgChanges {
     pub default_locale: Option<String>,
 }
 
-/// Creates an organisation with the default roles; the slug is derived from the name when
-/// not given. The operator's path (CLI); [`create_as`] checks a caller first.
+/// Creates an organisation with the default roles, in one transaction, without an audit
+/// event (fixtures); the slug is derived from the name when not given. The operator's
+/// command records the event with [`create_in`]; [`create_as`] checks a caller first.
 pub async fn create(
     db: &Db,
     name: &str,
     slug: Option<&str>,
     now: UnixTime,
 ) -> Result<Organisation, AdminError> {
-    create_in(db, name, slug, "sv", now).await
+    let mut tx = db.begin().await?;
+    let org = create_in(&mut tx, name, slug, "sv", now).await?;
+    tx.commit().await?;
+    Ok(org)
 }
 
-/// [`create`] with a default language.
-async fn create_in(
-    db: &Db,
+/// Creates an organisation with the default roles and `default_locale` inside `tx`.
+pub async fn create_in(
+    tx: &mut Tx<'_>,
     name: &str,
     slug: Option<&str>,
     default_locale: &str,
@@ -87,7 +91,7 @@ async fn create_in(
         created_at: now,
         updated_at: now,
     };
-    match store::orgs::insert(db, &org).await {
+    match store::orgs::insert(&mut *tx, &org).await {
         Ok(()) => {}
         Err(e) if store::is_unique_violation(&e, store::orgs::SLUG_UNIQUE) => {
             return Err(slug_taken(&org.slug));
@@ -96,7 +100,7 @@ async fn create_in(
     }
     let texts = Texts::new(Locale::from_tag(default_locale).unwrap_or_default());
     for (role, description) in DEFAULT_ROLES {
-        store::orgs::put_role(db, &org.id, role, texts.t(description), now).await?;
+        store::orgs::put_role(&mut *tx, &org.id, role, texts.t(description), now).await?;
     }
     Ok(org)
 }
@@ -126,24 +130,31 @@ pub async fn create_as(
     default_locale: Option<&str>,
 ) -> Result<OrgView, AdminError> {
     caller.check_installation(Action::OrgCreate)?;
-    let org = create_in(
-        &state.db,
-        name,
-        slug,
-        default_locale.unwrap_or("sv"),
-        state.now(),
-    )
-    .await?;
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    let org = create_in(&mut tx, name, slug, default_locale.unwrap_or("sv"), now).await?;
+    record_created(&mut tx, caller, now, &org).await?;
+    tx.commit().await?;
+    Ok(org.into())
+}
+
+/// Records the creation of `org` by `caller` (in the creation's transaction).
+pub async fn record_created(
+    tx: &mut Tx<'_>,
+    caller: &Caller,
+    now: UnixTime,
+    org: &Organisation,
+) -> Result<(), AdminError> {
     record(
-        state,
+        tx,
         caller,
+        now,
         "admin.org_created",
         Some(&org.id),
         None,
         json!({ "slug": org.slug, "name": org.name }),
     )
-    .await?;
-    Ok(org.into())
+    .await
 }
 
 fn check_locale(l: &str) -> Result<(), AdminError> {
@@ -210,7 +221,9 @@ pub async fn update(
         check_locale(l)?;
         org.default_locale = l.clone();
     }
-    match store::orgs::update(&state.db, &org, state.now()).await {
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    match store::orgs::update(&mut tx, &org, now).await {
         Ok(()) => {}
         Err(e) if store::is_unique_violation(&e, store::orgs::SLUG_UNIQUE) => {
             return Err(slug_taken(&org.slug));
@@ -218,14 +231,16 @@ pub async fn update(
         Err(e) => return Err(e.into()),
     }
     record(
-        state,
+        &mut tx,
         caller,
+        now,
         "admin.org_updated",
         Some(&org.id),
         None,
         json!({ "slug": org.slug, "name": org.name, "default_locale": org.default_locale }),
     )
     .await?;
+    tx.commit().await?;
     Ok(org.into())
 }
 
@@ -233,16 +248,22 @@ pub async fn update(
 pub async fn delete(state: &AppState, caller: &Caller, key: &str) -> Result<(), AdminError> {
     let org = load_org(state, key).await?;
     caller.check(Action::OrgDelete, &org.id, "organisation")?;
-    store::orgs::delete(&state.db, &org.id).await?;
+    let mut tx = state.db.begin().await?;
+    if !store::orgs::delete(&mut tx, &org.id).await? {
+        return Err(AdminError::NotFound("no organisation".into()));
+    }
     record(
-        state,
+        &mut tx,
         caller,
+        state.now(),
         "admin.org_deleted",
         Some(&org.id),
         None,
         json!({ "slug": org.slug, "name": org.name }),
     )
-    .await
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The organisation's roles.
@@ -278,16 +299,19 @@ pub async fn put_role(
         ));
     }
     let now = state.now();
-    store::orgs::put_role(&state.db, &org.id, name, description, now).await?;
+    let mut tx = state.db.begin().await?;
+    store::orgs::put_role(&mut tx, &org.id, name, description, now).await?;
     record(
-        state,
+        &mut tx,
         caller,
+        now,
         "admin.role_saved",
         Some(&org.id),
         None,
         json!({ "role": name, "description": description }),
     )
     .await?;
+    tx.commit().await?;
     let roles = store::orgs::roles(&state.db, &org.id).await?;
     roles
         .into_iter()
@@ -310,24 +334,45 @@ pub async fn delete_role(
             "the admin role is built in and cannot be deleted".into(),
         ));
     }
-    if !store::orgs::delete_role(&state.db, &org.id, name, state.now()).await? {
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    if !store::orgs::delete_role(&mut tx, &org.id, name, now).await? {
         return Err(AdminError::NotFound("no role".into()));
     }
     record(
-        state,
+        &mut tx,
         caller,
+        now,
         "admin.role_deleted",
         Some(&org.id),
         None,
         json!({ "role": name }),
     )
-    .await
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }
 
-/// Adds a person (by email) to an organisation (by id or slug) with roles: the operator's
-/// path (CLI). Roles missing from the organisation's list are added to it.
+/// Adds a person (by email) to an organisation (by id or slug) with roles, in one
+/// transaction, without an audit event (fixtures). Roles missing from the organisation's
+/// list are added to it. The operator's command records the event with [`add_member_in`].
 pub async fn add_member(
     db: &Db,
+    org: &str,
+    email: &str,
+    roles: &[String],
+    now: UnixTime,
+) -> Result<(Organisation, String, Vec<String>), AdminError> {
+    let mut tx = db.begin().await?;
+    let added = add_member_in(&mut tx, org, email, roles, now).await?;
+    tx.commit().await?;
+    Ok(added)
+}
+
+/// [`add_member`] inside `tx` (which also reads the organisation and the person, so the
+/// roles are merged with the membership as it is when the transaction holds it).
+pub async fn add_member_in(
+    tx: &mut Tx<'_>,
     org: &str,
     email: &str,
     roles: &[String],
@@ -341,13 +386,13 @@ pub async fn add_member(
             "{bad:?} is not a valid role name (1-64 characters a-z, 0-9, _ and -)"
         )));
     }
-    let org = store::orgs::find_by_id_or_slug(db, org)
+    let org = store::orgs::find_by_id_or_slug_in(tx, org)
         .await?
         .ok_or_else(|| AdminError::NotFound(format!("no organisation {org:?}")))?;
-    let user = store::users::find_by_email(db, email)
+    let user = store::users::find_by_email_in(tx, email)
         .await?
         .ok_or_else(|| AdminError::NotFound(format!("no account with the email {email}")))?;
-    store::orgs::ensure_roles(db, &org.id, roles, now).await?;
-    let merged = store::orgs::add_member(db, &user.id, &org.id, roles, now).await?;
+    store::orgs::ensure_roles(&mut *tx, &org.id, roles, now).await?;
+    let merged = store::orgs::add_member_in(tx, &user.id, &org.id, roles, None, now).await?;
     Ok((org, user.id, merged))
 }

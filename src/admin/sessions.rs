@@ -87,17 +87,21 @@ async fn end_session(
     session: &store::sessions::SessionInfo,
     org: Option<&store::orgs::Organisation>,
 ) -> Result<(), AdminError> {
-    store::sessions::delete_by_sid(&state.db, &session.sid).await?;
-    store::grants::revoke_by_sid(&state.db, &session.sid, state.now()).await?;
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    store::sessions::delete_by_sid(&mut tx, &session.sid).await?;
+    store::grants::revoke_by_sid(&mut tx, &session.sid, now).await?;
     record(
-        state,
+        &mut tx,
         caller,
+        now,
         "admin.session_ended",
         org.map(|o| o.id.as_str()),
         Some(&session.user_id),
         json!({ "sid": session.sid }),
     )
     .await?;
+    tx.commit().await?;
     crate::admin::members::notify(
         state,
         &session.user_id,

@@ -5,7 +5,7 @@ use crate::auth::password::{Hasher, Password};
 use crate::auth::policy::{PasswordPolicy, PolicyContext};
 use crate::clock::UnixTime;
 use crate::crypto::random_id;
-use crate::store::{self, Db};
+use crate::store::{self, Conn, Db};
 
 /// A new account as asked for.
 pub struct CreateUser {
@@ -13,6 +13,24 @@ pub struct CreateUser {
     pub name: Option<String>,
     pub phone: Option<String>,
     pub password: Option<Password>,
+}
+
+/// A checked account, its password hashed, ready to be stored ([`insert`]).
+pub struct Prepared {
+    /// The account's `sub`.
+    pub id: String,
+    email: String,
+    name: Option<String>,
+    phone: Option<String>,
+    hash: Option<String>,
+}
+
+impl std::fmt::Debug for Prepared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Prepared")
+            .field("id", &self.id)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Creates an account; returns its `sub`.
@@ -23,6 +41,17 @@ pub async fn create(
     req: CreateUser,
     now: UnixTime,
 ) -> Result<String, AdminError> {
+    let prepared = prepare(hasher, policy, req).await?;
+    insert(db, &prepared, now).await
+}
+
+/// Checks a new account and hashes its password (before any transaction: hashing is slow
+/// on purpose).
+pub async fn prepare(
+    hasher: &Hasher,
+    policy: &PasswordPolicy,
+    req: CreateUser,
+) -> Result<Prepared, AdminError> {
     let email = req.email.trim();
     if !valid_email(email) {
         return Err(AdminError::Invalid(format!(
@@ -60,19 +89,37 @@ pub async fn create(
         }
         None => None,
     };
-    let id = random_id();
+    Ok(Prepared {
+        id: random_id(),
+        email: email.to_string(),
+        name: req.name.as_deref().map(|n| n.trim().to_string()),
+        phone: req.phone,
+        hash,
+    })
+}
+
+/// Stores a prepared account (on its own or in the caller's transaction); returns its
+/// `sub`.
+pub async fn insert(
+    conn: impl Into<Conn<'_>>,
+    p: &Prepared,
+    now: UnixTime,
+) -> Result<String, AdminError> {
     let new = store::users::NewUser {
-        id: &id,
-        email,
-        name: req.name.as_deref().map(str::trim),
-        phone: req.phone.as_deref(),
-        password_hash: hash.as_deref(),
+        id: &p.id,
+        email: &p.email,
+        name: p.name.as_deref(),
+        phone: p.phone.as_deref(),
+        password_hash: p.hash.as_deref(),
     };
-    match store::users::insert(db, &new, now).await {
-        Ok(()) => Ok(id),
-        Err(e) if store::is_unique_violation(&e, store::users::EMAIL_UNIQUE) => Err(
-            AdminError::Conflict(format!("an account with the email {email} already exists")),
-        ),
+    match store::users::insert(conn, &new, now).await {
+        Ok(()) => Ok(p.id.clone()),
+        Err(e) if store::is_unique_violation(&e, store::users::EMAIL_UNIQUE) => {
+            Err(AdminError::Conflict(format!(
+                "an account with the email {} already exists",
+                p.email
+            )))
+        }
         Err(e) => Err(e.into()),
     }
 }
@@ -116,21 +163,25 @@ pub async fn set_superadmin(
     if (user.superadmin != 0) == on {
         return Ok(false);
     }
-    store::users::set_superadmin(&state.db, user_id, on, state.now()).await?;
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    store::users::set_superadmin(&mut tx, user_id, on, now).await?;
     let kind = if on {
         "admin.superadmin_granted"
     } else {
         "admin.superadmin_revoked"
     };
     crate::admin::record(
-        state,
+        &mut tx,
         caller,
+        now,
         kind,
         None,
         Some(user_id),
         serde_json::json!({ "email": user.email }),
     )
     .await?;
+    tx.commit().await?;
     crate::admin::members::notify(
         state,
         user_id,

@@ -15,9 +15,10 @@ use crate::auth::password::{Password, Verdict};
 use crate::auth::policy::{PasswordPolicy, PolicyContext, PolicyError};
 use crate::auth::session::Session;
 use crate::auth::throttle::{self, Decision};
+use crate::clock::UnixTime;
 use crate::error::Result;
 use crate::state::AppState;
-use crate::store::{self, audit::Event, throttle::Counter};
+use crate::store::{self, Conn, Tx, audit::Event, throttle::Counter};
 
 /// The configured password policy.
 pub fn policy(state: &AppState) -> PasswordPolicy {
@@ -50,20 +51,20 @@ pub async fn check_policy(
 }
 
 /// Stores a new password hash chosen by the person (clearing must-change), ends their
-/// sessions except `keep` and revokes the grants made in them. Returns how many sessions
-/// ended.
+/// sessions except `keep` and revokes the grants made in them, inside `tx` (the caller
+/// records the change in the same transaction). Returns how many sessions ended.
 pub async fn install(
-    state: &AppState,
+    tx: &mut Tx<'_>,
     user_id: &str,
     hash: &str,
     keep: Option<&Session>,
+    now: UnixTime,
 ) -> Result<usize> {
-    let now = state.now();
-    store::users::set_password(&state.db, user_id, hash, false, now).await?;
+    store::users::set_password(&mut *tx, user_id, hash, false, now).await?;
     let ended =
-        store::sessions::delete_for_user(&state.db, user_id, keep.map(|s| s.id_hash.as_str()))
+        store::sessions::delete_for_user(&mut *tx, user_id, keep.map(|s| s.id_hash.as_str()))
             .await?;
-    store::grants::revoke_for_user(&state.db, user_id, keep.map(|s| s.sid.as_str()), now).await?;
+    store::grants::revoke_for_user(&mut *tx, user_id, keep.map(|s| s.sid.as_str()), now).await?;
     Ok(ended.len())
 }
 
@@ -119,6 +120,7 @@ pub async fn change_own(
         )
         .await?;
         audit(
+            &state.db,
             state,
             "password.change_failed",
             &user.id,
@@ -144,9 +146,11 @@ pub async fn change_own(
         return Ok(ChangeOutcome::Refused(e));
     }
     let hash = state.hasher.hash(new).await?;
-    let ended = install(state, &user.id, &hash, Some(session)).await?;
     let forced = user.must_change_password != 0;
+    let mut tx = state.db.begin().await?;
+    let ended = install(&mut tx, &user.id, &hash, Some(session), state.now()).await?;
     audit(
+        &mut tx,
         state,
         "password.changed",
         &user.id,
@@ -154,6 +158,7 @@ pub async fn change_own(
         json!({ "sessions_ended": ended, "forced": forced }),
     )
     .await?;
+    tx.commit().await?;
     tracing::info!(user_id = %user.id, sessions_ended = ended, forced, "password changed");
     if let Err(e) = crate::mail::send_password_changed(state, &user, false).await {
         tracing::error!(user_id = %user.id, error = %e, "queueing the password-changed notice failed");
@@ -162,6 +167,7 @@ pub async fn change_own(
 }
 
 async fn audit(
+    conn: impl Into<Conn<'_>>,
     state: &AppState,
     kind: &str,
     user_id: &str,
@@ -170,7 +176,7 @@ async fn audit(
 ) -> Result<()> {
     let ip = ip.to_string();
     store::audit::append(
-        &state.db,
+        conn,
         &Event {
             kind,
             user_id: Some(user_id),

@@ -30,10 +30,10 @@
 use serde_json::json;
 
 use crate::admin::users::valid_email;
-use crate::auth::audit_person as audit;
 use crate::auth::keys::login::mask_email;
 use crate::auth::keys::secret::{code_hash, code_matches, random_code, typed_code};
 use crate::auth::session::Session;
+use crate::auth::{audit_person as audit, audit_person_in as audit_in};
 use crate::crypto::{constant_time_eq, random_id, secret_token, sha256_b64};
 use crate::error::{Error, Result};
 use crate::i18n::Texts;
@@ -44,7 +44,7 @@ use crate::sms::limits::{self, Ask, Channel, Purpose, Refused};
 use crate::sms::{SmsMessage, phone};
 use crate::state::AppState;
 use crate::store::{
-    self,
+    self, Tx,
     login_keys::{LoginKey, NewKey},
     users::{EMAIL_UNIQUE, User, normalize_email},
 };
@@ -176,10 +176,11 @@ async fn admit(
     Ok(limits::admit(state, &ask).await?.map(|()| id))
 }
 
-/// Mails a notice to `to`. Notices are not held back by the send limits: they are few (one
-/// per confirmed change) and a person must hear about a change to their account.
-async fn notify(state: &AppState, to: &str, letter: &Letter) -> Result<()> {
-    crate::mail::enqueue(state, &letter.to_message(to)?).await?;
+/// Queues a notice to `to` in the change's transaction: a person must hear about a change
+/// to their account, so the notice commits with it. Notices are not held back by the send
+/// limits: they are few (one per confirmed change).
+async fn notify(tx: &mut Tx<'_>, state: &AppState, to: &str, letter: &Letter) -> Result<()> {
+    crate::mail::enqueue_in(tx, state, &letter.to_message(to)?).await?;
     Ok(())
 }
 
@@ -296,11 +297,8 @@ pub async fn confirm_email_link(
         audit(state, "email.verify_failed", owner, ip, detail).await?;
         return Ok(Confirmed::WrongSession);
     }
-    let Some(used) = store::login_keys::consume(&state.db, &key_hash, VERIFY_EMAIL, now).await?
-    else {
-        return Ok(Confirmed::Invalid);
-    };
-    apply_email(state, session, &used, ip).await
+    let tx = state.db.begin().await?;
+    apply_email(tx, state, session, &key_hash, VERIFY_EMAIL, ip).await
 }
 
 /// Uses the code of the newest confirmation of this session.
@@ -311,23 +309,29 @@ pub async fn confirm_email_code(
     ip: &str,
 ) -> Result<Confirmed> {
     match guess(state, VERIFY_EMAIL, typed, session.into(), ip).await? {
-        Some(used) => apply_email(state, session, &used, ip).await,
+        Some((tx, found)) => {
+            apply_email(tx, state, session, &found.key_hash, VERIFY_EMAIL, ip).await
+        }
         None => Ok(Confirmed::Invalid),
     }
 }
 
-/// One counted guess at the newest code of `purpose` bound to `binder`; the used key when
-/// it matched. A code dies after `login.code_attempts` wrong guesses.
+/// One counted guess at the newest code of `purpose` bound to `binder`, in a transaction. A
+/// wrong guess is counted and recorded (committed at once); a right one returns the open
+/// transaction with the key, still to be used ([`store::login_keys::consume`]) with the
+/// change it confirms: the count, the key's use, the change and its audit event commit
+/// together. A code dies after `login.code_attempts` wrong guesses.
 async fn guess(
     state: &AppState,
     purpose: &str,
     typed: &str,
     binder: Binder<'_>,
     ip: &str,
-) -> Result<Option<LoginKey>> {
+) -> Result<Option<(Tx<'static>, LoginKey)>> {
     let now = state.now();
+    let mut tx = state.db.begin().await?;
     let Some(found) = store::login_keys::guess(
-        &state.db,
+        &mut tx,
         binder.binding_hash,
         purpose,
         now,
@@ -349,51 +353,73 @@ async fn guess(
         };
         let detail =
             json!({ "purpose": purpose, "reason": "wrong_code", "attempts": found.attempts });
-        audit(state, kind, binder.user_id, ip, detail).await?;
+        audit_in(&mut tx, state, kind, binder.user_id, ip, detail).await?;
+        tx.commit().await?;
         return Ok(None);
     }
-    Ok(store::login_keys::consume(&state.db, &found.key_hash, purpose, now).await?)
+    Ok(Some((tx, found)))
 }
 
-/// Stores the address a used key confirms, and tells the old address.
+/// Uses the key `key_hash` of `purpose` and stores the address it confirms, records the
+/// change and tells the old address, all in `tx`, which it commits.
 async fn apply_email(
+    mut tx: Tx<'static>,
     state: &AppState,
     session: &Session,
-    used: &LoginKey,
+    key_hash: &str,
+    purpose: &str,
     ip: &str,
 ) -> Result<Confirmed> {
+    let user = account(state, session.into()).await?;
+    let now = state.now();
+    let Some(used) = store::login_keys::consume(&mut tx, key_hash, purpose, now).await? else {
+        return Ok(Confirmed::Invalid);
+    };
     let (Some(user_id), Some(new)) = (used.user_id.as_deref(), used.email.as_deref()) else {
         return Ok(Confirmed::Invalid);
     };
     if user_id != session.user_id {
         return Ok(Confirmed::Invalid);
     }
-    let user = account(state, session.into()).await?;
-    let now = state.now();
-    match store::users::set_email(&state.db, &user.id, new, now).await {
-        Ok(()) => {}
+    // A savepoint: on PostgreSQL a failed statement would abort the whole transaction, and
+    // a conflict still uses the key up and is recorded.
+    let mut attempt = sqlx::Connection::begin(&mut *tx).await?;
+    match store::users::set_email(&mut attempt, &user.id, new, now).await {
+        Ok(()) => attempt.commit().await?,
         Err(e) if store::is_unique_violation(&e, EMAIL_UNIQUE) => {
+            attempt.rollback().await?;
             let detail = json!({ "to": mask_email(new) });
-            audit(state, "email.change_conflict", &user.id, ip, detail).await?;
+            audit_in(
+                &mut tx,
+                state,
+                "email.change_conflict",
+                &user.id,
+                ip,
+                detail,
+            )
+            .await?;
+            tx.commit().await?;
             return Ok(Confirmed::Taken);
         }
         Err(e) => return Err(e.into()),
     }
     let old = user.email.clone();
-    let dropped = store::login_keys::delete_unused_sent_by(&state.db, &user.id, "email").await?;
+    let dropped = store::login_keys::delete_unused_sent_by(&mut tx, &user.id, "email").await?;
     let detail = json!({
         "from": mask_email(&old),
         "to": mask_email(new),
         "sid": session.sid,
         "keys_dropped": dropped,
     });
-    audit(state, "email.changed", &user.id, ip, detail).await?;
-    tracing::info!(user_id = %user.id, "email address changed");
+    audit_in(&mut tx, state, "email.changed", &user.id, ip, detail).await?;
     if normalize_email(&old) != normalize_email(new) {
         let t = Texts::new(locale_for(&state.db, &user, None).await);
         let letter = compose_channels::email_changed(t, &user, &mask_email(new));
-        notify(state, &old, &letter).await?;
+        notify(&mut tx, state, &old, &letter).await?;
     }
+    tx.commit().await?;
+    state.mailer.wake();
+    tracing::info!(user_id = %user.id, "email address changed");
     Ok(Confirmed::Changed(new.trim().to_string()))
 }
 
@@ -490,34 +516,44 @@ pub async fn confirm_phone_code_for(
     binder: Binder<'_>,
     ip: &str,
 ) -> Result<Confirmed> {
-    let Some(used) = guess(state, VERIFY_PHONE, typed, binder, ip).await? else {
+    let Some((mut tx, found)) = guess(state, VERIFY_PHONE, typed, binder, ip).await? else {
+        return Ok(Confirmed::Invalid);
+    };
+    // The code's use, the number, the audit event and the notices: one transaction.
+    let user = account(state, binder).await?;
+    let t = Texts::new(locale_for(&state.db, &user, None).await);
+    let now = state.now();
+    let Some(used) =
+        store::login_keys::consume(&mut tx, &found.key_hash, VERIFY_PHONE, now).await?
+    else {
         return Ok(Confirmed::Invalid);
     };
     let Some(number) = used.phone.as_deref() else {
         return Ok(Confirmed::Invalid);
     };
-    let user = account(state, binder).await?;
     let old = user.verified_phone().map(str::to_string);
-    store::users::set_phone(&state.db, &user.id, Some(number), true, state.now()).await?;
-    let dropped = store::login_keys::delete_unused_sent_by(&state.db, &user.id, "sms").await?;
+    store::users::set_phone(&mut tx, &user.id, Some(number), true, now).await?;
+    let dropped = store::login_keys::delete_unused_sent_by(&mut tx, &user.id, "sms").await?;
     let detail = json!({
         "from": old.as_deref().map(phone::masked),
         "to": phone::masked(number),
         "sid": binder.sid,
         "keys_dropped": dropped,
     });
-    audit(state, "phone.changed", &user.id, ip, detail).await?;
-    tracing::info!(user_id = %user.id, "phone number verified");
-    let t = Texts::new(locale_for(&state.db, &user, None).await);
+    audit_in(&mut tx, state, "phone.changed", &user.id, ip, detail).await?;
     let letter = compose_channels::phone_changed(t, &user, &phone::masked(number));
-    notify(state, &user.email, &letter).await?;
+    notify(&mut tx, state, &user.email, &letter).await?;
     if let Some(old) = old.filter(|o| o != number) {
         let body = fill(
             t.t("sms_channels.phone_changed"),
             &[("host", &crate::sms::texts::host(state))],
         );
-        crate::sms::enqueue(state, &random_id(), &SmsMessage::new(&old, body)?).await?;
+        let message = SmsMessage::new(&old, body)?;
+        crate::sms::enqueue_in(&mut tx, state, &random_id(), &message).await?;
     }
+    tx.commit().await?;
+    state.mailer.wake();
+    tracing::info!(user_id = %user.id, "phone number verified");
     Ok(Confirmed::Changed(number.to_string()))
 }
 
@@ -528,18 +564,22 @@ pub async fn remove_phone(state: &AppState, fresh: Fresh<'_>, ip: &str) -> Resul
     let Some(old) = user.phone.clone() else {
         return Ok(None);
     };
-    store::users::set_phone(&state.db, &user.id, None, false, state.now()).await?;
-    let dropped = store::login_keys::delete_unused_sent_by(&state.db, &user.id, "sms").await?;
+    let t = Texts::new(locale_for(&state.db, &user, None).await);
+    // The removal, the audit event and the notice: one transaction.
+    let mut tx = state.db.begin().await?;
+    store::users::set_phone(&mut tx, &user.id, None, false, state.now()).await?;
+    let dropped = store::login_keys::delete_unused_sent_by(&mut tx, &user.id, "sms").await?;
     let detail = json!({
         "phone": phone::masked(&old),
         "was_verified": user.phone_verified != 0,
         "sid": session.sid,
         "keys_dropped": dropped,
     });
-    audit(state, "phone.removed", &user.id, ip, detail).await?;
-    let t = Texts::new(locale_for(&state.db, &user, None).await);
+    audit_in(&mut tx, state, "phone.removed", &user.id, ip, detail).await?;
     let letter = compose_channels::phone_removed(t, &user, &phone::masked(&old));
-    notify(state, &user.email, &letter).await?;
+    notify(&mut tx, state, &user.email, &letter).await?;
+    tx.commit().await?;
+    state.mailer.wake();
     Ok(Some(old))
 }
 

@@ -6,7 +6,8 @@
 //!
 //! Ending a session revokes the grants made in it, as logout does (its refresh and access
 //! tokens stop working). Withdrawing consent revokes every grant the person gave that client,
-//! whichever session it was made in, in the same transaction as the consent row goes.
+//! whichever session it was made in, in the same transaction as the consent row goes. Each
+//! change and its audit event are one transaction.
 
 use std::net::IpAddr;
 
@@ -87,15 +88,17 @@ pub async fn change_profile(
     if fields.is_empty() {
         return Ok(false);
     }
+    let mut tx = state.db.begin().await?;
     store::users::set_profile(
-        &state.db,
+        &mut tx,
         &user.id,
         profile.name.as_deref(),
         locale,
         state.now(),
     )
     .await?;
-    super::audit_person(
+    super::audit_person_in(
+        &mut tx,
         state,
         "profile.changed",
         &user.id,
@@ -103,6 +106,7 @@ pub async fn change_profile(
         json!({ "fields": fields }),
     )
     .await?;
+    tx.commit().await?;
     Ok(true)
 }
 
@@ -133,15 +137,16 @@ pub async fn end_session(
     if !own {
         return Ok(Ended::NotFound);
     }
-    // Grants first, then the session: a failure in between leaves the session listed, and
-    // ending it again finishes the job (both steps can be repeated).
+    // The grants, the session and the audit event: one transaction.
     let now = state.now();
-    let revoked = store::grants::revoke_by_sid(&state.db, sid, now).await?;
-    if !store::sessions::delete_own(&state.db, &session.user_id, sid).await? {
+    let mut tx = state.db.begin().await?;
+    let revoked = store::grants::revoke_by_sid(&mut tx, sid, now).await?;
+    if !store::sessions::delete_own(&mut tx, &session.user_id, sid).await? {
         // Ended meanwhile (signed out, or ended from another browser).
         return Ok(Ended::NotFound);
     }
-    super::audit_person(
+    super::audit_person_in(
+        &mut tx,
         state,
         "session.ended_by_user",
         &session.user_id,
@@ -149,6 +154,7 @@ pub async fn end_session(
         json!({ "sids": [sid], "grants_revoked": revoked }),
     )
     .await?;
+    tx.commit().await?;
     Ok(Ended::Ended)
 }
 
@@ -156,28 +162,19 @@ pub async fn end_session(
 /// them. Returns how many ended.
 pub async fn end_other_sessions(state: &AppState, session: &Session, ip: IpAddr) -> Result<usize> {
     let now = state.now();
-    // Grants first, then the sessions (as in [`end_session`]); a session that appeared in
-    // between has its grants revoked after.
-    let listed: Vec<String> = store::sessions::list_for_user(&state.db, &session.user_id, now)
-        .await?
-        .into_iter()
-        .map(|s| s.sid)
-        .filter(|sid| *sid != session.sid)
-        .collect();
-    let mut revoked = 0;
-    for sid in &listed {
-        revoked += store::grants::revoke_by_sid(&state.db, sid, now).await?;
-    }
+    // The sessions, the grants made in them and the audit event: one transaction.
+    let mut tx = state.db.begin().await?;
     let sids =
-        store::sessions::delete_for_user(&state.db, &session.user_id, Some(&session.id_hash))
-            .await?;
-    for sid in sids.iter().filter(|sid| !listed.contains(sid)) {
-        revoked += store::grants::revoke_by_sid(&state.db, sid, now).await?;
-    }
+        store::sessions::delete_for_user(&mut tx, &session.user_id, Some(&session.id_hash)).await?;
     if sids.is_empty() {
         return Ok(0);
     }
-    super::audit_person(
+    let mut revoked = 0;
+    for sid in &sids {
+        revoked += store::grants::revoke_by_sid(&mut tx, sid, now).await?;
+    }
+    super::audit_person_in(
+        &mut tx,
         state,
         "session.ended_by_user",
         &session.user_id,
@@ -185,11 +182,12 @@ pub async fn end_other_sessions(state: &AppState, session: &Session, ip: IpAddr)
         json!({ "sids": sids, "grants_revoked": revoked }),
     )
     .await?;
+    tx.commit().await?;
     Ok(sids.len())
 }
 
 /// Withdraws the person's consent to `client_id` and revokes every grant they gave it (its
-/// refresh and access tokens stop working), in one transaction; records `consent.revoked`.
+/// refresh and access tokens stop working) and records `consent.revoked`, in one transaction.
 /// Returns `false` (nothing changed) when the person had not consented to that client.
 pub async fn revoke_app(
     state: &AppState,
@@ -205,10 +203,9 @@ pub async fn revoke_app(
     }
     let revoked =
         store::grants::revoke_for_client_in(&mut tx, &session.user_id, client_id, now).await?;
-    tx.commit().await?;
     let ip = ip.to_string();
     store::audit::append(
-        &state.db,
+        &mut tx,
         &store::audit::Event {
             kind: "consent.revoked",
             user_id: Some(&session.user_id),
@@ -220,6 +217,7 @@ pub async fn revoke_app(
         now,
     )
     .await?;
+    tx.commit().await?;
     Ok(true)
 }
 

@@ -7,11 +7,12 @@
 //!   keys, never a secret (`store::export::DENIED` plus the secret-looking-name check), with
 //!   `generated_at` and the schema version. Asking for it needs a fresh login and is
 //!   audited (`data.exported`).
-//! - Deletion needs a fresh login and the account's email address typed again. The
-//!   erasure (`store::erasure::erase`) is one transaction; afterwards a goodbye message goes
-//!   to the address (composed from the account row before it is gone, queued after the
-//!   erasure committed, so a failed erasure never says goodbye). Its outbox row is deleted as
-//!   soon as it is sent (`store::erasure::FAREWELL_PREFIX`).
+//! - Deletion needs a fresh login and the account's email address typed again. The erasure
+//!   and its `account.erased` event (`store::erasure::erase_account`) are one transaction;
+//!   afterwards a goodbye message goes to the address (composed from the account row before
+//!   it is gone, queued after the erasure committed, so a failed erasure never says
+//!   goodbye). Its outbox row is deleted as soon as it is sent
+//!   (`store::erasure::FAREWELL_PREFIX`).
 
 use serde_json::json;
 
@@ -160,22 +161,9 @@ pub async fn erase_account(state: &AppState, user: &User, by: ErasedBy<'_>) -> R
         "person_hash",
         crate::sms::limits::person_hash(state, &user.id),
     ));
-    let erased = store::erasure::erase(&state.db, &user.id, state.now(), by, &derived).await?;
-    store::audit::append(
-        &state.db,
-        &store::audit::Event {
-            kind: "account.erased",
-            user_id: Some(&erased.pseudonym),
-            actor_id: Some(match by {
-                ErasedBy::Themself => &erased.pseudonym,
-                ErasedBy::Other(who) => who,
-            }),
-            detail: json!({ "organisations": erased.organisations.len() }),
-            ..Default::default()
-        },
-        state.now(),
-    )
-    .await?;
+    // The erasure and its `account.erased` event: one transaction.
+    let erased =
+        store::erasure::erase_account(&state.db, &user.id, state.now(), by, &derived).await?;
     let id = format!("{FAREWELL_PREFIX}{}", crate::crypto::random_id());
     if let Err(e) = crate::mail::enqueue_as(state, &id, &message).await {
         // The erasure stands; only the goodbye is lost.

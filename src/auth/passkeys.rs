@@ -29,7 +29,7 @@ use webauthn_rs::prelude::{
     WebauthnBuilder,
 };
 
-use crate::auth::audit_person as audit;
+use crate::auth::audit_person_in as audit_in;
 use crate::auth::throttle::{self, Decision};
 use crate::clock::UnixTime;
 use crate::config::Config;
@@ -40,7 +40,7 @@ use crate::mail::compose::locale_for;
 use crate::mail::compose_passkeys;
 use crate::state::AppState;
 use crate::store::{
-    self,
+    self, Tx,
     passkeys::{CREDENTIAL_UNIQUE, PasskeyRow},
     users::{User, normalize_email},
     webauthn_challenges::{AUTHENTICATE, ChallengeRow, REGISTER},
@@ -329,7 +329,8 @@ fn prefer_discoverable(options: &mut Value) {
 
 /// Finishes a registration begun by [`start_registration`] for the same person and browser
 /// context: verifies the browser's answer and stores the passkey under `name` (trimmed, cut
-/// to [`MAX_NAME`] characters; empty becomes "Passkey").
+/// to [`MAX_NAME`] characters; empty becomes "Passkey"), records `passkey.added` and tells
+/// the person by mail, in one transaction. A refusal uses the challenge up.
 pub async fn finish_registration(
     state: &AppState,
     user_id: &str,
@@ -337,16 +338,22 @@ pub async fn finish_registration(
     challenge_id: &str,
     name: &str,
     credential: &Value,
+    ip: &str,
 ) -> Result<std::result::Result<PasskeyInfo, Refused>> {
     let now = state.now();
+    let mut tx = state.db.begin().await?;
     let Some(row) =
-        store::webauthn_challenges::consume(&state.db, challenge_id, REGISTER, binding, now)
-            .await?
+        store::webauthn_challenges::consume(&mut tx, challenge_id, REGISTER, binding, now).await?
     else {
         return Ok(Err(Refused::UnknownChallenge));
     };
+    // Past here a refusal still uses the challenge up: its transaction commits.
+    let refuse = |tx: Tx<'static>, refused: Refused| async move {
+        tx.commit().await?;
+        Ok::<_, Error>(Err(refused))
+    };
     if row.user_id.as_deref() != Some(user_id) {
-        return Ok(Err(Refused::WrongUser));
+        return refuse(tx, Refused::WrongUser).await;
     }
     let Ceremony::Register(registration) = serde_json::from_str(&row.state)? else {
         return Err(Error::Corrupt(
@@ -355,18 +362,18 @@ pub async fn finish_registration(
     };
     let Ok(answer) = serde_json::from_value::<RegisterPublicKeyCredential>(credential.clone())
     else {
-        return Ok(Err(Refused::Invalid));
+        return refuse(tx, Refused::Invalid).await;
     };
     let passkey = match rp(state)?.finish_passkey_registration(&answer, &registration) {
         Ok(p) => p,
         Err(e) => {
             tracing::info!(user_id = %user_id, error = %e, "passkey registration refused");
-            return Ok(Err(Refused::Invalid));
+            return refuse(tx, Refused::Invalid).await;
         }
     };
-    if active_user(state, user_id).await?.is_none() {
-        return Ok(Err(Refused::Disabled));
-    }
+    let Some(user) = active_user(state, user_id).await? else {
+        return refuse(tx, Refused::Disabled).await;
+    };
     let stored = PasskeyRow {
         id: random_id(),
         user_id: user_id.to_string(),
@@ -376,11 +383,25 @@ pub async fn finish_registration(
         created_at: now,
         last_used_at: None,
     };
-    match store::passkeys::insert(&state.db, &stored).await {
-        Ok(()) => Ok(Ok(PasskeyInfo::from(&stored))),
-        Err(e) if store::is_unique_violation(&e, CREDENTIAL_UNIQUE) => Ok(Err(Refused::Duplicate)),
-        Err(e) => Err(e.into()),
+    let info = PasskeyInfo::from(&stored);
+    let letter = notice(state, &user, Notice::Added, &info.name).await?;
+    // A savepoint: on PostgreSQL a failed statement would abort the whole transaction.
+    let mut attempt = sqlx::Connection::begin(&mut *tx).await?;
+    match store::passkeys::insert(&mut attempt, &stored).await {
+        Ok(()) => attempt.commit().await?,
+        Err(e) if store::is_unique_violation(&e, CREDENTIAL_UNIQUE) => {
+            attempt.rollback().await?;
+            return refuse(tx, Refused::Duplicate).await;
+        }
+        Err(e) => return Err(e.into()),
     }
+    let detail = json!({ "passkey": info.id, "name": info.name });
+    audit_in(&mut tx, state, "passkey.added", user_id, ip, detail).await?;
+    crate::mail::enqueue_in(&mut tx, state, &letter).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    tracing::info!(user_id = %user_id, passkey = %info.id, "passkey added");
+    Ok(Ok(info))
 }
 
 /// Begins a passkey login. `Some(user_id)`: the person's passkeys are listed (a person without
@@ -610,14 +631,6 @@ pub async fn list(state: &AppState, user_id: &str) -> Result<Vec<PasskeyInfo>> {
         .collect())
 }
 
-/// Records a registered passkey (audit `passkey.added`) and tells the person by mail.
-pub async fn added(state: &AppState, user_id: &str, info: &PasskeyInfo, ip: &str) -> Result<()> {
-    let detail = json!({ "passkey": info.id, "name": info.name });
-    audit(state, "passkey.added", user_id, ip, detail).await?;
-    tracing::info!(user_id = %user_id, passkey = %info.id, "passkey added");
-    notify(state, user_id, Notice::Added, &info.name).await
-}
-
 /// Renames the passkey `id` of `user_id`; false when the person has no such passkey.
 pub async fn rename(
     state: &AppState,
@@ -627,11 +640,13 @@ pub async fn rename(
     ip: &str,
 ) -> Result<bool> {
     let name = clean_name(name);
-    if !store::passkeys::rename(&state.db, user_id, id, &name).await? {
+    let mut tx = state.db.begin().await?;
+    if !store::passkeys::rename(&mut tx, user_id, id, &name).await? {
         return Ok(false);
     }
     let detail = json!({ "passkey": id, "name": name });
-    audit(state, "passkey.renamed", user_id, ip, detail).await?;
+    audit_in(&mut tx, state, "passkey.renamed", user_id, ip, detail).await?;
+    tx.commit().await?;
     Ok(true)
 }
 
@@ -643,14 +658,22 @@ pub async fn remove(
     id: &str,
     ip: &str,
 ) -> Result<Option<PasskeyInfo>> {
-    let Some(row) = store::passkeys::delete(&state.db, user_id, id).await? else {
+    let Some(user) = store::users::find(&state.db, user_id).await? else {
+        return Ok(None);
+    };
+    // The removal, its audit event and the notice: one transaction.
+    let mut tx = state.db.begin().await?;
+    let Some(row) = store::passkeys::delete(&mut tx, user_id, id).await? else {
         return Ok(None);
     };
     let info = PasskeyInfo::from(&row);
     let detail = json!({ "passkey": info.id, "name": info.name });
-    audit(state, "passkey.removed", user_id, ip, detail).await?;
+    audit_in(&mut tx, state, "passkey.removed", user_id, ip, detail).await?;
+    let letter = notice(state, &user, Notice::Removed, &info.name).await?;
+    crate::mail::enqueue_in(&mut tx, state, &letter).await?;
+    tx.commit().await?;
+    state.mailer.wake();
     tracing::info!(user_id = %user_id, passkey = %info.id, "passkey removed");
-    notify(state, user_id, Notice::Removed, &info.name).await?;
     Ok(Some(info))
 }
 
@@ -661,19 +684,21 @@ enum Notice {
     Removed,
 }
 
-/// Mails the person about a passkey added to or removed from their account. Notices are not
-/// held back by the send limits (as `auth::channels` notices): a person must hear about it.
-async fn notify(state: &AppState, user_id: &str, notice: Notice, name: &str) -> Result<()> {
-    let Some(user) = store::users::find(&state.db, user_id).await? else {
-        return Ok(());
-    };
-    let t = Texts::new(locale_for(&state.db, &user, None).await);
+/// The mail to the person about a passkey added to or removed from their account, queued in
+/// the change's transaction. Notices are not held back by the send limits (as
+/// `auth::channels` notices): a person must hear about it.
+async fn notice(
+    state: &AppState,
+    user: &User,
+    notice: Notice,
+    name: &str,
+) -> Result<crate::mail::message::Message> {
+    let t = Texts::new(locale_for(&state.db, user, None).await);
     let letter = match notice {
-        Notice::Added => compose_passkeys::added(t, &user, name),
-        Notice::Removed => compose_passkeys::removed(t, &user, name),
+        Notice::Added => compose_passkeys::added(t, user, name),
+        Notice::Removed => compose_passkeys::removed(t, user, name),
     };
-    crate::mail::enqueue(state, &letter.to_message(&user.email)?).await?;
-    Ok(())
+    letter.to_message(&user.email)
 }
 
 #[cfg(test)]

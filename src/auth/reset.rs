@@ -27,7 +27,7 @@ use crate::auth::policy::PolicyError;
 use crate::crypto::{secret_token, sha256_b64};
 use crate::error::Result;
 use crate::state::AppState;
-use crate::store::{self, audit::Event, login_keys::NewKey, users::User};
+use crate::store::{self, Tx, audit::Event, login_keys::NewKey, users::User};
 
 /// The `login_keys.purpose` of reset keys.
 pub const PURPOSE: &str = "reset";
@@ -35,14 +35,30 @@ pub const PURPOSE: &str = "reset";
 /// The path of reset links; the key follows.
 pub const PATH: &str = "/reset/";
 
-/// Creates a reset key for `user` (only the newest works) and mails the link to them.
-/// `org_name` says which organisation's administrator asked, for the message.
+/// Creates a reset key for `user` (only the newest works) and mails the link to them, in
+/// one transaction with its audit event. `org_name` says which organisation's administrator
+/// asked, for the message.
 pub async fn send_reset_key(state: &AppState, user: &User, org_name: Option<&str>) -> Result<()> {
+    let mut tx = state.db.begin().await?;
+    send_reset_key_in(&mut tx, state, user, org_name).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    Ok(())
+}
+
+/// [`send_reset_key`] inside `tx` (an administrator's action records its own event in the
+/// same transaction); the caller wakes the mailer after the commit.
+pub async fn send_reset_key_in(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    user: &User,
+    org_name: Option<&str>,
+) -> Result<()> {
     let now = state.now();
     let ttl = state.config.admin.reset_ttl;
     let key = secret_token();
     let replaced = store::login_keys::replace(
-        &state.db,
+        &mut *tx,
         &NewKey {
             key_hash: &sha256_b64(&key),
             purpose: PURPOSE,
@@ -56,9 +72,9 @@ pub async fn send_reset_key(state: &AppState, user: &User, org_name: Option<&str
     )
     .await?;
     let link = state.url(&format!("{PATH}{key}"));
-    crate::mail::send_reset_link(state, user, org_name, &link, ttl).await?;
+    crate::mail::send_reset_link(tx, state, user, org_name, &link, ttl).await?;
     store::audit::append(
-        &state.db,
+        &mut *tx,
         &Event {
             kind: "reset.key_sent",
             user_id: Some(&user.id),
@@ -229,13 +245,15 @@ pub async fn reset(
     }
     let hash = state.hasher.hash(password).await?;
     let now = state.now();
-    let used = store::login_keys::consume(&state.db, &sha256_b64(key), PURPOSE, now).await?;
+    // The key's use, the new password and its audit event: one transaction.
+    let mut tx = state.db.begin().await?;
+    let used = store::login_keys::consume(&mut tx, &sha256_b64(key), PURPOSE, now).await?;
     let Some(used) = used.filter(|k| k.user_id.as_deref() == Some(user.id.as_str())) else {
         return Ok(ResetOutcome::InvalidKey);
     };
-    let ended = change::install(state, &user.id, &hash, None).await?;
+    let ended = change::install(&mut tx, &user.id, &hash, None, now).await?;
     store::audit::append(
-        &state.db,
+        &mut tx,
         &Event {
             kind: "password.reset",
             user_id: Some(&user.id),
@@ -251,6 +269,7 @@ pub async fn reset(
         now,
     )
     .await?;
+    tx.commit().await?;
     tracing::info!(user_id = %user.id, sessions_ended = ended, "password reset with a reset key");
     // Tell the person on every channel they have, so that a reset through one channel (a
     // taken-over mailbox, a swapped SIM) shows up on the other.

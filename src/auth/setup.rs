@@ -21,7 +21,9 @@ use crate::config::Config;
 use crate::crypto::{random_id, secret_token, sha256_b64};
 use crate::error::Result;
 use crate::state::AppState;
-use crate::store::{self, Db, audit::Event, login_keys::NewKey};
+use sqlx::Connection;
+
+use crate::store::{self, Db, Tx, audit::Event, login_keys::NewKey};
 
 /// The `login_keys.purpose` of setup keys.
 pub const PURPOSE: &str = "setup";
@@ -77,8 +79,9 @@ pub async fn create_link(
     let superadmins_exist = store::users::any_superadmin(db).await?;
     let key = secret_token();
     let expires_at = now + config.admin.setup_link_ttl;
+    let mut tx = db.begin().await?;
     store::login_keys::insert(
-        db,
+        &mut tx,
         &NewKey {
             key_hash: &sha256_b64(&key),
             purpose: PURPOSE,
@@ -92,7 +95,7 @@ pub async fn create_link(
     )
     .await?;
     store::audit::append(
-        db,
+        &mut tx,
         &Event {
             kind: "admin.setup_link",
             actor_id: Some("cli"),
@@ -102,6 +105,7 @@ pub async fn create_link(
         now,
     )
     .await?;
+    tx.commit().await?;
     let base = config.issuer();
     Ok(SetupLink {
         url: format!("{}{PATH}{key}", base.trim_end_matches('/')),
@@ -193,7 +197,10 @@ pub async fn complete(
     }
     let hash = state.hasher.hash(form.password).await?;
     let now = state.now();
-    if store::login_keys::consume(&state.db, &sha256_b64(key), PURPOSE, now)
+    // The key's use, the account, its password and superadmin flag and the audit event:
+    // one transaction.
+    let mut tx = state.db.begin().await?;
+    if store::login_keys::consume(&mut tx, &sha256_b64(key), PURPOSE, now)
         .await?
         .is_none()
     {
@@ -201,17 +208,17 @@ pub async fn complete(
     }
     let (user_id, created) = match existing {
         Some(u) => (u.id, false),
-        None => match create_account(&state.db, &email, name, now).await? {
+        None => match create_account(&mut tx, &email, name, now).await? {
             // Created by someone else in the meantime: not this link's to take over.
             (_, false) if !fixed => return Ok(SetupOutcome::EmailTaken),
             made => made,
         },
     };
-    change::install(state, &user_id, &hash, None).await?;
-    store::users::set_superadmin(&state.db, &user_id, true, now).await?;
+    change::install(&mut tx, &user_id, &hash, None, now).await?;
+    store::users::set_superadmin(&mut tx, &user_id, true, now).await?;
     let ip = ip.to_string();
     store::audit::append(
-        &state.db,
+        &mut tx,
         &Event {
             kind: "admin.setup",
             user_id: Some(&user_id),
@@ -223,13 +230,14 @@ pub async fn complete(
         now,
     )
     .await?;
+    tx.commit().await?;
     tracing::warn!(user_id = %user_id, created, "setup link used: the account is now a superadmin");
     Ok(SetupOutcome::Done { user_id, created })
 }
 
-/// Creates the account (or finds it, when it was created in the meantime).
+/// Creates the account inside `tx` (or finds it, when it was created in the meantime).
 async fn create_account(
-    db: &Db,
+    tx: &mut Tx<'_>,
     email: &str,
     name: Option<&str>,
     now: UnixTime,
@@ -242,10 +250,16 @@ async fn create_account(
         phone: None,
         password_hash: None,
     };
-    match store::users::insert(db, &new, now).await {
-        Ok(()) => Ok((id, true)),
+    // A savepoint: on PostgreSQL a failed statement would abort the whole transaction.
+    let mut attempt = Connection::begin(&mut **tx).await?;
+    match store::users::insert(&mut attempt, &new, now).await {
+        Ok(()) => {
+            attempt.commit().await?;
+            Ok((id, true))
+        }
         Err(e) if store::is_unique_violation(&e, store::users::EMAIL_UNIQUE) => {
-            match store::users::find_by_email(db, email).await? {
+            attempt.rollback().await?;
+            match store::users::find_by_email_in(tx, email).await? {
                 Some(u) => Ok((u.id, false)),
                 None => Err(e.into()),
             }

@@ -171,15 +171,12 @@ pub async fn run(cmd: OrgCommand, config: Config, out: Out) -> anyhow::Result<()
     match cmd {
         OrgCommand::Create { name, slug } => {
             let db = open_db(&config).await?;
-            let org = orgs::create(&db, &name, slug.as_deref(), now()).await?;
-            audit(
-                &db,
-                "admin.org_created",
-                &org.id,
-                None,
-                json!({ "slug": org.slug, "name": org.name }),
-            )
-            .await?;
+            let now = now();
+            // The organisation and its audit event: one transaction.
+            let mut tx = db.begin().await?;
+            let org = orgs::create_in(&mut tx, &name, slug.as_deref(), "sv", now).await?;
+            orgs::record_created(&mut tx, &Caller::operator(), now, &org).await?;
+            tx.commit().await?;
             out.print(
                 &json!({ "id": org.id, "slug": org.slug, "name": org.name }),
                 &format!(
@@ -190,15 +187,22 @@ pub async fn run(cmd: OrgCommand, config: Config, out: Out) -> anyhow::Result<()
         }
         OrgCommand::AddMember { org, email, roles } => {
             let db = open_db(&config).await?;
-            let (org, user_id, roles) = orgs::add_member(&db, &org, &email, &roles, now()).await?;
-            audit(
-                &db,
+            let now = now();
+            // The membership and its audit event: one transaction.
+            let mut tx = db.begin().await?;
+            let (org, user_id, roles) =
+                orgs::add_member_in(&mut tx, &org, &email, &roles, now).await?;
+            crate::admin::record(
+                &mut tx,
+                &Caller::operator(),
+                now,
                 "admin.member_added",
-                &org.id,
+                Some(&org.id),
                 Some(&user_id),
                 json!({ "roles": roles }),
             )
             .await?;
+            tx.commit().await?;
             out.print(
                 &json!({ "org_id": org.id, "user_id": user_id, "roles": roles }),
                 &format!("{email} in {}: {}", org.slug, roles.join(", ")),
@@ -209,30 +213,6 @@ pub async fn run(cmd: OrgCommand, config: Config, out: Out) -> anyhow::Result<()
             administer(&state, &Caller::operator(), cmd, out).await?;
         }
     }
-    Ok(())
-}
-
-/// Records what the operator did on the paths that need no [`AppState`].
-async fn audit(
-    db: &store::Db,
-    kind: &str,
-    org_id: &str,
-    user_id: Option<&str>,
-    detail: serde_json::Value,
-) -> anyhow::Result<()> {
-    store::audit::append(
-        db,
-        &store::audit::Event {
-            kind,
-            user_id,
-            detail,
-            actor_id: Some("cli"),
-            organisation_id: Some(org_id),
-            ..Default::default()
-        },
-        now(),
-    )
-    .await?;
     Ok(())
 }
 

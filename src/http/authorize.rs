@@ -383,8 +383,8 @@ pub(crate) async fn proceed(
                     &state.issuer,
                 )),
                 Err(e) => {
-                    tracing::error!(error = %e, "issuing an authorization code failed");
-                    let e = ErrorRedirect::for_params(&pending.params, OAuthError::server_error());
+                    // Logged there; an unavailable database is `temporarily_unavailable`.
+                    let e = ErrorRedirect::for_params(&pending.params, OAuthError::from(e));
                     see_other(&e.location(&state.issuer))
                 }
             }

@@ -48,8 +48,8 @@ impl PageError {
     }
 
     /// Logs an internal error and returns the 500 page.
-    /// A database that cannot be reached (pool timeout, connection failure, closed pool) is a
-    /// passing condition: 503 "try again in a moment" (with `Retry-After`), logged as a warning.
+    /// A database that is unavailable ([`crate::store::is_unavailable`]) is a passing
+    /// condition: 503 "try again in a moment" (with `Retry-After`), logged as a warning.
     pub fn from_internal(e: impl std::fmt::Display + 'static, texts: Texts) -> Self {
         if db_unavailable(&e) {
             tracing::warn!(error = %e, "database unavailable");
@@ -60,21 +60,17 @@ impl PageError {
     }
 }
 
-/// Whether an error means the database cannot be reached right now.
+/// Whether an error (of the types handlers pass to [`PageError::from_internal`]) is the
+/// database being unavailable, as [`crate::store::is_unavailable`] decides.
 pub fn db_unavailable(e: &(dyn Any + 'static)) -> bool {
-    let unreachable = |e: &sqlx::Error| {
-        matches!(
-            e,
-            sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed
-        )
-    };
     if let Some(e) = e.downcast_ref::<sqlx::Error>() {
-        return unreachable(e);
+        return crate::store::is_unavailable(e);
     }
-    match e.downcast_ref::<crate::error::Error>() {
-        Some(crate::error::Error::Db(e)) => unreachable(e),
-        _ => false,
+    if let Some(e) = e.downcast_ref::<crate::error::Error>() {
+        return e.is_unavailable();
     }
+    e.downcast_ref::<crate::admin::AdminError>()
+        .is_some_and(crate::admin::AdminError::is_unavailable)
 }
 
 impl IntoResponse for PageError {
@@ -90,6 +86,36 @@ impl IntoResponse for PageError {
         }
         res
     }
+}
+
+/// The JSON answer to a script of our pages (the passkey ceremonies) whose request failed
+/// inside: `{"error": "..."}`, 503 with `Retry-After` when the database is unavailable
+/// ([`db_unavailable`], logged as a warning), else 500 (logged as an error). `what` names
+/// the request for the log.
+pub fn json_internal(e: impl std::fmt::Display + 'static, texts: Texts, what: &str) -> Response {
+    if db_unavailable(&e) {
+        tracing::warn!(error = %e, request = what, "database unavailable");
+        return json_failure(StatusCode::SERVICE_UNAVAILABLE, texts);
+    }
+    tracing::error!(error = %e, request = what, "internal error");
+    json_failure(StatusCode::INTERNAL_SERVER_ERROR, texts)
+}
+
+/// A JSON failure answer for a script with a server-side `status` (500, or 503 with
+/// `Retry-After`): `{"error": "..."}` in the person's language.
+pub fn json_failure(status: StatusCode, texts: Texts) -> Response {
+    let unavailable = status == StatusCode::SERVICE_UNAVAILABLE;
+    let key = if unavailable {
+        "error.unavailable"
+    } else {
+        "error.server"
+    };
+    let mut res = (status, Json(json!({ "error": texts.t(key) }))).into_response();
+    if unavailable {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    res
 }
 
 /// An OAuth error as a JSON response.
@@ -150,4 +176,52 @@ pub fn panic_response(err: Box<dyn Any + Send + 'static>) -> Response {
         .unwrap_or("unknown");
     tracing::error!(panic = detail, "request handler panicked");
     (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::test_errors::{closed, sqlite_busy, sqlstate};
+
+    /// A page for `e` as the handlers make it.
+    fn page_status(e: impl std::fmt::Display + 'static) -> StatusCode {
+        let res = PageError::from_internal(e, Texts::new(crate::i18n::Locale::En)).into_response();
+        if res.status() == StatusCode::SERVICE_UNAVAILABLE {
+            assert_eq!(res.headers()[header::RETRY_AFTER], "5");
+        }
+        res.status()
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_database_is_the_unavailable_page_with_retry_after() {
+        for code in [
+            "57P01", "57P02", "57P03", "08006", "08003", "08001", "53300",
+        ] {
+            assert_eq!(
+                page_status(sqlstate(code)),
+                StatusCode::SERVICE_UNAVAILABLE,
+                "{code}"
+            );
+            let wrapped = crate::error::Error::Db(sqlstate(code));
+            assert_eq!(page_status(wrapped), StatusCode::SERVICE_UNAVAILABLE);
+        }
+        for e in [sqlx::Error::PoolTimedOut, sqlx::Error::PoolClosed, closed()] {
+            assert_eq!(page_status(e), StatusCode::SERVICE_UNAVAILABLE);
+        }
+        assert_eq!(
+            page_status(sqlite_busy().await),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        // Errors of the request or of the code are not an outage.
+        for code in ["23505", "42P01", "22P02"] {
+            assert_eq!(
+                page_status(sqlstate(code)),
+                StatusCode::INTERNAL_SERVER_ERROR
+            );
+        }
+        assert_eq!(
+            page_status(sqlx::Error::RowNotFound),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
 }

@@ -167,9 +167,8 @@ fn login_again_path() -> String {
     format!("/login?next={PAGE_PATH}")
 }
 
-fn json_internal(e: impl std::fmt::Display, t: Texts) -> Response {
-    tracing::error!(error = %e, "passkey request failed");
-    json_error(StatusCode::INTERNAL_SERVER_ERROR, t, "error.server")
+fn json_internal(e: impl std::fmt::Display + 'static, t: Texts) -> Response {
+    crate::http::error::json_internal(e, t, "passkey")
 }
 
 /// The posted JSON, or a 400 JSON answer.
@@ -192,9 +191,7 @@ async fn login_context(
         .await
         .map_err(|res| match res.status() {
             StatusCode::FORBIDDEN => json_error(StatusCode::FORBIDDEN, t, "error.csrf"),
-            StatusCode::INTERNAL_SERVER_ERROR => {
-                json_error(StatusCode::INTERNAL_SERVER_ERROR, t, "error.server")
-            }
+            status if status.is_server_error() => crate::http::error::json_failure(status, t),
             _ => json_error(StatusCode::BAD_REQUEST, t, "login.expired"),
         })
 }
@@ -499,6 +496,7 @@ async fn post_register_finish(
     } else {
         body.name.clone()
     };
+    let ip = ip.to_string();
     let finished = passkeys::finish_registration(
         &state,
         &session.user_id,
@@ -506,14 +504,11 @@ async fn post_register_finish(
         &body.challenge_id,
         &name,
         &body.credential,
+        &ip,
     )
     .await;
-    let ip = ip.to_string();
     match finished {
-        Ok(Ok(info)) => match passkeys::added(&state, &session.user_id, &info, &ip).await {
-            Ok(()) => json_answer(StatusCode::OK, json!({ "redirect": PAGE_PATH })),
-            Err(e) => json_internal(e, t),
-        },
+        Ok(Ok(_)) => json_answer(StatusCode::OK, json!({ "redirect": PAGE_PATH })),
         Ok(Err(refused)) => {
             let detail = json!({ "reason": refused.as_str() });
             if let Err(e) = crate::auth::audit_person(

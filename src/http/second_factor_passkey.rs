@@ -47,9 +47,8 @@ fn json_error(status: StatusCode, t: Texts, key: &'static str) -> Response {
     (status, Json(json!({ "error": t.t(key) }))).into_response()
 }
 
-fn internal(e: impl std::fmt::Display, t: Texts) -> Response {
-    tracing::error!(error = %e, "second-factor passkey request failed");
-    json_error(StatusCode::INTERNAL_SERVER_ERROR, t, "error.server")
+fn internal(e: impl std::fmt::Display + 'static, t: Texts) -> Response {
+    crate::http::error::json_internal(e, t, "second-factor passkey")
 }
 
 /// The live step and the posted JSON after the step's CSRF check.
@@ -66,7 +65,7 @@ async fn posted(
     let (s, t) = match current(state, headers).await {
         Ok(found) => found,
         Err(res) if res.status().is_server_error() => {
-            return Err(json_error(res.status(), fallback, "error.server"));
+            return Err(crate::http::error::json_failure(res.status(), fallback));
         }
         Err(_) => return Err(ended(fallback)),
     };

@@ -18,6 +18,9 @@ pub const KEY_RELOAD_EVERY: Duration = Duration::from_secs(60);
 /// The metric counting scheduled job runs, by `job`.
 pub const JOBS_RUN: &str = "nyckel_jobs_run_total";
 
+/// The jobs [`JOBS_RUN`] counts (each exported from the start, at 0).
+pub const JOBS: [&str; 2] = ["cleanup", "rotate_keys"];
+
 /// Starts the upkeep loops (and the mail delivery loop).
 pub fn spawn(state: AppState) {
     crate::mail::delivery::spawn(state.clone());

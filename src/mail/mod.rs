@@ -28,7 +28,7 @@ use crate::crypto::random_id;
 use crate::error::Result;
 use crate::i18n::{Locale, Texts};
 use crate::state::AppState;
-use crate::store::{self, users::User};
+use crate::store::{self, Conn, Tx, users::User};
 
 pub use backend::{Backend, outbox_dir};
 pub use delivery::deliver_due;
@@ -119,18 +119,37 @@ pub async fn enqueue(state: &AppState, message: &Message) -> Result<String> {
 /// Queues a message under a given outbox id; queuing the same id again changes nothing (a
 /// key request processed twice after a crash sends one message).
 pub async fn enqueue_as(state: &AppState, id: &str, message: &Message) -> Result<()> {
+    queue(&state.db, state, id, message).await?;
+    state.mailer.wake();
+    Ok(())
+}
+
+/// Queues a message inside `tx`, the transaction of the change it tells about: it goes out
+/// only if the change commits. Wake the delivery loop after the commit
+/// (`state.mailer.wake()`). Returns the outbox id.
+pub async fn enqueue_in(tx: &mut Tx<'_>, state: &AppState, message: &Message) -> Result<String> {
+    let id = random_id();
+    queue(tx, state, &id, message).await?;
+    Ok(id)
+}
+
+/// Seals `message` and stores it in the outbox under `id` (once).
+async fn queue(
+    conn: impl Into<Conn<'_>>,
+    state: &AppState,
+    id: &str,
+    message: &Message,
+) -> Result<()> {
     message.check()?;
-    let id = id.to_string();
     let plain = serde_json::to_vec(message)?;
-    let sealed = state.keys.seal_data(&plain, &seal_context(&id));
+    let sealed = state.keys.seal_data(&plain, &seal_context(id));
     let row = store::outbox::NewMessage {
-        id: &id,
+        id,
         channel: "email",
         recipient: &message.to,
         payload: &sealed,
     };
-    store::outbox::insert_once(&state.db, &row, state.now()).await?;
-    state.mailer.wake();
+    store::outbox::insert_once(conn, &row, state.now()).await?;
     Ok(())
 }
 
@@ -167,9 +186,30 @@ pub async fn send_invitation(
     Ok(())
 }
 
-/// Sends a person their password-reset link (valid `ttl` seconds), asked for by an
-/// administrator of `org_name`.
+/// [`send_invitation`] queued inside `tx` (the invitation's transaction); the caller wakes
+/// the delivery loop after the commit.
+pub async fn send_invitation_in(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    email: &str,
+    locale: Locale,
+    org_name: &str,
+    link: &str,
+) -> Result<()> {
+    let letter = compose::invitation(
+        Texts::new(locale),
+        org_name,
+        link,
+        state.config.admin.invitation_ttl,
+    );
+    enqueue_in(tx, state, &letter.to_message(email)?).await?;
+    Ok(())
+}
+
+/// Queues a person's password-reset link (valid `ttl` seconds), asked for by an
+/// administrator of `org_name`, inside `tx` (the key's transaction).
 pub async fn send_reset_link(
+    tx: &mut Tx<'_>,
     state: &AppState,
     user: &User,
     org_name: Option<&str>,
@@ -178,7 +218,7 @@ pub async fn send_reset_link(
 ) -> Result<()> {
     let locale = compose::locale_for(&state.db, user, org_name).await;
     let letter = compose::reset(Texts::new(locale), user, org_name, link, ttl);
-    enqueue(state, &letter.to_message(&user.email)?).await?;
+    enqueue_in(tx, state, &letter.to_message(&user.email)?).await?;
     Ok(())
 }
 

@@ -3,7 +3,12 @@
 //! (including throttled attempts), tokens issued by grant type ([`registry`]); messages with
 //! keys sent and refused by the send limits, hits of the global SMS cap (an alert: sending
 //! stopped), SMS sent in the last 24 hours against the cap; the outbox depth per channel and
-//! the database pools' connections; scheduled job runs (`nyckel_jobs_run_total{job}`).
+//! the database pools' connections (each pool once); whether the database answers
+//! (`nyckel_db_up`); the build (`nyckel_build_info{version, commit}`); scheduled job runs
+//! (`nyckel_jobs_run_total{job}`, every job from the start).
+//!
+//! The metrics are served while the database is away: `nyckel_db_up` is then 0 and the
+//! series read from the database are left out (a failed scrape would hide the outage).
 
 pub mod backup;
 pub mod registry;
@@ -27,6 +32,9 @@ pub async fn spawn(state: &AppState) -> std::io::Result<Option<SocketAddr>> {
     let Some(listen) = state.config.metrics.listen.clone() else {
         return Ok(None);
     };
+    for job in crate::http::upkeep::JOBS {
+        registry::declare(crate::http::upkeep::JOBS_RUN, &[("job", job)]);
+    }
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     let addr = listener.local_addr()?;
     let app = Router::new()
@@ -65,11 +73,33 @@ fn series(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(Stri
     }
 }
 
-/// The metrics text.
+/// The git commit this binary was built from (`build.rs`; `unknown` without git).
+pub const COMMIT: &str = env!("BUILD_GIT_COMMIT");
+
+/// The metrics text. Never fails for the database: when it does not answer, `nyckel_db_up`
+/// is 0 and the series read from it are left out.
 pub async fn render(state: &AppState) -> crate::error::Result<String> {
     let mut out = String::new();
     registry::render_into(&mut out);
-    let pools = [("read", state.db.pool()), ("write", state.db.writer())];
+    series(
+        &mut out,
+        "nyckel_build_info",
+        "gauge",
+        "The build of this node: its version and the git commit it was built from (always 1).",
+        &[(
+            format!(
+                r#"{{version="{}",commit="{COMMIT}"}}"#,
+                env!("CARGO_PKG_VERSION")
+            ),
+            1,
+        )],
+    );
+    // SQLite: a pool for reads and one connection for writes. PostgreSQL: one pool for both,
+    // reported once.
+    let pools = match state.db.backend() {
+        store::Backend::Sqlite => vec![("read", state.db.pool()), ("write", state.db.writer())],
+        store::Backend::Postgres => vec![("shared", state.db.pool())],
+    };
     let mut samples = Vec::new();
     for (name, pool) in pools {
         let size = u64::from(pool.size());
@@ -85,8 +115,17 @@ pub async fn render(state: &AppState) -> crate::error::Result<String> {
         &mut out,
         "nyckel_db_pool_connections",
         "gauge",
-        "Open database connections per pool (read, write) by state.",
+        "Open database connections per pool (SQLite: read, write; PostgreSQL: shared) by state.",
         &samples,
+    );
+    // Bounded by `database.acquire_timeout`.
+    let up = state.db.ping().await;
+    series(
+        &mut out,
+        "nyckel_db_up",
+        "gauge",
+        "Whether the database answered a query within database.acquire_timeout (1) or not (0).",
+        &[(String::new(), u64::from(up))],
     );
     let c = &COUNTERS;
     let load = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
@@ -121,6 +160,24 @@ pub async fn render(state: &AppState) -> crate::error::Result<String> {
         "SMS stopped by the global daily cap (alert on any increase: SMS sending has stopped).",
         &[(String::new(), load(&c.sms_global_cap_hits))],
     );
+    series(
+        &mut out,
+        "nyckel_sms_global_daily_cap",
+        "gauge",
+        "The configured global daily SMS cap (sms.global_daily).",
+        &[(String::new(), state.config.sms.global_daily.max(0) as u64)],
+    );
+    if up {
+        if let Err(e) = render_from_database(&mut out, state).await {
+            tracing::warn!(error = %e, "the database series were left out of the metrics");
+        }
+    }
+    Ok(out)
+}
+
+/// The series read from the database (all nodes' totals). On an error the series written
+/// so far stay; the rest are left out.
+async fn render_from_database(out: &mut String, state: &AppState) -> crate::error::Result<()> {
     let since = state.now() - 86400;
     // The scrape has no request deadline: its queries are bounded (`store::bounded`).
     let sent_24h = store::bounded(store::message_sends::count_sent(
@@ -131,18 +188,11 @@ pub async fn render(state: &AppState) -> crate::error::Result<String> {
     ))
     .await?;
     series(
-        &mut out,
+        out,
         "nyckel_sms_sent_24h",
         "gauge",
         "SMS sent in the last 24 hours (all nodes).",
         &[(String::new(), sent_24h.max(0) as u64)],
-    );
-    series(
-        &mut out,
-        "nyckel_sms_global_daily_cap",
-        "gauge",
-        "The configured global daily SMS cap (sms.global_daily).",
-        &[(String::new(), state.config.sms.global_daily.max(0) as u64)],
     );
     let depth = store::bounded(store::outbox::depth(
         &state.db,
@@ -158,12 +208,11 @@ pub async fn render(state: &AppState) -> crate::error::Result<String> {
         .collect();
     samples.sort();
     series(
-        &mut out,
+        out,
         "nyckel_outbox_depth",
         "gauge",
         "Messages and key requests waiting in the outbox (all nodes).",
         &samples,
     );
-    backup::render_into(&mut out, state).await?;
-    Ok(out)
+    backup::render_into(out, state).await
 }

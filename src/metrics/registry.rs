@@ -82,6 +82,13 @@ pub fn inc(name: &'static str, pairs: &[(&str, &str)]) {
     *c.entry((name, labels(pairs))).or_insert(0) += 1;
 }
 
+/// Lists a counter at 0 until its first increment, so that it is exported from the start
+/// (a rate over a series that appears only at its first event misses that event).
+pub fn declare(name: &'static str, pairs: &[(&str, &str)]) {
+    let mut c = REGISTRY.counters.lock().unwrap_or_else(|e| e.into_inner());
+    c.entry((name, labels(pairs))).or_insert(0);
+}
+
 /// Records one observation (seconds) in a histogram.
 pub fn observe(name: &'static str, pairs: &[(&str, &str)], seconds: f64) {
     let mut h = REGISTRY

@@ -97,11 +97,8 @@ impl OAuthError {
 
 impl From<crate::error::Error> for OAuthError {
     fn from(e: crate::error::Error) -> Self {
-        use crate::error::Error;
-        // A database that cannot be reached is a passing condition: 503 with Retry-After.
-        if let Error::Db(sqlx::Error::PoolTimedOut | sqlx::Error::Io(_) | sqlx::Error::PoolClosed) =
-            &e
-        {
+        // A database that is unavailable is a passing condition: 503 with Retry-After.
+        if e.is_unavailable() {
             tracing::warn!(error = %e, "database unavailable during a protocol request");
             return Self::new(
                 ErrorCode::TemporarilyUnavailable,
@@ -116,5 +113,35 @@ impl From<crate::error::Error> for OAuthError {
 impl From<sqlx::Error> for OAuthError {
     fn from(e: sqlx::Error) -> Self {
         crate::error::Error::from(e).into()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::test_errors::{closed, sqlite_busy, sqlstate};
+
+    #[tokio::test]
+    async fn an_unavailable_database_is_temporarily_unavailable() {
+        let unavailable = [
+            sqlstate("57P01"),
+            sqlstate("08006"),
+            sqlstate("53300"),
+            sqlx::Error::PoolTimedOut,
+            closed(),
+            sqlite_busy().await,
+        ];
+        for e in unavailable {
+            let shown = e.to_string();
+            assert_eq!(
+                OAuthError::from(e).code,
+                ErrorCode::TemporarilyUnavailable,
+                "{shown}"
+            );
+        }
+        assert_eq!(
+            OAuthError::from(sqlstate("23505")).code,
+            ErrorCode::ServerError
+        );
     }
 }

@@ -74,12 +74,7 @@ impl Rotator {
                     }
                     Err(e) => {
                         tracing::error!(error = %e, size = batch.len(), "refresh rotation batch failed");
-                        let unavailable = matches!(
-                            e,
-                            sqlx::Error::PoolTimedOut
-                                | sqlx::Error::Io(_)
-                                | sqlx::Error::PoolClosed
-                        );
+                        let unavailable = crate::store::is_unavailable(&e);
                         for r in batch {
                             let _ = r.reply.send(Err(Failed {
                                 unavailable,
@@ -126,7 +121,7 @@ impl Rotator {
 }
 
 async fn run(db: &Db, batch: &[Rotation]) -> Result<Vec<Taken>, sqlx::Error> {
-    let mut tx: Tx<'static> = db.writer().begin().await?;
+    let mut tx: Tx<'static> = db.begin().await?;
     let mut results = Vec::with_capacity(batch.len());
     for r in batch {
         let taken = refresh_tokens::take(&mut tx, &r.presented_hash, r.now).await?;

@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::error::Result;
 use crate::state::AppState;
-use crate::store;
+use crate::store::{self, Conn, Tx};
 
 pub use gateway::Gateway;
 
@@ -110,6 +110,28 @@ pub fn seal_context(id: &str) -> String {
 /// Queues an SMS under `id` (sealed with the master key) and wakes the delivery loop.
 /// Queuing the same `id` twice queues it once.
 pub async fn enqueue(state: &AppState, id: &str, message: &SmsMessage) -> Result<()> {
+    queue(&state.db, state, id, message).await?;
+    state.mailer.wake();
+    Ok(())
+}
+
+/// Queues an SMS inside `tx`, the transaction of the change it tells about: it goes out only
+/// if the change commits. Wake the delivery loop after the commit (`state.mailer.wake()`).
+pub async fn enqueue_in(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    id: &str,
+    message: &SmsMessage,
+) -> Result<()> {
+    queue(tx, state, id, message).await
+}
+
+async fn queue(
+    conn: impl Into<Conn<'_>>,
+    state: &AppState,
+    id: &str,
+    message: &SmsMessage,
+) -> Result<()> {
     message.check()?;
     let plain = serde_json::to_vec(message)?;
     let sealed = state.keys.seal_data(&plain, &seal_context(id));
@@ -119,8 +141,7 @@ pub async fn enqueue(state: &AppState, id: &str, message: &SmsMessage) -> Result
         recipient: &phone::masked(&message.to),
         payload: &sealed,
     };
-    store::outbox::insert_once(&state.db, &row, state.now()).await?;
-    state.mailer.wake();
+    store::outbox::insert_once(conn, &row, state.now()).await?;
     Ok(())
 }
 

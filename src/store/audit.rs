@@ -6,7 +6,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::Db;
+use crate::store::{Conn, Db};
 
 /// One event to record.
 #[derive(Debug, Default)]
@@ -23,8 +23,14 @@ pub struct Event<'a> {
     pub organisation_id: Option<&'a str>,
 }
 
-/// Appends an event.
-pub async fn append(db: &Db, e: &Event<'_>, now: UnixTime) -> Result<(), sqlx::Error> {
+/// Appends an event. The event of a change goes into the change's transaction (pass the
+/// `&mut Tx`), so that the change and its record commit together or not at all; events that
+/// record no change (a failed login, a refusal) may stand alone (pass the `&Db`).
+pub async fn append(
+    db: impl Into<Conn<'_>>,
+    e: &Event<'_>,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into audit_events (id, at, kind, user_id, client_id, ip, detail, actor_id, organisation_id)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
@@ -38,7 +44,7 @@ pub async fn append(db: &Db, e: &Event<'_>, now: UnixTime) -> Result<(), sqlx::E
     .bind(e.detail.to_string())
     .bind(e.actor_id)
     .bind(e.organisation_id)
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?;
     Ok(())
 }

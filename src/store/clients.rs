@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use crate::store::{Db, flag, from_json_list, to_json_list};
+use crate::store::{Conn, Db, flag, from_json_list, to_json_list};
 
 /// A registered client. `secret_hash` is the SHA-256 of a 256-bit secret, base64url.
 #[derive(Clone, FromRow)]
@@ -73,8 +73,8 @@ impl Client {
 }
 
 /// Inserts a client and its organisation restrictions.
-pub async fn insert(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
-    let mut tx = db.writer().begin().await?;
+pub async fn insert(db: impl Into<Conn<'_>>, c: &Client, now: i64) -> Result<(), sqlx::Error> {
+    let mut tx = db.into().begin().await?;
     sqlx::query(
         "insert into clients (id, name, secret_hash, public, first_party, redirect_uris, post_logout_redirect_uris,
                               grant_types, id_token_alg, require_organisation, created_at, updated_at,
@@ -205,8 +205,8 @@ pub async fn list_owned(
 }
 
 /// Saves a client's editable settings (name, URIs, restrictions, role visibility).
-pub async fn update(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
-    let mut tx = db.writer().begin().await?;
+pub async fn update(db: impl Into<Conn<'_>>, c: &Client, now: i64) -> Result<(), sqlx::Error> {
+    let mut tx = db.into().begin().await?;
     sqlx::query(
         "update clients set name = $1, redirect_uris = $2, post_logout_redirect_uris = $3,
                 require_organisation = $4, visible_roles = $5, updated_at = $6, require_pkce = $8,
@@ -241,21 +241,26 @@ pub async fn update(db: &Db, c: &Client, now: i64) -> Result<(), sqlx::Error> {
 }
 
 /// Replaces a client's secret hash.
-pub async fn set_secret_hash(db: &Db, id: &str, hash: &str, now: i64) -> Result<(), sqlx::Error> {
+pub async fn set_secret_hash(
+    db: impl Into<Conn<'_>>,
+    id: &str,
+    hash: &str,
+    now: i64,
+) -> Result<(), sqlx::Error> {
     sqlx::query("update clients set secret_hash = $1, updated_at = $2 where id = $3")
         .bind(hash)
         .bind(now)
         .bind(id)
-        .execute(db.writer())
+        .execute(&mut *db.into().get().await?)
         .await?;
     Ok(())
 }
 
 /// Deletes a client (its grants, codes and refresh tokens go with it).
-pub async fn delete(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+pub async fn delete(db: impl Into<Conn<'_>>, id: &str) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query("delete from clients where id = $1")
         .bind(id)
-        .execute(db.writer())
+        .execute(&mut *db.into().get().await?)
         .await?
         .rows_affected()
         > 0)

@@ -1,7 +1,7 @@
 //! `consents`: what a person has allowed a client, remembered so they are asked once.
 
 use crate::clock::UnixTime;
-use crate::store::Db;
+use crate::store::{Conn, Db};
 
 /// The scopes a person has granted a client, space-separated.
 pub async fn find(db: &Db, user_id: &str, client_id: &str) -> Result<Option<String>, sqlx::Error> {
@@ -16,7 +16,7 @@ pub async fn find(db: &Db, user_id: &str, client_id: &str) -> Result<Option<Stri
 
 /// Records (or widens) a consent.
 pub async fn upsert(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     user_id: &str,
     client_id: &str,
     scope: &str,
@@ -30,7 +30,7 @@ pub async fn upsert(
     .bind(client_id)
     .bind(scope)
     .bind(now)
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?;
     Ok(())
 }

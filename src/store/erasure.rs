@@ -98,10 +98,24 @@ pub async fn erase(
     derived: Derived<'_>,
 ) -> Result<Erased, sqlx::Error> {
     let reach = export::reach(db).await.map_err(schema_error)?;
-    erase_within(db, &reach, sub, now, by, derived).await
+    erase_within(db, &reach, sub, now, by, derived, false).await
 }
 
-/// [`erase`] with the schema already read (many erasures in a row).
+/// [`erase`] of an account someone asked to erase (the person, or the operator): the
+/// installation-wide `account.erased` event is recorded in the erasure's transaction.
+pub async fn erase_account(
+    db: &Db,
+    sub: &str,
+    now: UnixTime,
+    by: ErasedBy<'_>,
+    derived: Derived<'_>,
+) -> Result<Erased, sqlx::Error> {
+    let reach = export::reach(db).await.map_err(schema_error)?;
+    erase_within(db, &reach, sub, now, by, derived, true).await
+}
+
+/// [`erase`] with the schema already read (many erasures in a row); with `record`, the
+/// `account.erased` event goes into the same transaction.
 async fn erase_within(
     db: &Db,
     reach: &export::Reach,
@@ -109,6 +123,7 @@ async fn erase_within(
     now: UnixTime,
     by: ErasedBy<'_>,
     derived: Derived<'_>,
+    record: bool,
 ) -> Result<Erased, sqlx::Error> {
     // With the account gone already (a restore re-applying a tombstone to leftovers), only
     // the `sub` can be matched; the other values match nothing.
@@ -119,7 +134,7 @@ async fn erase_within(
         phone: None,
     });
     let pseudonym = format!("erased:{}", crate::crypto::random_id());
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.begin().await?;
     let organisations: Vec<String> = if reach.has("memberships", "organisation_id") {
         sqlx::query_as::<_, (String,)>(
             "select organisation_id from memberships where user_id = $1 order by organisation_id",
@@ -219,6 +234,20 @@ async fn erase_within(
         .execute(&mut *tx)
         .await?;
     }
+    if record {
+        crate::store::audit::append(
+            &mut tx,
+            &crate::store::audit::Event {
+                kind: "account.erased",
+                user_id: Some(&pseudonym),
+                actor_id: Some(actor),
+                detail: serde_json::json!({ "organisations": organisations.len() }),
+                ..Default::default()
+            },
+            now,
+        )
+        .await?;
+    }
     sqlx::query(
         "insert into erasure_tombstones (user_id, erased_at) values ($1, $2) on conflict (user_id) do nothing",
     )
@@ -283,6 +312,7 @@ pub async fn apply_tombstones(db: &Db, tombstones: &[Tombstone]) -> Result<u64, 
             t.erased_at,
             ErasedBy::Other("restore"),
             &[],
+            false,
         )
         .await?;
         if erased.existed {

@@ -3,7 +3,7 @@
 //! members).
 
 use crate::clock::UnixTime;
-use crate::store::{Db, from_json_list};
+use crate::store::{Conn, Db, from_json_list};
 
 /// Whether the person requires a second factor of themselves.
 pub async fn user_requires(db: &Db, user_id: &str) -> Result<bool, sqlx::Error> {
@@ -16,7 +16,7 @@ pub async fn user_requires(db: &Db, user_id: &str) -> Result<bool, sqlx::Error> 
 
 /// Sets the person's own requirement.
 pub async fn set_user_requires(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     user_id: &str,
     on: bool,
     now: UnixTime,
@@ -25,7 +25,7 @@ pub async fn set_user_requires(
         .bind(i64::from(on))
         .bind(now)
         .bind(user_id)
-        .execute(db.writer())
+        .execute(&mut *db.into().get().await?)
         .await?;
     Ok(())
 }
@@ -42,7 +42,7 @@ pub async fn org_requires(db: &Db, organisation_id: &str) -> Result<bool, sqlx::
 
 /// Sets the organisation's requirement; false when there is no such organisation.
 pub async fn set_org_requires(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     organisation_id: &str,
     on: bool,
     now: UnixTime,
@@ -53,7 +53,7 @@ pub async fn set_org_requires(
     .bind(i64::from(on))
     .bind(now)
     .bind(organisation_id)
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?
     .rows_affected()
         == 1)

@@ -5,7 +5,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::{Db, Tx};
+use crate::store::{Conn, Db, Tx};
 
 /// An authorization granted to a client for a person.
 #[derive(Debug, Clone, FromRow)]
@@ -72,22 +72,26 @@ pub async fn find_in(tx: &mut Tx<'_>, id: &str) -> Result<Option<GrantRow>, sqlx
 }
 
 /// Revokes a grant (and so every token issued under it).
-pub async fn revoke(db: &Db, id: &str, now: UnixTime) -> Result<(), sqlx::Error> {
+pub async fn revoke(db: impl Into<Conn<'_>>, id: &str, now: UnixTime) -> Result<(), sqlx::Error> {
     sqlx::query("update grants set revoked_at = $1 where id = $2 and revoked_at is null")
         .bind(now)
         .bind(id)
-        .execute(db.writer())
+        .execute(&mut *db.into().get().await?)
         .await?;
     Ok(())
 }
 
 /// Revokes every grant made in a session (logout).
-pub async fn revoke_by_sid(db: &Db, sid: &str, now: UnixTime) -> Result<u64, sqlx::Error> {
+pub async fn revoke_by_sid(
+    db: impl Into<Conn<'_>>,
+    sid: &str,
+    now: UnixTime,
+) -> Result<u64, sqlx::Error> {
     Ok(
         sqlx::query("update grants set revoked_at = $1 where sid = $2 and revoked_at is null")
             .bind(now)
             .bind(sid)
-            .execute(db.writer())
+            .execute(&mut *db.into().get().await?)
             .await?
             .rows_affected(),
     )
@@ -106,7 +110,7 @@ pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> 
 /// Revokes every live grant of a person (their refresh and access tokens stop working),
 /// except those made in the session `keep_sid` (if any).
 pub async fn revoke_for_user(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     user_id: &str,
     keep_sid: Option<&str>,
     now: UnixTime,
@@ -118,7 +122,7 @@ pub async fn revoke_for_user(
     .bind(now)
     .bind(user_id)
     .bind(keep_sid.unwrap_or(""))
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?
     .rows_affected())
 }

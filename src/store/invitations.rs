@@ -4,7 +4,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::Db;
+use crate::store::{Conn, Db};
 
 /// An invitation row (the key itself is never stored).
 #[derive(Debug, Clone, FromRow)]
@@ -36,9 +36,13 @@ pub struct NewInvitation<'a> {
 
 /// Inserts an invitation. Earlier open invitations of the same email to the same
 /// organisation are revoked: only the newest link works.
-pub async fn insert(db: &Db, inv: &NewInvitation<'_>, now: UnixTime) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    db: impl Into<Conn<'_>>,
+    inv: &NewInvitation<'_>,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
     let normalized = crate::store::users::normalize_email(inv.email);
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.into().begin().await?;
     sqlx::query(
         "update invitations set revoked_at = $1
          where organisation_id = $2 and email_normalized = $3 and accepted_at is null and revoked_at is null",
@@ -133,7 +137,7 @@ pub async fn accept(
 
 /// Revokes an open invitation of an organisation; false when there was none open.
 pub async fn revoke(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     organisation_id: &str,
     id: &str,
     now: UnixTime,
@@ -145,7 +149,7 @@ pub async fn revoke(
     .bind(now)
     .bind(id)
     .bind(organisation_id)
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?
     .rows_affected()
         > 0)

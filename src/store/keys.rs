@@ -41,7 +41,7 @@ pub async fn insert(db: &Db, k: &KeyRow) -> Result<(), sqlx::Error> {
 /// and with writes, not with reads, so nodes starting together make one first key each
 /// algorithm.
 pub async fn insert_first(db: &Db, k: &KeyRow) -> Result<bool, sqlx::Error> {
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.begin().await?;
     if db.backend() == Backend::Postgres {
         sqlx::query("lock table signing_keys in share row exclusive mode")
             .execute(&mut *tx)

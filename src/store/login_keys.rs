@@ -10,7 +10,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::Db;
+use crate::store::{Conn, Db};
 
 /// A stored key (its hash only; the key itself is never stored).
 #[derive(Debug, Clone, FromRow)]
@@ -75,9 +75,13 @@ fn bind_new<'q>(
 }
 
 /// Inserts a key (inserting the same key again changes nothing).
-pub async fn insert(db: &Db, key: &NewKey<'_>, now: UnixTime) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    db: impl Into<Conn<'_>>,
+    key: &NewKey<'_>,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
     bind_new(sqlx::query(INSERT), key, now)
-        .execute(db.writer())
+        .execute(&mut *db.into().get().await?)
         .await?;
     Ok(())
 }
@@ -85,8 +89,12 @@ pub async fn insert(db: &Db, key: &NewKey<'_>, now: UnixTime) -> Result<(), sqlx
 /// Inserts a key for a person after deleting their other unused keys of the same purpose, in
 /// one transaction: only the newest key works. Replacing with the same key again (a request
 /// processed twice) keeps it. Returns how many keys were dropped.
-pub async fn replace(db: &Db, key: &NewKey<'_>, now: UnixTime) -> Result<u64, sqlx::Error> {
-    let mut tx = db.writer().begin().await?;
+pub async fn replace(
+    db: impl Into<Conn<'_>>,
+    key: &NewKey<'_>,
+    now: UnixTime,
+) -> Result<u64, sqlx::Error> {
+    let mut tx = db.into().begin().await?;
     let dropped = sqlx::query(
         "delete from login_keys where user_id = $1 and purpose = $2 and used_at is null and key_hash <> $3",
     )
@@ -148,7 +156,7 @@ pub async fn has_usable_code(
 /// Uses the key: marks it used and returns it, in one statement, only if it was unused and
 /// not expired. `None` means unknown, used, expired or another purpose.
 pub async fn consume(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     key_hash: &str,
     purpose: &str,
     now: UnixTime,
@@ -161,7 +169,7 @@ pub async fn consume(
     .bind(now)
     .bind(key_hash)
     .bind(purpose)
-    .fetch_optional(db.writer())
+    .fetch_optional(&mut *db.into().get().await?)
     .await
 }
 
@@ -169,7 +177,7 @@ pub async fn consume(
 /// binding and purpose, and returns it (with the attempts including this one) for the caller
 /// to compare the code. `None`: no such key, or its attempts are used up.
 pub async fn guess(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     binding_hash: &str,
     purpose: &str,
     now: UnixTime,
@@ -189,7 +197,7 @@ pub async fn guess(
     .bind(purpose)
     .bind(now)
     .bind(max_attempts)
-    .fetch_optional(db.writer())
+    .fetch_optional(&mut *db.into().get().await?)
     .await
 }
 
@@ -206,7 +214,7 @@ pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> 
 /// after their address or number changed, keys sent to the old one stop working. Returns
 /// how many were deleted.
 pub async fn delete_unused_sent_by(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     user_id: &str,
     channel: &str,
 ) -> Result<u64, sqlx::Error> {
@@ -216,7 +224,7 @@ pub async fn delete_unused_sent_by(
     )
     .bind(user_id)
     .bind(channel)
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?
     .rows_affected())
 }

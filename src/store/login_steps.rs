@@ -6,7 +6,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::Db;
+use crate::store::{Conn, Db};
 
 /// A stored step. Its `Debug` leaves out the key.
 #[derive(Clone, FromRow)]
@@ -135,10 +135,10 @@ pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> 
 }
 
 /// Removes every step of a person (their factors were reset).
-pub async fn delete_for_user(db: &Db, user_id: &str) -> Result<u64, sqlx::Error> {
+pub async fn delete_for_user(db: impl Into<Conn<'_>>, user_id: &str) -> Result<u64, sqlx::Error> {
     Ok(sqlx::query("delete from login_steps where user_id = $1")
         .bind(user_id)
-        .execute(db.writer())
+        .execute(&mut *db.into().get().await?)
         .await?
         .rows_affected())
 }

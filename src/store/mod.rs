@@ -2,6 +2,9 @@
 //! migrations of both dialects, and one file per table group. This module tree is the only
 //! place with SQL. Every statement uses `$1..$n` placeholders and portable column types
 //! (ARCHITECTURE.md section 3); consume-once operations are single atomic statements.
+//! Functions that change data take `impl Into<Conn>`: the [`Db`] (their own statements) or
+//! the caller's open transaction, so that a change, its audit event and the messages it
+//! sends commit together; every transaction that writes starts with [`Db::begin`].
 
 pub mod audit;
 pub mod auth_requests;
@@ -88,6 +91,77 @@ pub async fn bounded<T, E: From<sqlx::Error>>(
 
 /// A transaction on [`Db`].
 pub type Tx<'a> = sqlx::Transaction<'a, sqlx::Any>;
+
+/// Where a store function that changes data runs: on its own, on the write pool (`&Db`), or
+/// inside the caller's open transaction (`&mut Tx`), so that a change and its audit event
+/// commit together (one transaction per change). Store functions take
+/// `impl Into<Conn<'_>>`, so callers pass either.
+#[derive(Debug)]
+pub enum Conn<'a> {
+    /// Its own statements on the write pool (a function of several statements opens its own
+    /// transaction with [`Db::begin`]).
+    Db(&'a Db),
+    /// Inside an open transaction (a function of several statements uses a savepoint).
+    Tx(&'a mut sqlx::AnyConnection),
+}
+
+impl<'a> From<&'a Db> for Conn<'a> {
+    fn from(db: &'a Db) -> Self {
+        Conn::Db(db)
+    }
+}
+
+impl<'a> From<&'a mut Tx<'_>> for Conn<'a> {
+    fn from(tx: &'a mut Tx<'_>) -> Self {
+        Conn::Tx(&mut *tx)
+    }
+}
+
+/// A connection to run statements on, from [`Conn::get`].
+#[derive(Debug)]
+pub enum Held<'a> {
+    Pooled(sqlx::pool::PoolConnection<sqlx::Any>),
+    Borrowed(&'a mut sqlx::AnyConnection),
+}
+
+impl std::ops::Deref for Held<'_> {
+    type Target = sqlx::AnyConnection;
+
+    fn deref(&self) -> &sqlx::AnyConnection {
+        match self {
+            Held::Pooled(c) => c,
+            Held::Borrowed(c) => c,
+        }
+    }
+}
+
+impl std::ops::DerefMut for Held<'_> {
+    fn deref_mut(&mut self) -> &mut sqlx::AnyConnection {
+        match self {
+            Held::Pooled(c) => c,
+            Held::Borrowed(c) => c,
+        }
+    }
+}
+
+impl<'a> Conn<'a> {
+    /// The connection: one of the write pool, or the transaction's.
+    pub async fn get(self) -> std::result::Result<Held<'a>, sqlx::Error> {
+        match self {
+            Conn::Db(db) => Ok(Held::Pooled(db.writer.acquire().await?)),
+            Conn::Tx(conn) => Ok(Held::Borrowed(conn)),
+        }
+    }
+
+    /// A transaction for several statements: a new one ([`Db::begin`]), or a savepoint in
+    /// the open one (its statements then commit with the caller's transaction).
+    pub async fn begin(self) -> std::result::Result<Tx<'a>, sqlx::Error> {
+        match self {
+            Conn::Db(db) => db.begin().await,
+            Conn::Tx(conn) => Connection::begin(conn).await,
+        }
+    }
+}
 
 impl Db {
     /// Connects (creating the SQLite file and its folder when needed) without migrating.
@@ -265,7 +339,8 @@ impl Db {
         &self.pool
     }
 
-    /// The pool for writes (single statements that change data).
+    /// The pool for writes: single statements that change data. Transactions start with
+    /// [`Db::begin`], never with `begin` on this pool.
     pub fn writer(&self) -> &AnyPool {
         &self.writer
     }
@@ -275,9 +350,22 @@ impl Db {
         self.backend
     }
 
-    /// Starts a transaction (on the write pool: transactions are for changes).
-    pub async fn begin(&self) -> Result<Tx<'static>> {
-        Ok(self.writer.begin().await?)
+    /// Starts a transaction for a change, on the write pool. Every transaction that writes
+    /// starts here, never with a plain `begin` on a pool.
+    ///
+    /// On SQLite it starts as `begin immediate`: it takes the write lock at once, waiting in
+    /// the busy handler (`busy_timeout`) while another process (the CLI, a second node's
+    /// pool) writes. A deferred `begin` would take the lock only at its first write, and a
+    /// transaction that read before it wrote then fails at once with "database is locked"
+    /// (`SQLITE_BUSY`, or `SQLITE_BUSY_SNAPSHOT` when the other writer committed since the
+    /// read), without waiting: SQLite cannot let it wait, as its snapshot is already taken.
+    /// Within one process writers queue for the pool's one write connection anyway.
+    /// PostgreSQL starts a plain transaction (row locks and the isolation level decide there).
+    pub async fn begin(&self) -> std::result::Result<Tx<'static>, sqlx::Error> {
+        match self.backend {
+            Backend::Sqlite => self.writer.begin_with("begin immediate").await,
+            Backend::Postgres => self.writer.begin().await,
+        }
     }
 
     /// Answers whether the database accepts a trivial query within `database.acquire_timeout`
@@ -346,6 +434,73 @@ pub fn from_json_list(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
 }
 
+/// Whether a database error means the database cannot be used right now, a passing
+/// condition that a retry later can get past: every surface answers it with 503 and
+/// `Retry-After` (pages, protocol endpoints as `temporarily_unavailable`, the admin API),
+/// logged as a warning, never 500. This is the one place that decides it.
+///
+/// - No connection: the pool timed out waiting for one (`database.acquire_timeout`: the
+///   server is down, unreachable or all connections are busy) or is closed; the
+///   connection's I/O or TLS failed (reset, closed mid-query, refused); the protocol stream
+///   ended; SQLite's worker thread is gone.
+/// - PostgreSQL refused or ended the session: SQLSTATE class 08 (connection exception),
+///   57P01/57P02 (terminated by an administrator or a crash of another backend, as
+///   `pg_ctl stop -m fast` does), 57P03 (starting up or shutting down: cannot connect now),
+///   53300 (too many connections), 25006 (a read-only transaction: the connection reached
+///   a standby, as during a failover).
+/// - SQLite stayed busy or locked beyond its busy timeout (another process holds the write
+///   lock).
+///
+/// Errors of the request or of the code (a constraint, a syntax error, a missing row) are
+/// not unavailability.
+pub fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed
+        | sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_) => true,
+        sqlx::Error::Protocol(message) => closed_stream(message),
+        sqlx::Error::Database(db) => {
+            let Some(code) = db.code() else {
+                return false;
+            };
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                sqlite_busy_code(&code)
+            } else {
+                postgres_unavailable(&code)
+            }
+        }
+        _ => false,
+    }
+}
+
+/// SQLSTATEs of a session PostgreSQL refused or ended (see [`is_unavailable`]).
+fn postgres_unavailable(sqlstate: &str) -> bool {
+    sqlstate.starts_with("08")
+        || matches!(sqlstate, "57P01" | "57P02" | "57P03" | "53300" | "25006")
+}
+
+/// SQLite's `SQLITE_BUSY` (5) and `SQLITE_LOCKED` (6), with their extended codes (the
+/// primary code is the low byte: 517 `SQLITE_BUSY_SNAPSHOT`, 261 `SQLITE_BUSY_RECOVERY`, ...).
+fn sqlite_busy_code(code: &str) -> bool {
+    code.parse::<i32>().is_ok_and(|n| matches!(n & 0xff, 5 | 6))
+}
+
+/// A protocol error that says the stream ended (the connection closed under the driver).
+fn closed_stream(message: &str) -> bool {
+    let m = message.to_ascii_lowercase();
+    [
+        "connection closed",
+        "closed connection",
+        "unexpected eof",
+        "end of stream",
+        "at eof",
+    ]
+    .iter()
+    .any(|s| m.contains(s))
+}
+
 /// Whether an error is the violation of the named unique constraint.
 pub fn is_unique_violation(err: &sqlx::Error, constraint: &str) -> bool {
     match err {
@@ -368,4 +523,79 @@ fn constraint_columns_match(message: &str, constraint: &str) -> bool {
         let c = c.replace('.', "_");
         constraint.starts_with(&c) || constraint == format!("{c}_key")
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::test_errors::{closed, sqlite_busy, sqlstate};
+
+    #[test]
+    fn connection_failures_and_postgresql_refusals_are_unavailability() {
+        let unavailable = [
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            sqlx::Error::WorkerCrashed,
+            closed(),
+            sqlx::Error::Io(std::io::ErrorKind::ConnectionReset.into()),
+            sqlx::Error::Io(std::io::ErrorKind::ConnectionRefused.into()),
+            sqlx::Error::Tls("handshake failed".into()),
+            sqlx::Error::Protocol("connection closed while reading a message".into()),
+            sqlstate("08000"),
+            sqlstate("08003"),
+            sqlstate("08006"),
+            sqlstate("08001"),
+            sqlstate("08004"),
+            sqlstate("08P01"),
+            sqlstate("57P01"),
+            sqlstate("57P02"),
+            sqlstate("57P03"),
+            sqlstate("53300"),
+            sqlstate("25006"),
+        ];
+        for e in &unavailable {
+            assert!(is_unavailable(e), "{e}");
+        }
+        assert!(crate::error::Error::Db(sqlstate("57P01")).is_unavailable());
+        let not = [
+            sqlx::Error::RowNotFound,
+            sqlx::Error::ColumnNotFound("x".into()),
+            sqlx::Error::Protocol("unknown message type".into()),
+            sqlx::Error::Configuration("bad url".into()),
+            sqlstate("23505"),
+            sqlstate("23503"),
+            sqlstate("42P01"),
+            sqlstate("40001"),
+            sqlstate("57014"),
+            sqlstate("22P02"),
+        ];
+        for e in &not {
+            assert!(!is_unavailable(e), "{e}");
+        }
+        assert!(!crate::error::Error::Corrupt("x".into()).is_unavailable());
+        assert!(!crate::error::Error::Db(sqlstate("23505")).is_unavailable());
+    }
+
+    #[tokio::test]
+    async fn sqlite_busy_is_unavailability_and_its_constraint_errors_are_not() {
+        let busy = sqlite_busy().await;
+        assert!(is_unavailable(&busy), "{busy}");
+        assert!(sqlite_busy_code("5") && sqlite_busy_code("517") && sqlite_busy_code("262"));
+        assert!(sqlite_busy_code("6") && sqlite_busy_code("261"));
+        assert!(!sqlite_busy_code("2067") && !sqlite_busy_code("19") && !sqlite_busy_code("13"));
+
+        use sqlx::{Connection, Executor};
+        let mut conn = sqlx::AnyConnection::connect("sqlite::memory:")
+            .await
+            .expect("connect");
+        conn.execute("create table t (x integer primary key)")
+            .await
+            .expect("table");
+        conn.execute("insert into t values (1)").await.expect("row");
+        let unique = conn
+            .execute("insert into t values (1)")
+            .await
+            .expect_err("duplicate");
+        assert!(!is_unavailable(&unique), "{unique}");
+    }
 }

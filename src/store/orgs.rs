@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::{Db, from_json_list, to_json_list};
+use crate::store::{Conn, Db, from_json_list, to_json_list};
 
 /// An organisation (tenant).
 #[derive(Debug, Clone, FromRow)]
@@ -32,7 +32,7 @@ pub struct Membership {
 pub const SLUG_UNIQUE: &str = "organisations_slug_key";
 
 /// Inserts an organisation; fails with [`SLUG_UNIQUE`] when the slug is taken.
-pub async fn insert(db: &Db, org: &Organisation) -> Result<(), sqlx::Error> {
+pub async fn insert(db: impl Into<Conn<'_>>, org: &Organisation) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into organisations (id, slug, name, default_locale, created_at, updated_at) values ($1, $2, $3, $4, $5, $5)",
     )
@@ -41,7 +41,7 @@ pub async fn insert(db: &Db, org: &Organisation) -> Result<(), sqlx::Error> {
     .bind(&org.name)
     .bind(&org.default_locale)
     .bind(org.created_at)
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?;
     Ok(())
 }
@@ -56,15 +56,28 @@ pub async fn find_by_id_or_slug(db: &Db, key: &str) -> Result<Option<Organisatio
     .await
 }
 
+/// [`find_by_id_or_slug`] inside a transaction.
+pub async fn find_by_id_or_slug_in(
+    tx: &mut crate::store::Tx<'_>,
+    key: &str,
+) -> Result<Option<Organisation>, sqlx::Error> {
+    sqlx::query_as::<_, Organisation>(&format!(
+        "select {ORG_COLUMNS} from organisations where id = $1 or slug = $1"
+    ))
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await
+}
+
 /// Adds roles to a membership, creating it when missing. Returns the resulting roles.
 pub async fn add_member(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     user_id: &str,
     organisation_id: &str,
     roles: &[String],
     now: UnixTime,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.into().begin().await?;
     let merged = add_member_in(&mut tx, user_id, organisation_id, roles, None, now).await?;
     tx.commit().await?;
     Ok(merged)
@@ -169,7 +182,11 @@ pub async fn list(
 const MAX_SCAN: i64 = 10_000;
 
 /// Changes an organisation's name, slug and default language.
-pub async fn update(db: &Db, org: &Organisation, now: UnixTime) -> Result<(), sqlx::Error> {
+pub async fn update(
+    db: impl Into<Conn<'_>>,
+    org: &Organisation,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update organisations set slug = $1, name = $2, default_locale = $3, updated_at = $4 where id = $5",
     )
@@ -178,16 +195,16 @@ pub async fn update(db: &Db, org: &Organisation, now: UnixTime) -> Result<(), sq
     .bind(&org.default_locale)
     .bind(now)
     .bind(&org.id)
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?;
     Ok(())
 }
 
 /// Deletes an organisation (memberships, roles, its clients and invitations go with it).
-pub async fn delete(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
+pub async fn delete(db: impl Into<Conn<'_>>, id: &str) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query("delete from organisations where id = $1")
         .bind(id)
-        .execute(db.writer())
+        .execute(&mut *db.into().get().await?)
         .await?
         .rows_affected()
         > 0)
@@ -213,7 +230,7 @@ pub async fn roles(db: &Db, organisation_id: &str) -> Result<Vec<Role>, sqlx::Er
 
 /// Adds a role or changes its description.
 pub async fn put_role(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     organisation_id: &str,
     name: &str,
     description: &str,
@@ -227,18 +244,19 @@ pub async fn put_role(
     .bind(name)
     .bind(description)
     .bind(now)
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?;
     Ok(())
 }
 
 /// Adds roles that are missing from the list (with empty descriptions).
 pub async fn ensure_roles(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     organisation_id: &str,
     names: &[String],
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
+    let mut conn = db.into().get().await?;
     for name in names {
         sqlx::query(
             "insert into organisation_roles (organisation_id, name, description, created_at) values ($1, $2, '', $3)
@@ -247,7 +265,7 @@ pub async fn ensure_roles(
         .bind(organisation_id)
         .bind(name)
         .bind(now)
-        .execute(db.writer())
+        .execute(&mut *conn)
         .await?;
     }
     Ok(())
@@ -255,12 +273,12 @@ pub async fn ensure_roles(
 
 /// Deletes a role from the list and from every membership that held it, in one transaction.
 pub async fn delete_role(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     organisation_id: &str,
     name: &str,
     now: UnixTime,
 ) -> Result<bool, sqlx::Error> {
-    let mut tx = db.writer().begin().await?;
+    let mut tx = db.into().begin().await?;
     let deleted =
         sqlx::query("delete from organisation_roles where organisation_id = $1 and name = $2")
             .bind(organisation_id)
@@ -354,7 +372,7 @@ pub async fn member(
 
 /// Replaces a member's roles; false when they are not a member.
 pub async fn set_roles(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     organisation_id: &str,
     user_id: &str,
     roles: &[String],
@@ -367,7 +385,7 @@ pub async fn set_roles(
     .bind(now)
     .bind(organisation_id)
     .bind(user_id)
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?
     .rows_affected()
         > 0)
@@ -375,7 +393,7 @@ pub async fn set_roles(
 
 /// Removes a membership; false when there was none.
 pub async fn remove_member(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     organisation_id: &str,
     user_id: &str,
 ) -> Result<bool, sqlx::Error> {
@@ -383,7 +401,7 @@ pub async fn remove_member(
         sqlx::query("delete from memberships where organisation_id = $1 and user_id = $2")
             .bind(organisation_id)
             .bind(user_id)
-            .execute(db.writer())
+            .execute(&mut *db.into().get().await?)
             .await?
             .rows_affected()
             > 0,

@@ -11,7 +11,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::Db;
+use crate::store::{Conn, Db};
 
 /// A new message.
 #[derive(Debug)]
@@ -51,7 +51,11 @@ pub struct Status {
 }
 
 /// Enqueues a message, due at once.
-pub async fn insert(db: &Db, m: &NewMessage<'_>, now: UnixTime) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    db: impl Into<Conn<'_>>,
+    m: &NewMessage<'_>,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into outbox (id, channel, recipient, payload, created_at, attempts, next_attempt_at)
          values ($1, $2, $3, $4, $5, 0, $5)",
@@ -61,14 +65,18 @@ pub async fn insert(db: &Db, m: &NewMessage<'_>, now: UnixTime) -> Result<(), sq
     .bind(m.recipient)
     .bind(m.payload)
     .bind(now)
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?;
     Ok(())
 }
 
 /// Enqueues a message unless one with the same id exists (a request processed again after a
 /// crash queues its message once). Returns whether it was inserted.
-pub async fn insert_once(db: &Db, m: &NewMessage<'_>, now: UnixTime) -> Result<bool, sqlx::Error> {
+pub async fn insert_once(
+    db: impl Into<Conn<'_>>,
+    m: &NewMessage<'_>,
+    now: UnixTime,
+) -> Result<bool, sqlx::Error> {
     Ok(sqlx::query(
         "insert into outbox (id, channel, recipient, payload, created_at, attempts, next_attempt_at)
          values ($1, $2, $3, $4, $5, 0, $5) on conflict (id) do nothing",
@@ -78,7 +86,7 @@ pub async fn insert_once(db: &Db, m: &NewMessage<'_>, now: UnixTime) -> Result<b
     .bind(m.recipient)
     .bind(m.payload)
     .bind(now)
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?
     .rows_affected()
         > 0)

@@ -5,7 +5,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::Db;
+use crate::store::{Conn, Db};
 
 /// The unique constraint on `credential_id`.
 pub const CREDENTIAL_UNIQUE: &str = "passkeys_credential_id_key";
@@ -26,7 +26,7 @@ const COLUMNS: &str = "id, user_id, credential_id, name, credential, created_at,
 
 /// Stores a new passkey. A credential id registered before (to anyone) is a unique
 /// violation of [`CREDENTIAL_UNIQUE`].
-pub async fn insert(db: &Db, row: &PasskeyRow) -> Result<(), sqlx::Error> {
+pub async fn insert(db: impl Into<Conn<'_>>, row: &PasskeyRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into passkeys (id, user_id, credential_id, name, credential, created_at, last_used_at)
          values ($1, $2, $3, $4, $5, $6, $7)",
@@ -38,7 +38,7 @@ pub async fn insert(db: &Db, row: &PasskeyRow) -> Result<(), sqlx::Error> {
     .bind(&row.credential)
     .bind(row.created_at)
     .bind(row.last_used_at)
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?;
     Ok(())
 }
@@ -83,7 +83,7 @@ pub async fn find_for_user(
 
 /// Records a use: the updated credential (counter, backup state) and `last_used_at`.
 pub async fn record_use(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     id: &str,
     credential: &str,
     now: UnixTime,
@@ -92,30 +92,39 @@ pub async fn record_use(
         .bind(credential)
         .bind(now)
         .bind(id)
-        .execute(db.writer())
+        .execute(&mut *db.into().get().await?)
         .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Renames the passkey `id` of `user_id`; false when there is none.
-pub async fn rename(db: &Db, user_id: &str, id: &str, name: &str) -> Result<bool, sqlx::Error> {
+pub async fn rename(
+    db: impl Into<Conn<'_>>,
+    user_id: &str,
+    id: &str,
+    name: &str,
+) -> Result<bool, sqlx::Error> {
     let done = sqlx::query("update passkeys set name = $1 where id = $2 and user_id = $3")
         .bind(name)
         .bind(id)
         .bind(user_id)
-        .execute(db.writer())
+        .execute(&mut *db.into().get().await?)
         .await?;
     Ok(done.rows_affected() == 1)
 }
 
 /// Deletes the passkey `id` of `user_id` and returns it; `None` when there is none.
-pub async fn delete(db: &Db, user_id: &str, id: &str) -> Result<Option<PasskeyRow>, sqlx::Error> {
+pub async fn delete(
+    db: impl Into<Conn<'_>>,
+    user_id: &str,
+    id: &str,
+) -> Result<Option<PasskeyRow>, sqlx::Error> {
     sqlx::query_as::<_, PasskeyRow>(&format!(
         "delete from passkeys where id = $1 and user_id = $2 returning {COLUMNS}"
     ))
     .bind(id)
     .bind(user_id)
-    .fetch_optional(db.writer())
+    .fetch_optional(&mut *db.into().get().await?)
     .await
 }
 
@@ -128,10 +137,10 @@ pub async fn count_for_user(db: &Db, user_id: &str) -> Result<i64, sqlx::Error> 
 }
 
 /// Deletes every passkey of `user_id` (the operator's recovery); how many there were.
-pub async fn delete_for_user(db: &Db, user_id: &str) -> Result<u64, sqlx::Error> {
+pub async fn delete_for_user(db: impl Into<Conn<'_>>, user_id: &str) -> Result<u64, sqlx::Error> {
     let done = sqlx::query("delete from passkeys where user_id = $1")
         .bind(user_id)
-        .execute(db.writer())
+        .execute(&mut *db.into().get().await?)
         .await?;
     Ok(done.rows_affected())
 }

@@ -4,7 +4,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::Db;
+use crate::store::{Conn, Db};
 
 /// A session row.
 #[derive(Clone, FromRow)]
@@ -38,7 +38,11 @@ pub struct Origin<'a> {
 }
 
 /// Inserts a session.
-pub async fn insert(db: &Db, s: &SessionRow, origin: Origin<'_>) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    db: impl Into<Conn<'_>>,
+    s: &SessionRow,
+    origin: Origin<'_>,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into sessions (id_hash, sid, user_id, csrf, auth_time, amr, acr, created_at, last_seen_at, expires_at, ip, user_agent)
          values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
@@ -55,7 +59,7 @@ pub async fn insert(db: &Db, s: &SessionRow, origin: Origin<'_>) -> Result<(), s
     .bind(s.expires_at)
     .bind(origin.ip)
     .bind(origin.user_agent)
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?;
     Ok(())
 }
@@ -87,19 +91,19 @@ pub async fn touch(db: &Db, id_hash: &str, now: UnixTime) -> Result<(), sqlx::Er
 }
 
 /// Ends a session by cookie hash.
-pub async fn delete(db: &Db, id_hash: &str) -> Result<(), sqlx::Error> {
+pub async fn delete(db: impl Into<Conn<'_>>, id_hash: &str) -> Result<(), sqlx::Error> {
     sqlx::query("delete from sessions where id_hash = $1")
         .bind(id_hash)
-        .execute(db.writer())
+        .execute(&mut *db.into().get().await?)
         .await?;
     Ok(())
 }
 
 /// Ends a session by its public id.
-pub async fn delete_by_sid(db: &Db, sid: &str) -> Result<(), sqlx::Error> {
+pub async fn delete_by_sid(db: impl Into<Conn<'_>>, sid: &str) -> Result<(), sqlx::Error> {
     sqlx::query("delete from sessions where sid = $1")
         .bind(sid)
-        .execute(db.writer())
+        .execute(&mut *db.into().get().await?)
         .await?;
     Ok(())
 }
@@ -157,7 +161,7 @@ pub async fn find_by_sid(db: &Db, sid: &str) -> Result<Option<SessionInfo>, sqlx
 /// Ends every session of a person except the one whose cookie hash is `keep` (if any);
 /// returns the public ids of the ended sessions.
 pub async fn delete_for_user(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     user_id: &str,
     keep: Option<&str>,
 ) -> Result<Vec<String>, sqlx::Error> {
@@ -165,19 +169,23 @@ pub async fn delete_for_user(
         sqlx::query_as("delete from sessions where user_id = $1 and id_hash <> $2 returning sid")
             .bind(user_id)
             .bind(keep.unwrap_or(""))
-            .fetch_all(db.writer())
+            .fetch_all(&mut *db.into().get().await?)
             .await?;
     Ok(rows.into_iter().map(|(sid,)| sid).collect())
 }
 
 /// Ends the session `sid` only if it belongs to `user_id` (the person ending one of their
 /// own sessions); returns whether one ended. Someone else's `sid` changes nothing.
-pub async fn delete_own(db: &Db, user_id: &str, sid: &str) -> Result<bool, sqlx::Error> {
+pub async fn delete_own(
+    db: impl Into<Conn<'_>>,
+    user_id: &str,
+    sid: &str,
+) -> Result<bool, sqlx::Error> {
     Ok(
         sqlx::query("delete from sessions where sid = $1 and user_id = $2")
             .bind(sid)
             .bind(user_id)
-            .execute(db.writer())
+            .execute(&mut *db.into().get().await?)
             .await?
             .rows_affected()
             > 0,

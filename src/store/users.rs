@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::Db;
+use crate::store::{Conn, Db};
 
 /// A person's account. `password_hash` is an argon2id PHC string, never a password.
 #[derive(Clone, FromRow)]
@@ -68,7 +68,11 @@ pub struct NewUser<'a> {
 }
 
 /// Inserts a person; fails with [`EMAIL_UNIQUE`] when the email is taken.
-pub async fn insert(db: &Db, user: &NewUser<'_>, now: UnixTime) -> Result<(), sqlx::Error> {
+pub async fn insert(
+    db: impl Into<Conn<'_>>,
+    user: &NewUser<'_>,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into users (id, email, email_normalized, email_verified, name, phone, password_hash, disabled, created_at, updated_at)
          values ($1, $2, $3, 0, $4, $5, $6, 0, $7, $7)",
@@ -80,7 +84,7 @@ pub async fn insert(db: &Db, user: &NewUser<'_>, now: UnixTime) -> Result<(), sq
     .bind(user.phone)
     .bind(user.password_hash)
     .bind(now)
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?;
     Ok(())
 }
@@ -95,6 +99,20 @@ pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<User>, sqlx::E
     .await
 }
 
+/// [`find_by_email`] inside a transaction (sees its changes, and on SQLite reads under its
+/// write lock).
+pub async fn find_by_email_in(
+    tx: &mut crate::store::Tx<'_>,
+    email: &str,
+) -> Result<Option<User>, sqlx::Error> {
+    sqlx::query_as::<_, User>(&format!(
+        "select {COLUMNS} from users where email_normalized = $1"
+    ))
+    .bind(normalize_email(email))
+    .fetch_optional(&mut **tx)
+    .await
+}
+
 /// Finds a person by id (`sub`).
 pub async fn find(db: &Db, id: &str) -> Result<Option<User>, sqlx::Error> {
     sqlx::query_as::<_, User>(&format!("select {COLUMNS} from users where id = $1"))
@@ -106,7 +124,7 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<User>, sqlx::Error> {
 /// Sets a new password chosen by someone: `must_change` when an admin chose it, cleared when
 /// the person did.
 pub async fn set_password(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     id: &str,
     hash: &str,
     must_change: bool,
@@ -119,28 +137,37 @@ pub async fn set_password(
     .bind(crate::store::flag(must_change))
     .bind(now)
     .bind(id)
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?;
     Ok(())
 }
 
 /// Grants or takes away installation authority.
-pub async fn set_superadmin(db: &Db, id: &str, on: bool, now: UnixTime) -> Result<(), sqlx::Error> {
+pub async fn set_superadmin(
+    db: impl Into<Conn<'_>>,
+    id: &str,
+    on: bool,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
     sqlx::query("update users set superadmin = $1, updated_at = $2 where id = $3")
         .bind(crate::store::flag(on))
         .bind(now)
         .bind(id)
-        .execute(db.writer())
+        .execute(&mut *db.into().get().await?)
         .await?;
     Ok(())
 }
 
 /// Marks the email as verified (a link sent there was used).
-pub async fn set_email_verified(db: &Db, id: &str, now: UnixTime) -> Result<(), sqlx::Error> {
+pub async fn set_email_verified(
+    db: impl Into<Conn<'_>>,
+    id: &str,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
     sqlx::query("update users set email_verified = 1, updated_at = $1 where id = $2")
         .bind(now)
         .bind(id)
-        .execute(db.writer())
+        .execute(&mut *db.into().get().await?)
         .await?;
     Ok(())
 }
@@ -157,7 +184,7 @@ pub async fn find_by_verified_phone(db: &Db, phone: &str) -> Result<Vec<User>, s
 
 /// Sets (or clears) the phone number (E.164) and whether it is verified.
 pub async fn set_phone(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     id: &str,
     phone: Option<&str>,
     verified: bool,
@@ -168,14 +195,19 @@ pub async fn set_phone(
         .bind(crate::store::flag(verified && phone.is_some()))
         .bind(now)
         .bind(id)
-        .execute(db.writer())
+        .execute(&mut *db.into().get().await?)
         .await?;
     Ok(())
 }
 
 /// Replaces the email with a verified one; fails with [`EMAIL_UNIQUE`] when another account
 /// has it.
-pub async fn set_email(db: &Db, id: &str, email: &str, now: UnixTime) -> Result<(), sqlx::Error> {
+pub async fn set_email(
+    db: impl Into<Conn<'_>>,
+    id: &str,
+    email: &str,
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
     sqlx::query(
         "update users set email = $1, email_normalized = $2, email_verified = 1, updated_at = $3 where id = $4",
     )
@@ -183,7 +215,7 @@ pub async fn set_email(db: &Db, id: &str, email: &str, now: UnixTime) -> Result<
     .bind(normalize_email(email))
     .bind(now)
     .bind(id)
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?;
     Ok(())
 }
@@ -199,7 +231,7 @@ pub async fn any_superadmin(db: &Db) -> Result<bool, sqlx::Error> {
 
 /// Replaces the stored password hash (a re-hash with stronger parameters, or a new password).
 pub async fn set_password_hash(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     id: &str,
     hash: &str,
     now: UnixTime,
@@ -208,7 +240,7 @@ pub async fn set_password_hash(
         .bind(hash)
         .bind(now)
         .bind(id)
-        .execute(db.writer())
+        .execute(&mut *db.into().get().await?)
         .await?;
     Ok(())
 }
@@ -225,7 +257,7 @@ pub async fn find_in(tx: &mut crate::store::Tx<'_>, id: &str) -> Result<Option<U
 /// Sets the person's own profile: display name and preferred language (`sv`/`en`; `None`:
 /// follow the browser).
 pub async fn set_profile(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     id: &str,
     name: Option<&str>,
     locale: Option<&str>,
@@ -236,7 +268,7 @@ pub async fn set_profile(
         .bind(locale)
         .bind(now)
         .bind(id)
-        .execute(db.writer())
+        .execute(&mut *db.into().get().await?)
         .await?;
     Ok(())
 }

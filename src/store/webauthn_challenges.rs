@@ -7,7 +7,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::Db;
+use crate::store::{Conn, Db};
 
 /// The purpose of a registration challenge.
 pub const REGISTER: &str = "register";
@@ -40,7 +40,7 @@ impl std::fmt::Debug for ChallengeRow {
 const COLUMNS: &str = "id, purpose, user_id, binding, state, created_at, expires_at";
 
 /// Stores a new challenge.
-pub async fn insert(db: &Db, row: &ChallengeRow) -> Result<(), sqlx::Error> {
+pub async fn insert(db: impl Into<Conn<'_>>, row: &ChallengeRow) -> Result<(), sqlx::Error> {
     sqlx::query(
         "insert into webauthn_challenges (id, purpose, user_id, binding, state, created_at, expires_at)
          values ($1, $2, $3, $4, $5, $6, $7)",
@@ -52,7 +52,7 @@ pub async fn insert(db: &Db, row: &ChallengeRow) -> Result<(), sqlx::Error> {
     .bind(&row.state)
     .bind(row.created_at)
     .bind(row.expires_at)
-    .execute(db.writer())
+    .execute(&mut *db.into().get().await?)
     .await?;
     Ok(())
 }
@@ -61,7 +61,7 @@ pub async fn insert(db: &Db, row: &ChallengeRow) -> Result<(), sqlx::Error> {
 /// one statement, only when it was unused and has not expired. `None`: unknown, another
 /// binding or purpose, used, or expired (nothing changes then).
 pub async fn consume(
-    db: &Db,
+    db: impl Into<Conn<'_>>,
     id: &str,
     purpose: &str,
     binding: &str,
@@ -76,7 +76,7 @@ pub async fn consume(
     .bind(id)
     .bind(purpose)
     .bind(binding)
-    .fetch_optional(db.writer())
+    .fetch_optional(&mut *db.into().get().await?)
     .await
 }
 

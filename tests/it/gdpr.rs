@@ -318,10 +318,10 @@ async fn csrf_of(b: &Browser, action: &str) -> String {
 
 // ---- reading the live database, independently of the export code ----
 
-type Rows = BTreeMap<String, Vec<Map<String, Value>>>;
+pub(crate) type Rows = BTreeMap<String, Vec<Map<String, Value>>>;
 
 /// Every row of every table (but the migration table), by table, columns by name.
-async fn all_rows(db: &Db) -> Rows {
+pub(crate) async fn all_rows(db: &Db) -> Rows {
     let mut out = Rows::new();
     for t in dump::schema(db).await.expect("schema") {
         let cols: Vec<String> = t
@@ -715,7 +715,7 @@ async fn load(db: &Db, rows: &Rows) {
     let tables = dump::schema(db).await.expect("schema");
     let names: Vec<String> = tables.iter().map(|t| t.name.clone()).collect();
     let order = dump::fk_order(db, &names).await.expect("order");
-    let mut tx = db.writer().begin().await.expect("tx");
+    let mut tx = db.begin().await.expect("tx");
     for name in order.iter().rev() {
         dump::clear(&mut tx, name).await.expect("clear");
     }

@@ -47,3 +47,39 @@ async fn nodes_starting_together_make_one_first_key_per_algorithm() {
     a.close().await;
     b.close().await;
 }
+
+/// The check-and-insert of a first key raced by two nodes (two pools on one database, as two
+/// processes would have) many times over: never an error, always exactly one first key. On
+/// SQLite a deferred transaction that read the count could not take the write lock while
+/// the other node wrote and failed at once with "database is locked" (issue 15, defect 5).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn racing_first_key_inserts_never_fail() {
+    use nyckel::store::keys::{KeyRow, insert_first};
+    let dir = tempfile::tempdir().expect("dir");
+    let url = db::prepare(dir.path()).await.url;
+    let connect = || Db::connect_url(&url, 4, Duration::from_secs(5), "full");
+    let (a, b) = (connect().await.expect("db"), connect().await.expect("db"));
+    let row = |id: String| KeyRow {
+        id,
+        alg: "test-race".into(),
+        private_key: "sealed".into(),
+        public_jwk: "{}".into(),
+        created_at: 0,
+        activates_at: 0,
+    };
+    for round in 0..100 {
+        sqlx::query("delete from signing_keys where alg = 'test-race'")
+            .execute(a.writer())
+            .await
+            .expect("empty");
+        let (ka, kb) = (row(format!("a{round}")), row(format!("b{round}")));
+        let (x, y) = tokio::join!(insert_first(&a, &ka), insert_first(&b, &kb));
+        let (x, y) = (
+            x.unwrap_or_else(|e| panic!("round {round}, node a: {e}")),
+            y.unwrap_or_else(|e| panic!("round {round}, node b: {e}")),
+        );
+        assert!(x ^ y, "round {round}: exactly one inserted ({x}, {y})");
+    }
+    a.close().await;
+    b.close().await;
+}

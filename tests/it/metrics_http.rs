@@ -1,8 +1,9 @@
 //! Operations surface: `/healthz`, `/readyz` (database reachable and migrations current),
 //! request ids, and the Prometheus series on the metrics listener (requests by route and
 //! status, latency histograms, logins by method and result, tokens issued, pool use, outbox
-//! depth). Counters are per process and shared by the tests running in it, so the checks
-//! compare before and after.
+//! depth, build information, whether the database answers, job runs). Counters are per
+//! process and shared by the tests running in it, so the checks compare before and after;
+//! what a fresh process reports is checked on a real `nyckel serve`.
 
 use crate::flows::authorize_url;
 use crate::helpers::browser::query;
@@ -97,8 +98,7 @@ async fn the_listed_series_exist_and_count_what_happened() {
     );
     for series in [
         "# TYPE nyckel_http_request_duration_seconds histogram",
-        "nyckel_db_pool_connections{pool=\"read\",state=\"idle\"}",
-        "nyckel_db_pool_connections{pool=\"write\",state=\"in_use\"}",
+        "nyckel_db_pool_connections{pool=",
         "nyckel_outbox_depth{channel=\"email\"}",
         "nyckel_key_messages_total{channel=\"sms\",outcome=\"refused\"}",
         "nyckel_sms_global_cap_hits_total",
@@ -264,4 +264,130 @@ async fn without_its_database_the_server_answers_503_quickly_and_serves_discover
             .status(),
         503
     );
+}
+
+/// The lines of `series` (with any labels) in a scrape.
+fn lines_of<'a>(text: &'a str, series: &str) -> Vec<&'a str> {
+    text.lines()
+        .filter(|l| {
+            l.strip_prefix(series)
+                .is_some_and(|rest| rest.starts_with('{') || rest.starts_with(' '))
+        })
+        .collect()
+}
+
+/// Issue 15, defect 8: a node right after its start reports its build (version and git
+/// commit), that its database answers, every scheduled job's run counter at 0, and each
+/// database pool once: SQLite has a read and a write pool; PostgreSQL one pool for both,
+/// reported once (it was reported as `read` and `write`, twice its real size).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fresh_node_reports_its_build_its_database_its_jobs_and_each_pool_once() {
+    use crate::helpers::db;
+    use crate::helpers::process::{ServerProcess, free_port};
+
+    let dir = tempfile::tempdir().expect("dir");
+    let url = db::prepare(dir.path()).await.url;
+    let port = free_port();
+    let metrics = format!("127.0.0.1:{}", free_port());
+    let server = ServerProcess::spawn(
+        dir.path(),
+        &url,
+        &format!("127.0.0.1:{port}"),
+        &format!("https://localhost:{port}"),
+        &[
+            ("NYCKEL_METRICS__LISTEN", metrics.as_str()),
+            ("NYCKEL_DATABASE__MAX_CONNECTIONS", "3"),
+            ("NYCKEL_LOG__FILTER", "warn"),
+        ],
+    );
+    let mut text = String::new();
+    for _ in 0..100 {
+        if let Ok(res) = reqwest::get(format!("http://{metrics}/metrics")).await {
+            assert_eq!(res.status(), 200);
+            text = res.text().await.expect("body");
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(!text.is_empty(), "no metrics:\n{}", server.output());
+
+    // The build: this version and the commit it was built from.
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let build = format!(
+        "nyckel_build_info{{version=\"{}\",commit=\"{commit}\"}} 1",
+        env!("CARGO_PKG_VERSION")
+    );
+    assert_eq!(
+        lines_of(&text, "nyckel_build_info"),
+        vec![build.as_str()],
+        "{text}"
+    );
+    assert!(text.contains("# TYPE nyckel_build_info gauge"));
+    assert_eq!(
+        lines_of(&text, "nyckel_db_up"),
+        vec!["nyckel_db_up 1"],
+        "{text}"
+    );
+    assert!(text.contains("# TYPE nyckel_db_up gauge"));
+
+    // Every scheduled job is counted from the start: 0, not absent.
+    let jobs = lines_of(&text, "nyckel_jobs_run_total");
+    for job in ["cleanup", "rotate_keys"] {
+        let line = format!("nyckel_jobs_run_total{{job=\"{job}\"}} 0");
+        assert!(jobs.contains(&line.as_str()), "{line} missing:\n{text}");
+    }
+
+    // Each pool once; never more connections than the pools may open.
+    let pools = lines_of(&text, "nyckel_db_pool_connections");
+    let labels: std::collections::BTreeSet<&str> = pools
+        .iter()
+        .filter_map(|l| l.split("pool=\"").nth(1)?.split('"').next())
+        .collect();
+    let total: u64 = pools
+        .iter()
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    if db::postgres_url().is_some() {
+        assert_eq!(labels.into_iter().collect::<Vec<_>>(), ["shared"], "{text}");
+        assert!(
+            total <= 3,
+            "{total} connections reported, 3 at most:\n{text}"
+        );
+    } else {
+        assert_eq!(
+            labels.into_iter().collect::<Vec<_>>(),
+            ["read", "write"],
+            "{text}"
+        );
+        assert!(
+            total <= 4,
+            "{total} connections reported, 3 + 1 at most:\n{text}"
+        );
+    }
+    drop(server);
+}
+
+/// With its database gone the metrics are still served (a scrape that failed would hide
+/// the outage): the database is reported down; what needs the database is left out.
+#[tokio::test]
+async fn metrics_are_served_while_the_database_is_down_and_say_so() {
+    let app = TestApp::spawn_with(|c| c.metrics.listen = Some("127.0.0.1:0".into())).await;
+    let up = scrape(&app).await;
+    assert_eq!(lines_of(&up, "nyckel_db_up"), vec!["nyckel_db_up 1"]);
+    app.state.db.close().await;
+    let down = scrape(&app).await;
+    assert_eq!(
+        lines_of(&down, "nyckel_db_up"),
+        vec!["nyckel_db_up 0"],
+        "{down}"
+    );
+    assert_eq!(lines_of(&down, "nyckel_build_info").len(), 1);
+    assert!(down.contains("nyckel_http_requests_total"));
 }

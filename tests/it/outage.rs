@@ -4,7 +4,8 @@
 //! finish), partitioned (the proxy silences every connection, including those waiting
 //! mid-query: no answer, no reset, ever) and stopped (the proxy resets and refuses
 //! connections), while probes keep calling authorize,
-//! token refresh, userinfo, the admin API, discovery, JWKS and the health endpoints.
+//! token refresh, userinfo, the admin API (reads and writes), discovery, JWKS and the health
+//! endpoints.
 //! Database-dependent requests must answer 503 with `Retry-After` within the request deadline
 //! (no hangs), readiness 503, liveness, discovery and JWKS 200; once traffic passes again a
 //! complete login and code exchange succeed within 10 s without a restart, and no write is
@@ -157,6 +158,19 @@ async fn a_database_outage_answers_503_fast_and_service_returns_without_a_restar
                     .bearer_auth(&s)
             })
         }),
+        // An admin write (a new role each time): 503 with Retry-After, never 500 (issue 15,
+        // defect 7).
+        ("admin_write", {
+            let (h, i, s) = (probe_http.clone(), issuer.clone(), service_token.clone());
+            let org = fixture.org_slug.clone();
+            let n = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            Arc::new(move || {
+                let n = n.fetch_add(1, Ordering::SeqCst);
+                h.put(format!("{i}/api/admin/v1/orgs/{org}/roles/probe-{n}"))
+                    .bearer_auth(&s)
+                    .json(&serde_json::json!({ "description": "outage probe" }))
+            })
+        }),
     ];
     for (kind, make) in probes {
         let (samples, stop) = (samples.clone(), stop.clone());
@@ -296,7 +310,14 @@ async fn a_database_outage_answers_503_fast_and_service_returns_without_a_restar
             "{kind} is served from memory: {not_ok:#?}"
         );
     }
-    for kind in ["readyz", "authorize", "userinfo", "admin", "refresh"] {
+    for kind in [
+        "readyz",
+        "authorize",
+        "userinfo",
+        "admin",
+        "admin_write",
+        "refresh",
+    ] {
         let failed_before: Vec<&Sample> = samples
             .iter()
             .filter(|s| s.kind == kind)

@@ -90,13 +90,11 @@ pub async fn finish_enrol(
         challenge_id,
         name,
         credential,
+        ip,
     )
     .await?;
     match finished {
-        Ok(info) => {
-            passkeys::added(state, &step.user_id, &info, ip).await?;
-            step::done(state, step, AMR_PASSKEY).await
-        }
+        Ok(_) => step::done(state, step, AMR_PASSKEY).await,
         Err(refused) => {
             tracing::info!(user_id = %step.user_id, reason = refused.as_str(), "second-factor passkey registration refused");
             step::wrong(state, step, AMR_PASSKEY, ip).await

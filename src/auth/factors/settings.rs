@@ -48,9 +48,19 @@ pub async fn set_own(state: &AppState, session: &Session, on: bool, ip: &str) ->
     } else if !is_two_factor(session) {
         return Ok(SetOwn::NeedsTwoFactors);
     }
-    store::factors::set_user_requires(&state.db, user_id, on, state.now()).await?;
+    let mut tx = state.db.begin().await?;
+    store::factors::set_user_requires(&mut tx, user_id, on, state.now()).await?;
     let detail = json!({ "required": on, "sid": session.sid });
-    crate::auth::audit_person(state, "second_factor.own_setting", user_id, ip, detail).await?;
+    crate::auth::audit_person_in(
+        &mut tx,
+        state,
+        "second_factor.own_setting",
+        user_id,
+        ip,
+        detail,
+    )
+    .await?;
+    tx.commit().await?;
     tracing::info!(user_id = %user_id, required = on, "own second-factor setting changed");
     Ok(SetOwn::Done)
 }
@@ -116,17 +126,21 @@ pub async fn set_org(
     caller.check(Action::RoleWrite, &org.id, "organisation")?;
     debug_assert!(caller.principal.standing(&org.id) >= Standing::Admin);
     let before = store::factors::org_requires(&state.db, &org.id).await?;
-    store::factors::set_org_requires(&state.db, &org.id, on, state.now()).await?;
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    store::factors::set_org_requires(&mut tx, &org.id, on, now).await?;
     // Every accepted request is recorded, whether or not it changed the setting.
     record(
-        state,
+        &mut tx,
         caller,
+        now,
         "admin.org_two_factors",
         Some(&org.id),
         None,
         json!({ "require_two_factors": on, "changed": before != on }),
     )
     .await?;
+    tx.commit().await?;
     Ok(OrgTwoFactors {
         organisation_id: org.id,
         require_two_factors: on,
@@ -158,18 +172,31 @@ pub async fn reset(state: &AppState, email: &str) -> Result<Option<Reset>> {
     } else {
         None
     };
+    let t = Texts::new(locale_for(&state.db, &user, None).await);
+    let mut letter = base(
+        t,
+        t.t("second_factor.reset_subject").to_string(),
+        user.name.as_deref(),
+    );
+    letter
+        .paragraphs
+        .push(t.t("second_factor.reset_body").to_string());
+    letter.notes.push(t.t("mail_channels.not_you").to_string());
+    let message = letter.to_message(&user.email)?;
+    // The removals, the audit event and the mail to the person: one transaction.
+    let mut tx = state.db.begin().await?;
     if phone.is_some() {
-        store::users::set_phone(&state.db, &user.id, None, false, now).await?;
-        store::login_keys::delete_unused_sent_by(&state.db, &user.id, "sms").await?;
+        store::users::set_phone(&mut tx, &user.id, None, false, now).await?;
+        store::login_keys::delete_unused_sent_by(&mut tx, &user.id, "sms").await?;
     }
-    let passkeys = store::passkeys::delete_for_user(&state.db, &user.id).await?;
-    store::login_steps::delete_for_user(&state.db, &user.id).await?;
-    let ended = store::sessions::delete_for_user(&state.db, &user.id, None).await?;
+    let passkeys = store::passkeys::delete_for_user(&mut tx, &user.id).await?;
+    store::login_steps::delete_for_user(&mut tx, &user.id).await?;
+    let ended = store::sessions::delete_for_user(&mut tx, &user.id, None).await?;
     for sid in &ended {
-        store::grants::revoke_by_sid(&state.db, sid, now).await?;
+        store::grants::revoke_by_sid(&mut tx, sid, now).await?;
     }
     store::audit::append(
-        &state.db,
+        &mut tx,
         &store::audit::Event {
             kind: "second_factor.reset",
             user_id: Some(&user.id),
@@ -184,17 +211,9 @@ pub async fn reset(state: &AppState, email: &str) -> Result<Option<Reset>> {
         now,
     )
     .await?;
-    let t = Texts::new(locale_for(&state.db, &user, None).await);
-    let mut letter = base(
-        t,
-        t.t("second_factor.reset_subject").to_string(),
-        user.name.as_deref(),
-    );
-    letter
-        .paragraphs
-        .push(t.t("second_factor.reset_body").to_string());
-    letter.notes.push(t.t("mail_channels.not_you").to_string());
-    crate::mail::enqueue(state, &letter.to_message(&user.email)?).await?;
+    crate::mail::enqueue_in(&mut tx, state, &message).await?;
+    tx.commit().await?;
+    state.mailer.wake();
     tracing::info!(user_id = %user.id, "second factors reset by the operator");
     Ok(Some(Reset {
         user_id: user.id,

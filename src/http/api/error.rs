@@ -2,8 +2,9 @@
 //! refusals of the use-cases ([`AdminError::code`]), authentication failures (401 with an
 //! RFC 6750 `WWW-Authenticate: Bearer` challenge), rejected requests (bad JSON, wrong
 //! content type, unknown fields, bad query or path parameters: 400; too large: 413),
-//! unknown paths and methods. Internal causes are logged with their source chain and never
-//! shown: a 500 says only `internal_error`.
+//! unknown paths and methods. An unavailable database (`store::is_unavailable`) is 503
+//! `temporarily_unavailable` with `Retry-After`. Internal causes are logged with their
+//! source chain and never shown: a 500 says only `internal_error`.
 
 use std::error::Error as _;
 
@@ -105,6 +106,16 @@ impl ApiError {
         )
     }
 
+    /// 503 `temporarily_unavailable` (with `Retry-After`): the database is unavailable
+    /// ([`crate::store::is_unavailable`]); the cause must already be logged.
+    pub fn unavailable() -> Self {
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "temporarily_unavailable",
+            "the service is temporarily unavailable; try again shortly",
+        )
+    }
+
     /// 500; the cause must already be logged.
     pub fn internal() -> Self {
         Self::new(
@@ -138,6 +149,10 @@ impl From<AdminError> for ApiError {
             AdminError::NotFound(_) => StatusCode::NOT_FOUND,
             AdminError::Forbidden(_) => StatusCode::FORBIDDEN,
             AdminError::Unauthenticated => return Self::no_token(),
+            AdminError::Internal(cause) if cause.is_unavailable() => {
+                tracing::warn!(error = %chain(cause), "database unavailable during an admin API request");
+                return Self::unavailable();
+            }
             AdminError::Internal(cause) => {
                 tracing::error!(error = %chain(cause), "admin API request failed");
                 return Self::internal();
@@ -151,11 +166,7 @@ impl From<OAuthError> for ApiError {
     /// Failures while validating a token (the database, not the token).
     fn from(e: OAuthError) -> Self {
         if e.code == ErrorCode::TemporarilyUnavailable {
-            return Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "temporarily_unavailable",
-                "the service is temporarily unavailable; try again shortly",
-            );
+            return Self::unavailable();
         }
         tracing::error!(error = ?e.description, "validating an admin API token failed");
         Self::internal()
@@ -210,4 +221,37 @@ fn chain(e: &crate::error::Error) -> String {
         source = s.source();
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::test_errors::{closed, sqlite_busy, sqlstate};
+
+    fn answer(e: sqlx::Error) -> Response {
+        ApiError::from(AdminError::from(e)).into_response()
+    }
+
+    #[tokio::test]
+    async fn an_unavailable_database_is_503_with_retry_after_in_the_api_shape() {
+        let unavailable = [
+            sqlstate("57P01"),
+            sqlstate("57P03"),
+            sqlstate("08006"),
+            sqlstate("53300"),
+            sqlx::Error::PoolTimedOut,
+            sqlx::Error::PoolClosed,
+            closed(),
+            sqlite_busy().await,
+        ];
+        for e in unavailable {
+            let shown = e.to_string();
+            let res = answer(e);
+            assert_eq!(res.status(), StatusCode::SERVICE_UNAVAILABLE, "{shown}");
+            assert_eq!(res.headers()[header::RETRY_AFTER], "5");
+        }
+        let res = answer(sqlstate("23505"));
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!res.headers().contains_key(header::RETRY_AFTER));
+    }
 }

@@ -14,6 +14,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::watch;
 
@@ -110,10 +111,19 @@ async fn connection(
     let (mut cr, mut cw) = client.into_split();
     let (mut sr, mut sw) = server.into_split();
     let next = {
+        // A side that ends its stream (the database closing a session it terminated) is
+        // passed on as the end of the other side's stream, as without the proxy: otherwise
+        // the client would wait for good on a connection the database already closed.
         let copy = async {
             tokio::try_join!(
-                tokio::io::copy(&mut cr, &mut sw),
-                tokio::io::copy(&mut sr, &mut cw),
+                async {
+                    tokio::io::copy(&mut cr, &mut sw).await?;
+                    sw.shutdown().await
+                },
+                async {
+                    tokio::io::copy(&mut sr, &mut cw).await?;
+                    cw.shutdown().await
+                },
             )
         };
         tokio::pin!(copy);

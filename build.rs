@@ -40,10 +40,10 @@ fn main() {
             watched.push(branch);
         }
         for name in watched {
-            if let Some(p) = git(&["rev-parse", "--git-path", &name]) {
-                if Path::new(&p).exists() {
-                    println!("cargo:rerun-if-changed={p}");
-                }
+            if let Some(p) = git(&["rev-parse", "--git-path", &name])
+                && Path::new(&p).exists()
+            {
+                println!("cargo:rerun-if-changed={p}");
             }
         }
         if commit.is_none() {

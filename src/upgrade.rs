@@ -56,6 +56,9 @@ pub const CLIENT_TWO_FACTORS: Gate = Gate {
     since: "0.3.0",
 };
 
+/// Every gate, newest last; a release that adds a setting adds its gate here.
+pub const GATES: &[Gate] = &[CLIENT_TWO_FACTORS];
+
 /// A release number `major.minor.patch` (a pre-release suffix is ignored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Version(pub u64, pub u64, pub u64);
@@ -226,7 +229,7 @@ mod tests {
         assert_eq!(Version::parse("x.2.3"), None);
         assert!(Version(0, 10, 0) > Version(0, 9, 9));
         assert!(Version::current() >= Version(0, 3, 0), "{CURRENT}");
-        for gate in [CLIENT_TWO_FACTORS] {
+        for gate in GATES {
             let since = Version::parse(gate.since).expect("a version");
             assert!(since <= Version::current(), "{gate:?} is from the future");
         }

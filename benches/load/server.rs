@@ -126,12 +126,11 @@ impl Setup {
         };
         let probe = Template::get(&self.host(), "/.well-known/openid-configuration")?;
         loop {
-            if let Ok(mut conn) = Conn::open(self.addr).await {
-                if let Ok(res) = conn.send(probe.build()).await {
-                    if res.status == 200 {
-                        return Ok((server, started.elapsed()));
-                    }
-                }
+            if let Ok(mut conn) = Conn::open(self.addr).await
+                && let Ok(res) = conn.send(probe.build()).await
+                && res.status == 200
+            {
+                return Ok((server, started.elapsed()));
             }
             if let Some(status) = server.child.try_wait()? {
                 bail!("nyckel serve exited with {status}:\n{}", server.log_text());

@@ -58,22 +58,21 @@ pub async fn prepare(
             "{email:?} is not an email address"
         )));
     }
-    if let Some(name) = &req.name {
-        if name.trim().is_empty()
+    if let Some(name) = &req.name
+        && (name.trim().is_empty()
             || name.chars().count() > 200
-            || name.chars().any(char::is_control)
-        {
-            return Err(AdminError::Invalid(
-                "the name must be 1-200 characters without control characters".into(),
-            ));
-        }
+            || name.chars().any(char::is_control))
+    {
+        return Err(AdminError::Invalid(
+            "the name must be 1-200 characters without control characters".into(),
+        ));
     }
-    if let Some(phone) = &req.phone {
-        if !valid_phone(phone) {
-            return Err(AdminError::Invalid(format!(
-                "{phone:?} is not a phone number in E.164 form (+46701234567)"
-            )));
-        }
+    if let Some(phone) = &req.phone
+        && !valid_phone(phone)
+    {
+        return Err(AdminError::Invalid(format!(
+            "{phone:?} is not a phone number in E.164 form (+46701234567)"
+        )));
     }
     let hash = match &req.password {
         Some(pw) => {

@@ -276,10 +276,10 @@ pub async fn reset(
     if let Err(e) = crate::mail::send_password_changed(state, &user, true).await {
         tracing::error!(user_id = %user.id, error = %e, "queueing the password-changed notice failed");
     }
-    if let Some(phone) = user.verified_phone() {
-        if let Err(e) = crate::sms::texts::send_password_changed(state, &user, phone).await {
-            tracing::error!(user_id = %user.id, error = %e, "queueing the password-changed SMS failed");
-        }
+    if let Some(phone) = user.verified_phone()
+        && let Err(e) = crate::sms::texts::send_password_changed(state, &user, phone).await
+    {
+        tracing::error!(user_id = %user.id, error = %e, "queueing the password-changed SMS failed");
     }
     Ok(ResetOutcome::Done)
 }

@@ -71,10 +71,10 @@ pub async fn create_link(
     now: UnixTime,
 ) -> Result<SetupLink, SetupError> {
     let email = email.map(str::trim);
-    if let Some(e) = email {
-        if !valid_email(e) {
-            return Err(SetupError::BadEmail(e.to_string()));
-        }
+    if let Some(e) = email
+        && !valid_email(e)
+    {
+        return Err(SetupError::BadEmail(e.to_string()));
     }
     let superadmins_exist = store::users::any_superadmin(db).await?;
     let key = secret_token();

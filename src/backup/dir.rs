@@ -160,10 +160,10 @@ impl Destination for DirDestination {
             match tokio::fs::remove_file(&path).await {
                 Ok(()) => {
                     // Remove the backup's folder once it is empty (ignored otherwise).
-                    if let Some(parent) = path.parent() {
-                        if parent != self.root {
-                            let _ = tokio::fs::remove_dir(parent).await;
-                        }
+                    if let Some(parent) = path.parent()
+                        && parent != self.root
+                    {
+                        let _ = tokio::fs::remove_dir(parent).await;
                     }
                     Ok(())
                 }

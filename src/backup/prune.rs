@@ -183,11 +183,9 @@ async fn prune_one(
     }
     let mut errors = Vec::new();
     for id in delete {
-        if !dry_run {
-            if let Err(e) = catalog::delete(dest, &id).await {
-                errors.push(format!("deleting {id}: {e}"));
-                continue;
-            }
+        if !dry_run && let Err(e) = catalog::delete(dest, &id).await {
+            errors.push(format!("deleting {id}: {e}"));
+            continue;
         }
         report.deleted.push(id);
     }

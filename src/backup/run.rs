@@ -381,10 +381,9 @@ async fn prune_tombstone_lists(dest: &dyn Destination, trust: &Trust) {
         if let Some(id) = k
             .strip_prefix(format::TOMBSTONES_PREFIX)
             .and_then(|r| r.strip_suffix(format::TOMBSTONES_SIG_SUFFIX))
+            && !ids.contains(&id)
         {
-            if !ids.contains(&id) {
-                let _ = dest.delete(k).await;
-            }
+            let _ = dest.delete(k).await;
         }
     }
 }

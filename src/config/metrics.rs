@@ -15,12 +15,12 @@ pub struct MetricsConfig {
 
 impl MetricsConfig {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
-        if let Some(l) = &self.listen {
-            if l.parse::<std::net::SocketAddr>().is_err() {
-                return Err(ConfigError::Invalid(format!(
-                    "metrics.listen = {l:?} is not an address such as \"127.0.0.1:9464\""
-                )));
-            }
+        if let Some(l) = &self.listen
+            && l.parse::<std::net::SocketAddr>().is_err()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "metrics.listen = {l:?} is not an address such as \"127.0.0.1:9464\""
+            )));
         }
         Ok(())
     }

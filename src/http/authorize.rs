@@ -71,10 +71,10 @@ pub(crate) fn see_other(location: &str) -> Response {
 
 /// Sets a CSP that lets the page's form be answered by a redirect to `target`'s origin.
 pub(crate) fn allow_form_target(mut res: Response, target: &str) -> Response {
-    if let Some(origin) = origin_of(target) {
-        if let Ok(v) = HeaderValue::from_str(&csp_with_form_target(&origin)) {
-            res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
-        }
+    if let Some(origin) = origin_of(target)
+        && let Ok(v) = HeaderValue::from_str(&csp_with_form_target(&origin))
+    {
+        res.headers_mut().insert(header::CONTENT_SECURITY_POLICY, v);
     }
     res
 }

@@ -66,10 +66,10 @@ pub fn with_status(mut res: Response, refused: &Refused) -> Response {
         return res;
     }
     *res.status_mut() = StatusCode::TOO_MANY_REQUESTS;
-    if let Some(seconds) = refused.retry_after {
-        if let Ok(v) = HeaderValue::from_str(&seconds.to_string()) {
-            res.headers_mut().insert(header::RETRY_AFTER, v);
-        }
+    if let Some(seconds) = refused.retry_after
+        && let Ok(v) = HeaderValue::from_str(&seconds.to_string())
+    {
+        res.headers_mut().insert(header::RETRY_AFTER, v);
     }
     res
 }

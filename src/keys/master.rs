@@ -352,10 +352,10 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> std::io::Result<()> {
         .open(path)?;
     file.write_all(contents)?;
     file.sync_all()?;
-    if let Some(parent) = path.parent() {
-        if let Ok(dir) = std::fs::File::open(parent) {
-            let _ = dir.sync_all();
-        }
+    if let Some(parent) = path.parent()
+        && let Ok(dir) = std::fs::File::open(parent)
+    {
+        let _ = dir.sync_all();
     }
     Ok(())
 }

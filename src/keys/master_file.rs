@@ -117,16 +117,16 @@ pub fn parse(path: &Path, text: &str) -> Result<Vec<Entry>, FileError> {
         .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
         .collect();
     // The original format: one bare key.
-    if let [(n, only)] = lines.as_slice() {
-        if !only.contains(char::is_whitespace) {
-            let key = decode_key(only)
-                .ok_or_else(|| line_err(*n, "not a master key (expected 32 bytes, base64url)"))?;
-            return Ok(vec![Entry {
-                id: key_id(&key),
-                state: KeyState::Current,
-                key,
-            }]);
-        }
+    if let [(n, only)] = lines.as_slice()
+        && !only.contains(char::is_whitespace)
+    {
+        let key = decode_key(only)
+            .ok_or_else(|| line_err(*n, "not a master key (expected 32 bytes, base64url)"))?;
+        return Ok(vec![Entry {
+            id: key_id(&key),
+            state: KeyState::Current,
+            key,
+        }]);
     }
     let mut entries = Vec::new();
     for (n, line) in lines {

@@ -445,10 +445,10 @@ impl KeyRing {
             .map(|k| k.status(now, self.retention) != KeyStatus::Expired)
             .collect();
         let mut cache = snapshot.jwks.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some((set, body)) = cache.as_ref() {
-            if *set == published {
-                return body.clone();
-            }
+        if let Some((set, body)) = cache.as_ref()
+            && *set == published
+        {
+            return body.clone();
         }
         let keys: Vec<&Value> = snapshot
             .infos

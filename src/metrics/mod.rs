@@ -167,10 +167,8 @@ pub async fn render(state: &AppState) -> crate::error::Result<String> {
         "The configured global daily SMS cap (sms.global_daily).",
         &[(String::new(), state.config.sms.global_daily.max(0) as u64)],
     );
-    if up {
-        if let Err(e) = render_from_database(&mut out, state).await {
-            tracing::warn!(error = %e, "the database series were left out of the metrics");
-        }
+    if up && let Err(e) = render_from_database(&mut out, state).await {
+        tracing::warn!(error = %e, "the database series were left out of the metrics");
     }
     Ok(out)
 }

@@ -32,10 +32,10 @@ impl ClientCache {
 
     /// The client with `id`, from the cache when fresh, else from the database.
     pub async fn get(&self, id: &str) -> Result<Option<Arc<Client>>, sqlx::Error> {
-        if let Some((at, client)) = self.lock().get(id) {
-            if at.elapsed() < CLIENT_CACHE_TTL {
-                return Ok(Some(client.clone()));
-            }
+        if let Some((at, client)) = self.lock().get(id)
+            && at.elapsed() < CLIENT_CACHE_TTL
+        {
+            return Ok(Some(client.clone()));
         }
         let Some(client) = store::clients::find(&self.db, id).await? else {
             self.lock().remove(id);

@@ -173,26 +173,26 @@ pub fn scope_claims(
     orgs: Option<Value>,
     active: Option<(&str, &[String])>,
 ) {
-    if scope::has(granted, "profile") {
-        if let Some(name) = &user.name {
-            c.insert("name".into(), json!(name));
-        }
+    if scope::has(granted, "profile")
+        && let Some(name) = &user.name
+    {
+        c.insert("name".into(), json!(name));
     }
     if scope::has(granted, "email") {
         c.insert("email".into(), json!(user.email));
         c.insert("email_verified".into(), json!(user.email_verified != 0));
     }
-    if scope::has(granted, "phone") {
-        if let Some(phone) = &user.phone {
-            c.insert("phone_number".into(), json!(phone));
-            // No phone verification is recorded yet, so the number is not claimed verified.
-            c.insert("phone_number_verified".into(), json!(false));
-        }
+    if scope::has(granted, "phone")
+        && let Some(phone) = &user.phone
+    {
+        c.insert("phone_number".into(), json!(phone));
+        // No phone verification is recorded yet, so the number is not claimed verified.
+        c.insert("phone_number_verified".into(), json!(false));
     }
-    if scope::has(granted, "orgs") {
-        if let Some(orgs) = orgs {
-            c.insert("orgs".into(), orgs);
-        }
+    if scope::has(granted, "orgs")
+        && let Some(orgs) = orgs
+    {
+        c.insert("orgs".into(), orgs);
     }
     if let Some((org, roles)) = active {
         c.insert("org_id".into(), json!(org));

@@ -133,10 +133,10 @@ pub async fn load(
     if !bound {
         return Ok(Err(PendingError::WrongBrowser));
     }
-    if let Some(csrf) = csrf {
-        if !constant_time_eq(csrf.as_bytes(), row.csrf.as_bytes()) {
-            return Ok(Err(PendingError::Csrf));
-        }
+    if let Some(csrf) = csrf
+        && !constant_time_eq(csrf.as_bytes(), row.csrf.as_bytes())
+    {
+        return Ok(Err(PendingError::Csrf));
     }
     let params: AuthParams = serde_json::from_str(&row.params)?;
     Ok(Ok(Pending {

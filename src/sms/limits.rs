@@ -388,10 +388,10 @@ async fn decide(state: &AppState, ask: &Ask<'_>, c: &Counted<'_>) -> Result<Resu
             return refuse(Refusal::CountryNotAllowed, None);
         }
     }
-    if let Some(last) = message_sends::last_sent_to(db, channel, budget.as_str(), c.hash).await? {
-        if now - last < l.cooldown {
-            return refuse(Refusal::Cooldown, Some(last + l.cooldown - now));
-        }
+    if let Some(last) = message_sends::last_sent_to(db, channel, budget.as_str(), c.hash).await?
+        && now - last < l.cooldown
+    {
+        return refuse(Refusal::Cooldown, Some(last + l.cooldown - now));
     }
     let w = message_sends::window(db, channel, b, Scope::Recipient(c.hash), since).await?;
     if w.count >= l.per_recipient {

@@ -326,10 +326,11 @@ pub async fn fk_order(db: &Db, names: &[String]) -> Result<Vec<String>, DumpErro
         .map(|n| (n.as_str(), BTreeSet::new()))
         .collect();
     for (from, to) in &edges {
-        if from != to && deps.contains_key(to.as_str()) {
-            if let Some(d) = deps.get_mut(from.as_str()) {
-                d.insert(to.as_str());
-            }
+        if from != to
+            && deps.contains_key(to.as_str())
+            && let Some(d) = deps.get_mut(from.as_str())
+        {
+            d.insert(to.as_str());
         }
     }
     let mut order: Vec<String> = Vec::with_capacity(names.len());

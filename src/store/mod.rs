@@ -405,12 +405,12 @@ fn sqlite_url(url: &str) -> Result<String> {
         .trim_start_matches("sqlite://")
         .trim_start_matches("sqlite:");
     let file = path.split('?').next().unwrap_or_default();
-    if !file.is_empty() && file != ":memory:" {
-        if let Some(parent) = std::path::Path::new(file).parent() {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent)?;
-            }
-        }
+    if !file.is_empty()
+        && file != ":memory:"
+        && let Some(parent) = std::path::Path::new(file).parent()
+        && !parent.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(parent)?;
     }
     Ok(if url.contains('?') {
         url.to_string()

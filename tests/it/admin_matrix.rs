@@ -177,10 +177,9 @@ fn expected(route: &Route, who: Who, owner: Owner) -> u16 {
         two_factors: false,
         ..
     } = who
+        && needs_two_factors(person)
     {
-        if needs_two_factors(person) {
-            return 401;
-        }
+        return 401;
     }
     let action = route.action.expect("an admin endpoint");
     let rule = permissions::rule_of(action).expect("every action has a rule");

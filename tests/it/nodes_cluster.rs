@@ -359,10 +359,10 @@ async fn two_nodes_share_sessions_rotate_keys_once_and_run_cleanup_once() {
             // note the round each node first published it.
             for (candidate, _) in keys.iter().filter(|(k, a)| *k != old_kid && *a == alg) {
                 let new = new_kid.get_or_insert_with(|| candidate.clone());
-                if new == candidate {
-                    if let Some(seen) = in_jwks.get_mut(n) {
-                        seen.get_or_insert(round);
-                    }
+                if new == candidate
+                    && let Some(seen) = in_jwks.get_mut(n)
+                {
+                    seen.get_or_insert(round);
                 }
             }
         }

@@ -59,7 +59,7 @@ fn encode_loosely(s: &str, literal: &[bool]) -> String {
 fn escape(out: &mut String, c: char, i: usize) {
     let mut buf = [0u8; 4];
     for b in c.encode_utf8(&mut buf).bytes() {
-        out.push_str(&if i % 2 == 0 {
+        out.push_str(&if i.is_multiple_of(2) {
             format!("%{b:02X}")
         } else {
             format!("%{b:02x}")

@@ -68,10 +68,10 @@ pub async fn ready(base: &str) {
     let http = crate::helpers::browser::client(([127, 0, 0, 1], 0).into(), false);
     let started = Instant::now();
     loop {
-        if let Ok(res) = http.get(format!("{base}/readyz")).send().await {
-            if res.status() == 200 {
-                return;
-            }
+        if let Ok(res) = http.get(format!("{base}/readyz")).send().await
+            && res.status() == 200
+        {
+            return;
         }
         assert!(
             started.elapsed() < Duration::from_secs(180),

@@ -199,10 +199,10 @@ pub fn form_fields(html: &str, action: &str) -> Option<HashMap<String, String>> 
                 html_unescape(&rest[..rest.find('"').unwrap_or(rest.len())])
             })
         };
-        if attr("type").as_deref() == Some("hidden") {
-            if let (Some(n), Some(v)) = (attr("name"), attr("value")) {
-                fields.insert(n, v);
-            }
+        if attr("type").as_deref() == Some("hidden")
+            && let (Some(n), Some(v)) = (attr("name"), attr("value"))
+        {
+            fields.insert(n, v);
         }
     }
     Some(fields)

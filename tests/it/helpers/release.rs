@@ -44,8 +44,7 @@ pub fn previous() -> Release {
     let current = nyckel::upgrade::Version::current();
     releases()
         .into_iter()
-        .filter(|r| r.version < current)
-        .next_back()
+        .rfind(|r| r.version < current)
         .unwrap_or_else(|| panic!("CHANGELOG.md records no release before {current}"))
 }
 

@@ -345,16 +345,16 @@ fn decode(content_type: Option<&str>, body: &[u8]) -> BTreeMap<String, String> {
     if content_type.starts_with("application/x-www-form-urlencoded") {
         return url::form_urlencoded::parse(body).into_owned().collect();
     }
-    if content_type.starts_with("application/json") {
-        if let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(body) {
-            return object
-                .into_iter()
-                .map(|(k, v)| match v {
-                    serde_json::Value::String(s) => (k, s),
-                    other => (k, other.to_string()),
-                })
-                .collect();
-        }
+    if content_type.starts_with("application/json")
+        && let Ok(serde_json::Value::Object(object)) = serde_json::from_slice(body)
+    {
+        return object
+            .into_iter()
+            .map(|(k, v)| match v {
+                serde_json::Value::String(s) => (k, s),
+                other => (k, other.to_string()),
+            })
+            .collect();
     }
     BTreeMap::new()
 }

@@ -39,8 +39,7 @@ use crate::auth::session::Session;
 use crate::http::authorize::{see_other, texts_for};
 use crate::http::error::PageError;
 use crate::http::page::render_status;
-use crate::http::password_form::Early;
-use crate::http::session::{MaybeSession, csrf_ok};
+use crate::http::signed_in::SignedIn;
 use crate::i18n::{Locale, Texts};
 use crate::state::AppState;
 use crate::store;
@@ -85,15 +84,13 @@ fn notice_key(done: &str) -> Option<&'static str> {
 /// `GET /account`.
 async fn get_account(
     State(state): State<AppState>,
-    MaybeSession(session): MaybeSession,
-    headers: HeaderMap,
+    SignedIn {
+        session,
+        user,
+        texts: t,
+    }: SignedIn,
     query: Result<Query<AccountQuery>, QueryRejection>,
 ) -> Response {
-    let browser = texts_for(&headers, None);
-    let (session, user, t) = match signed_in(&state, session, &headers, browser).await {
-        Ok(found) => found,
-        Err(early) => return early.into_response(),
-    };
     let notice = query
         .ok()
         .and_then(|Query(q)| q.done)
@@ -112,30 +109,6 @@ pub fn person_texts(user: &store::users::User, headers: &HeaderMap) -> Texts {
     match user.locale.as_deref().and_then(Locale::from_tag) {
         Some(locale) => Texts::new(locale),
         None => texts_for(headers, None),
-    }
-}
-
-/// To the login page, coming back here afterwards.
-fn login_again() -> Early {
-    see_other(&format!("/login?next={PATH}")).into()
-}
-
-/// The session, its person and their texts; or the way to the login page (no session, or
-/// the account is gone).
-async fn signed_in(
-    state: &AppState,
-    session: Option<Session>,
-    headers: &HeaderMap,
-    browser: Texts,
-) -> Result<(Session, store::users::User, Texts), Early> {
-    let session = session.ok_or_else(login_again)?;
-    match store::users::find(&state.db, &session.user_id).await {
-        Ok(Some(user)) => {
-            let t = person_texts(&user, headers);
-            Ok((session, user, t))
-        }
-        Ok(None) => Err(login_again()),
-        Err(e) => Err(PageError::from_internal(e, browser).into()),
     }
 }
 

@@ -16,8 +16,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::{get, post};
@@ -26,13 +25,15 @@ use serde::Deserialize;
 use crate::auth::channels::{self, Confirmed, EmailAsked, Fresh, LinkState, PhoneAsked};
 use crate::auth::session::Session;
 use crate::http::authorize::{see_other, texts_for};
+use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::login::looks_like_token;
 use crate::http::page::render_status;
-use crate::http::password_form::{Early, posted};
+use crate::http::page_form::PageForm;
+use crate::http::password_form::Early;
 use crate::http::send_refused;
-use crate::http::session::{MaybeSession, csrf_ok};
+use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
 use crate::mail::compose::fill;
 use crate::state::AppState;
@@ -368,12 +369,11 @@ async fn post_email(
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<EmailForm>, FormRejection>,
+    PageForm(form): PageForm<EmailForm>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let form = posted(form, t)?;
     let session = signed_in(session, EMAIL_PATH)?;
-    csrf_ok(&session, &form.csrf, t)?;
+    csrf::session_checked(&session, &form.csrf, t)?;
     let fresh = fresh_or_login(&state, &session, EMAIL_PATH)?;
     let typed = form.email.trim().to_string();
     let error = |key: &'static str| Some(t.t(key).to_string());
@@ -426,12 +426,11 @@ async fn post_email_code(
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<CodeForm>, FormRejection>,
+    PageForm(form): PageForm<CodeForm>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let form = posted(form, t)?;
     let session = signed_in(session, EMAIL_PATH)?;
-    csrf_ok(&session, &form.csrf, t)?;
+    csrf::session_checked(&session, &form.csrf, t)?;
     match channels::confirm_email_code(&state, &form.code, &session, &ip.to_string()).await {
         Ok(outcome) => Ok(confirmed(t, Kind::Email, &session.csrf, outcome)),
         Err(e) => Err(internal(e, t)),
@@ -477,15 +476,14 @@ async fn post_link(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Path(key): Path<String>,
-    form: Result<Form<CsrfForm>, FormRejection>,
+    PageForm(form): PageForm<CsrfForm>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let form = posted(form, t)?;
     let Some(session) = session else {
         // No session to check the token against, and none the link could work in.
         return Ok(wrong_session(t));
     };
-    csrf_ok(&session, &form.csrf, t)?;
+    csrf::session_checked(&session, &form.csrf, t)?;
     if !looks_like_token(&key) {
         return Ok(invalid_link(t));
     }
@@ -514,12 +512,11 @@ async fn post_phone(
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<PhoneForm>, FormRejection>,
+    PageForm(form): PageForm<PhoneForm>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let form = posted(form, t)?;
     let session = signed_in(session, PHONE_PATH)?;
-    csrf_ok(&session, &form.csrf, t)?;
+    csrf::session_checked(&session, &form.csrf, t)?;
     let fresh = fresh_or_login(&state, &session, PHONE_PATH)?;
     let typed = form.phone.trim().to_string();
     let error = |key: &'static str| Some(t.t(key).to_string());
@@ -582,12 +579,11 @@ async fn post_phone_code(
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<CodeForm>, FormRejection>,
+    PageForm(form): PageForm<CodeForm>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let form = posted(form, t)?;
     let session = signed_in(session, PHONE_PATH)?;
-    csrf_ok(&session, &form.csrf, t)?;
+    csrf::session_checked(&session, &form.csrf, t)?;
     match channels::confirm_phone_code(&state, &form.code, &session, &ip.to_string()).await {
         Ok(outcome) => Ok(confirmed(t, Kind::Phone, &session.csrf, outcome)),
         Err(e) => Err(internal(e, t)),
@@ -600,12 +596,11 @@ async fn post_phone_remove(
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<CsrfForm>, FormRejection>,
+    PageForm(form): PageForm<CsrfForm>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let form = posted(form, t)?;
     let session = signed_in(session, PHONE_PATH)?;
-    csrf_ok(&session, &form.csrf, t)?;
+    csrf::session_checked(&session, &form.csrf, t)?;
     let fresh = fresh_or_login(&state, &session, PHONE_PATH)?;
     match channels::remove_phone(&state, fresh, &ip.to_string()).await {
         Ok(Some(_)) => Ok(see_other("/account/changed/phone-removed")),

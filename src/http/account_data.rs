@@ -11,8 +11,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -23,11 +22,13 @@ use crate::auth::own_data::{self, Deletion};
 use crate::auth::session::Session;
 use crate::http::authorize::{see_other, texts_for};
 use crate::http::cookies::{self, SESSION_COOKIE};
+use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::page::render_status;
-use crate::http::password_form::{Early, posted};
-use crate::http::session::{MaybeSession, csrf_ok};
+use crate::http::page_form::PageForm;
+use crate::http::password_form::Early;
+use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
 use crate::state::AppState;
 
@@ -126,12 +127,11 @@ async fn post_data(
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<CsrfForm>, FormRejection>,
+    PageForm(form): PageForm<CsrfForm>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let form = posted(form, t)?;
     let session = session.ok_or_else(|| login_again(DATA_PATH))?;
-    csrf_ok(&session, &form.csrf, t)?;
+    csrf::session_checked(&session, &form.csrf, t)?;
     let fresh = channels::fresh(&state, &session).ok_or_else(|| login_again(DATA_PATH))?;
     let doc = own_data::download(&state, fresh, &ip.to_string())
         .await
@@ -187,12 +187,11 @@ async fn post_delete(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
     headers: HeaderMap,
-    form: Result<Form<DeleteForm>, FormRejection>,
+    PageForm(form): PageForm<DeleteForm>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let form = posted(form, t)?;
     let session = session.ok_or_else(|| login_again(DELETE_PATH))?;
-    csrf_ok(&session, &form.csrf, t)?;
+    csrf::session_checked(&session, &form.csrf, t)?;
     let fresh = channels::fresh(&state, &session).ok_or_else(|| login_again(DELETE_PATH))?;
     if form.confirm_email.len() > 320 {
         return Ok(delete_page(t, &session, false, Some("gdpr.confirm_wrong")));

@@ -6,8 +6,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::get;
@@ -18,11 +17,13 @@ use crate::auth::factors::settings::{self, SetOwn};
 use crate::auth::factors::{self, Reason};
 use crate::auth::session::Session;
 use crate::http::authorize::{see_other, texts_for};
+use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::page::render_status;
-use crate::http::password_form::{Early, posted};
-use crate::http::session::{MaybeSession, csrf_ok};
+use crate::http::page_form::PageForm;
+use crate::http::password_form::Early;
+use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
 use crate::mail::compose::fill;
 use crate::state::AppState;
@@ -133,12 +134,11 @@ async fn post_security(
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<SecurityForm>, FormRejection>,
+    PageForm(form): PageForm<SecurityForm>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let form = posted(form, t)?;
     let session = fresh_session(&state, session)?;
-    csrf_ok(&session, &form.csrf, t)?;
+    csrf::session_checked(&session, &form.csrf, t)?;
     let on = match form.required.as_str() {
         "on" => true,
         "off" => false,

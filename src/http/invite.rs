@@ -10,8 +10,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -21,12 +20,12 @@ use crate::admin::AdminError;
 use crate::admin::invitations::{self, NewAccount, Preview};
 use crate::auth::password::Password;
 use crate::auth::policy::{PasswordPolicy, PolicyContext};
-use crate::crypto::{constant_time_eq, secret_token};
-use crate::http::cookies;
+use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
-use crate::http::login::CSRF_COOKIE;
+use crate::http::login::looks_like_token;
 use crate::http::page::render_status;
+use crate::http::page_form::PageForm;
 use crate::http::reset::{password_hint, policy_message};
 use crate::i18n::{Locale, Texts};
 use crate::state::AppState;
@@ -94,10 +93,9 @@ async fn get_invite(
         Ok(p) => p,
         Err(res) => return res,
     };
-    let existing = cookies::get(&headers, CSRF_COOKIE).filter(|v| looks_like_token(v));
-    let csrf = existing.map_or_else(secret_token, str::to_string);
+    let (csrf, new_cookie) = csrf::page_token(&headers);
     let texts = texts(&headers, Some(preview.locale));
-    let mut res = show(
+    let res = show(
         &state,
         texts,
         &key,
@@ -106,11 +104,7 @@ async fn get_invite(
         String::new(),
         None,
     );
-    if existing.is_none() {
-        res.headers_mut()
-            .append(header::SET_COOKIE, cookies::set(CSRF_COOKIE, &csrf, None));
-    }
-    res
+    csrf::with_cookie(res, &csrf, new_cookie)
 }
 
 /// `POST /invite/{key}`: accepts the invitation.
@@ -119,16 +113,11 @@ async fn post_invite(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Path(key): Path<String>,
-    form: Result<Form<AcceptForm>, FormRejection>,
+    PageForm(form): PageForm<AcceptForm>,
 ) -> Response {
     let fallback = texts(&headers, None);
-    let form = match form {
-        Ok(Form(f)) => f,
-        Err(r) => return PageError::new(r.status(), "error.bad_request", fallback).into_response(),
-    };
-    let cookie = cookies::get(&headers, CSRF_COOKIE).unwrap_or_default();
-    if form.csrf.is_empty() || !constant_time_eq(cookie.as_bytes(), form.csrf.as_bytes()) {
-        return PageError::new(StatusCode::FORBIDDEN, "error.csrf", fallback).into_response();
+    if !csrf::double_submit_ok(&headers, &form.csrf) {
+        return csrf::refused(fallback).into_response();
     }
     let preview = match open(&state, &headers, &key).await {
         Ok(p) => p,
@@ -275,11 +264,4 @@ fn texts(headers: &HeaderMap, invitation: Option<Locale>) -> Texts {
         (None, Some(l)) => Texts::new(l),
         (asked, _) => Texts::new(Locale::negotiate(None, asked)),
     }
-}
-
-/// A 256-bit base64url token, as [`secret_token`] makes (invitation keys and CSRF values).
-fn looks_like_token(v: &str) -> bool {
-    v.len() == 43
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }

@@ -9,8 +9,8 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -18,19 +18,18 @@ use serde::Deserialize;
 
 use crate::auth::login::{self, Attempt, Outcome};
 use crate::auth::password::Password;
-use crate::crypto::{constant_time_eq, secret_token, sha256_b64};
+use crate::crypto::sha256_b64;
 use crate::http::cookies::{self, SESSION_COOKIE};
+use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::headers::csp_with_form_target;
 use crate::http::page::render_status;
+use crate::http::page_form::PageForm;
 use crate::http::password_change;
 use crate::i18n::{Locale, Texts};
 use crate::oidc::pending::{self, BINDING_COOKIE, Pending, PendingError};
 use crate::state::AppState;
-
-/// The double-submit CSRF cookie of the plain login form.
-pub const CSRF_COOKIE: &str = "__Host-nyckel_csrf";
 
 /// Where a login for a pending request continues.
 pub const CONTINUE_PATH: &str = "/authorize/continue";
@@ -125,14 +124,8 @@ pub(crate) async fn posted_context(
             .await
             .map_err(IntoResponse::into_response),
         None => {
-            let cookie = cookies::get(headers, CSRF_COOKIE).unwrap_or_default();
-            if csrf.is_empty() || !constant_time_eq(cookie.as_bytes(), csrf.as_bytes()) {
-                return Err(PageError::new(
-                    StatusCode::FORBIDDEN,
-                    "error.csrf",
-                    texts(headers, None),
-                )
-                .into_response());
+            if !csrf::double_submit_ok(headers, csrf) {
+                return Err(csrf::refused(texts(headers, None)).into_response());
             }
             Ok(plain_context(headers, next))
         }
@@ -197,17 +190,9 @@ pub async fn post_login(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<LoginForm>, FormRejection>,
+    // Oversized bodies (413) and malformed forms end in the extractor, before any hashing.
+    PageForm(form): PageForm<LoginForm>,
 ) -> Response {
-    let fallback = texts(&headers, None);
-    let form = match form {
-        Ok(Form(form)) => form,
-        Err(rejection) => {
-            // Oversized bodies (413) and malformed forms end here, before any hashing.
-            return PageError::new(rejection.status(), "error.bad_request", fallback)
-                .into_response();
-        }
-    };
     let password = Password::new(form.password);
     let ctx = match posted_context(
         &state,
@@ -298,13 +283,13 @@ pub(crate) fn texts(headers: &HeaderMap, ui_locales: Option<&str>) -> Texts {
 
 /// The plain form: reuses the browser's double-submit cookie or makes a new one.
 pub(crate) fn plain_context(headers: &HeaderMap, next: Option<&str>) -> Context {
-    let existing = cookies::get(headers, CSRF_COOKIE).filter(|v| looks_like_token(v));
+    let (csrf, new_csrf_cookie) = csrf::page_token(headers);
     Context {
         texts: texts(headers, None),
         pending: None,
         client_name: None,
-        csrf: existing.map_or_else(secret_token, str::to_string),
-        new_csrf_cookie: existing.is_none(),
+        csrf,
+        new_csrf_cookie,
         next: next.and_then(local_path),
     }
 }
@@ -322,7 +307,7 @@ pub fn local_path(next: &str) -> Option<String> {
     ok.then(|| next.to_string())
 }
 
-/// A 256-bit base64url token, as [`secret_token`] makes.
+/// A 256-bit base64url token, as [`crate::crypto::secret_token`] makes.
 pub(crate) fn looks_like_token(v: &str) -> bool {
     v.len() == 43
         && v.bytes()
@@ -394,7 +379,7 @@ fn show(
     if ctx.new_csrf_cookie {
         h.append(
             header::SET_COOKIE,
-            cookies::set(CSRF_COOKIE, &ctx.csrf, None),
+            cookies::set(csrf::CSRF_COOKIE, &ctx.csrf, None),
         );
     }
     // After the login POST the browser is redirected on to the client: allow its origin as a
@@ -424,6 +409,7 @@ fn form_target(redirect_uri: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::secret_token;
 
     #[test]
     fn form_targets() {

@@ -14,8 +14,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -26,12 +25,13 @@ use crate::auth::keys::recovery;
 use crate::auth::keys::request::{self, KeyRequest, Purpose};
 use crate::crypto::{secret_token, sha256_b64};
 use crate::http::cookies::{self, SESSION_COOKIE};
+use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::login::{self, Context, looks_like_token};
 use crate::http::page::render_status;
-use crate::http::password_form::{self, Early};
-use crate::http::reset::{csrf_for_page, csrf_matches, with_csrf_cookie};
+use crate::http::page_form::PageForm;
+use crate::http::password_form::Early;
 use crate::i18n::Texts;
 use crate::state::AppState;
 
@@ -178,11 +178,6 @@ fn browser<'a>(headers: &'a HeaderMap, ip: &'a str) -> Browser<'a> {
     }
 }
 
-/// The form, or the 400/413 page.
-fn posted<T>(form: Result<Form<T>, FormRejection>, headers: &HeaderMap) -> Result<T, Early> {
-    password_form::posted(form, login::texts(headers, None))
-}
-
 /// Queues the request and shows the "check your email or phone" page.
 async fn request_key(
     state: &AppState,
@@ -252,7 +247,7 @@ fn sent_page(purpose: Purpose, ctx: &Context, error: Option<&'static str>) -> Re
         next: ctx.next.clone(),
         error: error.map(|k| t.t(k)),
     };
-    with_csrf_cookie(
+    csrf::with_cookie(
         render_status(StatusCode::OK, &page),
         &ctx.csrf,
         ctx.new_csrf_cookie,
@@ -264,9 +259,8 @@ async fn post_request(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<RequestForm>, FormRejection>,
+    PageForm(form): PageForm<RequestForm>,
 ) -> Result<Response, Early> {
-    let form = posted(form, &headers)?;
     let ctx = login::posted_context(
         &state,
         &headers,
@@ -292,9 +286,8 @@ async fn post_code(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<CodeForm>, FormRejection>,
+    PageForm(form): PageForm<CodeForm>,
 ) -> Result<Response, Early> {
-    let form = posted(form, &headers)?;
     let ctx = login::posted_context(
         &state,
         &headers,
@@ -345,14 +338,14 @@ async fn get_link(
     let binding = cookies::get(&headers, BINDING_COOKIE);
     match key_login::check_link(&state, &key, binding).await {
         Ok(LinkState::Usable { masked_email }) => {
-            let (csrf, new_cookie) = csrf_for_page(&headers);
+            let (csrf, new_cookie) = csrf::page_token(&headers);
             let page = LinkPage {
                 t,
                 key,
                 csrf: csrf.clone(),
                 masked_email,
             };
-            with_csrf_cookie(render_status(StatusCode::OK, &page), &csrf, new_cookie)
+            csrf::with_cookie(render_status(StatusCode::OK, &page), &csrf, new_cookie)
         }
         Ok(LinkState::WrongBrowser) => wrong_browser(t),
         Ok(LinkState::Invalid) => invalid_link(t),
@@ -366,11 +359,10 @@ async fn post_link(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Path(key): Path<String>,
-    form: Result<Form<LinkForm>, FormRejection>,
+    PageForm(form): PageForm<LinkForm>,
 ) -> Result<Response, Early> {
     let t = login::texts(&headers, None);
-    let form = posted(form, &headers)?;
-    if !csrf_matches(&headers, &form.csrf) {
+    if !csrf::double_submit_ok(&headers, &form.csrf) {
         return Ok(PageError::new(StatusCode::FORBIDDEN, "error.csrf", t).into_response());
     }
     if !looks_like_token(&key) {
@@ -406,12 +398,12 @@ async fn post_link(
 /// `GET /forgot`.
 async fn get_forgot(headers: HeaderMap) -> Response {
     let t = login::texts(&headers, None);
-    let (csrf, new_cookie) = csrf_for_page(&headers);
+    let (csrf, new_cookie) = csrf::page_token(&headers);
     let page = ForgotPage {
         t,
         csrf: csrf.clone(),
     };
-    with_csrf_cookie(render_status(StatusCode::OK, &page), &csrf, new_cookie)
+    csrf::with_cookie(render_status(StatusCode::OK, &page), &csrf, new_cookie)
 }
 
 /// `POST /forgot`.
@@ -419,9 +411,8 @@ async fn post_forgot(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<RequestForm>, FormRejection>,
+    PageForm(form): PageForm<RequestForm>,
 ) -> Result<Response, Early> {
-    let form = posted(form, &headers)?;
     let ctx = login::posted_context(&state, &headers, None, &form.csrf, None)
         .await
         .map_err(Early::from)?;
@@ -441,9 +432,8 @@ async fn post_forgot_code(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<CodeForm>, FormRejection>,
+    PageForm(form): PageForm<CodeForm>,
 ) -> Result<Response, Early> {
-    let form = posted(form, &headers)?;
     let ctx = login::posted_context(&state, &headers, None, &form.csrf, None)
         .await
         .map_err(Early::from)?;
@@ -479,7 +469,7 @@ fn mailed_page(ctx: &Context) -> Response {
         next: None,
         error: None,
     };
-    with_csrf_cookie(
+    csrf::with_cookie(
         render_status(StatusCode::OK, &page),
         &ctx.csrf,
         ctx.new_csrf_cookie,

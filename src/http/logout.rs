@@ -10,14 +10,14 @@ use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::auth::session::{self, Session};
-use crate::crypto::constant_time_eq;
 use crate::http::authorize::{allow_form_target, see_other, texts_for};
 use crate::http::cookies::{self, SESSION_COOKIE};
+use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::page::render;
 use crate::http::session::MaybeSession;
@@ -125,9 +125,9 @@ async fn logout(
     };
     let confirmed = match (posted, csrf.as_deref()) {
         (true, Some(token)) => {
-            if !constant_time_eq(token.as_bytes(), session.csrf.as_bytes()) {
+            if !csrf::session_ok(&session, token) {
                 tracing::warn!("logout form with a wrong CSRF token");
-                return PageError::new(StatusCode::FORBIDDEN, "error.csrf", texts).into_response();
+                return csrf::refused(texts).into_response();
             }
             true
         }

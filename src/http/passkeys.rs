@@ -20,8 +20,8 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::rejection::{FormRejection, JsonRejection};
-use axum::extract::{Form, Json, Path, Request, State};
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{Json, Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -36,13 +36,15 @@ use crate::clock::civil_from_days;
 use crate::crypto::sha256_b64;
 use crate::http::authorize::{see_other, texts_for};
 use crate::http::cookies::{self, SESSION_COOKIE};
+use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
-use crate::http::login::{CSRF_COOKIE, Context, posted_context, user_agent};
+use crate::http::login::{Context, posted_context, user_agent};
 use crate::http::page::render_status;
+use crate::http::page_form::PageForm;
 use crate::http::password_change;
 use crate::http::password_form::Early;
-use crate::http::session::{MaybeSession, csrf_matches};
+use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
 use crate::oidc::pending::BINDING_COOKIE;
 use crate::state::AppState;
@@ -206,7 +208,7 @@ fn login_binding(headers: &HeaderMap, ctx: &Context) -> String {
         ),
         None => (
             "plain",
-            cookies::get(headers, CSRF_COOKIE).unwrap_or(ctx.csrf.as_str()),
+            cookies::get(headers, csrf::CSRF_COOKIE).unwrap_or(ctx.csrf.as_str()),
         ),
     };
     sha256_b64(&format!("passkey-login:{kind}:{cookie}"))
@@ -440,7 +442,7 @@ fn fresh_session(
     let Some(session) = session else {
         return Err(json_login_again().into());
     };
-    if !csrf_matches(&session, csrf) {
+    if !csrf::session_ok(&session, csrf) {
         return Err(json_error(StatusCode::FORBIDDEN, t, "error.csrf").into());
     }
     if channels::fresh(state, &session).is_none() {
@@ -538,20 +540,10 @@ fn form_session(session: Option<Session>, csrf: &str, t: Texts) -> Result<Sessio
     let Some(session) = session else {
         return Err(Box::new(see_other(&login_again_path())));
     };
-    if !csrf_matches(&session, csrf) {
-        return Err(Box::new(
-            PageError::new(StatusCode::FORBIDDEN, "error.csrf", t).into_response(),
-        ));
+    if !csrf::session_ok(&session, csrf) {
+        return Err(Box::new(csrf::refused(t).into_response()));
     }
     Ok(session)
-}
-
-fn posted_form(
-    form: Result<Form<ItemForm>, FormRejection>,
-    t: Texts,
-) -> Result<ItemForm, Box<Response>> {
-    form.map(|Form(f)| f)
-        .map_err(|r| Box::new(PageError::new(r.status(), "error.bad_request", t).into_response()))
 }
 
 /// `POST /account/passkeys/{id}/rename`.
@@ -561,13 +553,11 @@ async fn post_rename(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Path(id): Path<String>,
-    form: Result<Form<ItemForm>, FormRejection>,
+    PageForm(form): PageForm<ItemForm>,
 ) -> Response {
     let t = texts_for(&headers, None);
-    let checked =
-        posted_form(form, t).and_then(|f| form_session(session, &f.csrf, t).map(|s| (f, s)));
-    let (form, session) = match checked {
-        Ok(v) => v,
+    let session = match form_session(session, &form.csrf, t) {
+        Ok(s) => s,
         Err(res) => return *res,
     };
     match passkeys::rename(&state, &session.user_id, &id, &form.name, &ip.to_string()).await {
@@ -584,11 +574,10 @@ async fn post_remove(
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
     Path(id): Path<String>,
-    form: Result<Form<ItemForm>, FormRejection>,
+    PageForm(form): PageForm<ItemForm>,
 ) -> Response {
     let t = texts_for(&headers, None);
-    let checked = posted_form(form, t).and_then(|f| form_session(session, &f.csrf, t));
-    let session = match checked {
+    let session = match form_session(session, &form.csrf, t) {
         Ok(s) => s,
         Err(res) => return *res,
     };

@@ -7,8 +7,8 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::rejection::{FormRejection, QueryRejection};
-use axum::extract::{Form, Query, State};
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -16,12 +16,13 @@ use serde::Deserialize;
 
 use crate::auth::change::{self, ChangeOutcome};
 use crate::auth::password::Password;
-use crate::crypto::constant_time_eq;
 use crate::http::authorize::{see_other, texts_for};
+use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::page::render_status;
-use crate::http::password_form::{mismatch, posted, rules};
+use crate::http::page_form::PageForm;
+use crate::http::password_form::{mismatch, rules};
 use crate::http::reset::policy_message;
 use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
@@ -135,18 +136,14 @@ async fn post_change(
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<ChangeForm>, FormRejection>,
+    PageForm(form): PageForm<ChangeForm>,
 ) -> Response {
     let t = texts_for(&headers, None);
-    let form = match posted(form, t) {
-        Ok(form) => form,
-        Err(early) => return early.into_response(),
-    };
     let Some(session) = session else {
         return see_other("/login");
     };
-    if !constant_time_eq(form.csrf.as_bytes(), session.csrf.as_bytes()) {
-        return PageError::new(StatusCode::FORBIDDEN, "error.csrf", t).into_response();
+    if !csrf::session_ok(&session, &form.csrf) {
+        return csrf::refused(t).into_response();
     }
     let next = local_next(Some(&form.next));
     let again = |message: String, status: StatusCode| {

@@ -1,16 +1,13 @@
 //! The steps the new-password pages (reset link, setup link, password change) share around
-//! their use-case: reading the posted form (400 page when it does not parse), the
-//! double-submit CSRF check of the link pages (403), a link key that is no longer usable
-//! (the page's own 410), the two typed passwords agreeing, and the rules shown under the
-//! field. The CSRF token and message helpers themselves are in [`crate::http::reset`].
+//! their use-case: a link key that is no longer usable (the page's own 410), the two typed
+//! passwords agreeing, and the rules shown under the field; and [`Early`], the page that ends
+//! a handler early. The posted form is read by [`crate::http::page_form::PageForm`], the CSRF
+//! checks are in [`crate::http::csrf`], the messages in [`crate::http::reset`].
 
-use axum::extract::Form;
-use axum::extract::rejection::FormRejection;
-use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use crate::http::error::PageError;
-use crate::http::reset::{csrf_matches, password_hint};
+use crate::http::reset::password_hint;
 use crate::i18n::Texts;
 use crate::state::AppState;
 
@@ -33,23 +30,6 @@ impl From<PageError> for Early {
 impl IntoResponse for Early {
     fn into_response(self) -> Response {
         *self.0
-    }
-}
-
-/// The posted form, or the 400 page when it does not parse.
-pub(crate) fn posted<T>(form: Result<Form<T>, FormRejection>, t: Texts) -> Result<T, Early> {
-    match form {
-        Ok(Form(form)) => Ok(form),
-        Err(rejection) => Err(PageError::new(rejection.status(), "error.bad_request", t).into()),
-    }
-}
-
-/// The 403 page unless the form's token repeats the browser's double-submit cookie.
-pub(crate) fn double_submit(headers: &HeaderMap, token: &str, t: Texts) -> Result<(), Early> {
-    if csrf_matches(headers, token) {
-        Ok(())
-    } else {
-        Err(PageError::new(StatusCode::FORBIDDEN, "error.csrf", t).into())
     }
 }
 

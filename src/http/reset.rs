@@ -14,13 +14,12 @@
 //! double-submit token of the login page (`__Host-nyckel_csrf`). The global headers
 //! middleware adds `Cache-Control: no-store` and `Referrer-Policy: no-referrer`.
 //!
-//! The form helpers here (CSRF, policy messages, key shape) are shared by the setup and
+//! The form helpers here (policy messages, key shape) are shared by the setup and
 //! password-change pages; the steps around the form are in [`crate::http::password_form`].
 
 use askama::Template;
 use axum::Router;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -30,14 +29,16 @@ use crate::auth::keys::recovery::SmsSent;
 use crate::auth::password::Password;
 use crate::auth::policy::PolicyError;
 use crate::auth::reset::{self, ResetOutcome};
-use crate::crypto::{constant_time_eq, secret_token};
+use crate::crypto::secret_token;
 use crate::http::authorize::texts_for;
 use crate::http::cookies;
+use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
-use crate::http::login::CSRF_COOKIE;
+use crate::http::login::looks_like_token;
 use crate::http::page::render_status;
-use crate::http::password_form::{Early, double_submit, mismatch, posted, rules, usable};
+use crate::http::page_form::PageForm;
+use crate::http::password_form::{Early, mismatch, rules, usable};
 use crate::http::send_refused;
 use crate::i18n::Texts;
 use crate::mail::compose::{duration, fill};
@@ -131,13 +132,13 @@ async fn get_reset(
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
     let target = usable(lookup(&state, &key, &headers).await?, t, invalid)?;
-    let (csrf, new_cookie) = csrf_for_page(&headers);
+    let (csrf, new_cookie) = csrf::page_token(&headers);
     let stage = match &target.needs_sms {
         Some(phone) => Stage::SendCode(masked(phone)),
         None => Stage::Password,
     };
     let page = form_page(&state, t, key, csrf, target.email, stage, None);
-    Ok(with_csrf_cookie(
+    Ok(csrf::with_cookie(
         render_status(StatusCode::OK, &page),
         &page.csrf,
         new_cookie,
@@ -149,11 +150,10 @@ async fn post_reset(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<ResetForm>, FormRejection>,
+    PageForm(form): PageForm<ResetForm>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let form = posted(form, t)?;
-    double_submit(&headers, &form.csrf, t)?;
+    csrf::double_submit(&headers, &form.csrf, t)?;
     let target = usable(lookup(&state, &form.key, &headers).await?, t, invalid)?;
     let page_at = |stage: Stage, message: String| {
         let page = form_page(
@@ -201,17 +201,16 @@ async fn post_reset_sms(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<SmsForm>, FormRejection>,
+    PageForm(form): PageForm<SmsForm>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let form = posted(form, t)?;
-    double_submit(&headers, &form.csrf, t)?;
+    csrf::double_submit(&headers, &form.csrf, t)?;
     let target = usable(lookup(&state, &form.key, &headers).await?, t, invalid)?;
     // The code is bound to this browser: the key's own binding cookie, or (an
     // administrator's key, which is bound to no browser) a new one.
     let (binding, new_binding) =
         match cookies::get(&headers, crate::http::login_keys::BINDING_COOKIE)
-            .filter(|v| looks_like_key(v))
+            .filter(|v| looks_like_token(v))
         {
             Some(v) => (v.to_string(), false),
             None => (secret_token(), true),
@@ -265,7 +264,7 @@ async fn lookup(
     key: &str,
     headers: &HeaderMap,
 ) -> Result<crate::error::Result<Option<reset::Target>>, Early> {
-    if !looks_like_key(key) {
+    if !looks_like_token(key) {
         return Ok(Ok(None));
     }
     let binding = cookies::get(headers, crate::http::login_keys::BINDING_COOKIE);
@@ -316,37 +315,6 @@ fn form_page(
 
 fn invalid(t: Texts) -> Response {
     render_status(StatusCode::GONE, &ResetInvalidPage { t })
-}
-
-/// A 256-bit base64url value, as `crypto::secret_token` makes (keys, CSRF tokens).
-pub(crate) fn looks_like_key(v: &str) -> bool {
-    v.len() == 43
-        && v.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-}
-
-/// The double-submit token for a form page: the browser's cookie if it has a good one, else
-/// a new one (`true`: set the cookie).
-pub(crate) fn csrf_for_page(headers: &HeaderMap) -> (String, bool) {
-    match cookies::get(headers, CSRF_COOKIE).filter(|v| looks_like_key(v)) {
-        Some(v) => (v.to_string(), false),
-        None => (secret_token(), true),
-    }
-}
-
-/// Whether the form's token repeats the browser's double-submit cookie.
-pub(crate) fn csrf_matches(headers: &HeaderMap, form_token: &str) -> bool {
-    let cookie = cookies::get(headers, CSRF_COOKIE).unwrap_or_default();
-    !form_token.is_empty() && constant_time_eq(cookie.as_bytes(), form_token.as_bytes())
-}
-
-/// Adds the double-submit cookie when the page made a new token.
-pub(crate) fn with_csrf_cookie(mut res: Response, csrf: &str, new_cookie: bool) -> Response {
-    if new_cookie {
-        res.headers_mut()
-            .append(header::SET_COOKIE, cookies::set(CSRF_COOKIE, csrf, None));
-    }
-    res
 }
 
 /// "At least 15 characters ..." under a new-password field.

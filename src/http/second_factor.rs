@@ -18,8 +18,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, State};
+use axum::extract::{FromRequest, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -31,10 +30,12 @@ use crate::auth::factors::step::{self, Checked, Step};
 use crate::auth::factors::{self, Reason};
 use crate::http::authorize::allow_form_target;
 use crate::http::cookies;
+use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::login;
 use crate::http::page::render_status;
+use crate::http::page_form::PageForm;
 use crate::http::send_refused;
 use crate::i18n::Texts;
 use crate::mail::compose::fill;
@@ -145,24 +146,29 @@ pub(crate) fn ended(t: Texts) -> Response {
     res
 }
 
-/// The posted form after the step's CSRF check.
-async fn posted(
-    state: &AppState,
-    headers: &HeaderMap,
-    form: Result<Form<StepForm>, FormRejection>,
-) -> Result<(Step, Texts, StepForm), Response> {
-    let fallback = login::texts(headers, None);
-    let form = match form {
-        Ok(Form(f)) => f,
-        Err(r) => {
-            return Err(PageError::new(r.status(), "error.bad_request", fallback).into_response());
+/// A form posted on a step's page: the live step, its texts and the form, after the step's
+/// CSRF check. The 400 page when the form does not parse, the "start over" page without a
+/// live step, 403 for a wrong token.
+struct StepPost {
+    step: Step,
+    texts: Texts,
+    form: StepForm,
+}
+
+impl FromRequest<AppState> for StepPost {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let headers = req.headers().clone();
+        let PageForm(form) = PageForm::<StepForm>::from_request(req, state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let (step, texts) = current(state, &headers).await?;
+        if !csrf::step_ok(&state.keys, &step, &form.csrf) {
+            return Err(csrf::refused(texts).into_response());
         }
-    };
-    let (s, t) = current(state, headers).await?;
-    if !step::csrf_ok(&state.keys, &s, &form.csrf) {
-        return Err(PageError::new(StatusCode::FORBIDDEN, "error.csrf", t).into_response());
+        Ok(StepPost { step, texts, form })
     }
-    Ok((s, t, form))
 }
 
 fn reason_text(t: Texts, r: &Reason) -> String {
@@ -298,13 +304,12 @@ async fn get_second(State(state): State<AppState>, headers: HeaderMap) -> Respon
 async fn post_send(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    form: Result<Form<StepForm>, FormRejection>,
+    StepPost {
+        step: s,
+        texts: t,
+        form: _,
+    }: StepPost,
 ) -> Response {
-    let (s, t, _) = match posted(&state, &headers, form).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
     match sms::send(&state, &s, &ip.to_string()).await {
         Ok(Some(Sent::Sent { to })) => {
             let mut page = base(&state, &s, t);
@@ -325,13 +330,12 @@ async fn post_send(
 async fn post_code(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    form: Result<Form<StepForm>, FormRejection>,
+    StepPost {
+        step: s,
+        texts: t,
+        form,
+    }: StepPost,
 ) -> Response {
-    let (s, t, form) = match posted(&state, &headers, form).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
     let checked = sms::check(&state, &s, &form.code, &ip.to_string()).await;
     answer(&state, &s, t, checked, "/login/second/code").await
 }
@@ -340,13 +344,12 @@ async fn post_code(
 async fn post_enrol(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    form: Result<Form<StepForm>, FormRejection>,
+    StepPost {
+        step: s,
+        texts: t,
+        form,
+    }: StepPost,
 ) -> Response {
-    let (s, t, form) = match posted(&state, &headers, form).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
     // Only a person with no second factor enrols here.
     match factors::available(&state, &s.user_id, &s.first_amr).await {
         Ok(a) if a.any() => return page(&state, &s, t, None, String::new()).await,
@@ -376,13 +379,12 @@ async fn post_enrol(
 async fn post_enrol_code(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    form: Result<Form<StepForm>, FormRejection>,
+    StepPost {
+        step: s,
+        texts: t,
+        form,
+    }: StepPost,
 ) -> Response {
-    let (s, t, form) = match posted(&state, &headers, form).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
     let checked = sms::enrol_check(&state, &s, &form.code, &ip.to_string()).await;
     answer(&state, &s, t, checked, "/login/second/enrol/code").await
 }

@@ -21,9 +21,10 @@ use axum::routing::post;
 use serde_json::json;
 
 use crate::auth::factors::passkey;
-use crate::auth::factors::step::{self, Checked, Step};
+use crate::auth::factors::step::{Checked, Step};
 use crate::auth::passkeys::Started;
 use crate::http::cookies;
+use crate::http::csrf;
 use crate::http::extract::ClientIp;
 // The same JSON as a passkey login's finish (`req` and `next` unused: the step knows).
 use crate::http::passkeys::Finish as Body;
@@ -69,7 +70,7 @@ async fn posted(
         }
         Err(_) => return Err(ended(fallback)),
     };
-    if !step::csrf_ok(&state.keys, &s, &body.csrf) {
+    if !csrf::step_ok(&state.keys, &s, &body.csrf) {
         return Err(json_error(StatusCode::FORBIDDEN, t, "error.csrf"));
     }
     Ok((s, t, body))

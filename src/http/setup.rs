@@ -6,8 +6,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, Path, State};
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,11 +15,14 @@ use serde::Deserialize;
 use crate::auth::password::Password;
 use crate::auth::setup::{self, SetupForm, SetupKey, SetupOutcome};
 use crate::http::authorize::texts_for;
+use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
+use crate::http::login::looks_like_token;
 use crate::http::page::render_status;
-use crate::http::password_form::{Early, double_submit, mismatch, posted, rules, usable};
-use crate::http::reset::{csrf_for_page, looks_like_key, policy_message, with_csrf_cookie};
+use crate::http::page_form::PageForm;
+use crate::http::password_form::{Early, mismatch, rules, usable};
+use crate::http::reset::policy_message;
 use crate::i18n::Texts;
 use crate::state::AppState;
 
@@ -90,9 +92,9 @@ async fn get_setup(
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
     let found = usable(lookup(&state, &key).await, t, invalid)?;
-    let (csrf, new_cookie) = csrf_for_page(&headers);
+    let (csrf, new_cookie) = csrf::page_token(&headers);
     let page = form_page(&state, t, &found, key, csrf.clone(), ("", ""), None);
-    Ok(with_csrf_cookie(
+    Ok(csrf::with_cookie(
         render_status(StatusCode::OK, &page),
         &csrf,
         new_cookie,
@@ -104,11 +106,10 @@ async fn post_setup(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<SetupFormBody>, FormRejection>,
+    PageForm(form): PageForm<SetupFormBody>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let form = posted(form, t)?;
-    double_submit(&headers, &form.csrf, t)?;
+    csrf::double_submit(&headers, &form.csrf, t)?;
     let found = usable(lookup(&state, &form.key).await, t, invalid)?;
     let again = |message: String| {
         let page = form_page(
@@ -149,7 +150,7 @@ async fn post_setup(
 }
 
 async fn lookup(state: &AppState, key: &str) -> crate::error::Result<Option<SetupKey>> {
-    if !looks_like_key(key) {
+    if !looks_like_token(key) {
         return Ok(None);
     }
     setup::check(&state.db, key, state.now()).await

@@ -11,7 +11,7 @@ use super::{AMR_MFA, combined_amr};
 use crate::auth::session::{self, Session, acr};
 use crate::clock::UnixTime;
 use crate::config::Config;
-use crate::crypto::{b64, constant_time_eq, secret_token, sha256_b64};
+use crate::crypto::{b64, secret_token, sha256_b64};
 use crate::error::Result;
 use crate::keys::KeyRing;
 use crate::state::AppState;
@@ -139,15 +139,13 @@ pub fn csrf(keys: &KeyRing, step: &Step) -> String {
     b64(&keys.mac("step-csrf", step.id_hash.as_bytes()))
 }
 
-/// Whether `token` is the CSRF token of `step` (under any master key of the file).
-pub fn csrf_ok(keys: &KeyRing, step: &Step, token: &str) -> bool {
-    !token.is_empty()
-        && keys
-            .macs("step-csrf", step.id_hash.as_bytes())
-            .iter()
-            .fold(false, |ok, mac| {
-                ok | constant_time_eq(b64(mac).as_bytes(), token.as_bytes())
-            })
+/// Every CSRF token `step` accepts: [`csrf`] under each master key of the file (the check
+/// itself is `http::csrf::step_ok`).
+pub fn csrf_tokens(keys: &KeyRing, step: &Step) -> Vec<String> {
+    keys.macs("step-csrf", step.id_hash.as_bytes())
+        .iter()
+        .map(|mac| b64(mac))
+        .collect()
 }
 
 /// Counts a wrong second factor; true when the step is dead now.

@@ -1,21 +1,19 @@
 //! `POST /account/apps/revoke`: the person withdraws an app's access; its refresh and access
 //! tokens for them stop working, and the app must ask for consent again.
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::auth::own;
-use crate::http::authorize::texts_for;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
-use crate::http::password_form::posted;
-use crate::http::session::MaybeSession;
+use crate::http::page_form::{CsrfForm, with_csrf};
+use crate::http::signed_in::SignedIn;
 use crate::state::AppState;
 
-use super::{csrf_ok, done, signed_in};
+use super::done;
 
 /// The "Revoke" form of one app.
 #[derive(Debug, Deserialize)]
@@ -26,26 +24,17 @@ pub struct RevokeForm {
     pub client_id: String,
 }
 
+with_csrf!(RevokeForm);
+
 /// `POST /account/apps/revoke`.
 pub async fn post_revoke(
     State(state): State<AppState>,
-    MaybeSession(session): MaybeSession,
+    SignedIn {
+        session, texts: t, ..
+    }: SignedIn,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    form: Result<Form<RevokeForm>, FormRejection>,
+    CsrfForm(form): CsrfForm<RevokeForm>,
 ) -> Response {
-    let browser = texts_for(&headers, None);
-    let (session, _, t) = match signed_in(&state, session, &headers, browser).await {
-        Ok(found) => found,
-        Err(early) => return early.into_response(),
-    };
-    let form = match posted(form, t) {
-        Ok(form) => form,
-        Err(early) => return early.into_response(),
-    };
-    if let Err(early) = csrf_ok(&session, &form.csrf, t) {
-        return early.into_response();
-    }
     match own::revoke_app(&state, &session, form.client_id.trim(), ip).await {
         Ok(true) => done("app"),
         Ok(false) => {

@@ -1,21 +1,19 @@
 //! `POST /account/profile`: the person's name and preferred language.
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::auth::own::{self, Profile, ProfileError};
-use crate::http::authorize::texts_for;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
-use crate::http::password_form::posted;
-use crate::http::session::MaybeSession;
+use crate::http::page_form::{CsrfForm, with_csrf};
+use crate::http::signed_in::SignedIn;
 use crate::i18n::Texts;
 use crate::state::AppState;
 
-use super::{csrf_ok, done, page_with_error, person_texts, signed_in};
+use super::{done, page_with_error, person_texts};
 
 /// The profile form.
 #[derive(Debug, Deserialize)]
@@ -27,6 +25,8 @@ pub struct ProfileForm {
     #[serde(default)]
     pub language: String,
 }
+
+with_csrf!(ProfileForm);
 
 /// The message for a refused profile.
 fn message(e: ProfileError) -> &'static str {
@@ -40,23 +40,16 @@ fn message(e: ProfileError) -> &'static str {
 /// `POST /account/profile`.
 pub async fn post_profile(
     State(state): State<AppState>,
-    MaybeSession(session): MaybeSession,
+    SignedIn {
+        session,
+        user,
+        texts: t,
+        ..
+    }: SignedIn,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    form: Result<Form<ProfileForm>, FormRejection>,
+    CsrfForm(form): CsrfForm<ProfileForm>,
 ) -> Response {
-    let browser = texts_for(&headers, None);
-    let (session, user, t) = match signed_in(&state, session, &headers, browser).await {
-        Ok(found) => found,
-        Err(early) => return early.into_response(),
-    };
-    let form = match posted(form, t) {
-        Ok(form) => form,
-        Err(early) => return early.into_response(),
-    };
-    if let Err(early) = csrf_ok(&session, &form.csrf, t) {
-        return early.into_response();
-    }
     let profile = match Profile::parse(&form.name, &form.language) {
         Ok(p) => p,
         Err(e) => {

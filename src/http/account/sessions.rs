@@ -1,21 +1,19 @@
 //! `POST /account/sessions/end` and `POST /account/sessions/end-others`: the person ends
 //! their own sessions elsewhere; the grants made in them are revoked, as at logout.
 
-use axum::extract::rejection::FormRejection;
-use axum::extract::{Form, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
 use crate::auth::own::{self, Ended};
-use crate::http::authorize::texts_for;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
-use crate::http::password_form::posted;
-use crate::http::session::MaybeSession;
+use crate::http::page_form::{CsrfForm, with_csrf};
+use crate::http::signed_in::SignedIn;
 use crate::state::AppState;
 
-use super::{csrf_ok, done, signed_in};
+use super::done;
 
 /// The "End" form of one session.
 #[derive(Debug, Deserialize)]
@@ -26,6 +24,8 @@ pub struct EndForm {
     pub sid: String,
 }
 
+with_csrf!(EndForm);
+
 /// The "End all other sessions" form.
 #[derive(Debug, Deserialize)]
 pub struct EndOthersForm {
@@ -33,26 +33,17 @@ pub struct EndOthersForm {
     pub csrf: String,
 }
 
+with_csrf!(EndOthersForm);
+
 /// `POST /account/sessions/end`.
 pub async fn post_end(
     State(state): State<AppState>,
-    MaybeSession(session): MaybeSession,
+    SignedIn {
+        session, texts: t, ..
+    }: SignedIn,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    form: Result<Form<EndForm>, FormRejection>,
+    CsrfForm(form): CsrfForm<EndForm>,
 ) -> Response {
-    let browser = texts_for(&headers, None);
-    let (session, _, t) = match signed_in(&state, session, &headers, browser).await {
-        Ok(found) => found,
-        Err(early) => return early.into_response(),
-    };
-    let form = match posted(form, t) {
-        Ok(form) => form,
-        Err(early) => return early.into_response(),
-    };
-    if let Err(early) = csrf_ok(&session, &form.csrf, t) {
-        return early.into_response();
-    }
     match own::end_session(&state, &session, form.sid.trim(), ip).await {
         Ok(Ended::Ended) => done("session"),
         Ok(Ended::NotFound) => {
@@ -68,23 +59,12 @@ pub async fn post_end(
 /// `POST /account/sessions/end-others`.
 pub async fn post_end_others(
     State(state): State<AppState>,
-    MaybeSession(session): MaybeSession,
+    SignedIn {
+        session, texts: t, ..
+    }: SignedIn,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    form: Result<Form<EndOthersForm>, FormRejection>,
+    CsrfForm(_): CsrfForm<EndOthersForm>,
 ) -> Response {
-    let browser = texts_for(&headers, None);
-    let (session, _, t) = match signed_in(&state, session, &headers, browser).await {
-        Ok(found) => found,
-        Err(early) => return early.into_response(),
-    };
-    let form = match posted(form, t) {
-        Ok(form) => form,
-        Err(early) => return early.into_response(),
-    };
-    if let Err(early) = csrf_ok(&session, &form.csrf, t) {
-        return early.into_response();
-    }
     match own::end_other_sessions(&state, &session, ip).await {
         Ok(0) => done("no_sessions"),
         Ok(_) => done("sessions"),

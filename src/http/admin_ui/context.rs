@@ -10,7 +10,6 @@ use axum::response::{IntoResponse, Response};
 
 use crate::admin::orgs::OrgView;
 use crate::admin::{AdminError, Caller, Principal};
-use crate::crypto::constant_time_eq;
 use crate::http::authorize::see_other;
 use crate::http::extract::{ClientIp, accept_language_locale};
 use crate::http::page::render_status;
@@ -158,7 +157,7 @@ impl Admin {
     pub fn form(&self, body: &[u8]) -> Result<Fields, Stop> {
         let fields = Fields::parse(body);
         let sent = fields.one("csrf").unwrap_or_default();
-        if sent.is_empty() || !constant_time_eq(sent.as_bytes(), self.csrf.as_bytes()) {
+        if !crate::http::csrf::matches(&self.csrf, sent) {
             tracing::warn!("admin form with a missing or wrong CSRF token");
             return Err(self.error_page(StatusCode::FORBIDDEN, self.texts.t("error.csrf")));
         }

@@ -36,8 +36,9 @@ use axum::routing::{get, post};
 use serde::Deserialize;
 
 use crate::auth::session::Session;
-use crate::http::authorize::{see_other, texts_for};
+use crate::http::authorize::see_other;
 use crate::http::error::PageError;
+use crate::http::extract::texts_for;
 use crate::http::page::render_status;
 use crate::http::signed_in::SignedIn;
 use crate::i18n::{Locale, Texts};

@@ -24,10 +24,11 @@ use serde::Deserialize;
 
 use crate::auth::channels::{self, Confirmed, EmailAsked, Fresh, LinkState, PhoneAsked};
 use crate::auth::session::Session;
-use crate::http::authorize::{see_other, texts_for};
+use crate::http::authorize::see_other;
 use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
+use crate::http::extract::texts_for;
 use crate::http::login::looks_like_token;
 use crate::http::page::render_status;
 use crate::http::page_form::PageForm;
@@ -50,11 +51,11 @@ const MAX_EMAIL: usize = 320;
 /// The routes of this area.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route(EMAIL_PATH, get(get_email).post(post_email))
-        .route("/account/email/code", post(post_email_code))
+        .route(EMAIL_PATH, get(get_page::<Email>).post(post_email))
+        .route("/account/email/code", post(post_code::<Email>))
         .route("/verify/email/{key}", get(get_link).post(post_link))
-        .route(PHONE_PATH, get(get_phone).post(post_phone))
-        .route("/account/phone/code", post(post_phone_code))
+        .route(PHONE_PATH, get(get_page::<Phone>).post(post_phone))
+        .route("/account/phone/code", post(post_code::<Phone>))
         .route("/account/phone/remove", post(post_phone_remove))
         .route("/account/changed/{what}", get(get_changed))
 }
@@ -153,11 +154,39 @@ pub struct CsrfForm {
     pub csrf: String,
 }
 
-/// Which confirmation a code page is about.
+/// Which channel a page is about: the email address or the mobile number.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Email,
     Phone,
+}
+
+/// A channel as a type, so one handler serves both routes (`get_page::<Email>`).
+trait Channel {
+    const KIND: Kind;
+}
+
+/// The email address.
+enum Email {}
+/// The mobile number.
+enum Phone {}
+
+impl Channel for Email {
+    const KIND: Kind = Kind::Email;
+}
+
+impl Channel for Phone {
+    const KIND: Kind = Kind::Phone;
+}
+
+impl Kind {
+    /// The channel's page.
+    fn path(self) -> &'static str {
+        match self {
+            Kind::Email => EMAIL_PATH,
+            Kind::Phone => PHONE_PATH,
+        }
+    }
 }
 
 /// To the login page, coming back to `path` afterwards.
@@ -170,13 +199,21 @@ fn signed_in(session: Option<Session>, path: &str) -> Result<Session, Early> {
     session.ok_or_else(|| login_again(path).into())
 }
 
+/// The session of a form posted on a channel's page, when the form repeats its CSRF token;
+/// else the way to the login page (no session) or the 403 page.
+fn posted_in(session: Option<Session>, kind: Kind, sent: &str, t: Texts) -> Result<Session, Early> {
+    let session = signed_in(session, kind.path())?;
+    csrf::session_checked(&session, sent, t)?;
+    Ok(session)
+}
+
 /// The session when its login is fresh, else the way to the login page.
 fn fresh_or_login<'a>(
     state: &AppState,
     session: &'a Session,
-    path: &str,
+    kind: Kind,
 ) -> Result<Fresh<'a>, Early> {
-    channels::fresh(state, session).ok_or_else(|| login_again(path).into())
+    channels::fresh(state, session).ok_or_else(|| login_again(kind.path()).into())
 }
 
 fn internal(e: impl std::fmt::Display + 'static, t: Texts) -> Early {
@@ -222,18 +259,16 @@ fn code_page(
     destination: Option<String>,
     error: Option<&'static str>,
 ) -> Response {
-    let (heading, text, action, again) = match kind {
+    let (heading, text, action) = match kind {
         Kind::Email => (
             "account_channels.email_sent_heading",
             "account_channels.email_sent_text",
             "/account/email/code",
-            EMAIL_PATH,
         ),
         Kind::Phone => (
             "account_channels.phone_sent_heading",
             "account_channels.phone_sent_text",
             "/account/phone/code",
-            PHONE_PATH,
         ),
     };
     let status = if error.is_some() {
@@ -249,7 +284,7 @@ fn code_page(
             text: t.t(text),
             destination,
             action,
-            again,
+            again: kind.path(),
             csrf: csrf.to_string(),
             error: error.map(|k| t.t(k)),
         },
@@ -300,10 +335,13 @@ fn invalid_link(t: Texts) -> Response {
     )
 }
 
-async fn email_page(
+/// The channel's page: the current address or number and the form for a new one (400 with
+/// `error`).
+async fn page(
     state: &AppState,
     t: Texts,
     session: &Session,
+    kind: Kind,
     value: String,
     error: Option<String>,
 ) -> Result<Response, Early> {
@@ -313,54 +351,64 @@ async fn email_page(
     } else {
         StatusCode::OK
     };
-    Ok(render_status(
-        status,
-        &EmailPage {
-            t,
-            csrf: session.csrf.clone(),
-            current: user.email,
-            value,
-            error,
-        },
-    ))
+    let csrf = session.csrf.clone();
+    Ok(match kind {
+        Kind::Email => render_status(
+            status,
+            &EmailPage {
+                t,
+                csrf,
+                current: user.email,
+                value,
+                error,
+            },
+        ),
+        Kind::Phone => render_status(
+            status,
+            &PhonePage {
+                t,
+                csrf,
+                verified: user.phone_verified != 0,
+                current: user.phone,
+                value,
+                error,
+            },
+        ),
+    })
 }
 
-async fn phone_page(
-    state: &AppState,
-    t: Texts,
-    session: &Session,
-    value: String,
-    error: Option<String>,
-) -> Result<Response, Early> {
-    let user = user_of(state, session, t).await?;
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
-    Ok(render_status(
-        status,
-        &PhonePage {
-            t,
-            csrf: session.csrf.clone(),
-            verified: user.phone_verified != 0,
-            current: user.phone,
-            value,
-            error,
-        },
-    ))
-}
-
-/// `GET /account/email`.
-async fn get_email(
+/// `GET /account/email`, `GET /account/phone`: the channel's page, for a fresh login.
+async fn get_page<C: Channel>(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
     headers: HeaderMap,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let session = signed_in(session, EMAIL_PATH)?;
-    fresh_or_login(&state, &session, EMAIL_PATH)?;
-    email_page(&state, t, &session, String::new(), None).await
+    let session = signed_in(session, C::KIND.path())?;
+    fresh_or_login(&state, &session, C::KIND)?;
+    page(&state, t, &session, C::KIND, String::new(), None).await
+}
+
+/// `POST /account/email/code`, `POST /account/phone/code`: a typed code of the channel; the
+/// change is made, or the code page again.
+async fn post_code<C: Channel>(
+    State(state): State<AppState>,
+    MaybeSession(session): MaybeSession,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    PageForm(form): PageForm<CodeForm>,
+) -> Result<Response, Early> {
+    let (kind, ip) = (C::KIND, ip.to_string());
+    let t = texts_for(&headers, None);
+    let session = posted_in(session, kind, &form.csrf, t)?;
+    let confirmed_as = match kind {
+        Kind::Email => channels::confirm_email_code(&state, &form.code, &session, &ip).await,
+        Kind::Phone => channels::confirm_phone_code(&state, &form.code, &session, &ip).await,
+    };
+    match confirmed_as {
+        Ok(outcome) => Ok(confirmed(t, kind, &session.csrf, outcome)),
+        Err(e) => Err(internal(e, t)),
+    }
 }
 
 /// `POST /account/email`.
@@ -372,16 +420,16 @@ async fn post_email(
     PageForm(form): PageForm<EmailForm>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let session = signed_in(session, EMAIL_PATH)?;
-    csrf::session_checked(&session, &form.csrf, t)?;
-    let fresh = fresh_or_login(&state, &session, EMAIL_PATH)?;
+    let session = posted_in(session, Kind::Email, &form.csrf, t)?;
+    let fresh = fresh_or_login(&state, &session, Kind::Email)?;
     let typed = form.email.trim().to_string();
     let error = |key: &'static str| Some(t.t(key).to_string());
     if typed.len() > MAX_EMAIL {
-        return email_page(
+        return page(
             &state,
             t,
             &session,
+            Kind::Email,
             String::new(),
             error("account_channels.email_invalid"),
         )
@@ -393,46 +441,31 @@ async fn post_email(
         }
         Ok(EmailAsked::Refused { refused, .. }) => {
             let text = send_refused::explain(t, &refused);
-            let res = email_page(&state, t, &session, typed, Some(text)).await?;
+            let res = page(&state, t, &session, Kind::Email, typed, Some(text)).await?;
             Ok(send_refused::with_status(res, &refused))
         }
         Ok(EmailAsked::Invalid) => {
-            email_page(
+            page(
                 &state,
                 t,
                 &session,
+                Kind::Email,
                 typed,
                 error("account_channels.email_invalid"),
             )
             .await
         }
         Ok(EmailAsked::Unchanged) => {
-            email_page(
+            page(
                 &state,
                 t,
                 &session,
+                Kind::Email,
                 typed,
                 error("account_channels.email_same"),
             )
             .await
         }
-        Err(e) => Err(internal(e, t)),
-    }
-}
-
-/// `POST /account/email/code`.
-async fn post_email_code(
-    State(state): State<AppState>,
-    MaybeSession(session): MaybeSession,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    PageForm(form): PageForm<CodeForm>,
-) -> Result<Response, Early> {
-    let t = texts_for(&headers, None);
-    let session = signed_in(session, EMAIL_PATH)?;
-    csrf::session_checked(&session, &form.csrf, t)?;
-    match channels::confirm_email_code(&state, &form.code, &session, &ip.to_string()).await {
-        Ok(outcome) => Ok(confirmed(t, Kind::Email, &session.csrf, outcome)),
         Err(e) => Err(internal(e, t)),
     }
 }
@@ -494,18 +527,6 @@ async fn post_link(
     }
 }
 
-/// `GET /account/phone`.
-async fn get_phone(
-    State(state): State<AppState>,
-    MaybeSession(session): MaybeSession,
-    headers: HeaderMap,
-) -> Result<Response, Early> {
-    let t = texts_for(&headers, None);
-    let session = signed_in(session, PHONE_PATH)?;
-    fresh_or_login(&state, &session, PHONE_PATH)?;
-    phone_page(&state, t, &session, String::new(), None).await
-}
-
 /// `POST /account/phone`.
 async fn post_phone(
     State(state): State<AppState>,
@@ -515,9 +536,8 @@ async fn post_phone(
     PageForm(form): PageForm<PhoneForm>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let session = signed_in(session, PHONE_PATH)?;
-    csrf::session_checked(&session, &form.csrf, t)?;
-    let fresh = fresh_or_login(&state, &session, PHONE_PATH)?;
+    let session = posted_in(session, Kind::Phone, &form.csrf, t)?;
+    let fresh = fresh_or_login(&state, &session, Kind::Phone)?;
     let typed = form.phone.trim().to_string();
     let error = |key: &'static str| Some(t.t(key).to_string());
     match channels::ask_phone(&state, fresh, &typed, &ip.to_string()).await {
@@ -526,7 +546,7 @@ async fn post_phone(
         }
         Ok(PhoneAsked::Refused { refused, .. }) => {
             let text = send_refused::explain(t, &refused);
-            let res = phone_page(&state, t, &session, typed, Some(text)).await?;
+            let res = page(&state, t, &session, Kind::Phone, typed, Some(text)).await?;
             Ok(send_refused::with_status(res, &refused))
         }
         Ok(PhoneAsked::Invalid) => {
@@ -535,10 +555,11 @@ async fn post_phone(
             } else {
                 typed
             };
-            phone_page(
+            page(
                 &state,
                 t,
                 &session,
+                Kind::Phone,
                 typed,
                 error("account_channels.phone_invalid"),
             )
@@ -557,35 +578,19 @@ async fn post_phone(
                 t.t("account_channels.phone_country"),
                 &[("countries", &countries)],
             );
-            phone_page(&state, t, &session, typed, Some(text)).await
+            page(&state, t, &session, Kind::Phone, typed, Some(text)).await
         }
         Ok(PhoneAsked::Unchanged) => {
-            phone_page(
+            page(
                 &state,
                 t,
                 &session,
+                Kind::Phone,
                 typed,
                 error("account_channels.phone_same"),
             )
             .await
         }
-        Err(e) => Err(internal(e, t)),
-    }
-}
-
-/// `POST /account/phone/code`.
-async fn post_phone_code(
-    State(state): State<AppState>,
-    MaybeSession(session): MaybeSession,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    PageForm(form): PageForm<CodeForm>,
-) -> Result<Response, Early> {
-    let t = texts_for(&headers, None);
-    let session = signed_in(session, PHONE_PATH)?;
-    csrf::session_checked(&session, &form.csrf, t)?;
-    match channels::confirm_phone_code(&state, &form.code, &session, &ip.to_string()).await {
-        Ok(outcome) => Ok(confirmed(t, Kind::Phone, &session.csrf, outcome)),
         Err(e) => Err(internal(e, t)),
     }
 }
@@ -599,9 +604,8 @@ async fn post_phone_remove(
     PageForm(form): PageForm<CsrfForm>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let session = signed_in(session, PHONE_PATH)?;
-    csrf::session_checked(&session, &form.csrf, t)?;
-    let fresh = fresh_or_login(&state, &session, PHONE_PATH)?;
+    let session = posted_in(session, Kind::Phone, &form.csrf, t)?;
+    let fresh = fresh_or_login(&state, &session, Kind::Phone)?;
     match channels::remove_phone(&state, fresh, &ip.to_string()).await {
         Ok(Some(_)) => Ok(see_other("/account/changed/phone-removed")),
         Ok(None) => Ok(see_other(PHONE_PATH)),

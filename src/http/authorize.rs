@@ -17,11 +17,12 @@ use axum::routing::get;
 use crate::auth::session::Session;
 use crate::http::cookies;
 use crate::http::error::PageError;
+use crate::http::extract::texts_for;
 use crate::http::headers::csp_with_form_target;
 use crate::http::page::render;
 use crate::http::session::MaybeSession;
 use crate::http::{consent, home, logout, password_change};
-use crate::i18n::{Locale, Texts};
+use crate::i18n::Texts;
 use crate::oidc::authorize::{
     self, Decision, ErrorRedirect, Rejection, Situation, origin_of, parse_pairs,
 };
@@ -48,14 +49,6 @@ pub fn routes() -> Router<AppState> {
 /// requests, and they must change nothing.
 async fn head_refused() -> axum::http::StatusCode {
     axum::http::StatusCode::METHOD_NOT_ALLOWED
-}
-
-/// The texts for a person, from `ui_locales` (if any) and `Accept-Language`.
-pub(crate) fn texts_for(headers: &HeaderMap, ui_locales: Option<&str>) -> Texts {
-    let accept = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
-    Texts::new(Locale::negotiate(ui_locales, accept))
 }
 
 /// `303 See Other` to `location`.

@@ -10,8 +10,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use crate::http::authorize::{load_pending, proceed, see_other, texts_for};
+use crate::http::authorize::{load_pending, proceed, see_other};
 use crate::http::error::PageError;
+use crate::http::extract::texts_for;
 use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
 use crate::oidc::authorize::{self, ErrorRedirect, parse_pairs, scope_text_key};

@@ -1,10 +1,11 @@
-//! Extractors: the person's language and the client's IP address.
+//! Extractors: the person's language (and [`texts_for`], the same from headers) and the
+//! client's IP address.
 
 use std::net::{IpAddr, SocketAddr};
 
 use axum::extract::{ConnectInfo, FromRequestParts};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 
 use crate::i18n::{Locale, Texts};
 use crate::state::AppState;
@@ -23,11 +24,20 @@ impl<S: Send + Sync> FromRequestParts<S> for Lang {
 
 /// Negotiates from `ui_locales` (if given) and the `Accept-Language` header.
 pub fn accept_language_locale(parts: &Parts, ui_locales: Option<&str>) -> Locale {
-    let accept = parts
-        .headers
+    headers_locale(&parts.headers, ui_locales)
+}
+
+/// Negotiates from `ui_locales` (if given) and the `Accept-Language` header.
+fn headers_locale(headers: &HeaderMap, ui_locales: Option<&str>) -> Locale {
+    let accept = headers
         .get(header::ACCEPT_LANGUAGE)
         .and_then(|v| v.to_str().ok());
     Locale::negotiate(ui_locales, accept)
+}
+
+/// The texts for a person, from `ui_locales` (if any) and `Accept-Language`.
+pub fn texts_for(headers: &HeaderMap, ui_locales: Option<&str>) -> Texts {
+    Texts::new(headers_locale(headers, ui_locales))
 }
 
 /// The client's IP address: the peer, or the last untrusted hop of `X-Forwarded-For` (or, when

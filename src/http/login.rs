@@ -23,11 +23,12 @@ use crate::http::cookies::{self, SESSION_COOKIE};
 use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
+use crate::http::extract::texts_for;
 use crate::http::headers::csp_with_form_target;
 use crate::http::page::render_status;
 use crate::http::page_form::PageForm;
 use crate::http::password_change;
-use crate::i18n::{Locale, Texts};
+use crate::i18n::Texts;
 use crate::oidc::pending::{self, BINDING_COOKIE, Pending, PendingError};
 use crate::state::AppState;
 
@@ -125,7 +126,7 @@ pub(crate) async fn posted_context(
             .map_err(IntoResponse::into_response),
         None => {
             if !csrf::double_submit_ok(headers, csrf) {
-                return Err(csrf::refused(texts(headers, None)).into_response());
+                return Err(csrf::refused(texts_for(headers, None)).into_response());
             }
             Ok(plain_context(headers, next))
         }
@@ -166,7 +167,7 @@ pub async fn get_login(
     headers: HeaderMap,
     query: Result<Query<LoginQuery>, QueryRejection>,
 ) -> Response {
-    let fallback = texts(&headers, None);
+    let fallback = texts_for(&headers, None);
     let Ok(Query(query)) = query else {
         return PageError::bad_request("error.bad_request", fallback).into_response();
     };
@@ -273,19 +274,11 @@ pub(crate) fn user_agent(headers: &HeaderMap) -> Option<&str> {
     })
 }
 
-/// The texts for `ui_locales` (if any) and the browser's `Accept-Language`.
-pub(crate) fn texts(headers: &HeaderMap, ui_locales: Option<&str>) -> Texts {
-    let accept = headers
-        .get(header::ACCEPT_LANGUAGE)
-        .and_then(|v| v.to_str().ok());
-    Texts::new(Locale::negotiate(ui_locales, accept))
-}
-
 /// The plain form: reuses the browser's double-submit cookie or makes a new one.
 pub(crate) fn plain_context(headers: &HeaderMap, next: Option<&str>) -> Context {
     let (csrf, new_csrf_cookie) = csrf::page_token(headers);
     Context {
-        texts: texts(headers, None),
+        texts: texts_for(headers, None),
         pending: None,
         client_name: None,
         csrf,
@@ -321,7 +314,7 @@ pub(crate) async fn pending_context(
     id: &str,
     csrf: Option<&str>,
 ) -> Result<Context, PageError> {
-    let fallback = texts(headers, None);
+    let fallback = texts_for(headers, None);
     let binding = cookies::get(headers, BINDING_COOKIE);
     let loaded = pending::load(&state.db, id, binding, csrf, state.now())
         .await
@@ -338,7 +331,7 @@ pub(crate) async fn pending_context(
         }
         Err(_) => return Err(PageError::bad_request("login.expired", fallback)),
     };
-    let texts = texts(headers, pending.params.ui_locales.as_deref());
+    let texts = texts_for(headers, pending.params.ui_locales.as_deref());
     let client_name = state
         .clients
         .get(&pending.params.client_id)

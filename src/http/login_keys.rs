@@ -28,6 +28,7 @@ use crate::http::cookies::{self, SESSION_COOKIE};
 use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
+use crate::http::extract::texts_for;
 use crate::http::login::{self, Context, looks_like_token};
 use crate::http::page::render_status;
 use crate::http::page_form::PageForm;
@@ -331,7 +332,7 @@ async fn get_link(
     headers: HeaderMap,
     Path(key): Path<String>,
 ) -> Response {
-    let t = login::texts(&headers, None);
+    let t = texts_for(&headers, None);
     if !looks_like_token(&key) {
         return invalid_link(t);
     }
@@ -361,7 +362,7 @@ async fn post_link(
     Path(key): Path<String>,
     PageForm(form): PageForm<LinkForm>,
 ) -> Result<Response, Early> {
-    let t = login::texts(&headers, None);
+    let t = texts_for(&headers, None);
     if !csrf::double_submit_ok(&headers, &form.csrf) {
         return Ok(PageError::new(StatusCode::FORBIDDEN, "error.csrf", t).into_response());
     }
@@ -397,7 +398,7 @@ async fn post_link(
 
 /// `GET /forgot`.
 async fn get_forgot(headers: HeaderMap) -> Response {
-    let t = login::texts(&headers, None);
+    let t = texts_for(&headers, None);
     let (csrf, new_cookie) = csrf::page_token(&headers);
     let page = ForgotPage {
         t,

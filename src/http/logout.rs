@@ -15,10 +15,11 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::auth::session::{self, Session};
-use crate::http::authorize::{allow_form_target, see_other, texts_for};
+use crate::http::authorize::{allow_form_target, see_other};
 use crate::http::cookies::{self, SESSION_COOKIE};
 use crate::http::csrf;
 use crate::http::error::PageError;
+use crate::http::extract::texts_for;
 use crate::http::page::render;
 use crate::http::session::MaybeSession;
 use crate::i18n::Texts;

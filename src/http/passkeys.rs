@@ -34,11 +34,12 @@ use crate::auth::passkeys::{self, AMR_MFA, AMR_PASSKEY, PasskeyInfo, Refused, Ve
 use crate::auth::session::{self, Session, acr};
 use crate::clock::civil_from_days;
 use crate::crypto::sha256_b64;
-use crate::http::authorize::{see_other, texts_for};
+use crate::http::authorize::see_other;
 use crate::http::cookies::{self, SESSION_COOKIE};
 use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
+use crate::http::extract::texts_for;
 use crate::http::login::{Context, posted_context, user_agent};
 use crate::http::page::render_status;
 use crate::http::page_form::PageForm;

@@ -16,10 +16,11 @@ use serde::Deserialize;
 
 use crate::auth::change::{self, ChangeOutcome};
 use crate::auth::password::Password;
-use crate::http::authorize::{see_other, texts_for};
+use crate::http::authorize::see_other;
 use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
+use crate::http::extract::texts_for;
 use crate::http::page::render_status;
 use crate::http::page_form::PageForm;
 use crate::http::password_form::{mismatch, rules};

@@ -33,6 +33,7 @@ use crate::http::cookies;
 use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
+use crate::http::extract::texts_for;
 use crate::http::login;
 use crate::http::page::render_status;
 use crate::http::page_form::PageForm;
@@ -113,7 +114,7 @@ pub(crate) async fn current(
     state: &AppState,
     headers: &HeaderMap,
 ) -> Result<(Step, Texts), Response> {
-    let t = login::texts(headers, None);
+    let t = texts_for(headers, None);
     let cookie = cookies::get(headers, STEP_COOKIE).filter(|v| login::looks_like_token(v));
     let found = match cookie {
         Some(c) => step::load(&state.db, &state.config, c, state.now()).await,

@@ -26,6 +26,7 @@ use crate::auth::passkeys::Started;
 use crate::http::cookies;
 use crate::http::csrf;
 use crate::http::extract::ClientIp;
+use crate::http::extract::texts_for;
 // The same JSON as a passkey login's finish (`req` and `next` unused: the step knows).
 use crate::http::passkeys::Finish as Body;
 use crate::http::second_factor::{STEP_COOKIE, current, logged_in};
@@ -58,7 +59,7 @@ async fn posted(
     headers: &HeaderMap,
     body: Result<Json<Body>, JsonRejection>,
 ) -> Result<(Step, Texts, Body), Response> {
-    let fallback = crate::http::login::texts(headers, None);
+    let fallback = texts_for(headers, None);
     let body = match body {
         Ok(Json(b)) => b,
         Err(r) => return Err(json_error(r.status(), fallback, "passkeys.bad_request")),

@@ -14,10 +14,10 @@ use serde::Deserialize;
 
 use crate::auth::password::Password;
 use crate::auth::setup::{self, SetupForm, SetupKey, SetupOutcome};
-use crate::http::authorize::texts_for;
 use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
+use crate::http::extract::texts_for;
 use crate::http::login::looks_like_token;
 use crate::http::page::render_status;
 use crate::http::page_form::PageForm;

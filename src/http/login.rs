@@ -5,7 +5,8 @@
 //! CSRF: a form continuing a pending request carries the request's token and must come from
 //! the browser holding its binding cookie. The plain form uses a double-submit token: a
 //! random `__Host-nyckel_csrf` cookie (SameSite=Lax, so not sent on cross-site POSTs) whose
-//! value the form repeats. A failed check answers 403 and changes nothing.
+//! value the form repeats. A failed check answers 403 and changes nothing; the token and the
+//! checks are in [`crate::http::csrf`].
 
 use askama::Template;
 use axum::Router;

@@ -11,11 +11,12 @@
 //! then needs the code as well.
 //!
 //! CSRF: the key itself is the bearer secret of the form; the form also carries the
-//! double-submit token of the login page (`__Host-nyckel_csrf`). The global headers
-//! middleware adds `Cache-Control: no-store` and `Referrer-Policy: no-referrer`.
+//! double-submit token of the login page (`__Host-nyckel_csrf`, checked by
+//! [`crate::http::csrf`]). The global headers middleware adds `Cache-Control: no-store` and
+//! `Referrer-Policy: no-referrer`.
 //!
-//! The form helpers here (policy messages, key shape) are shared by the setup and
-//! password-change pages; the steps around the form are in [`crate::http::password_form`].
+//! The form helpers here (policy messages) are shared by the setup and password-change
+//! pages; the steps around the form are in [`crate::http::password_form`].
 
 use askama::Template;
 use axum::Router;

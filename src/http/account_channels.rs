@@ -202,9 +202,7 @@ fn signed_in(session: Option<Session>, path: &str) -> Result<Session, Early> {
 /// The session of a form posted on a channel's page, when the form repeats its CSRF token;
 /// else the way to the login page (no session) or the 403 page.
 fn posted_in(session: Option<Session>, kind: Kind, sent: &str, t: Texts) -> Result<Session, Early> {
-    let session = signed_in(session, kind.path())?;
-    csrf::session_checked(&session, sent, t)?;
-    Ok(session)
+    csrf::signed_in_form(session, sent, t, || login_again(kind.path()).into())
 }
 
 /// The session when its login is fresh, else the way to the login page.

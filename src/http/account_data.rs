@@ -131,8 +131,7 @@ async fn post_data(
     PageForm(form): PageForm<CsrfForm>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let session = session.ok_or_else(|| login_again(DATA_PATH))?;
-    csrf::session_checked(&session, &form.csrf, t)?;
+    let session = csrf::signed_in_form(session, &form.csrf, t, || login_again(DATA_PATH))?;
     let fresh = channels::fresh(&state, &session).ok_or_else(|| login_again(DATA_PATH))?;
     let doc = own_data::download(&state, fresh, &ip.to_string())
         .await
@@ -191,8 +190,7 @@ async fn post_delete(
     PageForm(form): PageForm<DeleteForm>,
 ) -> Result<Response, Early> {
     let t = texts_for(&headers, None);
-    let session = session.ok_or_else(|| login_again(DELETE_PATH))?;
-    csrf::session_checked(&session, &form.csrf, t)?;
+    let session = csrf::signed_in_form(session, &form.csrf, t, || login_again(DELETE_PATH))?;
     let fresh = channels::fresh(&state, &session).ok_or_else(|| login_again(DELETE_PATH))?;
     if form.confirm_email.len() > 320 {
         return Ok(delete_page(t, &session, false, Some("gdpr.confirm_wrong")));

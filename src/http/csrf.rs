@@ -56,6 +56,19 @@ pub(crate) fn session_checked(session: &Session, sent: &str, t: Texts) -> Result
     }
 }
 
+/// The session of a form posted while signed in, when the form repeats its token; `login`
+/// (the way to the login page) without a session, the 403 page for a wrong token.
+pub(crate) fn signed_in_form(
+    session: Option<Session>,
+    sent: &str,
+    t: Texts,
+    login: impl FnOnce() -> Early,
+) -> Result<Session, Early> {
+    let session = session.ok_or_else(login)?;
+    session_checked(&session, sent, t)?;
+    Ok(session)
+}
+
 /// Whether `sent` repeats the browser's double-submit cookie.
 pub(crate) fn double_submit_ok(headers: &HeaderMap, sent: &str) -> bool {
     let cookie = cookies::get(headers, CSRF_COOKIE).unwrap_or_default();

@@ -538,13 +538,8 @@ async fn post_register_finish(
 
 /// The session of a posted account form with the right CSRF token, or the page to answer.
 fn form_session(session: Option<Session>, csrf: &str, t: Texts) -> Result<Session, Box<Response>> {
-    let Some(session) = session else {
-        return Err(Box::new(see_other(&login_again_path())));
-    };
-    if !csrf::session_ok(&session, csrf) {
-        return Err(Box::new(csrf::refused(t).into_response()));
-    }
-    Ok(session)
+    csrf::signed_in_form(session, csrf, t, || see_other(&login_again_path()).into())
+        .map_err(|early| Box::new(early.into_response()))
 }
 
 /// `POST /account/passkeys/{id}/rename`.

@@ -140,12 +140,11 @@ async fn post_change(
     PageForm(form): PageForm<ChangeForm>,
 ) -> Response {
     let t = texts_for(&headers, None);
-    let Some(session) = session else {
-        return see_other("/login");
+    let session = match csrf::signed_in_form(session, &form.csrf, t, || see_other("/login").into())
+    {
+        Ok(session) => session,
+        Err(early) => return early.into_response(),
     };
-    if !csrf::session_ok(&session, &form.csrf) {
-        return csrf::refused(t).into_response();
-    }
     let next = local_next(Some(&form.next));
     let again = |message: String, status: StatusCode| {
         let (state, session, next) = (&state, &session, next.clone());

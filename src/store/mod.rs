@@ -33,6 +33,7 @@ pub mod refresh_tokens;
 pub mod revoked;
 pub mod schema;
 pub mod sessions;
+pub mod sql;
 pub mod throttle;
 pub mod users;
 pub mod webauthn_challenges;

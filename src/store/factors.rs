@@ -6,11 +6,15 @@ use crate::clock::UnixTime;
 use crate::store::sql::{all, optional, run};
 use crate::store::{Conn, Db, from_json_list};
 
+/// Whether the flag `sql` reads for `id` is set (a missing row: not set).
+async fn flag_set(db: &Db, sql: &str, id: &str) -> Result<bool, sqlx::Error> {
+    let row: Option<(i64,)> = optional(db.pool(), sql, (id,)).await?;
+    Ok(row.is_some_and(|(v,)| v != 0))
+}
+
 /// Whether the person requires a second factor of themselves.
 pub async fn user_requires(db: &Db, user_id: &str) -> Result<bool, sqlx::Error> {
-    let sql = "select second_factor from users where id = $1";
-    let row: Option<(i64,)> = optional(db.pool(), sql, (user_id,)).await?;
-    Ok(row.is_some_and(|(v,)| v != 0))
+    flag_set(db, "select second_factor from users where id = $1", user_id).await
 }
 
 /// Sets the person's own requirement.
@@ -28,8 +32,7 @@ pub async fn set_user_requires(
 /// Whether the organisation requires two factors of its members.
 pub async fn org_requires(db: &Db, organisation_id: &str) -> Result<bool, sqlx::Error> {
     let sql = "select require_two_factors from organisations where id = $1";
-    let row: Option<(i64,)> = optional(db.pool(), sql, (organisation_id,)).await?;
-    Ok(row.is_some_and(|(v,)| v != 0))
+    flag_set(db, sql, organisation_id).await
 }
 
 /// Sets the organisation's requirement; false when there is no such organisation.

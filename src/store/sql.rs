@@ -57,6 +57,11 @@ tuple_binds!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l, M m, N 
 tuple_binds!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l, M m, N n, O o);
 tuple_binds!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l, M m, N n, O o, P p);
 
+/// What a query's rows can be read as: a `FromRow` struct or a tuple.
+pub trait Row: for<'r> FromRow<'r, AnyRow> + Send + Unpin {}
+
+impl<T: for<'r> FromRow<'r, AnyRow> + Send + Unpin> Row for T {}
+
 /// The arguments of `binds`; a value that fails to encode is the error sqlx's own `bind`
 /// gives when the statement runs.
 fn encoded<'q>(binds: impl Binds<'q>) -> Result<AnyArguments<'q>, sqlx::Error> {
@@ -79,41 +84,33 @@ pub async fn run<'q>(
 
 /// The row a query returns, if any, as `T` (a `FromRow` struct or a tuple), read on `on`: a
 /// pool (`db.pool()` for reads, `db.writer()`) or a connection (`&mut **tx`).
-pub async fn optional<'q, 'c, T, E>(
-    on: E,
+pub async fn optional<'q, 'c, T: Row>(
+    on: impl Executor<'c, Database = Any>,
     sql: &'q str,
     binds: impl Binds<'q>,
-) -> Result<Option<T>, sqlx::Error>
-where
-    T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
-    E: Executor<'c, Database = Any>,
-{
+) -> Result<Option<T>, sqlx::Error> {
     sqlx::query_as_with(sql, encoded(binds)?)
         .fetch_optional(on)
         .await
 }
 
 /// The one row a query returns (an error when it returns none), as `T`; see [`optional`].
-pub async fn one<'q, 'c, T, E>(on: E, sql: &'q str, binds: impl Binds<'q>) -> Result<T, sqlx::Error>
-where
-    T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
-    E: Executor<'c, Database = Any>,
-{
+pub async fn one<'q, 'c, T: Row>(
+    on: impl Executor<'c, Database = Any>,
+    sql: &'q str,
+    binds: impl Binds<'q>,
+) -> Result<T, sqlx::Error> {
     sqlx::query_as_with(sql, encoded(binds)?)
         .fetch_one(on)
         .await
 }
 
 /// Every row a query returns, as `T`; see [`optional`].
-pub async fn all<'q, 'c, T, E>(
-    on: E,
+pub async fn all<'q, 'c, T: Row>(
+    on: impl Executor<'c, Database = Any>,
     sql: &'q str,
     binds: impl Binds<'q>,
-) -> Result<Vec<T>, sqlx::Error>
-where
-    T: for<'r> FromRow<'r, AnyRow> + Send + Unpin,
-    E: Executor<'c, Database = Any>,
-{
+) -> Result<Vec<T>, sqlx::Error> {
     sqlx::query_as_with(sql, encoded(binds)?)
         .fetch_all(on)
         .await

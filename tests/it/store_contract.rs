@@ -2,13 +2,15 @@
 //! against the database the suite runs on (SQLite, or PostgreSQL when
 //! `NYCKEL_TEST_POSTGRES_URL` is set). Used twice, the second use is refused; used by many
 //! tasks at once (each on its own pooled connection, as several nodes would), exactly one
-//! wins. The row round trips of the other store files are in `store_contract_rows.rs`.
+//! wins. The row operations of the other store files are tested in `rows`.
 
 use std::time::Duration;
 
 use nyckel::store::{self, Db};
 
 use crate::helpers::db;
+
+mod rows;
 
 /// How many tasks race for one row.
 const RACERS: usize = 6;

@@ -94,15 +94,16 @@ pub async fn optional<'q, 'c, T: Row>(
         .await
 }
 
-/// The one row a query returns (an error when it returns none), as `T`; see [`optional`].
+/// The one row a query returns (`RowNotFound` when it returns none), as `T`; see
+/// [`optional`].
 pub async fn one<'q, 'c, T: Row>(
     on: impl Executor<'c, Database = Any>,
     sql: &'q str,
     binds: impl Binds<'q>,
 ) -> Result<T, sqlx::Error> {
-    sqlx::query_as_with(sql, encoded(binds)?)
-        .fetch_one(on)
-        .await
+    optional(on, sql, binds)
+        .await?
+        .ok_or(sqlx::Error::RowNotFound)
 }
 
 /// Every row a query returns, as `T`; see [`optional`].

@@ -6,6 +6,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
+use crate::store::sql::{all, run};
 use crate::store::{Conn, Db};
 
 /// One event to record.
@@ -31,21 +32,21 @@ pub async fn append(
     e: &Event<'_>,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into audit_events (id, at, kind, user_id, client_id, ip, detail, actor_id, organisation_id)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(crate::crypto::random_id())
-    .bind(now)
-    .bind(e.kind)
-    .bind(e.user_id)
-    .bind(e.client_id)
-    .bind(e.ip)
-    .bind(e.detail.to_string())
-    .bind(e.actor_id)
-    .bind(e.organisation_id)
-    .execute(&mut *db.into().get().await?)
-    .await?;
+    let sql = "insert into audit_events (id, at, kind, user_id, client_id, ip, detail, actor_id, organisation_id)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    let (id, detail) = (crate::crypto::random_id(), e.detail.to_string());
+    let binds = (
+        id,
+        now,
+        e.kind,
+        e.user_id,
+        e.client_id,
+        e.ip,
+        detail,
+        e.actor_id,
+        e.organisation_id,
+    );
+    run(db, sql, binds).await?;
     Ok(())
 }
 
@@ -62,6 +63,8 @@ pub struct Row {
     pub actor_id: Option<String>,
     pub organisation_id: Option<String>,
 }
+
+const COLUMNS: &str = "id, at, kind, user_id, client_id, ip, detail, actor_id, organisation_id";
 
 /// Which events to read.
 #[derive(Debug, Default, Clone)]
@@ -84,37 +87,33 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Row>, sqlx::Error> {
     let (before_at, before_id) = before.unwrap_or((i64::MAX, ""));
-    sqlx::query_as::<_, Row>(
-        "select id, at, kind, user_id, client_id, ip, detail, actor_id, organisation_id
-         from audit_events
+    let sql = format!(
+        "select {COLUMNS} from audit_events
          where ($1 = '' or organisation_id = $1)
            and ($2 = '' or user_id = $2)
            and ($3 = '' or kind = $3)
            and at >= $4
            and (at < $5 or (at = $5 and id < $6))
-         order by at desc, id desc limit $7",
-    )
-    .bind(f.organisation_id.unwrap_or(""))
-    .bind(f.user_id.unwrap_or(""))
-    .bind(f.kind.unwrap_or(""))
-    .bind(f.since.unwrap_or(0))
-    .bind(before_at)
-    .bind(before_id)
-    .bind(limit + 1)
-    .fetch_all(db.pool())
-    .await
+         order by at desc, id desc limit $7"
+    );
+    let binds = (
+        f.organisation_id.unwrap_or(""),
+        f.user_id.unwrap_or(""),
+        f.kind.unwrap_or(""),
+        f.since.unwrap_or(0),
+        before_at,
+        before_id,
+        limit + 1,
+    );
+    all(db.pool(), &sql, binds).await
 }
 
 /// The newest `limit` events about a person (`user_id`), newest first: their own account
 /// page's "recent security events".
 pub async fn recent_for_user(db: &Db, user_id: &str, limit: i64) -> Result<Vec<Row>, sqlx::Error> {
-    sqlx::query_as::<_, Row>(
-        "select id, at, kind, user_id, client_id, ip, detail, actor_id, organisation_id
-         from audit_events where user_id = $1
-         order by at desc, id desc limit $2",
-    )
-    .bind(user_id)
-    .bind(limit)
-    .fetch_all(db.pool())
-    .await
+    let sql = format!(
+        "select {COLUMNS} from audit_events where user_id = $1
+         order by at desc, id desc limit $2"
+    );
+    all(db.pool(), &sql, (user_id, limit)).await
 }

@@ -6,6 +6,7 @@ use sqlx::FromRow;
 
 use crate::clock::UnixTime;
 use crate::store::Db;
+use crate::store::sql::{optional, run};
 
 /// A pending authorization request. `params` is JSON (see `oidc::authorize::AuthParams`).
 #[derive(Clone, FromRow)]
@@ -21,51 +22,39 @@ pub struct AuthRequestRow {
 
 /// Inserts a pending request.
 pub async fn insert(db: &Db, r: &AuthRequestRow) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into auth_requests (id, binding_hash, csrf, client_id, params, created_at, expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&r.id)
-    .bind(&r.binding_hash)
-    .bind(&r.csrf)
-    .bind(&r.client_id)
-    .bind(&r.params)
-    .bind(r.created_at)
-    .bind(r.expires_at)
-    .execute(db.writer())
-    .await?;
+    let sql = "insert into auth_requests (id, binding_hash, csrf, client_id, params, created_at, expires_at)
+         values ($1, $2, $3, $4, $5, $6, $7)";
+    let binds = (
+        &r.id,
+        &r.binding_hash,
+        &r.csrf,
+        &r.client_id,
+        &r.params,
+        r.created_at,
+        r.expires_at,
+    );
+    run(db, sql, binds).await?;
     Ok(())
 }
 
 /// Finds an unexpired pending request.
 pub async fn find(db: &Db, id: &str, now: UnixTime) -> Result<Option<AuthRequestRow>, sqlx::Error> {
-    sqlx::query_as::<_, AuthRequestRow>(
-        "select id, binding_hash, csrf, client_id, params, created_at, expires_at
-         from auth_requests where id = $1 and expires_at > $2",
-    )
-    .bind(id)
-    .bind(now)
-    .fetch_optional(db.pool())
-    .await
+    let sql = "select id, binding_hash, csrf, client_id, params, created_at, expires_at
+         from auth_requests where id = $1 and expires_at > $2";
+    optional(db.pool(), sql, (id, now)).await
 }
 
 /// Consumes a pending request (once): true when this call removed it.
 pub async fn take(db: &Db, id: &str) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query("delete from auth_requests where id = $1")
-        .bind(id)
-        .execute(db.writer())
-        .await?
-        .rows_affected()
-        == 1)
+    Ok(run(db, "delete from auth_requests where id = $1", (id,)).await? == 1)
 }
 
 /// Removes expired requests.
 pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("delete from auth_requests where expires_at <= $1")
-            .bind(now)
-            .execute(db.writer())
-            .await?
-            .rows_affected(),
+    run(
+        db,
+        "delete from auth_requests where expires_at <= $1",
+        (now,),
     )
+    .await
 }

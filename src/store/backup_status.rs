@@ -4,6 +4,7 @@
 
 use crate::clock::UnixTime;
 use crate::store::Db;
+use crate::store::sql::{self, optional, run};
 
 /// The row of the run as a whole (not a valid destination name).
 pub const OVERALL: &str = "*";
@@ -31,8 +32,7 @@ pub async fn record(
     backup: Option<&str>,
 ) -> Result<(), sqlx::Error> {
     let success_at = ok.then_some(now);
-    sqlx::query(
-        "insert into backup_status
+    let sql = "insert into backup_status
              (destination, last_run_at, last_ok, last_success_at, last_backup, runs_ok, runs_failed)
          values ($1, $2, $3, $4, $5, $6, $7)
          on conflict (destination) do update set
@@ -41,36 +41,39 @@ pub async fn record(
              last_success_at = coalesce(excluded.last_success_at, backup_status.last_success_at),
              last_backup = coalesce(excluded.last_backup, backup_status.last_backup),
              runs_ok = backup_status.runs_ok + excluded.runs_ok,
-             runs_failed = backup_status.runs_failed + excluded.runs_failed",
+             runs_failed = backup_status.runs_failed + excluded.runs_failed";
+    let (last_ok, failed, backup) = (
+        i64::from(ok),
+        i64::from(!ok),
+        if ok { backup } else { None },
+    );
+    run(
+        db,
+        sql,
+        (
+            destination,
+            now,
+            last_ok,
+            success_at,
+            backup,
+            last_ok,
+            failed,
+        ),
     )
-    .bind(destination)
-    .bind(now)
-    .bind(i64::from(ok))
-    .bind(success_at)
-    .bind(if ok { backup } else { None })
-    .bind(i64::from(ok))
-    .bind(i64::from(!ok))
-    .execute(db.writer())
     .await?;
     Ok(())
 }
 
 /// Every row, by name.
 pub async fn all(db: &Db) -> Result<Vec<Status>, sqlx::Error> {
-    sqlx::query_as(
-        "select destination, last_run_at, last_ok, last_success_at, last_backup, runs_ok, runs_failed
-         from backup_status order by destination",
-    )
-    .fetch_all(db.pool())
-    .await
+    let select = "select destination, last_run_at, last_ok, last_success_at, last_backup, runs_ok, runs_failed
+         from backup_status order by destination";
+    sql::all(db.pool(), select, ()).await
 }
 
 /// When the scheduled run last finished (any result), if ever.
 pub async fn last_run_at(db: &Db) -> Result<Option<i64>, sqlx::Error> {
-    let row: Option<(i64,)> =
-        sqlx::query_as("select last_run_at from backup_status where destination = $1")
-            .bind(OVERALL)
-            .fetch_optional(db.pool())
-            .await?;
+    let sql = "select last_run_at from backup_status where destination = $1";
+    let row: Option<(i64,)> = optional(db.pool(), sql, (OVERALL,)).await?;
     Ok(row.map(|r| r.0))
 }

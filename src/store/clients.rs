@@ -2,7 +2,8 @@
 
 use sqlx::FromRow;
 
-use crate::store::{Conn, Db, flag, from_json_list, to_json_list};
+use crate::store::sql::{all, run};
+use crate::store::{Conn, Db, Tx, flag, from_json_list, to_json_list};
 
 /// A registered client. `secret_hash` is the SHA-256 of a 256-bit secret, base64url.
 #[derive(Clone, FromRow)]
@@ -75,41 +76,49 @@ impl Client {
 /// Inserts a client and its organisation restrictions.
 pub async fn insert(db: impl Into<Conn<'_>>, c: &Client, now: i64) -> Result<(), sqlx::Error> {
     let mut tx = db.into().begin().await?;
-    sqlx::query(
-        "insert into clients (id, name, secret_hash, public, first_party, redirect_uris, post_logout_redirect_uris,
+    let sql = "insert into clients (id, name, secret_hash, public, first_party, redirect_uris, post_logout_redirect_uris,
                               grant_types, id_token_alg, require_organisation, created_at, updated_at,
                               owner_organisation_id, visible_roles, admin_api, require_pkce,
                               require_two_factors)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16)",
-    )
-    .bind(&c.id)
-    .bind(&c.name)
-    .bind(&c.secret_hash)
-    .bind(flag(c.public))
-    .bind(flag(c.first_party))
-    .bind(to_json_list(&c.redirect_uris))
-    .bind(to_json_list(&c.post_logout_redirect_uris))
-    .bind(to_json_list(&c.grant_types))
-    .bind(&c.id_token_alg)
-    .bind(flag(c.require_organisation))
-    .bind(now)
-    .bind(&c.owner_organisation_id)
-    .bind(c.visible_roles.as_deref().map(to_json_list))
-    .bind(flag(c.admin_api))
-    .bind(flag(c.require_pkce || c.public))
-    .bind(flag(c.require_two_factors))
-    .execute(&mut *tx)
-    .await?;
-    for org in &c.organisations {
-        sqlx::query(
-            "insert into client_organisations (client_id, organisation_id) values ($1, $2)",
-        )
-        .bind(&c.id)
-        .bind(org)
-        .execute(&mut *tx)
-        .await?;
-    }
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16)";
+    let uris = (
+        to_json_list(&c.redirect_uris),
+        to_json_list(&c.post_logout_redirect_uris),
+    );
+    let (grant_types, roles) = (
+        to_json_list(&c.grant_types),
+        c.visible_roles.as_deref().map(to_json_list),
+    );
+    let binds = (
+        &c.id,
+        &c.name,
+        &c.secret_hash,
+        flag(c.public),
+        flag(c.first_party),
+        uris.0,
+        uris.1,
+        grant_types,
+        &c.id_token_alg,
+        flag(c.require_organisation),
+        now,
+        &c.owner_organisation_id,
+        roles,
+        flag(c.admin_api),
+        flag(c.require_pkce || c.public),
+        flag(c.require_two_factors),
+    );
+    run(&mut tx, sql, binds).await?;
+    insert_organisations(&mut tx, c).await?;
     tx.commit().await
+}
+
+/// Inserts the client's organisation restrictions (inside [`insert`] and [`update`]).
+async fn insert_organisations(tx: &mut Tx<'_>, c: &Client) -> Result<(), sqlx::Error> {
+    let sql = "insert into client_organisations (client_id, organisation_id) values ($1, $2)";
+    for org in &c.organisations {
+        run(&mut *tx, sql, (&c.id, org)).await?;
+    }
+    Ok(())
 }
 
 /// A client row joined with one of its organisation restrictions (or none).
@@ -123,17 +132,13 @@ struct ClientOrgRow {
 /// Finds a client with its organisation restrictions, in one round trip (a left join): the
 /// token endpoint authenticates a client on every request.
 pub async fn find(db: &Db, id: &str) -> Result<Option<Client>, sqlx::Error> {
-    let rows = sqlx::query_as::<_, ClientOrgRow>(
-        "select c.id, c.name, c.secret_hash, c.public, c.first_party, c.redirect_uris,
+    let sql = "select c.id, c.name, c.secret_hash, c.public, c.first_party, c.redirect_uris,
                 c.post_logout_redirect_uris, c.grant_types, c.id_token_alg, c.require_organisation,
                 c.created_at, c.updated_at, c.owner_organisation_id, c.visible_roles, c.admin_api,
                 c.require_pkce, c.require_two_factors, co.organisation_id
          from clients c left join client_organisations co on co.client_id = c.id
-         where c.id = $1",
-    )
-    .bind(id)
-    .fetch_all(db.pool())
-    .await?;
+         where c.id = $1";
+    let rows: Vec<ClientOrgRow> = all(db.pool(), sql, (id,)).await?;
     let organisations: Vec<String> = rows
         .iter()
         .filter_map(|r| r.organisation_id.clone())
@@ -180,25 +185,17 @@ pub async fn list_owned(
     limit: i64,
 ) -> Result<Vec<Client>, sqlx::Error> {
     let (after_name, after_id) = after.unwrap_or(("", ""));
-    let rows = sqlx::query_as::<_, ClientRow>(&format!(
+    let sql = format!(
         "select {CLIENT_COLUMNS} from clients
          where coalesce(owner_organisation_id, '') = $1 and (name > $2 or (name = $2 and id > $3))
          order by name, id limit $4"
-    ))
-    .bind(owner.unwrap_or(""))
-    .bind(after_name)
-    .bind(after_id)
-    .bind(limit + 1)
-    .fetch_all(db.pool())
-    .await?;
+    );
+    let binds = (owner.unwrap_or(""), after_name, after_id, limit + 1);
+    let rows: Vec<ClientRow> = all(db.pool(), &sql, binds).await?;
     let mut out = Vec::with_capacity(rows.len());
+    let sql = "select organisation_id from client_organisations where client_id = $1 order by organisation_id";
     for row in rows {
-        let orgs: Vec<(String,)> = sqlx::query_as(
-            "select organisation_id from client_organisations where client_id = $1 order by organisation_id",
-        )
-        .bind(&row.id)
-        .fetch_all(db.pool())
-        .await?;
+        let orgs: Vec<(String,)> = all(db.pool(), sql, (&row.id,)).await?;
         out.push(from_row(row, orgs.into_iter().map(|(o,)| o).collect()));
     }
     Ok(out)
@@ -207,36 +204,30 @@ pub async fn list_owned(
 /// Saves a client's editable settings (name, URIs, restrictions, role visibility).
 pub async fn update(db: impl Into<Conn<'_>>, c: &Client, now: i64) -> Result<(), sqlx::Error> {
     let mut tx = db.into().begin().await?;
-    sqlx::query(
-        "update clients set name = $1, redirect_uris = $2, post_logout_redirect_uris = $3,
+    let sql = "update clients set name = $1, redirect_uris = $2, post_logout_redirect_uris = $3,
                 require_organisation = $4, visible_roles = $5, updated_at = $6, require_pkce = $8,
                 require_two_factors = $9
-         where id = $7",
-    )
-    .bind(&c.name)
-    .bind(to_json_list(&c.redirect_uris))
-    .bind(to_json_list(&c.post_logout_redirect_uris))
-    .bind(flag(c.require_organisation))
-    .bind(c.visible_roles.as_deref().map(to_json_list))
-    .bind(now)
-    .bind(&c.id)
-    .bind(flag(c.require_pkce || c.public))
-    .bind(flag(c.require_two_factors))
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query("delete from client_organisations where client_id = $1")
-        .bind(&c.id)
-        .execute(&mut *tx)
-        .await?;
-    for org in &c.organisations {
-        sqlx::query(
-            "insert into client_organisations (client_id, organisation_id) values ($1, $2)",
-        )
-        .bind(&c.id)
-        .bind(org)
-        .execute(&mut *tx)
-        .await?;
-    }
+         where id = $7";
+    let uris = (
+        to_json_list(&c.redirect_uris),
+        to_json_list(&c.post_logout_redirect_uris),
+    );
+    let roles = c.visible_roles.as_deref().map(to_json_list);
+    let binds = (
+        &c.name,
+        uris.0,
+        uris.1,
+        flag(c.require_organisation),
+        roles,
+        now,
+        &c.id,
+        flag(c.require_pkce || c.public),
+        flag(c.require_two_factors),
+    );
+    run(&mut tx, sql, binds).await?;
+    let sql = "delete from client_organisations where client_id = $1";
+    run(&mut tx, sql, (&c.id,)).await?;
+    insert_organisations(&mut tx, c).await?;
     tx.commit().await
 }
 
@@ -247,21 +238,12 @@ pub async fn set_secret_hash(
     hash: &str,
     now: i64,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("update clients set secret_hash = $1, updated_at = $2 where id = $3")
-        .bind(hash)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *db.into().get().await?)
-        .await?;
+    let sql = "update clients set secret_hash = $1, updated_at = $2 where id = $3";
+    run(db, sql, (hash, now, id)).await?;
     Ok(())
 }
 
 /// Deletes a client (its grants, codes and refresh tokens go with it).
 pub async fn delete(db: impl Into<Conn<'_>>, id: &str) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query("delete from clients where id = $1")
-        .bind(id)
-        .execute(&mut *db.into().get().await?)
-        .await?
-        .rows_affected()
-        > 0)
+    Ok(run(db, "delete from clients where id = $1", (id,)).await? > 0)
 }

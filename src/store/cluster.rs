@@ -4,6 +4,7 @@
 
 use crate::clock::UnixTime;
 use crate::store::Db;
+use crate::store::sql::{all, optional, run};
 
 /// The setting naming the version the last upgrade was finished to.
 const FINISHED_VERSION: &str = "finished_version";
@@ -25,49 +26,34 @@ pub async fn heartbeat(
     started_at: UnixTime,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into node_versions (node, version, started_at, last_seen_at) values ($1, $2, $3, $4)
-         on conflict (node) do update set version = $2, started_at = $3, last_seen_at = $4",
-    )
-    .bind(node)
-    .bind(version)
-    .bind(started_at)
-    .bind(now)
-    .execute(db.writer())
-    .await?;
+    let sql = "insert into node_versions (node, version, started_at, last_seen_at) values ($1, $2, $3, $4)
+         on conflict (node) do update set version = $2, started_at = $3, last_seen_at = $4";
+    run(db, sql, (node, version, started_at, now)).await?;
     Ok(())
 }
 
 /// Nodes seen since `since`, by name.
 pub async fn seen_since(db: &Db, since: UnixTime) -> Result<Vec<NodeRow>, sqlx::Error> {
-    sqlx::query_as(
-        "select node, version, started_at, last_seen_at from node_versions
-         where last_seen_at >= $1 order by node",
-    )
-    .bind(since)
-    .fetch_all(db.pool())
-    .await
+    let sql = "select node, version, started_at, last_seen_at from node_versions
+         where last_seen_at >= $1 order by node";
+    all(db.pool(), sql, (since,)).await
 }
 
 /// Forgets nodes not seen since `before`.
 pub async fn forget_nodes(db: &Db, before: UnixTime) -> Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("delete from node_versions where last_seen_at < $1")
-            .bind(before)
-            .execute(db.writer())
-            .await?
-            .rows_affected(),
+    run(
+        db,
+        "delete from node_versions where last_seen_at < $1",
+        (before,),
     )
+    .await
 }
 
 /// The version the last upgrade was finished to (`None`: never recorded, i.e. the
 /// installation was made by a version older than this mechanism and not finished since).
 pub async fn finished_version(db: &Db) -> Result<Option<String>, sqlx::Error> {
-    let row: Option<(String,)> =
-        sqlx::query_as("select value from installation_settings where name = $1")
-            .bind(FINISHED_VERSION)
-            .fetch_optional(db.pool())
-            .await?;
+    let sql = "select value from installation_settings where name = $1";
+    let row: Option<(String,)> = optional(db.pool(), sql, (FINISHED_VERSION,)).await?;
     Ok(row.map(|(v,)| v))
 }
 
@@ -77,14 +63,8 @@ pub async fn set_finished_version(
     version: &str,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into installation_settings (name, value, updated_at) values ($1, $2, $3)
-         on conflict (name) do update set value = $2, updated_at = $3",
-    )
-    .bind(FINISHED_VERSION)
-    .bind(version)
-    .bind(now)
-    .execute(db.writer())
-    .await?;
+    let sql = "insert into installation_settings (name, value, updated_at) values ($1, $2, $3)
+         on conflict (name) do update set value = $2, updated_at = $3";
+    run(db, sql, (FINISHED_VERSION, version, now)).await?;
     Ok(())
 }

@@ -4,6 +4,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
+use crate::store::sql::{optional, run};
 use crate::store::{Db, Tx};
 
 /// A code row (the hash, never the code).
@@ -33,42 +34,33 @@ pub enum Taken {
 
 /// Inserts a code.
 pub async fn insert(tx: &mut Tx<'_>, c: &CodeRow) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into auth_codes (code_hash, grant_id, client_id, redirect_uri, nonce, code_challenge, created_at, expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(&c.code_hash)
-    .bind(&c.grant_id)
-    .bind(&c.client_id)
-    .bind(&c.redirect_uri)
-    .bind(&c.nonce)
-    .bind(&c.code_challenge)
-    .bind(c.created_at)
-    .bind(c.expires_at)
-    .execute(&mut **tx)
-    .await?;
+    let sql = "insert into auth_codes (code_hash, grant_id, client_id, redirect_uri, nonce, code_challenge, created_at, expires_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8)";
+    let binds = (
+        &c.code_hash,
+        &c.grant_id,
+        &c.client_id,
+        &c.redirect_uri,
+        &c.nonce,
+        &c.code_challenge,
+        c.created_at,
+        c.expires_at,
+    );
+    run(tx, sql, binds).await?;
     Ok(())
 }
 
 /// Consumes a code in one atomic statement.
 pub async fn take(tx: &mut Tx<'_>, code_hash: &str, now: UnixTime) -> Result<Taken, sqlx::Error> {
-    let fresh = sqlx::query_as::<_, CodeRow>(
-        "update auth_codes set used_at = $1
+    let sql = "update auth_codes set used_at = $1
          where code_hash = $2 and used_at is null and expires_at > $1
-         returning code_hash, grant_id, client_id, redirect_uri, nonce, code_challenge, created_at, expires_at",
-    )
-    .bind(now)
-    .bind(code_hash)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if let Some(row) = fresh {
+         returning code_hash, grant_id, client_id, redirect_uri, nonce, code_challenge, created_at, expires_at";
+    if let Some(row) = optional(&mut **tx, sql, (now, code_hash)).await? {
         return Ok(Taken::Fresh(row));
     }
+    let sql = "select grant_id, client_id, used_at from auth_codes where code_hash = $1";
     let used: Option<(String, String, Option<i64>)> =
-        sqlx::query_as("select grant_id, client_id, used_at from auth_codes where code_hash = $1")
-            .bind(code_hash)
-            .fetch_optional(&mut **tx)
-            .await?;
+        optional(&mut **tx, sql, (code_hash,)).await?;
     Ok(match used {
         Some((grant_id, client_id, Some(_))) => Taken::Reused {
             grant_id,
@@ -81,9 +73,10 @@ pub async fn take(tx: &mut Tx<'_>, code_hash: &str, now: UnixTime) -> Result<Tak
 /// Removes codes that expired more than a day ago (used ones are kept that long so reuse is
 /// still detected).
 pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("delete from auth_codes where expires_at <= $1")
-        .bind(now - 86400)
-        .execute(db.writer())
-        .await?
-        .rows_affected())
+    run(
+        db,
+        "delete from auth_codes where expires_at <= $1",
+        (now - 86400,),
+    )
+    .await
 }

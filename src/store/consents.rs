@@ -1,16 +1,13 @@
 //! `consents`: what a person has allowed a client, remembered so they are asked once.
 
 use crate::clock::UnixTime;
-use crate::store::{Conn, Db};
+use crate::store::sql::{all, optional, run};
+use crate::store::{Conn, Db, Tx};
 
 /// The scopes a person has granted a client, space-separated.
 pub async fn find(db: &Db, user_id: &str, client_id: &str) -> Result<Option<String>, sqlx::Error> {
-    let row: Option<(String,)> =
-        sqlx::query_as("select scope from consents where user_id = $1 and client_id = $2")
-            .bind(user_id)
-            .bind(client_id)
-            .fetch_optional(db.pool())
-            .await?;
+    let sql = "select scope from consents where user_id = $1 and client_id = $2";
+    let row: Option<(String,)> = optional(db.pool(), sql, (user_id, client_id)).await?;
     Ok(row.map(|(s,)| s))
 }
 
@@ -22,16 +19,9 @@ pub async fn upsert(
     scope: &str,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into consents (user_id, client_id, scope, created_at) values ($1, $2, $3, $4)
-         on conflict (user_id, client_id) do update set scope = excluded.scope, created_at = excluded.created_at",
-    )
-    .bind(user_id)
-    .bind(client_id)
-    .bind(scope)
-    .bind(now)
-    .execute(&mut *db.into().get().await?)
-    .await?;
+    let sql = "insert into consents (user_id, client_id, scope, created_at) values ($1, $2, $3, $4)
+         on conflict (user_id, client_id) do update set scope = excluded.scope, created_at = excluded.created_at";
+    run(db, sql, (user_id, client_id, scope, now)).await?;
     Ok(())
 }
 
@@ -49,30 +39,19 @@ pub struct ConsentView {
 
 /// The clients a person has consented to, most recent first.
 pub async fn list_for_user(db: &Db, user_id: &str) -> Result<Vec<ConsentView>, sqlx::Error> {
-    sqlx::query_as::<_, ConsentView>(
-        "select c.client_id, cl.name as client_name, c.scope, c.created_at
+    let sql = "select c.client_id, cl.name as client_name, c.scope, c.created_at
          from consents c join clients cl on cl.id = c.client_id
-         where c.user_id = $1 order by c.created_at desc, cl.name, c.client_id",
-    )
-    .bind(user_id)
-    .fetch_all(db.pool())
-    .await
+         where c.user_id = $1 order by c.created_at desc, cl.name, c.client_id";
+    all(db.pool(), sql, (user_id,)).await
 }
 
 /// Withdraws a person's consent to a client inside a transaction; returns whether there was
 /// one.
 pub async fn delete_in(
-    tx: &mut crate::store::Tx<'_>,
+    tx: &mut Tx<'_>,
     user_id: &str,
     client_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    Ok(
-        sqlx::query("delete from consents where user_id = $1 and client_id = $2")
-            .bind(user_id)
-            .bind(client_id)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected()
-            > 0,
-    )
+    let sql = "delete from consents where user_id = $1 and client_id = $2";
+    Ok(run(tx, sql, (user_id, client_id)).await? > 0)
 }

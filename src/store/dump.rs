@@ -263,7 +263,13 @@ fn kind_of(backend: Backend, declared: &str) -> Option<Kind> {
     }
 }
 
-fn read_value(row: &sqlx::any::AnyRow, i: usize, kind: Kind) -> Result<Value, DumpError> {
+/// One column of a row as JSON, by its portable kind (a blob as base64url); shared with
+/// `store::export`.
+pub(crate) fn read_value(
+    row: &sqlx::any::AnyRow,
+    i: usize,
+    kind: Kind,
+) -> Result<serde_json::Value, sqlx::Error> {
     Ok(match kind {
         Kind::Int => row.try_get::<Option<i64>, _>(i)?.map(Value::from),
         Kind::Bool => row.try_get::<Option<bool>, _>(i)?.map(Value::from),

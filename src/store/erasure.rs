@@ -19,6 +19,7 @@
 use crate::clock::UnixTime;
 use crate::store::Db;
 use crate::store::export::{self, Person, bind_person, quote};
+use crate::store::sql::{all, optional, run};
 
 /// The id prefix of the goodbye message to an erased person: the delivery loop deletes such
 /// an outbox row as soon as it is sent ([`forget_sent`]), so their address does not outlive
@@ -69,15 +70,7 @@ fn schema_error(e: crate::store::dump::DumpError) -> sqlx::Error {
 
 /// `%value%` for `like ... escape '\'`, lower case.
 fn contains_pattern(value: &str) -> String {
-    let mut p = String::from("%");
-    for ch in value.to_lowercase().chars() {
-        if matches!(ch, '\\' | '%' | '_') {
-            p.push('\\');
-        }
-        p.push(ch);
-    }
-    p.push('%');
-    p
+    crate::store::page::like_pattern(value)
 }
 
 /// Erases one person in one transaction and records the tombstone. Returns whether an
@@ -269,30 +262,22 @@ pub async fn forget_sent(db: &Db, outbox_id: &str) -> Result<(), sqlx::Error> {
     if !outbox_id.starts_with(FAREWELL_PREFIX) {
         return Ok(());
     }
-    sqlx::query("delete from outbox where id = $1 and sent_at is not null")
-        .bind(outbox_id)
-        .execute(db.writer())
-        .await?;
+    let sql = "delete from outbox where id = $1 and sent_at is not null";
+    run(db, sql, (outbox_id,)).await?;
     Ok(())
 }
 
 /// Whether `sub` was erased.
 pub async fn is_erased(db: &Db, sub: &str) -> Result<bool, sqlx::Error> {
-    let row: Option<(String,)> =
-        sqlx::query_as("select user_id from erasure_tombstones where user_id = $1")
-            .bind(sub)
-            .fetch_optional(db.pool())
-            .await?;
+    let sql = "select user_id from erasure_tombstones where user_id = $1";
+    let row: Option<(String,)> = optional(db.pool(), sql, (sub,)).await?;
     Ok(row.is_some())
 }
 
 /// Every tombstone, oldest first.
 pub async fn list(db: &Db) -> Result<Vec<Tombstone>, sqlx::Error> {
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "select user_id, erased_at from erasure_tombstones order by erased_at, user_id",
-    )
-    .fetch_all(db.pool())
-    .await?;
+    let sql = "select user_id, erased_at from erasure_tombstones order by erased_at, user_id";
+    let rows: Vec<(String, i64)> = all(db.pool(), sql, ()).await?;
     Ok(rows
         .into_iter()
         .map(|(sub, erased_at)| Tombstone { sub, erased_at })

@@ -18,9 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use sqlx::Row;
-
-use crate::store::dump::{self, Kind, Table};
+use crate::store::dump::{self, Table};
 use crate::store::{Backend, Db};
 
 /// Columns that are never exported: hashes of tokens, codes, keys and cookies, CSRF tokens,
@@ -412,7 +410,7 @@ pub async fn rows_about(
         for row in rows {
             let mut map = serde_json::Map::new();
             for (i, c) in cols.iter().enumerate() {
-                map.insert(c.name.clone(), read_value(&row, i, c.kind)?);
+                map.insert(c.name.clone(), dump::read_value(&row, i, c.kind)?);
             }
             if s.table.name == "audit_events" {
                 let about = map.get("user_id").and_then(|v| v.as_str());
@@ -435,24 +433,6 @@ pub async fn rows_about(
         );
     }
     Ok(out)
-}
-
-fn read_value(
-    row: &sqlx::any::AnyRow,
-    i: usize,
-    kind: Kind,
-) -> Result<serde_json::Value, sqlx::Error> {
-    use serde_json::Value;
-    Ok(match kind {
-        Kind::Int => row.try_get::<Option<i64>, _>(i)?.map(Value::from),
-        Kind::Bool => row.try_get::<Option<bool>, _>(i)?.map(Value::from),
-        Kind::Real => row.try_get::<Option<f64>, _>(i)?.map(Value::from),
-        Kind::Text => row.try_get::<Option<String>, _>(i)?.map(Value::from),
-        Kind::Blob => row
-            .try_get::<Option<Vec<u8>>, _>(i)?
-            .map(|b| Value::from(crate::crypto::b64(&b))),
-    }
-    .unwrap_or(Value::Null))
 }
 
 /// `table.column` of every column of the tables the export covers that looks secret but is

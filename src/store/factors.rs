@@ -3,15 +3,18 @@
 //! members).
 
 use crate::clock::UnixTime;
+use crate::store::sql::{all, optional, run};
 use crate::store::{Conn, Db, from_json_list};
+
+/// Whether the flag `sql` reads for `id` is set (a missing row: not set).
+async fn flag_set(db: &Db, sql: &str, id: &str) -> Result<bool, sqlx::Error> {
+    let row: Option<(i64,)> = optional(db.pool(), sql, (id,)).await?;
+    Ok(row.is_some_and(|(v,)| v != 0))
+}
 
 /// Whether the person requires a second factor of themselves.
 pub async fn user_requires(db: &Db, user_id: &str) -> Result<bool, sqlx::Error> {
-    let row: Option<(i64,)> = sqlx::query_as("select second_factor from users where id = $1")
-        .bind(user_id)
-        .fetch_optional(db.pool())
-        .await?;
-    Ok(row.is_some_and(|(v,)| v != 0))
+    flag_set(db, "select second_factor from users where id = $1", user_id).await
 }
 
 /// Sets the person's own requirement.
@@ -21,23 +24,15 @@ pub async fn set_user_requires(
     on: bool,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("update users set second_factor = $1, updated_at = $2 where id = $3")
-        .bind(i64::from(on))
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *db.into().get().await?)
-        .await?;
+    let sql = "update users set second_factor = $1, updated_at = $2 where id = $3";
+    run(db, sql, (i64::from(on), now, user_id)).await?;
     Ok(())
 }
 
 /// Whether the organisation requires two factors of its members.
 pub async fn org_requires(db: &Db, organisation_id: &str) -> Result<bool, sqlx::Error> {
-    let row: Option<(i64,)> =
-        sqlx::query_as("select require_two_factors from organisations where id = $1")
-            .bind(organisation_id)
-            .fetch_optional(db.pool())
-            .await?;
-    Ok(row.is_some_and(|(v,)| v != 0))
+    let sql = "select require_two_factors from organisations where id = $1";
+    flag_set(db, sql, organisation_id).await
 }
 
 /// Sets the organisation's requirement; false when there is no such organisation.
@@ -47,16 +42,8 @@ pub async fn set_org_requires(
     on: bool,
     now: UnixTime,
 ) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query(
-        "update organisations set require_two_factors = $1, updated_at = $2 where id = $3",
-    )
-    .bind(i64::from(on))
-    .bind(now)
-    .bind(organisation_id)
-    .execute(&mut *db.into().get().await?)
-    .await?
-    .rows_affected()
-        == 1)
+    let sql = "update organisations set require_two_factors = $1, updated_at = $2 where id = $3";
+    Ok(run(db, sql, (i64::from(on), now, organisation_id)).await? == 1)
 }
 
 /// A person's memberships as the policy needs them: organisation id and name, the
@@ -71,14 +58,10 @@ pub struct PolicyMembership {
 
 /// Every membership of a person with its organisation's requirement, by name.
 pub async fn memberships(db: &Db, user_id: &str) -> Result<Vec<PolicyMembership>, sqlx::Error> {
-    let rows: Vec<(String, String, i64, String)> = sqlx::query_as(
-        "select o.id, o.name, o.require_two_factors, m.roles from memberships m
+    let sql = "select o.id, o.name, o.require_two_factors, m.roles from memberships m
          join organisations o on o.id = m.organisation_id
-         where m.user_id = $1 order by o.name, o.id",
-    )
-    .bind(user_id)
-    .fetch_all(db.pool())
-    .await?;
+         where m.user_id = $1 order by o.name, o.id";
+    let rows: Vec<(String, String, i64, String)> = all(db.pool(), sql, (user_id,)).await?;
     Ok(rows
         .into_iter()
         .map(|(organisation_id, name, req, roles)| PolicyMembership {

@@ -5,6 +5,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
+use crate::store::sql::{optional, run};
 use crate::store::{Conn, Db, Tx};
 
 /// An authorization granted to a client for a person.
@@ -35,49 +36,41 @@ const COLUMNS: &str = "id, client_id, user_id, sid, scope, organisation_id, auth
 
 /// Inserts a grant.
 pub async fn insert(tx: &mut Tx<'_>, g: &GrantRow) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into grants (id, client_id, user_id, sid, scope, organisation_id, auth_time, amr, acr, created_at, expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-    )
-    .bind(&g.id)
-    .bind(&g.client_id)
-    .bind(&g.user_id)
-    .bind(&g.sid)
-    .bind(&g.scope)
-    .bind(&g.organisation_id)
-    .bind(g.auth_time)
-    .bind(&g.amr)
-    .bind(&g.acr)
-    .bind(g.created_at)
-    .bind(g.expires_at)
-    .execute(&mut **tx)
-    .await?;
+    let sql = "insert into grants (id, client_id, user_id, sid, scope, organisation_id, auth_time, amr, acr, created_at, expires_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)";
+    let binds = (
+        &g.id,
+        &g.client_id,
+        &g.user_id,
+        &g.sid,
+        &g.scope,
+        &g.organisation_id,
+        g.auth_time,
+        &g.amr,
+        &g.acr,
+        g.created_at,
+        g.expires_at,
+    );
+    run(tx, sql, binds).await?;
     Ok(())
 }
 
 /// Finds a grant.
 pub async fn find(db: &Db, id: &str) -> Result<Option<GrantRow>, sqlx::Error> {
-    sqlx::query_as::<_, GrantRow>(&format!("select {COLUMNS} from grants where id = $1"))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await
+    let sql = format!("select {COLUMNS} from grants where id = $1");
+    optional(db.pool(), &sql, (id,)).await
 }
 
 /// Finds a grant inside a transaction.
 pub async fn find_in(tx: &mut Tx<'_>, id: &str) -> Result<Option<GrantRow>, sqlx::Error> {
-    sqlx::query_as::<_, GrantRow>(&format!("select {COLUMNS} from grants where id = $1"))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await
+    let sql = format!("select {COLUMNS} from grants where id = $1");
+    optional(&mut **tx, &sql, (id,)).await
 }
 
 /// Revokes a grant (and so every token issued under it).
 pub async fn revoke(db: impl Into<Conn<'_>>, id: &str, now: UnixTime) -> Result<(), sqlx::Error> {
-    sqlx::query("update grants set revoked_at = $1 where id = $2 and revoked_at is null")
-        .bind(now)
-        .bind(id)
-        .execute(&mut *db.into().get().await?)
-        .await?;
+    let sql = "update grants set revoked_at = $1 where id = $2 and revoked_at is null";
+    run(db, sql, (now, id)).await?;
     Ok(())
 }
 
@@ -87,24 +80,19 @@ pub async fn revoke_by_sid(
     sid: &str,
     now: UnixTime,
 ) -> Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("update grants set revoked_at = $1 where sid = $2 and revoked_at is null")
-            .bind(now)
-            .bind(sid)
-            .execute(&mut *db.into().get().await?)
-            .await?
-            .rows_affected(),
-    )
+    let sql = "update grants set revoked_at = $1 where sid = $2 and revoked_at is null";
+    run(db, sql, (now, sid)).await
 }
 
 /// Removes grants whose refresh family ended more than a day ago (their codes and refresh
 /// tokens go with them; access tokens they issued have long expired).
 pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("delete from grants where expires_at <= $1")
-        .bind(now - 86400)
-        .execute(db.writer())
-        .await?
-        .rows_affected())
+    run(
+        db,
+        "delete from grants where expires_at <= $1",
+        (now - 86400,),
+    )
+    .await
 }
 
 /// Revokes every live grant of a person (their refresh and access tokens stop working),
@@ -115,16 +103,9 @@ pub async fn revoke_for_user(
     keep_sid: Option<&str>,
     now: UnixTime,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "update grants set revoked_at = $1
-         where user_id = $2 and revoked_at is null and ($3 = '' or coalesce(sid, '') <> $3)",
-    )
-    .bind(now)
-    .bind(user_id)
-    .bind(keep_sid.unwrap_or(""))
-    .execute(&mut *db.into().get().await?)
-    .await?
-    .rows_affected())
+    let sql = "update grants set revoked_at = $1
+         where user_id = $2 and revoked_at is null and ($3 = '' or coalesce(sid, '') <> $3)";
+    run(db, sql, (now, user_id, keep_sid.unwrap_or(""))).await
 }
 
 /// Revokes every live grant a person gave one client (its refresh and access tokens stop
@@ -135,14 +116,7 @@ pub async fn revoke_for_client_in(
     client_id: &str,
     now: UnixTime,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "update grants set revoked_at = $1
-         where user_id = $2 and client_id = $3 and revoked_at is null",
-    )
-    .bind(now)
-    .bind(user_id)
-    .bind(client_id)
-    .execute(&mut **tx)
-    .await?
-    .rows_affected())
+    let sql = "update grants set revoked_at = $1
+         where user_id = $2 and client_id = $3 and revoked_at is null";
+    run(tx, sql, (now, user_id, client_id)).await
 }

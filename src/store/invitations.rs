@@ -4,7 +4,8 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::{Conn, Db};
+use crate::store::sql::{optional, run};
+use crate::store::{Conn, Db, Tx};
 
 /// An invitation row (the key itself is never stored).
 #[derive(Debug, Clone, FromRow)]
@@ -43,30 +44,24 @@ pub async fn insert(
 ) -> Result<(), sqlx::Error> {
     let normalized = crate::store::users::normalize_email(inv.email);
     let mut tx = db.into().begin().await?;
-    sqlx::query(
-        "update invitations set revoked_at = $1
-         where organisation_id = $2 and email_normalized = $3 and accepted_at is null and revoked_at is null",
-    )
-    .bind(now)
-    .bind(inv.organisation_id)
-    .bind(&normalized)
-    .execute(&mut *tx)
-    .await?;
-    sqlx::query(
-        "insert into invitations (id, key_hash, organisation_id, email, email_normalized, roles, invited_by, created_at, expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-    )
-    .bind(inv.id)
-    .bind(inv.key_hash)
-    .bind(inv.organisation_id)
-    .bind(inv.email.trim())
-    .bind(&normalized)
-    .bind(crate::store::to_json_list(inv.roles))
-    .bind(inv.invited_by)
-    .bind(now)
-    .bind(inv.expires_at)
-    .execute(&mut *tx)
-    .await?;
+    let sql = "update invitations set revoked_at = $1
+         where organisation_id = $2 and email_normalized = $3 and accepted_at is null and revoked_at is null";
+    run(&mut tx, sql, (now, inv.organisation_id, &normalized)).await?;
+    let sql = "insert into invitations (id, key_hash, organisation_id, email, email_normalized, roles, invited_by, created_at, expires_at)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
+    let (email, roles) = (inv.email.trim(), crate::store::to_json_list(inv.roles));
+    let binds = (
+        inv.id,
+        inv.key_hash,
+        inv.organisation_id,
+        email,
+        &normalized,
+        roles,
+        inv.invited_by,
+        now,
+        inv.expires_at,
+    );
+    run(&mut tx, sql, binds).await?;
     tx.commit().await
 }
 
@@ -78,25 +73,19 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<Invitation>, sqlx::Error> {
     let (before_at, before_id) = before.unwrap_or((i64::MAX, ""));
-    sqlx::query_as::<_, Invitation>(&format!(
+    let sql = format!(
         "select {COLUMNS} from invitations
          where organisation_id = $1 and (created_at < $2 or (created_at = $2 and id < $3))
          order by created_at desc, id desc limit $4"
-    ))
-    .bind(organisation_id)
-    .bind(before_at)
-    .bind(before_id)
-    .bind(limit + 1)
-    .fetch_all(db.pool())
-    .await
+    );
+    let binds = (organisation_id, before_at, before_id, limit + 1);
+    crate::store::sql::all(db.pool(), &sql, binds).await
 }
 
 /// Finds an invitation by id.
 pub async fn find(db: &Db, id: &str) -> Result<Option<Invitation>, sqlx::Error> {
-    sqlx::query_as::<_, Invitation>(&format!("select {COLUMNS} from invitations where id = $1"))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await
+    let sql = format!("select {COLUMNS} from invitations where id = $1");
+    optional(db.pool(), &sql, (id,)).await
 }
 
 /// Finds an open (not accepted, not revoked, not expired) invitation by its key hash.
@@ -105,34 +94,27 @@ pub async fn find_open(
     key_hash: &str,
     now: UnixTime,
 ) -> Result<Option<Invitation>, sqlx::Error> {
-    sqlx::query_as::<_, Invitation>(&format!(
+    let sql = format!(
         "select {COLUMNS} from invitations
          where key_hash = $1 and accepted_at is null and revoked_at is null and expires_at > $2"
-    ))
-    .bind(key_hash)
-    .bind(now)
-    .fetch_optional(db.pool())
-    .await
+    );
+    optional(db.pool(), &sql, (key_hash, now)).await
 }
 
 /// Marks an open invitation accepted by `user_id`, atomically: `None` when it was not open
 /// (used, revoked or expired), so a link works once even when clicked twice at once.
 pub async fn accept(
-    tx: &mut crate::store::Tx<'_>,
+    tx: &mut Tx<'_>,
     key_hash: &str,
     user_id: &str,
     now: UnixTime,
 ) -> Result<Option<Invitation>, sqlx::Error> {
-    sqlx::query_as::<_, Invitation>(&format!(
+    let sql = format!(
         "update invitations set accepted_at = $1, accepted_by = $2
          where key_hash = $3 and accepted_at is null and revoked_at is null and expires_at > $1
          returning {COLUMNS}"
-    ))
-    .bind(now)
-    .bind(user_id)
-    .bind(key_hash)
-    .fetch_optional(&mut **tx)
-    .await
+    );
+    optional(&mut **tx, &sql, (now, user_id, key_hash)).await
 }
 
 /// Revokes an open invitation of an organisation; false when there was none open.
@@ -142,26 +124,14 @@ pub async fn revoke(
     id: &str,
     now: UnixTime,
 ) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query(
-        "update invitations set revoked_at = $1
-         where id = $2 and organisation_id = $3 and accepted_at is null and revoked_at is null",
-    )
-    .bind(now)
-    .bind(id)
-    .bind(organisation_id)
-    .execute(&mut *db.into().get().await?)
-    .await?
-    .rows_affected()
-        > 0)
+    let sql = "update invitations set revoked_at = $1
+         where id = $2 and organisation_id = $3 and accepted_at is null and revoked_at is null";
+    Ok(run(db, sql, (now, id, organisation_id)).await? > 0)
 }
 
 /// Removes invitations that ended (expired, accepted or revoked) before `cutoff`.
 pub async fn delete_ended(db: &Db, cutoff: UnixTime) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "delete from invitations where expires_at < $1 or accepted_at < $1 or revoked_at < $1",
-    )
-    .bind(cutoff)
-    .execute(db.writer())
-    .await?
-    .rows_affected())
+    let sql =
+        "delete from invitations where expires_at < $1 or accepted_at < $1 or revoked_at < $1";
+    run(db, sql, (cutoff,)).await
 }

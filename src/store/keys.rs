@@ -2,7 +2,8 @@
 
 use sqlx::FromRow;
 
-use crate::store::{Backend, Db};
+use crate::store::sql::{all, one, run};
+use crate::store::{Backend, Conn, Db, Tx};
 
 /// A stored signing key. `private_key` is sealed with the master key (see `keys::master`).
 #[derive(Clone, FromRow)]
@@ -15,23 +16,25 @@ pub struct KeyRow {
     pub activates_at: i64,
 }
 
-/// The insert of a key, bound (run on the pool or in a transaction).
-fn insert_query(k: &KeyRow) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
-    sqlx::query(
+/// Inserts a key on `conn` (the write pool or a transaction).
+async fn insert_on(conn: impl Into<Conn<'_>>, k: &KeyRow) -> Result<u64, sqlx::Error> {
+    let sql =
         "insert into signing_keys (id, alg, private_key, public_jwk, created_at, activates_at)
-         values ($1, $2, $3, $4, $5, $6)",
-    )
-    .bind(&k.id)
-    .bind(&k.alg)
-    .bind(&k.private_key)
-    .bind(&k.public_jwk)
-    .bind(k.created_at)
-    .bind(k.activates_at)
+         values ($1, $2, $3, $4, $5, $6)";
+    let binds = (
+        &k.id,
+        &k.alg,
+        &k.private_key,
+        &k.public_jwk,
+        k.created_at,
+        k.activates_at,
+    );
+    run(conn, sql, binds).await
 }
 
 /// Inserts a key.
 pub async fn insert(db: &Db, k: &KeyRow) -> Result<(), sqlx::Error> {
-    insert_query(k).execute(db.writer()).await?;
+    insert_on(db, k).await?;
     Ok(())
 }
 
@@ -43,58 +46,40 @@ pub async fn insert(db: &Db, k: &KeyRow) -> Result<(), sqlx::Error> {
 pub async fn insert_first(db: &Db, k: &KeyRow) -> Result<bool, sqlx::Error> {
     let mut tx = db.begin().await?;
     if db.backend() == Backend::Postgres {
-        sqlx::query("lock table signing_keys in share row exclusive mode")
-            .execute(&mut *tx)
-            .await?;
-    }
-    let (n,): (i64,) = sqlx::query_as("select count(*) from signing_keys where alg = $1")
-        .bind(&k.alg)
-        .fetch_one(&mut *tx)
+        run(
+            &mut tx,
+            "lock table signing_keys in share row exclusive mode",
+            (),
+        )
         .await?;
+    }
+    let sql = "select count(*) from signing_keys where alg = $1";
+    let (n,): (i64,) = one(&mut *tx, sql, (&k.alg,)).await?;
     if n > 0 {
         tx.rollback().await?;
         return Ok(false);
     }
-    insert_query(k).execute(&mut *tx).await?;
+    insert_on(&mut tx, k).await?;
     tx.commit().await?;
     Ok(true)
 }
 
 /// Every key, oldest activation first.
 pub async fn list(db: &Db) -> Result<Vec<KeyRow>, sqlx::Error> {
-    sqlx::query_as::<_, KeyRow>(
-        "select id, alg, private_key, public_jwk, created_at, activates_at from signing_keys
-         order by activates_at, id",
-    )
-    .fetch_all(db.pool())
-    .await
+    let sql = "select id, alg, private_key, public_jwk, created_at, activates_at from signing_keys
+         order by activates_at, id";
+    all(db.pool(), sql, ()).await
 }
 
 /// Deletes keys by id (keys past their retention).
 pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from signing_keys where id = $1")
-        .bind(id)
-        .execute(db.writer())
-        .await?;
+    run(db, "delete from signing_keys where id = $1", (id,)).await?;
     Ok(())
 }
 
 /// Replaces a key's sealed private part (master-key rotation) inside `tx`, only if it is still
 /// `old`; returns whether it changed.
-pub async fn reseal(
-    tx: &mut crate::store::Tx<'_>,
-    id: &str,
-    old: &str,
-    new: &str,
-) -> Result<bool, sqlx::Error> {
-    Ok(
-        sqlx::query("update signing_keys set private_key = $1 where id = $2 and private_key = $3")
-            .bind(new)
-            .bind(id)
-            .bind(old)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected()
-            == 1,
-    )
+pub async fn reseal(tx: &mut Tx<'_>, id: &str, old: &str, new: &str) -> Result<bool, sqlx::Error> {
+    let sql = "update signing_keys set private_key = $1 where id = $2 and private_key = $3";
+    Ok(run(tx, sql, (new, id, old)).await? == 1)
 }

@@ -4,6 +4,7 @@
 
 use crate::clock::UnixTime;
 use crate::store::Db;
+use crate::store::sql::run;
 
 /// Takes the lease of job `name` for `holder` until `now + ttl` if nobody holds it now;
 /// returns whether it was taken (and the job should run).
@@ -14,24 +15,11 @@ pub async fn acquire(
     now: UnixTime,
     ttl: i64,
 ) -> Result<bool, sqlx::Error> {
-    sqlx::query(
-        "insert into job_leases (name, holder, leased_until) values ($1, $2, 0)
-         on conflict (name) do nothing",
-    )
-    .bind(name)
-    .bind(holder)
-    .execute(db.writer())
-    .await?;
-    let taken = sqlx::query(
-        "update job_leases set holder = $1, leased_until = $2, last_run_at = $3
-         where name = $4 and leased_until <= $3",
-    )
-    .bind(holder)
-    .bind(now + ttl)
-    .bind(now)
-    .bind(name)
-    .execute(db.writer())
-    .await?
-    .rows_affected();
+    let sql = "insert into job_leases (name, holder, leased_until) values ($1, $2, 0)
+         on conflict (name) do nothing";
+    run(db, sql, (name, holder)).await?;
+    let sql = "update job_leases set holder = $1, leased_until = $2, last_run_at = $3
+         where name = $4 and leased_until <= $3";
+    let taken = run(db, sql, (holder, now + ttl, now, name)).await?;
     Ok(taken == 1)
 }

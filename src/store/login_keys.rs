@@ -10,6 +10,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
+use crate::store::sql::{optional, run};
 use crate::store::{Conn, Db};
 
 /// A stored key (its hash only; the key itself is never stored).
@@ -56,22 +57,27 @@ const COLUMNS: &str = "key_hash, purpose, user_id, email, phone, channel, bindin
 const INSERT: &str = "insert into login_keys (key_hash, purpose, user_id, email, phone, channel, binding_hash, code_hash, next, created_at, expires_at)
      values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) on conflict (key_hash) do nothing";
 
-fn bind_new<'q>(
-    q: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-    key: &'q NewKey<'q>,
+/// Runs [`INSERT`] for `key` on `conn`.
+async fn insert_on(
+    conn: impl Into<Conn<'_>>,
+    key: &NewKey<'_>,
     now: UnixTime,
-) -> sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>> {
-    q.bind(key.key_hash)
-        .bind(key.purpose)
-        .bind(key.user_id)
-        .bind(key.email)
-        .bind(key.phone)
-        .bind(key.channel)
-        .bind(key.binding_hash)
-        .bind(key.code_hash)
-        .bind(key.next)
-        .bind(now)
-        .bind(key.expires_at)
+) -> Result<u64, sqlx::Error> {
+    let k = key;
+    let binds = (
+        k.key_hash,
+        k.purpose,
+        k.user_id,
+        k.email,
+        k.phone,
+        k.channel,
+        k.binding_hash,
+        k.code_hash,
+        k.next,
+        now,
+        k.expires_at,
+    );
+    run(conn, INSERT, binds).await
 }
 
 /// Inserts a key (inserting the same key again changes nothing).
@@ -80,9 +86,7 @@ pub async fn insert(
     key: &NewKey<'_>,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    bind_new(sqlx::query(INSERT), key, now)
-        .execute(&mut *db.into().get().await?)
-        .await?;
+    insert_on(db, key, now).await?;
     Ok(())
 }
 
@@ -95,18 +99,9 @@ pub async fn replace(
     now: UnixTime,
 ) -> Result<u64, sqlx::Error> {
     let mut tx = db.into().begin().await?;
-    let dropped = sqlx::query(
-        "delete from login_keys where user_id = $1 and purpose = $2 and used_at is null and key_hash <> $3",
-    )
-    .bind(key.user_id)
-    .bind(key.purpose)
-    .bind(key.key_hash)
-    .execute(&mut *tx)
-    .await?
-    .rows_affected();
-    bind_new(sqlx::query(INSERT), key, now)
-        .execute(&mut *tx)
-        .await?;
+    let sql = "delete from login_keys where user_id = $1 and purpose = $2 and used_at is null and key_hash <> $3";
+    let dropped = run(&mut tx, sql, (key.user_id, key.purpose, key.key_hash)).await?;
+    insert_on(&mut tx, key, now).await?;
     tx.commit().await?;
     Ok(dropped)
 }
@@ -118,15 +113,11 @@ pub async fn find_usable(
     purpose: &str,
     now: UnixTime,
 ) -> Result<Option<LoginKey>, sqlx::Error> {
-    sqlx::query_as::<_, LoginKey>(&format!(
+    let sql = format!(
         "select {COLUMNS} from login_keys
          where key_hash = $1 and purpose = $2 and used_at is null and expires_at > $3"
-    ))
-    .bind(key_hash)
-    .bind(purpose)
-    .bind(now)
-    .fetch_optional(db.pool())
-    .await
+    );
+    optional(db.pool(), &sql, (key_hash, purpose, now)).await
 }
 
 /// Whether a usable key with a code is out for this binding and purpose, with guesses left
@@ -138,18 +129,12 @@ pub async fn has_usable_code(
     now: UnixTime,
     max_attempts: i64,
 ) -> Result<bool, sqlx::Error> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "select 1 from login_keys
+    let sql = "select 1 from login_keys
          where binding_hash = $1 and purpose = $2 and used_at is null and expires_at > $3
            and code_hash is not null and attempts < $4
-         limit 1",
-    )
-    .bind(binding_hash)
-    .bind(purpose)
-    .bind(now)
-    .bind(max_attempts)
-    .fetch_optional(db.pool())
-    .await?;
+         limit 1";
+    let binds = (binding_hash, purpose, now, max_attempts);
+    let row: Option<(i64,)> = optional(db.pool(), sql, binds).await?;
     Ok(row.is_some())
 }
 
@@ -161,16 +146,13 @@ pub async fn consume(
     purpose: &str,
     now: UnixTime,
 ) -> Result<Option<LoginKey>, sqlx::Error> {
-    sqlx::query_as::<_, LoginKey>(&format!(
+    let sql = format!(
         "update login_keys set used_at = $1
          where key_hash = $2 and purpose = $3 and used_at is null and expires_at > $1
          returning {COLUMNS}"
-    ))
-    .bind(now)
-    .bind(key_hash)
-    .bind(purpose)
-    .fetch_optional(&mut *db.into().get().await?)
-    .await
+    );
+    let mut conn = db.into().get().await?;
+    optional(&mut *conn, &sql, (now, key_hash, purpose)).await
 }
 
 /// One code guess: counts an attempt on the newest usable key with a code for this browser
@@ -183,7 +165,7 @@ pub async fn guess(
     now: UnixTime,
     max_attempts: i64,
 ) -> Result<Option<LoginKey>, sqlx::Error> {
-    sqlx::query_as::<_, LoginKey>(&format!(
+    let sql = format!(
         "update login_keys set attempts = attempts + 1
          where key_hash = (
              select key_hash from login_keys
@@ -192,22 +174,14 @@ pub async fn guess(
              order by created_at desc, key_hash desc limit 1)
            and used_at is null and expires_at > $3 and attempts < $4
          returning {COLUMNS}"
-    ))
-    .bind(binding_hash)
-    .bind(purpose)
-    .bind(now)
-    .bind(max_attempts)
-    .fetch_optional(&mut *db.into().get().await?)
-    .await
+    );
+    let mut conn = db.into().get().await?;
+    optional(&mut *conn, &sql, (binding_hash, purpose, now, max_attempts)).await
 }
 
 /// Removes expired keys (used or not) (SECURITY.md 14.2.7).
 pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("delete from login_keys where expires_at <= $1")
-        .bind(now)
-        .execute(db.writer())
-        .await?
-        .rows_affected())
+    run(db, "delete from login_keys where expires_at <= $1", (now,)).await
 }
 
 /// Deletes a person's unused login and recovery keys sent by `channel` (`email` or `sms`):
@@ -218,13 +192,7 @@ pub async fn delete_unused_sent_by(
     user_id: &str,
     channel: &str,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "delete from login_keys
-         where user_id = $1 and channel = $2 and used_at is null and purpose in ('login', 'reset')",
-    )
-    .bind(user_id)
-    .bind(channel)
-    .execute(&mut *db.into().get().await?)
-    .await?
-    .rows_affected())
+    let sql = "delete from login_keys
+         where user_id = $1 and channel = $2 and used_at is null and purpose in ('login', 'reset')";
+    run(db, sql, (user_id, channel)).await
 }

@@ -6,6 +6,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
+use crate::store::sql::{optional, run};
 use crate::store::{Conn, Db};
 
 /// A stored step. Its `Debug` leaves out the key.
@@ -44,23 +45,22 @@ const COLUMNS: &str = "id_hash, user_id, first_amr, request_id, next, ip, user_a
 
 /// Inserts a step.
 pub async fn insert(db: &Db, s: &StepRow) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into login_steps (id_hash, user_id, first_amr, request_id, next, ip, user_agent, replaces, step_up, created_at, expires_at, failures)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0)",
-    )
-    .bind(&s.id_hash)
-    .bind(&s.user_id)
-    .bind(&s.first_amr)
-    .bind(&s.request_id)
-    .bind(&s.next)
-    .bind(&s.ip)
-    .bind(&s.user_agent)
-    .bind(&s.replaces)
-    .bind(s.step_up)
-    .bind(s.created_at)
-    .bind(s.expires_at)
-    .execute(db.writer())
-    .await?;
+    let sql = "insert into login_steps (id_hash, user_id, first_amr, request_id, next, ip, user_agent, replaces, step_up, created_at, expires_at, failures)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 0)";
+    let binds = (
+        &s.id_hash,
+        &s.user_id,
+        &s.first_amr,
+        &s.request_id,
+        &s.next,
+        &s.ip,
+        &s.user_agent,
+        &s.replaces,
+        s.step_up,
+        s.created_at,
+        s.expires_at,
+    );
+    run(db, sql, binds).await?;
     Ok(())
 }
 
@@ -71,26 +71,18 @@ pub async fn find_live(
     now: UnixTime,
     max_failures: i64,
 ) -> Result<Option<StepRow>, sqlx::Error> {
-    sqlx::query_as::<_, StepRow>(&format!(
+    let sql = format!(
         "select {COLUMNS} from login_steps
          where id_hash = $1 and used_at is null and expires_at > $2 and failures < $3"
-    ))
-    .bind(id_hash)
-    .bind(now)
-    .bind(max_failures)
-    .fetch_optional(db.pool())
-    .await
+    );
+    optional(db.pool(), &sql, (id_hash, now, max_failures)).await
 }
 
 /// Counts a wrong second factor; returns the failures so far (`None`: the step is gone).
 pub async fn fail(db: &Db, id_hash: &str) -> Result<Option<i64>, sqlx::Error> {
-    let row: Option<(i64,)> = sqlx::query_as(
-        "update login_steps set failures = failures + 1
-         where id_hash = $1 and used_at is null returning failures",
-    )
-    .bind(id_hash)
-    .fetch_optional(db.writer())
-    .await?;
+    let sql = "update login_steps set failures = failures + 1
+         where id_hash = $1 and used_at is null returning failures";
+    let row: Option<(i64,)> = optional(db.writer(), sql, (id_hash,)).await?;
     Ok(row.map(|(n,)| n))
 }
 
@@ -102,43 +94,26 @@ pub async fn consume(
     now: UnixTime,
     max_failures: i64,
 ) -> Result<Option<StepRow>, sqlx::Error> {
-    sqlx::query_as::<_, StepRow>(&format!(
+    let sql = format!(
         "update login_steps set used_at = $1
          where id_hash = $2 and used_at is null and expires_at > $1 and failures < $3
          returning {COLUMNS}"
-    ))
-    .bind(now)
-    .bind(id_hash)
-    .bind(max_failures)
-    .fetch_optional(db.writer())
-    .await
+    );
+    optional(db.writer(), &sql, (now, id_hash, max_failures)).await
 }
 
 /// Removes a step (abandoned by the person).
 pub async fn delete(db: &Db, id_hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from login_steps where id_hash = $1")
-        .bind(id_hash)
-        .execute(db.writer())
-        .await?;
+    run(db, "delete from login_steps where id_hash = $1", (id_hash,)).await?;
     Ok(())
 }
 
 /// Removes expired steps (used or not).
 pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("delete from login_steps where expires_at <= $1")
-            .bind(now)
-            .execute(db.writer())
-            .await?
-            .rows_affected(),
-    )
+    run(db, "delete from login_steps where expires_at <= $1", (now,)).await
 }
 
 /// Removes every step of a person (their factors were reset).
 pub async fn delete_for_user(db: impl Into<Conn<'_>>, user_id: &str) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("delete from login_steps where user_id = $1")
-        .bind(user_id)
-        .execute(&mut *db.into().get().await?)
-        .await?
-        .rows_affected())
+    run(db, "delete from login_steps where user_id = $1", (user_id,)).await
 }

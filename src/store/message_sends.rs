@@ -5,6 +5,7 @@
 
 use crate::clock::UnixTime;
 use crate::store::Db;
+use crate::store::sql::{one, optional, run};
 
 /// A decision to record.
 #[derive(Debug)]
@@ -27,36 +28,31 @@ pub struct NewSend<'a> {
 
 /// Records a decision once; returns the decision already recorded for `id`, if any.
 pub async fn record(db: &Db, s: &NewSend<'_>, now: UnixTime) -> Result<bool, sqlx::Error> {
-    sqlx::query(
-        "insert into message_sends
+    let sql = "insert into message_sends
              (id, channel, budget, recipient_hash, ip, person_hash, organisation_id, country, created_at, sent)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict (id) do nothing",
-    )
-    .bind(s.id)
-    .bind(s.channel)
-    .bind(s.budget)
-    .bind(s.recipient_hash)
-    .bind(s.ip)
-    .bind(s.person_hash)
-    .bind(s.organisation_id)
-    .bind(s.country)
-    .bind(now)
-    .bind(crate::store::flag(s.sent))
-    .execute(db.writer())
-    .await?;
-    let (sent,): (i64,) = sqlx::query_as("select sent from message_sends where id = $1")
-        .bind(s.id)
-        .fetch_one(db.writer())
-        .await?;
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) on conflict (id) do nothing";
+    let binds = (
+        s.id,
+        s.channel,
+        s.budget,
+        s.recipient_hash,
+        s.ip,
+        s.person_hash,
+        s.organisation_id,
+        s.country,
+        now,
+        crate::store::flag(s.sent),
+    );
+    run(db, sql, binds).await?;
+    let sql = "select sent from message_sends where id = $1";
+    let (sent,): (i64,) = one(db.writer(), sql, (s.id,)).await?;
     Ok(sent != 0)
 }
 
 /// The decision recorded for `id`, if any.
 pub async fn decided(db: &Db, id: &str) -> Result<Option<bool>, sqlx::Error> {
-    let row: Option<(i64,)> = sqlx::query_as("select sent from message_sends where id = $1")
-        .bind(id)
-        .fetch_optional(db.writer())
-        .await?;
+    let sql = "select sent from message_sends where id = $1";
+    let row: Option<(i64,)> = optional(db.writer(), sql, (id,)).await?;
     Ok(row.map(|(s,)| s != 0))
 }
 
@@ -135,25 +131,19 @@ pub async fn last_sent_to(
     budget: &str,
     recipient_hash: &str,
 ) -> Result<Option<UnixTime>, sqlx::Error> {
-    let row: Option<(Option<i64>,)> = sqlx::query_as(
-        "select max(created_at) from message_sends
-         where recipient_hash = $2 and channel = $1 and budget = $3 and sent = 1",
-    )
-    .bind(channel)
-    .bind(recipient_hash)
-    .bind(budget)
-    .fetch_optional(db.writer())
-    .await?;
+    let sql = "select max(created_at) from message_sends
+         where recipient_hash = $2 and channel = $1 and budget = $3 and sent = 1";
+    let binds = (channel, recipient_hash, budget);
+    let row: Option<(Option<i64>,)> = optional(db.writer(), sql, binds).await?;
     Ok(row.and_then(|(t,)| t))
 }
 
 /// Removes rows older than `before`.
 pub async fn delete_before(db: &Db, before: UnixTime) -> Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("delete from message_sends where created_at < $1")
-            .bind(before)
-            .execute(db.writer())
-            .await?
-            .rows_affected(),
+    run(
+        db,
+        "delete from message_sends where created_at < $1",
+        (before,),
     )
+    .await
 }

@@ -33,6 +33,8 @@ pub mod refresh_tokens;
 pub mod revoked;
 pub mod schema;
 pub mod sessions;
+// Private: statements are run through it only inside `store` (no SQL elsewhere).
+mod sql;
 pub mod throttle;
 pub mod users;
 pub mod webauthn_challenges;

@@ -3,7 +3,8 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::{Conn, Db, from_json_list, to_json_list};
+use crate::store::sql::{all, optional, run};
+use crate::store::{Conn, Db, Tx, from_json_list, to_json_list};
 
 /// An organisation (tenant).
 #[derive(Debug, Clone, FromRow)]
@@ -33,40 +34,31 @@ pub const SLUG_UNIQUE: &str = "organisations_slug_key";
 
 /// Inserts an organisation; fails with [`SLUG_UNIQUE`] when the slug is taken.
 pub async fn insert(db: impl Into<Conn<'_>>, org: &Organisation) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into organisations (id, slug, name, default_locale, created_at, updated_at) values ($1, $2, $3, $4, $5, $5)",
-    )
-    .bind(&org.id)
-    .bind(&org.slug)
-    .bind(&org.name)
-    .bind(&org.default_locale)
-    .bind(org.created_at)
-    .execute(&mut *db.into().get().await?)
-    .await?;
+    let sql = "insert into organisations (id, slug, name, default_locale, created_at, updated_at) values ($1, $2, $3, $4, $5, $5)";
+    let binds = (
+        &org.id,
+        &org.slug,
+        &org.name,
+        &org.default_locale,
+        org.created_at,
+    );
+    run(db, sql, binds).await?;
     Ok(())
 }
 
 /// Finds an organisation by id or by slug.
 pub async fn find_by_id_or_slug(db: &Db, key: &str) -> Result<Option<Organisation>, sqlx::Error> {
-    sqlx::query_as::<_, Organisation>(&format!(
-        "select {ORG_COLUMNS} from organisations where id = $1 or slug = $1"
-    ))
-    .bind(key)
-    .fetch_optional(db.pool())
-    .await
+    let sql = format!("select {ORG_COLUMNS} from organisations where id = $1 or slug = $1");
+    optional(db.pool(), &sql, (key,)).await
 }
 
 /// [`find_by_id_or_slug`] inside a transaction.
 pub async fn find_by_id_or_slug_in(
-    tx: &mut crate::store::Tx<'_>,
+    tx: &mut Tx<'_>,
     key: &str,
 ) -> Result<Option<Organisation>, sqlx::Error> {
-    sqlx::query_as::<_, Organisation>(&format!(
-        "select {ORG_COLUMNS} from organisations where id = $1 or slug = $1"
-    ))
-    .bind(key)
-    .fetch_optional(&mut **tx)
-    .await
+    let sql = format!("select {ORG_COLUMNS} from organisations where id = $1 or slug = $1");
+    optional(&mut **tx, &sql, (key,)).await
 }
 
 /// Adds roles to a membership, creating it when missing. Returns the resulting roles.
@@ -86,50 +78,41 @@ pub async fn add_member(
 /// [`add_member`] inside a transaction, recording who invited the member (kept when the
 /// membership existed).
 pub async fn add_member_in(
-    tx: &mut crate::store::Tx<'_>,
+    tx: &mut Tx<'_>,
     user_id: &str,
     organisation_id: &str,
     roles: &[String],
     invited_by: Option<&str>,
     now: UnixTime,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let existing: Option<(String,)> =
-        sqlx::query_as("select roles from memberships where user_id = $1 and organisation_id = $2")
-            .bind(user_id)
-            .bind(organisation_id)
-            .fetch_optional(&mut **tx)
-            .await?;
-    let mut merged = existing.map(|(r,)| from_json_list(&r)).unwrap_or_default();
+    let mut merged = roles_in(tx, user_id, organisation_id)
+        .await?
+        .unwrap_or_default();
     for role in roles {
         if !merged.contains(role) {
             merged.push(role.clone());
         }
     }
-    sqlx::query(
-        "insert into memberships (user_id, organisation_id, roles, created_at, updated_at, invited_by)
+    let sql = "insert into memberships (user_id, organisation_id, roles, created_at, updated_at, invited_by)
          values ($1, $2, $3, $4, $4, $5)
-         on conflict (user_id, organisation_id) do update set roles = excluded.roles, updated_at = excluded.updated_at",
-    )
-    .bind(user_id)
-    .bind(organisation_id)
-    .bind(to_json_list(&merged))
-    .bind(now)
-    .bind(invited_by)
-    .execute(&mut **tx)
-    .await?;
+         on conflict (user_id, organisation_id) do update set roles = excluded.roles, updated_at = excluded.updated_at";
+    let binds = (
+        user_id,
+        organisation_id,
+        to_json_list(&merged),
+        now,
+        invited_by,
+    );
+    run(tx, sql, binds).await?;
     Ok(merged)
 }
 
 /// All of a person's memberships.
 pub async fn memberships_of(db: &Db, user_id: &str) -> Result<Vec<Membership>, sqlx::Error> {
-    let rows: Vec<(String, String, String, String)> = sqlx::query_as(
-        "select o.id, o.slug, o.name, m.roles from memberships m
+    let sql = "select o.id, o.slug, o.name, m.roles from memberships m
          join organisations o on o.id = m.organisation_id
-         where m.user_id = $1 order by o.slug",
-    )
-    .bind(user_id)
-    .fetch_all(db.pool())
-    .await?;
+         where m.user_id = $1 order by o.slug";
+    let rows: Vec<(String, String, String, String)> = all(db.pool(), sql, (user_id,)).await?;
     Ok(rows
         .into_iter()
         .map(|(organisation_id, slug, name, roles)| Membership {
@@ -144,16 +127,12 @@ pub async fn memberships_of(db: &Db, user_id: &str) -> Result<Vec<Membership>, s
 /// A person's roles in one organisation, inside a transaction; `None` when they are not a
 /// member (any more).
 pub async fn roles_in(
-    tx: &mut crate::store::Tx<'_>,
+    tx: &mut Tx<'_>,
     user_id: &str,
     organisation_id: &str,
 ) -> Result<Option<Vec<String>>, sqlx::Error> {
-    let row: Option<(String,)> =
-        sqlx::query_as("select roles from memberships where user_id = $1 and organisation_id = $2")
-            .bind(user_id)
-            .bind(organisation_id)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let sql = "select roles from memberships where user_id = $1 and organisation_id = $2";
+    let row: Option<(String,)> = optional(&mut **tx, sql, (user_id, organisation_id)).await?;
     Ok(row.map(|(r,)| from_json_list(&r)))
 }
 
@@ -164,13 +143,11 @@ pub async fn list(
     after_slug: Option<&str>,
     limit: i64,
 ) -> Result<Vec<Organisation>, sqlx::Error> {
-    let mut orgs = sqlx::query_as::<_, Organisation>(&format!(
-        "select {ORG_COLUMNS} from organisations where slug > $1 order by slug limit $2"
-    ))
-    .bind(after_slug.unwrap_or(""))
-    .bind(if ids.is_some() { MAX_SCAN } else { limit + 1 })
-    .fetch_all(db.pool())
-    .await?;
+    let sql =
+        format!("select {ORG_COLUMNS} from organisations where slug > $1 order by slug limit $2");
+    let read = if ids.is_some() { MAX_SCAN } else { limit + 1 };
+    let mut orgs: Vec<Organisation> =
+        all(db.pool(), &sql, (after_slug.unwrap_or(""), read)).await?;
     if let Some(ids) = ids {
         orgs.retain(|o| ids.contains(&o.id));
         orgs.truncate(limit as usize + 1);
@@ -187,27 +164,15 @@ pub async fn update(
     org: &Organisation,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update organisations set slug = $1, name = $2, default_locale = $3, updated_at = $4 where id = $5",
-    )
-    .bind(&org.slug)
-    .bind(&org.name)
-    .bind(&org.default_locale)
-    .bind(now)
-    .bind(&org.id)
-    .execute(&mut *db.into().get().await?)
-    .await?;
+    let sql = "update organisations set slug = $1, name = $2, default_locale = $3, updated_at = $4 where id = $5";
+    let binds = (&org.slug, &org.name, &org.default_locale, now, &org.id);
+    run(db, sql, binds).await?;
     Ok(())
 }
 
 /// Deletes an organisation (memberships, roles, its clients and invitations go with it).
 pub async fn delete(db: impl Into<Conn<'_>>, id: &str) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query("delete from organisations where id = $1")
-        .bind(id)
-        .execute(&mut *db.into().get().await?)
-        .await?
-        .rows_affected()
-        > 0)
+    Ok(run(db, "delete from organisations where id = $1", (id,)).await? > 0)
 }
 
 /// A role of an organisation's own list.
@@ -220,12 +185,8 @@ pub struct Role {
 
 /// The organisation's roles, by name.
 pub async fn roles(db: &Db, organisation_id: &str) -> Result<Vec<Role>, sqlx::Error> {
-    sqlx::query_as::<_, Role>(
-        "select name, description, created_at from organisation_roles where organisation_id = $1 order by name",
-    )
-    .bind(organisation_id)
-    .fetch_all(db.pool())
-    .await
+    let sql = "select name, description, created_at from organisation_roles where organisation_id = $1 order by name";
+    all(db.pool(), sql, (organisation_id,)).await
 }
 
 /// Adds a role or changes its description.
@@ -236,16 +197,9 @@ pub async fn put_role(
     description: &str,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into organisation_roles (organisation_id, name, description, created_at) values ($1, $2, $3, $4)
-         on conflict (organisation_id, name) do update set description = excluded.description",
-    )
-    .bind(organisation_id)
-    .bind(name)
-    .bind(description)
-    .bind(now)
-    .execute(&mut *db.into().get().await?)
-    .await?;
+    let sql = "insert into organisation_roles (organisation_id, name, description, created_at) values ($1, $2, $3, $4)
+         on conflict (organisation_id, name) do update set description = excluded.description";
+    run(db, sql, (organisation_id, name, description, now)).await?;
     Ok(())
 }
 
@@ -257,16 +211,10 @@ pub async fn ensure_roles(
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
     let mut conn = db.into().get().await?;
+    let sql = "insert into organisation_roles (organisation_id, name, description, created_at) values ($1, $2, '', $3)
+             on conflict (organisation_id, name) do nothing";
     for name in names {
-        sqlx::query(
-            "insert into organisation_roles (organisation_id, name, description, created_at) values ($1, $2, '', $3)
-             on conflict (organisation_id, name) do nothing",
-        )
-        .bind(organisation_id)
-        .bind(name)
-        .bind(now)
-        .execute(&mut *conn)
-        .await?;
+        run(Conn::Tx(&mut conn), sql, (organisation_id, name, now)).await?;
     }
     Ok(())
 }
@@ -279,31 +227,20 @@ pub async fn delete_role(
     now: UnixTime,
 ) -> Result<bool, sqlx::Error> {
     let mut tx = db.into().begin().await?;
-    let deleted =
-        sqlx::query("delete from organisation_roles where organisation_id = $1 and name = $2")
-            .bind(organisation_id)
-            .bind(name)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected()
-            > 0;
-    let holders: Vec<(String, String)> =
-        sqlx::query_as("select user_id, roles from memberships where organisation_id = $1")
-            .bind(organisation_id)
-            .fetch_all(&mut *tx)
-            .await?;
+    let sql = "delete from organisation_roles where organisation_id = $1 and name = $2";
+    let deleted = run(&mut tx, sql, (organisation_id, name)).await? > 0;
+    let sql = "select user_id, roles from memberships where organisation_id = $1";
+    let holders: Vec<(String, String)> = all(&mut *tx, sql, (organisation_id,)).await?;
     for (user_id, roles) in holders {
         let roles = from_json_list(&roles);
         if roles.iter().any(|r| r == name) {
             let kept: Vec<String> = roles.into_iter().filter(|r| r != name).collect();
-            sqlx::query(
-                "update memberships set roles = $1, updated_at = $2 where user_id = $3 and organisation_id = $4",
+            let sql = "update memberships set roles = $1, updated_at = $2 where user_id = $3 and organisation_id = $4";
+            run(
+                &mut tx,
+                sql,
+                (to_json_list(&kept), now, &user_id, organisation_id),
             )
-            .bind(to_json_list(&kept))
-            .bind(now)
-            .bind(&user_id)
-            .bind(organisation_id)
-            .execute(&mut *tx)
             .await?;
         }
     }
@@ -338,21 +275,22 @@ pub async fn members(
     limit: i64,
 ) -> Result<Vec<MemberRow>, sqlx::Error> {
     let (after_email, after_id) = after.unwrap_or(("", ""));
-    sqlx::query_as::<_, MemberRow>(&format!(
+    let sql = format!(
         "{MEMBER_SELECT}
          where m.organisation_id = $1
            and ($2 = '' or lower(coalesce(u.name, '')) like $2 escape '\\' or u.email_normalized like $2 escape '\\')
            and (u.email_normalized > $3 or (u.email_normalized = $3 and u.id > $4))
          order by u.email_normalized, u.id
          limit $5"
-    ))
-    .bind(organisation_id)
-    .bind(search.unwrap_or(""))
-    .bind(after_email)
-    .bind(after_id)
-    .bind(limit + 1)
-    .fetch_all(db.pool())
-    .await
+    );
+    let binds = (
+        organisation_id,
+        search.unwrap_or(""),
+        after_email,
+        after_id,
+        limit + 1,
+    );
+    all(db.pool(), &sql, binds).await
 }
 
 /// One member of an organisation; `None` when the person is not a member there.
@@ -361,13 +299,8 @@ pub async fn member(
     organisation_id: &str,
     user_id: &str,
 ) -> Result<Option<MemberRow>, sqlx::Error> {
-    sqlx::query_as::<_, MemberRow>(&format!(
-        "{MEMBER_SELECT} where m.organisation_id = $1 and m.user_id = $2"
-    ))
-    .bind(organisation_id)
-    .bind(user_id)
-    .fetch_optional(db.pool())
-    .await
+    let sql = format!("{MEMBER_SELECT} where m.organisation_id = $1 and m.user_id = $2");
+    optional(db.pool(), &sql, (organisation_id, user_id)).await
 }
 
 /// Replaces a member's roles; false when they are not a member.
@@ -378,17 +311,9 @@ pub async fn set_roles(
     roles: &[String],
     now: UnixTime,
 ) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query(
-        "update memberships set roles = $1, updated_at = $2 where organisation_id = $3 and user_id = $4",
-    )
-    .bind(to_json_list(roles))
-    .bind(now)
-    .bind(organisation_id)
-    .bind(user_id)
-    .execute(&mut *db.into().get().await?)
-    .await?
-    .rows_affected()
-        > 0)
+    let sql = "update memberships set roles = $1, updated_at = $2 where organisation_id = $3 and user_id = $4";
+    let binds = (to_json_list(roles), now, organisation_id, user_id);
+    Ok(run(db, sql, binds).await? > 0)
 }
 
 /// Removes a membership; false when there was none.
@@ -397,24 +322,14 @@ pub async fn remove_member(
     organisation_id: &str,
     user_id: &str,
 ) -> Result<bool, sqlx::Error> {
-    Ok(
-        sqlx::query("delete from memberships where organisation_id = $1 and user_id = $2")
-            .bind(organisation_id)
-            .bind(user_id)
-            .execute(&mut *db.into().get().await?)
-            .await?
-            .rows_affected()
-            > 0,
-    )
+    let sql = "delete from memberships where organisation_id = $1 and user_id = $2";
+    Ok(run(db, sql, (organisation_id, user_id)).await? > 0)
 }
 
 /// How many members hold `admin`.
 pub async fn count_admins(db: &Db, organisation_id: &str) -> Result<i64, sqlx::Error> {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("select roles from memberships where organisation_id = $1")
-            .bind(organisation_id)
-            .fetch_all(db.pool())
-            .await?;
+    let sql = "select roles from memberships where organisation_id = $1";
+    let rows: Vec<(String,)> = all(db.pool(), sql, (organisation_id,)).await?;
     Ok(rows
         .iter()
         .filter(|(r,)| from_json_list(r).iter().any(|x| x == "admin"))

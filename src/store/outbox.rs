@@ -11,7 +11,8 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::{Conn, Db};
+use crate::store::sql::{all, optional, run};
+use crate::store::{Conn, Db, Tx};
 
 /// A new message.
 #[derive(Debug)]
@@ -50,23 +51,17 @@ pub struct Status {
     pub last_error: Option<String>,
 }
 
+const STATUS_COLUMNS: &str = "id, channel, recipient, created_at, attempts, next_attempt_at, claimed_until, sent_at, last_error";
+
 /// Enqueues a message, due at once.
 pub async fn insert(
     db: impl Into<Conn<'_>>,
     m: &NewMessage<'_>,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into outbox (id, channel, recipient, payload, created_at, attempts, next_attempt_at)
-         values ($1, $2, $3, $4, $5, 0, $5)",
-    )
-    .bind(m.id)
-    .bind(m.channel)
-    .bind(m.recipient)
-    .bind(m.payload)
-    .bind(now)
-    .execute(&mut *db.into().get().await?)
-    .await?;
+    let sql = "insert into outbox (id, channel, recipient, payload, created_at, attempts, next_attempt_at)
+         values ($1, $2, $3, $4, $5, 0, $5)";
+    run(db, sql, (m.id, m.channel, m.recipient, m.payload, now)).await?;
     Ok(())
 }
 
@@ -77,19 +72,9 @@ pub async fn insert_once(
     m: &NewMessage<'_>,
     now: UnixTime,
 ) -> Result<bool, sqlx::Error> {
-    Ok(sqlx::query(
-        "insert into outbox (id, channel, recipient, payload, created_at, attempts, next_attempt_at)
-         values ($1, $2, $3, $4, $5, 0, $5) on conflict (id) do nothing",
-    )
-    .bind(m.id)
-    .bind(m.channel)
-    .bind(m.recipient)
-    .bind(m.payload)
-    .bind(now)
-    .execute(&mut *db.into().get().await?)
-    .await?
-    .rows_affected()
-        > 0)
+    let sql = "insert into outbox (id, channel, recipient, payload, created_at, attempts, next_attempt_at)
+         values ($1, $2, $3, $4, $5, 0, $5) on conflict (id) do nothing";
+    Ok(run(db, sql, (m.id, m.channel, m.recipient, m.payload, now)).await? > 0)
 }
 
 /// Claims up to `limit` due messages until `now + lease`, counting the attempt. Due: not
@@ -103,8 +88,7 @@ pub async fn claim_due(
 ) -> Result<Vec<Claimed>, sqlx::Error> {
     // The outer conditions repeat the inner ones: on PostgreSQL a concurrent claimer blocked
     // on the row lock re-evaluates them against the updated row and skips it.
-    sqlx::query_as::<_, Claimed>(
-        "update outbox set claimed_until = $1, attempts = attempts + 1
+    let sql = "update outbox set claimed_until = $1, attempts = attempts + 1
          where id in (
              select id from outbox
              where sent_at is null and next_attempt_at <= $2 and attempts < $3
@@ -113,25 +97,15 @@ pub async fn claim_due(
              limit $4)
            and sent_at is null and attempts < $3
            and (claimed_until is null or claimed_until <= $2)
-         returning id, channel, recipient, payload, created_at, attempts",
-    )
-    .bind(now + lease)
-    .bind(now)
-    .bind(max_attempts)
-    .bind(limit)
-    .fetch_all(db.writer())
-    .await
+         returning id, channel, recipient, payload, created_at, attempts";
+    all(db.writer(), sql, (now + lease, now, max_attempts, limit)).await
 }
 
 /// Records a delivery.
 pub async fn mark_sent(db: &Db, id: &str, now: UnixTime) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update outbox set sent_at = $1, claimed_until = null, last_error = null where id = $2",
-    )
-    .bind(now)
-    .bind(id)
-    .execute(db.writer())
-    .await?;
+    let sql =
+        "update outbox set sent_at = $1, claimed_until = null, last_error = null where id = $2";
+    run(db, sql, (now, id)).await?;
     Ok(())
 }
 
@@ -143,36 +117,23 @@ pub async fn mark_failed(
     error: &str,
     next_attempt_at: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update outbox set claimed_until = null, last_error = $1, next_attempt_at = $2 where id = $3",
-    )
-    .bind(error)
-    .bind(next_attempt_at)
-    .bind(id)
-    .execute(db.writer())
-    .await?;
+    let sql = "update outbox set claimed_until = null, last_error = $1, next_attempt_at = $2 where id = $3";
+    run(db, sql, (error, next_attempt_at, id)).await?;
     Ok(())
 }
 
 /// One message's delivery state.
 pub async fn status(db: &Db, id: &str) -> Result<Option<Status>, sqlx::Error> {
-    sqlx::query_as::<_, Status>(
-        "select id, channel, recipient, created_at, attempts, next_attempt_at, claimed_until, sent_at, last_error
-         from outbox where id = $1",
-    )
-    .bind(id)
-    .fetch_optional(db.pool())
-    .await
+    let sql = format!("select {STATUS_COLUMNS} from outbox where id = $1");
+    optional(db.pool(), &sql, (id,)).await
 }
 
 /// Messages not yet delivered, oldest first.
 pub async fn pending(db: &Db) -> Result<Vec<Status>, sqlx::Error> {
-    sqlx::query_as::<_, Status>(
-        "select id, channel, recipient, created_at, attempts, next_attempt_at, claimed_until, sent_at, last_error
-         from outbox where sent_at is null order by created_at, id",
-    )
-    .fetch_all(db.pool())
-    .await
+    let sql = format!(
+        "select {STATUS_COLUMNS} from outbox where sent_at is null order by created_at, id"
+    );
+    all(db.pool(), &sql, ()).await
 }
 
 /// Removes messages sent before `sent_before`, and undeliverable ones (out of attempts)
@@ -183,53 +144,32 @@ pub async fn delete_done(
     dead_before: UnixTime,
     max_attempts: i64,
 ) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query(
-        "delete from outbox
+    let sql = "delete from outbox
          where (sent_at is not null and sent_at < $1)
-            or (sent_at is null and attempts >= $3 and created_at < $2)",
-    )
-    .bind(sent_before)
-    .bind(dead_before)
-    .bind(max_attempts)
-    .execute(db.writer())
-    .await?
-    .rows_affected())
+            or (sent_at is null and attempts >= $3 and created_at < $2)";
+    run(db, sql, (sent_before, dead_before, max_attempts)).await
 }
 
 /// Messages not yet delivered (and not given up on), per channel.
 pub async fn depth(db: &Db, max_attempts: i64) -> Result<Vec<(String, i64)>, sqlx::Error> {
-    sqlx::query_as(
-        "select channel, count(*) from outbox where sent_at is null and attempts < $1
-         group by channel order by channel",
-    )
-    .bind(max_attempts)
-    .fetch_all(db.pool())
-    .await
+    let sql = "select channel, count(*) from outbox where sent_at is null and attempts < $1
+         group by channel order by channel";
+    all(db.pool(), sql, (max_attempts,)).await
 }
 
 /// Every row's id and sealed payload (master-key rotation).
 pub async fn sealed_payloads(db: &Db) -> Result<Vec<(String, String)>, sqlx::Error> {
-    sqlx::query_as("select id, payload from outbox order by id")
-        .fetch_all(db.writer())
-        .await
+    all(
+        db.writer(),
+        "select id, payload from outbox order by id",
+        (),
+    )
+    .await
 }
 
 /// Replaces a row's sealed payload inside `tx`, only if it is still `old` (master-key
 /// rotation); returns whether it changed.
-pub async fn reseal(
-    tx: &mut crate::store::Tx<'_>,
-    id: &str,
-    old: &str,
-    new: &str,
-) -> Result<bool, sqlx::Error> {
-    Ok(
-        sqlx::query("update outbox set payload = $1 where id = $2 and payload = $3")
-            .bind(new)
-            .bind(id)
-            .bind(old)
-            .execute(&mut **tx)
-            .await?
-            .rows_affected()
-            == 1,
-    )
+pub async fn reseal(tx: &mut Tx<'_>, id: &str, old: &str, new: &str) -> Result<bool, sqlx::Error> {
+    let sql = "update outbox set payload = $1 where id = $2 and payload = $3";
+    Ok(run(tx, sql, (new, id, old)).await? == 1)
 }

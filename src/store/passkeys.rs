@@ -5,6 +5,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
+use crate::store::sql::{all, one, optional, run};
 use crate::store::{Conn, Db};
 
 /// The unique constraint on `credential_id`.
@@ -27,30 +28,26 @@ const COLUMNS: &str = "id, user_id, credential_id, name, credential, created_at,
 /// Stores a new passkey. A credential id registered before (to anyone) is a unique
 /// violation of [`CREDENTIAL_UNIQUE`].
 pub async fn insert(db: impl Into<Conn<'_>>, row: &PasskeyRow) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into passkeys (id, user_id, credential_id, name, credential, created_at, last_used_at)
-         values ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&row.id)
-    .bind(&row.user_id)
-    .bind(&row.credential_id)
-    .bind(&row.name)
-    .bind(&row.credential)
-    .bind(row.created_at)
-    .bind(row.last_used_at)
-    .execute(&mut *db.into().get().await?)
-    .await?;
+    let sql = "insert into passkeys (id, user_id, credential_id, name, credential, created_at, last_used_at)
+         values ($1, $2, $3, $4, $5, $6, $7)";
+    let r = row;
+    let binds = (
+        &r.id,
+        &r.user_id,
+        &r.credential_id,
+        &r.name,
+        &r.credential,
+        r.created_at,
+        r.last_used_at,
+    );
+    run(db, sql, binds).await?;
     Ok(())
 }
 
 /// A person's passkeys, oldest first.
 pub async fn list_for_user(db: &Db, user_id: &str) -> Result<Vec<PasskeyRow>, sqlx::Error> {
-    sqlx::query_as::<_, PasskeyRow>(&format!(
-        "select {COLUMNS} from passkeys where user_id = $1 order by created_at, id"
-    ))
-    .bind(user_id)
-    .fetch_all(db.pool())
-    .await
+    let sql = format!("select {COLUMNS} from passkeys where user_id = $1 order by created_at, id");
+    all(db.pool(), &sql, (user_id,)).await
 }
 
 /// The passkey with this credential id (base64url), whoever it belongs to.
@@ -58,12 +55,8 @@ pub async fn find_by_credential(
     db: &Db,
     credential_id: &str,
 ) -> Result<Option<PasskeyRow>, sqlx::Error> {
-    sqlx::query_as::<_, PasskeyRow>(&format!(
-        "select {COLUMNS} from passkeys where credential_id = $1"
-    ))
-    .bind(credential_id)
-    .fetch_optional(db.writer())
-    .await
+    let sql = format!("select {COLUMNS} from passkeys where credential_id = $1");
+    optional(db.writer(), &sql, (credential_id,)).await
 }
 
 /// The passkey `id` when it belongs to `user_id`.
@@ -72,13 +65,8 @@ pub async fn find_for_user(
     user_id: &str,
     id: &str,
 ) -> Result<Option<PasskeyRow>, sqlx::Error> {
-    sqlx::query_as::<_, PasskeyRow>(&format!(
-        "select {COLUMNS} from passkeys where id = $1 and user_id = $2"
-    ))
-    .bind(id)
-    .bind(user_id)
-    .fetch_optional(db.pool())
-    .await
+    let sql = format!("select {COLUMNS} from passkeys where id = $1 and user_id = $2");
+    optional(db.pool(), &sql, (id, user_id)).await
 }
 
 /// Records a use: the updated credential (counter, backup state) and `last_used_at`.
@@ -88,13 +76,8 @@ pub async fn record_use(
     credential: &str,
     now: UnixTime,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("update passkeys set credential = $1, last_used_at = $2 where id = $3")
-        .bind(credential)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *db.into().get().await?)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let sql = "update passkeys set credential = $1, last_used_at = $2 where id = $3";
+    Ok(run(db, sql, (credential, now, id)).await? == 1)
 }
 
 /// Renames the passkey `id` of `user_id`; false when there is none.
@@ -104,13 +87,8 @@ pub async fn rename(
     id: &str,
     name: &str,
 ) -> Result<bool, sqlx::Error> {
-    let done = sqlx::query("update passkeys set name = $1 where id = $2 and user_id = $3")
-        .bind(name)
-        .bind(id)
-        .bind(user_id)
-        .execute(&mut *db.into().get().await?)
-        .await?;
-    Ok(done.rows_affected() == 1)
+    let sql = "update passkeys set name = $1 where id = $2 and user_id = $3";
+    Ok(run(db, sql, (name, id, user_id)).await? == 1)
 }
 
 /// Deletes the passkey `id` of `user_id` and returns it; `None` when there is none.
@@ -119,28 +97,19 @@ pub async fn delete(
     user_id: &str,
     id: &str,
 ) -> Result<Option<PasskeyRow>, sqlx::Error> {
-    sqlx::query_as::<_, PasskeyRow>(&format!(
-        "delete from passkeys where id = $1 and user_id = $2 returning {COLUMNS}"
-    ))
-    .bind(id)
-    .bind(user_id)
-    .fetch_optional(&mut *db.into().get().await?)
-    .await
+    let sql = format!("delete from passkeys where id = $1 and user_id = $2 returning {COLUMNS}");
+    let mut conn = db.into().get().await?;
+    optional(&mut *conn, &sql, (id, user_id)).await
 }
 
 /// How many passkeys `user_id` has.
 pub async fn count_for_user(db: &Db, user_id: &str) -> Result<i64, sqlx::Error> {
-    sqlx::query_scalar("select count(*) from passkeys where user_id = $1")
-        .bind(user_id)
-        .fetch_one(db.pool())
-        .await
+    let sql = "select count(*) from passkeys where user_id = $1";
+    let (n,): (i64,) = one(db.pool(), sql, (user_id,)).await?;
+    Ok(n)
 }
 
 /// Deletes every passkey of `user_id` (the operator's recovery); how many there were.
 pub async fn delete_for_user(db: impl Into<Conn<'_>>, user_id: &str) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query("delete from passkeys where user_id = $1")
-        .bind(user_id)
-        .execute(&mut *db.into().get().await?)
-        .await?;
-    Ok(done.rows_affected())
+    run(db, "delete from passkeys where user_id = $1", (user_id,)).await
 }

@@ -3,6 +3,7 @@
 //! (the grant).
 
 use crate::clock::UnixTime;
+use crate::store::sql::{optional, run};
 use crate::store::{Db, Tx};
 
 /// What presenting a refresh token found.
@@ -24,37 +25,21 @@ pub async fn insert(
     now: UnixTime,
     expires_at: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into refresh_tokens (token_hash, grant_id, created_at, expires_at) values ($1, $2, $3, $4)",
-    )
-    .bind(token_hash)
-    .bind(grant_id)
-    .bind(now)
-    .bind(expires_at)
-    .execute(&mut **tx)
-    .await?;
+    let sql = "insert into refresh_tokens (token_hash, grant_id, created_at, expires_at) values ($1, $2, $3, $4)";
+    run(tx, sql, (token_hash, grant_id, now, expires_at)).await?;
     Ok(())
 }
 
 /// Consumes a refresh token in one atomic statement.
 pub async fn take(tx: &mut Tx<'_>, token_hash: &str, now: UnixTime) -> Result<Taken, sqlx::Error> {
-    let fresh: Option<(String,)> = sqlx::query_as(
-        "update refresh_tokens set used_at = $1
+    let sql = "update refresh_tokens set used_at = $1
          where token_hash = $2 and used_at is null and expires_at > $1
-         returning grant_id",
-    )
-    .bind(now)
-    .bind(token_hash)
-    .fetch_optional(&mut **tx)
-    .await?;
-    if let Some((grant_id,)) = fresh {
+         returning grant_id";
+    if let Some((grant_id,)) = optional(&mut **tx, sql, (now, token_hash)).await? {
         return Ok(Taken::Fresh { grant_id });
     }
-    let used: Option<(String, Option<i64>)> =
-        sqlx::query_as("select grant_id, used_at from refresh_tokens where token_hash = $1")
-            .bind(token_hash)
-            .fetch_optional(&mut **tx)
-            .await?;
+    let sql = "select grant_id, used_at from refresh_tokens where token_hash = $1";
+    let used: Option<(String, Option<i64>)> = optional(&mut **tx, sql, (token_hash,)).await?;
     Ok(match used {
         Some((grant_id, Some(_))) => Taken::Reused { grant_id },
         _ => Taken::Invalid,
@@ -66,22 +51,19 @@ pub async fn find(
     db: &Db,
     token_hash: &str,
 ) -> Result<Option<(String, i64, Option<i64>)>, sqlx::Error> {
-    sqlx::query_as("select grant_id, expires_at, used_at from refresh_tokens where token_hash = $1")
-        .bind(token_hash)
-        .fetch_optional(db.pool())
-        .await
+    let sql = "select grant_id, expires_at, used_at from refresh_tokens where token_hash = $1";
+    optional(db.pool(), sql, (token_hash,)).await
 }
 
 /// Removes refresh tokens past their expiry (used ones are kept until then, so reuse is
 /// still detected while the token could have been valid).
 pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("delete from refresh_tokens where expires_at <= $1")
-            .bind(now)
-            .execute(db.writer())
-            .await?
-            .rows_affected(),
+    run(
+        db,
+        "delete from refresh_tokens where expires_at <= $1",
+        (now,),
     )
+    .await
 }
 
 /// Everything a refresh needs, read in one query: the token's state, its grant, whether the
@@ -109,8 +91,7 @@ struct LookupRow {
 
 /// Looks a refresh token up with its grant, person and organisation roles (no lock taken).
 pub async fn lookup(db: &Db, token_hash: &str) -> Result<Option<Lookup>, sqlx::Error> {
-    let row = sqlx::query_as::<_, LookupRow>(
-        "select g.id, g.client_id, g.user_id, g.sid, g.scope, g.organisation_id, g.auth_time,
+    let sql = "select g.id, g.client_id, g.user_id, g.sid, g.scope, g.organisation_id, g.auth_time,
                 g.amr, g.acr, g.created_at, g.expires_at, g.revoked_at,
                 rt.expires_at as token_expires_at, rt.used_at as token_used_at,
                 u.disabled as user_disabled, m.roles as org_roles
@@ -118,11 +99,8 @@ pub async fn lookup(db: &Db, token_hash: &str) -> Result<Option<Lookup>, sqlx::E
          join grants g on g.id = rt.grant_id
          left join users u on u.id = g.user_id
          left join memberships m on m.user_id = g.user_id and m.organisation_id = g.organisation_id
-         where rt.token_hash = $1",
-    )
-    .bind(token_hash)
-    .fetch_optional(db.pool())
-    .await?;
+         where rt.token_hash = $1";
+    let row: Option<LookupRow> = optional(db.pool(), sql, (token_hash,)).await?;
     Ok(row.map(|r| Lookup {
         grant: r.grant,
         expires_at: r.token_expires_at,

@@ -2,36 +2,28 @@
 
 use crate::clock::UnixTime;
 use crate::store::Db;
+use crate::store::sql::{optional, run};
 
 /// Records a revoked access token until it would have expired anyway.
 pub async fn insert(db: &Db, jti: &str, expires_at: UnixTime) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into revoked_access_tokens (jti, expires_at) values ($1, $2) on conflict (jti) do nothing",
-    )
-    .bind(jti)
-    .bind(expires_at)
-    .execute(db.writer())
-    .await?;
+    let sql = "insert into revoked_access_tokens (jti, expires_at) values ($1, $2) on conflict (jti) do nothing";
+    run(db, sql, (jti, expires_at)).await?;
     Ok(())
 }
 
 /// Whether an access token was revoked.
 pub async fn contains(db: &Db, jti: &str) -> Result<bool, sqlx::Error> {
-    let row: Option<(String,)> =
-        sqlx::query_as("select jti from revoked_access_tokens where jti = $1")
-            .bind(jti)
-            .fetch_optional(db.pool())
-            .await?;
+    let sql = "select jti from revoked_access_tokens where jti = $1";
+    let row: Option<(String,)> = optional(db.pool(), sql, (jti,)).await?;
     Ok(row.is_some())
 }
 
 /// Forgets revocations of tokens that have expired.
 pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
-    Ok(
-        sqlx::query("delete from revoked_access_tokens where expires_at <= $1")
-            .bind(now)
-            .execute(db.writer())
-            .await?
-            .rows_affected(),
+    run(
+        db,
+        "delete from revoked_access_tokens where expires_at <= $1",
+        (now,),
     )
+    .await
 }

@@ -4,6 +4,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
+use crate::store::sql::{all, optional, run};
 use crate::store::{Conn, Db};
 
 /// A session row.
@@ -43,24 +44,23 @@ pub async fn insert(
     s: &SessionRow,
     origin: Origin<'_>,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into sessions (id_hash, sid, user_id, csrf, auth_time, amr, acr, created_at, last_seen_at, expires_at, ip, user_agent)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-    )
-    .bind(&s.id_hash)
-    .bind(&s.sid)
-    .bind(&s.user_id)
-    .bind(&s.csrf)
-    .bind(s.auth_time)
-    .bind(&s.amr)
-    .bind(&s.acr)
-    .bind(s.created_at)
-    .bind(s.last_seen_at)
-    .bind(s.expires_at)
-    .bind(origin.ip)
-    .bind(origin.user_agent)
-    .execute(&mut *db.into().get().await?)
-    .await?;
+    let sql = "insert into sessions (id_hash, sid, user_id, csrf, auth_time, amr, acr, created_at, last_seen_at, expires_at, ip, user_agent)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)";
+    let binds = (
+        &s.id_hash,
+        &s.sid,
+        &s.user_id,
+        &s.csrf,
+        s.auth_time,
+        &s.amr,
+        &s.acr,
+        s.created_at,
+        s.last_seen_at,
+        s.expires_at,
+        origin.ip,
+        origin.user_agent,
+    );
+    run(db, sql, binds).await?;
     Ok(())
 }
 
@@ -70,51 +70,33 @@ pub async fn find(
     id_hash: &str,
     now: UnixTime,
 ) -> Result<Option<SessionRow>, sqlx::Error> {
-    sqlx::query_as::<_, SessionRow>(
-        "select id_hash, sid, user_id, csrf, auth_time, amr, acr, created_at, last_seen_at, expires_at
-         from sessions where id_hash = $1 and expires_at > $2",
-    )
-    .bind(id_hash)
-    .bind(now)
-    .fetch_optional(db.pool())
-    .await
+    let sql = "select id_hash, sid, user_id, csrf, auth_time, amr, acr, created_at, last_seen_at, expires_at
+         from sessions where id_hash = $1 and expires_at > $2";
+    optional(db.pool(), sql, (id_hash, now)).await
 }
 
 /// Records activity (called at most once a minute per session).
 pub async fn touch(db: &Db, id_hash: &str, now: UnixTime) -> Result<(), sqlx::Error> {
-    sqlx::query("update sessions set last_seen_at = $1 where id_hash = $2")
-        .bind(now)
-        .bind(id_hash)
-        .execute(db.writer())
-        .await?;
+    let sql = "update sessions set last_seen_at = $1 where id_hash = $2";
+    run(db, sql, (now, id_hash)).await?;
     Ok(())
 }
 
 /// Ends a session by cookie hash.
 pub async fn delete(db: impl Into<Conn<'_>>, id_hash: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from sessions where id_hash = $1")
-        .bind(id_hash)
-        .execute(&mut *db.into().get().await?)
-        .await?;
+    run(db, "delete from sessions where id_hash = $1", (id_hash,)).await?;
     Ok(())
 }
 
 /// Ends a session by its public id.
 pub async fn delete_by_sid(db: impl Into<Conn<'_>>, sid: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from sessions where sid = $1")
-        .bind(sid)
-        .execute(&mut *db.into().get().await?)
-        .await?;
+    run(db, "delete from sessions where sid = $1", (sid,)).await?;
     Ok(())
 }
 
 /// Removes sessions past their absolute expiry.
 pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
-    Ok(sqlx::query("delete from sessions where expires_at <= $1")
-        .bind(now)
-        .execute(db.writer())
-        .await?
-        .rows_affected())
+    run(db, "delete from sessions where expires_at <= $1", (now,)).await
 }
 
 /// A session as administrators and the person see it (no cookie hash, no CSRF token).
@@ -137,25 +119,18 @@ pub async fn list_for_user(
     user_id: &str,
     now: UnixTime,
 ) -> Result<Vec<SessionInfo>, sqlx::Error> {
-    sqlx::query_as::<_, SessionInfo>(
+    let sql =
         "select sid, user_id, auth_time, amr, created_at, last_seen_at, expires_at, ip, user_agent
-         from sessions where user_id = $1 and expires_at > $2 order by created_at desc, sid",
-    )
-    .bind(user_id)
-    .bind(now)
-    .fetch_all(db.pool())
-    .await
+         from sessions where user_id = $1 and expires_at > $2 order by created_at desc, sid";
+    all(db.pool(), sql, (user_id, now)).await
 }
 
 /// Finds a session by its public id.
 pub async fn find_by_sid(db: &Db, sid: &str) -> Result<Option<SessionInfo>, sqlx::Error> {
-    sqlx::query_as::<_, SessionInfo>(
+    let sql =
         "select sid, user_id, auth_time, amr, created_at, last_seen_at, expires_at, ip, user_agent
-         from sessions where sid = $1",
-    )
-    .bind(sid)
-    .fetch_optional(db.pool())
-    .await
+         from sessions where sid = $1";
+    optional(db.pool(), sql, (sid,)).await
 }
 
 /// Ends every session of a person except the one whose cookie hash is `keep` (if any);
@@ -165,12 +140,9 @@ pub async fn delete_for_user(
     user_id: &str,
     keep: Option<&str>,
 ) -> Result<Vec<String>, sqlx::Error> {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("delete from sessions where user_id = $1 and id_hash <> $2 returning sid")
-            .bind(user_id)
-            .bind(keep.unwrap_or(""))
-            .fetch_all(&mut *db.into().get().await?)
-            .await?;
+    let sql = "delete from sessions where user_id = $1 and id_hash <> $2 returning sid";
+    let mut conn = db.into().get().await?;
+    let rows: Vec<(String,)> = all(&mut *conn, sql, (user_id, keep.unwrap_or(""))).await?;
     Ok(rows.into_iter().map(|(sid,)| sid).collect())
 }
 
@@ -181,13 +153,6 @@ pub async fn delete_own(
     user_id: &str,
     sid: &str,
 ) -> Result<bool, sqlx::Error> {
-    Ok(
-        sqlx::query("delete from sessions where sid = $1 and user_id = $2")
-            .bind(sid)
-            .bind(user_id)
-            .execute(&mut *db.into().get().await?)
-            .await?
-            .rows_affected()
-            > 0,
-    )
+    let sql = "delete from sessions where sid = $1 and user_id = $2";
+    Ok(run(db, sql, (sid, user_id)).await? > 0)
 }

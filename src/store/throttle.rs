@@ -3,6 +3,7 @@
 
 use crate::clock::UnixTime;
 use crate::store::Db;
+use crate::store::sql::{one, optional, run};
 
 /// Consecutive failures and when the last one happened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -13,11 +14,8 @@ pub struct Counter {
 
 /// Reads a counter (zero when absent).
 pub async fn get(db: &Db, key: &str) -> Result<Counter, sqlx::Error> {
-    let row: Option<(i64, i64)> =
-        sqlx::query_as("select failures, last_failure_at from login_throttle where key = $1")
-            .bind(key)
-            .fetch_optional(db.pool())
-            .await?;
+    let sql = "select failures, last_failure_at from login_throttle where key = $1";
+    let row: Option<(i64, i64)> = optional(db.pool(), sql, (key,)).await?;
     Ok(row
         .map(|(failures, last_failure_at)| Counter {
             failures,
@@ -34,38 +32,25 @@ pub async fn record_failure(
     now: UnixTime,
     reset_after: i64,
 ) -> Result<i64, sqlx::Error> {
-    let (failures,): (i64,) = sqlx::query_as(
-        "insert into login_throttle (key, failures, last_failure_at) values ($1, 1, $2)
+    let sql = "insert into login_throttle (key, failures, last_failure_at) values ($1, 1, $2)
          on conflict (key) do update set
            failures = case when login_throttle.last_failure_at < $3 then 1 else login_throttle.failures + 1 end,
            last_failure_at = $2
-         returning failures",
-    )
-    .bind(key)
-    .bind(now)
-    .bind(now - reset_after)
-    .fetch_one(db.writer())
-    .await?;
+         returning failures";
+    let (failures,): (i64,) = one(db.writer(), sql, (key, now, now - reset_after)).await?;
     Ok(failures)
 }
 
 /// Clears a counter (after a successful login).
 pub async fn clear(db: &Db, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query("delete from login_throttle where key = $1")
-        .bind(key)
-        .execute(db.writer())
-        .await?;
+    run(db, "delete from login_throttle where key = $1", (key,)).await?;
     Ok(())
 }
 
 /// Takes back one counted failure (an attempt counted in advance that succeeded); the
 /// time of the last failure stays.
 pub async fn forgive(db: &Db, key: &str) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update login_throttle set failures = failures - 1 where key = $1 and failures > 0",
-    )
-    .bind(key)
-    .execute(db.writer())
-    .await?;
+    let sql = "update login_throttle set failures = failures - 1 where key = $1 and failures > 0";
+    run(db, sql, (key,)).await?;
     Ok(())
 }

@@ -3,7 +3,8 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::{Conn, Db};
+use crate::store::sql::{all, optional, run};
+use crate::store::{Conn, Db, Tx, flag};
 
 /// A person's account. `password_hash` is an argon2id PHC string, never a password.
 #[derive(Clone, FromRow)]
@@ -73,52 +74,39 @@ pub async fn insert(
     user: &NewUser<'_>,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into users (id, email, email_normalized, email_verified, name, phone, password_hash, disabled, created_at, updated_at)
-         values ($1, $2, $3, 0, $4, $5, $6, 0, $7, $7)",
-    )
-    .bind(user.id)
-    .bind(user.email.trim())
-    .bind(normalize_email(user.email))
-    .bind(user.name)
-    .bind(user.phone)
-    .bind(user.password_hash)
-    .bind(now)
-    .execute(&mut *db.into().get().await?)
-    .await?;
+    let sql = "insert into users (id, email, email_normalized, email_verified, name, phone, password_hash, disabled, created_at, updated_at)
+         values ($1, $2, $3, 0, $4, $5, $6, 0, $7, $7)";
+    let email = (user.email.trim(), normalize_email(user.email));
+    let binds = (
+        user.id,
+        email.0,
+        email.1,
+        user.name,
+        user.phone,
+        user.password_hash,
+        now,
+    );
+    run(db, sql, binds).await?;
     Ok(())
 }
 
 /// Finds a person by email (case-insensitive).
 pub async fn find_by_email(db: &Db, email: &str) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as::<_, User>(&format!(
-        "select {COLUMNS} from users where email_normalized = $1"
-    ))
-    .bind(normalize_email(email))
-    .fetch_optional(db.pool())
-    .await
+    let sql = format!("select {COLUMNS} from users where email_normalized = $1");
+    optional(db.pool(), &sql, (normalize_email(email),)).await
 }
 
 /// [`find_by_email`] inside a transaction (sees its changes, and on SQLite reads under its
 /// write lock).
-pub async fn find_by_email_in(
-    tx: &mut crate::store::Tx<'_>,
-    email: &str,
-) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as::<_, User>(&format!(
-        "select {COLUMNS} from users where email_normalized = $1"
-    ))
-    .bind(normalize_email(email))
-    .fetch_optional(&mut **tx)
-    .await
+pub async fn find_by_email_in(tx: &mut Tx<'_>, email: &str) -> Result<Option<User>, sqlx::Error> {
+    let sql = format!("select {COLUMNS} from users where email_normalized = $1");
+    optional(&mut **tx, &sql, (normalize_email(email),)).await
 }
 
 /// Finds a person by id (`sub`).
 pub async fn find(db: &Db, id: &str) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as::<_, User>(&format!("select {COLUMNS} from users where id = $1"))
-        .bind(id)
-        .fetch_optional(db.pool())
-        .await
+    let sql = format!("select {COLUMNS} from users where id = $1");
+    optional(db.pool(), &sql, (id,)).await
 }
 
 /// Sets a new password chosen by someone: `must_change` when an admin chose it, cleared when
@@ -130,15 +118,8 @@ pub async fn set_password(
     must_change: bool,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update users set password_hash = $1, must_change_password = $2, updated_at = $3 where id = $4",
-    )
-    .bind(hash)
-    .bind(crate::store::flag(must_change))
-    .bind(now)
-    .bind(id)
-    .execute(&mut *db.into().get().await?)
-    .await?;
+    let sql = "update users set password_hash = $1, must_change_password = $2, updated_at = $3 where id = $4";
+    run(db, sql, (hash, flag(must_change), now, id)).await?;
     Ok(())
 }
 
@@ -149,12 +130,8 @@ pub async fn set_superadmin(
     on: bool,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("update users set superadmin = $1, updated_at = $2 where id = $3")
-        .bind(crate::store::flag(on))
-        .bind(now)
-        .bind(id)
-        .execute(&mut *db.into().get().await?)
-        .await?;
+    let sql = "update users set superadmin = $1, updated_at = $2 where id = $3";
+    run(db, sql, (flag(on), now, id)).await?;
     Ok(())
 }
 
@@ -164,22 +141,17 @@ pub async fn set_email_verified(
     id: &str,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("update users set email_verified = 1, updated_at = $1 where id = $2")
-        .bind(now)
-        .bind(id)
-        .execute(&mut *db.into().get().await?)
-        .await?;
+    let sql = "update users set email_verified = 1, updated_at = $1 where id = $2";
+    run(db, sql, (now, id)).await?;
     Ok(())
 }
 
 /// The active accounts whose verified phone number is `phone` (E.164).
 pub async fn find_by_verified_phone(db: &Db, phone: &str) -> Result<Vec<User>, sqlx::Error> {
-    sqlx::query_as::<_, User>(&format!(
+    let sql = format!(
         "select {COLUMNS} from users where phone = $1 and phone_verified = 1 and disabled = 0 order by id limit 5"
-    ))
-    .bind(phone)
-    .fetch_all(db.pool())
-    .await
+    );
+    all(db.pool(), &sql, (phone,)).await
 }
 
 /// Sets (or clears) the phone number (E.164) and whether it is verified.
@@ -190,13 +162,9 @@ pub async fn set_phone(
     verified: bool,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("update users set phone = $1, phone_verified = $2, updated_at = $3 where id = $4")
-        .bind(phone)
-        .bind(crate::store::flag(verified && phone.is_some()))
-        .bind(now)
-        .bind(id)
-        .execute(&mut *db.into().get().await?)
-        .await?;
+    let sql = "update users set phone = $1, phone_verified = $2, updated_at = $3 where id = $4";
+    let verified = flag(verified && phone.is_some());
+    run(db, sql, (phone, verified, now, id)).await?;
     Ok(())
 }
 
@@ -208,24 +176,15 @@ pub async fn set_email(
     email: &str,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "update users set email = $1, email_normalized = $2, email_verified = 1, updated_at = $3 where id = $4",
-    )
-    .bind(email.trim())
-    .bind(normalize_email(email))
-    .bind(now)
-    .bind(id)
-    .execute(&mut *db.into().get().await?)
-    .await?;
+    let sql = "update users set email = $1, email_normalized = $2, email_verified = 1, updated_at = $3 where id = $4";
+    run(db, sql, (email.trim(), normalize_email(email), now, id)).await?;
     Ok(())
 }
 
 /// Whether any superadmin exists.
 pub async fn any_superadmin(db: &Db) -> Result<bool, sqlx::Error> {
-    let row: Option<(String,)> =
-        sqlx::query_as("select id from users where superadmin = 1 limit 1")
-            .fetch_optional(db.pool())
-            .await?;
+    let sql = "select id from users where superadmin = 1 limit 1";
+    let row: Option<(String,)> = optional(db.pool(), sql, ()).await?;
     Ok(row.is_some())
 }
 
@@ -236,22 +195,16 @@ pub async fn set_password_hash(
     hash: &str,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("update users set password_hash = $1, updated_at = $2 where id = $3")
-        .bind(hash)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *db.into().get().await?)
-        .await?;
+    let sql = "update users set password_hash = $1, updated_at = $2 where id = $3";
+    run(db, sql, (hash, now, id)).await?;
     Ok(())
 }
 
 /// Finds a person by id inside a transaction (the token endpoint reads grant, person and
 /// refresh token in one transaction).
-pub async fn find_in(tx: &mut crate::store::Tx<'_>, id: &str) -> Result<Option<User>, sqlx::Error> {
-    sqlx::query_as::<_, User>(&format!("select {COLUMNS} from users where id = $1"))
-        .bind(id)
-        .fetch_optional(&mut **tx)
-        .await
+pub async fn find_in(tx: &mut Tx<'_>, id: &str) -> Result<Option<User>, sqlx::Error> {
+    let sql = format!("select {COLUMNS} from users where id = $1");
+    optional(&mut **tx, &sql, (id,)).await
 }
 
 /// Sets the person's own profile: display name and preferred language (`sv`/`en`; `None`:
@@ -263,12 +216,7 @@ pub async fn set_profile(
     locale: Option<&str>,
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
-    sqlx::query("update users set name = $1, locale = $2, updated_at = $3 where id = $4")
-        .bind(name)
-        .bind(locale)
-        .bind(now)
-        .bind(id)
-        .execute(&mut *db.into().get().await?)
-        .await?;
+    let sql = "update users set name = $1, locale = $2, updated_at = $3 where id = $4";
+    run(db, sql, (name, locale, now, id)).await?;
     Ok(())
 }

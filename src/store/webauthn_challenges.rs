@@ -7,6 +7,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
+use crate::store::sql::{optional, run};
 use crate::store::{Conn, Db};
 
 /// The purpose of a registration challenge.
@@ -41,19 +42,19 @@ const COLUMNS: &str = "id, purpose, user_id, binding, state, created_at, expires
 
 /// Stores a new challenge.
 pub async fn insert(db: impl Into<Conn<'_>>, row: &ChallengeRow) -> Result<(), sqlx::Error> {
-    sqlx::query(
-        "insert into webauthn_challenges (id, purpose, user_id, binding, state, created_at, expires_at)
-         values ($1, $2, $3, $4, $5, $6, $7)",
-    )
-    .bind(&row.id)
-    .bind(&row.purpose)
-    .bind(&row.user_id)
-    .bind(&row.binding)
-    .bind(&row.state)
-    .bind(row.created_at)
-    .bind(row.expires_at)
-    .execute(&mut *db.into().get().await?)
-    .await?;
+    let sql = "insert into webauthn_challenges (id, purpose, user_id, binding, state, created_at, expires_at)
+         values ($1, $2, $3, $4, $5, $6, $7)";
+    let r = row;
+    let binds = (
+        &r.id,
+        &r.purpose,
+        &r.user_id,
+        &r.binding,
+        &r.state,
+        r.created_at,
+        r.expires_at,
+    );
+    run(db, sql, binds).await?;
     Ok(())
 }
 
@@ -67,26 +68,17 @@ pub async fn consume(
     binding: &str,
     now: UnixTime,
 ) -> Result<Option<ChallengeRow>, sqlx::Error> {
-    sqlx::query_as::<_, ChallengeRow>(&format!(
+    let sql = format!(
         "update webauthn_challenges set used_at = $1
          where id = $2 and purpose = $3 and binding = $4 and used_at is null and expires_at > $1
          returning {COLUMNS}"
-    ))
-    .bind(now)
-    .bind(id)
-    .bind(purpose)
-    .bind(binding)
-    .fetch_optional(&mut *db.into().get().await?)
-    .await
+    );
+    let mut conn = db.into().get().await?;
+    optional(&mut *conn, &sql, (now, id, purpose, binding)).await
 }
 
 /// Deletes used and expired challenges (cleanup job). Returns how many went.
 pub async fn delete_spent(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {
-    let done = sqlx::query(
-        "delete from webauthn_challenges where used_at is not null or expires_at <= $1",
-    )
-    .bind(now)
-    .execute(db.writer())
-    .await?;
-    Ok(done.rows_affected())
+    let sql = "delete from webauthn_challenges where used_at is not null or expires_at <= $1";
+    run(db, sql, (now,)).await
 }

@@ -87,6 +87,7 @@ mod sms_gateways;
 mod sms_limits;
 mod sqlite_writers;
 mod step_up;
+mod store_contract;
 mod tls_reload;
 mod token_client_credentials;
 mod token_code;

@@ -13,7 +13,8 @@ use crate::state::AppState;
 use crate::store;
 
 /// A session as admins see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Session)]
 pub struct SessionView {
     pub sid: String,
     pub user_id: String,

@@ -224,6 +224,7 @@ pub fn error_code() -> Object {
     one_of_strings(&[
         "invalid_request",
         "unauthenticated",
+        "insufficient_user_authentication",
         "forbidden",
         "not_found",
         "method_not_allowed",
@@ -357,7 +358,7 @@ pub struct Unauthorized;
 
 impl<'r> ToResponse<'r> for Unauthorized {
     fn response() -> (&'r str, RefOr<Response>) {
-        let answer = error_answer("No access token, or one that is not accepted (`unauthenticated`).")
+        let answer = error_answer("No access token, or one that is not accepted (`unauthenticated`), or one whose login had one factor where the person now needs two (`insufficient_user_authentication`, RFC 9470: sign in again with `acr_values=urn:nyckel:acr:2fa`).")
             .header(
                 "WWW-Authenticate",
                 HeaderBuilder::new()

@@ -15,6 +15,7 @@ use crate::store::{self, audit::Filter};
 pub struct EventView {
     pub id: String,
     /// Unix seconds (UTC).
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub at: i64,
     pub kind: String,
     /// Who did it: a person's id, `client:<id>` or `cli`.

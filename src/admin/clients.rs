@@ -189,6 +189,7 @@ pub struct ClientView {
     /// The owning organisation (`None`: the installation).
     #[schema(required = true)]
     pub owner_organisation_id: Option<String>,
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub created_at: i64,
 }
 

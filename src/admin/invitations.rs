@@ -30,7 +30,9 @@ pub struct InvitationView {
     pub roles: Vec<String>,
     #[schema(required = true)]
     pub invited_by: Option<String>,
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub created_at: i64,
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub expires_at: i64,
     /// `open`, `accepted`, `revoked` or `expired`.
     #[schema(schema_with = crate::http::api::doc::invitation_status)]

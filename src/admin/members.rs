@@ -27,6 +27,7 @@ pub struct MemberView {
     pub phone: Option<String>,
     pub roles: Vec<String>,
     /// When they joined this organisation.
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub since: i64,
     /// Who invited them (a person's id or `client:<id>`), if recorded.
     #[schema(required = true)]

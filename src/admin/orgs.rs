@@ -35,6 +35,7 @@ pub struct OrgView {
     pub name: String,
     #[schema(schema_with = crate::http::api::doc::locale)]
     pub default_locale: String,
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub created_at: i64,
 }
 

@@ -18,8 +18,11 @@ use crate::store;
 pub struct SessionView {
     pub sid: String,
     pub user_id: String,
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub created_at: i64,
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub last_seen_at: i64,
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub expires_at: i64,
     pub amr: Vec<String>,
     /// Superadmins only.

@@ -215,6 +215,7 @@ pub async fn delete(db: impl Into<Conn<'_>>, id: &str) -> Result<bool, sqlx::Err
 pub struct Role {
     pub name: String,
     pub description: String,
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub created_at: i64,
 }
 

@@ -2,8 +2,9 @@
 //! from the request and response types (`#[derive(ToSchema)]`), the operations from the
 //! handlers' `#[utoipa::path]` attributes, and what is common to many operations (path
 //! parameters, error answers, the bearer scheme, the tags) from the tables in this file.
-//! Served at `/api/admin/v1/openapi.json`; `nyckel openapi` prints it for the spec
-//! validator of `.ci/run`.
+//! Served at `/api/admin/v1/openapi.json`; the test
+//! `openapi::the_generated_openapi_document_is_written_for_the_validator` writes it out for
+//! the spec validator of `.ci/run`.
 //!
 //! The document is a contract: operation ids and paths equal [`super::table::ROUTES`]
 //! (a test checks it), and every answer the API tests receive is checked against it.
@@ -15,7 +16,7 @@ use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
 use utoipa::openapi::response::{Response, ResponseBuilder};
 use utoipa::openapi::schema::{
-    ArrayBuilder, Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
+    ArrayBuilder, KnownFormat, Object, ObjectBuilder, Schema, SchemaFormat, SchemaType, Type,
 };
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::tag::TagBuilder;
@@ -61,7 +62,7 @@ pub fn document() -> Document {
     ),
     components(
         schemas(
-            ErrorBody, OrgPage, RolePage, MemberPage, SessionPage, InvitationPage, ClientPage,
+            ErrorBody, Instant, NextCursor, OrgPage, RolePage, MemberPage, SessionPage, InvitationPage, ClientPage,
             EventPage, GrantType,
             crate::admin::orgs::OrgView, crate::store::orgs::Role,
             crate::admin::members::MemberView, crate::admin::sessions::SessionView,
@@ -250,6 +251,37 @@ pub fn uri_list() -> ArrayBuilder {
     )
 }
 
+/// An instant: unix seconds (UTC).
+pub struct Instant;
+
+impl PartialSchema for Instant {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::Integer)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Int64)))
+            .description(Some("Unix seconds (UTC)."))
+            .into()
+    }
+}
+
+impl ToSchema for Instant {}
+
+/// The cursor of the next page of a list.
+pub struct NextCursor;
+
+impl PartialSchema for NextCursor {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+            .description(Some(
+                "Pass as `cursor` for the next page; null on the last page.",
+            ))
+            .into()
+    }
+}
+
+impl ToSchema for NextCursor {}
+
 /// A grant type of a client.
 pub struct GrantType;
 
@@ -295,14 +327,7 @@ fn page_of(item: &str) -> RefOr<Schema> {
             "items",
             ArrayBuilder::new().items(Ref::from_schema_name(item)),
         )
-        .property(
-            "next_cursor",
-            ObjectBuilder::new()
-                .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
-                .description(Some(
-                    "Pass as `cursor` for the next page; null on the last page.",
-                )),
-        )
+        .property("next_cursor", Ref::from_schema_name("NextCursor"))
         .required("items")
         .required("next_cursor")
         .into()

@@ -10,18 +10,25 @@ use crate::store::page::{self, Page};
 use crate::store::{self, audit::Filter};
 
 /// An event as the admin surface shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Event)]
 pub struct EventView {
     pub id: String,
     /// Unix seconds (UTC).
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub at: i64,
     pub kind: String,
     /// Who did it: a person's id, `client:<id>` or `cli`.
+    #[schema(required = true)]
     pub actor_id: Option<String>,
     /// The person it is about.
+    #[schema(required = true)]
     pub user_id: Option<String>,
+    #[schema(required = true)]
     pub client_id: Option<String>,
+    #[schema(required = true)]
     pub organisation_id: Option<String>,
+    #[schema(required = true)]
     pub ip: Option<String>,
     pub detail: serde_json::Value,
 }

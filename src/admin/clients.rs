@@ -160,20 +160,26 @@ fn gated(e: crate::upgrade::UpgradeError) -> AdminError {
 }
 
 /// A client as the admin surface shows it (never its secret or hash).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = Client)]
 pub struct ClientView {
     pub client_id: String,
     pub name: String,
     pub public: bool,
     pub first_party: bool,
+    #[schema(schema_with = crate::http::api::doc::uri_list)]
     pub redirect_uris: Vec<String>,
+    #[schema(schema_with = crate::http::api::doc::uri_list)]
     pub post_logout_redirect_uris: Vec<String>,
+    #[schema(schema_with = crate::http::api::doc::grant_types)]
     pub grant_types: Vec<String>,
+    #[schema(schema_with = crate::http::api::doc::id_token_alg)]
     pub id_token_alg: String,
     /// Organisations whose members may use it (empty: any).
     pub organisations: Vec<String>,
     pub require_organisation: bool,
     /// Roles the client may see in tokens (`None`: all).
+    #[schema(required = true)]
     pub visible_roles: Option<Vec<String>>,
     pub admin_api: bool,
     /// Authorization requests must carry a PKCE challenge (S256).
@@ -181,7 +187,9 @@ pub struct ClientView {
     /// Every login through the client is of two factors.
     pub require_two_factors: bool,
     /// The owning organisation (`None`: the installation).
+    #[schema(required = true)]
     pub owner_organisation_id: Option<String>,
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub created_at: i64,
 }
 
@@ -209,10 +217,12 @@ impl From<Client> for ClientView {
 }
 
 /// A created client with its secret, shown once.
-#[derive(Clone, serde::Serialize)]
+#[derive(Clone, serde::Serialize, utoipa::ToSchema)]
+#[schema(as = CreatedClient)]
 pub struct CreatedView {
     #[serde(flatten)]
     pub client: ClientView,
+    #[schema(required = true)]
     pub client_secret: Option<String>,
 }
 

@@ -21,17 +21,23 @@ use crate::store::page::{self, Page};
 use crate::store::{self, from_json_list, invitations::Invitation};
 
 /// An invitation as admins see it (never its link).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Invitation)]
 pub struct InvitationView {
     pub id: String,
     pub organisation_id: String,
     pub email: String,
     pub roles: Vec<String>,
+    #[schema(required = true)]
     pub invited_by: Option<String>,
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub created_at: i64,
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub expires_at: i64,
     /// `open`, `accepted`, `revoked` or `expired`.
+    #[schema(schema_with = crate::http::api::doc::invitation_status)]
     pub status: &'static str,
+    #[schema(required = true)]
     pub accepted_at: Option<i64>,
 }
 

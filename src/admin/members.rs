@@ -16,16 +16,21 @@ use crate::store::page::{self, Page};
 use crate::store::{self, from_json_list, orgs::MemberRow, orgs::Organisation};
 
 /// A member as the organisation sees them.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Member)]
 pub struct MemberView {
     pub user_id: String,
+    #[schema(required = true)]
     pub name: Option<String>,
     pub email: String,
+    #[schema(required = true)]
     pub phone: Option<String>,
     pub roles: Vec<String>,
     /// When they joined this organisation.
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub since: i64,
     /// Who invited them (a person's id or `client:<id>`), if recorded.
+    #[schema(required = true)]
     pub invited_by: Option<String>,
 }
 

@@ -27,12 +27,15 @@ pub const DEFAULT_ROLES: &[(&str, &str)] = &[
 pub const LOCALES: &[&str] = &["sv", "en"];
 
 /// An organisation as the admin surface shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Org)]
 pub struct OrgView {
     pub id: String,
     pub slug: String,
     pub name: String,
+    #[schema(schema_with = crate::http::api::doc::locale)]
     pub default_locale: String,
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub created_at: i64,
 }
 

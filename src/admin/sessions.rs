@@ -13,12 +13,16 @@ use crate::state::AppState;
 use crate::store;
 
 /// A session as admins see it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = Session)]
 pub struct SessionView {
     pub sid: String,
     pub user_id: String,
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub created_at: i64,
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub last_seen_at: i64,
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub expires_at: i64,
     pub amr: Vec<String>,
     /// Superadmins only.

@@ -176,10 +176,11 @@ pub async fn delete(db: impl Into<Conn<'_>>, id: &str) -> Result<bool, sqlx::Err
 }
 
 /// A role of an organisation's own list.
-#[derive(Debug, Clone, FromRow, serde::Serialize)]
+#[derive(Debug, Clone, FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct Role {
     pub name: String,
     pub description: String,
+    #[schema(value_type = crate::http::api::doc::Instant)]
     pub created_at: i64,
 }
 

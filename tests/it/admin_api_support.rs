@@ -82,7 +82,9 @@ impl Api {
         if let Some(b) = body {
             req = req.json(b);
         }
-        read(req.send().await.expect("API request")).await
+        let reply = read(req.send().await.expect("API request")).await;
+        crate::helpers::openapi_check::check(method, path, reply.status, &reply.text);
+        reply
     }
 
     pub async fn get(&self, path: &str) -> Reply {
@@ -219,8 +221,9 @@ pub fn secret_shaped(v: &Value, allow_client_secret: bool) -> Vec<String> {
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
         let allowed = match key {
             Some("client_secret") => allow_client_secret,
-            // An error code is a fixed snake_case word (`insufficient_user_authentication`).
-            Some("code") => s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+            // An error code is a fixed snake_case word (`insufficient_user_authentication`),
+            // in an answer or in the OpenAPI document's list of codes.
+            Some("code" | "enum") => s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
             // A cursor is base64url too, of a JSON list of sort keys: check it is one.
             Some("next_cursor") => nyckel::crypto::b64_decode(s)
                 .and_then(|b| serde_json::from_slice::<Vec<String>>(&b).ok())

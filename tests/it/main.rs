@@ -62,6 +62,7 @@ mod migrate_locks;
 mod must_change;
 mod nodes;
 mod nodes_cluster;
+mod openapi;
 mod outage;
 mod outage_writes;
 mod panic_deadline;

@@ -94,7 +94,8 @@ pub async fn overview(state: &AppState, user_id: &str) -> Result<Overview> {
 }
 
 /// An organisation's requirement as the admin surface shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(as = TwoFactors)]
 pub struct OrgTwoFactors {
     pub organisation_id: String,
     pub require_two_factors: bool,

@@ -16,8 +16,9 @@ use crate::state::AppState;
 use crate::store::page::Page;
 
 /// `?kind=&user=&since=&limit=&cursor=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
     /// An event kind, e.g. `admin.roles_changed`.
     pub kind: Option<String>,
@@ -25,13 +26,17 @@ pub struct AuditQuery {
     pub user: Option<String>,
     /// Only events at or after this instant (unix seconds).
     pub since: Option<i64>,
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// `?kind=&user=&since=` for the exports.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     pub kind: Option<String>,
     pub user: Option<String>,
@@ -85,6 +90,23 @@ async fn export(
 }
 
 /// The organisation's events.
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/audit",
+    operation_id = "listOrgAudit",
+    tag = "audit",
+    summary = "The organisation's audit events, newest first.",
+    description = "Permission: `AuditRead` (org admin).",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of events.", body = crate::http::api::doc::EventPage),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn list_of_org(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -95,6 +117,23 @@ pub async fn list_of_org(
 }
 
 /// The organisation's events as JSON lines.
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/audit/export",
+    operation_id = "exportOrgAudit",
+    tag = "audit",
+    summary = "Every matching audit event of the organisation as JSON lines, newest first.",
+    description = "Permission: `AuditRead` (org admin). Each line is one `Event`.",
+    params(ExportQuery),
+    responses(
+        (status = 200, response = crate::http::api::doc::Export),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn export_of_org(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -105,6 +144,22 @@ pub async fn export_of_org(
 }
 
 /// Every event of the installation (superadmin).
+#[utoipa::path(
+    get,
+    path = "/audit",
+    operation_id = "listAudit",
+    tag = "audit",
+    summary = "Every audit event of the installation, newest first.",
+    description = "Permission: `AuditReadAll` (superadmin).",
+    params(AuditQuery),
+    responses(
+        (status = 200, description = "A page of events.", body = crate::http::api::doc::EventPage),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn list_all(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -114,6 +169,22 @@ pub async fn list_all(
 }
 
 /// Every event of the installation as JSON lines (superadmin).
+#[utoipa::path(
+    get,
+    path = "/audit/export",
+    operation_id = "exportAudit",
+    tag = "audit",
+    summary = "Every matching audit event of the installation as JSON lines, newest first.",
+    description = "Permission: `AuditReadAll` (superadmin). Each line is one `Event`.",
+    params(ExportQuery),
+    responses(
+        (status = 200, response = crate::http::api::doc::Export),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn export_all(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,

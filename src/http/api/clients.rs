@@ -16,41 +16,52 @@ use crate::state::AppState;
 use crate::store::page::Page;
 
 /// `POST /orgs/{org}/clients` and `POST /clients`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewClient {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
     #[serde(default)]
+    #[schema(schema_with = crate::http::api::doc::uri_list)]
     pub redirect_uris: Vec<String>,
     #[serde(default)]
+    #[schema(schema_with = crate::http::api::doc::uri_list)]
     pub post_logout_redirect_uris: Vec<String>,
     /// A public client (no secret, PKCE).
     #[serde(default)]
+    #[schema(default = false)]
     pub public: bool,
     /// Organisations (ids or slugs) whose members may use it; an organisation's client is
     /// always restricted to its owner.
     #[serde(default)]
     pub organisations: Vec<String>,
     #[serde(default)]
+    #[schema(schema_with = crate::http::api::doc::grant_types)]
     pub grant_types: Vec<String>,
     /// Skips consent (superadmin only).
     #[serde(default)]
+    #[schema(default = false)]
     pub first_party: bool,
+    #[schema(schema_with = crate::http::api::doc::new_id_token_alg)]
     pub id_token_alg: Option<String>,
     #[serde(default)]
+    #[schema(default = false)]
     pub require_organisation: bool,
     /// Roles the client may see (`null` or absent: all).
     pub visible_roles: Option<Vec<String>>,
     /// May get the `admin` scope (an organisation's service client acts as its admin).
     #[serde(default)]
+    #[schema(default = false)]
     pub admin_api: bool,
     /// Authorization requests must carry PKCE (default `true`; `false` only for a
     /// confidential legacy app that cannot send it).
     #[serde(default = "yes")]
+    #[schema(default = true)]
     pub require_pkce: bool,
     /// Every login through the client must be of two factors (409 until the upgrade to
     /// 0.3.0 is finished).
     #[serde(default)]
+    #[schema(default = false)]
     pub require_two_factors: bool,
 }
 
@@ -81,11 +92,14 @@ impl From<NewClient> for CreateClient {
 }
 
 /// `PATCH /clients/{client}`: absent fields stay; `visible_roles: null` shows all roles.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ClientPatch {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    #[schema(schema_with = crate::http::api::doc::uri_list)]
     pub redirect_uris: Option<Vec<String>>,
+    #[schema(schema_with = crate::http::api::doc::uri_list)]
     pub post_logout_redirect_uris: Option<Vec<String>>,
     pub require_organisation: Option<bool>,
     #[serde(default, deserialize_with = "present")]
@@ -106,7 +120,7 @@ fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
 }
 
 /// The answer to a secret rotation: the new secret, shown once.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct NewSecret {
     pub client_id: String,
     pub client_secret: String,
@@ -131,6 +145,23 @@ async fn list_owned(
 }
 
 /// The organisation's own clients.
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/clients",
+    operation_id = "listOrgClients",
+    tag = "clients",
+    summary = "The organisation's own clients, by name.",
+    description = "Permission: `ClientList` (org admin).",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of clients.", body = crate::http::api::doc::ClientPage),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn list_of_org(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -141,6 +172,22 @@ pub async fn list_of_org(
 }
 
 /// The installation's clients (superadmin).
+#[utoipa::path(
+    get,
+    path = "/clients",
+    operation_id = "listInstallationClients",
+    tag = "clients",
+    summary = "The installation's own clients (owned by no organisation), by name.",
+    description = "Permission: superadmin (`ClientList` on the installation).",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of clients.", body = crate::http::api::doc::ClientPage),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn list_of_installation(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -150,6 +197,23 @@ pub async fn list_of_installation(
 }
 
 /// Creates a client owned by the organisation.
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/clients",
+    operation_id = "createOrgClient",
+    tag = "clients",
+    summary = "Register a client owned by the organisation.",
+    description = "Permission: `ClientCreate` (org admin). The client is restricted to the organisation; only a superadmin may make it first-party (403 otherwise). The secret of a confidential client is in this answer only.",
+    request_body = NewClient,
+    responses(
+        (status = 201, description = "The client, with its secret shown once.", body = CreatedView),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn create_for_org(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -161,6 +225,23 @@ pub async fn create_for_org(
 }
 
 /// Creates an installation client (superadmin).
+#[utoipa::path(
+    post,
+    path = "/clients",
+    operation_id = "createInstallationClient",
+    tag = "clients",
+    summary = "Register an installation client.",
+    description = "Permission: superadmin (`ClientCreate` on the installation). The secret of a confidential client is in this answer only.",
+    request_body = NewClient,
+    responses(
+        (status = 201, description = "The client, with its secret shown once.", body = CreatedView),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn create_for_installation(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -171,6 +252,21 @@ pub async fn create_for_installation(
 }
 
 /// One client.
+#[utoipa::path(
+    get,
+    path = "/clients/{client}",
+    operation_id = "getClient",
+    tag = "clients",
+    summary = "One client.",
+    description = "Permission: `ClientRead` (org admin of the owner; superadmin for installation clients).",
+    responses(
+        (status = 200, description = "The client.", body = ClientView),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn get(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -180,6 +276,23 @@ pub async fn get(
 }
 
 /// Edits a client's name, redirect URIs and settings.
+#[utoipa::path(
+    patch,
+    path = "/clients/{client}",
+    operation_id = "updateClient",
+    tag = "clients",
+    summary = "Edit a client's name, redirect URIs and settings.",
+    description = "Permission: `ClientUpdate` (org admin of the owner; superadmin for installation clients). Absent fields stay as they are. Redirect URIs must be absolute `https` URIs (or `http` on loopback) without fragment.",
+    request_body = ClientPatch,
+    responses(
+        (status = 200, description = "The client as it is now.", body = ClientView),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn update(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -200,6 +313,21 @@ pub async fn update(
 }
 
 /// Deletes a client (its grants and tokens end).
+#[utoipa::path(
+    delete,
+    path = "/clients/{client}",
+    operation_id = "deleteClient",
+    tag = "clients",
+    summary = "Delete a client; its grants and tokens end with it.",
+    description = "Permission: `ClientDelete` (org admin of the owner; superadmin for installation clients).",
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn delete(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -210,6 +338,22 @@ pub async fn delete(
 }
 
 /// Replaces a confidential client's secret; the new one is in this answer only.
+#[utoipa::path(
+    post,
+    path = "/clients/{client}/secret",
+    operation_id = "rotateClientSecret",
+    tag = "clients",
+    summary = "Replace a confidential client's secret; the new one is in this answer only.",
+    description = "Permission: `ClientRotateSecret` (org admin of the owner; superadmin for installation clients). A public client has no secret (409).",
+    responses(
+        (status = 200, description = "The new secret.", body = NewSecret),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = 409, response = crate::http::api::doc::Conflict),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn rotate_secret(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,

@@ -12,7 +12,7 @@ use axum::Json;
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 
 use crate::admin::AdminError;
 use crate::oidc::error::{ErrorCode, OAuthError};
@@ -25,6 +25,25 @@ const INVALID_TOKEN: &str = "Bearer realm=\"nyckel\", scope=\"admin\", error=\"i
 /// The challenge for a token whose login does not meet the person's current requirement
 /// (RFC 9470 section 3: the client asks again with these `acr_values`).
 const STEP_UP: &str = "Bearer realm=\"nyckel\", scope=\"admin\", error=\"insufficient_user_authentication\", error_description=\"a login with two factors is required\", acr_values=\"urn:nyckel:acr:2fa\"";
+
+/// The body of every error answer (the OpenAPI schema `Error`).
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Error)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorBody {
+    #[schema(inline)]
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorDetail {
+    #[schema(schema_with = crate::http::api::doc::error_code)]
+    pub code: &'static str,
+    /// For people; may change.
+    pub message: String,
+}
 
 /// An error answer of the admin API.
 #[derive(Debug)]
@@ -197,7 +216,12 @@ impl From<PathRejection> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.code, "message": self.message } });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code,
+                message: self.message,
+            },
+        };
         let mut res = (self.status, Json(body)).into_response();
         let h = res.headers_mut();
         h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -14,15 +14,33 @@ use crate::state::AppState;
 use crate::store::page::Page;
 
 /// `POST /orgs/{org}/invitations`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInvitation {
+    #[schema(format = Email)]
     pub email: String,
     /// Roles from the organisation's list.
     pub roles: Vec<String>,
 }
 
 /// The organisation's invitations, newest first.
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/invitations",
+    operation_id = "listInvitations",
+    tag = "invitations",
+    summary = "The organisation's invitations, newest first.",
+    description = "Permission: `InvitationList` (org admin).",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of invitations.", body = crate::http::api::doc::InvitationPage),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn list(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -34,6 +52,23 @@ pub async fn list(
 }
 
 /// Invites a person; the link is mailed to them.
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/invitations",
+    operation_id = "createInvitation",
+    tag = "invitations",
+    summary = "Invite a person by email with roles.",
+    description = "Permission: `InvitationCreate` (org admin). The link is mailed to the address and never appears in an answer. Accepting adds the membership to the account with that email, or creates the account.",
+    request_body = NewInvitation,
+    responses(
+        (status = 201, description = "The invitation.", body = InvitationView),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn create(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -45,6 +80,21 @@ pub async fn create(
 }
 
 /// Revokes an open invitation.
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}/invitations/{invitation}",
+    operation_id = "revokeInvitation",
+    tag = "invitations",
+    summary = "Revoke an open invitation.",
+    description = "Permission: `InvitationRevoke` (org admin).",
+    responses(
+        (status = 204, description = "Revoked."),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn revoke(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,

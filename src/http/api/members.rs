@@ -17,29 +17,52 @@ use crate::state::AppState;
 use crate::store::page::{self, Page};
 
 /// `GET /orgs/{org}/members?q=&limit=&cursor=`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct MemberQuery {
     /// Part of a name or email.
     pub q: Option<String>,
+    /// Items per page (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// `PUT /orgs/{org}/members/{user}/roles`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RolesBody {
     pub roles: Vec<String>,
 }
 
 /// The answer to `POST .../reset`: that the key went to the member, nothing more.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ResetSent {
+    #[schema(schema_with = crate::http::api::doc::sent)]
     pub status: &'static str,
 }
 
 /// Members by email, optionally matching `q`.
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/members",
+    operation_id = "listMembers",
+    tag = "members",
+    summary = "Members by email, optionally those whose name or email contains `q`.",
+    description = "Permission: `MemberList` (org admin).",
+    params(MemberQuery),
+    responses(
+        (status = 200, description = "A page of members.", body = crate::http::api::doc::MemberPage),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn list(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -60,6 +83,21 @@ pub async fn list(
 }
 
 /// One member.
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/members/{user}",
+    operation_id = "getMember",
+    tag = "members",
+    summary = "One member.",
+    description = "Permission: `MemberRead` (org admin). A person who is not a member of the organisation is not found.",
+    responses(
+        (status = 200, description = "The member.", body = MemberView),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn get(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -69,6 +107,22 @@ pub async fn get(
 }
 
 /// Removes a member from the organisation.
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}/members/{user}",
+    operation_id = "removeMember",
+    tag = "members",
+    summary = "Remove a member from the organisation.",
+    description = "Permission: `MemberRemove` (org admin). Their refresh tokens for this organisation stop working at once. The organisation's last admin can only be removed by a superadmin (409). The person is notified.",
+    responses(
+        (status = 204, description = "Removed."),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = 409, response = crate::http::api::doc::Conflict),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn remove(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -79,6 +133,24 @@ pub async fn remove(
 }
 
 /// Replaces a member's roles in the organisation.
+#[utoipa::path(
+    put,
+    path = "/orgs/{org}/members/{user}/roles",
+    operation_id = "setMemberRoles",
+    tag = "members",
+    summary = "Replace a member's roles in the organisation.",
+    description = "Permission: `MemberUpdateRoles` (org admin). Roles must be on the organisation's list. Takes effect at the member's next token refresh. The person is notified.",
+    request_body = RolesBody,
+    responses(
+        (status = 200, description = "The member as they are now.", body = MemberView),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = 409, response = crate::http::api::doc::Conflict),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn set_roles(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -90,6 +162,21 @@ pub async fn set_roles(
 }
 
 /// Sends the member a password-reset key (to the member only).
+#[utoipa::path(
+    post,
+    path = "/orgs/{org}/members/{user}/reset",
+    operation_id = "sendReset",
+    tag = "members",
+    summary = "Send the member a temporary key for a password reset.",
+    description = "Permission: `MemberSendReset` (org admin). The key goes to the member only; the answer says only that it was sent.",
+    responses(
+        (status = 202, description = "Sent to the member.", body = ResetSent),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn send_reset(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -100,6 +187,23 @@ pub async fn send_reset(
 }
 
 /// The member's live sessions, newest first.
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/members/{user}/sessions",
+    operation_id = "listSessions",
+    tag = "sessions",
+    summary = "The member's live login sessions, newest first.",
+    description = "Permission: `SessionList` (org admin). Only a superadmin sees the address and browser a session was started from.",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of sessions.", body = crate::http::api::doc::SessionPage),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn list_sessions(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -129,6 +233,21 @@ pub async fn list_sessions(
 }
 
 /// Ends one of the member's sessions (and the tokens issued in it).
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}/members/{user}/sessions/{sid}",
+    operation_id = "endSession",
+    tag = "sessions",
+    summary = "End one of the member's sessions and revoke the tokens issued in it.",
+    description = "Permission: `SessionEnd` (org admin). The person is notified.",
+    responses(
+        (status = 204, description = "Ended."),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn end_session(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,

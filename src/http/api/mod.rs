@@ -1,5 +1,5 @@
 //! The admin REST API under `/api/admin/v1` (JSON; described by the OpenAPI 3.1 document
-//! `openapi.json` beside this file, served at `/api/admin/v1/openapi.json`).
+//! that [`doc`] generates from the code, served at `/api/admin/v1/openapi.json`).
 //!
 //! Owns: the route table ([`table`]), bearer authentication ([`extract::ApiCaller`]: a
 //! Nyckel access token with the `admin` scope, never a cookie), the error shape
@@ -12,6 +12,7 @@
 
 pub mod audit;
 pub mod clients;
+pub mod doc;
 pub mod error;
 pub mod extract;
 pub mod invitations;
@@ -32,9 +33,6 @@ use crate::http::api::table::{Op, ROUTES, Route};
 use crate::state::AppState;
 
 pub use table::PREFIX;
-
-/// The OpenAPI document, as served.
-pub const OPENAPI: &str = include_str!("openapi.json");
 
 /// The API's router, to be nested at [`PREFIX`]: one route per row of [`ROUTES`].
 pub fn router() -> Router<AppState> {
@@ -89,8 +87,16 @@ fn handler(route: &Route) -> MethodRouter<AppState> {
 }
 
 /// The OpenAPI document (public: it describes the API, not its data).
+#[utoipa::path(
+    get,
+    path = "/openapi.json",
+    operation_id = "openApi",
+    tag = "meta",
+    summary = "This OpenAPI document.",
+    responses((status = 200, description = "The document.", body = Object)),
+)]
 async fn get_openapi() -> Response {
-    let mut res = OPENAPI.into_response();
+    let mut res = doc::openapi_json().into_response();
     res.headers_mut().insert(
         header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),

@@ -15,32 +15,55 @@ use crate::store::orgs::Role;
 use crate::store::page::Page;
 
 /// `POST /orgs`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewOrg {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: String,
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$")]
     pub slug: Option<String>,
+    #[schema(schema_with = crate::http::api::doc::locale)]
     pub default_locale: Option<String>,
 }
 
 /// `PATCH /orgs/{org}`: absent fields stay as they are.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct OrgPatch {
+    #[schema(min_length = 1, max_length = 200)]
     pub name: Option<String>,
+    #[schema(pattern = "^[a-z0-9][a-z0-9-]{0,61}[a-z0-9]$")]
     pub slug: Option<String>,
+    #[schema(schema_with = crate::http::api::doc::locale)]
     pub default_locale: Option<String>,
 }
 
 /// `PUT /orgs/{org}/roles/{role}`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RoleBody {
     #[serde(default)]
+    #[schema(max_length = 500, default = "")]
     pub description: String,
 }
 
 /// Organisations the caller administers (all for a superadmin).
+#[utoipa::path(
+    get,
+    path = "/orgs",
+    operation_id = "listOrgs",
+    tag = "organisations",
+    summary = "Organisations the caller administers (all of them for a superadmin), by slug.",
+    description = "Permission: `OrgList` (any member of some organisation; each sees only those where they are admin).",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of organisations.", body = crate::http::api::doc::OrgPage),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn list(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -51,6 +74,23 @@ pub async fn list(
 }
 
 /// Creates an organisation with the default roles.
+#[utoipa::path(
+    post,
+    path = "/orgs",
+    operation_id = "createOrg",
+    tag = "organisations",
+    summary = "Create an organisation with the default roles (`admin`, `member`).",
+    description = "Permission: `OrgCreate` (superadmin). The slug is derived from the name when not given.",
+    request_body = NewOrg,
+    responses(
+        (status = 201, description = "The new organisation.", body = crate::admin::orgs::OrgView),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 409, response = crate::http::api::doc::Conflict),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn create(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -68,6 +108,21 @@ pub async fn create(
 }
 
 /// One organisation.
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}",
+    operation_id = "getOrg",
+    tag = "organisations",
+    summary = "One organisation.",
+    description = "Permission: `OrgRead` (org admin).",
+    responses(
+        (status = 200, description = "The organisation.", body = crate::admin::orgs::OrgView),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn get(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -77,6 +132,24 @@ pub async fn get(
 }
 
 /// Renames an organisation, changes its slug or default language.
+#[utoipa::path(
+    patch,
+    path = "/orgs/{org}",
+    operation_id = "updateOrg",
+    tag = "organisations",
+    summary = "Rename an organisation, change its slug or default language.",
+    description = "Permission: `OrgUpdate` (superadmin). Absent fields stay as they are.",
+    request_body = OrgPatch,
+    responses(
+        (status = 200, description = "The organisation as it is now.", body = crate::admin::orgs::OrgView),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = 409, response = crate::http::api::doc::Conflict),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn update(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -92,6 +165,21 @@ pub async fn update(
 }
 
 /// Deletes an organisation.
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}",
+    operation_id = "deleteOrg",
+    tag = "organisations",
+    summary = "Delete an organisation with its memberships, roles, clients and invitations.",
+    description = "Permission: `OrgDelete` (superadmin).",
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn delete(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -102,6 +190,23 @@ pub async fn delete(
 }
 
 /// The organisation's roles, by name.
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/roles",
+    operation_id = "listRoles",
+    tag = "organisations",
+    summary = "The organisation's roles, by name.",
+    description = "Permission: `RoleList` (org admin).",
+    params(PageQuery),
+    responses(
+        (status = 200, description = "A page of roles.", body = crate::http::api::doc::RolePage),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn list_roles(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -120,6 +225,23 @@ pub async fn list_roles(
 }
 
 /// Adds a role or changes its description.
+#[utoipa::path(
+    put,
+    path = "/orgs/{org}/roles/{role}",
+    operation_id = "putRole",
+    tag = "organisations",
+    summary = "Add a role or change its description.",
+    description = "Permission: `RoleWrite` (org admin).",
+    request_body = RoleBody,
+    responses(
+        (status = 200, description = "The role.", body = Role),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn put_role(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -131,6 +253,22 @@ pub async fn put_role(
 }
 
 /// Deletes a role (members who held it lose it).
+#[utoipa::path(
+    delete,
+    path = "/orgs/{org}/roles/{role}",
+    operation_id = "deleteRole",
+    tag = "organisations",
+    summary = "Delete a role; members who held it lose it. The built-in `admin` role cannot be deleted (409).",
+    description = "Permission: `RoleWrite` (org admin).",
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = 409, response = crate::http::api::doc::Conflict),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn delete_role(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,

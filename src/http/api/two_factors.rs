@@ -11,13 +11,28 @@ use crate::http::api::extract::{ApiCaller, ApiJson, ApiPath};
 use crate::state::AppState;
 
 /// `PUT /orgs/{org}/two-factors`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TwoFactorsBody {
     pub require_two_factors: bool,
 }
 
 /// The organisation's requirement.
+#[utoipa::path(
+    get,
+    path = "/orgs/{org}/two-factors",
+    operation_id = "getTwoFactors",
+    tag = "organisations",
+    summary = "Whether the organisation requires two factors of its members.",
+    description = "Permission: `OrgRead` (org admin). Admins of any organisation always use two factors (`login.admins_require_two_factors`).",
+    responses(
+        (status = 200, description = "The requirement.", body = OrgTwoFactors),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn get(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,
@@ -27,6 +42,23 @@ pub async fn get(
 }
 
 /// Sets the organisation's requirement.
+#[utoipa::path(
+    put,
+    path = "/orgs/{org}/two-factors",
+    operation_id = "setTwoFactors",
+    tag = "organisations",
+    summary = "Require two factors of the organisation's members, or stop requiring them.",
+    description = "Permission: `RoleWrite` (org admin). Audited as `admin.org_two_factors`. Members' sessions of one factor are stepped up at their next authorization for this organisation.",
+    request_body = TwoFactorsBody,
+    responses(
+        (status = 200, description = "The requirement as it is now.", body = OrgTwoFactors),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn set(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,

@@ -16,9 +16,10 @@ use crate::http::api::extract::{ApiCaller, ApiPath};
 use crate::state::AppState;
 
 /// `PUT /users/{user}/password`.
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewPassword {
+    #[schema(write_only)]
     pub password: String,
 }
 
@@ -29,6 +30,23 @@ impl std::fmt::Debug for NewPassword {
 }
 
 /// Sets a person's password.
+#[utoipa::path(
+    put,
+    path = "/users/{user}/password",
+    operation_id = "setPassword",
+    tag = "people",
+    summary = "Set a person's password; they must change it at their next login.",
+    description = "Permission: `PersonSetPassword` (superadmin), and only when the installation allows it (`[admin] allow_set_password`; 403 otherwise). All the person's sessions and grants end. The password is never echoed, and no one ever sees the old one. The person is notified.",
+    request_body = NewPassword,
+    responses(
+        (status = 204, description = "Set."),
+        (status = 400, response = crate::http::api::doc::BadRequest),
+        (status = 401, response = crate::http::api::doc::Unauthorized),
+        (status = 403, response = crate::http::api::doc::Forbidden),
+        (status = 404, response = crate::http::api::doc::NotFound),
+        (status = "default", response = crate::http::api::doc::Error),
+    ),
+)]
 pub async fn set_password(
     ApiCaller(caller): ApiCaller,
     State(state): State<AppState>,

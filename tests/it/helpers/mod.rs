@@ -7,6 +7,7 @@ pub mod browser;
 pub mod db;
 pub mod integrity;
 pub mod load;
+pub mod openapi_check;
 pub mod process;
 pub mod release;
 pub mod s3_server;

@@ -7,6 +7,21 @@ use std::sync::atomic::{AtomicI64, Ordering};
 /// Unix time in whole seconds (UTC).
 pub type UnixTime = i64;
 
+/// The instant `unix` (whole seconds), clamped to jiff's range (years -9999 to 9999), which
+/// no stored time leaves.
+pub fn instant(unix: UnixTime) -> jiff::Timestamp {
+    jiff::Timestamp::from_second(unix).unwrap_or(if unix < 0 {
+        jiff::Timestamp::MIN
+    } else {
+        jiff::Timestamp::MAX
+    })
+}
+
+/// The UTC calendar date of `unix`.
+pub fn utc_date(unix: UnixTime) -> jiff::civil::Date {
+    instant(unix).to_zoned(jiff::tz::TimeZone::UTC).date()
+}
+
 /// Year, month (1-12) and day of the proleptic Gregorian date `days` after 1970-01-01
 /// (H. Hinnant's `civil_from_days`). Used for UTC dates in mail headers, request signatures,
 /// backup ids and admin pages.

@@ -1,6 +1,29 @@
 //! The internal error type for unexpected failures (database, I/O, crypto, templates).
 //! Expected outcomes (bad credentials, protocol errors) have their own enums at the edges.
 
+/// An error and its sources for the log: `outer: cause: root cause`. A source whose text the
+/// message already holds (`#[error("database: {0}")]` wraps its source's text) is not
+/// repeated. Log errors as `error = %Chain(&e)`, not only their own `Display`, so the root
+/// cause (an I/O error under a TLS failure, a refused connection under a pool timeout)
+/// reaches the log.
+pub struct Chain<'a>(pub &'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut text = self.0.to_string();
+        let mut source = self.0.source();
+        while let Some(cause) = source {
+            let more = cause.to_string();
+            if !more.is_empty() && !text.contains(&more) {
+                text.push_str(": ");
+                text.push_str(&more);
+            }
+            source = cause.source();
+        }
+        f.write_str(&text)
+    }
+}
+
 /// An unexpected failure. Its details go to the log, never to a response.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -46,6 +69,23 @@ impl Error {
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Database errors as the drivers report them, for unit tests of their handling.
+#[cfg(test)]
+mod chain_tests {
+    use super::{Chain, Error};
+
+    #[test]
+    fn the_chain_names_every_cause_once() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let e = Error::Io(io);
+        assert_eq!(Chain(&e).to_string(), "i/o: refused");
+        #[derive(Debug, thiserror::Error)]
+        #[error("pool timed out")]
+        struct Outer(#[source] std::io::Error);
+        let e = Outer(std::io::Error::other("connection refused"));
+        assert_eq!(Chain(&e).to_string(), "pool timed out: connection refused");
+    }
+}
+
 #[cfg(test)]
 pub(crate) mod test_errors {
     use std::borrow::Cow;

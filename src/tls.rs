@@ -137,7 +137,7 @@ impl Reloader {
             }
             Err(e) => {
                 // Half-written files during a renewal land here; the next look tries again.
-                tracing::warn!(error = %e, "the changed TLS files do not load; keeping the current certificate");
+                tracing::warn!(error = %crate::error::Chain(&e), "the changed TLS files do not load; keeping the current certificate");
                 false
             }
         }

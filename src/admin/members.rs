@@ -348,11 +348,11 @@ pub(crate) async fn notify(state: &AppState, user_id: &str, notice: Notice) {
         Ok(Some(u)) => u,
         Ok(None) => return,
         Err(e) => {
-            tracing::error!(error = %e, "loading a person to notify failed");
+            tracing::error!(error = %crate::error::Chain(&e), "loading a person to notify failed");
             return;
         }
     };
     if let Err(e) = mail::notify(state, &user, notice).await {
-        tracing::error!(error = %e, user = %user_id, "queueing a notification failed");
+        tracing::error!(error = %crate::error::Chain(&e), user = %user_id, "queueing a notification failed");
     }
 }

@@ -161,7 +161,7 @@ pub async fn change_own(
     tx.commit().await?;
     tracing::info!(user_id = %user.id, sessions_ended = ended, forced, "password changed");
     if let Err(e) = crate::mail::send_password_changed(state, &user, false).await {
-        tracing::error!(user_id = %user.id, error = %e, "queueing the password-changed notice failed");
+        tracing::error!(user_id = %user.id, error = %crate::error::Chain(&e), "queueing the password-changed notice failed");
     }
     Ok(ChangeOutcome::Changed)
 }

@@ -334,13 +334,13 @@ async fn check(
         match hasher.hash(attempt.password).await {
             Ok(hash) => {
                 if let Err(e) = store::users::set_password_hash(db, &user.id, &hash, now).await {
-                    tracing::warn!(user_id = %user.id, error = %e, "storing the re-hashed password failed");
+                    tracing::warn!(user_id = %user.id, error = %crate::error::Chain(&e), "storing the re-hashed password failed");
                 } else {
                     tracing::info!(user_id = %user.id, "password re-hashed with current parameters");
                 }
             }
             Err(e) => {
-                tracing::warn!(user_id = %user.id, error = %e, "re-hashing the password failed")
+                tracing::warn!(user_id = %user.id, error = %crate::error::Chain(&e), "re-hashing the password failed")
             }
         }
     }

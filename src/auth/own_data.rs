@@ -74,19 +74,13 @@ fn dump_error(e: store::dump::DumpError) -> Error {
 
 /// `YYYY-MM-DD` of a unix time.
 pub fn date(unix: i64) -> String {
-    let (y, m, d) = crate::clock::civil_from_days(unix.div_euclid(86400));
-    format!("{y:04}-{m:02}-{d:02}")
+    crate::clock::utc_date(unix).to_string()
 }
 
 fn utc(unix: i64) -> String {
-    let secs = unix.rem_euclid(86400);
-    format!(
-        "{}T{:02}:{:02}:{:02}Z",
-        date(unix),
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    crate::clock::instant(unix)
+        .strftime("%Y-%m-%dT%H:%M:%SZ")
+        .to_string()
 }
 
 /// The signed-in person's export ("download my data"); records `data.exported`.
@@ -167,7 +161,7 @@ pub async fn erase_account(state: &AppState, user: &User, by: ErasedBy<'_>) -> R
     let id = format!("{FAREWELL_PREFIX}{}", crate::crypto::random_id());
     if let Err(e) = crate::mail::enqueue_as(state, &id, &message).await {
         // The erasure stands; only the goodbye is lost.
-        tracing::error!(error = %e, "queuing the goodbye message of an erased account failed");
+        tracing::error!(error = %crate::error::Chain(&e), "queuing the goodbye message of an erased account failed");
     }
     Ok(erased)
 }

@@ -261,7 +261,7 @@ fn passkeys_of(rows: &[PasskeyRow]) -> Vec<Passkey> {
         .filter_map(|r| match serde_json::from_str::<Passkey>(&r.credential) {
             Ok(p) => Some(p),
             Err(e) => {
-                tracing::warn!(passkey = %r.id, error = %e, "a stored passkey does not parse");
+                tracing::warn!(passkey = %r.id, error = %crate::error::Chain(&e), "a stored passkey does not parse");
                 None
             }
         })
@@ -367,7 +367,7 @@ pub async fn finish_registration(
     let passkey = match rp(state)?.finish_passkey_registration(&answer, &registration) {
         Ok(p) => p,
         Err(e) => {
-            tracing::info!(user_id = %user_id, error = %e, "passkey registration refused");
+            tracing::info!(user_id = %user_id, error = %crate::error::Chain(&e), "passkey registration refused");
             return refuse(tx, Refused::Invalid).await;
         }
     };
@@ -562,7 +562,7 @@ pub async fn finish_authentication(
         Ok(r) if r.user_verified() => r,
         Ok(_) => return Ok(Err(Refused::Invalid)),
         Err(e) => {
-            tracing::info!(passkey = %stored.id, error = %e, "passkey login refused");
+            tracing::info!(passkey = %stored.id, error = %crate::error::Chain(&e), "passkey login refused");
             return Ok(Err(Refused::Invalid));
         }
     };

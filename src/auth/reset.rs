@@ -274,12 +274,12 @@ pub async fn reset(
     // Tell the person on every channel they have, so that a reset through one channel (a
     // taken-over mailbox, a swapped SIM) shows up on the other.
     if let Err(e) = crate::mail::send_password_changed(state, &user, true).await {
-        tracing::error!(user_id = %user.id, error = %e, "queueing the password-changed notice failed");
+        tracing::error!(user_id = %user.id, error = %crate::error::Chain(&e), "queueing the password-changed notice failed");
     }
     if let Some(phone) = user.verified_phone()
         && let Err(e) = crate::sms::texts::send_password_changed(state, &user, phone).await
     {
-        tracing::error!(user_id = %user.id, error = %e, "queueing the password-changed SMS failed");
+        tracing::error!(user_id = %user.id, error = %crate::error::Chain(&e), "queueing the password-changed SMS failed");
     }
     Ok(ResetOutcome::Done)
 }

@@ -71,9 +71,9 @@ pub fn read_identities(path: &Path) -> Result<Vec<age::x25519::Identity>, CryptE
 pub fn generate(now: i64) -> (String, String) {
     let id = age::x25519::Identity::generate();
     let public = id.to_public().to_string();
-    let (y, m, d) = super::format::civil_date(now);
     let text = format!(
-        "# created: {y:04}-{m:02}-{d:02} by nyckel backup keygen\n# public key: {public}\n{}\n",
+        "# created: {} by nyckel backup keygen\n# public key: {public}\n{}\n",
+        crate::clock::utc_date(now),
         id.to_string().expose_secret()
     );
     (text, public)

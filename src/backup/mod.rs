@@ -273,7 +273,7 @@ pub async fn verify(
                 tracing::info!(destination = %report.destination, backup = ?report.id, "backup verified");
             }
             Err(e) => {
-                tracing::error!(destination = %report.destination, backup = ?report.id, error = %e, "backup verify failed");
+                tracing::error!(destination = %report.destination, backup = ?report.id, error = %crate::error::Chain(&e), "backup verify failed");
                 report.error = Some(e.to_string());
             }
         }
@@ -467,7 +467,7 @@ pub async fn restore(
                 warnings.extend(passed_over);
             }
             Err(e) => {
-                tracing::warn!(destination = %d.name(), error = %e, "tombstone lists not read");
+                tracing::warn!(destination = %d.name(), error = %crate::error::Chain(&e), "tombstone lists not read");
                 warnings.push(format!("{}: tombstone lists not read: {e}", d.name()));
             }
         }

@@ -7,11 +7,11 @@
 
 use serde::Serialize;
 
+use super::BackupError;
 use super::catalog::{self, Entry, Signature};
 use super::destination::Destination;
 use super::retention::{self, Candidate, Policy};
 use super::sign::Trust;
-use super::{BackupError, format};
 use crate::config::Config;
 
 /// How long an incomplete backup (a run that failed at that destination) may stay, seconds.
@@ -84,26 +84,15 @@ pub async fn prune(
 }
 
 /// The civil date of `unix` in `tz`.
-pub fn civil_date_in(tz: &jiff::tz::TimeZone, unix: i64) -> (i32, u8, u8) {
-    match jiff::Timestamp::from_second(unix) {
-        Ok(t) => {
-            let d = t.to_zoned(tz.clone()).date();
-            (i32::from(d.year()), d.month() as u8, d.day() as u8)
-        }
-        Err(_) => format::civil_date(unix),
-    }
+pub fn civil_date_in(tz: &jiff::tz::TimeZone, unix: i64) -> jiff::civil::Date {
+    crate::clock::instant(unix).to_zoned(tz.clone()).date()
 }
 
 /// The creation time in a backup id (`YYYYMMDDTHHMMSSZ-xxxxxx`, UTC).
 pub fn id_time(id: &str) -> Option<i64> {
-    let num = |r: std::ops::Range<usize>| id.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(4..6)?, num(6..8)?);
-    let (h, mi, s) = (num(9..11)?, num(11..13)?, num(13..15)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) {
-        return None;
-    }
-    let days = retention::days_from_civil((y as i32, mo as u8, d as u8));
-    Some(i64::from(days) * 86_400 + h * 3600 + mi * 60 + s)
+    let time = jiff::civil::DateTime::strptime("%Y%m%dT%H%M%SZ", id.get(..16)?).ok()?;
+    let utc = time.to_zoned(jiff::tz::TimeZone::UTC).ok()?;
+    Some(utc.timestamp().as_second())
 }
 
 /// The ids `policy` deletes among `entries`: complete backups signed by a trusted key and

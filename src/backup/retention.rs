@@ -7,10 +7,13 @@
 //! rule when its period differs from the period of the last backup that rule kept and the
 //! rule still has count left, which keeps the newest backup of each of the `count` most recent
 //! periods that have backups (empty periods do not use up the count). The periods are
-//! computed from the civil date the caller passes (in the schedule's time zone), with no date
-//! crate: [`days_from_civil`] and [`iso_week`]. Pure functions, no I/O: the caller deletes.
+//! computed from the civil date the caller passes (in the schedule's time zone), with jiff's
+//! calendar (ISO weeks from [`Date::iso_week_date`]). Pure functions, no I/O: the caller
+//! deletes.
 
 use std::collections::HashSet;
+
+use jiff::civil::Date;
 
 /// How many of each period's newest backup to keep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,8 +34,8 @@ pub struct Candidate {
     pub id: String,
     /// Unix seconds; orders the backups.
     pub created_at: i64,
-    /// The civil date (year, month, day) of `created_at` in the schedule's time zone.
-    pub date: (i32, u8, u8),
+    /// The civil date of `created_at` in the schedule's time zone.
+    pub date: Date,
     /// Kept whatever the rules say.
     pub pinned: bool,
     /// Verified good; the newest such backup is never deleted.
@@ -50,15 +53,10 @@ pub fn to_delete(policy: &Policy, backups: &[Candidate]) -> Vec<String> {
     });
 
     let mut rules = [
-        Rule::new(Some(policy.daily), |d| i64::from(days_from_civil(d))),
-        Rule::new(Some(policy.weekly), |d| {
-            let (year, week) = iso_week(d);
-            i64::from(year) * 100 + i64::from(week)
-        }),
-        Rule::new(Some(policy.monthly), |(y, m, _)| {
-            i64::from(y) * 12 + i64::from(m)
-        }),
-        Rule::new(policy.yearly, |(y, _, _)| i64::from(y)),
+        Rule::new(Some(policy.daily), day_period),
+        Rule::new(Some(policy.weekly), week_period),
+        Rule::new(Some(policy.monthly), month_period),
+        Rule::new(policy.yearly, |d| i64::from(d.year())),
     ];
 
     let mut keep: HashSet<&str> = HashSet::new();
@@ -88,11 +86,11 @@ pub fn to_delete(policy: &Policy, backups: &[Candidate]) -> Vec<String> {
 struct Rule {
     left: Option<u32>,
     last: Option<i64>,
-    period: fn((i32, u8, u8)) -> i64,
+    period: fn(Date) -> i64,
 }
 
 impl Rule {
-    fn new(count: Option<u32>, period: fn((i32, u8, u8)) -> i64) -> Self {
+    fn new(count: Option<u32>, period: fn(Date) -> i64) -> Self {
         Rule {
             left: count,
             last: None,
@@ -101,7 +99,7 @@ impl Rule {
     }
 
     /// Whether this rule keeps the next (older) backup, dated `date`.
-    fn offer(&mut self, date: (i32, u8, u8)) -> bool {
+    fn offer(&mut self, date: Date) -> bool {
         if self.left == Some(0) {
             return false;
         }
@@ -117,59 +115,56 @@ impl Rule {
     }
 }
 
-/// Days since 1970-01-01 of the proleptic Gregorian date (H. Hinnant's `days_from_civil`).
-pub fn days_from_civil((year, month, day): (i32, u8, u8)) -> i32 {
-    let (month, day) = (i32::from(month), i32::from(day));
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y.rem_euclid(400); // [0, 399]
-    let mp = (month + 9) % 12; // March = 0
-    let doy = (153 * mp + 2) / 5 + day - 1; // [0, 365]
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy; // [0, 146096]
-    era * 146_097 + doe - 719_468
+/// The day of `date`, as a number that differs between days.
+fn day_period(date: Date) -> i64 {
+    month_period(date) * 100 + i64::from(date.day())
 }
 
-/// The ISO 8601 week-numbering year and week (1..=53) of a date: the week runs Monday to
-/// Sunday and belongs to the year its Thursday is in.
-pub fn iso_week(date: (i32, u8, u8)) -> (i32, u32) {
-    let days = days_from_civil(date);
-    // 1970-01-01 was a Thursday: Monday = 0 ... Sunday = 6.
-    let weekday = (days + 3).rem_euclid(7);
-    let thursday = days - weekday + 3;
-    let mut year = date.0;
-    if thursday >= days_from_civil((year + 1, 1, 1)) {
-        year += 1;
-    } else if thursday < days_from_civil((year, 1, 1)) {
-        year -= 1;
-    }
-    let week = (thursday - days_from_civil((year, 1, 1))) / 7 + 1;
-    (year, week.unsigned_abs())
+/// The ISO 8601 week of `date` (Monday to Sunday, in the year its Thursday is in).
+fn week_period(date: Date) -> i64 {
+    let week = date.iso_week_date();
+    i64::from(week.year()) * 100 + i64::from(week.week())
+}
+
+/// The month of `date`.
+fn month_period(date: Date) -> i64 {
+    i64::from(date.year()) * 12 + i64::from(date.month())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// The civil date `days` after 1970-01-01 (`clock::civil_from_days`, not this module's
-    /// `days_from_civil`), to build test calendars independently.
-    fn civil_from_days(days: i32) -> (i32, u8, u8) {
-        let (y, m, d) = crate::clock::civil_from_days(i64::from(days));
-        (y as i32, m as u8, d as u8)
+    use jiff::ToSpan;
+
+    /// The date `days` after 1970-01-01.
+    fn day(days: i32) -> Date {
+        Date::constant(1970, 1, 1)
+            .checked_add(days.days())
+            .expect("a date in range")
     }
 
-    fn parse(date: &str) -> (i32, u8, u8) {
-        let mut parts = date.split('-');
-        let mut next = || {
-            parts
-                .next()
-                .and_then(|p| p.parse::<i32>().ok())
-                .unwrap_or(0)
-        };
-        (next(), next() as u8, next() as u8)
+    /// Days from 1970-01-01 to `date`.
+    fn days(date: Date) -> i32 {
+        let seconds = date
+            .to_zoned(jiff::tz::TimeZone::UTC)
+            .expect("a date in range")
+            .timestamp()
+            .as_second();
+        seconds.div_euclid(86_400) as i32
     }
 
-    fn fmt((y, m, d): (i32, u8, u8)) -> String {
-        format!("{y:04}-{m:02}-{d:02}")
+    fn iso_week(date: Date) -> (i16, i8) {
+        let week = date.iso_week_date();
+        (week.year(), week.week())
+    }
+
+    fn parse(date: &str) -> Date {
+        date.parse().expect("a date")
+    }
+
+    fn fmt(date: Date) -> String {
+        date.to_string()
     }
 
     /// A nightly backup at 02:00 UTC on `date`, id = the date.
@@ -177,7 +172,7 @@ mod tests {
         let date = parse(date);
         Candidate {
             id: fmt(date),
-            created_at: i64::from(days_from_civil(date)) * 86_400 + 2 * 3600,
+            created_at: i64::from(days(date)) * 86_400 + 2 * 3600,
             date,
             pinned: false,
             verified: true,
@@ -212,55 +207,6 @@ mod tests {
     }
 
     #[test]
-    fn days_from_civil_known_values() {
-        assert_eq!(days_from_civil((1970, 1, 1)), 0);
-        assert_eq!(days_from_civil((1969, 12, 31)), -1);
-        assert_eq!(days_from_civil((2000, 3, 1)), 11_017);
-        assert_eq!(days_from_civil((2024, 1, 1)), 19_723);
-        assert_eq!(
-            days_from_civil((2024, 2, 29)) + 1,
-            days_from_civil((2024, 3, 1))
-        );
-        assert_eq!(
-            days_from_civil((2023, 2, 28)) + 1,
-            days_from_civil((2023, 3, 1))
-        );
-        assert_eq!(
-            days_from_civil((1900, 2, 28)) + 1,
-            days_from_civil((1900, 3, 1))
-        );
-        // 2024-01-01T00:00:00Z = 1704067200.
-        assert_eq!(
-            i64::from(days_from_civil((2024, 1, 1))) * 86_400,
-            1_704_067_200
-        );
-    }
-
-    #[test]
-    fn days_from_civil_round_trips_every_day_1900_to_2200() {
-        let start = days_from_civil((1900, 1, 1));
-        let end = days_from_civil((2200, 12, 31));
-        let mut previous = civil_from_days(start - 1);
-        for days in start..=end {
-            let date = civil_from_days(days);
-            assert_eq!(days_from_civil(date), days, "{date:?}");
-            // Consecutive days: same month and the next day, or the first of the next month.
-            let (py, pm, pd) = previous;
-            let expected_next = if date.2 == 1 {
-                if pm == 12 {
-                    (py + 1, 1, 1)
-                } else {
-                    (py, pm + 1, 1)
-                }
-            } else {
-                (py, pm, pd + 1)
-            };
-            assert_eq!(date, expected_next);
-            previous = date;
-        }
-    }
-
-    #[test]
     fn iso_weeks_at_year_ends_and_week_53() {
         let cases = [
             ("1970-01-01", (1970, 1)),
@@ -291,35 +237,6 @@ mod tests {
     }
 
     #[test]
-    fn iso_weeks_run_monday_to_sunday_without_gaps() {
-        let mut previous = iso_week(civil_from_days(days_from_civil((1999, 12, 31))));
-        for days in days_from_civil((2000, 1, 1))..days_from_civil((2101, 1, 1)) {
-            let week = iso_week(civil_from_days(days));
-            let monday = (days + 3).rem_euclid(7) == 0;
-            if monday {
-                let (y, w) = previous;
-                assert!(
-                    week == (y, w + 1) || (week == (y + 1, 1) && (w == 52 || w == 53)),
-                    "{:?}: {previous:?} -> {week:?}",
-                    civil_from_days(days)
-                );
-                if w == 53 {
-                    // A year has 53 weeks when it starts on a Thursday, or a leap year on a Wednesday.
-                    let jan1 = (days_from_civil((y, 1, 1)) + 3).rem_euclid(7);
-                    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-                    assert!(jan1 == 3 || (leap && jan1 == 2), "{y} has week 53");
-                }
-            } else {
-                assert_eq!(week, previous);
-            }
-            previous = week;
-        }
-    }
-
-    /// 400 nights from 2024-01-01 (Monday) to 2025-02-03 (Monday), with missed nights on
-    /// 2024-10-31, 2024-12-31, the whole ISO week 2025-W04 (Jan 20-26) and 2025-02-01, one
-    /// pinned backup (2024-03-15), and the two newest not yet verified. SECURITY.md B3 policy.
-    #[test]
     fn a_year_and_more_of_nightly_backups() {
         let missed: HashSet<String> = [
             "2024-10-31",
@@ -336,9 +253,9 @@ mod tests {
         .iter()
         .map(|s| s.to_string())
         .collect();
-        let first = days_from_civil((2024, 1, 1));
+        let first = days(Date::constant(2024, 1, 1));
         let mut backups: Vec<Candidate> = (first..first + 400)
-            .map(|d| nightly(&fmt(civil_from_days(d))))
+            .map(|d| nightly(&fmt(day(d))))
             .filter(|c| !missed.contains(&c.id))
             .collect();
         assert_eq!(backups.len(), 390);
@@ -515,12 +432,12 @@ mod tests {
     #[test]
     fn the_newest_verified_backup_survives_even_when_no_rule_keeps_it() {
         // Verification has failed for a month: 60 nights, only the first 30 verified.
-        let first = days_from_civil((2024, 6, 1));
+        let first = days(Date::constant(2024, 6, 1));
         let backups: Vec<Candidate> = (first..first + 60)
             .enumerate()
             .map(|(i, d)| Candidate {
                 verified: i < 30,
-                ..nightly(&fmt(civil_from_days(d)))
+                ..nightly(&fmt(day(d)))
             })
             .collect();
         let newest_verified = "2024-06-30";
@@ -634,11 +551,7 @@ mod tests {
                 keep.extend(newest(&group));
             }
         };
-        by(
-            Some(policy.daily),
-            &|c| i64::from(days_from_civil(c.date)),
-            &mut keep,
-        );
+        by(Some(policy.daily), &|c| i64::from(days(c.date)), &mut keep);
         by(
             Some(policy.weekly),
             &|c| {
@@ -649,10 +562,10 @@ mod tests {
         );
         by(
             Some(policy.monthly),
-            &|c| i64::from(c.date.0) * 12 + i64::from(c.date.1),
+            &|c| i64::from(c.date.year()) * 12 + i64::from(c.date.month()),
             &mut keep,
         );
-        by(policy.yearly, &|c| i64::from(c.date.0), &mut keep);
+        by(policy.yearly, &|c| i64::from(c.date.year()), &mut keep);
         keep.extend(backups.iter().filter(|c| c.pinned).map(|c| c.id.clone()));
         let verified: Vec<&Candidate> = backups.iter().filter(|c| c.verified).collect();
         keep.extend(newest(&verified));
@@ -662,7 +575,7 @@ mod tests {
     #[test]
     fn properties_over_random_histories() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        let start = days_from_civil((2019, 11, 1));
+        let start = days(Date::constant(2019, 11, 1));
         for round in 0..400 {
             let n = rng.below(120) as usize;
             let span = 1 + rng.below(1500) as i64;
@@ -672,7 +585,7 @@ mod tests {
                     Candidate {
                         id: format!("b{i}"),
                         created_at: at,
-                        date: civil_from_days(at.div_euclid(86_400) as i32),
+                        date: day(at.div_euclid(86_400) as i32),
                         pinned: rng.below(20) == 0,
                         verified: rng.below(3) != 0,
                     }

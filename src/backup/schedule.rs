@@ -108,7 +108,7 @@ pub async fn run_if_due(state: &AppState, holder: &str) -> Option<Outcome> {
         Ok(true) => {}
         Ok(false) => return None,
         Err(e) => {
-            tracing::warn!(error = %e, "taking the backup lease failed");
+            tracing::warn!(error = %crate::error::Chain(&e), "taking the backup lease failed");
             return None;
         }
     }
@@ -123,7 +123,7 @@ async fn ran_since(db: &Db, slot: i64) -> bool {
     match store::backup_status::last_run_at(db).await {
         Ok(last) => last.is_some_and(|t| t >= slot),
         Err(e) => {
-            tracing::warn!(error = %e, "reading the last backup run failed");
+            tracing::warn!(error = %crate::error::Chain(&e), "reading the last backup run failed");
             // Unknown: do not risk a second run.
             true
         }
@@ -143,14 +143,14 @@ pub async fn run_now(db: &Db, config: &Config, now: i64) -> Outcome {
     match super::run(db, config, now).await {
         Ok(report) => outcome.backup = Some(report),
         Err(e) => {
-            tracing::error!(error = %e, "scheduled backup failed: nothing was written");
+            tracing::error!(error = %crate::error::Chain(&e), "scheduled backup failed: nothing was written");
             outcome.error = Some(e.to_string());
         }
     }
     match super::prune::prune(config, None, now, false).await {
         Ok(p) => outcome.pruned = p,
         Err(e) => {
-            tracing::error!(error = %e, "pruning backups failed");
+            tracing::error!(error = %crate::error::Chain(&e), "pruning backups failed");
             outcome.error.get_or_insert_with(|| e.to_string());
         }
     }
@@ -163,7 +163,7 @@ pub async fn run_now(db: &Db, config: &Config, now: i64) -> Outcome {
         let ok = outcome.written_to(&d.name);
         let id = outcome.backup.as_ref().map(|r| r.id.as_str());
         if let Err(e) = store::backup_status::record(db, &d.name, now, ok, id).await {
-            tracing::warn!(destination = %d.name, error = %e, "recording the backup result failed");
+            tracing::warn!(destination = %d.name, error = %crate::error::Chain(&e), "recording the backup result failed");
         }
         let pruned = outcome.pruned.iter().find(|p| p.destination == d.name);
         if ok {
@@ -188,7 +188,7 @@ pub async fn run_now(db: &Db, config: &Config, now: i64) -> Outcome {
     if let Err(e) =
         store::backup_status::record(db, store::backup_status::OVERALL, now, outcome.ok, id).await
     {
-        tracing::warn!(error = %e, "recording the backup result failed");
+        tracing::warn!(error = %crate::error::Chain(&e), "recording the backup result failed");
     }
     outcome
 }

@@ -30,18 +30,14 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         ),
         Err(e) => tracing::error!(
             folder = %scratch.display(),
-            error = %e,
+            error = %crate::error::Chain(&e),
             "could not clean the backup scratch folder"
         ),
     }
     let state = AppState::build(config).await?;
-    let users: Option<(i64,)> = sqlx::query_as("select count(*) from users")
-        .fetch_optional(state.db.pool())
-        .await
-        .ok()
-        .flatten();
+    let anyone = crate::store::users::any(&state.db).await.unwrap_or(false);
     println!("nyckel issuer {}", state.issuer);
-    if users.is_none_or(|(n,)| n == 0) {
+    if !anyone {
         println!("No accounts yet. Add a person and a client, for example:");
         println!(
             "  nyckel user create --email you@example.org --name \"Your Name\" --password-stdin"
@@ -51,7 +47,7 @@ pub async fn run(config: Config) -> anyhow::Result<()> {
         );
     }
     tracing::info!(ms = started.elapsed().as_millis() as u64, "ready to listen");
-    crate::server::serve(state).await?;
+    crate::http::server::serve(state).await?;
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! Signing keys: generated per algorithm, stored sealed in the database, cached in memory by
 //! every node, rotated by `nyckel keys rotate` or on schedule (`keys.rotate_every`, run by the
-//! upkeep loop under a lease: `http::upkeep`). Every node reloads keys (and re-reads the master
+//! upkeep loop under a lease: `upkeep`). Every node reloads keys (and re-reads the master
 //! key file) every `keys.reload_interval`.
 //!
 //! Lifecycle (derived from timestamps only, so every node agrees without coordination):
@@ -199,7 +199,7 @@ impl KeyRing {
                 }
                 Ok(_) => {}
                 Err(e) => {
-                    tracing::error!(error = %e, "re-reading the master key file failed; keeping the keys read before")
+                    tracing::error!(error = %crate::error::Chain(&e), "re-reading the master key file failed; keeping the keys read before")
                 }
             }
         }
@@ -227,7 +227,7 @@ impl KeyRing {
                 }
                 Err(e) if strict => return Err(Error::Crypto(e.to_string())),
                 Err(e) => {
-                    tracing::error!(kid = %row.id, error = %e, "a signing key does not open with the master keys");
+                    tracing::error!(kid = %row.id, error = %crate::error::Chain(&e), "a signing key does not open with the master keys");
                     if let Some(sk) = before.signing.get(&row.id) {
                         signing.insert(row.id.clone(), sk.clone());
                     }

@@ -18,7 +18,7 @@ pub async fn locale_for(db: &Db, user: &User, org_name: Option<&str>) -> Locale 
         Ok(Some(l)) => l,
         Ok(None) => Locale::Sv,
         Err(e) => {
-            tracing::warn!(error = %e, "looking up the organisation's language failed");
+            tracing::warn!(error = %crate::error::Chain(&e), "looking up the organisation's language failed");
             Locale::Sv
         }
     }

@@ -67,13 +67,13 @@ pub fn spawn(state: AppState) {
         );
     }
     if let Err(e) = Sender::parse(&state.config.mail.from) {
-        tracing::error!(error = %e, "mail.from is unusable; no mail can be delivered until it is fixed");
+        tracing::error!(error = %crate::error::Chain(&e), "mail.from is unusable; no mail can be delivered until it is fixed");
     }
     tokio::spawn(async move {
         loop {
             let _ = tokio::time::timeout(POLL_EVERY, state.mailer.woken()).await;
             if let Err(e) = deliver_due(&state).await {
-                tracing::warn!(error = %e, "mail delivery pass failed");
+                tracing::warn!(error = %crate::error::Chain(&e), "mail delivery pass failed");
             }
         }
     });

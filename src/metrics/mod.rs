@@ -1,4 +1,5 @@
-//! Prometheus metrics (text format 0.0.4) on the separate `[metrics] listen` address: HTTP
+//! Prometheus metrics (text format 0.0.4), served on the separate `[metrics] listen` address by
+//! `http::metrics`: HTTP
 //! requests by route and status with latency histograms, logins by method and result
 //! (including throttled attempts), tokens issued by grant type ([`registry`]); messages with
 //! keys sent and refused by the send limits, hits of the global SMS cap (an alert: sending
@@ -14,55 +15,17 @@ pub mod backup;
 pub mod registry;
 
 use std::fmt::Write;
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
-
-use axum::Router;
-use axum::extract::State;
-use axum::http::{StatusCode, header};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 
 use crate::sms::limits::COUNTERS;
 use crate::state::AppState;
 use crate::store;
 
-/// Starts the metrics listener when configured; returns its address.
-pub async fn spawn(state: &AppState) -> std::io::Result<Option<SocketAddr>> {
-    let Some(listen) = state.config.metrics.listen.clone() else {
-        return Ok(None);
-    };
-    for job in crate::http::upkeep::JOBS {
-        registry::declare(crate::http::upkeep::JOBS_RUN, &[("job", job)]);
-    }
-    let listener = tokio::net::TcpListener::bind(&listen).await?;
-    let addr = listener.local_addr()?;
-    let app = Router::new()
-        .route("/metrics", get(metrics))
-        .with_state(state.clone());
-    tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "the metrics listener stopped");
-        }
-    });
-    tracing::info!(%addr, "metrics listening");
-    Ok(Some(addr))
-}
-
-async fn metrics(State(state): State<AppState>) -> Response {
-    match render(&state).await {
-        Ok(text) => (
-            [(
-                header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )],
-            text,
-        )
-            .into_response(),
-        Err(e) => {
-            tracing::warn!(error = %e, "rendering metrics failed");
-            StatusCode::SERVICE_UNAVAILABLE.into_response()
-        }
+/// Declares every scheduled job's run counter, so each is reported from 0 (a job that has
+/// not run yet is still a series).
+pub fn declare_jobs() {
+    for job in crate::upkeep::JOBS {
+        registry::declare(crate::upkeep::JOBS_RUN, &[("job", job)]);
     }
 }
 
@@ -168,7 +131,7 @@ pub async fn render(state: &AppState) -> crate::error::Result<String> {
         &[(String::new(), state.config.sms.global_daily.max(0) as u64)],
     );
     if up && let Err(e) = render_from_database(&mut out, state).await {
-        tracing::warn!(error = %e, "the database series were left out of the metrics");
+        tracing::warn!(error = %crate::error::Chain(&e), "the database series were left out of the metrics");
     }
     Ok(out)
 }

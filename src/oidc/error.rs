@@ -99,13 +99,13 @@ impl From<crate::error::Error> for OAuthError {
     fn from(e: crate::error::Error) -> Self {
         // A database that is unavailable is a passing condition: 503 with Retry-After.
         if e.is_unavailable() {
-            tracing::warn!(error = %e, "database unavailable during a protocol request");
+            tracing::warn!(error = %crate::error::Chain(&e), "database unavailable during a protocol request");
             return Self::new(
                 ErrorCode::TemporarilyUnavailable,
                 "the service is briefly unavailable; retry shortly",
             );
         }
-        tracing::error!(error = %e, "internal error during a protocol request");
+        tracing::error!(error = %crate::error::Chain(&e), "internal error during a protocol request");
         Self::server_error()
     }
 }

@@ -221,7 +221,7 @@ fn sign(
 ) -> Result<String, OAuthError> {
     let key = state.keys.signing_key(alg, now)?;
     key.sign(typ, claims).map_err(|e| {
-        tracing::error!(error = %e, kid = %key.kid, "signing a token failed");
+        tracing::error!(error = %crate::error::Chain(&e), kid = %key.kid, "signing a token failed");
         OAuthError::server_error()
     })
 }

@@ -73,7 +73,7 @@ impl Rotator {
                         }
                     }
                     Err(e) => {
-                        tracing::error!(error = %e, size = batch.len(), "refresh rotation batch failed");
+                        tracing::error!(error = %crate::error::Chain(&e), size = batch.len(), "refresh rotation batch failed");
                         let unavailable = crate::store::is_unavailable(&e);
                         for r in batch {
                             let _ = r.reply.send(Err(Failed {

@@ -461,7 +461,7 @@ async fn audit_reuse(state: &AppState, kind: &str, client_id: &str, grant_id: &s
         ..Default::default()
     };
     if let Err(e) = store::audit::append(&state.db, &event, now).await {
-        tracing::error!(error = %e, "could not record an audit event");
+        tracing::error!(error = %crate::error::Chain(&e), "could not record an audit event");
     }
 }
 

@@ -56,16 +56,10 @@ impl Elks {
             ("to", message.to.as_str()),
             ("message", message.body.as_str()),
         ];
-        let response = self
+        let (status, body) = self
             .endpoint
-            .client
-            .post(self.url.clone())
-            .basic_auth(&self.username, Some(&self.password))
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| self.endpoint.transport_error(e))?;
-        let (status, body) = self.endpoint.answer(response).await?;
+            .post_form(&self.url, (&self.username, &self.password), &form)
+            .await?;
         if !status.is_success() {
             // 46elks explains errors in plain text that may quote the number: not kept.
             return Err(self.endpoint.status_error(status, None));

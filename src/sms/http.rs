@@ -123,6 +123,25 @@ impl Endpoint {
         DeliveryError(text)
     }
 
+    /// POSTs `form` (URL-encoded) to `url` with HTTP basic authentication, as both Twilio and
+    /// 46elks take a message; returns the status and at most [`MAX_ANSWER`] bytes of the answer.
+    pub(crate) async fn post_form(
+        &self,
+        url: &Url,
+        (user, password): (&str, &str),
+        form: &[(&str, &str)],
+    ) -> Result<(StatusCode, Vec<u8>), DeliveryError> {
+        let response = self
+            .client
+            .post(url.clone())
+            .basic_auth(user, Some(password))
+            .form(form)
+            .send()
+            .await
+            .map_err(|e| self.transport_error(e))?;
+        self.answer(response).await
+    }
+
     /// The status of `response` and at most [`MAX_ANSWER`] bytes of its body.
     pub(crate) async fn answer(
         &self,

@@ -57,16 +57,10 @@ impl Twilio {
             ("From", self.from.as_str()),
             ("Body", message.body.as_str()),
         ];
-        let response = self
+        let (status, body) = self
             .endpoint
-            .client
-            .post(self.url.clone())
-            .basic_auth(&self.account, Some(&self.token))
-            .form(&form)
-            .send()
-            .await
-            .map_err(|e| self.endpoint.transport_error(e))?;
-        let (status, body) = self.endpoint.answer(response).await?;
+            .post_form(&self.url, (&self.account, &self.token), &form)
+            .await?;
         let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
         if !status.is_success() {
             // Twilio's numeric error code (e.g. 20003: authentication, 21211: bad `To`) says

@@ -397,7 +397,9 @@ impl Db {
 async fn discard(conn: &mut sqlx::AnyConnection) {
     match sqlx::AnyConnection::connect("sqlite::memory:").await {
         Ok(placeholder) => drop(std::mem::replace(conn, placeholder)),
-        Err(e) => tracing::warn!(error = %e, "could not discard a failed database connection"),
+        Err(e) => {
+            tracing::warn!(error = %crate::error::Chain(&e), "could not discard a failed database connection")
+        }
     }
 }
 

@@ -181,6 +181,14 @@ pub async fn set_email(
     Ok(())
 }
 
+/// Whether any account exists.
+pub async fn any(db: &Db) -> Result<bool, sqlx::Error> {
+    let row: Option<(String,)> = sqlx::query_as("select id from users limit 1")
+        .fetch_optional(db.pool())
+        .await?;
+    Ok(row.is_some())
+}
+
 /// Whether any superadmin exists.
 pub async fn any_superadmin(db: &Db) -> Result<bool, sqlx::Error> {
     let sql = "select id from users where superadmin = 1 limit 1";

@@ -1,8 +1,8 @@
 //! Scheduled jobs run once across nodes: two nodes (two states on one database) asking for
 //! the cleanup at the same moment run it once; after the lease the job runs again.
 
-use nyckel::http::upkeep::{PURGE_LEASE, purge_if_due};
 use nyckel::state::AppState;
+use nyckel::upkeep::{PURGE_LEASE, purge_if_due};
 
 use crate::helpers::TestApp;
 

@@ -349,7 +349,7 @@ async fn messages_are_delivered_once_as_eml_files_in_the_persons_language() {
 
     // Sent rows are purged a day later; the files stay.
     app.advance(nyckel::mail::delivery::KEEP_SENT + 1);
-    nyckel::http::upkeep::purge_expired(&app.state).await;
+    nyckel::upkeep::purge_expired(&app.state).await;
     assert!(outbox_dump(&app).await.is_empty());
     assert_eq!(app.mails().await.len(), 3);
 }

@@ -44,6 +44,7 @@ mod invite;
 mod keys;
 mod keys_first;
 mod keys_master;
+mod layers;
 mod leases;
 mod log_redaction;
 mod login;

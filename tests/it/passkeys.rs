@@ -602,7 +602,7 @@ async fn refusals_change_nothing_and_use_the_challenge_up() {
     assert_eq!(late.status, 400, "{}", late.json);
 
     // Spent challenges are deleted by the cleanup job.
-    nyckel::http::upkeep::purge_expired(&app.state).await;
+    nyckel::upkeep::purge_expired(&app.state).await;
     let (left,): (i64,) = sqlx::query_as(
         "select count(*) from webauthn_challenges where used_at is not null or expires_at <= $1",
     )

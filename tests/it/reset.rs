@@ -294,7 +294,7 @@ async fn only_the_newest_key_works_and_keys_expire() {
     );
 
     // Upkeep removes expired keys.
-    nyckel::http::upkeep::purge_expired(&app.state).await;
+    nyckel::upkeep::purge_expired(&app.state).await;
     let (left,): (i64,) = sqlx::query_as("select count(*) from login_keys")
         .fetch_one(app.state.db.pool())
         .await

@@ -120,7 +120,7 @@ impl Node {
                 AppState::build_on(config, clock, db).await?
             }
         };
-        let (running, task) = nyckel::server::start_on(state.clone(), listener).await?;
+        let (running, task) = nyckel::http::server::start_on(state.clone(), listener).await?;
         Ok(Node {
             state,
             handle: running.handle,

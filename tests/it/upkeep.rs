@@ -33,7 +33,7 @@ async fn expired_rows_are_purged_and_live_ones_kept() {
     assert!(answer.json["refresh_token"].is_string());
 
     assert_eq!(
-        nyckel::http::upkeep::purge_expired(&app.state).await,
+        nyckel::upkeep::purge_expired(&app.state).await,
         0,
         "nothing expired yet"
     );
@@ -42,7 +42,7 @@ async fn expired_rows_are_purged_and_live_ones_kept() {
     }
     // Past the session's absolute timeout and the refresh family's end, plus a day.
     app.advance(app.state.config.tokens.refresh_absolute_ttl + 2 * 86400);
-    assert!(nyckel::http::upkeep::purge_expired(&app.state).await >= 4);
+    assert!(nyckel::upkeep::purge_expired(&app.state).await >= 4);
     for table in ["sessions", "auth_codes", "refresh_tokens", "grants"] {
         assert_eq!(count(&app, table).await, 0, "{table}");
     }

@@ -78,7 +78,7 @@ impl TestApp {
         let state = AppState::build_with_clock(config, clock.clone())
             .await
             .expect("state builds");
-        let (running, _task) = nyckel::server::start_on(state.clone(), listener)
+        let (running, _task) = nyckel::http::server::start_on(state.clone(), listener)
             .await
             .expect("server starts");
         TestApp {
@@ -295,7 +295,7 @@ impl TestApp {
             }
         }
         let listener = listener.expect("the address is free again");
-        let (running, _task) = nyckel::server::start_on(state.clone(), listener)
+        let (running, _task) = nyckel::http::server::start_on(state.clone(), listener)
             .await
             .expect("server starts again");
         self.state = state;

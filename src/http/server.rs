@@ -69,10 +69,10 @@ pub async fn start_on(
         .listening()
         .await
         .ok_or_else(|| Error::Io(std::io::Error::other(format!("could not listen on {addr}"))))?;
-    let metrics_addr = crate::metrics::spawn(&state).await?;
+    let metrics_addr = crate::http::metrics::spawn(&state).await?;
     let redirect_addr = crate::http::redirect::spawn(&state).await?;
     crate::backup::schedule::spawn(state.clone());
-    crate::http::upkeep::spawn(state);
+    crate::upkeep::spawn(state);
     Ok((
         Running {
             addr: bound,

@@ -32,7 +32,7 @@ pub fn spawn(state: AppState) {
         let state = keys_state.clone();
         async move {
             if let Err(e) = state.keys.reload().await {
-                tracing::warn!(error = %e, "reloading signing keys failed");
+                tracing::warn!(error = %crate::error::Chain(&e), "reloading signing keys failed");
             }
             rotate_keys_if_due(&state).await;
         }
@@ -64,7 +64,9 @@ fn heartbeats(state: AppState) {
             );
             match tokio::time::timeout(store::BACKGROUND_BOUND, beat).await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "recording this node's version failed"),
+                Ok(Err(e)) => {
+                    tracing::warn!(error = %crate::error::Chain(&e), "recording this node's version failed")
+                }
                 Err(_) => tracing::warn!("recording this node's version timed out"),
             }
         }
@@ -122,7 +124,7 @@ async fn lease(state: &AppState, job: &str, ttl: i64) -> bool {
     match store::leases::acquire(&state.db, job, &NODE_ID, state.now(), ttl).await {
         Ok(taken) => taken,
         Err(e) => {
-            tracing::warn!(error = %e, job, "taking a job lease failed");
+            tracing::warn!(error = %crate::error::Chain(&e), job, "taking a job lease failed");
             false
         }
     }
@@ -164,7 +166,7 @@ pub async fn rotate_keys_if_due(state: &AppState) -> bool {
     {
         Ok(done) => done,
         Err(e) => {
-            tracing::warn!(error = %e, "the scheduled key rotation failed");
+            tracing::warn!(error = %crate::error::Chain(&e), "the scheduled key rotation failed");
             return true;
         }
     };
@@ -190,7 +192,7 @@ pub async fn rotate_keys_if_due(state: &AppState) -> bool {
             ..Default::default()
         };
         if let Err(e) = store::audit::append(&state.db, &event, now).await {
-            tracing::warn!(error = %e, "recording the key rotation failed");
+            tracing::warn!(error = %crate::error::Chain(&e), "recording the key rotation failed");
         }
     }
     true
@@ -231,7 +233,9 @@ pub async fn purge_expired(state: &AppState) -> u64 {
     for r in results {
         match r {
             Ok(n) => purged += n,
-            Err(e) => tracing::warn!(error = %e, "deleting expired rows failed"),
+            Err(e) => {
+                tracing::warn!(error = %crate::error::Chain(&e), "deleting expired rows failed")
+            }
         }
     }
     purged

@@ -22,21 +22,6 @@ pub fn utc_date(unix: UnixTime) -> jiff::civil::Date {
     instant(unix).to_zoned(jiff::tz::TimeZone::UTC).date()
 }
 
-/// Year, month (1-12) and day of the proleptic Gregorian date `days` after 1970-01-01
-/// (H. Hinnant's `civil_from_days`). Used for UTC dates in mail headers, request signatures,
-/// backup ids and admin pages.
-pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (yoe + era * 400 + i64::from(m <= 2), m, d)
-}
-
 /// Where "now" comes from.
 pub trait Clock: Send + Sync + std::fmt::Debug {
     /// The current time in unix seconds.
@@ -80,14 +65,15 @@ impl Clock for ManualClock {
 
 #[cfg(test)]
 mod tests {
-    use super::civil_from_days;
+    use super::{instant, utc_date};
 
     #[test]
-    fn civil_dates_around_epochs_and_leap_days() {
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
-        assert_eq!(civil_from_days(20_089), (2025, 1, 1));
-        assert_eq!(civil_from_days(-719_468), (0, 3, 1));
+    fn dates_around_epochs_and_leap_days_and_the_range_ends() {
+        assert_eq!(utc_date(0).to_string(), "1970-01-01");
+        assert_eq!(utc_date(-1).to_string(), "1969-12-31");
+        assert_eq!(utc_date(951_782_400).to_string(), "2000-02-29");
+        assert_eq!(utc_date(1_735_689_600).to_string(), "2025-01-01");
+        assert_eq!(instant(i64::MAX), jiff::Timestamp::MAX);
+        assert_eq!(instant(i64::MIN), jiff::Timestamp::MIN);
     }
 }

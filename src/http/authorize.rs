@@ -218,7 +218,7 @@ pub(crate) async fn load_pending(
 /// expires on its own.
 async fn finish_quietly(state: &AppState, pending: &Pending) {
     if let Err(e) = pending::finish(&state.db, &pending.id).await {
-        tracing::error!(error = %e, "removing a pending request failed");
+        tracing::error!(error = %crate::error::Chain(&e), "removing a pending request failed");
     }
 }
 

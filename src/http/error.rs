@@ -52,12 +52,28 @@ impl PageError {
     /// condition: 503 "try again in a moment" (with `Retry-After`), logged as a warning.
     pub fn from_internal(e: impl std::fmt::Display + 'static, texts: Texts) -> Self {
         if db_unavailable(&e) {
-            tracing::warn!(error = %e, "database unavailable");
+            tracing::warn!(error = %chained(&e), "database unavailable");
             return Self::new(StatusCode::SERVICE_UNAVAILABLE, "error.unavailable", texts);
         }
-        tracing::error!(error = %e, "internal error");
+        tracing::error!(error = %chained(&e), "internal error");
         Self::internal(texts)
     }
+}
+
+/// The error for the log with its source chain ([`crate::error::Chain`]) when it is one of
+/// the error types handlers pass here, else its own text.
+fn chained(e: &(impl std::fmt::Display + 'static)) -> String {
+    let any: &dyn Any = e;
+    if let Some(e) = any.downcast_ref::<sqlx::Error>() {
+        return crate::error::Chain(e).to_string();
+    }
+    if let Some(e) = any.downcast_ref::<crate::error::Error>() {
+        return crate::error::Chain(e).to_string();
+    }
+    if let Some(e) = any.downcast_ref::<crate::admin::AdminError>() {
+        return crate::error::Chain(e).to_string();
+    }
+    e.to_string()
 }
 
 /// Whether an error (of the types handlers pass to [`PageError::from_internal`]) is the
@@ -94,10 +110,10 @@ impl IntoResponse for PageError {
 /// the request for the log.
 pub fn json_internal(e: impl std::fmt::Display + 'static, texts: Texts, what: &str) -> Response {
     if db_unavailable(&e) {
-        tracing::warn!(error = %e, request = what, "database unavailable");
+        tracing::warn!(error = %chained(&e), request = what, "database unavailable");
         return json_failure(StatusCode::SERVICE_UNAVAILABLE, texts);
     }
-    tracing::error!(error = %e, request = what, "internal error");
+    tracing::error!(error = %chained(&e), request = what, "internal error");
     json_failure(StatusCode::INTERNAL_SERVER_ERROR, texts)
 }
 

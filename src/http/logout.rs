@@ -152,7 +152,7 @@ async fn logout(
         ..Default::default()
     };
     if let Err(e) = store::audit::append(&state.db, &event, now).await {
-        tracing::error!(error = %e, "recording a logout failed");
+        tracing::error!(error = %crate::error::Chain(&e), "recording a logout failed");
     }
     tracing::info!(sid = %session.sid, "logged out");
     done(texts, &valid, &params, true)

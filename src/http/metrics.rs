@@ -25,7 +25,7 @@ pub async fn spawn(state: &AppState) -> std::io::Result<Option<SocketAddr>> {
         .with_state(state.clone());
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "the metrics listener stopped");
+            tracing::error!(error = %crate::error::Chain(&e), "the metrics listener stopped");
         }
     });
     tracing::info!(%addr, "metrics listening");
@@ -43,7 +43,7 @@ async fn metrics(State(state): State<AppState>) -> Response {
         )
             .into_response(),
         Err(e) => {
-            tracing::warn!(error = %e, "rendering metrics failed");
+            tracing::warn!(error = %crate::error::Chain(&e), "rendering metrics failed");
             StatusCode::SERVICE_UNAVAILABLE.into_response()
         }
     }

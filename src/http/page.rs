@@ -21,7 +21,7 @@ pub fn render_status(status: StatusCode, t: &impl Template) -> Response {
             res
         }
         Err(e) => {
-            tracing::error!(error = %e, "template rendering failed");
+            tracing::error!(error = %crate::error::Chain(&e), "template rendering failed");
             (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
         }
     }

@@ -32,7 +32,6 @@ use serde_json::{Value, json};
 use crate::auth::channels;
 use crate::auth::passkeys::{self, AMR_MFA, AMR_PASSKEY, PasskeyInfo, Refused, Verified};
 use crate::auth::session::{self, Session, acr};
-use crate::clock::civil_from_days;
 use crate::crypto::sha256_b64;
 use crate::http::authorize::see_other;
 use crate::http::cookies::{self, SESSION_COOKIE};
@@ -396,8 +395,7 @@ async fn log_in(
 
 /// `YYYY-MM-DD` (UTC).
 fn day(at: i64) -> String {
-    let (y, m, d) = civil_from_days(at.div_euclid(86_400));
-    format!("{y:04}-{m:02}-{d:02}")
+    crate::clock::utc_date(at).to_string()
 }
 
 /// `GET /account/passkeys`.

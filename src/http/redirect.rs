@@ -24,7 +24,7 @@ pub async fn spawn(state: &AppState) -> std::io::Result<Option<SocketAddr>> {
         .with_state(state.base_url.clone());
     tokio::spawn(async move {
         if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "the HTTP redirect listener stopped");
+            tracing::error!(error = %crate::error::Chain(&e), "the HTTP redirect listener stopped");
         }
     });
     tracing::info!(%addr, "plain HTTP redirects to HTTPS");

@@ -26,7 +26,7 @@ impl FromRequestParts<AppState> for MaybeSession {
         match session::load(&state.db, &state.config.session, cookie, state.now()).await {
             Ok(s) => Ok(MaybeSession(s)),
             Err(e) => {
-                tracing::error!(error = %e, "loading the session failed");
+                tracing::error!(error = %crate::error::Chain(&e), "loading the session failed");
                 Ok(MaybeSession(None))
             }
         }

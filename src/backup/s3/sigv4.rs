@@ -75,15 +75,9 @@ pub(super) fn canonical_query(params: &[(&str, &str)]) -> String {
 
 /// `YYYYMMDDTHHMMSSZ` for `unix` seconds (UTC).
 pub(super) fn amz_date(unix: i64) -> String {
-    let days = unix.div_euclid(86_400);
-    let secs = unix.rem_euclid(86_400);
-    let (y, m, d) = crate::clock::civil_from_days(days);
-    format!(
-        "{y:04}{m:02}{d:02}T{:02}{:02}{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    crate::clock::instant(unix)
+        .strftime("%Y%m%dT%H%M%SZ")
+        .to_string()
 }
 
 impl Signer<'_> {

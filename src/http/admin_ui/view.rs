@@ -143,14 +143,9 @@ pub fn page(status: StatusCode, t: &impl Template) -> Response {
 
 /// `YYYY-MM-DD HH:MM` (UTC) for unix seconds.
 pub fn datetime(at: i64) -> String {
-    let days = at.div_euclid(86_400);
-    let secs = at.rem_euclid(86_400);
-    let (y, m, d) = crate::clock::civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}",
-        secs / 3600,
-        (secs % 3600) / 60
-    )
+    crate::clock::instant(at)
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string()
 }
 
 /// `YYYY-MM-DD` (UTC) for unix seconds.

@@ -33,7 +33,7 @@ use crate::http::api::{audit, clients, invitations, members, orgs, two_factors, 
 pub fn openapi_json() -> &'static str {
     static JSON: LazyLock<String> = LazyLock::new(|| {
         serde_json::to_string_pretty(&document()).unwrap_or_else(|e| {
-            tracing::error!(error = %e, "serialising the OpenAPI document");
+            tracing::error!(error = %crate::error::Chain(&e), "serialising the OpenAPI document");
             String::from("{}")
         })
     });

@@ -78,7 +78,8 @@ async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore(
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     let postgres = db::postgres_url().is_some();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let (ok, _, err) = nyckel(
         d,
         &url,
@@ -120,7 +121,8 @@ async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore(
 
     // restore: refused, whichever destination is asked, and the target stays empty.
     for only in [None, Some("a")] {
-        let target = empty_database(d, postgres).await;
+        let target_db = empty_database(d, postgres).await;
+        let target = target_db.url.clone();
         let mut args = vec![
             "restore",
             forged.as_str(),
@@ -186,7 +188,8 @@ async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore(
             .contains(&format!("tombstones/{forged}")),
         "{verified}"
     );
-    let target = empty_database(d, postgres).await;
+    let target_db = empty_database(d, postgres).await;
+    let target = target_db.url.clone();
     let (ok, out, err) = site.restore(&own, &target);
     assert!(ok, "{out}\n{err}");
     let report: serde_json::Value = serde_json::from_str(out.trim()).expect("json");

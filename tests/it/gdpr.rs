@@ -688,7 +688,8 @@ async fn deletion_leaves_nothing_that_identifies_the_person_but_the_tombstone() 
     // Restoring an older backup that still holds her: the restore applies the tombstones
     // (as `backup::restore` does after loading) and she is gone again.
     let dir = tempfile::tempdir().expect("dir");
-    let old = crate::backup::connect(&crate::helpers::db::prepare(dir.path()).await.url).await;
+    let old_db = crate::helpers::db::prepare(dir.path()).await;
+    let old = crate::backup::connect(&old_db.url).await;
     load(&old, &before).await;
     assert!(text_mentions_any(&all_rows(&old).await, &values));
     let tombstones = store::erasure::list(db).await.expect("tombstones");
@@ -833,7 +834,8 @@ async fn operators_export_and_erase_from_the_command_line() {
     use crate::cli::nyckel;
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = crate::helpers::db::prepare(d).await.url;
+    let url_db = crate::helpers::db::prepare(d).await;
+    let url = url_db.url.clone();
     let (ok, _, err) = nyckel(d, &url, &["user", "create", "--email", EBBA], None);
     assert!(ok, "{err}");
     let (ok, _, err) = nyckel(d, &url, &["org", "create", "--name", "Klubben"], None);

@@ -92,7 +92,8 @@ async fn rotation_prepublishes_then_switches_and_retains_the_old_key() {
 async fn keys_cli_lists_and_rotates() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let (ok, out, err) = nyckel(d, &url, &["keys", "list", "--json"], None);
     assert!(ok, "{err}");
     let listed: serde_json::Value = serde_json::from_str(out.trim()).expect("json");

@@ -9,7 +9,8 @@ use crate::helpers::process::ServerProcess;
 #[tokio::test]
 async fn keys_in_unmatched_and_matched_paths_are_not_logged() {
     let dir = tempfile::tempdir().expect("dir");
-    let url = db::prepare(dir.path()).await.url;
+    let url_db = db::prepare(dir.path()).await;
+    let url = url_db.url.clone();
     let mut server = ServerProcess::spawn(
         dir.path(),
         &url,

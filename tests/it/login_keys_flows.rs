@@ -139,7 +139,8 @@ async fn a_name_with_line_breaks_adds_no_header_to_the_login_mail() {
 async fn login_keys_and_codes_never_appear_in_the_server_log() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let mut server = ServerProcess::spawn(d, &url, "127.0.0.1:0", "https://localhost:8443", &[]);
     let base = format!("https://localhost:{}", server.addr.port());
     let (ok, _, err) = crate::cli::nyckel(

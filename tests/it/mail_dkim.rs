@@ -5,7 +5,8 @@
 //! Without the keys no signature is added; an unusable key stops start-up with an error
 //! naming `mail.dkim_key_file`.
 //!
-//! dkimpy (`pip install dkimpy pynacl`): without it these tests say so loudly and pass,
+//! dkimpy (`pip install dkimpy pynacl`): without it these tests record a skip (counted in the
+//! closing lines of the run, helpers/skip.rs) and pass,
 //! unless `NYCKEL_TEST_REQUIRE_DKIMPY=1` (CI sets it), which makes them fail.
 
 use std::path::{Path, PathBuf};
@@ -22,8 +23,8 @@ use crate::mail_outbox::Mail;
 const DOMAIN: &str = "example.org";
 const SELECTOR: &str = "nyckel2025";
 
-/// Whether dkimpy (with PyNaCl, for Ed25519) can be imported. When it cannot, says so
-/// loudly, or fails when `NYCKEL_TEST_REQUIRE_DKIMPY=1`.
+/// Whether dkimpy (with PyNaCl, for Ed25519) can be imported. When it cannot, records a
+/// skip (counted at the end of the run), or fails when `NYCKEL_TEST_REQUIRE_DKIMPY=1`.
 fn dkimpy() -> bool {
     let ok = Command::new("python3")
         .args(["-c", "import dkim, nacl.signing"])
@@ -35,8 +36,8 @@ fn dkimpy() -> bool {
             !required,
             "NYCKEL_TEST_REQUIRE_DKIMPY=1 but python3 cannot import dkim and nacl (pip install dkimpy pynacl)"
         );
-        eprintln!(
-            "\n!!!!!!!! DKIM NOT VERIFIED: python3 cannot import dkimpy/PyNaCl; this test checks nothing here. Install them: python3 -m pip install dkimpy pynacl !!!!!!!!\n"
+        crate::helpers::skip::skip(
+            "DKIM not verified: python3 cannot import dkimpy/PyNaCl (python3 -m pip install dkimpy pynacl)",
         );
     }
     ok

@@ -286,7 +286,8 @@ async fn a_fresh_node_reports_its_build_its_database_its_jobs_and_each_pool_once
     use crate::helpers::process::{ServerProcess, free_port};
 
     let dir = tempfile::tempdir().expect("dir");
-    let url = db::prepare(dir.path()).await.url;
+    let url_db = db::prepare(dir.path()).await;
+    let url = url_db.url.clone();
     let port = free_port();
     let metrics = format!("127.0.0.1:{}", free_port());
     let server = ServerProcess::spawn(

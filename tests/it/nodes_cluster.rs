@@ -236,7 +236,8 @@ async fn refresh_at(
 async fn two_nodes_share_sessions_rotate_keys_once_and_run_cleanup_once() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let client = user_and_client(d, &url, "cluster@example.org", &[]);
 
     // The first keys were made when the database was; choose rotate_every so that the

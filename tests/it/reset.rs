@@ -306,7 +306,8 @@ async fn only_the_newest_key_works_and_keys_expire() {
 async fn reset_and_setup_keys_never_appear_in_the_server_log() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let server = ServerProcess::spawn(d, &url, "127.0.0.1:0", "https://localhost:8443", &[]);
     let base = format!("https://localhost:{}", server.addr.port());
     let b = Browser {

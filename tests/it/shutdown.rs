@@ -6,7 +6,8 @@ use crate::helpers::process::ServerProcess;
 #[tokio::test]
 async fn sigterm_stops_the_server_cleanly() {
     let dir = tempfile::tempdir().expect("dir");
-    let url = db::prepare(dir.path()).await.url;
+    let url_db = db::prepare(dir.path()).await;
+    let url = url_db.url.clone();
     let mut server = ServerProcess::spawn(
         dir.path(),
         &url,
@@ -35,7 +36,8 @@ async fn sigterm_stops_the_server_cleanly() {
 #[tokio::test]
 async fn requests_in_flight_at_sigterm_are_answered() {
     let dir = tempfile::tempdir().expect("dir");
-    let url = db::prepare(dir.path()).await.url;
+    let url_db = db::prepare(dir.path()).await;
+    let url = url_db.url.clone();
     let mut server = ServerProcess::spawn(
         dir.path(),
         &url,

@@ -34,7 +34,7 @@ fn normalised(page: &Page) -> String {
     let csrf = page
         .form("/login/code")
         .and_then(|f| f.get("csrf").cloned())
-        .unwrap_or_default();
+        .unwrap_or_else(|| panic!("the code page with its CSRF token: {}", page.body));
     page.body.replace(&csrf, "TOKEN")
 }
 

@@ -43,7 +43,7 @@ async fn failures(app: &TestApp, method: &str) -> usize {
         sqlx::query_as("select detail from audit_events where kind = 'login.failure'")
             .fetch_all(app.state.db.pool())
             .await
-            .unwrap_or_default();
+            .expect("audit events");
     rows.iter()
         .filter(|(d,)| {
             serde_json::from_str::<Value>(d).is_ok_and(|v| {

@@ -59,7 +59,7 @@ impl Page {
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = res.text().await.unwrap_or_default();
+        let body = res.text().await.expect("the response body");
         Page {
             status,
             location,

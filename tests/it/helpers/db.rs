@@ -64,6 +64,7 @@ pub fn with_database(url: &str, name: &str) -> String {
 
 /// Prepares a fresh database and keys folder for a test in `dir`.
 pub async fn prepare(dir: &Path) -> Prepared {
+    super::skip::report_at_exit();
     let template = TEMPLATE.get_or_init(build_template).await;
     let keys = dir.join("keys");
     std::fs::create_dir_all(&keys).expect("keys dir");
@@ -86,6 +87,7 @@ pub async fn prepare(dir: &Path) -> Prepared {
 /// An empty database (no schema, no keys) and an empty keys folder in `dir`: for a binary
 /// that must create everything itself (the previous release in the upgrade test).
 pub async fn empty(dir: &Path) -> Prepared {
+    super::skip::report_at_exit();
     std::fs::create_dir_all(dir.join("keys")).expect("keys dir");
     match postgres_url() {
         None => {

@@ -39,8 +39,8 @@ use crate::admin_api_support::{
     Api, Reply, fresh_member, fresh_person, fresh_session, secret_shaped,
 };
 use crate::helpers::admin::{Person, World};
+use crate::helpers::token::{Auth, CodeSpec, issue_code, redeem};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
-use crate::token_common::{Auth, CodeSpec, issue_code, redeem};
 
 /// Who owns the object a request acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

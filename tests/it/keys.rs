@@ -4,8 +4,8 @@
 //! configured margin. Also the `keys` CLI.
 
 use crate::cli::nyckel;
+use crate::helpers::token::{Auth, confidential_client, decode, introspect, token};
 use crate::helpers::{TestApp, db};
-use crate::token_common::{Auth, confidential_client, decode, introspect, token};
 
 async fn jwks_kids(app: &TestApp) -> Vec<String> {
     let jwks: serde_json::Value = app

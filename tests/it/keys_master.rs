@@ -13,8 +13,8 @@ use crate::flows::post_token;
 use crate::helpers::browser;
 use crate::helpers::db;
 use crate::helpers::process::{ServerProcess, free_port};
+use crate::helpers::token::decode;
 use crate::nodes_cluster::{active_at, at, nyckel_env, user_and_client};
-use crate::token_common::decode;
 
 const ENV: &[(&str, &str)] = &[
     ("NYCKEL_KEYS__PREPUBLISH", "2"),

@@ -8,8 +8,8 @@ use nyckel::store;
 use crate::flows::authorize_url;
 use crate::helpers::browser::{self, Browser, Page, query};
 use crate::helpers::process::ServerProcess;
+use crate::helpers::token::{Auth, decode, redeem};
 use crate::helpers::{TestApp, code_in, db};
-use crate::token_common::{Auth, decode, redeem};
 
 const ANNA: &str = "anna@example.org";
 
@@ -42,7 +42,7 @@ async fn finish(app: &TestApp, b: &Browser, page: Page, client: (&str, &str)) ->
         app,
         Auth::Basic(client.0, client.1),
         &code,
-        Some(crate::authorize_support::VERIFIER),
+        Some(crate::helpers::authorize::VERIFIER),
     )
     .await;
     assert_eq!(res.status, 200, "{}", res.json);

@@ -7,8 +7,8 @@
 
 use crate::flows::authorize_url;
 use crate::helpers::browser::query;
+use crate::helpers::token::{Auth, redeem};
 use crate::helpers::{PASSWORD, TestApp};
-use crate::token_common::{Auth, redeem};
 
 fn value(text: &str, series: &str) -> f64 {
     text.lines()
@@ -62,7 +62,7 @@ async fn the_listed_series_exist_and_count_what_happened() {
         &app,
         Auth::Basic(&client_id, &secret),
         &code,
-        Some(crate::authorize_support::VERIFIER),
+        Some(crate::helpers::authorize::VERIFIER),
     )
     .await;
     assert_eq!(res.status, 200);

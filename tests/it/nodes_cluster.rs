@@ -17,8 +17,8 @@ use serde_json::Value;
 use crate::flows::{Pkce, authorize_url, post_token};
 use crate::helpers::browser::{self, Browser, query};
 use crate::helpers::process::{ServerProcess, free_port};
+use crate::helpers::token::decode;
 use crate::helpers::{PASSWORD, REDIRECT_URI, db};
-use crate::token_common::decode;
 
 /// Runs the CLI in `dir` against `db_url` with extra environment; `(ok, stdout, stderr)`.
 pub fn nyckel_env(

@@ -8,8 +8,8 @@ use nyckel::store;
 use crate::flows::authorize_url;
 use crate::helpers::browser::{self, Browser, query};
 use crate::helpers::process::ServerProcess;
+use crate::helpers::token::{Auth, redeem, refresh};
 use crate::helpers::{PASSWORD, TestApp, db};
-use crate::token_common::{Auth, redeem, refresh};
 
 const NEW_PASSWORD: &str = "hjortronsylt på fjället 7";
 
@@ -61,7 +61,7 @@ async fn log_in_at_client(app: &TestApp, b: &Browser, client: (&str, &str), emai
         app,
         Auth::Basic(client.0, client.1),
         &code,
-        Some(crate::authorize_support::VERIFIER),
+        Some(crate::helpers::authorize::VERIFIER),
     )
     .await;
     assert_eq!(res.status, 200, "{}", res.json);

@@ -6,9 +6,9 @@
 use nyckel::store;
 
 use crate::helpers::browser::{Browser, Page};
+use crate::helpers::two_factor::{SESSION_COOKIE, app, password, sets_cookie, verify_phone};
 use crate::helpers::{PASSWORD, TestApp};
 use crate::login_keys::ask;
-use crate::two_factor_support::{SESSION_COOKIE, app, password, sets_cookie, verify_phone};
 
 const ADMIN: &str = "admin@example.org";
 const ADMIN_PHONE: &str = "+46701234567";
@@ -151,7 +151,7 @@ async fn a_member_confirming_random_numbers_does_not_stop_a_second_factor() {
 
 /// Gives `email` a passkey (its credential is never used here: the page only offers it).
 async fn give_passkey(app: &TestApp, email: &str) {
-    let user_id = crate::two_factor_support::user_id(app, email).await;
+    let user_id = crate::helpers::two_factor::user_id(app, email).await;
     store::passkeys::insert(
         &app.state.db,
         &store::passkeys::PasskeyRow {

@@ -10,7 +10,7 @@ use nyckel::store;
 
 use crate::helpers::PASSWORD;
 use crate::helpers::browser::query;
-use crate::two_factor_support::*;
+use crate::helpers::two_factor::*;
 
 const ANNA: &str = "anna@example.org";
 const ANNA_PHONE: &str = "+46701234567";

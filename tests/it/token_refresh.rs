@@ -3,7 +3,7 @@
 //! and a disabled account (7.4.2).
 
 use crate::helpers::TestApp;
-use crate::token_common::{
+use crate::helpers::token::{
     Auth, CodeSpec, decode, introspect, issue_code, public_client, public_redeem, redeem, refresh,
     token,
 };

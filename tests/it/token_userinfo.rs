@@ -2,7 +2,7 @@
 //! URL, revoked and client tokens.
 
 use crate::helpers::TestApp;
-use crate::token_common::{
+use crate::helpers::token::{
     Auth, CodeSpec, confidential_client, issue_code, post_form, redeem, token, userinfo,
 };
 

@@ -6,8 +6,8 @@
 use nyckel::admin::clients::CreateClient;
 use serde_json::Value;
 
+use crate::helpers::token::{Auth, CodeSpec, issue_code, redeem, token};
 use crate::helpers::{Browser, PASSWORD, REDIRECT_URI, TestApp};
-use crate::token_common::{Auth, CodeSpec, issue_code, redeem, token};
 
 /// A person of the world.
 #[derive(Debug, Clone)]

@@ -3,17 +3,23 @@
 //! calls) and drive flows over HTTP like a browser or a relying party would.
 
 pub mod admin;
+pub mod admin_ui;
+pub mod authorize;
 pub mod browser;
 pub mod db;
 pub mod integrity;
 pub mod load;
+pub mod login;
 pub mod process;
+pub mod prop;
 pub mod release;
 pub mod s3_server;
 pub mod skip;
 pub mod sms_gateway;
 pub mod smtp;
 pub mod tcp_proxy;
+pub mod token;
+pub mod two_factor;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

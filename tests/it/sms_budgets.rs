@@ -268,7 +268,6 @@ async fn sending_twice_in_one_step_keeps_the_first_code_usable_and_says_so() {
 #[tokio::test]
 async fn second_factors_are_capped_per_person_and_told_so() {
     let app = TestApp::spawn_with(|c| {
-        c.login.admins_require_two_factors = true;
         c.sms.per_person_daily = 2;
     })
     .await;
@@ -333,7 +332,6 @@ async fn the_anonymous_page_answers_the_same_for_known_unknown_and_refused_numbe
 #[tokio::test]
 async fn an_anonymous_flood_stops_at_its_share_and_second_factors_use_the_reserve() {
     let app = TestApp::spawn_with(|c| {
-        c.login.admins_require_two_factors = true;
         c.sms.per_ip_daily = 1000;
         c.sms.global_daily = 10;
         c.sms.reserved_percent = 20;

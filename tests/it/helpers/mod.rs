@@ -36,6 +36,14 @@ pub use browser::Browser;
 /// A password that passes the default policy.
 pub const PASSWORD: &str = "blåbärssylt i skogen 42";
 
+/// Turns off the production rule that administrators use two factors, for a test whose
+/// administrators log in with a password alone; `why` says why that test does not need the
+/// rule (it is there to be read at the call site, and printed when the test fails).
+pub fn password_only_admins(config: &mut Config, why: &str) {
+    assert!(!why.trim().is_empty(), "say why the rule is off");
+    config.login.admins_require_two_factors = false;
+}
+
 /// A running server for one test.
 pub struct TestApp {
     pub state: AppState,
@@ -77,9 +85,8 @@ impl TestApp {
         config.database.url = Some(prepared.url.clone());
         config.database.max_connections = 4;
         config.tls.mode = TlsMode::SelfSigned;
-        // Existing tests log admins in with a password alone; the two-factor tests turn the
-        // (default-on) rule back on.
-        config.login.admins_require_two_factors = false;
+        // Everything else is the production default (administrators use two factors, ...);
+        // a test that needs otherwise says so in `edit`, e.g. [`password_only_admins`].
         edit(&mut config);
         config.validate().expect("test configuration is valid");
         let clock = ManualClock::starting_now();

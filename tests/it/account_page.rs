@@ -176,13 +176,7 @@ async fn profile_of(app: &TestApp, user_id: &str) -> (Option<String>, Option<Str
 
 #[tokio::test]
 async fn the_page_needs_a_session_and_shows_every_section() {
-    let app = TestApp::spawn_with(|c| {
-        crate::helpers::password_only_admins(
-            c,
-            "the person is an organisation admin who logs in with a password; the account page is under test",
-        )
-    })
-    .await;
+    let app = TestApp::spawn_password_only_admins("the person is an organisation admin who logs in with a password; the account page is under test").await;
     let org_a = app.create_org("Skogsbackens IF", "skogsbacken").await;
     let org_b = app.create_org("Sjöstadens kör", "sjostaden").await;
     let user = app.create_user("astrid@example.org").await;

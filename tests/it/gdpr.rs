@@ -212,13 +212,7 @@ async fn person(
 }
 
 async fn world() -> (World, Person, Person) {
-    let app = TestApp::spawn_with(|c| {
-        crate::helpers::password_only_admins(
-            c,
-            "the people log in through a relying party with a password; what is stored about them is under test",
-        )
-    })
-    .await;
+    let app = TestApp::spawn_password_only_admins("the people log in through a relying party with a password; what is stored about them is under test").await;
     let klubben = app.create_org("Klubben", "klubben").await;
     let laget = app.create_org("Laget", "laget").await;
     let (client_id, client_secret) = app

@@ -39,14 +39,11 @@ impl World {
     /// Builds the world on a fresh app.
     pub async fn new() -> World {
         Self::with(
-            TestApp::spawn_with(|c| {
-                crate::helpers::password_only_admins(
-                    c,
-                    "the world's administrators reach the admin UI and API with a password so that \
+            TestApp::spawn_password_only_admins(
+                "the world's administrators reach the admin UI and API with a password so that \
                      these tests check permissions; the two-factor rule has its own tests \
                      (two_factor.rs, admin_authority.rs, admin_matrix.rs), which use World::with",
-                )
-            })
+            )
             .await,
         )
         .await

@@ -68,6 +68,12 @@ impl TestApp {
         Self::spawn_with(|_| {}).await
     }
 
+    /// Starts a server whose administrators log in with a password alone (see
+    /// [`password_only_admins`]; `why` says why the test does not need the two-factor rule).
+    pub async fn spawn_password_only_admins(why: &str) -> TestApp {
+        Self::spawn_with(|c| password_only_admins(c, why)).await
+    }
+
     /// Starts a server after `edit` adjusted the configuration.
     pub async fn spawn_with(edit: impl FnOnce(&mut Config)) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");

@@ -314,15 +314,7 @@ async fn authorize_drops_the_admin_scope_for_clients_not_registered_for_it() {
 #[tokio::test]
 async fn discovery_lists_the_admin_scope() {
     let app = crate::helpers::TestApp::spawn().await;
-    let doc: Value = app
-        .http()
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .expect("discovery")
-        .json()
-        .await
-        .expect("json");
+    let doc: Value = app.get_json("/.well-known/openid-configuration").await;
     let scopes: Vec<&str> = doc["scopes_supported"]
         .as_array()
         .expect("scopes_supported")

@@ -8,15 +8,7 @@ use crate::helpers::token::{Auth, confidential_client, decode, introspect, token
 use crate::helpers::{TestApp, db};
 
 async fn jwks_kids(app: &TestApp) -> Vec<String> {
-    let jwks: serde_json::Value = app
-        .http()
-        .get(app.url("/jwks"))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
+    let jwks: serde_json::Value = app.get_json("/jwks").await;
     jwks["keys"]
         .as_array()
         .expect("keys")

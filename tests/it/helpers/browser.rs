@@ -73,6 +73,16 @@ impl Page {
         form_fields(&self.body, action)
     }
 
+    /// The body with the CSRF token of the form posting to `action` blanked (for comparing
+    /// two browsers' pages); fails when there is no such form with a token.
+    pub fn without_csrf(&self, action: &str) -> String {
+        let csrf = self
+            .form(action)
+            .and_then(|f| f.get("csrf").cloned())
+            .unwrap_or_else(|| panic!("a form to {action} with its CSRF token: {}", self.body));
+        self.body.replace(&csrf, "TOKEN")
+    }
+
     /// Whether the page has a form posting to `action`.
     pub fn has_form(&self, action: &str) -> bool {
         self.form(action).is_some()

@@ -130,6 +130,18 @@ impl TestApp {
         browser::client(self.addr, false)
     }
 
+    /// `GET path` without cookies; the body parsed as JSON (whatever the status).
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.http()
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
+    }
+
     /// Moves the server's clock forward.
     pub fn advance(&self, seconds: i64) {
         self.clock.advance(seconds);

@@ -17,7 +17,7 @@ use nyckel::config::Config;
 use nyckel::mail::Notice;
 
 use crate::helpers::TestApp;
-use crate::helpers::smtp::{Behaviour, SmtpServer};
+use crate::helpers::smtp::SmtpServer;
 use crate::mail_outbox::Mail;
 
 const DOMAIN: &str = "example.org";
@@ -389,20 +389,11 @@ async fn mail_through_the_smtp_relay_is_signed_too() {
     if !dkimpy() {
         return;
     }
-    let server = SmtpServer::start(Behaviour {
-        starttls: true,
-        untrusted_cert: false,
-    })
-    .await;
+    let server = SmtpServer::starttls().await;
     let dir = tempfile::tempdir().expect("dir");
     let (key_file, record) = generate(dir.path(), Kind::Ed25519);
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, &server.ca_pem).expect("CA file");
-    let port = server.port;
-    let app = TestApp::spawn_with(move |c| {
-        c.mail.smtp_host = Some("127.0.0.1".into());
-        c.mail.smtp_port = port;
-        c.mail.smtp_ca_file = Some(ca);
+    let app = TestApp::spawn_with(|c| {
+        server.relay_for(c, dir.path());
         sign_with(c, key_file);
     })
     .await;

@@ -92,6 +92,22 @@ impl Site {
             .object
     }
 
+    /// `nyckel backup verify <id> --destination <destination>` with this site's identity;
+    /// returns `(success, stdout, stderr)`.
+    pub fn verify_at(&self, db_url: &str, id: &str, destination: &str) -> (bool, String, String) {
+        self.backup(
+            db_url,
+            &[
+                "verify",
+                id,
+                "--identity",
+                self.identity(),
+                "--destination",
+                destination,
+            ],
+        )
+    }
+
     /// Restores `id` into `into`.
     pub fn restore(&self, id: &str, into: &str) -> (bool, String, String) {
         self.backup(
@@ -128,7 +144,8 @@ pub async fn connect(url: &str) -> nyckel::store::Db {
         .expect("connect")
 }
 
-async fn table_count(db: &nyckel::store::Db) -> i64 {
+/// How many tables the database has.
+pub async fn table_count(db: &nyckel::store::Db) -> i64 {
     let sql = match db.backend() {
         nyckel::store::Backend::Sqlite => "select count(*) from sqlite_master where type = 'table'",
         nyckel::store::Backend::Postgres => {
@@ -297,17 +314,7 @@ async fn damaged_backups_and_wrong_keys_are_refused_and_the_target_is_untouched(
 
     // Each damage, at site a only (site b keeps a good copy).
     let check_refused = |what: &str, expect: &str| {
-        let (ok, out, err) = site.backup(
-            &url,
-            &[
-                "verify",
-                &id,
-                "--identity",
-                site.identity(),
-                "--destination",
-                "a",
-            ],
-        );
+        let (ok, out, err) = site.verify_at(&url, &id, "a");
         assert!(!ok, "{what}: verify must fail: {out}");
         assert!(err.contains(expect), "{what}: {err}");
         (out, err)
@@ -530,16 +537,6 @@ async fn a_failing_destination_is_reported_and_does_not_stop_the_others() {
     assert_eq!(report["destinations"][0]["ok"], true);
     assert_eq!(report["destinations"][1]["ok"], false);
     let id = report["id"].as_str().expect("id");
-    let (ok, out, err) = site.backup(
-        &url,
-        &[
-            "verify",
-            id,
-            "--identity",
-            site.identity(),
-            "--destination",
-            "a",
-        ],
-    );
+    let (ok, out, err) = site.verify_at(&url, id, "a");
     assert!(ok, "site a holds a good copy: {out}\n{err}");
 }

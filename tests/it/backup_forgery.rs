@@ -59,16 +59,7 @@ pub fn forge_backup(victim: &Site, evil: &Path) -> String {
 
 async fn table_count(url: &str) -> i64 {
     let db = connect(url).await;
-    let sql = match db.backend() {
-        nyckel::store::Backend::Sqlite => "select count(*) from sqlite_master where type = 'table'",
-        nyckel::store::Backend::Postgres => {
-            "select count(*) from information_schema.tables where table_schema = current_schema()"
-        }
-    };
-    let (n,): (i64,) = sqlx::query_as(sql)
-        .fetch_one(db.pool())
-        .await
-        .expect("count tables");
+    let n = crate::backup::table_count(&db).await;
     db.close().await;
     n
 }

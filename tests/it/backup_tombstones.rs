@@ -47,32 +47,12 @@ async fn a_damaged_tombstone_list_fails_verify_and_restore_uses_another_destinat
 
     // verify at a fails (for either backup: a restore of either reads that list) and names it.
     for id in [&old, &new] {
-        let (ok, out, err) = site.backup(
-            &url,
-            &[
-                "verify",
-                id,
-                "--identity",
-                site.identity(),
-                "--destination",
-                "a",
-            ],
-        );
+        let (ok, out, err) = site.verify_at(&url, id, "a");
         assert!(!ok, "verify of {id} at a must fail: {out}\n{err}");
         assert!(err.contains(&format!("tombstones/{old}")), "{err}");
     }
     // b is intact.
-    let (ok, out, err) = site.backup(
-        &url,
-        &[
-            "verify",
-            &new,
-            "--identity",
-            site.identity(),
-            "--destination",
-            "b",
-        ],
-    );
+    let (ok, out, err) = site.verify_at(&url, &new, "b");
     assert!(ok, "{out}\n{err}");
 
     // A restore without --destination uses b, says so, and still applies the erasure.
@@ -124,16 +104,6 @@ async fn a_damaged_tombstone_list_fails_verify_and_restore_uses_another_destinat
             .join(format!("{old}.json.age"))
             .exists()
     );
-    let (ok, out, err) = site.backup(
-        &url,
-        &[
-            "verify",
-            &new,
-            "--identity",
-            site.identity(),
-            "--destination",
-            "a",
-        ],
-    );
+    let (ok, out, err) = site.verify_at(&url, &new, "a");
     assert!(ok, "{out}\n{err}");
 }

@@ -6,10 +6,10 @@
 
 use nyckel::admin::clients::CreateClient;
 
-use crate::authorize_support::{auth_url, client_redirect, count};
+use crate::helpers::authorize::{auth_url, client_redirect, count};
 use crate::helpers::browser::{Browser, Page};
+use crate::helpers::token::{Auth, redeem, refresh};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
-use crate::token_common::{Auth, redeem, refresh};
 
 const FIREFOX: &str =
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:128.0) Gecko/20100101 Firefox/128.0";
@@ -95,7 +95,7 @@ async fn tokens(app: &TestApp, b: &Browser, client: &(String, String)) -> String
         app,
         Auth::Basic(&client.0, &client.1),
         &q["code"],
-        Some(crate::authorize_support::VERIFIER),
+        Some(crate::helpers::authorize::VERIFIER),
     )
     .await;
     assert_eq!(answer.status, 200, "{}", answer.json);
@@ -176,7 +176,7 @@ async fn profile_of(app: &TestApp, user_id: &str) -> (Option<String>, Option<Str
 
 #[tokio::test]
 async fn the_page_needs_a_session_and_shows_every_section() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_password_only_admins("the person is an organisation admin who logs in with a password; the account page is under test").await;
     let org_a = app.create_org("Skogsbackens IF", "skogsbacken").await;
     let org_b = app.create_org("Sjöstadens kör", "sjostaden").await;
     let user = app.create_user("astrid@example.org").await;

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::admin_api_support::{Api, read};
 use crate::helpers::admin::World;
-use crate::token_common::{Auth, CodeSpec, issue_code, redeem};
+use crate::helpers::token::{Auth, CodeSpec, issue_code, redeem};
 
 #[tokio::test]
 async fn bearer_tokens_only_with_the_admin_scope() {

@@ -286,7 +286,14 @@ async fn a_superadmin_sets_a_password_only_when_allowed_and_never_sees_it() {
     assert!(!r.text.contains(new_password));
     assert_eq!(w.snapshot().await, before);
 
-    let app = crate::helpers::TestApp::spawn_with(|c| c.admin.allow_set_password = true).await;
+    let app = crate::helpers::TestApp::spawn_with(|c| {
+        c.admin.allow_set_password = true;
+        crate::helpers::password_only_admins(
+            c,
+            "the superadmin uses the admin API with a password login, as in World::new",
+        );
+    })
+    .await;
     let w = World::with(app).await;
     let sup = Api::new(&w.app, Some(&w.token(&w.superadmin).await));
     let a = Api::new(&w.app, Some(&w.token(&w.admin_a).await));

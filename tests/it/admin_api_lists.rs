@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 
 use crate::admin_api_support::{Api, fresh_member, fresh_session};
 use crate::helpers::admin::World;
-use crate::token_common::{Auth, token};
+use crate::helpers::token::{Auth, token};
 
 /// Asserts a walk returned every item of `all` exactly once (by `key`).
 #[track_caller]

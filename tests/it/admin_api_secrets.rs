@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use crate::admin_api_support::{Api, Reply, secret_shaped};
 use crate::helpers::PASSWORD;
 use crate::helpers::admin::World;
-use crate::token_common::{Auth, CodeSpec, issue_code, redeem};
+use crate::helpers::token::{Auth, CodeSpec, issue_code, redeem};
 
 /// Every secret value the database holds (hashes included) that can be read back.
 async fn stored_secrets(w: &World) -> Vec<String> {

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::admin_api_support::Api;
 use crate::helpers::admin::World;
-use crate::token_common::{Auth, CodeSpec, decode, issue_code, redeem, refresh};
+use crate::helpers::token::{Auth, CodeSpec, decode, issue_code, redeem, refresh};
 
 /// Logs `user` in to the console client for `org` (a grant with an active organisation);
 /// returns `(access_token, refresh_token)`.

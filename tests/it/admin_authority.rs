@@ -9,12 +9,12 @@
 use serde_json::{Value, json};
 
 use crate::admin_api_support::Api;
-use crate::authorize_support::{CHALLENGE, VERIFIER};
 use crate::helpers::admin::{Person, World};
+use crate::helpers::authorize::{CHALLENGE, VERIFIER};
 use crate::helpers::browser::{Browser, Page, query};
+use crate::helpers::token::{Auth, refresh, token};
+use crate::helpers::two_factor::{self, sms_step, verify_phone};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
-use crate::token_common::{Auth, refresh, token};
-use crate::two_factor_support::{self, sms_step, verify_phone};
 
 /// The authorization URL of a code flow with PKCE for `client_id` and `scope`.
 fn start_url(app: &TestApp, client_id: &str, scope: &str, extra: &[(&str, &str)]) -> String {
@@ -124,7 +124,7 @@ async fn person(w: &World, email: &str, phone: &str, memberships: &[(&str, &[&st
 
 #[tokio::test]
 async fn an_organisations_client_never_carries_authority_outside_that_organisation() {
-    let w = World::with(two_factor_support::app().await).await;
+    let w = World::with(two_factor::app().await).await;
     // Org A's admin registers a client of A for the admin API, through the API.
     let admin_a = Api::new(&w.app, Some(&w.token_2fa(&w.admin_a).await));
     let created = admin_a
@@ -269,7 +269,7 @@ async fn an_organisations_client_never_carries_authority_outside_that_organisati
 
 #[tokio::test]
 async fn a_one_factor_token_loses_admin_power_when_two_factors_are_required() {
-    let w = World::with(two_factor_support::app().await).await;
+    let w = World::with(two_factor::app().await).await;
     // A member's token after a password login, through the installation's console.
     let token = w.token(&w.member_a).await;
     // Later made admin of A: the admin UI now asks them for a second factor; so does the API.

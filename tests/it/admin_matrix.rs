@@ -39,8 +39,8 @@ use crate::admin_api_support::{
     Api, Reply, fresh_member, fresh_person, fresh_session, secret_shaped,
 };
 use crate::helpers::admin::{Person, World};
+use crate::helpers::token::{Auth, CodeSpec, issue_code, redeem};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
-use crate::token_common::{Auth, CodeSpec, issue_code, redeem};
 
 /// Who owns the object a request acts on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -535,7 +535,6 @@ async fn every_endpoint_for_every_client_person_and_factor_against_both_organisa
     // Production defaults: administrators must use two factors.
     let app = TestApp::spawn_with(|c| {
         c.admin.allow_set_password = true;
-        c.login.admins_require_two_factors = true;
     })
     .await;
     let w = World::with(app).await;
@@ -739,7 +738,7 @@ fn the_walk_expects_every_kind_of_outcome() {
 /// of the table that names one.
 #[tokio::test]
 async fn a_foreign_organisation_or_client_looks_like_a_missing_one() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_password_only_admins("compares a foreign and a missing object's answers, which the two-factor refusal would hide").await;
     let w = World::with(app).await;
     let api = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
     let mut fixtures = Fixtures::new(&w);

@@ -8,10 +8,10 @@ use nyckel::admin::clients::CreateClient;
 use nyckel::admin::{Caller, Principal};
 use serde_json::{Value, json};
 
-use crate::authorize_support::{TestBrowser, auth_url, client_redirect};
 use crate::helpers::REDIRECT_URI;
 use crate::helpers::admin::{Person, World};
-use crate::token_common::{
+use crate::helpers::authorize::{TestBrowser, auth_url, client_redirect};
+use crate::helpers::token::{
     Answer, Auth, CodeSpec, confidential_client, decode, issue_code, redeem, refresh, token,
     userinfo, verify_with_jwks,
 };
@@ -282,7 +282,7 @@ async fn authorize_drops_the_admin_scope_for_clients_not_registered_for_it() {
             app,
             Auth::Basic(id, &secret.expect("secret")),
             &q["code"],
-            Some(crate::authorize_support::VERIFIER),
+            Some(crate::helpers::authorize::VERIFIER),
         )
         .await;
         assert_eq!(answer.status, 200, "{}", answer.json);
@@ -314,15 +314,7 @@ async fn authorize_drops_the_admin_scope_for_clients_not_registered_for_it() {
 #[tokio::test]
 async fn discovery_lists_the_admin_scope() {
     let app = crate::helpers::TestApp::spawn().await;
-    let doc: Value = app
-        .http()
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .expect("discovery")
-        .json()
-        .await
-        .expect("json");
+    let doc: Value = app.get_json("/.well-known/openid-configuration").await;
     let scopes: Vec<&str> = doc["scopes_supported"]
         .as_array()
         .expect("scopes_supported")

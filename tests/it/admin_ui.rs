@@ -3,9 +3,9 @@
 //! refusals; refusals shown on the form; the way back from the login page; the switcher.
 //! Apps and roles are in `admin_ui_objects`, the permission matrix in `admin_ui_matrix`.
 
-use crate::admin_ui_support::{Org, csrf_of, fresh_member, fresh_session, main_of, roles_of};
 use crate::helpers::PASSWORD;
 use crate::helpers::admin::World;
+use crate::helpers::admin_ui::{Org, csrf_of, fresh_member, fresh_session, main_of, roles_of};
 
 #[tokio::test]
 async fn forms_without_the_session_csrf_token_are_refused() {

@@ -10,11 +10,11 @@
 use nyckel::admin::Principal;
 use nyckel::orgs::permissions::{Action, Refusal};
 
-use crate::admin_ui_support::{
-    Org, csrf_of, fresh_client, fresh_invitation, fresh_member, fresh_role, fresh_session, unique,
-};
 use crate::helpers::Browser;
 use crate::helpers::admin::{Person, World};
+use crate::helpers::admin_ui::{
+    Org, csrf_of, fresh_client, fresh_invitation, fresh_member, fresh_role, fresh_session, unique,
+};
 
 /// What a route does.
 #[derive(Debug, Clone, Copy)]

@@ -2,8 +2,8 @@
 //! redirect URIs edited, the secret replaced, deletion after a question, another owner's app
 //! not found here) and roles (added, described, deleted; the admin role built in).
 
-use crate::admin_ui_support::{Org, csrf_of, secret_hash};
 use crate::helpers::admin::World;
+use crate::helpers::admin_ui::{Org, csrf_of, secret_hash};
 
 #[tokio::test]
 async fn a_client_secret_is_shown_once() {
@@ -102,7 +102,7 @@ async fn a_client_secret_is_shown_once() {
     );
 
     // A client of organisation B does not exist under A's address, even for the superadmin.
-    let b_client = crate::admin_ui_support::fresh_client(&w.app, &Org::both(&w)[1]).await;
+    let b_client = crate::helpers::admin_ui::fresh_client(&w.app, &Org::both(&w)[1]).await;
     let sup = w.browser(&w.superadmin).await;
     let sup_csrf = csrf_of(&sup).await;
     assert_eq!(

@@ -218,7 +218,7 @@ async fn operator_commands_are_undone_when_their_audit_event_cannot_be_written()
         run(&["org", "add-member", "--org", "club", "--email", "anna@example.org", "--role", "coach"])
     );
     // The operator's recovery of a lost second factor.
-    crate::two_factor_support::verify_phone(&app, "anna@example.org", "+46701234567").await;
+    crate::helpers::two_factor::verify_phone(&app, "anna@example.org", "+46701234567").await;
     check!(
         problems,
         &app,
@@ -325,7 +325,7 @@ async fn the_persons_own_changes_are_undone_when_their_audit_event_cannot_be_wri
     );
 
     // The own two-factor setting (a verified phone is the second factor).
-    crate::two_factor_support::verify_phone(&app, "anna@example.org", "+46701234567").await;
+    crate::helpers::two_factor::verify_phone(&app, "anna@example.org", "+46701234567").await;
     check!(
         problems,
         &app,

@@ -3,7 +3,7 @@
 
 use nyckel::admin::clients::CreateClient;
 
-use crate::authorize_support::{
+use crate::helpers::authorize::{
     CHALLENGE, TestBrowser, auth_url, client_redirect, count, grant_of_code, login_redirect,
     third_party_client,
 };
@@ -268,7 +268,7 @@ async fn without_a_session_the_browser_goes_to_login_with_a_bound_pending_reques
 
     // After logging in (the login page would create the session), continue issues a code.
     let user = app.create_user("anna@example.org").await;
-    b.log_in(&app, &user).await;
+    b.insert_session(&app, &user).await;
     let q = client_redirect(&b.get(&format!("/authorize/continue?req={req}")).await);
     assert!(q.contains_key("code"));
     assert_eq!(q["state"], "st-123");
@@ -414,7 +414,7 @@ async fn prompt_login_and_max_age_send_a_signed_in_person_to_login() {
 
     // A fresh login satisfies the waiting request.
     app.advance(1);
-    let session = b.log_in(&app, &user).await;
+    let session = b.insert_session(&app, &user).await;
     let q = client_redirect(&b.get(&format!("/authorize/continue?req={req}")).await);
     let grant = grant_of_code(&app, &q["code"]).await;
     assert_eq!(grant.auth_time, Some(session.auth_time));

@@ -62,7 +62,8 @@ async fn restore_drill_old_tokens_validate_and_people_log_in() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     let postgres = db::postgres_url().is_some();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     create_user(d, &url, "drill@example.org");
     let (client_id, secret) = create_web_client(d, &url);
 
@@ -104,7 +105,8 @@ async fn restore_drill_old_tokens_validate_and_people_log_in() {
     std::fs::copy(d.join("nyckel.toml"), fresh.join("nyckel.toml")).expect("config");
     std::fs::copy(d.join("keys/master.key"), fresh.join("keys/master.key")).expect("master key");
     std::fs::copy(&site.identity, fresh.join("identity.txt")).expect("identity");
-    let restored = empty_database(fresh, postgres).await;
+    let restored_db = empty_database(fresh, postgres).await;
+    let restored = restored_db.url.clone();
     let drill = |args: &[&str]| {
         let mut all = vec!["backup"];
         all.extend_from_slice(args);

@@ -59,16 +59,7 @@ pub fn forge_backup(victim: &Site, evil: &Path) -> String {
 
 async fn table_count(url: &str) -> i64 {
     let db = connect(url).await;
-    let sql = match db.backend() {
-        nyckel::store::Backend::Sqlite => "select count(*) from sqlite_master where type = 'table'",
-        nyckel::store::Backend::Postgres => {
-            "select count(*) from information_schema.tables where table_schema = current_schema()"
-        }
-    };
-    let (n,): (i64,) = sqlx::query_as(sql)
-        .fetch_one(db.pool())
-        .await
-        .expect("count tables");
+    let n = crate::backup::table_count(&db).await;
     db.close().await;
     n
 }
@@ -78,7 +69,8 @@ async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore(
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     let postgres = db::postgres_url().is_some();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let (ok, _, err) = nyckel(
         d,
         &url,
@@ -120,7 +112,8 @@ async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore(
 
     // restore: refused, whichever destination is asked, and the target stays empty.
     for only in [None, Some("a")] {
-        let target = empty_database(d, postgres).await;
+        let target_db = empty_database(d, postgres).await;
+        let target = target_db.url.clone();
         let mut args = vec![
             "restore",
             forged.as_str(),
@@ -186,7 +179,8 @@ async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore(
             .contains(&format!("tombstones/{forged}")),
         "{verified}"
     );
-    let target = empty_database(d, postgres).await;
+    let target_db = empty_database(d, postgres).await;
+    let target = target_db.url.clone();
     let (ok, out, err) = site.restore(&own, &target);
     assert!(ok, "{out}\n{err}");
     let report: serde_json::Value = serde_json::from_str(out.trim()).expect("json");

@@ -9,7 +9,8 @@ use crate::helpers::db;
 async fn object_names_and_the_index_name_no_table() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let site = Site::new(d);
     let id = site.run(&url);
 

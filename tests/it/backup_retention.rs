@@ -78,14 +78,18 @@ fn dir_destination(name: &str, path: &std::path::Path) -> DestinationConfig {
 
 /// A state (database, config, manual clock) without a server, so that nothing else runs
 /// the schedule.
-async fn node(dir: &std::path::Path, backup: BackupConfig) -> (AppState, Arc<ManualClock>) {
+/// The returned [`db::Prepared`] owns the database: keep it while the state is used.
+async fn node(
+    dir: &std::path::Path,
+    backup: BackupConfig,
+) -> (AppState, Arc<ManualClock>, db::Prepared) {
     let prepared = db::prepare(dir).await;
     let mut config = Config {
         data_dir: dir.join("data"),
         keys_dir: dir.join("keys"),
         ..Config::default()
     };
-    config.database.url = Some(prepared.url);
+    config.database.url = Some(prepared.url.clone());
     config.database.max_connections = 4;
     config.backup = backup;
     config.validate().expect("valid configuration");
@@ -93,7 +97,7 @@ async fn node(dir: &std::path::Path, backup: BackupConfig) -> (AppState, Arc<Man
     let state = AppState::build_with_clock(config, clock.clone())
         .await
         .expect("state builds");
-    (state, clock)
+    (state, clock, prepared)
 }
 
 fn set_clock(clock: &ManualClock, to: i64) {
@@ -182,7 +186,7 @@ async fn a_year_of_nightly_backups_keeps_the_right_ones_at_s3_and_a_directory() 
     // so the year runs in the SQLite pass only; the PostgreSQL pass covers the schedule's
     // lease and status rows in `one_of_two_nodes_runs_the_nightly_backup_and_both_report_it`.
     if crate::helpers::db::postgres_url().is_some() {
-        eprintln!("skipped in the PostgreSQL pass: the year of backups runs in the SQLite pass");
+        crate::helpers::skip::skip("SQLite pass only: the year of backups runs in the SQLite pass");
         return;
     }
     let Some(s3) = S3Server::start() else {
@@ -234,7 +238,7 @@ async fn a_year_of_nightly_backups_keeps_the_right_ones_at_s3_and_a_directory() 
         scratch_dir: Some(tmp.path().join("scratch")),
         ..BackupConfig::default()
     };
-    let (state, clock) = node(tmp.path(), backup_config).await;
+    let (state, clock, _db) = node(tmp.path(), backup_config).await;
     let config = state.config.clone();
     let tz = jiff::tz::TimeZone::get("Europe/Stockholm").expect("zone");
 
@@ -518,7 +522,8 @@ async fn backup_prune_command_applies_each_destinations_policy() {
     use crate::backup::Site;
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let site = Site::new(d);
     // Destination b (the last table in the file) keeps only the newest backup.
     let mut toml = std::fs::read_to_string(d.join("nyckel.toml")).expect("config");

@@ -90,7 +90,8 @@ fn kill_during_snapshot(d: &Path, url: &str, scratch: &Path) {
 async fn a_killed_backup_run_leaves_nothing_after_the_next_run_or_server_start() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     fill(&url).await;
     let site = Site::new(d);
     let scratch = d.join("data").join("backup-scratch");
@@ -129,7 +130,8 @@ async fn a_killed_backup_run_leaves_nothing_after_the_next_run_or_server_start()
 async fn a_backup_run_writes_nothing_unencrypted_to_its_scratch_folder() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     fill(&url).await;
     let _site = Site::new(d);
     let scratch = d.join("data").join("backup-scratch");

@@ -85,7 +85,8 @@ async fn unsigned_and_tampered_backups_are_refused_and_format_1_needs_allow_unsi
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     let postgres = db::postgres_url().is_some();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let site = Site::new(d);
     let id = site.run(&url);
 
@@ -110,7 +111,8 @@ async fn unsigned_and_tampered_backups_are_refused_and_format_1_needs_allow_unsi
     .expect("write");
     let (ok, text) = verify(&site, &url, &id, &["--destination", "b"]);
     assert!(!ok && text.contains("does not verify"), "{text}");
-    let target = empty_database(d, postgres).await;
+    let target_db = empty_database(d, postgres).await;
+    let target = target_db.url.clone();
     let (ok, text) = restore(&site, &id, &target, &["--destination", "b"]);
     assert!(!ok && text.contains("does not verify"), "{text}");
 
@@ -121,7 +123,8 @@ async fn unsigned_and_tampered_backups_are_refused_and_format_1_needs_allow_unsi
         !ok && text.contains("not signed") && text.contains("--allow-unsigned"),
         "{text}"
     );
-    let target = empty_database(d, postgres).await;
+    let target_db = empty_database(d, postgres).await;
+    let target = target_db.url.clone();
     let (ok, text) = restore(&site, &id, &target, &[]);
     assert!(!ok && text.contains("not signed"), "{text}");
     let (ok, text) = verify(
@@ -147,7 +150,8 @@ async fn older_backups_verify_and_restore_after_the_signing_key_rotates() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     let postgres = db::postgres_url().is_some();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let site = Site::new(d);
     let signing_key = || {
         let (ok, out, err) = site.backup(&url, &["signing-key", "--json"]);
@@ -182,7 +186,8 @@ async fn older_backups_verify_and_restore_after_the_signing_key_rotates() {
         let (ok, text) = verify(&site, &url, id, &[]);
         assert!(ok, "{text}");
     }
-    let target = empty_database(d, postgres).await;
+    let target_db = empty_database(d, postgres).await;
+    let target = target_db.url.clone();
     let (ok, text) = restore(&site, &first, &target, &[]);
     assert!(ok, "{text}");
 
@@ -219,7 +224,8 @@ async fn older_backups_verify_and_restore_after_the_signing_key_rotates() {
     std::fs::write(&config, text).expect("config");
     let (ok, text) = verify(&site, &url, &first, &[]);
     assert!(ok, "{text}");
-    let target = empty_database(d, postgres).await;
+    let target_db = empty_database(d, postgres).await;
+    let target = target_db.url.clone();
     let (ok, text) = restore(&site, &first, &target, &[]);
     assert!(ok, "{text}");
     let keys = signing_key();

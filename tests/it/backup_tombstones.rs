@@ -21,7 +21,8 @@ async fn a_damaged_tombstone_list_fails_verify_and_restore_uses_another_destinat
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     let postgres = db::postgres_url().is_some();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     for email in ["kept@example.org", "gone@example.org"] {
         let (ok, _, err) = nyckel(d, &url, &["user", "create", "--email", email], None);
         assert!(ok, "{err}");
@@ -46,36 +47,17 @@ async fn a_damaged_tombstone_list_fails_verify_and_restore_uses_another_destinat
 
     // verify at a fails (for either backup: a restore of either reads that list) and names it.
     for id in [&old, &new] {
-        let (ok, out, err) = site.backup(
-            &url,
-            &[
-                "verify",
-                id,
-                "--identity",
-                site.identity(),
-                "--destination",
-                "a",
-            ],
-        );
+        let (ok, out, err) = site.verify_at(&url, id, "a");
         assert!(!ok, "verify of {id} at a must fail: {out}\n{err}");
         assert!(err.contains(&format!("tombstones/{old}")), "{err}");
     }
     // b is intact.
-    let (ok, out, err) = site.backup(
-        &url,
-        &[
-            "verify",
-            &new,
-            "--identity",
-            site.identity(),
-            "--destination",
-            "b",
-        ],
-    );
+    let (ok, out, err) = site.verify_at(&url, &new, "b");
     assert!(ok, "{out}\n{err}");
 
     // A restore without --destination uses b, says so, and still applies the erasure.
-    let target = empty_database(d, postgres).await;
+    let target_db = empty_database(d, postgres).await;
+    let target = target_db.url.clone();
     let (ok, out, err) = site.restore(&old, &target);
     assert!(ok, "restore falls back to b: {out}\n{err}");
     let report: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
@@ -95,7 +77,8 @@ async fn a_damaged_tombstone_list_fails_verify_and_restore_uses_another_destinat
     restored.close().await;
 
     // Asked for a explicitly: refused, naming the damaged list.
-    let target = empty_database(d, postgres).await;
+    let target_db = empty_database(d, postgres).await;
+    let target = target_db.url.clone();
     let (ok, out, err) = site.backup(
         &target,
         &[
@@ -121,16 +104,6 @@ async fn a_damaged_tombstone_list_fails_verify_and_restore_uses_another_destinat
             .join(format!("{old}.json.age"))
             .exists()
     );
-    let (ok, out, err) = site.backup(
-        &url,
-        &[
-            "verify",
-            &new,
-            "--identity",
-            site.identity(),
-            "--destination",
-            "a",
-        ],
-    );
+    let (ok, out, err) = site.verify_at(&url, &new, "a");
     assert!(ok, "{out}\n{err}");
 }

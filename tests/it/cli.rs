@@ -59,7 +59,8 @@ pub fn create_web_client(dir: &std::path::Path, db_url: &str) -> (String, String
 async fn user_org_and_client_commands_print_json_and_refuse_bad_input() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = crate::helpers::db::prepare(d).await.url;
+    let url_db = crate::helpers::db::prepare(d).await;
+    let url = url_db.url.clone();
     let nyckel =
         |d: &std::path::Path, args: &[&str], stdin: Option<&str>| nyckel(d, &url, args, stdin);
     let (ok, out, err) = nyckel(
@@ -207,9 +208,22 @@ async fn user_org_and_client_commands_print_json_and_refuse_bad_input() {
     );
     db.close().await;
     if crate::helpers::db::postgres_url().is_none() {
-        for file in ["nyckel.db", "nyckel.db-wal"] {
-            let bytes = std::fs::read(d.join("data").join(file)).unwrap_or_default();
-            assert!(!bytes.windows(secret.len()).any(|w| w == secret.as_bytes()));
+        use crate::helpers::db::{contains_bytes, sqlite_files};
+        let files = sqlite_files(&url);
+        // The bytes read are the database with its rows: the hash is there.
+        let hash = nyckel::crypto::sha256_b64(secret);
+        assert!(
+            files
+                .iter()
+                .any(|(_, bytes)| contains_bytes(bytes, hash.as_bytes())),
+            "the client secret's hash is on disk"
+        );
+        for (file, bytes) in &files {
+            assert!(
+                !contains_bytes(bytes, secret.as_bytes()),
+                "{} holds the secret",
+                file.display()
+            );
         }
     }
 }

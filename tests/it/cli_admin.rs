@@ -13,13 +13,16 @@ use crate::cli::nyckel;
 struct Cli {
     dir: tempfile::TempDir,
     url: String,
+    /// Owns the database (PostgreSQL: dropped with the `Cli`).
+    _db: crate::helpers::db::Prepared,
 }
 
 impl Cli {
     async fn new() -> Cli {
         let dir = tempfile::tempdir().expect("dir");
-        let url = crate::helpers::db::prepare(dir.path()).await.url;
-        Cli { dir, url }
+        let db = crate::helpers::db::prepare(dir.path()).await;
+        let url = db.url.clone();
+        Cli { dir, url, _db: db }
     }
 
     fn path(&self) -> PathBuf {

@@ -32,7 +32,8 @@ async fn acknowledged_writes_survive_kill_9_and_the_database_stays_intact() {
     let started = Instant::now();
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let fixture = Arc::new(Fixture::create(d, &url, WORKERS));
     let port = free_port();
     let listen = format!("127.0.0.1:{port}");

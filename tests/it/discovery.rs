@@ -29,15 +29,7 @@ async fn discovery_issuer_matches_byte_for_byte_and_lists_endpoints() {
 #[tokio::test]
 async fn jwks_publishes_one_key_per_algorithm_with_safe_sizes() {
     let app = TestApp::spawn().await;
-    let jwks: serde_json::Value = app
-        .http()
-        .get(app.url("/jwks"))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
+    let jwks: serde_json::Value = app.get_json("/jwks").await;
     let keys = jwks["keys"].as_array().expect("keys");
     let mut algs: Vec<&str> = keys.iter().filter_map(|k| k["alg"].as_str()).collect();
     algs.sort_unstable();

@@ -40,8 +40,8 @@ pub fn authorize_url(
             .append_pair("scope", scope)
             .append_pair("state", state);
         // Every client sends PKCE; without a pair of its own the test uses the fixed one of
-        // RFC 7636 appendix B (`authorize_support::VERIFIER` redeems it).
-        let challenge = pkce.map_or(crate::authorize_support::CHALLENGE, |p| &p.challenge);
+        // RFC 7636 appendix B (`helpers::authorize::VERIFIER` redeems it).
+        let challenge = pkce.map_or(crate::helpers::authorize::CHALLENGE, |p| &p.challenge);
         q.append_pair("code_challenge", challenge)
             .append_pair("code_challenge_method", "S256");
         for (k, v) in extra {

@@ -13,9 +13,9 @@ use nyckel::store;
 
 use crate::flows::authorize_url;
 use crate::helpers::browser::{Browser, Page, query};
+use crate::helpers::token::{Auth, redeem, refresh};
 use crate::helpers::{PASSWORD, TestApp, code_in};
 use crate::mail_outbox::Mail;
-use crate::token_common::{Auth, redeem, refresh};
 
 const ANNA: &str = "anna@example.org";
 const ANNA_PHONE: &str = "+46701234567";
@@ -161,7 +161,7 @@ async fn a_forgot_link_works_only_where_asked_and_a_reset_ends_everything_withou
         &app,
         Auth::Basic(&client_id, &secret),
         &code,
-        Some(crate::authorize_support::VERIFIER),
+        Some(crate::helpers::authorize::VERIFIER),
     )
     .await;
     assert_eq!(tokens.status, 200, "{}", tokens.json);

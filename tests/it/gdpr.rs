@@ -212,7 +212,7 @@ async fn person(
 }
 
 async fn world() -> (World, Person, Person) {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_password_only_admins("the people log in through a relying party with a password; what is stored about them is under test").await;
     let klubben = app.create_org("Klubben", "klubben").await;
     let laget = app.create_org("Laget", "laget").await;
     let (client_id, client_secret) = app
@@ -688,7 +688,8 @@ async fn deletion_leaves_nothing_that_identifies_the_person_but_the_tombstone() 
     // Restoring an older backup that still holds her: the restore applies the tombstones
     // (as `backup::restore` does after loading) and she is gone again.
     let dir = tempfile::tempdir().expect("dir");
-    let old = crate::backup::connect(&crate::helpers::db::prepare(dir.path()).await.url).await;
+    let old_db = crate::helpers::db::prepare(dir.path()).await;
+    let old = crate::backup::connect(&old_db.url).await;
     load(&old, &before).await;
     assert!(text_mentions_any(&all_rows(&old).await, &values));
     let tombstones = store::erasure::list(db).await.expect("tombstones");
@@ -833,7 +834,8 @@ async fn operators_export_and_erase_from_the_command_line() {
     use crate::cli::nyckel;
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = crate::helpers::db::prepare(d).await.url;
+    let url_db = crate::helpers::db::prepare(d).await;
+    let url = url_db.url.clone();
     let (ok, _, err) = nyckel(d, &url, &["user", "create", "--email", EBBA], None);
     assert!(ok, "{err}");
     let (ok, _, err) = nyckel(d, &url, &["org", "create", "--name", "Klubben"], None);

@@ -8,8 +8,8 @@
 
 use nyckel::crypto::sha256_b64;
 
-use crate::admin_ui_support::{Org, fresh_invitation, roles_of};
 use crate::helpers::admin::World;
+use crate::helpers::admin_ui::{Org, fresh_invitation, roles_of};
 use crate::helpers::{Browser, PASSWORD};
 
 async fn is_open(w: &World, key: &str) -> bool {
@@ -250,7 +250,7 @@ async fn an_invitation_sent_from_the_admin_page_arrives_and_is_accepted() {
     let w = World::new().await;
     let [a, _] = Org::both(&w);
     let admin = w.browser(&w.admin_a).await;
-    let csrf = crate::admin_ui_support::csrf_of(&admin).await;
+    let csrf = crate::helpers::admin_ui::csrf_of(&admin).await;
     let sent = admin
         .post(
             &a.path("/invite"),

@@ -4,19 +4,11 @@
 //! configured margin. Also the `keys` CLI.
 
 use crate::cli::nyckel;
+use crate::helpers::token::{Auth, confidential_client, decode, introspect, token};
 use crate::helpers::{TestApp, db};
-use crate::token_common::{Auth, confidential_client, decode, introspect, token};
 
 async fn jwks_kids(app: &TestApp) -> Vec<String> {
-    let jwks: serde_json::Value = app
-        .http()
-        .get(app.url("/jwks"))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
+    let jwks: serde_json::Value = app.get_json("/jwks").await;
     jwks["keys"]
         .as_array()
         .expect("keys")
@@ -92,7 +84,8 @@ async fn rotation_prepublishes_then_switches_and_retains_the_old_key() {
 async fn keys_cli_lists_and_rotates() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let (ok, out, err) = nyckel(d, &url, &["keys", "list", "--json"], None);
     assert!(ok, "{err}");
     let listed: serde_json::Value = serde_json::from_str(out.trim()).expect("json");

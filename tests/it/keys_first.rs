@@ -14,7 +14,8 @@ use crate::helpers::db;
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_starting_together_make_one_first_key_per_algorithm() {
     let dir = tempfile::tempdir().expect("dir");
-    let url = db::prepare(dir.path()).await.url;
+    let url_db = db::prepare(dir.path()).await;
+    let url = url_db.url.clone();
     let master = || MasterKey::load(&dir.path().join("keys").join("master.key")).expect("key");
     let connect = || Db::connect_url(&url, 4, Duration::from_secs(5), "full");
     let (a, b) = (connect().await.expect("db"), connect().await.expect("db"));
@@ -56,7 +57,8 @@ async fn nodes_starting_together_make_one_first_key_per_algorithm() {
 async fn racing_first_key_inserts_never_fail() {
     use nyckel::store::keys::{KeyRow, insert_first};
     let dir = tempfile::tempdir().expect("dir");
-    let url = db::prepare(dir.path()).await.url;
+    let url_db = db::prepare(dir.path()).await;
+    let url = url_db.url.clone();
     let connect = || Db::connect_url(&url, 4, Duration::from_secs(5), "full");
     let (a, b) = (connect().await.expect("db"), connect().await.expect("db"));
     let row = |id: String| KeyRow {

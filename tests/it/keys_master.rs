@@ -13,8 +13,8 @@ use crate::flows::post_token;
 use crate::helpers::browser;
 use crate::helpers::db;
 use crate::helpers::process::{ServerProcess, free_port};
+use crate::helpers::token::decode;
 use crate::nodes_cluster::{active_at, at, nyckel_env, user_and_client};
-use crate::token_common::decode;
 
 const ENV: &[(&str, &str)] = &[
     ("NYCKEL_KEYS__PREPUBLISH", "2"),
@@ -93,7 +93,8 @@ async fn wait_for_reread(node: &ServerProcess, times: usize) {
 async fn master_key_rotation_without_downtime_next_to_a_running_node() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let client = user_and_client(d, &url, "mk@example.org", &["client_credentials"]);
     let original = master_file(d);
     let mut secrets = key_material(&original);

@@ -3,20 +3,11 @@
 //! (a live key with a stray suffix) cannot write the key to the log at any level.
 
 use crate::helpers::browser;
-use crate::helpers::db;
 use crate::helpers::process::ServerProcess;
 
 #[tokio::test]
 async fn keys_in_unmatched_and_matched_paths_are_not_logged() {
-    let dir = tempfile::tempdir().expect("dir");
-    let url = db::prepare(dir.path()).await.url;
-    let mut server = ServerProcess::spawn(
-        dir.path(),
-        &url,
-        "127.0.0.1:0",
-        "https://localhost:8443",
-        &[],
-    );
+    let (_fresh, mut server) = ServerProcess::fresh(&[]).await;
     let http = browser::client(server.addr, false);
     let base = format!("https://localhost:{}", server.addr.port());
     let key = nyckel::crypto::secret_token();

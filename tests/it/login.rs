@@ -6,11 +6,11 @@ use std::time::{Duration, Instant};
 use nyckel::auth::session::{self, acr};
 use nyckel::http::cookies::SESSION_COOKIE;
 
+use crate::helpers::login::{Browser, audit, params, pending_for, session_count};
 use crate::helpers::{PASSWORD, TestApp};
-use crate::login_support::{Browser, audit, params, pending_for, session_count};
 
 /// The session cookie value set by a successful login response.
-fn session_cookie_of(res: &crate::login_support::Resp) -> String {
+fn session_cookie_of(res: &crate::helpers::login::Resp) -> String {
     let set = res
         .set_cookie(SESSION_COOKIE)
         .unwrap_or_else(|| panic!("no session cookie set: {res:?}"));
@@ -361,7 +361,7 @@ async fn login_post_without_or_with_a_wrong_csrf_token_is_refused() {
     let browser = Browser::new(&app);
     let csrf = browser.get("/login", "en").await.login_form()["csrf"].clone();
     let creds = [("email", "anna@example.org"), ("password", PASSWORD)];
-    let expect_refused = |res: crate::login_support::Resp| {
+    let expect_refused = |res: crate::helpers::login::Resp| {
         assert_eq!(res.status, 403, "{}", res.body);
         assert!(
             res.body

@@ -8,8 +8,8 @@ use nyckel::store;
 use crate::flows::authorize_url;
 use crate::helpers::browser::{self, Browser, Page, query};
 use crate::helpers::process::ServerProcess;
+use crate::helpers::token::{Auth, decode, redeem};
 use crate::helpers::{TestApp, code_in, db};
-use crate::token_common::{Auth, decode, redeem};
 
 const ANNA: &str = "anna@example.org";
 
@@ -42,7 +42,7 @@ async fn finish(app: &TestApp, b: &Browser, page: Page, client: (&str, &str)) ->
         app,
         Auth::Basic(client.0, client.1),
         &code,
-        Some(crate::authorize_support::VERIFIER),
+        Some(crate::helpers::authorize::VERIFIER),
     )
     .await;
     assert_eq!(res.status, 200, "{}", res.json);
@@ -139,7 +139,8 @@ async fn a_name_with_line_breaks_adds_no_header_to_the_login_mail() {
 async fn login_keys_and_codes_never_appear_in_the_server_log() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let mut server = ServerProcess::spawn(d, &url, "127.0.0.1:0", "https://localhost:8443", &[]);
     let base = format!("https://localhost:{}", server.addr.port());
     let (ok, _, err) = crate::cli::nyckel(

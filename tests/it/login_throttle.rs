@@ -5,8 +5,8 @@ use nyckel::auth::throttle::{account_key, ip_key};
 use nyckel::http::cookies::SESSION_COOKIE;
 use nyckel::store::throttle::{self, Counter};
 
+use crate::helpers::login::{Browser, Resp, audit, session_count};
 use crate::helpers::{PASSWORD, TestApp};
-use crate::login_support::{Browser, Resp, audit, session_count};
 
 const WRONG: &str = "fel lösenord vid bryggan 9";
 const THROTTLED: &str = "Too many attempts. Wait a little and try again.";

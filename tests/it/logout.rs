@@ -1,7 +1,7 @@
 //! RP-Initiated Logout and the home page: a valid `id_token_hint` for the current session
 //! logs out at once; anything else asks first; only registered redirect URIs are followed.
 
-use crate::authorize_support::{
+use crate::helpers::authorize::{
     TestBrowser, auth_url, client_redirect, count, grant_of_code, id_token,
 };
 use crate::helpers::browser::Page;
@@ -29,7 +29,7 @@ async fn a_valid_hint_logs_out_at_once_and_redirects_with_state() {
     let (client_id, _) = app.web_client().await;
     let user = app.create_user("anna@example.org").await;
     let b = TestBrowser::new(&app);
-    let (session, cookie) = b.log_in_with_cookie(&app, &user).await;
+    let (session, cookie) = b.insert_session_with_cookie(&app, &user).await;
     let q = client_redirect(&b.get(&auth_url(&app, &client_id, &[])).await);
     let grant = grant_of_code(&app, &q["code"]).await;
 
@@ -276,7 +276,7 @@ async fn the_home_page_shows_who_is_signed_in_and_signs_out() {
     assert!(!page.has_form("/logout"));
 
     let user = app.create_user("gun@example.org").await;
-    b.log_in(&app, &user).await;
+    b.insert_session(&app, &user).await;
     let page = signed_in_home(&b).await;
     assert!(is_signed_in(&page));
     assert!(page.body.contains("gun@example.org"));

@@ -5,7 +5,8 @@
 //! Without the keys no signature is added; an unusable key stops start-up with an error
 //! naming `mail.dkim_key_file`.
 //!
-//! dkimpy (`pip install dkimpy pynacl`): without it these tests say so loudly and pass,
+//! dkimpy (`pip install dkimpy pynacl`): without it these tests record a skip (counted in the
+//! closing lines of the run, helpers/skip.rs) and pass,
 //! unless `NYCKEL_TEST_REQUIRE_DKIMPY=1` (CI sets it), which makes them fail.
 
 use std::path::{Path, PathBuf};
@@ -16,14 +17,14 @@ use nyckel::config::Config;
 use nyckel::mail::Notice;
 
 use crate::helpers::TestApp;
-use crate::helpers::smtp::{Behaviour, SmtpServer};
+use crate::helpers::smtp::SmtpServer;
 use crate::mail_outbox::Mail;
 
 const DOMAIN: &str = "example.org";
 const SELECTOR: &str = "nyckel2025";
 
-/// Whether dkimpy (with PyNaCl, for Ed25519) can be imported. When it cannot, says so
-/// loudly, or fails when `NYCKEL_TEST_REQUIRE_DKIMPY=1`.
+/// Whether dkimpy (with PyNaCl, for Ed25519) can be imported. When it cannot, records a
+/// skip (counted at the end of the run), or fails when `NYCKEL_TEST_REQUIRE_DKIMPY=1`.
 fn dkimpy() -> bool {
     let ok = Command::new("python3")
         .args(["-c", "import dkim, nacl.signing"])
@@ -35,8 +36,8 @@ fn dkimpy() -> bool {
             !required,
             "NYCKEL_TEST_REQUIRE_DKIMPY=1 but python3 cannot import dkim and nacl (pip install dkimpy pynacl)"
         );
-        eprintln!(
-            "\n!!!!!!!! DKIM NOT VERIFIED: python3 cannot import dkimpy/PyNaCl; this test checks nothing here. Install them: python3 -m pip install dkimpy pynacl !!!!!!!!\n"
+        crate::helpers::skip::skip(
+            "DKIM not verified: python3 cannot import dkimpy/PyNaCl (python3 -m pip install dkimpy pynacl)",
         );
     }
     ok
@@ -388,20 +389,11 @@ async fn mail_through_the_smtp_relay_is_signed_too() {
     if !dkimpy() {
         return;
     }
-    let server = SmtpServer::start(Behaviour {
-        starttls: true,
-        untrusted_cert: false,
-    })
-    .await;
+    let server = SmtpServer::starttls().await;
     let dir = tempfile::tempdir().expect("dir");
     let (key_file, record) = generate(dir.path(), Kind::Ed25519);
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, &server.ca_pem).expect("CA file");
-    let port = server.port;
-    let app = TestApp::spawn_with(move |c| {
-        c.mail.smtp_host = Some("127.0.0.1".into());
-        c.mail.smtp_port = port;
-        c.mail.smtp_ca_file = Some(ca);
+    let app = TestApp::spawn_with(|c| {
+        server.relay_for(c, dir.path());
         sign_with(c, key_file);
     })
     .await;

@@ -45,8 +45,11 @@ impl Mail {
 
 /// Every `.eml` file in `dir`, parsed, in file-name order.
 pub fn read_dir(dir: &Path) -> Vec<Mail> {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return Vec::new();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        // Nothing was ever written: the folder is made with the first message.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Vec::new(),
+        Err(e) => panic!("{}: {e}", dir.display()),
     };
     let mut files: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))

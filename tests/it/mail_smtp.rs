@@ -14,15 +14,10 @@ use crate::helpers::smtp::{Behaviour, SmtpServer};
 const SMTP_PASSWORD: &str = "canary-smtp-password-5e2c";
 
 async fn app_for(server: &SmtpServer, dir: &tempfile::TempDir) -> TestApp {
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, &server.ca_pem).expect("CA file");
-    let port = server.port;
-    TestApp::spawn_with(move |c| {
-        c.mail.smtp_host = Some("127.0.0.1".into());
-        c.mail.smtp_port = port;
+    TestApp::spawn_with(|c| {
+        server.relay_for(c, dir.path());
         c.mail.smtp_username = Some("nyckel".into());
         c.mail.smtp_password = Some(SMTP_PASSWORD.into());
-        c.mail.smtp_ca_file = Some(ca);
     })
     .await
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 
 use nyckel::admin::Caller;
 
-use crate::helpers::smtp::{Behaviour, Received, SmtpServer};
+use crate::helpers::smtp::{Received, SmtpServer};
 use crate::helpers::{PASSWORD, TestApp};
 use crate::mail_outbox::Mail;
 
@@ -24,21 +24,12 @@ struct Setup {
 }
 
 async fn setup() -> Setup {
-    let server = SmtpServer::start(Behaviour {
-        starttls: true,
-        untrusted_cert: false,
-    })
-    .await;
+    let server = SmtpServer::starttls().await;
     let dir = tempfile::tempdir().expect("dir");
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, &server.ca_pem).expect("CA file");
-    let port = server.port;
-    let app = TestApp::spawn_with(move |c| {
-        c.mail.smtp_host = Some("127.0.0.1".into());
-        c.mail.smtp_port = port;
+    let app = TestApp::spawn_with(|c| {
+        server.relay_for(c, dir.path());
         c.mail.smtp_username = Some("nyckel".into());
         c.mail.smtp_password = Some("smtp-password-for-keys".into());
-        c.mail.smtp_ca_file = Some(ca);
     })
     .await;
     let org = app.create_org("IFK Göteborg", "ifk").await;

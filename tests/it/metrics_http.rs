@@ -7,8 +7,8 @@
 
 use crate::flows::authorize_url;
 use crate::helpers::browser::query;
+use crate::helpers::token::{Auth, redeem};
 use crate::helpers::{PASSWORD, TestApp};
-use crate::token_common::{Auth, redeem};
 
 fn value(text: &str, series: &str) -> f64 {
     text.lines()
@@ -62,7 +62,7 @@ async fn the_listed_series_exist_and_count_what_happened() {
         &app,
         Auth::Basic(&client_id, &secret),
         &code,
-        Some(crate::authorize_support::VERIFIER),
+        Some(crate::helpers::authorize::VERIFIER),
     )
     .await;
     assert_eq!(res.status, 200);
@@ -286,7 +286,8 @@ async fn a_fresh_node_reports_its_build_its_database_its_jobs_and_each_pool_once
     use crate::helpers::process::{ServerProcess, free_port};
 
     let dir = tempfile::tempdir().expect("dir");
-    let url = db::prepare(dir.path()).await.url;
+    let url_db = db::prepare(dir.path()).await;
+    let url = url_db.url.clone();
     let port = free_port();
     let metrics = format!("127.0.0.1:{}", free_port());
     let server = ServerProcess::spawn(

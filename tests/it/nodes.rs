@@ -11,7 +11,8 @@ use crate::helpers::{PASSWORD, REDIRECT_URI, db};
 async fn session_and_refresh_token_from_one_node_are_accepted_by_the_other() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     create_user(d, &url, "node@example.org");
     let (client_id, secret) = create_web_client(d, &url);
 

@@ -17,8 +17,8 @@ use serde_json::Value;
 use crate::flows::{Pkce, authorize_url, post_token};
 use crate::helpers::browser::{self, Browser, query};
 use crate::helpers::process::{ServerProcess, free_port};
+use crate::helpers::token::decode;
 use crate::helpers::{PASSWORD, REDIRECT_URI, db};
-use crate::token_common::decode;
 
 /// Runs the CLI in `dir` against `db_url` with extra environment; `(ok, stdout, stderr)`.
 pub fn nyckel_env(
@@ -236,7 +236,8 @@ async fn refresh_at(
 async fn two_nodes_share_sessions_rotate_keys_once_and_run_cleanup_once() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let client = user_and_client(d, &url, "cluster@example.org", &[]);
 
     // The first keys were made when the database was; choose rotate_every so that the

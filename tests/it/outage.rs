@@ -44,15 +44,16 @@ struct Sample {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_answers_503_fast_and_service_returns_without_a_restart() {
-    let Some(_) = db::postgres_url() else {
-        eprintln!(
-            "skipped: the database outage test needs PostgreSQL (NYCKEL_TEST_POSTGRES_URL); SQLite is embedded in the process, so there is no connection to cut"
+    if db::postgres_url().is_none() {
+        crate::helpers::skip::skip(
+            "needs PostgreSQL (NYCKEL_TEST_POSTGRES_URL): SQLite is embedded in the process, so there is no connection to cut",
         );
         return;
-    };
+    }
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let fixture = Arc::new(Fixture::create(d, &url, 1));
 
     let parsed = url::Url::parse(&url).expect("postgres url");

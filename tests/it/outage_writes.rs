@@ -86,7 +86,9 @@ fn put_role(api: &Api, role: &str) -> tokio::task::JoinHandle<Reply> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_api_writes_answer_503_when_postgresql_closes_or_refuses_connections() {
     let Some(base) = db::postgres_url() else {
-        eprintln!("skipped: needs PostgreSQL (NYCKEL_TEST_POSTGRES_URL)");
+        crate::helpers::skip::skip(
+            "needs PostgreSQL (NYCKEL_TEST_POSTGRES_URL): a connection to close or refuse",
+        );
         return;
     };
     let parsed = url::Url::parse(&base).expect("postgres url");
@@ -236,7 +238,9 @@ async fn admin_api_writes_answer_503_when_postgresql_closes_or_refuses_connectio
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_api_write_that_waited_out_the_sqlite_busy_timeout_answers_503() {
     if db::postgres_url().is_some() {
-        eprintln!("skipped: the SQLite write lock (PostgreSQL waits for row locks instead)");
+        crate::helpers::skip::skip(
+            "SQLite pass only: the SQLite write lock (PostgreSQL waits for row locks instead)",
+        );
         return;
     }
     let w = World::new().await;

@@ -16,8 +16,8 @@ use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, 
 
 use crate::flows::authorize_url;
 use crate::helpers::browser::{Browser, Page, query};
+use crate::helpers::token::{Auth, decode, redeem};
 use crate::helpers::{PASSWORD, TestApp};
-use crate::token_common::{Auth, decode, redeem};
 
 const ANNA: &str = "anna@example.org";
 const BOB: &str = "bob@example.org";
@@ -411,7 +411,7 @@ async fn a_passkey_logs_in_email_first_through_an_authorization_code_flow_with_t
         &app,
         Auth::Basic(&client_id, &secret),
         &code,
-        Some(crate::authorize_support::VERIFIER),
+        Some(crate::helpers::authorize::VERIFIER),
     )
     .await;
     assert_eq!(res.status, 200, "{}", res.json);

@@ -59,7 +59,8 @@ fn cli(
 async fn an_ip_address_issuer_runs_with_passkeys_off() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}");
     let env = [
@@ -166,7 +167,8 @@ async fn an_ip_address_issuer_runs_with_passkeys_off() {
 async fn an_explicit_relying_party_that_does_not_fit_stops_the_start() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let issuer = format!("http://127.0.0.1:{}", free_port());
     let env = [
         ("NYCKEL_ISSUER", issuer.as_str()),

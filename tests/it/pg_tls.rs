@@ -177,7 +177,7 @@ impl Drop for TlsCluster {
 #[tokio::test]
 async fn verify_full_checks_the_chain_and_the_host_name() {
     if db::postgres_url().is_none() {
-        eprintln!("skipped: PostgreSQL TLS runs in the PostgreSQL pass only");
+        crate::helpers::skip::skip("PostgreSQL TLS runs in the PostgreSQL pass only");
         return;
     }
     let Some(bin) = pg_bin() else {

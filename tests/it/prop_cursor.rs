@@ -5,7 +5,7 @@
 use nyckel::store::page::{decode_cursor, encode_cursor, like_pattern};
 use proptest::prelude::*;
 
-use crate::prop_support::{config, hostile, hostile_or};
+use crate::helpers::prop::{config, hostile, hostile_or};
 
 fn key() -> impl Strategy<Value = Vec<String>> {
     proptest::collection::vec(prop_oneof![any::<String>(), hostile()], 0..4)

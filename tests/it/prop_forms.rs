@@ -8,7 +8,7 @@ use nyckel::oidc::client_auth::{Form, parse_basic};
 use nyckel::oidc::error::ErrorCode;
 use proptest::prelude::*;
 
-use crate::prop_support::{config, hostile_or, made_of};
+use crate::helpers::prop::{config, hostile_or, made_of};
 
 /// What form bodies are made of.
 const FORM_TOKENS: &[&str] = &[

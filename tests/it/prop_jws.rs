@@ -12,7 +12,7 @@ use proptest::sample::{Index, select, subsequence};
 use ring::signature::Ed25519KeyPair;
 use serde_json::{Map, Value, json};
 
-use crate::prop_support::{config, hostile, hostile_or};
+use crate::helpers::prop::{config, hostile, hostile_or};
 
 /// One key of ours per algorithm, with kid `rs`, `es` or `ed`; generated once per run (RSA
 /// 3072 takes a moment).

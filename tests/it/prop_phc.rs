@@ -9,7 +9,7 @@ use nyckel::auth::phc::Phc;
 use proptest::prelude::*;
 use proptest::sample::select;
 
-use crate::prop_support::{config, hostile_or};
+use crate::helpers::prop::{config, hostile_or};
 
 const PHC_TOKENS: &[&str] = &[
     "$", "argon2id", "argon2i", "argon2d", "v=19", "v=16", "m=", "t=", "p=", ",", "=", "0", "1",

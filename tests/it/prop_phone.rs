@@ -7,7 +7,7 @@ use nyckel::sms::phone::{country_code, is_e164, masked, normalize, without_trunk
 use proptest::prelude::*;
 use proptest::sample::select;
 
-use crate::prop_support::{config, hostile, hostile_or};
+use crate::helpers::prop::{config, hostile, hostile_or};
 
 const PHONE_TOKENS: &[&str] = &[
     "+", "00", "0", "1", "46", "7", "9", " ", "-", ".", "(", ")", "/", "\u{a0}", "\u{ff11}",

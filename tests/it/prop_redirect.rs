@@ -7,7 +7,7 @@
 use nyckel::oidc::redirect::{matches, validate_registered};
 use proptest::prelude::*;
 
-use crate::prop_support::{config, hostile, hostile_or};
+use crate::helpers::prop::{config, hostile, hostile_or};
 
 /// Registrations: loopback ones a native app would use, and web ones.
 const REGISTERED: &[&str] = &[

@@ -3,7 +3,7 @@
 //! rotating at once (committed in batches) all succeed.
 
 use crate::helpers::TestApp;
-use crate::token_common::{Auth, CodeSpec, confidential_client, issue_code, redeem, refresh};
+use crate::helpers::token::{Auth, CodeSpec, confidential_client, issue_code, redeem, refresh};
 
 async fn first_refresh_token(app: &TestApp, id: &str, secret: &str, user: &str) -> String {
     let (code, _) = issue_code(app, CodeSpec::new(id, user)).await;

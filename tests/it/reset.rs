@@ -8,8 +8,8 @@ use nyckel::store;
 use crate::flows::authorize_url;
 use crate::helpers::browser::{self, Browser, query};
 use crate::helpers::process::ServerProcess;
+use crate::helpers::token::{Auth, redeem, refresh};
 use crate::helpers::{PASSWORD, TestApp, db};
-use crate::token_common::{Auth, redeem, refresh};
 
 const NEW_PASSWORD: &str = "hjortronsylt på fjället 7";
 
@@ -61,7 +61,7 @@ async fn log_in_at_client(app: &TestApp, b: &Browser, client: (&str, &str), emai
         app,
         Auth::Basic(client.0, client.1),
         &code,
-        Some(crate::authorize_support::VERIFIER),
+        Some(crate::helpers::authorize::VERIFIER),
     )
     .await;
     assert_eq!(res.status, 200, "{}", res.json);
@@ -306,7 +306,8 @@ async fn only_the_newest_key_works_and_keys_expire() {
 async fn reset_and_setup_keys_never_appear_in_the_server_log() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let server = ServerProcess::spawn(d, &url, "127.0.0.1:0", "https://localhost:8443", &[]);
     let base = format!("https://localhost:{}", server.addr.port());
     let b = Browser {

@@ -75,7 +75,8 @@ const DRAIN: Duration = Duration::from_secs(1);
 async fn rolling_upgrade_with_an_expand_migration_fails_no_login() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let (emails, web) = fixtures(d, &url);
     let next = next_version(backend_of(&url), &[EXPAND]);
 
@@ -160,7 +161,8 @@ async fn rolling_upgrade_with_an_expand_migration_fails_no_login() {
 async fn contract_migration_stops_the_old_version_while_the_new_one_serves() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let (emails, web) = fixtures(d, &url);
     let newest = next_version(backend_of(&url), &[EXPAND, CONTRACT]);
 
@@ -233,15 +235,16 @@ fn serve_exits(dir: &std::path::Path, url: &str) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_starting_together_migrate_once() {
-    let Some(base) = db::postgres_url() else {
+    if db::postgres_url().is_none() {
         // SQLite is one node on one host: sqlx takes no migration lock there
         // (docs/upgrades.md). The PostgreSQL run checks the advisory lock.
-        eprintln!("nodes_starting_together_migrate_once: PostgreSQL only, skipped");
+        crate::helpers::skip::skip("PostgreSQL only: SQLite takes no migration lock");
         return;
-    };
+    }
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
 
     // Two next-version nodes apply the new migration at the same moment: once.
     let next = next_version(backend_of(&url), &[EXPAND]);
@@ -258,18 +261,8 @@ async fn nodes_starting_together_migrate_once() {
 
     // Two real `nyckel serve` processes start together on an empty database: both come
     // up, and every migration was applied once.
-    let fresh = format!(
-        "nyckel_t_{}_{}",
-        std::process::id(),
-        nyckel::crypto::random_id().to_lowercase().replace('-', "_")
-    );
-    let p = pool(&db::with_database(&base, "postgres")).await;
-    sqlx::raw_sql(&format!("create database {fresh}"))
-        .execute(&p)
-        .await
-        .expect("create an empty database");
-    p.close().await;
-    let fresh_url = db::with_database(&base, &fresh);
+    let fresh_db = db::empty_postgres().await;
+    let fresh_url = fresh_db.url.clone();
     let issuer = format!("https://localhost:{}", free_port());
     let starts: Vec<_> = (0..2)
         .map(|_| {

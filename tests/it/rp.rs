@@ -220,7 +220,7 @@ async fn public_client_with_pkce_and_every_signing_algorithm_verify_with_openidc
 
 #[tokio::test]
 async fn organisation_claims_follow_the_contract() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_password_only_admins("an organisation admin logs in with a password to a relying party; the claims are under test").await;
     app.create_user("coach@example.org").await;
     let ifk = app.create_org("IFK", "ifk").await;
     let gais = app.create_org("GAIS", "gais").await;

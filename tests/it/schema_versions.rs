@@ -40,7 +40,8 @@ async fn add_newer(url: &str, version: i64, description: &str) {
 async fn dry_run_shows_pending_migrations_and_changes_nothing() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     let (ok, out, err) = nyckel(d, &url, &["migrate", "--dry-run"], None);
     assert!(ok, "{err}");
     assert!(out.contains("up to date"), "{out}");
@@ -65,7 +66,8 @@ async fn dry_run_shows_pending_migrations_and_changes_nothing() {
 async fn newer_expand_migrations_are_tolerated_and_contract_ones_refused() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
-    let url = db::prepare(d).await.url;
+    let url_db = db::prepare(d).await;
+    let url = url_db.url.clone();
     add_newer(&url, 99_990_101, "add a column for the next version").await;
 
     // This binary still migrates (nothing to do) and starts against the newer schema.

@@ -33,7 +33,7 @@ async fn superadmin(app: &TestApp, email: &str) -> Option<(i64, i64)> {
 
 #[tokio::test]
 async fn the_cli_link_makes_a_superadmin_who_then_signs_in() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_password_only_admins("the new superadmin signs in with the password the link set; the second step has its own tests").await;
     let dir = tempfile::tempdir().expect("dir");
     let (ok, out, err) = setup_link(&app, dir.path(), &["--json"]);
     assert!(ok, "{err}");

@@ -1,19 +1,10 @@
 //! Graceful shutdown: SIGTERM lets requests in flight finish, then stops cleanly (exit status 0).
 
-use crate::helpers::db;
 use crate::helpers::process::ServerProcess;
 
 #[tokio::test]
 async fn sigterm_stops_the_server_cleanly() {
-    let dir = tempfile::tempdir().expect("dir");
-    let url = db::prepare(dir.path()).await.url;
-    let mut server = ServerProcess::spawn(
-        dir.path(),
-        &url,
-        "127.0.0.1:0",
-        "https://localhost:8443",
-        &[],
-    );
+    let (_fresh, mut server) = ServerProcess::fresh(&[]).await;
     let http = crate::helpers::browser::client(server.addr, false);
     let res = http
         .get(format!(
@@ -34,15 +25,8 @@ async fn sigterm_stops_the_server_cleanly() {
 
 #[tokio::test]
 async fn requests_in_flight_at_sigterm_are_answered() {
-    let dir = tempfile::tempdir().expect("dir");
-    let url = db::prepare(dir.path()).await.url;
-    let mut server = ServerProcess::spawn(
-        dir.path(),
-        &url,
-        "127.0.0.1:0",
-        "https://localhost:8443",
-        &[("NYCKEL_PASSWORD__MAX_CONCURRENT_HASHES", "1")],
-    );
+    let (fresh, mut server) =
+        ServerProcess::fresh(&[("NYCKEL_PASSWORD__MAX_CONCURRENT_HASHES", "1")]).await;
     let base = format!("https://localhost:{}", server.addr.port());
     let (http, _jar) = crate::helpers::browser::client_with_jar(server.addr);
     let page = http
@@ -80,7 +64,9 @@ async fn requests_in_flight_at_sigterm_are_answered() {
     // Wait until the server has counted all ten attempts (each is counted before its hash
     // waits for the one hashing slot): then all ten are in flight, not still connecting.
     sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&url).await.expect("database");
+    let pool = sqlx::AnyPool::connect(&fresh.db.url)
+        .await
+        .expect("database");
     let started = std::time::Instant::now();
     loop {
         let counted: Option<(i64,)> =

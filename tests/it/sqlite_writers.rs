@@ -25,7 +25,8 @@ const WORKERS: usize = 2;
 async fn cli_writes_and_server_writes_together_all_succeed() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path().to_path_buf();
-    let url = db::prepare(&d).await.url;
+    let url_db = db::prepare(&d).await;
+    let url = url_db.url.clone();
     let fixture = Arc::new(Fixture::create(&d, &url, WORKERS));
     for i in 0..2 {
         crate::cli::create_user(&d, &url, &format!("cli{i}@example.org"));

@@ -10,7 +10,7 @@ use nyckel::store;
 
 use crate::helpers::PASSWORD;
 use crate::helpers::browser::query;
-use crate::two_factor_support::*;
+use crate::helpers::two_factor::*;
 
 const ANNA: &str = "anna@example.org";
 const ANNA_PHONE: &str = "+46701234567";
@@ -22,15 +22,7 @@ async fn acr_values_step_up_a_one_factor_session() {
     verify_phone(&app, ANNA, ANNA_PHONE).await;
     let client = app.web_client().await;
 
-    let doc: serde_json::Value = app
-        .http()
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .expect("discovery")
-        .json()
-        .await
-        .expect("json");
+    let doc: serde_json::Value = app.get_json("/.well-known/openid-configuration").await;
     assert_eq!(doc["acr_values_supported"], json!([ACR_1FA, ACR_2FA]));
 
     let b = app.browser();

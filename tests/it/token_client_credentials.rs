@@ -2,7 +2,7 @@
 //! depend on the grant: unsupported grant types, credentials in the URL, malformed bodies.
 
 use crate::helpers::TestApp;
-use crate::token_common::{Auth, confidential_client, public_client, token, verify_with_jwks};
+use crate::helpers::token::{Auth, confidential_client, public_client, token, verify_with_jwks};
 
 #[tokio::test]
 async fn client_credentials_with_basic_and_post_give_an_at_jwt_signed_with_a_published_key() {

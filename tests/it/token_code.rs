@@ -9,7 +9,7 @@ use openidconnect::{AccessToken, AccessTokenHash, ClientId, ClientSecret, Issuer
 
 use crate::helpers::REDIRECT_URI;
 use crate::helpers::TestApp;
-use crate::token_common::{
+use crate::helpers::token::{
     Auth, CodeSpec, confidential_client, decode, introspect, issue_code, jwks, pkce, public_client,
     public_redeem, redeem, refresh, token, verify_with_jwks,
 };

@@ -3,25 +3,14 @@
 //! and a disabled account (7.4.2).
 
 use crate::helpers::TestApp;
-use crate::token_common::{
+use crate::helpers::token::{
     Auth, CodeSpec, decode, introspect, issue_code, public_client, public_redeem, redeem, refresh,
-    token,
+    token, web_client_tokens,
 };
 
 /// Logs `email` in at a new web client and returns `(client_id, secret, refresh_token)`.
 async fn logged_in(app: &TestApp, email: &str, scope: &'static str) -> (String, String, String) {
-    let (id, secret) = app.web_client().await;
-    let sub = app.create_user(email).await;
-    let (code, _) = issue_code(
-        app,
-        CodeSpec {
-            scope,
-            ..CodeSpec::new(&id, &sub)
-        },
-    )
-    .await;
-    let res = redeem(app, Auth::Basic(&id, &secret), &code, None).await;
-    assert_eq!(res.status, 200, "{}", res.json);
+    let (id, secret, _, res) = web_client_tokens(app, email, scope).await;
     let r = res.str("refresh_token").to_string();
     (id, secret, r)
 }

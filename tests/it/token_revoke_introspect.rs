@@ -2,7 +2,7 @@
 //! callers only for introspection, and `{"active": false}` for everything else.
 
 use crate::helpers::TestApp;
-use crate::token_common::{
+use crate::helpers::token::{
     Auth, CodeSpec, confidential_client, introspect, issue_code, post_form, public_client,
     public_redeem, redeem, refresh, token,
 };

@@ -2,24 +2,14 @@
 //! URL, revoked and client tokens.
 
 use crate::helpers::TestApp;
-use crate::token_common::{
+use crate::helpers::token::{
     Auth, CodeSpec, confidential_client, issue_code, post_form, redeem, token, userinfo,
+    web_client_tokens,
 };
 
 /// A web client and a code exchange for a new person; returns `(client, secret, sub, response)`.
 async fn tokens(app: &TestApp, scope: &'static str) -> (String, String, String, serde_json::Value) {
-    let (id, secret) = app.web_client().await;
-    let sub = app.create_user("sa@example.org").await;
-    let (code, _) = issue_code(
-        app,
-        CodeSpec {
-            scope,
-            ..CodeSpec::new(&id, &sub)
-        },
-    )
-    .await;
-    let res = redeem(app, Auth::Basic(&id, &secret), &code, None).await;
-    assert_eq!(res.status, 200, "{}", res.json);
+    let (id, secret, sub, res) = web_client_tokens(app, "sa@example.org", scope).await;
     (id, secret, sub, res.json)
 }
 

@@ -11,8 +11,8 @@ use nyckel::store;
 
 use crate::admin_api_support::Api;
 use crate::helpers::admin::World;
+use crate::helpers::two_factor::*;
 use crate::helpers::{PASSWORD, TestApp};
-use crate::two_factor_support::*;
 
 const ANNA: &str = "anna@example.org";
 const ANNA_PHONE: &str = "+46701234567";

@@ -27,7 +27,8 @@ fn kinds_count(dir: &Path, url: &str, kind: &str) -> usize {
 async fn organisation_setting_and_factor_reset_from_the_command_line() {
     let tmp = tempfile::tempdir().expect("dir");
     let dir = tmp.path();
-    let url = crate::helpers::db::prepare(dir).await.url;
+    let url_db = crate::helpers::db::prepare(dir).await;
+    let url = url_db.url.clone();
     json(
         dir,
         &url,

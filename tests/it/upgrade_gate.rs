@@ -6,9 +6,9 @@
 use serde_json::json;
 
 use crate::admin_api_support::Api;
-use crate::authorize_support::{TestBrowser, auth_url};
 use crate::cli::nyckel;
 use crate::helpers::admin::World;
+use crate::helpers::authorize::{TestBrowser, auth_url};
 use crate::helpers::{REDIRECT_URI, TestApp};
 
 /// Pretends the installation was upgraded from 0.2.0 and not finished since.

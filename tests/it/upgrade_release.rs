@@ -344,8 +344,8 @@ async fn from_the_previous_release_on_postgresql_under_load() {
         return;
     };
     if db::postgres_url().is_none() {
-        eprintln!(
-            "SKIPPED {name}: several nodes share PostgreSQL only (the SQLite run has its own test)"
+        crate::helpers::skip::skip(
+            "several nodes share PostgreSQL only (the SQLite pass has its own test)",
         );
         return;
     }
@@ -353,7 +353,8 @@ async fn from_the_previous_release_on_postgresql_under_load() {
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     // Empty: the previous release creates the schema, the keys and everything else.
-    let url = db::empty(d).await.url;
+    let url_db = db::empty(d).await;
+    let url = url_db.url.clone();
     let f = fixtures(&previous, d, &url);
 
     let port_a = free_port();
@@ -450,13 +451,14 @@ async fn from_the_previous_release_on_sqlite() {
         return;
     };
     if db::postgres_url().is_some() {
-        eprintln!("SKIPPED {name}: the SQLite run covers it");
+        crate::helpers::skip::skip("SQLite pass only (the PostgreSQL pass has its own test)");
         return;
     }
     let dir = tempfile::tempdir().expect("dir");
     let d = dir.path();
     // Empty: the previous release creates the schema, the keys and everything else.
-    let url = db::empty(d).await.url;
+    let url_db = db::empty(d).await;
+    let url = url_db.url.clone();
     let f = fixtures(&previous, d, &url);
     let port = free_port();
     let issuer = format!("https://localhost:{port}");

@@ -3,8 +3,8 @@
 
 use crate::flows::{Pkce, authorize_url};
 use crate::helpers::browser::query;
+use crate::helpers::token::{Auth, redeem};
 use crate::helpers::{PASSWORD, TestApp};
-use crate::token_common::{Auth, redeem};
 
 async fn count(app: &TestApp, table: &str) -> i64 {
     let (n,): (i64,) = sqlx::query_as(&format!("select count(*) from {table}"))

@@ -11,7 +11,7 @@ use nyckel::crypto::sha256_b64;
 use nyckel::store;
 
 use crate::helpers::browser::{Browser, Page};
-use crate::helpers::smtp::{Behaviour, SmtpServer};
+use crate::helpers::smtp::SmtpServer;
 use crate::helpers::{PASSWORD, TestApp, code_in};
 use crate::login_keys::ask;
 use crate::mail_outbox::Mail;
@@ -542,21 +542,12 @@ async fn forms_without_the_sessions_csrf_token_are_refused() {
 #[tokio::test]
 async fn the_confirmation_mail_reaches_a_relay_over_starttls_in_the_persons_language() {
     const SMTP_PASSWORD: &str = "canary-smtp-password-channels-7f3a";
-    let server = SmtpServer::start(Behaviour {
-        starttls: true,
-        untrusted_cert: false,
-    })
-    .await;
+    let server = SmtpServer::starttls().await;
     let dir = tempfile::tempdir().expect("dir");
-    let ca = dir.path().join("ca.pem");
-    std::fs::write(&ca, &server.ca_pem).expect("CA file");
-    let port = server.port;
-    let app = TestApp::spawn_with(move |c| {
-        c.mail.smtp_host = Some("127.0.0.1".into());
-        c.mail.smtp_port = port;
+    let app = TestApp::spawn_with(|c| {
+        server.relay_for(c, dir.path());
         c.mail.smtp_username = Some("nyckel".into());
         c.mail.smtp_password = Some(SMTP_PASSWORD.into());
-        c.mail.smtp_ca_file = Some(ca);
     })
     .await;
     let anna = app.create_user(ANNA).await;

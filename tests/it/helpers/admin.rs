@@ -6,8 +6,8 @@
 use nyckel::admin::clients::CreateClient;
 use serde_json::Value;
 
+use crate::helpers::token::{Auth, CodeSpec, issue_code, redeem, token};
 use crate::helpers::{Browser, PASSWORD, REDIRECT_URI, TestApp};
-use crate::token_common::{Auth, CodeSpec, issue_code, redeem, token};
 
 /// A person of the world.
 #[derive(Debug, Clone)]
@@ -38,7 +38,15 @@ pub struct World {
 impl World {
     /// Builds the world on a fresh app.
     pub async fn new() -> World {
-        Self::with(TestApp::spawn().await).await
+        Self::with(
+            TestApp::spawn_password_only_admins(
+                "the world's administrators reach the admin UI and API with a password so that \
+                     these tests check permissions; the two-factor rule has its own tests \
+                     (two_factor.rs, admin_authority.rs, admin_matrix.rs), which use World::with",
+            )
+            .await,
+        )
+        .await
     }
 
     /// Builds the world on a given app.

@@ -59,7 +59,7 @@ impl Page {
             .get(LOCATION)
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
-        let body = res.text().await.unwrap_or_default();
+        let body = res.text().await.expect("the response body");
         Page {
             status,
             location,
@@ -71,6 +71,16 @@ impl Page {
     /// The hidden inputs and named buttons of the form whose action is `action`.
     pub fn form(&self, action: &str) -> Option<HashMap<String, String>> {
         form_fields(&self.body, action)
+    }
+
+    /// The body with the CSRF token of the form posting to `action` blanked (for comparing
+    /// two browsers' pages); fails when there is no such form with a token.
+    pub fn without_csrf(&self, action: &str) -> String {
+        let csrf = self
+            .form(action)
+            .and_then(|f| f.get("csrf").cloned())
+            .unwrap_or_else(|| panic!("a form to {action} with its CSRF token: {}", self.body));
+        self.body.replace(&csrf, "TOKEN")
     }
 
     /// Whether the page has a form posting to `action`.

@@ -1,15 +1,42 @@
 //! A database per test. The first test builds a template (migrated, signing keys generated,
 //! which takes a moment for RSA); every test then starts from a copy: a file copy on SQLite,
 //! `create database ... template` on PostgreSQL.
+//!
+//! On PostgreSQL every database a test creates is dropped when its [`Prepared`] is dropped
+//! (also when the test fails), and the template when the process exits. A run never drops a
+//! database it did not create: the server may be shared by other machines' runs, and no
+//! name or process id tells reliably whether a run elsewhere is still going. A run killed
+//! before it could clean up leaves `nyckel_t_<pid>_*` / `nyckel_tpl_<pid>_*` behind; drop
+//! those by hand.
 
 use std::path::{Path, PathBuf};
 
 use nyckel::config::Config;
 use tokio::sync::OnceCell;
 
-/// What a test needs to open its copy.
+/// A test's database: the URL to open it with. On PostgreSQL the value owns the database it
+/// created and drops it when it goes out of scope (also when the test panics), so keep it
+/// alive for as long as the test uses the URL: `let db = db::prepare(d).await;` then
+/// `&db.url`. (Moving `url` out of it does not compile, because it implements `Drop`.)
 pub struct Prepared {
     pub url: String,
+    /// The PostgreSQL database this process created for it.
+    owned: Option<String>,
+}
+
+impl Prepared {
+    /// A database this process does not drop (a SQLite file in a test's folder).
+    pub fn unowned(url: String) -> Prepared {
+        Prepared { url, owned: None }
+    }
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        if let Some(name) = self.owned.take() {
+            drop_databases(vec![name]);
+        }
+    }
 }
 
 struct Template {
@@ -37,6 +64,7 @@ pub fn with_database(url: &str, name: &str) -> String {
 
 /// Prepares a fresh database and keys folder for a test in `dir`.
 pub async fn prepare(dir: &Path) -> Prepared {
+    super::skip::report_at_exit();
     let template = TEMPLATE.get_or_init(build_template).await;
     let keys = dir.join("keys");
     std::fs::create_dir_all(&keys).expect("keys dir");
@@ -49,31 +77,17 @@ pub async fn prepare(dir: &Path) -> Prepared {
             std::fs::copy(&template.source, &file).expect("copy template");
             Prepared {
                 url: format!("sqlite://{}", file.display()),
+                owned: None,
             }
         }
-        Some(base) => {
-            // The process id first: a later run drops only databases of processes that
-            // are gone, never those of a run still going.
-            let name = format!(
-                "nyckel_t_{}_{}",
-                std::process::id(),
-                nyckel::crypto::random_id().to_lowercase().replace('-', "_")
-            );
-            admin_execute(
-                &base,
-                &format!("create database {name} template {}", template.source),
-            )
-            .await;
-            Prepared {
-                url: with_database(&base, &name),
-            }
-        }
+        Some(base) => create_database(&base, Some(&template.source)).await,
     }
 }
 
 /// An empty database (no schema, no keys) and an empty keys folder in `dir`: for a binary
 /// that must create everything itself (the previous release in the upgrade test).
 pub async fn empty(dir: &Path) -> Prepared {
+    super::skip::report_at_exit();
     std::fs::create_dir_all(dir.join("keys")).expect("keys dir");
     match postgres_url() {
         None => {
@@ -81,19 +95,103 @@ pub async fn empty(dir: &Path) -> Prepared {
             std::fs::create_dir_all(&data).expect("data dir");
             Prepared {
                 url: format!("sqlite://{}", data.join("nyckel.db").display()),
+                owned: None,
             }
         }
-        Some(base) => {
-            let name = format!(
-                "nyckel_t_{}_{}",
-                std::process::id(),
-                nyckel::crypto::random_id().to_lowercase().replace('-', "_")
-            );
-            admin_execute(&base, &format!("create database {name}")).await;
-            Prepared {
-                url: with_database(&base, &name),
+        Some(base) => create_database(&base, None).await,
+    }
+}
+
+/// A new, empty PostgreSQL database on the test server (for a test that needs a second
+/// one, e.g. a restore target); dropped with the returned value.
+pub async fn empty_postgres() -> Prepared {
+    let base = postgres_url().expect("empty_postgres runs in the PostgreSQL pass only");
+    create_database(&base, None).await
+}
+
+/// Databases this process created and has not dropped yet; whatever is left when the
+/// process exits (the template; anything a test leaked) is dropped then. Nothing else is
+/// ever dropped: the server may be shared with other machines' runs.
+static OWNED: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// A fresh name: `prefix`, this process's id (to tell whose run a leftover came from, e.g.
+/// after a kill -9) and a random part (so no other run, on this machine or another, uses it).
+fn fresh_name(prefix: &str) -> String {
+    format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        nyckel::crypto::random_id().to_lowercase().replace('-', "_")
+    )
+}
+
+/// Creates a database (a copy of `template` when given) and records it as this process's.
+async fn create_database(base: &str, template: Option<&str>) -> Prepared {
+    let name = fresh_name("nyckel_t");
+    let sql = match template {
+        Some(template) => format!("create database {name} template {template}"),
+        None => format!("create database {name}"),
+    };
+    admin_execute(base, &sql).await;
+    own(&name);
+    Prepared {
+        url: with_database(base, &name),
+        owned: Some(name),
+    }
+}
+
+fn own(name: &str) {
+    super::skip::report_at_exit();
+    OWNED
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(name.to_string());
+}
+
+/// Drops every database this process still owns (at exit, see [`super::skip`]).
+pub(crate) fn drop_remaining() {
+    let names = std::mem::take(&mut *OWNED.lock().unwrap_or_else(|e| e.into_inner()));
+    if !names.is_empty() {
+        drop_databases(names);
+    }
+}
+
+/// Drops `names` (databases this process created) and forgets them. Runs on its own thread
+/// with its own runtime, so it works from `Drop` inside a test's runtime and at exit; it
+/// reports failures instead of panicking (a panic in `Drop` while unwinding aborts).
+fn drop_databases(names: Vec<String>) {
+    let Some(base) = postgres_url() else {
+        return;
+    };
+    let dropping = names.clone();
+    let done = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        runtime.block_on(async move {
+            use sqlx::Connection;
+            sqlx::any::install_default_drivers();
+            let mut conn = sqlx::AnyConnection::connect(&with_database(&base, "postgres"))
+                .await
+                .map_err(|e| e.to_string())?;
+            for name in &dropping {
+                sqlx::raw_sql(&format!("drop database if exists {name} with (force)"))
+                    .execute(&mut conn)
+                    .await
+                    .map_err(|e| format!("drop database {name}: {e}"))?;
             }
-        }
+            let _ = conn.close().await;
+            Ok::<(), String>(())
+        })
+    })
+    .join();
+    match done {
+        Ok(Ok(())) => OWNED
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|n| !names.contains(n)),
+        Ok(Err(e)) => eprintln!("test databases {names:?} were not dropped: {e}"),
+        Err(_) => eprintln!("test databases {names:?} were not dropped: the thread panicked"),
     }
 }
 
@@ -132,11 +230,9 @@ async fn build_template() -> Template {
             file.display().to_string()
         }
         Some(base) => {
-            // Test databases of earlier runs (whose process is gone) are dropped first.
-            drop_old_databases(&base).await;
-            let name = format!("nyckel_tpl_{}", std::process::id());
-            admin_execute(&base, &format!("drop database if exists {name}")).await;
+            let name = fresh_name("nyckel_tpl");
             admin_execute(&base, &format!("create database {name}")).await;
+            own(&name);
             config.database.url = Some(with_database(&base, &name));
             name
         }
@@ -160,32 +256,37 @@ async fn build_template() -> Template {
     }
 }
 
-async fn drop_old_databases(base: &str) {
-    use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    let mut conn = sqlx::AnyConnection::connect(&with_database(base, "postgres"))
-        .await
-        .expect("connect to PostgreSQL (NYCKEL_TEST_POSTGRES_URL)");
-    let names: Vec<(String,)> = sqlx::query_as(
-        "select datname from pg_database where datname like 'nyckel\\_t\\_%' or datname like 'nyckel\\_tpl\\_%'",
-    )
-    .fetch_all(&mut conn)
-    .await
-    .unwrap_or_default();
-    for (name,) in names {
-        let pid = name
-            .trim_start_matches("nyckel_tpl_")
-            .trim_start_matches("nyckel_t_")
-            .split('_')
+/// What SQLite keeps on disk for the database at `url` (a `sqlite://` URL): the database
+/// file, which must exist and be a SQLite database, and its write-ahead log when there is one
+/// (SQLite deletes the log when the last connection closes, after copying its pages into the
+/// file, so then the file holds everything). For "no secret on disk" checks: a missing or
+/// wrong file fails instead of reading as empty.
+pub fn sqlite_files(url: &str) -> Vec<(PathBuf, Vec<u8>)> {
+    let path = PathBuf::from(
+        url.strip_prefix("sqlite://")
+            .unwrap_or_else(|| panic!("not a SQLite URL: {url}"))
+            .split('?')
             .next()
-            .unwrap_or_default()
-            .to_string();
-        if !pid.is_empty() && std::path::Path::new(&format!("/proc/{pid}")).exists() {
-            continue;
-        }
-        let _ = sqlx::raw_sql(&format!("drop database if exists {name} with (force)"))
-            .execute(&mut conn)
-            .await;
+            .unwrap_or_default(),
+    );
+    let file = std::fs::read(&path)
+        .unwrap_or_else(|e| panic!("the database file {}: {e}", path.display()));
+    assert!(
+        file.starts_with(b"SQLite format 3\0"),
+        "{} is not a SQLite database",
+        path.display()
+    );
+    let mut files = vec![(path.clone(), file)];
+    let wal = PathBuf::from(format!("{}-wal", path.display()));
+    match std::fs::read(&wal) {
+        Ok(bytes) => files.push((wal, bytes)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => panic!("{}: {e}", wal.display()),
     }
-    let _ = conn.close().await;
+    files
+}
+
+/// Whether `needle` occurs in `haystack`.
+pub fn contains_bytes(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
 }

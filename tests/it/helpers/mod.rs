@@ -3,17 +3,24 @@
 //! calls) and drive flows over HTTP like a browser or a relying party would.
 
 pub mod admin;
+pub mod admin_ui;
+pub mod authorize;
 pub mod browser;
 pub mod db;
 pub mod integrity;
 pub mod load;
+pub mod login;
 pub mod openapi_check;
 pub mod process;
+pub mod prop;
 pub mod release;
 pub mod s3_server;
+pub mod skip;
 pub mod sms_gateway;
 pub mod smtp;
 pub mod tcp_proxy;
+pub mod token;
+pub mod two_factor;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -30,6 +37,14 @@ pub use browser::Browser;
 /// A password that passes the default policy.
 pub const PASSWORD: &str = "blåbärssylt i skogen 42";
 
+/// Turns off the production rule that administrators use two factors, for a test whose
+/// administrators log in with a password alone; `why` says why that test does not need the
+/// rule (it is there to be read at the call site, and printed when the test fails).
+pub fn password_only_admins(config: &mut Config, why: &str) {
+    assert!(!why.trim().is_empty(), "say why the rule is off");
+    config.login.admins_require_two_factors = false;
+}
+
 /// A running server for one test.
 pub struct TestApp {
     pub state: AppState,
@@ -41,15 +56,23 @@ pub struct TestApp {
     pub metrics_addr: Option<SocketAddr>,
     /// The plain-HTTP redirect listener, when `tls.redirect_listen` was set.
     pub redirect_addr: Option<SocketAddr>,
+    handle: axum_server::Handle,
+    /// The test's database (dropped after the server, PostgreSQL: when the app is dropped).
+    _db: db::Prepared,
     /// Holds the test's folder (database, keys) until the app is dropped.
     _dir: tempfile::TempDir,
-    handle: axum_server::Handle,
 }
 
 impl TestApp {
     /// Starts a server with the default configuration.
     pub async fn spawn() -> TestApp {
         Self::spawn_with(|_| {}).await
+    }
+
+    /// Starts a server whose administrators log in with a password alone (see
+    /// [`password_only_admins`]; `why` says why the test does not need the two-factor rule).
+    pub async fn spawn_password_only_admins(why: &str) -> TestApp {
+        Self::spawn_with(|c| password_only_admins(c, why)).await
     }
 
     /// Starts a server after `edit` adjusted the configuration.
@@ -69,9 +92,8 @@ impl TestApp {
         config.database.url = Some(prepared.url.clone());
         config.database.max_connections = 4;
         config.tls.mode = TlsMode::SelfSigned;
-        // Existing tests log admins in with a password alone; the two-factor tests turn the
-        // (default-on) rule back on.
-        config.login.admins_require_two_factors = false;
+        // Everything else is the production default (administrators use two factors, ...);
+        // a test that needs otherwise says so in `edit`, e.g. [`password_only_admins`].
         edit(&mut config);
         config.validate().expect("test configuration is valid");
         let clock = ManualClock::starting_now();
@@ -88,8 +110,9 @@ impl TestApp {
             metrics_addr: running.metrics_addr,
             redirect_addr: running.redirect_addr,
             issuer,
-            _dir: dir,
             handle: running.handle,
+            _db: prepared,
+            _dir: dir,
         }
     }
 
@@ -106,6 +129,18 @@ impl TestApp {
     /// A plain HTTP client for API calls (no cookies, no redirects).
     pub fn http(&self) -> reqwest::Client {
         browser::client(self.addr, false)
+    }
+
+    /// `GET path` without cookies; the body parsed as JSON (whatever the status).
+    pub async fn get_json(&self, path: &str) -> serde_json::Value {
+        self.http()
+            .get(self.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}"))
+            .json()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: not JSON: {e}"))
     }
 
     /// Moves the server's clock forward.
@@ -249,7 +284,9 @@ impl TestApp {
                 .filter_map(|e| e.ok().map(|e| e.path()))
                 .filter(|p| p.extension().is_some_and(|x| x == "sms"))
                 .collect(),
-            Err(_) => Vec::new(),
+            // Nothing was ever sent: the folder is made with the first message.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => panic!("{}: {e}", dir.display()),
         };
         files.sort();
         files

@@ -16,7 +16,30 @@ pub struct ServerProcess {
     pub output: Arc<Mutex<String>>,
 }
 
+/// A test's folder and database for a server process (see [`ServerProcess::fresh`]).
+pub struct Fresh {
+    pub db: super::db::Prepared,
+    /// Holds the folder (keys, SQLite file) while the server runs.
+    _dir: tempfile::TempDir,
+}
+
 impl ServerProcess {
+    /// Starts `nyckel serve` on a fresh database in a new folder, on any port, with the issuer
+    /// `https://localhost:8443` and extra environment `env`. Bind it as
+    /// `let (_fresh, server) = ...`: the server then stops before its database is dropped.
+    pub async fn fresh(env: &[(&str, &str)]) -> (Fresh, ServerProcess) {
+        let dir = tempfile::tempdir().expect("dir");
+        let db = super::db::prepare(dir.path()).await;
+        let server = Self::spawn(
+            dir.path(),
+            &db.url,
+            "127.0.0.1:0",
+            "https://localhost:8443",
+            env,
+        );
+        (Fresh { db, _dir: dir }, server)
+    }
+
     /// Starts `nyckel serve` in `dir` (keys in `dir/keys`) against `db_url`, listening on
     /// `listen` (use port 0 for any), with `issuer`. Extra environment in `env`.
     pub fn spawn(

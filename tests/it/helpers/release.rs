@@ -1,7 +1,7 @@
 //! The previous release, for the upgrade test (tests/it/upgrade_release.rs): which release
 //! it is (CHANGELOG.md, relative to this crate's version) and its binary, built from this
 //! repository's history by scripts/previous-release.sh and named by
-//! `NYCKEL_TEST_PREVIOUS_BIN`. Without that variable the test is skipped loudly, or fails
+//! `NYCKEL_TEST_PREVIOUS_BIN`. Without that variable the test records a skip (helpers/skip.rs), or fails
 //! when `NYCKEL_TEST_REQUIRE_PREVIOUS` is set (as in .ci/run).
 
 use std::path::PathBuf;
@@ -48,7 +48,7 @@ pub fn previous() -> Release {
         .unwrap_or_else(|| panic!("CHANGELOG.md records no release before {current}"))
 }
 
-/// The previous release's binary, checked to be that release; `None` (with a loud note)
+/// The previous release's binary, checked to be that release; `None` (with a recorded skip)
 /// when it was not built.
 pub fn previous_binary(test: &str) -> Option<PathBuf> {
     let Some(bin) = std::env::var_os("NYCKEL_TEST_PREVIOUS_BIN") else {
@@ -56,8 +56,9 @@ pub fn previous_binary(test: &str) -> Option<PathBuf> {
             std::env::var_os("NYCKEL_TEST_REQUIRE_PREVIOUS").is_none(),
             "{test}: NYCKEL_TEST_PREVIOUS_BIN is not set (scripts/previous-release.sh builds it)"
         );
-        eprintln!(
-            "SKIPPED {test}: the previous release is not built; run scripts/previous-release.sh and set NYCKEL_TEST_PREVIOUS_BIN to the path it prints"
+        super::skip::skip_named(
+            test,
+            "the previous release is not built; run scripts/previous-release.sh and set NYCKEL_TEST_PREVIOUS_BIN to the path it prints",
         );
         return None;
     };

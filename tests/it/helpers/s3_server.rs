@@ -9,8 +9,9 @@
 //! independent implementation of the one under test.
 //!
 //! Without moto (`pip install 'moto[server]'`), or with one older than the version `.ci/run`
-//! pins, [`S3Server::start`] says so loudly and
-//! returns `None` (the test then checks nothing), unless `NYCKEL_TEST_REQUIRE_MOTO=1` (CI
+//! pins, [`S3Server::start`] records a skip
+//! (counted in the run's closing lines, helpers/skip.rs) and returns `None` (the test then
+//! checks nothing), unless `NYCKEL_TEST_REQUIRE_MOTO=1` (CI
 //! sets it), which makes it fail.
 
 use std::io::{BufRead, BufReader};
@@ -61,8 +62,8 @@ pub struct S3Server {
 /// this version.
 const MOTO_MIN: (u32, u32, u32) = (5, 2, 5);
 
-/// Whether python3 can import moto's server, at least [`MOTO_MIN`]. When it cannot, says so
-/// loudly, or fails when `NYCKEL_TEST_REQUIRE_MOTO=1`.
+/// Whether python3 can import moto's server, at least [`MOTO_MIN`]. When it cannot, records
+/// a skip (counted at the end of the run), or fails when `NYCKEL_TEST_REQUIRE_MOTO=1`.
 pub fn moto_available() -> bool {
     let probe = "import re, moto, moto.server, boto3; \
                  print('.'.join(re.findall(r'\\d+', moto.__version__)[:3]))";
@@ -87,7 +88,7 @@ pub fn moto_available() -> bool {
     };
     let required = std::env::var("NYCKEL_TEST_REQUIRE_MOTO").is_ok_and(|v| v == "1");
     assert!(!required, "NYCKEL_TEST_REQUIRE_MOTO=1 but {problem}");
-    eprintln!("\n!!!!!!!! S3 NOT TESTED: this test checks nothing here; {problem} !!!!!!!!\n");
+    super::skip::skip(format!("S3 not tested: {problem}"));
     false
 }
 

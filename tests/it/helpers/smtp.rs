@@ -42,6 +42,24 @@ pub struct SmtpServer {
 }
 
 impl SmtpServer {
+    /// A relay that offers STARTTLS with a certificate from its own CA ([`Self::ca_pem`]).
+    pub async fn starttls() -> SmtpServer {
+        Self::start(Behaviour {
+            starttls: true,
+            untrusted_cert: false,
+        })
+        .await
+    }
+
+    /// Points `config` at this relay: host, port, and its CA (written to `dir/ca.pem`).
+    pub fn relay_for(&self, config: &mut nyckel::config::Config, dir: &std::path::Path) {
+        let ca = dir.join("ca.pem");
+        std::fs::write(&ca, &self.ca_pem).expect("CA file");
+        config.mail.smtp_host = Some("127.0.0.1".into());
+        config.mail.smtp_port = self.port;
+        config.mail.smtp_ca_file = Some(ca);
+    }
+
     pub async fn start(behaviour: Behaviour) -> SmtpServer {
         let ca_key = KeyPair::generate().expect("CA key");
         let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");

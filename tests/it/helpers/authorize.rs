@@ -37,20 +37,26 @@ impl TestBrowser {
         }
     }
 
-    /// A browser in which `user_id` is signed in (as if they had just logged in).
+    /// A browser in which `user_id` is signed in through a session row inserted directly
+    /// (no login pages; [`TestBrowser::insert_session`]).
     pub async fn signed_in(app: &TestApp, user_id: &str) -> (TestBrowser, Session) {
         let b = TestBrowser::new(app);
-        let session = b.log_in(app, user_id).await;
+        let session = b.insert_session(app, user_id).await;
         (b, session)
     }
 
-    /// Creates a fresh session for `user_id` and puts its cookie in this browser.
-    pub async fn log_in(&self, app: &TestApp, user_id: &str) -> Session {
-        self.log_in_with_cookie(app, user_id).await.0
+    /// Inserts a fresh single-factor session row for `user_id` (through the session store,
+    /// not the login pages) and puts its cookie in this browser.
+    pub async fn insert_session(&self, app: &TestApp, user_id: &str) -> Session {
+        self.insert_session_with_cookie(app, user_id).await.0
     }
 
-    /// [`TestBrowser::log_in`], also returning the cookie value.
-    pub async fn log_in_with_cookie(&self, app: &TestApp, user_id: &str) -> (Session, String) {
+    /// [`TestBrowser::insert_session`], also returning the cookie value.
+    pub async fn insert_session_with_cookie(
+        &self,
+        app: &TestApp,
+        user_id: &str,
+    ) -> (Session, String) {
         let (session, cookie) = session::create(
             &app.state.db,
             &app.state.config.session,

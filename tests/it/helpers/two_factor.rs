@@ -22,7 +22,7 @@ pub const SESSION_COOKIE: &str = "__Host-nyckel_session";
 
 /// An app with the default rules (administrators always use two factors).
 pub async fn app() -> TestApp {
-    TestApp::spawn_with(|c| c.login.admins_require_two_factors = true).await
+    TestApp::spawn().await
 }
 
 pub async fn user_id(app: &TestApp, email: &str) -> String {

@@ -172,6 +172,28 @@ pub async fn token(app: &TestApp, auth: Auth<'_>, fields: &[(&str, &str)]) -> An
     post_form(app, "/token", auth, fields).await
 }
 
+/// A new web client and a new person (`email`) who got tokens for `scope` through a code
+/// exchange; returns `(client_id, secret, sub, the token response)`.
+pub async fn web_client_tokens(
+    app: &TestApp,
+    email: &str,
+    scope: &'static str,
+) -> (String, String, String, Answer) {
+    let (id, secret) = app.web_client().await;
+    let sub = app.create_user(email).await;
+    let (code, _) = issue_code(
+        app,
+        CodeSpec {
+            scope,
+            ..CodeSpec::new(&id, &sub)
+        },
+    )
+    .await;
+    let res = redeem(app, Auth::Basic(&id, &secret), &code, None).await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    (id, secret, sub, res)
+}
+
 /// Exchanges a code at /token.
 pub async fn redeem(app: &TestApp, auth: Auth<'_>, code: &str, verifier: Option<&str>) -> Answer {
     let mut fields = vec![

@@ -18,20 +18,20 @@ const HTTP_STILL_CALLING_STORE: &[&str] = &[
     "http/admin_ui/roles.rs",
     "http/api/audit.rs",
     "http/api/clients.rs",
-    "http/api/error.rs",
+    "http/api/doc.rs",
     "http/api/invitations.rs",
     "http/api/members.rs",
     "http/api/orgs.rs",
     "http/api/paging.rs",
     "http/authorize.rs",
     "http/consent.rs",
-    "http/deadline.rs",
     "http/error.rs",
     "http/home.rs",
     "http/logout.rs",
     "http/passkeys.rs",
     "http/password_change.rs",
     "http/second_factor.rs",
+    "http/signed_in.rs",
 ];
 
 fn src() -> PathBuf {

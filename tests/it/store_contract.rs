@@ -16,14 +16,20 @@ mod rows;
 const RACERS: usize = 6;
 const NOW: i64 = 1_000_000;
 
-/// A fresh database (a copy of the suite's migrated template) and its folder.
-async fn open() -> (tempfile::TempDir, Db) {
+/// A fresh database (a copy of the suite's migrated template), and what keeps it: its
+/// folder and, on PostgreSQL, the guard that drops it when the test ends.
+async fn open() -> ((tempfile::TempDir, db::Prepared), Db) {
     let dir = tempfile::tempdir().expect("dir");
-    let url = db::prepare(dir.path()).await.url;
-    let db = Db::connect_url(&url, RACERS as u32 + 2, Duration::from_secs(10), "full")
-        .await
-        .expect("connect");
-    (dir, db)
+    let prepared = db::prepare(dir.path()).await;
+    let db = Db::connect_url(
+        &prepared.url,
+        RACERS as u32 + 2,
+        Duration::from_secs(10),
+        "full",
+    )
+    .await
+    .expect("connect");
+    ((dir, prepared), db)
 }
 
 /// A person, a confidential client and a grant to the client: what codes and refresh tokens

@@ -1,6 +1,11 @@
 //! Login throttling (SECURITY.md 6.3.1, NIST N10, §7 defaults): the keys under which failures
 //! are counted, the delay ladders, and the decision whether an attempt may check a password.
 //!
+//! Why hand-written: rate-limiting crates (governor, tower_governor) count in one process's
+//! memory by a key they see in the request; login throttling must count per account and per
+//! IP prefix across every node (in the database), survive restarts, and answer the same
+//! whether or not the account exists, which no such crate models.
+//!
 //! Two counters per attempt live in the database (`store::throttle`, shared by every node):
 //! - the account key `acct:<sha256 of the normalised email>`, formed the same way whether or
 //!   not the account exists, so throttling reveals nothing about which emails are registered;

@@ -73,6 +73,31 @@ async fn scope(state: &AppState, caller: &Caller, q: &Query) -> Result<Option<St
     }
 }
 
+/// The name (if any) and email of person `id` as the audit log of organisation `org` shows
+/// them: a member of that organisation only (`None` for anyone else), or anyone for the
+/// installation's log (`org` is `None`). The caller has been allowed to read that log.
+pub async fn person_named(
+    state: &AppState,
+    org: Option<&str>,
+    id: &str,
+) -> Result<Option<(Option<String>, String)>, sqlx::Error> {
+    Ok(match org {
+        Some(org) => store::orgs::member(&state.db, org, id)
+            .await?
+            .map(|m| (m.name, m.email)),
+        None => store::users::find(&state.db, id)
+            .await?
+            .map(|u| (u.name, u.email)),
+    })
+}
+
+/// The name of organisation `id` (an id or slug), for the audit log's lines.
+pub async fn org_named(state: &AppState, id: &str) -> Result<Option<String>, sqlx::Error> {
+    Ok(store::orgs::find_by_id_or_slug(&state.db, id)
+        .await?
+        .map(|o| o.name))
+}
+
 /// Events newest first.
 pub async fn list(
     state: &AppState,

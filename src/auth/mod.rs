@@ -8,6 +8,7 @@ pub mod keys;
 pub mod login;
 pub mod own;
 pub mod own_data;
+pub mod passkey_login;
 pub mod passkeys;
 pub mod password;
 pub mod phc;

@@ -19,6 +19,49 @@ use crate::i18n::Locale;
 use crate::state::AppState;
 use crate::store;
 
+/// What the account page shows of the person's own account.
+#[derive(Debug)]
+pub struct Overview {
+    /// The live sessions: the current one, and others not idle for longer than the idle
+    /// timeout (such a session is over, even before the cleanup deletes it).
+    pub sessions: Vec<store::sessions::SessionInfo>,
+    /// The apps the person has consented to.
+    pub apps: Vec<store::consents::ConsentView>,
+    /// The organisations the person belongs to, with their roles.
+    pub orgs: Vec<store::orgs::Membership>,
+    /// The newest security events of the account, at most `events` of them.
+    pub events: Vec<store::audit::Row>,
+}
+
+/// A signed-in person's account, by the id their session names (`None`: it was deleted since
+/// the session began).
+pub async fn account(
+    state: &AppState,
+    user_id: &str,
+) -> std::result::Result<Option<store::users::User>, sqlx::Error> {
+    store::users::find(&state.db, user_id).await
+}
+
+/// Reads what the account page shows, for the session's own person only.
+#[tracing::instrument(skip_all)]
+pub async fn overview(
+    state: &AppState,
+    session: &Session,
+    events: i64,
+) -> std::result::Result<Overview, sqlx::Error> {
+    let now = state.now();
+    let idle = state.config.session.idle_timeout;
+    let user_id = &session.user_id;
+    let mut sessions = store::sessions::list_for_user(&state.db, user_id, now).await?;
+    sessions.retain(|s| s.sid == session.sid || s.last_seen_at + idle > now);
+    Ok(Overview {
+        sessions,
+        apps: store::consents::list_for_user(&state.db, user_id).await?,
+        orgs: store::orgs::memberships_of(&state.db, user_id).await?,
+        events: store::audit::recent_for_user(&state.db, user_id, events).await?,
+    })
+}
+
 /// The longest display name accepted, in characters.
 pub const MAX_NAME: usize = 100;
 

@@ -143,3 +143,31 @@ pub async fn end(db: &Db, session: &Session, now: UnixTime) -> Result<()> {
     store::grants::revoke_by_sid(db, &session.sid, now).await?;
     Ok(())
 }
+
+/// The address and browser (`User-Agent`) the session was begun from, as recorded then.
+pub async fn origin(db: &Db, session: &Session) -> Result<(Option<String>, Option<String>)> {
+    let info = store::sessions::find_by_sid(db, &session.sid).await?;
+    Ok(info.map(|o| (o.ip, o.user_agent)).unwrap_or_default())
+}
+
+/// Logout at the person's request (RP-initiated logout through `client_id`, if any): ends the
+/// session as [`end`] does and records `logout` in the audit log. A failure to record is
+/// logged; the session has ended either way.
+pub async fn log_out(
+    db: &Db,
+    session: &Session,
+    client_id: Option<&str>,
+    now: UnixTime,
+) -> Result<()> {
+    end(db, session, now).await?;
+    let event = store::audit::Event {
+        kind: "logout",
+        user_id: Some(&session.user_id),
+        client_id,
+        ..Default::default()
+    };
+    if let Err(e) = store::audit::append(db, &event, now).await {
+        tracing::error!(error = %crate::error::Chain(&e), "recording a logout failed");
+    }
+    Ok(())
+}

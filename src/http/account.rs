@@ -43,7 +43,7 @@ use crate::http::page::render_status;
 use crate::http::signed_in::SignedIn;
 use crate::i18n::{Locale, Texts};
 use crate::state::AppState;
-use crate::store;
+use crate::store::users::User;
 
 pub use view::AccountPage;
 
@@ -106,7 +106,7 @@ async fn get_account(
 }
 
 /// The texts of the person's preferred language, else of the browser's.
-pub fn person_texts(user: &store::users::User, headers: &HeaderMap) -> Texts {
+pub fn person_texts(user: &User, headers: &HeaderMap) -> Texts {
     match user.locale.as_deref().and_then(Locale::from_tag) {
         Some(locale) => Texts::new(locale),
         None => texts_for(headers, None),
@@ -123,7 +123,7 @@ fn done(what: &str) -> Response {
 async fn page_with_error(
     state: &AppState,
     session: &Session,
-    user: &store::users::User,
+    user: &User,
     t: Texts,
     status: StatusCode,
     edit: impl FnOnce(&mut AccountPage),

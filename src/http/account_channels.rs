@@ -38,7 +38,7 @@ use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
 use crate::mail::compose::fill;
 use crate::state::AppState;
-use crate::store;
+use crate::store::users::User;
 
 /// The email page.
 pub const EMAIL_PATH: &str = "/account/email";
@@ -218,12 +218,8 @@ fn internal(e: impl std::fmt::Display + 'static, t: Texts) -> Early {
     PageError::from_internal(e, t).into()
 }
 
-async fn user_of(
-    state: &AppState,
-    session: &Session,
-    t: Texts,
-) -> Result<store::users::User, Early> {
-    match store::users::find(&state.db, &session.user_id).await {
+async fn user_of(state: &AppState, session: &Session, t: Texts) -> Result<User, Early> {
+    match crate::auth::own::account(state, &session.user_id).await {
         Ok(Some(u)) => Ok(u),
         Ok(None) => Err(login_again("/").into()),
         Err(e) => Err(internal(e, t)),

@@ -30,7 +30,7 @@ use crate::oidc::error::OAuthError;
 use crate::oidc::issue::issue_code;
 use crate::oidc::pending::{self, BINDING_COOKIE, Pending, PendingError};
 use crate::state::AppState;
-use crate::store::{self, clients::Client};
+use crate::store::clients::Client;
 
 /// The routes of this area (authorization, consent, organisation choice, logout, home).
 pub fn routes() -> Router<AppState> {
@@ -228,11 +228,10 @@ async fn finish_quietly(state: &AppState, pending: &Pending) {
 async fn step_up(state: &AppState, texts: Texts, pending: &Pending, session: &Session) -> Response {
     let next = format!("{}?req={}", crate::http::login::CONTINUE_PATH, pending.id);
     // The new session keeps the origin recorded with the one it replaces.
-    let origin = match store::sessions::find_by_sid(&state.db, &session.sid).await {
-        Ok(info) => info,
+    let (ip, user_agent) = match crate::auth::session::origin(&state.db, session).await {
+        Ok(origin) => origin,
         Err(e) => return PageError::from_internal(e, texts).into_response(),
     };
-    let (ip, user_agent) = origin.map(|o| (o.ip, o.user_agent)).unwrap_or_default();
     let begun = crate::auth::factors::step::begin(
         &state.db,
         &state.config,
@@ -313,7 +312,7 @@ pub(crate) async fn proceed(
             admin,
         } => {
             let email = match session {
-                Some(s) => store::users::find(&state.db, &s.user_id)
+                Some(s) => crate::auth::own::account(state, &s.user_id)
                     .await
                     .ok()
                     .flatten()

@@ -16,7 +16,6 @@ use crate::http::page::render;
 use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
 use crate::state::AppState;
-use crate::store;
 
 /// The home page.
 #[derive(Template)]
@@ -43,7 +42,7 @@ async fn get_home(
 ) -> Response {
     let (signed_in, admin) = match session {
         Some(s) => {
-            let found = match store::users::find(&state.db, &s.user_id).await {
+            let found = match crate::auth::own::account(&state, &s.user_id).await {
                 Ok(user) => user.map(|u| {
                     // Signed in: the language the person chose, if any.
                     texts = crate::http::account::person_texts(&u, &headers);

@@ -26,7 +26,6 @@ use crate::i18n::Texts;
 use crate::oidc::authorize::parse_pairs;
 use crate::oidc::logout::{self, LogoutParams, ValidLogout};
 use crate::state::AppState;
-use crate::store;
 
 /// The confirmation page.
 #[derive(Template)]
@@ -142,17 +141,9 @@ async fn logout(
         return confirm_page(texts, &session, &valid, &params);
     }
     let now = state.now();
-    if let Err(e) = session::end(&state.db, &session, now).await {
+    let client_id = valid.client.as_ref().map(|c| c.id.as_str());
+    if let Err(e) = session::log_out(&state.db, &session, client_id, now).await {
         return PageError::from_internal(e, texts).into_response();
-    }
-    let event = store::audit::Event {
-        kind: "logout",
-        user_id: Some(&session.user_id),
-        client_id: valid.client.as_ref().map(|c| c.id.as_str()),
-        ..Default::default()
-    };
-    if let Err(e) = store::audit::append(&state.db, &event, now).await {
-        tracing::error!(error = %crate::error::Chain(&e), "recording a logout failed");
     }
     tracing::info!(sid = %session.sid, "logged out");
     done(texts, &valid, &params, true)

@@ -30,8 +30,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::auth::channels;
-use crate::auth::passkeys::{self, AMR_MFA, AMR_PASSKEY, PasskeyInfo, Refused, Verified};
-use crate::auth::session::{self, Session, acr};
+use crate::auth::passkey_login::{self, Outcome};
+use crate::auth::passkeys::{self, PasskeyInfo, Refused};
+use crate::auth::session::Session;
 use crate::crypto::sha256_b64;
 use crate::http::authorize::see_other;
 use crate::http::cookies::{self, SESSION_COOKIE};
@@ -48,7 +49,6 @@ use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
 use crate::oidc::pending::BINDING_COOKIE;
 use crate::state::AppState;
-use crate::store::{self, audit::Event};
 
 /// The account page of passkeys.
 pub const PAGE_PATH: &str = "/account/passkeys";
@@ -286,109 +286,52 @@ async fn post_login_finish(
     };
     let binding = login_binding(&headers, &ctx);
     let client_id = ctx.pending.as_ref().map(|p| p.params.client_id.clone());
-    match passkeys::login_throttled(&state, ip).await {
-        Ok(None) => {}
-        Ok(Some(retry_after)) => {
-            let event = Event {
-                kind: "login.throttled",
-                client_id: client_id.as_deref(),
-                ip: Some(&ip.to_string()),
-                detail: json!({ "method": AMR_PASSKEY }),
-                ..Default::default()
-            };
-            if let Err(e) = store::audit::append(&state.db, &event, state.now()).await {
-                return json_internal(e, ctx.texts);
-            }
-            crate::metrics::registry::login(AMR_PASSKEY, "throttled");
+    let replaces = cookies::get(&headers, SESSION_COOKIE).map(sha256_b64);
+    let attempt = passkey_login::Attempt {
+        binding: &binding,
+        challenge_id: &body.challenge_id,
+        credential: &body.credential,
+        ip,
+        client_id: client_id.as_deref(),
+        user_agent: user_agent(&headers),
+        replaces: replaces.as_deref(),
+    };
+    match passkey_login::log_in(&state, attempt).await {
+        Ok(Outcome::Throttled { retry_after }) => {
             let mut res = json_error(StatusCode::TOO_MANY_REQUESTS, ctx.texts, "login.throttled");
             res.headers_mut()
                 .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
-            return res;
+            res
         }
-        Err(e) => return json_internal(e, ctx.texts),
-    }
-    let ip_addr = ip;
-    let ip = ip.to_string();
-    let outcome =
-        passkeys::finish_authentication(&state, &binding, &body.challenge_id, &body.credential)
-            .await;
-    match outcome {
-        Ok(Ok(verified)) => {
-            match log_in(&state, &headers, &ctx, &verified, &ip, client_id.as_deref()).await {
+        Ok(Outcome::Refused(_)) => {
+            json_error(StatusCode::BAD_REQUEST, ctx.texts, "passkeys.login_failed")
+        }
+        Ok(Outcome::LoggedIn { user_id, cookie }) => {
+            match signed_in(&state, &ctx, &user_id, &cookie).await {
                 Ok(res) => res,
                 Err(e) => json_internal(e, ctx.texts),
             }
-        }
-        Ok(Err(refused)) => {
-            let event = Event {
-                kind: "login.failure",
-                client_id: client_id.as_deref(),
-                ip: Some(&ip),
-                detail: json!({ "method": AMR_PASSKEY, "reason": refused.as_str() }),
-                ..Default::default()
-            };
-            if let Err(e) = store::audit::append(&state.db, &event, state.now()).await {
-                return json_internal(e, ctx.texts);
-            }
-            if let Err(e) = passkeys::login_failed(&state, ip_addr).await {
-                return json_internal(e, ctx.texts);
-            }
-            tracing::info!(reason = refused.as_str(), "passkey login refused");
-            crate::metrics::registry::login(AMR_PASSKEY, "failure");
-            json_error(StatusCode::BAD_REQUEST, ctx.texts, "passkeys.login_failed")
         }
         Err(e) => json_internal(e, ctx.texts),
     }
 }
 
-/// A verified passkey login: the new session (two factors), the audit record, and the JSON
-/// answer with the cookie and where to go (the forced password change first, if due).
-async fn log_in(
+/// The answer to a passkey login that signed in: the session cookie and where to go (the
+/// forced password change first, if due).
+async fn signed_in(
     state: &AppState,
-    headers: &HeaderMap,
     ctx: &Context,
-    verified: &Verified,
-    ip: &str,
-    client_id: Option<&str>,
+    user_id: &str,
+    cookie: &str,
 ) -> crate::error::Result<Response> {
-    let now = state.now();
-    let replaces = cookies::get(headers, SESSION_COOKIE).map(sha256_b64);
-    let amr = [AMR_PASSKEY.to_string(), AMR_MFA.to_string()];
-    let (session, cookie) = session::create(
-        &state.db,
-        &state.config.session,
-        session::NewSession {
-            user_id: &verified.user_id,
-            amr: &amr,
-            acr: acr::MULTI_FACTOR,
-            replaces: replaces.as_deref(),
-            origin: store::sessions::Origin {
-                ip: Some(ip),
-                user_agent: user_agent(headers),
-            },
-        },
-        now,
-    )
-    .await?;
-    let event = Event {
-        kind: "login.success",
-        user_id: Some(&verified.user_id),
-        client_id,
-        ip: Some(ip),
-        detail: json!({ "method": AMR_PASSKEY, "sid": session.sid, "passkey": verified.passkey_id }),
-        ..Default::default()
-    };
-    store::audit::append(&state.db, &event, now).await?;
-    tracing::info!(user_id = %verified.user_id, sid = %session.sid, "passkey login");
-    crate::metrics::registry::login(AMR_PASSKEY, "success");
     let mut location = ctx.continue_to();
-    if password_change::must_change(state, &verified.user_id).await? {
+    if password_change::must_change(state, user_id).await? {
         location = password_change::change_location(&location);
     }
     let mut res = json_answer(StatusCode::OK, json!({ "redirect": location }));
     res.headers_mut().append(
         header::SET_COOKIE,
-        cookies::set(SESSION_COOKIE, &cookie, None),
+        cookies::set(SESSION_COOKIE, cookie, None),
     );
     Ok(res)
 }

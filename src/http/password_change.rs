@@ -28,7 +28,6 @@ use crate::http::reset::policy_message;
 use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
 use crate::state::AppState;
-use crate::store;
 
 /// The page's path.
 pub const PATH: &str = "/password/change";
@@ -40,7 +39,7 @@ pub fn routes() -> Router<AppState> {
 
 /// Whether the person must choose a new password before anything else.
 pub async fn must_change(state: &AppState, user_id: &str) -> Result<bool, sqlx::Error> {
-    Ok(store::users::find(&state.db, user_id)
+    Ok(crate::auth::own::account(state, user_id)
         .await?
         .is_some_and(|u| u.must_change_password != 0))
 }
@@ -210,7 +209,7 @@ async fn page(
     next: String,
     error: Option<String>,
 ) -> Result<ChangePage, sqlx::Error> {
-    let user = store::users::find(&state.db, user_id).await?;
+    let user = crate::auth::own::account(state, user_id).await?;
     let (min_length, hint) = rules(state, t);
     Ok(ChangePage {
         t,

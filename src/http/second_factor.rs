@@ -282,13 +282,8 @@ async fn respond(state: &AppState, s: &Step, status: StatusCode, page: &SecondPa
     let Some(id) = s.request_id.as_deref() else {
         return res;
     };
-    match crate::store::auth_requests::find(&state.db, id, state.now()).await {
-        Ok(Some(row)) => {
-            match serde_json::from_str::<crate::oidc::pending::AuthParams>(&row.params) {
-                Ok(p) => allow_form_target(res, &p.redirect_uri),
-                Err(_) => res,
-            }
-        }
+    match crate::oidc::pending::redirect_uri(&state.db, id, state.now()).await {
+        Ok(Some(redirect_uri)) => allow_form_target(res, &redirect_uri),
         _ => res,
     }
 }

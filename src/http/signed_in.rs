@@ -17,7 +17,7 @@ use crate::http::page_form::PageTexts;
 use crate::http::password_form::Early;
 use crate::http::session::MaybeSession;
 use crate::state::AppState;
-use crate::store;
+use crate::store::users::User;
 
 /// A signed-in person on an account page.
 #[derive(Debug)]
@@ -25,7 +25,7 @@ pub(crate) struct SignedIn {
     /// The live session.
     pub session: Session,
     /// The session's person.
-    pub user: store::users::User,
+    pub user: User,
     /// The texts of the person's preferred language, else of the browser's.
     pub texts: crate::i18n::Texts,
 }
@@ -42,7 +42,7 @@ impl FromRequestParts<AppState> for SignedIn {
         let browser = PageTexts::of(parts);
         let Ok(MaybeSession(session)) = MaybeSession::from_request_parts(parts, state).await;
         let session = session.ok_or_else(login_again)?;
-        let user = match store::users::find(&state.db, &session.user_id).await {
+        let user = match crate::auth::own::account(state, &session.user_id).await {
             Ok(Some(user)) => user,
             Ok(None) => return Err(login_again()),
             Err(e) => return Err(PageError::from_internal(e, browser).into()),

@@ -116,6 +116,17 @@ pub async fn create(
     ))
 }
 
+/// The redirect URI of a pending request that has not expired, whoever's browser holds it
+/// (pages use it only to let their form's answer redirect on to the client).
+pub async fn redirect_uri(db: &Db, id: &str, now: UnixTime) -> Result<Option<String>> {
+    let Some(row) = store::auth_requests::find(db, id, now).await? else {
+        return Ok(None);
+    };
+    Ok(serde_json::from_str::<AuthParams>(&row.params)
+        .ok()
+        .map(|p| p.redirect_uri))
+}
+
 /// Loads a pending request for the browser presenting `binding`; with `csrf`, also checks
 /// the form token.
 pub async fn load(

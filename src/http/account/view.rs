@@ -1,4 +1,5 @@
-//! What the account page shows, read from the store for the session's own person only.
+//! What the account page shows (read by `auth::own::overview`, for the session's own person
+//! only), in the person's words.
 
 use askama::Template;
 
@@ -6,7 +7,7 @@ use crate::auth::session::Session;
 use crate::i18n::Texts;
 use crate::oidc::authorize::scope_text_key;
 use crate::state::AppState;
-use crate::store;
+use crate::store::users::User;
 
 use super::{agent, events};
 
@@ -96,17 +97,13 @@ pub fn datetime(at: i64) -> String {
 pub async fn load(
     state: &AppState,
     session: &Session,
-    user: &store::users::User,
+    user: &User,
     t: Texts,
 ) -> Result<AccountPage, sqlx::Error> {
-    let now = state.now();
-    let idle = state.config.session.idle_timeout;
-    let mut sessions: Vec<SessionItem> = store::sessions::list_for_user(&state.db, &user.id, now)
-        .await?
+    let overview = crate::auth::own::overview(state, session, EVENTS_SHOWN).await?;
+    let mut sessions: Vec<SessionItem> = overview
+        .sessions
         .into_iter()
-        // A session idle for longer than the idle timeout is over, even before it is
-        // deleted.
-        .filter(|s| s.sid == session.sid || s.last_seen_at + idle > now)
         .map(|s| SessionItem {
             current: s.sid == session.sid,
             device: agent::describe(s.user_agent.as_deref(), t),
@@ -124,8 +121,8 @@ pub async fn load(
             .cmp(&a.current)
             .then_with(|| b.last_active.cmp(&a.last_active))
     });
-    let apps = store::consents::list_for_user(&state.db, &user.id)
-        .await?
+    let apps = overview
+        .apps
         .into_iter()
         .map(|c| AppItem {
             scopes: scope_texts(&c.scope, t),
@@ -134,19 +131,15 @@ pub async fn load(
             name: c.client_name,
         })
         .collect();
-    let orgs = store::orgs::memberships_of(&state.db, &user.id)
-        .await?
+    let orgs = overview
+        .orgs
         .into_iter()
         .map(|m| OrgItem {
             name: m.name,
             roles: m.roles,
         })
         .collect();
-    let events = store::audit::recent_for_user(&state.db, &user.id, EVENTS_SHOWN)
-        .await?
-        .iter()
-        .map(|e| events::item(e, t))
-        .collect();
+    let events = overview.events.iter().map(|e| events::item(e, t)).collect();
     Ok(AccountPage {
         t,
         csrf: session.csrf.clone(),

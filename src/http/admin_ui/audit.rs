@@ -12,7 +12,6 @@ use axum::response::{IntoResponse, Response};
 use crate::admin::audit::{self, EventView, Query};
 use crate::i18n::Texts;
 use crate::state::AppState;
-use crate::store;
 
 use super::context::{Admin, Fields, Stop};
 use super::view::{Chrome, Pager, datetime, link, page};
@@ -208,14 +207,7 @@ impl Names {
         if let Some(n) = self.people.get(id) {
             return Ok(n.clone());
         }
-        let found = match &self.org {
-            Some(org) => store::orgs::member(&state.db, org, id)
-                .await?
-                .map(|m| (m.name, m.email)),
-            None => store::users::find(&state.db, id)
-                .await?
-                .map(|u| (u.name, u.email)),
-        };
+        let found = crate::admin::audit::person_named(state, self.org.as_deref(), id).await?;
         let name = match found {
             Some((Some(name), email)) => format!("{name} <{email}>"),
             Some((None, email)) => email,
@@ -252,9 +244,9 @@ impl Names {
         if let Some(n) = self.orgs.get(id) {
             return Ok(n.clone());
         }
-        let name = store::orgs::find_by_id_or_slug(&state.db, id)
+        let name = crate::admin::audit::org_named(state, id)
             .await?
-            .map_or_else(|| id.to_string(), |o| o.name);
+            .unwrap_or_else(|| id.to_string());
         self.orgs.insert(id.to_string(), name.clone());
         Ok(name)
     }

@@ -17,7 +17,6 @@ use crate::http::password_change;
 use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
 use crate::state::AppState;
-use crate::store;
 
 use super::view::{Chrome, ErrorPage, Notice, done_notice};
 
@@ -47,7 +46,7 @@ impl FromRequestParts<AppState> for Admin {
             .map_err(|e| internal(texts, e))?;
         let email = match (
             &principal,
-            store::users::find(&state.db, &session.user_id).await,
+            crate::auth::own::account(state, &session.user_id).await,
         ) {
             // A password an administrator set is replaced before anything else.
             (Principal::Person { .. }, Ok(Some(u))) if u.must_change_password != 0 => {

@@ -24,6 +24,13 @@ impl std::fmt::Display for Chain<'_> {
     }
 }
 
+/// Whether a database error means the database is unavailable (a passing condition: 503
+/// with `Retry-After`), as [`crate::store::is_unavailable`] decides, for the layers above
+/// the store.
+pub fn db_unavailable(e: &sqlx::Error) -> bool {
+    crate::store::is_unavailable(e)
+}
+
 /// An unexpected failure. Its details go to the log, never to a response.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

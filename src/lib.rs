@@ -32,6 +32,7 @@ pub mod metrics;
 pub mod oidc;
 pub mod orgs;
 pub mod outbound;
+pub mod paging;
 pub mod sms;
 pub mod state;
 pub mod store;

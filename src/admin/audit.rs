@@ -5,8 +5,8 @@ use serde::Serialize;
 
 use crate::admin::{AdminError, Caller, load_org};
 use crate::orgs::permissions::Action;
+use crate::paging::{self as page, Page};
 use crate::state::AppState;
-use crate::store::page::{self, Page};
 use crate::store::{self, audit::Filter};
 
 /// An event as the admin surface shows it.

@@ -10,8 +10,8 @@ use crate::clock::UnixTime;
 use crate::crypto::{random_id, secret_token, sha256_b64};
 use crate::oidc::redirect::validate_registered;
 use crate::orgs::permissions::Action;
+use crate::paging::{self as page, Page};
 use crate::state::AppState;
-use crate::store::page::{self, Page};
 use crate::store::{self, Db, Tx, clients::Client};
 
 /// Grant types a client may be given.

@@ -16,8 +16,8 @@ use crate::crypto::{random_id, secret_token, sha256_b64};
 use crate::i18n::Locale;
 use crate::mail::{self, Notice};
 use crate::orgs::permissions::Action;
+use crate::paging::{self as page, Page};
 use crate::state::AppState;
-use crate::store::page::{self, Page};
 use crate::store::{self, from_json_list, invitations::Invitation};
 
 /// An invitation as admins see it (never its link).

@@ -11,8 +11,8 @@ use crate::admin::{AdminError, Caller, load_org, record};
 use crate::auth::password::Password;
 use crate::mail::{self, Notice};
 use crate::orgs::permissions::Action;
+use crate::paging::{self as page, Page};
 use crate::state::AppState;
-use crate::store::page::{self, Page};
 use crate::store::{self, from_json_list, orgs::MemberRow, orgs::Organisation};
 
 /// A member as the organisation sees them.

@@ -10,8 +10,8 @@ use crate::crypto::random_id;
 use crate::i18n::{Locale, Texts};
 use crate::orgs::permissions::Action;
 use crate::orgs::{slugify, valid_role, valid_slug};
+use crate::paging::{self as page, Page};
 use crate::state::AppState;
-use crate::store::page::{self, Page};
 use crate::store::{self, Db, Tx, orgs::Organisation};
 
 /// Roles every new organisation starts with.

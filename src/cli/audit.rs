@@ -10,8 +10,8 @@ use crate::admin::audit::{self, Query};
 use crate::cli::Out;
 use crate::cli::support::{all_pages, find_org, print_items, utc};
 use crate::config::Config;
+use crate::paging::MAX_LIMIT;
 use crate::state::AppState;
-use crate::store::page::MAX_LIMIT;
 
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {

@@ -31,16 +31,15 @@ pub async fn all_pages<T, F, Fut>(
 ) -> Result<Vec<T>, crate::admin::AdminError>
 where
     F: FnMut(Option<String>, i64) -> Fut,
-    Fut:
-        std::future::Future<Output = Result<crate::store::page::Page<T>, crate::admin::AdminError>>,
+    Fut: std::future::Future<Output = Result<crate::paging::Page<T>, crate::admin::AdminError>>,
 {
     let mut items = Vec::new();
     let mut cursor = None;
     loop {
         let want = match limit {
             Some(l) if items.len() >= l => return Ok(items),
-            Some(l) => ((l - items.len()) as i64).min(crate::store::page::MAX_LIMIT),
-            None => crate::store::page::MAX_LIMIT,
+            Some(l) => ((l - items.len()) as i64).min(crate::paging::MAX_LIMIT),
+            None => crate::paging::MAX_LIMIT,
         };
         let page = fetch(cursor.take(), want).await?;
         items.extend(page.items);
@@ -114,14 +113,14 @@ mod tests {
         total: u32,
         cursor: Option<String>,
         size: i64,
-    ) -> Result<crate::store::page::Page<u32>, crate::admin::AdminError> {
+    ) -> Result<crate::paging::Page<u32>, crate::admin::AdminError> {
         let start = cursor.map_or(0, |c| c.parse::<u32>().expect("cursor") + 1);
         let items: Vec<u32> = (start..total).take(size.min(7) as usize).collect();
         let next_cursor = items
             .last()
             .filter(|l| **l + 1 < total)
             .map(|l| l.to_string());
-        Ok(crate::store::page::Page { items, next_cursor })
+        Ok(crate::paging::Page { items, next_cursor })
     }
 
     #[tokio::test]

@@ -80,7 +80,7 @@ fn chained(e: &(impl std::fmt::Display + 'static)) -> String {
 /// database being unavailable, as [`crate::store::is_unavailable`] decides.
 pub fn db_unavailable(e: &(dyn Any + 'static)) -> bool {
     if let Some(e) = e.downcast_ref::<sqlx::Error>() {
-        return crate::store::is_unavailable(e);
+        return crate::error::db_unavailable(e);
     }
     if let Some(e) = e.downcast_ref::<crate::error::Error>() {
         return e.is_unavailable();

@@ -70,7 +70,7 @@ fn schema_error(e: crate::store::dump::DumpError) -> sqlx::Error {
 
 /// `%value%` for `like ... escape '\'`, lower case.
 fn contains_pattern(value: &str) -> String {
-    crate::store::page::like_pattern(value)
+    crate::paging::like_pattern(value)
 }
 
 /// Erases one person in one transaction and records the tombstone. Returns whether an

@@ -27,7 +27,6 @@ pub mod message_sends;
 pub mod migrate;
 pub mod orgs;
 pub mod outbox;
-pub mod page;
 pub mod passkeys;
 pub mod refresh_tokens;
 pub mod revoked;

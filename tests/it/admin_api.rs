@@ -139,7 +139,7 @@ async fn malformed_requests_get_400_in_the_error_shape() {
         &format!(
             "/orgs/club-a/members/{}/sessions?cursor={}",
             w.member_a.id,
-            nyckel::store::page::encode_cursor(&["yesterday", "x"])
+            nyckel::paging::encode_cursor(&["yesterday", "x"])
         ),
     ] {
         let r = api.get(q).await;

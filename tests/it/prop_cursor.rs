@@ -1,8 +1,8 @@
-//! Properties of the opaque list cursors and search patterns (`store::page`): cursors
+//! Properties of the opaque list cursors and search patterns (`paging`): cursors
 //! round-trip, anything else a caller sends is refused without a panic, and a search string
 //! becomes a `like` pattern that matches it literally.
 
-use nyckel::store::page::{decode_cursor, encode_cursor, like_pattern};
+use nyckel::paging::{decode_cursor, encode_cursor, like_pattern};
 use proptest::prelude::*;
 
 use crate::helpers::prop::{config, hostile, hostile_or};

@@ -12,8 +12,8 @@ use crate::admin::audit::{self, EventView, Query};
 use crate::http::api::error::ApiResult;
 use crate::http::api::extract::{ApiCaller, ApiPath, ApiQuery};
 use crate::http::api::paging::check_limit;
+use crate::paging::Page;
 use crate::state::AppState;
-use crate::store::page::Page;
 
 /// `?kind=&user=&since=&limit=&cursor=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

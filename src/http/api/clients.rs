@@ -12,8 +12,8 @@ use crate::admin::clients::{self, ClientChanges, ClientView, CreateClient, Creat
 use crate::http::api::error::ApiResult;
 use crate::http::api::extract::{ApiCaller, ApiJson, ApiPath, ApiQuery};
 use crate::http::api::paging::PageQuery;
+use crate::paging::Page;
 use crate::state::AppState;
-use crate::store::page::Page;
 
 /// `POST /orgs/{org}/clients` and `POST /clients`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -295,7 +295,7 @@ impl PartialSchema for GrantType {
 
 impl ToSchema for GrantType {}
 
-/// Declares a page schema (`{"items": [...], "next_cursor": ...}` of `store::page::Page`)
+/// Declares a page schema (`{"items": [...], "next_cursor": ...}` of `paging::Page`)
 /// of the named item schema.
 macro_rules! page {
     ($name:ident, $item:literal) => {

@@ -10,8 +10,8 @@ use crate::admin::invitations::{self, InvitationView};
 use crate::http::api::error::ApiResult;
 use crate::http::api::extract::{ApiCaller, ApiJson, ApiPath, ApiQuery};
 use crate::http::api::paging::PageQuery;
+use crate::paging::Page;
 use crate::state::AppState;
-use crate::store::page::Page;
 
 /// `POST /orgs/{org}/invitations`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

@@ -13,8 +13,8 @@ use crate::admin::sessions::{self, SessionView};
 use crate::http::api::error::{ApiError, ApiResult};
 use crate::http::api::extract::{ApiCaller, ApiJson, ApiPath, ApiQuery};
 use crate::http::api::paging::{self, PageQuery, check_limit};
+use crate::paging::{self as page, Page};
 use crate::state::AppState;
-use crate::store::page::{self, Page};
 
 /// `GET /orgs/{org}/members?q=&limit=&cursor=`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]

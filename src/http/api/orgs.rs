@@ -10,9 +10,9 @@ use crate::admin::orgs::{self, OrgChanges, OrgView};
 use crate::http::api::error::ApiResult;
 use crate::http::api::extract::{ApiCaller, ApiJson, ApiPath, ApiQuery};
 use crate::http::api::paging::{self, PageQuery};
+use crate::paging::Page;
 use crate::state::AppState;
 use crate::store::orgs::Role;
-use crate::store::page::Page;
 
 /// `POST /orgs`.
 #[derive(Debug, Deserialize, utoipa::ToSchema)]

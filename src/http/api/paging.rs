@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use crate::http::api::error::ApiError;
-use crate::store::page::{self, Page};
+use crate::paging::{self as page, Page};
 
 /// `?limit=&cursor=`.
 #[derive(Debug, Default, Deserialize, utoipa::IntoParams)]

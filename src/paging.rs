@@ -1,5 +1,7 @@
 //! Keyset pagination: lists are read in a stable order and continued after the last key
-//! seen, passed to callers as an opaque cursor (base64url of a JSON array of strings).
+//! seen, passed to callers as an opaque cursor (base64url of a JSON array of strings). Pure
+//! functions shared by the store's list queries, the use-cases and the API: no SQL here
+//! (the escaping of `LIKE` patterns is the one piece of SQL text, and it only builds a value).
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;

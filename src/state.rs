@@ -47,6 +47,8 @@ pub struct Inner {
     pub webauthn: Option<webauthn_rs::Webauthn>,
     /// When this process built its state (its heartbeat says so, `crate::upgrade`).
     pub started_at: crate::clock::UnixTime,
+    /// The time zone of the times pages show (`time_zone`).
+    pub time_zone: jiff::tz::TimeZone,
     /// Set when the installation's upgrade was finished to a newer version than this
     /// binary: the node answers 503 and is not ready (`crate::upgrade::heartbeat`).
     pub outdated: std::sync::atomic::AtomicBool,
@@ -89,6 +91,7 @@ impl AppState {
         let sms = crate::sms::Sms::from_config(&config)?;
         let webauthn = crate::auth::passkeys::relying_party_at_start(&config)?;
         let started_at = clock.now();
+        let time_zone = config.display_time_zone();
         Ok(Self(Arc::new(Inner {
             clients: ClientCache::new(db.clone()),
             rotator: Rotator::spawn(db.clone()),
@@ -104,6 +107,7 @@ impl AppState {
             mailer,
             webauthn,
             started_at,
+            time_zone,
             outdated: std::sync::atomic::AtomicBool::new(false),
         })))
     }

@@ -66,6 +66,16 @@ fn numbers_booleans_and_lists_still_parse() {
     assert_eq!(c.tls.mode, TlsMode::Off);
 }
 
+#[test]
+fn the_time_zone_is_checked() {
+    let c = load(&[("NYCKEL_TIME_ZONE", "UTC")]).expect("loads");
+    assert_eq!(c.time_zone, "UTC");
+    assert_eq!(c.display_time_zone(), jiff::tz::TimeZone::UTC);
+    let e = load(&[("NYCKEL_TIME_ZONE", "Mars/Olympus_Mons")]).expect_err("refused");
+    assert!(e.to_string().contains("time_zone"), "{e}");
+    assert_eq!(Config::default().time_zone, "Europe/Stockholm");
+}
+
 /// String fields no validation looks into, so any value must come back as written.
 const FREE_STRING_FIELDS: &[&str] = &[
     "NYCKEL_SMS__ACCOUNT",

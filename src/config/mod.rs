@@ -24,6 +24,24 @@ pub use passkeys::PasskeysConfig;
 pub use sms::SmsConfig;
 pub use upkeep::UpkeepConfig;
 
+/// The default of `time_zone`: where most of the installation's people are.
+pub const DEFAULT_TIME_ZONE: &str = "Europe/Stockholm";
+
+impl Config {
+    /// The time zone of the times pages show: `time_zone`, or UTC when the default zone is
+    /// missing from this machine's time zone database (a configured zone was checked at
+    /// load).
+    pub fn display_time_zone(&self) -> jiff::tz::TimeZone {
+        jiff::tz::TimeZone::get(&self.time_zone).unwrap_or_else(|_| {
+            tracing::warn!(
+                time_zone = %self.time_zone,
+                "the time zone is not in this machine's time zone database (install tzdata); pages show UTC"
+            );
+            jiff::tz::TimeZone::UTC
+        })
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -57,6 +75,9 @@ pub struct Config {
     /// Seconds a request may take before it is answered 503 with `Retry-After` (a database
     /// that stops answering must not hang requests), 1-600.
     pub request_timeout: u64,
+    /// The time zone of the times pages show people (an IANA name such as
+    /// `"Europe/Stockholm"`, or `"UTC"`); exports, logs and mail headers stay in UTC.
+    pub time_zone: String,
     /// Backups: recipients and destinations (docs/backups.md).
     pub backup: BackupConfig,
     /// Passkeys (WebAuthn): relying party and challenge lifetime (docs/passkeys.md).
@@ -400,6 +421,7 @@ impl Default for Config {
             upkeep: UpkeepConfig::default(),
             trusted_proxies: Vec::new(),
             request_timeout: 30,
+            time_zone: DEFAULT_TIME_ZONE.to_string(),
             backup: BackupConfig::default(),
             passkeys: PasskeysConfig::default(),
         }
@@ -608,6 +630,13 @@ impl Config {
         }
         if !(1..=600).contains(&self.request_timeout) {
             return bad("request_timeout must be between 1 and 600 seconds".into());
+        }
+        if self.time_zone != DEFAULT_TIME_ZONE && jiff::tz::TimeZone::get(&self.time_zone).is_err()
+        {
+            return bad(format!(
+                "time_zone: {:?} is not a time zone in the system's time zone database (an IANA name such as \"Europe/Stockholm\", or \"UTC\")",
+                self.time_zone
+            ));
         }
         if !matches!(self.database.sqlite_synchronous.as_str(), "full" | "normal") {
             return bad("database.sqlite_synchronous must be \"full\" or \"normal\"".into());

@@ -16,7 +16,7 @@ fn kind_key(t: Texts, kind: &str) -> Option<String> {
 }
 
 /// One event as the page shows it.
-pub fn item(e: &Row, t: Texts) -> EventItem {
+pub fn item(e: &Row, t: Texts, tz: &jiff::tz::TimeZone) -> EventItem {
     let mut text = match kind_key(t, &e.kind) {
         Some(key) => t.t(&key).to_string(),
         None => t.t("account.event.other").replace("{kind}", &e.kind),
@@ -29,7 +29,7 @@ pub fn item(e: &Row, t: Texts) -> EventItem {
         text = format!("{text} {}", t.t("account.events.by_admin"));
     }
     EventItem {
-        at: datetime(e.at),
+        at: datetime(tz, e.at),
         text,
         ip: if by_other { None } else { e.ip.clone() },
     }
@@ -57,13 +57,17 @@ mod tests {
     #[test]
     fn events_read_as_words_and_hide_administrators() {
         let t = Texts::new(Locale::En);
-        let own = item(&row("login.success", None), t);
+        let own = item(&row("login.success", None), t, &jiff::tz::TimeZone::UTC);
         assert_eq!(own.text, "Signed in");
         assert_eq!(own.ip.as_deref(), Some("203.0.113.9"));
-        let admin = item(&row("admin.roles_changed", Some("u2")), t);
+        let admin = item(
+            &row("admin.roles_changed", Some("u2")),
+            t,
+            &jiff::tz::TimeZone::UTC,
+        );
         assert!(admin.text.contains("administrator"), "{}", admin.text);
         assert_eq!(admin.ip, None, "an administrator's address is not shown");
-        let unknown = item(&row("something.new", None), t);
+        let unknown = item(&row("something.new", None), t, &jiff::tz::TimeZone::UTC);
         assert!(unknown.text.contains("something.new"), "{}", unknown.text);
     }
 

@@ -86,12 +86,7 @@ pub struct EventItem {
     pub ip: Option<String>,
 }
 
-/// `YYYY-MM-DD HH:MM` (UTC) for unix seconds.
-pub fn datetime(at: i64) -> String {
-    crate::clock::instant(at)
-        .strftime("%Y-%m-%d %H:%M")
-        .to_string()
-}
+pub use crate::http::page::datetime;
 
 /// Reads everything the page shows.
 pub async fn load(
@@ -101,8 +96,15 @@ pub async fn load(
     t: Texts,
 ) -> Result<AccountPage, sqlx::Error> {
     let overview = crate::auth::own::overview(state, session, EVENTS_SHOWN).await?;
-    let mut sessions: Vec<SessionItem> = overview
-        .sessions
+    // This session first, then the most recently used.
+    let mut live = overview.sessions;
+    let last_active = |s: &crate::store::sessions::SessionInfo| s.last_seen_at.max(s.created_at);
+    live.sort_by(|a, b| {
+        (b.sid == session.sid)
+            .cmp(&(a.sid == session.sid))
+            .then_with(|| last_active(b).cmp(&last_active(a)))
+    });
+    let sessions: Vec<SessionItem> = live
         .into_iter()
         .map(|s| SessionItem {
             current: s.sid == session.sid,
@@ -110,23 +112,17 @@ pub async fn load(
             ip: s
                 .ip
                 .unwrap_or_else(|| t.t("account.sessions.unknown").to_string()),
-            started: datetime(s.created_at),
-            last_active: datetime(s.last_seen_at.max(s.created_at)),
+            started: datetime(&state.time_zone, s.created_at),
+            last_active: datetime(&state.time_zone, s.last_seen_at.max(s.created_at)),
             sid: s.sid,
         })
         .collect();
-    // This session first, then the most recently used.
-    sessions.sort_by(|a, b| {
-        b.current
-            .cmp(&a.current)
-            .then_with(|| b.last_active.cmp(&a.last_active))
-    });
     let apps = overview
         .apps
         .into_iter()
         .map(|c| AppItem {
             scopes: scope_texts(&c.scope, t),
-            since: datetime(c.created_at),
+            since: datetime(&state.time_zone, c.created_at),
             client_id: c.client_id,
             name: c.client_name,
         })
@@ -139,7 +135,11 @@ pub async fn load(
             roles: m.roles,
         })
         .collect();
-    let events = overview.events.iter().map(|e| events::item(e, t)).collect();
+    let events = overview
+        .events
+        .iter()
+        .map(|e| events::item(e, t, &state.time_zone))
+        .collect();
     Ok(AccountPage {
         t,
         csrf: session.csrf.clone(),
@@ -169,15 +169,4 @@ fn scope_texts(scope: &str, t: Texts) -> Vec<&'static str> {
         }
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn datetimes_are_utc_minutes() {
-        assert_eq!(datetime(0), "1970-01-01 00:00");
-        assert_eq!(datetime(1_735_732_800 + 3_660), "2025-01-01 13:01");
-    }
 }

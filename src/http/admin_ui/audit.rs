@@ -271,7 +271,7 @@ impl Names {
             details.insert(0, ("client".into(), c.clone()));
         }
         Ok(EventLine {
-            when: datetime(e.at),
+            when: datetime(&state.time_zone, e.at),
             label: kind_label(t, &e.kind),
             actor: self.actor(state, t, e.actor_id.as_deref()).await?,
             subject,

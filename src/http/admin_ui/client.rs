@@ -74,7 +74,7 @@ fn client_page(
             chrome: admin.org_chrome(org, "clients").with(shown.notice),
             here: format!("{base}/clients/{}", enc(&client.client_id)),
             base,
-            created: date(client.created_at),
+            created: date(&admin.time_zone, client.created_at),
             visible_roles: client.visible_roles.as_ref().map_or_else(
                 || admin.texts.t("admin.client.all_roles").to_string(),
                 |r| r.join(", "),

@@ -29,6 +29,8 @@ pub struct Admin {
     pub csrf: String,
     /// The person's email, shown in the page header.
     pub email: String,
+    /// The time zone of the times the pages show (`time_zone`).
+    pub time_zone: jiff::tz::TimeZone,
 }
 
 impl FromRequestParts<AppState> for Admin {
@@ -73,6 +75,7 @@ impl FromRequestParts<AppState> for Admin {
                 ip: Some(ip.to_string()),
             },
             csrf: session.csrf,
+            time_zone: state.time_zone.clone(),
             email,
         })
     }

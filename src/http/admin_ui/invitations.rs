@@ -84,7 +84,11 @@ async fn invite_page(
         cursor,
         list.next_cursor.as_deref(),
     );
-    let invitations = list.items.into_iter().map(line).collect();
+    let invitations = list
+        .items
+        .into_iter()
+        .map(|i| line(&admin.time_zone, i))
+        .collect();
     Ok(page(
         shown.status,
         &InvitePage {
@@ -99,7 +103,7 @@ async fn invite_page(
     ))
 }
 
-fn line(i: InvitationView) -> InvitationLine {
+fn line(tz: &jiff::tz::TimeZone, i: InvitationView) -> InvitationLine {
     InvitationLine {
         status: match i.status {
             "accepted" => "admin.invite.status_accepted",
@@ -109,8 +113,8 @@ fn line(i: InvitationView) -> InvitationLine {
         },
         open: i.status == "open",
         roles: i.roles.join(", "),
-        sent: datetime(i.created_at),
-        expires: datetime(i.expires_at),
+        sent: datetime(tz, i.created_at),
+        expires: datetime(tz, i.expires_at),
         id: i.id,
         email: i.email,
     }

@@ -144,8 +144,8 @@ async fn member_page(
         .map_err(fail)?
         .into_iter()
         .map(|s| SessionLine {
-            started: datetime(s.created_at),
-            last_seen: datetime(s.last_seen_at),
+            started: datetime(&state.time_zone, s.created_at),
+            last_seen: datetime(&state.time_zone, s.last_seen_at),
             methods: s.amr.join(", "),
             origin: match (s.ip, s.user_agent) {
                 (None, None) => None,
@@ -169,7 +169,7 @@ async fn member_page(
             here: format!("{base}/members/{}", enc(&member.user_id)),
             base,
             org_name: org.name.clone(),
-            since: date(member.since),
+            since: date(&state.time_zone, member.since),
             member,
             roles,
             sessions,

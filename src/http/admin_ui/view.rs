@@ -141,17 +141,7 @@ pub fn page(status: StatusCode, t: &impl Template) -> Response {
     render_status(status, t)
 }
 
-/// `YYYY-MM-DD HH:MM` (UTC) for unix seconds.
-pub fn datetime(at: i64) -> String {
-    crate::clock::instant(at)
-        .strftime("%Y-%m-%d %H:%M")
-        .to_string()
-}
-
-/// `YYYY-MM-DD` (UTC) for unix seconds.
-pub fn date(at: i64) -> String {
-    datetime(at)[..10].to_string()
-}
+pub use crate::http::page::{date, datetime};
 
 /// Percent-encodes one path segment or query value.
 pub fn enc(s: &str) -> String {
@@ -224,14 +214,6 @@ impl Pager {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_are_utc_calendar_dates() {
-        assert_eq!(datetime(0), "1970-01-01 00:00");
-        assert_eq!(datetime(951_782_400), "2000-02-29 00:00");
-        assert_eq!(datetime(1_735_689_599), "2024-12-31 23:59");
-        assert_eq!(date(1_709_251_200), "2024-03-01");
-    }
 
     #[test]
     fn links_encode_and_skip_empty_values() {

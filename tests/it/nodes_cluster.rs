@@ -204,10 +204,6 @@ fn warnings(nodes: &[&ServerProcess]) -> String {
         .join("\n")
 }
 
-fn borrow(e: &[(String, String)]) -> Vec<(&str, &str)> {
-    e.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()
-}
-
 fn kid(jwt: &str) -> String {
     decode(jwt).0["kid"].as_str().expect("kid").to_string()
 }
@@ -260,9 +256,6 @@ async fn two_nodes_share_sessions_rotate_keys_once_and_run_cleanup_once() {
     let rotate_every = rotate_every.to_string();
     let cleanup_every = 4;
     let cleanup = cleanup_every.to_string();
-    let (metrics_a, metrics_b) = (free_port(), free_port());
-    let listen_a = format!("127.0.0.1:{metrics_a}");
-    let listen_b = format!("127.0.0.1:{metrics_b}");
     let env = |listen: &str| -> Vec<(String, String)> {
         [
             ("NYCKEL_KEYS__PREPUBLISH", prepublish.to_string()),
@@ -275,18 +268,19 @@ async fn two_nodes_share_sessions_rotate_keys_once_and_run_cleanup_once() {
         .map(|(k, v)| (k.to_string(), v))
         .collect()
     };
-    let (env_a, env_b) = (env(&listen_a), env(&listen_b));
     let started = Instant::now();
-    let port_a = free_port();
-    let issuer = format!("https://localhost:{port_a}");
-    let node_a = ServerProcess::spawn(
-        d,
-        &url,
-        &format!("127.0.0.1:{port_a}"),
-        &issuer,
-        &borrow(&env_a),
-    );
-    let node_b = ServerProcess::spawn(d, &url, "127.0.0.1:0", &issuer, &borrow(&env_b));
+    // The issuer names node A's port, and both metrics listeners are fixed: chosen before
+    // the nodes start, and chosen again should another test take one first.
+    let (node_a, (_, issuer, env_a)) = ServerProcess::spawn_on_chosen_ports(d, &url, || {
+        let port_a = free_port();
+        let metrics_a = format!("127.0.0.1:{}", free_port());
+        let issuer = format!("https://localhost:{port_a}");
+        (format!("127.0.0.1:{port_a}"), issuer, env(&metrics_a))
+    });
+    let (node_b, (_, _, env_b)) = ServerProcess::spawn_on_chosen_ports(d, &url, || {
+        let metrics_b = format!("127.0.0.1:{}", free_port());
+        ("127.0.0.1:0".to_string(), issuer.clone(), env(&metrics_b))
+    });
     let (a, b) = (at(&node_a), at(&node_b));
     let http = browser::client(node_a.addr, false);
 
@@ -448,7 +442,16 @@ async fn two_nodes_share_sessions_rotate_keys_once_and_run_cleanup_once() {
     // cleanup about once per period in total, where two nodes each running it would have
     // made twice as many runs.
     let elapsed = started.elapsed().as_secs();
-    let (runs_a, runs_b) = (job_runs(metrics_a).await, job_runs(metrics_b).await);
+    let metrics_port = |env: &[(String, String)]| -> u16 {
+        env.iter()
+            .find(|(k, _)| k == "NYCKEL_METRICS__LISTEN")
+            .and_then(|(_, v)| v.rsplit(':').next()?.parse().ok())
+            .expect("the metrics port")
+    };
+    let (runs_a, runs_b) = (
+        job_runs(metrics_port(&env_a)).await,
+        job_runs(metrics_port(&env_b)).await,
+    );
     let count =
         |job: &str| runs_a.get(job).copied().unwrap_or(0) + runs_b.get(job).copied().unwrap_or(0);
     assert_eq!(count("rotate_keys"), 1, "A: {runs_a:?}, B: {runs_b:?}");

@@ -23,6 +23,10 @@ pub struct Fresh {
     _dir: tempfile::TempDir,
 }
 
+/// What a node was started with when its ports were chosen in advance: the listen address,
+/// the issuer and the extra environment.
+pub type Ports = (String, String, Vec<(String, String)>);
+
 impl ServerProcess {
     /// Starts `nyckel serve` on a fresh database in a new folder, on any port, with the issuer
     /// `https://localhost:8443` and extra environment `env`. Bind it as
@@ -59,6 +63,31 @@ impl ServerProcess {
         )
     }
 
+    /// [`ServerProcess::spawn`] for a node whose ports must be chosen before it starts (the
+    /// issuer names its port, or a metrics listener is configured): `choose` gives the listen
+    /// address, the issuer and the extra environment. A port another test took between
+    /// choosing and binding (`Address already in use`) is chosen again, up to five times.
+    /// Returns the node and what `choose` gave for it.
+    pub fn spawn_on_chosen_ports(
+        dir: &Path,
+        db_url: &str,
+        choose: impl Fn() -> Ports,
+    ) -> (Self, Ports) {
+        let mut last = String::new();
+        for _ in 0..5 {
+            let (listen, issuer, env) = choose();
+            let borrowed: Vec<(&str, &str)> =
+                env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let bin = Path::new(env!("CARGO_BIN_EXE_nyckel"));
+            match Self::try_spawn_bin(bin, dir, db_url, &listen, &issuer, &borrowed) {
+                Ok(node) => return (node, (listen, issuer, env)),
+                Err(text) if text.contains("Address already in use") => last = text,
+                Err(text) => panic!("{text}"),
+            }
+        }
+        panic!("no free ports after five tries:\n{last}");
+    }
+
     /// [`ServerProcess::spawn`] of another `nyckel` binary (a previous release).
     pub fn spawn_bin(
         bin: &Path,
@@ -68,6 +97,18 @@ impl ServerProcess {
         issuer: &str,
         env: &[(&str, &str)],
     ) -> Self {
+        Self::try_spawn_bin(bin, dir, db_url, listen, issuer, env).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// [`ServerProcess::spawn_bin`], or the process's output when it exits before listening.
+    fn try_spawn_bin(
+        bin: &Path,
+        dir: &Path,
+        db_url: &str,
+        listen: &str,
+        issuer: &str,
+        env: &[(&str, &str)],
+    ) -> Result<Self, String> {
         let mut cmd = Command::new(bin);
         cmd.current_dir(dir)
             .arg("serve")
@@ -111,7 +152,10 @@ impl ServerProcess {
                 break addr;
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("nyckel serve exited with {status}:\n{text}");
+                // The output threads may still be copying the last lines.
+                std::thread::sleep(Duration::from_millis(100));
+                let text = output.lock().unwrap_or_else(|e| e.into_inner()).clone();
+                return Err(format!("nyckel serve exited with {status}:\n{text}"));
             }
             assert!(
                 started.elapsed() < Duration::from_secs(30),
@@ -119,11 +163,11 @@ impl ServerProcess {
             );
             std::thread::sleep(Duration::from_millis(20));
         };
-        ServerProcess {
+        Ok(ServerProcess {
             child,
             addr,
             output,
-        }
+        })
     }
 
     /// The process id.
@@ -161,12 +205,33 @@ impl Drop for ServerProcess {
     }
 }
 
-/// A free TCP port on 127.0.0.1 (bound and released; good enough for tests).
+/// A free TCP port on 127.0.0.1 for a server that must be told its port before it starts.
+///
+/// Ports come from below the kernel's ephemeral range (`net.ipv4.ip_local_port_range`),
+/// which `bind(0)` and outgoing connections never take: a port from `bind(0)` would be free
+/// again once released, and the next test's `bind(0)` could be handed it before our server
+/// binds it (`Address already in use`). Each port is handed out once per process, starting
+/// at an offset of the process id, and only if it can be bound now.
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("free port")
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    const LOWEST: u32 = 10_000;
+    let ephemeral_low: u32 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range")
+        .ok()
+        .and_then(|r| r.split_whitespace().next()?.parse().ok())
+        .filter(|low| *low > LOWEST + 1_000)
+        .unwrap_or(32_768);
+    let span = ephemeral_low - LOWEST;
+    let offset = std::process::id() * 7_919 % span;
+    for _ in 0..span {
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let port = LOWEST + (offset + n) % span;
+        let port = u16::try_from(port).expect("a port number");
+        if std::net::TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
+    panic!("no free port below {ephemeral_low}")
 }
 
 /// Runs the `nyckel` binary `bin` with `args` in `dir` against `db_url`, feeding `stdin`;

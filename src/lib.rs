@@ -12,8 +12,19 @@
 //! - [`http`]: everything that knows axum: routes, pages, extractors, error responses.
 //! - [`cli`]: the `nyckel` command line.
 //! - [`backup`]: encrypted, verified backups to several destinations; restore.
-//! - [`server`] and [`tls`]: listening, TLS and graceful shutdown; [`memory`]: allocator tuning.
+//! - [`http::server`] and [`tls`]: listening, TLS and graceful shutdown; [`memory`]:
+//!   allocator tuning.
+//! - [`upkeep`]: the scheduled jobs every node runs (key reload and rotation, cleanup).
+//! - [`paging`]: keyset pagination (opaque cursors, limits); [`clock`]: time and dates.
 //! - [`upgrade`]: node versions, finishing an upgrade, and settings gated until it is finished.
+
+// House rules the compiler checks (clippy.toml lets tests unwrap): no `unwrap` outside
+// tests, and a lint is silenced only with `#[expect(..., reason = "...")]`, never `#[allow]`.
+#![warn(
+    clippy::unwrap_used,
+    clippy::allow_attributes,
+    clippy::allow_attributes_without_reason
+)]
 
 pub mod admin;
 pub mod auth;

@@ -2,6 +2,9 @@
 //! 127.0.0.1 port 0 over TLS and talks HTTP to it. The database is SQLite, or PostgreSQL
 //! when `NYCKEL_TEST_POSTGRES_URL` is set (each test gets its own database).
 
+// A lint is silenced only with `#[expect(..., reason = "...")]`, never `#[allow]`.
+#![warn(clippy::allow_attributes, clippy::allow_attributes_without_reason)]
+
 mod helpers;
 
 mod account_page;

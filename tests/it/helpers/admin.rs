@@ -17,7 +17,6 @@ pub struct Person {
 }
 
 /// The world.
-#[allow(dead_code)]
 pub struct World {
     pub app: TestApp,
     pub org_a: String,
@@ -176,7 +175,6 @@ impl World {
     }
 
     /// The number of audit events, to show that a refused request recorded no change.
-    #[allow(dead_code)]
     pub async fn audit_count(&self) -> i64 {
         let (n,): (i64,) = sqlx::query_as("select count(*) from audit_events")
             .fetch_one(self.app.state.db.pool())

@@ -1,6 +1,18 @@
 //! The in-process metric registry: counters and latency histograms keyed by a series name and
 //! its labels. Label values come from fixed sets (route patterns, methods, outcomes), never
 //! from input, so the number of series stays bounded. Per process: Prometheus adds up nodes.
+//!
+//! Why hand-written, not the `metrics` facade with `metrics-exporter-prometheus`: a token
+//! request's three updates (what `cargo bench --bench metrics_registry` runs; measured on
+//! 2026-12-07 with this module compiled alone in release mode, on the 2-core machine while a
+//! test run was going) cost about 1.3 µs of one thread (2.0-2.4 µs each with two threads
+//! updating at once): at the README's load figures (about 40 µs
+//! of server time per `client_credentials` token, 13 µs per discovery request) that is 3-4 %
+//! of a token request and about 7 % of a discovery request. Most of it is building the label
+//! strings on every call, which the facade's dynamic labels do as well; its gain comes from
+//! handles resolved once per route, which this registry can adopt the same way (the next
+//! step, with the load benchmark before and after). The text format is 40 lines here, and the
+//! series names (a contract for dashboards) stay as they are.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;

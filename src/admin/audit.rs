@@ -76,6 +76,7 @@ async fn scope(state: &AppState, caller: &Caller, q: &Query) -> Result<Option<St
 /// The name (if any) and email of person `id` as the audit log of organisation `org` shows
 /// them: a member of that organisation only (`None` for anyone else), or anyone for the
 /// installation's log (`org` is `None`). The caller has been allowed to read that log.
+#[tracing::instrument(skip_all)]
 pub async fn person_named(
     state: &AppState,
     org: Option<&str>,
@@ -92,6 +93,7 @@ pub async fn person_named(
 }
 
 /// The name of organisation `id` (an id or slug), for the audit log's lines.
+#[tracing::instrument(skip_all)]
 pub async fn org_named(state: &AppState, id: &str) -> Result<Option<String>, sqlx::Error> {
     Ok(store::orgs::find_by_id_or_slug(&state.db, id)
         .await?
@@ -99,6 +101,7 @@ pub async fn org_named(state: &AppState, id: &str) -> Result<Option<String>, sql
 }
 
 /// Events newest first.
+#[tracing::instrument(skip_all)]
 pub async fn list(
     state: &AppState,
     caller: &Caller,
@@ -140,6 +143,7 @@ fn decode(cursor: Option<&str>) -> Result<Option<(i64, String)>, AdminError> {
 }
 
 /// Every matching event as JSON lines, newest first, read page by page.
+#[tracing::instrument(skip_all)]
 pub async fn export(state: &AppState, caller: &Caller, q: &Query) -> Result<String, AdminError> {
     let mut out = String::new();
     let mut cursor: Option<String> = None;

@@ -58,6 +58,7 @@ impl std::fmt::Debug for Created {
 
 /// Registers a client, without an audit event (the operator's command and fixtures; the
 /// command records it with [`create_in`]).
+#[tracing::instrument(skip_all)]
 pub async fn create(db: &Db, req: CreateClient, now: UnixTime) -> Result<Created, AdminError> {
     let mut tx = db.begin().await?;
     let created = create_in(&mut tx, req, now).await?;
@@ -66,6 +67,7 @@ pub async fn create(db: &Db, req: CreateClient, now: UnixTime) -> Result<Created
 }
 
 /// Registers a client inside `tx`.
+#[tracing::instrument(skip_all)]
 pub async fn create_in(
     tx: &mut Tx<'_>,
     req: CreateClient,
@@ -289,6 +291,7 @@ async fn load(
 }
 
 /// Clients owned by an organisation (`org_key`) or by the installation (`None`).
+#[tracing::instrument(skip_all)]
 pub async fn list(
     state: &AppState,
     caller: &Caller,
@@ -329,12 +332,14 @@ pub async fn list(
 }
 
 /// One client.
+#[tracing::instrument(skip_all)]
 pub async fn get(state: &AppState, caller: &Caller, id: &str) -> Result<ClientView, AdminError> {
     Ok(load(state, caller, Action::ClientRead, id).await?.into())
 }
 
 /// Creates a client owned by `org_key` (or by the installation when `None`, superadmin).
 /// An org admin's client is restricted to their organisation and cannot skip consent.
+#[tracing::instrument(skip_all)]
 pub async fn create_as(
     state: &AppState,
     caller: &Caller,
@@ -441,6 +446,7 @@ pub struct ClientChanges {
 }
 
 /// Edits a client.
+#[tracing::instrument(skip_all)]
 pub async fn update(
     state: &AppState,
     caller: &Caller,
@@ -536,6 +542,7 @@ pub async fn update(
 }
 
 /// Replaces a confidential client's secret; the new one is returned once.
+#[tracing::instrument(skip_all)]
 pub async fn rotate_secret(
     state: &AppState,
     caller: &Caller,
@@ -565,6 +572,7 @@ pub async fn rotate_secret(
 }
 
 /// Deletes a client; its grants and tokens end with it.
+#[tracing::instrument(skip_all)]
 pub async fn delete(state: &AppState, caller: &Caller, id: &str) -> Result<(), AdminError> {
     let client = load(state, caller, Action::ClientDelete, id).await?;
     let mut tx = state.db.begin().await?;

@@ -67,6 +67,7 @@ impl InvitationView {
 }
 
 /// Invites `email` with `roles` and mails the link to that address.
+#[tracing::instrument(skip_all)]
 pub async fn create(
     state: &AppState,
     caller: &Caller,
@@ -131,6 +132,7 @@ pub async fn create(
 }
 
 /// The organisation's invitations, newest first.
+#[tracing::instrument(skip_all)]
 pub async fn list(
     state: &AppState,
     caller: &Caller,
@@ -174,6 +176,7 @@ pub async fn list(
 }
 
 /// Revokes an open invitation.
+#[tracing::instrument(skip_all)]
 pub async fn revoke(
     state: &AppState,
     caller: &Caller,
@@ -213,6 +216,7 @@ pub struct Preview {
 }
 
 /// Looks at an invitation by its link key without using it (GET of the link).
+#[tracing::instrument(skip_all)]
 pub async fn preview(state: &AppState, key: &str) -> Result<Option<Preview>, AdminError> {
     let Some(inv) = store::invitations::find_open(&state.db, &sha256_b64(key), state.now()).await?
     else {
@@ -255,6 +259,7 @@ pub struct Accepted {
 
 /// Accepts an invitation (POST from the link's page). The link proves control of the
 /// address, so the email counts as verified.
+#[tracing::instrument(skip_all)]
 pub async fn accept(
     state: &AppState,
     key: &str,

@@ -49,6 +49,7 @@ impl From<MemberRow> for MemberView {
 }
 
 /// Members by email, optionally those whose name or email contains `search`.
+#[tracing::instrument(skip_all)]
 pub async fn list(
     state: &AppState,
     caller: &Caller,
@@ -105,6 +106,7 @@ async fn load(
 }
 
 /// One member.
+#[tracing::instrument(skip_all)]
 pub async fn get(
     state: &AppState,
     caller: &Caller,
@@ -160,6 +162,7 @@ async fn keep_an_admin(
 }
 
 /// Replaces a member's roles. Takes effect at the member's next token refresh.
+#[tracing::instrument(skip_all)]
 pub async fn set_roles(
     state: &AppState,
     caller: &Caller,
@@ -204,6 +207,7 @@ pub async fn set_roles(
 
 /// Removes a member. Their refresh tokens for this organisation stop working at once (the
 /// token endpoint checks the membership on every refresh).
+#[tracing::instrument(skip_all)]
 pub async fn remove(
     state: &AppState,
     caller: &Caller,
@@ -245,6 +249,7 @@ pub const RESET_WINDOW: i64 = 24 * 3600;
 
 /// Sends the member a password-reset key. The key goes to the member only; nothing about
 /// it is returned to the caller.
+#[tracing::instrument(skip_all)]
 pub async fn send_reset(
     state: &AppState,
     caller: &Caller,
@@ -295,6 +300,7 @@ pub async fn send_reset(
 
 /// Sets a person's password (superadmin, and only when `[admin] allow_set_password`). The
 /// person must change it at their next login; all their sessions and grants end.
+#[tracing::instrument(skip_all)]
 pub async fn set_password(
     state: &AppState,
     caller: &Caller,

@@ -62,6 +62,7 @@ pub struct OrgChanges {
 /// Creates an organisation with the default roles, in one transaction, without an audit
 /// event (fixtures); the slug is derived from the name when not given. The operator's
 /// command records the event with [`create_in`]; [`create_as`] checks a caller first.
+#[tracing::instrument(skip_all)]
 pub async fn create(
     db: &Db,
     name: &str,
@@ -75,6 +76,7 @@ pub async fn create(
 }
 
 /// Creates an organisation with the default roles and `default_locale` inside `tx`.
+#[tracing::instrument(skip_all)]
 pub async fn create_in(
     tx: &mut Tx<'_>,
     name: &str,
@@ -125,6 +127,7 @@ fn slug_taken(slug: &str) -> AdminError {
 }
 
 /// Creates an organisation (superadmin).
+#[tracing::instrument(skip_all)]
 pub async fn create_as(
     state: &AppState,
     caller: &Caller,
@@ -142,6 +145,7 @@ pub async fn create_as(
 }
 
 /// Records the creation of `org` by `caller` (in the creation's transaction).
+#[tracing::instrument(skip_all)]
 pub async fn record_created(
     tx: &mut Tx<'_>,
     caller: &Caller,
@@ -172,6 +176,7 @@ fn check_locale(l: &str) -> Result<(), AdminError> {
 }
 
 /// Organisations the caller administers (all for a superadmin), by slug.
+#[tracing::instrument(skip_all)]
 pub async fn list(
     state: &AppState,
     caller: &Caller,
@@ -198,6 +203,7 @@ pub async fn list(
 }
 
 /// One organisation (by id or slug).
+#[tracing::instrument(skip_all)]
 pub async fn get(state: &AppState, caller: &Caller, key: &str) -> Result<OrgView, AdminError> {
     let org = load_org(state, key).await?;
     caller.check(Action::OrgRead, &org.id, "organisation")?;
@@ -205,6 +211,7 @@ pub async fn get(state: &AppState, caller: &Caller, key: &str) -> Result<OrgView
 }
 
 /// Changes an organisation's name, slug or default language (superadmin).
+#[tracing::instrument(skip_all)]
 pub async fn update(
     state: &AppState,
     caller: &Caller,
@@ -248,6 +255,7 @@ pub async fn update(
 }
 
 /// Deletes an organisation with its memberships, roles, clients and invitations (superadmin).
+#[tracing::instrument(skip_all)]
 pub async fn delete(state: &AppState, caller: &Caller, key: &str) -> Result<(), AdminError> {
     let org = load_org(state, key).await?;
     caller.check(Action::OrgDelete, &org.id, "organisation")?;
@@ -270,6 +278,7 @@ pub async fn delete(state: &AppState, caller: &Caller, key: &str) -> Result<(), 
 }
 
 /// The organisation's roles.
+#[tracing::instrument(skip_all)]
 pub async fn roles(
     state: &AppState,
     caller: &Caller,
@@ -281,6 +290,7 @@ pub async fn roles(
 }
 
 /// Adds a role or changes its description.
+#[tracing::instrument(skip_all)]
 pub async fn put_role(
     state: &AppState,
     caller: &Caller,
@@ -324,6 +334,7 @@ pub async fn put_role(
 
 /// Deletes a role (and takes it from every member who held it). The built-in `admin` role
 /// cannot be deleted.
+#[tracing::instrument(skip_all)]
 pub async fn delete_role(
     state: &AppState,
     caller: &Caller,
@@ -359,6 +370,7 @@ pub async fn delete_role(
 /// Adds a person (by email) to an organisation (by id or slug) with roles, in one
 /// transaction, without an audit event (fixtures). Roles missing from the organisation's
 /// list are added to it. The operator's command records the event with [`add_member_in`].
+#[tracing::instrument(skip_all)]
 pub async fn add_member(
     db: &Db,
     org: &str,
@@ -374,6 +386,7 @@ pub async fn add_member(
 
 /// [`add_member`] inside `tx` (which also reads the organisation and the person, so the
 /// roles are merged with the membership as it is when the transaction holds it).
+#[tracing::instrument(skip_all)]
 pub async fn add_member_in(
     tx: &mut Tx<'_>,
     org: &str,

@@ -210,6 +210,7 @@ pub enum TokenRefusal {
 /// web UI demands of the same person); a service client's token carries its owning
 /// organisation's. All of it is decided at each use, not at issue: roles, factor
 /// requirements and the client's settings change after a token is issued.
+#[tracing::instrument(skip_all)]
 pub async fn from_access_token(
     state: &crate::state::AppState,
     token: &str,

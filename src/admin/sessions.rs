@@ -52,6 +52,7 @@ async fn check_member(
 }
 
 /// A member's live sessions, newest first.
+#[tracing::instrument(skip_all)]
 pub async fn list(
     state: &AppState,
     caller: &Caller,
@@ -118,6 +119,7 @@ async fn end_session(
 }
 
 /// Ends one of a member's sessions and revokes the grants made in it.
+#[tracing::instrument(skip_all)]
 pub async fn end(
     state: &AppState,
     caller: &Caller,
@@ -148,6 +150,7 @@ fn require_superadmin(caller: &Caller) -> Result<(), AdminError> {
 
 /// A person's live sessions, newest first, whatever organisations they belong to
 /// (superadmin: the operator's command line).
+#[tracing::instrument(skip_all)]
 pub async fn list_of_person(
     state: &AppState,
     caller: &Caller,
@@ -159,6 +162,7 @@ pub async fn list_of_person(
 
 /// Ends any session by its id and revokes the grants made in it (superadmin); the person is
 /// told. Returns the person's id.
+#[tracing::instrument(skip_all)]
 pub async fn end_any(state: &AppState, caller: &Caller, sid: &str) -> Result<String, AdminError> {
     require_superadmin(caller)?;
     let session = store::sessions::find_by_sid(&state.db, sid)

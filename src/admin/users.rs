@@ -34,6 +34,7 @@ impl std::fmt::Debug for Prepared {
 }
 
 /// Creates an account; returns its `sub`.
+#[tracing::instrument(skip_all)]
 pub async fn create(
     db: &Db,
     hasher: &Hasher,
@@ -47,6 +48,7 @@ pub async fn create(
 
 /// Checks a new account and hashes its password (before any transaction: hashing is slow
 /// on purpose).
+#[tracing::instrument(skip_all)]
 pub async fn prepare(
     hasher: &Hasher,
     policy: &PasswordPolicy,
@@ -99,6 +101,7 @@ pub async fn prepare(
 
 /// Stores a prepared account (on its own or in the caller's transaction); returns its
 /// `sub`.
+#[tracing::instrument(skip_all)]
 pub async fn insert(
     conn: impl Into<Conn<'_>>,
     p: &Prepared,
@@ -149,6 +152,7 @@ pub fn valid_phone(phone: &str) -> bool {
 
 /// Makes a person superadmin of the installation, or takes it away (`on = false`). Returns
 /// whether anything changed; a change is recorded in the audit log.
+#[tracing::instrument(skip_all)]
 pub async fn set_superadmin(
     state: &crate::state::AppState,
     caller: &crate::admin::Caller,

@@ -27,6 +27,7 @@ pub fn policy(state: &AppState) -> PasswordPolicy {
 
 /// Checks a new password against the policy, with the person's email, name and (for an
 /// existing account) the names of their organisations as context words.
+#[tracing::instrument(skip_all)]
 pub async fn check_policy(
     state: &AppState,
     email: &str,
@@ -53,6 +54,7 @@ pub async fn check_policy(
 /// Stores a new password hash chosen by the person (clearing must-change), ends their
 /// sessions except `keep` and revokes the grants made in them, inside `tx` (the caller
 /// records the change in the same transaction). Returns how many sessions ended.
+#[tracing::instrument(skip_all)]
 pub async fn install(
     tx: &mut Tx<'_>,
     user_id: &str,
@@ -84,6 +86,7 @@ pub enum ChangeOutcome {
 }
 
 /// Changes the password of the person logged in with `session` from `current` to `new`.
+#[tracing::instrument(skip_all)]
 pub async fn change_own(
     state: &AppState,
     session: &Session,

@@ -185,6 +185,7 @@ async fn notify(tx: &mut Tx<'_>, state: &AppState, to: &str, letter: &Letter) ->
 }
 
 /// Starts a change of the email address: a confirmation link and code to the new address.
+#[tracing::instrument(skip_all)]
 pub async fn ask_email(
     state: &AppState,
     fresh: Fresh<'_>,
@@ -257,6 +258,7 @@ fn bound_to(key: &LoginKey, session: Option<&Session>) -> bool {
 }
 
 /// Looks at a confirmation link. Changes nothing.
+#[tracing::instrument(skip_all)]
 pub async fn check_email_link(
     state: &AppState,
     key: &str,
@@ -277,6 +279,7 @@ pub async fn check_email_link(
 }
 
 /// Uses a confirmation link (POST from its page) in the session that asked.
+#[tracing::instrument(skip_all)]
 pub async fn confirm_email_link(
     state: &AppState,
     key: &str,
@@ -302,6 +305,7 @@ pub async fn confirm_email_link(
 }
 
 /// Uses the code of the newest confirmation of this session.
+#[tracing::instrument(skip_all)]
 pub async fn confirm_email_code(
     state: &AppState,
     typed: &str,
@@ -424,6 +428,7 @@ async fn apply_email(
 }
 
 /// Starts a change of the phone number: a code by SMS to the new number.
+#[tracing::instrument(skip_all)]
 pub async fn ask_phone(
     state: &AppState,
     fresh: Fresh<'_>,
@@ -435,6 +440,7 @@ pub async fn ask_phone(
 
 /// Starts a phone confirmation bound to `binder` (a fresh session, or a login step enrolling
 /// its second factor): a code by SMS to the new number.
+#[tracing::instrument(skip_all)]
 pub async fn ask_phone_for(
     state: &AppState,
     binder: Binder<'_>,
@@ -499,6 +505,7 @@ pub async fn ask_phone_for(
 
 /// Uses the code of the newest phone confirmation of this session: the number becomes the
 /// account's verified number.
+#[tracing::instrument(skip_all)]
 pub async fn confirm_phone_code(
     state: &AppState,
     typed: &str,
@@ -510,6 +517,7 @@ pub async fn confirm_phone_code(
 
 /// Uses the code of the newest phone confirmation bound to `binder`: the number becomes the
 /// account's verified number.
+#[tracing::instrument(skip_all)]
 pub async fn confirm_phone_code_for(
     state: &AppState,
     typed: &str,
@@ -558,6 +566,7 @@ pub async fn confirm_phone_code_for(
 }
 
 /// Removes the phone number; the removed number, or `None` when there was none.
+#[tracing::instrument(skip_all)]
 pub async fn remove_phone(state: &AppState, fresh: Fresh<'_>, ip: &str) -> Result<Option<String>> {
     let session = fresh.session();
     let user = account(state, session.into()).await?;

@@ -97,6 +97,7 @@ impl Failure {
 }
 
 /// Runs a password login attempt at `now`.
+#[tracing::instrument(skip_all)]
 pub async fn password(
     db: &Db,
     hasher: &Hasher,

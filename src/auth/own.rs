@@ -35,6 +35,7 @@ pub struct Overview {
 
 /// A signed-in person's account, by the id their session names (`None`: it was deleted since
 /// the session began).
+#[tracing::instrument(skip_all)]
 pub async fn account(
     state: &AppState,
     user_id: &str,
@@ -111,6 +112,7 @@ impl Profile {
 
 /// Stores the person's profile; records `profile.changed` (with the names of the fields that
 /// changed, not their values) when something changed. Returns whether anything changed.
+#[tracing::instrument(skip_all)]
 pub async fn change_profile(
     state: &AppState,
     session: &Session,
@@ -165,6 +167,7 @@ pub enum Ended {
 }
 
 /// Ends one of the person's other sessions and revokes the grants made in it.
+#[tracing::instrument(skip_all)]
 pub async fn end_session(
     state: &AppState,
     session: &Session,
@@ -203,6 +206,7 @@ pub async fn end_session(
 
 /// Ends every session of the person except the one asking, and revokes the grants made in
 /// them. Returns how many ended.
+#[tracing::instrument(skip_all)]
 pub async fn end_other_sessions(state: &AppState, session: &Session, ip: IpAddr) -> Result<usize> {
     let now = state.now();
     // The sessions, the grants made in them and the audit event: one transaction.
@@ -232,6 +236,7 @@ pub async fn end_other_sessions(state: &AppState, session: &Session, ip: IpAddr)
 /// Withdraws the person's consent to `client_id` and revokes every grant they gave it (its
 /// refresh and access tokens stop working) and records `consent.revoked`, in one transaction.
 /// Returns `false` (nothing changed) when the person had not consented to that client.
+#[tracing::instrument(skip_all)]
 pub async fn revoke_app(
     state: &AppState,
     session: &Session,

@@ -32,6 +32,7 @@ use crate::store::{
 pub const FORMAT: &str = "nyckel-personal-data/1";
 
 /// The export document of `sub` at `now`, or `None` when there is no such account.
+#[tracing::instrument(skip_all)]
 pub async fn document(db: &Db, sub: &str, now: i64) -> Result<Option<serde_json::Value>> {
     let Some(person) = store::export::person(db, sub).await? else {
         return Ok(None);
@@ -84,6 +85,7 @@ fn utc(unix: i64) -> String {
 }
 
 /// The signed-in person's export ("download my data"); records `data.exported`.
+#[tracing::instrument(skip_all)]
 pub async fn download(state: &AppState, fresh: Fresh<'_>, ip: &str) -> Result<serde_json::Value> {
     let sub = fresh.session().user_id.clone();
     let now = state.now();
@@ -107,6 +109,7 @@ pub enum Deletion {
 }
 
 /// Deletes the signed-in person's account when `confirmation` is its email address.
+#[tracing::instrument(skip_all)]
 pub async fn delete_account(
     state: &AppState,
     fresh: Fresh<'_>,
@@ -128,6 +131,7 @@ pub async fn delete_account(
 }
 
 /// Erases `user` (see the module documentation) and says goodbye by mail.
+#[tracing::instrument(skip_all)]
 pub async fn erase_account(state: &AppState, user: &User, by: ErasedBy<'_>) -> Result<Erased> {
     let locale = locale_for(&state.db, user, None).await;
     let message = farewell(Texts::new(locale), user).to_message(&user.email)?;

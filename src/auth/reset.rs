@@ -38,6 +38,7 @@ pub const PATH: &str = "/reset/";
 /// Creates a reset key for `user` (only the newest works) and mails the link to them, in
 /// one transaction with its audit event. `org_name` says which organisation's administrator
 /// asked, for the message.
+#[tracing::instrument(skip_all)]
 pub async fn send_reset_key(state: &AppState, user: &User, org_name: Option<&str>) -> Result<()> {
     let mut tx = state.db.begin().await?;
     send_reset_key_in(&mut tx, state, user, org_name).await?;
@@ -48,6 +49,7 @@ pub async fn send_reset_key(state: &AppState, user: &User, org_name: Option<&str
 
 /// [`send_reset_key`] inside `tx` (an administrator's action records its own event in the
 /// same transaction); the caller wakes the mailer after the commit.
+#[tracing::instrument(skip_all)]
 pub async fn send_reset_key_in(
     tx: &mut Tx<'_>,
     state: &AppState,
@@ -111,6 +113,7 @@ pub enum Check {
 
 /// Looks at a key for the browser with binding cookie `binding`. Keys an administrator had
 /// sent are not bound to a browser; keys a person asked for are bound to theirs.
+#[tracing::instrument(skip_all)]
 pub async fn check(state: &AppState, key: &str, binding: Option<&str>) -> Result<Check> {
     let Some(found) =
         store::login_keys::find_usable(&state.db, &sha256_b64(key), PURPOSE, state.now()).await?
@@ -181,6 +184,7 @@ pub enum SmsStep {
 /// Sends the SMS code the reset form needs when both factors are needed, bound to the
 /// browser with binding cookie `binding` (the key's own browser for keys the person asked
 /// for; for an administrator's key, whichever browser opened it).
+#[tracing::instrument(skip_all)]
 pub async fn send_sms_code(
     state: &AppState,
     key: &str,
@@ -204,6 +208,7 @@ pub async fn send_sms_code(
 
 /// Sets a new password with a reset key (and, when both factors are needed, the SMS code
 /// the form sent).
+#[tracing::instrument(skip_all)]
 pub async fn reset(
     state: &AppState,
     key: &str,

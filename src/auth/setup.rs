@@ -64,6 +64,7 @@ impl From<sqlx::Error> for SetupError {
 }
 
 /// Creates a setup link (for `email`, if given) at `now`.
+#[tracing::instrument(skip_all)]
 pub async fn create_link(
     db: &Db,
     config: &Config,
@@ -121,6 +122,7 @@ pub struct SetupKey {
 }
 
 /// The setup key, if usable. Changes nothing.
+#[tracing::instrument(skip_all)]
 pub async fn check(db: &Db, key: &str, now: UnixTime) -> Result<Option<SetupKey>> {
     Ok(
         store::login_keys::find_usable(db, &sha256_b64(key), PURPOSE, now)
@@ -157,6 +159,7 @@ pub enum SetupOutcome {
 
 /// Uses a setup key: creates or finds the account, sets its password and makes it a
 /// superadmin.
+#[tracing::instrument(skip_all)]
 pub async fn complete(
     state: &AppState,
     key: &str,

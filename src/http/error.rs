@@ -61,19 +61,24 @@ impl PageError {
 }
 
 /// The error for the log with its source chain ([`crate::error::Chain`]) when it is one of
-/// the error types handlers pass here, else its own text.
+/// the error types handlers pass here ([`known`]), else its own text.
 fn chained(e: &(impl std::fmt::Display + 'static)) -> String {
-    let any: &dyn Any = e;
-    if let Some(e) = any.downcast_ref::<sqlx::Error>() {
-        return crate::error::Chain(e).to_string();
+    match known(e) {
+        Some(e) => crate::error::Chain(e).to_string(),
+        None => e.to_string(),
     }
-    if let Some(e) = any.downcast_ref::<crate::error::Error>() {
-        return crate::error::Chain(e).to_string();
+}
+
+/// The error types handlers pass to [`PageError::from_internal`], as errors with sources.
+fn known<'a>(e: &'a (dyn Any + 'static)) -> Option<&'a (dyn std::error::Error + 'static)> {
+    if let Some(e) = e.downcast_ref::<sqlx::Error>() {
+        return Some(e);
     }
-    if let Some(e) = any.downcast_ref::<crate::admin::AdminError>() {
-        return crate::error::Chain(e).to_string();
+    if let Some(e) = e.downcast_ref::<crate::error::Error>() {
+        return Some(e);
     }
-    e.to_string()
+    e.downcast_ref::<crate::admin::AdminError>()
+        .map(|e| e as &(dyn std::error::Error + 'static))
 }
 
 /// Whether an error (of the types handlers pass to [`PageError::from_internal`]) is the

@@ -176,13 +176,8 @@ pub async fn send_invitation(
     org_name: &str,
     link: &str,
 ) -> Result<()> {
-    let letter = compose::invitation(
-        Texts::new(locale),
-        org_name,
-        link,
-        state.config.admin.invitation_ttl,
-    );
-    enqueue(state, &letter.to_message(email)?).await?;
+    let message = invitation(state, email, locale, org_name, link)?;
+    enqueue(state, &message).await?;
     Ok(())
 }
 
@@ -196,14 +191,21 @@ pub async fn send_invitation_in(
     org_name: &str,
     link: &str,
 ) -> Result<()> {
-    let letter = compose::invitation(
-        Texts::new(locale),
-        org_name,
-        link,
-        state.config.admin.invitation_ttl,
-    );
-    enqueue_in(tx, state, &letter.to_message(email)?).await?;
+    let message = invitation(state, email, locale, org_name, link)?;
+    enqueue_in(tx, state, &message).await?;
     Ok(())
+}
+
+/// The invitation message to `email` (the link is valid `admin.invitation_ttl`).
+fn invitation(
+    state: &AppState,
+    email: &str,
+    locale: Locale,
+    org_name: &str,
+    link: &str,
+) -> Result<Message> {
+    let ttl = state.config.admin.invitation_ttl;
+    compose::invitation(Texts::new(locale), org_name, link, ttl).to_message(email)
 }
 
 /// Queues a person's password-reset link (valid `ttl` seconds), asked for by an

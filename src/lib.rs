@@ -44,6 +44,7 @@ pub mod oidc;
 pub mod orgs;
 pub mod outbound;
 pub mod paging;
+pub mod redact;
 pub mod sms;
 pub mod state;
 pub mod store;

@@ -48,13 +48,7 @@ pub struct Created {
     pub secret: Option<String>,
 }
 
-impl std::fmt::Debug for Created {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Created")
-            .field("client", &self.client)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(Created { client });
 
 /// Registers a client, without an audit event (the operator's command and fixtures; the
 /// command records it with [`create_in`]).
@@ -228,13 +222,7 @@ pub struct CreatedView {
     pub client_secret: Option<String>,
 }
 
-impl std::fmt::Debug for CreatedView {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("CreatedView")
-            .field("client", &self.client)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(CreatedView { client });
 
 /// What a caller names when acting on clients: one client by id, or an organisation's (or
 /// the installation's) collection of clients. A refusal to someone without standing looks

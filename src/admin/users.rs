@@ -25,13 +25,7 @@ pub struct Prepared {
     hash: Option<String>,
 }
 
-impl std::fmt::Debug for Prepared {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Prepared")
-            .field("id", &self.id)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(Prepared { id });
 
 /// Creates an account; returns its `sub`.
 #[tracing::instrument(skip_all)]

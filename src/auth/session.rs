@@ -35,17 +35,13 @@ pub struct Session {
     pub acr: String,
 }
 
-impl std::fmt::Debug for Session {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Session")
-            .field("sid", &self.sid)
-            .field("user_id", &self.user_id)
-            .field("auth_time", &self.auth_time)
-            .field("amr", &self.amr)
-            .field("acr", &self.acr)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(Session {
+    sid,
+    user_id,
+    auth_time,
+    amr,
+    acr
+});
 
 impl From<SessionRow> for Session {
     fn from(r: SessionRow) -> Self {

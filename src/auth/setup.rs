@@ -39,14 +39,10 @@ pub struct SetupLink {
     pub superadmins_exist: bool,
 }
 
-impl std::fmt::Debug for SetupLink {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SetupLink")
-            .field("expires_at", &self.expires_at)
-            .field("superadmins_exist", &self.superadmins_exist)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(SetupLink {
+    expires_at,
+    superadmins_exist
+});
 
 /// Why a setup link could not be made.
 #[derive(Debug, thiserror::Error)]

@@ -60,21 +60,9 @@ pub struct S3Settings {
     pub timeout: Duration,
 }
 
-impl std::fmt::Debug for S3Settings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("S3Settings")
-            .field("name", &self.name)
-            .field("endpoint", &self.endpoint)
-            .field("region", &self.region)
-            .field("bucket", &self.bucket)
-            .field("prefix", &self.prefix)
-            .field("access_key_id", &self.access_key_id)
-            .field("secret_access_key", &"[redacted]")
-            .field("path_style", &self.path_style)
-            .field("timeout", &self.timeout)
-            .finish()
-    }
-}
+crate::redact::debug_showing!(S3Settings {
+    name, endpoint, region, bucket, prefix, access_key_id, path_style, timeout,
+} redacted { secret_access_key });
 
 /// One bucket (and prefix) as a backup destination. Its `Debug` shows the name, bucket and
 /// host only.

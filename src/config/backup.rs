@@ -73,26 +73,10 @@ pub struct DestinationConfig {
     pub keep_yearly: Option<KeepYearly>,
 }
 
-impl std::fmt::Debug for DestinationConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("DestinationConfig")
-            .field("name", &self.name)
-            .field("kind", &self.kind)
-            .field("path", &self.path)
-            .field("endpoint", &self.endpoint)
-            .field("region", &self.region)
-            .field("bucket", &self.bucket)
-            .field("prefix", &self.prefix)
-            .field("access_key_id", &self.access_key_id)
-            .field(
-                "secret_access_key",
-                &self.secret_access_key.as_ref().map(|_| "[redacted]"),
-            )
-            .field("secret_access_key_file", &self.secret_access_key_file)
-            .field("path_style", &self.path_style)
-            .finish()
-    }
-}
+crate::redact::debug_showing!(DestinationConfig {
+    name, kind, path, endpoint, region, bucket, prefix, access_key_id, secret_access_key_file,
+    path_style,
+} redacted { secret_access_key });
 
 impl BackupConfig {
     pub(super) fn validate(&self) -> Result<(), ConfigError> {

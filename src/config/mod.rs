@@ -282,29 +282,10 @@ impl Default for MailConfig {
     }
 }
 
-impl std::fmt::Debug for MailConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MailConfig")
-            .field("from", &self.from)
-            .field("outbox_dir", &self.outbox_dir)
-            .field("smtp_host", &self.smtp_host)
-            .field("smtp_port", &self.smtp_port)
-            .field("smtp_tls", &self.smtp_tls)
-            .field("smtp_username", &self.smtp_username)
-            .field(
-                "smtp_password",
-                &self.smtp_password.as_ref().map(|_| "[redacted]"),
-            )
-            .field("smtp_timeout", &self.smtp_timeout)
-            .field("smtp_allow_plain_loopback", &self.smtp_allow_plain_loopback)
-            .field("smtp_ca_file", &self.smtp_ca_file)
-            .field("dkim_domain", &self.dkim_domain)
-            .field("dkim_selector", &self.dkim_selector)
-            .field("dkim_key_file", &self.dkim_key_file)
-            .field("dkim_key", &self.dkim_key.as_ref().map(|_| "[redacted]"))
-            .finish()
-    }
-}
+crate::redact::debug_showing!(MailConfig {
+    from, outbox_dir, smtp_host, smtp_port, smtp_tls, smtp_username, smtp_timeout,
+    smtp_allow_plain_loopback, smtp_ca_file, dkim_domain, dkim_selector, dkim_key_file,
+} redacted { smtp_password, dkim_key });
 
 impl MailConfig {
     /// Checks the SMTP keys; messages name the key.

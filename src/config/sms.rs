@@ -82,29 +82,11 @@ impl Default for SmsConfig {
     }
 }
 
-impl std::fmt::Debug for SmsConfig {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmsConfig")
-            .field("gateway", &self.gateway)
-            .field("from", &self.from)
-            .field("outbox_dir", &self.outbox_dir)
-            .field("api_url", &self.api_url)
-            .field("account", &self.account)
-            .field("token", &self.token.as_ref().map(|_| "[redacted]"))
-            .field("timeout", &self.timeout)
-            .field("default_country", &self.default_country)
-            .field("allowed_countries", &self.allowed_countries)
-            .field("cooldown", &self.cooldown)
-            .field("per_number_daily", &self.per_number_daily)
-            .field("per_ip_daily", &self.per_ip_daily)
-            .field("per_person_daily", &self.per_person_daily)
-            .field("reserved_percent", &self.reserved_percent)
-            .field("per_org_daily", &self.per_org_daily)
-            .field("per_country_daily", &self.per_country_daily)
-            .field("global_daily", &self.global_daily)
-            .finish()
-    }
-}
+crate::redact::debug_showing!(SmsConfig {
+    gateway, from, outbox_dir, api_url, account, timeout, default_country, allowed_countries,
+    cooldown, per_number_daily, per_ip_daily, per_person_daily, reserved_percent, per_org_daily,
+    per_country_daily, global_daily,
+} redacted { token });
 
 /// A country calling code written as a string or a number.
 #[derive(Deserialize)]

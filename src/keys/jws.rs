@@ -73,14 +73,7 @@ pub struct SigningKey {
     rng: SystemRandom,
 }
 
-impl std::fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("kid", &self.kid)
-            .field("alg", &self.alg)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(SigningKey { kid, alg });
 
 /// Why a key or token was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

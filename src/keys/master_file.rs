@@ -59,14 +59,7 @@ pub struct Entry {
     pub key: [u8; 32],
 }
 
-impl std::fmt::Debug for Entry {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Entry")
-            .field("id", &self.id)
-            .field("state", &self.state)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(Entry { id, state });
 
 /// Why the file could not be read or written. Messages name the file and line, never a key.
 #[derive(Debug, thiserror::Error)]

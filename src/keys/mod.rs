@@ -105,11 +105,7 @@ pub struct KeyRing {
     loaded: RwLock<Arc<Loaded>>,
 }
 
-impl std::fmt::Debug for KeyRing {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyRing").finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(KeyRing {});
 
 impl KeyRing {
     /// Seals other data at rest (such as queued mail) with the master key. `context` is

@@ -64,14 +64,13 @@ pub struct Signer {
     key: Key,
 }
 
-impl std::fmt::Debug for Signer {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Signer")
-            .field("domain", &self.domain)
-            .field("selector", &self.selector)
-            .field("algorithm", &self.algorithm())
-            .field("key", &"[redacted]")
-            .finish()
+crate::redact::debug_showing!(Signer { domain, selector } redacted { key } computed {
+    algorithm = |s| s.algorithm()
+});
+
+impl crate::redact::Redactable for Key {
+    fn is_set(&self) -> bool {
+        true
     }
 }
 

@@ -36,14 +36,7 @@ pub struct Message {
     pub html: String,
 }
 
-impl std::fmt::Debug for Message {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Message")
-            .field("to", &self.to)
-            .field("subject", &self.subject)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(Message { to, subject });
 
 impl Message {
     /// A checked message.

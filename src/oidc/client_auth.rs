@@ -91,14 +91,7 @@ struct Presented {
     method: Method,
 }
 
-impl std::fmt::Debug for Presented {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Presented")
-            .field("client_id", &self.client_id)
-            .field("method", &self.method)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(Presented { client_id, method });
 
 /// Authenticates the client of a request from its `Authorization` header (if any) and form.
 pub async fn authenticate(

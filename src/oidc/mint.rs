@@ -37,14 +37,7 @@ pub struct AccessToken {
     pub expires_in: i64,
 }
 
-impl std::fmt::Debug for AccessToken {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AccessToken")
-            .field("jti", &self.jti)
-            .field("expires_in", &self.expires_in)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(AccessToken { jti, expires_in });
 
 /// What an access token issued for a person carries beyond the client's claims.
 #[derive(Debug, Clone, Copy)]

@@ -61,15 +61,11 @@ pub struct Pending {
     pub created_at: UnixTime,
 }
 
-impl std::fmt::Debug for Pending {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Pending")
-            .field("id", &self.id)
-            .field("params", &self.params)
-            .field("created_at", &self.created_at)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(Pending {
+    id,
+    params,
+    created_at
+});
 
 /// Why a pending request cannot be continued.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

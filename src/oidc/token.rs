@@ -31,15 +31,11 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
 }
 
-impl std::fmt::Debug for TokenResponse {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenResponse")
-            .field("token_type", &self.token_type)
-            .field("expires_in", &self.expires_in)
-            .field("scope", &self.scope)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(TokenResponse {
+    token_type,
+    expires_in,
+    scope
+});
 
 /// Handles a token request: `authorization` is the `Authorization` header, `form` the body.
 pub async fn exchange(

@@ -35,13 +35,7 @@ pub struct SmsMessage {
     pub body: String,
 }
 
-impl std::fmt::Debug for SmsMessage {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SmsMessage")
-            .field("to", &self.to)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(SmsMessage { to });
 
 /// Why an SMS could not be made or queued.
 #[derive(Debug, thiserror::Error)]
@@ -85,13 +79,7 @@ pub struct Sms {
     pub gateway: Box<dyn Gateway>,
 }
 
-impl std::fmt::Debug for Sms {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sms")
-            .field("gateway", &self.gateway.describe())
-            .finish()
-    }
-}
+crate::redact::debug_showing!(Sms {} computed { gateway = |s| s.gateway.describe() });
 
 impl Sms {
     /// The gateway the configuration asks for.

@@ -57,14 +57,7 @@ pub struct Client {
     pub created_at: i64,
 }
 
-impl std::fmt::Debug for Client {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Client")
-            .field("id", &self.id)
-            .field("public", &self.public)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(Client { id, public });
 
 impl Client {
     /// Whether the client may use a grant type.

@@ -28,18 +28,14 @@ pub struct StepRow {
     pub failures: i64,
 }
 
-impl std::fmt::Debug for StepRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StepRow")
-            .field("user_id", &self.user_id)
-            .field("first_amr", &self.first_amr)
-            .field("request_id", &self.request_id)
-            .field("step_up", &self.step_up)
-            .field("expires_at", &self.expires_at)
-            .field("failures", &self.failures)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(StepRow {
+    user_id,
+    first_amr,
+    request_id,
+    step_up,
+    expires_at,
+    failures
+});
 
 const COLUMNS: &str = "id_hash, user_id, first_amr, request_id, next, ip, user_agent, replaces, step_up, created_at, expires_at, failures";
 

@@ -22,14 +22,7 @@ pub struct SessionRow {
     pub expires_at: i64,
 }
 
-impl std::fmt::Debug for SessionRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SessionRow")
-            .field("sid", &self.sid)
-            .field("user_id", &self.user_id)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(SessionRow { sid, user_id });
 
 /// Where a session was started from (shown to the person and to superadmins).
 #[derive(Debug, Clone, Copy, Default)]

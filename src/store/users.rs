@@ -28,14 +28,7 @@ pub struct User {
     pub phone_verified: i64,
 }
 
-impl std::fmt::Debug for User {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("User")
-            .field("id", &self.id)
-            .field("disabled", &self.disabled)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(User { id, disabled });
 
 impl User {
     /// Whether the account may log in.

@@ -27,16 +27,12 @@ pub struct ChallengeRow {
     pub expires_at: i64,
 }
 
-impl std::fmt::Debug for ChallengeRow {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("ChallengeRow")
-            .field("id", &self.id)
-            .field("purpose", &self.purpose)
-            .field("user_id", &self.user_id)
-            .field("expires_at", &self.expires_at)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(ChallengeRow {
+    id,
+    purpose,
+    user_id,
+    expires_at
+});
 
 const COLUMNS: &str = "id, purpose, user_id, binding, state, created_at, expires_at";
 

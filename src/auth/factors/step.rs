@@ -49,16 +49,12 @@ pub struct Step {
     pub failures: i64,
 }
 
-impl std::fmt::Debug for Step {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Step")
-            .field("user_id", &self.user_id)
-            .field("first_amr", &self.first_amr)
-            .field("request_id", &self.request_id)
-            .field("step_up", &self.step_up)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(Step {
+    user_id,
+    first_amr,
+    request_id,
+    step_up
+});
 
 impl From<StepRow> for Step {
     fn from(r: StepRow) -> Self {

@@ -47,14 +47,10 @@ pub struct KeyRequest {
     pub requested_at: i64,
 }
 
-impl std::fmt::Debug for KeyRequest {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyRequest")
-            .field("purpose", &self.purpose)
-            .field("requested_at", &self.requested_at)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(KeyRequest {
+    purpose,
+    requested_at
+});
 
 /// The outbox channel of key requests.
 pub const CHANNEL: &str = "request";

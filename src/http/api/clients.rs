@@ -126,13 +126,7 @@ pub struct NewSecret {
     pub client_secret: String,
 }
 
-impl std::fmt::Debug for NewSecret {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("NewSecret")
-            .field("client_id", &self.client_id)
-            .finish_non_exhaustive()
-    }
-}
+crate::redact::debug_showing!(NewSecret { client_id });
 
 async fn list_owned(
     state: &AppState,

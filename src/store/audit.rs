@@ -6,7 +6,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::sql::{all, run};
+use crate::store::sql::{all, exec};
 use crate::store::{Conn, Db};
 
 /// One event to record.
@@ -46,8 +46,7 @@ pub async fn append(
         e.actor_id,
         e.organisation_id,
     );
-    run(db, sql, binds).await?;
-    Ok(())
+    exec(db, sql, binds).await
 }
 
 /// A recorded event.

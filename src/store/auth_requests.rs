@@ -6,7 +6,7 @@ use sqlx::FromRow;
 
 use crate::clock::UnixTime;
 use crate::store::Db;
-use crate::store::sql::{optional, run};
+use crate::store::sql::{exec, optional, run};
 
 /// A pending authorization request. `params` is JSON (see `oidc::authorize::AuthParams`).
 #[derive(Clone, FromRow)]
@@ -33,8 +33,7 @@ pub async fn insert(db: &Db, r: &AuthRequestRow) -> Result<(), sqlx::Error> {
         r.created_at,
         r.expires_at,
     );
-    run(db, sql, binds).await?;
-    Ok(())
+    exec(db, sql, binds).await
 }
 
 /// Finds an unexpired pending request.

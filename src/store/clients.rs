@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use crate::store::sql::{all, run};
+use crate::store::sql::{all, exec, run};
 use crate::store::{Conn, Db, Tx, flag, from_json_list, to_json_list};
 
 /// A registered client. `secret_hash` is the SHA-256 of a 256-bit secret, base64url.
@@ -232,8 +232,7 @@ pub async fn set_secret_hash(
     now: i64,
 ) -> Result<(), sqlx::Error> {
     let sql = "update clients set secret_hash = $1, updated_at = $2 where id = $3";
-    run(db, sql, (hash, now, id)).await?;
-    Ok(())
+    exec(db, sql, (hash, now, id)).await
 }
 
 /// Deletes a client (its grants, codes and refresh tokens go with it).

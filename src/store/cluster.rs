@@ -4,7 +4,7 @@
 
 use crate::clock::UnixTime;
 use crate::store::Db;
-use crate::store::sql::{all, optional, run};
+use crate::store::sql::{all, exec, optional, run};
 
 /// The setting naming the version the last upgrade was finished to.
 const FINISHED_VERSION: &str = "finished_version";
@@ -28,8 +28,7 @@ pub async fn heartbeat(
 ) -> Result<(), sqlx::Error> {
     let sql = "insert into node_versions (node, version, started_at, last_seen_at) values ($1, $2, $3, $4)
          on conflict (node) do update set version = $2, started_at = $3, last_seen_at = $4";
-    run(db, sql, (node, version, started_at, now)).await?;
-    Ok(())
+    exec(db, sql, (node, version, started_at, now)).await
 }
 
 /// Nodes seen since `since`, by name.
@@ -65,6 +64,5 @@ pub async fn set_finished_version(
 ) -> Result<(), sqlx::Error> {
     let sql = "insert into installation_settings (name, value, updated_at) values ($1, $2, $3)
          on conflict (name) do update set value = $2, updated_at = $3";
-    run(db, sql, (FINISHED_VERSION, version, now)).await?;
-    Ok(())
+    exec(db, sql, (FINISHED_VERSION, version, now)).await
 }

@@ -4,7 +4,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::sql::{optional, run};
+use crate::store::sql::{exec, optional, run};
 use crate::store::{Db, Tx};
 
 /// A code row (the hash, never the code).
@@ -46,8 +46,7 @@ pub async fn insert(tx: &mut Tx<'_>, c: &CodeRow) -> Result<(), sqlx::Error> {
         c.created_at,
         c.expires_at,
     );
-    run(tx, sql, binds).await?;
-    Ok(())
+    exec(tx, sql, binds).await
 }
 
 /// Consumes a code in one atomic statement.

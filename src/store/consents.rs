@@ -1,7 +1,7 @@
 //! `consents`: what a person has allowed a client, remembered so they are asked once.
 
 use crate::clock::UnixTime;
-use crate::store::sql::{all, optional, run};
+use crate::store::sql::{all, exec, optional, run};
 use crate::store::{Conn, Db, Tx};
 
 /// The scopes a person has granted a client, space-separated.
@@ -21,8 +21,7 @@ pub async fn upsert(
 ) -> Result<(), sqlx::Error> {
     let sql = "insert into consents (user_id, client_id, scope, created_at) values ($1, $2, $3, $4)
          on conflict (user_id, client_id) do update set scope = excluded.scope, created_at = excluded.created_at";
-    run(db, sql, (user_id, client_id, scope, now)).await?;
-    Ok(())
+    exec(db, sql, (user_id, client_id, scope, now)).await
 }
 
 /// A consent as the person sees it on their account page.

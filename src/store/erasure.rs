@@ -19,7 +19,7 @@
 use crate::clock::UnixTime;
 use crate::store::Db;
 use crate::store::export::{self, Person, bind_person, quote};
-use crate::store::sql::{all, optional, run};
+use crate::store::sql::{all, exec, optional};
 
 /// The id prefix of the goodbye message to an erased person: the delivery loop deletes such
 /// an outbox row as soon as it is sent ([`forget_sent`]), so their address does not outlive
@@ -263,8 +263,7 @@ pub async fn forget_sent(db: &Db, outbox_id: &str) -> Result<(), sqlx::Error> {
         return Ok(());
     }
     let sql = "delete from outbox where id = $1 and sent_at is not null";
-    run(db, sql, (outbox_id,)).await?;
-    Ok(())
+    exec(db, sql, (outbox_id,)).await
 }
 
 /// Whether `sub` was erased.

@@ -3,7 +3,7 @@
 //! members).
 
 use crate::clock::UnixTime;
-use crate::store::sql::{all, optional, run};
+use crate::store::sql::{all, exec, optional, run};
 use crate::store::{Conn, Db, from_json_list};
 
 /// Whether the flag `sql` reads for `id` is set (a missing row: not set).
@@ -25,8 +25,7 @@ pub async fn set_user_requires(
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
     let sql = "update users set second_factor = $1, updated_at = $2 where id = $3";
-    run(db, sql, (i64::from(on), now, user_id)).await?;
-    Ok(())
+    exec(db, sql, (i64::from(on), now, user_id)).await
 }
 
 /// Whether the organisation requires two factors of its members.

@@ -5,7 +5,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::sql::{optional, run};
+use crate::store::sql::{exec, optional, run};
 use crate::store::{Conn, Db, Tx};
 
 /// An authorization granted to a client for a person.
@@ -51,8 +51,7 @@ pub async fn insert(tx: &mut Tx<'_>, g: &GrantRow) -> Result<(), sqlx::Error> {
         g.created_at,
         g.expires_at,
     );
-    run(tx, sql, binds).await?;
-    Ok(())
+    exec(tx, sql, binds).await
 }
 
 /// Finds a grant.
@@ -70,8 +69,7 @@ pub async fn find_in(tx: &mut Tx<'_>, id: &str) -> Result<Option<GrantRow>, sqlx
 /// Revokes a grant (and so every token issued under it).
 pub async fn revoke(db: impl Into<Conn<'_>>, id: &str, now: UnixTime) -> Result<(), sqlx::Error> {
     let sql = "update grants set revoked_at = $1 where id = $2 and revoked_at is null";
-    run(db, sql, (now, id)).await?;
-    Ok(())
+    exec(db, sql, (now, id)).await
 }
 
 /// Revokes every grant made in a session (logout).

@@ -2,7 +2,7 @@
 
 use sqlx::FromRow;
 
-use crate::store::sql::{all, one, run};
+use crate::store::sql::{all, exec, one, run};
 use crate::store::{Backend, Conn, Db, Tx};
 
 /// A stored signing key. `private_key` is sealed with the master key (see `keys::master`).
@@ -73,8 +73,7 @@ pub async fn list(db: &Db) -> Result<Vec<KeyRow>, sqlx::Error> {
 
 /// Deletes keys by id (keys past their retention).
 pub async fn delete(db: &Db, id: &str) -> Result<(), sqlx::Error> {
-    run(db, "delete from signing_keys where id = $1", (id,)).await?;
-    Ok(())
+    exec(db, "delete from signing_keys where id = $1", (id,)).await
 }
 
 /// Replaces a key's sealed private part (master-key rotation) inside `tx`, only if it is still

@@ -6,7 +6,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::sql::{optional, run};
+use crate::store::sql::{exec, optional, run};
 use crate::store::{Conn, Db};
 
 /// A stored step. Its `Debug` leaves out the key.
@@ -56,8 +56,7 @@ pub async fn insert(db: &Db, s: &StepRow) -> Result<(), sqlx::Error> {
         s.created_at,
         s.expires_at,
     );
-    run(db, sql, binds).await?;
-    Ok(())
+    exec(db, sql, binds).await
 }
 
 /// The live step with this hash: unused, not expired, failures under `max_failures`.
@@ -100,8 +99,7 @@ pub async fn consume(
 
 /// Removes a step (abandoned by the person).
 pub async fn delete(db: &Db, id_hash: &str) -> Result<(), sqlx::Error> {
-    run(db, "delete from login_steps where id_hash = $1", (id_hash,)).await?;
-    Ok(())
+    exec(db, "delete from login_steps where id_hash = $1", (id_hash,)).await
 }
 
 /// Removes expired steps (used or not).

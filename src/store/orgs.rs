@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::sql::{all, optional, run};
+use crate::store::sql::{all, exec, optional, run};
 use crate::store::{Conn, Db, Tx, from_json_list, to_json_list};
 
 /// An organisation (tenant).
@@ -42,8 +42,7 @@ pub async fn insert(db: impl Into<Conn<'_>>, org: &Organisation) -> Result<(), s
         &org.default_locale,
         org.created_at,
     );
-    run(db, sql, binds).await?;
-    Ok(())
+    exec(db, sql, binds).await
 }
 
 /// Finds an organisation by id or by slug.
@@ -166,8 +165,7 @@ pub async fn update(
 ) -> Result<(), sqlx::Error> {
     let sql = "update organisations set slug = $1, name = $2, default_locale = $3, updated_at = $4 where id = $5";
     let binds = (&org.slug, &org.name, &org.default_locale, now, &org.id);
-    run(db, sql, binds).await?;
-    Ok(())
+    exec(db, sql, binds).await
 }
 
 /// Deletes an organisation (memberships, roles, its clients and invitations go with it).
@@ -200,8 +198,7 @@ pub async fn put_role(
 ) -> Result<(), sqlx::Error> {
     let sql = "insert into organisation_roles (organisation_id, name, description, created_at) values ($1, $2, $3, $4)
          on conflict (organisation_id, name) do update set description = excluded.description";
-    run(db, sql, (organisation_id, name, description, now)).await?;
-    Ok(())
+    exec(db, sql, (organisation_id, name, description, now)).await
 }
 
 /// Adds roles that are missing from the list (with empty descriptions).

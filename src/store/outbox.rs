@@ -11,7 +11,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::sql::{all, optional, run};
+use crate::store::sql::{all, exec, optional, run};
 use crate::store::{Conn, Db, Tx};
 
 /// A new message.
@@ -61,8 +61,7 @@ pub async fn insert(
 ) -> Result<(), sqlx::Error> {
     let sql = "insert into outbox (id, channel, recipient, payload, created_at, attempts, next_attempt_at)
          values ($1, $2, $3, $4, $5, 0, $5)";
-    run(db, sql, (m.id, m.channel, m.recipient, m.payload, now)).await?;
-    Ok(())
+    exec(db, sql, (m.id, m.channel, m.recipient, m.payload, now)).await
 }
 
 /// Enqueues a message unless one with the same id exists (a request processed again after a
@@ -105,8 +104,7 @@ pub async fn claim_due(
 pub async fn mark_sent(db: &Db, id: &str, now: UnixTime) -> Result<(), sqlx::Error> {
     let sql =
         "update outbox set sent_at = $1, claimed_until = null, last_error = null where id = $2";
-    run(db, sql, (now, id)).await?;
-    Ok(())
+    exec(db, sql, (now, id)).await
 }
 
 /// Records a failed attempt; the message is due again at `next_attempt_at`. `error` must not
@@ -118,8 +116,7 @@ pub async fn mark_failed(
     next_attempt_at: UnixTime,
 ) -> Result<(), sqlx::Error> {
     let sql = "update outbox set claimed_until = null, last_error = $1, next_attempt_at = $2 where id = $3";
-    run(db, sql, (error, next_attempt_at, id)).await?;
-    Ok(())
+    exec(db, sql, (error, next_attempt_at, id)).await
 }
 
 /// One message's delivery state.

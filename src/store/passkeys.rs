@@ -5,7 +5,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::sql::{all, one, optional, run};
+use crate::store::sql::{all, exec, one, optional, run};
 use crate::store::{Conn, Db};
 
 /// The unique constraint on `credential_id`.
@@ -40,8 +40,7 @@ pub async fn insert(db: impl Into<Conn<'_>>, row: &PasskeyRow) -> Result<(), sql
         r.created_at,
         r.last_used_at,
     );
-    run(db, sql, binds).await?;
-    Ok(())
+    exec(db, sql, binds).await
 }
 
 /// A person's passkeys, oldest first.

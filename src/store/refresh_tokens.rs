@@ -3,7 +3,7 @@
 //! (the grant).
 
 use crate::clock::UnixTime;
-use crate::store::sql::{optional, run};
+use crate::store::sql::{exec, optional, run};
 use crate::store::{Db, Tx};
 
 /// What presenting a refresh token found.
@@ -26,8 +26,7 @@ pub async fn insert(
     expires_at: UnixTime,
 ) -> Result<(), sqlx::Error> {
     let sql = "insert into refresh_tokens (token_hash, grant_id, created_at, expires_at) values ($1, $2, $3, $4)";
-    run(tx, sql, (token_hash, grant_id, now, expires_at)).await?;
-    Ok(())
+    exec(tx, sql, (token_hash, grant_id, now, expires_at)).await
 }
 
 /// Consumes a refresh token in one atomic statement.

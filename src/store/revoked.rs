@@ -2,13 +2,12 @@
 
 use crate::clock::UnixTime;
 use crate::store::Db;
-use crate::store::sql::{optional, run};
+use crate::store::sql::{exec, optional, run};
 
 /// Records a revoked access token until it would have expired anyway.
 pub async fn insert(db: &Db, jti: &str, expires_at: UnixTime) -> Result<(), sqlx::Error> {
     let sql = "insert into revoked_access_tokens (jti, expires_at) values ($1, $2) on conflict (jti) do nothing";
-    run(db, sql, (jti, expires_at)).await?;
-    Ok(())
+    exec(db, sql, (jti, expires_at)).await
 }
 
 /// Whether an access token was revoked.

@@ -4,7 +4,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::sql::{all, optional, run};
+use crate::store::sql::{all, exec, optional, run};
 use crate::store::{Conn, Db};
 
 /// A session row.
@@ -53,8 +53,7 @@ pub async fn insert(
         origin.ip,
         origin.user_agent,
     );
-    run(db, sql, binds).await?;
-    Ok(())
+    exec(db, sql, binds).await
 }
 
 /// Finds a session by the hash of its cookie value, if not past its absolute expiry.
@@ -71,20 +70,17 @@ pub async fn find(
 /// Records activity (called at most once a minute per session).
 pub async fn touch(db: &Db, id_hash: &str, now: UnixTime) -> Result<(), sqlx::Error> {
     let sql = "update sessions set last_seen_at = $1 where id_hash = $2";
-    run(db, sql, (now, id_hash)).await?;
-    Ok(())
+    exec(db, sql, (now, id_hash)).await
 }
 
 /// Ends a session by cookie hash.
 pub async fn delete(db: impl Into<Conn<'_>>, id_hash: &str) -> Result<(), sqlx::Error> {
-    run(db, "delete from sessions where id_hash = $1", (id_hash,)).await?;
-    Ok(())
+    exec(db, "delete from sessions where id_hash = $1", (id_hash,)).await
 }
 
 /// Ends a session by its public id.
 pub async fn delete_by_sid(db: impl Into<Conn<'_>>, sid: &str) -> Result<(), sqlx::Error> {
-    run(db, "delete from sessions where sid = $1", (sid,)).await?;
-    Ok(())
+    exec(db, "delete from sessions where sid = $1", (sid,)).await
 }
 
 /// Removes sessions past their absolute expiry.

@@ -82,6 +82,15 @@ pub async fn run<'q>(
     Ok(done.rows_affected())
 }
 
+/// [`run`] for a statement whose count of changed rows nobody reads.
+pub async fn exec<'q>(
+    conn: impl Into<Conn<'_>>,
+    sql: &'q str,
+    binds: impl Binds<'q>,
+) -> Result<(), sqlx::Error> {
+    run(conn, sql, binds).await.map(drop)
+}
+
 /// The row a query returns, if any, as `T` (a `FromRow` struct or a tuple), read on `on`: a
 /// pool (`db.pool()` for reads, `db.writer()`) or a connection (`&mut **tx`).
 pub async fn optional<'q, 'c, T: Row>(

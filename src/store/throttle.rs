@@ -3,7 +3,7 @@
 
 use crate::clock::UnixTime;
 use crate::store::Db;
-use crate::store::sql::{one, optional, run};
+use crate::store::sql::{exec, one, optional};
 
 /// Consecutive failures and when the last one happened.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -43,14 +43,12 @@ pub async fn record_failure(
 
 /// Clears a counter (after a successful login).
 pub async fn clear(db: &Db, key: &str) -> Result<(), sqlx::Error> {
-    run(db, "delete from login_throttle where key = $1", (key,)).await?;
-    Ok(())
+    exec(db, "delete from login_throttle where key = $1", (key,)).await
 }
 
 /// Takes back one counted failure (an attempt counted in advance that succeeded); the
 /// time of the last failure stays.
 pub async fn forgive(db: &Db, key: &str) -> Result<(), sqlx::Error> {
     let sql = "update login_throttle set failures = failures - 1 where key = $1 and failures > 0";
-    run(db, sql, (key,)).await?;
-    Ok(())
+    exec(db, sql, (key,)).await
 }

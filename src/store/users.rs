@@ -3,7 +3,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::sql::{all, optional, run};
+use crate::store::sql::{all, exec, optional};
 use crate::store::{Conn, Db, Tx, flag};
 
 /// A person's account. `password_hash` is an argon2id PHC string, never a password.
@@ -79,8 +79,7 @@ pub async fn insert(
         user.password_hash,
         now,
     );
-    run(db, sql, binds).await?;
-    Ok(())
+    exec(db, sql, binds).await
 }
 
 /// Finds a person by email (case-insensitive).
@@ -112,8 +111,7 @@ pub async fn set_password(
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
     let sql = "update users set password_hash = $1, must_change_password = $2, updated_at = $3 where id = $4";
-    run(db, sql, (hash, flag(must_change), now, id)).await?;
-    Ok(())
+    exec(db, sql, (hash, flag(must_change), now, id)).await
 }
 
 /// Grants or takes away installation authority.
@@ -124,8 +122,7 @@ pub async fn set_superadmin(
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
     let sql = "update users set superadmin = $1, updated_at = $2 where id = $3";
-    run(db, sql, (flag(on), now, id)).await?;
-    Ok(())
+    exec(db, sql, (flag(on), now, id)).await
 }
 
 /// Marks the email as verified (a link sent there was used).
@@ -135,8 +132,7 @@ pub async fn set_email_verified(
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
     let sql = "update users set email_verified = 1, updated_at = $1 where id = $2";
-    run(db, sql, (now, id)).await?;
-    Ok(())
+    exec(db, sql, (now, id)).await
 }
 
 /// The active accounts whose verified phone number is `phone` (E.164).
@@ -157,8 +153,7 @@ pub async fn set_phone(
 ) -> Result<(), sqlx::Error> {
     let sql = "update users set phone = $1, phone_verified = $2, updated_at = $3 where id = $4";
     let verified = flag(verified && phone.is_some());
-    run(db, sql, (phone, verified, now, id)).await?;
-    Ok(())
+    exec(db, sql, (phone, verified, now, id)).await
 }
 
 /// Replaces the email with a verified one; fails with [`EMAIL_UNIQUE`] when another account
@@ -170,8 +165,7 @@ pub async fn set_email(
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
     let sql = "update users set email = $1, email_normalized = $2, email_verified = 1, updated_at = $3 where id = $4";
-    run(db, sql, (email.trim(), normalize_email(email), now, id)).await?;
-    Ok(())
+    exec(db, sql, (email.trim(), normalize_email(email), now, id)).await
 }
 
 /// Whether any account exists.
@@ -197,8 +191,7 @@ pub async fn set_password_hash(
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
     let sql = "update users set password_hash = $1, updated_at = $2 where id = $3";
-    run(db, sql, (hash, now, id)).await?;
-    Ok(())
+    exec(db, sql, (hash, now, id)).await
 }
 
 /// Finds a person by id inside a transaction (the token endpoint reads grant, person and
@@ -218,6 +211,5 @@ pub async fn set_profile(
     now: UnixTime,
 ) -> Result<(), sqlx::Error> {
     let sql = "update users set name = $1, locale = $2, updated_at = $3 where id = $4";
-    run(db, sql, (name, locale, now, id)).await?;
-    Ok(())
+    exec(db, sql, (name, locale, now, id)).await
 }

@@ -7,7 +7,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::sql::{optional, run};
+use crate::store::sql::{exec, optional, run};
 use crate::store::{Conn, Db};
 
 /// The purpose of a registration challenge.
@@ -50,8 +50,7 @@ pub async fn insert(db: impl Into<Conn<'_>>, row: &ChallengeRow) -> Result<(), s
         r.created_at,
         r.expires_at,
     );
-    run(db, sql, binds).await?;
-    Ok(())
+    exec(db, sql, binds).await
 }
 
 /// Uses the challenge `id` of `purpose` issued to `binding`: marks it used and returns it, in

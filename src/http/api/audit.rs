@@ -100,11 +100,7 @@ async fn export(
     params(AuditQuery),
     responses(
         (status = 200, description = "A page of events.", body = crate::http::api::doc::EventPage),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn list_of_org(
@@ -127,11 +123,7 @@ pub async fn list_of_org(
     params(ExportQuery),
     responses(
         (status = 200, response = crate::http::api::doc::Export),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn export_of_org(
@@ -154,10 +146,7 @@ pub async fn export_of_org(
     params(AuditQuery),
     responses(
         (status = 200, description = "A page of events.", body = crate::http::api::doc::EventPage),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn list_all(
@@ -179,10 +168,7 @@ pub async fn list_all(
     params(ExportQuery),
     responses(
         (status = 200, response = crate::http::api::doc::Export),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn export_all(

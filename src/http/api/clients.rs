@@ -149,11 +149,7 @@ async fn list_owned(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of clients.", body = crate::http::api::doc::ClientPage),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn list_of_org(
@@ -176,10 +172,7 @@ pub async fn list_of_org(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of clients.", body = crate::http::api::doc::ClientPage),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn list_of_installation(
@@ -201,11 +194,7 @@ pub async fn list_of_installation(
     request_body = NewClient,
     responses(
         (status = 201, description = "The client, with its secret shown once.", body = CreatedView),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn create_for_org(
@@ -229,11 +218,7 @@ pub async fn create_for_org(
     request_body = NewClient,
     responses(
         (status = 201, description = "The client, with its secret shown once.", body = CreatedView),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn create_for_installation(
@@ -255,10 +240,7 @@ pub async fn create_for_installation(
     description = "Permission: `ClientRead` (org admin of the owner; superadmin for installation clients).",
     responses(
         (status = 200, description = "The client.", body = ClientView),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn get(
@@ -280,11 +262,7 @@ pub async fn get(
     request_body = ClientPatch,
     responses(
         (status = 200, description = "The client as it is now.", body = ClientView),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn update(
@@ -316,10 +294,7 @@ pub async fn update(
     description = "Permission: `ClientDelete` (org admin of the owner; superadmin for installation clients).",
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn delete(
@@ -341,11 +316,7 @@ pub async fn delete(
     description = "Permission: `ClientRotateSecret` (org admin of the owner; superadmin for installation clients). A public client has no secret (409).",
     responses(
         (status = 200, description = "The new secret.", body = NewSecret),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = 409, response = crate::http::api::doc::Conflict),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Missing, crate::http::api::doc::Conflicting, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn rotate_secret(

@@ -9,6 +9,7 @@
 //! The document is a contract: operation ids and paths equal [`super::table::ROUTES`]
 //! (a test checks it), and every answer the API tests receive is checked against it.
 
+use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
 use utoipa::openapi::content::ContentBuilder;
@@ -23,7 +24,7 @@ use utoipa::openapi::tag::TagBuilder;
 use utoipa::openapi::{
     InfoBuilder, LicenseBuilder, OpenApi as Document, Ref, RefOr, Required, ServerBuilder,
 };
-use utoipa::{Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
+use utoipa::{IntoResponses, Modify, OpenApi, PartialSchema, ToResponse, ToSchema};
 
 use crate::http::api::error::ErrorBody;
 use crate::http::api::table::PREFIX;
@@ -366,6 +367,47 @@ error_response!(
 error_response!(
     Error,
     "Any other error: 405 `method_not_allowed`, 413 `too_large`, 500 `internal_error` (never with details), 503 `temporarily_unavailable`."
+);
+
+/// Declares a set of error answers an operation lists in `responses(...)`, each a reference
+/// to one of the answers above, so an operation names what it may refuse in one word.
+macro_rules! refusals {
+    ($name:ident, $text:literal, $(($status:literal, $answer:ident)),+) => {
+        #[doc = $text]
+        pub struct $name;
+
+        impl IntoResponses for $name {
+            fn responses() -> BTreeMap<String, RefOr<Response>> {
+                BTreeMap::from([$((
+                    $status.to_string(),
+                    RefOr::Ref(Ref::from_response_name(stringify!($answer))),
+                )),+])
+            }
+        }
+    };
+}
+
+refusals!(
+    Refused,
+    "What every operation may answer: 401, 403 and the catch-all error.",
+    ("401", Unauthorized),
+    ("403", Forbidden),
+    ("default", Error)
+);
+refusals!(
+    Invalid,
+    "400: the request is malformed.",
+    ("400", BadRequest)
+);
+refusals!(
+    Missing,
+    "404: no such object (for this caller).",
+    ("404", NotFound)
+);
+refusals!(
+    Conflicting,
+    "409: conflicts with the current state.",
+    ("409", Conflict)
 );
 
 /// An error answer with this description.

@@ -34,11 +34,7 @@ pub struct NewInvitation {
     params(PageQuery),
     responses(
         (status = 200, description = "A page of invitations.", body = crate::http::api::doc::InvitationPage),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn list(
@@ -62,11 +58,7 @@ pub async fn list(
     request_body = NewInvitation,
     responses(
         (status = 201, description = "The invitation.", body = InvitationView),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn create(
@@ -89,10 +81,7 @@ pub async fn create(
     description = "Permission: `InvitationRevoke` (org admin).",
     responses(
         (status = 204, description = "Revoked."),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn revoke(

@@ -56,11 +56,7 @@ pub struct ResetSent {
     params(MemberQuery),
     responses(
         (status = 200, description = "A page of members.", body = crate::http::api::doc::MemberPage),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn list(
@@ -92,10 +88,7 @@ pub async fn list(
     description = "Permission: `MemberRead` (org admin). A person who is not a member of the organisation is not found.",
     responses(
         (status = 200, description = "The member.", body = MemberView),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn get(
@@ -116,11 +109,7 @@ pub async fn get(
     description = "Permission: `MemberRemove` (org admin). Their refresh tokens for this organisation stop working at once. The organisation's last admin can only be removed by a superadmin (409). The person is notified.",
     responses(
         (status = 204, description = "Removed."),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = 409, response = crate::http::api::doc::Conflict),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Missing, crate::http::api::doc::Conflicting, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn remove(
@@ -143,12 +132,7 @@ pub async fn remove(
     request_body = RolesBody,
     responses(
         (status = 200, description = "The member as they are now.", body = MemberView),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = 409, response = crate::http::api::doc::Conflict),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Conflicting, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn set_roles(
@@ -171,10 +155,7 @@ pub async fn set_roles(
     description = "Permission: `MemberSendReset` (org admin). The key goes to the member only; the answer says only that it was sent.",
     responses(
         (status = 202, description = "Sent to the member.", body = ResetSent),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn send_reset(
@@ -197,11 +178,7 @@ pub async fn send_reset(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of sessions.", body = crate::http::api::doc::SessionPage),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn list_sessions(
@@ -242,10 +219,7 @@ pub async fn list_sessions(
     description = "Permission: `SessionEnd` (org admin). The person is notified.",
     responses(
         (status = 204, description = "Ended."),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn end_session(

@@ -58,10 +58,7 @@ pub struct RoleBody {
     params(PageQuery),
     responses(
         (status = 200, description = "A page of organisations.", body = crate::http::api::doc::OrgPage),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn list(
@@ -84,11 +81,7 @@ pub async fn list(
     request_body = NewOrg,
     responses(
         (status = 201, description = "The new organisation.", body = crate::admin::orgs::OrgView),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 409, response = crate::http::api::doc::Conflict),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Conflicting, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn create(
@@ -117,10 +110,7 @@ pub async fn create(
     description = "Permission: `OrgRead` (org admin).",
     responses(
         (status = 200, description = "The organisation.", body = crate::admin::orgs::OrgView),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn get(
@@ -142,12 +132,7 @@ pub async fn get(
     request_body = OrgPatch,
     responses(
         (status = 200, description = "The organisation as it is now.", body = crate::admin::orgs::OrgView),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = 409, response = crate::http::api::doc::Conflict),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Conflicting, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn update(
@@ -174,10 +159,7 @@ pub async fn update(
     description = "Permission: `OrgDelete` (superadmin).",
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn delete(
@@ -200,11 +182,7 @@ pub async fn delete(
     params(PageQuery),
     responses(
         (status = 200, description = "A page of roles.", body = crate::http::api::doc::RolePage),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn list_roles(
@@ -235,11 +213,7 @@ pub async fn list_roles(
     request_body = RoleBody,
     responses(
         (status = 200, description = "The role.", body = Role),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn put_role(
@@ -262,11 +236,7 @@ pub async fn put_role(
     description = "Permission: `RoleWrite` (org admin).",
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = 409, response = crate::http::api::doc::Conflict),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Missing, crate::http::api::doc::Conflicting, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn delete_role(

@@ -27,10 +27,7 @@ pub struct TwoFactorsBody {
     description = "Permission: `OrgRead` (org admin). Admins of any organisation always use two factors (`login.admins_require_two_factors`).",
     responses(
         (status = 200, description = "The requirement.", body = OrgTwoFactors),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn get(
@@ -52,11 +49,7 @@ pub async fn get(
     request_body = TwoFactorsBody,
     responses(
         (status = 200, description = "The requirement as it is now.", body = OrgTwoFactors),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn set(

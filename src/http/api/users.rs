@@ -40,11 +40,7 @@ impl std::fmt::Debug for NewPassword {
     request_body = NewPassword,
     responses(
         (status = 204, description = "Set."),
-        (status = 400, response = crate::http::api::doc::BadRequest),
-        (status = 401, response = crate::http::api::doc::Unauthorized),
-        (status = 403, response = crate::http::api::doc::Forbidden),
-        (status = 404, response = crate::http::api::doc::NotFound),
-        (status = "default", response = crate::http::api::doc::Error),
+        crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Refused,
     ),
 )]
 pub async fn set_password(

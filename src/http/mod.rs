@@ -18,6 +18,7 @@ pub mod extract;
 pub mod headers;
 pub mod home;
 pub mod invite;
+pub mod json_body;
 pub mod login;
 pub mod login_keys;
 pub mod logout;

@@ -20,8 +20,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::rejection::JsonRejection;
-use axum::extract::{Json, Path, Request, State};
+use axum::extract::{Path, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -40,11 +39,11 @@ use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::extract::texts_for;
+use crate::http::json_body::{JsonBody, json_answer, json_error};
 use crate::http::login::{Context, posted_context, user_agent};
 use crate::http::page::render_status;
 use crate::http::page_form::PageForm;
 use crate::http::password_change;
-use crate::http::password_form::Early;
 use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
 use crate::oidc::pending::BINDING_COOKIE;
@@ -85,26 +84,30 @@ pub async fn only_when_on(State(state): State<AppState>, req: Request, next: Nex
 /// `POST /login/passkey/start`. Not `Debug`.
 #[derive(Deserialize)]
 pub struct LoginStart {
-    #[serde(default)]
-    pub req: Option<String>,
-    #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
-    pub next: Option<String>,
+    #[serde(flatten)]
+    pub login: LoginFields,
     /// Typed first: the person's passkeys are listed. Empty: discoverable.
     #[serde(default)]
     pub email: String,
 }
 
-/// `POST /login/passkey/finish` and `/account/passkeys/finish`. Not `Debug`.
+/// What every ceremony posts: the pending request and where to go after (login only), and
+/// the CSRF token.
 #[derive(Deserialize)]
-pub struct Finish {
+pub struct LoginFields {
     #[serde(default)]
     pub req: Option<String>,
     #[serde(default)]
     pub csrf: String,
     #[serde(default)]
     pub next: Option<String>,
+}
+
+/// `POST /login/passkey/finish` and `/account/passkeys/finish`. Not `Debug`.
+#[derive(Deserialize)]
+pub struct Finish {
+    #[serde(flatten)]
+    pub login: LoginFields,
     #[serde(default)]
     pub challenge_id: String,
     #[serde(default)]
@@ -148,15 +151,6 @@ pub struct PasskeysPage {
 }
 
 /// A JSON answer with `status`.
-fn json_answer(status: StatusCode, body: Value) -> Response {
-    (status, Json(body)).into_response()
-}
-
-/// A JSON refusal with a translated message.
-fn json_error(status: StatusCode, t: Texts, key: &'static str) -> Response {
-    json_answer(status, json!({ "error": t.t(key) }))
-}
-
 /// A JSON answer sending the browser to the login page, coming back to the passkeys page.
 fn json_login_again() -> Response {
     json_answer(
@@ -173,23 +167,16 @@ fn json_internal(e: impl std::fmt::Display + 'static, t: Texts) -> Response {
     crate::http::error::json_internal(e, t, "passkey")
 }
 
-/// The posted JSON, or a 400 JSON answer.
-fn parsed<T>(body: Result<Json<T>, JsonRejection>, t: Texts) -> Result<T, Early> {
-    body.map(|Json(b)| b)
-        .map_err(|r| json_error(r.status(), t, "passkeys.bad_request").into())
-}
-
 /// The login form's checks, answered as JSON: 403 for a CSRF failure, 400 for an expired or
 /// unknown pending request.
 async fn login_context(
     state: &AppState,
     headers: &HeaderMap,
-    req: Option<&str>,
-    csrf: &str,
-    next: Option<&str>,
+    posted: &LoginFields,
 ) -> Result<Context, Response> {
     let t = texts_for(headers, None);
-    posted_context(state, headers, req, csrf, next)
+    let (req, next) = (posted.req.as_deref(), posted.next.as_deref());
+    posted_context(state, headers, req, &posted.csrf, next)
         .await
         .map_err(|res| match res.status() {
             StatusCode::FORBIDDEN => json_error(StatusCode::FORBIDDEN, t, "error.csrf"),
@@ -223,40 +210,36 @@ fn session_binding(session: &Session) -> String {
 async fn post_login_start(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Json<LoginStart>, JsonRejection>,
-) -> Response {
-    let t = texts_for(&headers, None);
-    let body = match parsed(body, t) {
-        Ok(b) => b,
-        Err(res) => return res.into_response(),
-    };
-    let ctx = match login_context(
-        &state,
-        &headers,
-        body.req.as_deref(),
-        &body.csrf,
-        body.next.as_deref(),
-    )
-    .await
-    {
-        Ok(ctx) => ctx,
-        Err(res) => return res,
-    };
+    JsonBody(body): JsonBody<LoginStart>,
+) -> Result<Response, Response> {
+    let ctx = login_context(&state, &headers, &body.login).await?;
     let binding = login_binding(&headers, &ctx);
     let email = body.email.trim();
     let started = if email.is_empty() {
         passkeys::start_authentication(&state, None, &binding).await
     } else if email.len() > 320 {
-        return json_error(StatusCode::BAD_REQUEST, ctx.texts, "passkeys.bad_request");
+        return Err(json_error(
+            StatusCode::BAD_REQUEST,
+            ctx.texts,
+            "passkeys.bad_request",
+        ));
     } else {
         passkeys::start_authentication_for_email(&state, email, &binding).await
     };
+    Ok(challenge(started, ctx.texts))
+}
+
+/// The answer to a started ceremony: its challenge and the browser's options.
+fn challenge<E: std::fmt::Display + 'static>(
+    started: Result<passkeys::Started, E>,
+    t: Texts,
+) -> Response {
     match started {
         Ok(s) => json_answer(
             StatusCode::OK,
             json!({ "challenge_id": s.challenge_id, "options": s.options }),
         ),
-        Err(e) => json_internal(e, ctx.texts),
+        Err(e) => json_internal(e, t),
     }
 }
 
@@ -265,25 +248,9 @@ async fn post_login_finish(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Result<Json<Finish>, JsonRejection>,
-) -> Response {
-    let t = texts_for(&headers, None);
-    let body = match parsed(body, t) {
-        Ok(b) => b,
-        Err(res) => return res.into_response(),
-    };
-    let ctx = match login_context(
-        &state,
-        &headers,
-        body.req.as_deref(),
-        &body.csrf,
-        body.next.as_deref(),
-    )
-    .await
-    {
-        Ok(ctx) => ctx,
-        Err(res) => return res,
-    };
+    JsonBody(body): JsonBody<Finish>,
+) -> Result<Response, Response> {
+    let ctx = login_context(&state, &headers, &body.login).await?;
     let binding = login_binding(&headers, &ctx);
     let client_id = ctx.pending.as_ref().map(|p| p.params.client_id.clone());
     let replaces = cookies::get(&headers, SESSION_COOKIE).map(sha256_b64);
@@ -296,7 +263,7 @@ async fn post_login_finish(
         user_agent: user_agent(&headers),
         replaces: replaces.as_deref(),
     };
-    match passkey_login::log_in(&state, attempt).await {
+    Ok(match passkey_login::log_in(&state, attempt).await {
         Ok(Outcome::Throttled { retry_after }) => {
             let mut res = json_error(StatusCode::TOO_MANY_REQUESTS, ctx.texts, "login.throttled");
             res.headers_mut()
@@ -313,7 +280,7 @@ async fn post_login_finish(
             }
         }
         Err(e) => json_internal(e, ctx.texts),
-    }
+    })
 }
 
 /// The answer to a passkey login that signed in: the session cookie and where to go (the
@@ -380,15 +347,15 @@ fn fresh_session(
     session: Option<Session>,
     csrf: &str,
     t: Texts,
-) -> Result<Session, Early> {
+) -> Result<Session, Response> {
     let Some(session) = session else {
-        return Err(json_login_again().into());
+        return Err(json_login_again());
     };
     if !csrf::session_ok(&session, csrf) {
-        return Err(json_error(StatusCode::FORBIDDEN, t, "error.csrf").into());
+        return Err(json_error(StatusCode::FORBIDDEN, t, "error.csrf"));
     }
     if channels::fresh(state, &session).is_none() {
-        return Err(json_login_again().into());
+        return Err(json_login_again());
     }
     Ok(session)
 }
@@ -398,24 +365,15 @@ async fn post_register_start(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
     headers: HeaderMap,
-    body: Result<Json<RegisterStart>, JsonRejection>,
-) -> Response {
+    JsonBody(body): JsonBody<RegisterStart>,
+) -> Result<Response, Response> {
     let t = texts_for(&headers, None);
-    let body = match parsed(body, t) {
-        Ok(b) => b,
-        Err(res) => return res.into_response(),
-    };
-    let session = match fresh_session(&state, session, &body.csrf, t) {
-        Ok(s) => s,
-        Err(res) => return res.into_response(),
-    };
-    match passkeys::start_registration(&state, &session.user_id, &session_binding(&session)).await {
-        Ok(s) => json_answer(
-            StatusCode::OK,
-            json!({ "challenge_id": s.challenge_id, "options": s.options }),
-        ),
-        Err(e) => json_internal(e, t),
-    }
+    let session = fresh_session(&state, session, &body.csrf, t)?;
+    let binding = session_binding(&session);
+    Ok(challenge(
+        passkeys::start_registration(&state, &session.user_id, &binding).await,
+        t,
+    ))
 }
 
 /// `POST /account/passkeys/finish`.
@@ -424,17 +382,10 @@ async fn post_register_finish(
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Result<Json<Finish>, JsonRejection>,
-) -> Response {
+    JsonBody(body): JsonBody<Finish>,
+) -> Result<Response, Response> {
     let t = texts_for(&headers, None);
-    let body = match parsed(body, t) {
-        Ok(b) => b,
-        Err(res) => return res.into_response(),
-    };
-    let session = match fresh_session(&state, session, &body.csrf, t) {
-        Ok(s) => s,
-        Err(res) => return res.into_response(),
-    };
+    let session = fresh_session(&state, session, &body.login.csrf, t)?;
     let name = if body.name.trim().is_empty() {
         t.t("passkeys.default_name").to_string()
     } else {
@@ -451,7 +402,7 @@ async fn post_register_finish(
         &ip,
     )
     .await;
-    match finished {
+    Ok(match finished {
         Ok(Ok(_)) => json_answer(StatusCode::OK, json!({ "redirect": PAGE_PATH })),
         Ok(Err(refused)) => {
             let detail = json!({ "reason": refused.as_str() });
@@ -464,7 +415,7 @@ async fn post_register_finish(
             )
             .await
             {
-                return json_internal(e, t);
+                return Err(json_internal(e, t));
             }
             let key = if refused == Refused::Duplicate {
                 "passkeys.duplicate"
@@ -474,7 +425,7 @@ async fn post_register_finish(
             json_error(StatusCode::BAD_REQUEST, t, key)
         }
         Err(e) => json_internal(e, t),
-    }
+    })
 }
 
 /// The session of a posted account form with the right CSRF token, or the page to answer.

@@ -13,7 +13,6 @@
 //! cookie cleared. The rules are `auth::factors::passkey`'s.
 
 use axum::Router;
-use axum::extract::rejection::JsonRejection;
 use axum::extract::{Json, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -27,6 +26,7 @@ use crate::http::cookies;
 use crate::http::csrf;
 use crate::http::extract::ClientIp;
 use crate::http::extract::texts_for;
+use crate::http::json_body::{JsonBody, json_error};
 // The same JSON as a passkey login's finish (`req` and `next` unused: the step knows).
 use crate::http::passkeys::Finish as Body;
 use crate::http::second_factor::{STEP_COOKIE, current, logged_in};
@@ -45,25 +45,17 @@ pub fn routes() -> Router<AppState> {
         )
 }
 
-fn json_error(status: StatusCode, t: Texts, key: &'static str) -> Response {
-    (status, Json(json!({ "error": t.t(key) }))).into_response()
-}
-
 fn internal(e: impl std::fmt::Display + 'static, t: Texts) -> Response {
     crate::http::error::json_internal(e, t, "second-factor passkey")
 }
 
-/// The live step and the posted JSON after the step's CSRF check.
-async fn posted(
+/// The live step after the posted JSON's CSRF check, and its language.
+async fn checked_step(
     state: &AppState,
     headers: &HeaderMap,
-    body: Result<Json<Body>, JsonRejection>,
-) -> Result<(Step, Texts, Body), Response> {
+    body: &Body,
+) -> Result<(Step, Texts), Response> {
     let fallback = texts_for(headers, None);
-    let body = match body {
-        Ok(Json(b)) => b,
-        Err(r) => return Err(json_error(r.status(), fallback, "passkeys.bad_request")),
-    };
     let (s, t) = match current(state, headers).await {
         Ok(found) => found,
         Err(res) if res.status().is_server_error() => {
@@ -71,10 +63,10 @@ async fn posted(
         }
         Err(_) => return Err(ended(fallback)),
     };
-    if !csrf::step_ok(&state.keys, &s, &body.csrf) {
+    if !csrf::step_ok(&state.keys, &s, &body.login.csrf) {
         return Err(json_error(StatusCode::FORBIDDEN, t, "error.csrf"));
     }
-    Ok((s, t, body))
+    Ok((s, t))
 }
 
 /// The step is gone: say so and clear its cookie (the page offers to start over).
@@ -136,13 +128,14 @@ async fn answer(
 async fn post_start(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Json<Body>, JsonRejection>,
-) -> Response {
-    let (s, t, _) = match posted(&state, &headers, body).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
-    started(passkey::start(&state, &s).await, t, "passkeys.login_failed")
+    JsonBody(body): JsonBody<Body>,
+) -> Result<Response, Response> {
+    let (s, t) = checked_step(&state, &headers, &body).await?;
+    Ok(started(
+        passkey::start(&state, &s).await,
+        t,
+        "passkeys.login_failed",
+    ))
 }
 
 /// `POST /login/second/passkey/finish`.
@@ -150,32 +143,26 @@ async fn post_finish(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Result<Json<Body>, JsonRejection>,
-) -> Response {
-    let (s, t, body) = match posted(&state, &headers, body).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
+    JsonBody(body): JsonBody<Body>,
+) -> Result<Response, Response> {
+    let (s, t) = checked_step(&state, &headers, &body).await?;
     let ip = ip.to_string();
     let checked = passkey::check(&state, &s, &body.challenge_id, &body.credential, &ip).await;
-    answer(&state, &s, t, checked, "passkeys.login_failed").await
+    Ok(answer(&state, &s, t, checked, "passkeys.login_failed").await)
 }
 
 /// `POST /login/second/passkey/enrol/start`.
 async fn post_enrol_start(
     State(state): State<AppState>,
     headers: HeaderMap,
-    body: Result<Json<Body>, JsonRejection>,
-) -> Response {
-    let (s, t, _) = match posted(&state, &headers, body).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
-    started(
+    JsonBody(body): JsonBody<Body>,
+) -> Result<Response, Response> {
+    let (s, t) = checked_step(&state, &headers, &body).await?;
+    Ok(started(
         passkey::start_enrol(&state, &s).await,
         t,
         "passkeys.add_failed",
-    )
+    ))
 }
 
 /// `POST /login/second/passkey/enrol/finish`.
@@ -183,12 +170,9 @@ async fn post_enrol_finish(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: Result<Json<Body>, JsonRejection>,
-) -> Response {
-    let (s, t, body) = match posted(&state, &headers, body).await {
-        Ok(p) => p,
-        Err(res) => return res,
-    };
+    JsonBody(body): JsonBody<Body>,
+) -> Result<Response, Response> {
+    let (s, t) = checked_step(&state, &headers, &body).await?;
     let ip = ip.to_string();
     let checked = passkey::finish_enrol(
         &state,
@@ -199,5 +183,5 @@ async fn post_enrol_finish(
         &ip,
     )
     .await;
-    answer(&state, &s, t, checked, "passkeys.add_failed").await
+    Ok(answer(&state, &s, t, checked, "passkeys.add_failed").await)
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use askama::Template;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
@@ -13,9 +13,10 @@ use crate::admin::audit::{self, EventView, Query};
 use crate::i18n::Texts;
 use crate::state::AppState;
 
+use super::at_org::AtOrg;
 use super::context::{Admin, Fields, Stop};
+use super::org_path;
 use super::view::{Chrome, Pager, datetime, link, page};
-use super::{org_of, org_path};
 
 /// Kinds offered in the filter (others still show in the list and can be asked for).
 const KINDS: &[&str] = &[
@@ -91,12 +92,9 @@ pub struct AuditPage {
 
 /// `GET /admin/orgs/{org}/audit?kind=&cursor=`.
 pub async fn get_org(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(key): Path<String>,
+    AtOrg { state, admin, org }: AtOrg,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Stop> {
-    let org = org_of(&state, &admin, &key).await?;
     let path = format!("{}/audit", org_path(&org));
     let chrome = admin.org_chrome(&org, "audit");
     show(&state, &admin, chrome, Some(org.id), path, raw).await
@@ -305,12 +303,9 @@ fn details(detail: &serde_json::Value) -> Vec<(String, String)> {
 
 /// `GET /admin/orgs/{org}/audit/export?kind=`: JSON lines.
 pub async fn get_org_export(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(key): Path<String>,
+    AtOrg { state, admin, org }: AtOrg,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Stop> {
-    let org = org_of(&state, &admin, &key).await?;
     let name = format!("nyckel-audit-{}.jsonl", org.slug);
     export(&state, &admin, Some(org.id), &name, raw).await
 }

@@ -3,8 +3,7 @@
 //! address, whoever asks.
 
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
 
@@ -15,10 +14,11 @@ use crate::http::authorize::see_other;
 use crate::i18n::Texts;
 use crate::state::AppState;
 
+use super::at_org::{AtOrg, OrgForm};
 use super::clients::secret_page;
 use super::context::{Admin, Fields, Shown, Stop};
+use super::org_path;
 use super::view::{Chrome, ConfirmPage, date, enc, page};
-use super::{org_form, org_of, org_path};
 
 /// Loads a client of this organisation: a client of another owner does not exist here,
 /// whoever asks (404), even for a superadmin who may see it at its own address.
@@ -88,12 +88,10 @@ fn client_page(
 
 /// `GET /admin/orgs/{org}/clients/{id}`.
 pub async fn get_client(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, id)): Path<(String, String)>,
+    AtOrg { state, admin, org }: AtOrg,
+    Path((_, id)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Stop> {
-    let org = org_of(&state, &admin, &key).await?;
     let client = client_of(&state, &admin, &org, &id).await?;
     let shown = admin.done(&Fields::query(raw.as_deref()));
     Ok(client_page(&admin, &org, client, shown, None))
@@ -101,12 +99,9 @@ pub async fn get_client(
 
 /// `POST /admin/orgs/{org}/clients/{id}`: changes the name and redirect URIs.
 pub async fn post_edit(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, id)): Path<(String, String)>,
-    body: Bytes,
+    Path((_, id)): Path<(String, String)>,
+    OrgForm(AtOrg { state, admin, org }, form): OrgForm,
 ) -> Result<Response, Stop> {
-    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let client = client_of(&state, &admin, &org, &id).await?;
     let changes = ClientChanges {
         name: Some(form.text("name")),
@@ -136,12 +131,9 @@ pub async fn post_edit(
 /// `POST /admin/orgs/{org}/clients/{id}/rotate`: a new secret, shown once; the old one
 /// stops working at once.
 pub async fn post_rotate(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, id)): Path<(String, String)>,
-    body: Bytes,
+    Path((_, id)): Path<(String, String)>,
+    OrgForm(AtOrg { state, admin, org }, _): OrgForm,
 ) -> Result<Response, Stop> {
-    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     let client = client_of(&state, &admin, &org, &id).await?;
     match clients::rotate_secret(&state, &admin.caller, &client.client_id).await {
         Ok(secret) => Ok(secret_page(&admin, &org, client, Some(secret), false)),
@@ -151,11 +143,9 @@ pub async fn post_rotate(
 
 /// `GET /admin/orgs/{org}/clients/{id}/delete`: asks before deleting.
 pub async fn get_delete(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, id)): Path<(String, String)>,
+    AtOrg { state, admin, org }: AtOrg,
+    Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, Stop> {
-    let org = org_of(&state, &admin, &key).await?;
     let client = client_of(&state, &admin, &org, &id).await?;
     let t = admin.texts;
     let here = format!("{}/clients/{}", org_path(&org), enc(&client.client_id));
@@ -178,12 +168,9 @@ pub async fn get_delete(
 /// `POST /admin/orgs/{org}/clients/{id}/delete`: deletes the client; its grants and tokens
 /// end with it.
 pub async fn post_delete(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, id)): Path<(String, String)>,
-    body: Bytes,
+    Path((_, id)): Path<(String, String)>,
+    OrgForm(AtOrg { state, admin, org }, _): OrgForm,
 ) -> Result<Response, Stop> {
-    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     let client = client_of(&state, &admin, &org, &id).await?;
     clients::delete(&state, &admin.caller, &client.client_id)
         .await

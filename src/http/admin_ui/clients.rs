@@ -3,20 +3,19 @@
 //! once, as the answer to the form that made it; it is never in a URL or a later page.
 
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::RawQuery;
 use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::admin::clients::{self, ClientView, CreateClient};
 use crate::admin::orgs::OrgView;
 use crate::i18n::Texts;
-use crate::state::AppState;
 
+use super::at_org::{AtOrg, OrgForm};
 use super::context::{Admin, Fields, Shown, Stop};
 use super::members::{RoleChoice, role_choices};
+use super::org_path;
 use super::view::{Chrome, Pager, enc, page};
-use super::{org_form, org_of, org_path};
 
 /// The client list.
 #[derive(Template)]
@@ -31,12 +30,9 @@ pub struct ClientsPage {
 
 /// `GET /admin/orgs/{org}/clients?cursor=`.
 pub async fn get_list(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(key): Path<String>,
+    AtOrg { state, admin, org }: AtOrg,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Stop> {
-    let org = org_of(&state, &admin, &key).await?;
     let q = Fields::query(raw.as_deref());
     let cursor = q.some("cursor");
     let list = clients::list(&state, &admin.caller, Some(&org.id), cursor, None)
@@ -96,12 +92,7 @@ fn new_page(admin: &Admin, org: &OrgView, draft: ClientDraft, shown: Shown) -> R
 }
 
 /// `GET /admin/orgs/{org}/clients/new`.
-pub async fn get_new(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(key): Path<String>,
-) -> Result<Response, Stop> {
-    let org = org_of(&state, &admin, &key).await?;
+pub async fn get_new(AtOrg { state, admin, org }: AtOrg) -> Result<Response, Stop> {
     let draft = ClientDraft {
         name: String::new(),
         redirect_uris: String::new(),
@@ -130,12 +121,8 @@ pub struct SecretPage {
 /// `POST /admin/orgs/{org}/clients`: registers a client owned by the organisation and
 /// shows its secret once.
 pub async fn post_create(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(key): Path<String>,
-    body: Bytes,
+    OrgForm(AtOrg { state, admin, org }, form): OrgForm,
 ) -> Result<Response, Stop> {
-    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let visible = form.all("visible_roles");
     let redirect_uris = form.lines("redirect_uris");
     let admin_api = form.checked("admin_api");

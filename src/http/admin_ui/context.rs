@@ -218,6 +218,12 @@ impl From<Response> for Stop {
     }
 }
 
+impl From<Stop> for Response {
+    fn from(s: Stop) -> Response {
+        *s.0
+    }
+}
+
 impl IntoResponse for Stop {
     fn into_response(self) -> Response {
         *self.0

@@ -2,8 +2,7 @@
 //! open). The admin never sees the link: it goes to the invited address only.
 
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::response::Response;
 
 use crate::admin::invitations::{self, InvitationView};
@@ -12,10 +11,11 @@ use crate::http::authorize::see_other;
 use crate::i18n::Texts;
 use crate::state::AppState;
 
+use super::at_org::{AtOrg, OrgForm};
 use super::context::{Admin, Fields, Shown, Stop};
 use super::members::{RoleChoice, role_choices};
+use super::org_path;
 use super::view::{Chrome, Notice, Pager, datetime, page};
-use super::{org_form, org_of, org_path};
 
 /// One invitation in the list.
 pub struct InvitationLine {
@@ -50,12 +50,9 @@ struct Draft {
 
 /// `GET /admin/orgs/{org}/invite?cursor=`.
 pub async fn get_invite(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(key): Path<String>,
+    AtOrg { state, admin, org }: AtOrg,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Stop> {
-    let org = org_of(&state, &admin, &key).await?;
     let q = Fields::query(raw.as_deref());
     let draft = Draft {
         email: String::new(),
@@ -122,12 +119,8 @@ fn line(tz: &jiff::tz::TimeZone, i: InvitationView) -> InvitationLine {
 
 /// `POST /admin/orgs/{org}/invite`: invites `email` with the ticked roles.
 pub async fn post_invite(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(key): Path<String>,
-    body: Bytes,
+    OrgForm(AtOrg { state, admin, org }, form): OrgForm,
 ) -> Result<Response, Stop> {
-    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let draft = Draft {
         email: form.text("email").trim().to_string(),
         roles: form.all("roles"),
@@ -160,12 +153,9 @@ pub async fn post_invite(
 
 /// `POST /admin/orgs/{org}/invitations/{id}/revoke`.
 pub async fn post_revoke(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, id)): Path<(String, String)>,
-    body: Bytes,
+    Path((_, id)): Path<(String, String)>,
+    OrgForm(AtOrg { state, admin, org }, _): OrgForm,
 ) -> Result<Response, Stop> {
-    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     invitations::revoke(&state, &admin.caller, &org.id, &id)
         .await
         .map_err(|e| admin.fail(e))?;

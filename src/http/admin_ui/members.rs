@@ -3,8 +3,7 @@
 //! the roles here.
 
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::http::StatusCode;
 use axum::response::Response;
 
@@ -15,9 +14,10 @@ use crate::http::authorize::see_other;
 use crate::i18n::Texts;
 use crate::state::AppState;
 
+use super::at_org::{AtOrg, OrgForm};
 use super::context::{Admin, Fields, Shown, Stop};
+use super::org_path;
 use super::view::{Chrome, ConfirmPage, Pager, date, datetime, enc, link, page};
-use super::{org_form, org_of, org_path};
 
 /// The member list.
 #[derive(Template)]
@@ -33,12 +33,9 @@ pub struct MembersPage {
 
 /// `GET /admin/orgs/{org}/members?q=&cursor=`.
 pub async fn get_list(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(key): Path<String>,
+    AtOrg { state, admin, org }: AtOrg,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Stop> {
-    let org = org_of(&state, &admin, &key).await?;
     let q = Fields::query(raw.as_deref());
     let search = q.some("q");
     let cursor = q.some("cursor");
@@ -117,12 +114,10 @@ pub struct MemberPage {
 
 /// `GET /admin/orgs/{org}/members/{user}`.
 pub async fn get_member(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, user)): Path<(String, String)>,
+    AtOrg { state, admin, org }: AtOrg,
+    Path((_, user)): Path<(String, String)>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Stop> {
-    let org = org_of(&state, &admin, &key).await?;
     let shown = admin.done(&Fields::query(raw.as_deref()));
     member_page(&state, &admin, &org, &user, shown).await
 }
@@ -188,12 +183,9 @@ fn back_to(org: &OrgView, user: &str, done: &str) -> Response {
 /// `POST /admin/orgs/{org}/members/{user}/roles`: replaces the member's roles with the
 /// ticked ones.
 pub async fn post_roles(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, user)): Path<(String, String)>,
-    body: Bytes,
+    Path((_, user)): Path<(String, String)>,
+    OrgForm(AtOrg { state, admin, org }, form): OrgForm,
 ) -> Result<Response, Stop> {
-    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let roles = form.all("roles");
     match members::set_roles(&state, &admin.caller, &org.id, &user, &roles).await {
         Ok(_) => Ok(back_to(&org, &user, "roles_saved")),
@@ -204,12 +196,9 @@ pub async fn post_roles(
 /// `POST /admin/orgs/{org}/members/{user}/reset`: sends the member a password-reset key.
 /// The key goes to the member only; the page says so and shows nothing else.
 pub async fn post_reset(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, user)): Path<(String, String)>,
-    body: Bytes,
+    Path((_, user)): Path<(String, String)>,
+    OrgForm(AtOrg { state, admin, org }, _): OrgForm,
 ) -> Result<Response, Stop> {
-    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     match members::send_reset(&state, &admin.caller, &org.id, &user).await {
         Ok(()) => Ok(back_to(&org, &user, "reset_sent")),
         // Sent a moment ago (the person's mailbox is not flooded): said on the member page.
@@ -219,12 +208,9 @@ pub async fn post_reset(
 
 /// `POST /admin/orgs/{org}/members/{user}/sessions/{sid}/end`.
 pub async fn post_end_session(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, user, sid)): Path<(String, String, String)>,
-    body: Bytes,
+    Path((_, user, sid)): Path<(String, String, String)>,
+    OrgForm(AtOrg { state, admin, org }, _): OrgForm,
 ) -> Result<Response, Stop> {
-    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     sessions::end(&state, &admin.caller, &org.id, &user, &sid)
         .await
         .map_err(|e| admin.fail(e))?;
@@ -233,11 +219,9 @@ pub async fn post_end_session(
 
 /// `GET /admin/orgs/{org}/members/{user}/remove`: asks before removing.
 pub async fn get_remove(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, user)): Path<(String, String)>,
+    AtOrg { state, admin, org }: AtOrg,
+    Path((_, user)): Path<(String, String)>,
 ) -> Result<Response, Stop> {
-    let org = org_of(&state, &admin, &key).await?;
     let member = members::get(&state, &admin.caller, &org.id, &user)
         .await
         .map_err(|e| admin.fail(e))?;
@@ -267,12 +251,9 @@ fn remove_page(admin: &Admin, org: &OrgView, member: &MemberView, shown: Shown) 
 
 /// `POST /admin/orgs/{org}/members/{user}/remove`.
 pub async fn post_remove(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, user)): Path<(String, String)>,
-    body: Bytes,
+    Path((_, user)): Path<(String, String)>,
+    OrgForm(AtOrg { state, admin, org }, _): OrgForm,
 ) -> Result<Response, Stop> {
-    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     match members::remove(&state, &admin.caller, &org.id, &user).await {
         Ok(()) => Ok(see_other(&format!(
             "{}/members?done=member_removed",

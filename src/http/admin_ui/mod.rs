@@ -11,6 +11,7 @@
 //! page; an organisation the person has no standing in does not exist for them (404), and
 //! a member without the admin role gets 403.
 
+mod at_org;
 mod audit;
 mod client;
 mod clients;
@@ -27,7 +28,7 @@ use axum::routing::{get, post};
 
 use crate::admin::orgs::OrgView;
 use crate::state::AppState;
-use context::{Admin, Fields, Stop};
+use context::{Admin, Stop};
 
 /// The routes of the admin web UI.
 pub fn routes() -> Router<AppState> {
@@ -95,19 +96,6 @@ async fn org_of(state: &AppState, admin: &Admin, key: &str) -> Result<OrgView, S
     crate::admin::orgs::get(state, &admin.caller, key)
         .await
         .map_err(|e| admin.fail(e))
-}
-
-/// A form posted on an organisation's page: the CSRF check first (403, nothing looked
-/// up), then the organisation as in [`org_of`].
-async fn org_form(
-    state: &AppState,
-    admin: &Admin,
-    key: &str,
-    body: &[u8],
-) -> Result<(Fields, OrgView), Stop> {
-    let form = admin.form(body)?;
-    let org = org_of(state, admin, key).await?;
-    Ok((form, org))
 }
 
 /// The base path of an organisation's pages.

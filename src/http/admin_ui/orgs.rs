@@ -3,7 +3,7 @@
 
 use askama::Template;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
@@ -14,9 +14,10 @@ use crate::i18n::Texts;
 use crate::orgs::permissions::Action;
 use crate::state::AppState;
 
+use super::at_org::AtOrg;
 use super::context::{Admin, Fields, Shown, Stop};
+use super::org_path;
 use super::view::{Chrome, Pager, enc, page};
-use super::{org_of, org_path};
 
 /// The organisation switcher.
 #[derive(Template)]
@@ -70,11 +71,12 @@ fn no_admin(admin: &Admin) -> Stop {
 
 /// `GET /admin/orgs/{org}`: an organisation starts at its member list.
 pub async fn get_org(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(key): Path<String>,
+    AtOrg {
+        state: _,
+        admin: _,
+        org,
+    }: AtOrg,
 ) -> Result<Response, Stop> {
-    let org = org_of(&state, &admin, &key).await?;
     Ok(see_other(&format!("{}/members", org_path(&org))))
 }
 

@@ -2,8 +2,7 @@
 //! is built in: it can be described, not deleted.
 
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::response::Response;
 
 use crate::admin::AdminError;
@@ -14,9 +13,10 @@ use crate::i18n::Texts;
 use crate::state::AppState;
 use crate::store::orgs::Role;
 
+use super::at_org::{AtOrg, OrgForm};
 use super::context::{Admin, Fields, Shown, Stop};
+use super::org_path;
 use super::view::{Chrome, ConfirmPage, enc, page};
-use super::{org_form, org_of, org_path};
 
 /// The role list with the form for a new role.
 #[derive(Template)]
@@ -32,12 +32,9 @@ pub struct RolesPage {
 
 /// `GET /admin/orgs/{org}/roles`.
 pub async fn get_list(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(key): Path<String>,
+    AtOrg { state, admin, org }: AtOrg,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, Stop> {
-    let org = org_of(&state, &admin, &key).await?;
     let shown = admin.done(&Fields::query(raw.as_deref()));
     list_page(&state, &admin, &org, shown, String::new(), String::new()).await
 }
@@ -69,12 +66,8 @@ async fn list_page(
 /// `POST /admin/orgs/{org}/roles`: adds a role (a name already on the list is refused:
 /// edit that role instead).
 pub async fn post_add(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(key): Path<String>,
-    body: Bytes,
+    OrgForm(AtOrg { state, admin, org }, form): OrgForm,
 ) -> Result<Response, Stop> {
-    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let name = form.text("name").trim().to_string();
     let description = form.text("description");
     let existing = orgs::roles(&state, &admin.caller, &org.id)
@@ -137,23 +130,18 @@ fn role_page(admin: &Admin, org: &OrgView, role: Role, shown: Shown) -> Response
 
 /// `GET /admin/orgs/{org}/roles/{name}`.
 pub async fn get_role(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, name)): Path<(String, String)>,
+    AtOrg { state, admin, org }: AtOrg,
+    Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, Stop> {
-    let org = org_of(&state, &admin, &key).await?;
     let role = role_of(&state, &admin, &org, &name).await?;
     Ok(role_page(&admin, &org, role, Shown::plain()))
 }
 
 /// `POST /admin/orgs/{org}/roles/{name}`: changes the description.
 pub async fn post_edit(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, name)): Path<(String, String)>,
-    body: Bytes,
+    Path((_, name)): Path<(String, String)>,
+    OrgForm(AtOrg { state, admin, org }, form): OrgForm,
 ) -> Result<Response, Stop> {
-    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let mut role = role_of(&state, &admin, &org, &name).await?;
     let description = form.text("description");
     match orgs::put_role(&state, &admin.caller, &org.id, &name, &description).await {
@@ -187,11 +175,9 @@ fn delete_page(admin: &Admin, org: &OrgView, role: &Role, shown: Shown) -> Respo
 
 /// `GET /admin/orgs/{org}/roles/{name}/delete`: asks before deleting.
 pub async fn get_delete(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, name)): Path<(String, String)>,
+    AtOrg { state, admin, org }: AtOrg,
+    Path((_, name)): Path<(String, String)>,
 ) -> Result<Response, Stop> {
-    let org = org_of(&state, &admin, &key).await?;
     let role = role_of(&state, &admin, &org, &name).await?;
     Ok(delete_page(&admin, &org, &role, Shown::plain()))
 }
@@ -199,12 +185,9 @@ pub async fn get_delete(
 /// `POST /admin/orgs/{org}/roles/{name}/delete`: deletes the role (and takes it from every
 /// member who held it).
 pub async fn post_delete(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path((key, name)): Path<(String, String)>,
-    body: Bytes,
+    Path((_, name)): Path<(String, String)>,
+    OrgForm(AtOrg { state, admin, org }, _): OrgForm,
 ) -> Result<Response, Stop> {
-    let (_, org) = org_form(&state, &admin, &key, &body).await?;
     match orgs::delete_role(&state, &admin.caller, &org.id, &name).await {
         Ok(()) => Ok(to_list(&org, "role_deleted")),
         Err(e) => {

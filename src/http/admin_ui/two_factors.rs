@@ -2,8 +2,6 @@
 //! of its members (`auth::factors::settings`; the organisation's admins or a superadmin).
 
 use askama::Template;
-use axum::body::Bytes;
-use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 
@@ -12,9 +10,10 @@ use crate::auth::factors::settings;
 use crate::i18n::Texts;
 use crate::state::AppState;
 
+use super::at_org::{AtOrg, OrgForm};
 use super::context::{Admin, Stop};
+use super::org_path;
 use super::view::{Chrome, Notice, page};
-use super::{org_form, org_of, org_path};
 
 /// The page.
 #[derive(Template)]
@@ -47,23 +46,14 @@ async fn show(
 }
 
 /// `GET /admin/orgs/{org}/two-factors`.
-pub async fn get_page(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(key): Path<String>,
-) -> Result<Response, Stop> {
-    let org = org_of(&state, &admin, &key).await?;
+pub async fn get_page(AtOrg { state, admin, org }: AtOrg) -> Result<Response, Stop> {
     show(&state, &admin, &org, None).await
 }
 
 /// `POST /admin/orgs/{org}/two-factors` (`required` = `on` or `off`).
 pub async fn post_set(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(key): Path<String>,
-    body: Bytes,
+    OrgForm(AtOrg { state, admin, org }, form): OrgForm,
 ) -> Result<Response, Stop> {
-    let (form, org) = org_form(&state, &admin, &key, &body).await?;
     let on = match form.text("required").as_str() {
         "on" => true,
         "off" => false,

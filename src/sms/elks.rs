@@ -3,98 +3,63 @@
 //! message as JSON (`id`, `status: created`); a 2xx whose `status` is `failed` (or that holds
 //! no readable status) is not a delivery, and is retried like any other status.
 
-use reqwest::Url;
-
 use crate::config::Config;
 use crate::mail::backend::DeliveryError;
-use crate::sms::gateway::{Gateway, SendFuture};
-use crate::sms::http::{self, Endpoint};
+use crate::sms::form_account::{FormAccount, FormGateway};
+use crate::sms::gateway::SendFuture;
 use crate::sms::{SmsError, SmsMessage};
 
 /// 46elks' API when `sms.api_url` is unset.
 pub const DEFAULT_API_URL: &str = "https://api.46elks.com";
 
-/// A configured 46elks account. Its `Debug` shows the host only.
-#[derive(Clone)]
-pub struct Elks {
-    endpoint: Endpoint,
-    /// `.../a1/sms`.
-    url: Url,
-    username: String,
-    password: String,
-    from: String,
-}
-
-impl std::fmt::Debug for Elks {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.describe())
-    }
-}
+/// A configured 46elks account (`account` = API username, `token` = API password). Its
+/// `Debug` shows the host only.
+#[derive(Clone, Debug)]
+pub struct Elks(FormAccount);
 
 impl Elks {
-    /// The gateway of `[sms]` (`account` = API username, `token` = API password).
+    /// The gateway of `[sms]`.
     pub fn from_config(config: &Config) -> Result<Self, SmsError> {
-        let sms = &config.sms;
-        let (Some(username), Some(password)) = (&sms.account, &sms.token) else {
-            return Err(SmsError::Gateway(
-                "sms.gateway = \"46elks\" needs sms.account and sms.token".into(),
-            ));
-        };
-        let base = http::base_url(sms, DEFAULT_API_URL)?;
-        Ok(Self {
-            endpoint: Endpoint::new("46elks", sms, &base)?,
-            url: http::join(&base, &["a1", "sms"])?,
-            username: username.clone(),
-            password: password.clone(),
-            from: sms.from.trim().to_string(),
-        })
+        let path = |_: &str| vec!["a1", "sms"];
+        FormAccount::from_config(("46elks", "46elks"), config, DEFAULT_API_URL, path).map(Self)
     }
 
-    async fn deliver(&self, message: &SmsMessage) -> Result<(), DeliveryError> {
+    async fn send_one(&self, message: &SmsMessage) -> Result<(), DeliveryError> {
+        let account = &self.0;
         let form = [
-            ("from", self.from.as_str()),
+            ("from", account.from.as_str()),
             ("to", message.to.as_str()),
             ("message", message.body.as_str()),
         ];
-        let (status, body) = self
-            .endpoint
-            .post_form(&self.url, (&self.username, &self.password), &form)
-            .await?;
+        let (status, body) = account.post(&form).await?;
         if !status.is_success() {
             // 46elks explains errors in plain text that may quote the number: not kept.
-            return Err(self.endpoint.status_error(status, None));
+            return Err(account.endpoint.status_error(status, None));
         }
         let answer: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
-        match answer["status"].as_str() {
-            Some("failed") => Err(self
+        let refused = |what: &str| {
+            account
                 .endpoint
-                .error(&format!("answered HTTP {status} with status \"failed\""))),
+                .error(&format!("answered HTTP {status} {what}"))
+        };
+        match answer["status"].as_str() {
+            Some("failed") => Err(refused("with status \"failed\"")),
             Some(_) => {
-                tracing::debug!(
-                    gateway = "46elks",
-                    sms_id = answer["id"].as_str().unwrap_or("-"),
-                    "sms accepted"
-                );
+                let sms_id = answer["id"].as_str().unwrap_or("-");
+                tracing::debug!(gateway = "46elks", sms_id, "sms accepted");
                 Ok(())
             }
-            None => Err(self
-                .endpoint
-                .error(&format!("answered HTTP {status} without a message status"))),
+            None => Err(refused("without a message status")),
         }
     }
 }
 
-impl Gateway for Elks {
-    fn send<'a>(
-        &'a self,
-        _id: &'a str,
-        _created_at: i64,
-        message: &'a SmsMessage,
-    ) -> SendFuture<'a> {
-        Box::pin(self.deliver(message))
+impl FormGateway for Elks {
+    fn account(&self) -> &FormAccount {
+        &self.0
     }
 
-    fn describe(&self) -> String {
-        self.endpoint.describe()
+    fn deliver<'a>(&'a self, message: &'a SmsMessage) -> SendFuture<'a> {
+        Box::pin(self.send_one(message))
     }
 }

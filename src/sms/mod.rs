@@ -7,6 +7,7 @@
 //! gateway), [`twilio`], [`elks`], [`webhook`] (the HTTP gateways), [`limits`] (send limits).
 
 pub mod elks;
+mod form_account;
 pub mod gateway;
 mod http;
 pub mod limits;

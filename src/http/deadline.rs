@@ -1,8 +1,8 @@
 //! The request deadline: no request runs longer than `request_timeout`. When the database
 //! stops answering without closing its connections (a network partition, a hung server), a
 //! query can wait for TCP to give up, which takes many minutes; the deadline cuts the request
-//! off and answers 503 with `Retry-After` instead (protocol endpoints as OAuth JSON
-//! `temporarily_unavailable`, pages as the error page). Dropping the handler rolls back its
+//! off and answers 503 with `Retry-After` instead (the admin API in its own error shape,
+//! protocol endpoints as OAuth JSON `temporarily_unavailable`, pages as the error page). Dropping the handler rolls back its
 //! open transaction; the pool discards the connection (see `store::Db`).
 
 use std::time::Duration;
@@ -66,8 +66,8 @@ pub(crate) fn unavailable(path: &str, accept_language: Option<&str>) -> Response
 mod tests {
     use super::*;
 
-    #[test]
-    fn protocol_paths_get_json_and_pages_get_the_error_page() {
+    #[tokio::test]
+    async fn protocol_paths_get_json_and_pages_get_the_error_page() {
         let json = unavailable("/token", None);
         assert_eq!(json.status(), StatusCode::SERVICE_UNAVAILABLE);
         assert_eq!(json.headers()[header::RETRY_AFTER], "5");
@@ -76,6 +76,17 @@ mod tests {
                 .to_str()
                 .unwrap_or_default()
                 .starts_with("application/json")
+        );
+        let api = unavailable("/api/admin/v1/orgs", None);
+        assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(api.headers()[header::RETRY_AFTER], "5");
+        let body = axum::body::to_bytes(api.into_body(), 4096)
+            .await
+            .expect("the body");
+        let body: serde_json::Value = serde_json::from_slice(&body).expect("JSON");
+        assert_eq!(
+            body["error"]["code"], "temporarily_unavailable",
+            "the admin API answers in its own error shape: {body}"
         );
         let page = unavailable("/login", Some("sv"));
         assert_eq!(page.status(), StatusCode::SERVICE_UNAVAILABLE);

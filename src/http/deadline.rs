@@ -51,6 +51,9 @@ pub async fn limit(State(deadline): State<Duration>, req: Request, next: Next) -
 
 /// The 503 answer for `path` (with `Retry-After`).
 pub(crate) fn unavailable(path: &str, accept_language: Option<&str>) -> Response {
+    if path.starts_with(crate::http::api::table::PREFIX) {
+        return crate::http::api::error::ApiError::unavailable().into_response();
+    }
     if JSON_PREFIXES.iter().any(|p| path.starts_with(p)) {
         return OAuthJson(OAuthError {
             code: ErrorCode::TemporarilyUnavailable,

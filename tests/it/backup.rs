@@ -25,6 +25,15 @@ impl Site {
         (install, site)
     }
 
+    /// A site ([`Site::installed`]) whose database holds one account, `email` (no
+    /// password), backed up once; returns the backup's id too.
+    pub async fn backed_up(email: &str) -> (Install, Site, String) {
+        let (install, site) = Site::installed().await;
+        install.user(email);
+        let id = site.run(install.url());
+        (install, site, id)
+    }
+
     /// Writes `nyckel.toml` in `dir` with a fresh key pair and destinations `a` and `b`.
     pub fn new(dir: &Path) -> Site {
         let identity = dir.join("backup-identity.txt");
@@ -316,10 +325,8 @@ fn flip(file: &Path) -> Vec<u8> {
 
 #[tokio::test]
 async fn damaged_backups_and_wrong_keys_are_refused_and_the_target_is_untouched() {
-    let (install, site) = Site::installed().await;
+    let (install, site, id) = Site::backed_up("bo@example.org").await;
     let (d, url) = (install.path(), install.url());
-    install.user("bo@example.org");
-    let id = site.run(url);
     let part = |name: &str| d.join("site-a").join("backups").join(&id).join(name);
     let users_object = site.part_object(&id, "users");
     let memberships_object = site.part_object(&id, "memberships");

@@ -50,10 +50,8 @@ pub fn forge_backup(victim: &Site, evil: &Path) -> String {
 
 #[tokio::test]
 async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore() {
-    let (install, site) = Site::installed().await;
-    install.user("owner@example.org");
+    let (install, site, own) = Site::backed_up("owner@example.org").await;
     let (d, url) = (install.path(), install.url());
-    let own = site.run(url);
 
     // Ids sort by their second: the forged backup is made in a later one.
     std::thread::sleep(std::time::Duration::from_millis(1100));

@@ -14,9 +14,12 @@ async fn served_certificate(app: &TestApp) -> Vec<u8> {
         .tls_info(true)
         .build()
         .expect("client");
-    let res = client.get(app.url("/healthz")).send().await;
-    res.expect("healthz")
-        .extensions()
+    let res = client
+        .get(app.url("/healthz"))
+        .send()
+        .await
+        .expect("healthz");
+    res.extensions()
         .get::<reqwest::tls::TlsInfo>()
         .and_then(|i| i.peer_certificate())
         .expect("a peer certificate")

@@ -3,8 +3,8 @@
 //! authorization endpoint, the code redeemed, refresh tokens rotated, tokens checked at
 //! `/userinfo` and `/introspect`.
 
-use openidconnect::JsonWebKey;
-use openidconnect::core::{CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
+use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
+use openidconnect::{JsonWebKey, JsonWebKeyId};
 use serde_json::Value;
 
 use super::browser::{Browser, query};
@@ -117,17 +117,26 @@ pub async fn jwks_keys(http: &reqwest::Client, base: &str) -> Vec<(String, Strin
 pub async fn verify_at(http: &reqwest::Client, base: &str, jwt: &str) {
     let text = get_text(http, &format!("{base}/jwks")).await;
     let set: CoreJsonWebKeySet = serde_json::from_str(&text).expect("JWKS");
+    verify_signature(&set, jwt).unwrap_or_else(|e| panic!("{base}: {e}"));
+}
+
+/// Verifies `jwt`'s signature with the key of `set` its kid names (openidconnect's JWK
+/// implementation, not ours).
+pub fn verify_signature(set: &CoreJsonWebKeySet, jwt: &str) -> Result<(), String> {
     let (header, _) = decode(jwt);
-    let kid = field(&header, "kid");
-    let key = set
+    let kid = JsonWebKeyId::new(header["kid"].as_str().expect("kid").to_string());
+    let key: &CoreJsonWebKey = set
         .keys()
         .iter()
-        .find(|k| k.key_id().map(|id| id.as_str()) == Some(kid.as_str()))
-        .unwrap_or_else(|| panic!("{base} publishes kid {kid}"));
-    let alg = serde_json::from_value::<CoreJwsSigningAlgorithm>(header["alg"].clone());
+        .find(|k| k.key_id() == Some(&kid))
+        .ok_or_else(|| format!("kid {} is not published", kid.as_str()))?;
+    let alg: CoreJwsSigningAlgorithm =
+        serde_json::from_value(header["alg"].clone()).expect("known alg");
     let (signed, sig) = jwt.rsplit_once('.').expect("three parts");
-    let sig = nyckel::crypto::b64_decode(sig).expect("sig");
-    if let Err(e) = key.verify_signature(&alg.expect("known alg"), signed.as_bytes(), &sig) {
-        panic!("{base}: signature of kid {kid} does not verify: {e}");
-    }
+    key.verify_signature(
+        &alg,
+        signed.as_bytes(),
+        &nyckel::crypto::b64_decode(sig).expect("sig"),
+    )
+    .map_err(|e| format!("the signature of kid {} does not verify: {e}", kid.as_str()))
 }

@@ -280,10 +280,13 @@ pub fn skip_unless_sqlite(why: &str) -> bool {
 
 /// `GET url`; the body (the test fails when there is no answer).
 pub async fn get_text(http: &reqwest::Client, url: &str) -> String {
-    let answer = http.get(url).send().await;
-    let answer = answer.unwrap_or_else(|e| panic!("GET {url}: {e}"));
-    let body = answer.text().await;
-    body.unwrap_or_else(|e| panic!("GET {url}: the body: {e}"))
+    http.get(url)
+        .send()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .text()
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: the body: {e}"))
 }
 
 /// The admin API's name of an HTTP method.

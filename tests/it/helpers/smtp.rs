@@ -237,13 +237,17 @@ fn angle(command: &str) -> String {
 /// A TLS server configuration (ring, safe protocol versions, no client certificates) that
 /// presents `cert`, whose key is `key`.
 pub fn tls_server(cert: &rcgen::Certificate, key: &KeyPair) -> Arc<rustls::ServerConfig> {
-    let chain = vec![CertificateDer::from(cert.der().to_vec())];
-    let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let versions = rustls::ServerConfig::builder_with_provider(provider);
-    let builder = versions.with_safe_default_protocol_versions();
-    let config = builder.expect("versions").with_no_client_auth();
-    Arc::new(config.with_single_cert(chain, key).expect("server config"))
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from(cert.der().to_vec())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .expect("server config");
+    Arc::new(config)
 }
 
 /// Queues the test invitation (to anna@example.org, in Swedish, to Göteborgs Roddklubb)

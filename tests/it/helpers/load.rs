@@ -74,6 +74,10 @@ impl Fixture {
                 "--admin-api",
             ],
         );
+        assert!(
+            !service.1.is_empty(),
+            "the service client is shown its secret"
+        );
         Fixture {
             logins,
             members,

@@ -173,7 +173,12 @@ impl Cli {
         for g in grants {
             args.extend(["--grant-type", g]);
         }
-        self.client(name, &args)
+        let (id, secret) = self.client(name, &args);
+        assert!(
+            !secret.is_empty(),
+            "a confidential client is shown its secret"
+        );
+        (id, secret)
     }
 
     /// Opens the database.

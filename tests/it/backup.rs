@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::cli::nyckel;
 use crate::helpers::db;
+use crate::helpers::ops::{Install, on_postgres, skip_unless_postgres};
 
 /// A test installation with two `dir` destinations and an identity.
 pub struct Site {
@@ -17,6 +18,22 @@ pub struct Site {
 }
 
 impl Site {
+    /// A new installation ([`Install`]) configured as a site.
+    pub async fn installed() -> (Install, Site) {
+        let install = Install::new().await;
+        let site = Site::new(install.path());
+        (install, site)
+    }
+
+    /// A site ([`Site::installed`]) whose database holds one account, `email` (no
+    /// password), backed up once; returns the backup's id too.
+    pub async fn backed_up(email: &str) -> (Install, Site, String) {
+        let (install, site) = Site::installed().await;
+        install.user(email);
+        let id = site.run(install.url());
+        (install, site, id)
+    }
+
     /// Writes `nyckel.toml` in `dir` with a fresh key pair and destinations `a` and `b`.
     pub fn new(dir: &Path) -> Site {
         let identity = dir.join("backup-identity.txt");
@@ -92,36 +109,40 @@ impl Site {
             .object
     }
 
-    /// `nyckel backup verify <id> --destination <destination>` with this site's identity;
-    /// returns `(success, stdout, stderr)`.
-    pub fn verify_at(&self, db_url: &str, id: &str, destination: &str) -> (bool, String, String) {
-        self.backup(
-            db_url,
-            &[
-                "verify",
-                id,
-                "--identity",
-                self.identity(),
-                "--destination",
-                destination,
-            ],
-        )
+    /// `nyckel backup verify <id> <extra>` with this site's identity; returns `(success,
+    /// stdout, stderr)`.
+    pub fn verify_with(&self, db_url: &str, id: &str, extra: &[&str]) -> (bool, String, String) {
+        let args = [&["verify", id, "--identity", self.identity()][..], extra].concat();
+        self.backup(db_url, &args)
     }
 
-    /// Restores `id` into `into`.
+    /// `nyckel backup verify <id> --destination <destination>` with this site's identity.
+    pub fn verify_at(&self, db_url: &str, id: &str, destination: &str) -> (bool, String, String) {
+        self.verify_with(db_url, id, &["--destination", destination])
+    }
+
+    /// `nyckel backup restore <id> --into <into> <extra>` with this site's identity.
+    pub fn restore_with(&self, id: &str, into: &str, extra: &[&str]) -> (bool, String, String) {
+        let args = ["restore", id, "--identity", self.identity(), "--into", into];
+        self.backup(into, &[&args[..], extra].concat())
+    }
+
+    /// Restores `id` into `into`, reporting in JSON.
     pub fn restore(&self, id: &str, into: &str) -> (bool, String, String) {
-        self.backup(
-            into,
-            &[
-                "restore",
-                id,
-                "--identity",
-                self.identity(),
-                "--into",
-                into,
-                "--json",
-            ],
-        )
+        self.restore_with(id, into, &["--json"])
+    }
+
+    /// Restores `id` into `into`, which must succeed; returns the JSON report.
+    #[track_caller]
+    pub fn restored(&self, id: &str, into: &str) -> serde_json::Value {
+        let (ok, out, err) = self.restore(id, into);
+        assert!(ok, "restore of {id}: {out}\n{err}");
+        serde_json::from_str(out.trim()).expect("the report is JSON")
+    }
+
+    /// A new empty database of the suite's kind to restore into (see [`empty_database`]).
+    pub async fn empty_target(&self) -> db::Prepared {
+        empty_database(&self.dir, on_postgres()).await
     }
 }
 
@@ -136,6 +157,26 @@ pub async fn empty_database(dir: &Path, postgres: bool) -> db::Prepared {
         ));
     }
     db::empty_postgres().await
+}
+
+/// How many accounts with `email` the database at `url` holds.
+pub async fn accounts_with(url: &str, email: &str) -> i64 {
+    let db = connect(url).await;
+    let (n,): (i64,) = sqlx::query_as("select count(*) from users where email = $1")
+        .bind(email)
+        .fetch_one(db.pool())
+        .await
+        .expect("users");
+    db.close().await;
+    n
+}
+
+/// How many tables the database at `url` has (0: a restore left it untouched).
+pub async fn tables_in(url: &str) -> i64 {
+    let db = connect(url).await;
+    let n = table_count(&db).await;
+    db.close().await;
+    n
 }
 
 pub async fn connect(url: &str) -> nyckel::store::Db {
@@ -213,11 +254,10 @@ async fn backup_under_writes(source: &str, target_postgres: bool, d: &Path) {
     assert!(after > before, "writes continued during the backup");
     db.close().await;
 
-    let target_db = empty_database(d, target_postgres).await;
-    let target = target_db.url.clone();
-    let (ok, out, err) = site.restore(&id, &target);
+    let target = empty_database(d, target_postgres).await;
+    let (ok, out, err) = site.restore(&id, &target.url);
     assert!(ok, "restore: {out}\n{err}");
-    let restored = connect(&target).await;
+    let restored = connect(&target.url).await;
     let ids: Vec<(String,)> =
         sqlx::query_as("select id from organisations where id like 'w-%' order by id")
             .fetch_all(restored.pool())
@@ -250,19 +290,14 @@ async fn backup_under_writes(source: &str, target_postgres: bool, d: &Path) {
 
 #[tokio::test]
 async fn a_backup_taken_under_writes_restores_every_committed_row() {
-    let dir = tempfile::tempdir().expect("dir");
-    let url_db = db::prepare(dir.path()).await;
-    let url = url_db.url.clone();
-    backup_under_writes(&url, db::postgres_url().is_some(), dir.path()).await;
+    let install = Install::new().await;
+    backup_under_writes(install.url(), on_postgres(), install.path()).await;
 }
 
 #[tokio::test]
 async fn a_sqlite_backup_restores_into_postgresql_and_back() {
-    if db::postgres_url().is_none() {
-        // The SQLite pass restores SQLite into SQLite in the test above.
-        crate::helpers::skip::skip(
-            "PostgreSQL pass only: moves a backup between the two databases",
-        );
+    // The SQLite pass restores SQLite into SQLite in the test above.
+    if skip_unless_postgres("PostgreSQL pass only: moves a backup between the two databases") {
         return;
     }
     let dir = tempfile::tempdir().expect("dir");
@@ -274,10 +309,8 @@ async fn a_sqlite_backup_restores_into_postgresql_and_back() {
     backup_under_writes(&sqlite, true, d).await;
 
     // And PostgreSQL -> SQLite.
-    let dir2 = tempfile::tempdir().expect("dir");
-    let pg_db = db::prepare(dir2.path()).await;
-    let pg = pg_db.url.clone();
-    backup_under_writes(&pg, false, dir2.path()).await;
+    let pg = Install::new().await;
+    backup_under_writes(pg.url(), false, pg.path()).await;
 }
 
 /// Flips one byte in the middle of `file`; returns the original content.
@@ -292,20 +325,8 @@ fn flip(file: &Path) -> Vec<u8> {
 
 #[tokio::test]
 async fn damaged_backups_and_wrong_keys_are_refused_and_the_target_is_untouched() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    let postgres = db::postgres_url().is_some();
-    let (ok, _, err) = nyckel(
-        d,
-        &url,
-        &["user", "create", "--email", "bo@example.org"],
-        None,
-    );
-    assert!(ok, "{err}");
-    let site = Site::new(d);
-    let id = site.run(&url);
+    let (install, site, id) = Site::backed_up("bo@example.org").await;
+    let (d, url) = (install.path(), install.url());
     let part = |name: &str| d.join("site-a").join("backups").join(&id).join(name);
     let users_object = site.part_object(&id, "users");
     let memberships_object = site.part_object(&id, "memberships");
@@ -314,39 +335,25 @@ async fn damaged_backups_and_wrong_keys_are_refused_and_the_target_is_untouched(
 
     // Each damage, at site a only (site b keeps a good copy).
     let check_refused = |what: &str, expect: &str| {
-        let (ok, out, err) = site.verify_at(&url, &id, "a");
+        let (ok, out, err) = site.verify_at(url, &id, "a");
         assert!(!ok, "{what}: verify must fail: {out}");
         assert!(err.contains(expect), "{what}: {err}");
         (out, err)
     };
-    let check_restore_refused = |what: String, target: String| {
-        let (ok, out, err) = site.backup(
-            &target,
-            &[
-                "restore",
-                &id,
-                "--identity",
-                site.identity(),
-                "--into",
-                &target,
-                "--destination",
-                "a",
-            ],
-        );
+    // A restore from a into a new database fails with one clear line, the target untouched.
+    let check_restore_refused = async |what: &str| {
+        let target = site.empty_target().await;
+        let (ok, out, err) = site.restore_with(&id, &target.url, &["--destination", "a"]);
         assert!(!ok, "{what}: restore must fail: {out}");
         assert!(err.starts_with("nyckel: "), "{what}: one clear line: {err}");
+        assert_eq!(tables_in(&target.url).await, 0, "{what}: target untouched");
         err
     };
 
     let original = flip(&users);
     check_refused("flipped byte", "checksum");
-    let target_db = empty_database(d, postgres).await;
-    let target = target_db.url.clone();
-    let err = check_restore_refused("flipped byte".into(), target.clone());
+    let err = check_restore_refused("flipped byte").await;
     assert!(err.contains("checksum"), "{err}");
-    let t = connect(&target).await;
-    assert_eq!(table_count(&t).await, 0, "target untouched");
-    t.close().await;
 
     // The same byte flipped with the index updated to match: the signature over the index
     // catches it (and, were the index signed again, the manifest's checksums and age's
@@ -371,63 +378,35 @@ async fn damaged_backups_and_wrong_keys_are_refused_and_the_target_is_untouched(
     let full = std::fs::read(&users).expect("read");
     std::fs::write(&users, &full[..full.len() - 17]).expect("truncate");
     check_refused("truncated", "truncated");
-    let target_db = empty_database(d, postgres).await;
-    let target = target_db.url.clone();
-    check_restore_refused("truncated".into(), target.clone());
-    let t = connect(&target).await;
-    assert_eq!(table_count(&t).await, 0, "target untouched");
-    t.close().await;
+    check_restore_refused("truncated").await;
     std::fs::write(&users, &full).expect("undo truncate");
 
     let m = std::fs::read(&memberships).expect("read");
     std::fs::remove_file(&memberships).expect("remove");
     check_refused("missing part", &format!("{memberships_object} is missing"));
-    let target_db = empty_database(d, postgres).await;
-    let target = target_db.url.clone();
-    check_restore_refused("missing part".into(), target.clone());
-    let t = connect(&target).await;
-    assert_eq!(table_count(&t).await, 0, "target untouched");
-    t.close().await;
+    check_restore_refused("missing part").await;
     std::fs::write(&memberships, &m).expect("undo remove");
 
     // A wrong key: another identity.
-    let wrong = d.join("wrong-identity.txt");
-    let (ok, _, err) = nyckel(
-        d,
-        &url,
-        &["backup", "keygen", "--out", wrong.to_str().expect("utf8")],
-        None,
-    );
-    assert!(ok, "{err}");
+    let wrong_path = d.join("wrong-identity.txt");
+    let wrong = wrong_path.to_str().expect("utf8");
+    install.ok(&["backup", "keygen", "--out", wrong]);
+    let (ok, _, err) = site.backup(url, &["verify", &id, "--identity", wrong]);
+    assert!(!ok && err.contains("wrong key"), "{err}");
+    let target = site.empty_target().await;
     let (ok, _, err) = site.backup(
-        &url,
-        &["verify", &id, "--identity", wrong.to_str().expect("utf8")],
+        &target.url,
+        &["restore", &id, "--identity", wrong, "--into", &target.url],
     );
     assert!(!ok && err.contains("wrong key"), "{err}");
-    let target_db = empty_database(d, postgres).await;
-    let target = target_db.url.clone();
-    let (ok, _, err) = site.backup(
-        &target,
-        &[
-            "restore",
-            &id,
-            "--identity",
-            wrong.to_str().expect("utf8"),
-            "--into",
-            &target,
-        ],
-    );
-    assert!(!ok && err.contains("wrong key"), "{err}");
-    let t = connect(&target).await;
-    assert_eq!(table_count(&t).await, 0, "target untouched");
-    t.close().await;
+    assert_eq!(tables_in(&target.url).await, 0, "target untouched");
 
     // Undamaged again: both sites verify, and a restore never goes over a live database.
-    let (ok, out, err) = site.backup(&url, &["verify", &id, "--identity", site.identity()]);
+    let (ok, out, err) = site.verify_with(url, &id, &[]);
     assert!(ok, "{out}\n{err}");
-    let (ok, _, err) = site.restore(&id, &url);
+    let (ok, _, err) = site.restore(&id, url);
     assert!(!ok && err.contains("not empty"), "{err}");
-    let (ok, out, _) = site.backup(&url, &["list", "--json"]);
+    let (ok, out, _) = site.backup(url, &["list", "--json"]);
     assert!(ok);
     let list: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     assert!(
@@ -438,41 +417,30 @@ async fn damaged_backups_and_wrong_keys_are_refused_and_the_target_is_untouched(
 
 #[tokio::test]
 async fn erased_people_stay_erased_when_an_older_backup_is_restored() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
+    let (install, site) = Site::installed().await;
+    let url = install.url();
     for (email, org) in [
         ("kept@example.org", "Klubben"),
         ("gone@example.org", "Laget"),
     ] {
-        let (ok, _, err) = nyckel(d, &url, &["user", "create", "--email", email], None);
-        assert!(ok, "{err}");
-        let (ok, _, err) = nyckel(d, &url, &["org", "create", "--name", org], None);
-        assert!(ok, "{err}");
+        install.user(email);
+        install.ok(&["org", "create", "--name", org]);
         let slug = org.to_lowercase();
-        let (ok, _, err) = nyckel(
-            d,
-            &url,
-            &[
-                "org",
-                "add-member",
-                "--org",
-                &slug,
-                "--email",
-                email,
-                "--role",
-                "coach",
-            ],
-            None,
-        );
-        assert!(ok, "{err}");
+        install.ok(&[
+            "org",
+            "add-member",
+            "--org",
+            &slug,
+            "--email",
+            email,
+            "--role",
+            "coach",
+        ]);
     }
-    let site = Site::new(d);
-    let old = site.run(&url);
+    let old = site.run(url);
 
     // Erase one person after the backup; the next run writes the newer tombstone list.
-    let db = connect(&url).await;
+    let db = install.db().await;
     let (gone,): (String,) =
         sqlx::query_as("select id from users where email = 'gone@example.org'")
             .fetch_one(db.pool())
@@ -484,15 +452,12 @@ async fn erased_people_stay_erased_when_an_older_backup_is_restored() {
             .expect("erase")
     );
     db.close().await;
-    site.run(&url);
+    site.run(url);
 
-    let target_db = empty_database(d, db::postgres_url().is_some()).await;
-    let target = target_db.url.clone();
-    let (ok, out, err) = site.restore(&old, &target);
-    assert!(ok, "{out}\n{err}");
-    let report: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let target = site.empty_target().await;
+    let report = site.restored(&old, &target.url);
     assert_eq!(report["erased_again"], 1, "{report}");
-    let restored = connect(&target).await;
+    let restored = connect(&target.url).await;
     let emails: Vec<(String,)> = sqlx::query_as("select email from users order by email")
         .fetch_all(restored.pool())
         .await
@@ -522,14 +487,11 @@ async fn erased_people_stay_erased_when_an_older_backup_is_restored() {
 
 #[tokio::test]
 async fn a_failing_destination_is_reported_and_does_not_stop_the_others() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    let site = Site::new(d);
+    let (install, site) = Site::installed().await;
+    let url = install.url();
     // Site b cannot be written: its path is a file.
-    std::fs::write(d.join("site-b"), "not a folder").expect("file");
-    let (ok, out, err) = site.backup(&url, &["run", "--json"]);
+    std::fs::write(install.path().join("site-b"), "not a folder").expect("file");
+    let (ok, out, err) = site.backup(url, &["run", "--json"]);
     assert!(!ok, "exit status reports the failed destination");
     assert!(err.contains("failed at: b"), "{err}");
     let report: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
@@ -537,6 +499,6 @@ async fn a_failing_destination_is_reported_and_does_not_stop_the_others() {
     assert_eq!(report["destinations"][0]["ok"], true);
     assert_eq!(report["destinations"][1]["ok"], false);
     let id = report["id"].as_str().expect("id");
-    let (ok, out, err) = site.verify_at(&url, id, "a");
+    let (ok, out, err) = site.verify_at(url, id, "a");
     assert!(ok, "site a holds a good copy: {out}\n{err}");
 }

@@ -5,86 +5,40 @@
 //! backup still validates and the person logs in through the OIDC flow again.
 
 use crate::backup::{Site, empty_database};
-use crate::cli::{create_user, create_web_client, nyckel};
-use crate::flows::{Pkce, authorize_url, post_token};
-use crate::helpers::browser::{self, Browser, query};
-use crate::helpers::process::{ServerProcess, free_port};
-use crate::helpers::{PASSWORD, REDIRECT_URI, db};
+use crate::helpers::nodes::{Client, code_at, field, redeem, userinfo};
+use crate::helpers::ops::{Cli, Install, on_postgres};
+use crate::helpers::process::{ServerProcess, chosen_address};
 
-async fn login(
-    node: &ServerProcess,
-    client_id: &str,
-    secret: &str,
-    email: &str,
-) -> serde_json::Value {
-    let base = format!("https://localhost:{}", node.addr.port());
-    let browser = Browser {
-        client: browser::client(node.addr, true),
-        issuer: base.clone(),
-    };
-    let pkce = Pkce::new();
-    let page = browser
-        .authorize_and_login(
-            &authorize_url(&base, client_id, "openid", "s", Some(&pkce), &[]),
-            email,
-            PASSWORD,
-        )
-        .await;
-    let loc = page.location.expect("redirect to the client");
-    assert!(loc.starts_with(REDIRECT_URI), "{loc}");
-    let code = query(&loc)["code"].clone();
-    post_token(
-        &browser::client(node.addr, false),
-        &base,
-        client_id,
-        secret,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &pkce.verifier),
-        ],
-    )
-    .await
-}
-
-async fn userinfo(node: &ServerProcess, access_token: &str) -> reqwest::Response {
-    browser::client(node.addr, false)
-        .get(format!("https://localhost:{}/userinfo", node.addr.port()))
-        .bearer_auth(access_token)
-        .send()
-        .await
-        .expect("userinfo")
+/// Logs `email` in at `node` through the OIDC flow; the token response.
+async fn login(node: &ServerProcess, client: &Client, email: &str) -> serde_json::Value {
+    let code = code_at(&node.browser(), &node.base(), &client.0, email).await;
+    redeem(&node.http(), &node.base(), client, &code).await
 }
 
 #[tokio::test]
 async fn restore_drill_old_tokens_validate_and_people_log_in() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let postgres = db::postgres_url().is_some();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    create_user(d, &url, "drill@example.org");
-    let (client_id, secret) = create_web_client(d, &url);
+    let install = Install::new().await;
+    let (d, url) = (install.path(), install.url());
+    let postgres = on_postgres();
+    install.person("drill@example.org");
+    let client = install.web_client("App", &[]);
 
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let issuer = format!("https://localhost:{port}");
-    let node = ServerProcess::spawn(d, &url, &listen, &issuer, &[]);
-    let before = login(&node, &client_id, &secret, "drill@example.org").await;
-    let access = before["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_string();
-    assert_eq!(userinfo(&node, &access).await.status(), 200);
+    let (listen, issuer) = chosen_address();
+    let node = install.serve(&listen, &issuer, &[]);
+    let before = login(&node, &client, "drill@example.org").await;
+    let access = field(&before, "access_token");
+    assert_eq!(
+        userinfo(&node.http(), &node.base(), &access).await.status(),
+        200
+    );
     drop(node);
 
     let site = Site::new(d);
-    let id = site.run(&url);
+    let id = site.run(url);
 
     // Destroy the database.
     if postgres {
-        let db = crate::backup::connect(&url).await;
+        let db = install.db().await;
         sqlx::raw_sql("drop schema public cascade; create schema public")
             .execute(db.writer())
             .await
@@ -106,16 +60,9 @@ async fn restore_drill_old_tokens_validate_and_people_log_in() {
     std::fs::copy(d.join("keys/master.key"), fresh.join("keys/master.key")).expect("master key");
     std::fs::copy(&site.identity, fresh.join("identity.txt")).expect("identity");
     let restored_db = empty_database(fresh, postgres).await;
-    let restored = restored_db.url.clone();
-    let drill = |args: &[&str]| {
-        let mut all = vec!["backup"];
-        all.extend_from_slice(args);
-        let (ok, out, err) = nyckel(fresh, &restored, &all, None);
-        assert!(ok, "backup {args:?}: {out}\n{err}");
-        out
-    };
-    let listed: serde_json::Value =
-        serde_json::from_str(drill(&["list", "--json"]).trim()).expect("json");
+    let restored = Cli::new(fresh, &restored_db.url);
+    let drill = |args: &[&str]| restored.ok(&[&["backup"][..], args].concat());
+    let listed = restored.json(&["backup", "list"]);
     let newest = listed["items"][0]["backups"]
         .as_array()
         .expect("backups")
@@ -134,11 +81,11 @@ async fn restore_drill_old_tokens_validate_and_people_log_in() {
         "--identity",
         "identity.txt",
         "--into",
-        &restored,
+        restored.url(),
     ]);
 
-    let node = ServerProcess::spawn(fresh, &restored, &listen, &issuer, &[]);
-    let res = userinfo(&node, &access).await;
+    let node = restored.serve(&listen, &issuer, &[]);
+    let res = userinfo(&node.http(), &node.base(), &access).await;
     assert_eq!(
         res.status(),
         200,
@@ -146,7 +93,7 @@ async fn restore_drill_old_tokens_validate_and_people_log_in() {
     );
     let info: serde_json::Value = res.json().await.expect("json");
     assert!(info["sub"].is_string(), "{info}");
-    let after = login(&node, &client_id, &secret, "drill@example.org").await;
+    let after = login(&node, &client, "drill@example.org").await;
     assert!(
         after["id_token"].is_string(),
         "login after restore: {after}"

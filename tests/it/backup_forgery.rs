@@ -6,9 +6,8 @@
 
 use std::path::Path;
 
-use crate::backup::{Site, connect, empty_database};
-use crate::cli::nyckel;
-use crate::helpers::db;
+use crate::backup::{Site, accounts_with, tables_in};
+use crate::helpers::ops::Cli;
 
 /// The `backup.recipients` line of a site's `nyckel.toml`.
 fn recipients_line(site: &Site) -> String {
@@ -24,24 +23,15 @@ fn recipients_line(site: &Site) -> String {
 /// configured with the victim's recipients and the victim's destination `a` as its own.
 /// Returns the id of the backup it wrote there.
 pub fn forge_backup(victim: &Site, evil: &Path) -> String {
-    let url = format!("sqlite://{}", evil.join("evil.db").display());
+    let cli = Cli::new(
+        evil,
+        &format!("sqlite://{}", evil.join("evil.db").display()),
+    );
     // A new installation: database, master key and signing keys.
-    let (ok, _, err) = nyckel(evil, &url, &["keys", "list"], None);
-    assert!(ok, "{err}");
-    let (ok, _, err) = nyckel(
-        evil,
-        &url,
-        &["user", "create", "--email", "mallory@evil.example"],
-        None,
-    );
-    assert!(ok, "{err}");
-    let (ok, _, err) = nyckel(
-        evil,
-        &url,
-        &["user", "superadmin", "--email", "mallory@evil.example"],
-        None,
-    );
-    assert!(ok, "{err}");
+    cli.ok(&["keys", "list"]);
+    for command in ["create", "superadmin"] {
+        cli.ok(&["user", command, "--email", "mallory@evil.example"]);
+    }
     std::fs::write(
         evil.join("nyckel.toml"),
         format!(
@@ -51,35 +41,17 @@ pub fn forge_backup(victim: &Site, evil: &Path) -> String {
         ),
     )
     .expect("config");
-    let (ok, out, err) = nyckel(evil, &url, &["backup", "run", "--json"], None);
-    assert!(ok, "the other installation backs up: {out}\n{err}");
-    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
-    v["id"].as_str().expect("id").to_string()
-}
-
-async fn table_count(url: &str) -> i64 {
-    let db = connect(url).await;
-    let n = crate::backup::table_count(&db).await;
-    db.close().await;
-    n
+    // The other installation backs up.
+    cli.json(&["backup", "run"])["id"]
+        .as_str()
+        .expect("id")
+        .to_string()
 }
 
 #[tokio::test]
 async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let postgres = db::postgres_url().is_some();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    let (ok, _, err) = nyckel(
-        d,
-        &url,
-        &["user", "create", "--email", "owner@example.org"],
-        None,
-    );
-    assert!(ok, "{err}");
-    let site = Site::new(d);
-    let own = site.run(&url);
+    let (install, site, own) = Site::backed_up("owner@example.org").await;
+    let (d, url) = (install.path(), install.url());
 
     // Ids sort by their second: the forged backup is made in a later one.
     std::thread::sleep(std::time::Duration::from_millis(1100));
@@ -99,7 +71,7 @@ async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore(
     ] {
         let mut args = args;
         args.extend(["--identity", site.identity(), "--destination", "a"]);
-        let (ok, out, err) = site.backup(&url, &args);
+        let (ok, out, err) = site.backup(url, &args);
         assert!(
             !ok,
             "verify {args:?} must refuse the forged backup: {out}\n{err}"
@@ -111,29 +83,17 @@ async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore(
     }
 
     // restore: refused, whichever destination is asked, and the target stays empty.
-    for only in [None, Some("a")] {
-        let target_db = empty_database(d, postgres).await;
-        let target = target_db.url.clone();
-        let mut args = vec![
-            "restore",
-            forged.as_str(),
-            "--identity",
-            site.identity(),
-            "--into",
-            target.as_str(),
-        ];
-        if let Some(only) = only {
-            args.extend(["--destination", only]);
-        }
-        let (ok, out, err) = site.backup(&target, &args);
+    for only in [&[][..], &["--destination", "a"][..]] {
+        let target = site.empty_target().await;
+        let (ok, out, err) = site.restore_with(&forged, &target.url, only);
         assert!(!ok, "restore must refuse the forged backup: {out}\n{err}");
         assert!(err.starts_with("nyckel: "), "one clear line: {err}");
         assert!(err.contains("trusted"), "{err}");
-        assert_eq!(table_count(&target).await, 0, "target untouched");
+        assert_eq!(tables_in(&target.url).await, 0, "target untouched");
     }
 
     // The listing tells them apart, and retention leaves the stranger's backup alone.
-    let (ok, out, err) = site.backup(&url, &["list", "--destination", "a", "--json"]);
+    let (ok, out, err) = site.backup(url, &["list", "--destination", "a", "--json"]);
     assert!(ok, "{err}");
     let list: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     let backups = list["items"][0]["backups"].as_array().expect("backups");
@@ -146,7 +106,7 @@ async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore(
     };
     assert_eq!(signature(&own), "trusted", "{list}");
     assert_eq!(signature(&forged), "untrusted", "{list}");
-    let (ok, out, err) = site.backup(&url, &["prune", "--dry-run", "--json"]);
+    let (ok, out, err) = site.backup(url, &["prune", "--dry-run", "--json"]);
     assert!(ok, "{err}");
     let pruned: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     assert_eq!(
@@ -159,18 +119,7 @@ async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore(
     // The installation's own backup still verifies and restores. The stranger also left a
     // tombstone list at a: it is not applied (its erasures are not ours), and the reports say
     // so.
-    let (ok, out, err) = site.backup(
-        &url,
-        &[
-            "verify",
-            &own,
-            "--identity",
-            site.identity(),
-            "--destination",
-            "a",
-            "--json",
-        ],
-    );
+    let (ok, out, err) = site.verify_with(url, &own, &["--destination", "a", "--json"]);
     assert!(ok, "{out}\n{err}");
     let verified: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     assert!(
@@ -179,11 +128,8 @@ async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore(
             .contains(&format!("tombstones/{forged}")),
         "{verified}"
     );
-    let target_db = empty_database(d, postgres).await;
-    let target = target_db.url.clone();
-    let (ok, out, err) = site.restore(&own, &target);
-    assert!(ok, "{out}\n{err}");
-    let report: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let target = site.empty_target().await;
+    let report = site.restored(&own, &target.url);
     assert_eq!(report["destination"], "a", "{report}");
     assert!(
         report["warnings"]
@@ -191,12 +137,5 @@ async fn a_backup_made_by_another_installation_is_refused_by_verify_and_restore(
             .contains(&format!("tombstones/{forged}")),
         "{report}"
     );
-    let restored = connect(&target).await;
-    let (n,): (i64,) = sqlx::query_as("select count(*) from users where email = $1")
-        .bind("mallory@evil.example")
-        .fetch_one(restored.pool())
-        .await
-        .expect("users");
-    assert_eq!(n, 0);
-    restored.close().await;
+    assert_eq!(accounts_with(&target.url, "mallory@evil.example").await, 0);
 }

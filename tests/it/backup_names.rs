@@ -2,19 +2,14 @@
 //! names nor the plaintext `index.json` name a table, so the size of each table cannot be read
 //! off a listing. (Object sizes are visible; docs/backups.md says so.)
 
-use crate::backup::{Site, connect};
-use crate::helpers::db;
+use crate::backup::Site;
 
 #[tokio::test]
 async fn object_names_and_the_index_name_no_table() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    let site = Site::new(d);
-    let id = site.run(&url);
+    let (install, site) = Site::installed().await;
+    let id = site.run(install.url());
 
-    let source = connect(&url).await;
+    let source = install.db().await;
     let tables: Vec<String> = nyckel::store::dump::schema(&source)
         .await
         .expect("schema")
@@ -25,7 +20,7 @@ async fn object_names_and_the_index_name_no_table() {
     assert!(tables.iter().any(|t| t == "users"), "{tables:?}");
 
     for dest in ["site-a", "site-b"] {
-        let folder = d.join(dest).join("backups").join(&id);
+        let folder = install.path().join(dest).join("backups").join(&id);
         let names: Vec<String> = std::fs::read_dir(&folder)
             .expect("backup folder")
             .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())

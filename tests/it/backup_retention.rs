@@ -519,12 +519,8 @@ fn schedule_and_retention_settings_are_checked() {
 
 #[tokio::test]
 async fn backup_prune_command_applies_each_destinations_policy() {
-    use crate::backup::Site;
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    let site = Site::new(d);
+    let (install, site) = crate::backup::Site::installed().await;
+    let (d, url) = (install.path(), install.url());
     // Destination b (the last table in the file) keeps only the newest backup.
     let mut toml = std::fs::read_to_string(d.join("nyckel.toml")).expect("config");
     toml.push_str("keep_daily = 1\nkeep_weekly = 0\nkeep_monthly = 0\nkeep_yearly = 0\n");
@@ -536,13 +532,13 @@ async fn backup_prune_command_applies_each_destinations_policy() {
             if i > 0 {
                 std::thread::sleep(std::time::Duration::from_millis(1100));
             }
-            site.run(&url)
+            site.run(url)
         })
         .collect();
-    let (ok, _, err) = site.backup(&url, &["pin", &ids[0], "--destination", "a"]);
+    let (ok, _, err) = site.backup(url, &["pin", &ids[0], "--destination", "a"]);
     assert!(ok, "{err}");
     let listed = |name: &str| {
-        let (ok, out, err) = site.backup(&url, &["list", "--destination", name, "--json"]);
+        let (ok, out, err) = site.backup(url, &["list", "--destination", name, "--json"]);
         assert!(ok, "{err}");
         let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
         let mut ids: Vec<String> = v["items"][0]["backups"]
@@ -556,7 +552,7 @@ async fn backup_prune_command_applies_each_destinations_policy() {
     };
     // Dry run: nothing goes, the plan is printed. All three are from today: a keeps the
     // newest and its pinned one, b only the newest.
-    let (ok, out, err) = site.backup(&url, &["prune", "--dry-run"]);
+    let (ok, out, err) = site.backup(url, &["prune", "--dry-run"]);
     assert!(ok, "{err}");
     assert!(
         out.contains(&format!("a: kept 2, would delete 1: {}", ids[1])),
@@ -564,7 +560,7 @@ async fn backup_prune_command_applies_each_destinations_policy() {
     );
     assert!(out.contains("b: kept 1, would delete 2"), "{out}");
     assert_eq!(listed("a").len(), 3);
-    let (ok, out, err) = site.backup(&url, &["prune"]);
+    let (ok, out, err) = site.backup(url, &["prune"]);
     assert!(ok, "{out}\n{err}");
     assert_eq!(listed("a"), vec![ids[0].clone(), ids[2].clone()]);
     assert_eq!(listed("b"), vec![ids[2].clone()]);

@@ -8,13 +8,22 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use crate::backup::{Site, connect};
-use crate::helpers::db;
-use crate::helpers::process::{ServerProcess, free_port};
+use crate::helpers::ops::Install;
+use crate::helpers::process::chosen_address;
 
 /// Organisation names that show up in any plaintext copy of the database.
 const MARKER: &str = "plaintext-marker-";
 /// Enough rows that a run's snapshot takes a while (the kill lands inside it).
 const ROWS: i64 = 40_000;
+
+/// A site ([`Site::installed`]) whose database holds [`ROWS`] marked organisations, and its
+/// backup run's scratch folder.
+async fn filled_site() -> (Install, Site, PathBuf) {
+    let (install, site) = Site::installed().await;
+    fill(install.url()).await;
+    let scratch = install.path().join("data").join("backup-scratch");
+    (install, site, scratch)
+}
 
 async fn fill(url: &str) {
     let db = connect(url).await;
@@ -88,22 +97,17 @@ fn kill_during_snapshot(d: &Path, url: &str, scratch: &Path) {
 
 #[tokio::test]
 async fn a_killed_backup_run_leaves_nothing_after_the_next_run_or_server_start() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    fill(&url).await;
-    let site = Site::new(d);
-    let scratch = d.join("data").join("backup-scratch");
+    let (install, site, scratch) = filled_site().await;
+    let (d, url) = (install.path(), install.url());
 
-    kill_during_snapshot(d, &url, &scratch);
+    kill_during_snapshot(d, url, &scratch);
     assert!(!files(&scratch).is_empty(), "the kill left something");
-    site.run(&url);
+    site.run(url);
     let left = files(&scratch);
     assert!(left.is_empty(), "left after the next run: {left:?}");
 
-    kill_during_snapshot(d, &url, &scratch);
-    let port = free_port();
+    kill_during_snapshot(d, url, &scratch);
+    let (listen, issuer) = chosen_address();
     // The nightly schedule must not start a run of its own in the folder being looked at:
     // its time is set half a day away (a missed run is only caught up within 6 hours).
     let now = std::time::SystemTime::now()
@@ -111,16 +115,11 @@ async fn a_killed_backup_run_leaves_nothing_after_the_next_run_or_server_start()
         .expect("time")
         .as_secs();
     let schedule = format!("{:02}:00", (now / 3600 + 12) % 24);
-    let node = ServerProcess::spawn(
-        d,
-        &url,
-        &format!("127.0.0.1:{port}"),
-        &format!("https://localhost:{port}"),
-        &[
-            ("NYCKEL_BACKUP__TIMEZONE", "UTC"),
-            ("NYCKEL_BACKUP__SCHEDULE", &schedule),
-        ],
-    );
+    let env = [
+        ("NYCKEL_BACKUP__TIMEZONE", "UTC"),
+        ("NYCKEL_BACKUP__SCHEDULE", schedule.as_str()),
+    ];
+    let node = install.serve(&listen, &issuer, &env);
     let left = files(&scratch);
     drop(node);
     assert!(left.is_empty(), "left after the server started: {left:?}");
@@ -128,16 +127,10 @@ async fn a_killed_backup_run_leaves_nothing_after_the_next_run_or_server_start()
 
 #[tokio::test]
 async fn a_backup_run_writes_nothing_unencrypted_to_its_scratch_folder() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    fill(&url).await;
-    let _site = Site::new(d);
-    let scratch = d.join("data").join("backup-scratch");
+    let (install, _site, scratch) = filled_site().await;
 
     // Read every file of the scratch folder, again and again, while a run lasts.
-    let mut child = spawn_run(d, &url);
+    let mut child = spawn_run(install.path(), install.url());
     let mut seen = 0;
     let started = Instant::now();
     while child.try_wait().expect("wait").is_none() {

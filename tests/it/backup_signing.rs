@@ -7,32 +7,15 @@
 
 use std::path::Path;
 
-use crate::backup::{Site, connect, empty_database};
-use crate::cli::nyckel;
-use crate::helpers::db;
-
-fn json(out: &str) -> serde_json::Value {
-    serde_json::from_str(out.trim()).expect("json")
-}
+use crate::backup::{Site, connect};
 
 fn verify(site: &Site, url: &str, id: &str, extra: &[&str]) -> (bool, String) {
-    let mut args = vec!["verify", id, "--identity", site.identity()];
-    args.extend_from_slice(extra);
-    let (ok, out, err) = site.backup(url, &args);
+    let (ok, out, err) = site.verify_with(url, id, extra);
     (ok, format!("{out}\n{err}"))
 }
 
 fn restore(site: &Site, id: &str, target: &str, extra: &[&str]) -> (bool, String) {
-    let mut args = vec![
-        "restore",
-        id,
-        "--identity",
-        site.identity(),
-        "--into",
-        target,
-    ];
-    args.extend_from_slice(extra);
-    let (ok, out, err) = site.backup(target, &args);
+    let (ok, out, err) = site.restore_with(id, target, extra);
     (ok, format!("{out}\n{err}"))
 }
 
@@ -82,13 +65,9 @@ fn make_format_1(site: &Site, root: &Path, id: &str) {
 
 #[tokio::test]
 async fn unsigned_and_tampered_backups_are_refused_and_format_1_needs_allow_unsigned() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let postgres = db::postgres_url().is_some();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    let site = Site::new(d);
-    let id = site.run(&url);
+    let (install, site) = Site::installed().await;
+    let (d, url) = (install.path(), install.url());
+    let id = site.run(url);
 
     // At b: the signature removed. Refused, with or without --allow-unsigned (a backup of
     // this format is always signed).
@@ -98,7 +77,7 @@ async fn unsigned_and_tampered_backups_are_refused_and_format_1_needs_allow_unsi
     for extra in [&[][..], &["--allow-unsigned"][..]] {
         let mut args = vec!["--destination", "b"];
         args.extend_from_slice(extra);
-        let (ok, text) = verify(&site, &url, &id, &args);
+        let (ok, text) = verify(&site, url, &id, &args);
         assert!(!ok && text.contains("not signed"), "{text}");
     }
     // A signature that does not verify.
@@ -109,34 +88,27 @@ async fn unsigned_and_tampered_backups_are_refused_and_format_1_needs_allow_unsi
         serde_json::to_vec(&envelope).expect("json"),
     )
     .expect("write");
-    let (ok, text) = verify(&site, &url, &id, &["--destination", "b"]);
+    let (ok, text) = verify(&site, url, &id, &["--destination", "b"]);
     assert!(!ok && text.contains("does not verify"), "{text}");
-    let target_db = empty_database(d, postgres).await;
-    let target = target_db.url.clone();
-    let (ok, text) = restore(&site, &id, &target, &["--destination", "b"]);
+    let target = site.empty_target().await;
+    let (ok, text) = restore(&site, &id, &target.url, &["--destination", "b"]);
     assert!(!ok && text.contains("does not verify"), "{text}");
 
     // At a: what a release before signing wrote.
     make_format_1(&site, &d.join("site-a"), &id);
-    let (ok, text) = verify(&site, &url, &id, &["--destination", "a"]);
+    let (ok, text) = verify(&site, url, &id, &["--destination", "a"]);
     assert!(
         !ok && text.contains("not signed") && text.contains("--allow-unsigned"),
         "{text}"
     );
-    let target_db = empty_database(d, postgres).await;
-    let target = target_db.url.clone();
-    let (ok, text) = restore(&site, &id, &target, &[]);
+    let target = site.empty_target().await;
+    let (ok, text) = restore(&site, &id, &target.url, &[]);
     assert!(!ok && text.contains("not signed"), "{text}");
-    let (ok, text) = verify(
-        &site,
-        &url,
-        &id,
-        &["--destination", "a", "--allow-unsigned"],
-    );
+    let (ok, text) = verify(&site, url, &id, &["--destination", "a", "--allow-unsigned"]);
     assert!(ok, "{text}");
-    let (ok, text) = restore(&site, &id, &target, &["--allow-unsigned"]);
+    let (ok, text) = restore(&site, &id, &target.url, &["--allow-unsigned"]);
     assert!(ok, "{text}");
-    let restored = connect(&target).await;
+    let restored = connect(&target.url).await;
     let (keys,): (i64,) = sqlx::query_as("select count(*) from signing_keys")
         .fetch_one(restored.pool())
         .await
@@ -147,18 +119,10 @@ async fn unsigned_and_tampered_backups_are_refused_and_format_1_needs_allow_unsi
 
 #[tokio::test]
 async fn older_backups_verify_and_restore_after_the_signing_key_rotates() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let postgres = db::postgres_url().is_some();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    let site = Site::new(d);
-    let signing_key = || {
-        let (ok, out, err) = site.backup(&url, &["signing-key", "--json"]);
-        assert!(ok, "{err}");
-        json(&out)
-    };
-    let first = site.run(&url);
+    let (install, site) = Site::installed().await;
+    let url = install.url();
+    let signing_key = || install.json(&["backup", "signing-key"]);
+    let first = site.run(url);
     let k1 = signing_key()["signing_key"]["public_key"]
         .as_str()
         .expect("key")
@@ -166,15 +130,9 @@ async fn older_backups_verify_and_restore_after_the_signing_key_rotates() {
     assert!(k1.starts_with("ed25519:"), "{k1}");
 
     // Rotating the master key rotates the backup-signing key.
-    let (ok, out, err) = nyckel(d, &url, &["keys", "rotate-master", "--json"], None);
-    assert!(ok, "{err}");
-    assert!(
-        json(&out)["message"]
-            .as_str()
-            .expect("message")
-            .contains(&k1)
-    );
-    let second = site.run(&url);
+    let rotated = install.json(&["keys", "rotate-master"]);
+    assert!(rotated["message"].as_str().expect("message").contains(&k1));
+    let second = site.run(url);
     let keys = signing_key();
     let k2 = keys["signing_key"]["public_key"].as_str().expect("key");
     assert_ne!(k1, k2);
@@ -183,34 +141,27 @@ async fn older_backups_verify_and_restore_after_the_signing_key_rotates() {
         "the retired master key's signing key is still trusted: {keys}"
     );
     for id in [&first, &second] {
-        let (ok, text) = verify(&site, &url, id, &[]);
+        let (ok, text) = verify(&site, url, id, &[]);
         assert!(ok, "{text}");
     }
-    let target_db = empty_database(d, postgres).await;
-    let target = target_db.url.clone();
-    let (ok, text) = restore(&site, &first, &target, &[]);
+    let target = site.empty_target().await;
+    let (ok, text) = restore(&site, &first, &target.url, &[]);
     assert!(ok, "{text}");
 
     // The old master key forgotten: its backups verify only with its public key given.
-    let (ok, out, err) = nyckel(
-        d,
-        &url,
-        &["keys", "rotate-master", "--forget-old", "--json"],
-        None,
-    );
-    assert!(ok, "{err}");
+    let forgotten = install.json(&["keys", "rotate-master", "--forget-old"]);
     assert!(
-        json(&out)["message"]
+        forgotten["message"]
             .as_str()
             .expect("message")
             .contains(&k1),
-        "the forgotten key's backup-signing key is printed: {out}"
+        "the forgotten key's backup-signing key is printed: {forgotten}"
     );
-    let (ok, text) = verify(&site, &url, &first, &[]);
+    let (ok, text) = verify(&site, url, &first, &[]);
     assert!(!ok && text.contains("not a trusted key"), "{text}");
-    let (ok, text) = verify(&site, &url, &second, &[]);
+    let (ok, text) = verify(&site, url, &second, &[]);
     assert!(ok, "{text}");
-    let (ok, text) = verify(&site, &url, &first, &["--trust-key", &k1]);
+    let (ok, text) = verify(&site, url, &first, &["--trust-key", &k1]);
     assert!(ok, "{text}");
 
     // ... or configured in backup.trusted_signing_keys.
@@ -222,11 +173,10 @@ async fn older_backups_verify_and_restore_after_the_signing_key_rotates() {
         1,
     );
     std::fs::write(&config, text).expect("config");
-    let (ok, text) = verify(&site, &url, &first, &[]);
+    let (ok, text) = verify(&site, url, &first, &[]);
     assert!(ok, "{text}");
-    let target_db = empty_database(d, postgres).await;
-    let target = target_db.url.clone();
-    let (ok, text) = restore(&site, &first, &target, &[]);
+    let target = site.empty_target().await;
+    let (ok, text) = restore(&site, &first, &target.url, &[]);
     assert!(ok, "{text}");
     let keys = signing_key();
     assert!(

@@ -4,9 +4,7 @@
 //! destination that holds a good copy and says which one it used. The next run removes the
 //! damaged list (its own list holds every tombstone).
 
-use crate::backup::{Site, connect, empty_database};
-use crate::cli::nyckel;
-use crate::helpers::db;
+use crate::backup::{Site, accounts_with};
 
 /// Flips one byte in the middle of `file`.
 fn flip(file: &std::path::Path) {
@@ -18,25 +16,14 @@ fn flip(file: &std::path::Path) {
 
 #[tokio::test]
 async fn a_damaged_tombstone_list_fails_verify_and_restore_uses_another_destination() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let postgres = db::postgres_url().is_some();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
+    let (install, site) = Site::installed().await;
+    let (d, url) = (install.path(), install.url());
     for email in ["kept@example.org", "gone@example.org"] {
-        let (ok, _, err) = nyckel(d, &url, &["user", "create", "--email", email], None);
-        assert!(ok, "{err}");
+        install.user(email);
     }
-    let site = Site::new(d);
-    let old = site.run(&url);
-    let (ok, _, err) = nyckel(
-        d,
-        &url,
-        &["user", "erase", "--email", "gone@example.org", "--yes"],
-        None,
-    );
-    assert!(ok, "{err}");
-    let new = site.run(&url);
+    let old = site.run(url);
+    install.ok(&["user", "erase", "--email", "gone@example.org", "--yes"]);
+    let new = site.run(url);
 
     // One byte of the older list at a.
     flip(
@@ -47,63 +34,42 @@ async fn a_damaged_tombstone_list_fails_verify_and_restore_uses_another_destinat
 
     // verify at a fails (for either backup: a restore of either reads that list) and names it.
     for id in [&old, &new] {
-        let (ok, out, err) = site.verify_at(&url, id, "a");
+        let (ok, out, err) = site.verify_at(url, id, "a");
         assert!(!ok, "verify of {id} at a must fail: {out}\n{err}");
         assert!(err.contains(&format!("tombstones/{old}")), "{err}");
     }
     // b is intact.
-    let (ok, out, err) = site.verify_at(&url, &new, "b");
+    let (ok, out, err) = site.verify_at(url, &new, "b");
     assert!(ok, "{out}\n{err}");
 
     // A restore without --destination uses b, says so, and still applies the erasure.
-    let target_db = empty_database(d, postgres).await;
-    let target = target_db.url.clone();
-    let (ok, out, err) = site.restore(&old, &target);
-    assert!(ok, "restore falls back to b: {out}\n{err}");
-    let report: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    // (It succeeds: it falls back to b.)
+    let target = site.empty_target().await;
+    let report = site.restored(&old, &target.url);
     assert_eq!(report["destination"], "b", "{report}");
     assert!(
         report["skipped"].to_string().contains("tombstones/"),
         "the report says why a was not used: {report}"
     );
     assert_eq!(report["erased_again"], 1, "{report}");
-    let restored = connect(&target).await;
-    let (n,): (i64,) = sqlx::query_as("select count(*) from users where email = $1")
-        .bind("gone@example.org")
-        .fetch_one(restored.pool())
-        .await
-        .expect("users");
-    assert_eq!(n, 0, "the erased person stays erased");
-    restored.close().await;
+    let gone = accounts_with(&target.url, "gone@example.org").await;
+    assert_eq!(gone, 0, "the erased person stays erased");
 
     // Asked for a explicitly: refused, naming the damaged list.
-    let target_db = empty_database(d, postgres).await;
-    let target = target_db.url.clone();
-    let (ok, out, err) = site.backup(
-        &target,
-        &[
-            "restore",
-            &new,
-            "--identity",
-            site.identity(),
-            "--into",
-            &target,
-            "--destination",
-            "a",
-        ],
-    );
+    let target = site.empty_target().await;
+    let (ok, out, err) = site.restore_with(&new, &target.url, &["--destination", "a"]);
     assert!(!ok, "{out}");
     assert!(err.contains(&format!("tombstones/{old}")), "{err}");
 
     // The next run replaces what does not check out (its new list holds every tombstone):
     // a verifies again.
-    site.run(&url);
+    site.run(url);
     assert!(
         !d.join("site-a")
             .join("tombstones")
             .join(format!("{old}.json.age"))
             .exists()
     );
-    let (ok, out, err) = site.verify_at(&url, &new, "a");
+    let (ok, out, err) = site.verify_at(url, &new, "a");
     assert!(ok, "{out}\n{err}");
 }

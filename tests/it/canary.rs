@@ -3,10 +3,10 @@
 //! afterwards neither appears in the server's or the CLI's output, in any response, or in the
 //! database (which holds only an argon2id hash and a SHA-256).
 
-use crate::cli::nyckel;
-use crate::flows::{Pkce, authorize_url, post_token};
-use crate::helpers::browser::{self, Browser, query};
-use crate::helpers::process::ServerProcess;
+use crate::flows::{Pkce, authorize_url};
+use crate::helpers::browser::query;
+use crate::helpers::nodes::{field, redeem, refresh, userinfo};
+use crate::helpers::ops::{Install, on_postgres};
 use crate::helpers::{REDIRECT_URI, db};
 
 const CANARY_PASSWORD: &str = "canary-Lösen-7f3e9b2a-lingonsylt";
@@ -14,14 +14,10 @@ const WRONG_CANARY: &str = "canary-wrong-51c0d2e8-hjortron";
 
 #[tokio::test]
 async fn canary_password_and_client_secret_appear_nowhere_but_as_hashes() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
+    let install = Install::new().await;
+    let url = install.url();
     let mut cli_output = String::new();
-    let (ok, out, err) = nyckel(
-        d,
-        &url,
+    let (ok, out, err) = install.run_with_stdin(
         &[
             "user",
             "create",
@@ -34,36 +30,28 @@ async fn canary_password_and_client_secret_appear_nowhere_but_as_hashes() {
     assert!(ok, "{err}");
     cli_output.push_str(&out);
     cli_output.push_str(&err);
-    let (ok, out, err) = nyckel(
-        d,
-        &url,
-        &[
-            "client",
-            "create",
-            "--name",
-            "Canary app",
-            "--redirect-uri",
-            REDIRECT_URI,
-            "--first-party",
-            "--json",
-        ],
-        None,
-    );
+    // Its stdout shows the secret (once); its stderr must not.
+    let create = [
+        "client",
+        "create",
+        "--name",
+        "Canary app",
+        "--first-party",
+        "--json",
+    ];
+    let (ok, out, err) = install.run(&[&create[..], &["--redirect-uri", REDIRECT_URI]].concat());
     assert!(ok, "{err}");
     cli_output.push_str(&err);
-    let client: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
-    let client_id = client["client_id"].as_str().expect("id").to_string();
-    let secret = client["client_secret"]
-        .as_str()
-        .expect("secret")
-        .to_string();
+    let created: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let client = (
+        field(&created, "client_id"),
+        field(&created, "client_secret"),
+    );
+    let (client_id, secret) = client.clone();
 
-    let server = ServerProcess::spawn(d, &url, "127.0.0.1:0", "https://localhost:8443", &[]);
-    let base = format!("https://localhost:{}", server.addr.port());
-    let browser = Browser {
-        client: browser::client(server.addr, true),
-        issuer: base.clone(),
-    };
+    let server = install.serve("127.0.0.1:0", "https://localhost:8443", &[]);
+    let base = server.base();
+    let browser = server.browser();
     let mut responses = String::new();
 
     // A bad login, then a good one.
@@ -87,48 +75,17 @@ async fn canary_password_and_client_secret_appear_nowhere_but_as_hashes() {
     let loc = good.location.expect("logged in and redirected");
     let code = query(&loc)["code"].clone();
 
-    let http = browser::client(server.addr, false);
-    let tokens = post_token(
-        &http,
-        &base,
-        &client_id,
-        &secret,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &pkce.verifier),
-        ],
-    )
-    .await;
+    let http = server.http();
+    let code_and_pkce = (code, pkce);
+    let tokens = redeem(&http, &base, &client, &code_and_pkce).await;
+    let code = code_and_pkce.0;
     responses.push_str(&tokens.to_string());
-    let access = tokens["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_string();
-    let refresh = tokens["refresh_token"]
-        .as_str()
-        .expect("refresh token")
-        .to_string();
-    let refreshed = post_token(
-        &http,
-        &base,
-        &client_id,
-        &secret,
-        &[("grant_type", "refresh_token"), ("refresh_token", &refresh)],
-    )
-    .await;
+    let access = field(&tokens, "access_token");
+    let refresh_token = field(&tokens, "refresh_token");
+    let refreshed = refresh(&http, &base, &client, &refresh_token).await;
     responses.push_str(&refreshed.to_string());
-    let userinfo = http
-        .get(format!("{base}/userinfo"))
-        .bearer_auth(&access)
-        .send()
-        .await
-        .expect("userinfo")
-        .text()
-        .await
-        .expect("body");
-    responses.push_str(&userinfo);
+    let info = userinfo(&http, &base, &access).await;
+    responses.push_str(&info.text().await.expect("body"));
     let introspection = http
         .post(format!("{base}/introspect"))
         .form(&[
@@ -155,7 +112,7 @@ async fn canary_password_and_client_secret_appear_nowhere_but_as_hashes() {
             assert!(!text.contains(canary), "a secret appears in the {what}");
         }
     }
-    for token in [&code, &access, &refresh] {
+    for token in [&code, &access, &refresh_token] {
         assert!(
             !logs.contains(token.as_str()),
             "a code or token appears in the server output"
@@ -163,16 +120,14 @@ async fn canary_password_and_client_secret_appear_nowhere_but_as_hashes() {
     }
 
     // The database: every text value of every table, scanned.
-    let db = nyckel::store::Db::connect_url(&url, 1, std::time::Duration::from_secs(5), "full")
-        .await
-        .expect("connect");
+    let db = install.db().await;
     let dump = dump_all(&db).await;
     for canary in [
         CANARY_PASSWORD,
         WRONG_CANARY,
         secret.as_str(),
         &code,
-        &refresh,
+        &refresh_token,
     ] {
         assert!(!dump.contains(canary), "a secret is stored in clear");
     }
@@ -185,8 +140,8 @@ async fn canary_password_and_client_secret_appear_nowhere_but_as_hashes() {
         "the client secret is stored as SHA-256"
     );
     db.close().await;
-    if db::postgres_url().is_none() {
-        let files = db::sqlite_files(&url);
+    if !on_postgres() {
+        let files = db::sqlite_files(url);
         // The bytes read are the database with its rows: the hashes are there.
         let hash = nyckel::crypto::sha256_b64(&secret);
         assert!(

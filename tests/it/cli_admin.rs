@@ -3,71 +3,13 @@
 //! and key rotation. Each command's `--json` output is checked field by field, and refusals
 //! exit non-zero with a message naming the problem.
 
-use std::path::{Path, PathBuf};
-
 use serde_json::{Value, json};
 
-use crate::cli::nyckel;
+use crate::helpers::ops::Install;
 
-/// A database and folder the binary runs against.
-struct Cli {
-    dir: tempfile::TempDir,
-    url: String,
-    /// Owns the database (PostgreSQL: dropped with the `Cli`).
-    _db: crate::helpers::db::Prepared,
-}
-
-impl Cli {
-    async fn new() -> Cli {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = crate::helpers::db::prepare(dir.path()).await;
-        let url = db.url.clone();
-        Cli { dir, url, _db: db }
-    }
-
-    fn path(&self) -> PathBuf {
-        self.dir.path().to_path_buf()
-    }
-
-    /// Runs a command; returns `(success, stdout, stderr)`.
-    fn run(&self, args: &[&str]) -> (bool, String, String) {
-        nyckel(Path::new(&self.path()), &self.url, args, None)
-    }
-
-    /// Runs a command with `--json`, asserting success; returns the parsed output.
-    fn json(&self, args: &[&str]) -> Value {
-        let mut args = args.to_vec();
-        args.push("--json");
-        let (ok, out, err) = self.run(&args);
-        assert!(ok, "nyckel {args:?} failed: {err}");
-        serde_json::from_str(out.trim())
-            .unwrap_or_else(|e| panic!("nyckel {args:?} printed no JSON ({e}): {out}"))
-    }
-
-    /// Runs a command that must fail; returns its error message.
-    fn fails(&self, args: &[&str]) -> String {
-        let (ok, out, err) = self.run(args);
-        assert!(!ok, "nyckel {args:?} should have failed, printed: {out}");
-        assert!(
-            out.trim().is_empty(),
-            "a refusal prints nothing on stdout: {out}"
-        );
-        err
-    }
-
-    /// Creates an account without a password.
-    fn user(&self, email: &str) -> String {
-        self.json(&["user", "create", "--email", email])["id"]
-            .as_str()
-            .expect("id")
-            .to_string()
-    }
-
-    async fn db(&self) -> nyckel::store::Db {
-        nyckel::store::Db::connect_url(&self.url, 1, std::time::Duration::from_secs(5), "full")
-            .await
-            .expect("connect")
-    }
+/// The words of a command whose arguments hold no spaces.
+fn words(command: &str) -> Vec<&str> {
+    command.split_whitespace().collect()
 }
 
 fn items(v: &Value) -> &Vec<Value> {
@@ -81,33 +23,30 @@ fn kinds(v: &Value) -> Vec<String> {
         .collect()
 }
 
+/// Asserts that the audit events `log` hold an event of each of `expected` kinds; returns
+/// the kinds of every event.
+#[track_caller]
+fn assert_kinds(log: &Value, expected: &[&str]) -> Vec<String> {
+    let got = kinds(log);
+    for kind in expected {
+        assert!(got.iter().any(|k| k == kind), "{kind} missing from {got:?}");
+    }
+    got
+}
+
 #[tokio::test]
 async fn organisations_roles_members_and_invitations_from_the_command_line() {
-    let cli = Cli::new().await;
+    let cli = Install::new().await;
     let org = cli.json(&["org", "create", "--name", "Club A", "--slug", "club-a"]);
     let org_id = org["id"].as_str().expect("id").to_string();
     let anna = cli.user("anna@example.org");
     let bo = cli.user("bo@example.org");
-    cli.json(&[
-        "org",
-        "add-member",
-        "--org",
-        "club-a",
-        "--email",
-        "anna@example.org",
-        "--role",
-        "admin",
-    ]);
-    cli.json(&[
-        "org",
-        "add-member",
-        "--org",
-        "club-a",
-        "--email",
-        "bo@example.org",
-        "--role",
-        "member",
-    ]);
+    cli.json(&words(
+        "org add-member --org club-a --email anna@example.org --role admin",
+    ));
+    cli.json(&words(
+        "org add-member --org club-a --email bo@example.org --role member",
+    ));
 
     // List, show, update.
     let list = cli.json(&["org", "list"]);
@@ -181,76 +120,37 @@ async fn organisations_roles_members_and_invitations_from_the_command_line() {
     assert_eq!(m["roles"], json!(["member"]));
     assert!(m["since"].is_i64());
     assert!(m.get("phone").is_some() && m.get("name").is_some());
-    let m = cli.json(&[
-        "org",
-        "set-roles",
-        "club-a",
-        "--email",
-        "bo@example.org",
-        "--role",
-        "treasurer",
-        "--role",
-        "member",
-    ]);
+    let m = cli.json(&words(
+        "org set-roles club-a --email bo@example.org --role treasurer --role member",
+    ));
     assert_eq!(m["roles"], json!(["member", "treasurer"]));
-    let err = cli.fails(&[
-        "org",
-        "set-roles",
-        "club-a",
-        "--email",
-        "bo@example.org",
-        "--role",
-        "coach",
-    ]);
+    let err = cli.fails(&words(
+        "org set-roles club-a --email bo@example.org --role coach",
+    ));
     assert!(err.contains("\"coach\" is not a role"), "{err}");
-    let err = cli.fails(&[
-        "org",
-        "set-roles",
-        "club-a",
-        "--email",
-        "nobody@example.org",
-        "--role",
-        "member",
-    ]);
+    let err = cli.fails(&words(
+        "org set-roles club-a --email nobody@example.org --role member",
+    ));
     assert!(
         err.contains("no account with the email nobody@example.org"),
         "{err}"
     );
-    let removed = cli.json(&[
-        "org",
-        "remove-member",
-        "club-a",
-        "--email",
-        "bo@example.org",
-    ]);
+    let removed = cli.json(&words("org remove-member club-a --email bo@example.org"));
     assert_eq!(removed["removed"], true);
     assert_eq!(removed["user_id"], bo.as_str());
     let members = cli.json(&["org", "members", "club-a"]);
     assert_eq!(items(&members).len(), 1);
     assert_eq!(items(&members)[0]["user_id"], anna.as_str());
-    let err = cli.fails(&[
-        "org",
-        "remove-member",
-        "club-a",
-        "--email",
-        "bo@example.org",
-    ]);
+    let err = cli.fails(&words("org remove-member club-a --email bo@example.org"));
     assert!(
         err.contains("bo@example.org is not a member of club-a"),
         "{err}"
     );
 
     // Invitations: the link never reaches the operator's screen.
-    let (ok, out, err) = cli.run(&[
-        "org",
-        "invite",
-        "club-a",
-        "--email",
-        "new@example.org",
-        "--role",
-        "treasurer",
-        "--json",
-    ]);
+    let (ok, out, err) = cli.run(&words(
+        "org invite club-a --email new@example.org --role treasurer --json",
+    ));
     assert!(ok, "{err}");
     assert!(!out.contains("/invite/") && !err.contains("/invite/"));
     let inv: Value = serde_json::from_str(out.trim()).expect("json");
@@ -260,15 +160,9 @@ async fn organisations_roles_members_and_invitations_from_the_command_line() {
     assert_eq!(inv["invited_by"], "cli");
     assert_eq!(inv["organisation_id"], org_id.as_str());
     let inv_id = inv["id"].as_str().expect("id").to_string();
-    let err = cli.fails(&[
-        "org",
-        "invite",
-        "club-a",
-        "--email",
-        "not-an-address",
-        "--role",
-        "member",
-    ]);
+    let err = cli.fails(&words(
+        "org invite club-a --email not-an-address --role member",
+    ));
     assert!(err.contains("not an email address"), "{err}");
     let list = cli.json(&["org", "invitations", "club-a"]);
     assert_eq!(items(&list).len(), 1);
@@ -289,20 +183,20 @@ async fn organisations_roles_members_and_invitations_from_the_command_line() {
 
     // Everything above is in the organisation's audit log, done by `cli`.
     let log = cli.json(&["audit", "list", "--org", "club-a"]);
-    let got = kinds(&log);
-    for kind in [
-        "admin.org_created",
-        "admin.member_added",
-        "admin.org_updated",
-        "admin.role_saved",
-        "admin.roles_changed",
-        "admin.member_removed",
-        "admin.invitation_created",
-        "admin.invitation_revoked",
-        "admin.reset_sent",
-    ] {
-        assert!(got.iter().any(|k| k == kind), "{kind} missing from {got:?}");
-    }
+    assert_kinds(
+        &log,
+        &[
+            "admin.org_created",
+            "admin.member_added",
+            "admin.org_updated",
+            "admin.role_saved",
+            "admin.roles_changed",
+            "admin.member_removed",
+            "admin.invitation_created",
+            "admin.invitation_revoked",
+            "admin.reset_sent",
+        ],
+    );
     assert!(
         items(&log)
             .iter()
@@ -316,14 +210,7 @@ async fn organisations_roles_members_and_invitations_from_the_command_line() {
         .collect();
     assert_eq!(lines.len(), items(&log).len());
     assert_eq!(lines[0]["id"], items(&log)[0]["id"]);
-    let only = cli.json(&[
-        "audit",
-        "list",
-        "--org",
-        "club-a",
-        "--kind",
-        "admin.roles_changed",
-    ]);
+    let only = cli.json(&words("audit list --org club-a --kind admin.roles_changed"));
     assert_eq!(kinds(&only), ["admin.roles_changed"]);
     assert_eq!(
         items(&only)[0]["detail"],
@@ -342,7 +229,7 @@ async fn organisations_roles_members_and_invitations_from_the_command_line() {
 
 #[tokio::test]
 async fn clients_superadmins_sessions_audit_and_key_rotation_from_the_command_line() {
-    let cli = Cli::new().await;
+    let cli = Install::new().await;
     let org_id = cli.json(&["org", "create", "--name", "Club A", "--slug", "club-a"])["id"]
         .as_str()
         .expect("id")
@@ -369,7 +256,7 @@ async fn clients_superadmins_sessions_audit_and_key_rotation_from_the_command_li
         "{err}"
     );
     // Visible roles must be roles of the owner.
-    let err = cli.fails(&[
+    let coach_app = [
         "client",
         "create",
         "--name",
@@ -380,35 +267,18 @@ async fn clients_superadmins_sessions_audit_and_key_rotation_from_the_command_li
         "https://coach.example/cb",
         "--visible-role",
         "coach",
-    ]);
+    ];
+    let err = cli.fails(&coach_app);
     assert!(err.contains("\"coach\" is not a role"), "{err}");
     cli.json(&["org", "role-set", "club-a", "coach"]);
-    let app = cli.json(&[
-        "client",
-        "create",
-        "--name",
-        "Coach app",
-        "--owner",
-        "club-a",
-        "--redirect-uri",
-        "https://coach.example/cb",
-        "--visible-role",
-        "coach",
-    ]);
+    let app = cli.json(&coach_app);
     assert_eq!(app["visible_roles"], json!(["coach"]));
     assert_eq!(
         app["grant_types"],
         json!(["authorization_code", "refresh_token"])
     );
     let app_id = app["client_id"].as_str().expect("id").to_string();
-    let portal = cli.json(&[
-        "client",
-        "create",
-        "--name",
-        "Portal",
-        "--redirect-uri",
-        "https://portal.example/cb",
-    ]);
+    let portal = cli.client_json("Portal", &["--redirect-uri", "https://portal.example/cb"]);
     assert!(portal["owner_organisation_id"].is_null());
 
     // Lists: everything (installation first), or one owner's.
@@ -561,20 +431,19 @@ async fn clients_superadmins_sessions_audit_and_key_rotation_from_the_command_li
     );
 
     // The whole log, limited, and exported.
-    let log = cli.json(&["audit", "list"]);
-    let got = kinds(&log);
-    for kind in [
-        "admin.client_created",
-        "admin.client_updated",
-        "admin.client_secret_rotated",
-        "admin.client_deleted",
-        "admin.superadmin_granted",
-        "admin.superadmin_revoked",
-        "admin.session_ended",
-        "keys.rotated",
-    ] {
-        assert!(got.iter().any(|k| k == kind), "{kind} missing from {got:?}");
-    }
+    let got = assert_kinds(
+        &cli.json(&["audit", "list"]),
+        &[
+            "admin.client_created",
+            "admin.client_updated",
+            "admin.client_secret_rotated",
+            "admin.client_deleted",
+            "admin.superadmin_granted",
+            "admin.superadmin_revoked",
+            "admin.session_ended",
+            "keys.rotated",
+        ],
+    );
     assert_eq!(
         items(&cli.json(&["audit", "list", "--limit", "2"])).len(),
         2

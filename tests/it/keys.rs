@@ -3,9 +3,8 @@
 //! they expire; the retired key leaves JWKS only after the longest token lifetime plus the
 //! configured margin. Also the `keys` CLI.
 
-use crate::cli::nyckel;
+use crate::helpers::TestApp;
 use crate::helpers::token::{Auth, confidential_client, decode, introspect, token};
-use crate::helpers::{TestApp, db};
 
 async fn jwks_kids(app: &TestApp) -> Vec<String> {
     let jwks: serde_json::Value = app.get_json("/jwks").await;
@@ -82,25 +81,16 @@ async fn rotation_prepublishes_then_switches_and_retains_the_old_key() {
 
 #[tokio::test]
 async fn keys_cli_lists_and_rotates() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    let (ok, out, err) = nyckel(d, &url, &["keys", "list", "--json"], None);
-    assert!(ok, "{err}");
-    let listed: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let cli = crate::helpers::ops::Install::new().await;
+    let listed = cli.json(&["keys", "list"]);
     let keys = listed["keys"].as_array().expect("keys");
     assert_eq!(keys.len(), 3);
     assert!(keys.iter().all(|k| k["status"] == "current"));
-    let (ok, out, err) = nyckel(d, &url, &["keys", "rotate", "--json"], None);
-    assert!(ok, "{err}");
-    let rotated: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let rotated = cli.json(&["keys", "rotate"]);
     let keys = rotated["keys"].as_array().expect("keys");
     assert_eq!(keys.len(), 6);
     assert_eq!(keys.iter().filter(|k| k["status"] == "pending").count(), 3);
     // A second rotation while keys are pending creates nothing new.
-    let (ok, out, _) = nyckel(d, &url, &["keys", "rotate", "--json"], None);
-    assert!(ok);
-    let again: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let again = cli.json(&["keys", "rotate"]);
     assert_eq!(again["keys"].as_array().expect("keys").len(), 6);
 }

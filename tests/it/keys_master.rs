@@ -10,11 +10,10 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 use crate::flows::post_token;
-use crate::helpers::browser;
-use crate::helpers::db;
-use crate::helpers::process::{ServerProcess, free_port};
+use crate::helpers::nodes::active_at;
+use crate::helpers::ops::{Cli, Install};
+use crate::helpers::process::{ServerProcess, chosen_address};
 use crate::helpers::token::decode;
-use crate::nodes_cluster::{active_at, at, nyckel_env, user_and_client};
 
 const ENV: &[(&str, &str)] = &[
     ("NYCKEL_KEYS__PREPUBLISH", "2"),
@@ -34,10 +33,10 @@ fn key_material(text: &str) -> Vec<String> {
         .collect()
 }
 
-fn rotate_master(dir: &Path, url: &str, extra: &[&str]) -> (bool, Value, String) {
+fn rotate_master(cli: &Cli, extra: &[&str]) -> (bool, Value, String) {
     let mut args = vec!["keys", "rotate-master", "--json"];
     args.extend(extra);
-    let (ok, out, err) = nyckel_env(dir, url, &args, ENV);
+    let (ok, out, err) = cli.run(&args);
     let json = serde_json::from_str(out.trim()).unwrap_or(Value::Null);
     (ok, json, err)
 }
@@ -91,19 +90,18 @@ async fn wait_for_reread(node: &ServerProcess, times: usize) {
 
 #[tokio::test]
 async fn master_key_rotation_without_downtime_next_to_a_running_node() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    let client = user_and_client(d, &url, "mk@example.org", &["client_credentials"]);
+    let install = Install::new().await;
+    let cli = install.with_env(ENV);
+    let d = cli.path();
+    install.person("mk@example.org");
+    let client = install.web_client("App", &["client_credentials"]);
     let original = master_file(d);
     let mut secrets = key_material(&original);
 
-    let port = free_port();
-    let issuer = format!("https://localhost:{port}");
-    let node = ServerProcess::spawn(d, &url, &format!("127.0.0.1:{port}"), &issuer, ENV);
-    let base = at(&node);
-    let http = browser::client(node.addr, false);
+    let (listen, issuer) = chosen_address();
+    let node = cli.serve(&listen, &issuer, &[]);
+    let base = node.base();
+    let http = node.http();
     let old_token = m2m(&http, &base, &client).await;
     assert!(active_at(&http, &base, &client, &old_token).await);
 
@@ -112,7 +110,8 @@ async fn master_key_rotation_without_downtime_next_to_a_running_node() {
     std::fs::create_dir_all(wrong.path().join("keys")).expect("keys");
     let wrong_key = nyckel::crypto::random_token(32);
     std::fs::write(wrong.path().join("keys/master.key"), &wrong_key).expect("write");
-    let (ok, _, err) = nyckel_env(wrong.path(), &url, &["keys", "rotate-master"], ENV);
+    let wrong_cli = cli.in_dir(wrong.path());
+    let (ok, _, err) = wrong_cli.run(&["keys", "rotate-master"]);
     assert!(!ok, "a wrong master key is refused");
     assert!(
         err.contains("could not be opened") || err.contains("not in the master key file"),
@@ -124,7 +123,7 @@ async fn master_key_rotation_without_downtime_next_to_a_running_node() {
         format!("current abcdefghijk {}\n", &wrong_key[..20]),
     )
     .expect("write");
-    let (ok, _, err) = nyckel_env(wrong.path(), &url, &["keys", "rotate-master"], ENV);
+    let (ok, _, err) = wrong_cli.run(&["keys", "rotate-master"]);
     assert!(!ok, "a garbled key file is refused");
     assert!(
         err.contains("master.key line 1") && err.contains("not a master key"),
@@ -134,7 +133,7 @@ async fn master_key_rotation_without_downtime_next_to_a_running_node() {
     assert_eq!(master_file(d), original, "nothing changed");
 
     // Stage: the new key opens but does not seal yet.
-    let (ok, report, err) = rotate_master(d, &url, &["--stage"]);
+    let (ok, report, err) = rotate_master(&cli, &["--stage"]);
     assert!(ok, "{err}");
     let staged = states(&report);
     assert_eq!(staged.len(), 2, "{report}");
@@ -144,13 +143,13 @@ async fn master_key_rotation_without_downtime_next_to_a_running_node() {
     assert!(staged[0].2 >= 3, "the signing keys are under the old key");
     let staged_file = master_file(d);
     secrets.extend(key_material(&staged_file));
-    let (ok, _, err) = rotate_master(d, &url, &["--stage"]);
+    let (ok, _, err) = rotate_master(&cli, &["--stage"]);
     assert!(!ok && err.contains("already staged"), "{err}");
     wait_for_reread(&node, 1).await;
     assert!(active_at(&http, &base, &client, &m2m(&http, &base, &client).await).await);
 
     // Promote: every row re-sealed under the new key, the old one retired.
-    let (ok, report, err) = rotate_master(d, &url, &[]);
+    let (ok, report, err) = rotate_master(&cli, &[]);
     assert!(ok, "{err}");
     let promoted = states(&report);
     assert_eq!(
@@ -173,11 +172,10 @@ async fn master_key_rotation_without_downtime_next_to_a_running_node() {
     let straggler = tempfile::tempdir().expect("dir");
     std::fs::create_dir_all(straggler.path().join("keys")).expect("keys");
     std::fs::write(straggler.path().join("keys/master.key"), &staged_file).expect("write");
-    let (ok, _, err) = nyckel_env(straggler.path(), &url, &["keys", "rotate"], ENV);
-    assert!(ok, "{err}");
+    cli.in_dir(straggler.path()).ok(&["keys", "rotate"]);
 
     // Forgetting the old key is refused while a row is sealed under it.
-    let (ok, _, err) = rotate_master(d, &url, &["--forget-old"]);
+    let (ok, _, err) = rotate_master(&cli, &["--forget-old"]);
     assert!(!ok, "forget-old refused");
     assert!(
         err.contains("still sealed") && err.contains(&old_id) && err.contains("--reseal"),
@@ -210,10 +208,10 @@ async fn master_key_rotation_without_downtime_next_to_a_running_node() {
     assert!(active_at(&http, &base, &client, &rotated).await);
 
     // Re-seal, then forget: the file holds the new key only.
-    let (ok, report, err) = rotate_master(d, &url, &["--reseal"]);
+    let (ok, report, err) = rotate_master(&cli, &["--reseal"]);
     assert!(ok, "{err}");
     assert_eq!(states(&report)[1].2, 0, "{report}");
-    let (ok, report, err) = rotate_master(d, &url, &["--forget-old"]);
+    let (ok, report, err) = rotate_master(&cli, &["--forget-old"]);
     assert!(ok, "{err}");
     assert_eq!(
         states(&report)
@@ -229,21 +227,12 @@ async fn master_key_rotation_without_downtime_next_to_a_running_node() {
     assert!(active_at(&http, &base, &client, &last).await);
     assert!(active_at(&http, &base, &client, &old_token).await);
     assert!(active_at(&http, &base, &client, &rotated).await);
-    let (ok, _, err) = nyckel_env(d, &url, &["keys", "list"], ENV);
-    assert!(
-        ok,
-        "a fresh process opens every key with the new file: {err}"
-    );
+    // A fresh process opens every key with the new file.
+    cli.ok(&["keys", "list"]);
 
     // Audited; no key material in the server's log or the CLI's output.
-    let (ok, out, err) = nyckel_env(
-        d,
-        &url,
-        &["audit", "list", "--kind", "keys.master_rotated", "--json"],
-        &[],
-    );
-    assert!(ok, "{err}");
-    let events: Value = serde_json::from_str(out.trim()).expect("json");
+    let events = install.json(&["audit", "list", "--kind", "keys.master_rotated"]);
+    let out = events.to_string();
     assert_eq!(
         events["items"].as_array().map(Vec::len),
         Some(1),

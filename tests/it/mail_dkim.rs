@@ -17,7 +17,7 @@ use nyckel::config::Config;
 use nyckel::mail::Notice;
 
 use crate::helpers::TestApp;
-use crate::helpers::smtp::SmtpServer;
+use crate::helpers::smtp::{SmtpServer, queue_invitation};
 use crate::mail_outbox::Mail;
 
 const DOMAIN: &str = "example.org";
@@ -63,26 +63,23 @@ enum Kind {
     Ed25519,
 }
 
+/// `openssl genpkey` of `algorithm` (with `-pkeyopt` `options`, if any) into `file`.
+fn genpkey(file: &Path, algorithm: &str, options: Option<&str>) {
+    let path = file.to_str().expect("utf8 path");
+    let mut args = vec!["genpkey", "-algorithm", algorithm, "-out", path];
+    args.extend(options.map(|o| ["-pkeyopt", o]).into_iter().flatten());
+    openssl(&args);
+}
+
 /// A new key in `dir` made by openssl; returns its file and the TXT record for it, with the
 /// public key as openssl writes it (independent of Nyckel).
 fn generate(dir: &Path, kind: Kind) -> (PathBuf, String) {
     let file = dir.join("dkim.pem");
     let path = file.to_str().expect("utf8 path");
     match kind {
-        Kind::Rsa(bits) => {
-            let bits = format!("rsa_keygen_bits:{bits}");
-            openssl(&[
-                "genpkey",
-                "-algorithm",
-                "RSA",
-                "-pkeyopt",
-                &bits,
-                "-out",
-                path,
-            ])
-        }
-        Kind::Ed25519 => openssl(&["genpkey", "-algorithm", "ed25519", "-out", path]),
-    };
+        Kind::Rsa(bits) => genpkey(&file, "RSA", Some(&format!("rsa_keygen_bits:{bits}"))),
+        Kind::Ed25519 => genpkey(&file, "ed25519", None),
+    }
     let spki = openssl(&["pkey", "-in", path, "-pubout", "-outform", "DER"]);
     let b64 = |b: &[u8]| base64::engine::general_purpose::STANDARD.encode(b);
     let record = match kind {
@@ -132,6 +129,18 @@ print("VERIFIED" if ok else "FAILED")
     }
 }
 
+/// A new key of `kind` (its file in the returned folder, and its DNS record) and a server
+/// that signs with it; `None` (the skip recorded) when dkimpy cannot verify.
+async fn signing(kind: Kind) -> Option<(tempfile::TempDir, PathBuf, String, TestApp)> {
+    if !dkimpy() {
+        return None;
+    }
+    let dir = tempfile::tempdir().expect("dir");
+    let (key_file, record) = generate(dir.path(), kind);
+    let app = signing_app(key_file.clone()).await;
+    Some((dir, key_file, record, app))
+}
+
 /// A server that signs with `key_file`, mail from `id@example.org`.
 async fn signing_app(key_file: PathBuf) -> TestApp {
     TestApp::spawn_with(move |c| sign_with(c, key_file)).await
@@ -142,18 +151,6 @@ fn sign_with(c: &mut Config, key_file: PathBuf) {
     c.mail.dkim_domain = Some(DOMAIN.into());
     c.mail.dkim_selector = Some(SELECTOR.into());
     c.mail.dkim_key_file = Some(key_file);
-}
-
-async fn invite(app: &TestApp, key: &str) {
-    nyckel::mail::send_invitation(
-        &app.state,
-        "anna@example.org",
-        nyckel::i18n::Locale::Sv,
-        "Göteborgs Roddklubb",
-        &format!("{}/invite/{key}", app.issuer),
-    )
-    .await
-    .expect("queued");
 }
 
 /// The one message in the outbox.
@@ -329,12 +326,9 @@ fn verify_and_tamper(raw: &str, record: &str) {
 
 #[tokio::test]
 async fn an_rsa_signed_invitation_verifies_with_dkimpy_and_tampering_breaks_it() {
-    if !dkimpy() {
+    let Some((_dir, key_file, record, app)) = signing(Kind::Rsa(2048)).await else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("dir");
-    let (key_file, record) = generate(dir.path(), Kind::Rsa(2048));
-    let app = signing_app(key_file.clone()).await;
+    };
     let signer = app.state.mailer.dkim.as_ref().expect("a signer");
     assert_eq!(signer.algorithm(), "rsa-sha256");
     assert_eq!(
@@ -350,7 +344,7 @@ async fn an_rsa_signed_invitation_verifies_with_dkimpy_and_tampering_breaks_it()
     assert!(debug.contains("[redacted]"));
     assert!(!debug.contains(secret_line));
 
-    invite(&app, "canary-dkim-invite-key-7c2e").await;
+    queue_invitation(&app, "canary-dkim-invite-key-7c2e").await;
     let mail = only_mail(&app).await;
     check_header(&mail, "rsa-sha256");
     assert_eq!(mail.subject, "Inbjudan till Göteborgs Roddklubb");
@@ -360,12 +354,9 @@ async fn an_rsa_signed_invitation_verifies_with_dkimpy_and_tampering_breaks_it()
 
 #[tokio::test]
 async fn an_ed25519_signed_notice_verifies_with_dkimpy_and_tampering_breaks_it() {
-    if !dkimpy() {
+    let Some((_dir, _, record, app)) = signing(Kind::Ed25519).await else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("dir");
-    let (key_file, record) = generate(dir.path(), Kind::Ed25519);
-    let app = signing_app(key_file).await;
+    };
     let signer = app.state.mailer.dkim.as_ref().expect("a signer");
     assert_eq!(signer.algorithm(), "ed25519-sha256");
     assert_eq!(signer.dns_record(), record);
@@ -397,7 +388,7 @@ async fn mail_through_the_smtp_relay_is_signed_too() {
         sign_with(c, key_file);
     })
     .await;
-    invite(&app, "canary-dkim-smtp-key-91fa").await;
+    queue_invitation(&app, "canary-dkim-smtp-key-91fa").await;
     nyckel::mail::deliver_due(&app.state).await.expect("pass");
     let received = server.messages();
     assert_eq!(received.len(), 1);
@@ -414,7 +405,7 @@ async fn mail_through_the_smtp_relay_is_signed_too() {
 async fn without_dkim_keys_no_signature_is_added() {
     let app = TestApp::spawn().await;
     assert!(app.state.mailer.dkim.is_none());
-    invite(&app, "canary-dkim-none-key-0b3d").await;
+    queue_invitation(&app, "canary-dkim-none-key-0b3d").await;
     let mail = only_mail(&app).await;
     assert!(mail.header("DKIM-Signature").is_none());
     assert!(
@@ -451,16 +442,7 @@ fn an_unusable_key_stops_start_up_naming_the_key() {
     );
 
     let small = dir.path().join("small.pem");
-    let path = small.to_str().expect("utf8");
-    openssl(&[
-        "genpkey",
-        "-algorithm",
-        "RSA",
-        "-pkeyopt",
-        "rsa_keygen_bits:1024",
-        "-out",
-        path,
-    ]);
+    genpkey(&small, "RSA", Some("rsa_keygen_bits:1024"));
     let err = start(&small);
     assert!(
         err.contains("mail.dkim_key_file") && err.contains("2048"),
@@ -470,16 +452,7 @@ fn an_unusable_key_stops_start_up_naming_the_key() {
     assert!(!err.contains(pem.lines().nth(1).expect("base64 line")));
 
     let ec = dir.path().join("ec.pem");
-    let path = ec.to_str().expect("utf8");
-    openssl(&[
-        "genpkey",
-        "-algorithm",
-        "EC",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-out",
-        path,
-    ]);
+    genpkey(&ec, "EC", Some("ec_paramgen_curve:P-256"));
     let err = start(&ec);
     assert!(err.contains("neither RSA nor Ed25519"), "{err}");
 

@@ -9,7 +9,7 @@ use nyckel::config::Config;
 use nyckel::store;
 
 use crate::helpers::TestApp;
-use crate::helpers::smtp::{Behaviour, SmtpServer};
+use crate::helpers::smtp::{SmtpServer, queue_invitation};
 
 const SMTP_PASSWORD: &str = "canary-smtp-password-5e2c";
 
@@ -22,16 +22,9 @@ async fn app_for(server: &SmtpServer, dir: &tempfile::TempDir) -> TestApp {
     .await
 }
 
+/// Queues the test invitation; returns its outbox id.
 async fn invite(app: &TestApp, key: &str) -> String {
-    nyckel::mail::send_invitation(
-        &app.state,
-        "anna@example.org",
-        nyckel::i18n::Locale::Sv,
-        "Göteborgs Roddklubb",
-        &format!("{}/invite/{key}", app.issuer),
-    )
-    .await
-    .expect("queued");
+    queue_invitation(app, key).await;
     store::outbox::pending(&app.state.db)
         .await
         .expect("pending")[0]
@@ -41,11 +34,7 @@ async fn invite(app: &TestApp, key: &str) -> String {
 
 #[tokio::test]
 async fn an_invitation_is_delivered_over_starttls_in_the_persons_language() {
-    let server = SmtpServer::start(Behaviour {
-        starttls: true,
-        untrusted_cert: false,
-    })
-    .await;
+    let server = SmtpServer::starttls().await;
     let dir = tempfile::tempdir().expect("dir");
     let app = app_for(&server, &dir).await;
     assert!(app.state.mailer.backend.sends());
@@ -123,27 +112,13 @@ async fn refused(server: SmtpServer) -> String {
 
 #[tokio::test]
 async fn a_relay_without_starttls_gets_nothing() {
-    let error = refused(
-        SmtpServer::start(Behaviour {
-            starttls: false,
-            untrusted_cert: false,
-        })
-        .await,
-    )
-    .await;
+    let error = refused(SmtpServer::without_starttls().await).await;
     assert!(error.contains("SMTP relay 127.0.0.1:"), "{error}");
 }
 
 #[tokio::test]
 async fn a_relay_with_an_untrusted_certificate_gets_nothing() {
-    let error = refused(
-        SmtpServer::start(Behaviour {
-            starttls: true,
-            untrusted_cert: true,
-        })
-        .await,
-    )
-    .await;
+    let error = refused(SmtpServer::untrusted().await).await;
     assert!(error.contains("SMTP relay 127.0.0.1:"), "{error}");
 }
 

@@ -98,6 +98,19 @@ fn check(s: &Setup, received: &Received, mail: &Mail, lang: &str, subject: &str,
     }
 }
 
+/// Waits for the mails with a `path` link to Anna (Swedish, subject `sv`) and Bo (English,
+/// subject `en`), checks each ([`check`]); returns them.
+async fn both_arrive(s: &Setup, path: &str, [sv, en]: [&str; 2]) -> [Mail; 2] {
+    let (r, anna) = arrived(s, ANNA, path).await;
+    check(s, &r, &anna, "sv", sv, path);
+    let (r, bo) = arrived(s, BO, path).await;
+    check(s, &r, &bo, "en", en, path);
+    [anna, bo]
+}
+
+/// The subjects of the mail that sets a new password, in Swedish and in English.
+const NEW_PASSWORD: [&str; 2] = ["Välj ett nytt lösenord", "Choose a new password"];
+
 /// Asks for a key by `email` on `form_path` (`/login` or `/forgot`) in a fresh browser.
 async fn ask(s: &Setup, form_path: &str, action: &str, email: &str) {
     let b = s.app.browser();
@@ -110,23 +123,19 @@ async fn ask(s: &Setup, form_path: &str, action: &str, email: &str) {
 #[tokio::test]
 async fn login_link_mails_arrive_over_tls_in_the_persons_language() {
     let s = setup().await;
-    ask(&s, "/login", "/login/key", ANNA).await;
-    ask(&s, "/login", "/login/key", BO).await;
-    let (r, m) = arrived(&s, ANNA, "/l/").await;
-    check(&s, &r, &m, "sv", "Din inloggningslänk", "/l/");
-    let (r, m) = arrived(&s, BO, "/l/").await;
-    check(&s, &r, &m, "en", "Your sign-in link", "/l/");
+    for email in [ANNA, BO] {
+        ask(&s, "/login", "/login/key", email).await;
+    }
+    both_arrive(&s, "/l/", ["Din inloggningslänk", "Your sign-in link"]).await;
 }
 
 #[tokio::test]
 async fn recovery_mails_arrive_over_tls_in_the_persons_language() {
     let s = setup().await;
-    ask(&s, "/forgot", "/forgot", ANNA).await;
-    ask(&s, "/forgot", "/forgot", BO).await;
-    let (r, m) = arrived(&s, ANNA, "/reset/").await;
-    check(&s, &r, &m, "sv", "Välj ett nytt lösenord", "/reset/");
-    let (r, m) = arrived(&s, BO, "/reset/").await;
-    check(&s, &r, &m, "en", "Choose a new password", "/reset/");
+    for email in [ANNA, BO] {
+        ask(&s, "/forgot", "/forgot", email).await;
+    }
+    both_arrive(&s, "/reset/", NEW_PASSWORD).await;
 }
 
 #[tokio::test]
@@ -144,24 +153,11 @@ async fn invitation_mails_arrive_over_tls_in_the_persons_language() {
         .await
         .expect("invited");
     }
-    let (r, m) = arrived(&s, ANNA, "/invite/").await;
-    check(
-        &s,
-        &r,
-        &m,
-        "sv",
+    let subjects = [
         "Inbjudan till Göteborgs Roddklubb",
-        "/invite/",
-    );
-    let (r, m) = arrived(&s, BO, "/invite/").await;
-    check(
-        &s,
-        &r,
-        &m,
-        "en",
         "Invitation to Göteborgs Roddklubb",
-        "/invite/",
-    );
+    ];
+    both_arrive(&s, "/invite/", subjects).await;
 }
 
 #[tokio::test]
@@ -176,10 +172,7 @@ async fn administrators_reset_mails_arrive_over_tls_in_the_persons_language() {
             .await
             .expect("reset sent");
     }
-    let (r, m) = arrived(&s, ANNA, "/reset/").await;
-    check(&s, &r, &m, "sv", "Välj ett nytt lösenord", "/reset/");
-    assert!(m.text.contains("IFK Göteborg"), "{}", m.text);
-    let (r, m) = arrived(&s, BO, "/reset/").await;
-    check(&s, &r, &m, "en", "Choose a new password", "/reset/");
-    assert!(m.text.contains("IFK Göteborg"), "{}", m.text);
+    for m in both_arrive(&s, "/reset/", NEW_PASSWORD).await {
+        assert!(m.text.contains("IFK Göteborg"), "{}", m.text);
+    }
 }

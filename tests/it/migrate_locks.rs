@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use nyckel::store::{Backend, Db, users};
 
-use crate::helpers::db;
+use crate::helpers::ops::Install;
 use crate::upgrade_load::next_version;
 
 /// An expand migration like a real one, with a pause between its two statements so that the
@@ -25,16 +25,11 @@ const EXPAND: (i64, &str, &str) = (
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expand_migration_gives_way_to_a_login_instead_of_deadlocking() {
-    if db::postgres_url().is_none() {
-        crate::helpers::skip::skip(
-            "PostgreSQL only (NYCKEL_TEST_POSTGRES_URL): SQLite takes no migration lock",
-        );
+    let why = "PostgreSQL only (NYCKEL_TEST_POSTGRES_URL): SQLite takes no migration lock";
+    let Some(install) = Install::postgres_only(why).await else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("dir");
-    let url_db = db::prepare(dir.path()).await;
-    let url = url_db.url.clone();
-    let app_db = Db::connect_url(&url, 4, Duration::from_secs(5), "full")
+    };
+    let app_db = Db::connect_url(install.url(), 4, Duration::from_secs(5), "full")
         .await
         .expect("connect");
     assert_eq!(app_db.backend(), Backend::Postgres);
@@ -56,7 +51,7 @@ async fn an_expand_migration_gives_way_to_a_login_instead_of_deadlocking() {
 
     // ... while the next version migrates: `alter table users` gets its lock; 0.3 s later
     // the migration asks for `sessions`.
-    let url_next = url.clone();
+    let url_next = install.url().to_string();
     let migration = tokio::spawn(async move {
         let url = url_next;
         let db = Db::connect_url(&url, 2, Duration::from_secs(5), "full")

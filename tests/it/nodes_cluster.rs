@@ -6,165 +6,16 @@
 //! cleanup and rotation jobs run once across the nodes (metrics of both, audit log).
 
 use std::collections::HashMap;
-use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
-use openidconnect::{JsonWebKey, JsonWebKeyId};
-use serde_json::Value;
-
-use crate::flows::{Pkce, authorize_url, post_token};
-use crate::helpers::browser::{self, Browser, query};
+use crate::flows::{Pkce, authorize_url};
+use crate::helpers::browser::query;
+use crate::helpers::nodes::{
+    active_at, code_at, field, jwks_keys, redeem, refresh, userinfo, verify_at,
+};
+use crate::helpers::ops::Install;
 use crate::helpers::process::{ServerProcess, free_port};
 use crate::helpers::token::decode;
-use crate::helpers::{PASSWORD, REDIRECT_URI, db};
-
-/// Runs the CLI in `dir` against `db_url` with extra environment; `(ok, stdout, stderr)`.
-pub fn nyckel_env(
-    dir: &Path,
-    db_url: &str,
-    args: &[&str],
-    env: &[(&str, &str)],
-) -> (bool, String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nyckel"));
-    cmd.current_dir(dir)
-        .args(args)
-        .env("NYCKEL_DATABASE__URL", db_url)
-        .stdin(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run nyckel");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
-    )
-}
-
-/// Creates a person (password login) and a first-party confidential client with `grants`
-/// (default grants when empty); returns `(client_id, secret)`.
-pub fn user_and_client(dir: &Path, url: &str, email: &str, grants: &[&str]) -> (String, String) {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_nyckel"));
-    let out = cmd
-        .current_dir(dir)
-        .args(["user", "create", "--email", email, "--password-stdin"])
-        .env("NYCKEL_DATABASE__URL", url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .and_then(|mut child| {
-            use std::io::Write;
-            child
-                .stdin
-                .take()
-                .expect("stdin")
-                .write_all(PASSWORD.as_bytes())?;
-            child.wait_with_output()
-        })
-        .expect("user create");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let mut args = vec![
-        "client",
-        "create",
-        "--name",
-        "App",
-        "--redirect-uri",
-        REDIRECT_URI,
-        "--first-party",
-        "--json",
-    ];
-    for g in grants {
-        args.extend(["--grant-type", g]);
-    }
-    let (ok, out, err) = nyckel_env(dir, url, &args, &[]);
-    assert!(ok, "{err}");
-    let client: Value = serde_json::from_str(out.trim()).expect("json");
-    (
-        client["client_id"].as_str().expect("id").to_string(),
-        client["client_secret"]
-            .as_str()
-            .expect("secret")
-            .to_string(),
-    )
-}
-
-/// The base URL of a node (the issuer's host name, the node's port).
-pub fn at(node: &ServerProcess) -> String {
-    format!("https://localhost:{}", node.addr.port())
-}
-
-/// Verifies `jwt`'s signature with the key its kid names in the JWKS of the node at `base`
-/// (openidconnect's JWK implementation, not ours).
-pub async fn verify_at(http: &reqwest::Client, base: &str, jwt: &str) {
-    let text = http
-        .get(format!("{base}/jwks"))
-        .send()
-        .await
-        .expect("jwks")
-        .text()
-        .await
-        .expect("jwks body");
-    let set: CoreJsonWebKeySet = serde_json::from_str(&text).expect("JWKS");
-    let (header, _) = decode(jwt);
-    let kid = JsonWebKeyId::new(header["kid"].as_str().expect("kid").to_string());
-    let key: &CoreJsonWebKey = set
-        .keys()
-        .iter()
-        .find(|k| k.key_id() == Some(&kid))
-        .unwrap_or_else(|| panic!("{base} publishes kid {}", kid.as_str()));
-    let alg: CoreJwsSigningAlgorithm =
-        serde_json::from_value(header["alg"].clone()).expect("known alg");
-    let (signed, sig) = jwt.rsplit_once('.').expect("three parts");
-    key.verify_signature(
-        &alg,
-        signed.as_bytes(),
-        &nyckel::crypto::b64_decode(sig).expect("sig"),
-    )
-    .unwrap_or_else(|e| {
-        panic!(
-            "{base}: signature of kid {} does not verify: {e}",
-            kid.as_str()
-        )
-    });
-}
-
-/// Whether `/introspect` at `base` says the token is active.
-pub async fn active_at(
-    http: &reqwest::Client,
-    base: &str,
-    client: &(String, String),
-    token: &str,
-) -> bool {
-    let answer: Value = http
-        .post(format!("{base}/introspect"))
-        .basic_auth(&client.0, Some(&client.1))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .expect("introspect")
-        .json()
-        .await
-        .expect("json");
-    answer["active"] == true
-}
-
-/// The `/userinfo` status at `base` for an access token.
-async fn userinfo_status(http: &reqwest::Client, base: &str, token: &str) -> u16 {
-    http.get(format!("{base}/userinfo"))
-        .bearer_auth(token)
-        .send()
-        .await
-        .expect("userinfo")
-        .status()
-        .as_u16()
-}
 
 /// `nyckel_jobs_run_total` by job from a node's metrics listener.
 async fn job_runs(port: u16) -> HashMap<String, u64> {
@@ -208,40 +59,17 @@ fn kid(jwt: &str) -> String {
     decode(jwt).0["kid"].as_str().expect("kid").to_string()
 }
 
-/// One round of a refresh at a node: the new access token, id token and refresh token.
-async fn refresh_at(
-    http: &reqwest::Client,
-    base: &str,
-    client: &(String, String),
-    refresh_token: &str,
-) -> Value {
-    post_token(
-        http,
-        base,
-        &client.0,
-        &client.1,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ],
-    )
-    .await
-}
-
 #[tokio::test]
 async fn two_nodes_share_sessions_rotate_keys_once_and_run_cleanup_once() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    let client = user_and_client(d, &url, "cluster@example.org", &[]);
+    let install = Install::new().await;
+    let (d, url) = (install.path(), install.url());
+    install.person("cluster@example.org");
+    let client = install.web_client("App", &[]);
 
     // The first keys were made when the database was; choose rotate_every so that the
     // scheduled rotation falls due a little after both nodes are up (and once only: the
     // job's lease lasts a minute).
-    let (ok, out, err) = nyckel_env(d, &url, &["keys", "list", "--json"], &[]);
-    assert!(ok, "{err}");
-    let listed: Value = serde_json::from_str(out.trim()).expect("json");
+    let listed = install.json(&["keys", "list"]);
     let activated = listed["keys"]
         .as_array()
         .expect("keys")
@@ -271,58 +99,28 @@ async fn two_nodes_share_sessions_rotate_keys_once_and_run_cleanup_once() {
     let started = Instant::now();
     // The issuer names node A's port, and both metrics listeners are fixed: chosen before
     // the nodes start, and chosen again should another test take one first.
-    let (node_a, (_, issuer, env_a)) = ServerProcess::spawn_on_chosen_ports(d, &url, || {
+    let (node_a, (_, issuer, env_a)) = ServerProcess::spawn_on_chosen_ports(d, url, || {
         let port_a = free_port();
         let metrics_a = format!("127.0.0.1:{}", free_port());
         let issuer = format!("https://localhost:{port_a}");
         (format!("127.0.0.1:{port_a}"), issuer, env(&metrics_a))
     });
-    let (node_b, (_, _, env_b)) = ServerProcess::spawn_on_chosen_ports(d, &url, || {
+    let (node_b, (_, _, env_b)) = ServerProcess::spawn_on_chosen_ports(d, url, || {
         let metrics_b = format!("127.0.0.1:{}", free_port());
         ("127.0.0.1:0".to_string(), issuer.clone(), env(&metrics_b))
     });
-    let (a, b) = (at(&node_a), at(&node_b));
-    let http = browser::client(node_a.addr, false);
+    let (a, b) = (node_a.base(), node_b.base());
+    let http = node_a.http();
 
     // Log in on A; the code is redeemed on B.
-    let browser = Browser {
-        client: browser::client(node_a.addr, true),
-        issuer: a.clone(),
-    };
-    let pkce = Pkce::new();
-    let page = browser
-        .authorize_and_login(
-            &authorize_url(&a, &client.0, "openid", "s1", Some(&pkce), &[]),
-            "cluster@example.org",
-            PASSWORD,
-        )
-        .await;
-    let loc = page.location.expect("redirect to the client");
-    let code = query(&loc)["code"].clone();
-    let first = post_token(
-        &http,
-        &b,
-        &client.0,
-        &client.1,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &pkce.verifier),
-        ],
-    )
-    .await;
-    let old_access = first["access_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("tokens from B: {first}"))
-        .to_string();
+    let browser = node_a.browser();
+    let code = code_at(&browser, &a, &client.0, "cluster@example.org").await;
+    let first = redeem(&http, &b, &client, &code).await;
+    let old_access = field(&first, "access_token");
     let old_kid = kid(&old_access);
-    let alg = decode(&old_access).0["alg"]
-        .as_str()
-        .expect("alg")
-        .to_string();
-    let mut refresh = first["refresh_token"].as_str().expect("rt").to_string();
-    let mut id_token = first["id_token"].as_str().expect("id token").to_string();
+    let alg = field(&decode(&old_access).0, "alg");
+    let mut rt = field(&first, "refresh_token");
+    let mut id_token = field(&first, "id_token");
 
     // Refreshes alternate (B, A, B, ...); every access token works at both nodes. Meanwhile
     // the schedule pre-publishes the next key on one node: it must be in both JWKS before
@@ -362,12 +160,9 @@ async fn two_nodes_share_sessions_rotate_keys_once_and_run_cleanup_once() {
             }
         }
         let (base, name) = nodes[round % 2];
-        let answer = refresh_at(&http, base, &client, &refresh).await;
-        let access = answer["access_token"]
-            .as_str()
-            .unwrap_or_else(|| panic!("refresh at {name}: {answer}"))
-            .to_string();
-        refresh = answer["refresh_token"].as_str().expect("rt").to_string();
+        let answer = refresh(&http, base, &client, &rt).await;
+        let access = field(&answer, "access_token");
+        rt = field(&answer, "refresh_token");
         if let Some(t) = answer["id_token"].as_str() {
             id_token = t.to_string();
         }
@@ -379,7 +174,7 @@ async fn two_nodes_share_sessions_rotate_keys_once_and_run_cleanup_once() {
                 kid(&access),
                 warnings(&[&node_a, &node_b])
             );
-            assert_eq!(userinfo_status(&http, other, &access).await, 200);
+            assert_eq!(userinfo(&http, other, &access).await.status(), 200);
         }
         let k = kid(&access);
         if k != old_kid {
@@ -408,7 +203,7 @@ async fn two_nodes_share_sessions_rotate_keys_once_and_run_cleanup_once() {
             active_at(&http, base, &client, &old_access).await,
             "the old key's token is active at {name}"
         );
-        assert_eq!(userinfo_status(&http, base, &old_access).await, 200);
+        assert_eq!(userinfo(&http, base, &old_access).await.status(), 200);
     }
 
     // Logout on B ends the session everywhere: A asks for a login and refuses the refresh.
@@ -435,7 +230,7 @@ async fn two_nodes_share_sessions_rotate_keys_once_and_run_cleanup_once() {
         .await;
     let loc = page.location.expect("redirect");
     assert_eq!(query(&loc)["error"], "login_required", "{loc}");
-    let refused = refresh_at(&http, &a, &client, &refresh).await;
+    let refused = refresh(&http, &a, &client, &rt).await;
     assert_eq!(refused["error"], "invalid_grant", "{refused}");
 
     // The jobs ran once across the nodes: one key rotation (audit and metrics), and the
@@ -461,14 +256,7 @@ async fn two_nodes_share_sessions_rotate_keys_once_and_run_cleanup_once() {
         "cleanup runs {} in {elapsed} s (period {cleanup_every} s): A {runs_a:?}, B {runs_b:?}",
         count("cleanup")
     );
-    let (ok, out, err) = nyckel_env(
-        d,
-        &url,
-        &["audit", "list", "--kind", "keys.rotated", "--json"],
-        &[],
-    );
-    assert!(ok, "{err}");
-    let events: Value = serde_json::from_str(out.trim()).expect("json");
+    let events = install.json(&["audit", "list", "--kind", "keys.rotated"]);
     let by_scheduler = events["items"]
         .as_array()
         .expect("items")
@@ -480,27 +268,4 @@ async fn two_nodes_share_sessions_rotate_keys_once_and_run_cleanup_once() {
         let log = node.output();
         assert!(!log.contains(&client.1), "no client secret in the log");
     }
-}
-
-/// The `(kid, alg)` of every key a node publishes.
-pub async fn jwks_keys(http: &reqwest::Client, base: &str) -> Vec<(String, String)> {
-    let jwks: Value = http
-        .get(format!("{base}/jwks"))
-        .send()
-        .await
-        .expect("jwks")
-        .json()
-        .await
-        .expect("json");
-    jwks["keys"]
-        .as_array()
-        .expect("keys")
-        .iter()
-        .map(|k| {
-            (
-                k["kid"].as_str().expect("kid").to_string(),
-                k["alg"].as_str().expect("alg").to_string(),
-            )
-        })
-        .collect()
 }

@@ -15,12 +15,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use nyckel::http::api::table::PREFIX;
+
 use crate::flows::{Pkce, authorize_url};
 use crate::helpers::browser;
-use crate::helpers::db;
 use crate::helpers::integrity;
 use crate::helpers::load::{self, Fixture, Ledger, Target};
-use crate::helpers::process::{ServerProcess, free_port};
+use crate::helpers::ops::{Install, api_answer_problems, api_method};
+use crate::helpers::process::{ServerProcess, chosen_address};
 use crate::helpers::tcp_proxy::{Mode, TcpProxy};
 
 /// The server's `request_timeout` and `database.acquire_timeout` in this test (seconds).
@@ -40,54 +42,31 @@ struct Sample {
     /// `None`: no answer (transport error or the client's own timeout).
     status: Option<u16>,
     retry_after: bool,
+    /// What the generated OpenAPI document does not allow in an admin API answer.
+    api_problem: Option<String>,
+    /// An admin API request cut off by the request deadline and answered in OAuth's JSON.
+    oauth_shaped_deadline: bool,
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_database_outage_answers_503_fast_and_service_returns_without_a_restart() {
-    if db::postgres_url().is_none() {
-        crate::helpers::skip::skip(
-            "needs PostgreSQL (NYCKEL_TEST_POSTGRES_URL): SQLite is embedded in the process, so there is no connection to cut",
-        );
+    let why = "needs PostgreSQL (NYCKEL_TEST_POSTGRES_URL): SQLite is embedded in the process, so there is no connection to cut";
+    let Some(install) = Install::postgres_only(why).await else {
         return;
-    }
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    let fixture = Arc::new(Fixture::create(d, &url, 1));
+    };
+    let url = install.url();
+    let fixture = Arc::new(Fixture::create(install.path(), url, 1));
+    let (proxy, via_proxy) = TcpProxy::in_front_of(url).await;
 
-    let parsed = url::Url::parse(&url).expect("postgres url");
-    let upstream = format!(
-        "{}:{}",
-        parsed.host_str().expect("host"),
-        parsed.port().unwrap_or(5432)
-    );
-    let upstream = tokio::net::lookup_host(upstream)
-        .await
-        .expect("resolve")
-        .next()
-        .expect("address");
-    let proxy = TcpProxy::start(upstream).await;
-    let mut via_proxy = parsed.clone();
-    via_proxy.set_host(Some("127.0.0.1")).expect("host");
-    via_proxy.set_port(Some(proxy.addr.port())).expect("port");
-
-    let port = free_port();
-    let listen = format!("127.0.0.1:{port}");
-    let issuer = format!("https://localhost:{port}");
+    let (listen, issuer) = chosen_address();
     let request_timeout = REQUEST_TIMEOUT.to_string();
     let acquire_timeout = ACQUIRE_TIMEOUT.to_string();
-    let server = ServerProcess::spawn(
-        d,
-        via_proxy.as_str(),
-        &listen,
-        &issuer,
-        &[
-            ("NYCKEL_REQUEST_TIMEOUT", request_timeout.as_str()),
-            ("NYCKEL_DATABASE__ACQUIRE_TIMEOUT", acquire_timeout.as_str()),
-            ("NYCKEL_LOG__FILTER", "warn"),
-        ],
-    );
+    let env = [
+        ("NYCKEL_REQUEST_TIMEOUT", request_timeout.as_str()),
+        ("NYCKEL_DATABASE__ACQUIRE_TIMEOUT", acquire_timeout.as_str()),
+        ("NYCKEL_LOG__FILTER", "warn"),
+    ];
+    let server = ServerProcess::spawn(install.path(), &via_proxy, &listen, &issuer, &env);
     let target = Target {
         addr: server.addr,
         issuer: issuer.clone(),
@@ -123,23 +102,15 @@ async fn a_database_outage_answers_503_fast_and_service_returns_without_a_restar
     let app = fixture.app.clone();
     let refresh = Arc::new(Mutex::new(refresh));
     type Make = Arc<dyn Fn() -> reqwest::RequestBuilder + Send + Sync>;
+    let get = |path: &str| -> Make {
+        let (h, url) = (probe_http.clone(), format!("{issuer}{path}"));
+        Arc::new(move || h.get(&url))
+    };
     let probes: Vec<(&'static str, Make)> = vec![
-        ("discovery", {
-            let (h, i) = (probe_http.clone(), issuer.clone());
-            Arc::new(move || h.get(format!("{i}/.well-known/openid-configuration")))
-        }),
-        ("jwks", {
-            let (h, i) = (probe_http.clone(), issuer.clone());
-            Arc::new(move || h.get(format!("{i}/jwks")))
-        }),
-        ("healthz", {
-            let (h, i) = (probe_http.clone(), issuer.clone());
-            Arc::new(move || h.get(format!("{i}/healthz")))
-        }),
-        ("readyz", {
-            let (h, i) = (probe_http.clone(), issuer.clone());
-            Arc::new(move || h.get(format!("{i}/readyz")))
-        }),
+        ("discovery", get("/.well-known/openid-configuration")),
+        ("jwks", get("/jwks")),
+        ("healthz", get("/healthz")),
+        ("readyz", get("/readyz")),
         ("authorize", {
             let (h, i, c) = (probe_http.clone(), issuer.clone(), app.0.clone());
             Arc::new(move || {
@@ -216,7 +187,7 @@ async fn a_database_outage_answers_503_fast_and_service_returns_without_a_restar
 
     tokio::time::sleep(Duration::from_secs(3)).await;
     // Phase 1, a hung database: every table is locked, so queries start and never finish.
-    let mut locker = hang_every_table(&url).await;
+    let mut locker = hang_every_table(url).await;
     // From here every table is locked (taking the locks can wait behind a transaction in
     // flight, so the outage starts when they are all held, not when locking began).
     let outage = Instant::now();
@@ -345,17 +316,26 @@ async fn a_database_outage_answers_503_fast_and_service_returns_without_a_restar
         .filter(|s| s.kind == "readyz" && s.sent > back + Duration::from_secs(10))
         .all(|s| s.status == Some(200));
     assert!(ready_after, "ready again after the database returned");
+    // Every admin API answer (before, during and after the outage) is one the generated
+    // OpenAPI document allows; a probe that got no answer has nothing to check.
+    let undocumented: Vec<&String> = samples
+        .iter()
+        .filter_map(|s| s.api_problem.as_ref())
+        .collect();
+    assert!(undocumented.is_empty(), "{undocumented:#?}");
+    let oauth_shaped = samples.iter().filter(|s| s.oauth_shaped_deadline).count();
+    eprintln!("admin API answers cut off by the deadline, in OAuth's shape: {oauth_shaped}");
 
     drop(server);
     drop(proxy);
-    let problems = integrity::engine(&url).await;
+    let problems = integrity::engine(url).await;
     assert!(problems.is_empty(), "{problems:?}");
-    let half = integrity::oauth_half_states(&url).await;
+    let half = integrity::oauth_half_states(url).await;
     assert!(half.is_empty(), "half-done writes: {half:?}");
     let missing = ledger
         .into_inner()
         .expect("ledger")
-        .missing(&url, &fixture.org_slug)
+        .missing(url, &fixture.org_slug)
         .await;
     assert!(missing.is_empty(), "acknowledged writes lost: {missing:?}");
 }
@@ -382,10 +362,14 @@ async fn hang_every_table(url: &str) -> sqlx::AnyConnection {
     conn
 }
 
-/// Sends `req`; returns the sample and the body.
+/// Sends `req`; returns the sample and the body. An answer of the admin API is checked
+/// against the generated OpenAPI document.
 async fn send(kind: &'static str, req: reqwest::RequestBuilder) -> (Sample, String) {
+    let (client, request) = req.header("accept-language", "en").build_split();
+    let request = request.expect("a request");
+    let (method, url) = (request.method().clone(), request.url().to_string());
     let sent = Instant::now();
-    let (status, retry_after, body) = match req.header("accept-language", "en").send().await {
+    let (status, retry_after, body) = match client.execute(request).await {
         Ok(res) => {
             let status = res.status().as_u16();
             let retry = res.headers().contains_key("retry-after");
@@ -394,16 +378,31 @@ async fn send(kind: &'static str, req: reqwest::RequestBuilder) -> (Sample, Stri
         }
         Err(_) => (None, false, String::new()),
     };
-    (
-        Sample {
-            kind,
-            sent,
-            latency: sent.elapsed(),
-            status,
-            retry_after,
-        },
-        body,
-    )
+    let latency = sent.elapsed();
+    // KNOWN DEFECT (src/http/deadline.rs, reported): an admin API request cut off by the
+    // request deadline is answered in OAuth's JSON (`"error": "temporarily_unavailable"`),
+    // not in the API's `Error`; such answers are counted and printed, every other admin API
+    // answer is checked. Remove this exception once the deadline answers `/api/` in `Error`.
+    let oauth_shaped_deadline = url.contains(PREFIX)
+        && status == Some(503)
+        && serde_json::from_str::<serde_json::Value>(&body)
+            .is_ok_and(|j| j["error"] == "temporarily_unavailable");
+    let api_problem = match status {
+        Some(status) if url.contains(PREFIX) && !oauth_shaped_deadline => {
+            api_answer_problems(api_method(&method), &url, status, &body).err()
+        }
+        _ => None,
+    };
+    let sample = Sample {
+        kind,
+        sent,
+        latency,
+        status,
+        retry_after,
+        api_problem,
+        oauth_shaped_deadline,
+    };
+    (sample, body)
 }
 
 /// A token from `/token` for `client` with `grant` (`secret_or_token` is the refresh token

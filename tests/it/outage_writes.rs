@@ -19,6 +19,7 @@ use crate::admin_api_support::{Api, Reply};
 use crate::helpers::TestApp;
 use crate::helpers::admin::World;
 use crate::helpers::db;
+use crate::helpers::ops::skip_unless_sqlite;
 use crate::helpers::tcp_proxy::{Mode, TcpProxy};
 use nyckel::http::api::table::Method;
 use serde_json::json;
@@ -73,15 +74,28 @@ async fn until_waiting(
     }
 }
 
-/// Starts `PUT /orgs/club-a/roles/{role}` in the background.
-fn put_role(api: &Api, role: &str) -> tokio::task::JoinHandle<Reply> {
-    let api = api.with_token(api.token.as_deref());
+/// `PUT /orgs/club-a/roles/{role}`.
+async fn put_role(api: &Api, role: &str) -> Reply {
     let path = format!("/orgs/club-a/roles/{role}");
-    tokio::spawn(async move {
-        api.call(Method::Put, &path, Some(&json!({ "description": "d" })))
-            .await
-    })
+    api.call(Method::Put, &path, Some(&json!({ "description": "d" })))
+        .await
 }
+
+/// Starts [`put_role`] in the background.
+fn start_put_role(api: &Api, role: &str) -> tokio::task::JoinHandle<Reply> {
+    let (api, role) = (api.with_token(api.token.as_deref()), role.to_string());
+    tokio::spawn(async move { put_role(&api, &role).await })
+}
+
+/// Runs `sql` (no result) on `conn`; `what` names it when it fails.
+async fn run(conn: &mut sqlx::AnyConnection, sql: &str, what: &str) {
+    sqlx::raw_sql(sql)
+        .execute(conn)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+}
+
+const LOCK_ROLES: &str = "begin; lock table organisation_roles in access exclusive mode";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_api_writes_answer_503_when_postgresql_closes_or_refuses_connections() {
@@ -91,17 +105,7 @@ async fn admin_api_writes_answer_503_when_postgresql_closes_or_refuses_connectio
         );
         return;
     };
-    let parsed = url::Url::parse(&base).expect("postgres url");
-    let upstream = tokio::net::lookup_host(format!(
-        "{}:{}",
-        parsed.host_str().expect("host"),
-        parsed.port().unwrap_or(5432)
-    ))
-    .await
-    .expect("resolve")
-    .next()
-    .expect("address");
-    let proxy = TcpProxy::start(upstream).await;
+    let (proxy, _) = TcpProxy::in_front_of(&base).await;
     let mut direct = String::new();
     let app = TestApp::spawn_with(|c| {
         direct = c.database.url.clone().expect("the test database");
@@ -116,13 +120,7 @@ async fn admin_api_writes_answer_503_when_postgresql_closes_or_refuses_connectio
     let w = World::with(app).await;
     let token = w.token_2fa(&w.superadmin).await;
     let api = Api::new(&w.app, Some(&token));
-    api.call(
-        Method::Put,
-        "/orgs/club-a/roles/before",
-        Some(&json!({ "description": "d" })),
-    )
-    .await
-    .expect(200);
+    put_role(&api, "before").await.expect(200);
     let mut locker = sqlx::AnyConnection::connect(&direct)
         .await
         .expect("connect");
@@ -135,11 +133,8 @@ async fn admin_api_writes_answer_503_when_postgresql_closes_or_refuses_connectio
         .expect("pid");
 
     // A write in flight whose connection the server ends (what a fast shutdown does).
-    sqlx::raw_sql("begin; lock table organisation_roles in access exclusive mode")
-        .execute(&mut locker)
-        .await
-        .expect("lock");
-    let mut pending = put_role(&api, "terminated");
+    run(&mut locker, LOCK_ROLES, "lock").await;
+    let mut pending = start_put_role(&api, "terminated");
     until_waiting(&mut watcher, &mut pending).await;
     sqlx::query(
         "select pg_terminate_backend(pid) from pg_stat_activity
@@ -149,38 +144,23 @@ async fn admin_api_writes_answer_503_when_postgresql_closes_or_refuses_connectio
     .execute(&mut locker)
     .await
     .expect("terminate the server's connections");
-    sqlx::raw_sql("rollback")
-        .execute(&mut locker)
-        .await
-        .expect("unlock");
+    run(&mut locker, "rollback", "unlock").await;
     unavailable(
         "a write whose connection was terminated",
         &pending.await.expect("answer"),
     );
 
     // A write in flight whose connection is reset (the database host went away).
-    api.call(
-        Method::Put,
-        "/orgs/club-a/roles/again",
-        Some(&json!({ "description": "d" })),
-    )
-    .await
-    .expect(200);
-    sqlx::raw_sql("begin; lock table organisation_roles in access exclusive mode")
-        .execute(&mut locker)
-        .await
-        .expect("lock");
-    let mut pending = put_role(&api, "reset");
+    put_role(&api, "again").await.expect(200);
+    run(&mut locker, LOCK_ROLES, "lock").await;
+    let mut pending = start_put_role(&api, "reset");
     until_waiting(&mut watcher, &mut pending).await;
     proxy.set(Mode::Refuse);
     unavailable(
         "a write whose connection was reset",
         &pending.await.expect("answer"),
     );
-    sqlx::raw_sql("rollback")
-        .execute(&mut locker)
-        .await
-        .expect("unlock");
+    run(&mut locker, "rollback", "unlock").await;
 
     // New writes while no connection can be opened.
     for (method, path, body) in [
@@ -206,13 +186,7 @@ async fn admin_api_writes_answer_503_when_postgresql_closes_or_refuses_connectio
     proxy.set(Mode::Pass);
     let started = Instant::now();
     loop {
-        let reply = api
-            .call(
-                Method::Put,
-                "/orgs/club-a/roles/after",
-                Some(&json!({ "description": "d" })),
-            )
-            .await;
+        let reply = put_role(&api, "after").await;
         if reply.status == 200 {
             break;
         }
@@ -237,10 +211,8 @@ async fn admin_api_writes_answer_503_when_postgresql_closes_or_refuses_connectio
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_admin_api_write_that_waited_out_the_sqlite_busy_timeout_answers_503() {
-    if db::postgres_url().is_some() {
-        crate::helpers::skip::skip(
-            "SQLite pass only: the SQLite write lock (PostgreSQL waits for row locks instead)",
-        );
+    let why = "SQLite pass only: the SQLite write lock (PostgreSQL waits for row locks instead)";
+    if skip_unless_sqlite(why) {
         return;
     }
     let w = World::new().await;
@@ -249,30 +221,12 @@ async fn an_admin_api_write_that_waited_out_the_sqlite_busy_timeout_answers_503(
     // Another process holds the write lock for longer than the busy timeout (5 s).
     let url = w.app.state.config.database_url();
     let mut other = sqlx::AnyConnection::connect(&url).await.expect("connect");
-    sqlx::raw_sql("begin immediate")
-        .execute(&mut other)
-        .await
-        .expect("lock");
+    run(&mut other, "begin immediate", "lock").await;
     let started = Instant::now();
-    let reply = api
-        .call(
-            Method::Put,
-            "/orgs/club-a/roles/waited",
-            Some(&json!({ "description": "d" })),
-        )
-        .await;
+    let reply = put_role(&api, "waited").await;
     let waited = started.elapsed();
-    sqlx::raw_sql("rollback")
-        .execute(&mut other)
-        .await
-        .expect("unlock");
+    run(&mut other, "rollback", "unlock").await;
     unavailable("a write that waited out the busy timeout", &reply);
     assert!(waited >= Duration::from_secs(4), "it waited: {waited:?}");
-    api.call(
-        Method::Put,
-        "/orgs/club-a/roles/waited",
-        Some(&json!({ "description": "d" })),
-    )
-    .await
-    .expect(200);
+    put_role(&api, "waited").await.expect(200);
 }

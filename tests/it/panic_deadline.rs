@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use axum::routing::get;
 
+use nyckel::http::api::table::Method;
+
 use crate::helpers::TestApp;
+use crate::helpers::ops::check_api_answer;
 
 #[tokio::test]
 async fn a_panicking_handler_answers_500_and_a_stalled_one_503_while_the_server_keeps_serving() {
@@ -38,11 +41,10 @@ async fn a_panicking_handler_answers_500_and_a_stalled_one_503_while_the_server_
     let server = tokio::spawn(async move { axum_server::from_tcp(listener).serve(service).await });
     let http = reqwest::Client::new();
     let url = |p: &str| format!("http://{addr}{p}");
+    let get = |p: &str| http.get(url(p)).send();
 
     for _ in 0..3 {
-        let res = http
-            .get(url("/test-only/panic"))
-            .send()
+        let res = get("/test-only/panic")
             .await
             .expect("an answer, not a reset");
         assert_eq!(res.status(), 500);
@@ -58,11 +60,9 @@ async fn a_panicking_handler_answers_500_and_a_stalled_one_503_while_the_server_
             !body.contains("on purpose"),
             "the panic message is not shown: {body}"
         );
-        let live = http.get(url("/healthz")).send().await.expect("healthz");
+        let live = get("/healthz").await.expect("healthz");
         assert_eq!(live.status(), 200, "still serving after a panic");
-        let discovery = http
-            .get(url("/.well-known/openid-configuration"))
-            .send()
+        let discovery = get("/.well-known/openid-configuration")
             .await
             .expect("discovery");
         assert_eq!(discovery.status(), 200);
@@ -76,11 +76,7 @@ async fn a_panicking_handler_answers_500_and_a_stalled_one_503_while_the_server_
     }
 
     let started = Instant::now();
-    let stalled = http
-        .get(url("/test-only/stall"))
-        .send()
-        .await
-        .expect("stall");
+    let stalled = get("/test-only/stall").await.expect("stall");
     let took = started.elapsed();
     assert_eq!(stalled.status(), 503);
     assert!(stalled.headers().contains_key("retry-after"));
@@ -88,11 +84,10 @@ async fn a_panicking_handler_answers_500_and_a_stalled_one_503_while_the_server_
         took < Duration::from_secs(10),
         "answered at the deadline, took {took:?}"
     );
-    let api = http
-        .get(url("/api/admin/v1/openapi.json"))
-        .send()
-        .await
-        .expect("api");
+    let api_url = url("/api/admin/v1/openapi.json");
+    let api = get("/api/admin/v1/openapi.json").await.expect("api");
     assert_eq!(api.status(), 200);
+    let body = api.text().await.expect("the document");
+    check_api_answer(Method::Get, &api_url, 200, &body);
     server.abort();
 }

@@ -8,8 +8,7 @@ use std::process::Command;
 
 use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair};
 
-use crate::cli::nyckel;
-use crate::helpers::db;
+use crate::helpers::ops::{Cli, skip_unless_postgres};
 use crate::helpers::process::free_port;
 
 /// A throwaway PostgreSQL cluster listening on 127.0.0.1 with TLS only; stopped on drop.
@@ -176,8 +175,7 @@ impl Drop for TlsCluster {
 
 #[tokio::test]
 async fn verify_full_checks_the_chain_and_the_host_name() {
-    if db::postgres_url().is_none() {
-        crate::helpers::skip::skip("PostgreSQL TLS runs in the PostgreSQL pass only");
+    if skip_unless_postgres("PostgreSQL TLS runs in the PostgreSQL pass only") {
         return;
     }
     let Some(bin) = pg_bin() else {
@@ -206,22 +204,14 @@ async fn verify_full_checks_the_chain_and_the_host_name() {
         )
     };
 
+    let migrate = |url: String| Cli::new(d, &url).run(&["migrate"]);
+
     // The right CA and the certificate's host name: migrations run over TLS.
-    let (ok, out, err) = nyckel(
-        d,
-        &url("localhost", "verify-full", &good_ca),
-        &["migrate"],
-        None,
-    );
+    let (ok, out, err) = migrate(url("localhost", "verify-full", &good_ca));
     assert!(ok, "verify-full with the right CA works: {out}{err}");
 
     // A certificate from a CA we were not told about: refused, with an error that says so.
-    let (ok, _, err) = nyckel(
-        d,
-        &url("localhost", "verify-full", &wrong_ca),
-        &["migrate"],
-        None,
-    );
+    let (ok, _, err) = migrate(url("localhost", "verify-full", &wrong_ca));
     assert!(!ok, "an unknown CA must be refused");
     assert!(
         err.to_lowercase().contains("certificate") || err.to_lowercase().contains("tls"),
@@ -229,12 +219,7 @@ async fn verify_full_checks_the_chain_and_the_host_name() {
     );
 
     // The right CA but another host name (the certificate is for localhost only).
-    let (ok, _, err) = nyckel(
-        d,
-        &url("127.0.0.1", "verify-full", &good_ca),
-        &["migrate"],
-        None,
-    );
+    let (ok, _, err) = migrate(url("127.0.0.1", "verify-full", &good_ca));
     assert!(!ok, "verify-full must check the host name: {err}");
     assert!(
         err.contains("not valid for name"),
@@ -242,14 +227,9 @@ async fn verify_full_checks_the_chain_and_the_host_name() {
     );
 
     // Without TLS the cluster refuses (pg_hba has hostssl only): the test really used TLS.
-    let (ok, _, _) = nyckel(
-        d,
-        &format!(
-            "postgres://postgres@localhost:{}/postgres?sslmode=disable",
-            cluster.port
-        ),
-        &["migrate"],
-        None,
-    );
+    let port = cluster.port;
+    let (ok, _, _) = migrate(format!(
+        "postgres://postgres@localhost:{port}/postgres?sslmode=disable"
+    ));
     assert!(!ok, "a plain connection must be refused by this cluster");
 }

@@ -9,62 +9,27 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::cli::nyckel;
+use crate::helpers::ops::{Install, skip_unless_postgres};
 use crate::helpers::process::{ServerProcess, free_port};
-use crate::helpers::{PASSWORD, REDIRECT_URI, db};
 use crate::upgrade_load::{
-    Balancer, CONTRACT, EXPAND, Load, Node, WebClient, backend_of, next_version, ready,
+    Balancer, CONTRACT, EXPAND, Load, Node, Pair, WebClient, backend_of, bind_node, migration_rows,
+    next_version, pool, ready,
 };
 
 const BROWSERS: usize = 4;
 const LIMIT: Duration = Duration::from_secs(180);
 
-async fn pool(url: &str) -> sqlx::AnyPool {
-    sqlx::any::install_default_drivers();
-    sqlx::AnyPool::connect(url).await.expect("database")
-}
-
-/// How often each migration version was recorded.
-async fn migration_rows(url: &str) -> Vec<(i64, i64)> {
-    let p = pool(url).await;
-    let rows = sqlx::query_as(
-        "select version, count(*) from _sqlx_migrations group by version order by version",
-    )
-    .fetch_all(&p)
-    .await
-    .expect("migrations");
-    p.close().await;
-    rows
-}
-
-/// Accounts and the web client, made with the CLI as an operator would.
-fn fixtures(dir: &std::path::Path, url: &str) -> (Vec<String>, WebClient) {
+/// An installation with accounts and the web client, made with the CLI as an operator would.
+async fn installed() -> (Install, Vec<String>, WebClient) {
+    let install = Install::new().await;
     let emails: Vec<String> = (0..BROWSERS)
         .map(|i| format!("rolling{i}@example.org"))
         .collect();
     for email in &emails {
-        let args = ["user", "create", "--email", email, "--password-stdin"];
-        let (ok, _, err) = nyckel(dir, url, &args, Some(PASSWORD));
-        assert!(ok, "{err}");
+        install.person(email);
     }
-    let args = [
-        "client",
-        "create",
-        "--name",
-        "Rolling app",
-        "--redirect-uri",
-        REDIRECT_URI,
-        "--first-party",
-        "--json",
-    ];
-    let (ok, out, err) = nyckel(dir, url, &args, None);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("client json");
-    let web = WebClient {
-        id: v["client_id"].as_str().expect("id").to_string(),
-        secret: v["client_secret"].as_str().expect("secret").to_string(),
-    };
-    (emails, web)
+    let (id, secret) = install.web_client("Rolling app", &[]);
+    (install, emails, WebClient { id, secret })
 }
 
 /// A load balancer's deregistration delay: requests already sent to a node that left the
@@ -73,39 +38,22 @@ const DRAIN: Duration = Duration::from_secs(1);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rolling_upgrade_with_an_expand_migration_fails_no_login() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    let (emails, web) = fixtures(d, &url);
-    let next = next_version(backend_of(&url), &[EXPAND]);
-
-    let port_a = free_port();
-    let issuer = format!("https://localhost:{port_a}");
-    let listener_b = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base_b = format!(
-        "https://localhost:{}",
-        listener_b.local_addr().expect("addr").port()
-    );
-    let lb = Arc::new(Balancer::new(&issuer, vec![issuer.clone(), base_b.clone()]));
+    let (install, emails, web) = installed().await;
+    let url = install.url();
+    let next = next_version(backend_of(url), &[EXPAND]);
+    let mut pair = Pair::new();
+    let lb = pair.lb.clone();
 
     // Node A, the previous version, serves alone.
-    let listen_a = format!("127.0.0.1:{port_a}");
-    let mut node_a = ServerProcess::spawn(d, &url, &listen_a, &issuer, &[]);
-    ready(&issuer).await;
-    lb.rotate(&[0]);
+    let mut node_a = pair.start_a(&install).await;
     let (load, tasks) = Load::start(lb.clone(), web, emails);
     load.wait_for(2, LIMIT).await;
 
     // Node B, the next version, starts and applies its expand migration while A serves.
-    let node_b = Node::start(d, "node-b", &url, &issuer, listener_b, Some(&next))
-        .await
-        .expect("the next version starts");
-    ready(&base_b).await;
-    lb.rotate(&[0, 1]);
-    let (a0, b0) = (lb.served(0), lb.served(1));
-    load.wait_for(2 * BROWSERS, LIMIT).await;
-    assert!(lb.served(0) > a0 && lb.served(1) > b0, "both nodes served");
+    let node_b = pair
+        .start_b(&install, Some(&next), "the next version starts")
+        .await;
+    pair.both_serve(&load, 2 * BROWSERS, LIMIT).await;
 
     // A leaves the rotation, stops, and starts again on its old migrations: the newer,
     // expand-only schema is tolerated with a warning.
@@ -113,17 +61,14 @@ async fn rolling_upgrade_with_an_expand_migration_fails_no_login() {
     tokio::time::sleep(DRAIN).await;
     assert!(node_a.terminate(), "node A stopped cleanly");
     load.wait_for(BROWSERS, LIMIT).await;
-    let node_a = ServerProcess::spawn(d, &url, &listen_a, &issuer, &[]);
+    let node_a = pair.restart_a(&install).await;
     let out = node_a.output();
     assert!(out.contains("a newer version migrated"), "{out}");
     assert!(out.contains("9001"), "{out}");
-    ready(&issuer).await;
     lb.rotate(&[0, 1]);
-    let (a1, b1) = (lb.served(0), lb.served(1));
     let mixed = load.mixed.load(std::sync::atomic::Ordering::SeqCst);
-    load.wait_for(2 * BROWSERS, LIMIT).await;
+    pair.both_serve(&load, 2 * BROWSERS, LIMIT).await;
     load.stop(tasks).await;
-    assert!(lb.served(0) > a1 && lb.served(1) > b1, "both nodes served");
     assert!(
         load.mixed.load(std::sync::atomic::Ordering::SeqCst) > mixed,
         "flows crossed between the old and the new version"
@@ -138,14 +83,14 @@ async fn rolling_upgrade_with_an_expand_migration_fails_no_login() {
     assert!(failures.is_empty(), "failed logins: {failures:#?}");
 
     // The expand migration ran once; the old node wrote rows into the widened tables.
-    let rows = migration_rows(&url).await;
+    let rows = migration_rows(url).await;
     assert_eq!(
         rows.iter().filter(|(v, _)| *v == 9001).count(),
         1,
         "{rows:?}"
     );
     assert!(rows.iter().all(|(_, n)| *n == 1), "{rows:?}");
-    let p = pool(&url).await;
+    let p = pool(url).await;
     let (probed,): (i64,) =
         sqlx::query_as("select count(*) from users where upgrade_probe = 'next'")
             .fetch_one(&p)
@@ -159,19 +104,12 @@ async fn rolling_upgrade_with_an_expand_migration_fails_no_login() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn contract_migration_stops_the_old_version_while_the_new_one_serves() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    let (emails, web) = fixtures(d, &url);
-    let newest = next_version(backend_of(&url), &[EXPAND, CONTRACT]);
+    let (install, emails, web) = installed().await;
+    let (d, url) = (install.path(), install.url());
+    let newest = next_version(backend_of(url), &[EXPAND, CONTRACT]);
 
-    let listener_b = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base_b = format!(
-        "https://localhost:{}",
-        listener_b.local_addr().expect("addr").port()
-    );
-    let node_b = Node::start(d, "node-b", &url, &base_b, listener_b, Some(&newest))
+    let (listener_b, base_b) = bind_node();
+    let node_b = Node::start(d, "node-b", url, &base_b, listener_b, Some(&newest))
         .await
         .expect("the newest version starts");
     let lb = Arc::new(Balancer::new(&base_b, vec![base_b.clone()]));
@@ -181,13 +119,13 @@ async fn contract_migration_stops_the_old_version_while_the_new_one_serves() {
 
     // The previous version refuses to start, in process and as the real binary, saying what
     // to do; the new node keeps serving meanwhile.
-    let listener_a = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let refused = Node::start(d, "node-a", &url, &base_b, listener_a, None).await;
+    let (listener_a, _) = bind_node();
+    let refused = Node::start(d, "node-a", url, &base_b, listener_a, None).await;
     let err = refused.err().expect("the old version refuses").to_string();
     assert!(err.contains("no longer compatible"), "{err}");
     assert!(err.contains("newest nyckel release"), "{err}");
     assert!(err.contains("9002"), "{err}");
-    let (ok, err) = serve_exits(d, &url);
+    let (ok, err) = serve_exits(d, url);
     assert!(!ok, "nyckel serve started on a contracted schema");
     assert!(err.contains("newest nyckel release"), "{err}");
 
@@ -195,7 +133,7 @@ async fn contract_migration_stops_the_old_version_while_the_new_one_serves() {
     load.stop(tasks).await;
     let failures = load.failures();
     assert!(failures.is_empty(), "failed logins: {failures:#?}");
-    let rows = migration_rows(&url).await;
+    let rows = migration_rows(url).await;
     assert!(rows.iter().all(|(_, n)| *n == 1), "{rows:?}");
     assert!(rows.iter().any(|(v, _)| *v == 9002), "{rows:?}");
     node_b.stop().await;
@@ -235,33 +173,30 @@ fn serve_exits(dir: &std::path::Path, url: &str) -> (bool, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn nodes_starting_together_migrate_once() {
-    if db::postgres_url().is_none() {
-        // SQLite is one node on one host: sqlx takes no migration lock there
-        // (docs/upgrades.md). The PostgreSQL run checks the advisory lock.
-        crate::helpers::skip::skip("PostgreSQL only: SQLite takes no migration lock");
+    // SQLite is one node on one host: sqlx takes no migration lock there
+    // (docs/upgrades.md). The PostgreSQL run checks the advisory lock.
+    if skip_unless_postgres("PostgreSQL only: SQLite takes no migration lock") {
         return;
     }
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
+    let install = Install::new().await;
+    let (d, url) = (install.path(), install.url());
 
     // Two next-version nodes apply the new migration at the same moment: once.
-    let next = next_version(backend_of(&url), &[EXPAND]);
-    let connect = || nyckel::store::Db::connect_url(&url, 2, Duration::from_secs(30), "full");
+    let next = next_version(backend_of(url), &[EXPAND]);
+    let connect = || nyckel::store::Db::connect_url(url, 2, Duration::from_secs(30), "full");
     let (one, two) = (connect().await.expect("db"), connect().await.expect("db"));
     let (r1, r2) = tokio::join!(one.migrate_with(&next), two.migrate_with(&next));
     r1.expect("first node migrates");
     r2.expect("second node migrates");
     one.close().await;
     two.close().await;
-    let rows = migration_rows(&url).await;
+    let rows = migration_rows(url).await;
     assert!(rows.iter().all(|(_, n)| *n == 1), "{rows:?}");
     assert!(rows.iter().any(|(v, _)| *v == 9001), "{rows:?}");
 
     // Two real `nyckel serve` processes start together on an empty database: both come
     // up, and every migration was applied once.
-    let fresh_db = db::empty_postgres().await;
+    let fresh_db = crate::helpers::db::empty_postgres().await;
     let fresh_url = fresh_db.url.clone();
     let issuer = format!("https://localhost:{}", free_port());
     let starts: Vec<_> = (0..2)
@@ -275,7 +210,7 @@ async fn nodes_starting_together_migrate_once() {
         .map(|t| t.join().expect("a node started"))
         .collect();
     for node in &nodes {
-        ready(&format!("https://localhost:{}", node.addr.port())).await;
+        ready(&node.base()).await;
     }
     let rows = migration_rows(&fresh_url).await;
     let embedded = nyckel::store::schema::embedded(nyckel::store::Backend::Postgres);

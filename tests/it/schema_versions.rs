@@ -3,13 +3,8 @@
 //! still starts and serves; one with a newer *contract* migration is refused with
 //! instructions.
 
-use crate::cli::nyckel;
-use crate::helpers::db;
-
-async fn pool(url: &str) -> sqlx::AnyPool {
-    sqlx::any::install_default_drivers();
-    sqlx::AnyPool::connect(url).await.expect("database")
-}
+use crate::helpers::ops::Install;
+use crate::upgrade_load::pool;
 
 async fn applied(url: &str) -> i64 {
     let p = pool(url).await;
@@ -38,16 +33,13 @@ async fn add_newer(url: &str, version: i64, description: &str) {
 
 #[tokio::test]
 async fn dry_run_shows_pending_migrations_and_changes_nothing() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    let (ok, out, err) = nyckel(d, &url, &["migrate", "--dry-run"], None);
-    assert!(ok, "{err}");
+    let cli = Install::new().await;
+    let url = cli.url();
+    let out = cli.ok(&["migrate", "--dry-run"]);
     assert!(out.contains("up to date"), "{out}");
 
-    let before = applied(&url).await;
-    let p = pool(&url).await;
+    let before = applied(url).await;
+    let p = pool(url).await;
     sqlx::query(
         "delete from _sqlx_migrations where version = (select max(version) from _sqlx_migrations)",
     )
@@ -55,46 +47,30 @@ async fn dry_run_shows_pending_migrations_and_changes_nothing() {
     .await
     .expect("forget the newest migration");
     p.close().await;
-    let (ok, out, err) = nyckel(d, &url, &["migrate", "--dry-run", "--json"], None);
-    assert!(ok, "{err}");
-    let v: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
+    let v = cli.json(&["migrate", "--dry-run"]);
     assert_eq!(v["pending"].as_array().map(Vec::len), Some(1), "{v}");
-    assert_eq!(applied(&url).await, before - 1, "a dry run changes nothing");
+    assert_eq!(applied(url).await, before - 1, "a dry run changes nothing");
 }
 
 #[tokio::test]
 async fn newer_expand_migrations_are_tolerated_and_contract_ones_refused() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
-    add_newer(&url, 99_990_101, "add a column for the next version").await;
+    let cli = Install::new().await;
+    add_newer(cli.url(), 99_990_101, "add a column for the next version").await;
 
     // This binary still migrates (nothing to do) and starts against the newer schema.
-    let (ok, out, err) = nyckel(d, &url, &["migrate", "--dry-run"], None);
-    assert!(ok, "{err}");
+    let out = cli.ok(&["migrate", "--dry-run"]);
     assert!(out.contains("expand: this binary keeps working"), "{out}");
-    let (ok, _, err) = nyckel(d, &url, &["migrate"], None);
-    assert!(
-        ok,
-        "an older binary refused an expand-only newer schema: {err}"
-    );
-    let (ok, _, err) = nyckel(
-        d,
-        &url,
-        &["user", "create", "--email", "anna@example.org"],
-        None,
-    );
-    assert!(ok, "{err}");
+    // An older binary accepts an expand-only newer schema.
+    cli.ok(&["migrate"]);
+    cli.ok(&["user", "create", "--email", "anna@example.org"]);
 
-    add_newer(&url, 99_990_102, "contract drop old columns").await;
-    let (ok, out, _) = nyckel(d, &url, &["migrate", "--dry-run"], None);
-    assert!(ok);
+    add_newer(cli.url(), 99_990_102, "contract drop old columns").await;
+    let out = cli.ok(&["migrate", "--dry-run"]);
     assert!(
         out.contains("contract: this binary cannot run on it"),
         "{out}"
     );
-    let (ok, _, err) = nyckel(d, &url, &["migrate"], None);
+    let (ok, _, err) = cli.run(&["migrate"]);
     assert!(!ok, "a contract migration must stop an older binary");
     assert!(err.contains("no longer compatible"), "{err}");
     assert!(err.contains("newest nyckel release"), "{err}");

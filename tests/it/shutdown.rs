@@ -5,12 +5,9 @@ use crate::helpers::process::ServerProcess;
 #[tokio::test]
 async fn sigterm_stops_the_server_cleanly() {
     let (_fresh, mut server) = ServerProcess::fresh(&[]).await;
-    let http = crate::helpers::browser::client(server.addr, false);
-    let res = http
-        .get(format!(
-            "https://localhost:{}/health/ready",
-            server.addr.port()
-        ))
+    let res = server
+        .http()
+        .get(format!("{}/health/ready", server.base()))
         .send()
         .await
         .expect("ready");
@@ -27,16 +24,9 @@ async fn sigterm_stops_the_server_cleanly() {
 async fn requests_in_flight_at_sigterm_are_answered() {
     let (fresh, mut server) =
         ServerProcess::fresh(&[("NYCKEL_PASSWORD__MAX_CONCURRENT_HASHES", "1")]).await;
-    let base = format!("https://localhost:{}", server.addr.port());
+    let base = server.base();
     let (http, _jar) = crate::helpers::browser::client_with_jar(server.addr);
-    let page = http
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .expect("login page")
-        .text()
-        .await
-        .expect("body");
+    let page = crate::helpers::ops::get_text(&http, &format!("{base}/login")).await;
     let csrf = crate::helpers::browser::form_fields(&page, "/login")
         .and_then(|f| f.get("csrf").cloned())
         .expect("csrf field");
@@ -64,9 +54,7 @@ async fn requests_in_flight_at_sigterm_are_answered() {
     // Wait until the server has counted all ten attempts (each is counted before its hash
     // waits for the one hashing slot): then all ten are in flight, not still connecting.
     sqlx::any::install_default_drivers();
-    let pool = sqlx::AnyPool::connect(&fresh.db.url)
-        .await
-        .expect("database");
+    let pool = sqlx::AnyPool::connect(fresh.url()).await.expect("database");
     let started = std::time::Instant::now();
     loop {
         let counted: Option<(i64,)> =

@@ -16,6 +16,8 @@ use sqlx::migrate::{Migration, MigrationType, Migrator};
 
 use crate::flows::{Pkce, authorize_url};
 use crate::helpers::browser::{form_fields, query};
+use crate::helpers::ops::Cli;
+use crate::helpers::process::ServerProcess;
 use crate::helpers::{PASSWORD, REDIRECT_URI};
 
 /// The test's expand migration: adds columns (with a default, or nullable), so the
@@ -60,6 +62,103 @@ pub fn backend_of(url: &str) -> Backend {
         Backend::Sqlite
     } else {
         Backend::Postgres
+    }
+}
+
+/// A pool on the database at `url`.
+pub async fn pool(url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::AnyPool::connect(url).await.expect("database")
+}
+
+/// How often each migration version was recorded.
+pub async fn migration_rows(url: &str) -> Vec<(i64, i64)> {
+    let p = pool(url).await;
+    let rows = sqlx::query_as(
+        "select version, count(*) from _sqlx_migrations group by version order by version",
+    )
+    .fetch_all(&p)
+    .await
+    .expect("migrations");
+    p.close().await;
+    rows
+}
+
+/// A listener on any port for a node started in this process, and the base URL naming it.
+pub fn bind_node() -> (std::net::TcpListener, String) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    (listener, format!("https://localhost:{port}"))
+}
+
+/// The two nodes of a rolling upgrade behind a balancer (neither in rotation yet): node A
+/// (the previous version, a process) listens on the issuer's port; node B (the next, in
+/// this process) on a listener bound now.
+pub struct Pair {
+    listen_a: String,
+    pub issuer: String,
+    listener_b: Option<std::net::TcpListener>,
+    pub base_b: String,
+    pub lb: Arc<Balancer>,
+}
+
+impl Pair {
+    pub fn new() -> Pair {
+        let (listen_a, issuer) = crate::helpers::process::chosen_address();
+        let (listener_b, base_b) = bind_node();
+        let lb = Arc::new(Balancer::new(&issuer, vec![issuer.clone(), base_b.clone()]));
+        Pair {
+            listen_a,
+            issuer,
+            listener_b: Some(listener_b),
+            base_b,
+            lb,
+        }
+    }
+
+    /// Starts node A (`nyckel serve` of `cli`'s binary) and, once it is ready, puts it alone
+    /// in the rotation.
+    pub async fn start_a(&self, cli: &Cli) -> ServerProcess {
+        let node = cli.serve(&self.listen_a, &self.issuer, &[]);
+        ready(&self.issuer).await;
+        self.lb.rotate(&[0]);
+        node
+    }
+
+    /// Starts node A again on the same address (it left the rotation and stopped).
+    pub async fn restart_a(&self, cli: &Cli) -> ServerProcess {
+        let node = cli.serve(&self.listen_a, &self.issuer, &[]);
+        ready(&self.issuer).await;
+        node
+    }
+
+    /// Starts node B in this process (see [`Node::start`]; `expect` says what must hold if
+    /// it fails) and, once it is ready, puts both nodes in the rotation.
+    pub async fn start_b(&mut self, cli: &Cli, known: Option<&Migrator>, expect: &str) -> Node {
+        let listener = self.listener_b.take().expect("node B starts once");
+        let node = Node::start(
+            cli.path(),
+            "node-b",
+            cli.url(),
+            &self.issuer,
+            listener,
+            known,
+        )
+        .await
+        .expect(expect);
+        ready(&self.base_b).await;
+        self.lb.rotate(&[0, 1]);
+        node
+    }
+
+    /// Waits for `flows` more logins and asserts that both nodes served some of them.
+    pub async fn both_serve(&self, load: &Load, flows: usize, limit: Duration) {
+        let (a, b) = (self.lb.served(0), self.lb.served(1));
+        load.wait_for(flows, limit).await;
+        assert!(
+            self.lb.served(0) > a && self.lb.served(1) > b,
+            "both nodes served"
+        );
     }
 }
 

@@ -20,11 +20,16 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 
-use crate::cli::nyckel;
-use crate::helpers::process::{ServerProcess, free_port, run_cli};
+use nyckel::http::api::table::Method;
+
+use crate::helpers::ops::{
+    Cli, Install, api_answer_problems, check_api_answer, get_text, skip_unless_postgres,
+    skip_unless_sqlite,
+};
+use crate::helpers::process::chosen_address;
 use crate::helpers::release::previous_binary;
-use crate::helpers::{PASSWORD, REDIRECT_URI, db};
-use crate::upgrade_load::{Balancer, Load, Node, WebClient, ready};
+use crate::helpers::{PASSWORD, REDIRECT_URI};
+use crate::upgrade_load::{Balancer, Load, Node, Pair, WebClient, migration_rows, pool, ready};
 
 const BROWSERS: usize = 4;
 const LIMIT: Duration = Duration::from_secs(240);
@@ -43,32 +48,17 @@ struct Fixtures {
     member: String,
 }
 
-fn cli_json(bin: &std::path::Path, dir: &std::path::Path, url: &str, args: &[&str]) -> Value {
-    let (ok, out, err) = run_cli(bin, dir, url, args, None);
-    assert!(ok, "{args:?}: {err}");
-    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
-}
-
 /// People, an organisation and clients, made with the previous release's CLI.
-fn fixtures(bin: &std::path::Path, dir: &std::path::Path, url: &str) -> Fixtures {
+fn fixtures(cli: &Cli) -> Fixtures {
     let emails: Vec<String> = (0..BROWSERS)
         .map(|i| format!("upgrading{i}@example.org"))
         .collect();
     let member = "club.member@example.org".to_string();
     for email in emails.iter().chain([&member]) {
-        let args = ["user", "create", "--email", email, "--password-stdin"];
-        let (ok, _, err) = run_cli(bin, dir, url, &args, Some(PASSWORD));
-        assert!(ok, "{err}");
+        cli.person(email);
     }
-    let (ok, _, err) = run_cli(
-        bin,
-        dir,
-        url,
-        &["org", "create", "--name", "Club", "--slug", "club"],
-        None,
-    );
-    assert!(ok, "{err}");
-    let args = [
+    cli.ok(&["org", "create", "--name", "Club", "--slug", "club"]);
+    cli.ok(&[
         "org",
         "add-member",
         "--org",
@@ -77,60 +67,16 @@ fn fixtures(bin: &std::path::Path, dir: &std::path::Path, url: &str) -> Fixtures
         &member,
         "--role",
         "member",
-    ];
-    let (ok, _, err) = run_cli(bin, dir, url, &args, None);
-    assert!(ok, "{err}");
-    let client = |v: Value| WebClient {
-        id: v["client_id"].as_str().expect("id").to_string(),
-        secret: v["client_secret"].as_str().unwrap_or_default().to_string(),
-    };
-    let web = client(cli_json(
-        bin,
-        dir,
-        url,
-        &[
-            "client",
-            "create",
-            "--name",
-            "Web",
-            "--redirect-uri",
-            REDIRECT_URI,
-            "--first-party",
-            "--json",
-        ],
-    ));
-    let service = client(cli_json(
-        bin,
-        dir,
-        url,
-        &[
-            "client",
-            "create",
-            "--name",
-            "Sync",
-            "--owner",
-            "club",
-            "--admin-api",
-            "--json",
-        ],
-    ));
-    let club_app = client(cli_json(
-        bin,
-        dir,
-        url,
-        &[
-            "client",
-            "create",
-            "--name",
+    ]);
+    let client = |(id, secret)| WebClient { id, secret };
+    let web = client(cli.web_client("Web", &[]));
+    let service = client(cli.client("Sync", &["--owner", "club", "--admin-api"]));
+    let club_app = cli
+        .client(
             "Club app",
-            "--owner",
-            "club",
-            "--redirect-uri",
-            REDIRECT_URI,
-            "--json",
-        ],
-    ))
-    .id;
+            &["--owner", "club", "--redirect-uri", REDIRECT_URI],
+        )
+        .0;
     Fixtures {
         emails,
         web,
@@ -140,6 +86,14 @@ fn fixtures(bin: &std::path::Path, dir: &std::path::Path, url: &str) -> Fixtures
     }
 }
 
+/// Which release answers at a node. Only this build's answers are checked against its
+/// generated OpenAPI document; the previous release answers by its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Release {
+    Previous,
+    This,
+}
+
 /// Admin writes through the balancer until stopped: each puts a new role of the
 /// organisation with the service client's token; every acknowledged one is remembered.
 struct Writes {
@@ -147,15 +101,22 @@ struct Writes {
     failures: Mutex<Vec<String>>,
     stop: AtomicBool,
     hop: AtomicUsize,
+    /// The release of each node of the balancer.
+    releases: Vec<Release>,
 }
 
 impl Writes {
-    fn start(lb: Arc<Balancer>, service: WebClient) -> (Arc<Writes>, tokio::task::JoinHandle<()>) {
+    fn start(
+        lb: Arc<Balancer>,
+        service: WebClient,
+        releases: &[Release],
+    ) -> (Arc<Writes>, tokio::task::JoinHandle<()>) {
         let w = Arc::new(Writes {
             acked: Mutex::new(Vec::new()),
             failures: Mutex::new(Vec::new()),
             stop: AtomicBool::new(false),
             hop: AtomicUsize::new(0),
+            releases: releases.to_vec(),
         });
         let writes = w.clone();
         let task = tokio::spawn(async move {
@@ -183,29 +144,25 @@ impl Writes {
         role: &str,
     ) -> Result<(), String> {
         let (node, base) = lb.pick(self.hop.fetch_add(1, Ordering::SeqCst));
-        let res = http
-            .post(format!("{base}/token"))
-            .basic_auth(&service.id, Some(&service.secret))
-            .form(&[("grant_type", "client_credentials"), ("scope", "admin")])
-            .send()
+        let token = token_at(http, &base, service)
             .await
             .map_err(|e| format!("token at node {node}: {e}"))?;
-        let status = res.status();
-        let body: Value = res.json().await.map_err(|e| e.to_string())?;
-        let token = body["access_token"]
-            .as_str()
-            .ok_or_else(|| format!("token at node {node}: HTTP {status} {body}"))?;
         let (node, base) = lb.pick(self.hop.fetch_add(1, Ordering::SeqCst));
+        let url = format!("{base}/api/admin/v1/orgs/club/roles/{role}");
         let res = http
-            .put(format!("{base}/api/admin/v1/orgs/club/roles/{role}"))
+            .put(&url)
             .bearer_auth(token)
             .json(&json!({ "description": "made during the upgrade" }))
             .send()
             .await
             .map_err(|e| format!("role {role} at node {node}: {e}"))?;
-        if res.status() != 200 {
-            let status = res.status();
-            let text = res.text().await.unwrap_or_default();
+        let status = res.status().as_u16();
+        let text = res.text().await.unwrap_or_default();
+        if self.releases[node] == Release::This {
+            api_answer_problems(Method::Put, &url, status, &text)
+                .map_err(|p| format!("role {role} at node {node}: {p}"))?;
+        }
+        if status != 200 {
             return Err(format!("role {role} at node {node}: HTTP {status} {text}"));
         }
         Ok(())
@@ -225,35 +182,56 @@ impl Writes {
     }
 }
 
-/// A service token from `base`.
-async fn service_token(http: &reqwest::Client, base: &str, service: &WebClient) -> String {
-    let body: Value = http
+/// A service token (`client_credentials`, scope `admin`) from `base`.
+async fn token_at(
+    http: &reqwest::Client,
+    base: &str,
+    service: &WebClient,
+) -> Result<String, String> {
+    let res = http
         .post(format!("{base}/token"))
         .basic_auth(&service.id, Some(&service.secret))
         .form(&[("grant_type", "client_credentials"), ("scope", "admin")])
         .send()
         .await
-        .expect("token")
-        .json()
-        .await
-        .expect("json");
-    body["access_token"]
-        .as_str()
-        .expect("access token")
-        .to_string()
+        .map_err(|e| e.to_string())?;
+    let status = res.status();
+    let body: Value = res.json().await.map_err(|e| e.to_string())?;
+    match body["access_token"].as_str() {
+        Some(token) => Ok(token.to_string()),
+        None => Err(format!("HTTP {status} {body}")),
+    }
 }
 
-/// Tries to switch on the client setting new in this release at `base`; returns the status.
-async fn switch_on(http: &reqwest::Client, base: &str, token: &str, client: &str) -> (u16, String) {
+/// A service token from `base`.
+async fn service_token(http: &reqwest::Client, base: &str, service: &WebClient) -> String {
+    token_at(http, base, service)
+        .await
+        .expect("a service token")
+}
+
+/// Tries to switch on the client setting new in this release at `base`, a node of
+/// `release`; returns the status and the body.
+async fn switch_on(
+    http: &reqwest::Client,
+    (base, release): (&str, Release),
+    token: &str,
+    client: &str,
+) -> (u16, String) {
+    let url = format!("{base}/api/admin/v1/clients/{client}");
     let res = http
-        .patch(format!("{base}/api/admin/v1/clients/{client}"))
+        .patch(&url)
         .bearer_auth(token)
         .json(&json!({ "require_two_factors": true }))
         .send()
         .await
         .expect("patch");
     let status = res.status().as_u16();
-    (status, res.text().await.unwrap_or_default())
+    let text = res.text().await.unwrap_or_default();
+    if release == Release::This {
+        check_api_answer(Method::Patch, &url, status, &text);
+    }
+    (status, text)
 }
 
 /// Where a password login of `email` through `client` at `base` leads.
@@ -272,14 +250,7 @@ async fn login_leads_to(base: &str, client: &str, email: &str) -> String {
         .to_str()
         .expect("location")
         .to_string();
-    let page = http
-        .get(format!("{base}{login}"))
-        .send()
-        .await
-        .expect("login page")
-        .text()
-        .await
-        .expect("body");
+    let page = get_text(&http, &format!("{base}{login}")).await;
     let mut fields = crate::helpers::browser::form_fields(&page, "/login").expect("login form");
     fields.insert("email".into(), email.into());
     fields.insert("password".into(), PASSWORD.into());
@@ -310,22 +281,8 @@ fn location(res: &reqwest::Response) -> String {
         .to_string()
 }
 
-async fn migration_rows(url: &str) -> Vec<(i64, i64)> {
-    sqlx::any::install_default_drivers();
-    let p = sqlx::AnyPool::connect(url).await.expect("database");
-    let rows = sqlx::query_as(
-        "select version, count(*) from _sqlx_migrations group by version order by version",
-    )
-    .fetch_all(&p)
-    .await
-    .expect("migrations");
-    p.close().await;
-    rows
-}
-
 async fn roles_of_club(url: &str) -> Vec<String> {
-    sqlx::any::install_default_drivers();
-    let p = sqlx::AnyPool::connect(url).await.expect("database");
+    let p = pool(url).await;
     let rows: Vec<(String,)> = sqlx::query_as(
         "select r.name from organisation_roles r join organisations o on o.id = r.organisation_id
          where o.slug = 'club'",
@@ -337,62 +294,62 @@ async fn roles_of_club(url: &str) -> Vec<String> {
     rows.into_iter().map(|(r,)| r).collect()
 }
 
+/// The previous release's binary, and an installation with an empty database that the
+/// previous release fills (schema, keys, and the fixtures through its CLI); `None` (with a
+/// recorded skip) when this pass or this machine cannot run test `name`.
+async fn installed_by_the_previous_release(
+    name: &str,
+    on_postgres: bool,
+) -> Option<(Cli, Install, Fixtures)> {
+    let previous = previous_binary(name)?;
+    let skipped = match on_postgres {
+        true => skip_unless_postgres(
+            "several nodes share PostgreSQL only (the SQLite pass has its own test)",
+        ),
+        false => skip_unless_sqlite("SQLite pass only (the PostgreSQL pass has its own test)"),
+    };
+    if skipped {
+        return None;
+    }
+    let install = Install::empty().await;
+    let previous = install.with_binary(&previous);
+    let f = fixtures(&previous);
+    Some((previous, install, f))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_the_previous_release_on_postgresql_under_load() {
     let name = "upgrade_release::from_the_previous_release_on_postgresql_under_load";
-    let Some(previous) = previous_binary(name) else {
+    let started = Instant::now();
+    let Some((previous, install, f)) = installed_by_the_previous_release(name, true).await else {
         return;
     };
-    if db::postgres_url().is_none() {
-        crate::helpers::skip::skip(
-            "several nodes share PostgreSQL only (the SQLite pass has its own test)",
-        );
-        return;
-    }
-    let started = Instant::now();
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    // Empty: the previous release creates the schema, the keys and everything else.
-    let url_db = db::empty(d).await;
-    let url = url_db.url.clone();
-    let f = fixtures(&previous, d, &url);
-
-    let port_a = free_port();
-    let issuer = format!("https://localhost:{port_a}");
-    let listener_b = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let base_b = format!(
-        "https://localhost:{}",
-        listener_b.local_addr().expect("addr").port()
-    );
-    let lb = Arc::new(Balancer::new(&issuer, vec![issuer.clone(), base_b.clone()]));
+    let url = install.url();
+    let mut pair = Pair::new();
+    let (lb, issuer, base_b) = (pair.lb.clone(), pair.issuer.clone(), pair.base_b.clone());
 
     // The previous release serves alone, under load.
-    let listen_a = format!("127.0.0.1:{port_a}");
-    let mut node_a = ServerProcess::spawn_bin(&previous, d, &url, &listen_a, &issuer, &[]);
-    ready(&issuer).await;
-    lb.rotate(&[0]);
+    let mut node_a = pair.start_a(&previous).await;
     let (load, tasks) = Load::start(lb.clone(), f.web.clone(), f.emails.clone());
-    let (writes, writer) = Writes::start(lb.clone(), f.service.clone());
+    let releases = [Release::Previous, Release::This];
+    let (writes, writer) = Writes::start(lb.clone(), f.service.clone(), &releases);
     load.wait_for(2, LIMIT).await;
 
     // The new release starts, migrates while the old one serves, and joins the rotation.
-    let node_b = Node::start(d, "node-b", &url, &issuer, listener_b, None)
-        .await
-        .expect("the new release starts on the previous release's database");
-    ready(&base_b).await;
-    lb.rotate(&[0, 1]);
-    let (a0, b0) = (lb.served(0), lb.served(1));
-    load.wait_for(2 * BROWSERS, LIMIT).await;
-    assert!(lb.served(0) > a0 && lb.served(1) > b0, "both nodes served");
+    let starts = "the new release starts on the previous release's database";
+    let node_b = pair.start_b(&install, None, starts).await;
+    pair.both_serve(&load, 2 * BROWSERS, LIMIT).await;
 
     // While the old release serves, the new setting cannot be switched on: the new node
     // refuses until the upgrade is finished, the old one refuses a field it does not know.
     let http = crate::helpers::browser::client(([127, 0, 0, 1], 0).into(), false);
     let token = service_token(&http, &base_b, &f.service).await;
-    let (status, text) = switch_on(&http, &base_b, &token, &f.club_app).await;
+    let new_node = (base_b.as_str(), Release::This);
+    let (status, text) = switch_on(&http, new_node, &token, &f.club_app).await;
     assert_eq!(status, 409, "the new node: {text}");
     assert!(text.contains("nyckel upgrade finish"), "{text}");
-    let (status, text) = switch_on(&http, &issuer, &token, &f.club_app).await;
+    let old_node = (issuer.as_str(), Release::Previous);
+    let (status, text) = switch_on(&http, old_node, &token, &f.club_app).await;
     assert_eq!(status, 400, "the old node: {text}");
 
     // The old node leaves the rotation and stops; the load goes on at the new one.
@@ -402,10 +359,9 @@ async fn from_the_previous_release_on_postgresql_under_load() {
     load.wait_for(BROWSERS, LIMIT).await;
 
     // The operator finishes the upgrade; the setting can be switched on and is enforced.
-    let (ok, out, err) = nyckel(d, &url, &["upgrade", "finish"], None);
-    assert!(ok, "{err}");
+    let out = install.ok(&["upgrade", "finish"]);
     assert!(out.contains(nyckel::upgrade::CURRENT), "{out}");
-    let (status, text) = switch_on(&http, &base_b, &token, &f.club_app).await;
+    let (status, text) = switch_on(&http, new_node, &token, &f.club_app).await;
     assert_eq!(status, 200, "{text}");
     let to = login_leads_to(&base_b, &f.club_app, &f.member).await;
     assert!(
@@ -428,10 +384,10 @@ async fn from_the_previous_release_on_postgresql_under_load() {
     );
     let acked = writes.acked();
     assert!(acked.len() >= 4, "admin writes were made: {acked:?}");
-    let stored = roles_of_club(&url).await;
+    let stored = roles_of_club(url).await;
     let lost: Vec<&String> = acked.iter().filter(|r| !stored.contains(r)).collect();
     assert!(lost.is_empty(), "acknowledged writes lost: {lost:?}");
-    let rows = migration_rows(&url).await;
+    let rows = migration_rows(url).await;
     assert!(rows.iter().all(|(_, n)| *n == 1), "{rows:?}");
     let embedded = nyckel::store::schema::embedded(nyckel::store::Backend::Postgres);
     assert_eq!(rows.len(), embedded.iter().count(), "{rows:?}");
@@ -447,30 +403,18 @@ async fn from_the_previous_release_on_postgresql_under_load() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn from_the_previous_release_on_sqlite() {
     let name = "upgrade_release::from_the_previous_release_on_sqlite";
-    let Some(previous) = previous_binary(name) else {
+    let Some((previous, install, f)) = installed_by_the_previous_release(name, false).await else {
         return;
     };
-    if db::postgres_url().is_some() {
-        crate::helpers::skip::skip("SQLite pass only (the PostgreSQL pass has its own test)");
-        return;
-    }
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    // Empty: the previous release creates the schema, the keys and everything else.
-    let url_db = db::empty(d).await;
-    let url = url_db.url.clone();
-    let f = fixtures(&previous, d, &url);
-    let port = free_port();
-    let issuer = format!("https://localhost:{port}");
+    let (listen, issuer) = chosen_address();
     let lb = Arc::new(Balancer::new(&issuer, vec![issuer.clone()]));
-    let listen = format!("127.0.0.1:{port}");
 
     // The previous release serves; its writes are acknowledged.
-    let mut old = ServerProcess::spawn_bin(&previous, d, &url, &listen, &issuer, &[]);
+    let mut old = previous.serve(&listen, &issuer, &[]);
     ready(&issuer).await;
     lb.rotate(&[0]);
     let (load, tasks) = Load::start(lb.clone(), f.web.clone(), f.emails.clone());
-    let (writes, writer) = Writes::start(lb.clone(), f.service.clone());
+    let (writes, writer) = Writes::start(lb.clone(), f.service.clone(), &[Release::Previous]);
     load.wait_for(2 * BROWSERS, LIMIT).await;
     load.stop(tasks).await;
     writes.stop(writer).await;
@@ -479,16 +423,23 @@ async fn from_the_previous_release_on_sqlite() {
     // The new release takes over the same file: it migrates, finishes the upgrade (one node),
     // and everything acknowledged before is there and works.
     let listener = std::net::TcpListener::bind(listen.as_str()).expect("bind the same port");
-    let node = Node::start(d, "node-new", &url, &issuer, listener, None)
-        .await
-        .expect("the new release starts on the previous release's file");
+    let node = Node::start(
+        install.path(),
+        "node-new",
+        install.url(),
+        &issuer,
+        listener,
+        None,
+    )
+    .await
+    .expect("the new release starts on the previous release's file");
     ready(&issuer).await;
     let (load, tasks) = Load::start(lb.clone(), f.web.clone(), f.emails.clone());
     load.wait_for(2 * BROWSERS, LIMIT).await;
     load.stop(tasks).await;
     assert!(load.failures().is_empty(), "{:#?}", load.failures());
     assert!(writes.failures().is_empty(), "{:#?}", writes.failures());
-    let stored = roles_of_club(&url).await;
+    let stored = roles_of_club(install.url()).await;
     assert!(
         writes.acked().iter().all(|r| stored.contains(r)),
         "acknowledged writes lost"
@@ -499,7 +450,7 @@ async fn from_the_previous_release_on_sqlite() {
     );
     let http = crate::helpers::browser::client(([127, 0, 0, 1], 0).into(), false);
     let token = service_token(&http, &issuer, &f.service).await;
-    let (status, text) = switch_on(&http, &issuer, &token, &f.club_app).await;
+    let (status, text) = switch_on(&http, (&issuer, Release::This), &token, &f.club_app).await;
     assert_eq!(status, 200, "{text}");
     node.stop().await;
 }

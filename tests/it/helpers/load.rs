@@ -15,10 +15,12 @@ use nyckel::crypto::sha256_b64;
 use reqwest::StatusCode;
 use reqwest::header::{LOCATION, SET_COOKIE};
 
-use crate::cli::nyckel;
+use nyckel::http::api::table::Method;
+
 use crate::flows::{Pkce, authorize_url};
 use crate::helpers::browser::{self, form_fields, query};
 use crate::helpers::integrity;
+use crate::helpers::ops::{Cli, api_answer_problems};
 use crate::helpers::{PASSWORD, REDIRECT_URI};
 
 /// The people, organisation and clients the load uses, made with the real CLI.
@@ -35,92 +37,47 @@ pub struct Fixture {
     pub service: (String, String),
 }
 
-fn cli_json(dir: &Path, url: &str, args: &[&str], stdin: Option<&str>) -> serde_json::Value {
-    let (ok, out, err) = nyckel(dir, url, args, stdin);
-    assert!(ok, "nyckel {args:?}: {err}");
-    serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("nyckel {args:?}: {e}: {out}"))
-}
-
 impl Fixture {
     /// Creates the fixture for `workers` workers in the database at `url`.
     pub fn create(dir: &Path, url: &str, workers: usize) -> Fixture {
+        let cli = Cli::new(dir, url);
         let org_slug = "club".to_string();
-        let (ok, _, err) = nyckel(
-            dir,
-            url,
-            &["org", "create", "--name", "Club", "--slug", &org_slug],
-            None,
-        );
-        assert!(ok, "{err}");
+        cli.ok(&["org", "create", "--name", "Club", "--slug", &org_slug]);
         let mut logins = Vec::new();
         let mut members = Vec::new();
         for w in 0..workers {
             let email = format!("login{w}@example.org");
-            cli_json(
-                dir,
-                url,
-                &[
-                    "--json",
-                    "user",
-                    "create",
-                    "--email",
-                    &email,
-                    "--password-stdin",
-                ],
-                Some(PASSWORD),
-            );
+            cli.person(&email);
             logins.push(email);
             let email = format!("member{w}@example.org");
-            let user = cli_json(
-                dir,
-                url,
-                &["--json", "user", "create", "--email", &email],
-                None,
-            );
-            let id = user["id"].as_str().expect("user id").to_string();
-            let (ok, _, err) = nyckel(
-                dir,
-                url,
-                &[
-                    "org",
-                    "add-member",
-                    "--org",
-                    &org_slug,
-                    "--email",
-                    &email,
-                    "--role",
-                    "member",
-                ],
-                None,
-            );
-            assert!(ok, "{err}");
+            let id = cli.user(&email);
+            cli.ok(&[
+                "org",
+                "add-member",
+                "--org",
+                &org_slug,
+                "--email",
+                &email,
+                "--role",
+                "member",
+            ]);
             members.push((id, email));
         }
-        let client = |args: &[&str]| {
-            let mut all = vec!["--json", "client", "create"];
-            all.extend_from_slice(args);
-            let c = cli_json(dir, url, &all, None);
-            (
-                c["client_id"].as_str().expect("client id").to_string(),
-                c["client_secret"].as_str().expect("secret").to_string(),
-            )
-        };
-        let app = client(&[
-            "--name",
-            "App",
-            "--redirect-uri",
-            REDIRECT_URI,
-            "--first-party",
-        ]);
-        let service = client(&[
-            "--name",
+        let app = cli.web_client("App", &[]);
+        let service = cli.client(
             "Service",
-            "--owner",
-            &org_slug,
-            "--grant-type",
-            "client_credentials",
-            "--admin-api",
-        ]);
+            &[
+                "--owner",
+                &org_slug,
+                "--grant-type",
+                "client_credentials",
+                "--admin-api",
+            ],
+        );
+        assert!(
+            !service.1.is_empty(),
+            "the service client is shown its secret"
+        );
         Fixture {
             logins,
             members,
@@ -172,44 +129,33 @@ impl Ledger {
                 n > 0
             }
         };
-        for h in &self.sessions {
-            if !exists(
+        let by_hash: [(&str, &Vec<String>, &'static str); 4] = [
+            (
+                "session",
+                &self.sessions,
                 "select count(*) from sessions where id_hash = $1",
-                h.clone(),
-            )
-            .await
-            {
-                missing.push(format!("session {h}"));
-            }
-        }
-        for h in &self.codes {
-            if !exists(
+            ),
+            (
+                "code",
+                &self.codes,
                 "select count(*) from auth_codes where code_hash = $1",
-                h.clone(),
-            )
-            .await
-            {
-                missing.push(format!("code {h}"));
-            }
-        }
-        for h in &self.refresh_live {
-            if !exists(
+            ),
+            (
+                "refresh token",
+                &self.refresh_live,
                 "select count(*) from refresh_tokens where token_hash = $1",
-                h.clone(),
-            )
-            .await
-            {
-                missing.push(format!("refresh token {h}"));
-            }
-        }
-        for h in &self.refresh_used {
-            if !exists(
+            ),
+            (
+                "rotation of refresh token",
+                &self.refresh_used,
                 "select count(*) from refresh_tokens where token_hash = $1 and used_at is not null",
-                h.clone(),
-            )
-            .await
-            {
-                missing.push(format!("rotation of refresh token {h}"));
+            ),
+        ];
+        for (what, hashes, sql) in by_hash {
+            for h in hashes {
+                if !exists(sql, h.clone()).await {
+                    missing.push(format!("{what} {h}"));
+                }
             }
         }
         let roles: Vec<(String,)> = sqlx::query_as(
@@ -315,6 +261,12 @@ fn expect(a: &Answer, what: &str, ok: impl Fn(StatusCode) -> bool) -> Result<(),
     }
 }
 
+/// An admin API answer that the generated OpenAPI document does not allow is an unexpected
+/// answer (the check is a schema validation of one small body: it does not slow the load).
+fn documented(method: Method, url: &str, a: &Answer) -> Result<(), Stop> {
+    api_answer_problems(method, url, a.status.as_u16(), &a.body).map_err(Stop::Status)
+}
+
 /// Runs one worker until `stop` is set. Counts and acknowledgements go to `ledger`.
 pub async fn worker(
     w: usize,
@@ -328,7 +280,17 @@ pub async fn worker(
     let mut admin_token: Option<String> = None;
     while !stop.load(Ordering::SeqCst) {
         let n = round.fetch_add(1, Ordering::SeqCst);
-        let result = one_round(w, n, &fixture, &target, &http, &ledger, &mut admin_token).await;
+        // One round: a login, its code exchanged, three rotations, the admin writes.
+        let (f, t, ledger) = (&*fixture, &target, &*ledger);
+        let result = async {
+            let code_and_pkce = login(w, f, t, ledger).await?;
+            let mut refresh = exchange(f, t, &http, ledger, code_and_pkce).await?;
+            for _ in 0..3 {
+                refresh = rotate(f, t, &http, ledger, &refresh).await?;
+            }
+            admin(w, n, f, t, &http, ledger, &mut admin_token).await
+        }
+        .await;
         match result {
             Ok(()) => {}
             Err(Stop::Transport) => {
@@ -337,7 +299,7 @@ pub async fn worker(
             }
             Err(Stop::Status(s)) => {
                 if !stop.load(Ordering::SeqCst) {
-                    lock(&ledger).unexpected.push(s);
+                    lock(ledger).unexpected.push(s);
                 }
                 admin_token = None;
             }
@@ -347,23 +309,6 @@ pub async fn worker(
 
 fn lock(ledger: &Mutex<Ledger>) -> std::sync::MutexGuard<'_, Ledger> {
     ledger.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-async fn one_round(
-    w: usize,
-    n: u64,
-    f: &Fixture,
-    t: &Target,
-    http: &reqwest::Client,
-    ledger: &Mutex<Ledger>,
-    admin_token: &mut Option<String>,
-) -> Result<(), Stop> {
-    let code_and_pkce = login(w, f, t, ledger).await?;
-    let mut refresh = exchange(f, t, http, ledger, code_and_pkce).await?;
-    for _ in 0..3 {
-        refresh = rotate(f, t, http, ledger, &refresh).await?;
-    }
-    admin(w, n, f, t, http, ledger, admin_token).await
 }
 
 /// A password login through the authorization endpoint; returns the code and its PKCE pair.
@@ -455,18 +400,13 @@ pub async fn exchange(
     ledger: &Mutex<Ledger>,
     (code, pkce): (String, Pkce),
 ) -> Result<String, Stop> {
-    let json = token(
-        f,
-        t,
-        http,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &pkce.verifier),
-        ],
-    )
-    .await?;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code.as_str()),
+        ("redirect_uri", REDIRECT_URI),
+        ("code_verifier", pkce.verifier.as_str()),
+    ];
+    let json = token(f, t, http, &form).await?;
     let refresh = json["refresh_token"]
         .as_str()
         .ok_or_else(|| Stop::Status(format!("no refresh token: {json}")))?
@@ -537,30 +477,33 @@ async fn admin(
     };
     let api = format!("{}/api/admin/v1/orgs/{}", t.issuer, f.org_slug);
     let role = format!("w{w}-{n}");
-    let a = read(
-        http.put(format!("{api}/roles/{role}"))
-            .bearer_auth(&bearer)
-            .json(&serde_json::json!({ "description": "load" }))
-            .send()
-            .await?,
-    )
-    .await?;
-    expect(&a, "put role", |s| s.is_success())?;
+    let put = async |url: String, body: serde_json::Value, what: &str| {
+        let a = read(
+            http.put(&url)
+                .bearer_auth(&bearer)
+                .json(&body)
+                .send()
+                .await?,
+        )
+        .await?;
+        documented(Method::Put, &url, &a)?;
+        expect(&a, what, |s| s.is_success())
+    };
+    let description = serde_json::json!({ "description": "load" });
+    put(format!("{api}/roles/{role}"), description, "put role").await?;
     {
         let mut l = lock(ledger);
         l.roles.push(role.clone());
         l.ack("role");
     }
     let (member, _) = &f.members[w];
-    let a = read(
-        http.put(format!("{api}/members/{member}/roles"))
-            .bearer_auth(&bearer)
-            .json(&serde_json::json!({ "roles": ["member", role] }))
-            .send()
-            .await?,
+    let roles = serde_json::json!({ "roles": ["member", role] });
+    put(
+        format!("{api}/members/{member}/roles"),
+        roles,
+        "set member roles",
     )
     .await?;
-    expect(&a, "set member roles", |s| s.is_success())?;
     let mut l = lock(ledger);
     l.member_roles.insert(member.clone(), (w, n));
     l.ack("member roles");

@@ -8,6 +8,9 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use super::browser::Browser;
+use super::ops::{Install, this_binary};
+
 /// A running server process; killed on drop.
 pub struct ServerProcess {
     child: Child,
@@ -16,32 +19,31 @@ pub struct ServerProcess {
     pub output: Arc<Mutex<String>>,
 }
 
-/// A test's folder and database for a server process (see [`ServerProcess::fresh`]).
-pub struct Fresh {
-    pub db: super::db::Prepared,
-    /// Holds the folder (keys, SQLite file) while the server runs.
-    _dir: tempfile::TempDir,
-}
-
 /// What a node was started with when its ports were chosen in advance: the listen address,
 /// the issuer and the extra environment.
 pub type Ports = (String, String, Vec<(String, String)>);
 
+/// How a server process starts: which `nyckel` binary, in which folder (keys in `dir/keys`),
+/// against which database, on which address (port 0: any), with which issuer and extra
+/// environment.
+#[derive(Clone, Copy)]
+pub struct Launch<'a> {
+    pub bin: &'a Path,
+    pub dir: &'a Path,
+    pub db_url: &'a str,
+    pub listen: &'a str,
+    pub issuer: &'a str,
+    pub env: &'a [(&'a str, &'a str)],
+}
+
 impl ServerProcess {
-    /// Starts `nyckel serve` on a fresh database in a new folder, on any port, with the issuer
-    /// `https://localhost:8443` and extra environment `env`. Bind it as
+    /// Starts `nyckel serve` on a fresh installation ([`Install`]), on any port, with the
+    /// issuer `https://localhost:8443` and extra environment `env`. Bind it as
     /// `let (_fresh, server) = ...`: the server then stops before its database is dropped.
-    pub async fn fresh(env: &[(&str, &str)]) -> (Fresh, ServerProcess) {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = super::db::prepare(dir.path()).await;
-        let server = Self::spawn(
-            dir.path(),
-            &db.url,
-            "127.0.0.1:0",
-            "https://localhost:8443",
-            env,
-        );
-        (Fresh { db, _dir: dir }, server)
+    pub async fn fresh(env: &[(&str, &str)]) -> (Install, ServerProcess) {
+        let install = Install::new().await;
+        let server = install.serve("127.0.0.1:0", "https://localhost:8443", env);
+        (install, server)
     }
 
     /// Starts `nyckel serve` in `dir` (keys in `dir/keys`) against `db_url`, listening on
@@ -53,14 +55,15 @@ impl ServerProcess {
         issuer: &str,
         env: &[(&str, &str)],
     ) -> Self {
-        Self::spawn_bin(
-            Path::new(env!("CARGO_BIN_EXE_nyckel")),
+        let bin = this_binary();
+        Self::launch(Launch {
+            bin,
             dir,
             db_url,
             listen,
             issuer,
             env,
-        )
+        })
     }
 
     /// [`ServerProcess::spawn`] for a node whose ports must be chosen before it starts (the
@@ -78,8 +81,15 @@ impl ServerProcess {
             let (listen, issuer, env) = choose();
             let borrowed: Vec<(&str, &str)> =
                 env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            let bin = Path::new(env!("CARGO_BIN_EXE_nyckel"));
-            match Self::try_spawn_bin(bin, dir, db_url, &listen, &issuer, &borrowed) {
+            let launch = Launch {
+                bin: this_binary(),
+                dir,
+                db_url,
+                listen: &listen,
+                issuer: &issuer,
+                env: &borrowed,
+            };
+            match Self::try_launch(launch) {
                 Ok(node) => return (node, (listen, issuer, env)),
                 Err(text) if text.contains("Address already in use") => last = text,
                 Err(text) => panic!("{text}"),
@@ -88,39 +98,26 @@ impl ServerProcess {
         panic!("no free ports after five tries:\n{last}");
     }
 
-    /// [`ServerProcess::spawn`] of another `nyckel` binary (a previous release).
-    pub fn spawn_bin(
-        bin: &Path,
-        dir: &Path,
-        db_url: &str,
-        listen: &str,
-        issuer: &str,
-        env: &[(&str, &str)],
-    ) -> Self {
-        Self::try_spawn_bin(bin, dir, db_url, listen, issuer, env).unwrap_or_else(|e| panic!("{e}"))
+    /// Starts a server process as `launch` says (any `nyckel` binary, e.g. a previous
+    /// release); waits until it listens.
+    pub fn launch(launch: Launch<'_>) -> Self {
+        Self::try_launch(launch).unwrap_or_else(|e| panic!("{e}"))
     }
 
-    /// [`ServerProcess::spawn_bin`], or the process's output when it exits before listening.
-    fn try_spawn_bin(
-        bin: &Path,
-        dir: &Path,
-        db_url: &str,
-        listen: &str,
-        issuer: &str,
-        env: &[(&str, &str)],
-    ) -> Result<Self, String> {
-        let mut cmd = Command::new(bin);
-        cmd.current_dir(dir)
+    /// [`ServerProcess::launch`], or the process's output when it exits before listening.
+    fn try_launch(launch: Launch<'_>) -> Result<Self, String> {
+        let mut cmd = Command::new(launch.bin);
+        cmd.current_dir(launch.dir)
             .arg("serve")
-            .env("NYCKEL_DATABASE__URL", db_url)
-            .env("NYCKEL_LISTEN", listen)
-            .env("NYCKEL_ISSUER", issuer)
+            .env("NYCKEL_DATABASE__URL", launch.db_url)
+            .env("NYCKEL_LISTEN", launch.listen)
+            .env("NYCKEL_ISSUER", launch.issuer)
             .env("NYCKEL_LOG__FILTER", "debug")
             .env("NO_COLOR", "1")
             .env_remove("RUST_LOG")
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());
-        for (k, v) in env {
+        for (k, v) in launch.env {
             cmd.env(k, v);
         }
         let mut child = cmd.spawn().expect("start nyckel serve");
@@ -168,6 +165,24 @@ impl ServerProcess {
             addr,
             output,
         })
+    }
+
+    /// The server's base URL: the issuer's host name with the port it listens on.
+    pub fn base(&self) -> String {
+        format!("https://localhost:{}", self.addr.port())
+    }
+
+    /// A plain HTTP client for this server (no cookies, no redirects).
+    pub fn http(&self) -> reqwest::Client {
+        super::browser::client(self.addr, false)
+    }
+
+    /// A fresh browser (own cookie jar, no redirects followed) on this server.
+    pub fn browser(&self) -> Browser {
+        Browser {
+            client: super::browser::client(self.addr, true),
+            issuer: self.base(),
+        }
     }
 
     /// The process id.
@@ -234,36 +249,12 @@ pub fn free_port() -> u16 {
     panic!("no free port below {ephemeral_low}")
 }
 
-/// Runs the `nyckel` binary `bin` with `args` in `dir` against `db_url`, feeding `stdin`;
-/// returns `(success, stdout, stderr)`.
-pub fn run_cli(
-    bin: &Path,
-    dir: &Path,
-    db_url: &str,
-    args: &[&str],
-    stdin: Option<&str>,
-) -> (bool, String, String) {
-    use std::io::Write;
-    let mut cmd = Command::new(bin);
-    cmd.current_dir(dir)
-        .args(args)
-        .env("NYCKEL_DATABASE__URL", db_url)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = cmd.spawn().expect("run nyckel");
-    if let Some(input) = stdin {
-        child
-            .stdin
-            .take()
-            .expect("stdin")
-            .write_all(input.as_bytes())
-            .expect("write stdin");
-    }
-    let out = child.wait_with_output().expect("wait");
+/// A listen address on a port chosen now ([`free_port`]) and the issuer that names it, for a
+/// server that must know its port before it starts: `(listen, issuer)`.
+pub fn chosen_address() -> (String, String) {
+    let port = free_port();
     (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-        String::from_utf8_lossy(&out.stderr).into_owned(),
+        format!("127.0.0.1:{port}"),
+        format!("https://localhost:{port}"),
     )
 }

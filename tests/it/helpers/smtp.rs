@@ -51,6 +51,24 @@ impl SmtpServer {
         .await
     }
 
+    /// A relay that offers no STARTTLS (plain SMTP only).
+    pub async fn without_starttls() -> SmtpServer {
+        Self::start(Behaviour {
+            starttls: false,
+            untrusted_cert: false,
+        })
+        .await
+    }
+
+    /// A relay whose STARTTLS certificate comes from a CA the client is not told about.
+    pub async fn untrusted() -> SmtpServer {
+        Self::start(Behaviour {
+            starttls: true,
+            untrusted_cert: true,
+        })
+        .await
+    }
+
     /// Points `config` at this relay: host, port, and its CA (written to `dir/ca.pem`).
     pub fn relay_for(&self, config: &mut nyckel::config::Config, dir: &std::path::Path) {
         let ca = dir.join("ca.pem");
@@ -80,17 +98,7 @@ impl SmtpServer {
                 .signed_by(&leaf_key, &ca, &ca_key)
                 .expect("leaf")
         };
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![CertificateDer::from(leaf.der().to_vec())],
-                PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(leaf_key.serialize_der())),
-            )
-            .expect("server config");
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(tls));
+        let acceptor = tokio_rustls::TlsAcceptor::from(tls_server(&leaf, &leaf_key));
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let port = listener.local_addr().expect("addr").port();
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -224,4 +232,30 @@ fn angle(command: &str) -> String {
         .and_then(|(_, r)| r.split_once('>'))
         .map(|(a, _)| a.to_string())
         .unwrap_or_default()
+}
+
+/// A TLS server configuration (ring, safe protocol versions, no client certificates) that
+/// presents `cert`, whose key is `key`.
+pub fn tls_server(cert: &rcgen::Certificate, key: &KeyPair) -> Arc<rustls::ServerConfig> {
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .expect("versions")
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![CertificateDer::from(cert.der().to_vec())],
+            PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der())),
+        )
+        .expect("server config");
+    Arc::new(config)
+}
+
+/// Queues the test invitation (to anna@example.org, in Swedish, to Göteborgs Roddklubb)
+/// whose link holds `key`, as the invitation use-case does.
+pub async fn queue_invitation(app: &crate::helpers::TestApp, key: &str) {
+    let link = format!("{}/invite/{key}", app.issuer);
+    let (to, club) = ("anna@example.org", "Göteborgs Roddklubb");
+    nyckel::mail::send_invitation(&app.state, to, nyckel::i18n::Locale::Sv, club, &link)
+        .await
+        .expect("queued");
 }

@@ -36,6 +36,23 @@ pub struct TcpProxy {
 }
 
 impl TcpProxy {
+    /// A proxy in front of the database server of the PostgreSQL URL `url`; returns it and
+    /// `url` pointed at the proxy.
+    pub async fn in_front_of(url: &str) -> (TcpProxy, String) {
+        let mut via = url::Url::parse(url).expect("a PostgreSQL URL");
+        let host = via.host_str().expect("host").to_string();
+        let port = via.port().unwrap_or(5432);
+        let upstream = tokio::net::lookup_host((host.as_str(), port))
+            .await
+            .expect("resolve")
+            .next()
+            .expect("address");
+        let proxy = TcpProxy::start(upstream).await;
+        via.set_host(Some("127.0.0.1")).expect("host");
+        via.set_port(Some(proxy.addr.port())).expect("port");
+        (proxy, via.to_string())
+    }
+
     /// Listens on 127.0.0.1 (any port) and forwards to `upstream`.
     pub async fn start(upstream: SocketAddr) -> TcpProxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind proxy");

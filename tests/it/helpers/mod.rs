@@ -11,6 +11,8 @@ pub mod integrity;
 pub mod load;
 pub mod login;
 pub mod openapi_check;
+pub mod pages;
+pub mod people;
 pub mod process;
 pub mod prop;
 pub mod release;

@@ -5,8 +5,9 @@
 
 use nyckel::store;
 
+use crate::flows::authorize_url;
 use crate::helpers::browser::{Browser, Page, query};
-use crate::helpers::pages::{client_tokens, fresh_login, path_of};
+use crate::helpers::pages::{fresh_login, path_of, redeem_at_client};
 use crate::helpers::people::Scratch;
 use crate::helpers::process::ServerProcess;
 use crate::helpers::token::{Auth, refresh};
@@ -37,7 +38,9 @@ async fn a_reset_link_sets_a_new_password_ends_every_session_and_logs_nobody_in(
     app.add_member(&org, ANNA, &["member"]).await;
     let (client_id, secret) = app.web_client().await;
     let signed_in = app.browser();
-    let tokens = client_tokens(&app, &signed_in, (&client_id, &secret), ANNA).await;
+    let start = authorize_url(&app.issuer, &client_id, "openid email", "st", None, &[]);
+    let done = signed_in.authorize_and_login(&start, ANNA, PASSWORD).await;
+    let tokens = redeem_at_client(&app, &signed_in, done, (&client_id, &secret)).await;
     let refresh_token = tokens.str("refresh_token").to_string();
     assert!(signed_in.signed_in_as(ANNA).await);
 

@@ -273,10 +273,8 @@ pub async fn redeem_at_client(
         let allowed = b.submit(&page, "/consent", &[("decision", "allow")]).await;
         page = b.follow(allowed).await;
     }
-    let location = page
-        .location
-        .clone()
-        .unwrap_or_else(|| panic!("no redirect to the client: {}", page.body));
+    assert_eq!(page.status, 303, "a redirect to the client: {}", page.body);
+    let location = page.location.clone().expect("a location");
     assert!(location.starts_with(REDIRECT_URI), "{location}");
     let code = query(&location)["code"].clone();
     let answer = redeem(app, Auth::Basic(client.0, client.1), &code, Some(VERIFIER)).await;

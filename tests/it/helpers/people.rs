@@ -69,14 +69,17 @@ impl TestApp {
 
     /// Whether `email`'s password is now `password`.
     pub async fn password_is(&self, email: &str, password: &str) -> bool {
+        self.password_verdict(email, password).await != Verdict::Mismatch
+    }
+
+    /// What checking `password` against `email`'s stored hash says.
+    pub async fn password_verdict(&self, email: &str, password: &str) -> Verdict {
         let hash = self.account(email).await.password_hash;
-        let verdict = self
-            .state
+        self.state
             .hasher
             .verify(&Password::new(password.into()), hash.as_deref())
             .await
-            .expect("verify");
-        verdict != Verdict::Mismatch
+            .expect("verify")
     }
 
     /// The newest mail to `to` whose text holds `marker` (after a delivery pass).

@@ -98,7 +98,7 @@ async fn person(
     // A second session, from another browser, and a wrong password (audit events).
     let other = app.browser();
     other.log_in(email).await;
-    other.log_in_at("/login", email, "fel fel fel").await;
+    other.login_at("/login", email, "fel fel fel").await;
     // The authorization code flow with consent and a refresh token.
     let pkce = Pkce::new();
     let start = authorize_url(
@@ -708,7 +708,7 @@ async fn stale_logins_missing_tokens_and_confirmations_erase_nothing() {
 #[tokio::test]
 async fn operators_export_and_erase_from_the_command_line() {
     let scratch = Scratch::new().await;
-    let nyckel = |args: &[&str]| scratch.nyckel(args);
+    let nyckel = |args: &[&str]| scratch.run(args);
     let (ok, _, err) = nyckel(&["user", "create", "--email", EBBA]);
     assert!(ok, "{err}");
     let (ok, _, err) = nyckel(&["org", "create", "--name", "Klubben"]);

@@ -29,7 +29,7 @@ async fn accept(b: &Browser, page: &Page, link: &str, name: &str, password: &str
 /// Whether `email` signs in with the test password in a fresh browser.
 async fn signs_in(w: &World, email: &str) -> bool {
     let b = Browser::new(&w.app);
-    b.log_in_at("/login", email, PASSWORD).await.status == 303
+    b.login_at("/login", email, PASSWORD).await.status == 303
 }
 
 #[tokio::test]

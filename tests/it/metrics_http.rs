@@ -60,7 +60,7 @@ async fn the_listed_series_exist_and_count_what_happened() {
 
     let b = app.browser();
     let wrong = b
-        .log_in_at("/login", "anna@example.org", "not it at all, sorry")
+        .login_at("/login", "anna@example.org", "not it at all, sorry")
         .await;
     assert_eq!(wrong.status, 200);
     client_tokens(&app, &b, (&client_id, &secret), "anna@example.org").await;
@@ -244,7 +244,7 @@ async fn a_fresh_node_reports_its_build_its_database_its_jobs_and_each_pool_once
     let port = free_port();
     let metrics = format!("127.0.0.1:{}", free_port());
     let server = ServerProcess::spawn(
-        scratch.dir(),
+        scratch.path(),
         scratch.url(),
         &format!("127.0.0.1:{port}"),
         &format!("https://localhost:{port}"),

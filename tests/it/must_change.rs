@@ -41,7 +41,7 @@ async fn no_code_is_issued_until_the_admin_set_password_is_changed() {
     // A session from before (another device) that the change will end.
     let other = app.browser();
     other
-        .log_in_at("/login", "anna@example.org", ADMIN_SET)
+        .login_at("/login", "anna@example.org", ADMIN_SET)
         .await;
     assert!(other.signed_in_as("anna@example.org").await);
 
@@ -97,7 +97,7 @@ async fn a_plain_login_goes_to_the_change_page_and_then_home() {
     let app = TestApp::spawn().await;
     let id = person_with_admin_set_password(&app, "bo@example.org").await;
     let b = app.browser();
-    let submitted = b.log_in_at("/login", "bo@example.org", ADMIN_SET).await;
+    let submitted = b.login_at("/login", "bo@example.org", ADMIN_SET).await;
     assert_eq!(
         submitted.location.as_deref(),
         Some("/password/change?next=%2F")
@@ -114,7 +114,7 @@ async fn a_plain_login_goes_to_the_change_page_and_then_home() {
 
     // The next login goes straight through.
     let again = app.browser();
-    let submitted = again.log_in_at("/login", "bo@example.org", OWN).await;
+    let submitted = again.login_at("/login", "bo@example.org", OWN).await;
     assert_eq!(submitted.location.as_deref(), Some("/"));
 
     // Without a session the page sends the browser to the login.

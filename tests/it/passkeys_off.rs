@@ -66,7 +66,7 @@ fn client_create() -> Vec<&'static str> {
 #[tokio::test]
 async fn an_ip_address_issuer_runs_with_passkeys_off() {
     let scratch = Scratch::new().await;
-    let (d, url) = (scratch.dir(), scratch.url().to_string());
+    let (d, url) = (scratch.path(), scratch.url().to_string());
     let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}");
     let env = [
@@ -150,7 +150,7 @@ async fn an_ip_address_issuer_runs_with_passkeys_off() {
 #[tokio::test]
 async fn an_explicit_relying_party_that_does_not_fit_stops_the_start() {
     let scratch = Scratch::new().await;
-    let (d, url) = (scratch.dir(), scratch.url().to_string());
+    let (d, url) = (scratch.path(), scratch.url().to_string());
     let issuer = format!("http://127.0.0.1:{}", free_port());
     let env = [
         ("NYCKEL_ISSUER", issuer.as_str()),

@@ -82,11 +82,15 @@ async fn a_reset_link_sets_a_new_password_ends_every_session_and_logs_nobody_in(
     typo.assert_says(400, "not the same");
     // Without the browser's CSRF cookie: refused, nothing changes.
     let f = page.form("/reset").expect("form");
-    let stranger = Browser::without_cookies(&app);
-    let foreign = stranger
-        .post_reset(&f["key"], &f["csrf"], NEW_PASSWORD, None)
-        .await;
-    assert_eq!(foreign.status, 403);
+    let (key, csrf) = (f["key"].as_str(), f["csrf"].as_str());
+    let form = [
+        ("key", key),
+        ("csrf", csrf),
+        ("password", NEW_PASSWORD),
+        ("confirm", NEW_PASSWORD),
+    ];
+    let foreign = app.http().post(app.url("/reset")).form(&form).send();
+    assert_eq!(foreign.await.expect("POST").status(), 403);
     assert_eq!(app.key_used(&link).await, None);
     assert_eq!(b.get(&link).await.status, 200);
 
@@ -173,7 +177,7 @@ async fn only_the_newest_key_works_and_keys_expire() {
 #[tokio::test]
 async fn reset_and_setup_keys_never_appear_in_the_server_log() {
     let scratch = Scratch::new().await;
-    let (d, url) = (scratch.dir(), scratch.url().to_string());
+    let (d, url) = (scratch.path(), scratch.url().to_string());
     let server = ServerProcess::spawn(d, &url, "127.0.0.1:0", "https://localhost:8443", &[]);
     let base = format!("https://localhost:{}", server.addr.port());
     let b = Browser::at(server.addr, &base);

@@ -84,7 +84,7 @@ async fn the_cli_link_makes_a_superadmin_who_then_signs_in() {
 
     // The new administrator signs in with the password they chose.
     let logged_in = b
-        .log_in_at("/login?next=/admin", "rut@example.org", ROOT_PASSWORD)
+        .login_at("/login?next=/admin", "rut@example.org", ROOT_PASSWORD)
         .await;
     logged_in.expect_status(303);
     assert!(b.signed_in_as("rut@example.org").await);

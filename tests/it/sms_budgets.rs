@@ -43,7 +43,7 @@ async fn admin_asks_for_the_code(app: &TestApp, b: &Browser) -> (Page, Option<St
         .into_iter()
         .map(|m| m.body)
         .collect();
-    let after = b.log_in_at("/login", ADMIN, PASSWORD).await;
+    let after = b.login_at("/login", ADMIN, PASSWORD).await;
     after.assert_redirect("/login/second");
     let sent = b.fill_at("/login/second", "/login/second/send", &[]).await;
     assert!(sent.status == 200 || sent.status == 429, "{}", sent.body);

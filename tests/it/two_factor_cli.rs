@@ -8,7 +8,7 @@ use crate::helpers::people::Scratch;
 fn json(s: &Scratch, args: &[&str]) -> Value {
     let mut args = args.to_vec();
     args.push("--json");
-    let (ok, out, err) = s.nyckel(&args);
+    let (ok, out, err) = s.run(&args);
     assert!(ok, "nyckel {args:?} failed: {err}");
     serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("no JSON ({e}): {out}"))
 }
@@ -43,9 +43,9 @@ async fn organisation_setting_and_factor_reset_from_the_command_line() {
     let off = json(&s, &["org", "set-two-factors", "--org", "ifk", "off"]);
     assert_eq!(off["require_two_factors"], false);
     assert_eq!(kinds_count(&s, "admin.org_two_factors"), 2);
-    let (ok, _, err) = s.nyckel(&["org", "set-two-factors", "--org", "ifk", "maybe"]);
+    let (ok, _, err) = s.run(&["org", "set-two-factors", "--org", "ifk", "maybe"]);
     assert!(!ok && err.contains("maybe"), "{err}");
-    let (ok, _, err) = s.nyckel(&["org", "set-two-factors", "--org", "nope", "on"]);
+    let (ok, _, err) = s.run(&["org", "set-two-factors", "--org", "nope", "on"]);
     assert!(!ok, "{err}");
 
     let reset = json(
@@ -63,6 +63,6 @@ async fn organisation_setting_and_factor_reset_from_the_command_line() {
         "the verified number is gone: {again}"
     );
     assert_eq!(kinds_count(&s, "second_factor.reset"), 2);
-    let (ok, _, err) = s.nyckel(&["user", "reset-factors", "--email", "nobody@example.org"]);
+    let (ok, _, err) = s.run(&["user", "reset-factors", "--email", "nobody@example.org"]);
     assert!(!ok && err.contains("no account"), "{err}");
 }

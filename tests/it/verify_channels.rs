@@ -97,7 +97,7 @@ async fn the_pages_need_a_fresh_login_and_come_back_after_it() {
 
     // Logging in again leads back to the page.
     let again = a
-        .log_in_at("/login?next=/account/email", ANNA, PASSWORD)
+        .login_at("/login?next=/account/email", ANNA, PASSWORD)
         .await;
     again.assert_redirect("/account/email");
     let page = a.get("/account/email").await;
@@ -180,7 +180,7 @@ async fn a_new_email_is_confirmed_by_a_link_only_in_the_session_that_asked() {
     let fresh = signed_in(&app, NEW).await;
     assert!(fresh.signed_in_as(NEW).await);
     let old = app.browser();
-    let refused = old.log_in_at("/login", ANNA, PASSWORD).await;
+    let refused = old.login_at("/login", ANNA, PASSWORD).await;
     refused.assert_says(200, "not correct");
 }
 

@@ -86,11 +86,12 @@ impl Page {
     }
 
     /// Every `Set-Cookie` header, as text.
-    pub fn set_cookies(&self) -> Vec<&str> {
+    pub fn set_cookies(&self) -> Vec<String> {
         self.headers
             .get_all("set-cookie")
             .iter()
             .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
             .collect()
     }
 
@@ -104,14 +105,6 @@ impl Page {
 }
 
 impl Browser {
-    /// A browser without cookies (what a forged request from elsewhere carries).
-    pub fn without_cookies(app: &TestApp) -> Browser {
-        Browser {
-            client: app.http(),
-            issuer: app.issuer.clone(),
-        }
-    }
-
     /// A browser (with cookies) of a server process listening at `addr` as `issuer`.
     pub fn at(addr: std::net::SocketAddr, issuer: &str) -> Browser {
         Browser {
@@ -167,7 +160,7 @@ impl Browser {
 
     /// Signs in with `password` on the login page at `login_path` (which may carry `next`
     /// or `req`); the answer to the form.
-    pub async fn log_in_at(&self, login_path: &str, email: &str, password: &str) -> Page {
+    pub async fn login_at(&self, login_path: &str, email: &str, password: &str) -> Page {
         let fill = [("email", email), ("password", password)];
         self.fill_at(login_path, "/login", &fill).await
     }
@@ -181,7 +174,7 @@ impl Browser {
 
     /// Signs in with [`PASSWORD`] on `/login`, asserting that it worked (a redirect).
     pub async fn log_in(&self, email: &str) {
-        let done = self.log_in_at("/login", email, PASSWORD).await;
+        let done = self.login_at("/login", email, PASSWORD).await;
         assert_eq!(done.status, 303, "login of {email} failed: {}", done.body);
     }
 

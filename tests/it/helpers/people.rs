@@ -212,7 +212,7 @@ impl Scratch {
     }
 
     /// The folder.
-    pub fn dir(&self) -> &Path {
+    pub fn path(&self) -> &Path {
         self.dir.path()
     }
 
@@ -222,7 +222,7 @@ impl Scratch {
     }
 
     /// Runs `nyckel args` here: (success, stdout, stderr).
-    pub fn nyckel(&self, args: &[&str]) -> (bool, String, String) {
-        crate::cli::nyckel(self.dir(), self.url(), args, None)
+    pub fn run(&self, args: &[&str]) -> (bool, String, String) {
+        crate::cli::nyckel(self.path(), self.url(), args, None)
     }
 }

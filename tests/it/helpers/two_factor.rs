@@ -65,7 +65,7 @@ pub fn sets_cookie(page: &Page, name: &str) -> bool {
 
 /// Logs in on the plain login form (optionally at `path`, e.g. with `next`).
 pub async fn password(b: &Browser, path: &str, email: &str, password: &str) -> Page {
-    b.log_in_at(path, email, password).await
+    b.login_at(path, email, password).await
 }
 
 /// On the second-step page: sends the SMS code and types what arrived at `phone`.

@@ -6,9 +6,10 @@
 
 use nyckel::admin::clients::CreateClient;
 
-use crate::helpers::authorize::{auth_url, client_redirect, count};
+use crate::helpers::authorize::{auth_url, count};
 use crate::helpers::browser::{Browser, Page};
-use crate::helpers::token::{Auth, redeem, refresh};
+use crate::helpers::pages::redeem_at_client;
+use crate::helpers::token::{Auth, refresh};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
 
 const FIREFOX: &str =
@@ -36,23 +37,23 @@ async fn sign_in(app: &TestApp, user_agent: &str, email: &str) -> Browser {
     let b = browser(app, user_agent);
     let login = b.follow(b.get("/account").await).await;
     assert!(login.has_form("/login"), "sent to the login page");
-    let done = b
-        .submit(
-            &login,
-            "/login",
-            &[("email", email), ("password", PASSWORD)],
-        )
-        .await;
-    assert_eq!(done.status, 303, "{}", done.body);
-    assert_eq!(done.location.as_deref(), Some("/account"));
+    let done = b.submit_login(&login, email, PASSWORD).await;
+    done.assert_redirect("/account");
     b
+}
+
+/// A new person `email` signed in on a laptop (Firefox) and on a phone (Safari): their id
+/// and the two browsers.
+async fn on_two_devices(app: &TestApp, email: &str) -> (String, Browser, Browser) {
+    let user = app.create_user(email).await;
+    let laptop = sign_in(app, FIREFOX, email).await;
+    let phone = sign_in(app, SAFARI, email).await;
+    (user, laptop, phone)
 }
 
 /// The account page; asserts it is shown.
 async fn account(b: &Browser) -> Page {
-    let page = b.get("/account").await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    page
+    b.open("/account").await
 }
 
 /// Whether the browser still has a session (the account page shows instead of the login).
@@ -84,21 +85,8 @@ async fn app_client(app: &TestApp, name: &str) -> (String, String) {
 /// refresh token.
 async fn tokens(app: &TestApp, b: &Browser, client: &(String, String)) -> String {
     let url = auth_url(app, &client.0, &[("scope", "openid email profile")]);
-    let mut page = b.follow(b.get(&url).await).await;
-    if page.has_form("/consent") {
-        page = b
-            .follow(b.submit(&page, "/consent", &[("decision", "allow")]).await)
-            .await;
-    }
-    let q = client_redirect(&page);
-    let answer = redeem(
-        app,
-        Auth::Basic(&client.0, &client.1),
-        &q["code"],
-        Some(crate::helpers::authorize::VERIFIER),
-    )
-    .await;
-    assert_eq!(answer.status, 200, "{}", answer.json);
+    let page = b.get(&url).await;
+    let answer = redeem_at_client(app, b, page, (&client.0, &client.1)).await;
     answer.str("refresh_token").to_string()
 }
 
@@ -129,14 +117,6 @@ fn form_with(page: &Page, action: &str, name: &str, value: &str) -> Vec<(String,
     panic!("no form to {action} with {name}={value}:\n{}", page.body);
 }
 
-async fn post(b: &Browser, action: &str, fields: &[(String, String)]) -> Page {
-    let pairs: Vec<(&str, &str)> = fields
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    b.post(action, &pairs).await
-}
-
 /// The live sessions of a person: `(sid, user_agent)`.
 async fn sessions_of(app: &TestApp, user_id: &str) -> Vec<(String, Option<String>)> {
     sqlx::query_as("select sid, user_agent from sessions where user_id = $1 order by created_at")
@@ -156,14 +136,10 @@ async fn sid_of(app: &TestApp, user_id: &str, ua: &str) -> String {
         .expect("a session with that browser")
 }
 
-/// How many audit events of `kind` are about `user_id`.
-async fn events(app: &TestApp, kind: &str, user_id: &str) -> i64 {
-    sqlx::query_scalar("select count(*) from audit_events where kind = $1 and user_id = $2")
-        .bind(kind)
-        .bind(user_id)
-        .fetch_one(app.state.db.pool())
-        .await
-        .expect("count")
+/// Saves the profile form on `page` with `name` and `language`.
+async fn profile(b: &Browser, page: &Page, name: &str, language: &str) -> Page {
+    let fill = [("name", name), ("language", language)];
+    b.submit(page, "/account/profile", &fill).await
 }
 
 async fn profile_of(app: &TestApp, user_id: &str) -> (Option<String>, Option<String>) {
@@ -188,9 +164,9 @@ async fn the_page_needs_a_session_and_shows_every_section() {
 
     // Anonymous: to the login page, coming back here.
     let anon = browser(&app, FIREFOX);
-    let page = anon.get("/account").await;
-    assert_eq!(page.status, 303);
-    assert_eq!(page.location.as_deref(), Some("/login?next=/account"));
+    anon.get("/account")
+        .await
+        .assert_redirect("/login?next=/account");
     for action in [
         "/account/profile",
         "/account/sessions/end",
@@ -198,8 +174,7 @@ async fn the_page_needs_a_session_and_shows_every_section() {
         "/account/apps/revoke",
     ] {
         let page = anon.post(action, &[("csrf", "x")]).await;
-        assert_eq!(page.status, 303, "{action}");
-        assert_eq!(page.location.as_deref(), Some("/login?next=/account"));
+        page.assert_redirect("/login?next=/account");
     }
 
     let b = sign_in(&app, FIREFOX, "astrid@example.org").await;
@@ -255,18 +230,9 @@ async fn the_page_needs_a_session_and_shows_every_section() {
     assert!(!body.contains("$argon2"), "never a password hash");
 
     // Swedish when the browser asks for it (no language chosen yet).
-    let sv = b
-        .client
-        .get(app.url("/account"))
-        .header("accept-language", "sv")
-        .send()
-        .await
-        .expect("GET")
-        .text()
-        .await
-        .expect("body");
+    let sv = b.get_in("/account", "sv").await;
     for text in ["Ditt konto", "Där du är inloggad", "Firefox på Windows"] {
-        assert!(sv.contains(text), "Swedish page shows {text:?}");
+        assert!(sv.body.contains(text), "Swedish page shows {text:?}");
     }
 }
 
@@ -277,38 +243,25 @@ async fn the_profile_changes_and_bad_input_changes_nothing() {
     let b = sign_in(&app, FIREFOX, "bertil@example.org").await;
     let page = account(&b).await;
 
-    let done = b
-        .submit(
-            &page,
-            "/account/profile",
-            &[("name", "  Bertil   Ek "), ("language", "sv")],
-        )
-        .await;
-    assert_eq!(done.status, 303, "{}", done.body);
-    assert_eq!(done.location.as_deref(), Some("/account?done=profile"));
+    let done = profile(&b, &page, "  Bertil   Ek ", "sv").await;
+    done.assert_redirect("/account?done=profile");
     assert_eq!(
         profile_of(&app, &user).await,
         (Some("Bertil Ek".into()), Some("sv".into()))
     );
-    assert_eq!(events(&app, "profile.changed", &user).await, 1);
+    assert_eq!(app.audit_count_of("profile.changed", &user).await, 1);
     // The page follows the chosen language, whatever the browser says.
     let page = b.get("/account?done=profile").await;
-    assert!(page.body.contains("Ditt konto"), "{}", page.body);
+    page.assert_shows("Ditt konto");
     assert!(page.body.contains("Din profil har sparats."));
     assert!(
         page.body.contains("Profilen ändrades"),
         "the event is listed"
     );
     // The same again changes nothing and records nothing.
-    let same = b
-        .submit(
-            &page,
-            "/account/profile",
-            &[("name", "Bertil Ek"), ("language", "sv")],
-        )
-        .await;
+    let same = profile(&b, &page, "Bertil Ek", "sv").await;
     assert_eq!(same.location.as_deref(), Some("/account?done=unchanged"));
-    assert_eq!(events(&app, "profile.changed", &user).await, 1);
+    assert_eq!(app.audit_count_of("profile.changed", &user).await, 1);
 
     // Bad input: a helpful 400 page (in the person's language), nothing changed.
     let long = "x".repeat(101);
@@ -317,19 +270,9 @@ async fn the_profile_changes_and_bad_input_changes_nothing() {
         (long.as_str(), "en", "Namnet är för långt"),
         ("Bertil\nEk", "en", "styrtecken"),
     ] {
-        let refused = b
-            .submit(
-                &page,
-                "/account/profile",
-                &[("name", name), ("language", language)],
-            )
-            .await;
+        let refused = profile(&b, &page, name, language).await;
         assert_eq!(refused.status, 400, "{name:?} {language:?}");
-        assert!(
-            refused.body.contains(message),
-            "{message:?}:\n{}",
-            refused.body
-        );
+        refused.assert_shows(message);
         assert!(refused.has_form("/account/profile"), "the form again");
         assert_eq!(
             profile_of(&app, &user).await,
@@ -338,9 +281,7 @@ async fn the_profile_changes_and_bad_input_changes_nothing() {
     }
 
     // Back to the browser's language, without a name.
-    let done = b
-        .submit(&page, "/account/profile", &[("name", ""), ("language", "")])
-        .await;
+    let done = profile(&b, &page, "", "").await;
     assert_eq!(done.location.as_deref(), Some("/account?done=profile"));
     assert_eq!(profile_of(&app, &user).await, (None, None));
     assert!(account(&b).await.body.contains("Your account"));
@@ -349,19 +290,16 @@ async fn the_profile_changes_and_bad_input_changes_nothing() {
 #[tokio::test]
 async fn ending_another_session_signs_that_browser_out_and_refuses_its_tokens() {
     let app = TestApp::spawn().await;
-    let user = app.create_user("cecilia@example.org").await;
+    let (user, laptop, phone) = on_two_devices(&app, "cecilia@example.org").await;
     let client = app_client(&app, "Kalendern").await;
-    let laptop = sign_in(&app, FIREFOX, "cecilia@example.org").await;
-    let phone = sign_in(&app, SAFARI, "cecilia@example.org").await;
     let laptop_token = tokens(&app, &laptop, &client).await;
     let phone_token = tokens(&app, &phone, &client).await;
     let phone_sid = sid_of(&app, &user, SAFARI).await;
 
     let page = account(&laptop).await;
     let fields = form_with(&page, "/account/sessions/end", "sid", &phone_sid);
-    let done = post(&laptop, "/account/sessions/end", &fields).await;
-    assert_eq!(done.status, 303, "{}", done.body);
-    assert_eq!(done.location.as_deref(), Some("/account?done=session"));
+    let done = laptop.post_pairs("/account/sessions/end", &fields).await;
+    done.assert_redirect("/account?done=session");
 
     assert!(!signed_in(&phone).await, "the phone is signed out");
     assert!(signed_in(&laptop).await, "the laptop is not");
@@ -374,32 +312,25 @@ async fn ending_another_session_signs_that_browser_out_and_refuses_its_tokens() 
         use_refresh(&app, &client, &laptop_token).await.is_ok(),
         "the laptop's refresh token still works"
     );
-    assert_eq!(events(&app, "session.ended_by_user", &user).await, 1);
+    assert_eq!(app.audit_count_of("session.ended_by_user", &user).await, 1);
     let page = account(&laptop).await;
     assert!(!page.body.contains("Safari on iOS"), "no longer listed");
     assert!(!page.body.contains("End all other sessions"));
 
     // This session cannot be ended here (that is signing out): 400, still signed in.
     let own = sid_of(&app, &user, FIREFOX).await;
-    let csrf = page.form("/account/profile").expect("form")["csrf"].clone();
-    let refused = laptop
-        .post(
-            "/account/sessions/end",
-            &[("csrf", csrf.as_str()), ("sid", own.as_str())],
-        )
-        .await;
-    assert_eq!(refused.status, 400);
-    assert!(refused.body.contains("sign out"), "{}", refused.body);
+    let csrf = page.csrf("/account/profile");
+    let fields = [("csrf", csrf.as_str()), ("sid", own.as_str())];
+    let refused = laptop.post("/account/sessions/end", &fields).await;
+    refused.assert_says(400, "sign out");
     assert!(signed_in(&laptop).await);
 }
 
 #[tokio::test]
 async fn ending_all_other_sessions_keeps_only_this_one() {
     let app = TestApp::spawn().await;
-    let user = app.create_user("david@example.org").await;
+    let (user, here, phone) = on_two_devices(&app, "david@example.org").await;
     let client = app_client(&app, "Kalendern").await;
-    let here = sign_in(&app, FIREFOX, "david@example.org").await;
-    let phone = sign_in(&app, SAFARI, "david@example.org").await;
     let tablet = sign_in(
         &app,
         "Mozilla/5.0 (iPad; CPU OS 17_5 like Mac OS X)",
@@ -423,24 +354,22 @@ async fn ending_all_other_sessions_keeps_only_this_one() {
         Err("invalid_grant".into())
     );
     assert!(use_refresh(&app, &client, &here_token).await.is_ok());
-    assert_eq!(events(&app, "session.ended_by_user", &user).await, 1);
+    assert_eq!(app.audit_count_of("session.ended_by_user", &user).await, 1);
 
     // Again: nothing to end, nothing recorded.
     let done = here
         .submit(&page, "/account/sessions/end-others", &[])
         .await;
     assert_eq!(done.location.as_deref(), Some("/account?done=no_sessions"));
-    assert_eq!(events(&app, "session.ended_by_user", &user).await, 1);
+    assert_eq!(app.audit_count_of("session.ended_by_user", &user).await, 1);
 }
 
 #[tokio::test]
 async fn revoking_an_app_refuses_its_refresh_tokens_and_asks_consent_again() {
     let app = TestApp::spawn().await;
-    let user = app.create_user("eva@example.org").await;
+    let (user, b, phone) = on_two_devices(&app, "eva@example.org").await;
     let calendar = app_client(&app, "Kalendern").await;
     let other = app_client(&app, "Matchappen").await;
-    let b = sign_in(&app, FIREFOX, "eva@example.org").await;
-    let phone = sign_in(&app, SAFARI, "eva@example.org").await;
     let first = tokens(&app, &b, &calendar).await;
     let second = tokens(&app, &phone, &calendar).await;
     let kept = tokens(&app, &b, &other).await;
@@ -448,9 +377,8 @@ async fn revoking_an_app_refuses_its_refresh_tokens_and_asks_consent_again() {
     let page = account(&b).await;
     assert!(page.body.contains("Kalendern") && page.body.contains("Matchappen"));
     let fields = form_with(&page, "/account/apps/revoke", "client_id", &calendar.0);
-    let done = post(&b, "/account/apps/revoke", &fields).await;
-    assert_eq!(done.status, 303, "{}", done.body);
-    assert_eq!(done.location.as_deref(), Some("/account?done=app"));
+    let done = b.post_pairs("/account/apps/revoke", &fields).await;
+    done.assert_redirect("/account?done=app");
 
     for token in [&first, &second] {
         assert_eq!(
@@ -470,18 +398,18 @@ async fn revoking_an_app_refuses_its_refresh_tokens_and_asks_consent_again() {
         page.body.contains("App access revoked"),
         "the event is listed"
     );
-    assert_eq!(events(&app, "consent.revoked", &user).await, 1);
+    assert_eq!(app.audit_count_of("consent.revoked", &user).await, 1);
     // Signing in to the app again asks for consent again; sessions are untouched.
     let again = b
         .follow(b.get(&auth_url(&app, &calendar.0, &[])).await)
         .await;
-    assert!(again.has_form("/consent"), "{}", again.body);
+    again.assert_form("/consent");
     assert!(signed_in(&phone).await);
 
     // Revoking it again: 404, nothing recorded.
-    let refused = post(&b, "/account/apps/revoke", &fields).await;
+    let refused = b.post_pairs("/account/apps/revoke", &fields).await;
     assert_eq!(refused.status, 404);
-    assert_eq!(events(&app, "consent.revoked", &user).await, 1);
+    assert_eq!(app.audit_count_of("consent.revoked", &user).await, 1);
 }
 
 #[tokio::test]
@@ -498,35 +426,22 @@ async fn another_persons_session_or_app_cannot_be_touched() {
     let page = account(&anna_b).await;
     assert!(!page.body.contains(&bo_sid), "Anna never sees Bo's session");
     assert!(!page.body.contains("Kalendern"), "nor Bo's apps");
-    let csrf = page.form("/account/profile").expect("form")["csrf"].clone();
+    let csrf = page.csrf("/account/profile");
 
-    let refused = anna_b
-        .post(
-            "/account/sessions/end",
-            &[("csrf", csrf.as_str()), ("sid", bo_sid.as_str())],
-        )
-        .await;
-    assert_eq!(refused.status, 404);
-    let refused = anna_b
-        .post(
-            "/account/apps/revoke",
-            &[("csrf", csrf.as_str()), ("client_id", client.0.as_str())],
-        )
-        .await;
-    assert_eq!(refused.status, 404);
-    let refused = anna_b
-        .post(
-            "/account/sessions/end",
-            &[("csrf", csrf.as_str()), ("sid", "no-such-session")],
-        )
-        .await;
-    assert_eq!(refused.status, 404);
+    for (action, field) in [
+        ("/account/sessions/end", ("sid", bo_sid.as_str())),
+        ("/account/apps/revoke", ("client_id", client.0.as_str())),
+        ("/account/sessions/end", ("sid", "no-such-session")),
+    ] {
+        let refused = anna_b.post(action, &[("csrf", csrf.as_str()), field]).await;
+        assert_eq!(refused.status, 404, "{action}");
+    }
 
     assert!(signed_in(&bo_b).await, "Bo is still signed in");
     assert_eq!(count(&app, "consents").await, 1, "Bo's consent is kept");
     assert!(use_refresh(&app, &client, &bo_token).await.is_ok());
-    assert_eq!(events(&app, "session.ended_by_user", &anna).await, 0);
-    assert_eq!(events(&app, "consent.revoked", &anna).await, 0);
+    assert_eq!(app.audit_count_of("session.ended_by_user", &anna).await, 0);
+    assert_eq!(app.audit_count_of("consent.revoked", &anna).await, 0);
     // Anna's "End all other sessions" ends only her own.
     let done = anna_b
         .post("/account/sessions/end-others", &[("csrf", csrf.as_str())])
@@ -541,18 +456,12 @@ async fn another_persons_session_or_app_cannot_be_touched() {
 #[tokio::test]
 async fn forms_without_the_session_csrf_token_are_refused() {
     let app = TestApp::spawn().await;
-    let user = app.create_user("frida@example.org").await;
+    let (user, b, phone) = on_two_devices(&app, "frida@example.org").await;
     let client = app_client(&app, "Kalendern").await;
-    let b = sign_in(&app, FIREFOX, "frida@example.org").await;
-    let phone = sign_in(&app, SAFARI, "frida@example.org").await;
     let phone_token = tokens(&app, &phone, &client).await;
     let phone_sid = sid_of(&app, &user, SAFARI).await;
     // Another session's token is not this session's.
-    let phone_csrf = account(&phone)
-        .await
-        .form("/account/profile")
-        .expect("form")["csrf"]
-        .clone();
+    let phone_csrf = account(&phone).await.csrf("/account/profile");
 
     for csrf in ["", "wrong", phone_csrf.as_str()] {
         for (action, extra) in [
@@ -577,52 +486,26 @@ async fn forms_without_the_session_csrf_token_are_refused() {
 #[tokio::test]
 async fn the_password_link_asks_for_the_current_password() {
     let app = TestApp::spawn().await;
-    let user = app.create_user("gustav@example.org").await;
-    let b = sign_in(&app, FIREFOX, "gustav@example.org").await;
-    let phone = sign_in(&app, SAFARI, "gustav@example.org").await;
-    let hash_before: String = sqlx::query_scalar("select password_hash from users where id = $1")
-        .bind(&user)
-        .fetch_one(app.state.db.pool())
-        .await
-        .expect("hash");
+    let (user, b, phone) = on_two_devices(&app, "gustav@example.org").await;
+    let hash_before = app.account_by_id(&user).await.password_hash;
 
     let page = account(&b).await;
     assert!(
         page.body
             .contains("href=\"/password/change?next=%2Faccount\"")
     );
-    let form = b.get("/password/change?next=%2Faccount").await;
-    assert_eq!(form.status, 200);
+    let form = b.open("/password/change?next=%2Faccount").await;
     let new = "en helt annan mening om sommaren 7";
     let wrong = b
-        .submit(
-            &form,
-            "/password/change",
-            &[
-                ("current", "inte mitt lösenord alls"),
-                ("password", new),
-                ("confirm", new),
-            ],
-        )
+        .change_password(&form, "inte mitt lösenord alls", new)
         .await;
     assert_eq!(wrong.status, 400, "a wrong current password is refused");
-    let hash_after: String = sqlx::query_scalar("select password_hash from users where id = $1")
-        .bind(&user)
-        .fetch_one(app.state.db.pool())
-        .await
-        .expect("hash");
+    let hash_after = app.account_by_id(&user).await.password_hash;
     assert_eq!(hash_before, hash_after, "nothing changed");
     assert!(signed_in(&phone).await);
 
-    let changed = b
-        .submit(
-            &form,
-            "/password/change",
-            &[("current", PASSWORD), ("password", new), ("confirm", new)],
-        )
-        .await;
-    assert_eq!(changed.status, 303, "{}", changed.body);
-    assert_eq!(changed.location.as_deref(), Some("/account"));
+    let changed = b.change_password(&form, PASSWORD, new).await;
+    changed.assert_redirect("/account");
     assert!(signed_in(&b).await, "this session stays");
     assert!(!signed_in(&phone).await, "the other sessions end");
 }

@@ -3,38 +3,33 @@
 //! refusals; refusals shown on the form; the way back from the login page; the switcher.
 //! Apps and roles are in `admin_ui_objects`, the permission matrix in `admin_ui_matrix`.
 
-use crate::helpers::PASSWORD;
 use crate::helpers::admin::World;
-use crate::helpers::admin_ui::{Org, csrf_of, fresh_member, fresh_session, main_of, roles_of};
+use crate::helpers::admin_ui::{Admin, Org, fresh_member, fresh_session, main_of, roles_of};
+use crate::helpers::{Browser, PASSWORD};
 
 #[tokio::test]
 async fn forms_without_the_session_csrf_token_are_refused() {
     let w = World::new().await;
     let [a, _] = Org::both(&w);
-    let admin = w.browser(&w.admin_a).await;
-    let other = w.browser(&w.admin_b).await;
+    let admin = Admin::sign_in(&w, &w.admin_a).await;
+    let other = Admin::sign_in(&w, &w.admin_b).await;
     let path = a.path(&format!("/members/{}/roles", w.member_a.id));
     let before = (w.snapshot().await, w.audit_count().await);
-    let foreign = csrf_of(&other).await;
-    for token in [None, Some(""), Some("wrong"), Some(foreign.as_str())] {
+    for token in [None, Some(""), Some("wrong"), Some(other.csrf.as_str())] {
         let mut fields = vec![("roles", "admin"), ("roles", "member")];
         if let Some(t) = token {
             fields.push(("csrf", t));
         }
         let page = admin.post(&path, &fields).await;
         assert_eq!(page.status, 403, "token {token:?}: {}", page.body);
-        assert!(page.body.contains("This form has expired"), "{}", page.body);
+        page.assert_shows("This form has expired");
     }
     assert_eq!(before, (w.snapshot().await, w.audit_count().await));
     // With the session's own token the same form works.
-    let csrf = csrf_of(&admin).await;
     let page = admin
-        .post(
-            &path,
-            &[("csrf", &csrf), ("roles", "admin"), ("roles", "member")],
-        )
+        .set_roles(&a, &w.member_a.id, &["admin", "member"])
         .await;
-    assert_eq!(page.status, 303, "{}", page.body);
+    page.expect_status(303);
     assert_eq!(
         roles_of(&w.app, &a, &w.member_a.id).await,
         Some(vec!["admin".to_string(), "member".to_string()])
@@ -45,38 +40,15 @@ async fn forms_without_the_session_csrf_token_are_refused() {
 async fn a_role_change_and_an_invitation_show_in_the_audit_log() {
     let w = World::new().await;
     let [a, _] = Org::both(&w);
-    let admin = w.browser(&w.admin_a).await;
-    let csrf = csrf_of(&admin).await;
+    let admin = Admin::sign_in(&w, &w.admin_a).await;
 
     // Invite through the invitation page.
-    let page = admin.get(&a.path("/invite")).await;
-    assert_eq!(page.status, 200);
-    assert!(
-        page.body.contains("name=\"roles\" value=\"coach\""),
-        "{}",
-        page.body
-    );
-    let sent = admin
-        .post(
-            &a.path("/invite"),
-            &[
-                ("csrf", &csrf),
-                ("email", "newcomer@example.org"),
-                ("roles", "coach"),
-            ],
-        )
-        .await;
-    assert_eq!(sent.status, 303);
-    assert_eq!(
-        sent.location.as_deref(),
-        Some("/admin/orgs/club-a/invite?done=invited")
-    );
+    let page = admin.open(&a.path("/invite")).await;
+    page.assert_shows("name=\"roles\" value=\"coach\"");
+    let sent = admin.invite(&a, "newcomer@example.org", "coach").await;
+    sent.assert_redirect("/admin/orgs/club-a/invite?done=invited");
     let page = admin.follow(sent).await;
-    assert!(
-        page.body.contains("The invitation has been sent."),
-        "{}",
-        page.body
-    );
+    page.assert_shows("The invitation has been sent.");
     assert!(page.body.contains("newcomer@example.org"));
     assert!(
         !page.body.contains("/invite/"),
@@ -85,50 +57,27 @@ async fn a_role_change_and_an_invitation_show_in_the_audit_log() {
 
     // Change member A's roles in the role editor (a second later: the log is by time).
     w.app.advance(1);
-    let here = a.path(&format!("/members/{}", w.member_a.id));
-    let editor = admin.get(&here).await;
-    assert_eq!(editor.status, 200);
-    let b = &editor.body;
-    assert!(b.contains("member.a@example.org"), "{b}");
-    assert!(
-        b.contains("id=\"role-member\" name=\"roles\" value=\"member\" checked"),
-        "{b}"
-    );
-    assert!(
-        b.contains("id=\"role-coach\" name=\"roles\" value=\"coach\">"),
-        "{b}"
-    );
-    let saved = admin
-        .post(
-            &format!("{here}/roles"),
-            &[("csrf", &csrf), ("roles", "coach"), ("roles", "member")],
-        )
+    let editor = admin
+        .open(&a.path(&format!("/members/{}", w.member_a.id)))
         .await;
-    assert_eq!(saved.status, 303, "{}", saved.body);
-    let page = admin.follow(saved).await;
-    assert!(
-        page.body.contains("The roles have been saved."),
-        "{}",
-        page.body
-    );
-    assert!(
-        page.body
-            .contains("id=\"role-coach\" name=\"roles\" value=\"coach\" checked")
-    );
+    editor.assert_shows("member.a@example.org");
+    editor.assert_shows("id=\"role-member\" name=\"roles\" value=\"member\" checked");
+    editor.assert_shows("id=\"role-coach\" name=\"roles\" value=\"coach\">");
+    let saved = admin
+        .set_roles(&a, &w.member_a.id, &["coach", "member"])
+        .await;
+    let page = admin.follow(saved.expect_status(303)).await;
+    page.assert_shows("The roles have been saved.");
+    page.assert_shows("id=\"role-coach\" name=\"roles\" value=\"coach\" checked");
     assert_eq!(
         roles_of(&w.app, &a, &w.member_a.id).await,
         Some(vec!["coach".to_string(), "member".to_string()])
     );
     let list = admin.get(&a.path("/members")).await;
-    assert!(
-        list.body.contains("<span class=\"chip\">coach</span>"),
-        "{}",
-        list.body
-    );
+    list.assert_shows("<span class=\"chip\">coach</span>");
 
     // The audit log shows both, newest first, and filters by kind.
-    let log = admin.get(&a.path("/audit")).await;
-    assert_eq!(log.status, 200);
+    let log = admin.open(&a.path("/audit")).await;
     let body = main_of(&log.body);
     let kind = |k: &str| format!("<code class=\"kind\">{k}</code>");
     let roles_at = body
@@ -144,31 +93,18 @@ async fn a_role_change_and_an_invitation_show_in_the_audit_log() {
     let only = admin.get(&a.path("/audit?kind=admin.roles_changed")).await;
     assert!(main_of(&only.body).contains(&kind("admin.roles_changed")));
     assert!(!main_of(&only.body).contains(&kind("admin.invitation_created")));
-    assert!(
-        only.body
-            .contains("<option value=\"admin.roles_changed\" selected>")
-    );
+    only.assert_shows("<option value=\"admin.roles_changed\" selected>");
 
     // The export: JSON lines, a download, the same events.
-    let res = admin
-        .client
-        .get(w.app.url(&a.path("/audit/export")))
-        .send()
-        .await
-        .expect("export");
-    assert_eq!(res.status(), 200);
+    let res = admin.open(&a.path("/audit/export")).await;
     assert_eq!(
-        res.headers()["content-disposition"],
+        res.headers["content-disposition"],
         "attachment; filename=\"nyckel-audit-club-a.jsonl\""
     );
-    assert!(
-        res.headers()["content-type"]
-            .to_str()
-            .unwrap_or_default()
-            .starts_with("application/x-ndjson")
-    );
-    let text = res.text().await.expect("body");
-    let kinds: Vec<String> = text
+    let content_type = res.headers["content-type"].to_str().unwrap_or_default();
+    assert!(content_type.starts_with("application/x-ndjson"));
+    let kinds: Vec<String> = res
+        .body
         .lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).expect("one JSON object per line");
@@ -188,15 +124,11 @@ async fn a_role_change_and_an_invitation_show_in_the_audit_log() {
 async fn refusals_are_explained_on_the_form_and_nothing_changes() {
     let w = World::new().await;
     let [a, _] = Org::both(&w);
-    let admin = w.browser(&w.admin_a).await;
-    let csrf = csrf_of(&admin).await;
+    let admin = Admin::sign_in(&w, &w.admin_a).await;
     let before = (w.snapshot().await, w.audit_count().await);
 
     // The last admin cannot drop their own admin role (409), in English and in Swedish.
-    let path = a.path(&format!("/members/{}/roles", w.admin_a.id));
-    let page = admin
-        .post(&path, &[("csrf", &csrf), ("roles", "member")])
-        .await;
+    let page = admin.set_roles(&a, &w.admin_a.id, &["member"]).await;
     assert_eq!(page.status, 409);
     assert!(
         page.body
@@ -206,11 +138,12 @@ async fn refusals_are_explained_on_the_form_and_nothing_changes() {
         page.body
     );
     assert!(page.body.contains("role=\"alert\""));
+    let path = a.path(&format!("/members/{}/roles", w.admin_a.id));
     let sv = admin
         .client
         .post(w.app.url(&path))
         .header("accept-language", "sv")
-        .form(&[("csrf", csrf.as_str()), ("roles", "member")])
+        .form(&[("csrf", admin.csrf.as_str()), ("roles", "member")])
         .send()
         .await
         .expect("post");
@@ -222,71 +155,21 @@ async fn refusals_are_explained_on_the_form_and_nothing_changes() {
     );
 
     // A bad email address and a bad role name (400), shown with what was typed.
-    let page = admin
-        .post(
-            &a.path("/invite"),
-            &[
-                ("csrf", &csrf),
-                ("email", "not an address"),
-                ("roles", "member"),
-            ],
-        )
-        .await;
-    assert_eq!(page.status, 400);
-    assert!(
-        page.body.contains("That is not a valid email address."),
-        "{}",
-        page.body
-    );
+    let page = admin.invite(&a, "not an address", "member").await;
+    page.assert_says(400, "That is not a valid email address.");
     assert!(page.body.contains("value=\"not an address\""));
-    let page = admin
-        .post(
-            &a.path("/invite"),
-            &[("csrf", &csrf), ("email", "x@example.org")],
-        )
-        .await;
-    assert_eq!(page.status, 400);
-    assert!(page.body.contains("Choose at least one role."));
-    let page = admin
-        .post(
-            &a.path("/roles"),
-            &[("csrf", &csrf), ("name", "Not Valid"), ("description", "")],
-        )
-        .await;
-    assert_eq!(page.status, 400);
-    assert!(
-        page.body.contains("A role name may only contain"),
-        "{}",
-        page.body
-    );
-    let page = admin
-        .post(
-            &a.path("/roles"),
-            &[("csrf", &csrf), ("name", "coach"), ("description", "")],
-        )
-        .await;
+    let page = admin.invite(&a, "x@example.org", "").await;
+    page.assert_says(400, "Choose at least one role.");
+    let role = |name| [("name", name), ("description", "")];
+    let page = admin.send(&a.path("/roles"), &role("Not Valid")).await;
+    page.assert_says(400, "A role name may only contain");
+    let page = admin.send(&a.path("/roles"), &role("coach")).await;
     assert_eq!(page.status, 409, "an existing role is not overwritten");
-    let page = admin
-        .post(&a.path("/roles/admin/delete"), &[("csrf", &csrf)])
-        .await;
-    assert_eq!(page.status, 409);
-    assert!(page.body.contains("The admin role is built in"));
-    let page = admin
-        .post(
-            &a.path("/clients"),
-            &[
-                ("csrf", &csrf),
-                ("name", "No URIs"),
-                ("kind", "confidential"),
-            ],
-        )
-        .await;
-    assert_eq!(page.status, 400);
-    assert!(
-        page.body.contains("needs at least one redirect URI"),
-        "{}",
-        page.body
-    );
+    let page = admin.send(&a.path("/roles/admin/delete"), &[]).await;
+    page.assert_says(409, "The admin role is built in");
+    let no_uris = [("name", "No URIs"), ("kind", "confidential")];
+    let page = admin.send(&a.path("/clients"), &no_uris).await;
+    page.assert_says(400, "needs at least one redirect URI");
     assert!(page.body.contains("value=\"No URIs\""));
     assert_eq!(before, (w.snapshot().await, w.audit_count().await));
 }
@@ -298,9 +181,8 @@ async fn members_are_searched_and_paged_and_their_sessions_ended() {
     for _ in 0..52 {
         fresh_member(&w.app, &a).await;
     }
-    let admin = w.browser(&w.admin_a).await;
-    let first = admin.get(&a.path("/members")).await;
-    assert_eq!(first.status, 200);
+    let admin = Admin::sign_in(&w, &w.admin_a).await;
+    let first = admin.open(&a.path("/members")).await;
     let rows = |body: &str| body.matches("<th scope=\"row\"").count();
     assert_eq!(rows(&first.body), 50);
     let marker = "href=\"/admin/orgs/club-a/members?cursor=";
@@ -322,23 +204,19 @@ async fn members_are_searched_and_paged_and_their_sessions_ended() {
     // Member A is signed in; the admin ends that session from the member page.
     let member = w.browser(&w.member_a).await;
     let extra = fresh_session(&w.app, &w.member_a.id).await;
-    let page = admin
-        .get(&a.path(&format!("/members/{}", w.member_a.id)))
-        .await;
+    let member_page = |rest: &str| a.path(&format!("/members/{}{rest}", w.member_a.id));
+    let page = admin.get(&member_page("")).await;
     assert_eq!(page.body.matches("/sessions/").count(), 2, "{}", page.body);
     assert!(
         !page.body.contains("192.0.2.7"),
         "an org admin does not see where from"
     );
     let sup = w.browser(&w.superadmin).await;
-    let sup_page = sup
-        .get(&a.path(&format!("/members/{}", w.member_a.id)))
-        .await;
+    let sup_page = sup.get(&member_page("")).await;
     assert!(
         sup_page.body.contains("192.0.2.7 · Test browser"),
         "the superadmin does"
     );
-    let csrf = csrf_of(&admin).await;
     let sessions: Vec<String> =
         nyckel::store::sessions::list_for_user(&w.app.state.db, &w.member_a.id, w.app.state.now())
             .await
@@ -347,32 +225,15 @@ async fn members_are_searched_and_paged_and_their_sessions_ended() {
             .map(|s| s.sid)
             .filter(|s| s != &extra)
             .collect();
-    let ended = admin
-        .post(
-            &a.path(&format!(
-                "/members/{}/sessions/{}/end",
-                w.member_a.id, sessions[0]
-            )),
-            &[("csrf", &csrf)],
-        )
-        .await;
+    let end = member_page(&format!("/sessions/{}/end", sessions[0]));
+    let ended = admin.send(&end, &[]).await;
     assert_eq!(ended.status, 303);
     let page = admin.follow(ended).await;
     assert!(page.body.contains("The session has been ended"));
-    let home = member.get("/").await;
-    assert!(
-        home.body.contains("You are not signed in."),
-        "{}",
-        home.body
-    );
+    member.get("/").await.assert_shows("You are not signed in.");
 
     // Sending a reset key says where it went and nothing else.
-    let sent = admin
-        .post(
-            &a.path(&format!("/members/{}/reset", w.member_a.id)),
-            &[("csrf", &csrf)],
-        )
-        .await;
+    let sent = admin.send(&member_page("/reset"), &[]).await;
     assert_eq!(sent.status, 303);
     let page = admin.follow(sent).await;
     assert!(
@@ -384,12 +245,7 @@ async fn members_are_searched_and_paged_and_their_sessions_ended() {
         "{}",
         page.body
     );
-    let mails = w.app.mails_to(&w.member_a.email).await;
-    let link = mails
-        .iter()
-        .find(|m| m.text.contains("/reset/"))
-        .expect("a reset mail to the member")
-        .link("/reset/");
+    let link = w.app.reset_link(&w.member_a.email).await;
     let key_path = &link[w.app.issuer.len()..];
     assert!(!page.body.contains(key_path) && !page.body.contains("/reset/"));
     assert!(
@@ -401,24 +257,14 @@ async fn members_are_searched_and_paged_and_their_sessions_ended() {
         "the admin gets no key"
     );
     // Once a minute at most: the second press is explained on the member page.
-    let again = admin
-        .post(
-            &a.path(&format!("/members/{}/reset", w.member_a.id)),
-            &[("csrf", &csrf)],
-        )
-        .await;
-    assert_eq!(again.status, 409);
-    assert!(again.body.contains("a moment ago"), "{}", again.body);
+    let again = admin.send(&member_page("/reset"), &[]).await;
+    again.assert_says(409, "a moment ago");
     assert!(again.body.contains("Send password reset key"));
 
     // Remove after the question.
-    let remove = a.path(&format!("/members/{}/remove", w.member_a.id));
+    let remove = member_page("/remove");
     let ask = admin.get(&remove).await;
-    assert!(
-        ask.body.contains("Remove Test Person from Club A?"),
-        "{}",
-        ask.body
-    );
+    ask.assert_shows("Remove Test Person from Club A?");
     let done = admin.submit(&ask, &remove, &[]).await;
     assert_eq!(
         done.location.as_deref(),
@@ -430,7 +276,7 @@ async fn members_are_searched_and_paged_and_their_sessions_ended() {
 #[tokio::test]
 async fn the_login_page_comes_back_to_the_admin_page_and_only_to_a_local_one() {
     let w = World::new().await;
-    let browser = crate::helpers::Browser::new(&w.app);
+    let browser = Browser::new(&w.app);
     let page = browser.get("/admin/orgs/club-a/members?q=a").await;
     assert_eq!(page.status, 303);
     let login = page.location.expect("to the login page");
@@ -439,24 +285,11 @@ async fn the_login_page_comes_back_to_the_admin_page_and_only_to_a_local_one() {
         "/login?next=%2Fadmin%2Forgs%2Fclub-a%2Fmembers%3Fq%3Da"
     );
     let form = browser.get(&login).await;
-    assert!(
-        form.body
-            .contains("name=\"next\" value=\"/admin/orgs/club-a/members?q=a\""),
-        "{}",
-        form.body
-    );
+    form.assert_shows("name=\"next\" value=\"/admin/orgs/club-a/members?q=a\"");
     let done = browser
-        .submit(
-            &form,
-            "/login",
-            &[("email", &w.admin_a.email), ("password", PASSWORD)],
-        )
+        .submit_login(&form, &w.admin_a.email, PASSWORD)
         .await;
-    assert_eq!(done.status, 303);
-    assert_eq!(
-        done.location.as_deref(),
-        Some("/admin/orgs/club-a/members?q=a")
-    );
+    done.assert_redirect("/admin/orgs/club-a/members?q=a");
     assert_eq!(
         browser.get("/admin/orgs/club-a/members?q=a").await.status,
         200
@@ -468,29 +301,15 @@ async fn the_login_page_comes_back_to_the_admin_page_and_only_to_a_local_one() {
         "/\\evil.example",
         "/%09/evil",
     ] {
-        let other = crate::helpers::Browser::new(&w.app);
-        let form = other
-            .get(&format!(
-                "/login?next={}",
-                url::form_urlencoded::byte_serialize(bad.as_bytes()).collect::<String>()
-            ))
-            .await;
-        let fields = form.form("/login").expect("form");
-        let csrf = fields["csrf"].clone();
-        let done = other
-            .post(
-                "/login",
-                &[
-                    ("csrf", &csrf),
-                    ("email", &w.admin_a.email),
-                    ("password", PASSWORD),
-                    ("next", bad),
-                ],
-            )
-            .await;
-        assert_eq!(done.status, 303);
-        let to = done.location.unwrap_or_default();
+        let other = Browser::new(&w.app);
+        let next: String = url::form_urlencoded::byte_serialize(bad.as_bytes()).collect();
+        let form = other.get(&format!("/login?next={next}")).await;
+        let email = w.admin_a.email.as_str();
+        let fill = [("email", email), ("password", PASSWORD), ("next", bad)];
+        let done = other.submit(&form, "/login", &fill).await;
         let expected = if bad == "/%09/evil" { bad } else { "/" };
+        let to = done.location.clone().unwrap_or_default();
+        assert_eq!(done.status, 303);
         assert_eq!(to, expected, "next={bad:?}");
     }
 }
@@ -503,21 +322,13 @@ async fn the_home_page_and_the_switcher_lead_administrators_in() {
     let member = w.browser(&w.member_a).await;
     assert!(!member.get("/").await.body.contains("href=\"/admin\""));
     let refused = member.get("/admin").await;
-    assert_eq!(refused.status, 403);
-    assert!(
-        refused
-            .body
-            .contains("You do not administer any organisation."),
-        "{}",
-        refused.body
-    );
+    refused.assert_says(403, "You do not administer any organisation.");
 
     // Someone who administers two organisations chooses.
     w.app
         .add_member("club-b", &w.admin_a.email, &["admin"])
         .await;
-    let page = admin.get("/admin").await;
-    assert_eq!(page.status, 200);
+    let page = admin.open("/admin").await;
     assert!(
         page.body.contains("href=\"/admin/orgs/club-a/members\"")
             && page.body.contains("href=\"/admin/orgs/club-b/members\"")
@@ -526,35 +337,20 @@ async fn the_home_page_and_the_switcher_lead_administrators_in() {
     assert!(org_page.body.contains("Change organisation"));
 
     // The superadmin also creates organisations.
-    let sup = w.browser(&w.superadmin).await;
-    let csrf = csrf_of(&sup).await;
-    let made = sup
-        .post(
-            "/admin/orgs",
-            &[
-                ("csrf", &csrf),
-                ("name", "Lakeside Rowing"),
-                ("slug", ""),
-                ("default_locale", "en"),
-            ],
-        )
-        .await;
-    assert_eq!(made.status, 303, "{}", made.body);
-    assert_eq!(
-        made.location.as_deref(),
-        Some("/admin/orgs/lakeside-rowing/members?done=org_created")
-    );
+    let sup = Admin::sign_in(&w, &w.superadmin).await;
+    let org = [
+        ("name", "Lakeside Rowing"),
+        ("slug", ""),
+        ("default_locale", "en"),
+    ];
+    let made = sup.send("/admin/orgs", &org).await;
+    made.assert_redirect("/admin/orgs/lakeside-rowing/members?done=org_created");
     let page = sup.follow(made).await;
     assert!(page.body.contains("The organisation has been created."));
     assert!(page.body.contains("The organisation has no members yet."));
-    let taken = sup
-        .post(
-            "/admin/orgs",
-            &[("csrf", &csrf), ("name", "Again"), ("slug", "club-a")],
-        )
-        .await;
-    assert_eq!(taken.status, 409);
-    assert!(taken.body.contains("That name is already taken."));
+    let taken = [("name", "Again"), ("slug", "club-a")];
+    let taken = sup.send("/admin/orgs", &taken).await;
+    taken.assert_says(409, "That name is already taken.");
 }
 
 #[tokio::test]
@@ -562,24 +358,12 @@ async fn a_password_set_by_an_administrator_is_changed_before_the_admin_pages() 
     let w = World::new().await;
     let admin = w.browser(&w.admin_a).await;
     assert_eq!(admin.get("/admin/orgs/club-a/members").await.status, 200);
-    let user = nyckel::store::users::find(&w.app.state.db, &w.admin_a.id)
+    let hash = w.app.account_by_id(&w.admin_a.id).await.password_hash;
+    let hash = hash.expect("a password");
+    let (db, now) = (&w.app.state.db, w.app.state.now());
+    nyckel::store::users::set_password(db, &w.admin_a.id, &hash, true, now)
         .await
-        .expect("db")
-        .expect("user");
-    let hash = user.password_hash.expect("a password");
-    nyckel::store::users::set_password(
-        &w.app.state.db,
-        &w.admin_a.id,
-        &hash,
-        true,
-        w.app.state.now(),
-    )
-    .await
-    .expect("set");
+        .expect("set");
     let page = admin.get("/admin/orgs/club-a/members").await;
-    assert_eq!(page.status, 303);
-    assert_eq!(
-        page.location.as_deref(),
-        Some("/password/change?next=%2Fadmin%2Forgs%2Fclub-a%2Fmembers")
-    );
+    page.assert_redirect("/password/change?next=%2Fadmin%2Forgs%2Fclub-a%2Fmembers");
 }

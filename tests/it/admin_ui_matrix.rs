@@ -13,74 +13,65 @@ use nyckel::orgs::permissions::{Action, Refusal};
 use crate::helpers::Browser;
 use crate::helpers::admin::{Person, World};
 use crate::helpers::admin_ui::{
-    Org, csrf_of, fresh_client, fresh_invitation, fresh_member, fresh_role, fresh_session, unique,
+    Admin, Org, fresh_client, fresh_invitation, fresh_member, fresh_role, fresh_session, unique,
 };
 
-/// What a route does.
-#[derive(Debug, Clone, Copy)]
-enum Route {
-    // Pages of an organisation.
-    OrgStart,
-    Members,
-    Member,
-    RemoveConfirm,
-    Invite,
-    Roles,
-    Role,
-    RoleDeleteConfirm,
-    Clients,
-    ClientNew,
-    Client,
-    ClientDeleteConfirm,
-    Audit,
-    AuditExport,
-    // Forms of an organisation.
-    SetRoles,
-    Remove,
-    SendReset,
-    EndSession,
-    CreateInvitation,
-    RevokeInvitation,
-    AddRole,
-    EditRole,
-    DeleteRole,
-    CreateClient,
-    EditClient,
-    RotateSecret,
-    DeleteClient,
+/// The routes in two groups, pages and forms of an organisation: the `Route` enum, the list
+/// of all of them (`ORG_ROUTES`, pages first) and `Route::is_form`, from one list of names.
+macro_rules! routes {
+    (pages: [$($page:ident),+ $(,)?], forms: [$($form:ident),+ $(,)?]) => {
+        /// What a route does.
+        #[derive(Debug, Clone, Copy)]
+        enum Route {
+            $($page,)+
+            $($form,)+
+        }
+
+        const ORG_ROUTES: &[Route] = &[$(Route::$page,)+ $(Route::$form,)+];
+
+        impl Route {
+            fn is_form(self) -> bool {
+                matches!(self, $(Route::$form)|+)
+            }
+        }
+    };
 }
 
-use Route::*;
+routes!(
+    pages: [
+        OrgStart,
+        Members,
+        Member,
+        RemoveConfirm,
+        Invite,
+        Roles,
+        Role,
+        RoleDeleteConfirm,
+        Clients,
+        ClientNew,
+        Client,
+        ClientDeleteConfirm,
+        Audit,
+        AuditExport,
+    ],
+    forms: [
+        SetRoles,
+        Remove,
+        SendReset,
+        EndSession,
+        CreateInvitation,
+        RevokeInvitation,
+        AddRole,
+        EditRole,
+        DeleteRole,
+        CreateClient,
+        EditClient,
+        RotateSecret,
+        DeleteClient,
+    ]
+);
 
-const ORG_ROUTES: &[Route] = &[
-    OrgStart,
-    Members,
-    Member,
-    RemoveConfirm,
-    Invite,
-    Roles,
-    Role,
-    RoleDeleteConfirm,
-    Clients,
-    ClientNew,
-    Client,
-    ClientDeleteConfirm,
-    Audit,
-    AuditExport,
-    SetRoles,
-    Remove,
-    SendReset,
-    EndSession,
-    CreateInvitation,
-    RevokeInvitation,
-    AddRole,
-    EditRole,
-    DeleteRole,
-    CreateClient,
-    EditClient,
-    RotateSecret,
-    DeleteClient,
-];
+use Route::*;
 
 impl Route {
     /// The matrix action that decides who may use the route.
@@ -108,25 +99,6 @@ impl Route {
         }
     }
 
-    fn is_form(self) -> bool {
-        matches!(
-            self,
-            SetRoles
-                | Remove
-                | SendReset
-                | EndSession
-                | CreateInvitation
-                | RevokeInvitation
-                | AddRole
-                | EditRole
-                | DeleteRole
-                | CreateClient
-                | EditClient
-                | RotateSecret
-                | DeleteClient
-        )
-    }
-
     /// The status of an allowed request.
     fn success(self) -> u16 {
         match self {
@@ -146,110 +118,84 @@ impl Route {
                 .map(|(k, v)| (k.to_string(), v.to_string()))
                 .collect()
         };
-        // The organisation's standing member and client, for the pages.
+        // The organisation's standing member, for the pages; fresh objects for the forms.
         let member = if org.id == w.org_a {
             &w.member_a.id
         } else {
             &w.member_b.id
         };
-        match self {
-            OrgStart => (org.path(""), vec![]),
-            Members => (org.path("/members?q=example"), vec![]),
-            Member => (org.path(&format!("/members/{member}")), vec![]),
-            RemoveConfirm => (org.path(&format!("/members/{member}/remove")), vec![]),
-            Invite => (org.path("/invite"), vec![]),
-            Roles => (org.path("/roles"), vec![]),
-            Role => (org.path("/roles/member"), vec![]),
-            RoleDeleteConfirm => (org.path("/roles/member/delete"), vec![]),
-            Clients => (org.path("/clients"), vec![]),
-            ClientNew => (org.path("/clients/new"), vec![]),
-            Client => {
-                let c = fresh_client(app, org).await;
-                (org.path(&format!("/clients/{c}")), vec![])
-            }
-            ClientDeleteConfirm => {
-                let c = fresh_client(app, org).await;
-                (org.path(&format!("/clients/{c}/delete")), vec![])
-            }
-            Audit => (org.path("/audit?kind=admin.roles_changed"), vec![]),
-            AuditExport => (org.path("/audit/export"), vec![]),
-            SetRoles => {
-                let m = fresh_member(app, org).await;
-                (
-                    org.path(&format!("/members/{m}/roles")),
-                    f(&[("roles", "admin"), ("roles", "member")]),
-                )
-            }
-            Remove => {
-                let m = fresh_member(app, org).await;
-                (org.path(&format!("/members/{m}/remove")), vec![])
-            }
-            SendReset => {
-                let m = fresh_member(app, org).await;
-                (org.path(&format!("/members/{m}/reset")), vec![])
-            }
-            EndSession => {
-                let m = fresh_member(app, org).await;
-                let sid = fresh_session(app, &m).await;
-                (
-                    org.path(&format!("/members/{m}/sessions/{sid}/end")),
-                    vec![],
-                )
-            }
-            CreateInvitation => (
-                org.path("/invite"),
-                f(&[
-                    ("email", &format!("i{}@example.org", unique())),
-                    ("roles", "member"),
-                ]),
+        let client = || fresh_client(app, org);
+        let fresh = || fresh_member(app, org);
+        let role = || fresh_role(app, org);
+        let (rest, fields) = match self {
+            OrgStart => (String::new(), vec![]),
+            Members => ("/members?q=example".into(), vec![]),
+            Member => (format!("/members/{member}"), vec![]),
+            RemoveConfirm => (format!("/members/{member}/remove"), vec![]),
+            Invite => ("/invite".into(), vec![]),
+            Roles => ("/roles".into(), vec![]),
+            Role => ("/roles/member".into(), vec![]),
+            RoleDeleteConfirm => ("/roles/member/delete".into(), vec![]),
+            Clients => ("/clients".into(), vec![]),
+            ClientNew => ("/clients/new".into(), vec![]),
+            Client => (format!("/clients/{}", client().await), vec![]),
+            ClientDeleteConfirm => (format!("/clients/{}/delete", client().await), vec![]),
+            Audit => ("/audit?kind=admin.roles_changed".into(), vec![]),
+            AuditExport => ("/audit/export".into(), vec![]),
+            SetRoles => (
+                format!("/members/{}/roles", fresh().await),
+                f(&[("roles", "admin"), ("roles", "member")]),
             ),
+            Remove => (format!("/members/{}/remove", fresh().await), vec![]),
+            SendReset => (format!("/members/{}/reset", fresh().await), vec![]),
+            EndSession => {
+                let m = fresh().await;
+                let sid = fresh_session(app, &m).await;
+                (format!("/members/{m}/sessions/{sid}/end"), vec![])
+            }
+            CreateInvitation => {
+                let email = format!("i{}@example.org", unique());
+                (
+                    "/invite".into(),
+                    f(&[("email", &email), ("roles", "member")]),
+                )
+            }
             RevokeInvitation => {
                 let email = format!("r{}@example.org", unique());
                 let (id, _) = fresh_invitation(app, org, &email, &["member"]).await;
-                (org.path(&format!("/invitations/{id}/revoke")), vec![])
+                (format!("/invitations/{id}/revoke"), vec![])
             }
-            AddRole => (
-                org.path("/roles"),
-                f(&[("name", &format!("n{}", unique())), ("description", "New")]),
-            ),
-            EditRole => {
-                let r = fresh_role(app, org).await;
+            AddRole => {
+                let name = format!("n{}", unique());
                 (
-                    org.path(&format!("/roles/{r}")),
-                    f(&[("description", "Changed")]),
+                    "/roles".into(),
+                    f(&[("name", &name), ("description", "New")]),
                 )
             }
-            DeleteRole => {
-                let r = fresh_role(app, org).await;
-                (org.path(&format!("/roles/{r}/delete")), vec![])
-            }
+            EditRole => (
+                format!("/roles/{}", role().await),
+                f(&[("description", "Changed")]),
+            ),
+            DeleteRole => (format!("/roles/{}/delete", role().await), vec![]),
             CreateClient => (
-                org.path("/clients"),
+                "/clients".into(),
                 f(&[
                     ("name", "Created app"),
                     ("redirect_uris", "https://created.example/cb"),
                     ("kind", "confidential"),
                 ]),
             ),
-            EditClient => {
-                let c = fresh_client(app, org).await;
-                (
-                    org.path(&format!("/clients/{c}")),
-                    f(&[
-                        ("name", "Edited"),
-                        ("redirect_uris", "https://edited.example/cb"),
-                    ]),
-                )
-            }
-            RotateSecret => {
-                let c = fresh_client(app, org).await;
-                (org.path(&format!("/clients/{c}/rotate")), vec![])
-            }
-            DeleteClient => {
-                let c = fresh_client(app, org).await;
-                (org.path(&format!("/clients/{c}/delete")), vec![])
-            }
-        }
+            EditClient => (
+                format!("/clients/{}", client().await),
+                f(&[
+                    ("name", "Edited"),
+                    ("redirect_uris", "https://edited.example/cb"),
+                ]),
+            ),
+            RotateSecret => (format!("/clients/{}/rotate", client().await), vec![]),
+            DeleteClient => (format!("/clients/{}/delete", client().await), vec![]),
+        };
+        (org.path(&rest), fields)
     }
 }
 
@@ -257,8 +203,7 @@ impl Route {
 struct Visitor {
     name: &'static str,
     principal: Principal,
-    browser: Browser,
-    csrf: String,
+    admin: Admin,
 }
 
 async fn visitors(w: &World) -> Vec<Visitor> {
@@ -271,21 +216,20 @@ async fn visitors(w: &World) -> Vec<Visitor> {
         ("outsider", &w.outsider),
     ];
     for (name, person) in people {
-        let browser = w.browser(person).await;
         out.push(Visitor {
             name,
             principal: Principal::person(&w.app.state.db, &person.id)
                 .await
                 .expect("db"),
-            csrf: csrf_of(&browser).await,
-            browser,
+            admin: Admin::sign_in(w, person).await,
         });
     }
+    let browser = Browser::new(&w.app);
+    let csrf = "none".into();
     out.push(Visitor {
         name: "anonymous",
         principal: Principal::Anonymous,
-        browser: Browser::new(&w.app),
-        csrf: "none".into(),
+        admin: Admin { browser, csrf },
     });
     out
 }
@@ -304,11 +248,13 @@ fn expected(decision: Result<(), Refusal>, success: u16) -> u16 {
 async fn send(v: &Visitor, path: &str, form: Option<&[(String, String)]>) -> (u16, String, String) {
     let page = match form {
         Some(fields) => {
-            let mut pairs: Vec<(&str, &str)> = vec![("csrf", v.csrf.as_str())];
-            pairs.extend(fields.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            v.browser.post(path, &pairs).await
+            let pairs: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+                .collect();
+            v.admin.send(path, &pairs).await
         }
-        None => v.browser.get(path).await,
+        None => v.admin.get(path).await,
     };
     (
         page.status.as_u16(),

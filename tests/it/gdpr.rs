@@ -9,9 +9,12 @@ use nyckel::store::dump::{self, Kind};
 use nyckel::store::{self, Db};
 use serde_json::{Map, Value};
 use sqlx::Row;
+use sqlx::any::AnyRow;
 
-use crate::flows::{Pkce, authorize_url, post_token};
+use crate::flows::{Pkce, authorize_url};
 use crate::helpers::browser::{self, Browser, Page, query};
+use crate::helpers::people::Scratch;
+use crate::helpers::token::{Auth, redeem, refresh, userinfo};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
 
 const EBBA: &str = "ebba.gdpr@example.org";
@@ -68,15 +71,6 @@ struct World {
     client_secret: String,
 }
 
-async fn log_in(b: &Browser, email: &str) {
-    let page = b.get("/login").await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let done = b
-        .submit(&page, "/login", &[("email", email), ("password", PASSWORD)])
-        .await;
-    assert_eq!(done.status, 303, "{}", done.body);
-}
-
 /// A person with sessions, memberships, a consent, an authorization code and refresh token
 /// from a real flow, a login key, email and phone changes in progress, audit events and
 /// messages.
@@ -103,15 +97,8 @@ async fn person(
     let mut secrets = Vec::new();
     // A second session, from another browser, and a wrong password (audit events).
     let other = app.browser();
-    log_in(&other, email).await;
-    let wrong = other.get("/login").await;
-    let _ = other
-        .submit(
-            &wrong,
-            "/login",
-            &[("email", email), ("password", "fel fel fel")],
-        )
-        .await;
+    other.log_in(email).await;
+    other.login_at("/login", email, "fel fel fel").await;
     // The authorization code flow with consent and a refresh token.
     let pkce = Pkce::new();
     let start = authorize_url(
@@ -126,35 +113,17 @@ async fn person(
     let loc = page.location.clone().expect("redirect to the client");
     assert!(loc.starts_with(REDIRECT_URI), "{loc}\n{}", page.body);
     let code = query(&loc)["code"].clone();
-    let tokens = post_token(
-        &app.http(),
-        &app.issuer,
-        &w.client_id,
-        &w.client_secret,
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", &pkce.verifier),
-        ],
-    )
-    .await;
-    let refresh_token = tokens["refresh_token"]
-        .as_str()
-        .unwrap_or_else(|| panic!("a refresh token: {tokens}"))
-        .to_string();
+    let client = Auth::Basic(&w.client_id, &w.client_secret);
+    let tokens = redeem(app, client, &code, Some(&pkce.verifier)).await;
+    let refresh_token = tokens.str("refresh_token").to_string();
     for field in ["access_token", "id_token", "refresh_token"] {
-        secrets.push(tokens[field].as_str().expect(field).to_string());
+        secrets.push(tokens.str(field).to_string());
     }
     secrets.push(code);
     secrets.push(pkce.verifier.clone());
     secrets.push(pkce.challenge.clone());
     // A login key by email.
-    let anon = app.browser();
-    let login = anon.get("/login").await;
-    let asked = anon
-        .submit(&login, "/login/key", &[("identifier", email)])
-        .await;
+    let asked = app.browser().ask_key(email).await;
     assert!(asked.status.is_success() || asked.status.is_redirection());
     for m in app.mails_to(email).await {
         for word in m.text.split_whitespace() {
@@ -169,22 +138,15 @@ async fn person(
     } else {
         format!("ny.{email}")
     };
-    let page = b.get("/account/email").await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let sent = b
-        .submit(&page, "/account/email", &[("email", &new_email)])
-        .await;
-    assert_eq!(sent.status, 200, "{}", sent.body);
-    let page = b.get("/account/phone").await;
+    let sent = b.fill("/account/email", &[("email", &new_email)]).await;
+    sent.expect_status(200);
     let new_phone = if email == EBBA {
         "+46709990001"
     } else {
         "+46709990002"
     };
-    let sent = b
-        .submit(&page, "/account/phone", &[("phone", new_phone)])
-        .await;
-    assert_eq!(sent.status, 200, "{}", sent.body);
+    let sent = b.fill("/account/phone", &[("phone", new_phone)]).await;
+    sent.expect_status(200);
     for m in app.mails_to(&new_email).await {
         for word in m.text.split_whitespace() {
             if let Some((_, key)) = word.split_once("/verify/email/") {
@@ -206,7 +168,7 @@ async fn person(
     let cookie = p.session_cookie(app).expect("a session cookie");
     let mut p = p;
     p.secrets.push(cookie);
-    p.secrets.push(csrf_of(&p.browser, "/account/data").await);
+    p.secrets.push(p.browser.csrf_on("/account/data").await);
     p.secrets.push(PASSWORD.to_string());
     p
 }
@@ -309,13 +271,6 @@ async fn synthesize_rows(app: &TestApp, p: &Person) {
     }
 }
 
-/// The CSRF token of the form posting to `action` on the page at `action`.
-async fn csrf_of(b: &Browser, action: &str) -> String {
-    let page = b.get(action).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    page.form(action).expect("the form")["csrf"].clone()
-}
-
 // ---- reading the live database, independently of the export code ----
 
 pub(crate) type Rows = BTreeMap<String, Vec<Map<String, Value>>>;
@@ -336,28 +291,15 @@ pub(crate) async fn all_rows(db: &Db) -> Rows {
             let mut map = Map::new();
             for (i, c) in t.columns.iter().enumerate() {
                 let v = match c.kind {
-                    Kind::Int => row
-                        .try_get::<Option<i64>, _>(i)
-                        .expect("int")
-                        .map(Value::from),
-                    Kind::Bool => row
-                        .try_get::<Option<bool>, _>(i)
-                        .expect("bool")
-                        .map(Value::from),
-                    Kind::Real => row
-                        .try_get::<Option<f64>, _>(i)
-                        .expect("real")
-                        .map(Value::from),
-                    Kind::Text => row
-                        .try_get::<Option<String>, _>(i)
-                        .expect("text")
-                        .map(Value::from),
-                    Kind::Blob => row
-                        .try_get::<Option<Vec<u8>>, _>(i)
-                        .expect("blob")
-                        .map(|b| Value::from(nyckel::crypto::b64(&b))),
-                }
-                .unwrap_or(Value::Null);
+                    Kind::Int => cell::<i64>(&row, i),
+                    Kind::Bool => cell::<bool>(&row, i),
+                    Kind::Real => cell::<f64>(&row, i),
+                    Kind::Text => cell::<String>(&row, i),
+                    Kind::Blob => {
+                        let bytes = row.try_get::<Option<Vec<u8>>, _>(i).expect("blob");
+                        bytes.map_or(Value::Null, |b| Value::from(nyckel::crypto::b64(&b)))
+                    }
+                };
                 map.insert(c.name.clone(), v);
             }
             list.push(map);
@@ -365,6 +307,17 @@ pub(crate) async fn all_rows(db: &Db) -> Rows {
         out.insert(t.name, list);
     }
     out
+}
+
+/// Column `i` of `row` as JSON (`null` for NULL).
+fn cell<'r, T>(row: &'r AnyRow, i: usize) -> Value
+where
+    T: sqlx::Decode<'r, sqlx::Any> + sqlx::Type<sqlx::Any> + Into<Value>,
+{
+    let value = row
+        .try_get::<Option<T>, _>(i)
+        .expect("a value of the column's kind");
+    value.map_or(Value::Null, Into::into)
 }
 
 fn text_mentions(row: &Map<String, Value>, values: &[String]) -> bool {
@@ -415,12 +368,13 @@ async fn rows_about(db: &Db, rows: &Rows, p: &Person) -> BTreeSet<(String, usize
     }
 }
 
-async fn download(app: &TestApp, p: &Person) -> (Page, Value) {
-    let token = csrf_of(&p.browser, "/account/data").await;
-    let page = p.browser.post("/account/data", &[("csrf", &token)]).await;
-    assert_eq!(page.status, 200, "{}", page.body);
+async fn download(p: &Person) -> (Page, Value) {
+    let page = p
+        .browser
+        .fill("/account/data", &[])
+        .await
+        .expect_status(200);
     let doc: Value = serde_json::from_str(&page.body).expect("the download is JSON");
-    let _ = app;
     (page, doc)
 }
 
@@ -437,7 +391,7 @@ async fn the_export_holds_every_row_about_the_person_and_no_secret() {
         "classify these columns in store::export::DENIED or ALLOWED"
     );
 
-    let (page, doc) = download(app, &ebba).await;
+    let (page, doc) = download(&ebba).await;
     let date = nyckel::auth::own_data::date(app.state.now());
     assert_eq!(
         page.headers["content-disposition"],
@@ -543,14 +497,7 @@ async fn the_export_holds_every_row_about_the_person_and_no_secret() {
         assert!(!lower.contains(&v), "the export names the other person");
     }
     // The download is in the audit log.
-    let (n,): (i64,) = sqlx::query_as(
-        "select count(*) from audit_events where kind = 'data.exported' and user_id = $1",
-    )
-    .bind(&ebba.sub)
-    .fetch_one(db.pool())
-    .await
-    .expect("audit");
-    assert_eq!(n, 1);
+    assert_eq!(app.audit_count_of("data.exported", &ebba.sub).await, 1);
 }
 
 #[tokio::test]
@@ -566,24 +513,10 @@ async fn deletion_leaves_nothing_that_identifies_the_person_but_the_tombstone() 
         .collect();
     let old_cookie = ebba.session_cookie(app).expect("cookie");
 
-    let page = ebba.browser.get("/account/delete").await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let done = ebba
-        .browser
-        .submit(&page, "/account/delete", &[("confirm_email", EBBA)])
-        .await;
-    assert_eq!(done.status, 200, "{}", done.body);
-    assert!(
-        done.body.contains("Your account is deleted"),
-        "{}",
-        done.body
-    );
-    let cleared: Vec<&str> = done
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
+    let confirm = [("confirm_email", EBBA)];
+    let done = ebba.browser.fill("/account/delete", &confirm).await;
+    done.assert_says(200, "Your account is deleted");
+    let cleared = done.set_cookies();
     assert!(
         cleared
             .iter()
@@ -646,27 +579,12 @@ async fn deletion_leaves_nothing_that_identifies_the_person_but_the_tombstone() 
         assert!(who.starts_with("erased:") && !who.contains(&ebba.sub));
     }
     // The old refresh token is refused.
-    let refreshed = post_token(
-        &app.http(),
-        &app.issuer,
-        &w.client_id,
-        &w.client_secret,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &ebba.refresh_token),
-        ],
-    )
-    .await;
-    assert_eq!(refreshed["error"], "invalid_grant", "{refreshed}");
+    let client = Auth::Basic(&w.client_id, &w.client_secret);
+    let refreshed = refresh(app, client, &ebba.refresh_token).await;
+    assert_eq!(refreshed.error(), "invalid_grant", "{}", refreshed.json);
     // Its access token is refused by userinfo (its grant is gone).
-    let info = app
-        .http()
-        .get(app.url("/userinfo"))
-        .bearer_auth(&ebba.access_token)
-        .send()
-        .await
-        .expect("userinfo");
-    assert_eq!(info.status(), 401);
+    let info = userinfo(app, &ebba.access_token).await;
+    assert_eq!(info.status, 401);
     // The old session cookie is a logged-out browser.
     let (client, jar) = browser::client_with_jar(app.addr);
     jar.add_cookie_str(
@@ -680,8 +598,7 @@ async fn deletion_leaves_nothing_that_identifies_the_person_but_the_tombstone() 
     let home = stale.get("/").await;
     assert!(!home.body.contains(EBBA), "{}", home.body);
     let data = stale.get("/account/data").await;
-    assert_eq!(data.status, 303);
-    assert_eq!(data.location.as_deref(), Some("/login?next=/account/data"));
+    data.assert_redirect("/login?next=/account/data");
     // The address can make a new account: a new `sub`.
     let again = app.create_user(EBBA).await;
     assert_ne!(again, ebba.sub);
@@ -739,74 +656,37 @@ async fn stale_logins_missing_tokens_and_confirmations_erase_nothing() {
     let b = app.browser();
     for path in ["/account/data", "/account/delete"] {
         let page = b.get(path).await;
-        assert_eq!(page.status, 303);
-        assert_eq!(page.location, Some(format!("/login?next={path}")));
+        page.assert_redirect(&format!("/login?next={path}"));
     }
-    log_in(&b, EBBA).await;
-    let token = csrf_of(&b, "/account/delete").await;
+    b.log_in(EBBA).await;
+    let token = b.csrf_on("/account/delete").await;
     for (path, sv) in [
         ("/account/delete", "Radera ditt konto"),
         ("/account/data", "Ladda ned dina uppgifter"),
     ] {
-        let swedish = b
-            .client
-            .get(app.url(path))
-            .header("accept-language", "sv")
-            .send()
-            .await
-            .expect("GET")
-            .text()
-            .await
-            .expect("body");
-        assert!(swedish.contains(sv), "{swedish}");
+        b.get_in(path, "sv").await.assert_shows(sv);
     }
+    let delete = |email| [("csrf", token.as_str()), ("confirm_email", email)];
 
     // No CSRF token: 403.
     let page = b.post("/account/delete", &[("confirm_email", EBBA)]).await;
-    assert_eq!(page.status, 403, "{}", page.body);
-    let page = b.post("/account/data", &[]).await;
-    assert_eq!(page.status, 403, "{}", page.body);
+    page.expect_status(403);
+    b.post("/account/data", &[]).await.expect_status(403);
     // No confirmation, or another address: 400 with the form again.
     let page = b.post("/account/delete", &[("csrf", &token)]).await;
-    assert_eq!(page.status, 400, "{}", page.body);
-    assert!(
-        page.body.contains("Type your email address"),
-        "{}",
-        page.body
-    );
+    page.assert_says(400, "Type your email address");
     assert!(page.has_form("/account/delete"));
-    let page = b
-        .post(
-            "/account/delete",
-            &[("csrf", &token), ("confirm_email", OLLE)],
-        )
-        .await;
-    assert_eq!(page.status, 400, "{}", page.body);
-    assert!(
-        page.body.contains("Nothing has been deleted"),
-        "{}",
-        page.body
-    );
+    let page = b.post("/account/delete", &delete(OLLE)).await;
+    page.assert_says(400, "Nothing has been deleted");
 
     // A stale login is sent to log in again, and comes back.
     app.advance(app.state.config.login.fresh_login + 1);
-    let page = b
-        .post(
-            "/account/delete",
-            &[("csrf", &token), ("confirm_email", EBBA)],
-        )
-        .await;
-    assert_eq!(page.status, 303, "{}", page.body);
-    assert_eq!(
-        page.location.as_deref(),
-        Some("/login?next=/account/delete")
-    );
+    let page = b.post("/account/delete", &delete(EBBA)).await;
+    page.assert_redirect("/login?next=/account/delete");
     let page = b.post("/account/data", &[("csrf", &token)]).await;
-    assert_eq!(page.status, 303, "{}", page.body);
-    assert_eq!(page.location.as_deref(), Some("/login?next=/account/data"));
+    page.assert_redirect("/login?next=/account/data");
     let shown = b.get("/account/delete").await;
-    assert_eq!(shown.status, 200);
-    assert!(shown.body.contains("password again"), "{}", shown.body);
+    shown.assert_says(200, "password again");
 
     assert!(
         store::users::find(&app.state.db, &sub)
@@ -820,62 +700,45 @@ async fn stale_logins_missing_tokens_and_confirmations_erase_nothing() {
             .await
             .expect("query")
     );
-    let (n,): (i64,) = sqlx::query_as(
-        "select count(*) from audit_events where kind = 'member.erased' or kind = 'account.erased'",
-    )
-    .fetch_one(app.state.db.pool())
-    .await
-    .expect("audit");
-    assert_eq!(n, 0);
+    let erased =
+        "select count(*) from audit_events where kind in ('member.erased', 'account.erased')";
+    assert_eq!(app.count(erased).await, 0);
 }
 
 #[tokio::test]
 async fn operators_export_and_erase_from_the_command_line() {
-    use crate::cli::nyckel;
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = crate::helpers::db::prepare(d).await;
-    let url = url_db.url.clone();
-    let (ok, _, err) = nyckel(d, &url, &["user", "create", "--email", EBBA], None);
+    let scratch = Scratch::new().await;
+    let nyckel = |args: &[&str]| scratch.run(args);
+    let (ok, _, err) = nyckel(&["user", "create", "--email", EBBA]);
     assert!(ok, "{err}");
-    let (ok, _, err) = nyckel(d, &url, &["org", "create", "--name", "Klubben"], None);
+    let (ok, _, err) = nyckel(&["org", "create", "--name", "Klubben"]);
     assert!(ok, "{err}");
-    let (ok, _, err) = nyckel(
-        d,
-        &url,
-        &[
-            "org",
-            "add-member",
-            "--org",
-            "klubben",
-            "--email",
-            EBBA,
-            "--role",
-            "coach",
-        ],
-        None,
-    );
+    let (ok, _, err) = nyckel(&[
+        "org",
+        "add-member",
+        "--org",
+        "klubben",
+        "--email",
+        EBBA,
+        "--role",
+        "coach",
+    ]);
     assert!(ok, "{err}");
-    let (ok, out, err) = nyckel(d, &url, &["user", "export", "--email", EBBA], None);
+    let (ok, out, err) = nyckel(&["user", "export", "--email", EBBA]);
     assert!(ok, "{err}");
     let doc: Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(doc["tables"]["users"][0]["email"], EBBA);
     assert_eq!(doc["tables"]["memberships"][0]["roles"], "[\"coach\"]");
     let sub = doc["sub"].as_str().expect("sub").to_string();
 
-    let (ok, _, err) = nyckel(d, &url, &["user", "erase", "--email", EBBA], None);
+    let (ok, _, err) = nyckel(&["user", "erase", "--email", EBBA]);
     assert!(!ok, "refused without --yes");
     assert!(err.contains("--yes"), "{err}");
-    let (ok, out, err) = nyckel(
-        d,
-        &url,
-        &["--json", "user", "erase", "--email", EBBA, "--yes"],
-        None,
-    );
+    let (ok, out, err) = nyckel(&["--json", "user", "erase", "--email", EBBA, "--yes"]);
     assert!(ok, "{err}");
     let report: Value = serde_json::from_str(out.trim()).expect("json");
     assert_eq!(report["sub"], sub.as_str());
-    let db = crate::backup::connect(&url).await;
+    let db = crate::backup::connect(scratch.url()).await;
     assert!(store::erasure::is_erased(&db, &sub).await.expect("query"));
     assert!(
         store::users::find(&db, &sub)

@@ -8,68 +8,38 @@
 use nyckel::crypto::sha256_b64;
 use nyckel::store;
 
-use crate::helpers::browser::{Browser, Page};
+use crate::helpers::browser::Page;
+use crate::helpers::pages::{path_of, wrong_code};
 use crate::helpers::{TestApp, code_in};
-use crate::mail_outbox::Mail;
 
 const ANNA: &str = "anna@example.org";
 const ANNA_PHONE: &str = "+46701234567";
+const LINK: &str = "/l/";
 
-/// Asks for a login key on the login page of browser `b`.
-pub async fn ask(b: &Browser, identifier: &str) -> Page {
-    let login = b.get("/login").await;
-    assert_eq!(login.status, 200);
-    b.submit(&login, "/login/key", &[("identifier", identifier)])
-        .await
+/// Anna's account, and a browser that asked for a login key for her; its page after asking.
+async fn anna_asked(app: &TestApp) -> (crate::helpers::Browser, Page) {
+    app.create_user(ANNA).await;
+    let a = app.browser();
+    let sent = a.ask_key(ANNA).await;
+    (a, sent)
 }
 
-/// The newest login mail to `email` (after a delivery pass).
-async fn login_mail(app: &TestApp, email: &str) -> Mail {
-    app.mails_to(email)
-        .await
-        .into_iter()
-        .rev()
-        .find(|m| m.text.contains("/l/"))
-        .expect("a login mail")
-}
-
-fn path_of(link: &str) -> String {
-    url::Url::parse(link).expect("url").path().to_string()
-}
-
-/// Whether the browser is logged in as `email` (the home page names the person).
-async fn logged_in_as(b: &Browser, email: &str) -> bool {
-    b.get("/").await.body.contains(email)
-}
-
-async fn key_row(app: &TestApp, link: &str) -> (Option<i64>, Option<String>) {
-    let key = path_of(link).trim_start_matches("/l/").to_string();
-    sqlx::query_as("select used_at, code_hash from login_keys where key_hash = $1")
+/// The hash of the code of the login key in `link`.
+async fn code_hash(app: &TestApp, link: &str) -> Option<String> {
+    let key = path_of(link).trim_start_matches(LINK).to_string();
+    sqlx::query_scalar("select code_hash from login_keys where key_hash = $1")
         .bind(sha256_b64(&key))
         .fetch_one(app.state.db.pool())
         .await
         .expect("the key row")
 }
 
-async fn verify_phone(app: &TestApp, email: &str, phone: &str) {
-    let u = store::users::find_by_email(&app.state.db, email)
-        .await
-        .expect("query")
-        .expect("user");
-    store::users::set_phone(&app.state.db, &u.id, Some(phone), true, app.state.now())
-        .await
-        .expect("phone set");
-}
-
 async fn session_amr(app: &TestApp, email: &str) -> Vec<String> {
-    let u = store::users::find_by_email(&app.state.db, email)
-        .await
-        .expect("query")
-        .expect("user");
-    let (amr,): (String,) = sqlx::query_as(
+    let id = app.account(email).await.id;
+    let amr: String = sqlx::query_scalar(
         "select amr from sessions where user_id = $1 order by created_at desc limit 1",
     )
-    .bind(&u.id)
+    .bind(&id)
     .fetch_one(app.state.db.pool())
     .await
     .expect("a session");
@@ -79,14 +49,11 @@ async fn session_amr(app: &TestApp, email: &str) -> Vec<String> {
 #[tokio::test]
 async fn a_login_link_survives_scanners_and_works_once_by_post_in_the_browser_that_asked() {
     let app = TestApp::spawn().await;
-    app.create_user(ANNA).await;
-    let a = app.browser();
-    let sent = ask(&a, ANNA).await;
+    let (a, sent) = anna_asked(&app).await;
     assert_eq!(sent.status, 200);
-    assert!(sent.has_form("/login/code"), "{}", sent.body);
-    let mail = login_mail(&app, ANNA).await;
-    let link = mail.link("/l/");
-    assert!(link.starts_with(&format!("{}/l/", app.issuer)));
+    sent.assert_form("/login/code");
+    let link = app.link_in_mail(ANNA, LINK).await;
+    assert!(link.starts_with(&app.url(LINK)));
 
     // A mail scanner: HEAD, then several GETs, without the browser's cookies.
     let scanner = app.http();
@@ -107,22 +74,16 @@ async fn a_login_link_survives_scanners_and_works_once_by_post_in_the_browser_th
     }
     // The person's own browser, GET twice: a page with a form, nothing used.
     for _ in 0..2 {
-        let page = a.get(&path_of(&link)).await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        assert!(page.body.contains("a•••@example.org"));
+        a.open(&link).await.assert_shows("a•••@example.org");
     }
-    assert_eq!(
-        key_row(&app, &link).await.0,
-        None,
-        "GET or HEAD used the key"
-    );
-    assert!(!logged_in_as(&a, ANNA).await);
+    let unused = app.key_used(&link).await;
+    assert_eq!(unused, None, "GET or HEAD used the key");
+    assert!(!a.signed_in_as(ANNA).await);
 
-    let page = a.get(&path_of(&link)).await;
+    let page = a.get(&link).await;
     let done = a.submit(&page, &path_of(&link), &[]).await;
-    assert_eq!(done.status, 303, "{}", done.body);
-    assert_eq!(done.location.as_deref(), Some("/"));
-    assert!(logged_in_as(&a, ANNA).await);
+    done.assert_redirect("/");
+    assert!(a.signed_in_as(ANNA).await);
     assert_eq!(session_amr(&app, ANNA).await, vec!["email".to_string()]);
 
     // A second use fails.
@@ -133,115 +94,94 @@ async fn a_login_link_survives_scanners_and_works_once_by_post_in_the_browser_th
 #[tokio::test]
 async fn a_link_opened_in_another_browser_fails_without_burning_it() {
     let app = TestApp::spawn().await;
-    app.create_user(ANNA).await;
-    let a = app.browser();
-    ask(&a, ANNA).await;
-    let link = login_mail(&app, ANNA).await.link("/l/");
+    let (a, _) = anna_asked(&app).await;
+    let link = app.link_in_mail(ANNA, LINK).await;
 
     let b = app.browser();
-    let seen = b.get(&path_of(&link)).await;
-    assert_eq!(seen.status, 403, "{}", seen.body);
-    assert!(!seen.has_form(&path_of(&link)));
+    let seen = b.get(&link).await.expect_status(403);
+    seen.assert_no_form(&path_of(&link));
     // Even a forged POST from browser B (with B's own CSRF cookie) does not use it.
-    let b_login = b.get("/login").await;
-    let csrf = b_login.form("/login").expect("form")["csrf"].clone();
+    let csrf = b.get("/login").await.csrf("/login");
     let forged = b.post(&path_of(&link), &[("csrf", &csrf)]).await;
     assert_eq!(forged.status, 403);
-    assert!(!logged_in_as(&b, ANNA).await);
-    assert_eq!(key_row(&app, &link).await.0, None);
+    assert!(!b.signed_in_as(ANNA).await);
+    assert_eq!(app.key_used(&link).await, None);
 
-    let page = a.get(&path_of(&link)).await;
-    let done = a.submit(&page, &path_of(&link), &[]).await;
-    assert_eq!(done.status, 303);
-    assert!(logged_in_as(&a, ANNA).await);
+    assert_eq!(a.use_link(&link).await.status, 303);
+    assert!(a.signed_in_as(ANNA).await);
 }
 
 #[tokio::test]
 async fn expired_superseded_and_guessed_links_fail() {
     let app = TestApp::spawn().await;
-    app.create_user(ANNA).await;
-    let a = app.browser();
-    ask(&a, ANNA).await;
-    let first = login_mail(&app, ANNA).await.link("/l/");
+    let (a, _) = anna_asked(&app).await;
+    let first = app.link_in_mail(ANNA, LINK).await;
     app.advance(61);
-    ask(&a, ANNA).await;
-    let second = login_mail(&app, ANNA).await.link("/l/");
+    a.ask_key(ANNA).await;
+    let second = app.link_in_mail(ANNA, LINK).await;
     assert_ne!(first, second);
-    assert_eq!(a.get(&path_of(&first)).await.status, 410, "superseded");
-    assert_eq!(a.get(&path_of(&second)).await.status, 200);
+    assert_eq!(a.get(&first).await.status, 410, "superseded");
+    assert_eq!(a.get(&second).await.status, 200);
 
     let guessed = format!("/l/{}", nyckel::crypto::secret_token());
     assert_eq!(a.get(&guessed).await.status, 410);
     assert_eq!(a.post(&guessed, &[("csrf", "x")]).await.status, 403);
     assert_eq!(a.get("/l/short").await.status, 410);
 
-    let page = a.get(&path_of(&second)).await;
+    let page = a.get(&second).await;
     app.advance(app.state.config.login.link_ttl + 1);
     let late = a.submit(&page, &path_of(&second), &[]).await;
     assert_eq!(late.status, 410, "expired");
-    assert!(!logged_in_as(&a, ANNA).await);
+    assert!(!a.signed_in_as(ANNA).await);
 }
 
 #[tokio::test]
 async fn an_emailed_code_works_once_in_the_browser_that_asked_and_dies_after_five_wrong_guesses() {
     let app = TestApp::spawn().await;
-    app.create_user(ANNA).await;
-    let a = app.browser();
-    let sent = ask(&a, ANNA).await;
-    let mail = login_mail(&app, ANNA).await;
-    let code = code_in(&mail.text).expect("a code in the mail");
+    let (a, sent) = anna_asked(&app).await;
+    let code = app.code_in_mail(ANNA, LINK).await;
 
     // Another browser cannot use the code.
     let b = app.browser();
-    let b_sent = ask(&b, "nobody@example.org").await;
-    let wrong_browser = b.submit(&b_sent, "/login/code", &[("code", &code)]).await;
-    assert_eq!(wrong_browser.status, 200);
-    assert!(wrong_browser.body.contains("The code is wrong"));
-    assert!(!logged_in_as(&b, ANNA).await);
+    let b_sent = b.ask_key("nobody@example.org").await;
+    let wrong_browser = b.type_code(&b_sent, "/login/code", &code).await;
+    wrong_browser.assert_says(200, "The code is wrong");
+    assert!(!b.signed_in_as(ANNA).await);
 
     // Five wrong guesses kill it (the right one afterwards fails too).
-    let wrong = if code == "000000" { "111111" } else { "000000" };
     for _ in 0..5 {
-        let page = a.submit(&sent, "/login/code", &[("code", wrong)]).await;
-        assert!(page.body.contains("The code is wrong"), "{}", page.body);
+        let page = a.type_code(&sent, "/login/code", wrong_code(&code)).await;
+        page.assert_shows("The code is wrong");
     }
-    let dead = a.submit(&sent, "/login/code", &[("code", &code)]).await;
+    let dead = a.type_code(&sent, "/login/code", &code).await;
     assert_eq!(dead.status, 200);
-    assert!(!logged_in_as(&a, ANNA).await);
+    assert!(!a.signed_in_as(ANNA).await);
 
     // A new request gives a new code that works, once.
     app.advance(61);
-    let sent = ask(&a, ANNA).await;
-    let code = code_in(&login_mail(&app, ANNA).await.text).expect("code");
-    let ok = a.submit(&sent, "/login/code", &[("code", &code)]).await;
-    assert_eq!(ok.status, 303, "{}", ok.body);
-    assert!(logged_in_as(&a, ANNA).await);
-    let again = a.submit(&sent, "/login/code", &[("code", &code)]).await;
-    assert_eq!(again.status, 200);
-    assert!(again.body.contains("The code is wrong"));
+    let sent = a.ask_key(ANNA).await;
+    let code = app.code_in_mail(ANNA, LINK).await;
+    let ok = a.type_code(&sent, "/login/code", &code).await;
+    ok.expect_status(303);
+    assert!(a.signed_in_as(ANNA).await);
+    let again = a.type_code(&sent, "/login/code", &code).await;
+    again.assert_says(200, "The code is wrong");
 }
 
 #[tokio::test]
 async fn sms_codes_go_only_to_verified_numbers_and_log_in_with_amr_sms() {
     let app = TestApp::spawn().await;
-    app.create_user(ANNA).await;
+    app.create_user_with_phone(ANNA, ANNA_PHONE).await;
     app.create_user("bertil@example.org").await;
-    let bertil = store::users::find_by_email(&app.state.db, "bertil@example.org")
-        .await
-        .expect("q")
-        .expect("bertil");
     // Bertil's number is not verified: no code is ever sent to it.
-    store::users::set_phone(&app.state.db, &bertil.id, Some("+46709999999"), false, 0)
-        .await
-        .expect("phone");
-    verify_phone(&app, ANNA, ANNA_PHONE).await;
+    app.set_phone("bertil@example.org", "+46709999999", false)
+        .await;
 
-    let b = app.browser();
-    ask(&b, "070-999 99 99").await;
+    app.browser().ask_key("070-999 99 99").await;
     assert!(app.sms_to("+46709999999").await.is_empty());
 
     let a = app.browser();
-    let sent = ask(&a, "070-123 45 67").await;
+    let sent = a.ask_key("070-123 45 67").await;
     let sms = app.sms_to(ANNA_PHONE).await;
     assert_eq!(sms.len(), 1);
     let code = sms[0].code();
@@ -250,21 +190,10 @@ async fn sms_codes_go_only_to_verified_numbers_and_log_in_with_amr_sms() {
         "origin-bound line"
     );
     assert!(!sms[0].body.contains("anna"), "no personal text in an SMS");
-    let ok = a.submit(&sent, "/login/code", &[("code", &code)]).await;
-    assert_eq!(ok.status, 303, "{}", ok.body);
-    assert!(logged_in_as(&a, ANNA).await);
+    let ok = a.type_code(&sent, "/login/code", &code).await;
+    ok.expect_status(303);
+    assert!(a.signed_in_as(ANNA).await);
     assert_eq!(session_amr(&app, ANNA).await, vec!["sms".to_string()]);
-}
-
-/// The page after asking, with the per-browser tokens blanked.
-fn normalised(page: &Page) -> String {
-    let mut body = page.body.clone();
-    for field in ["csrf"] {
-        if let Some(v) = page.form("/login/code").and_then(|f| f.get(field).cloned()) {
-            body = body.replace(&v, "TOKEN");
-        }
-    }
-    body
 }
 
 /// Welch's t statistic of two samples.
@@ -284,25 +213,20 @@ async fn known_and_unknown_addresses_and_numbers_get_the_same_status_body_and_ti
         c.login.per_ip_daily = 10000;
     })
     .await;
-    app.create_user(ANNA).await;
-    verify_phone(&app, ANNA, ANNA_PHONE).await;
+    app.create_user_with_phone(ANNA, ANNA_PHONE).await;
     let b = app.browser();
     for (known, unknown) in [
         (ANNA, "nobody@example.org"),
         ("070-123 45 67", "070-765 43 21"),
     ] {
-        let k = ask(&app.browser(), known).await;
-        let u = ask(&app.browser(), unknown).await;
+        let k = app.browser().ask_key(known).await;
+        let u = app.browser().ask_key(unknown).await;
         assert_eq!(k.status, u.status);
-        assert_eq!(normalised(&k), normalised(&u));
-        let k_cookies: Vec<_> = k.headers.get_all("set-cookie").iter().collect();
-        let u_cookies: Vec<_> = u.headers.get_all("set-cookie").iter().collect();
-        assert_eq!(k_cookies.len(), u_cookies.len());
+        assert_eq!(k.without_csrf("/login/code"), u.without_csrf("/login/code"));
+        assert_eq!(k.set_cookies().len(), u.set_cookies().len());
     }
     // Timing: interleaved samples of the request POST alone.
-    let login = b.get("/login").await;
-    let fields = login.form("/login/key").expect("form");
-    let csrf = fields["csrf"].clone();
+    let csrf = b.get("/login").await.csrf("/login/key");
     let (mut known, mut unknown) = (Vec::new(), Vec::new());
     for i in 0..80 {
         for (who, samples) in [(ANNA, &mut known), ("nobody@example.org", &mut unknown)] {
@@ -333,7 +257,7 @@ async fn a_restart_between_asking_and_delivering_loses_nothing_and_sends_nothing
     let old = app.state.clone();
     let _paused = old.mailer.pause().await;
     let a = app.browser();
-    ask(&a, ANNA).await;
+    a.ask_key(ANNA).await;
     let waiting = store::outbox::pending(&app.state.db)
         .await
         .expect("pending");
@@ -351,11 +275,9 @@ async fn a_restart_between_asking_and_delivering_loses_nothing_and_sends_nothing
         app.mails_to(ANNA).await.len() == 1,
         "a second pass sends nothing"
     );
-    let link = mails[0].link("/l/");
-    let page = a.get(&path_of(&link)).await;
-    let done = a.submit(&page, &path_of(&link), &[]).await;
-    assert_eq!(done.status, 303, "{}", done.body);
-    assert!(logged_in_as(&a, ANNA).await);
+    let done = a.use_link(&mails[0].link(LINK)).await;
+    done.expect_status(303);
+    assert!(a.signed_in_as(ANNA).await);
 }
 
 #[tokio::test]
@@ -424,15 +346,12 @@ async fn a_request_processed_twice_after_a_crash_makes_one_key_and_one_message()
 #[tokio::test]
 async fn the_database_holds_only_hashes_of_links_and_codes() {
     let app = TestApp::spawn().await;
-    app.create_user(ANNA).await;
-    let a = app.browser();
-    ask(&a, ANNA).await;
-    let mail = login_mail(&app, ANNA).await;
-    let link = mail.link("/l/");
-    let key = path_of(&link).trim_start_matches("/l/").to_string();
+    anna_asked(&app).await;
+    let mail = app.mail_with(ANNA, LINK).await;
+    let link = mail.link(LINK);
+    let key = path_of(&link).trim_start_matches(LINK).to_string();
     let code = code_in(&mail.text).expect("code");
-    let (_, code_hash) = key_row(&app, &link).await;
-    let code_hash = code_hash.expect("a code hash");
+    let code_hash = code_hash(&app, &link).await.expect("a code hash");
     assert_ne!(code_hash, code);
     assert_ne!(
         code_hash,

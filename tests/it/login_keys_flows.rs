@@ -3,49 +3,28 @@
 //! `sms`, one factor: never `mfa`); names with line breaks add no mail header; no key or
 //! code ever reaches the server's log.
 
-use nyckel::store;
-
 use crate::flows::authorize_url;
-use crate::helpers::browser::{self, Browser, Page, query};
+use crate::helpers::browser::{Browser, Page};
+use crate::helpers::pages::{Client, path_of, redeem_at_client};
+use crate::helpers::people::Scratch;
 use crate::helpers::process::ServerProcess;
-use crate::helpers::token::{Auth, decode, redeem};
-use crate::helpers::{TestApp, code_in, db};
+use crate::helpers::token::decode;
+use crate::helpers::{TestApp, code_in};
 
 const ANNA: &str = "anna@example.org";
-
-fn path_of(link: &str) -> String {
-    url::Url::parse(link).expect("url").path().to_string()
-}
 
 /// Starts an authorization request in `b` and asks for a login key from its login page.
 async fn start_with_key(app: &TestApp, b: &Browser, client_id: &str, identifier: &str) -> Page {
     let start = authorize_url(&app.issuer, client_id, "openid email", "st", None, &[]);
     let login = b.follow(b.get(&start).await).await;
-    assert!(login.has_form("/login/key"), "{}", login.body);
+    login.assert_form("/login/key");
     b.submit(&login, "/login/key", &[("identifier", identifier)])
         .await
 }
 
 /// Follows the browser to the client and redeems the code; returns the ID token's claims.
-async fn finish(app: &TestApp, b: &Browser, page: Page, client: (&str, &str)) -> serde_json::Value {
-    let mut page = b.follow(page).await;
-    if page.has_form("/consent") {
-        let allowed = b.submit(&page, "/consent", &[("decision", "allow")]).await;
-        page = b.follow(allowed).await;
-    }
-    let location = page
-        .location
-        .clone()
-        .unwrap_or_else(|| panic!("{}", page.body));
-    let code = query(&location)["code"].clone();
-    let res = redeem(
-        app,
-        Auth::Basic(client.0, client.1),
-        &code,
-        Some(crate::helpers::authorize::VERIFIER),
-    )
-    .await;
-    assert_eq!(res.status, 200, "{}", res.json);
+async fn finish(app: &TestApp, b: &Browser, page: Page, client: Client<'_>) -> serde_json::Value {
+    let res = redeem_at_client(app, b, page, client).await;
     decode(res.str("id_token")).1
 }
 
@@ -58,16 +37,8 @@ async fn a_login_link_continues_the_authorization_request_and_reports_one_email_
     start_with_key(&app, &b, &client_id, ANNA).await;
     let mail = app.mails_to(ANNA).await.pop().expect("a login mail");
     let link = mail.link("/l/");
-    let page = b.get(&path_of(&link)).await;
-    let used = b.submit(&page, &path_of(&link), &[]).await;
-    assert_eq!(used.status, 303);
-    assert!(
-        used.location
-            .as_deref()
-            .is_some_and(|l| l.starts_with("/authorize/continue?req=")),
-        "{:?}",
-        used.location
-    );
+    let used = b.use_link(&link).await;
+    used.redirect_starting("/authorize/continue?req=");
     let claims = finish(&app, &b, used, (&client_id, &secret)).await;
     assert_eq!(claims["amr"], serde_json::json!(["email"]));
     assert_eq!(claims["acr"], "urn:nyckel:acr:1fa");
@@ -77,20 +48,12 @@ async fn a_login_link_continues_the_authorization_request_and_reports_one_email_
 #[tokio::test]
 async fn an_sms_code_continues_the_authorization_request_and_reports_sms() {
     let app = TestApp::spawn().await;
-    let sub = app.create_user(ANNA).await;
-    store::users::set_phone(&app.state.db, &sub, Some("+46701234567"), true, 0)
-        .await
-        .expect("phone");
+    app.create_user_with_phone(ANNA, "+46701234567").await;
     let (client_id, secret) = app.web_client().await;
     let b = app.browser();
     let sent = start_with_key(&app, &b, &client_id, "+46 70 123 45 67").await;
-    let code = app
-        .sms_to("+46701234567")
-        .await
-        .pop()
-        .expect("an SMS")
-        .code();
-    let used = b.submit(&sent, "/login/code", &[("code", &code)]).await;
+    let code = app.sms_code("+46701234567").await;
+    let used = b.type_code(&sent, "/login/code", &code).await;
     assert_eq!(used.status, 303, "{}", used.body);
     let claims = finish(&app, &b, used, (&client_id, &secret)).await;
     assert_eq!(claims["amr"], serde_json::json!(["sms"]));
@@ -107,10 +70,7 @@ async fn a_name_with_line_breaks_adds_no_header_to_the_login_mail() {
         .execute(app.state.db.writer())
         .await
         .expect("name");
-    let b = app.browser();
-    let login = b.get("/login").await;
-    b.submit(&login, "/login/key", &[("identifier", ANNA)])
-        .await;
+    app.browser().ask_key(ANNA).await;
     let mail = app.mails_to(ANNA).await.pop().expect("a login mail");
     let names: Vec<&str> = mail.headers.iter().map(|(k, _)| k.as_str()).collect();
     let mut expected = vec![
@@ -137,10 +97,8 @@ async fn a_name_with_line_breaks_adds_no_header_to_the_login_mail() {
 
 #[tokio::test]
 async fn login_keys_and_codes_never_appear_in_the_server_log() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
+    let scratch = Scratch::new().await;
+    let (d, url) = (scratch.path(), scratch.url().to_string());
     let mut server = ServerProcess::spawn(d, &url, "127.0.0.1:0", "https://localhost:8443", &[]);
     let base = format!("https://localhost:{}", server.addr.port());
     let (ok, _, err) = crate::cli::nyckel(
@@ -158,19 +116,9 @@ async fn login_keys_and_codes_never_appear_in_the_server_log() {
         None,
     );
     assert!(ok, "{err}");
-    let b = Browser {
-        client: browser::client(server.addr, true),
-        issuer: base.clone(),
-    };
-    let login = b.get("/login").await;
-    let sent = b
-        .submit(&login, "/login/key", &[("identifier", ANNA)])
-        .await;
-    assert_eq!(sent.status, 200);
-    let sms_sent = b
-        .submit(&login, "/login/key", &[("identifier", "0701234567")])
-        .await;
-    assert_eq!(sms_sent.status, 200);
+    let b = Browser::at(server.addr, &base);
+    b.ask_key(ANNA).await.expect_status(200);
+    let sms_sent = b.ask_key("0701234567").await.expect_status(200);
 
     // The process's delivery loop writes the mail and the SMS into data/outbox.
     let outbox = d.join("data").join("outbox");
@@ -201,9 +149,7 @@ async fn login_keys_and_codes_never_appear_in_the_server_log() {
         .find(|t| t.starts_with("To: "))
         .expect("the SMS");
     let sms_code = code_in(sms.split_once("\n\n").expect("sms").1).expect("code in the SMS");
-    let used = b
-        .submit(&sms_sent, "/login/code", &[("code", &sms_code)])
-        .await;
+    let used = b.type_code(&sms_sent, "/login/code", &sms_code).await;
     assert_eq!(used.status, 303, "{}", used.body);
 
     server.terminate();

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
+use nyckel::i18n::Locale;
 use nyckel::mail::Notice;
 use nyckel::store;
 
@@ -183,6 +184,17 @@ fn decode_qp(body: &str) -> String {
         .replace("\r\n", "\n")
 }
 
+/// Queues an invitation to `org` for `to` in `locale` with `link`.
+async fn invite(
+    app: &TestApp,
+    to: &str,
+    locale: Locale,
+    org: &str,
+    link: &str,
+) -> nyckel::error::Result<()> {
+    nyckel::mail::send_invitation(&app.state, to, locale, org, link).await
+}
+
 /// Every text value of the outbox table.
 async fn outbox_dump(app: &TestApp) -> String {
     let rows: Vec<(String, String, String, Option<String>)> =
@@ -193,13 +205,6 @@ async fn outbox_dump(app: &TestApp) -> String {
     rows.into_iter()
         .map(|(a, b, c, d)| format!("{a}\n{b}\n{c}\n{}\n", d.unwrap_or_default()))
         .collect()
-}
-
-async fn user(app: &TestApp, email: &str) -> store::users::User {
-    store::users::find_by_email(&app.state.db, email)
-        .await
-        .expect("query")
-        .expect("user")
 }
 
 #[tokio::test]
@@ -226,8 +231,8 @@ async fn messages_are_delivered_once_as_eml_files_in_the_persons_language() {
         org_name: "Göteborgs Roddklubb".into(),
         roles: vec!["coach".into(), "member".into()],
     };
-    let anna = user(&app, "anna@example.org").await;
-    let bo = user(&app, "bo@example.org").await;
+    let anna = app.account("anna@example.org").await;
+    let bo = app.account("bo@example.org").await;
     nyckel::mail::notify(&app.state, &anna, notice.clone())
         .await
         .expect("notify anna");
@@ -236,10 +241,10 @@ async fn messages_are_delivered_once_as_eml_files_in_the_persons_language() {
         .expect("notify bo");
     let link_key = "canary-invitation-key-4f1d9c0e";
     let link = format!("{}/invite/{link_key}", app.issuer);
-    nyckel::mail::send_invitation(
-        &app.state,
+    invite(
+        &app,
         "cecilia@example.org",
-        nyckel::i18n::Locale::En,
+        Locale::En,
         "Göteborgs Roddklubb",
         &link,
     )
@@ -361,7 +366,7 @@ async fn messages_are_delivered_once_as_eml_files_in_the_persons_language() {
 async fn header_injection_through_names_is_refused_and_nothing_is_queued() {
     let app = TestApp::spawn().await;
     app.create_user("anna@example.org").await;
-    let anna = user(&app, "anna@example.org").await;
+    let anna = app.account("anna@example.org").await;
     let hostile = Notice::Removed {
         org_name: "Klubben\r\nBcc: thief@evil.test".into(),
     };
@@ -370,17 +375,10 @@ async fn header_injection_through_names_is_refused_and_nothing_is_queued() {
             .await
             .is_err()
     );
-    assert!(
-        nyckel::mail::send_invitation(
-            &app.state,
-            "x@example.org\r\nBcc: thief@evil.test",
-            nyckel::i18n::Locale::Sv,
-            "Klubben",
-            "https://localhost/invite/x",
-        )
-        .await
-        .is_err()
-    );
+    let hostile = "x@example.org\r\nBcc: thief@evil.test";
+    let link = "https://localhost/invite/x";
+    let refused = invite(&app, hostile, Locale::Sv, "Klubben", link).await;
+    assert!(refused.is_err());
     assert!(outbox_dump(&app).await.is_empty());
     assert!(app.mails().await.is_empty());
 
@@ -410,15 +408,9 @@ async fn a_failing_delivery_is_retried_with_backoff_and_the_message_is_kept() {
     let app = TestApp::spawn_with(move |c| c.mail.outbox_dir = Some(configured)).await;
     let key = "canary-retry-key-9b7e1a22";
     let link = format!("{}/invite/{key}", app.issuer);
-    nyckel::mail::send_invitation(
-        &app.state,
-        "anna@example.org",
-        nyckel::i18n::Locale::Sv,
-        "Klubben",
-        &link,
-    )
-    .await
-    .expect("queued");
+    invite(&app, "anna@example.org", Locale::Sv, "Klubben", &link)
+        .await
+        .expect("queued");
     let id = store::outbox::pending(&app.state.db)
         .await
         .expect("pending")[0]

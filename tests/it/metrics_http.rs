@@ -5,9 +5,7 @@
 //! process and shared by the tests running in it, so the checks compare before and after;
 //! what a fresh process reports is checked on a real `nyckel serve`.
 
-use crate::flows::authorize_url;
-use crate::helpers::browser::query;
-use crate::helpers::token::{Auth, redeem};
+use crate::helpers::pages::client_tokens;
 use crate::helpers::{PASSWORD, TestApp};
 
 fn value(text: &str, series: &str) -> f64 {
@@ -16,6 +14,26 @@ fn value(text: &str, series: &str) -> f64 {
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0.0)
+}
+
+/// The status of a GET of `path` without cookies.
+async fn status_of(app: &TestApp, path: &str) -> u16 {
+    let res = app.http().get(app.url(path)).send().await.expect("GET");
+    res.status().as_u16()
+}
+
+/// The request id the server answers a GET of `/healthz` sending `sent` as the id with.
+async fn request_id(app: &TestApp, sent: &str) -> String {
+    let request = app.http().get(app.url("/healthz"));
+    let res = request
+        .header("x-request-id", sent)
+        .send()
+        .await
+        .expect("GET");
+    res.headers()["x-request-id"]
+        .to_str()
+        .expect("id")
+        .to_string()
 }
 
 async fn scrape(app: &TestApp) -> String {
@@ -41,31 +59,11 @@ async fn the_listed_series_exist_and_count_what_happened() {
     let before = scrape(&app).await;
 
     let b = app.browser();
-    let login = b.get("/login").await;
     let wrong = b
-        .submit(
-            &login,
-            "/login",
-            &[
-                ("email", "anna@example.org"),
-                ("password", "not it at all, sorry"),
-            ],
-        )
+        .login_at("/login", "anna@example.org", "not it at all, sorry")
         .await;
     assert_eq!(wrong.status, 200);
-    let start = authorize_url(&app.issuer, &client_id, "openid", "st", None, &[]);
-    let done = b
-        .authorize_and_login(&start, "anna@example.org", PASSWORD)
-        .await;
-    let code = query(&done.location.expect("redirect"))["code"].clone();
-    let res = redeem(
-        &app,
-        Auth::Basic(&client_id, &secret),
-        &code,
-        Some(crate::helpers::authorize::VERIFIER),
-    )
-    .await;
-    assert_eq!(res.status, 200);
+    client_tokens(&app, &b, (&client_id, &secret), "anna@example.org").await;
 
     let after = scrape(&app).await;
     let grew = |series: &str, by: f64| {
@@ -118,8 +116,7 @@ async fn the_listed_series_exist_and_count_what_happened() {
 async fn health_readiness_and_request_ids() {
     let app = TestApp::spawn().await;
     let http = app.http();
-    let live = http.get(app.url("/healthz")).send().await.expect("healthz");
-    assert_eq!(live.status(), 200);
+    assert_eq!(status_of(&app, "/healthz").await, 200);
     let ready = http.get(app.url("/readyz")).send().await.expect("readyz");
     assert_eq!(ready.status(), 200);
     let id = ready.headers()["x-request-id"]
@@ -127,20 +124,11 @@ async fn health_readiness_and_request_ids() {
         .expect("id")
         .to_string();
     assert!(!id.is_empty());
-    let echoed = http
-        .get(app.url("/healthz"))
-        .header("x-request-id", "lb-1234.abc_DEF")
-        .send()
-        .await
-        .expect("healthz");
-    assert_eq!(echoed.headers()["x-request-id"], "lb-1234.abc_DEF");
-    let replaced = http
-        .get(app.url("/healthz"))
-        .header("x-request-id", "bad id with spaces")
-        .send()
-        .await
-        .expect("healthz");
-    assert_ne!(replaced.headers()["x-request-id"], "bad id with spaces");
+    assert_eq!(request_id(&app, "lb-1234.abc_DEF").await, "lb-1234.abc_DEF");
+    assert_ne!(
+        request_id(&app, "bad id with spaces").await,
+        "bad id with spaces"
+    );
 
     // A database missing a migration this binary knows is not ready (liveness stays 200).
     sqlx::query(
@@ -156,8 +144,7 @@ async fn health_readiness_and_request_ids() {
         not_ready.text().await.expect("body"),
         "database migrations are not current"
     );
-    let live = http.get(app.url("/healthz")).send().await.expect("healthz");
-    assert_eq!(live.status(), 200);
+    assert_eq!(status_of(&app, "/healthz").await, 200);
 }
 
 #[tokio::test]
@@ -206,16 +193,9 @@ async fn without_its_database_the_server_answers_503_quickly_and_serves_discover
     app.state.db.close().await;
 
     let started = std::time::Instant::now();
-    let page = b
-        .submit(
-            &login,
-            "/login",
-            &[("email", "anna@example.org"), ("password", PASSWORD)],
-        )
-        .await;
-    assert_eq!(page.status, 503, "{}", page.body);
+    let page = b.submit_login(&login, "anna@example.org", PASSWORD).await;
+    page.assert_says(503, "briefly unavailable");
     assert!(page.headers.contains_key("retry-after"));
-    assert!(page.body.contains("briefly unavailable"));
     let token = app
         .http()
         .post(app.url("/token"))
@@ -233,37 +213,11 @@ async fn without_its_database_the_server_answers_503_quickly_and_serves_discover
         "no hang"
     );
 
-    let http = app.http();
-    let discovery = http
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .expect("discovery");
-    assert_eq!(discovery.status(), 200, "discovery is served from memory");
-    assert_eq!(
-        http.get(app.url("/jwks"))
-            .send()
-            .await
-            .expect("jwks")
-            .status(),
-        200
-    );
-    assert_eq!(
-        http.get(app.url("/healthz"))
-            .send()
-            .await
-            .expect("live")
-            .status(),
-        200
-    );
-    assert_eq!(
-        http.get(app.url("/readyz"))
-            .send()
-            .await
-            .expect("ready")
-            .status(),
-        503
-    );
+    let discovery = status_of(&app, "/.well-known/openid-configuration").await;
+    assert_eq!(discovery, 200, "discovery is served from memory");
+    assert_eq!(status_of(&app, "/jwks").await, 200);
+    assert_eq!(status_of(&app, "/healthz").await, 200);
+    assert_eq!(status_of(&app, "/readyz").await, 503);
 }
 
 /// The lines of `series` (with any labels) in a scrape.
@@ -283,16 +237,15 @@ fn lines_of<'a>(text: &'a str, series: &str) -> Vec<&'a str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_node_reports_its_build_its_database_its_jobs_and_each_pool_once() {
     use crate::helpers::db;
+    use crate::helpers::people::Scratch;
     use crate::helpers::process::{ServerProcess, free_port};
 
-    let dir = tempfile::tempdir().expect("dir");
-    let url_db = db::prepare(dir.path()).await;
-    let url = url_db.url.clone();
+    let scratch = Scratch::new().await;
     let port = free_port();
     let metrics = format!("127.0.0.1:{}", free_port());
     let server = ServerProcess::spawn(
-        dir.path(),
-        &url,
+        scratch.path(),
+        scratch.url(),
         &format!("127.0.0.1:{port}"),
         &format!("https://localhost:{port}"),
         &[

@@ -1,9 +1,7 @@
 //! The metrics listener shows the send-limit series: a global SMS cap hit (the alert), SMS
 //! sent in the last day against the cap, and the outbox depth.
 
-use crate::helpers::TestApp;
-use crate::helpers::sms_gateway::{FakeGateway, Kind};
-use crate::login_keys::ask;
+use crate::helpers::sms_gateway::{Kind, app_with_gateway};
 
 fn value(text: &str, series: &str) -> f64 {
     text.lines()
@@ -15,9 +13,7 @@ fn value(text: &str, series: &str) -> f64 {
 
 #[tokio::test]
 async fn the_global_sms_cap_shows_in_the_metrics() {
-    let gw = FakeGateway::start().await;
-    let app = TestApp::spawn_with(|c| {
-        gw.configure(Kind::Twilio, c);
+    let (gw, app) = app_with_gateway(Kind::Twilio, |c| {
         c.sms.global_daily = 1;
         c.metrics.listen = Some("127.0.0.1:0".into());
     })
@@ -36,11 +32,9 @@ async fn the_global_sms_cap_shows_in_the_metrics() {
     assert_eq!(value(&before, "nyckel_sms_global_daily_cap"), 1.0);
     let hits_before = value(&before, "nyckel_sms_global_cap_hits_total");
     for (i, phone) in ["+46701111111", "+46702222222"].iter().enumerate() {
-        let sub = app.create_user(&format!("p{i}@example.org")).await;
-        nyckel::store::users::set_phone(&app.state.db, &sub, Some(phone), true, 0)
-            .await
-            .expect("phone");
-        ask(&app.browser(), phone).await;
+        app.create_user_with_phone(&format!("p{i}@example.org"), phone)
+            .await;
+        app.browser().ask_key(phone).await;
         nyckel::mail::deliver_due(&app.state).await.expect("pass");
     }
     let after = scrape().await;

@@ -15,8 +15,9 @@ use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
 
 use crate::flows::authorize_url;
-use crate::helpers::browser::{Browser, Page, query};
-use crate::helpers::token::{Auth, decode, redeem};
+use crate::helpers::browser::{Browser, Page};
+use crate::helpers::pages::redeem_at_client;
+use crate::helpers::token::decode;
 use crate::helpers::{PASSWORD, TestApp};
 
 const ANNA: &str = "anna@example.org";
@@ -34,6 +35,11 @@ pub struct Answer {
     pub status: StatusCode,
     pub json: Value,
     pub set_cookie: bool,
+}
+
+/// POSTs `{"csrf": csrf}` as JSON to `path`.
+pub async fn post_csrf(b: &Browser, path: &str, csrf: &str) -> Answer {
+    post_json(b, path, &json!({ "csrf": csrf })).await
 }
 
 pub async fn post_json(b: &Browser, path: &str, body: &Value) -> Answer {
@@ -55,19 +61,26 @@ pub async fn post_json(b: &Browser, path: &str, body: &Value) -> Answer {
     }
 }
 
-pub async fn log_in_with_password(b: &Browser, email: &str) {
-    let page = b.get("/login").await;
-    let done = b
-        .submit(&page, "/login", &[("email", email), ("password", PASSWORD)])
-        .await;
-    assert_eq!(done.status, 303, "{}", done.body);
-}
-
 /// The session's CSRF token from the passkeys page.
 async fn account_csrf(b: &Browser) -> String {
-    let page = b.get("/account/passkeys").await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    page.form("/account/passkeys/start").expect("the add form")["csrf"].clone()
+    b.open("/account/passkeys")
+        .await
+        .csrf("/account/passkeys/start")
+}
+
+/// Posts a passkey page's form (`remove`, `rename`) for passkey `id` with the session's
+/// `csrf` and `more` fields.
+async fn on_passkey(
+    b: &Browser,
+    id: &str,
+    action: &str,
+    csrf: &str,
+    more: &[(&str, &str)],
+) -> Page {
+    let mut fields = vec![("csrf", csrf)];
+    fields.extend_from_slice(more);
+    b.post(&format!("/account/passkeys/{id}/{action}"), &fields)
+        .await
 }
 
 pub fn origin(app: &TestApp) -> Url {
@@ -83,28 +96,7 @@ pub struct Registered {
 /// Registers a passkey named `name` from the account page of `b` with `auth` at `at`.
 pub async fn register(b: &Browser, auth: &mut Authenticator, at: Url, name: &str) -> Registered {
     let csrf = account_csrf(b).await;
-    let start = post_json(b, "/account/passkeys/start", &json!({ "csrf": csrf })).await;
-    assert_eq!(start.status, 200, "{}", start.json);
-    let options: CreationChallengeResponse =
-        serde_json::from_value(start.json["options"].clone()).expect("creation options");
-    assert_eq!(
-        start.json["options"]["publicKey"]["authenticatorSelection"]["userVerification"],
-        "required"
-    );
-    let credential = auth
-        .do_registration(at, options)
-        .expect("the authenticator registers");
-    let finish = post_json(
-        b,
-        "/account/passkeys/finish",
-        &json!({
-            "csrf": csrf,
-            "challenge_id": start.json["challenge_id"],
-            "credential": credential,
-            "name": name,
-        }),
-    )
-    .await;
+    let (start, finish) = enrol(b, auth, at, "/account/passkeys", &csrf, name).await;
     Registered {
         user_handle: start.json["options"]["publicKey"]["user"]["id"]
             .as_str()
@@ -112,6 +104,32 @@ pub async fn register(b: &Browser, auth: &mut Authenticator, at: Url, name: &str
             .to_string(),
         finish,
     }
+}
+
+/// A registration ceremony at `{base}/start` and `{base}/finish` with the form token `csrf`
+/// (user verification required): the start and the finish answers.
+pub async fn enrol(
+    b: &Browser,
+    auth: &mut Authenticator,
+    at: Url,
+    base: &str,
+    csrf: &str,
+    name: &str,
+) -> (Answer, Answer) {
+    let start = post_csrf(b, &format!("{base}/start"), csrf).await;
+    assert_eq!(start.status, 200, "{}", start.json);
+    let options = &start.json["options"];
+    let verification = &options["publicKey"]["authenticatorSelection"]["userVerification"];
+    assert_eq!(verification, "required");
+    let options: CreationChallengeResponse =
+        serde_json::from_value(options.clone()).expect("creation options");
+    let credential = auth
+        .do_registration(at, options)
+        .expect("the authenticator registers");
+    let challenge_id = &start.json["challenge_id"];
+    let body = json!({ "csrf": csrf, "challenge_id": challenge_id, "credential": credential, "name": name });
+    let finish = post_json(b, &format!("{base}/finish"), &body).await;
+    (start, finish)
 }
 
 /// The login page's passkey form fields (csrf, and req when continuing a request).
@@ -132,16 +150,19 @@ async fn start_login(b: &Browser, page: &Page, email: Option<&str>) -> Answer {
     post_json(b, "/login/passkey/start", &Value::Object(body)).await
 }
 
-/// The authenticator's answer to a login's options; for a discoverable login the test plays
-/// the authenticator's part of finding its credential (`cred_id`) and returning the user
-/// handle (which is not signed).
+/// A discoverable credential the test plays: `(credential id, user handle)`.
+pub type Key<'a> = Option<(&'a str, &'a str)>;
+
+/// The authenticator's answer to a started login's options; for a discoverable login the
+/// test plays the authenticator's part of finding its credential (`cred_id`) and returning
+/// the user handle (which is not signed).
 pub fn sign_in(
     auth: &mut Authenticator,
     at: Url,
-    options: &Value,
-    discoverable: Option<(&str, &str)>,
+    started: &Answer,
+    discoverable: Key<'_>,
 ) -> Value {
-    let mut options = options.clone();
+    let mut options = started.json["options"].clone();
     if let Some((cred_id, _)) = discoverable {
         options["publicKey"]["allowCredentials"] = json!([{ "type": "public-key", "id": cred_id }]);
     }
@@ -157,11 +178,32 @@ pub fn sign_in(
     cred
 }
 
-async fn finish_login(b: &Browser, page: &Page, challenge_id: &Value, cred: &Value) -> Answer {
+/// Finishes the login `started` from `page` with the authenticator's answer `cred`.
+async fn finish_login(b: &Browser, page: &Page, started: &Answer, cred: &Value) -> Answer {
+    finish_challenge(b, page, &started.json["challenge_id"], cred).await
+}
+
+/// Finishes a login from `page` naming `challenge_id`, with `cred`.
+async fn finish_challenge(b: &Browser, page: &Page, challenge_id: &Value, cred: &Value) -> Answer {
     let mut body = passkey_fields(page);
     body.insert("challenge_id".into(), challenge_id.clone());
     body.insert("credential".into(), cred.clone());
     post_json(b, "/login/passkey/finish", &Value::Object(body)).await
+}
+
+/// A whole passkey login from the login `page` of `b`: start (email first when `email` is
+/// given), the authenticator's answer at `at` (`key`: discoverable), finish.
+async fn passkey_login(
+    b: &Browser,
+    page: &Page,
+    auth: &mut Authenticator,
+    at: Url,
+    email: Option<&str>,
+    key: Key<'_>,
+) -> Answer {
+    let started = start_login(b, page, email).await;
+    let cred = sign_in(auth, at, &started, key);
+    finish_login(b, page, &started, &cred).await
 }
 
 /// The id and credential id of the person's only passkey.
@@ -194,7 +236,7 @@ async fn anna_with_passkey() -> (TestApp, String, Authenticator, String) {
     let app = TestApp::spawn().await;
     let anna = app.create_user(ANNA).await;
     let b = app.browser();
-    log_in_with_password(&b, ANNA).await;
+    b.log_in(ANNA).await;
     let mut auth = authenticator();
     let reg = register(&b, &mut auth, origin(&app), "Laptop").await;
     assert_eq!(reg.finish.status, 200, "{}", reg.finish.json);
@@ -209,19 +251,11 @@ async fn a_passkey_is_registered_after_a_fresh_login_and_listed_renamed_and_remo
 
     // Not signed in: the page sends the browser to the login page.
     let page = b.get("/account/passkeys").await;
-    assert_eq!(page.status, 303);
-    assert_eq!(
-        page.location.as_deref(),
-        Some("/login?next=/account/passkeys")
-    );
+    page.assert_redirect("/login?next=/account/passkeys");
 
-    log_in_with_password(&b, ANNA).await;
+    b.log_in(ANNA).await;
     let page = b.get("/account/passkeys").await;
-    assert!(
-        page.body.contains("You have no passkeys yet."),
-        "{}",
-        page.body
-    );
+    page.assert_shows("You have no passkeys yet.");
     assert!(
         page.body
             .contains("<script src=\"/static/passkey.js\" defer></script>")
@@ -242,7 +276,7 @@ async fn a_passkey_is_registered_after_a_fresh_login_and_listed_renamed_and_remo
     assert_eq!(keys.len(), 1);
     let (id, _) = keys[0].clone();
     let page = b.get("/account/passkeys").await;
-    assert!(page.body.contains("Min laptop"), "{}", page.body);
+    page.assert_shows("Min laptop");
     assert!(page.body.contains("Never"), "not used yet");
     assert_eq!(audit_count(&app, "passkey.added", None).await, 1);
     let mail = app.mails_to(ANNA).await;
@@ -256,7 +290,7 @@ async fn a_passkey_is_registered_after_a_fresh_login_and_listed_renamed_and_remo
 
     // The same authenticator cannot be registered twice (it is excluded, and refused).
     let csrf = account_csrf(&b).await;
-    let start = post_json(&b, "/account/passkeys/start", &json!({ "csrf": csrf })).await;
+    let start = post_csrf(&b, "/account/passkeys/start", &csrf).await;
     let excluded = start.json["options"]["publicKey"]["excludeCredentials"]
         .as_array()
         .expect("exclude list")
@@ -264,31 +298,16 @@ async fn a_passkey_is_registered_after_a_fresh_login_and_listed_renamed_and_remo
     assert_eq!(excluded, 1);
 
     // Rename: the session's CSRF token is needed.
-    let renamed = b
-        .post(
-            &format!("/account/passkeys/{id}/rename"),
-            &[("csrf", "wrong"), ("name", "Stulen")],
-        )
-        .await;
+    let renamed = on_passkey(&b, &id, "rename", "wrong", &[("name", "Stulen")]).await;
     assert_eq!(renamed.status, 403);
-    let renamed = b
-        .post(
-            &format!("/account/passkeys/{id}/rename"),
-            &[("csrf", &csrf), ("name", "  Jobbdatorn  ")],
-        )
-        .await;
+    let renamed = on_passkey(&b, &id, "rename", &csrf, &[("name", "  Jobbdatorn  ")]).await;
     assert_eq!(renamed.status, 303, "{}", renamed.body);
     let page = b.get("/account/passkeys").await;
     assert!(page.body.contains("Jobbdatorn") && !page.body.contains("Min laptop"));
     assert_eq!(audit_count(&app, "passkey.renamed", None).await, 1);
 
     // Remove.
-    let removed = b
-        .post(
-            &format!("/account/passkeys/{id}/remove"),
-            &[("csrf", &csrf)],
-        )
-        .await;
+    let removed = on_passkey(&b, &id, "remove", &csrf, &[]).await;
     assert_eq!(removed.status, 303, "{}", removed.body);
     assert!(stored(&app, &anna).await.is_empty());
     assert_eq!(audit_count(&app, "passkey.removed", None).await, 1);
@@ -299,12 +318,7 @@ async fn a_passkey_is_registered_after_a_fresh_login_and_listed_renamed_and_remo
         "a notice about the removal"
     );
     // Removing it again: nothing there.
-    let again = b
-        .post(
-            &format!("/account/passkeys/{id}/remove"),
-            &[("csrf", &csrf)],
-        )
-        .await;
+    let again = on_passkey(&b, &id, "remove", &csrf, &[]).await;
     assert_eq!(again.status, 404);
 }
 
@@ -313,30 +327,21 @@ async fn adding_and_removing_need_a_fresh_login() {
     let (app, anna, mut auth, _) = anna_with_passkey().await;
     // Anna's own browser, logged in long ago.
     let b = app.browser();
-    log_in_with_password(&b, ANNA).await;
+    b.log_in(ANNA).await;
     let csrf = account_csrf(&b).await;
     app.advance(app.state.config.login.fresh_login + 1);
-    let start = post_json(&b, "/account/passkeys/start", &json!({ "csrf": csrf })).await;
+    let start = post_csrf(&b, "/account/passkeys/start", &csrf).await;
     assert_eq!(start.status, 401, "{}", start.json);
     assert_eq!(start.json["redirect"], "/login?next=/account/passkeys");
     let (id, _) = stored(&app, &anna).await[0].clone();
-    let removed = b
-        .post(
-            &format!("/account/passkeys/{id}/remove"),
-            &[("csrf", &csrf)],
-        )
-        .await;
-    assert_eq!(removed.status, 303);
-    assert_eq!(
-        removed.location.as_deref(),
-        Some("/login?next=/account/passkeys")
-    );
+    let removed = on_passkey(&b, &id, "remove", &csrf, &[]).await;
+    removed.assert_redirect("/login?next=/account/passkeys");
     assert_eq!(stored(&app, &anna).await.len(), 1, "nothing removed");
 
     // A registration started while fresh cannot be finished once the login went stale.
-    log_in_with_password(&b, ANNA).await;
+    b.log_in(ANNA).await;
     let csrf = account_csrf(&b).await;
-    let start = post_json(&b, "/account/passkeys/start", &json!({ "csrf": csrf })).await;
+    let start = post_csrf(&b, "/account/passkeys/start", &csrf).await;
     assert_eq!(start.status, 200);
     let options: CreationChallengeResponse =
         serde_json::from_value(start.json["options"].clone()).expect("options");
@@ -354,8 +359,8 @@ async fn adding_and_removing_need_a_fresh_login() {
     assert_eq!(finish.status, 401);
     assert_eq!(stored(&app, &anna).await.len(), 1, "nothing added");
     // Without the CSRF token: refused.
-    log_in_with_password(&b, ANNA).await;
-    let start = post_json(&b, "/account/passkeys/start", &json!({ "csrf": "nope" })).await;
+    b.log_in(ANNA).await;
+    let start = post_csrf(&b, "/account/passkeys/start", "nope").await;
     assert_eq!(start.status, 403);
     let _ = &mut auth;
 }
@@ -384,8 +389,8 @@ async fn a_passkey_logs_in_email_first_through_an_authorization_code_flow_with_t
         started.json["options"]["publicKey"]["userVerification"],
         "required"
     );
-    let cred = sign_in(&mut auth, origin(&app), &started.json["options"], None);
-    let done = finish_login(&b, &login, &started.json["challenge_id"], &cred).await;
+    let cred = sign_in(&mut auth, origin(&app), &started, None);
+    let done = finish_login(&b, &login, &started, &cred).await;
     assert_eq!(done.status, 200, "{}", done.json);
     assert!(done.set_cookie, "a new session cookie");
     let redirect = done.json["redirect"]
@@ -397,24 +402,8 @@ async fn a_passkey_logs_in_email_first_through_an_authorization_code_flow_with_t
         "{redirect}"
     );
 
-    let mut page = b.follow(b.get(&redirect).await).await;
-    if page.has_form("/consent") {
-        let allowed = b.submit(&page, "/consent", &[("decision", "allow")]).await;
-        page = b.follow(allowed).await;
-    }
-    let location = page
-        .location
-        .clone()
-        .unwrap_or_else(|| panic!("{}", page.body));
-    let code = query(&location)["code"].clone();
-    let res = redeem(
-        &app,
-        Auth::Basic(&client_id, &secret),
-        &code,
-        Some(crate::helpers::authorize::VERIFIER),
-    )
-    .await;
-    assert_eq!(res.status, 200, "{}", res.json);
+    let page = b.get(&redirect).await;
+    let res = redeem_at_client(&app, &b, page, (&client_id, &secret)).await;
     let claims = decode(res.str("id_token")).1;
     assert_eq!(claims["amr"], json!(["hwk", "mfa"]));
     assert_eq!(claims["acr"], "urn:nyckel:acr:2fa");
@@ -435,13 +424,8 @@ async fn a_discoverable_passkey_logs_in_on_the_plain_login_page() {
     let started = start_login(&b, &login, None).await;
     assert_eq!(started.status, 200, "{}", started.json);
     assert_eq!(started.json["options"]["mediation"], "conditional");
-    let cred = sign_in(
-        &mut auth,
-        origin(&app),
-        &started.json["options"],
-        Some((&cred_id, &handle)),
-    );
-    let done = finish_login(&b, &login, &started.json["challenge_id"], &cred).await;
+    let cred = sign_in(&mut auth, origin(&app), &started, Some((&cred_id, &handle)));
+    let done = finish_login(&b, &login, &started, &cred).await;
     assert_eq!(done.status, 200, "{}", done.json);
     assert_eq!(done.json["redirect"], "/account/passkeys");
     let page = b.get("/account/passkeys").await;
@@ -464,13 +448,8 @@ async fn a_discoverable_passkey_logs_in_on_the_plain_login_page() {
     let started = start_login(&b, &login, None).await;
     let bob = app.create_user(BOB).await;
     let wrong = nyckel::crypto::b64(nyckel::auth::passkeys::user_handle(&bob).as_bytes());
-    let cred = sign_in(
-        &mut auth,
-        origin(&app),
-        &started.json["options"],
-        Some((&cred_id, &wrong)),
-    );
-    let done = finish_login(&b, &login, &started.json["challenge_id"], &cred).await;
+    let cred = sign_in(&mut auth, origin(&app), &started, Some((&cred_id, &wrong)));
+    let done = finish_login(&b, &login, &started, &cred).await;
     assert_eq!(done.status, 400, "{}", done.json);
 }
 
@@ -522,23 +501,14 @@ async fn an_unknown_email_gets_options_of_the_same_shape() {
 async fn refusals_change_nothing_and_use_the_challenge_up() {
     let (app, anna, mut auth, handle) = anna_with_passkey().await;
     let (id, cred_id) = stored(&app, &anna).await[0].clone();
-    let sessions = || async {
-        let (n,): (i64,) = sqlx::query_as("select count(*) from sessions where user_id = $1")
-            .bind(&anna)
-            .fetch_one(app.state.db.pool())
-            .await
-            .expect("count");
-        n
-    };
+    let sessions = || app.sessions_of(&anna);
     let b = app.browser();
     let login = b.get("/login").await;
 
     // Wrong origin: the authenticator runs on another origin.
-    let started = start_login(&b, &login, Some(ANNA)).await;
     let evil = Url::parse(&app.issuer.replace("://localhost", "://evil.localhost")).expect("url");
-    let cred = sign_in(&mut auth, evil.clone(), &started.json["options"], None);
     let before = sessions().await;
-    let done = finish_login(&b, &login, &started.json["challenge_id"], &cred).await;
+    let done = passkey_login(&b, &login, &mut auth, evil.clone(), Some(ANNA), None).await;
     assert_eq!(done.status, 400, "{}", done.json);
     assert_eq!(
         done.json["error"],
@@ -549,7 +519,7 @@ async fn refusals_change_nothing_and_use_the_challenge_up() {
 
     // Registration from another origin is refused too.
     let a = app.browser();
-    log_in_with_password(&a, ANNA).await;
+    a.log_in(ANNA).await;
     let mut other = authenticator();
     let reg = register(&a, &mut other, evil, "Evil").await;
     assert_eq!(reg.finish.status, 400, "{}", reg.finish.json);
@@ -558,10 +528,10 @@ async fn refusals_change_nothing_and_use_the_challenge_up() {
     // Replay: the same finish twice; the second is refused.
     let before = sessions().await;
     let started = start_login(&b, &login, Some(ANNA)).await;
-    let cred = sign_in(&mut auth, origin(&app), &started.json["options"], None);
-    let first = finish_login(&b, &login, &started.json["challenge_id"], &cred).await;
+    let cred = sign_in(&mut auth, origin(&app), &started, None);
+    let first = finish_login(&b, &login, &started, &cred).await;
     assert_eq!(first.status, 200, "{}", first.json);
-    let second = finish_login(&b, &login, &started.json["challenge_id"], &cred).await;
+    let second = finish_login(&b, &login, &started, &cred).await;
     assert_eq!(second.status, 400, "{}", second.json);
     assert!(!second.set_cookie);
     assert_eq!(sessions().await, before + 1);
@@ -570,19 +540,13 @@ async fn refusals_change_nothing_and_use_the_challenge_up() {
     let other_browser = app.browser();
     let other_login = other_browser.get("/login").await;
     let started = start_login(&other_browser, &other_login, Some(ANNA)).await;
-    let cred = sign_in(&mut auth, origin(&app), &started.json["options"], None);
+    let cred = sign_in(&mut auth, origin(&app), &started, None);
     let c = app.browser();
     let c_login = c.get("/login").await;
-    let stolen = finish_login(&c, &c_login, &started.json["challenge_id"], &cred).await;
+    let stolen = finish_login(&c, &c_login, &started, &cred).await;
     assert_eq!(stolen.status, 400, "{}", stolen.json);
     // ...and it still works in its own browser (a refusal elsewhere does not burn it).
-    let own = finish_login(
-        &other_browser,
-        &other_login,
-        &started.json["challenge_id"],
-        &cred,
-    )
-    .await;
+    let own = finish_login(&other_browser, &other_login, &started, &cred).await;
     assert_eq!(own.status, 200, "{}", own.json);
 
     // Without the login form's CSRF token: 403.
@@ -596,14 +560,14 @@ async fn refusals_change_nothing_and_use_the_challenge_up() {
 
     // An expired challenge.
     let started = start_login(&b, &login, Some(ANNA)).await;
-    let cred = sign_in(&mut auth, origin(&app), &started.json["options"], None);
+    let cred = sign_in(&mut auth, origin(&app), &started, None);
     app.advance(app.state.config.passkeys.challenge_ttl + 1);
-    let late = finish_login(&b, &login, &started.json["challenge_id"], &cred).await;
+    let late = finish_login(&b, &login, &started, &cred).await;
     assert_eq!(late.status, 400, "{}", late.json);
 
     // Spent challenges are deleted by the cleanup job.
     nyckel::upkeep::purge_expired(&app.state).await;
-    let (left,): (i64,) = sqlx::query_as(
+    let left: i64 = sqlx::query_scalar(
         "select count(*) from webauthn_challenges where used_at is not null or expires_at <= $1",
     )
     .bind(app.state.now())
@@ -613,43 +577,17 @@ async fn refusals_change_nothing_and_use_the_challenge_up() {
     assert_eq!(left, 0);
 
     // A disabled account is refused.
-    sqlx::query("update users set disabled = 1 where id = $1")
-        .bind(&anna)
-        .execute(app.state.db.writer())
-        .await
-        .expect("disable");
-    let started = start_login(&b, &login, None).await;
-    let cred = sign_in(
-        &mut auth,
-        origin(&app),
-        &started.json["options"],
-        Some((&cred_id, &handle)),
-    );
-    let refused = finish_login(&b, &login, &started.json["challenge_id"], &cred).await;
+    let key = Some((cred_id.as_str(), handle.as_str()));
+    app.set_disabled(ANNA, true).await;
+    let refused = passkey_login(&b, &login, &mut auth, origin(&app), None, key).await;
     assert_eq!(refused.status, 400, "{}", refused.json);
-    sqlx::query("update users set disabled = 0 where id = $1")
-        .bind(&anna)
-        .execute(app.state.db.writer())
-        .await
-        .expect("enable");
+    app.set_disabled(ANNA, false).await;
 
     // A removed credential is refused.
     let csrf = account_csrf(&a).await;
-    let removed = a
-        .post(
-            &format!("/account/passkeys/{id}/remove"),
-            &[("csrf", &csrf)],
-        )
-        .await;
+    let removed = on_passkey(&a, &id, "remove", &csrf, &[]).await;
     assert_eq!(removed.status, 303);
-    let started = start_login(&b, &login, None).await;
-    let cred = sign_in(
-        &mut auth,
-        origin(&app),
-        &started.json["options"],
-        Some((&cred_id, &handle)),
-    );
-    let gone = finish_login(&b, &login, &started.json["challenge_id"], &cred).await;
+    let gone = passkey_login(&b, &login, &mut auth, origin(&app), None, key).await;
     assert_eq!(gone.status, 400, "{}", gone.json);
     assert!(!gone.set_cookie);
 
@@ -687,21 +625,11 @@ async fn another_persons_passkey_cannot_be_renamed_or_removed() {
     let (id, _) = stored(&app, &anna).await[0].clone();
     app.create_user(BOB).await;
     let b = app.browser();
-    log_in_with_password(&b, BOB).await;
+    b.log_in(BOB).await;
     let csrf = account_csrf(&b).await;
-    let removed = b
-        .post(
-            &format!("/account/passkeys/{id}/remove"),
-            &[("csrf", &csrf)],
-        )
-        .await;
+    let removed = on_passkey(&b, &id, "remove", &csrf, &[]).await;
     assert_eq!(removed.status, 404);
-    let renamed = b
-        .post(
-            &format!("/account/passkeys/{id}/rename"),
-            &[("csrf", &csrf), ("name", "Mine now")],
-        )
-        .await;
+    let renamed = on_passkey(&b, &id, "rename", &csrf, &[("name", "Mine now")]).await;
     assert_eq!(renamed.status, 404);
     let page = b.get("/account/passkeys").await;
     assert!(page.body.contains("You have no passkeys yet."));
@@ -764,10 +692,10 @@ async fn failed_passkey_logins_count_against_the_address() {
     let login = b.get("/login").await;
     let bogus = json!("no-such-challenge");
     for _ in 0..3 {
-        let refused = finish_login(&b, &login, &bogus, &json!({})).await;
+        let refused = finish_challenge(&b, &login, &bogus, &json!({})).await;
         assert_eq!(refused.status, 400, "{}", refused.json);
     }
-    let held = finish_login(&b, &login, &bogus, &json!({})).await;
+    let held = finish_challenge(&b, &login, &bogus, &json!({})).await;
     assert_eq!(held.status, 429, "{}", held.json);
     assert_eq!(
         held.json["error"],
@@ -775,8 +703,6 @@ async fn failed_passkey_logins_count_against_the_address() {
     );
     assert_eq!(audit_count(&app, "login.throttled", Some("hwk")).await, 1);
     // The password form from the same address is held back too (one counter per address).
-    let page = b
-        .submit(&login, "/login", &[("email", ANNA), ("password", PASSWORD)])
-        .await;
+    let page = b.submit_login(&login, ANNA, PASSWORD).await;
     assert_eq!(page.status, 429);
 }

@@ -7,12 +7,11 @@
 
 use std::process::{Command, Stdio};
 
-use serde_json::json;
-
-use crate::helpers::browser::{self, Browser};
+use crate::helpers::browser::Browser;
+use crate::helpers::people::Scratch;
 use crate::helpers::process::{ServerProcess, free_port};
-use crate::helpers::{PASSWORD, REDIRECT_URI, db};
-use crate::passkeys::{log_in_with_password, post_json};
+use crate::helpers::{PASSWORD, REDIRECT_URI};
+use crate::passkeys::post_csrf;
 
 const ANNA: &str = "anna@example.org";
 /// The start of the one warning.
@@ -55,12 +54,19 @@ fn cli(
     )
 }
 
+/// The arguments of `nyckel client create` for the test's web app.
+fn client_create() -> Vec<&'static str> {
+    let mut args: Vec<&str> = "client create --name App --redirect-uri"
+        .split(' ')
+        .collect();
+    args.push(REDIRECT_URI);
+    args
+}
+
 #[tokio::test]
 async fn an_ip_address_issuer_runs_with_passkeys_off() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
+    let scratch = Scratch::new().await;
+    let (d, url) = (scratch.path(), scratch.url().to_string());
     let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}");
     let env = [
@@ -71,15 +77,8 @@ async fn an_ip_address_issuer_runs_with_passkeys_off() {
     let create = ["user", "create", "--email", ANNA, "--password-stdin"];
     let (ok, out, err) = cli(d, &url, &env, &create, Some(PASSWORD));
     assert!(ok, "user create: {out}\n{err}");
-    let client = [
-        "client",
-        "create",
-        "--name",
-        "App",
-        "--redirect-uri",
-        REDIRECT_URI,
-        "--json",
-    ];
+    let mut client = client_create();
+    client.push("--json");
     let (ok, out, err) = cli(d, &url, &env, &client, None);
     assert!(ok, "client create with an IP-address issuer: {out}\n{err}");
     assert_eq!(err.matches(WARNING).count(), 1, "one warning:\n{err}");
@@ -94,12 +93,8 @@ async fn an_ip_address_issuer_runs_with_passkeys_off() {
     let log = server.output();
     assert_eq!(log.matches(WARNING).count(), 1, "one warning:\n{log}");
 
-    let b = Browser {
-        client: browser::client(server.addr, true),
-        issuer: issuer.clone(),
-    };
-    let login = b.get("/login").await;
-    assert_eq!(login.status, 200, "{}", login.body);
+    let b = Browser::at(server.addr, &issuer);
+    let login = b.open("/login").await;
     for offer in [
         "data-passkey",
         "/static/passkey.js",
@@ -112,32 +107,22 @@ async fn an_ip_address_issuer_runs_with_passkeys_off() {
             login.body
         );
     }
-    let csrf = login.form("/login").expect("the password form")["csrf"].clone();
-    let start = post_json(&b, "/login/passkey/start", &json!({ "csrf": csrf })).await;
+    let csrf = login.csrf("/login");
+    let start = post_csrf(&b, "/login/passkey/start", &csrf).await;
     assert_eq!(start.status, 404, "{:?}", start.json);
     assert_eq!(start.json["error"], UNAVAILABLE_EN);
 
-    log_in_with_password(&b, ANNA).await;
-    let account = b.get("/account").await;
-    assert_eq!(account.status, 200, "{}", account.body);
+    b.log_in(ANNA).await;
+    let account = b.open("/account").await;
     assert!(
         !account.body.contains("/account/passkeys"),
         "no link to the passkeys page:\n{}",
         account.body
     );
     let page = b.get("/account/passkeys").await;
-    assert_eq!(page.status, 404, "{}", page.body);
-    assert!(page.body.contains(UNAVAILABLE_EN), "{}", page.body);
-    let swedish = b
-        .client
-        .get(format!("{issuer}/account/passkeys"))
-        .header("accept-language", "sv")
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(swedish.status(), 404);
-    let body = swedish.text().await.expect("body");
-    assert!(body.contains(UNAVAILABLE_SV), "{body}");
+    page.assert_says(404, UNAVAILABLE_EN);
+    let swedish = b.get_in("/account/passkeys", "sv").await;
+    swedish.assert_says(404, UNAVAILABLE_SV);
     for path in [
         "/login/passkey/finish",
         "/account/passkeys/start",
@@ -147,15 +132,14 @@ async fn an_ip_address_issuer_runs_with_passkeys_off() {
         "/login/second/passkey/enrol/start",
         "/login/second/passkey/enrol/finish",
     ] {
-        let answer = post_json(&b, path, &json!({ "csrf": "x" })).await;
+        let answer = post_csrf(&b, path, "x").await;
         assert_eq!(answer.status, 404, "{path}: {:?}", answer.json);
         assert_eq!(answer.json["error"], UNAVAILABLE_EN, "{path}");
     }
     let removed = b
         .post("/account/passkeys/p1/remove", &[("csrf", "x")])
         .await;
-    assert_eq!(removed.status, 404, "{}", removed.body);
-    assert!(removed.body.contains(UNAVAILABLE_EN), "{}", removed.body);
+    removed.assert_says(404, UNAVAILABLE_EN);
     let log = server.output();
     assert!(
         !log.contains("passkey request failed") && !log.contains("panicked"),
@@ -165,24 +149,15 @@ async fn an_ip_address_issuer_runs_with_passkeys_off() {
 
 #[tokio::test]
 async fn an_explicit_relying_party_that_does_not_fit_stops_the_start() {
-    let dir = tempfile::tempdir().expect("dir");
-    let d = dir.path();
-    let url_db = db::prepare(d).await;
-    let url = url_db.url.clone();
+    let scratch = Scratch::new().await;
+    let (d, url) = (scratch.path(), scratch.url().to_string());
     let issuer = format!("http://127.0.0.1:{}", free_port());
     let env = [
         ("NYCKEL_ISSUER", issuer.as_str()),
         ("NYCKEL_TLS__MODE", "off"),
         ("NYCKEL_PASSKEYS__RP_ID", "id.example.org"),
     ];
-    let client = [
-        "client",
-        "create",
-        "--name",
-        "App",
-        "--redirect-uri",
-        REDIRECT_URI,
-    ];
+    let client = client_create();
     let (ok, out, err) = cli(d, &url, &env, &client, None);
     assert!(
         !ok,

@@ -2,6 +2,7 @@
 //! setup-link` prints a one-time, short-lived link; its page makes an account a superadmin,
 //! who then signs in normally. Driven through the real binary and over HTTP.
 
+use nyckel::auth::password::Verdict;
 use nyckel::store;
 
 use crate::cli::nyckel;
@@ -20,15 +21,19 @@ fn setup_link(app: &TestApp, dir: &std::path::Path, args: &[&str]) -> (bool, Str
     nyckel(dir, &app.state.config.database_url(), &all, None)
 }
 
-fn path(link: &str) -> String {
-    url::Url::parse(link).expect("url").path().to_string()
-}
-
 async fn superadmin(app: &TestApp, email: &str) -> Option<(i64, i64)> {
     store::users::find_by_email(&app.state.db, email)
         .await
         .expect("query")
         .map(|u| (u.superadmin, u.email_verified))
+}
+
+/// A setup link made through the library (no email fixed).
+async fn library_link(app: &TestApp) -> nyckel::auth::setup::SetupLink {
+    let (db, config) = (&app.state.db, &app.state.config);
+    nyckel::auth::setup::create_link(db, config, None, app.state.now())
+        .await
+        .expect("link")
 }
 
 #[tokio::test]
@@ -40,10 +45,7 @@ async fn the_cli_link_makes_a_superadmin_who_then_signs_in() {
     assert!(!err.contains("warning"), "no superadmin yet: {err}");
     let printed: serde_json::Value = serde_json::from_str(out.trim()).expect("json");
     let link = printed["link"].as_str().expect("link").to_string();
-    assert!(
-        link.starts_with(&format!("{}/setup/", app.issuer)),
-        "{link}"
-    );
+    assert!(link.starts_with(&app.url("/setup/")), "{link}");
     let ttl = app.state.config.admin.setup_link_ttl;
     let expires = printed["expires_at"].as_i64().expect("expires_at");
     assert!(
@@ -52,68 +54,41 @@ async fn the_cli_link_makes_a_superadmin_who_then_signs_in() {
     );
 
     let b = app.browser();
-    let page = b.get(&path(&link)).await;
-    assert_eq!(page.status, 200);
+    let page = b.open(&link).await;
     assert!(page.body.contains("name=\"email\""));
     assert_eq!(page.headers["cache-control"], "no-store");
     // Looking at the page twice changes nothing; a refused form keeps the key.
-    assert_eq!(b.get(&path(&link)).await.status, 200);
-    let fill = |email: &'static str, password: &'static str| {
-        vec![
-            ("email", email),
-            ("name", "Rut Root"),
-            ("password", password),
-            ("confirm", password),
-        ]
-    };
-    let weak = b
-        .submit(&page, "/setup", &fill("rut@example.org", "kort"))
-        .await;
-    assert_eq!(weak.status, 400);
-    assert!(weak.body.contains("at least 15 characters"));
+    assert_eq!(b.get(&link).await.status, 200);
+    let weak = b.set_up(&page, "rut@example.org", "Rut Root", "kort").await;
+    weak.assert_says(400, "at least 15 characters");
     let bad = b
-        .submit(&page, "/setup", &fill("not-an-email", ROOT_PASSWORD))
+        .set_up(&page, "not-an-email", "Rut Root", ROOT_PASSWORD)
         .await;
-    assert_eq!(bad.status, 400);
-    assert!(bad.body.contains("valid email address"));
+    bad.assert_says(400, "valid email address");
     assert!(superadmin(&app, "rut@example.org").await.is_none());
 
     let done = b
-        .submit(&page, "/setup", &fill("rut@example.org", ROOT_PASSWORD))
+        .set_up(&page, "rut@example.org", "Rut Root", ROOT_PASSWORD)
         .await;
-    assert_eq!(done.status, 200, "{}", done.body);
-    assert!(
-        done.body.contains("href=\"/login?next=/admin\""),
-        "{}",
-        done.body
-    );
+    done.assert_says(200, "href=\"/login?next=/admin\"");
     assert_eq!(
         superadmin(&app, "rut@example.org").await,
         Some((1, 0)),
         "a superadmin; the email is not verified by this"
     );
     let again = b
-        .submit(&page, "/setup", &fill("eve@example.org", ROOT_PASSWORD))
+        .set_up(&page, "eve@example.org", "Rut Root", ROOT_PASSWORD)
         .await;
     assert_eq!(again.status, 410, "the link works once");
     assert!(superadmin(&app, "eve@example.org").await.is_none());
 
     // The new administrator signs in with the password they chose.
-    let login_page = b.get("/login?next=/admin").await;
     let logged_in = b
-        .submit(
-            &login_page,
-            "/login",
-            &[("email", "rut@example.org"), ("password", ROOT_PASSWORD)],
-        )
+        .login_at("/login?next=/admin", "rut@example.org", ROOT_PASSWORD)
         .await;
-    assert_eq!(logged_in.status, 303, "{}", logged_in.body);
-    assert!(b.get("/").await.body.contains("rut@example.org"));
-    let (events,): (i64,) =
-        sqlx::query_as("select count(*) from audit_events where kind = 'admin.setup'")
-            .fetch_one(app.state.db.pool())
-            .await
-            .expect("audit");
+    logged_in.expect_status(303);
+    assert!(b.signed_in_as("rut@example.org").await);
+    let events = app.audit_count("admin.setup").await;
     assert_eq!(events, 1);
 
     // With a superadmin in place the command still works, warns, and can fix the email:
@@ -127,17 +102,15 @@ async fn the_cli_link_makes_a_superadmin_who_then_signs_in() {
         .find(|w| w.contains("/setup/"))
         .expect("the link is printed")
         .to_string();
-    let page = b.get(&path(&link)).await;
+    let page = b.get(&link).await;
     assert!(page.body.contains("value=\"bo@example.org\""));
     assert!(page.body.contains("readonly"));
     let done = b
-        .submit(&page, "/setup", &fill("eve@example.org", ROOT_PASSWORD))
+        .set_up(&page, "eve@example.org", "Rut Root", ROOT_PASSWORD)
         .await;
-    assert_eq!(done.status, 200, "{}", done.body);
-    assert!(
-        superadmin(&app, "eve@example.org").await.is_none(),
-        "the fixed email wins"
-    );
+    done.expect_status(200);
+    let eve = superadmin(&app, "eve@example.org").await;
+    assert!(eve.is_none(), "the fixed email wins");
     assert_eq!(superadmin(&app, "bo@example.org").await, Some((1, 0)));
     let old = app
         .browser()
@@ -152,33 +125,18 @@ async fn the_cli_link_makes_a_superadmin_who_then_signs_in() {
 #[tokio::test]
 async fn an_expired_setup_link_changes_nothing() {
     let app = TestApp::spawn().await;
-    let link =
-        nyckel::auth::setup::create_link(&app.state.db, &app.state.config, None, app.state.now())
-            .await
-            .expect("link");
+    let link = library_link(&app).await;
     assert!(!link.superadmins_exist);
     assert!(
         !format!("{link:?}").contains(&link.url),
         "Debug hides the link"
     );
     let b = app.browser();
-    let page = b.get(&path(&link.url)).await;
-    assert_eq!(page.status, 200);
+    let page = b.open(&link.url).await;
     app.advance(app.state.config.admin.setup_link_ttl);
-    let expired = b.get(&path(&link.url)).await;
-    assert_eq!(expired.status, 410);
-    assert!(expired.body.contains("setup-link"), "{}", expired.body);
+    b.get(&link.url).await.assert_says(410, "setup-link");
     let late = b
-        .submit(
-            &page,
-            "/setup",
-            &[
-                ("email", "late@example.org"),
-                ("name", "Late"),
-                ("password", ROOT_PASSWORD),
-                ("confirm", ROOT_PASSWORD),
-            ],
-        )
+        .set_up(&page, "late@example.org", "Late", ROOT_PASSWORD)
         .await;
     assert_eq!(late.status, 410);
     assert!(superadmin(&app, "late@example.org").await.is_none());
@@ -193,49 +151,20 @@ async fn an_expired_setup_link_changes_nothing() {
 async fn a_link_without_an_email_cannot_take_over_an_existing_account() {
     let app = TestApp::spawn().await;
     let victim = app.create_user("victim@example.org").await;
-    let link =
-        nyckel::auth::setup::create_link(&app.state.db, &app.state.config, None, app.state.now())
-            .await
-            .expect("link");
+    let link = library_link(&app).await;
     let b = app.browser();
-    let page = b.get(&path(&link.url)).await;
-    assert_eq!(page.status, 200);
+    let page = b.open(&link.url).await;
     let refused = b
-        .submit(
-            &page,
-            "/setup",
-            &[
-                ("email", "VICTIM@example.org"),
-                ("name", "Mallory"),
-                ("password", ROOT_PASSWORD),
-                ("confirm", ROOT_PASSWORD),
-            ],
-        )
+        .set_up(&page, "VICTIM@example.org", "Mallory", ROOT_PASSWORD)
         .await;
-    assert_eq!(refused.status, 400, "{}", refused.body);
-    assert!(
-        refused.body.contains("setup-link --email"),
-        "{}",
-        refused.body
-    );
-    let user = store::users::find(&app.state.db, &victim)
-        .await
-        .expect("query")
-        .expect("victim");
+    refused.assert_says(400, "setup-link --email");
+    let user = app.account_by_id(&victim).await;
     assert_eq!(user.superadmin, 0, "not made superadmin");
+    let verdict = app.password_verdict("victim@example.org", PASSWORD).await;
     assert!(
-        app.state
-            .hasher
-            .verify(
-                &nyckel::auth::password::Password::new(crate::helpers::PASSWORD.into()),
-                user.password_hash.as_deref()
-            )
-            .await
-            .expect("verify")
-            == nyckel::auth::password::Verdict::Match,
+        verdict == Verdict::Match,
         "the victim's password is unchanged"
     );
     // The key still works for a new account.
-    let page = b.get(&path(&link.url)).await;
-    assert_eq!(page.status, 200);
+    b.open(&link.url).await;
 }

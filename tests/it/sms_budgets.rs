@@ -6,9 +6,9 @@
 use nyckel::store;
 
 use crate::helpers::browser::{Browser, Page};
-use crate::helpers::two_factor::{SESSION_COOKIE, app, password, sets_cookie, verify_phone};
+use crate::helpers::two_factor::{SESSION_COOKIE, sets_cookie};
 use crate::helpers::{PASSWORD, TestApp};
-use crate::login_keys::ask;
+use nyckel::config::Config;
 
 const ADMIN: &str = "admin@example.org";
 const ADMIN_PHONE: &str = "+46701234567";
@@ -16,33 +16,22 @@ const MEMBER: &str = "medlem@example.org";
 
 /// An app where administrators use two factors; the admin of IFK has a verified number.
 async fn club() -> TestApp {
-    let app = app().await;
-    app.create_user(ADMIN).await;
+    club_with(|_| {}).await
+}
+
+/// [`club`] with the configuration adjusted by `edit`.
+async fn club_with(edit: impl FnOnce(&mut Config)) -> TestApp {
+    let app = TestApp::spawn_with(edit).await;
+    app.create_user_with_phone(ADMIN, ADMIN_PHONE).await;
     app.create_org("IFK", "ifk").await;
     app.add_member("ifk", ADMIN, &["admin"]).await;
-    verify_phone(&app, ADMIN, ADMIN_PHONE).await;
     app
 }
 
 /// Creates a person without a password whose verified number is `phone` (no hashing: fast).
 async fn person_with_phone(app: &TestApp, email: &str, phone: &str) {
-    let sub = nyckel::admin::users::create(
-        &app.state.db,
-        &app.state.hasher,
-        &nyckel::auth::policy::PasswordPolicy::from_config(&app.state.config.password),
-        nyckel::admin::users::CreateUser {
-            email: email.into(),
-            name: None,
-            phone: None,
-            password: None,
-        },
-        app.state.now(),
-    )
-    .await
-    .expect("user created");
-    store::users::set_phone(&app.state.db, &sub, Some(phone), true, app.state.now())
-        .await
-        .expect("phone");
+    app.create_user_without_password(email, None).await;
+    app.verify_phone(email, phone).await;
 }
 
 /// The admin signs in with their password and asks for the second-factor code: the page
@@ -54,12 +43,9 @@ async fn admin_asks_for_the_code(app: &TestApp, b: &Browser) -> (Page, Option<St
         .into_iter()
         .map(|m| m.body)
         .collect();
-    let after = password(b, "/login", ADMIN, PASSWORD).await;
-    assert_eq!(after.status, 303, "{}", after.body);
-    assert_eq!(after.location.as_deref(), Some("/login/second"));
-    let second = b.get("/login/second").await;
-    assert_eq!(second.status, 200, "{}", second.body);
-    let sent = b.submit(&second, "/login/second/send", &[]).await;
+    let after = b.login_at("/login", ADMIN, PASSWORD).await;
+    after.assert_redirect("/login/second");
+    let sent = b.fill_at("/login/second", "/login/second/send", &[]).await;
     assert!(sent.status == 200 || sent.status == 429, "{}", sent.body);
     // Files of one second are not in sending order: the new one is the one not seen before.
     let arrived = app
@@ -81,11 +67,8 @@ async fn second_factor_arrives_and_works(app: &TestApp) {
             sent.body
         );
     };
-    let done = b
-        .submit(&sent, "/login/second/code", &[("code", &code)])
-        .await;
-    assert_eq!(done.status, 303, "{}", done.body);
-    assert!(sets_cookie(&done, SESSION_COOKIE));
+    let done = b.type_code(&sent, "/login/second/code", &code).await;
+    assert!(sets_cookie(&done.expect_status(303), SESSION_COOKIE));
 }
 
 #[tokio::test]
@@ -94,7 +77,7 @@ async fn anonymous_requests_naming_an_admins_number_do_not_stop_their_second_fac
     // Five strangers (or one, five times) ask for login codes to the admin's number: the
     // anonymous budget of that number is spent.
     for i in 1..=5 {
-        let page = ask(&app.browser(), "070-123 45 67").await;
+        let page = app.browser().ask_key("070-123 45 67").await;
         assert_eq!(page.status, 200);
         assert_eq!(app.sms_to(ADMIN_PHONE).await.len(), i);
         app.advance(61);
@@ -105,7 +88,7 @@ async fn anonymous_requests_naming_an_admins_number_do_not_stop_their_second_fac
 #[tokio::test]
 async fn an_anonymous_request_does_not_put_the_second_factor_into_cooldown() {
     let app = club().await;
-    ask(&app.browser(), ADMIN_PHONE).await;
+    app.browser().ask_key(ADMIN_PHONE).await;
     assert_eq!(app.sms_to(ADMIN_PHONE).await.len(), 1);
     // At once: the stranger's code must not hold back the admin's.
     second_factor_arrives_and_works(&app).await;
@@ -119,7 +102,7 @@ async fn login_key_requests_spending_the_ip_budget_do_not_stop_a_second_factor()
     for i in 0..20 {
         let phone = format!("+467020000{i:02}");
         person_with_phone(&app, &format!("m{i}@example.org"), &phone).await;
-        ask(&b, &phone).await;
+        b.ask_key(&phone).await;
     }
     let others = app.sms_messages().await;
     assert_eq!(others.len(), 20, "the address's budget is spent");
@@ -134,24 +117,24 @@ async fn a_member_confirming_random_numbers_does_not_stop_a_second_factor() {
     app.add_member("ifk", MEMBER, &["member"]).await;
     // A signed-in member behind the club's address asks to confirm twenty random numbers.
     let m = app.browser();
-    let done = password(&m, "/login", MEMBER, PASSWORD).await;
-    assert_eq!(done.status, 303, "{}", done.body);
+    m.log_in(MEMBER).await;
     for i in 0..20 {
-        let page = m.get("/account/phone").await;
-        assert_eq!(page.status, 200, "{}", page.body);
         let phone = format!("+467030000{i:02}");
-        let asked = m
-            .submit(&page, "/account/phone", &[("phone", &phone)])
-            .await;
+        let asked = confirm_number(&m, &phone).await;
         assert!(!asked.status.is_server_error(), "{}", asked.body);
     }
     // The admin signs in from the same address.
     second_factor_arrives_and_works(&app).await;
 }
 
+/// Asks, signed in in `b`, to confirm the number `phone`.
+async fn confirm_number(b: &Browser, phone: &str) -> Page {
+    b.fill("/account/phone", &[("phone", phone)]).await
+}
+
 /// Gives `email` a passkey (its credential is never used here: the page only offers it).
 async fn give_passkey(app: &TestApp, email: &str) {
-    let user_id = crate::helpers::two_factor::user_id(app, email).await;
+    let user_id = app.account(email).await.id;
     store::passkeys::insert(
         &app.state.db,
         &store::passkeys::PasskeyRow {
@@ -235,7 +218,7 @@ async fn a_second_factor_within_the_cooldown_says_when_to_retry_and_offers_the_p
     app.advance(46);
     let before = app.sms_to(ADMIN_PHONE).await;
     let sent = b.submit(&second, "/login/second/send", &[]).await;
-    assert_eq!(sent.status, 200, "{}", sent.body);
+    let sent = sent.expect_status(200);
     let after = app.sms_to(ADMIN_PHONE).await;
     assert_eq!(after.len(), before.len() + 1);
     let code = after
@@ -243,10 +226,8 @@ async fn a_second_factor_within_the_cooldown_says_when_to_retry_and_offers_the_p
         .find(|m| before.iter().all(|o| o.body != m.body))
         .expect("the new SMS")
         .code();
-    let done = b
-        .submit(&sent, "/login/second/code", &[("code", &code)])
-        .await;
-    assert_eq!(done.status, 303, "{}", done.body);
+    let done = b.type_code(&sent, "/login/second/code", &code).await;
+    done.expect_status(303);
 }
 
 #[tokio::test]
@@ -256,25 +237,15 @@ async fn sending_twice_in_one_step_keeps_the_first_code_usable_and_says_so() {
     let (sent, arrived) = admin_asks_for_the_code(&app, &b).await;
     let code = arrived.expect("the code arrived");
     let again = b.submit(&sent, "/login/second/send", &[]).await;
-    assert_eq!(again.status, 429, "{}", again.body);
-    assert!(again.body.contains("still works"), "{}", again.body);
+    again.assert_says(429, "still works");
     assert_eq!(app.sms_to(ADMIN_PHONE).await.len(), 1);
-    let done = b
-        .submit(&again, "/login/second/code", &[("code", &code)])
-        .await;
-    assert_eq!(done.status, 303, "{}", done.body);
+    let done = b.type_code(&again, "/login/second/code", &code).await;
+    done.expect_status(303);
 }
 
 #[tokio::test]
 async fn second_factors_are_capped_per_person_and_told_so() {
-    let app = TestApp::spawn_with(|c| {
-        c.sms.per_person_daily = 2;
-    })
-    .await;
-    app.create_user(ADMIN).await;
-    app.create_org("IFK", "ifk").await;
-    app.add_member("ifk", ADMIN, &["admin"]).await;
-    verify_phone(&app, ADMIN, ADMIN_PHONE).await;
+    let app = club_with(|c| c.sms.per_person_daily = 2).await;
     for _ in 0..2 {
         let (_, arrived) = admin_asks_for_the_code(&app, &app.browser()).await;
         assert!(arrived.is_some());
@@ -297,12 +268,12 @@ async fn second_factors_are_capped_per_person_and_told_so() {
 async fn the_anonymous_page_answers_the_same_for_known_unknown_and_refused_numbers() {
     let app = club().await;
     let b = app.browser();
-    let sent = ask(&b, ADMIN_PHONE).await;
+    let sent = b.ask_key(ADMIN_PHONE).await;
     assert_eq!(app.sms_to(ADMIN_PHONE).await.len(), 1);
     // At once again: refused by the cooldown, in the background.
-    let refused = ask(&b, ADMIN_PHONE).await;
+    let refused = b.ask_key(ADMIN_PHONE).await;
     assert_eq!(app.sms_to(ADMIN_PHONE).await.len(), 1);
-    let unknown = ask(&b, "+46709999999").await;
+    let unknown = b.ask_key("+46709999999").await;
     for page in [&sent, &refused, &unknown] {
         assert_eq!(page.status, 200);
         assert!(page.headers.get("retry-after").is_none());
@@ -317,33 +288,27 @@ async fn the_anonymous_page_answers_the_same_for_known_unknown_and_refused_numbe
         unknown.without_csrf("/login/code")
     );
     // The refusal is in the audit log, for the operator.
-    let (n,): (i64,) = sqlx::query_as(
-        "select count(*) from audit_events where kind = 'login_key.refused' and detail like '%cooldown%'",
-    )
-    .fetch_one(app.state.db.pool())
-    .await
-    .expect("count");
-    assert_eq!(n, 1);
+    let refusals = app.audit_details("login_key.refused").await;
+    assert_eq!(
+        refusals.iter().filter(|d| d.contains("cooldown")).count(),
+        1
+    );
 }
 
 #[tokio::test]
 async fn an_anonymous_flood_stops_at_its_share_and_second_factors_use_the_reserve() {
-    let app = TestApp::spawn_with(|c| {
+    let app = club_with(|c| {
         c.sms.per_ip_daily = 1000;
         c.sms.global_daily = 10;
         c.sms.reserved_percent = 20;
     })
     .await;
-    app.create_user(ADMIN).await;
-    app.create_org("IFK", "ifk").await;
-    app.add_member("ifk", ADMIN, &["admin"]).await;
-    verify_phone(&app, ADMIN, ADMIN_PHONE).await;
     // A flood of anonymous requests to many verified numbers: 8 of 10 go out, then nothing.
     let b = app.browser();
     for i in 0..12 {
         let phone = format!("+467040000{i:02}");
         person_with_phone(&app, &format!("f{i}@example.org"), &phone).await;
-        ask(&b, &phone).await;
+        b.ask_key(&phone).await;
     }
     assert_eq!(app.sms_messages().await.len(), 8);
     // The admin's second factor uses the reserve.
@@ -353,12 +318,10 @@ async fn an_anonymous_flood_stops_at_its_share_and_second_factors_use_the_reserv
     // more, then nothing.
     app.create_user(MEMBER).await;
     let m = app.browser();
-    let done = password(&m, "/login", MEMBER, PASSWORD).await;
-    assert_eq!(done.status, 303, "{}", done.body);
+    m.log_in(MEMBER).await;
     let mut statuses = Vec::new();
     for phone in ["+46705000001", "+46705000002"] {
-        let page = m.get("/account/phone").await;
-        let asked = m.submit(&page, "/account/phone", &[("phone", phone)]).await;
+        let asked = confirm_number(&m, phone).await;
         statuses.push(asked.status.as_u16());
         if asked.status == 429 {
             assert!(
@@ -377,29 +340,20 @@ async fn a_signed_in_member_cannot_pump_sms_through_number_confirmations() {
     let app = TestApp::spawn_with(|c| c.sms.per_person_daily = 3).await;
     app.create_user(MEMBER).await;
     let m = app.browser();
-    let done = password(&m, "/login", MEMBER, PASSWORD).await;
-    assert_eq!(done.status, 303, "{}", done.body);
-    let confirm = |phone: String| {
-        let m = &m;
-        async move {
-            let page = m.get("/account/phone").await;
-            m.submit(&page, "/account/phone", &[("phone", &phone)])
-                .await
-        }
-    };
+    m.log_in(MEMBER).await;
     // One number again and again: the cooldown, then its cap per number.
-    let first = confirm("+46706000000".into()).await;
+    let first = confirm_number(&m, "+46706000000").await;
     assert_eq!(first.status, 200);
-    let again = confirm("+46706000000".into()).await;
+    let again = confirm_number(&m, "+46706000000").await;
     assert_eq!(again.status, 429);
     assert!(again.body.contains("a moment ago"), "{}", again.body);
     // Many numbers: three a day per person, whatever the numbers.
     for i in 1..6 {
         app.advance(61);
-        confirm(format!("+4670600000{i}")).await;
+        confirm_number(&m, &format!("+4670600000{i}")).await;
     }
     assert_eq!(app.sms_messages().await.len(), 3);
-    let refused = confirm("+46706000009".into()).await;
+    let refused = confirm_number(&m, "+46706000009").await;
     assert_eq!(refused.status, 429);
     assert!(
         refused.body.contains("too many codes were asked for today"),
@@ -414,24 +368,13 @@ async fn the_person_a_send_was_counted_for_is_erased_with_the_account() {
     let app = TestApp::spawn().await;
     let sub = app.create_user(MEMBER).await;
     let m = app.browser();
-    let done = password(&m, "/login", MEMBER, PASSWORD).await;
-    assert_eq!(done.status, 303, "{}", done.body);
-    let page = m.get("/account/phone").await;
-    let asked = m
-        .submit(&page, "/account/phone", &[("phone", "+46708000000")])
-        .await;
-    assert_eq!(asked.status, 200, "{}", asked.body);
+    m.log_in(MEMBER).await;
+    confirm_number(&m, "+46708000000").await.expect_status(200);
     let hash = nyckel::sms::limits::person_hash(&app.state, &sub);
-    let count = || async {
-        let (n,): (i64,) = sqlx::query_as(
-            "select count(*) from message_sends where person_hash = $1 and budget = 'new_channel'",
-        )
-        .bind(&hash)
-        .fetch_one(app.state.db.pool())
-        .await
-        .expect("count");
-        n
-    };
+    let sends =
+        "select count(*) from message_sends where person_hash = $1 and budget = 'new_channel'";
+    let args = [hash.as_str()];
+    let count = || app.count_with(sends, &args);
     assert_eq!(count().await, 1);
     let user = store::users::find(&app.state.db, &sub)
         .await

@@ -12,7 +12,9 @@ use nyckel::store;
 use nyckel::store::outbox::Status;
 
 use crate::helpers::TestApp;
-use crate::helpers::sms_gateway::{FROM, FakeGateway, Kind, TOKEN};
+use crate::helpers::sms_gateway::{
+    FROM, FakeGateway, Kind, TOKEN, app_with_gateway, test_per_gateway,
+};
 
 const NUMBER: &str = "+46701234567";
 const CODE: &str = "482915";
@@ -51,18 +53,27 @@ async fn kept_with_reason(app: &TestApp) -> String {
     error
 }
 
+/// The message is marked sent after `attempts` tries, one of them delivered, and a later
+/// pass tries it no more.
+async fn sent_once(app: &TestApp, gw: &FakeGateway, attempts: usize) {
+    let status = status(app).await;
+    assert!(status.sent_at.is_some() && status.last_error.is_none());
+    assert_eq!(status.attempts as usize, attempts);
+    app.advance(7200);
+    nyckel::mail::deliver_due(&app.state).await.expect("pass");
+    assert_eq!(gw.requests().len(), attempts, "never sent twice");
+    assert_eq!(gw.messages().len(), 1, "delivered exactly once");
+}
+
 /// A message reaches `kind` once, with exactly the request its API wants.
 async fn delivered_once(kind: Kind) {
-    let gw = FakeGateway::start().await;
-    let app = TestApp::spawn_with(|c| gw.configure(kind, c)).await;
+    let (gw, app) = app_with_gateway(kind, |_| {}).await;
     let gateway = &app.state.sms.gateway;
     assert!(gateway.sends());
-    let name = match kind {
-        Kind::Twilio => "Twilio",
-        Kind::Elks => "46elks",
-        Kind::Webhook => "webhook",
-    };
-    assert_eq!(gateway.describe(), format!("{name} at {}", gw.addr));
+    assert_eq!(
+        gateway.describe(),
+        format!("{} at {}", kind.name(), gw.addr)
+    );
     assert!(!format!("{:?}", app.state.sms).contains(TOKEN));
 
     queue_and_deliver(&app).await;
@@ -97,37 +108,18 @@ async fn delivered_once(kind: Kind) {
     assert!(r.accepted());
     assert_eq!(gw.last_text().as_deref(), Some(message().body.as_str()));
 
-    let status = status(&app).await;
-    assert!(status.sent_at.is_some() && status.last_error.is_none());
-    assert_eq!(status.attempts, 1);
-    app.advance(7200);
-    nyckel::mail::deliver_due(&app.state).await.expect("pass");
-    assert_eq!(gw.requests().len(), 1, "never sent twice");
+    sent_once(&app, &gw, 1).await;
 }
 
-#[tokio::test]
-async fn twilio_gets_the_message_with_basic_auth_and_its_form_fields() {
-    delivered_once(Kind::Twilio).await;
-}
-
-#[tokio::test]
-async fn elks_gets_the_message_with_basic_auth_and_its_form_fields() {
-    delivered_once(Kind::Elks).await;
-}
-
-#[tokio::test]
-async fn the_webhook_gets_the_message_as_json_with_the_bearer_token() {
-    delivered_once(Kind::Webhook).await;
-}
+test_per_gateway!(delivered_once:
+    twilio_gets_the_message_with_basic_auth_and_its_form_fields => Kind::Twilio,
+    elks_gets_the_message_with_basic_auth_and_its_form_fields => Kind::Elks,
+    the_webhook_gets_the_message_as_json_with_the_bearer_token => Kind::Webhook,
+);
 
 #[tokio::test]
 async fn a_webhook_without_a_token_gets_no_authorization_header() {
-    let gw = FakeGateway::start().await;
-    let app = TestApp::spawn_with(|c| {
-        gw.configure(Kind::Webhook, c);
-        c.sms.token = None;
-    })
-    .await;
+    let (gw, app) = app_with_gateway(Kind::Webhook, |c| c.sms.token = None).await;
     queue_and_deliver(&app).await;
     let requests = gw.requests();
     assert_eq!(requests.len(), 1);
@@ -155,39 +147,20 @@ async fn outage_then_delivery(kind: Kind) {
     assert_eq!(requests.len(), 2, "{requests:?}");
     assert_eq!(requests[0].status, Some(503));
     assert!(requests[1].accepted());
-    let status = status(&app).await;
-    assert!(status.sent_at.is_some() && status.last_error.is_none());
-    assert_eq!(status.attempts, 2);
-
-    app.advance(7200);
-    nyckel::mail::deliver_due(&app.state).await.expect("pass");
-    assert_eq!(gw.messages().len(), 1, "delivered exactly once");
+    sent_once(&app, &gw, 2).await;
 }
 
-#[tokio::test]
-async fn a_twilio_outage_keeps_the_message_until_a_later_pass() {
-    outage_then_delivery(Kind::Twilio).await;
-}
+test_per_gateway!(outage_then_delivery:
+    a_twilio_outage_keeps_the_message_until_a_later_pass => Kind::Twilio,
+    an_elks_outage_keeps_the_message_until_a_later_pass => Kind::Elks,
+    a_webhook_outage_keeps_the_message_until_a_later_pass => Kind::Webhook,
+);
 
-#[tokio::test]
-async fn an_elks_outage_keeps_the_message_until_a_later_pass() {
-    outage_then_delivery(Kind::Elks).await;
-}
-
-#[tokio::test]
-async fn a_webhook_outage_keeps_the_message_until_a_later_pass() {
-    outage_then_delivery(Kind::Webhook).await;
-}
-
-/// Wrong credentials: the gateway answers 401 and the message is not marked sent.
+/// Wrong credentials: the gateway answers 401 and the message is not marked sent; the
+/// reason names the gateway.
 async fn refused_credentials(kind: Kind) -> String {
     let wrong = "wrong-sms-token-c41f";
-    let gw = FakeGateway::start().await;
-    let app = TestApp::spawn_with(|c| {
-        gw.configure(kind, c);
-        c.sms.token = Some(wrong.into());
-    })
-    .await;
+    let (gw, app) = app_with_gateway(kind, |c| c.sms.token = Some(wrong.into())).await;
     queue_and_deliver(&app).await;
     let requests = gw.requests();
     assert_eq!(requests.len(), 1);
@@ -196,27 +169,21 @@ async fn refused_credentials(kind: Kind) -> String {
     let error = kept_with_reason(&app).await;
     assert!(error.contains("401"), "{error}");
     assert!(!error.contains(wrong), "{error}");
+    let gateway = format!("{} at 127.0.0.1:", kind.name());
+    assert!(error.starts_with(&gateway), "{error}");
     error
 }
 
 #[tokio::test]
 async fn wrong_twilio_credentials_do_not_mark_the_message_sent() {
     let error = refused_credentials(Kind::Twilio).await;
-    assert!(error.starts_with("Twilio at 127.0.0.1:"), "{error}");
     assert!(error.contains("Twilio error 20003"), "{error}");
 }
 
-#[tokio::test]
-async fn wrong_elks_credentials_do_not_mark_the_message_sent() {
-    let error = refused_credentials(Kind::Elks).await;
-    assert!(error.starts_with("46elks at 127.0.0.1:"), "{error}");
-}
-
-#[tokio::test]
-async fn a_wrong_webhook_token_does_not_mark_the_message_sent() {
-    let error = refused_credentials(Kind::Webhook).await;
-    assert!(error.starts_with("webhook at 127.0.0.1:"), "{error}");
-}
+test_per_gateway!(refused_credentials:
+    wrong_elks_credentials_do_not_mark_the_message_sent => Kind::Elks,
+    a_wrong_webhook_token_does_not_mark_the_message_sent => Kind::Webhook,
+);
 
 #[tokio::test]
 async fn a_gateway_that_never_answers_hits_the_timeout() {

@@ -7,19 +7,9 @@
 use std::sync::atomic::Ordering;
 
 use nyckel::sms::limits::COUNTERS;
-use nyckel::store;
 
 use crate::helpers::TestApp;
-use crate::helpers::sms_gateway::{FakeGateway, Kind};
-use crate::login_keys::ask;
-
-/// Creates a person with a verified number.
-async fn person(app: &TestApp, email: &str, phone: &str) {
-    let sub = app.create_user(email).await;
-    store::users::set_phone(&app.state.db, &sub, Some(phone), true, 0)
-        .await
-        .expect("phone");
-}
+use crate::helpers::sms_gateway::{Kind, app_with_gateway, test_per_gateway};
 
 /// Runs a delivery pass (key requests, then the SMS they made).
 async fn deliver(app: &TestApp) {
@@ -28,14 +18,31 @@ async fn deliver(app: &TestApp) {
         .expect("delivery pass");
 }
 
+/// A fresh browser asks for a login code for `identifier`, and the delivery pass runs.
+async fn ask_and_deliver(app: &TestApp, identifier: &str) {
+    app.browser().ask_key(identifier).await;
+    deliver(app).await;
+}
+
+/// `n` people with the verified numbers `{prefix}0`, `{prefix}1`, ... each ask for a
+/// login code from a fresh browser (from the same address), and the delivery pass runs.
+async fn people_ask(app: &TestApp, n: usize, prefix: &str) {
+    for i in 0..n {
+        let phone = format!("{prefix}{i}");
+        let email = format!("p{}@example.org", phone.trim_start_matches('+'));
+        app.create_user_with_phone(&email, &phone).await;
+        ask_and_deliver(app, &phone).await;
+    }
+}
+
 async fn seventh_request_reaches_no_gateway(kind: Kind) {
-    let gw = FakeGateway::start().await;
-    let app = TestApp::spawn_with(|c| gw.configure(kind, c)).await;
-    person(&app, "anna@example.org", "+46701234567").await;
+    let (gw, app) = app_with_gateway(kind, |_| {}).await;
+    app.create_user_with_phone("anna@example.org", "+46701234567")
+        .await;
     let b = app.browser();
     let mut pages = Vec::new();
     for i in 1..=7 {
-        let page = ask(&b, "070-123 45 67").await;
+        let page = b.ask_key("070-123 45 67").await;
         assert_eq!(page.status, 200);
         pages.push(page.without_csrf("/login/code"));
         deliver(&app).await;
@@ -55,51 +62,43 @@ async fn seventh_request_reaches_no_gateway(kind: Kind) {
     assert!(to.iter().all(|t| t == "+46701234567"));
     // A day later the number gets codes again.
     app.advance(86400);
-    ask(&b, "070-123 45 67").await;
+    b.ask_key("070-123 45 67").await;
     deliver(&app).await;
     assert_eq!(gw.messages().len(), 6);
 }
 
-#[tokio::test]
-async fn the_seventh_code_to_one_number_in_a_day_reaches_no_twilio_gateway() {
-    seventh_request_reaches_no_gateway(Kind::Twilio).await;
-}
-
-#[tokio::test]
-async fn the_seventh_code_to_one_number_in_a_day_reaches_no_46elks_gateway() {
-    seventh_request_reaches_no_gateway(Kind::Elks).await;
-}
+test_per_gateway!(seventh_request_reaches_no_gateway:
+    the_seventh_code_to_one_number_in_a_day_reaches_no_twilio_gateway => Kind::Twilio,
+    the_seventh_code_to_one_number_in_a_day_reaches_no_46elks_gateway => Kind::Elks,
+);
 
 #[tokio::test]
 async fn a_second_code_within_the_cooldown_is_not_sent() {
-    let gw = FakeGateway::start().await;
-    let app = TestApp::spawn_with(|c| gw.configure(Kind::Twilio, c)).await;
-    person(&app, "anna@example.org", "+46701234567").await;
-    let b = app.browser();
-    ask(&b, "+46701234567").await;
-    deliver(&app).await;
+    let (gw, app) = app_with_gateway(Kind::Twilio, |_| {}).await;
+    app.create_user_with_phone("anna@example.org", "+46701234567")
+        .await;
+    ask_and_deliver(&app, "+46701234567").await;
     app.advance(30);
-    ask(&b, "+46701234567").await;
-    deliver(&app).await;
+    ask_and_deliver(&app, "+46701234567").await;
     assert_eq!(gw.messages().len(), 1);
     app.advance(31);
-    ask(&b, "+46701234567").await;
-    deliver(&app).await;
+    ask_and_deliver(&app, "+46701234567").await;
     assert_eq!(gw.messages().len(), 2);
 }
 
 #[tokio::test]
 async fn numbers_outside_the_country_allowlist_never_get_a_code() {
-    let gw = FakeGateway::start().await;
-    let app = TestApp::spawn_with(|c| gw.configure(Kind::Elks, c)).await;
+    let (gw, app) = app_with_gateway(Kind::Elks, |_| {}).await;
     // A verified number in a country the installation does not serve (premium ranges, etc.).
-    person(&app, "bertil@example.org", "+882123456789").await;
+    app.create_user_with_phone("bertil@example.org", "+882123456789")
+        .await;
     let b = app.browser();
-    let refused = ask(&b, "+882123456789").await;
+    let refused = b.ask_key("+882123456789").await;
     deliver(&app).await;
     assert!(gw.requests().is_empty());
-    person(&app, "anna@example.org", "+46701234567").await;
-    let sent = ask(&b, "+46701234567").await;
+    app.create_user_with_phone("anna@example.org", "+46701234567")
+        .await;
+    let sent = b.ask_key("+46701234567").await;
     deliver(&app).await;
     assert_eq!(gw.messages().len(), 1);
     assert_eq!(
@@ -110,29 +109,14 @@ async fn numbers_outside_the_country_allowlist_never_get_a_code() {
 
 #[tokio::test]
 async fn many_numbers_from_one_ip_are_capped() {
-    let gw = FakeGateway::start().await;
-    let app = TestApp::spawn_with(|c| {
-        gw.configure(Kind::Twilio, c);
-        c.sms.per_ip_daily = 3;
-    })
-    .await;
-    for i in 0..6 {
-        let phone = format!("+4670100000{i}");
-        person(&app, &format!("p{i}@example.org"), &phone).await;
-        ask(&app.browser(), &phone).await;
-        deliver(&app).await;
-    }
+    let (gw, app) = app_with_gateway(Kind::Twilio, |c| c.sms.per_ip_daily = 3).await;
+    people_ask(&app, 6, "+4670100000").await;
     assert_eq!(gw.messages().len(), 3);
 }
 
 #[tokio::test]
 async fn an_organisations_daily_cap_stops_its_codes() {
-    let gw = FakeGateway::start().await;
-    let app = TestApp::spawn_with(|c| {
-        gw.configure(Kind::Twilio, c);
-        c.sms.per_org_daily = 2;
-    })
-    .await;
+    let (gw, app) = app_with_gateway(Kind::Twilio, |c| c.sms.per_org_daily = 2).await;
     let org = app.create_org("Klubben", "klubben").await;
     let (client_id, _) = app
         .create_client(nyckel::admin::clients::CreateClient {
@@ -145,7 +129,7 @@ async fn an_organisations_daily_cap_stops_its_codes() {
     for i in 0..4 {
         let phone = format!("+4670200000{i}");
         let email = format!("m{i}@example.org");
-        person(&app, &email, &phone).await;
+        app.create_user_with_phone(&email, &phone).await;
         app.add_member(&org, &email, &["member"]).await;
         let b = app.browser();
         let start = crate::flows::authorize_url(&app.issuer, &client_id, "openid", "s", None, &[]);
@@ -159,26 +143,12 @@ async fn an_organisations_daily_cap_stops_its_codes() {
 
 #[tokio::test]
 async fn the_global_daily_cap_stops_every_sms_and_raises_an_alert() {
-    let gw = FakeGateway::start().await;
-    let app = TestApp::spawn_with(|c| {
-        gw.configure(Kind::Twilio, c);
-        c.sms.global_daily = 2;
-    })
-    .await;
+    let (gw, app) = app_with_gateway(Kind::Twilio, |c| c.sms.global_daily = 2).await;
     let hits_before = COUNTERS.sms_global_cap_hits.load(Ordering::Relaxed);
-    for i in 0..4 {
-        let phone = format!("+4670300000{i}");
-        person(&app, &format!("g{i}@example.org"), &phone).await;
-        ask(&app.browser(), &phone).await;
-        deliver(&app).await;
-    }
+    people_ask(&app, 4, "+4670300000").await;
     assert_eq!(gw.messages().len(), 2);
     assert!(COUNTERS.sms_global_cap_hits.load(Ordering::Relaxed) >= hits_before + 2);
-    let (refused,): (i64,) = sqlx::query_as(
-        "select count(*) from audit_events where kind = 'login_key.refused' and detail like '%global_daily%'",
-    )
-    .fetch_one(app.state.db.pool())
-    .await
-    .expect("count");
-    assert_eq!(refused, 2);
+    let refusals = app.audit_details("login_key.refused").await;
+    let global = refusals.iter().filter(|d| d.contains("global_daily"));
+    assert_eq!(global.count(), 2);
 }

@@ -6,21 +6,24 @@
 
 use serde_json::json;
 
-use nyckel::store;
-
-use crate::helpers::PASSWORD;
 use crate::helpers::browser::query;
 use crate::helpers::two_factor::*;
+use crate::helpers::{PASSWORD, TestApp};
 
 const ANNA: &str = "anna@example.org";
 const ANNA_PHONE: &str = "+46701234567";
 
+/// An app with the default rules, Anna (with a verified number) and the web client.
+async fn anna_and_client() -> (TestApp, (String, String)) {
+    let app = app().await;
+    app.create_user_with_phone(ANNA, ANNA_PHONE).await;
+    let client = app.web_client().await;
+    (app, client)
+}
+
 #[tokio::test]
 async fn acr_values_step_up_a_one_factor_session() {
-    let app = app().await;
-    app.create_user(ANNA).await;
-    verify_phone(&app, ANNA, ANNA_PHONE).await;
-    let client = app.web_client().await;
+    let (app, client) = anna_and_client().await;
 
     let doc: serde_json::Value = app.get_json("/.well-known/openid-configuration").await;
     assert_eq!(doc["acr_values_supported"], json!([ACR_1FA, ACR_2FA]));
@@ -69,10 +72,7 @@ async fn acr_values_step_up_a_one_factor_session() {
 
 #[tokio::test]
 async fn prompt_none_with_acr_2fa_and_a_one_factor_session_is_interaction_required() {
-    let app = app().await;
-    app.create_user(ANNA).await;
-    verify_phone(&app, ANNA, ANNA_PHONE).await;
-    let client = app.web_client().await;
+    let (app, client) = anna_and_client().await;
     let b = app.browser();
     password(&b, "/login", ANNA, PASSWORD).await;
 
@@ -94,12 +94,9 @@ async fn prompt_none_with_acr_2fa_and_a_one_factor_session_is_interaction_requir
 
 #[tokio::test]
 async fn an_organisation_requirement_steps_up_sessions_made_before_it() {
-    let app = app().await;
-    app.create_user(ANNA).await;
-    verify_phone(&app, ANNA, ANNA_PHONE).await;
+    let (app, client) = anna_and_client().await;
     let ifk = app.create_org("IFK", "ifk").await;
     app.add_member("ifk", ANNA, &["member"]).await;
-    let client = app.web_client().await;
     let b = app.browser();
     password(&b, "/login", ANNA, PASSWORD).await;
     org_requires(&app, &ifk).await;
@@ -116,11 +113,7 @@ async fn an_organisation_requirement_steps_up_sessions_made_before_it() {
 #[tokio::test]
 async fn max_age_still_forces_a_new_login_with_both_factors() {
     let app = app().await;
-    let anna = app.create_user(ANNA).await;
-    verify_phone(&app, ANNA, ANNA_PHONE).await;
-    store::factors::set_user_requires(&app.state.db, &anna, true, app.state.now())
-        .await
-        .expect("own setting");
+    person_requiring_two(&app, ANNA, ANNA_PHONE).await;
     let client = app.web_client().await;
     let b = app.browser();
 

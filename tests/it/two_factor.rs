@@ -20,13 +20,18 @@ const BO: &str = "bo@example.org";
 const BO_PHONE: &str = "+46707654321";
 const NEW_PASSWORD: &str = "hjortronsylt på fjället 7";
 
-async fn audit_count(app: &TestApp, kind: &str) -> i64 {
-    let (n,): (i64,) = sqlx::query_as("select count(*) from audit_events where kind = $1")
-        .bind(kind)
-        .fetch_one(app.state.db.pool())
+/// Whether the person `id` turned "two factors" on for themselves.
+async fn own_setting(app: &TestApp, id: &str) -> bool {
+    store::factors::user_requires(&app.state.db, id)
         .await
-        .expect("audit");
-    n
+        .expect("the setting")
+}
+
+/// Whether club A requires two factors of its members.
+async fn club_a_requires(w: &World) -> bool {
+    store::factors::org_requires(&w.app.state.db, &w.org_a)
+        .await
+        .expect("the setting")
 }
 
 #[tokio::test]
@@ -43,27 +48,15 @@ async fn an_organisation_requiring_two_factors_gets_no_session_from_a_password_a
     let client = app.web_client().await;
 
     // The password alone: no session cookie, no session row, no code, no SMS yet.
-    let flow = Flow::start(&app, &client, &[]).await;
-    let b = app.browser();
-    let login = b.follow(b.get(&flow.url).await).await;
-    let req = login.form("/login").expect("the login form")["req"].clone();
-    let after = b
-        .submit(&login, "/login", &[("email", ANNA), ("password", PASSWORD)])
-        .await;
+    let (flow, b, req, after) = flow_with_password(&app, &client, ANNA).await;
     assert_eq!(after.status, 303, "{}", after.body);
     assert_eq!(after.location.as_deref(), Some("/login/second"));
     assert!(!sets_cookie(&after, SESSION_COOKIE));
     assert!(sets_cookie(&after, STEP_COOKIE));
     assert_eq!(session_count(&app, ANNA).await, 0);
     let cont = b.get(&format!("/authorize/continue?req={req}")).await;
-    assert_eq!(cont.status, 303);
-    assert!(
-        cont.location
-            .as_deref()
-            .is_some_and(|l| l.starts_with("/login?req=")),
-        "no code without the second factor: {:?}",
-        cont.location
-    );
+    // No code without the second factor.
+    cont.redirect_starting("/login?req=");
     assert!(!b.get("/").await.body.contains(ANNA));
     assert!(app.sms_to(ANNA_PHONE).await.is_empty());
 
@@ -81,15 +74,7 @@ async fn an_organisation_requiring_two_factors_gets_no_session_from_a_password_a
     );
     let at_client = b.follow(done).await;
     let claims = flow.finish(&app, &at_client).await;
-    assert_eq!(claims["amr"], json!(["pwd", "sms", "mfa"]));
-    assert_eq!(claims["acr"], ACR_2FA);
-    assert_eq!(
-        newest_session(&app, ANNA).await,
-        (
-            vec!["pwd".into(), "sms".into(), "mfa".into()],
-            ACR_2FA.into()
-        )
-    );
+    assert_two_factors(&app, ANNA, &claims, &["pwd", "sms", "mfa"]).await;
 
     // A plain member of an organisation without the requirement: one factor, said so.
     let flow = Flow::start(&app, &client, &[]).await;
@@ -108,12 +93,7 @@ async fn an_admin_without_a_second_factor_is_asked_to_add_one_and_gets_in_with_i
     app.add_member("ifk", BO, &["admin"]).await;
     let client = app.web_client().await;
 
-    let flow = Flow::start(&app, &client, &[]).await;
-    let b = app.browser();
-    let login = b.follow(b.get(&flow.url).await).await;
-    let after = b
-        .submit(&login, "/login", &[("email", BO), ("password", PASSWORD)])
-        .await;
+    let (flow, b, _, after) = flow_with_password(&app, &client, BO).await;
     assert_eq!(after.location.as_deref(), Some("/login/second"));
     assert!(!sets_cookie(&after, SESSION_COOKIE));
     let page = b.get("/login/second").await;
@@ -163,11 +143,7 @@ async fn an_admin_without_a_second_factor_is_asked_to_add_one_and_gets_in_with_i
 #[tokio::test]
 async fn wrong_codes_end_the_step_and_the_step_works_only_in_its_browser() {
     let app = app().await;
-    let anna = app.create_user(ANNA).await;
-    verify_phone(&app, ANNA, ANNA_PHONE).await;
-    store::factors::set_user_requires(&app.state.db, &anna, true, app.state.now())
-        .await
-        .expect("own setting");
+    person_requiring_two(&app, ANNA, ANNA_PHONE).await;
 
     let a = app.browser();
     password(&a, "/login", ANNA, PASSWORD).await;
@@ -215,40 +191,18 @@ async fn wrong_codes_end_the_step_and_the_step_works_only_in_its_browser() {
     assert_eq!(late.status, 400);
     assert!(!sets_cookie(&late, SESSION_COOKIE));
     assert_eq!(session_count(&app, ANNA).await, 0);
-    assert!(audit_count(&app, "login.failure").await >= max);
+    assert!(app.audit_count("login.failure").await >= max);
 }
 
 #[tokio::test]
 async fn a_password_reset_does_not_bypass_the_second_factor() {
     let app = app().await;
-    let anna = app.create_user(ANNA).await;
-    verify_phone(&app, ANNA, ANNA_PHONE).await;
-    store::factors::set_user_requires(&app.state.db, &anna, true, app.state.now())
-        .await
-        .expect("own setting");
+    person_requiring_two(&app, ANNA, ANNA_PHONE).await;
 
     let a = app.browser();
-    let page = a.get("/forgot").await;
-    a.submit(&page, "/forgot", &[("identifier", ANNA)]).await;
-    let mail = app
-        .mails_to(ANNA)
-        .await
-        .into_iter()
-        .rev()
-        .find(|m| m.text.contains("/reset/"))
-        .expect("a reset mail");
-    let link = mail.link("/reset/");
-    let path = url::Url::parse(&link).expect("url").path().to_string();
-    let form = a.get(&path).await;
-    assert_eq!(form.status, 200, "{}", form.body);
-    let done = a
-        .submit(
-            &form,
-            "/reset",
-            &[("password", NEW_PASSWORD), ("confirm", NEW_PASSWORD)],
-        )
-        .await;
-    assert_eq!(done.status, 200, "{}", done.body);
+    a.forgot(ANNA).await;
+    let form = a.open(&app.reset_link(ANNA).await).await;
+    let done = a.set_password(&form, NEW_PASSWORD).await.expect_status(200);
     assert!(!sets_cookie(&done, SESSION_COOKIE));
 
     // The new password alone: a second step, no session.
@@ -276,11 +230,7 @@ async fn the_persons_own_setting() {
     let refused = a.submit(&page, "/account/security", &[]).await;
     assert_eq!(refused.status, 400);
     assert!(refused.body.contains("Add a second factor"));
-    assert!(
-        !store::factors::user_requires(&app.state.db, &anna)
-            .await
-            .expect("q")
-    );
+    assert!(!own_setting(&app, &anna).await);
     // A form without the session's token: 403.
     let forged = a
         .post("/account/security", &[("csrf", "x"), ("required", "on")])
@@ -297,12 +247,8 @@ async fn the_persons_own_setting() {
     let on = a.submit(&page, "/account/security", &[]).await;
     assert_eq!(on.status, 200, "{}", on.body);
     assert!(on.body.contains("Saved."));
-    assert!(
-        store::factors::user_requires(&app.state.db, &anna)
-            .await
-            .expect("q")
-    );
-    assert_eq!(audit_count(&app, "second_factor.own_setting").await, 1);
+    assert!(own_setting(&app, &anna).await);
+    assert_eq!(app.audit_count("second_factor.own_setting").await, 1);
 
     // Off needs a session of two factors: this one has one.
     let off = a.submit(&on, "/account/security", &[]).await;
@@ -318,12 +264,8 @@ async fn the_persons_own_setting() {
     let page = b.get("/account/security").await;
     let off = b.submit(&page, "/account/security", &[]).await;
     assert_eq!(off.status, 200, "{}", off.body);
-    assert!(
-        !store::factors::user_requires(&app.state.db, &anna)
-            .await
-            .expect("q")
-    );
-    assert_eq!(audit_count(&app, "second_factor.own_setting").await, 2);
+    assert!(!own_setting(&app, &anna).await);
+    assert_eq!(app.audit_count("second_factor.own_setting").await, 2);
 }
 
 #[tokio::test]
@@ -351,11 +293,7 @@ async fn the_organisation_setting_through_the_admin_api() {
         .put(path, &json!({ "require_two_factors": "yes" }))
         .await;
     assert_eq!(bad.status, 400, "{}", bad.text);
-    assert!(
-        !store::factors::org_requires(&w.app.state.db, &w.org_a)
-            .await
-            .expect("q")
-    );
+    assert!(!club_a_requires(&w).await);
 
     let set = admin
         .put(path, &json!({ "require_two_factors": true }))
@@ -393,45 +331,28 @@ async fn the_organisation_setting_through_the_admin_api() {
 #[tokio::test]
 async fn a_login_key_is_a_first_factor_only_and_sms_does_not_count_twice() {
     let app = app().await;
-    let anna = app.create_user(ANNA).await;
-    verify_phone(&app, ANNA, ANNA_PHONE).await;
-    store::factors::set_user_requires(&app.state.db, &anna, true, app.state.now())
-        .await
-        .expect("own setting");
+    person_requiring_two(&app, ANNA, ANNA_PHONE).await;
 
     // An emailed code: no session, the second step; then email + SMS.
     let a = app.browser();
-    let sent = crate::login_keys::ask(&a, ANNA).await;
-    let mail = app
-        .mails_to(ANNA)
-        .await
-        .into_iter()
-        .rev()
-        .find(|m| m.text.contains("/l/"))
-        .expect("a login mail");
-    let code = crate::helpers::code_in(&mail.text).expect("a code");
-    let after = a.submit(&sent, "/login/code", &[("code", &code)]).await;
+    let sent = a.ask_key(ANNA).await;
+    let code = app.code_in_mail(ANNA, "/l/").await;
+    let after = a.type_code(&sent, "/login/code", &code).await;
     assert_eq!(after.status, 303, "{}", after.body);
     assert_eq!(after.location.as_deref(), Some("/login/second"));
     assert!(!sets_cookie(&after, SESSION_COOKIE));
     assert_eq!(session_count(&app, ANNA).await, 0);
     let done = sms_step(&app, &a, ANNA_PHONE).await;
     assert!(sets_cookie(&done, SESSION_COOKIE));
-    assert_eq!(
-        newest_session(&app, ANNA).await,
-        (
-            vec!["email".into(), "sms".into(), "mfa".into()],
-            ACR_2FA.into()
-        )
-    );
+    assert_two_factor_session(&app, ANNA, &["email", "sms", "mfa"]).await;
 
     // An SMS code as the first factor: SMS cannot be the second; no enrolment of another
     // phone either. The person is told to use the password.
     app.advance(app.state.config.sms.cooldown + 1);
     let b = app.browser();
-    let sent = crate::login_keys::ask(&b, ANNA_PHONE).await;
-    let code = last_code(&app, ANNA_PHONE).await;
-    let after = b.submit(&sent, "/login/code", &[("code", &code)]).await;
+    let sent = b.ask_key(ANNA_PHONE).await;
+    let code = app.sms_code(ANNA_PHONE).await;
+    let after = b.type_code(&sent, "/login/code", &code).await;
     assert_eq!(after.location.as_deref(), Some("/login/second"));
     assert!(!sets_cookie(&after, SESSION_COOKIE));
     let page = b.get("/login/second").await;
@@ -477,13 +398,13 @@ async fn the_operators_reset_removes_the_factor_ends_sessions_and_tells_the_pers
         .find(|m| m.subject.contains("andra faktorer"))
         .expect("a notice to the person");
     assert!(!notice.text.contains(BO_PHONE));
-    assert_eq!(audit_count(&app, "second_factor.reset").await, 1);
+    assert_eq!(app.audit_count("second_factor.reset").await, 1);
 
     // The next login asks for a new factor, as at first enrolment.
     let b = app.browser();
     password(&b, "/login", BO, PASSWORD).await;
     let page = b.get("/login/second").await;
-    assert!(page.has_form("/login/second/enrol"), "{}", page.body);
+    page.assert_form("/login/second/enrol");
     assert!(!page.has_form("/login/second/send"));
 }
 
@@ -507,35 +428,16 @@ async fn the_organisation_setting_in_the_admin_ui() {
         let seen = b.get(path).await;
         assert!(matches!(seen.status.as_u16(), 403 | 404), "{}", seen.status);
     }
-    assert!(
-        !store::factors::org_requires(&w.app.state.db, &w.org_a)
-            .await
-            .expect("q")
-    );
+    assert!(!club_a_requires(&w).await);
 
     let saved = admin.submit(&page, path, &[]).await;
     assert_eq!(saved.status, 200, "{}", saved.body);
     assert!(saved.body.contains("must sign in with two factors"));
-    assert!(
-        store::factors::org_requires(&w.app.state.db, &w.org_a)
-            .await
-            .expect("q")
-    );
+    assert!(club_a_requires(&w).await);
     // The rule applies to the admin too: their one-factor session is sent to log in again.
     let off = admin.submit(&saved, path, &[]).await;
-    assert_eq!(off.status, 303);
-    assert!(
-        off.location
-            .as_deref()
-            .is_some_and(|l| l.starts_with("/login")),
-        "{:?}",
-        off.location
-    );
-    assert!(
-        store::factors::org_requires(&w.app.state.db, &w.org_a)
-            .await
-            .expect("q")
-    );
+    off.redirect_starting("/login");
+    assert!(club_a_requires(&w).await);
 }
 
 #[tokio::test]
@@ -551,15 +453,7 @@ async fn the_admin_pages_need_a_two_factor_session_of_an_admin() {
     assert!(sets_cookie(&login, SESSION_COOKIE));
     app.add_member("ifk", BO, &["admin"]).await;
     let refused = a.get("/admin/orgs/ifk/members").await;
-    assert_eq!(refused.status, 303);
-    assert!(
-        refused
-            .location
-            .as_deref()
-            .is_some_and(|l| l.starts_with("/login?next=")),
-        "{:?}",
-        refused.location
-    );
+    refused.redirect_starting("/login?next=");
     // Both factors: in.
     let after = password(&a, "/login?next=/admin/orgs/ifk/members", BO, PASSWORD).await;
     assert_eq!(after.location.as_deref(), Some("/login/second"));

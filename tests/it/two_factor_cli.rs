@@ -1,22 +1,20 @@
 //! The two-factor commands, run as the real binary: `nyckel org set-two-factors` and the
 //! operator's recovery `nyckel user reset-factors` (audited; the verified number goes).
 
-use std::path::Path;
-
 use serde_json::Value;
 
-use crate::cli::nyckel;
+use crate::helpers::people::Scratch;
 
-fn json(dir: &Path, url: &str, args: &[&str]) -> Value {
+fn json(s: &Scratch, args: &[&str]) -> Value {
     let mut args = args.to_vec();
     args.push("--json");
-    let (ok, out, err) = nyckel(dir, url, &args, None);
+    let (ok, out, err) = s.run(&args);
     assert!(ok, "nyckel {args:?} failed: {err}");
     serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("no JSON ({e}): {out}"))
 }
 
-fn kinds_count(dir: &Path, url: &str, kind: &str) -> usize {
-    let log = json(dir, url, &["audit", "list", "--kind", kind]);
+fn kinds_count(s: &Scratch, kind: &str) -> usize {
+    let log = json(s, &["audit", "list", "--kind", kind]);
     log["items"]
         .as_array()
         .or_else(|| log.as_array())
@@ -25,13 +23,9 @@ fn kinds_count(dir: &Path, url: &str, kind: &str) -> usize {
 
 #[tokio::test]
 async fn organisation_setting_and_factor_reset_from_the_command_line() {
-    let tmp = tempfile::tempdir().expect("dir");
-    let dir = tmp.path();
-    let url_db = crate::helpers::db::prepare(dir).await;
-    let url = url_db.url.clone();
+    let s = Scratch::new().await;
     json(
-        dir,
-        &url,
+        &s,
         &[
             "user",
             "create",
@@ -42,58 +36,33 @@ async fn organisation_setting_and_factor_reset_from_the_command_line() {
             "--phone-verified",
         ],
     );
-    json(
-        dir,
-        &url,
-        &["org", "create", "--name", "IFK", "--slug", "ifk"],
-    );
+    json(&s, &["org", "create", "--name", "IFK", "--slug", "ifk"]);
 
-    let on = json(dir, &url, &["org", "set-two-factors", "--org", "ifk", "on"]);
+    let on = json(&s, &["org", "set-two-factors", "--org", "ifk", "on"]);
     assert_eq!(on["require_two_factors"], true);
-    let off = json(
-        dir,
-        &url,
-        &["org", "set-two-factors", "--org", "ifk", "off"],
-    );
+    let off = json(&s, &["org", "set-two-factors", "--org", "ifk", "off"]);
     assert_eq!(off["require_two_factors"], false);
-    assert_eq!(kinds_count(dir, &url, "admin.org_two_factors"), 2);
-    let (ok, _, err) = nyckel(
-        dir,
-        &url,
-        &["org", "set-two-factors", "--org", "ifk", "maybe"],
-        None,
-    );
+    assert_eq!(kinds_count(&s, "admin.org_two_factors"), 2);
+    let (ok, _, err) = s.run(&["org", "set-two-factors", "--org", "ifk", "maybe"]);
     assert!(!ok && err.contains("maybe"), "{err}");
-    let (ok, _, err) = nyckel(
-        dir,
-        &url,
-        &["org", "set-two-factors", "--org", "nope", "on"],
-        None,
-    );
+    let (ok, _, err) = s.run(&["org", "set-two-factors", "--org", "nope", "on"]);
     assert!(!ok, "{err}");
 
     let reset = json(
-        dir,
-        &url,
+        &s,
         &["user", "reset-factors", "--email", "anna@example.org"],
     );
     assert_eq!(reset["phone"], "+46•••••••67");
     assert_eq!(reset["sessions_ended"], 0);
     let again = json(
-        dir,
-        &url,
+        &s,
         &["user", "reset-factors", "--email", "anna@example.org"],
     );
     assert!(
         again["phone"].is_null(),
         "the verified number is gone: {again}"
     );
-    assert_eq!(kinds_count(dir, &url, "second_factor.reset"), 2);
-    let (ok, _, err) = nyckel(
-        dir,
-        &url,
-        &["user", "reset-factors", "--email", "nobody@example.org"],
-        None,
-    );
+    assert_eq!(kinds_count(&s, "second_factor.reset"), 2);
+    let (ok, _, err) = s.run(&["user", "reset-factors", "--email", "nobody@example.org"]);
     assert!(!ok && err.contains("no account"), "{err}");
 }

@@ -7,13 +7,12 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse};
 
 use crate::helpers::browser::Browser;
 use crate::helpers::two_factor::*;
 use crate::helpers::{PASSWORD, TestApp};
 use crate::passkeys::{
-    Authenticator, authenticator, log_in_with_password, origin, post_json, register,
+    Answer, authenticator, enrol, origin, post_csrf, post_json, register, sign_in,
 };
 
 const ANNA: &str = "anna@example.org";
@@ -21,21 +20,13 @@ const BO: &str = "bo@example.org";
 
 /// The CSRF token of the browser's second-step page, which must offer `form`.
 async fn step_csrf(b: &Browser, form: &str) -> String {
-    let page = b.get("/login/second").await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    page.form(form)
-        .unwrap_or_else(|| panic!("no {form} form: {}", page.body))["csrf"]
-        .clone()
+    b.open("/login/second").await.csrf(form)
 }
 
-/// Signs the options of a second-step passkey start with `auth`.
-fn signed(app: &TestApp, auth: &mut Authenticator, options: &Value) -> Value {
-    let options: RequestChallengeResponse =
-        serde_json::from_value(options.clone()).expect("request options");
-    let cred = auth
-        .do_authentication(origin(app), options)
-        .expect("the authenticator signs");
-    serde_json::to_value(cred).expect("JSON")
+/// The body finishing a ceremony: the step's `csrf`, the `started` challenge, `cred`.
+fn finishing(csrf: &str, started: &Answer, cred: &Value) -> Value {
+    let challenge_id = &started.json["challenge_id"];
+    json!({ "csrf": csrf, "challenge_id": challenge_id, "credential": cred })
 }
 
 async fn failures(app: &TestApp, method: &str) -> usize {
@@ -61,7 +52,7 @@ async fn a_passkey_is_the_second_factor_after_a_password() {
     app.add_member("ifk", ANNA, &["member"]).await;
     // Anna adds a passkey while IFK does not yet require two factors.
     let setup = app.browser();
-    log_in_with_password(&setup, ANNA).await;
+    setup.log_in(ANNA).await;
     let mut auth = authenticator();
     let reg = register(&setup, &mut auth, origin(&app), "Telefon").await;
     assert_eq!(reg.finish.status, 200, "{}", reg.finish.json);
@@ -70,66 +61,41 @@ async fn a_passkey_is_the_second_factor_after_a_password() {
     let client = app.web_client().await;
 
     // The password alone: the second step, offering the passkey (no enrolment).
-    let flow = Flow::start(&app, &client, &[]).await;
-    let b = app.browser();
-    let login = b.follow(b.get(&flow.url).await).await;
-    let req = login.form("/login").expect("the login form")["req"].clone();
-    let after = b
-        .submit(&login, "/login", &[("email", ANNA), ("password", PASSWORD)])
-        .await;
+    let (flow, b, req, after) = flow_with_password(&app, &client, ANNA).await;
     assert_eq!(after.location.as_deref(), Some("/login/second"));
     assert!(!sets_cookie(&after, SESSION_COOKIE));
     let page = b.get("/login/second").await;
-    assert!(
-        page.has_form("/login/second/passkey/start"),
-        "{}",
-        page.body
-    );
+    page.assert_form("/login/second/passkey/start");
     assert!(!page.has_form("/login/second/passkey/enrol/start"));
     assert!(!page.has_form("/login/second/enrol"));
     let csrf = step_csrf(&b, "/login/second/passkey/start").await;
 
     // Without the step's CSRF token: refused, nothing started.
-    let forged = post_json(&b, "/login/second/passkey/start", &json!({ "csrf": "x" })).await;
+    let forged = post_csrf(&b, "/login/second/passkey/start", "x").await;
     assert_eq!(forged.status, StatusCode::FORBIDDEN);
     // Another browser (no step cookie) with the token: the step is not theirs.
     let other = app.browser();
-    let stolen = post_json(
-        &other,
-        "/login/second/passkey/start",
-        &json!({ "csrf": csrf }),
-    )
-    .await;
+    let stolen = post_csrf(&other, "/login/second/passkey/start", &csrf).await;
     assert_eq!(stolen.status, StatusCode::BAD_REQUEST, "{}", stolen.json);
 
     // A ceremony with the wrong origin: refused, counted against the step, no session.
-    let start = post_json(&b, "/login/second/passkey/start", &json!({ "csrf": csrf })).await;
+    let start = post_csrf(&b, "/login/second/passkey/start", &csrf).await;
     assert_eq!(start.status, 200, "{}", start.json);
     let evil = app.issuer.replace("://localhost", "://evil.localhost");
     let evil = webauthn_rs::prelude::Url::parse(&evil).expect("URL");
-    let cred = {
-        let options: RequestChallengeResponse =
-            serde_json::from_value(start.json["options"].clone()).expect("options");
-        let cred = auth.do_authentication(evil, options).expect("signed");
-        serde_json::to_value(cred).expect("JSON")
-    };
-    let refused = post_json(
-        &b,
-        "/login/second/passkey/finish",
-        &json!({ "csrf": csrf, "challenge_id": start.json["challenge_id"], "credential": cred }),
-    )
-    .await;
+    let cred = sign_in(&mut auth, evil, &start, None);
+    let refused = finishing(&csrf, &start, &cred);
+    let refused = post_json(&b, "/login/second/passkey/finish", &refused).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.json);
     assert!(!refused.set_cookie);
     assert_eq!(failures(&app, "hwk").await, 1);
     assert_eq!(session_count(&app, ANNA).await, 1, "only the setup session");
 
     // The right ceremony: the session, and on to the app.
-    let start = post_json(&b, "/login/second/passkey/start", &json!({ "csrf": csrf })).await;
+    let start = post_csrf(&b, "/login/second/passkey/start", &csrf).await;
     assert_eq!(start.status, 200, "{}", start.json);
-    let cred = signed(&app, &mut auth, &start.json["options"]);
-    let body =
-        json!({ "csrf": csrf, "challenge_id": start.json["challenge_id"], "credential": cred });
+    let cred = sign_in(&mut auth, origin(&app), &start, None);
+    let body = finishing(&csrf, &start, &cred);
     let done = post_json(&b, "/login/second/passkey/finish", &body).await;
     assert_eq!(done.status, 200, "{}", done.json);
     assert!(done.set_cookie);
@@ -144,15 +110,7 @@ async fn a_passkey_is_the_second_factor_after_a_password() {
         )
         .await;
     let claims = flow.finish(&app, &at_client).await;
-    assert_eq!(claims["amr"], json!(["pwd", "hwk", "mfa"]));
-    assert_eq!(claims["acr"], ACR_2FA);
-    assert_eq!(
-        newest_session(&app, ANNA).await,
-        (
-            vec!["pwd".into(), "hwk".into(), "mfa".into()],
-            ACR_2FA.into()
-        )
-    );
+    assert_two_factors(&app, ANNA, &claims, &["pwd", "hwk", "mfa"]).await;
 
     // The same answer again: the step is used up.
     let again = post_json(&b, "/login/second/passkey/finish", &body).await;
@@ -177,35 +135,13 @@ async fn an_admin_without_a_second_factor_adds_a_passkey_in_the_step() {
     assert!(!page.has_form("/login/second/passkey/start"));
     let csrf = step_csrf(&b, "/login/second/passkey/enrol/start").await;
 
-    let start = post_json(
-        &b,
-        "/login/second/passkey/enrol/start",
-        &json!({ "csrf": csrf }),
-    )
-    .await;
-    assert_eq!(start.status, 200, "{}", start.json);
-    let options: CreationChallengeResponse =
-        serde_json::from_value(start.json["options"].clone()).expect("creation options");
     let mut auth = authenticator();
-    let cred = auth
-        .do_registration(origin(&app), options)
-        .expect("the authenticator registers");
-    let done = post_json(
-        &b,
-        "/login/second/passkey/enrol/finish",
-        &json!({ "csrf": csrf, "challenge_id": start.json["challenge_id"], "credential": cred, "name": "Nyckelring" }),
-    )
-    .await;
+    let base = "/login/second/passkey/enrol";
+    let (_, done) = enrol(&b, &mut auth, origin(&app), base, &csrf, "Nyckelring").await;
     assert_eq!(done.status, 200, "{}", done.json);
     assert_eq!(done.json["redirect"], json!("/"));
     assert!(b.get("/").await.body.contains(BO), "signed in");
-    assert_eq!(
-        newest_session(&app, BO).await,
-        (
-            vec!["pwd".into(), "hwk".into(), "mfa".into()],
-            ACR_2FA.into()
-        )
-    );
+    assert_two_factor_session(&app, BO, &["pwd", "hwk", "mfa"]).await;
     let stored = nyckel::store::passkeys::list_for_user(&app.state.db, &bo)
         .await
         .expect("query");
@@ -223,19 +159,10 @@ async fn an_admin_without_a_second_factor_adds_a_passkey_in_the_step() {
     let c = app.browser();
     password(&c, "/login", BO, PASSWORD).await;
     let page = c.get("/login/second").await;
-    assert!(
-        page.has_form("/login/second/passkey/start"),
-        "{}",
-        page.body
-    );
+    page.assert_form("/login/second/passkey/start");
     assert!(!page.has_form("/login/second/passkey/enrol/start"));
     let csrf = step_csrf(&c, "/login/second/passkey/start").await;
-    let refused = post_json(
-        &c,
-        "/login/second/passkey/enrol/start",
-        &json!({ "csrf": csrf }),
-    )
-    .await;
+    let refused = post_csrf(&c, "/login/second/passkey/enrol/start", &csrf).await;
     assert_eq!(refused.status, StatusCode::BAD_REQUEST, "{}", refused.json);
 
     // The operator's recovery removes the passkey.

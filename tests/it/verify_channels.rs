@@ -7,100 +7,51 @@
 
 use std::path::PathBuf;
 
-use nyckel::crypto::sha256_b64;
-use nyckel::store;
-
 use crate::helpers::browser::{Browser, Page};
+use crate::helpers::pages::{path_of, wrong_code};
 use crate::helpers::smtp::SmtpServer;
 use crate::helpers::{PASSWORD, TestApp, code_in};
-use crate::login_keys::ask;
-use crate::mail_outbox::Mail;
 
 const ANNA: &str = "anna@example.org";
 const NEW: &str = "ny.adress@example.org";
 const ANNA_PHONE: &str = "+46701234567";
 const NEW_PHONE: &str = "+46707654321";
-
-/// Logs `b` in with the password form; the login page may carry `next`.
-async fn log_in_at(b: &Browser, login_path: &str, email: &str) -> Page {
-    let page = b.get(login_path).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    b.submit(&page, "/login", &[("email", email), ("password", PASSWORD)])
-        .await
-}
-
-async fn log_in(b: &Browser, email: &str) {
-    let done = log_in_at(b, "/login", email).await;
-    assert_eq!(done.status, 303, "{}", done.body);
-}
-
-/// The session's CSRF token, read from the email page.
-async fn csrf(b: &Browser) -> String {
-    let page = b.get("/account/email").await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    page.form("/account/email").expect("the email form")["csrf"].clone()
-}
-
-fn path_of(link: &str) -> String {
-    url::Url::parse(link).expect("url").path().to_string()
-}
-
-async fn user(app: &TestApp, id: &str) -> store::users::User {
-    store::users::find(&app.state.db, id)
-        .await
-        .expect("query")
-        .expect("the account")
-}
-
-/// The newest confirmation mail to `to`.
-async fn confirmation(app: &TestApp, to: &str) -> Mail {
-    app.mails_to(to)
-        .await
-        .into_iter()
-        .rev()
-        .find(|m| m.text.contains("/verify/email/"))
-        .expect("a confirmation mail")
-}
+const LINK: &str = "/verify/email/";
+const EMAIL_CODE: &str = "/account/email/code";
+const PHONE_CODE: &str = "/account/phone/code";
 
 /// Asks for a change to `email` on the email page of `b`.
 async fn ask_email(b: &Browser, email: &str) -> Page {
-    let page = b.get("/account/email").await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    b.submit(&page, "/account/email", &[("email", email)]).await
+    b.fill("/account/email", &[("email", email)]).await
 }
 
 /// Asks for a change to `phone` on the phone page of `b`.
 async fn ask_phone(b: &Browser, phone: &str) -> Page {
-    let page = b.get("/account/phone").await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    b.submit(&page, "/account/phone", &[("phone", phone)]).await
+    b.fill("/account/phone", &[("phone", phone)]).await
 }
 
-async fn key_used(app: &TestApp, link: &str) -> Option<i64> {
-    let key = path_of(link)
-        .trim_start_matches("/verify/email/")
-        .to_string();
-    let (used,): (Option<i64>,) =
-        sqlx::query_as("select used_at from login_keys where key_hash = $1")
-            .bind(sha256_b64(&key))
-            .fetch_one(app.state.db.pool())
-            .await
-            .expect("the key row");
-    used
+/// The session's CSRF token, read from the email page.
+async fn csrf(b: &Browser) -> String {
+    b.csrf_on("/account/email").await
 }
 
-async fn audit_details(app: &TestApp, kind: &str) -> Vec<String> {
-    let rows: Vec<(String,)> =
-        sqlx::query_as("select detail from audit_events where kind = $1 order by at")
-            .bind(kind)
-            .fetch_all(app.state.db.pool())
-            .await
-            .expect("audit");
-    rows.into_iter().map(|(d,)| d).collect()
+/// An app with Anna (with the confirmed number `phone`, if any), signed in: the app, her
+/// id and her browser.
+async fn anna_signed_in(phone: Option<&str>) -> (TestApp, String, Browser) {
+    let app = TestApp::spawn().await;
+    let anna = match phone {
+        Some(phone) => app.create_user_with_phone(ANNA, phone).await,
+        None => app.create_user(ANNA).await,
+    };
+    let a = signed_in(&app, ANNA).await;
+    (app, anna, a)
 }
 
-async fn logged_in_as(b: &Browser, email: &str) -> bool {
-    b.get("/").await.body.contains(email)
+/// A signed-in browser of `email`.
+async fn signed_in(app: &TestApp, email: &str) -> Browser {
+    let b = app.browser();
+    b.log_in(email).await;
+    b
 }
 
 #[tokio::test]
@@ -110,10 +61,9 @@ async fn the_pages_need_a_fresh_login_and_come_back_after_it() {
     let a = app.browser();
     for path in ["/account/email", "/account/phone"] {
         let page = a.get(path).await;
-        assert_eq!(page.status, 303);
-        assert_eq!(page.location, Some(format!("/login?next={path}")));
+        page.assert_redirect(&format!("/login?next={path}"));
     }
-    log_in(&a, ANNA).await;
+    a.log_in(ANNA).await;
     let home = a.get("/").await;
     assert!(home.body.contains("href=\"/account/email\""));
     assert!(home.body.contains("href=\"/account/phone\""));
@@ -123,18 +73,13 @@ async fn the_pages_need_a_fresh_login_and_come_back_after_it() {
     app.advance(app.state.config.login.fresh_login + 1);
     for path in ["/account/email", "/account/phone"] {
         let page = a.get(path).await;
-        assert_eq!(page.status, 303, "{}", page.body);
-        assert_eq!(page.location, Some(format!("/login?next={path}")));
+        page.assert_redirect(&format!("/login?next={path}"));
     }
     // A stale session's form changes and sends nothing, even with its token.
     let stale = a
         .post("/account/email", &[("csrf", &token), ("email", NEW)])
         .await;
-    assert_eq!(stale.status, 303);
-    assert_eq!(
-        stale.location.as_deref(),
-        Some("/login?next=/account/email")
-    );
+    stale.assert_redirect("/login?next=/account/email");
     let stale = a
         .post("/account/phone", &[("csrf", &token), ("phone", NEW_PHONE)])
         .await;
@@ -151,29 +96,25 @@ async fn the_pages_need_a_fresh_login_and_come_back_after_it() {
     assert!(app.sms_to(NEW_PHONE).await.is_empty());
 
     // Logging in again leads back to the page.
-    let again = log_in_at(&a, "/login?next=/account/email", ANNA).await;
-    assert_eq!(again.status, 303, "{}", again.body);
-    assert_eq!(again.location.as_deref(), Some("/account/email"));
+    let again = a
+        .login_at("/login?next=/account/email", ANNA, PASSWORD)
+        .await;
+    again.assert_redirect("/account/email");
     let page = a.get("/account/email").await;
-    assert_eq!(page.status, 200);
-    assert!(page.body.contains(ANNA));
+    page.assert_says(200, ANNA);
 }
 
 #[tokio::test]
 async fn a_new_email_is_confirmed_by_a_link_only_in_the_session_that_asked() {
-    let app = TestApp::spawn().await;
-    let anna = app.create_user(ANNA).await;
+    let (app, anna, a) = anna_signed_in(None).await;
     app.create_user("bertil@example.org").await;
-    let a = app.browser();
-    log_in(&a, ANNA).await;
-    let sent = ask_email(&a, NEW).await;
-    assert_eq!(sent.status, 200, "{}", sent.body);
+    let sent = ask_email(&a, NEW).await.expect_status(200);
     assert!(sent.has_form("/account/email/code"));
     assert!(sent.body.contains(NEW));
 
-    let mail = confirmation(&app, NEW).await;
-    let link = mail.link("/verify/email/");
-    assert!(link.starts_with(&format!("{}/verify/email/", app.issuer)));
+    let mail = app.mail_with(NEW, LINK).await;
+    let link = mail.link(LINK);
+    assert!(link.starts_with(&app.url(LINK)));
     assert!(code_in(&mail.text).is_some(), "a code for typing instead");
     assert!(!mail.text.contains(PASSWORD) && !mail.html.contains(PASSWORD));
     assert!(
@@ -190,13 +131,10 @@ async fn a_new_email_is_confirmed_by_a_link_only_in_the_session_that_asked() {
         assert_eq!(res.status(), 403);
     }
     // Another person's browser, and another session of Anna's own: refused, not burnt.
-    let b = app.browser();
-    log_in(&b, "bertil@example.org").await;
-    let c = app.browser();
-    log_in(&c, ANNA).await;
+    let b = signed_in(&app, "bertil@example.org").await;
+    let c = signed_in(&app, ANNA).await;
     for other in [&b, &c] {
-        let seen = other.get(&path_of(&link)).await;
-        assert_eq!(seen.status, 403, "{}", seen.body);
+        let seen = other.get(&link).await.expect_status(403);
         assert!(!seen.has_form(&path_of(&link)));
         let token = csrf(other).await;
         let forged = other.post(&path_of(&link), &[("csrf", &token)]).await;
@@ -204,25 +142,17 @@ async fn a_new_email_is_confirmed_by_a_link_only_in_the_session_that_asked() {
     }
     // Anna's browser, twice: a confirmation page, nothing changed.
     for _ in 0..2 {
-        let page = a.get(&path_of(&link)).await;
-        assert_eq!(page.status, 200, "{}", page.body);
-        assert!(page.body.contains(NEW));
+        a.open(&link).await.assert_shows(NEW);
     }
-    assert_eq!(
-        key_used(&app, &link).await,
-        None,
-        "GET or HEAD used the key"
-    );
-    assert_eq!(user(&app, &anna).await.email, ANNA);
+    assert_eq!(app.key_used(&link).await, None, "GET or HEAD used the key");
+    assert_eq!(app.account_by_id(&anna).await.email, ANNA);
 
-    let page = a.get(&path_of(&link)).await;
+    let page = a.open(&link).await;
     let done = a.submit(&page, &path_of(&link), &[]).await;
-    assert_eq!(done.status, 303, "{}", done.body);
-    assert_eq!(done.location.as_deref(), Some("/account/changed/email"));
+    done.assert_redirect("/account/changed/email");
     let shown = a.follow(done).await;
-    assert_eq!(shown.status, 200);
-    assert!(shown.body.contains(NEW));
-    let changed = user(&app, &anna).await;
+    shown.assert_says(200, NEW);
+    let changed = app.account_by_id(&anna).await;
     assert_eq!(changed.email, NEW);
     assert_eq!(changed.email_verified, 1);
     assert_eq!(a.submit(&page, &path_of(&link), &[]).await.status, 410);
@@ -238,7 +168,7 @@ async fn a_new_email_is_confirmed_by_a_link_only_in_the_session_that_asked() {
         notices[0].text
     );
     assert!(!notices[0].text.contains(NEW) && !notices[0].text.contains("https://"));
-    let audit = audit_details(&app, "email.changed").await;
+    let audit = app.audit_details("email.changed").await;
     assert_eq!(audit.len(), 1);
     assert!(
         !audit[0].contains(NEW) && !audit[0].contains(ANNA),
@@ -247,103 +177,75 @@ async fn a_new_email_is_confirmed_by_a_link_only_in_the_session_that_asked() {
     );
 
     // The new address signs in with the password; the old one does not.
-    let fresh = app.browser();
-    log_in(&fresh, NEW).await;
-    assert!(logged_in_as(&fresh, NEW).await);
+    let fresh = signed_in(&app, NEW).await;
+    assert!(fresh.signed_in_as(NEW).await);
     let old = app.browser();
-    let refused = log_in_at(&old, "/login", ANNA).await;
-    assert_eq!(refused.status, 200);
-    assert!(refused.body.contains("not correct"), "{}", refused.body);
+    let refused = old.login_at("/login", ANNA, PASSWORD).await;
+    refused.assert_says(200, "not correct");
 }
 
 #[tokio::test]
 async fn the_typed_code_confirms_the_email_and_dies_after_the_allowed_wrong_guesses() {
-    let app = TestApp::spawn().await;
-    let anna = app.create_user(ANNA).await;
-    let a = app.browser();
-    log_in(&a, ANNA).await;
+    let (app, anna, a) = anna_signed_in(None).await;
     let sent = ask_email(&a, NEW).await;
-    let code = code_in(&confirmation(&app, NEW).await.text).expect("code");
+    let code = app.code_in_mail(NEW, LINK).await;
 
     // Anna's other session cannot use it (and does not use up its guesses).
-    let c = app.browser();
-    log_in(&c, ANNA).await;
+    let c = signed_in(&app, ANNA).await;
     let token = csrf(&c).await;
     let elsewhere = c
         .post("/account/email/code", &[("csrf", &token), ("code", &code)])
         .await;
-    assert_eq!(elsewhere.status, 400);
-    assert!(elsewhere.body.contains("The code is wrong"));
+    elsewhere.assert_says(400, "The code is wrong");
 
-    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let wrong = wrong_code(&code);
     for _ in 0..app.state.config.login.code_attempts {
-        let page = a
-            .submit(&sent, "/account/email/code", &[("code", wrong)])
-            .await;
-        assert_eq!(page.status, 400);
-        assert!(page.body.contains("The code is wrong"), "{}", page.body);
+        let page = a.type_code(&sent, EMAIL_CODE, wrong).await;
+        page.assert_says(400, "The code is wrong");
     }
-    let dead = a
-        .submit(&sent, "/account/email/code", &[("code", &code)])
-        .await;
+    let dead = a.type_code(&sent, EMAIL_CODE, &code).await;
     assert_eq!(dead.status, 400);
-    assert_eq!(user(&app, &anna).await.email, ANNA);
+    assert_eq!(app.account_by_id(&anna).await.email, ANNA);
 
     // A new request: a new code that works once.
     app.advance(61);
     let sent = ask_email(&a, NEW).await;
-    let new_code = code_in(&confirmation(&app, NEW).await.text).expect("code");
-    let ok = a
-        .submit(&sent, "/account/email/code", &[("code", &new_code)])
-        .await;
-    assert_eq!(ok.status, 303, "{}", ok.body);
-    assert_eq!(ok.location.as_deref(), Some("/account/changed/email"));
-    assert_eq!(user(&app, &anna).await.email, NEW);
-    let again = a
-        .submit(&sent, "/account/email/code", &[("code", &new_code)])
-        .await;
+    let new_code = app.code_in_mail(NEW, LINK).await;
+    let ok = a.type_code(&sent, EMAIL_CODE, &new_code).await;
+    ok.assert_redirect("/account/changed/email");
+    assert_eq!(app.account_by_id(&anna).await.email, NEW);
+    let again = a.type_code(&sent, EMAIL_CODE, &new_code).await;
     assert_eq!(again.status, 400);
 }
 
 #[tokio::test]
 async fn an_address_taken_meanwhile_changes_nothing() {
-    let app = TestApp::spawn().await;
-    let anna = app.create_user(ANNA).await;
+    let (app, anna, a) = anna_signed_in(None).await;
     app.create_user("bertil@example.org").await;
-    let a = app.browser();
-    log_in(&a, ANNA).await;
     // Asking for another account's address looks like any other address.
     let taken = ask_email(&a, "Bertil@example.org").await;
     assert_eq!(taken.status, 200);
     assert!(taken.has_form("/account/email/code"));
     app.advance(61);
     ask_email(&a, NEW).await;
-    let link = confirmation(&app, NEW).await.link("/verify/email/");
+    let link = app.link_in_mail(NEW, LINK).await;
     app.create_user(NEW).await;
-    let page = a.get(&path_of(&link)).await;
-    let done = a.submit(&page, &path_of(&link), &[]).await;
+    let done = a.use_link(&link).await;
     assert_eq!(done.status, 409, "{}", done.body);
     assert!(done.body.contains("another account"), "{}", done.body);
-    assert_eq!(user(&app, &anna).await.email, ANNA);
+    assert_eq!(app.account_by_id(&anna).await.email, ANNA);
     assert!(app.mails_to(ANNA).await.is_empty(), "no change notice");
 }
 
 #[tokio::test]
 async fn bad_input_gets_a_helpful_page_and_changes_nothing() {
-    let app = TestApp::spawn().await;
-    let anna = app.create_user(ANNA).await;
-    store::users::set_phone(&app.state.db, &anna, Some(ANNA_PHONE), true, 0)
-        .await
-        .expect("phone");
-    let a = app.browser();
-    log_in(&a, ANNA).await;
+    let (app, anna, a) = anna_signed_in(Some(ANNA_PHONE)).await;
     for (typed, says) in [
         ("not an address", "whole email address"),
         ("ANNA@example.org", "already your email address"),
     ] {
         let page = ask_email(&a, typed).await;
-        assert_eq!(page.status, 400, "{typed}");
-        assert!(page.body.contains(says), "{}", page.body);
+        page.assert_says(400, says);
         assert!(page.has_form("/account/email"));
     }
     for (typed, says) in [
@@ -356,18 +258,13 @@ async fn bad_input_gets_a_helpful_page_and_changes_nothing() {
         ),
     ] {
         let page = ask_phone(&a, typed).await;
-        assert_eq!(page.status, 400, "{typed}");
-        assert!(page.body.contains(says), "{}", page.body);
+        page.assert_says(400, says);
         assert!(page.has_form("/account/phone"));
     }
     assert!(app.sms_messages().await.is_empty());
     assert!(app.mails().await.is_empty());
-    let (keys,): (i64,) = sqlx::query_as("select count(*) from login_keys")
-        .fetch_one(app.state.db.pool())
-        .await
-        .expect("count");
-    assert_eq!(keys, 0);
-    assert_eq!(user(&app, &anna).await.email, ANNA);
+    assert_eq!(app.count("select count(*) from login_keys").await, 0);
+    assert_eq!(app.account_by_id(&anna).await.email, ANNA);
 }
 
 #[tokio::test]
@@ -375,14 +272,11 @@ async fn a_confirmed_number_gets_sms_login_codes_and_an_unconfirmed_one_never_do
     let app = TestApp::spawn().await;
     let anna = app.create_user(ANNA).await;
     // An unconfirmed number (as an administrator may type it): no login code.
-    store::users::set_phone(&app.state.db, &anna, Some(ANNA_PHONE), false, 0)
-        .await
-        .expect("phone");
-    ask(&app.browser(), "070-123 45 67").await;
+    app.set_phone(ANNA, ANNA_PHONE, false).await;
+    app.browser().ask_key("070-123 45 67").await;
     assert!(app.sms_to(ANNA_PHONE).await.is_empty());
 
-    let a = app.browser();
-    log_in(&a, ANNA).await;
+    let a = signed_in(&app, ANNA).await;
     let page = a.get("/account/phone").await;
     assert!(page.body.contains(ANNA_PHONE), "shown in full to its owner");
     assert!(page.body.contains("not confirmed"));
@@ -394,23 +288,20 @@ async fn a_confirmed_number_gets_sms_login_codes_and_an_unconfirmed_one_never_do
     let code = sms[0].code();
     assert!(!sms[0].body.contains("anna") && !sms[0].body.contains("Test Person"));
     assert_eq!(
-        user(&app, &anna).await.phone_verified,
+        app.account_by_id(&anna).await.phone_verified,
         0,
         "not before the code"
     );
 
     // While it is being confirmed, asking for a login code by it still sends nothing.
     app.advance(61);
-    ask(&app.browser(), "070-123 45 67").await;
+    app.browser().ask_key("070-123 45 67").await;
     assert_eq!(app.sms_to(ANNA_PHONE).await.len(), 1);
 
-    let ok = a
-        .submit(&sent, "/account/phone/code", &[("code", &code)])
-        .await;
-    assert_eq!(ok.status, 303, "{}", ok.body);
-    assert_eq!(ok.location.as_deref(), Some("/account/changed/phone"));
+    let ok = a.type_code(&sent, PHONE_CODE, &code).await;
+    ok.assert_redirect("/account/changed/phone");
     assert!(a.follow(ok).await.body.contains(ANNA_PHONE));
-    let u = user(&app, &anna).await;
+    let u = app.account_by_id(&anna).await;
     assert_eq!(u.phone.as_deref(), Some(ANNA_PHONE));
     assert_eq!(u.phone_verified, 1);
     let notice = app.mails_to(ANNA).await;
@@ -426,39 +317,30 @@ async fn a_confirmed_number_gets_sms_login_codes_and_an_unconfirmed_one_never_do
     // Now an SMS login code goes to it, and works.
     app.advance(61);
     let b = app.browser();
-    let asked = ask(&b, "070-123 45 67").await;
+    let asked = b.ask_key("070-123 45 67").await;
     let sms = app.sms_to(ANNA_PHONE).await;
     assert_eq!(sms.len(), 2);
-    let login = b
-        .submit(&asked, "/login/code", &[("code", &sms[1].code())])
-        .await;
+    let login = b.type_code(&asked, "/login/code", &sms[1].code()).await;
     assert_eq!(login.status, 303, "{}", login.body);
-    assert!(logged_in_as(&b, ANNA).await);
+    assert!(b.signed_in_as(ANNA).await);
 }
 
 #[tokio::test]
 async fn a_changed_number_tells_the_old_one_and_a_removed_number_is_told_by_mail() {
-    let app = TestApp::spawn().await;
-    let anna = app.create_user(ANNA).await;
-    store::users::set_phone(&app.state.db, &anna, Some(ANNA_PHONE), true, 0)
-        .await
-        .expect("phone");
-    let a = app.browser();
-    log_in(&a, ANNA).await;
+    let (app, anna, a) = anna_signed_in(Some(ANNA_PHONE)).await;
     let sent = ask_phone(&a, "+46 70 765 43 21").await;
     let code = app.sms_to(NEW_PHONE).await[0].code();
     // A wrong code first: 400, the form again.
-    let wrong = if code == "000000" { "111111" } else { "000000" };
-    let page = a
-        .submit(&sent, "/account/phone/code", &[("code", wrong)])
-        .await;
+    let wrong = wrong_code(&code);
+    let page = a.type_code(&sent, PHONE_CODE, wrong).await;
     assert_eq!(page.status, 400);
     assert!(page.has_form("/account/phone/code"));
-    let ok = a
-        .submit(&sent, "/account/phone/code", &[("code", &code)])
-        .await;
+    let ok = a.type_code(&sent, PHONE_CODE, &code).await;
     assert_eq!(ok.status, 303, "{}", ok.body);
-    assert_eq!(user(&app, &anna).await.verified_phone(), Some(NEW_PHONE));
+    assert_eq!(
+        app.account_by_id(&anna).await.verified_phone(),
+        Some(NEW_PHONE)
+    );
 
     let old = app.sms_to(ANNA_PHONE).await;
     assert_eq!(old.len(), 1, "the old number is told");
@@ -470,19 +352,15 @@ async fn a_changed_number_tells_the_old_one_and_a_removed_number_is_told_by_mail
     );
     // The old number no longer gets login codes.
     app.advance(61);
-    ask(&app.browser(), "070-123 45 67").await;
+    app.browser().ask_key("070-123 45 67").await;
     assert_eq!(app.sms_to(ANNA_PHONE).await.len(), 1);
 
     // Removing it: the account's address is told.
     let page = a.get("/account/phone").await;
     assert!(page.has_form("/account/phone/remove"));
     let removed = a.submit(&page, "/account/phone/remove", &[]).await;
-    assert_eq!(removed.status, 303, "{}", removed.body);
-    assert_eq!(
-        removed.location.as_deref(),
-        Some("/account/changed/phone-removed")
-    );
-    let u = user(&app, &anna).await;
+    removed.assert_redirect("/account/changed/phone-removed");
+    let u = app.account_by_id(&anna).await;
     assert_eq!((u.phone, u.phone_verified), (None, 0));
     let mails = app.mails_to(ANNA).await;
     assert!(
@@ -492,25 +370,18 @@ async fn a_changed_number_tells_the_old_one_and_a_removed_number_is_told_by_mail
         "{:?}",
         mails.iter().map(|m| &m.subject).collect::<Vec<_>>()
     );
-    assert_eq!(audit_details(&app, "phone.removed").await.len(), 1);
-    let changed = audit_details(&app, "phone.changed").await;
+    assert_eq!(app.audit_details("phone.removed").await.len(), 1);
+    let changed = app.audit_details("phone.changed").await;
     assert!(!changed[0].contains(NEW_PHONE) && !changed[0].contains(ANNA_PHONE));
 }
 
 #[tokio::test]
 async fn forms_without_the_sessions_csrf_token_are_refused() {
-    let app = TestApp::spawn().await;
-    let anna = app.create_user(ANNA).await;
-    store::users::set_phone(&app.state.db, &anna, Some(ANNA_PHONE), true, 0)
-        .await
-        .expect("phone");
-    let a = app.browser();
-    log_in(&a, ANNA).await;
+    let (app, anna, a) = anna_signed_in(Some(ANNA_PHONE)).await;
     ask_email(&a, NEW).await;
-    let link = confirmation(&app, NEW).await.link("/verify/email/");
-    let code = code_in(&confirmation(&app, NEW).await.text).expect("code");
-    let other = app.browser();
-    log_in(&other, "anna@example.org").await;
+    let link = app.link_in_mail(NEW, LINK).await;
+    let code = app.code_in_mail(NEW, LINK).await;
+    let other = signed_in(&app, "anna@example.org").await;
     let foreign = csrf(&other).await;
     let link_path = path_of(&link);
     for token in ["", "x", foreign.as_str()] {
@@ -528,15 +399,14 @@ async fn forms_without_the_sessions_csrf_token_are_refused() {
             assert_eq!(page.status, 403, "{path} with {token:?}");
         }
     }
-    let u = user(&app, &anna).await;
+    let u = app.account_by_id(&anna).await;
     assert_eq!(u.email, ANNA);
     assert_eq!(u.verified_phone(), Some(ANNA_PHONE));
-    assert_eq!(key_used(&app, &link).await, None);
+    assert_eq!(app.key_used(&link).await, None);
     assert!(app.mails_to("x@example.org").await.is_empty());
     assert!(app.sms_to(NEW_PHONE).await.is_empty());
     // The link still works from its own page.
-    let page = a.get(&path_of(&link)).await;
-    assert_eq!(a.submit(&page, &path_of(&link), &[]).await.status, 303);
+    assert_eq!(a.use_link(&link).await.status, 303);
 }
 
 #[tokio::test]
@@ -552,13 +422,8 @@ async fn the_confirmation_mail_reaches_a_relay_over_starttls_in_the_persons_lang
     .await;
     let anna = app.create_user(ANNA).await;
     // Anna chose Swedish; her browser asks for English pages.
-    sqlx::query("update users set locale = 'sv' where id = $1")
-        .bind(&anna)
-        .execute(app.state.db.writer())
-        .await
-        .expect("locale");
-    let a = app.browser();
-    log_in(&a, ANNA).await;
+    app.set_locale(ANNA, "sv").await;
+    let a = signed_in(&app, ANNA).await;
     let sent = ask_email(&a, NEW).await;
     assert!(
         sent.body.contains("Confirm your new address"),
@@ -581,10 +446,9 @@ async fn the_confirmation_mail_reaches_a_relay_over_starttls_in_the_persons_lang
     for part in [&mail.text, &mail.html] {
         assert!(!part.contains(PASSWORD));
     }
-    let link = mail.link("/verify/email/");
-    assert!(link.starts_with(&format!("{}/verify/email/", app.issuer)));
-    let page = a.get(&path_of(&link)).await;
-    let done = a.submit(&page, &path_of(&link), &[]).await;
+    let link = mail.link(LINK);
+    assert!(link.starts_with(&app.url(LINK)));
+    let done = a.use_link(&link).await;
     assert_eq!(done.status, 303, "{}", done.body);
-    assert_eq!(user(&app, &anna).await.email, NEW);
+    assert_eq!(app.account_by_id(&anna).await.email, NEW);
 }

@@ -1,19 +1,63 @@
-//! Helpers for the admin web UI tests: the session's CSRF token as a page shows it, fresh
-//! objects for a form to act on (so every request of the matrix has its own target), and
-//! reading the stored state.
+//! Helpers for the admin web UI tests: the session's CSRF token as a page shows it, a
+//! signed-in [`Admin`] whose forms carry it, fresh objects for a form to act on (so every
+//! request of the matrix has its own target), and reading the stored state.
+
+use std::ops::Deref;
 
 use nyckel::admin::clients::CreateClient;
 use nyckel::crypto::{random_id, secret_token, sha256_b64};
 
-use crate::helpers::admin::World;
+use crate::helpers::admin::{Person, World};
+use crate::helpers::browser::Page;
 use crate::helpers::{Browser, TestApp};
 
 /// The CSRF token of the browser's session, read from the sign-out form of the home page.
 pub async fn csrf_of(browser: &Browser) -> String {
-    let home = browser.get("/").await;
-    home.form("/logout")
-        .and_then(|f| f.get("csrf").cloned())
-        .unwrap_or_else(|| panic!("the home page has no sign-out form:\n{}", home.body))
+    browser.get("/").await.csrf("/logout")
+}
+
+/// A browser signed in to the admin pages, with its session's CSRF token for the forms.
+pub struct Admin {
+    pub browser: Browser,
+    pub csrf: String,
+}
+
+impl Deref for Admin {
+    type Target = Browser;
+
+    fn deref(&self) -> &Browser {
+        &self.browser
+    }
+}
+
+impl Admin {
+    /// `who`, signed in through the login form.
+    pub async fn sign_in(w: &World, who: &Person) -> Admin {
+        let browser = w.browser(who).await;
+        let csrf = csrf_of(&browser).await;
+        Admin { browser, csrf }
+    }
+
+    /// Posts an admin form to `path`: the session's token and `fields`.
+    pub async fn send(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        let mut form = vec![("csrf", self.csrf.as_str())];
+        form.extend_from_slice(fields);
+        self.browser.post(path, &form).await
+    }
+
+    /// Invites `email` with `roles` (one role, or none when empty) on `org`'s invitation page.
+    pub async fn invite(&self, org: &Org, email: &str, roles: &str) -> Page {
+        let mut fields = vec![("email", email)];
+        fields.extend((!roles.is_empty()).then_some(("roles", roles)));
+        self.send(&org.path("/invite"), &fields).await
+    }
+
+    /// Sets a member's roles on `org`'s role editor.
+    pub async fn set_roles(&self, org: &Org, member: &str, roles: &[&str]) -> Page {
+        let fields: Vec<(&str, &str)> = roles.iter().map(|r| ("roles", *r)).collect();
+        let path = org.path(&format!("/members/{member}/roles"));
+        self.send(&path, &fields).await
+    }
 }
 
 /// An organisation of the world: id and slug.
@@ -52,20 +96,9 @@ pub fn unique() -> String {
 /// A new account without a password (no hashing), member of `org` with role `member`.
 pub async fn fresh_member(app: &TestApp, org: &Org) -> String {
     let email = format!("m{}@example.org", unique());
-    let id = nyckel::admin::users::create(
-        &app.state.db,
-        &app.state.hasher,
-        &nyckel::auth::policy::PasswordPolicy::from_config(&app.state.config.password),
-        nyckel::admin::users::CreateUser {
-            email: email.clone(),
-            name: Some("Fresh Member".into()),
-            phone: None,
-            password: None,
-        },
-        app.state.now(),
-    )
-    .await
-    .expect("user created");
+    let id = app
+        .create_user_without_password(&email, Some("Fresh Member"))
+        .await;
     app.add_member(&org.slug, &email, &["member"]).await;
     id
 }

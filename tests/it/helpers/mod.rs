@@ -13,6 +13,8 @@ pub mod login;
 pub mod nodes;
 pub mod openapi_check;
 pub mod ops;
+pub mod pages;
+pub mod people;
 pub mod process;
 pub mod prop;
 pub mod release;

@@ -5,8 +5,7 @@
 //! 401), and records every request it gets.
 //!
 //! ```ignore
-//! let gw = FakeGateway::start().await;
-//! let app = TestApp::spawn_with(|c| gw.configure(Kind::Twilio, c)).await;
+//! let (gw, app) = app_with_gateway(Kind::Twilio, |c| c.sms.global_daily = 2).await;
 //! // ... something queues an SMS ...
 //! nyckel::mail::deliver_due(&app.state).await.expect("pass");
 //! let code = gw.last_text().expect("an SMS arrived");
@@ -26,6 +25,37 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
 use nyckel::config::Config;
+
+use crate::helpers::TestApp;
+
+/// A fake gateway speaking `kind`'s API and an app sending its SMS through it, with the
+/// configuration adjusted by `edit` after [`FakeGateway::configure`].
+pub async fn app_with_gateway(
+    kind: Kind,
+    edit: impl FnOnce(&mut Config),
+) -> (FakeGateway, TestApp) {
+    let gw = FakeGateway::start().await;
+    let app = TestApp::spawn_with(|c| {
+        gw.configure(kind, c);
+        edit(c);
+    })
+    .await;
+    (gw, app)
+}
+
+/// One behaviour checked against several gateways: a `#[tokio::test]` per `name => kind`,
+/// each running `check(kind)`.
+macro_rules! test_per_gateway {
+    ($check:ident: $($name:ident => $kind:expr),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                $check($kind).await;
+            }
+        )+
+    };
+}
+pub(crate) use test_per_gateway;
 
 /// The Account SID the fake Twilio accepts.
 pub const TWILIO_ACCOUNT: &str = "AC5f0c6b1d2e3f40718293a4b5c6d7e8f9";
@@ -50,6 +80,15 @@ impl Kind {
     pub fn gateway(self) -> &'static str {
         match self {
             Kind::Twilio => "twilio",
+            Kind::Elks => "46elks",
+            Kind::Webhook => "webhook",
+        }
+    }
+
+    /// How Nyckel names this gateway in its log and its errors ("Twilio at 127.0.0.1:…").
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::Twilio => "Twilio",
             Kind::Elks => "46elks",
             Kind::Webhook => "webhook",
         }

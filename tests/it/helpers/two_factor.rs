@@ -25,20 +25,24 @@ pub async fn app() -> TestApp {
     TestApp::spawn().await
 }
 
+/// The id of the account `email`.
 pub async fn user_id(app: &TestApp, email: &str) -> String {
-    store::users::find_by_email(&app.state.db, email)
-        .await
-        .expect("query")
-        .expect("user")
-        .id
+    app.account(email).await.id
 }
 
 /// Gives `email` a verified phone number.
 pub async fn verify_phone(app: &TestApp, email: &str, phone: &str) {
-    let id = user_id(app, email).await;
-    store::users::set_phone(&app.state.db, &id, Some(phone), true, app.state.now())
+    app.verify_phone(email, phone).await;
+}
+
+/// Creates `email` with the verified number `phone` and their own setting "two factors"
+/// on; returns the account's id.
+pub async fn person_requiring_two(app: &TestApp, email: &str, phone: &str) -> String {
+    let id = app.create_user_with_phone(email, phone).await;
+    store::factors::set_user_requires(&app.state.db, &id, true, app.state.now())
         .await
-        .expect("phone set");
+        .expect("own setting");
+    id
 }
 
 /// Makes `org` require two factors of its members.
@@ -61,31 +65,20 @@ pub fn sets_cookie(page: &Page, name: &str) -> bool {
 
 /// Logs in on the plain login form (optionally at `path`, e.g. with `next`).
 pub async fn password(b: &Browser, path: &str, email: &str, password: &str) -> Page {
-    let page = b.get(path).await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    b.submit(&page, "/login", &[("email", email), ("password", password)])
-        .await
+    b.login_at(path, email, password).await
 }
 
 /// On the second-step page: sends the SMS code and types what arrived at `phone`.
 pub async fn sms_step(app: &TestApp, b: &Browser, phone: &str) -> Page {
-    let page = b.get("/login/second").await;
-    assert_eq!(page.status, 200, "{}", page.body);
-    let sent = b.submit(&page, "/login/second/send", &[]).await;
-    assert_eq!(sent.status, 200, "{}", sent.body);
-    let code = last_code(app, phone).await;
-    b.submit(&sent, "/login/second/code", &[("code", &code)])
-        .await
+    let sent = b.fill_at("/login/second", "/login/second/send", &[]).await;
+    let sent = sent.expect_status(200);
+    let code = app.sms_code(phone).await;
+    b.type_code(&sent, "/login/second/code", &code).await
 }
 
 /// The code of the newest SMS with a code to `phone`.
 pub async fn last_code(app: &TestApp, phone: &str) -> String {
-    app.sms_to(phone)
-        .await
-        .iter()
-        .rev()
-        .find_map(|m| crate::helpers::code_in(&m.body))
-        .expect("an SMS with a code")
+    app.sms_code(phone).await
 }
 
 /// The person's newest session's `(amr, acr)`.
@@ -101,14 +94,23 @@ pub async fn newest_session(app: &TestApp, email: &str) -> (Vec<String>, String)
     (serde_json::from_str(&amr).expect("amr"), acr)
 }
 
+/// Asserts the person's newest session: `amr` and the two-factor `acr`.
+pub async fn assert_two_factor_session(app: &TestApp, email: &str, amr: &[&str]) {
+    let amr = amr.iter().map(|m| m.to_string()).collect();
+    assert_eq!(newest_session(app, email).await, (amr, ACR_2FA.to_string()));
+}
+
+/// Asserts a login of two factors: the ID token's `claims` and `email`'s newest session
+/// both say `amr` and the two-factor `acr`.
+pub async fn assert_two_factors(app: &TestApp, email: &str, claims: &Value, amr: &[&str]) {
+    assert_eq!(claims["amr"], serde_json::json!(amr));
+    assert_eq!(claims["acr"], ACR_2FA);
+    assert_two_factor_session(app, email, amr).await;
+}
+
+/// How many sessions `email` has.
 pub async fn session_count(app: &TestApp, email: &str) -> i64 {
-    let id = user_id(app, email).await;
-    let (n,): (i64,) = sqlx::query_as("select count(*) from sessions where user_id = $1")
-        .bind(&id)
-        .fetch_one(app.state.db.pool())
-        .await
-        .expect("count");
-    n
+    app.sessions_of(&user_id(app, email).await).await
 }
 
 /// A code flow as a relying party: start it with `extra` parameters, let `drive` act as the
@@ -175,6 +177,21 @@ impl Flow {
             .expect("the ID token verifies");
         payload(&id_token.to_string())
     }
+}
+
+/// A code flow of `client` started in a new browser, and `email`'s password typed on the
+/// login page it leads to: the flow, the browser, the pending request's id and the answer.
+pub async fn flow_with_password(
+    app: &TestApp,
+    client: &(String, String),
+    email: &str,
+) -> (Flow, Browser, String, Page) {
+    let flow = Flow::start(app, client, &[]).await;
+    let b = app.browser();
+    let login = b.follow(b.get(&flow.url).await).await;
+    let req = login.form("/login").expect("the login form")["req"].clone();
+    let after = b.submit_login(&login, email, PASSWORD).await;
+    (flow, b, req, after)
 }
 
 /// Follows the browser from `page` through login (password), the second step (SMS to

@@ -44,6 +44,7 @@ use crate::http::login::{Context, posted_context, user_agent};
 use crate::http::page::render_status;
 use crate::http::page_form::PageForm;
 use crate::http::password_change;
+use crate::http::password_form::Early;
 use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
 use crate::oidc::pending::BINDING_COOKIE;
@@ -347,15 +348,15 @@ fn fresh_session(
     session: Option<Session>,
     csrf: &str,
     t: Texts,
-) -> Result<Session, Response> {
+) -> Result<Session, Early> {
     let Some(session) = session else {
-        return Err(json_login_again());
+        return Err(json_login_again().into());
     };
     if !csrf::session_ok(&session, csrf) {
-        return Err(json_error(StatusCode::FORBIDDEN, t, "error.csrf"));
+        return Err(json_error(StatusCode::FORBIDDEN, t, "error.csrf").into());
     }
     if channels::fresh(state, &session).is_none() {
-        return Err(json_login_again());
+        return Err(json_login_again().into());
     }
     Ok(session)
 }
@@ -368,7 +369,7 @@ async fn post_register_start(
     JsonBody(body): JsonBody<RegisterStart>,
 ) -> Result<Response, Response> {
     let t = texts_for(&headers, None);
-    let session = fresh_session(&state, session, &body.csrf, t)?;
+    let session = fresh_session(&state, session, &body.csrf, t).map_err(Early::into_response)?;
     let binding = session_binding(&session);
     Ok(challenge(
         passkeys::start_registration(&state, &session.user_id, &binding).await,
@@ -385,7 +386,8 @@ async fn post_register_finish(
     JsonBody(body): JsonBody<Finish>,
 ) -> Result<Response, Response> {
     let t = texts_for(&headers, None);
-    let session = fresh_session(&state, session, &body.login.csrf, t)?;
+    let session =
+        fresh_session(&state, session, &body.login.csrf, t).map_err(Early::into_response)?;
     let name = if body.name.trim().is_empty() {
         t.t("passkeys.default_name").to_string()
     } else {

@@ -10,7 +10,8 @@ use serde_json::{Value, json};
 
 use crate::helpers::REDIRECT_URI;
 use crate::helpers::admin::{Person, World};
-use crate::helpers::authorize::{TestBrowser, auth_url, client_redirect};
+use crate::helpers::authorize::{auth_url, client_redirect};
+use crate::helpers::browser::Browser;
 use crate::helpers::token::{
     Answer, Auth, CodeSpec, confidential_client, decode, issue_code, redeem, refresh, token,
     userinfo, verify_with_jwks,
@@ -270,7 +271,7 @@ async fn authorize_drops_the_admin_scope_for_clients_not_registered_for_it() {
     };
     let (plain, plain_secret) = app.create_client(make("Plain app", false)).await;
     let (console, console_secret) = app.create_client(make("Console", true)).await;
-    let (b, _) = TestBrowser::signed_in(app, &w.admin_a.id).await;
+    let (b, _) = Browser::signed_in(app, &w.admin_a.id).await;
 
     let mut granted = Vec::new();
     for (id, secret) in [(&plain, plain_secret), (&console, console_secret)] {

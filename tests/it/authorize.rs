@@ -4,10 +4,9 @@
 use nyckel::admin::clients::CreateClient;
 
 use crate::helpers::authorize::{
-    CHALLENGE, TestBrowser, auth_url, client_redirect, count, grant_of_code, login_redirect,
-    third_party_client,
+    CHALLENGE, auth_url, client_redirect, count, grant_of_code, login_redirect, third_party_client,
 };
-use crate::helpers::browser::query;
+use crate::helpers::browser::{Browser, query};
 use crate::helpers::{REDIRECT_URI, TestApp};
 
 const UNKNOWN_CLIENT: &str = "is not registered with this sign-in service";
@@ -247,7 +246,7 @@ async fn prompt_none_without_a_session_is_login_required_and_creates_nothing() {
 async fn without_a_session_the_browser_goes_to_login_with_a_bound_pending_request() {
     let app = TestApp::spawn().await;
     let (client_id, _) = app.web_client().await;
-    let b = TestBrowser::new(&app);
+    let b = Browser::new(&app);
     let page = b.get(&auth_url(&app, &client_id, &[])).await;
     let req = login_redirect(&page);
     let cookie = page
@@ -285,7 +284,7 @@ async fn a_signed_in_person_gets_a_code_stored_only_as_a_hash() {
     let app = TestApp::spawn().await;
     let (client_id, _) = app.web_client().await;
     let user = app.create_user("bo@example.org").await;
-    let (b, session) = TestBrowser::signed_in(&app, &user).await;
+    let (b, session) = Browser::signed_in(&app, &user).await;
     let url = auth_url(
         &app,
         &client_id,
@@ -344,7 +343,7 @@ async fn post_to_authorize_works_like_get_and_keeps_an_existing_query() {
         })
         .await;
     let user = app.create_user("cilla@example.org").await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (b, _) = Browser::signed_in(&app, &user).await;
     let page = b
         .post(
             "/authorize",
@@ -376,7 +375,7 @@ async fn prompt_login_and_max_age_send_a_signed_in_person_to_login() {
     let app = TestApp::spawn().await;
     let (client_id, _) = app.web_client().await;
     let user = app.create_user("dan@example.org").await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (b, _) = Browser::signed_in(&app, &user).await;
     app.advance(5);
 
     for extra in [
@@ -425,7 +424,7 @@ async fn consent_is_asked_denied_allowed_remembered_and_asked_again_on_prompt_co
     let app = TestApp::spawn().await;
     let client_id = third_party_client(&app).await;
     let user = app.create_user("eva@example.org").await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (b, _) = Browser::signed_in(&app, &user).await;
     let url = auth_url(&app, &client_id, &[("scope", "openid email orgs")]);
 
     // The consent page, with the client's name and what each scope means.
@@ -519,7 +518,7 @@ async fn first_party_clients_skip_consent_unless_prompt_consent() {
     let app = TestApp::spawn().await;
     let (client_id, _) = app.web_client().await;
     let user = app.create_user("fia@example.org").await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (b, _) = Browser::signed_in(&app, &user).await;
     client_redirect(&b.get(&auth_url(&app, &client_id, &[])).await)
         .get("code")
         .expect("no consent for first-party");
@@ -534,7 +533,7 @@ async fn consent_post_without_the_csrf_token_is_refused_and_changes_nothing() {
     let app = TestApp::spawn().await;
     let client_id = third_party_client(&app).await;
     let user = app.create_user("gun@example.org").await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (b, _) = Browser::signed_in(&app, &user).await;
     let page = b.get(&auth_url(&app, &client_id, &[])).await;
     let form = page.form("/consent").expect("consent form");
     let req = form["req"].clone();
@@ -568,8 +567,8 @@ async fn a_pending_request_cannot_be_continued_in_another_browser() {
     let app = TestApp::spawn().await;
     let client_id = third_party_client(&app).await;
     let user = app.create_user("hans@example.org").await;
-    let (a, _) = TestBrowser::signed_in(&app, &user).await;
-    let (other, _) = TestBrowser::signed_in(&app, &user).await;
+    let (a, _) = Browser::signed_in(&app, &user).await;
+    let (other, _) = Browser::signed_in(&app, &user).await;
     let page = a.get(&auth_url(&app, &client_id, &[])).await;
     let form = page.form("/consent").expect("consent form");
 
@@ -612,7 +611,7 @@ async fn a_restricted_client_refuses_non_members_with_a_clear_page() {
         .expect("query")
         .expect("user")
         .id;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (b, _) = Browser::signed_in(&app, &user).await;
 
     let page = b.get(&auth_url(&app, &client_id, &[])).await;
     assert_eq!(page.status, 403);
@@ -661,7 +660,7 @@ async fn a_member_of_two_organisations_picks_one_or_names_it() {
     let user = app.create_user("jon@example.org").await;
     app.add_member(&a, "jon@example.org", &["member"]).await;
     app.add_member(&b_org, "jon@example.org", &["coach"]).await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (b, _) = Browser::signed_in(&app, &user).await;
 
     // The picker.
     let page = b.get(&auth_url(&app, &client_id, &[])).await;
@@ -741,7 +740,7 @@ async fn the_organisation_picked_carries_over_to_the_consent_page() {
     let user = app.create_user("kim@example.org").await;
     app.add_member(&a, "kim@example.org", &["member"]).await;
     app.add_member(&b_org, "kim@example.org", &["member"]).await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (b, _) = Browser::signed_in(&app, &user).await;
     let page = b.get(&auth_url(&app, &client_id, &[])).await;
     let consent = b.submit(&page, "/select-org", &[("org", &a)]).await;
     assert!(consent.has_form("/consent"), "{}", consent.body);
@@ -764,7 +763,7 @@ async fn ui_locales_chooses_the_language_of_pages() {
     let app = TestApp::spawn().await;
     let client_id = third_party_client(&app).await;
     let user = app.create_user("lisa@example.org").await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (b, _) = Browser::signed_in(&app, &user).await;
     let page = b
         .get(&auth_url(&app, &client_id, &[("ui_locales", "sv")]))
         .await;
@@ -778,7 +777,7 @@ async fn head_requests_change_nothing() {
     let app = TestApp::spawn().await;
     let (client_id, _) = app.web_client().await;
     let user = app.create_user("head@example.org").await;
-    let (b, _session) = TestBrowser::signed_in(&app, &user).await;
+    let (b, _session) = Browser::signed_in(&app, &user).await;
     let url = auth_url(
         &app,
         &client_id,

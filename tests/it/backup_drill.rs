@@ -18,10 +18,7 @@ async fn login(
     email: &str,
 ) -> serde_json::Value {
     let base = format!("https://localhost:{}", node.addr.port());
-    let browser = Browser {
-        client: browser::client(node.addr, true),
-        issuer: base.clone(),
-    };
+    let browser = Browser::at(node.addr, &base);
     let pkce = Pkce::new();
     let page = browser
         .authorize_and_login(

@@ -60,10 +60,7 @@ async fn canary_password_and_client_secret_appear_nowhere_but_as_hashes() {
 
     let server = ServerProcess::spawn(d, &url, "127.0.0.1:0", "https://localhost:8443", &[]);
     let base = format!("https://localhost:{}", server.addr.port());
-    let browser = Browser {
-        client: browser::client(server.addr, true),
-        issuer: base.clone(),
-    };
+    let browser = Browser::at(server.addr, &base);
     let mut responses = String::new();
 
     // A bad login, then a good one.

@@ -11,7 +11,7 @@ use serde_json::{Map, Value};
 use sqlx::Row;
 
 use crate::flows::{Pkce, authorize_url, post_token};
-use crate::helpers::browser::{self, Browser, Page, query};
+use crate::helpers::browser::{Browser, Page, query};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
 
 const EBBA: &str = "ebba.gdpr@example.org";
@@ -95,11 +95,8 @@ async fn person(
     for (org, roles) in orgs {
         app.add_member(org, email, roles).await;
     }
-    let (client, jar) = browser::client_with_jar(app.addr);
-    let b = Browser {
-        client,
-        issuer: app.issuer.clone(),
-    };
+    let b = Browser::new(app);
+    let jar = b.jar.clone();
     let mut secrets = Vec::new();
     // A second session, from another browser, and a wrong password (audit events).
     let other = app.browser();
@@ -668,15 +665,8 @@ async fn deletion_leaves_nothing_that_identifies_the_person_but_the_tombstone() 
         .expect("userinfo");
     assert_eq!(info.status(), 401);
     // The old session cookie is a logged-out browser.
-    let (client, jar) = browser::client_with_jar(app.addr);
-    jar.add_cookie_str(
-        &format!("__Host-nyckel_session={old_cookie}; Path=/; Secure"),
-        &url::Url::parse(&app.issuer).expect("url"),
-    );
-    let stale = Browser {
-        client,
-        issuer: app.issuer.clone(),
-    };
+    let stale = Browser::new(app);
+    stale.add_cookie("__Host-nyckel_session", &old_cookie);
     let home = stale.get("/").await;
     assert!(!home.body.contains(EBBA), "{}", home.body);
     let data = stale.get("/account/data").await;

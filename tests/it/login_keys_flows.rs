@@ -6,7 +6,7 @@
 use nyckel::store;
 
 use crate::flows::authorize_url;
-use crate::helpers::browser::{self, Browser, Page, query};
+use crate::helpers::browser::{Browser, Page, query};
 use crate::helpers::process::ServerProcess;
 use crate::helpers::token::{Auth, decode, redeem};
 use crate::helpers::{TestApp, code_in, db};
@@ -158,10 +158,7 @@ async fn login_keys_and_codes_never_appear_in_the_server_log() {
         None,
     );
     assert!(ok, "{err}");
-    let b = Browser {
-        client: browser::client(server.addr, true),
-        issuer: base.clone(),
-    };
+    let b = Browser::at(server.addr, &base);
     let login = b.get("/login").await;
     let sent = b
         .submit(&login, "/login/key", &[("identifier", ANNA)])

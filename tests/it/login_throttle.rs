@@ -5,7 +5,9 @@ use nyckel::auth::throttle::{account_key, ip_key};
 use nyckel::http::cookies::SESSION_COOKIE;
 use nyckel::store::throttle::{self, Counter};
 
-use crate::helpers::login::{Browser, Resp, audit, session_count};
+use crate::helpers::authorize::count;
+use crate::helpers::browser::{Browser, Page};
+use crate::helpers::login::audit;
 use crate::helpers::{PASSWORD, TestApp};
 
 const WRONG: &str = "fel lösenord vid bryggan 9";
@@ -19,7 +21,7 @@ fn localhost_key() -> String {
     ip_key("127.0.0.1".parse().expect("ip"))
 }
 
-fn assert_throttled(res: &Resp) {
+fn assert_throttled(res: &Page) {
     assert_eq!(res.status, 429, "{}", res.body);
     assert!(res.body.contains(THROTTLED), "{}", res.body);
     assert!(res.set_cookie(SESSION_COOKIE).is_none());
@@ -46,7 +48,7 @@ async fn five_failures_delay_the_next_attempt_even_with_the_right_password() {
         res.body.contains("value=\"anna@example.org\""),
         "the email is kept"
     );
-    assert_eq!(session_count(&app).await, 0);
+    assert_eq!(count(&app, "sessions").await, 0);
     // The throttled attempt was not counted and not checked.
     assert_eq!(
         counter(&app, &account_key("anna@example.org"))
@@ -199,7 +201,7 @@ async fn a_burst_of_concurrent_attempts_cannot_pass_the_hard_stop() {
     }
     app.advance(61);
     let browser = Browser::new(&app);
-    let csrf = browser.get("/login", "en").await.login_form()["csrf"].clone();
+    let csrf = browser.get("/login").await.login_form()["csrf"].clone();
 
     // One attempt short of the hard stop, 20 guesses arrive at once.
     let mut tasks = tokio::task::JoinSet::new();

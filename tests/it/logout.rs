@@ -1,10 +1,10 @@
 //! RP-Initiated Logout and the home page: a valid `id_token_hint` for the current session
 //! logs out at once; anything else asks first; only registered redirect URIs are followed.
 
-use crate::helpers::authorize::{
-    TestBrowser, auth_url, client_redirect, count, grant_of_code, id_token,
-};
-use crate::helpers::browser::Page;
+use nyckel::http::cookies::SESSION_COOKIE;
+
+use crate::helpers::authorize::{auth_url, client_redirect, count, grant_of_code, id_token};
+use crate::helpers::browser::{Browser, Page};
 use crate::helpers::{POST_LOGOUT_URI, TestApp};
 
 fn logout_url(params: &[(&str, &str)]) -> String {
@@ -13,7 +13,7 @@ fn logout_url(params: &[(&str, &str)]) -> String {
     format!("/logout?{}", url.query().unwrap_or(""))
 }
 
-async fn signed_in_home(b: &TestBrowser) -> Page {
+async fn signed_in_home(b: &Browser) -> Page {
     let page = b.get("/").await;
     assert_eq!(page.status, 200);
     page
@@ -28,7 +28,7 @@ async fn a_valid_hint_logs_out_at_once_and_redirects_with_state() {
     let app = TestApp::spawn().await;
     let (client_id, _) = app.web_client().await;
     let user = app.create_user("anna@example.org").await;
-    let b = TestBrowser::new(&app);
+    let b = Browser::new(&app);
     let (session, cookie) = b.insert_session_with_cookie(&app, &user).await;
     let q = client_redirect(&b.get(&auth_url(&app, &client_id, &[])).await);
     let grant = grant_of_code(&app, &q["code"]).await;
@@ -65,12 +65,8 @@ async fn a_valid_hint_logs_out_at_once_and_redirects_with_state() {
     );
 
     // The session ended on the server: a browser that kept the old cookie is logged out too.
-    let stale = TestBrowser::new(&app);
-    let url = app.issuer.parse().expect("url");
-    stale.jar.add_cookie_str(
-        &format!("__Host-nyckel_session={cookie}; Path=/; Secure"),
-        &url,
-    );
+    let stale = Browser::new(&app);
+    stale.add_cookie(SESSION_COOKIE, &cookie);
     let q = client_redirect(
         &stale
             .get(&auth_url(&app, &client_id, &[("prompt", "none")]))
@@ -84,7 +80,7 @@ async fn after_logout_prompt_none_gives_login_required() {
     let app = TestApp::spawn().await;
     let (client_id, _) = app.web_client().await;
     let user = app.create_user("bo@example.org").await;
-    let (b, session) = TestBrowser::signed_in(&app, &user).await;
+    let (b, session) = Browser::signed_in(&app, &user).await;
     let hint = id_token(&app, &client_id, &user, &session.sid, 3600);
     let page = b.get(&logout_url(&[("id_token_hint", &hint)])).await;
     assert_eq!(page.status, 200);
@@ -102,7 +98,7 @@ async fn an_unregistered_post_logout_redirect_uri_is_an_error_page() {
     let app = TestApp::spawn().await;
     let (client_id, _) = app.web_client().await;
     let user = app.create_user("cilla@example.org").await;
-    let (b, session) = TestBrowser::signed_in(&app, &user).await;
+    let (b, session) = Browser::signed_in(&app, &user).await;
     let hint = id_token(&app, &client_id, &user, &session.sid, 3600);
     for bad in [
         "https://evil.example/",
@@ -153,7 +149,7 @@ async fn a_bad_hint_is_an_error_page_and_nothing_ends() {
         })
         .await;
     let user = app.create_user("dan@example.org").await;
-    let (b, session) = TestBrowser::signed_in(&app, &user).await;
+    let (b, session) = Browser::signed_in(&app, &user).await;
     let good = id_token(&app, &client_id, &user, &session.sid, 3600);
     let mut parts: Vec<&str> = good.split('.').collect();
     let forged_sig = "AAAA".repeat(20);
@@ -193,7 +189,7 @@ async fn without_a_hint_the_person_confirms_first() {
     let app = TestApp::spawn().await;
     let (client_id, _) = app.web_client().await;
     let user = app.create_user("eva@example.org").await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (b, _) = Browser::signed_in(&app, &user).await;
     let page = b
         .get(&logout_url(&[
             ("client_id", &client_id),
@@ -234,7 +230,7 @@ async fn a_hint_for_another_session_asks_first() {
     let app = TestApp::spawn().await;
     let (client_id, _) = app.web_client().await;
     let user = app.create_user("fia@example.org").await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (b, _) = Browser::signed_in(&app, &user).await;
     let hint = id_token(&app, &client_id, &user, "some-other-sid", 3600);
     let page = b
         .get(&logout_url(&[
@@ -251,7 +247,7 @@ async fn a_hint_for_another_session_asks_first() {
 async fn logging_out_without_a_session() {
     let app = TestApp::spawn().await;
     let (client_id, _) = app.web_client().await;
-    let b = TestBrowser::new(&app);
+    let b = Browser::new(&app);
     let page = b.get("/logout").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("You are signed out"));
@@ -268,7 +264,7 @@ async fn logging_out_without_a_session() {
 #[tokio::test]
 async fn the_home_page_shows_who_is_signed_in_and_signs_out() {
     let app = TestApp::spawn().await;
-    let b = TestBrowser::new(&app);
+    let b = Browser::new(&app);
     let page = b.get("/").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("You are not signed in."));

@@ -23,10 +23,7 @@ async fn session_and_refresh_token_from_one_node_are_accepted_by_the_other() {
     let at = |node: &ServerProcess| format!("https://localhost:{}", node.addr.port());
 
     // Log in through node A.
-    let browser = Browser {
-        client: browser::client(node_a.addr, true),
-        issuer: at(&node_a),
-    };
+    let browser = Browser::at(node_a.addr, &at(&node_a));
     let pkce = Pkce::new();
     let page = browser
         .authorize_and_login(

@@ -285,10 +285,7 @@ async fn two_nodes_share_sessions_rotate_keys_once_and_run_cleanup_once() {
     let http = browser::client(node_a.addr, false);
 
     // Log in on A; the code is redeemed on B.
-    let browser = Browser {
-        client: browser::client(node_a.addr, true),
-        issuer: a.clone(),
-    };
+    let browser = Browser::at(node_a.addr, &a);
     let pkce = Pkce::new();
     let page = browser
         .authorize_and_login(

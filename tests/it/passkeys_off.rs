@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use serde_json::json;
 
-use crate::helpers::browser::{self, Browser};
+use crate::helpers::browser::Browser;
 use crate::helpers::process::{ServerProcess, free_port};
 use crate::helpers::{PASSWORD, REDIRECT_URI, db};
 use crate::passkeys::{log_in_with_password, post_json};
@@ -94,10 +94,7 @@ async fn an_ip_address_issuer_runs_with_passkeys_off() {
     let log = server.output();
     assert_eq!(log.matches(WARNING).count(), 1, "one warning:\n{log}");
 
-    let b = Browser {
-        client: browser::client(server.addr, true),
-        issuer: issuer.clone(),
-    };
+    let b = Browser::at(server.addr, &issuer);
     let login = b.get("/login").await;
     assert_eq!(login.status, 200, "{}", login.body);
     for offer in [

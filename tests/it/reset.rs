@@ -6,7 +6,7 @@
 use nyckel::store;
 
 use crate::flows::authorize_url;
-use crate::helpers::browser::{self, Browser, query};
+use crate::helpers::browser::{Browser, query};
 use crate::helpers::process::ServerProcess;
 use crate::helpers::token::{Auth, redeem, refresh};
 use crate::helpers::{PASSWORD, TestApp, db};
@@ -310,10 +310,7 @@ async fn reset_and_setup_keys_never_appear_in_the_server_log() {
     let url = url_db.url.clone();
     let server = ServerProcess::spawn(d, &url, "127.0.0.1:0", "https://localhost:8443", &[]);
     let base = format!("https://localhost:{}", server.addr.port());
-    let b = Browser {
-        client: browser::client(server.addr, true),
-        issuer: base.clone(),
-    };
+    let b = Browser::at(server.addr, &base);
 
     // A setup link from the CLI, used through the running server.
     let (ok, out, err) = crate::cli::nyckel(d, &url, &["admin", "setup-link", "--json"], None);

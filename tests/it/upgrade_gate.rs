@@ -8,7 +8,8 @@ use serde_json::json;
 use crate::admin_api_support::Api;
 use crate::cli::nyckel;
 use crate::helpers::admin::World;
-use crate::helpers::authorize::{TestBrowser, auth_url};
+use crate::helpers::authorize::auth_url;
+use crate::helpers::browser::Browser;
 use crate::helpers::{REDIRECT_URI, TestApp};
 
 /// Pretends the installation was upgraded from 0.2.0 and not finished since.
@@ -134,7 +135,7 @@ async fn a_new_setting_is_refused_until_the_upgrade_is_finished() {
 
 /// A password-only session of `user` is asked for a second factor at `client`.
 async fn assert_stepped_up(app: &TestApp, client: &str, user: &str) {
-    let (b, _) = TestBrowser::signed_in(app, user).await;
+    let (b, _) = Browser::signed_in(app, user).await;
     let page = b.get(&auth_url(app, client, &[])).await;
     assert_eq!(page.status, 303, "{}", page.body);
     let to = page.location.as_deref().unwrap_or_default();

@@ -1,84 +1,11 @@
-//! Helpers for the authorization and logout tests: a browser with a session made directly
-//! (the login page is built elsewhere), authorization URLs, and database look-ups.
-
-use std::sync::Arc;
+//! Helpers for the authorization and logout tests: authorization URLs, the client's view
+//! of a redirect, and database look-ups.
 
 use nyckel::admin::clients::CreateClient;
-use nyckel::auth::session::{self, Session, acr};
 use nyckel::keys::jws::Alg;
-use reqwest::cookie::Jar;
 
-use crate::helpers::browser::{Browser, Page, query};
+use crate::helpers::browser::{Page, query};
 use crate::helpers::{POST_LOGOUT_URI, REDIRECT_URI, TestApp};
-
-/// A browser whose cookie jar the test can reach.
-pub struct TestBrowser {
-    pub browser: Browser,
-    pub jar: Arc<Jar>,
-}
-
-impl std::ops::Deref for TestBrowser {
-    type Target = Browser;
-    fn deref(&self) -> &Browser {
-        &self.browser
-    }
-}
-
-impl TestBrowser {
-    /// A browser without a session.
-    pub fn new(app: &TestApp) -> TestBrowser {
-        let (client, jar) = crate::helpers::browser::client_with_jar(app.addr);
-        TestBrowser {
-            browser: Browser {
-                client,
-                issuer: app.issuer.clone(),
-            },
-            jar,
-        }
-    }
-
-    /// A browser in which `user_id` is signed in through a session row inserted directly
-    /// (no login pages; [`TestBrowser::insert_session`]).
-    pub async fn signed_in(app: &TestApp, user_id: &str) -> (TestBrowser, Session) {
-        let b = TestBrowser::new(app);
-        let session = b.insert_session(app, user_id).await;
-        (b, session)
-    }
-
-    /// Inserts a fresh single-factor session row for `user_id` (through the session store,
-    /// not the login pages) and puts its cookie in this browser.
-    pub async fn insert_session(&self, app: &TestApp, user_id: &str) -> Session {
-        self.insert_session_with_cookie(app, user_id).await.0
-    }
-
-    /// [`TestBrowser::insert_session`], also returning the cookie value.
-    pub async fn insert_session_with_cookie(
-        &self,
-        app: &TestApp,
-        user_id: &str,
-    ) -> (Session, String) {
-        let (session, cookie) = session::create(
-            &app.state.db,
-            &app.state.config.session,
-            session::NewSession {
-                user_id,
-                amr: &["pwd".into()],
-                acr: acr::SINGLE_FACTOR,
-                replaces: None,
-                origin: Default::default(),
-            },
-            app.state.now(),
-        )
-        .await
-        .expect("session created");
-        let url = app.issuer.parse().expect("issuer URL");
-        self.jar.add_cookie_str(
-            &format!("__Host-nyckel_session={cookie}; Path=/; Secure; HttpOnly"),
-            &url,
-        );
-        (session, cookie)
-    }
-}
 
 /// An authorization URL for `client_id` with sensible defaults (`code`, the test redirect
 /// URI, `openid email`, a state, a nonce and the PKCE challenge [`CHALLENGE`] of

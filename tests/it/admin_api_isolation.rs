@@ -6,8 +6,8 @@
 
 use serde_json::{Value, json};
 
-use crate::admin_api_support::Api;
 use crate::helpers::admin::World;
+use crate::helpers::api::Api;
 
 #[tokio::test]
 async fn an_org_admin_cannot_reach_a_person_only_in_another_organisation() {

@@ -5,8 +5,8 @@
 
 use serde_json::json;
 
-use crate::admin_api_support::Api;
 use crate::helpers::admin::World;
+use crate::helpers::api::Api;
 use crate::helpers::token::{Auth, CodeSpec, decode, issue_code, redeem, refresh};
 
 /// Logs `user` in to the console client for `org` (a grant with an active organisation);

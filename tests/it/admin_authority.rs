@@ -8,8 +8,8 @@
 
 use serde_json::{Value, json};
 
-use crate::admin_api_support::Api;
 use crate::helpers::admin::{Person, World};
+use crate::helpers::api::Api;
 use crate::helpers::authorize::{CHALLENGE, VERIFIER};
 use crate::helpers::browser::{Browser, Page, query};
 use crate::helpers::token::{Auth, refresh, token};

@@ -10,11 +10,12 @@ use serde_json::{Value, json};
 
 use crate::helpers::REDIRECT_URI;
 use crate::helpers::admin::{Person, World};
+use crate::helpers::api::Reply;
 use crate::helpers::authorize::{auth_url, client_redirect};
 use crate::helpers::browser::Browser;
 use crate::helpers::token::{
-    Answer, Auth, CodeSpec, confidential_client, decode, issue_code, redeem, refresh, token,
-    userinfo, verify_with_jwks,
+    Auth, CodeSpec, confidential_client, decode, issue_code, redeem, refresh, token, userinfo,
+    verify_with_jwks,
 };
 
 /// An admin-use-case caller acting as `who`, with their authority as it is now.
@@ -28,7 +29,7 @@ async fn caller(w: &World, who: &Person) -> Caller {
 }
 
 /// A code exchange for `who` with the active organisation `org`, scope `openid orgs`.
-async fn sign_in(w: &World, (id, secret): (&str, &str), who: &Person, org: &str) -> Answer {
+async fn sign_in(w: &World, (id, secret): (&str, &str), who: &Person, org: &str) -> Reply {
     let spec = CodeSpec {
         scope: "openid orgs",
         organisation_id: Some(org),
@@ -41,7 +42,7 @@ async fn sign_in(w: &World, (id, secret): (&str, &str), who: &Person, org: &str)
 }
 
 /// The verified claims of the access token in a token response.
-async fn access_claims(w: &World, answer: &Answer) -> Value {
+async fn access_claims(w: &World, answer: &Reply) -> Value {
     verify_with_jwks(&w.app, answer.str("access_token")).await.1
 }
 

@@ -24,9 +24,9 @@ use nyckel::http::api::table::{Method, Op, ROUTES};
 use nyckel::store::{self, Backend};
 use serde_json::json;
 
-use crate::admin_api_support::Api;
 use crate::admin_matrix::{Fixtures, owners};
 use crate::helpers::admin::World;
+use crate::helpers::api::Api;
 use crate::helpers::browser::Browser;
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp, code_in};
 

@@ -5,9 +5,9 @@
 
 use serde_json::json;
 
-use crate::admin_api_support::Api;
 use crate::cli::nyckel;
 use crate::helpers::admin::World;
+use crate::helpers::api::Api;
 use crate::helpers::authorize::auth_url;
 use crate::helpers::browser::Browser;
 use crate::helpers::{REDIRECT_URI, TestApp};

@@ -7,10 +7,9 @@ use nyckel::crypto::{b64, random_id, secret_token, sha256, sha256_b64};
 use nyckel::store::{codes::CodeRow, grants::GrantRow};
 use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
 use openidconnect::{JsonWebKey, JsonWebKeyId};
-use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
 use serde_json::Value;
 
+use crate::helpers::api::{Reply, read};
 use crate::helpers::{REDIRECT_URI, TestApp};
 
 /// What /authorize would have recorded.
@@ -96,47 +95,6 @@ pub fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
-/// An HTTP answer: status, headers and the JSON body (`Null` when not JSON).
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub json: Value,
-}
-
-impl Answer {
-    /// The `error` code of an error body.
-    pub fn error(&self) -> &str {
-        self.json["error"].as_str().unwrap_or("")
-    }
-
-    /// A string field of the body.
-    pub fn str(&self, field: &str) -> &str {
-        self.json[field]
-            .as_str()
-            .unwrap_or_else(|| panic!("no {field} in {}", self.json))
-    }
-
-    /// Asserts the response may not be cached.
-    pub fn assert_no_store(&self) {
-        assert_eq!(
-            self.headers["cache-control"], "no-store",
-            "Cache-Control: no-store"
-        );
-    }
-}
-
-async fn answer(res: reqwest::Response) -> Answer {
-    let status = res.status();
-    let headers = res.headers().clone();
-    let text = res.text().await.expect("body");
-    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Answer {
-        status,
-        headers,
-        json,
-    }
-}
-
 /// How a request authenticates its client.
 pub enum Auth<'a> {
     Basic(&'a str, &'a str),
@@ -152,7 +110,7 @@ pub async fn post_form(
     path: &str,
     auth: Auth<'_>,
     fields: &[(&str, &str)],
-) -> Answer {
+) -> Reply {
     let mut fields: Vec<(&str, &str)> = fields.to_vec();
     let mut req = app.http().post(app.url(path));
     match auth {
@@ -164,11 +122,11 @@ pub async fn post_form(
         Auth::Public(id) => fields.push(("client_id", id)),
         Auth::None => {}
     }
-    answer(req.form(&fields).send().await.expect("POST")).await
+    read(req.form(&fields).send().await.expect("POST")).await
 }
 
 /// POSTs to /token.
-pub async fn token(app: &TestApp, auth: Auth<'_>, fields: &[(&str, &str)]) -> Answer {
+pub async fn token(app: &TestApp, auth: Auth<'_>, fields: &[(&str, &str)]) -> Reply {
     post_form(app, "/token", auth, fields).await
 }
 
@@ -178,7 +136,7 @@ pub async fn web_client_tokens(
     app: &TestApp,
     email: &str,
     scope: &'static str,
-) -> (String, String, String, Answer) {
+) -> (String, String, String, Reply) {
     let (id, secret) = app.web_client().await;
     let sub = app.create_user(email).await;
     let (code, _) = issue_code(
@@ -195,7 +153,7 @@ pub async fn web_client_tokens(
 }
 
 /// Exchanges a code at /token.
-pub async fn redeem(app: &TestApp, auth: Auth<'_>, code: &str, verifier: Option<&str>) -> Answer {
+pub async fn redeem(app: &TestApp, auth: Auth<'_>, code: &str, verifier: Option<&str>) -> Reply {
     let mut fields = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -209,7 +167,7 @@ pub async fn redeem(app: &TestApp, auth: Auth<'_>, code: &str, verifier: Option<
 
 /// A public client's whole code exchange with PKCE: a code for `sub`, redeemed with its
 /// verifier and the client id.
-pub async fn public_redeem(app: &TestApp, client_id: &str, sub: &str) -> Answer {
+pub async fn public_redeem(app: &TestApp, client_id: &str, sub: &str) -> Reply {
     let (verifier, challenge) = pkce();
     let (code, _) = issue_code(
         app,
@@ -223,7 +181,7 @@ pub async fn public_redeem(app: &TestApp, client_id: &str, sub: &str) -> Answer 
 }
 
 /// Uses a refresh token.
-pub async fn refresh(app: &TestApp, auth: Auth<'_>, refresh_token: &str) -> Answer {
+pub async fn refresh(app: &TestApp, auth: Auth<'_>, refresh_token: &str) -> Reply {
     token(
         app,
         auth,
@@ -236,13 +194,13 @@ pub async fn refresh(app: &TestApp, auth: Auth<'_>, refresh_token: &str) -> Answ
 }
 
 /// Introspects a token as the given (confidential) client.
-pub async fn introspect(app: &TestApp, auth: Auth<'_>, token: &str) -> Answer {
+pub async fn introspect(app: &TestApp, auth: Auth<'_>, token: &str) -> Reply {
     post_form(app, "/introspect", auth, &[("token", token)]).await
 }
 
 /// Calls userinfo with a Bearer token (GET).
-pub async fn userinfo(app: &TestApp, access_token: &str) -> Answer {
-    answer(
+pub async fn userinfo(app: &TestApp, access_token: &str) -> Reply {
+    read(
         app.http()
             .get(app.url("/userinfo"))
             .bearer_auth(access_token)

@@ -82,7 +82,7 @@ async fn bearer_tokens_only_with_the_admin_scope() {
 #[tokio::test]
 async fn malformed_requests_get_400_in_the_error_shape() {
     let w = World::new().await;
-    let api = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
+    let api = w.api(&w.admin_a).await;
     let before = w.snapshot().await;
     let path = format!("/orgs/club-a/members/{}/roles", w.member_a.id);
 
@@ -158,7 +158,7 @@ async fn malformed_requests_get_400_in_the_error_shape() {
 #[tokio::test]
 async fn answers_are_not_cached_and_carry_no_cors() {
     let w = World::new().await;
-    let api = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
+    let api = w.api(&w.admin_a).await;
     for path in ["/orgs", "/orgs/club-b", "/audit", "/openapi.json"] {
         let r = api
             .raw(reqwest::Method::GET, path, |req| {
@@ -181,13 +181,10 @@ async fn answers_are_not_cached_and_carry_no_cors() {
 #[tokio::test]
 async fn the_audit_log_records_the_caller_and_address() {
     let w = World::new().await;
-    let api = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
-    api.put(
-        &format!("/orgs/club-a/members/{}/roles", w.member_a.id),
-        &json!({ "roles": ["coach", "member"] }),
-    )
-    .await
-    .expect(200);
+    let api = w.api(&w.admin_a).await;
+    api.set_roles("club-a", &w.member_a.id, &["coach", "member"])
+        .await
+        .expect(200);
     let r = api.get("/orgs/club-a/audit?kind=admin.roles_changed").await;
     r.expect(200);
     let event = &r.json["items"][0];

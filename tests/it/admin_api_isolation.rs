@@ -7,12 +7,11 @@
 use serde_json::{Value, json};
 
 use crate::helpers::admin::World;
-use crate::helpers::api::Api;
 
 #[tokio::test]
 async fn an_org_admin_cannot_reach_a_person_only_in_another_organisation() {
     let w = World::new().await;
-    let a = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
+    let a = w.api(&w.admin_a).await;
     let b_only = &w.member_b.id;
     let before = w.snapshot().await;
     let audit = w.audit_count().await;
@@ -81,15 +80,12 @@ async fn an_org_admin_cannot_reach_a_person_only_in_another_organisation() {
 #[tokio::test]
 async fn a_shared_person_shows_only_their_part_in_the_organisation() {
     let w = World::new().await;
-    let a = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
-    let b = Api::new(&w.app, Some(&w.token(&w.admin_b).await));
+    let a = w.api(&w.admin_a).await;
+    let b = w.api(&w.admin_b).await;
     // Something happens to the shared person in B.
-    b.put(
-        &format!("/orgs/club-b/members/{}/roles", w.both.id),
-        &json!({ "roles": ["admin", "member"] }),
-    )
-    .await
-    .expect(200);
+    b.set_roles("club-b", &w.both.id, &["admin", "member"])
+        .await
+        .expect(200);
 
     let r = a.get(&format!("/orgs/club-a/members/{}", w.both.id)).await;
     r.expect(200);
@@ -132,8 +128,8 @@ async fn a_shared_person_shows_only_their_part_in_the_organisation() {
 #[tokio::test]
 async fn nobody_changes_email_phone_password_or_passkeys_or_smuggles_fields() {
     let w = World::new().await;
-    let a = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
-    let sup = Api::new(&w.app, Some(&w.token(&w.superadmin).await));
+    let a = w.api(&w.admin_a).await;
+    let sup = w.api(&w.superadmin).await;
     let m = &w.member_a.id;
     let before = w.snapshot().await;
     let audit = w.audit_count().await;
@@ -277,7 +273,7 @@ async fn nobody_changes_email_phone_password_or_passkeys_or_smuggles_fields() {
 #[tokio::test]
 async fn a_superadmin_sets_a_password_only_when_allowed_and_never_sees_it() {
     let w = World::new().await;
-    let sup = Api::new(&w.app, Some(&w.token(&w.superadmin).await));
+    let sup = w.api(&w.superadmin).await;
     let path = format!("/users/{}/password", w.member_a.id);
     let new_password = "ett helt nytt lösenord 99";
     let before = w.snapshot().await;
@@ -295,8 +291,8 @@ async fn a_superadmin_sets_a_password_only_when_allowed_and_never_sees_it() {
     })
     .await;
     let w = World::with(app).await;
-    let sup = Api::new(&w.app, Some(&w.token(&w.superadmin).await));
-    let a = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
+    let sup = w.api(&w.superadmin).await;
+    let a = w.api(&w.admin_a).await;
     let path = format!("/users/{}/password", w.member_a.id);
     // Only the superadmin.
     a.put(&path, &json!({ "password": new_password }))

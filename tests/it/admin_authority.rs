@@ -126,7 +126,7 @@ async fn person(w: &World, email: &str, phone: &str, memberships: &[(&str, &[&st
 async fn an_organisations_client_never_carries_authority_outside_that_organisation() {
     let w = World::with(two_factor::app().await).await;
     // Org A's admin registers a client of A for the admin API, through the API.
-    let admin_a = Api::new(&w.app, Some(&w.token_2fa(&w.admin_a).await));
+    let admin_a = w.api_2fa(&w.admin_a).await;
     let created = admin_a
         .post(
             "/orgs/club-a/clients",
@@ -138,11 +138,8 @@ async fn an_organisations_client_never_carries_authority_outside_that_organisati
         )
         .await;
     created.expect(201);
-    let client_id = created.json["client_id"].as_str().expect("id").to_string();
-    let secret = created.json["client_secret"]
-        .as_str()
-        .expect("secret")
-        .to_string();
+    let client_id = created.str("client_id").to_string();
+    let secret = created.str("client_secret").to_string();
     let client = (client_id.as_str(), secret.as_str());
 
     // Admin of B, member of A, logs in through A's client and consents.
@@ -262,7 +259,7 @@ async fn an_organisations_client_never_carries_authority_outside_that_organisati
 
     // The same superadmin through the installation's console still has their authority
     // (the refusals above are the client's reach, not a broken token).
-    let console = Api::new(&w.app, Some(&w.token_2fa(&super_in_a).await));
+    let console = w.api_2fa(&super_in_a).await;
     console.get("/audit").await.expect(200);
     console.get("/orgs/club-b/members").await.expect(200);
 }
@@ -286,7 +283,7 @@ async fn a_one_factor_token_loses_admin_power_when_two_factors_are_required() {
         "{challenge}"
     );
     // After a login of two factors, the same person may.
-    let api = Api::new(&w.app, Some(&w.token_2fa(&w.member_a).await));
+    let api = w.api_2fa(&w.member_a).await;
     api.get("/orgs/club-a/members").await.expect(200);
 }
 

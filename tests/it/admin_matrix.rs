@@ -739,7 +739,7 @@ fn the_walk_expects_every_kind_of_outcome() {
 async fn a_foreign_organisation_or_client_looks_like_a_missing_one() {
     let app = TestApp::spawn_password_only_admins("compares a foreign and a missing object's answers, which the two-factor refusal would hide").await;
     let w = World::with(app).await;
-    let api = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
+    let api = w.api(&w.admin_a).await;
     let mut fixtures = Fixtures::new(&w);
     let mut compared = 0;
     let mut failures = Vec::new();

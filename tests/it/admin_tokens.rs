@@ -115,8 +115,7 @@ async fn a_removed_member_cannot_refresh_for_that_organisation_but_can_for_anoth
         .expect("removed");
 
     let refused = refresh(&w.app, Auth::Basic(&id, &secret), in_a.str("refresh_token")).await;
-    assert_eq!(refused.status, 400);
-    assert_eq!(refused.error(), "invalid_grant");
+    refused.expect_error(400, "invalid_grant");
     assert!(refused.json.get("access_token").is_none());
 
     let fine = refresh(&w.app, Auth::Basic(&id, &secret), in_b.str("refresh_token")).await;

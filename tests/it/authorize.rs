@@ -4,7 +4,8 @@
 use nyckel::admin::clients::CreateClient;
 
 use crate::helpers::authorize::{
-    CHALLENGE, auth_url, client_redirect, count, grant_of_code, login_redirect, third_party_client,
+    CHALLENGE, auth_url, client_redirect, count, grant_of_code, login_redirect, signed_in,
+    signed_in_third_party,
 };
 use crate::helpers::browser::{Browser, query};
 use crate::helpers::{REDIRECT_URI, TestApp};
@@ -227,13 +228,11 @@ async fn prompt_none_without_a_session_is_login_required_and_creates_nothing() {
     assert_eq!(q["error"], "login_required");
     assert_eq!(q["iss"], app.issuer);
     assert_eq!(q["state"], "st-123");
-    let set_cookies: Vec<_> = page.headers.get_all("set-cookie").iter().collect();
-    assert!(
-        set_cookies
-            .iter()
-            .all(|c| !c.to_str().unwrap_or("").contains("nyckel_session")),
-        "no session cookie"
-    );
+    let no_session = page
+        .set_cookies()
+        .iter()
+        .all(|c| !c.contains("nyckel_session"));
+    assert!(no_session, "no session cookie");
     assert_eq!(count(&app, "sessions").await, 0);
     assert_eq!(
         count(&app, "auth_requests").await,
@@ -250,13 +249,8 @@ async fn without_a_session_the_browser_goes_to_login_with_a_bound_pending_reques
     let page = b.get(&auth_url(&app, &client_id, &[])).await;
     let req = login_redirect(&page);
     let cookie = page
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("__Host-nyckel_txn="))
-        .expect("binding cookie set")
-        .to_string();
+        .set_cookie("__Host-nyckel_txn")
+        .expect("binding cookie set");
     assert!(
         cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax")
     );
@@ -281,10 +275,7 @@ async fn without_a_session_the_browser_goes_to_login_with_a_bound_pending_reques
 
 #[tokio::test]
 async fn a_signed_in_person_gets_a_code_stored_only_as_a_hash() {
-    let app = TestApp::spawn().await;
-    let (client_id, _) = app.web_client().await;
-    let user = app.create_user("bo@example.org").await;
-    let (b, session) = Browser::signed_in(&app, &user).await;
+    let (app, client_id, user, b, session) = signed_in("bo@example.org").await;
     let url = auth_url(
         &app,
         &client_id,
@@ -372,10 +363,7 @@ async fn post_to_authorize_works_like_get_and_keeps_an_existing_query() {
 
 #[tokio::test]
 async fn prompt_login_and_max_age_send_a_signed_in_person_to_login() {
-    let app = TestApp::spawn().await;
-    let (client_id, _) = app.web_client().await;
-    let user = app.create_user("dan@example.org").await;
-    let (b, _) = Browser::signed_in(&app, &user).await;
+    let (app, client_id, user, b, _) = signed_in("dan@example.org").await;
     app.advance(5);
 
     for extra in [
@@ -421,10 +409,7 @@ async fn prompt_login_and_max_age_send_a_signed_in_person_to_login() {
 
 #[tokio::test]
 async fn consent_is_asked_denied_allowed_remembered_and_asked_again_on_prompt_consent() {
-    let app = TestApp::spawn().await;
-    let client_id = third_party_client(&app).await;
-    let user = app.create_user("eva@example.org").await;
-    let (b, _) = Browser::signed_in(&app, &user).await;
+    let (app, client_id, _, b, _) = signed_in_third_party("eva@example.org").await;
     let url = auth_url(&app, &client_id, &[("scope", "openid email orgs")]);
 
     // The consent page, with the client's name and what each scope means.
@@ -515,10 +500,7 @@ async fn consent_is_asked_denied_allowed_remembered_and_asked_again_on_prompt_co
 
 #[tokio::test]
 async fn first_party_clients_skip_consent_unless_prompt_consent() {
-    let app = TestApp::spawn().await;
-    let (client_id, _) = app.web_client().await;
-    let user = app.create_user("fia@example.org").await;
-    let (b, _) = Browser::signed_in(&app, &user).await;
+    let (app, client_id, _, b, _) = signed_in("fia@example.org").await;
     client_redirect(&b.get(&auth_url(&app, &client_id, &[])).await)
         .get("code")
         .expect("no consent for first-party");
@@ -530,10 +512,7 @@ async fn first_party_clients_skip_consent_unless_prompt_consent() {
 
 #[tokio::test]
 async fn consent_post_without_the_csrf_token_is_refused_and_changes_nothing() {
-    let app = TestApp::spawn().await;
-    let client_id = third_party_client(&app).await;
-    let user = app.create_user("gun@example.org").await;
-    let (b, _) = Browser::signed_in(&app, &user).await;
+    let (app, client_id, _, b, _) = signed_in_third_party("gun@example.org").await;
     let page = b.get(&auth_url(&app, &client_id, &[])).await;
     let form = page.form("/consent").expect("consent form");
     let req = form["req"].clone();
@@ -564,10 +543,7 @@ async fn consent_post_without_the_csrf_token_is_refused_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_pending_request_cannot_be_continued_in_another_browser() {
-    let app = TestApp::spawn().await;
-    let client_id = third_party_client(&app).await;
-    let user = app.create_user("hans@example.org").await;
-    let (a, _) = Browser::signed_in(&app, &user).await;
+    let (app, client_id, user, a, _) = signed_in_third_party("hans@example.org").await;
     let (other, _) = Browser::signed_in(&app, &user).await;
     let page = a.get(&auth_url(&app, &client_id, &[])).await;
     let form = page.form("/consent").expect("consent form");
@@ -760,10 +736,7 @@ async fn the_organisation_picked_carries_over_to_the_consent_page() {
 
 #[tokio::test]
 async fn ui_locales_chooses_the_language_of_pages() {
-    let app = TestApp::spawn().await;
-    let client_id = third_party_client(&app).await;
-    let user = app.create_user("lisa@example.org").await;
-    let (b, _) = Browser::signed_in(&app, &user).await;
+    let (app, client_id, _, b, _) = signed_in_third_party("lisa@example.org").await;
     let page = b
         .get(&auth_url(&app, &client_id, &[("ui_locales", "sv")]))
         .await;
@@ -774,10 +747,7 @@ async fn ui_locales_chooses_the_language_of_pages() {
 #[tokio::test]
 async fn head_requests_change_nothing() {
     // Link scanners send HEAD; with a session, a GET would issue a code.
-    let app = TestApp::spawn().await;
-    let (client_id, _) = app.web_client().await;
-    let user = app.create_user("head@example.org").await;
-    let (b, _session) = Browser::signed_in(&app, &user).await;
+    let (app, client_id, _, b, _) = signed_in("head@example.org").await;
     let url = auth_url(
         &app,
         &client_id,

@@ -8,7 +8,7 @@ use nyckel::http::cookies::SESSION_COOKIE;
 
 use crate::helpers::authorize::count;
 use crate::helpers::browser::{Browser, Page};
-use crate::helpers::login::{audit, params, pending_for};
+use crate::helpers::login::{anna, audit, params, pending_for};
 use crate::helpers::{PASSWORD, TestApp};
 
 /// The session cookie value set by a successful login response.
@@ -232,9 +232,7 @@ async fn successful_login_sets_a_host_session_cookie_and_continues_with_303() {
 
 #[tokio::test]
 async fn plain_login_goes_home() {
-    let app = TestApp::spawn().await;
-    app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
+    let (_app, _, browser) = anna().await;
     let res = browser.login("anna@example.org", PASSWORD).await;
     assert_eq!(res.status, 303, "{}", res.body);
     assert_eq!(res.header("location"), Some("/"));
@@ -243,9 +241,7 @@ async fn plain_login_goes_home() {
 
 #[tokio::test]
 async fn every_login_gets_a_new_session_and_the_old_cookie_stops_working() {
-    let app = TestApp::spawn().await;
-    app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
+    let (app, _, browser) = anna().await;
     let cfg = &app.state.config.session;
 
     // A value planted before login (fixation attempt) is not adopted.
@@ -289,9 +285,7 @@ async fn every_login_gets_a_new_session_and_the_old_cookie_stops_working() {
 
 #[tokio::test]
 async fn wrong_password_and_unknown_email_look_the_same() {
-    let app = TestApp::spawn().await;
-    let user = app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
+    let (app, user, browser) = anna().await;
     let wrong = "mossa under granarna 77";
 
     let known = browser.login("anna@example.org", wrong).await;
@@ -358,10 +352,8 @@ async fn disabled_account_fails_like_a_wrong_password() {
 
 #[tokio::test]
 async fn login_post_without_or_with_a_wrong_csrf_token_is_refused() {
-    let app = TestApp::spawn().await;
-    app.create_user("anna@example.org").await;
+    let (app, _, browser) = anna().await;
     let (client_id, _) = app.web_client().await;
-    let browser = Browser::new(&app);
     let csrf = browser.get("/login").await.login_form()["csrf"].clone();
     let creds = [("email", "anna@example.org"), ("password", PASSWORD)];
     let expect_refused = |res: Page| {
@@ -376,75 +368,45 @@ async fn login_post_without_or_with_a_wrong_csrf_token_is_refused() {
 
     // Plain form: missing token, wrong token, and a token without its cookie (another site).
     expect_refused(browser.post("/login", &creds).await);
-    expect_refused(
-        browser
-            .post(
-                "/login",
-                &[("csrf", "x".repeat(43).as_str()), creds[0], creds[1]],
-            )
-            .await,
-    );
+    let wrong = "x".repeat(43);
+    expect_refused(browser.post("/login", &login_fields("", &wrong)).await);
     let cross_site = Browser::new(&app);
-    expect_refused(
-        cross_site
-            .post("/login", &[("csrf", csrf.as_str()), creds[0], creds[1]])
-            .await,
-    );
+    expect_refused(cross_site.post("/login", &login_fields("", &csrf)).await);
 
     // A pending request: wrong token; the right token from a browser without the binding.
     let id = pending_for(&app, &browser, params(&client_id)).await;
     let page = browser.get(&format!("/login?req={id}")).await;
     let req_csrf = page.login_form()["csrf"].clone();
-    expect_refused(
-        browser
-            .post(
-                "/login",
-                &[
-                    ("req", id.as_str()),
-                    ("csrf", csrf.as_str()),
-                    creds[0],
-                    creds[1],
-                ],
-            )
-            .await,
-    );
+    expect_refused(browser.post("/login", &login_fields(&id, &csrf)).await);
     expect_refused(
         cross_site
-            .post(
-                "/login",
-                &[
-                    ("req", id.as_str()),
-                    ("csrf", req_csrf.as_str()),
-                    creds[0],
-                    creds[1],
-                ],
-            )
+            .post("/login", &login_fields(&id, &req_csrf))
             .await,
     );
 
     // Nothing changed: no session, no counters, no audit events.
     assert_eq!(count(&app, "sessions").await, 0);
-    let (rows,): (i64,) = sqlx::query_as("select count(*) from login_throttle")
-        .fetch_one(app.state.db.pool())
-        .await
-        .expect("count");
-    assert_eq!(rows, 0);
+    assert_eq!(count(&app, "login_throttle").await, 0);
     assert!(audit(&app, "login.failure").await.is_empty());
     assert!(audit(&app, "login.success").await.is_empty());
 
     // The same browser with the right token logs in.
-    let ok = browser
-        .post(
-            "/login",
-            &[
-                ("req", id.as_str()),
-                ("csrf", req_csrf.as_str()),
-                creds[0],
-                creds[1],
-            ],
-        )
-        .await;
+    let ok = browser.post("/login", &login_fields(&id, &req_csrf)).await;
     assert_eq!(ok.status, 303);
+}
+
+/// The login form's fields for anna@example.org with [`PASSWORD`]: the pending request
+/// `req` (none when empty) and the CSRF token.
+fn login_fields<'a>(req: &'a str, csrf: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("csrf", csrf),
+        ("email", "anna@example.org"),
+        ("password", PASSWORD),
+    ];
+    if !req.is_empty() {
+        fields.push(("req", req));
+    }
+    fields
 }
 
 #[tokio::test]
@@ -503,9 +465,7 @@ async fn composed_and_decomposed_accents_both_log_in() {
 
 #[tokio::test]
 async fn oversized_passwords_are_refused_before_hashing() {
-    let app = TestApp::spawn().await;
-    app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
+    let (app, _, browser) = anna().await;
     let csrf = browser.get("/login").await.login_form()["csrf"].clone();
 
     // A 1 MB body: refused by the body limit, quickly, without touching the login logic.
@@ -589,9 +549,7 @@ async fn a_weaker_stored_hash_is_upgraded_at_login() {
 
 #[tokio::test]
 async fn session_ends_after_the_idle_timeout() {
-    let app = TestApp::spawn().await;
-    app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
+    let (app, _, browser) = anna().await;
     let cookie = session_cookie_of(&browser.login("anna@example.org", PASSWORD).await);
     let cfg = &app.state.config.session;
     let load = |now| session::load(&app.state.db, cfg, &cookie, now);
@@ -612,9 +570,7 @@ async fn session_ends_after_the_idle_timeout() {
 
 #[tokio::test]
 async fn session_ends_at_the_absolute_timeout_despite_activity() {
-    let app = TestApp::spawn().await;
-    app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
+    let (app, _, browser) = anna().await;
     let cookie = session_cookie_of(&browser.login("anna@example.org", PASSWORD).await);
     let cfg = app.state.config.session.clone();
     let step = cfg.idle_timeout - 1;

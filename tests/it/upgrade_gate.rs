@@ -7,7 +7,6 @@ use serde_json::json;
 
 use crate::cli::nyckel;
 use crate::helpers::admin::World;
-use crate::helpers::api::Api;
 use crate::helpers::authorize::auth_url;
 use crate::helpers::browser::Browser;
 use crate::helpers::{REDIRECT_URI, TestApp};
@@ -37,7 +36,7 @@ async fn a_new_setting_is_refused_until_the_upgrade_is_finished() {
         .await
         .expect("status");
     assert_eq!(status.finished.as_deref(), Some(nyckel::upgrade::CURRENT));
-    let console = Api::new(app, Some(&w.token_2fa(&w.superadmin).await));
+    let console = w.api_2fa(&w.superadmin).await;
     let made = console
         .post(
             "/clients",
@@ -46,7 +45,7 @@ async fn a_new_setting_is_refused_until_the_upgrade_is_finished() {
         .await;
     made.expect(201);
     assert_eq!(made.json["require_two_factors"], true);
-    let strict = made.json["client_id"].as_str().expect("id");
+    let strict = made.str("client_id");
     assert_stepped_up(app, strict, &w.member_a.id).await;
 
     // Upgraded from 0.2.0, not finished: refused with what to do, through the API and the
@@ -59,7 +58,7 @@ async fn a_new_setting_is_refused_until_the_upgrade_is_finished() {
         )
         .await;
     plain.expect(201);
-    let id = plain.json["client_id"].as_str().expect("id").to_string();
+    let id = plain.str("client_id").to_string();
     let refused = console
         .patch(
             &format!("/clients/{id}"),

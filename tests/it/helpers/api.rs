@@ -54,6 +54,13 @@ impl Reply {
         self
     }
 
+    /// Asserts an OAuth error answer: the status and the `error` code.
+    #[track_caller]
+    pub fn expect_error(&self, status: u16, error: &str) {
+        assert_eq!(self.status, status, "answer: {}", self.text);
+        assert_eq!(self.error(), error, "answer: {}", self.text);
+    }
+
     /// Asserts the answer may not be cached.
     #[track_caller]
     pub fn assert_no_store(&self) {
@@ -77,6 +84,18 @@ pub async fn read(res: Response) -> Reply {
         text,
         json,
     }
+}
+
+/// `GET path` on the server without credentials.
+pub async fn fetch(app: &TestApp, path: &str) -> Reply {
+    read(
+        app.http()
+            .get(app.url(path))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("GET {path}: {e}")),
+    )
+    .await
 }
 
 /// A caller of the API: an HTTP client and, unless anonymous, a bearer token.
@@ -158,6 +177,19 @@ impl Api {
         let reply = read(build(req).send().await.expect("API request")).await;
         openapi_check::check_http(&method, path, reply.status, &reply.text);
         reply
+    }
+
+    /// Sets the roles of `user` in `org` (`PUT .../roles`).
+    pub async fn set_roles(&self, org: &str, user: &str, roles: &[&str]) -> Reply {
+        let path = format!("/orgs/{org}/members/{user}/roles");
+        self.put(&path, &serde_json::json!({ "roles": roles }))
+            .await
+    }
+
+    /// Invites `email` to `org` with `roles` (`POST .../invitations`).
+    pub async fn invite(&self, org: &str, email: &str, roles: &[&str]) -> Reply {
+        let body = serde_json::json!({ "email": email, "roles": roles });
+        self.post(&format!("/orgs/{org}/invitations"), &body).await
     }
 
     /// Walks a list from its first page with `limit`, following `next_cursor`; returns

@@ -2,9 +2,10 @@
 //! of a redirect, and database look-ups.
 
 use nyckel::admin::clients::CreateClient;
+use nyckel::auth::session::Session;
 use nyckel::keys::jws::Alg;
 
-use crate::helpers::browser::{Page, query};
+use crate::helpers::browser::{Browser, Page, query};
 use crate::helpers::{POST_LOGOUT_URI, REDIRECT_URI, TestApp};
 
 /// An authorization URL for `client_id` with sensible defaults (`code`, the test redirect
@@ -51,6 +52,31 @@ pub async fn third_party_client(app: &TestApp) -> String {
     })
     .await
     .0
+}
+
+/// A fresh app with one client, and a browser in which a new person is signed in through a
+/// session row inserted directly ([`Browser::insert_session`]): `(app, client_id, the
+/// person's id, browser, session)`.
+pub type SignedIn = (TestApp, String, String, Browser, Session);
+
+/// [`SignedIn`] at the test web client ([`TestApp::web_client`], first-party: no consent).
+pub async fn signed_in(email: &str) -> SignedIn {
+    let app = TestApp::spawn().await;
+    let (client_id, _) = app.web_client().await;
+    signed_in_at(app, client_id, email).await
+}
+
+/// [`SignedIn`] at a [`third_party_client`] (people are asked for consent).
+pub async fn signed_in_third_party(email: &str) -> SignedIn {
+    let app = TestApp::spawn().await;
+    let client_id = third_party_client(&app).await;
+    signed_in_at(app, client_id, email).await
+}
+
+async fn signed_in_at(app: TestApp, client_id: String, email: &str) -> SignedIn {
+    let user = app.create_user(email).await;
+    let (b, session) = Browser::signed_in(&app, &user).await;
+    (app, client_id, user, b, session)
 }
 
 /// The query of a redirect to the client, after checking it goes to the registered URI.

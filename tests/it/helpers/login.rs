@@ -6,6 +6,15 @@ use nyckel::oidc::pending::{self, AuthParams};
 use crate::helpers::browser::Browser;
 use crate::helpers::{REDIRECT_URI, TestApp};
 
+/// A fresh app where anna@example.org has an account (with [`crate::helpers::PASSWORD`]),
+/// and a new browser; returns `(app, her id, browser)`.
+pub async fn anna() -> (TestApp, String, Browser) {
+    let app = TestApp::spawn().await;
+    let user = app.create_user("anna@example.org").await;
+    let browser = Browser::new(&app);
+    (app, user, browser)
+}
+
 /// Authorization parameters of the test web client.
 pub fn params(client_id: &str) -> AuthParams {
     AuthParams {

@@ -139,17 +139,23 @@ pub async fn web_client_tokens(
 ) -> (String, String, String, Reply) {
     let (id, secret) = app.web_client().await;
     let sub = app.create_user(email).await;
-    let (code, _) = issue_code(
-        app,
-        CodeSpec {
-            scope,
-            ..CodeSpec::new(&id, &sub)
-        },
-    )
-    .await;
+    let spec = CodeSpec {
+        scope,
+        ..CodeSpec::new(&id, &sub)
+    };
+    let (code, _) = issue_code(app, spec).await;
     let res = redeem(app, Auth::Basic(&id, &secret), &code, None).await;
     assert_eq!(res.status, 200, "{}", res.json);
     (id, secret, sub, res)
+}
+
+/// The test web client and a code for a new person (`email`, scope `openid email profile`);
+/// returns `(client_id, secret, sub, code)`.
+pub async fn web_client_code(app: &TestApp, email: &str) -> (String, String, String, String) {
+    let (id, secret) = app.web_client().await;
+    let sub = app.create_user(email).await;
+    let (code, _) = issue_code(app, CodeSpec::new(&id, &sub)).await;
+    (id, secret, sub, code)
 }
 
 /// Exchanges a code at /token.
@@ -180,22 +186,45 @@ pub async fn public_redeem(app: &TestApp, client_id: &str, sub: &str) -> Reply {
     redeem(app, Auth::Public(client_id), &code, Some(&verifier)).await
 }
 
+/// A public client signing ID tokens with `alg`, a new person (`email`) and the answer to
+/// their code exchange with PKCE; returns `(client_id, sub, answer)`.
+pub async fn public_tokens(app: &TestApp, alg: &str, email: &str) -> (String, String, Reply) {
+    let id = public_client(app, alg).await;
+    let sub = app.create_user(email).await;
+    let res = public_redeem(app, &id, &sub).await;
+    (id, sub, res)
+}
+
 /// Uses a refresh token.
 pub async fn refresh(app: &TestApp, auth: Auth<'_>, refresh_token: &str) -> Reply {
-    token(
-        app,
-        auth,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ],
-    )
-    .await
+    refresh_with(app, auth, refresh_token, &[]).await
+}
+
+/// Uses a refresh token with more fields (a `scope`).
+pub async fn refresh_with(
+    app: &TestApp,
+    auth: Auth<'_>,
+    refresh_token: &str,
+    extra: &[(&str, &str)],
+) -> Reply {
+    let mut fields = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    fields.extend_from_slice(extra);
+    token(app, auth, &fields).await
 }
 
 /// Introspects a token as the given (confidential) client.
 pub async fn introspect(app: &TestApp, auth: Auth<'_>, token: &str) -> Reply {
     post_form(app, "/introspect", auth, &[("token", token)]).await
+}
+
+/// Whether introspection by the given client calls `token` active (the answer is a 200).
+pub async fn active(app: &TestApp, auth: Auth<'_>, token: &str) -> bool {
+    let res = introspect(app, auth, token).await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    res.json["active"] == true
 }
 
 /// Calls userinfo with a Bearer token (GET).
@@ -239,15 +268,7 @@ pub async fn public_client(app: &TestApp, alg: &str) -> String {
 
 /// The published JWKS, as the `openidconnect` crate reads it.
 pub async fn jwks(app: &TestApp) -> CoreJsonWebKeySet {
-    let text = app
-        .http()
-        .get(app.url("/jwks"))
-        .send()
-        .await
-        .expect("jwks")
-        .text()
-        .await
-        .expect("jwks body");
+    let text = crate::helpers::api::fetch(app, "/jwks").await.text;
     serde_json::from_str(&text).expect("JWKS parses as openidconnect's CoreJsonWebKeySet")
 }
 

@@ -228,12 +228,7 @@ async fn clients_are_created_rotated_and_their_redirect_uris_edited() {
     assert_eq!(r.json["visible_roles"], Value::Null);
 
     // A public client has no secret to rotate.
-    let r = a
-        .post(
-            "/orgs/club-a/clients",
-            &json!({ "name": "App", "redirect_uris": ["https://app.example/cb"], "public": true }),
-        )
-        .await;
+    let r = a.register_client("club-a", json!({ "public": true })).await;
     r.expect(201);
     assert_eq!(r.json["client_secret"], Value::Null);
     let public = r.str("client_id");

@@ -101,12 +101,7 @@ async fn no_answer_contains_a_password_key_code_or_token() {
     known.push(reset_link.rsplit('/').next().expect("key").to_string());
 
     // A client secret: only in the answers that create and rotate it.
-    let created = a
-        .post(
-            "/orgs/club-a/clients",
-            &json!({ "name": "App", "redirect_uris": ["https://app.example/cb"] }),
-        )
-        .await;
+    let created = a.register_client("club-a", json!({})).await;
     created.expect(201);
     let client = created.str("client_id").to_string();
     let first = created.str("client_secret").to_string();

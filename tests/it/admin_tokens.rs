@@ -41,6 +41,22 @@ async fn sign_in(w: &World, (id, secret): (&str, &str), who: &Person, org: &str)
     answer
 }
 
+/// Org A's admin sets the roles in A of the person in both organisations (`w.both`).
+async fn roles_in_a(w: &World, roles: &[&str]) {
+    let admin_a = caller(w, &w.admin_a).await;
+    let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+    nyckel::admin::members::set_roles(&w.app.state, &admin_a, "club-a", &w.both.id, &roles)
+        .await
+        .expect("roles set");
+}
+
+/// The client uses the refresh token of `answer`; the refresh must succeed.
+async fn refresh_ok(w: &World, (id, secret): (&str, &str), answer: &Reply) -> Reply {
+    let res = refresh(&w.app, Auth::Basic(id, secret), answer.str("refresh_token")).await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    res
+}
+
 /// The verified claims of the access token in a token response.
 async fn access_claims(w: &World, answer: &Reply) -> Value {
     verify_with_jwks(&w.app, answer.str("access_token")).await.1
@@ -56,19 +72,8 @@ async fn a_role_change_shows_in_the_next_refreshed_token_and_in_userinfo() {
     assert_eq!(claims["org_roles"], json!(["coach"]));
 
     // Org A's admin gives them `member` as well.
-    let admin_a = caller(&w, &w.admin_a).await;
-    let roles = vec!["member".to_string(), "coach".to_string()];
-    nyckel::admin::members::set_roles(&w.app.state, &admin_a, "club-a", &w.both.id, &roles)
-        .await
-        .expect("roles set");
-
-    let refreshed = refresh(
-        &w.app,
-        Auth::Basic(&id, &secret),
-        first.str("refresh_token"),
-    )
-    .await;
-    assert_eq!(refreshed.status, 200, "{}", refreshed.json);
+    roles_in_a(&w, &["member", "coach"]).await;
+    let refreshed = refresh_ok(&w, (&id, &secret), &first).await;
     let claims = access_claims(&w, &refreshed).await;
     assert_eq!(claims["org_id"], w.org_a.as_str());
     assert_eq!(claims["org_roles"], json!(["coach", "member"]));
@@ -82,17 +87,8 @@ async fn a_role_change_shows_in_the_next_refreshed_token_and_in_userinfo() {
     assert_eq!(info.json["orgs"][&w.org_b]["roles"], json!(["member"]));
 
     // Taking a role away shows the same way; other organisations are untouched.
-    let roles = vec!["member".to_string()];
-    nyckel::admin::members::set_roles(&w.app.state, &admin_a, "club-a", &w.both.id, &roles)
-        .await
-        .expect("roles set");
-    let again = refresh(
-        &w.app,
-        Auth::Basic(&id, &secret),
-        refreshed.str("refresh_token"),
-    )
-    .await;
-    assert_eq!(again.status, 200, "{}", again.json);
+    roles_in_a(&w, &["member"]).await;
+    let again = refresh_ok(&w, (&id, &secret), &refreshed).await;
     assert_eq!(
         access_claims(&w, &again).await["org_roles"],
         json!(["member"])
@@ -144,11 +140,7 @@ async fn a_removed_member_cannot_refresh_for_that_organisation_but_can_for_anoth
 #[tokio::test]
 async fn a_client_with_visible_roles_sees_only_those_roles() {
     let w = World::new().await;
-    let admin_a = caller(&w, &w.admin_a).await;
-    let roles = vec!["coach".to_string(), "member".to_string()];
-    nyckel::admin::members::set_roles(&w.app.state, &admin_a, "club-a", &w.both.id, &roles)
-        .await
-        .expect("roles set");
+    roles_in_a(&w, &["coach", "member"]).await;
     let (id, secret) = w
         .app
         .create_client(CreateClient {
@@ -177,12 +169,7 @@ async fn a_client_with_visible_roles_sees_only_those_roles() {
     assert_eq!(info.json["orgs"][&w.org_b]["roles"], json!([]));
 
     // After a refresh too.
-    let refreshed = refresh(
-        &w.app,
-        Auth::Basic(&id, &secret),
-        answer.str("refresh_token"),
-    )
-    .await;
+    let refreshed = refresh_ok(&w, (&id, &secret), &answer).await;
     assert_eq!(
         access_claims(&w, &refreshed).await["org_roles"],
         json!(["coach"])

@@ -421,9 +421,7 @@ async fn consent_is_asked_denied_allowed_remembered_and_asked_again_on_prompt_co
     assert!(page.body.contains("See your organisations and roles"));
     assert!(page.body.contains("name=\"decision\" value=\"allow\""));
     assert!(page.body.contains("eva@example.org"));
-    let csp = page.headers["content-security-policy"]
-        .to_str()
-        .expect("ascii");
+    let csp = page.header("content-security-policy").expect("CSP");
     assert!(
         csp.contains("form-action 'self' https://app.example"),
         "{csp}"
@@ -643,9 +641,7 @@ async fn a_member_of_two_organisations_picks_one_or_names_it() {
     assert_eq!(page.status, 200, "{:?}", page.location);
     assert!(page.has_form("/select-org"));
     assert!(page.body.contains("Club A") && page.body.contains("Club B"));
-    let csp = page.headers["content-security-policy"]
-        .to_str()
-        .expect("ascii");
+    let csp = page.header("content-security-policy").expect("CSP");
     assert!(
         csp.contains("form-action 'self' https://app.example"),
         "{csp}"

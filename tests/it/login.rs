@@ -98,7 +98,7 @@ async fn login_page_for_a_request_is_accessible_and_self_contained() {
 #[tokio::test]
 async fn plain_login_page_sets_a_double_submit_cookie() {
     let app = TestApp::spawn().await;
-    let browser = Browser::new(&app);
+    let browser = app.browser();
     let page = browser.get("/login").await;
     assert_eq!(page.status, 200);
     let fields = page.login_form();
@@ -369,18 +369,30 @@ async fn login_post_without_or_with_a_wrong_csrf_token_is_refused() {
     // Plain form: missing token, wrong token, and a token without its cookie (another site).
     expect_refused(browser.post("/login", &creds).await);
     let wrong = "x".repeat(43);
-    expect_refused(browser.post("/login", &login_fields("", &wrong)).await);
+    expect_refused(
+        browser
+            .post("/login", &login_fields("", &wrong, PASSWORD))
+            .await,
+    );
     let cross_site = Browser::new(&app);
-    expect_refused(cross_site.post("/login", &login_fields("", &csrf)).await);
+    expect_refused(
+        cross_site
+            .post("/login", &login_fields("", &csrf, PASSWORD))
+            .await,
+    );
 
     // A pending request: wrong token; the right token from a browser without the binding.
     let id = pending_for(&app, &browser, params(&client_id)).await;
     let page = browser.get(&format!("/login?req={id}")).await;
     let req_csrf = page.login_form()["csrf"].clone();
-    expect_refused(browser.post("/login", &login_fields(&id, &csrf)).await);
+    expect_refused(
+        browser
+            .post("/login", &login_fields(&id, &csrf, PASSWORD))
+            .await,
+    );
     expect_refused(
         cross_site
-            .post("/login", &login_fields(&id, &req_csrf))
+            .post("/login", &login_fields(&id, &req_csrf, PASSWORD))
             .await,
     );
 
@@ -391,17 +403,19 @@ async fn login_post_without_or_with_a_wrong_csrf_token_is_refused() {
     assert!(audit(&app, "login.success").await.is_empty());
 
     // The same browser with the right token logs in.
-    let ok = browser.post("/login", &login_fields(&id, &req_csrf)).await;
+    let ok = browser
+        .post("/login", &login_fields(&id, &req_csrf, PASSWORD))
+        .await;
     assert_eq!(ok.status, 303);
 }
 
-/// The login form's fields for anna@example.org with [`PASSWORD`]: the pending request
-/// `req` (none when empty) and the CSRF token.
-fn login_fields<'a>(req: &'a str, csrf: &'a str) -> Vec<(&'a str, &'a str)> {
+/// The login form's fields for anna@example.org: the pending request `req` (none when
+/// empty), the CSRF token and the password.
+fn login_fields<'a>(req: &'a str, csrf: &'a str, password: &'a str) -> Vec<(&'a str, &'a str)> {
     let mut fields = vec![
         ("csrf", csrf),
         ("email", "anna@example.org"),
-        ("password", PASSWORD),
+        ("password", password),
     ];
     if !req.is_empty() {
         fields.push(("req", req));
@@ -472,14 +486,7 @@ async fn oversized_passwords_are_refused_before_hashing() {
     let huge = "a".repeat(1024 * 1024);
     let started = Instant::now();
     let res = browser
-        .post(
-            "/login",
-            &[
-                ("csrf", csrf.as_str()),
-                ("email", "anna@example.org"),
-                ("password", huge.as_str()),
-            ],
-        )
+        .post("/login", &login_fields("", &csrf, &huge))
         .await;
     assert!(res.status == 413 || res.status == 400, "{}", res.status);
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -491,14 +498,7 @@ async fn oversized_passwords_are_refused_before_hashing() {
     // Within the body limit but over max_length * 4 bytes: the generic answer, no hash.
     let long = "b".repeat(app.state.config.password.max_length * 4 + 1);
     let res = browser
-        .post(
-            "/login",
-            &[
-                ("csrf", csrf.as_str()),
-                ("email", "anna@example.org"),
-                ("password", long.as_str()),
-            ],
-        )
+        .post("/login", &login_fields("", &csrf, &long))
         .await;
     assert_eq!(res.status, 200);
     assert!(

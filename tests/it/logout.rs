@@ -193,9 +193,7 @@ async fn without_a_hint_the_person_confirms_first() {
         .await;
     assert_eq!(page.status, 200);
     assert!(page.has_form("/logout"));
-    let csp = page.headers["content-security-policy"]
-        .to_str()
-        .expect("ascii");
+    let csp = page.header("content-security-policy").expect("CSP");
     assert!(
         csp.contains("form-action 'self' https://app.example"),
         "{csp}"

@@ -70,7 +70,7 @@ async fn an_idle_refresh_token_expires() {
     let (id, secret, r) = logged_in(&app, "na@example.org", "openid").await;
     app.advance(app.state.config.tokens.refresh_idle_ttl + 1);
     let res = refresh(&app, Auth::Basic(&id, &secret), &r).await;
-    assert_eq!(res.error(), "invalid_grant");
+    res.expect_error(400, "invalid_grant");
 }
 
 #[tokio::test]
@@ -131,7 +131,7 @@ async fn a_disabled_account_cannot_refresh() {
         .await
         .expect("disable");
     let res = refresh(&app, Auth::Basic(&id, &secret), &r).await;
-    assert_eq!(res.error(), "invalid_grant");
+    res.expect_error(400, "invalid_grant");
 }
 
 /// Issue 14, defect 5: a used refresh token (or code) presented by another, authenticated

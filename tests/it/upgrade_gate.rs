@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::cli::nyckel;
 use crate::helpers::admin::World;
+use crate::helpers::api::{Api, Reply};
 use crate::helpers::authorize::auth_url;
 use crate::helpers::browser::Browser;
 use crate::helpers::{REDIRECT_URI, TestApp};
@@ -37,12 +38,7 @@ async fn a_new_setting_is_refused_until_the_upgrade_is_finished() {
         .expect("status");
     assert_eq!(status.finished.as_deref(), Some(nyckel::upgrade::CURRENT));
     let console = w.api_2fa(&w.superadmin).await;
-    let made = console
-        .post(
-            "/clients",
-            &json!({ "name": "Strict", "redirect_uris": [REDIRECT_URI], "require_two_factors": true }),
-        )
-        .await;
+    let made = register(&console, "Strict", true).await;
     made.expect(201);
     assert_eq!(made.json["require_two_factors"], true);
     let strict = made.str("client_id");
@@ -51,12 +47,7 @@ async fn a_new_setting_is_refused_until_the_upgrade_is_finished() {
     // Upgraded from 0.2.0, not finished: refused with what to do, through the API and the
     // CLI; nothing changes.
     unfinished(app).await;
-    let plain = console
-        .post(
-            "/clients",
-            &json!({ "name": "Plain", "redirect_uris": [REDIRECT_URI] }),
-        )
-        .await;
+    let plain = register(&console, "Plain", false).await;
     plain.expect(201);
     let id = plain.str("client_id").to_string();
     let refused = console
@@ -71,12 +62,7 @@ async fn a_new_setting_is_refused_until_the_upgrade_is_finished() {
         "{}",
         refused.text
     );
-    let refused = console
-        .post(
-            "/clients",
-            &json!({ "name": "Strict 2", "redirect_uris": [REDIRECT_URI], "require_two_factors": true }),
-        )
-        .await;
+    let refused = register(&console, "Strict 2", true).await;
     refused.expect(409);
     let client = nyckel::store::clients::find(&app.state.db, &id)
         .await
@@ -130,6 +116,15 @@ async fn a_new_setting_is_refused_until_the_upgrade_is_finished() {
     assert!(ok, "{err}");
 
     assert_stepped_up(app, &id, &w.member_a.id).await;
+}
+
+/// Registers an installation client through the API, requiring two factors when `strict`.
+async fn register(api: &Api, name: &str, strict: bool) -> Reply {
+    let mut body = json!({ "name": name, "redirect_uris": [REDIRECT_URI] });
+    if strict {
+        body["require_two_factors"] = json!(true);
+    }
+    api.post("/clients", &body).await
 }
 
 /// A password-only session of `user` is asked for a second factor at `client`.

@@ -187,6 +187,13 @@ impl World {
         n
     }
 
+    /// Asserts that the tables ([`World::snapshot`]) are as `before` and that no audit
+    /// event was recorded since there were `audit` ([`World::audit_count`]).
+    pub async fn assert_unchanged(&self, before: &Value, audit: i64) {
+        assert_eq!(&self.snapshot().await, before, "nothing changed");
+        assert_eq!(self.audit_count().await, audit, "nothing recorded");
+    }
+
     /// A snapshot of the tables an admin action could change, to compare before and after
     /// a refused request.
     pub async fn snapshot(&self) -> Value {

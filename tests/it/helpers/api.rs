@@ -9,8 +9,8 @@ use reqwest::header::HeaderMap;
 use reqwest::{RequestBuilder, Response};
 use serde_json::Value;
 
-use crate::helpers::TestApp;
 use crate::helpers::openapi_check;
+use crate::helpers::{REDIRECT_URI, TestApp};
 
 /// A JSON answer: status, headers, the body as text and as JSON (`Null` when it is not JSON).
 #[derive(Debug)]
@@ -190,6 +190,16 @@ impl Api {
     pub async fn invite(&self, org: &str, email: &str, roles: &[&str]) -> Reply {
         let body = serde_json::json!({ "email": email, "roles": roles });
         self.post(&format!("/orgs/{org}/invitations"), &body).await
+    }
+
+    /// Registers a client of `org` (`POST /orgs/{org}/clients`) named "App" with the test
+    /// redirect URI, and the fields of `more` (an object) added or replacing those.
+    pub async fn register_client(&self, org: &str, more: Value) -> Reply {
+        let mut body = serde_json::json!({ "name": "App", "redirect_uris": [REDIRECT_URI] });
+        for (k, v) in more.as_object().expect("an object of fields") {
+            body[k] = v.clone();
+        }
+        self.post(&format!("/orgs/{org}/clients"), &body).await
     }
 
     /// Walks a list from its first page with `limit`, following `next_cursor`; returns

@@ -229,15 +229,14 @@ pub async fn active(app: &TestApp, auth: Auth<'_>, token: &str) -> bool {
 
 /// Calls userinfo with a Bearer token (GET).
 pub async fn userinfo(app: &TestApp, access_token: &str) -> Reply {
-    read(
-        app.http()
-            .get(app.url("/userinfo"))
-            .bearer_auth(access_token)
-            .send()
-            .await
-            .expect("GET /userinfo"),
-    )
-    .await
+    bearer(app, reqwest::Method::GET, "/userinfo", access_token).await
+}
+
+/// Sends `method path` with a Bearer token.
+pub async fn bearer(app: &TestApp, method: reqwest::Method, path: &str, token: &str) -> Reply {
+    let req = app.http().request(method.clone(), app.url(path));
+    let res = req.bearer_auth(token).send().await;
+    read(res.unwrap_or_else(|e| panic!("{method} {path}: {e}"))).await
 }
 
 /// A confidential client with the given grant types; returns `(id, secret)`.

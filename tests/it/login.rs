@@ -180,10 +180,8 @@ async fn unknown_expired_or_foreign_requests_get_a_helpful_page() {
 
 #[tokio::test]
 async fn successful_login_sets_a_host_session_cookie_and_continues_with_303() {
-    let app = TestApp::spawn().await;
+    let (app, user, browser) = anna().await;
     let (client_id, _) = app.web_client().await;
-    let user = app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
     let id = pending_for(&app, &browser, params(&client_id)).await;
 
     let res = browser

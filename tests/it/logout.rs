@@ -7,6 +7,7 @@ use crate::helpers::authorize::{
     auth_url, client_redirect, count, grant_of_code, id_token, signed_in,
 };
 use crate::helpers::browser::{Browser, Page};
+use crate::helpers::login::anna;
 use crate::helpers::{POST_LOGOUT_URI, TestApp};
 
 fn logout_url(params: &[(&str, &str)]) -> String {
@@ -34,10 +35,8 @@ fn is_signed_in(home: &Page) -> bool {
 
 #[tokio::test]
 async fn a_valid_hint_logs_out_at_once_and_redirects_with_state() {
-    let app = TestApp::spawn().await;
+    let (app, user, b) = anna().await;
     let (client_id, _) = app.web_client().await;
-    let user = app.create_user("anna@example.org").await;
-    let b = Browser::new(&app);
     let (session, cookie) = b.insert_session_with_cookie(&app, &user).await;
     let q = client_redirect(&b.get(&auth_url(&app, &client_id, &[])).await);
     let grant = grant_of_code(&app, &q["code"]).await;

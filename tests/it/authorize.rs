@@ -4,8 +4,8 @@
 use nyckel::admin::clients::CreateClient;
 
 use crate::helpers::authorize::{
-    CHALLENGE, auth_url, client_redirect, count, grant_of_code, login_redirect, signed_in,
-    signed_in_third_party,
+    CHALLENGE, auth_url, client_redirect, count, grant_of_code, login_redirect, org_of_code,
+    signed_in, signed_in_third_party,
 };
 use crate::helpers::browser::{Browser, query};
 use crate::helpers::{REDIRECT_URI, TestApp};
@@ -577,14 +577,9 @@ async fn a_restricted_client_refuses_non_members_with_a_clear_page() {
             ..Default::default()
         })
         .await;
-    app.create_user("ivar@example.org").await;
+    let user = app.create_user("ivar@example.org").await;
     app.add_member(&other, "ivar@example.org", &["member"])
         .await;
-    let user = nyckel::store::users::find_by_email(&app.state.db, "ivar@example.org")
-        .await
-        .expect("query")
-        .expect("user")
-        .id;
     let (b, _) = Browser::signed_in(&app, &user).await;
 
     let page = b.get(&auth_url(&app, &client_id, &[])).await;
@@ -608,33 +603,44 @@ async fn a_restricted_client_refuses_non_members_with_a_clear_page() {
     // Once a member of club A, the only candidate is used.
     app.add_member(&club, "ivar@example.org", &["coach"]).await;
     let q = client_redirect(&b.get(&auth_url(&app, &client_id, &[])).await);
-    assert_eq!(
-        grant_of_code(&app, &q["code"])
-            .await
-            .organisation_id
-            .as_deref(),
-        Some(club.as_str())
-    );
+    assert_eq!(org_of_code(&app, &q).await.as_deref(), Some(club.as_str()));
+}
+
+/// Clubs A and B, a client registered as `client` (for the test redirect URI, requiring an
+/// organisation), and a person (`email`) with `roles` in A and in B, signed in in a new
+/// browser; returns `(A's id, B's id, the client's id, the browser)`.
+async fn in_two_clubs(
+    app: &TestApp,
+    email: &str,
+    roles: [&str; 2],
+    client: CreateClient,
+) -> (String, String, String, Browser) {
+    let a = app.create_org("Club A", "club-a").await;
+    let b = app.create_org("Club B", "club-b").await;
+    let (client_id, _) = app
+        .create_client(CreateClient {
+            redirect_uris: vec![REDIRECT_URI.into()],
+            require_organisation: true,
+            ..client
+        })
+        .await;
+    let user = app.create_user(email).await;
+    app.add_member(&a, email, &[roles[0]]).await;
+    app.add_member(&b, email, &[roles[1]]).await;
+    let (browser, _) = Browser::signed_in(app, &user).await;
+    (a, b, client_id, browser)
 }
 
 #[tokio::test]
 async fn a_member_of_two_organisations_picks_one_or_names_it() {
     let app = TestApp::spawn().await;
-    let a = app.create_org("Club A", "club-a").await;
-    let b_org = app.create_org("Club B", "club-b").await;
-    let (client_id, _) = app
-        .create_client(CreateClient {
-            name: "League app".into(),
-            redirect_uris: vec![REDIRECT_URI.into()],
-            require_organisation: true,
-            first_party: true,
-            ..Default::default()
-        })
-        .await;
-    let user = app.create_user("jon@example.org").await;
-    app.add_member(&a, "jon@example.org", &["member"]).await;
-    app.add_member(&b_org, "jon@example.org", &["coach"]).await;
-    let (b, _) = Browser::signed_in(&app, &user).await;
+    let league = CreateClient {
+        name: "League app".into(),
+        first_party: true,
+        ..Default::default()
+    };
+    let (a, b_org, client_id, b) =
+        in_two_clubs(&app, "jon@example.org", ["member", "coach"], league).await;
 
     // The picker.
     let page = b.get(&auth_url(&app, &client_id, &[])).await;
@@ -647,13 +653,7 @@ async fn a_member_of_two_organisations_picks_one_or_names_it() {
         "{csp}"
     );
     let q = client_redirect(&b.submit(&page, "/select-org", &[("org", &b_org)]).await);
-    assert_eq!(
-        grant_of_code(&app, &q["code"])
-            .await
-            .organisation_id
-            .as_deref(),
-        Some(b_org.as_str())
-    );
+    assert_eq!(org_of_code(&app, &q).await.as_deref(), Some(b_org.as_str()));
     assert_eq!(q["iss"], app.issuer);
 
     // Picking an organisation the person is not in: refused.
@@ -668,25 +668,13 @@ async fn a_member_of_two_organisations_picks_one_or_names_it() {
         &b.get(&auth_url(&app, &client_id, &[("organization", "club-a")]))
             .await,
     );
-    assert_eq!(
-        grant_of_code(&app, &q["code"])
-            .await
-            .organisation_id
-            .as_deref(),
-        Some(a.as_str())
-    );
+    assert_eq!(org_of_code(&app, &q).await.as_deref(), Some(a.as_str()));
     // Named by id, too.
     let q = client_redirect(
         &b.get(&auth_url(&app, &client_id, &[("organization", &b_org)]))
             .await,
     );
-    assert_eq!(
-        grant_of_code(&app, &q["code"])
-            .await
-            .organisation_id
-            .as_deref(),
-        Some(b_org.as_str())
-    );
+    assert_eq!(org_of_code(&app, &q).await.as_deref(), Some(b_org.as_str()));
 
     // prompt=none cannot show the picker.
     let q = client_redirect(
@@ -699,20 +687,12 @@ async fn a_member_of_two_organisations_picks_one_or_names_it() {
 #[tokio::test]
 async fn the_organisation_picked_carries_over_to_the_consent_page() {
     let app = TestApp::spawn().await;
-    let a = app.create_org("Club A", "club-a").await;
-    let b_org = app.create_org("Club B", "club-b").await;
-    let (client_id, _) = app
-        .create_client(CreateClient {
-            name: "Outside app".into(),
-            redirect_uris: vec![REDIRECT_URI.into()],
-            require_organisation: true,
-            ..Default::default()
-        })
-        .await;
-    let user = app.create_user("kim@example.org").await;
-    app.add_member(&a, "kim@example.org", &["member"]).await;
-    app.add_member(&b_org, "kim@example.org", &["member"]).await;
-    let (b, _) = Browser::signed_in(&app, &user).await;
+    let outside = CreateClient {
+        name: "Outside app".into(),
+        ..Default::default()
+    };
+    let (a, _, client_id, b) =
+        in_two_clubs(&app, "kim@example.org", ["member", "member"], outside).await;
     let page = b.get(&auth_url(&app, &client_id, &[])).await;
     let consent = b.submit(&page, "/select-org", &[("org", &a)]).await;
     assert!(consent.has_form("/consent"), "{}", consent.body);
@@ -721,13 +701,7 @@ async fn the_organisation_picked_carries_over_to_the_consent_page() {
         &b.submit(&consent, "/consent", &[("decision", "allow")])
             .await,
     );
-    assert_eq!(
-        grant_of_code(&app, &q["code"])
-            .await
-            .organisation_id
-            .as_deref(),
-        Some(a.as_str())
-    );
+    assert_eq!(org_of_code(&app, &q).await.as_deref(), Some(a.as_str()));
 }
 
 #[tokio::test]

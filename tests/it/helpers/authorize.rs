@@ -128,6 +128,14 @@ pub async fn grant_of_code(app: &TestApp, code: &str) -> nyckel::store::grants::
         .expect("grant exists")
 }
 
+/// The active organisation of the grant behind the code in a redirect's query.
+pub async fn org_of_code(
+    app: &TestApp,
+    query: &std::collections::HashMap<String, String>,
+) -> Option<String> {
+    grant_of_code(app, &query["code"]).await.organisation_id
+}
+
 /// An ID token of ours, as a client would hold it, for use as `id_token_hint`.
 pub fn id_token(app: &TestApp, client_id: &str, sub: &str, sid: &str, exp_offset: i64) -> String {
     let now = app.state.now();

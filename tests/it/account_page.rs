@@ -18,17 +18,7 @@ const SAFARI: &str = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) App
 
 /// A browser with its own cookies that introduces itself with `user_agent`.
 fn browser(app: &TestApp, user_agent: &str) -> Browser {
-    Browser {
-        client: reqwest::Client::builder()
-            .danger_accept_invalid_certs(true)
-            .resolve("localhost", app.addr)
-            .redirect(reqwest::redirect::Policy::none())
-            .cookie_store(true)
-            .user_agent(user_agent)
-            .build()
-            .expect("http client"),
-        issuer: app.issuer.clone(),
-    }
+    Browser::new(app).with_user_agent(user_agent)
 }
 
 /// Signs in through the login page (a real session, with address and browser recorded) and

@@ -10,8 +10,8 @@ use nyckel::http::api::table::{Method, PREFIX, ROUTES};
 use reqwest::header::{CONTENT_TYPE, ORIGIN};
 use serde_json::{Value, json};
 
-use crate::admin_api_support::{Api, read};
 use crate::helpers::admin::World;
+use crate::helpers::api::Api;
 use crate::helpers::token::{Auth, CodeSpec, issue_code, redeem};
 
 #[tokio::test]
@@ -35,15 +35,11 @@ async fn bearer_tokens_only_with_the_admin_scope() {
         r.header("www-authenticate")
             .contains("error=\"invalid_token\"")
     );
-    let r = read(
-        anonymous
-            .raw(reqwest::Method::GET, "/orgs")
-            .basic_auth(&w.console.0, Some(&w.console.1))
-            .send()
-            .await
-            .expect("GET"),
-    )
-    .await;
+    let r = anonymous
+        .raw(reqwest::Method::GET, "/orgs", |req| {
+            req.basic_auth(&w.console.0, Some(&w.console.1))
+        })
+        .await;
     r.expect(401);
 
     // A person's access token without the admin scope: not accepted.
@@ -72,15 +68,9 @@ async fn bearer_tokens_only_with_the_admin_scope() {
 
     // A signed-in browser's cookie is not an API credential.
     let browser = w.browser(&w.admin_a).await;
-    let r = read(
-        browser
-            .client
-            .get(w.app.url(&format!("{PREFIX}/orgs")))
-            .send()
-            .await
-            .expect("GET"),
-    )
-    .await;
+    let r = Api::over(&w.app, browser.client.clone(), None)
+        .get("/orgs")
+        .await;
     r.expect(401);
 
     // An expired token is refused.
@@ -92,16 +82,15 @@ async fn bearer_tokens_only_with_the_admin_scope() {
 #[tokio::test]
 async fn malformed_requests_get_400_in_the_error_shape() {
     let w = World::new().await;
-    let api = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
+    let api = w.api(&w.admin_a).await;
     let before = w.snapshot().await;
     let path = format!("/orgs/club-a/members/{}/roles", w.member_a.id);
 
     let send = |ct: Option<&'static str>, body: &'static str| {
-        let mut req = api.raw(reqwest::Method::PUT, &path).body(body);
-        if let Some(ct) = ct {
-            req = req.header(CONTENT_TYPE, ct);
-        }
-        req
+        api.raw(reqwest::Method::PUT, &path, move |req| match ct {
+            Some(ct) => req.body(body).header(CONTENT_TYPE, ct),
+            None => req.body(body),
+        })
     };
     for (ct, body, why) in [
         (Some("application/json"), "{\"roles\": [", "broken JSON"),
@@ -120,7 +109,7 @@ async fn malformed_requests_get_400_in_the_error_shape() {
             "unknown field",
         ),
     ] {
-        let r = read(send(ct, body).send().await.expect("PUT")).await;
+        let r = send(ct, body).await;
         assert_eq!(r.status, 400, "{why}: {}", r.text);
         assert_eq!(r.code(), "invalid_request", "{why}");
         assert!(r.json["error"]["message"].is_string(), "{why}");
@@ -169,28 +158,22 @@ async fn malformed_requests_get_400_in_the_error_shape() {
 #[tokio::test]
 async fn answers_are_not_cached_and_carry_no_cors() {
     let w = World::new().await;
-    let api = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
+    let api = w.api(&w.admin_a).await;
     for path in ["/orgs", "/orgs/club-b", "/audit", "/openapi.json"] {
-        let r = read(
-            api.raw(reqwest::Method::GET, path)
-                .header(ORIGIN, "https://evil.example")
-                .send()
-                .await
-                .expect("GET"),
-        )
-        .await;
+        let r = api
+            .raw(reqwest::Method::GET, path, |req| {
+                req.header(ORIGIN, "https://evil.example")
+            })
+            .await;
         assert_eq!(r.header("cache-control"), "no-store", "{path}");
         assert_eq!(r.header("access-control-allow-origin"), "", "{path}");
     }
-    let r = read(
-        api.raw(reqwest::Method::OPTIONS, "/orgs")
-            .header(ORIGIN, "https://evil.example")
-            .header("access-control-request-method", "DELETE")
-            .send()
-            .await
-            .expect("OPTIONS"),
-    )
-    .await;
+    let r = api
+        .raw(reqwest::Method::OPTIONS, "/orgs", |req| {
+            req.header(ORIGIN, "https://evil.example")
+                .header("access-control-request-method", "DELETE")
+        })
+        .await;
     assert_eq!(r.header("access-control-allow-origin"), "");
     assert_eq!(r.status, 405);
 }
@@ -198,13 +181,10 @@ async fn answers_are_not_cached_and_carry_no_cors() {
 #[tokio::test]
 async fn the_audit_log_records_the_caller_and_address() {
     let w = World::new().await;
-    let api = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
-    api.put(
-        &format!("/orgs/club-a/members/{}/roles", w.member_a.id),
-        &json!({ "roles": ["coach", "member"] }),
-    )
-    .await
-    .expect(200);
+    let api = w.api(&w.admin_a).await;
+    api.set_roles("club-a", &w.member_a.id, &["coach", "member"])
+        .await
+        .expect(200);
     let r = api.get("/orgs/club-a/audit?kind=admin.roles_changed").await;
     r.expect(200);
     let event = &r.json["items"][0];

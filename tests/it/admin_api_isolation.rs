@@ -6,13 +6,12 @@
 
 use serde_json::{Value, json};
 
-use crate::admin_api_support::Api;
 use crate::helpers::admin::World;
 
 #[tokio::test]
 async fn an_org_admin_cannot_reach_a_person_only_in_another_organisation() {
     let w = World::new().await;
-    let a = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
+    let a = w.api(&w.admin_a).await;
     let b_only = &w.member_b.id;
     let before = w.snapshot().await;
     let audit = w.audit_count().await;
@@ -74,22 +73,18 @@ async fn an_org_admin_cannot_reach_a_person_only_in_another_organisation() {
     r.expect(200);
     assert_eq!(r.json["items"], json!([]));
 
-    assert_eq!(w.snapshot().await, before, "nothing changed");
-    assert_eq!(w.audit_count().await, audit, "nothing recorded");
+    w.assert_unchanged(&before, audit).await;
 }
 
 #[tokio::test]
 async fn a_shared_person_shows_only_their_part_in_the_organisation() {
     let w = World::new().await;
-    let a = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
-    let b = Api::new(&w.app, Some(&w.token(&w.admin_b).await));
+    let a = w.api(&w.admin_a).await;
+    let b = w.api(&w.admin_b).await;
     // Something happens to the shared person in B.
-    b.put(
-        &format!("/orgs/club-b/members/{}/roles", w.both.id),
-        &json!({ "roles": ["admin", "member"] }),
-    )
-    .await
-    .expect(200);
+    b.set_roles("club-b", &w.both.id, &["admin", "member"])
+        .await
+        .expect(200);
 
     let r = a.get(&format!("/orgs/club-a/members/{}", w.both.id)).await;
     r.expect(200);
@@ -132,8 +127,8 @@ async fn a_shared_person_shows_only_their_part_in_the_organisation() {
 #[tokio::test]
 async fn nobody_changes_email_phone_password_or_passkeys_or_smuggles_fields() {
     let w = World::new().await;
-    let a = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
-    let sup = Api::new(&w.app, Some(&w.token(&w.superadmin).await));
+    let a = w.api(&w.admin_a).await;
+    let sup = w.api(&w.superadmin).await;
     let m = &w.member_a.id;
     let before = w.snapshot().await;
     let audit = w.audit_count().await;
@@ -236,10 +231,7 @@ async fn nobody_changes_email_phone_password_or_passkeys_or_smuggles_fields() {
     }
     // Ownership cannot be moved through a body either.
     let r = a
-        .post(
-            "/orgs/club-a/clients",
-            &json!({ "name": "App", "redirect_uris": ["https://app.example/cb"], "owner_organisation_id": w.org_b }),
-        )
+        .register_client("club-a", json!({ "owner_organisation_id": w.org_b }))
         .await;
     r.expect(400);
 
@@ -252,17 +244,11 @@ async fn nobody_changes_email_phone_password_or_passkeys_or_smuggles_fields() {
         .await;
     r.expect(400);
     let r = a
-        .post(
-            "/orgs/club-a/clients",
-            &json!({ "name": "App", "redirect_uris": ["https://app.example/cb"], "first_party": true }),
-        )
+        .register_client("club-a", json!({ "first_party": true }))
         .await;
     r.expect(403);
     let r = a
-        .post(
-            "/orgs/club-a/clients",
-            &json!({ "name": "App", "redirect_uris": ["https://app.example/cb"], "organisations": [w.org_b] }),
-        )
+        .register_client("club-a", json!({ "organisations": [w.org_b] }))
         .await;
     r.expect(403);
     let r = a.post("/orgs", &json!({ "name": "Club C" })).await;
@@ -270,14 +256,13 @@ async fn nobody_changes_email_phone_password_or_passkeys_or_smuggles_fields() {
     let r = a.patch("/orgs/club-a", &json!({ "slug": "club-x" })).await;
     r.expect(403);
 
-    assert_eq!(w.snapshot().await, before, "nothing changed");
-    assert_eq!(w.audit_count().await, audit, "nothing recorded");
+    w.assert_unchanged(&before, audit).await;
 }
 
 #[tokio::test]
 async fn a_superadmin_sets_a_password_only_when_allowed_and_never_sees_it() {
     let w = World::new().await;
-    let sup = Api::new(&w.app, Some(&w.token(&w.superadmin).await));
+    let sup = w.api(&w.superadmin).await;
     let path = format!("/users/{}/password", w.member_a.id);
     let new_password = "ett helt nytt lösenord 99";
     let before = w.snapshot().await;
@@ -295,8 +280,8 @@ async fn a_superadmin_sets_a_password_only_when_allowed_and_never_sees_it() {
     })
     .await;
     let w = World::with(app).await;
-    let sup = Api::new(&w.app, Some(&w.token(&w.superadmin).await));
-    let a = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
+    let sup = w.api(&w.superadmin).await;
+    let a = w.api(&w.admin_a).await;
     let path = format!("/users/{}/password", w.member_a.id);
     // Only the superadmin.
     a.put(&path, &json!({ "password": new_password }))

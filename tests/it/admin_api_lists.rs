@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::admin_api_support::{Api, fresh_member, fresh_session};
+use crate::admin_api_support::{fresh_member, fresh_session};
 use crate::helpers::admin::World;
 use crate::helpers::token::{Auth, token};
 
@@ -27,16 +27,13 @@ fn once_each(walked: &[Value], all: &[Value], key: &str) {
 #[tokio::test]
 async fn every_list_walks_page_by_page_returning_each_item_once() {
     let w = World::new().await;
-    let a = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
-    let sup = Api::new(&w.app, Some(&w.token(&w.superadmin).await));
+    let a = w.api(&w.admin_a).await;
+    let sup = w.api(&w.superadmin).await;
     for i in 0..8 {
         fresh_member(&w.app, "club-a", &format!("m{i}@example.org"), &["member"]).await;
-        a.post(
-            "/orgs/club-a/invitations",
-            &json!({ "email": format!("i{i}@example.org"), "roles": ["member"] }),
-        )
-        .await
-        .expect(201);
+        a.invite("club-a", &format!("i{i}@example.org"), &["member"])
+            .await
+            .expect(201);
         a.put(
             &format!("/orgs/club-a/roles/role-{i}"),
             &json!({ "description": format!("Role {i}") }),
@@ -92,12 +89,9 @@ async fn every_list_walks_page_by_page_returning_each_item_once() {
 #[tokio::test]
 async fn invitations_are_created_listed_and_revoked() {
     let w = World::new().await;
-    let a = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
+    let a = w.api(&w.admin_a).await;
     let r = a
-        .post(
-            "/orgs/club-a/invitations",
-            &json!({ "email": "new.person@example.org", "roles": ["coach", "member"] }),
-        )
+        .invite("club-a", "new.person@example.org", &["coach", "member"])
         .await;
     r.expect(201);
     let inv = r.json.clone();
@@ -128,7 +122,7 @@ async fn invitations_are_created_listed_and_revoked() {
     a.delete(&format!("/orgs/club-a/invitations/{id}"))
         .await
         .expect(404);
-    let b = Api::new(&w.app, Some(&w.token(&w.admin_b).await));
+    let b = w.api(&w.admin_b).await;
     b.delete(&format!("/orgs/club-b/invitations/{id}"))
         .await
         .expect(404);
@@ -146,7 +140,7 @@ async fn invitations_are_created_listed_and_revoked() {
 #[tokio::test]
 async fn clients_are_created_rotated_and_their_redirect_uris_edited() {
     let w = World::new().await;
-    let a = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
+    let a = w.api(&w.admin_a).await;
     let r = a
         .post(
             "/orgs/club-a/clients",
@@ -159,11 +153,8 @@ async fn clients_are_created_rotated_and_their_redirect_uris_edited() {
         )
         .await;
     r.expect(201);
-    let id = r.json["client_id"].as_str().expect("id").to_string();
-    let first = r.json["client_secret"]
-        .as_str()
-        .expect("secret")
-        .to_string();
+    let id = r.str("client_id").to_string();
+    let first = r.str("client_secret").to_string();
     assert_eq!(first.len(), 43, "a 256-bit secret");
     assert_eq!(r.json["owner_organisation_id"], w.org_a.as_str());
     assert_eq!(r.json["organisations"], json!([w.org_a]));
@@ -187,10 +178,7 @@ async fn clients_are_created_rotated_and_their_redirect_uris_edited() {
     );
     let r = a.post(&format!("/clients/{id}/secret"), &json!({})).await;
     r.expect(200);
-    let second = r.json["client_secret"]
-        .as_str()
-        .expect("secret")
-        .to_string();
+    let second = r.str("client_secret").to_string();
     assert_ne!(first, second);
     assert_eq!(
         token(&w.app, Auth::Basic(&id, &first), &cc).await.status,
@@ -240,21 +228,16 @@ async fn clients_are_created_rotated_and_their_redirect_uris_edited() {
     assert_eq!(r.json["visible_roles"], Value::Null);
 
     // A public client has no secret to rotate.
-    let r = a
-        .post(
-            "/orgs/club-a/clients",
-            &json!({ "name": "App", "redirect_uris": ["https://app.example/cb"], "public": true }),
-        )
-        .await;
+    let r = a.register_client("club-a", json!({ "public": true })).await;
     r.expect(201);
     assert_eq!(r.json["client_secret"], Value::Null);
-    let public = r.json["client_id"].as_str().expect("id");
+    let public = r.str("client_id");
     a.post(&format!("/clients/{public}/secret"), &json!({}))
         .await
         .expect(409);
 
     // B's admin finds none of it; deleting ends it.
-    let b = Api::new(&w.app, Some(&w.token(&w.admin_b).await));
+    let b = w.api(&w.admin_b).await;
     b.get(&format!("/clients/{id}")).await.expect(404);
     a.delete(&format!("/clients/{id}")).await.expect(204);
     a.get(&format!("/clients/{id}")).await.expect(404);

@@ -9,9 +9,10 @@
 use nyckel::http::api::table::{Method, ROUTES};
 use serde_json::{Value, json};
 
-use crate::admin_api_support::{Api, Reply, secret_shaped};
+use crate::admin_api_support::secret_shaped;
 use crate::helpers::PASSWORD;
 use crate::helpers::admin::World;
+use crate::helpers::api::{Api, Reply};
 use crate::helpers::token::{Auth, CodeSpec, issue_code, redeem};
 
 /// Every secret value the database holds (hashes included) that can be read back.
@@ -61,14 +62,9 @@ async fn no_answer_contains_a_password_key_code_or_token() {
     known.push(secret.clone());
 
     // Admin actions that create secrets sent elsewhere: an invitation link, a reset key.
-    let inv = a
-        .post(
-            "/orgs/club-a/invitations",
-            &json!({ "email": "invited@example.org", "roles": ["member"] }),
-        )
-        .await;
+    let inv = a.invite("club-a", "invited@example.org", &["member"]).await;
     inv.expect(201);
-    let invitation = inv.json["id"].as_str().expect("id").to_string();
+    let invitation = inv.str("id").to_string();
     answers.push(("create invitation".into(), inv));
     let reset = a
         .post(
@@ -105,26 +101,15 @@ async fn no_answer_contains_a_password_key_code_or_token() {
     known.push(reset_link.rsplit('/').next().expect("key").to_string());
 
     // A client secret: only in the answers that create and rotate it.
-    let created = a
-        .post(
-            "/orgs/club-a/clients",
-            &json!({ "name": "App", "redirect_uris": ["https://app.example/cb"] }),
-        )
-        .await;
+    let created = a.register_client("club-a", json!({})).await;
     created.expect(201);
-    let client = created.json["client_id"].as_str().expect("id").to_string();
-    let first = created.json["client_secret"]
-        .as_str()
-        .expect("secret")
-        .to_string();
+    let client = created.str("client_id").to_string();
+    let first = created.str("client_secret").to_string();
     let rotated = a
         .post(&format!("/clients/{client}/secret"), &json!({}))
         .await;
     rotated.expect(200);
-    let second = rotated.json["client_secret"]
-        .as_str()
-        .expect("secret")
-        .to_string();
+    let second = rotated.str("client_secret").to_string();
     for (what, r, own) in [
         ("create client", &created, &first),
         ("rotate", &rotated, &second),

@@ -5,8 +5,8 @@
 
 use serde_json::json;
 
-use crate::admin_api_support::Api;
 use crate::helpers::admin::World;
+use crate::helpers::api::Api;
 use crate::helpers::token::{Auth, CodeSpec, decode, issue_code, redeem, refresh};
 
 /// Logs `user` in to the console client for `org` (a grant with an active organisation);
@@ -29,7 +29,7 @@ async fn login_for(w: &World, user: &str, org: &str) -> (String, String) {
 async fn role_changes_show_in_the_next_refresh_and_removal_stops_it() {
     let w = World::new().await;
     let (id, secret) = &w.console;
-    let a = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
+    let a = w.api(&w.admin_a).await;
     let (access, refresh_a) = login_for(&w, &w.both.id, &w.org_a).await;
     let (_, refresh_b) = login_for(&w, &w.both.id, &w.org_b).await;
     let (_, claims) = decode(&access);
@@ -38,10 +38,7 @@ async fn role_changes_show_in_the_next_refresh_and_removal_stops_it() {
 
     // The admin of A adds a role; the next refresh carries it.
     let r = a
-        .put(
-            &format!("/orgs/club-a/members/{}/roles", w.both.id),
-            &json!({ "roles": ["coach", "member"] }),
-        )
+        .set_roles("club-a", &w.both.id, &["coach", "member"])
         .await;
     r.expect(200);
     assert_eq!(r.json["roles"], json!(["coach", "member"]));
@@ -71,22 +68,16 @@ async fn a_role_taken_away_counts_at_once_for_the_api_itself() {
     let w = World::new().await;
     // A second admin of A, then demoted by the first: their (still valid) token no longer
     // carries any authority in A.
-    let sup = Api::new(&w.app, Some(&w.token(&w.superadmin).await));
-    sup.put(
-        &format!("/orgs/club-a/members/{}/roles", w.member_a.id),
-        &json!({ "roles": ["admin"] }),
-    )
-    .await
-    .expect(200);
-    let second = Api::new(&w.app, Some(&w.token(&w.member_a).await));
+    let sup = w.api(&w.superadmin).await;
+    sup.set_roles("club-a", &w.member_a.id, &["admin"])
+        .await
+        .expect(200);
+    let second = w.api(&w.member_a).await;
     second.get("/orgs/club-a/members").await.expect(200);
-    let a = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
-    a.put(
-        &format!("/orgs/club-a/members/{}/roles", w.member_a.id),
-        &json!({ "roles": ["member"] }),
-    )
-    .await
-    .expect(200);
+    let a = w.api(&w.admin_a).await;
+    a.set_roles("club-a", &w.member_a.id, &["member"])
+        .await
+        .expect(200);
     second.get("/orgs/club-a/members").await.expect(403);
     // And the organisation's last admin cannot be removed by an org admin.
     let r = a
@@ -106,20 +97,12 @@ async fn a_service_token_manages_its_organisation_only() {
     assert_eq!(orgs.len(), 1);
     assert_eq!(orgs[0]["id"], w.org_a.as_str());
     s.get("/orgs/club-a/members").await.expect(200);
-    let r = s
-        .post(
-            "/orgs/club-a/invitations",
-            &json!({ "email": "new@example.org", "roles": ["member"] }),
-        )
-        .await;
+    let r = s.invite("club-a", "new@example.org", &["member"]).await;
     r.expect(201);
     assert_eq!(r.json["invited_by"], format!("client:{client_id}"));
-    s.put(
-        &format!("/orgs/club-a/members/{}/roles", w.member_a.id),
-        &json!({ "roles": ["coach", "member"] }),
-    )
-    .await
-    .expect(200);
+    s.set_roles("club-a", &w.member_a.id, &["coach", "member"])
+        .await
+        .expect(200);
     let r = s.get("/orgs/club-a/audit?kind=admin.roles_changed").await;
     assert_eq!(
         r.json["items"][0]["actor_id"],
@@ -133,16 +116,8 @@ async fn a_service_token_manages_its_organisation_only() {
         s.get("/orgs/club-b/members").await,
         s.get(&format!("/orgs/club-b/members/{}", w.member_b.id))
             .await,
-        s.put(
-            &format!("/orgs/club-b/members/{}/roles", w.member_b.id),
-            &json!({ "roles": ["admin"] }),
-        )
-        .await,
-        s.post(
-            "/orgs/club-b/invitations",
-            &json!({ "email": "new@example.org", "roles": ["member"] }),
-        )
-        .await,
+        s.set_roles("club-b", &w.member_b.id, &["admin"]).await,
+        s.invite("club-b", "new@example.org", &["member"]).await,
         s.get(&format!("/clients/{}", w.console.0)).await,
     ] {
         assert_eq!(r.status, 404, "{}", r.text);
@@ -158,7 +133,7 @@ async fn a_service_token_manages_its_organisation_only() {
     assert_eq!(w.snapshot().await, before);
 
     // Deleting the service client ends its token's authority at once.
-    let sup = Api::new(&w.app, Some(&w.token(&w.superadmin).await));
+    let sup = w.api(&w.superadmin).await;
     sup.delete(&format!("/clients/{client_id}"))
         .await
         .expect(204);

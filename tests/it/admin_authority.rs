@@ -8,30 +8,14 @@
 
 use serde_json::{Value, json};
 
-use crate::admin_api_support::Api;
+use crate::flows::authorize_url;
 use crate::helpers::admin::{Person, World};
-use crate::helpers::authorize::{CHALLENGE, VERIFIER};
+use crate::helpers::api::Api;
+use crate::helpers::authorize::VERIFIER;
 use crate::helpers::browser::{Browser, Page, query};
-use crate::helpers::token::{Auth, refresh, token};
+use crate::helpers::token::{Auth, redeem, refresh};
 use crate::helpers::two_factor::{self, sms_step, verify_phone};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
-
-/// The authorization URL of a code flow with PKCE for `client_id` and `scope`.
-fn start_url(app: &TestApp, client_id: &str, scope: &str, extra: &[(&str, &str)]) -> String {
-    let mut url = url::Url::parse(&app.url("/authorize")).expect("url");
-    url.query_pairs_mut()
-        .append_pair("response_type", "code")
-        .append_pair("client_id", client_id)
-        .append_pair("redirect_uri", REDIRECT_URI)
-        .append_pair("scope", scope)
-        .append_pair("state", "st-1")
-        .append_pair("code_challenge", CHALLENGE)
-        .append_pair("code_challenge_method", "S256");
-    for (k, v) in extra {
-        url.query_pairs_mut().append_pair(k, v);
-    }
-    url.to_string()
-}
 
 /// What a person saw and got in one login through a client.
 pub struct Login {
@@ -52,7 +36,17 @@ pub async fn log_in_through(
 ) -> Login {
     let b = Browser::new(app);
     let mut page: Page = b
-        .follow(b.get(&start_url(app, client_id, scope, &[])).await)
+        .follow(
+            b.get(&authorize_url(
+                &app.issuer,
+                client_id,
+                scope,
+                "st-1",
+                None,
+                &[],
+            ))
+            .await,
+        )
         .await;
     let mut consent_pages = Vec::new();
     for _ in 0..8 {
@@ -94,17 +88,7 @@ pub async fn log_in_through(
 
 /// Exchanges a code as the client's owner would.
 pub async fn exchange(app: &TestApp, client: (&str, &str), code: &str) -> Value {
-    let answer = token(
-        app,
-        Auth::Basic(client.0, client.1),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", VERIFIER),
-        ],
-    )
-    .await;
+    let answer = redeem(app, Auth::Basic(client.0, client.1), code, Some(VERIFIER)).await;
     assert_eq!(answer.status, 200, "{}", answer.json);
     answer.json
 }
@@ -126,23 +110,16 @@ async fn person(w: &World, email: &str, phone: &str, memberships: &[(&str, &[&st
 async fn an_organisations_client_never_carries_authority_outside_that_organisation() {
     let w = World::with(two_factor::app().await).await;
     // Org A's admin registers a client of A for the admin API, through the API.
-    let admin_a = Api::new(&w.app, Some(&w.token_2fa(&w.admin_a).await));
+    let admin_a = w.api_2fa(&w.admin_a).await;
     let created = admin_a
-        .post(
-            "/orgs/club-a/clients",
-            &json!({
-                "name": "Club A tools",
-                "redirect_uris": [REDIRECT_URI],
-                "admin_api": true,
-            }),
+        .register_client(
+            "club-a",
+            json!({ "name": "Club A tools", "admin_api": true }),
         )
         .await;
     created.expect(201);
-    let client_id = created.json["client_id"].as_str().expect("id").to_string();
-    let secret = created.json["client_secret"]
-        .as_str()
-        .expect("secret")
-        .to_string();
+    let client_id = created.str("client_id").to_string();
+    let secret = created.str("client_secret").to_string();
     let client = (client_id.as_str(), secret.as_str());
 
     // Admin of B, member of A, logs in through A's client and consents.
@@ -262,7 +239,7 @@ async fn an_organisations_client_never_carries_authority_outside_that_organisati
 
     // The same superadmin through the installation's console still has their authority
     // (the refusals above are the client's reach, not a broken token).
-    let console = Api::new(&w.app, Some(&w.token_2fa(&super_in_a).await));
+    let console = w.api_2fa(&super_in_a).await;
     console.get("/audit").await.expect(200);
     console.get("/orgs/club-b/members").await.expect(200);
 }
@@ -286,7 +263,7 @@ async fn a_one_factor_token_loses_admin_power_when_two_factors_are_required() {
         "{challenge}"
     );
     // After a login of two factors, the same person may.
-    let api = Api::new(&w.app, Some(&w.token_2fa(&w.member_a).await));
+    let api = w.api_2fa(&w.member_a).await;
     api.get("/orgs/club-a/members").await.expect(200);
 }
 

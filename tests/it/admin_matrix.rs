@@ -35,10 +35,9 @@ use nyckel::http::api::table::{Method, Op, ROUTES, Route};
 use nyckel::orgs::permissions::{self, Refusal, Scope, Standing};
 use serde_json::{Value, json};
 
-use crate::admin_api_support::{
-    Api, Reply, fresh_member, fresh_person, fresh_session, secret_shaped,
-};
+use crate::admin_api_support::{fresh_member, fresh_person, fresh_session, secret_shaped};
 use crate::helpers::admin::{Person, World};
+use crate::helpers::api::{Api, Reply};
 use crate::helpers::token::{Auth, CodeSpec, issue_code, redeem};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
 
@@ -740,7 +739,7 @@ fn the_walk_expects_every_kind_of_outcome() {
 async fn a_foreign_organisation_or_client_looks_like_a_missing_one() {
     let app = TestApp::spawn_password_only_admins("compares a foreign and a missing object's answers, which the two-factor refusal would hide").await;
     let w = World::with(app).await;
-    let api = Api::new(&w.app, Some(&w.token(&w.admin_a).await));
+    let api = w.api(&w.admin_a).await;
     let mut fixtures = Fixtures::new(&w);
     let mut compared = 0;
     let mut failures = Vec::new();

@@ -10,10 +10,12 @@ use serde_json::{Value, json};
 
 use crate::helpers::REDIRECT_URI;
 use crate::helpers::admin::{Person, World};
-use crate::helpers::authorize::{TestBrowser, auth_url, client_redirect};
+use crate::helpers::api::Reply;
+use crate::helpers::authorize::{auth_url, client_redirect};
+use crate::helpers::browser::Browser;
 use crate::helpers::token::{
-    Answer, Auth, CodeSpec, confidential_client, decode, issue_code, redeem, refresh, token,
-    userinfo, verify_with_jwks,
+    Auth, CodeSpec, confidential_client, decode, issue_code, redeem, refresh, token, userinfo,
+    verify_with_jwks,
 };
 
 /// An admin-use-case caller acting as `who`, with their authority as it is now.
@@ -27,7 +29,7 @@ async fn caller(w: &World, who: &Person) -> Caller {
 }
 
 /// A code exchange for `who` with the active organisation `org`, scope `openid orgs`.
-async fn sign_in(w: &World, (id, secret): (&str, &str), who: &Person, org: &str) -> Answer {
+async fn sign_in(w: &World, (id, secret): (&str, &str), who: &Person, org: &str) -> Reply {
     let spec = CodeSpec {
         scope: "openid orgs",
         organisation_id: Some(org),
@@ -39,8 +41,24 @@ async fn sign_in(w: &World, (id, secret): (&str, &str), who: &Person, org: &str)
     answer
 }
 
+/// Org A's admin sets the roles in A of the person in both organisations (`w.both`).
+async fn roles_in_a(w: &World, roles: &[&str]) {
+    let admin_a = caller(w, &w.admin_a).await;
+    let roles: Vec<String> = roles.iter().map(|r| r.to_string()).collect();
+    nyckel::admin::members::set_roles(&w.app.state, &admin_a, "club-a", &w.both.id, &roles)
+        .await
+        .expect("roles set");
+}
+
+/// The client uses the refresh token of `answer`; the refresh must succeed.
+async fn refresh_ok(w: &World, (id, secret): (&str, &str), answer: &Reply) -> Reply {
+    let res = refresh(&w.app, Auth::Basic(id, secret), answer.str("refresh_token")).await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    res
+}
+
 /// The verified claims of the access token in a token response.
-async fn access_claims(w: &World, answer: &Answer) -> Value {
+async fn access_claims(w: &World, answer: &Reply) -> Value {
     verify_with_jwks(&w.app, answer.str("access_token")).await.1
 }
 
@@ -54,19 +72,8 @@ async fn a_role_change_shows_in_the_next_refreshed_token_and_in_userinfo() {
     assert_eq!(claims["org_roles"], json!(["coach"]));
 
     // Org A's admin gives them `member` as well.
-    let admin_a = caller(&w, &w.admin_a).await;
-    let roles = vec!["member".to_string(), "coach".to_string()];
-    nyckel::admin::members::set_roles(&w.app.state, &admin_a, "club-a", &w.both.id, &roles)
-        .await
-        .expect("roles set");
-
-    let refreshed = refresh(
-        &w.app,
-        Auth::Basic(&id, &secret),
-        first.str("refresh_token"),
-    )
-    .await;
-    assert_eq!(refreshed.status, 200, "{}", refreshed.json);
+    roles_in_a(&w, &["member", "coach"]).await;
+    let refreshed = refresh_ok(&w, (&id, &secret), &first).await;
     let claims = access_claims(&w, &refreshed).await;
     assert_eq!(claims["org_id"], w.org_a.as_str());
     assert_eq!(claims["org_roles"], json!(["coach", "member"]));
@@ -80,17 +87,8 @@ async fn a_role_change_shows_in_the_next_refreshed_token_and_in_userinfo() {
     assert_eq!(info.json["orgs"][&w.org_b]["roles"], json!(["member"]));
 
     // Taking a role away shows the same way; other organisations are untouched.
-    let roles = vec!["member".to_string()];
-    nyckel::admin::members::set_roles(&w.app.state, &admin_a, "club-a", &w.both.id, &roles)
-        .await
-        .expect("roles set");
-    let again = refresh(
-        &w.app,
-        Auth::Basic(&id, &secret),
-        refreshed.str("refresh_token"),
-    )
-    .await;
-    assert_eq!(again.status, 200, "{}", again.json);
+    roles_in_a(&w, &["member"]).await;
+    let again = refresh_ok(&w, (&id, &secret), &refreshed).await;
     assert_eq!(
         access_claims(&w, &again).await["org_roles"],
         json!(["member"])
@@ -113,8 +111,7 @@ async fn a_removed_member_cannot_refresh_for_that_organisation_but_can_for_anoth
         .expect("removed");
 
     let refused = refresh(&w.app, Auth::Basic(&id, &secret), in_a.str("refresh_token")).await;
-    assert_eq!(refused.status, 400);
-    assert_eq!(refused.error(), "invalid_grant");
+    refused.expect_error(400, "invalid_grant");
     assert!(refused.json.get("access_token").is_none());
 
     let fine = refresh(&w.app, Auth::Basic(&id, &secret), in_b.str("refresh_token")).await;
@@ -143,11 +140,7 @@ async fn a_removed_member_cannot_refresh_for_that_organisation_but_can_for_anoth
 #[tokio::test]
 async fn a_client_with_visible_roles_sees_only_those_roles() {
     let w = World::new().await;
-    let admin_a = caller(&w, &w.admin_a).await;
-    let roles = vec!["coach".to_string(), "member".to_string()];
-    nyckel::admin::members::set_roles(&w.app.state, &admin_a, "club-a", &w.both.id, &roles)
-        .await
-        .expect("roles set");
+    roles_in_a(&w, &["coach", "member"]).await;
     let (id, secret) = w
         .app
         .create_client(CreateClient {
@@ -176,12 +169,7 @@ async fn a_client_with_visible_roles_sees_only_those_roles() {
     assert_eq!(info.json["orgs"][&w.org_b]["roles"], json!([]));
 
     // After a refresh too.
-    let refreshed = refresh(
-        &w.app,
-        Auth::Basic(&id, &secret),
-        answer.str("refresh_token"),
-    )
-    .await;
+    let refreshed = refresh_ok(&w, (&id, &secret), &answer).await;
     assert_eq!(
         access_claims(&w, &refreshed).await["org_roles"],
         json!(["coach"])
@@ -270,7 +258,7 @@ async fn authorize_drops_the_admin_scope_for_clients_not_registered_for_it() {
     };
     let (plain, plain_secret) = app.create_client(make("Plain app", false)).await;
     let (console, console_secret) = app.create_client(make("Console", true)).await;
-    let (b, _) = TestBrowser::signed_in(app, &w.admin_a.id).await;
+    let (b, _) = Browser::signed_in(app, &w.admin_a.id).await;
 
     let mut granted = Vec::new();
     for (id, secret) in [(&plain, plain_secret), (&console, console_secret)] {

@@ -24,9 +24,9 @@ use nyckel::http::api::table::{Method, Op, ROUTES};
 use nyckel::store::{self, Backend};
 use serde_json::json;
 
-use crate::admin_api_support::Api;
 use crate::admin_matrix::{Fixtures, owners};
 use crate::helpers::admin::World;
+use crate::helpers::api::Api;
 use crate::helpers::browser::Browser;
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp, code_in};
 
@@ -105,7 +105,8 @@ fn diff(before: &BTreeMap<String, Vec<String>>, after: &BTreeMap<String, Vec<Str
 }
 
 /// Sends a change (`$act`, an expression giving the answer's status, evaluated twice) with
-/// the audit refused, then allowed; records what went wrong in `$problems`.
+/// the audit refused, then allowed; records what went wrong in `$problems`. Without
+/// `refused:` and `ok:`, a refusal is a server error and success is any status below 400.
 macro_rules! check {
     ($problems:expr, $app:expr, $what:expr, refused: $refused:expr, ok: $ok:expr, $act:expr) => {{
         let what: String = $what.to_string();
@@ -135,6 +136,9 @@ macro_rules! check {
             $problems.push(format!("{what}: changed nothing with the audit allowed"));
         }
     }};
+    ($problems:expr, $app:expr, $what:expr, $act:expr) => {
+        check!($problems, $app, $what, refused: server_error, ok: success, $act)
+    };
 }
 
 fn server_error(status: u16) -> bool {
@@ -164,20 +168,13 @@ async fn every_admin_api_write_is_undone_when_its_audit_event_cannot_be_written(
         };
         let expected = route.status;
         let answer = |status: u16| status;
-        check!(
-            problems,
-            &w.app,
-            format!("{:?} {path}", route.method),
-            refused: server_error,
-            ok: success,
-            {
-                let reply = api.call(route.method, &path, body.as_ref()).await;
-                if !server_error(reply.status) && reply.status != expected {
-                    eprintln!("{:?} {path}: {} {}", route.method, reply.status, reply.text);
-                }
-                answer(reply.status)
+        check!(problems, &w.app, format!("{:?} {path}", route.method), {
+            let reply = api.call(route.method, &path, body.as_ref()).await;
+            if !server_error(reply.status) && reply.status != expected {
+                eprintln!("{:?} {path}: {} {}", route.method, reply.status, reply.text);
             }
-        );
+            answer(reply.status)
+        });
         walked.push(route.op);
     }
     assert!(walked.len() >= 15, "{walked:?}");
@@ -238,10 +235,7 @@ async fn operator_commands_are_undone_when_their_audit_event_cannot_be_written()
 
 /// Signs `b` in with the password form.
 async fn sign_in(b: &Browser, email: &str) {
-    let page = b.get("/login").await;
-    let done = b
-        .submit(&page, "/login", &[("email", email), ("password", PASSWORD)])
-        .await;
+    let done = b.login(email, PASSWORD).await;
     assert_eq!(done.status, 303, "login of {email}: {}", done.body);
 }
 
@@ -274,9 +268,12 @@ async fn the_persons_own_changes_are_undone_when_their_audit_event_cannot_be_wri
         problems,
         &app,
         "profile",
-        refused: server_error,
-        ok: success,
-        post(&b, "/account/profile", &[("csrf", &csrf), ("name", "Anna Ny"), ("language", "en")]).await
+        post(
+            &b,
+            "/account/profile",
+            &[("csrf", &csrf), ("name", "Anna Ny"), ("language", "en")]
+        )
+        .await
     );
 
     // Ending another session of hers.
@@ -287,9 +284,12 @@ async fn the_persons_own_changes_are_undone_when_their_audit_event_cannot_be_wri
         problems,
         &app,
         "end one session",
-        refused: server_error,
-        ok: success,
-        post(&b, "/account/sessions/end", &[("csrf", &csrf), ("sid", &sid)]).await
+        post(
+            &b,
+            "/account/sessions/end",
+            &[("csrf", &csrf), ("sid", &sid)]
+        )
+        .await
     );
 
     // Ending all her other sessions.
@@ -299,8 +299,6 @@ async fn the_persons_own_changes_are_undone_when_their_audit_event_cannot_be_wri
         problems,
         &app,
         "end other sessions",
-        refused: server_error,
-        ok: success,
         post(&b, "/account/sessions/end-others", &[("csrf", &csrf)]).await
     );
 
@@ -319,9 +317,12 @@ async fn the_persons_own_changes_are_undone_when_their_audit_event_cannot_be_wri
         problems,
         &app,
         "withdraw consent",
-        refused: server_error,
-        ok: success,
-        post(&b, "/account/apps/revoke", &[("csrf", &csrf), ("client_id", &client)]).await
+        post(
+            &b,
+            "/account/apps/revoke",
+            &[("csrf", &csrf), ("client_id", &client)]
+        )
+        .await
     );
 
     // The own two-factor setting (a verified phone is the second factor).
@@ -330,9 +331,12 @@ async fn the_persons_own_changes_are_undone_when_their_audit_event_cannot_be_wri
         problems,
         &app,
         "own two-factor setting",
-        refused: server_error,
-        ok: success,
-        post(&b, "/account/security", &[("csrf", &csrf), ("required", "on")]).await
+        post(
+            &b,
+            "/account/security",
+            &[("csrf", &csrf), ("required", "on")]
+        )
+        .await
     );
 
     // Removing the phone number.
@@ -340,8 +344,6 @@ async fn the_persons_own_changes_are_undone_when_their_audit_event_cannot_be_wri
         problems,
         &app,
         "remove the phone number",
-        refused: server_error,
-        ok: success,
         post(&b, "/account/phone/remove", &[("csrf", &csrf)]).await
     );
 
@@ -351,8 +353,6 @@ async fn the_persons_own_changes_are_undone_when_their_audit_event_cannot_be_wri
         problems,
         &app,
         "password change",
-        refused: server_error,
-        ok: success,
         post(
             &b,
             "/password/change",
@@ -388,9 +388,12 @@ async fn new_addresses_and_numbers_are_undone_when_their_audit_event_cannot_be_w
         problems,
         &app,
         "new email address",
-        refused: server_error,
-        ok: success,
-        post(&b, "/account/email/code", &[("csrf", &csrf), ("code", &code)]).await
+        post(
+            &b,
+            "/account/email/code",
+            &[("csrf", &csrf), ("code", &code)]
+        )
+        .await
     );
 
     let page = b.get("/account/phone").await;
@@ -405,9 +408,12 @@ async fn new_addresses_and_numbers_are_undone_when_their_audit_event_cannot_be_w
         problems,
         &app,
         "new phone number",
-        refused: server_error,
-        ok: success,
-        post(&b, "/account/phone/code", &[("csrf", &csrf), ("code", &code)]).await
+        post(
+            &b,
+            "/account/phone/code",
+            &[("csrf", &csrf), ("code", &code)]
+        )
+        .await
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
@@ -441,9 +447,10 @@ async fn passkey_changes_are_undone_when_their_audit_event_cannot_be_written() {
         problems,
         &app,
         "add a passkey",
-        refused: server_error,
-        ok: success,
-        post_json(&b, "/account/passkeys/finish", &finish).await.status.as_u16()
+        post_json(&b, "/account/passkeys/finish", &finish)
+            .await
+            .status
+            .as_u16()
     );
 
     let (id,): (String,) = sqlx::query_as("select id from passkeys")
@@ -454,17 +461,23 @@ async fn passkey_changes_are_undone_when_their_audit_event_cannot_be_written() {
         problems,
         &app,
         "rename a passkey",
-        refused: server_error,
-        ok: success,
-        post(&b, &format!("/account/passkeys/{id}/rename"), &[("csrf", &csrf), ("name", "Jobbdatorn")]).await
+        post(
+            &b,
+            &format!("/account/passkeys/{id}/rename"),
+            &[("csrf", &csrf), ("name", "Jobbdatorn")]
+        )
+        .await
     );
     check!(
         problems,
         &app,
         "remove a passkey",
-        refused: server_error,
-        ok: success,
-        post(&b, &format!("/account/passkeys/{id}/remove"), &[("csrf", &csrf)]).await
+        post(
+            &b,
+            &format!("/account/passkeys/{id}/remove"),
+            &[("csrf", &csrf)]
+        )
+        .await
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }
@@ -493,8 +506,6 @@ async fn keys_that_change_an_account_are_undone_when_their_audit_event_cannot_be
         problems,
         &app,
         "password reset",
-        refused: server_error,
-        ok: success,
         post(
             &b,
             "/reset",
@@ -526,8 +537,6 @@ async fn keys_that_change_an_account_are_undone_when_their_audit_event_cannot_be
         problems,
         &app,
         "setup link",
-        refused: server_error,
-        ok: success,
         post(
             &b,
             "/setup",
@@ -562,8 +571,6 @@ async fn keys_that_change_an_account_are_undone_when_their_audit_event_cannot_be
         problems,
         &app,
         "accept an invitation",
-        refused: server_error,
-        ok: success,
         post(&b, &link, &[("csrf", &csrf)]).await
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
@@ -584,9 +591,12 @@ async fn deleting_the_account_is_undone_when_its_audit_event_cannot_be_written()
         problems,
         &app,
         "delete the account",
-        refused: server_error,
-        ok: success,
-        post(&b, "/account/delete", &[("csrf", &csrf), ("confirm_email", "anna@example.org")]).await
+        post(
+            &b,
+            "/account/delete",
+            &[("csrf", &csrf), ("confirm_email", "anna@example.org")]
+        )
+        .await
     );
     assert!(problems.is_empty(), "{}", problems.join("\n"));
 }

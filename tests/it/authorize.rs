@@ -4,10 +4,10 @@
 use nyckel::admin::clients::CreateClient;
 
 use crate::helpers::authorize::{
-    CHALLENGE, TestBrowser, auth_url, client_redirect, count, grant_of_code, login_redirect,
-    third_party_client,
+    CHALLENGE, auth_url, client_redirect, count, grant_of_code, login_redirect, org_of_code,
+    signed_in, signed_in_third_party,
 };
-use crate::helpers::browser::query;
+use crate::helpers::browser::{Browser, query};
 use crate::helpers::{REDIRECT_URI, TestApp};
 
 const UNKNOWN_CLIENT: &str = "is not registered with this sign-in service";
@@ -228,13 +228,11 @@ async fn prompt_none_without_a_session_is_login_required_and_creates_nothing() {
     assert_eq!(q["error"], "login_required");
     assert_eq!(q["iss"], app.issuer);
     assert_eq!(q["state"], "st-123");
-    let set_cookies: Vec<_> = page.headers.get_all("set-cookie").iter().collect();
-    assert!(
-        set_cookies
-            .iter()
-            .all(|c| !c.to_str().unwrap_or("").contains("nyckel_session")),
-        "no session cookie"
-    );
+    let no_session = page
+        .set_cookies()
+        .iter()
+        .all(|c| !c.contains("nyckel_session"));
+    assert!(no_session, "no session cookie");
     assert_eq!(count(&app, "sessions").await, 0);
     assert_eq!(
         count(&app, "auth_requests").await,
@@ -247,17 +245,12 @@ async fn prompt_none_without_a_session_is_login_required_and_creates_nothing() {
 async fn without_a_session_the_browser_goes_to_login_with_a_bound_pending_request() {
     let app = TestApp::spawn().await;
     let (client_id, _) = app.web_client().await;
-    let b = TestBrowser::new(&app);
+    let b = Browser::new(&app);
     let page = b.get(&auth_url(&app, &client_id, &[])).await;
     let req = login_redirect(&page);
     let cookie = page
-        .headers
-        .get_all("set-cookie")
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("__Host-nyckel_txn="))
-        .expect("binding cookie set")
-        .to_string();
+        .set_cookie("__Host-nyckel_txn")
+        .expect("binding cookie set");
     assert!(
         cookie.contains("Secure") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax")
     );
@@ -282,10 +275,7 @@ async fn without_a_session_the_browser_goes_to_login_with_a_bound_pending_reques
 
 #[tokio::test]
 async fn a_signed_in_person_gets_a_code_stored_only_as_a_hash() {
-    let app = TestApp::spawn().await;
-    let (client_id, _) = app.web_client().await;
-    let user = app.create_user("bo@example.org").await;
-    let (b, session) = TestBrowser::signed_in(&app, &user).await;
+    let (app, client_id, user, b, session) = signed_in("bo@example.org").await;
     let url = auth_url(
         &app,
         &client_id,
@@ -344,7 +334,7 @@ async fn post_to_authorize_works_like_get_and_keeps_an_existing_query() {
         })
         .await;
     let user = app.create_user("cilla@example.org").await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (b, _) = Browser::signed_in(&app, &user).await;
     let page = b
         .post(
             "/authorize",
@@ -373,10 +363,7 @@ async fn post_to_authorize_works_like_get_and_keeps_an_existing_query() {
 
 #[tokio::test]
 async fn prompt_login_and_max_age_send_a_signed_in_person_to_login() {
-    let app = TestApp::spawn().await;
-    let (client_id, _) = app.web_client().await;
-    let user = app.create_user("dan@example.org").await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (app, client_id, user, b, _) = signed_in("dan@example.org").await;
     app.advance(5);
 
     for extra in [
@@ -422,10 +409,7 @@ async fn prompt_login_and_max_age_send_a_signed_in_person_to_login() {
 
 #[tokio::test]
 async fn consent_is_asked_denied_allowed_remembered_and_asked_again_on_prompt_consent() {
-    let app = TestApp::spawn().await;
-    let client_id = third_party_client(&app).await;
-    let user = app.create_user("eva@example.org").await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (app, client_id, _, b, _) = signed_in_third_party("eva@example.org").await;
     let url = auth_url(&app, &client_id, &[("scope", "openid email orgs")]);
 
     // The consent page, with the client's name and what each scope means.
@@ -437,9 +421,7 @@ async fn consent_is_asked_denied_allowed_remembered_and_asked_again_on_prompt_co
     assert!(page.body.contains("See your organisations and roles"));
     assert!(page.body.contains("name=\"decision\" value=\"allow\""));
     assert!(page.body.contains("eva@example.org"));
-    let csp = page.headers["content-security-policy"]
-        .to_str()
-        .expect("ascii");
+    let csp = page.header("content-security-policy").expect("CSP");
     assert!(
         csp.contains("form-action 'self' https://app.example"),
         "{csp}"
@@ -516,10 +498,7 @@ async fn consent_is_asked_denied_allowed_remembered_and_asked_again_on_prompt_co
 
 #[tokio::test]
 async fn first_party_clients_skip_consent_unless_prompt_consent() {
-    let app = TestApp::spawn().await;
-    let (client_id, _) = app.web_client().await;
-    let user = app.create_user("fia@example.org").await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (app, client_id, _, b, _) = signed_in("fia@example.org").await;
     client_redirect(&b.get(&auth_url(&app, &client_id, &[])).await)
         .get("code")
         .expect("no consent for first-party");
@@ -531,10 +510,7 @@ async fn first_party_clients_skip_consent_unless_prompt_consent() {
 
 #[tokio::test]
 async fn consent_post_without_the_csrf_token_is_refused_and_changes_nothing() {
-    let app = TestApp::spawn().await;
-    let client_id = third_party_client(&app).await;
-    let user = app.create_user("gun@example.org").await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (app, client_id, _, b, _) = signed_in_third_party("gun@example.org").await;
     let page = b.get(&auth_url(&app, &client_id, &[])).await;
     let form = page.form("/consent").expect("consent form");
     let req = form["req"].clone();
@@ -565,11 +541,8 @@ async fn consent_post_without_the_csrf_token_is_refused_and_changes_nothing() {
 
 #[tokio::test]
 async fn a_pending_request_cannot_be_continued_in_another_browser() {
-    let app = TestApp::spawn().await;
-    let client_id = third_party_client(&app).await;
-    let user = app.create_user("hans@example.org").await;
-    let (a, _) = TestBrowser::signed_in(&app, &user).await;
-    let (other, _) = TestBrowser::signed_in(&app, &user).await;
+    let (app, client_id, user, a, _) = signed_in_third_party("hans@example.org").await;
+    let (other, _) = Browser::signed_in(&app, &user).await;
     let page = a.get(&auth_url(&app, &client_id, &[])).await;
     let form = page.form("/consent").expect("consent form");
 
@@ -604,15 +577,10 @@ async fn a_restricted_client_refuses_non_members_with_a_clear_page() {
             ..Default::default()
         })
         .await;
-    app.create_user("ivar@example.org").await;
+    let user = app.create_user("ivar@example.org").await;
     app.add_member(&other, "ivar@example.org", &["member"])
         .await;
-    let user = nyckel::store::users::find_by_email(&app.state.db, "ivar@example.org")
-        .await
-        .expect("query")
-        .expect("user")
-        .id;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (b, _) = Browser::signed_in(&app, &user).await;
 
     let page = b.get(&auth_url(&app, &client_id, &[])).await;
     assert_eq!(page.status, 403);
@@ -635,54 +603,57 @@ async fn a_restricted_client_refuses_non_members_with_a_clear_page() {
     // Once a member of club A, the only candidate is used.
     app.add_member(&club, "ivar@example.org", &["coach"]).await;
     let q = client_redirect(&b.get(&auth_url(&app, &client_id, &[])).await);
-    assert_eq!(
-        grant_of_code(&app, &q["code"])
-            .await
-            .organisation_id
-            .as_deref(),
-        Some(club.as_str())
-    );
+    assert_eq!(org_of_code(&app, &q).await.as_deref(), Some(club.as_str()));
+}
+
+/// Clubs A and B, a client registered as `client` (for the test redirect URI, requiring an
+/// organisation), and a person (`email`) with `roles` in A and in B, signed in in a new
+/// browser; returns `(A's id, B's id, the client's id, the browser)`.
+async fn in_two_clubs(
+    app: &TestApp,
+    email: &str,
+    roles: [&str; 2],
+    client: CreateClient,
+) -> (String, String, String, Browser) {
+    let a = app.create_org("Club A", "club-a").await;
+    let b = app.create_org("Club B", "club-b").await;
+    let (client_id, _) = app
+        .create_client(CreateClient {
+            redirect_uris: vec![REDIRECT_URI.into()],
+            require_organisation: true,
+            ..client
+        })
+        .await;
+    let user = app.create_user(email).await;
+    app.add_member(&a, email, &[roles[0]]).await;
+    app.add_member(&b, email, &[roles[1]]).await;
+    let (browser, _) = Browser::signed_in(app, &user).await;
+    (a, b, client_id, browser)
 }
 
 #[tokio::test]
 async fn a_member_of_two_organisations_picks_one_or_names_it() {
     let app = TestApp::spawn().await;
-    let a = app.create_org("Club A", "club-a").await;
-    let b_org = app.create_org("Club B", "club-b").await;
-    let (client_id, _) = app
-        .create_client(CreateClient {
-            name: "League app".into(),
-            redirect_uris: vec![REDIRECT_URI.into()],
-            require_organisation: true,
-            first_party: true,
-            ..Default::default()
-        })
-        .await;
-    let user = app.create_user("jon@example.org").await;
-    app.add_member(&a, "jon@example.org", &["member"]).await;
-    app.add_member(&b_org, "jon@example.org", &["coach"]).await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let league = CreateClient {
+        name: "League app".into(),
+        first_party: true,
+        ..Default::default()
+    };
+    let (a, b_org, client_id, b) =
+        in_two_clubs(&app, "jon@example.org", ["member", "coach"], league).await;
 
     // The picker.
     let page = b.get(&auth_url(&app, &client_id, &[])).await;
     assert_eq!(page.status, 200, "{:?}", page.location);
     assert!(page.has_form("/select-org"));
     assert!(page.body.contains("Club A") && page.body.contains("Club B"));
-    let csp = page.headers["content-security-policy"]
-        .to_str()
-        .expect("ascii");
+    let csp = page.header("content-security-policy").expect("CSP");
     assert!(
         csp.contains("form-action 'self' https://app.example"),
         "{csp}"
     );
     let q = client_redirect(&b.submit(&page, "/select-org", &[("org", &b_org)]).await);
-    assert_eq!(
-        grant_of_code(&app, &q["code"])
-            .await
-            .organisation_id
-            .as_deref(),
-        Some(b_org.as_str())
-    );
+    assert_eq!(org_of_code(&app, &q).await.as_deref(), Some(b_org.as_str()));
     assert_eq!(q["iss"], app.issuer);
 
     // Picking an organisation the person is not in: refused.
@@ -697,25 +668,13 @@ async fn a_member_of_two_organisations_picks_one_or_names_it() {
         &b.get(&auth_url(&app, &client_id, &[("organization", "club-a")]))
             .await,
     );
-    assert_eq!(
-        grant_of_code(&app, &q["code"])
-            .await
-            .organisation_id
-            .as_deref(),
-        Some(a.as_str())
-    );
+    assert_eq!(org_of_code(&app, &q).await.as_deref(), Some(a.as_str()));
     // Named by id, too.
     let q = client_redirect(
         &b.get(&auth_url(&app, &client_id, &[("organization", &b_org)]))
             .await,
     );
-    assert_eq!(
-        grant_of_code(&app, &q["code"])
-            .await
-            .organisation_id
-            .as_deref(),
-        Some(b_org.as_str())
-    );
+    assert_eq!(org_of_code(&app, &q).await.as_deref(), Some(b_org.as_str()));
 
     // prompt=none cannot show the picker.
     let q = client_redirect(
@@ -728,20 +687,12 @@ async fn a_member_of_two_organisations_picks_one_or_names_it() {
 #[tokio::test]
 async fn the_organisation_picked_carries_over_to_the_consent_page() {
     let app = TestApp::spawn().await;
-    let a = app.create_org("Club A", "club-a").await;
-    let b_org = app.create_org("Club B", "club-b").await;
-    let (client_id, _) = app
-        .create_client(CreateClient {
-            name: "Outside app".into(),
-            redirect_uris: vec![REDIRECT_URI.into()],
-            require_organisation: true,
-            ..Default::default()
-        })
-        .await;
-    let user = app.create_user("kim@example.org").await;
-    app.add_member(&a, "kim@example.org", &["member"]).await;
-    app.add_member(&b_org, "kim@example.org", &["member"]).await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let outside = CreateClient {
+        name: "Outside app".into(),
+        ..Default::default()
+    };
+    let (a, _, client_id, b) =
+        in_two_clubs(&app, "kim@example.org", ["member", "member"], outside).await;
     let page = b.get(&auth_url(&app, &client_id, &[])).await;
     let consent = b.submit(&page, "/select-org", &[("org", &a)]).await;
     assert!(consent.has_form("/consent"), "{}", consent.body);
@@ -750,21 +701,12 @@ async fn the_organisation_picked_carries_over_to_the_consent_page() {
         &b.submit(&consent, "/consent", &[("decision", "allow")])
             .await,
     );
-    assert_eq!(
-        grant_of_code(&app, &q["code"])
-            .await
-            .organisation_id
-            .as_deref(),
-        Some(a.as_str())
-    );
+    assert_eq!(org_of_code(&app, &q).await.as_deref(), Some(a.as_str()));
 }
 
 #[tokio::test]
 async fn ui_locales_chooses_the_language_of_pages() {
-    let app = TestApp::spawn().await;
-    let client_id = third_party_client(&app).await;
-    let user = app.create_user("lisa@example.org").await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (app, client_id, _, b, _) = signed_in_third_party("lisa@example.org").await;
     let page = b
         .get(&auth_url(&app, &client_id, &[("ui_locales", "sv")]))
         .await;
@@ -775,10 +717,7 @@ async fn ui_locales_chooses_the_language_of_pages() {
 #[tokio::test]
 async fn head_requests_change_nothing() {
     // Link scanners send HEAD; with a session, a GET would issue a code.
-    let app = TestApp::spawn().await;
-    let (client_id, _) = app.web_client().await;
-    let user = app.create_user("head@example.org").await;
-    let (b, _session) = TestBrowser::signed_in(&app, &user).await;
+    let (app, client_id, _, b, _) = signed_in("head@example.org").await;
     let url = auth_url(
         &app,
         &client_id,

@@ -1,18 +1,14 @@
 //! Discovery and JWKS.
 
 use crate::helpers::TestApp;
+use crate::helpers::api::fetch;
 
 #[tokio::test]
 async fn discovery_issuer_matches_byte_for_byte_and_lists_endpoints() {
     let app = TestApp::spawn().await;
-    let res = app
-        .http()
-        .get(app.url("/.well-known/openid-configuration"))
-        .send()
-        .await
-        .expect("discovery");
-    assert_eq!(res.status(), 200);
-    let doc: serde_json::Value = res.json().await.expect("json");
+    let res = fetch(&app, "/.well-known/openid-configuration").await;
+    assert_eq!(res.status, 200);
+    let doc = res.json;
     assert_eq!(doc["issuer"].as_str(), Some(app.issuer.as_str()));
     assert_eq!(
         doc["authorization_endpoint"],
@@ -47,14 +43,9 @@ async fn jwks_publishes_one_key_per_algorithm_with_safe_sizes() {
 #[tokio::test]
 async fn pages_carry_security_headers() {
     let app = TestApp::spawn().await;
-    let res = app
-        .http()
-        .get(app.url("/no-such-page"))
-        .send()
-        .await
-        .expect("get");
-    assert_eq!(res.status(), 404);
-    let h = res.headers();
+    let res = fetch(&app, "/no-such-page").await;
+    assert_eq!(res.status, 404);
+    let h = &res.headers;
     assert!(
         h["strict-transport-security"]
             .to_str()

@@ -12,8 +12,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::flows::{Pkce, authorize_url};
-use crate::helpers::browser::{self, Browser, Page, query};
-use crate::helpers::people::Scratch;
+use crate::helpers::browser::{Browser, Page, query};
+use crate::helpers::ops::Install;
 use crate::helpers::token::{Auth, redeem, refresh, userinfo};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
 
@@ -89,11 +89,8 @@ async fn person(
     for (org, roles) in orgs {
         app.add_member(org, email, roles).await;
     }
-    let (client, jar) = browser::client_with_jar(app.addr);
-    let b = Browser {
-        client,
-        issuer: app.issuer.clone(),
-    };
+    let b = Browser::new(app);
+    let jar = b.jar.clone();
     let mut secrets = Vec::new();
     // A second session, from another browser, and a wrong password (audit events).
     let other = app.browser();
@@ -586,15 +583,8 @@ async fn deletion_leaves_nothing_that_identifies_the_person_but_the_tombstone() 
     let info = userinfo(app, &ebba.access_token).await;
     assert_eq!(info.status, 401);
     // The old session cookie is a logged-out browser.
-    let (client, jar) = browser::client_with_jar(app.addr);
-    jar.add_cookie_str(
-        &format!("__Host-nyckel_session={old_cookie}; Path=/; Secure"),
-        &url::Url::parse(&app.issuer).expect("url"),
-    );
-    let stale = Browser {
-        client,
-        issuer: app.issuer.clone(),
-    };
+    let stale = Browser::new(app);
+    stale.add_cookie("__Host-nyckel_session", &old_cookie);
     let home = stale.get("/").await;
     assert!(!home.body.contains(EBBA), "{}", home.body);
     let data = stale.get("/account/data").await;
@@ -707,7 +697,7 @@ async fn stale_logins_missing_tokens_and_confirmations_erase_nothing() {
 
 #[tokio::test]
 async fn operators_export_and_erase_from_the_command_line() {
-    let scratch = Scratch::new().await;
+    let scratch = Install::new().await;
     let nyckel = |args: &[&str]| scratch.run(args);
     let (ok, _, err) = nyckel(&["user", "create", "--email", EBBA]);
     assert!(ok, "{err}");

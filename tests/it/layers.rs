@@ -161,20 +161,23 @@ fn http_handlers_call_use_cases_not_the_store() {
         .filter(|(_, lines)| lines.iter().any(|(_, l)| calls_the_store(l)))
         .map(|(file, _)| file.as_str())
         .collect();
-    let new: Vec<&&str> = calling
-        .iter()
-        .filter(|f| !HTTP_STILL_CALLING_STORE.contains(f))
-        .collect();
+    let new = missing_from(&calling, HTTP_STILL_CALLING_STORE);
     assert!(
         new.is_empty(),
         "src/http files that call the store directly (call a use-case instead): {new:?}"
     );
-    let done: Vec<&&str> = HTTP_STILL_CALLING_STORE
-        .iter()
-        .filter(|f| !calling.contains(f))
-        .collect();
+    let done = missing_from(HTTP_STILL_CALLING_STORE, &calling);
     assert!(
         done.is_empty(),
         "no longer call the store (remove them from HTTP_STILL_CALLING_STORE): {done:?}"
     );
+}
+
+/// The entries of `these` that `list` does not have.
+fn missing_from<'a>(these: &[&'a str], list: &[&str]) -> Vec<&'a str> {
+    these
+        .iter()
+        .copied()
+        .filter(|f| !list.contains(f))
+        .collect()
 }

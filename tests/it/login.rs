@@ -6,11 +6,13 @@ use std::time::{Duration, Instant};
 use nyckel::auth::session::{self, acr};
 use nyckel::http::cookies::SESSION_COOKIE;
 
-use crate::helpers::login::{Browser, audit, params, pending_for, session_count};
+use crate::helpers::authorize::count;
+use crate::helpers::browser::{Browser, Page};
+use crate::helpers::login::{anna, audit, params, pending_for};
 use crate::helpers::{PASSWORD, TestApp};
 
 /// The session cookie value set by a successful login response.
-fn session_cookie_of(res: &crate::helpers::login::Resp) -> String {
+fn session_cookie_of(res: &Page) -> String {
     let set = res
         .set_cookie(SESSION_COOKIE)
         .unwrap_or_else(|| panic!("no session cookie set: {res:?}"));
@@ -46,7 +48,7 @@ async fn login_page_for_a_request_is_accessible_and_self_contained() {
     p.login_hint = Some("anna@example.org".into());
     let id = pending_for(&app, &browser, p).await;
 
-    let page = browser.get(&format!("/login?req={id}"), "en").await;
+    let page = browser.get(&format!("/login?req={id}")).await;
     assert_eq!(page.status, 200, "{}", page.body);
     let b = &page.body;
     assert!(b.contains("<html lang=\"en\">"), "{b}");
@@ -96,8 +98,8 @@ async fn login_page_for_a_request_is_accessible_and_self_contained() {
 #[tokio::test]
 async fn plain_login_page_sets_a_double_submit_cookie() {
     let app = TestApp::spawn().await;
-    let browser = Browser::new(&app);
-    let page = browser.get("/login", "en").await;
+    let browser = app.browser();
+    let page = browser.get("/login").await;
     assert_eq!(page.status, 200);
     let fields = page.login_form();
     assert!(!fields.contains_key("req"));
@@ -113,7 +115,7 @@ async fn plain_login_page_sets_a_double_submit_cookie() {
             .is_some_and(|c| c.contains("frame-ancestors 'none'"))
     );
     // A second visit reuses the token (several tabs keep working).
-    let again = browser.get("/login", "en").await;
+    let again = browser.get("/login").await;
     assert_eq!(again.login_form().get("csrf"), Some(&csrf));
     assert!(again.set_cookie("__Host-nyckel_csrf").is_none());
 }
@@ -122,7 +124,7 @@ async fn plain_login_page_sets_a_double_submit_cookie() {
 async fn login_page_speaks_swedish_from_accept_language_and_ui_locales() {
     let app = TestApp::spawn().await;
     let browser = Browser::new(&app);
-    let page = browser.get("/login", "sv-SE,sv;q=0.9,en;q=0.5").await;
+    let page = browser.get_in("/login", "sv-SE,sv;q=0.9,en;q=0.5").await;
     assert!(page.body.contains("<html lang=\"sv\">"), "{}", page.body);
     assert!(
         page.body
@@ -137,14 +139,14 @@ async fn login_page_speaks_swedish_from_accept_language_and_ui_locales() {
     let mut p = params(&client_id);
     p.ui_locales = Some("sv en".into());
     let id = pending_for(&app, &browser, p).await;
-    let page = browser.get(&format!("/login?req={id}"), "en").await;
+    let page = browser.get(&format!("/login?req={id}")).await;
     assert!(page.body.contains("<html lang=\"sv\">"), "{}", page.body);
     assert!(
         page.body
             .contains("för att fortsätta till <strong>Web app</strong>")
     );
 
-    let english = browser.get("/login", "en").await;
+    let english = browser.get("/login").await;
     assert!(english.body.contains("<html lang=\"en\">"));
 }
 
@@ -156,12 +158,12 @@ async fn unknown_expired_or_foreign_requests_get_a_helpful_page() {
     let id = pending_for(&app, &owner, params(&client_id)).await;
     let expired_text = "This sign-in attempt has expired";
 
-    let unknown = owner.get("/login?req=no-such-request", "en").await;
+    let unknown = owner.get("/login?req=no-such-request").await;
     assert_eq!(unknown.status, 400);
     assert!(unknown.body.contains(expired_text), "{}", unknown.body);
 
     let other = Browser::new(&app);
-    let foreign = other.get(&format!("/login?req={id}"), "en").await;
+    let foreign = other.get(&format!("/login?req={id}")).await;
     assert_eq!(foreign.status, 400);
     assert!(foreign.body.contains(expired_text));
     assert!(
@@ -169,22 +171,17 @@ async fn unknown_expired_or_foreign_requests_get_a_helpful_page() {
         "no token for another browser"
     );
 
-    assert_eq!(
-        owner.get(&format!("/login?req={id}"), "en").await.status,
-        200
-    );
+    assert_eq!(owner.get(&format!("/login?req={id}")).await.status, 200);
     app.advance(1801);
-    let late = owner.get(&format!("/login?req={id}"), "en").await;
+    let late = owner.get(&format!("/login?req={id}")).await;
     assert_eq!(late.status, 400);
     assert!(late.body.contains(expired_text));
 }
 
 #[tokio::test]
 async fn successful_login_sets_a_host_session_cookie_and_continues_with_303() {
-    let app = TestApp::spawn().await;
+    let (app, user, browser) = anna().await;
     let (client_id, _) = app.web_client().await;
-    let user = app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
     let id = pending_for(&app, &browser, params(&client_id)).await;
 
     let res = browser
@@ -233,9 +230,7 @@ async fn successful_login_sets_a_host_session_cookie_and_continues_with_303() {
 
 #[tokio::test]
 async fn plain_login_goes_home() {
-    let app = TestApp::spawn().await;
-    app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
+    let (_app, _, browser) = anna().await;
     let res = browser.login("anna@example.org", PASSWORD).await;
     assert_eq!(res.status, 303, "{}", res.body);
     assert_eq!(res.header("location"), Some("/"));
@@ -244,9 +239,7 @@ async fn plain_login_goes_home() {
 
 #[tokio::test]
 async fn every_login_gets_a_new_session_and_the_old_cookie_stops_working() {
-    let app = TestApp::spawn().await;
-    app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
+    let (app, _, browser) = anna().await;
     let cfg = &app.state.config.session;
 
     // A value planted before login (fixation attempt) is not adopted.
@@ -281,14 +274,16 @@ async fn every_login_gets_a_new_session_and_the_old_cookie_stops_working() {
         .await
         .expect("load");
     assert!(s.is_some());
-    assert_eq!(session_count(&app).await, 1, "the previous session ended");
+    assert_eq!(
+        count(&app, "sessions").await,
+        1,
+        "the previous session ended"
+    );
 }
 
 #[tokio::test]
 async fn wrong_password_and_unknown_email_look_the_same() {
-    let app = TestApp::spawn().await;
-    let user = app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
+    let (app, user, browser) = anna().await;
     let wrong = "mossa under granarna 77";
 
     let known = browser.login("anna@example.org", wrong).await;
@@ -312,7 +307,7 @@ async fn wrong_password_and_unknown_email_look_the_same() {
         assert!(res.set_cookie(SESSION_COOKIE).is_none());
         assert!(!res.body.contains("value=\"mossa"));
     }
-    assert_eq!(session_count(&app).await, 0);
+    assert_eq!(count(&app, "sessions").await, 0);
 
     let failures = audit(&app, "login.failure").await;
     assert_eq!(failures.len(), 2);
@@ -350,18 +345,16 @@ async fn disabled_account_fails_like_a_wrong_password() {
         res.body.replace("anna@example.org", "EMAIL"),
         unknown.body.replace("bert@example.org", "EMAIL")
     );
-    assert_eq!(session_count(&app).await, 0);
+    assert_eq!(count(&app, "sessions").await, 0);
 }
 
 #[tokio::test]
 async fn login_post_without_or_with_a_wrong_csrf_token_is_refused() {
-    let app = TestApp::spawn().await;
-    app.create_user("anna@example.org").await;
+    let (app, _, browser) = anna().await;
     let (client_id, _) = app.web_client().await;
-    let browser = Browser::new(&app);
-    let csrf = browser.get("/login", "en").await.login_form()["csrf"].clone();
+    let csrf = browser.get("/login").await.login_form()["csrf"].clone();
     let creds = [("email", "anna@example.org"), ("password", PASSWORD)];
-    let expect_refused = |res: crate::helpers::login::Resp| {
+    let expect_refused = |res: Page| {
         assert_eq!(res.status, 403, "{}", res.body);
         assert!(
             res.body
@@ -373,75 +366,59 @@ async fn login_post_without_or_with_a_wrong_csrf_token_is_refused() {
 
     // Plain form: missing token, wrong token, and a token without its cookie (another site).
     expect_refused(browser.post("/login", &creds).await);
+    let wrong = "x".repeat(43);
     expect_refused(
         browser
-            .post(
-                "/login",
-                &[("csrf", "x".repeat(43).as_str()), creds[0], creds[1]],
-            )
+            .post("/login", &login_fields("", &wrong, PASSWORD))
             .await,
     );
     let cross_site = Browser::new(&app);
     expect_refused(
         cross_site
-            .post("/login", &[("csrf", csrf.as_str()), creds[0], creds[1]])
+            .post("/login", &login_fields("", &csrf, PASSWORD))
             .await,
     );
 
     // A pending request: wrong token; the right token from a browser without the binding.
     let id = pending_for(&app, &browser, params(&client_id)).await;
-    let page = browser.get(&format!("/login?req={id}"), "en").await;
+    let page = browser.get(&format!("/login?req={id}")).await;
     let req_csrf = page.login_form()["csrf"].clone();
     expect_refused(
         browser
-            .post(
-                "/login",
-                &[
-                    ("req", id.as_str()),
-                    ("csrf", csrf.as_str()),
-                    creds[0],
-                    creds[1],
-                ],
-            )
+            .post("/login", &login_fields(&id, &csrf, PASSWORD))
             .await,
     );
     expect_refused(
         cross_site
-            .post(
-                "/login",
-                &[
-                    ("req", id.as_str()),
-                    ("csrf", req_csrf.as_str()),
-                    creds[0],
-                    creds[1],
-                ],
-            )
+            .post("/login", &login_fields(&id, &req_csrf, PASSWORD))
             .await,
     );
 
     // Nothing changed: no session, no counters, no audit events.
-    assert_eq!(session_count(&app).await, 0);
-    let (rows,): (i64,) = sqlx::query_as("select count(*) from login_throttle")
-        .fetch_one(app.state.db.pool())
-        .await
-        .expect("count");
-    assert_eq!(rows, 0);
+    assert_eq!(count(&app, "sessions").await, 0);
+    assert_eq!(count(&app, "login_throttle").await, 0);
     assert!(audit(&app, "login.failure").await.is_empty());
     assert!(audit(&app, "login.success").await.is_empty());
 
     // The same browser with the right token logs in.
     let ok = browser
-        .post(
-            "/login",
-            &[
-                ("req", id.as_str()),
-                ("csrf", req_csrf.as_str()),
-                creds[0],
-                creds[1],
-            ],
-        )
+        .post("/login", &login_fields(&id, &req_csrf, PASSWORD))
         .await;
     assert_eq!(ok.status, 303);
+}
+
+/// The login form's fields for anna@example.org: the pending request `req` (none when
+/// empty), the CSRF token and the password.
+fn login_fields<'a>(req: &'a str, csrf: &'a str, password: &'a str) -> Vec<(&'a str, &'a str)> {
+    let mut fields = vec![
+        ("csrf", csrf),
+        ("email", "anna@example.org"),
+        ("password", password),
+    ];
+    if !req.is_empty() {
+        fields.push(("req", req));
+    }
+    fields
 }
 
 #[tokio::test]
@@ -500,23 +477,14 @@ async fn composed_and_decomposed_accents_both_log_in() {
 
 #[tokio::test]
 async fn oversized_passwords_are_refused_before_hashing() {
-    let app = TestApp::spawn().await;
-    app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
-    let csrf = browser.get("/login", "en").await.login_form()["csrf"].clone();
+    let (app, _, browser) = anna().await;
+    let csrf = browser.get("/login").await.login_form()["csrf"].clone();
 
     // A 1 MB body: refused by the body limit, quickly, without touching the login logic.
     let huge = "a".repeat(1024 * 1024);
     let started = Instant::now();
     let res = browser
-        .post(
-            "/login",
-            &[
-                ("csrf", csrf.as_str()),
-                ("email", "anna@example.org"),
-                ("password", huge.as_str()),
-            ],
-        )
+        .post("/login", &login_fields("", &csrf, &huge))
         .await;
     assert!(res.status == 413 || res.status == 400, "{}", res.status);
     assert!(started.elapsed() < Duration::from_secs(5));
@@ -528,14 +496,7 @@ async fn oversized_passwords_are_refused_before_hashing() {
     // Within the body limit but over max_length * 4 bytes: the generic answer, no hash.
     let long = "b".repeat(app.state.config.password.max_length * 4 + 1);
     let res = browser
-        .post(
-            "/login",
-            &[
-                ("csrf", csrf.as_str()),
-                ("email", "anna@example.org"),
-                ("password", long.as_str()),
-            ],
-        )
+        .post("/login", &login_fields("", &csrf, &long))
         .await;
     assert_eq!(res.status, 200);
     assert!(
@@ -586,9 +547,7 @@ async fn a_weaker_stored_hash_is_upgraded_at_login() {
 
 #[tokio::test]
 async fn session_ends_after_the_idle_timeout() {
-    let app = TestApp::spawn().await;
-    app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
+    let (app, _, browser) = anna().await;
     let cookie = session_cookie_of(&browser.login("anna@example.org", PASSWORD).await);
     let cfg = &app.state.config.session;
     let load = |now| session::load(&app.state.db, cfg, &cookie, now);
@@ -604,14 +563,12 @@ async fn session_ends_after_the_idle_timeout() {
         "idle too long"
     );
     // Gone for good, not just hidden.
-    assert_eq!(session_count(&app).await, 0);
+    assert_eq!(count(&app, "sessions").await, 0);
 }
 
 #[tokio::test]
 async fn session_ends_at_the_absolute_timeout_despite_activity() {
-    let app = TestApp::spawn().await;
-    app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
+    let (app, _, browser) = anna().await;
     let cookie = session_cookie_of(&browser.login("anna@example.org", PASSWORD).await);
     let cfg = app.state.config.session.clone();
     let step = cfg.idle_timeout - 1;

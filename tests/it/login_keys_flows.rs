@@ -5,8 +5,8 @@
 
 use crate::flows::authorize_url;
 use crate::helpers::browser::{Browser, Page};
+use crate::helpers::ops::Install;
 use crate::helpers::pages::{Client, path_of, redeem_at_client};
-use crate::helpers::people::Scratch;
 use crate::helpers::process::ServerProcess;
 use crate::helpers::token::decode;
 use crate::helpers::{TestApp, code_in};
@@ -97,7 +97,7 @@ async fn a_name_with_line_breaks_adds_no_header_to_the_login_mail() {
 
 #[tokio::test]
 async fn login_keys_and_codes_never_appear_in_the_server_log() {
-    let scratch = Scratch::new().await;
+    let scratch = Install::new().await;
     let (d, url) = (scratch.path(), scratch.url().to_string());
     let mut server = ServerProcess::spawn(d, &url, "127.0.0.1:0", "https://localhost:8443", &[]);
     let base = format!("https://localhost:{}", server.addr.port());

@@ -5,7 +5,9 @@ use nyckel::auth::throttle::{account_key, ip_key};
 use nyckel::http::cookies::SESSION_COOKIE;
 use nyckel::store::throttle::{self, Counter};
 
-use crate::helpers::login::{Browser, Resp, audit, session_count};
+use crate::helpers::authorize::count;
+use crate::helpers::browser::{Browser, Page};
+use crate::helpers::login::{anna, audit};
 use crate::helpers::{PASSWORD, TestApp};
 
 const WRONG: &str = "fel lösenord vid bryggan 9";
@@ -19,7 +21,7 @@ fn localhost_key() -> String {
     ip_key("127.0.0.1".parse().expect("ip"))
 }
 
-fn assert_throttled(res: &Resp) {
+fn assert_throttled(res: &Page) {
     assert_eq!(res.status, 429, "{}", res.body);
     assert!(res.body.contains(THROTTLED), "{}", res.body);
     assert!(res.set_cookie(SESSION_COOKIE).is_none());
@@ -28,9 +30,7 @@ fn assert_throttled(res: &Resp) {
 
 #[tokio::test]
 async fn five_failures_delay_the_next_attempt_even_with_the_right_password() {
-    let app = TestApp::spawn().await;
-    app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
+    let (app, _, browser) = anna().await;
     for _ in 0..5 {
         let res = browser.login("anna@example.org", WRONG).await;
         assert_eq!(res.status, 200);
@@ -46,7 +46,7 @@ async fn five_failures_delay_the_next_attempt_even_with_the_right_password() {
         res.body.contains("value=\"anna@example.org\""),
         "the email is kept"
     );
-    assert_eq!(session_count(&app).await, 0);
+    assert_eq!(count(&app, "sessions").await, 0);
     // The throttled attempt was not counted and not checked.
     assert_eq!(
         counter(&app, &account_key("anna@example.org"))
@@ -63,9 +63,7 @@ async fn five_failures_delay_the_next_attempt_even_with_the_right_password() {
 
 #[tokio::test]
 async fn hundred_failures_stop_the_account_until_the_window_passes() {
-    let app = TestApp::spawn().await;
-    app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
+    let (app, _, browser) = anna().await;
     let window = app.state.config.throttle.hard_stop_window;
     // Wait out every delay (per account at most 60 s, per IP at most 600 s) between attempts.
     for i in 0..100 {
@@ -97,9 +95,7 @@ async fn hundred_failures_stop_the_account_until_the_window_passes() {
 
 #[tokio::test]
 async fn unknown_email_is_throttled_like_a_known_one() {
-    let app = TestApp::spawn().await;
-    app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
+    let (app, _, browser) = anna().await;
     for _ in 0..5 {
         assert_eq!(browser.login("anna@example.org", WRONG).await.status, 200);
         assert_eq!(browser.login("bert@example.org", WRONG).await.status, 200);
@@ -159,9 +155,7 @@ async fn counters_live_in_the_database_and_success_clears_only_the_account() {
 
 #[tokio::test]
 async fn many_failures_from_one_address_slow_it_down() {
-    let app = TestApp::spawn().await;
-    app.create_user("anna@example.org").await;
-    let browser = Browser::new(&app);
+    let (app, _, browser) = anna().await;
     let free = app.state.config.throttle.ip_free_failures;
     // Spread over many accounts (credential stuffing): no account reaches its own delay.
     for i in 0..free {
@@ -199,7 +193,7 @@ async fn a_burst_of_concurrent_attempts_cannot_pass_the_hard_stop() {
     }
     app.advance(61);
     let browser = Browser::new(&app);
-    let csrf = browser.get("/login", "en").await.login_form()["csrf"].clone();
+    let csrf = browser.get("/login").await.login_form()["csrf"].clone();
 
     // One attempt short of the hard stop, 20 guesses arrive at once.
     let mut tasks = tokio::task::JoinSet::new();

@@ -1,10 +1,13 @@
 //! RP-Initiated Logout and the home page: a valid `id_token_hint` for the current session
 //! logs out at once; anything else asks first; only registered redirect URIs are followed.
 
+use nyckel::http::cookies::SESSION_COOKIE;
+
 use crate::helpers::authorize::{
-    TestBrowser, auth_url, client_redirect, count, grant_of_code, id_token,
+    auth_url, client_redirect, count, grant_of_code, id_token, signed_in,
 };
-use crate::helpers::browser::Page;
+use crate::helpers::browser::{Browser, Page};
+use crate::helpers::login::anna;
 use crate::helpers::{POST_LOGOUT_URI, TestApp};
 
 fn logout_url(params: &[(&str, &str)]) -> String {
@@ -13,10 +16,17 @@ fn logout_url(params: &[(&str, &str)]) -> String {
     format!("/logout?{}", url.query().unwrap_or(""))
 }
 
-async fn signed_in_home(b: &TestBrowser) -> Page {
+async fn signed_in_home(b: &Browser) -> Page {
     let page = b.get("/").await;
     assert_eq!(page.status, 200);
     page
+}
+
+/// Asserts the logout request with `params` gets an error page, not a redirect.
+async fn refused(b: &Browser, params: &[(&str, &str)], why: &str) {
+    let page = b.get(&logout_url(params)).await;
+    assert_eq!(page.status, 400, "{why}");
+    assert!(page.location.is_none(), "{why}");
 }
 
 fn is_signed_in(home: &Page) -> bool {
@@ -25,10 +35,8 @@ fn is_signed_in(home: &Page) -> bool {
 
 #[tokio::test]
 async fn a_valid_hint_logs_out_at_once_and_redirects_with_state() {
-    let app = TestApp::spawn().await;
+    let (app, user, b) = anna().await;
     let (client_id, _) = app.web_client().await;
-    let user = app.create_user("anna@example.org").await;
-    let b = TestBrowser::new(&app);
     let (session, cookie) = b.insert_session_with_cookie(&app, &user).await;
     let q = client_redirect(&b.get(&auth_url(&app, &client_id, &[])).await);
     let grant = grant_of_code(&app, &q["code"]).await;
@@ -48,10 +56,8 @@ async fn a_valid_hint_logs_out_at_once_and_redirects_with_state() {
         Some(format!("{POST_LOGOUT_URI}?state=bye-1").as_str())
     );
     let cleared = page
-        .headers
-        .get_all("set-cookie")
+        .set_cookies()
         .iter()
-        .filter_map(|v| v.to_str().ok())
         .any(|c| c.starts_with("__Host-nyckel_session=;") && c.contains("Max-Age=0"));
     assert!(cleared, "session cookie cleared");
     assert_eq!(count(&app, "sessions").await, 0);
@@ -65,12 +71,8 @@ async fn a_valid_hint_logs_out_at_once_and_redirects_with_state() {
     );
 
     // The session ended on the server: a browser that kept the old cookie is logged out too.
-    let stale = TestBrowser::new(&app);
-    let url = app.issuer.parse().expect("url");
-    stale.jar.add_cookie_str(
-        &format!("__Host-nyckel_session={cookie}; Path=/; Secure"),
-        &url,
-    );
+    let stale = Browser::new(&app);
+    stale.add_cookie(SESSION_COOKIE, &cookie);
     let q = client_redirect(
         &stale
             .get(&auth_url(&app, &client_id, &[("prompt", "none")]))
@@ -81,10 +83,7 @@ async fn a_valid_hint_logs_out_at_once_and_redirects_with_state() {
 
 #[tokio::test]
 async fn after_logout_prompt_none_gives_login_required() {
-    let app = TestApp::spawn().await;
-    let (client_id, _) = app.web_client().await;
-    let user = app.create_user("bo@example.org").await;
-    let (b, session) = TestBrowser::signed_in(&app, &user).await;
+    let (app, client_id, user, b, session) = signed_in("bo@example.org").await;
     let hint = id_token(&app, &client_id, &user, &session.sid, 3600);
     let page = b.get(&logout_url(&[("id_token_hint", &hint)])).await;
     assert_eq!(page.status, 200);
@@ -99,10 +98,7 @@ async fn after_logout_prompt_none_gives_login_required() {
 
 #[tokio::test]
 async fn an_unregistered_post_logout_redirect_uri_is_an_error_page() {
-    let app = TestApp::spawn().await;
-    let (client_id, _) = app.web_client().await;
-    let user = app.create_user("cilla@example.org").await;
-    let (b, session) = TestBrowser::signed_in(&app, &user).await;
+    let (app, client_id, user, b, session) = signed_in("cilla@example.org").await;
     let hint = id_token(&app, &client_id, &user, &session.sid, 3600);
     for bad in [
         "https://evil.example/",
@@ -110,33 +106,27 @@ async fn an_unregistered_post_logout_redirect_uri_is_an_error_page() {
         "https://app.example/logged-out?x=1",
         "https://app.example/cb",
     ] {
-        let page = b
-            .get(&logout_url(&[
-                ("id_token_hint", &hint),
-                ("post_logout_redirect_uri", bad),
-            ]))
-            .await;
-        assert_eq!(page.status, 400, "{bad}");
-        assert!(page.location.is_none(), "{bad}");
+        refused(
+            &b,
+            &[("id_token_hint", &hint), ("post_logout_redirect_uri", bad)],
+            bad,
+        )
+        .await;
         // Without a hint but with client_id: same.
-        let page = b
-            .get(&logout_url(&[
-                ("client_id", &client_id),
-                ("post_logout_redirect_uri", bad),
-            ]))
-            .await;
-        assert_eq!(page.status, 400, "{bad}");
-        assert!(page.location.is_none(), "{bad}");
+        refused(
+            &b,
+            &[("client_id", &client_id), ("post_logout_redirect_uri", bad)],
+            bad,
+        )
+        .await;
     }
     // A redirect URI without any client is refused too.
-    let page = b
-        .get(&logout_url(&[(
-            "post_logout_redirect_uri",
-            POST_LOGOUT_URI,
-        )]))
-        .await;
-    assert_eq!(page.status, 400);
-    assert!(page.location.is_none());
+    refused(
+        &b,
+        &[("post_logout_redirect_uri", POST_LOGOUT_URI)],
+        "no client",
+    )
+    .await;
     assert!(is_signed_in(&signed_in_home(&b).await), "still signed in");
 }
 
@@ -153,7 +143,7 @@ async fn a_bad_hint_is_an_error_page_and_nothing_ends() {
         })
         .await;
     let user = app.create_user("dan@example.org").await;
-    let (b, session) = TestBrowser::signed_in(&app, &user).await;
+    let (b, session) = Browser::signed_in(&app, &user).await;
     let good = id_token(&app, &client_id, &user, &session.sid, 3600);
     let mut parts: Vec<&str> = good.split('.').collect();
     let forged_sig = "AAAA".repeat(20);
@@ -165,35 +155,34 @@ async fn a_bad_hint_is_an_error_page_and_nothing_ends() {
         good.split('.').nth(1).expect("payload")
     );
     for hint in [forged.as_str(), unsigned.as_str(), "not-a-token"] {
-        let page = b
-            .get(&logout_url(&[
+        refused(
+            &b,
+            &[
                 ("id_token_hint", hint),
                 ("post_logout_redirect_uri", POST_LOGOUT_URI),
-            ]))
-            .await;
-        assert_eq!(page.status, 400);
-        assert!(page.location.is_none());
+            ],
+            hint,
+        )
+        .await;
     }
     // A good hint for another client than client_id says.
-    let page = b
-        .get(&logout_url(&[
+    refused(
+        &b,
+        &[
             ("id_token_hint", &good),
             ("client_id", &other_client),
             ("post_logout_redirect_uri", "https://other.example/bye"),
-        ]))
-        .await;
-    assert_eq!(page.status, 400);
-    assert!(page.location.is_none());
+        ],
+        "a hint for another client",
+    )
+    .await;
     assert!(is_signed_in(&signed_in_home(&b).await));
     assert_eq!(count(&app, "sessions").await, 1);
 }
 
 #[tokio::test]
 async fn without_a_hint_the_person_confirms_first() {
-    let app = TestApp::spawn().await;
-    let (client_id, _) = app.web_client().await;
-    let user = app.create_user("eva@example.org").await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (app, client_id, _, b, _) = signed_in("eva@example.org").await;
     let page = b
         .get(&logout_url(&[
             ("client_id", &client_id),
@@ -203,9 +192,7 @@ async fn without_a_hint_the_person_confirms_first() {
         .await;
     assert_eq!(page.status, 200);
     assert!(page.has_form("/logout"));
-    let csp = page.headers["content-security-policy"]
-        .to_str()
-        .expect("ascii");
+    let csp = page.header("content-security-policy").expect("CSP");
     assert!(
         csp.contains("form-action 'self' https://app.example"),
         "{csp}"
@@ -231,10 +218,7 @@ async fn without_a_hint_the_person_confirms_first() {
 
 #[tokio::test]
 async fn a_hint_for_another_session_asks_first() {
-    let app = TestApp::spawn().await;
-    let (client_id, _) = app.web_client().await;
-    let user = app.create_user("fia@example.org").await;
-    let (b, _) = TestBrowser::signed_in(&app, &user).await;
+    let (app, client_id, user, b, _) = signed_in("fia@example.org").await;
     let hint = id_token(&app, &client_id, &user, "some-other-sid", 3600);
     let page = b
         .get(&logout_url(&[
@@ -251,7 +235,7 @@ async fn a_hint_for_another_session_asks_first() {
 async fn logging_out_without_a_session() {
     let app = TestApp::spawn().await;
     let (client_id, _) = app.web_client().await;
-    let b = TestBrowser::new(&app);
+    let b = Browser::new(&app);
     let page = b.get("/logout").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("You are signed out"));
@@ -268,7 +252,7 @@ async fn logging_out_without_a_session() {
 #[tokio::test]
 async fn the_home_page_shows_who_is_signed_in_and_signs_out() {
     let app = TestApp::spawn().await;
-    let b = TestBrowser::new(&app);
+    let b = Browser::new(&app);
     let page = b.get("/").await;
     assert_eq!(page.status, 200);
     assert!(page.body.contains("You are not signed in."));

@@ -237,10 +237,10 @@ fn lines_of<'a>(text: &'a str, series: &str) -> Vec<&'a str> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_fresh_node_reports_its_build_its_database_its_jobs_and_each_pool_once() {
     use crate::helpers::db;
-    use crate::helpers::people::Scratch;
+    use crate::helpers::ops::Install;
     use crate::helpers::process::{ServerProcess, free_port};
 
-    let scratch = Scratch::new().await;
+    let scratch = Install::new().await;
     let port = free_port();
     let metrics = format!("127.0.0.1:{}", free_port());
     let server = ServerProcess::spawn(

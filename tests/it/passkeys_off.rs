@@ -8,7 +8,7 @@
 use std::process::{Command, Stdio};
 
 use crate::helpers::browser::Browser;
-use crate::helpers::people::Scratch;
+use crate::helpers::ops::Install;
 use crate::helpers::process::{ServerProcess, free_port};
 use crate::helpers::{PASSWORD, REDIRECT_URI};
 use crate::passkeys::post_csrf;
@@ -65,7 +65,7 @@ fn client_create() -> Vec<&'static str> {
 
 #[tokio::test]
 async fn an_ip_address_issuer_runs_with_passkeys_off() {
-    let scratch = Scratch::new().await;
+    let scratch = Install::new().await;
     let (d, url) = (scratch.path(), scratch.url().to_string());
     let port = free_port();
     let issuer = format!("http://127.0.0.1:{port}");
@@ -149,7 +149,7 @@ async fn an_ip_address_issuer_runs_with_passkeys_off() {
 
 #[tokio::test]
 async fn an_explicit_relying_party_that_does_not_fit_stops_the_start() {
-    let scratch = Scratch::new().await;
+    let scratch = Install::new().await;
     let (d, url) = (scratch.path(), scratch.url().to_string());
     let issuer = format!("http://127.0.0.1:{}", free_port());
     let env = [

@@ -7,8 +7,8 @@ use nyckel::store;
 
 use crate::flows::authorize_url;
 use crate::helpers::browser::{Browser, Page, query};
+use crate::helpers::ops::Install;
 use crate::helpers::pages::{fresh_login, path_of, redeem_at_client};
-use crate::helpers::people::Scratch;
 use crate::helpers::process::ServerProcess;
 use crate::helpers::token::{Auth, refresh};
 use crate::helpers::{PASSWORD, TestApp};
@@ -176,7 +176,7 @@ async fn only_the_newest_key_works_and_keys_expire() {
 
 #[tokio::test]
 async fn reset_and_setup_keys_never_appear_in_the_server_log() {
-    let scratch = Scratch::new().await;
+    let scratch = Install::new().await;
     let (d, url) = (scratch.path(), scratch.url().to_string());
     let server = ServerProcess::spawn(d, &url, "127.0.0.1:0", "https://localhost:8443", &[]);
     let base = format!("https://localhost:{}", server.addr.port());

@@ -9,9 +9,10 @@ use openidconnect::{AccessToken, AccessTokenHash, ClientId, ClientSecret, Issuer
 
 use crate::helpers::REDIRECT_URI;
 use crate::helpers::TestApp;
+use crate::helpers::login::audit;
 use crate::helpers::token::{
-    Auth, CodeSpec, confidential_client, decode, introspect, issue_code, jwks, pkce, public_client,
-    public_redeem, redeem, refresh, token, verify_with_jwks,
+    Auth, CodeSpec, active, confidential_client, decode, issue_code, jwks, pkce, public_client,
+    public_tokens, redeem, refresh, token, verify_with_jwks, web_client_code,
 };
 
 #[tokio::test]
@@ -135,9 +136,7 @@ async fn public_client_with_pkce_gets_an_eddsa_id_token_openidconnect_accepts() 
 #[tokio::test]
 async fn es256_id_tokens_verify_too() {
     let app = TestApp::spawn().await;
-    let id = public_client(&app, "ES256").await;
-    let sub = app.create_user("cy@example.org").await;
-    let res = public_redeem(&app, &id, &sub).await;
+    let (id, _, res) = public_tokens(&app, "ES256", "cy@example.org").await;
     assert_eq!(res.status, 200, "{}", res.json);
     let (header, claims) = verify_with_jwks(&app, res.str("id_token")).await;
     assert_eq!(header["alg"], "ES256");
@@ -162,8 +161,7 @@ async fn wrong_or_missing_pkce_verifier_is_invalid_grant_and_burns_the_code() {
     .await;
     let (other, _) = pkce();
     let res = redeem(&app, Auth::Public(&id), &code, Some(&other)).await;
-    assert_eq!(res.status, 400);
-    assert_eq!(res.error(), "invalid_grant");
+    res.expect_error(400, "invalid_grant");
     // The code is used up: the right verifier no longer helps.
     let res = redeem(&app, Auth::Public(&id), &code, Some(&verifier)).await;
     assert_eq!(res.error(), "invalid_grant");
@@ -187,13 +185,10 @@ async fn wrong_or_missing_pkce_verifier_is_invalid_grant_and_burns_the_code() {
 #[tokio::test]
 async fn verifier_without_challenge_is_refused_o3() {
     let app = TestApp::spawn().await;
-    let (id, secret) = app.web_client().await;
-    let sub = app.create_user("ed@example.org").await;
-    let (code, _) = issue_code(&app, CodeSpec::new(&id, &sub)).await;
+    let (id, secret, _, code) = web_client_code(&app, "ed@example.org").await;
     let (verifier, _) = pkce();
     let res = redeem(&app, Auth::Basic(&id, &secret), &code, Some(&verifier)).await;
-    assert_eq!(res.status, 400);
-    assert_eq!(res.error(), "invalid_grant");
+    res.expect_error(400, "invalid_grant");
 }
 
 #[tokio::test]
@@ -242,8 +237,7 @@ async fn another_clients_code_is_refused_and_burnt_o7() {
     let sub = app.create_user("gu@example.org").await;
     let (code, _) = issue_code(&app, CodeSpec::new(&a, &sub)).await;
     let res = redeem(&app, Auth::Basic(&b, &b_secret), &code, None).await;
-    assert_eq!(res.status, 400);
-    assert_eq!(res.error(), "invalid_grant");
+    res.expect_error(400, "invalid_grant");
     let res = redeem(&app, Auth::Basic(&a, &a_secret), &code, None).await;
     assert_eq!(
         res.error(),
@@ -255,50 +249,38 @@ async fn another_clients_code_is_refused_and_burnt_o7() {
 #[tokio::test]
 async fn code_reuse_revokes_the_tokens_of_the_first_redemption_o6() {
     let app = TestApp::spawn().await;
-    let (id, secret) = app.web_client().await;
-    let sub = app.create_user("ha@example.org").await;
-    let (code, _) = issue_code(&app, CodeSpec::new(&id, &sub)).await;
+    let (id, secret, _, code) = web_client_code(&app, "ha@example.org").await;
     let first = redeem(&app, Auth::Basic(&id, &secret), &code, None).await;
     assert_eq!(first.status, 200);
     let access = first.str("access_token").to_string();
     let refresh_token = first.str("refresh_token").to_string();
-    let res = introspect(&app, Auth::Basic(&id, &secret), &access).await;
-    assert_eq!(res.json["active"], true, "live before the reuse");
+    assert!(
+        active(&app, Auth::Basic(&id, &secret), &access).await,
+        "live before the reuse"
+    );
 
     let second = redeem(&app, Auth::Basic(&id, &secret), &code, None).await;
-    assert_eq!(second.status, 400);
-    assert_eq!(second.error(), "invalid_grant");
+    second.expect_error(400, "invalid_grant");
 
-    let res = introspect(&app, Auth::Basic(&id, &secret), &access).await;
-    assert_eq!(
-        res.json["active"], false,
-        "access token from the first redemption is dead"
-    );
-    let res = introspect(&app, Auth::Basic(&id, &secret), &refresh_token).await;
-    assert_eq!(
-        res.json["active"], false,
-        "refresh token from the first redemption is dead"
-    );
+    for (token, what) in [(&access, "access"), (&refresh_token, "refresh")] {
+        assert!(
+            !active(&app, Auth::Basic(&id, &secret), token).await,
+            "{what} token from the first redemption is dead"
+        );
+    }
     let res = refresh(&app, Auth::Basic(&id, &secret), &refresh_token).await;
     assert_eq!(res.error(), "invalid_grant");
-    let (events,): (i64,) =
-        sqlx::query_as("select count(*) from audit_events where kind = 'code_reused'")
-            .fetch_one(app.state.db.pool())
-            .await
-            .expect("count");
-    assert_eq!(events, 1, "the reuse is in the audit log");
+    let events = audit(&app, "code_reused").await;
+    assert_eq!(events.len(), 1, "the reuse is in the audit log");
 }
 
 #[tokio::test]
 async fn expired_code_is_invalid_grant() {
     let app = TestApp::spawn().await;
-    let (id, secret) = app.web_client().await;
-    let sub = app.create_user("io@example.org").await;
-    let (code, _) = issue_code(&app, CodeSpec::new(&id, &sub)).await;
+    let (id, secret, _, code) = web_client_code(&app, "io@example.org").await;
     app.advance(app.state.config.tokens.code_ttl + 1);
     let res = redeem(&app, Auth::Basic(&id, &secret), &code, None).await;
-    assert_eq!(res.status, 400);
-    assert_eq!(res.error(), "invalid_grant");
+    res.expect_error(400, "invalid_grant");
     let res = redeem(&app, Auth::Basic(&id, &secret), "not-a-code", None).await;
     assert_eq!(res.error(), "invalid_grant");
 }

@@ -4,8 +4,8 @@
 
 use crate::helpers::TestApp;
 use crate::helpers::token::{
-    Auth, CodeSpec, decode, introspect, issue_code, public_client, public_redeem, redeem, refresh,
-    token, web_client_tokens,
+    Auth, CodeSpec, active, decode, issue_code, public_tokens, redeem, refresh, refresh_with,
+    web_client_tokens,
 };
 
 /// Logs `email` in at a new web client and returns `(client_id, secret, refresh_token)`.
@@ -34,16 +34,14 @@ async fn refresh_rotates_and_reuse_revokes_the_whole_family() {
 
     // R1 again: reuse. Error, and R2 (and the access token from it) die too.
     let res = refresh(&app, Auth::Basic(&id, &secret), &r1).await;
-    assert_eq!(res.status, 400);
-    assert_eq!(res.error(), "invalid_grant");
+    res.expect_error(400, "invalid_grant");
     let res = refresh(&app, Auth::Basic(&id, &secret), &r2).await;
     assert_eq!(
         res.error(),
         "invalid_grant",
         "R2 is dead after R1 was reused"
     );
-    let res = introspect(&app, Auth::Basic(&id, &secret), &a2).await;
-    assert_eq!(res.json["active"], false);
+    assert!(!active(&app, Auth::Basic(&id, &secret), &a2).await);
 }
 
 #[tokio::test]
@@ -63,8 +61,7 @@ async fn refresh_family_ends_at_the_absolute_lifetime_however_often_it_is_used()
     // 1800 s in; the newest token's idle expiry (2800) lies past the absolute end (2500).
     app.advance(800);
     let res = refresh(&app, Auth::Basic(&id, &secret), &r).await;
-    assert_eq!(res.status, 400);
-    assert_eq!(res.error(), "invalid_grant");
+    res.expect_error(400, "invalid_grant");
 }
 
 #[tokio::test]
@@ -73,36 +70,19 @@ async fn an_idle_refresh_token_expires() {
     let (id, secret, r) = logged_in(&app, "na@example.org", "openid").await;
     app.advance(app.state.config.tokens.refresh_idle_ttl + 1);
     let res = refresh(&app, Auth::Basic(&id, &secret), &r).await;
-    assert_eq!(res.error(), "invalid_grant");
+    res.expect_error(400, "invalid_grant");
 }
 
 #[tokio::test]
 async fn scope_may_narrow_on_refresh_but_never_widen() {
     let app = TestApp::spawn().await;
     let (id, secret, r) = logged_in(&app, "ol@example.org", "openid email").await;
-    let res = token(
-        &app,
-        Auth::Basic(&id, &secret),
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &r),
-            ("scope", "openid email phone"),
-        ],
-    )
-    .await;
-    assert_eq!(res.status, 400);
-    assert_eq!(res.error(), "invalid_scope");
+    let wider = [("scope", "openid email phone")];
+    let res = refresh_with(&app, Auth::Basic(&id, &secret), &r, &wider).await;
+    res.expect_error(400, "invalid_scope");
     // The refused request did not consume the token; narrowing works.
-    let res = token(
-        &app,
-        Auth::Basic(&id, &secret),
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &r),
-            ("scope", "openid"),
-        ],
-    )
-    .await;
+    let narrower = [("scope", "openid")];
+    let res = refresh_with(&app, Auth::Basic(&id, &secret), &r, &narrower).await;
     assert_eq!(res.status, 200, "{}", res.json);
     assert_eq!(res.str("scope"), "openid");
     let (_, claims) = decode(res.str("access_token"));
@@ -133,9 +113,7 @@ async fn another_client_cannot_use_a_refresh_token_nor_burn_it() {
 #[tokio::test]
 async fn public_clients_refresh_with_their_client_id() {
     let app = TestApp::spawn().await;
-    let id = public_client(&app, "RS256").await;
-    let sub = app.create_user("qu@example.org").await;
-    let res = public_redeem(&app, &id, &sub).await;
+    let (id, _, res) = public_tokens(&app, "RS256", "qu@example.org").await;
     let r = res.str("refresh_token").to_string();
     let res = refresh(&app, Auth::Public(&id), &r).await;
     assert_eq!(res.status, 200, "{}", res.json);
@@ -153,7 +131,7 @@ async fn a_disabled_account_cannot_refresh() {
         .await
         .expect("disable");
     let res = refresh(&app, Auth::Basic(&id, &secret), &r).await;
-    assert_eq!(res.error(), "invalid_grant");
+    res.expect_error(400, "invalid_grant");
 }
 
 /// Issue 14, defect 5: a used refresh token (or code) presented by another, authenticated
@@ -171,11 +149,9 @@ async fn another_clients_presentation_of_a_used_token_revokes_nothing() {
     // Another confidential client got hold of the used R1.
     let (other, other_secret) = app.web_client().await;
     let res = refresh(&app, Auth::Basic(&other, &other_secret), &r1).await;
-    assert_eq!(res.status, 400);
-    assert_eq!(res.error(), "invalid_grant");
-    let res = introspect(&app, Auth::Basic(&id, &secret), &a2).await;
-    assert_eq!(
-        res.json["active"], true,
+    res.expect_error(400, "invalid_grant");
+    assert!(
+        active(&app, Auth::Basic(&id, &secret), &a2).await,
         "the owner's access token lives on"
     );
     let res = refresh(&app, Auth::Basic(&id, &secret), &r2).await;
@@ -189,9 +165,8 @@ async fn another_clients_presentation_of_a_used_token_revokes_nothing() {
     let access = first.str("access_token").to_string();
     let res = redeem(&app, Auth::Basic(&other, &other_secret), &code, None).await;
     assert_eq!(res.error(), "invalid_grant");
-    let res = introspect(&app, Auth::Basic(&id, &secret), &access).await;
-    assert_eq!(
-        res.json["active"], true,
+    assert!(
+        active(&app, Auth::Basic(&id, &secret), &access).await,
         "another client's replay of a used code revokes nothing"
     );
 }

@@ -3,15 +3,13 @@
 
 use crate::helpers::TestApp;
 use crate::helpers::token::{
-    Auth, CodeSpec, confidential_client, introspect, issue_code, post_form, public_client,
-    public_redeem, redeem, refresh, token,
+    Auth, active, confidential_client, introspect, post_form, public_client, public_tokens, redeem,
+    refresh, web_client_code,
 };
 
 /// A code exchange at a new web client; returns `(client, secret, sub, access, refresh)`.
 async fn login(app: &TestApp, email: &str) -> (String, String, String, String, String) {
-    let (id, secret) = app.web_client().await;
-    let sub = app.create_user(email).await;
-    let (code, _) = issue_code(app, CodeSpec::new(&id, &sub)).await;
+    let (id, secret, sub, code) = web_client_code(app, email).await;
     let res = redeem(app, Auth::Basic(&id, &secret), &code, None).await;
     assert_eq!(res.status, 200, "{}", res.json);
     let at = res.str("access_token").to_string();
@@ -58,8 +56,7 @@ async fn introspection_hides_other_clients_tokens_and_refuses_public_clients() {
     }
     let public = public_client(&app, "RS256").await;
     let res = introspect(&app, Auth::Public(&public), &at).await;
-    assert_eq!(res.status, 401);
-    assert_eq!(res.error(), "invalid_client");
+    res.expect_error(401, "invalid_client");
     let res = introspect(&app, Auth::None, &at).await;
     assert_eq!(res.status, 401);
 }
@@ -79,9 +76,8 @@ async fn revoking_a_refresh_token_ends_the_grant() {
     res.assert_no_store();
     let res = refresh(&app, Auth::Basic(&id, &secret), &rt).await;
     assert_eq!(res.error(), "invalid_grant");
-    let res = introspect(&app, Auth::Basic(&id, &secret), &at).await;
-    assert_eq!(
-        res.json["active"], false,
+    assert!(
+        !active(&app, Auth::Basic(&id, &secret), &at).await,
         "access tokens of the grant die with it"
     );
 }
@@ -92,8 +88,7 @@ async fn revoking_an_access_token_kills_only_that_token() {
     let (id, secret, _, at, rt) = login(&app, "xa@example.org").await;
     let res = post_form(&app, "/revoke", Auth::Post(&id, &secret), &[("token", &at)]).await;
     assert_eq!(res.status, 200);
-    let res = introspect(&app, Auth::Basic(&id, &secret), &at).await;
-    assert_eq!(res.json["active"], false);
+    assert!(!active(&app, Auth::Basic(&id, &secret), &at).await);
     let res = refresh(&app, Auth::Basic(&id, &secret), &rt).await;
     assert_eq!(
         res.status, 200,
@@ -117,10 +112,9 @@ async fn a_client_cannot_revoke_another_clients_tokens_and_unknown_tokens_get_20
         .await;
         assert_eq!(res.status, 200);
     }
-    let res = introspect(&app, Auth::Basic(&id, &secret), &at).await;
-    assert_eq!(res.json["active"], true);
-    let res = introspect(&app, Auth::Basic(&id, &secret), &rt).await;
-    assert_eq!(res.json["active"], true);
+    for t in [&at, &rt] {
+        assert!(active(&app, Auth::Basic(&id, &secret), t).await);
+    }
     // Revocation needs client authentication.
     let res = post_form(
         &app,
@@ -137,17 +131,10 @@ async fn a_client_cannot_revoke_another_clients_tokens_and_unknown_tokens_get_20
 #[tokio::test]
 async fn a_public_client_revokes_its_refresh_token_with_its_client_id() {
     let app = TestApp::spawn().await;
-    let id = public_client(&app, "RS256").await;
-    let sub = app.create_user("za@example.org").await;
-    let res = public_redeem(&app, &id, &sub).await;
+    let (id, _, res) = public_tokens(&app, "RS256", "za@example.org").await;
     let rt = res.str("refresh_token").to_string();
     let res = post_form(&app, "/revoke", Auth::Public(&id), &[("token", &rt)]).await;
     assert_eq!(res.status, 200);
-    let res = token(
-        &app,
-        Auth::Public(&id),
-        &[("grant_type", "refresh_token"), ("refresh_token", &rt)],
-    )
-    .await;
+    let res = refresh(&app, Auth::Public(&id), &rt).await;
     assert_eq!(res.error(), "invalid_grant");
 }

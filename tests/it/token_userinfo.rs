@@ -2,22 +2,30 @@
 //! URL, revoked and client tokens.
 
 use crate::helpers::TestApp;
+use crate::helpers::api::{Reply, fetch};
 use crate::helpers::token::{
-    Auth, CodeSpec, confidential_client, issue_code, post_form, redeem, token, userinfo,
-    web_client_tokens,
+    Auth, bearer, confidential_client, post_form, token, userinfo, web_client_tokens,
 };
 
 /// A web client and a code exchange for a new person; returns `(client, secret, sub, response)`.
-async fn tokens(app: &TestApp, scope: &'static str) -> (String, String, String, serde_json::Value) {
-    let (id, secret, sub, res) = web_client_tokens(app, "sa@example.org", scope).await;
-    (id, secret, sub, res.json)
+async fn tokens(app: &TestApp, scope: &'static str) -> (String, String, String, Reply) {
+    web_client_tokens(app, "sa@example.org", scope).await
+}
+
+/// A fresh app, and its userinfo answer to the `token` (`access_token`, `id_token`) a new
+/// person got for `scope`.
+async fn presented(scope: &'static str, token: &str) -> (TestApp, Reply) {
+    let app = TestApp::spawn().await;
+    let (_, _, _, t) = tokens(&app, scope).await;
+    let res = userinfo(&app, t.str(token)).await;
+    (app, res)
 }
 
 #[tokio::test]
 async fn userinfo_answers_get_and_post_with_the_scope_claims() {
     let app = TestApp::spawn().await;
     let (_, _, sub, t) = tokens(&app, "openid email").await;
-    let at = t["access_token"].as_str().expect("access token");
+    let at = t.str("access_token");
     let res = userinfo(&app, at).await;
     assert_eq!(res.status, 200, "{}", res.json);
     res.assert_no_store();
@@ -26,24 +34,15 @@ async fn userinfo_answers_get_and_post_with_the_scope_claims() {
     assert_eq!(res.json["email_verified"], false);
     assert!(res.json.get("name").is_none(), "no profile scope, no name");
 
-    let res = app
-        .http()
-        .post(app.url("/userinfo"))
-        .bearer_auth(at)
-        .send()
-        .await
-        .expect("POST /userinfo");
-    assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["cache-control"], "no-store");
-    let body: serde_json::Value = res.json().await.expect("json");
-    assert_eq!(body["sub"], sub.as_str());
+    let res = bearer(&app, reqwest::Method::POST, "/userinfo", at).await;
+    assert_eq!(res.status, 200);
+    res.assert_no_store();
+    assert_eq!(res.str("sub"), sub);
 }
 
 #[tokio::test]
 async fn an_id_token_is_not_an_access_token() {
-    let app = TestApp::spawn().await;
-    let (_, _, _, t) = tokens(&app, "openid").await;
-    let res = userinfo(&app, t["id_token"].as_str().expect("id token")).await;
+    let (app, res) = presented("openid", "id_token").await;
     assert_eq!(res.status, 401);
     assert_eq!(
         res.headers["www-authenticate"],
@@ -51,59 +50,37 @@ async fn an_id_token_is_not_an_access_token() {
     );
     let res = userinfo(&app, "not.a.token").await;
     assert_eq!(res.status, 401);
-    let res = app
-        .http()
-        .get(app.url("/userinfo"))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(res.status(), 401, "no token at all");
-    assert!(res.headers().contains_key("www-authenticate"));
+    let res = fetch(&app, "/userinfo").await;
+    assert_eq!(res.status, 401, "no token at all");
+    assert!(res.headers.contains_key("www-authenticate"));
 }
 
 #[tokio::test]
 async fn a_token_in_the_query_string_is_refused() {
     let app = TestApp::spawn().await;
     let (_, _, _, t) = tokens(&app, "openid").await;
-    let at = t["access_token"].as_str().expect("access token");
-    let res = app
-        .http()
-        .get(app.url(&format!("/userinfo?access_token={at}")))
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(res.status(), 400);
+    let at = t.str("access_token");
+    let res = fetch(&app, &format!("/userinfo?access_token={at}")).await;
+    assert_eq!(res.status, 400);
     // Even alongside a valid header.
-    let res = app
-        .http()
-        .get(app.url(&format!("/userinfo?access_token={at}")))
-        .bearer_auth(at)
-        .send()
-        .await
-        .expect("GET");
-    assert_eq!(res.status(), 400);
+    let in_query = format!("/userinfo?access_token={at}");
+    let res = bearer(&app, reqwest::Method::GET, &in_query, at).await;
+    assert_eq!(res.status, 400);
 }
 
 #[tokio::test]
 async fn revoked_and_expired_tokens_are_refused() {
     let app = TestApp::spawn().await;
     let (id, secret, _, t) = tokens(&app, "openid").await;
-    let at = t["access_token"].as_str().expect("access token");
+    let at = t.str("access_token");
     assert_eq!(userinfo(&app, at).await.status, 200);
     let res = post_form(&app, "/revoke", Auth::Basic(&id, &secret), &[("token", at)]).await;
     assert_eq!(res.status, 200);
     let res = userinfo(&app, at).await;
-    assert_eq!(res.status, 401);
-    assert_eq!(res.error(), "invalid_token");
+    res.expect_error(401, "invalid_token");
 
-    let (_, _, _, t) = {
-        let (id, secret) = app.web_client().await;
-        let sub = app.create_user("tu@example.org").await;
-        let (code, _) = issue_code(&app, CodeSpec::new(&id, &sub)).await;
-        let res = redeem(&app, Auth::Basic(&id, &secret), &code, None).await;
-        (id, secret, sub, res.json)
-    };
-    let at = t["access_token"].as_str().expect("access token");
+    let (_, _, _, res) = web_client_tokens(&app, "tu@example.org", "openid").await;
+    let at = res.str("access_token");
     app.advance(app.state.config.tokens.access_token_ttl + 1);
     assert_eq!(userinfo(&app, at).await.status, 401, "expired");
 }
@@ -128,8 +105,6 @@ async fn a_client_credentials_token_has_no_userinfo() {
 
 #[tokio::test]
 async fn a_token_without_openid_gets_insufficient_scope() {
-    let app = TestApp::spawn().await;
-    let (_, _, _, t) = tokens(&app, "email").await;
-    let res = userinfo(&app, t["access_token"].as_str().expect("access token")).await;
+    let (_app, res) = presented("email", "access_token").await;
     assert_eq!(res.status, 403);
 }

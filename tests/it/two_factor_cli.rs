@@ -3,9 +3,9 @@
 
 use serde_json::Value;
 
-use crate::helpers::people::Scratch;
+use crate::helpers::ops::Install;
 
-fn json(s: &Scratch, args: &[&str]) -> Value {
+fn json(s: &Install, args: &[&str]) -> Value {
     let mut args = args.to_vec();
     args.push("--json");
     let (ok, out, err) = s.run(&args);
@@ -13,7 +13,7 @@ fn json(s: &Scratch, args: &[&str]) -> Value {
     serde_json::from_str(out.trim()).unwrap_or_else(|e| panic!("no JSON ({e}): {out}"))
 }
 
-fn kinds_count(s: &Scratch, kind: &str) -> usize {
+fn kinds_count(s: &Install, kind: &str) -> usize {
     let log = json(s, &["audit", "list", "--kind", kind]);
     log["items"]
         .as_array()
@@ -23,7 +23,7 @@ fn kinds_count(s: &Scratch, kind: &str) -> usize {
 
 #[tokio::test]
 async fn organisation_setting_and_factor_reset_from_the_command_line() {
-    let s = Scratch::new().await;
+    let s = Install::new().await;
     json(
         &s,
         &[

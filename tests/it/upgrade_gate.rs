@@ -5,10 +5,11 @@
 
 use serde_json::json;
 
-use crate::admin_api_support::Api;
 use crate::cli::nyckel;
 use crate::helpers::admin::World;
-use crate::helpers::authorize::{TestBrowser, auth_url};
+use crate::helpers::api::{Api, Reply};
+use crate::helpers::authorize::auth_url;
+use crate::helpers::browser::Browser;
 use crate::helpers::{REDIRECT_URI, TestApp};
 
 /// Pretends the installation was upgraded from 0.2.0 and not finished since.
@@ -36,29 +37,19 @@ async fn a_new_setting_is_refused_until_the_upgrade_is_finished() {
         .await
         .expect("status");
     assert_eq!(status.finished.as_deref(), Some(nyckel::upgrade::CURRENT));
-    let console = Api::new(app, Some(&w.token_2fa(&w.superadmin).await));
-    let made = console
-        .post(
-            "/clients",
-            &json!({ "name": "Strict", "redirect_uris": [REDIRECT_URI], "require_two_factors": true }),
-        )
-        .await;
+    let console = w.api_2fa(&w.superadmin).await;
+    let made = register(&console, "Strict", true).await;
     made.expect(201);
     assert_eq!(made.json["require_two_factors"], true);
-    let strict = made.json["client_id"].as_str().expect("id");
+    let strict = made.str("client_id");
     assert_stepped_up(app, strict, &w.member_a.id).await;
 
     // Upgraded from 0.2.0, not finished: refused with what to do, through the API and the
     // CLI; nothing changes.
     unfinished(app).await;
-    let plain = console
-        .post(
-            "/clients",
-            &json!({ "name": "Plain", "redirect_uris": [REDIRECT_URI] }),
-        )
-        .await;
+    let plain = register(&console, "Plain", false).await;
     plain.expect(201);
-    let id = plain.json["client_id"].as_str().expect("id").to_string();
+    let id = plain.str("client_id").to_string();
     let refused = console
         .patch(
             &format!("/clients/{id}"),
@@ -71,12 +62,7 @@ async fn a_new_setting_is_refused_until_the_upgrade_is_finished() {
         "{}",
         refused.text
     );
-    let refused = console
-        .post(
-            "/clients",
-            &json!({ "name": "Strict 2", "redirect_uris": [REDIRECT_URI], "require_two_factors": true }),
-        )
-        .await;
+    let refused = register(&console, "Strict 2", true).await;
     refused.expect(409);
     let client = nyckel::store::clients::find(&app.state.db, &id)
         .await
@@ -132,9 +118,18 @@ async fn a_new_setting_is_refused_until_the_upgrade_is_finished() {
     assert_stepped_up(app, &id, &w.member_a.id).await;
 }
 
+/// Registers an installation client through the API, requiring two factors when `strict`.
+async fn register(api: &Api, name: &str, strict: bool) -> Reply {
+    let mut body = json!({ "name": name, "redirect_uris": [REDIRECT_URI] });
+    if strict {
+        body["require_two_factors"] = json!(true);
+    }
+    api.post("/clients", &body).await
+}
+
 /// A password-only session of `user` is asked for a second factor at `client`.
 async fn assert_stepped_up(app: &TestApp, client: &str, user: &str) {
-    let (b, _) = TestBrowser::signed_in(app, user).await;
+    let (b, _) = Browser::signed_in(app, user).await;
     let page = b.get(&auth_url(app, client, &[])).await;
     assert_eq!(page.status, 303, "{}", page.body);
     let to = page.location.as_deref().unwrap_or_default();

@@ -6,6 +6,7 @@
 use nyckel::admin::clients::CreateClient;
 use serde_json::Value;
 
+use crate::helpers::api::Api;
 use crate::helpers::token::{Auth, CodeSpec, issue_code, redeem, token};
 use crate::helpers::{Browser, PASSWORD, REDIRECT_URI, TestApp};
 
@@ -118,6 +119,16 @@ impl World {
         self.token_of(who, true).await
     }
 
+    /// An admin-API caller with [`World::token`] of `who`.
+    pub async fn api(&self, who: &Person) -> Api {
+        Api::new(&self.app, Some(&self.token(who).await))
+    }
+
+    /// An admin-API caller with [`World::token_2fa`] of `who`.
+    pub async fn api_2fa(&self, who: &Person) -> Api {
+        Api::new(&self.app, Some(&self.token_2fa(who).await))
+    }
+
     /// An admin-scoped access token of `who` through the console, after a login of one or
     /// two factors.
     pub async fn token_of(&self, who: &Person, two_factors: bool) -> String {
@@ -162,14 +173,7 @@ impl World {
     /// A browser signed in as `who` through the plain login form.
     pub async fn browser(&self, who: &Person) -> Browser {
         let browser = Browser::new(&self.app);
-        let page = browser.get("/login").await;
-        let done = browser
-            .submit(
-                &page,
-                "/login",
-                &[("email", &who.email), ("password", PASSWORD)],
-            )
-            .await;
+        let done = browser.login(&who.email, PASSWORD).await;
         assert_eq!(done.status, 303, "login of {} failed", who.email);
         browser
     }
@@ -181,6 +185,13 @@ impl World {
             .await
             .expect("count");
         n
+    }
+
+    /// Asserts that the tables ([`World::snapshot`]) are as `before` and that no audit
+    /// event was recorded since there were `audit` ([`World::audit_count`]).
+    pub async fn assert_unchanged(&self, before: &Value, audit: i64) {
+        assert_eq!(&self.snapshot().await, before, "nothing changed");
+        assert_eq!(self.audit_count().await, audit, "nothing recorded");
     }
 
     /// A snapshot of the tables an admin action could change, to compare before and after

@@ -1,84 +1,12 @@
-//! Helpers for the authorization and logout tests: a browser with a session made directly
-//! (the login page is built elsewhere), authorization URLs, and database look-ups.
-
-use std::sync::Arc;
+//! Helpers for the authorization and logout tests: authorization URLs, the client's view
+//! of a redirect, and database look-ups.
 
 use nyckel::admin::clients::CreateClient;
-use nyckel::auth::session::{self, Session, acr};
+use nyckel::auth::session::Session;
 use nyckel::keys::jws::Alg;
-use reqwest::cookie::Jar;
 
 use crate::helpers::browser::{Browser, Page, query};
 use crate::helpers::{POST_LOGOUT_URI, REDIRECT_URI, TestApp};
-
-/// A browser whose cookie jar the test can reach.
-pub struct TestBrowser {
-    pub browser: Browser,
-    pub jar: Arc<Jar>,
-}
-
-impl std::ops::Deref for TestBrowser {
-    type Target = Browser;
-    fn deref(&self) -> &Browser {
-        &self.browser
-    }
-}
-
-impl TestBrowser {
-    /// A browser without a session.
-    pub fn new(app: &TestApp) -> TestBrowser {
-        let (client, jar) = crate::helpers::browser::client_with_jar(app.addr);
-        TestBrowser {
-            browser: Browser {
-                client,
-                issuer: app.issuer.clone(),
-            },
-            jar,
-        }
-    }
-
-    /// A browser in which `user_id` is signed in through a session row inserted directly
-    /// (no login pages; [`TestBrowser::insert_session`]).
-    pub async fn signed_in(app: &TestApp, user_id: &str) -> (TestBrowser, Session) {
-        let b = TestBrowser::new(app);
-        let session = b.insert_session(app, user_id).await;
-        (b, session)
-    }
-
-    /// Inserts a fresh single-factor session row for `user_id` (through the session store,
-    /// not the login pages) and puts its cookie in this browser.
-    pub async fn insert_session(&self, app: &TestApp, user_id: &str) -> Session {
-        self.insert_session_with_cookie(app, user_id).await.0
-    }
-
-    /// [`TestBrowser::insert_session`], also returning the cookie value.
-    pub async fn insert_session_with_cookie(
-        &self,
-        app: &TestApp,
-        user_id: &str,
-    ) -> (Session, String) {
-        let (session, cookie) = session::create(
-            &app.state.db,
-            &app.state.config.session,
-            session::NewSession {
-                user_id,
-                amr: &["pwd".into()],
-                acr: acr::SINGLE_FACTOR,
-                replaces: None,
-                origin: Default::default(),
-            },
-            app.state.now(),
-        )
-        .await
-        .expect("session created");
-        let url = app.issuer.parse().expect("issuer URL");
-        self.jar.add_cookie_str(
-            &format!("__Host-nyckel_session={cookie}; Path=/; Secure; HttpOnly"),
-            &url,
-        );
-        (session, cookie)
-    }
-}
 
 /// An authorization URL for `client_id` with sensible defaults (`code`, the test redirect
 /// URI, `openid email`, a state, a nonce and the PKCE challenge [`CHALLENGE`] of
@@ -124,6 +52,31 @@ pub async fn third_party_client(app: &TestApp) -> String {
     })
     .await
     .0
+}
+
+/// A fresh app with one client, and a browser in which a new person is signed in through a
+/// session row inserted directly ([`Browser::insert_session`]): `(app, client_id, the
+/// person's id, browser, session)`.
+pub type SignedIn = (TestApp, String, String, Browser, Session);
+
+/// [`SignedIn`] at the test web client ([`TestApp::web_client`], first-party: no consent).
+pub async fn signed_in(email: &str) -> SignedIn {
+    let app = TestApp::spawn().await;
+    let (client_id, _) = app.web_client().await;
+    signed_in_at(app, client_id, email).await
+}
+
+/// [`SignedIn`] at a [`third_party_client`] (people are asked for consent).
+pub async fn signed_in_third_party(email: &str) -> SignedIn {
+    let app = TestApp::spawn().await;
+    let client_id = third_party_client(&app).await;
+    signed_in_at(app, client_id, email).await
+}
+
+async fn signed_in_at(app: TestApp, client_id: String, email: &str) -> SignedIn {
+    let user = app.create_user(email).await;
+    let (b, session) = Browser::signed_in(&app, &user).await;
+    (app, client_id, user, b, session)
 }
 
 /// The query of a redirect to the client, after checking it goes to the registered URI.
@@ -173,6 +126,14 @@ pub async fn grant_of_code(app: &TestApp, code: &str) -> nyckel::store::grants::
         .await
         .expect("query")
         .expect("grant exists")
+}
+
+/// The active organisation of the grant behind the code in a redirect's query.
+pub async fn org_of_code(
+    app: &TestApp,
+    query: &std::collections::HashMap<String, String>,
+) -> Option<String> {
+    grant_of_code(app, &query["code"]).await.organisation_id
 }
 
 /// An ID token of ours, as a client would hold it, for use as `id_token_hint`.

@@ -1,9 +1,15 @@
-//! A browser stand-in: a cookie jar, no automatic redirects, and helpers that read forms the
-//! way a person would fill them in (hidden inputs carried over, named fields filled).
+//! A browser stand-in: a cookie jar the test can read and seed, no automatic redirects, and
+//! helpers that read forms the way a person would fill them in (hidden inputs carried over,
+//! named fields filled). A session can also be put in the jar directly
+//! ([`Browser::insert_session`]), for tests about what comes after the login pages.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
+use nyckel::auth::session::{self, Session, acr};
+use nyckel::http::cookies::SESSION_COOKIE;
+use reqwest::cookie::{CookieStore, Jar};
 use reqwest::header::LOCATION;
 use reqwest::{Response, StatusCode};
 
@@ -12,34 +18,37 @@ use super::TestApp;
 /// A reqwest client for the test server: trusts its self-signed certificate, resolves
 /// `localhost` to it, never follows redirects, with or without a cookie jar.
 pub fn client(addr: SocketAddr, cookies: bool) -> reqwest::Client {
-    reqwest::Client::builder()
-        .danger_accept_invalid_certs(true)
-        .resolve("localhost", addr)
-        .redirect(reqwest::redirect::Policy::none())
+    builder(addr)
         .cookie_store(cookies)
         .build()
         .expect("http client")
 }
 
 /// A client like [`client`] with a cookie jar the test can read and fill.
-pub fn client_with_jar(
-    addr: SocketAddr,
-) -> (reqwest::Client, std::sync::Arc<reqwest::cookie::Jar>) {
-    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let client = reqwest::Client::builder()
-        .danger_accept_invalid_certs(true)
-        .resolve("localhost", addr)
-        .redirect(reqwest::redirect::Policy::none())
+pub fn client_with_jar(addr: SocketAddr) -> (reqwest::Client, Arc<Jar>) {
+    let jar = Arc::new(Jar::default());
+    let client = builder(addr)
         .cookie_provider(jar.clone())
         .build()
         .expect("http client");
     (client, jar)
 }
 
-/// One browser: its own cookies.
+fn builder(addr: SocketAddr) -> reqwest::ClientBuilder {
+    reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .resolve("localhost", addr)
+        .redirect(reqwest::redirect::Policy::none())
+}
+
+/// One browser: its own cookies, in a jar the test can reach.
 pub struct Browser {
     pub client: reqwest::Client,
     pub issuer: String,
+    /// The cookies `client` sends and keeps.
+    pub jar: Arc<Jar>,
+    /// Where `client` connects (to build it again with another user agent).
+    addr: SocketAddr,
 }
 
 /// A page as the browser saw it.
@@ -73,6 +82,12 @@ impl Page {
         form_fields(&self.body, action)
     }
 
+    /// The hidden fields of the login form; fails when the page has none.
+    pub fn login_form(&self) -> HashMap<String, String> {
+        self.form("/login")
+            .unwrap_or_else(|| panic!("no login form on the page:\n{}", self.body))
+    }
+
     /// The body with the CSRF token of the form posting to `action` blanked (for comparing
     /// two browsers' pages); fails when there is no such form with a token.
     pub fn without_csrf(&self, action: &str) -> String {
@@ -87,15 +102,56 @@ impl Page {
     pub fn has_form(&self, action: &str) -> bool {
         self.form(action).is_some()
     }
+
+    /// A response header as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Every `Set-Cookie` header.
+    pub fn set_cookies(&self) -> Vec<String> {
+        self.headers
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// The `Set-Cookie` header for cookie `name`, if any.
+    pub fn set_cookie(&self, name: &str) -> Option<String> {
+        self.set_cookies()
+            .into_iter()
+            .find(|c| c.starts_with(&format!("{name}=")))
+    }
 }
 
 impl Browser {
     /// A new browser for `app`.
     pub fn new(app: &TestApp) -> Self {
+        Self::at(app.addr, &app.issuer)
+    }
+
+    /// A new browser for a server that is not a [`TestApp`] (a node started as a process),
+    /// listening on `addr` and known as `issuer`.
+    pub fn at(addr: SocketAddr, issuer: &str) -> Self {
+        let (client, jar) = client_with_jar(addr);
         Self {
-            client: client(app.addr, true),
-            issuer: app.issuer.clone(),
+            client,
+            issuer: issuer.to_string(),
+            jar,
+            addr,
         }
+    }
+
+    /// The same browser (the same cookies) introducing itself with `user_agent`.
+    pub fn with_user_agent(self, user_agent: &str) -> Self {
+        let client = builder(self.addr)
+            .cookie_provider(self.jar.clone())
+            .user_agent(user_agent)
+            .build()
+            .expect("http client");
+        Self { client, ..self }
     }
 
     fn absolute(&self, url: &str) -> String {
@@ -108,10 +164,15 @@ impl Browser {
 
     /// GET a URL (absolute, or a path on the server).
     pub async fn get(&self, url: &str) -> Page {
+        self.get_in(url, "en").await
+    }
+
+    /// GET a URL asking for pages in `lang` (an `Accept-Language` value).
+    pub async fn get_in(&self, url: &str, lang: &str) -> Page {
         let res = self
             .client
             .get(self.absolute(url))
-            .header("accept-language", "en")
+            .header("accept-language", lang)
             .send()
             .await
             .expect("GET");
@@ -144,6 +205,24 @@ impl Browser {
             .map(|(k, v)| (k.as_str(), v.as_str()))
             .collect();
         self.post(action, &pairs).await
+    }
+
+    /// Opens the login page at `path` (`/login`, or `/login?req=...`), fills in the form
+    /// and submits it; returns the answer to the submission.
+    pub async fn login_at(&self, path: &str, email: &str, password: &str) -> Page {
+        let shown = self.get(path).await;
+        assert_eq!(shown.status, 200, "{}", shown.body);
+        self.submit(
+            &shown,
+            "/login",
+            &[("email", email), ("password", password)],
+        )
+        .await
+    }
+
+    /// Logs in through the plain `/login` form; returns the answer to the submission.
+    pub async fn login(&self, email: &str, password: &str) -> Page {
+        self.login_at("/login", email, password).await
     }
 
     /// Follows redirects that stay on the server; stops at a page, or at a redirect leaving
@@ -188,6 +267,64 @@ impl Browser {
             }
         }
         page
+    }
+
+    fn root(&self) -> url::Url {
+        url::Url::parse(&format!("{}/", self.issuer)).expect("issuer URL")
+    }
+
+    /// Puts a cookie into the jar, as if the server had set it.
+    pub fn add_cookie(&self, name: &str, value: &str) {
+        self.jar
+            .add_cookie_str(&format!("{name}={value}; Path=/; Secure"), &self.root());
+    }
+
+    /// The value of cookie `name` in the jar.
+    pub fn cookie(&self, name: &str) -> Option<String> {
+        let header = self.jar.cookies(&self.root())?;
+        let text = header.to_str().ok()?.to_string();
+        text.split(';')
+            .filter_map(|p| p.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_string())
+    }
+
+    /// A new browser in which `user_id` is signed in through a session row inserted
+    /// directly ([`Browser::insert_session`]).
+    pub async fn signed_in(app: &TestApp, user_id: &str) -> (Browser, Session) {
+        let b = Browser::new(app);
+        let session = b.insert_session(app, user_id).await;
+        (b, session)
+    }
+
+    /// Inserts a fresh single-factor session row for `user_id` through the session store,
+    /// not the login pages, and puts its cookie in this browser.
+    pub async fn insert_session(&self, app: &TestApp, user_id: &str) -> Session {
+        self.insert_session_with_cookie(app, user_id).await.0
+    }
+
+    /// [`Browser::insert_session`], also returning the cookie value.
+    pub async fn insert_session_with_cookie(
+        &self,
+        app: &TestApp,
+        user_id: &str,
+    ) -> (Session, String) {
+        let (session, cookie) = session::create(
+            &app.state.db,
+            &app.state.config.session,
+            session::NewSession {
+                user_id,
+                amr: &["pwd".into()],
+                acr: acr::SINGLE_FACTOR,
+                replaces: None,
+                origin: Default::default(),
+            },
+            app.state.now(),
+        )
+        .await
+        .expect("session created");
+        self.add_cookie(SESSION_COOKIE, &cookie);
+        (session, cookie)
     }
 }
 

@@ -4,6 +4,7 @@
 
 pub mod admin;
 pub mod admin_ui;
+pub mod api;
 pub mod authorize;
 pub mod browser;
 pub mod db;

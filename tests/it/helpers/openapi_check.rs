@@ -32,15 +32,35 @@ pub fn check(method: Method, path: &str, status: u16, body: &str) {
     }
 }
 
+/// [`check`] for any HTTP method: one the route table has no method for (`OPTIONS`,
+/// `HEAD`, ...) names no endpoint of the API, so only an `Error` may answer it.
+#[track_caller]
+pub fn check_http(method: &reqwest::Method, path: &str, status: u16, body: &str) {
+    let routed = [
+        Method::Get,
+        Method::Post,
+        Method::Put,
+        Method::Patch,
+        Method::Delete,
+    ]
+    .into_iter()
+    .find(|m| m.as_str().eq_ignore_ascii_case(method.as_str()));
+    let found = match routed {
+        Some(m) => return check(m, path, status, body),
+        None => unrouted(status, body),
+    };
+    if let Err(problem) = found {
+        panic!(
+            "{method} {path} answered {status}, which the OpenAPI document does not allow: {problem}\nbody: {body}"
+        );
+    }
+}
+
 /// What is wrong with the answer `status`/`body` to `method path`, if anything.
 pub fn problems(method: Method, path: &str, status: u16, body: &str) -> Result<(), String> {
     let path = path.split('?').next().unwrap_or(path);
     let Some(route) = route_of(method, path) else {
-        // Not an endpoint of the API: only an error in the API's shape may answer.
-        if status < 400 {
-            return Err("a success for an endpoint the document does not have".into());
-        }
-        return json_matches(&json!({ "$ref": "#/components/schemas/Error" }), body);
+        return unrouted(status, body);
     };
     let op = &DOC["paths"][route.path][method.as_str()];
     let responses = &op["responses"];
@@ -66,6 +86,14 @@ pub fn problems(method: Method, path: &str, status: u16, body: &str) -> Result<(
         return body.lines().try_for_each(|line| json_matches(&event, line));
     }
     Err(format!("no check for the media types {:?}", content.keys()))
+}
+
+/// An answer to a request the API has no endpoint for: only an error in the API's shape.
+fn unrouted(status: u16, body: &str) -> Result<(), String> {
+    if status < 400 {
+        return Err("a success for an endpoint the document does not have".into());
+    }
+    json_matches(&json!({ "$ref": "#/components/schemas/Error" }), body)
 }
 
 /// The route `method path` is an instance of.

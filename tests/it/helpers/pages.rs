@@ -5,9 +5,10 @@
 //! stays one line at its call site.
 
 use crate::flows::authorize_url;
+use crate::helpers::api::Reply;
 use crate::helpers::authorize::VERIFIER;
 use crate::helpers::browser::{Browser, Page, query};
-use crate::helpers::token::{Answer, Auth, redeem};
+use crate::helpers::token::{Auth, redeem};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
 
 /// The path of a link to the test server: `https://localhost:1234/reset/abc` gives
@@ -85,16 +86,6 @@ impl Page {
             .unwrap_or_else(|| panic!("no form to {action} with a token:\n{}", self.body))
     }
 
-    /// Every `Set-Cookie` header, as text.
-    pub fn set_cookies(&self) -> Vec<String> {
-        self.headers
-            .get_all("set-cookie")
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .map(str::to_string)
-            .collect()
-    }
-
     /// Whether any `Set-Cookie` header (setting or clearing) names the session cookie: a
     /// page that logs nobody in sets none.
     pub fn touches_session(&self) -> bool {
@@ -105,32 +96,9 @@ impl Page {
 }
 
 impl Browser {
-    /// A browser (with cookies) of a server process listening at `addr` as `issuer`.
-    pub fn at(addr: std::net::SocketAddr, issuer: &str) -> Browser {
-        Browser {
-            client: crate::helpers::browser::client(addr, true),
-            issuer: issuer.to_string(),
-        }
-    }
-
     /// GET a URL (a path, or a link to the server), asserting 200.
     pub async fn open(&self, url: &str) -> Page {
         self.get(url).await.expect_status(200)
-    }
-
-    /// GET a page (not a redirect: `location` is left empty) with `Accept-Language: lang`.
-    pub async fn get_in(&self, path: &str, lang: &str) -> Page {
-        let url = format!("{}{path}", self.issuer);
-        let request = self.client.get(url).header("accept-language", lang);
-        let res = request.send().await.expect("GET");
-        let (status, headers) = (res.status(), res.headers().clone());
-        let body = res.text().await.expect("the response body");
-        Page {
-            status,
-            location: None,
-            headers,
-            body,
-        }
     }
 
     /// Opens `path` and submits its form posting to `path` with `fill`.
@@ -156,13 +124,6 @@ impl Browser {
     /// The CSRF token of the form posting to `path` on the page at `path`.
     pub async fn csrf_on(&self, path: &str) -> String {
         self.open(path).await.csrf(path)
-    }
-
-    /// Signs in with `password` on the login page at `login_path` (which may carry `next`
-    /// or `req`); the answer to the form.
-    pub async fn login_at(&self, login_path: &str, email: &str, password: &str) -> Page {
-        let fill = [("email", email), ("password", password)];
-        self.fill_at(login_path, "/login", &fill).await
     }
 
     /// Submits the login form on `page` (a login page reached some way) with `email` and
@@ -255,12 +216,7 @@ impl Browser {
 /// Follows the browser from `page` to the client's registered redirect URI (allowing consent
 /// when asked) and redeems the code it carries as `client` (with the fixed PKCE verifier):
 /// the token answer, 200.
-pub async fn redeem_at_client(
-    app: &TestApp,
-    b: &Browser,
-    page: Page,
-    client: Client<'_>,
-) -> Answer {
+pub async fn redeem_at_client(app: &TestApp, b: &Browser, page: Page, client: Client<'_>) -> Reply {
     let mut page = b.follow(page).await;
     if page.has_form("/consent") {
         let allowed = b.submit(&page, "/consent", &[("decision", "allow")]).await;
@@ -277,7 +233,7 @@ pub async fn redeem_at_client(
 
 /// Signs `email` in with the test password at `client` (an `openid` request) through `b`
 /// and redeems the code: the token answer.
-pub async fn client_tokens(app: &TestApp, b: &Browser, client: Client<'_>, email: &str) -> Answer {
+pub async fn client_tokens(app: &TestApp, b: &Browser, client: Client<'_>, email: &str) -> Reply {
     let start = authorize_url(&app.issuer, client.0, "openid", "st", None, &[]);
     let done = b.authorize_and_login(&start, email, PASSWORD).await;
     redeem_at_client(app, b, done, client).await

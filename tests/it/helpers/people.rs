@@ -3,15 +3,13 @@
 //! given kind of link and that link, the newest SMS code, whether a mailed key was used;
 //! audit event counts. One call each, so that a test's "world" and its checks stay short.
 
-use std::path::Path;
-
 use nyckel::admin::users::CreateUser;
 use nyckel::auth::password::{Password, Verdict};
 use nyckel::auth::policy::PasswordPolicy;
 use nyckel::crypto::sha256_b64;
 use nyckel::store;
 
-use crate::helpers::{TestApp, code_in, db};
+use crate::helpers::{TestApp, code_in};
 use crate::mail_outbox::Mail;
 
 impl TestApp {
@@ -193,36 +191,5 @@ impl TestApp {
         let sql = format!("update users set {column} = $1 where email = $2");
         let update = sqlx::query(&sql).bind(value).bind(email);
         update.execute(self.state.db.writer()).await.expect(column);
-    }
-}
-
-/// A folder and a fresh database of its own, for a test of the command line or of a server
-/// process; dropped after the test.
-pub struct Scratch {
-    pub db: db::Prepared,
-    dir: tempfile::TempDir,
-}
-
-impl Scratch {
-    /// A new folder with a prepared database.
-    pub async fn new() -> Scratch {
-        let dir = tempfile::tempdir().expect("dir");
-        let db = db::prepare(dir.path()).await;
-        Scratch { db, dir }
-    }
-
-    /// The folder.
-    pub fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
-    /// The database URL.
-    pub fn url(&self) -> &str {
-        &self.db.url
-    }
-
-    /// Runs `nyckel args` here: (success, stdout, stderr).
-    pub fn run(&self, args: &[&str]) -> (bool, String, String) {
-        crate::cli::nyckel(self.path(), self.url(), args, None)
     }
 }

@@ -179,10 +179,7 @@ impl ServerProcess {
 
     /// A fresh browser (own cookie jar, no redirects followed) on this server.
     pub fn browser(&self) -> Browser {
-        Browser {
-            client: super::browser::client(self.addr, true),
-            issuer: self.base(),
-        }
+        Browser::at(self.addr, &self.base())
     }
 
     /// The process id.

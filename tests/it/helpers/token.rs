@@ -7,10 +7,9 @@ use nyckel::crypto::{b64, random_id, secret_token, sha256, sha256_b64};
 use nyckel::store::{codes::CodeRow, grants::GrantRow};
 use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
 use openidconnect::{JsonWebKey, JsonWebKeyId};
-use reqwest::StatusCode;
-use reqwest::header::HeaderMap;
 use serde_json::Value;
 
+use crate::helpers::api::{Reply, read};
 use crate::helpers::{REDIRECT_URI, TestApp};
 
 /// What /authorize would have recorded.
@@ -96,47 +95,6 @@ pub fn pkce() -> (String, String) {
     (verifier, challenge)
 }
 
-/// An HTTP answer: status, headers and the JSON body (`Null` when not JSON).
-pub struct Answer {
-    pub status: StatusCode,
-    pub headers: HeaderMap,
-    pub json: Value,
-}
-
-impl Answer {
-    /// The `error` code of an error body.
-    pub fn error(&self) -> &str {
-        self.json["error"].as_str().unwrap_or("")
-    }
-
-    /// A string field of the body.
-    pub fn str(&self, field: &str) -> &str {
-        self.json[field]
-            .as_str()
-            .unwrap_or_else(|| panic!("no {field} in {}", self.json))
-    }
-
-    /// Asserts the response may not be cached.
-    pub fn assert_no_store(&self) {
-        assert_eq!(
-            self.headers["cache-control"], "no-store",
-            "Cache-Control: no-store"
-        );
-    }
-}
-
-async fn answer(res: reqwest::Response) -> Answer {
-    let status = res.status();
-    let headers = res.headers().clone();
-    let text = res.text().await.expect("body");
-    let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-    Answer {
-        status,
-        headers,
-        json,
-    }
-}
-
 /// How a request authenticates its client.
 pub enum Auth<'a> {
     Basic(&'a str, &'a str),
@@ -152,7 +110,7 @@ pub async fn post_form(
     path: &str,
     auth: Auth<'_>,
     fields: &[(&str, &str)],
-) -> Answer {
+) -> Reply {
     let mut fields: Vec<(&str, &str)> = fields.to_vec();
     let mut req = app.http().post(app.url(path));
     match auth {
@@ -164,11 +122,11 @@ pub async fn post_form(
         Auth::Public(id) => fields.push(("client_id", id)),
         Auth::None => {}
     }
-    answer(req.form(&fields).send().await.expect("POST")).await
+    read(req.form(&fields).send().await.expect("POST")).await
 }
 
 /// POSTs to /token.
-pub async fn token(app: &TestApp, auth: Auth<'_>, fields: &[(&str, &str)]) -> Answer {
+pub async fn token(app: &TestApp, auth: Auth<'_>, fields: &[(&str, &str)]) -> Reply {
     post_form(app, "/token", auth, fields).await
 }
 
@@ -178,24 +136,30 @@ pub async fn web_client_tokens(
     app: &TestApp,
     email: &str,
     scope: &'static str,
-) -> (String, String, String, Answer) {
+) -> (String, String, String, Reply) {
     let (id, secret) = app.web_client().await;
     let sub = app.create_user(email).await;
-    let (code, _) = issue_code(
-        app,
-        CodeSpec {
-            scope,
-            ..CodeSpec::new(&id, &sub)
-        },
-    )
-    .await;
+    let spec = CodeSpec {
+        scope,
+        ..CodeSpec::new(&id, &sub)
+    };
+    let (code, _) = issue_code(app, spec).await;
     let res = redeem(app, Auth::Basic(&id, &secret), &code, None).await;
     assert_eq!(res.status, 200, "{}", res.json);
     (id, secret, sub, res)
 }
 
+/// The test web client and a code for a new person (`email`, scope `openid email profile`);
+/// returns `(client_id, secret, sub, code)`.
+pub async fn web_client_code(app: &TestApp, email: &str) -> (String, String, String, String) {
+    let (id, secret) = app.web_client().await;
+    let sub = app.create_user(email).await;
+    let (code, _) = issue_code(app, CodeSpec::new(&id, &sub)).await;
+    (id, secret, sub, code)
+}
+
 /// Exchanges a code at /token.
-pub async fn redeem(app: &TestApp, auth: Auth<'_>, code: &str, verifier: Option<&str>) -> Answer {
+pub async fn redeem(app: &TestApp, auth: Auth<'_>, code: &str, verifier: Option<&str>) -> Reply {
     let mut fields = vec![
         ("grant_type", "authorization_code"),
         ("code", code),
@@ -209,7 +173,7 @@ pub async fn redeem(app: &TestApp, auth: Auth<'_>, code: &str, verifier: Option<
 
 /// A public client's whole code exchange with PKCE: a code for `sub`, redeemed with its
 /// verifier and the client id.
-pub async fn public_redeem(app: &TestApp, client_id: &str, sub: &str) -> Answer {
+pub async fn public_redeem(app: &TestApp, client_id: &str, sub: &str) -> Reply {
     let (verifier, challenge) = pkce();
     let (code, _) = issue_code(
         app,
@@ -222,35 +186,57 @@ pub async fn public_redeem(app: &TestApp, client_id: &str, sub: &str) -> Answer 
     redeem(app, Auth::Public(client_id), &code, Some(&verifier)).await
 }
 
+/// A public client signing ID tokens with `alg`, a new person (`email`) and the answer to
+/// their code exchange with PKCE; returns `(client_id, sub, answer)`.
+pub async fn public_tokens(app: &TestApp, alg: &str, email: &str) -> (String, String, Reply) {
+    let id = public_client(app, alg).await;
+    let sub = app.create_user(email).await;
+    let res = public_redeem(app, &id, &sub).await;
+    (id, sub, res)
+}
+
 /// Uses a refresh token.
-pub async fn refresh(app: &TestApp, auth: Auth<'_>, refresh_token: &str) -> Answer {
-    token(
-        app,
-        auth,
-        &[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-        ],
-    )
-    .await
+pub async fn refresh(app: &TestApp, auth: Auth<'_>, refresh_token: &str) -> Reply {
+    refresh_with(app, auth, refresh_token, &[]).await
+}
+
+/// Uses a refresh token with more fields (a `scope`).
+pub async fn refresh_with(
+    app: &TestApp,
+    auth: Auth<'_>,
+    refresh_token: &str,
+    extra: &[(&str, &str)],
+) -> Reply {
+    let mut fields = vec![
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+    ];
+    fields.extend_from_slice(extra);
+    token(app, auth, &fields).await
 }
 
 /// Introspects a token as the given (confidential) client.
-pub async fn introspect(app: &TestApp, auth: Auth<'_>, token: &str) -> Answer {
+pub async fn introspect(app: &TestApp, auth: Auth<'_>, token: &str) -> Reply {
     post_form(app, "/introspect", auth, &[("token", token)]).await
 }
 
+/// Whether introspection by the given client calls `token` active (the answer is a 200).
+pub async fn active(app: &TestApp, auth: Auth<'_>, token: &str) -> bool {
+    let res = introspect(app, auth, token).await;
+    assert_eq!(res.status, 200, "{}", res.json);
+    res.json["active"] == true
+}
+
 /// Calls userinfo with a Bearer token (GET).
-pub async fn userinfo(app: &TestApp, access_token: &str) -> Answer {
-    answer(
-        app.http()
-            .get(app.url("/userinfo"))
-            .bearer_auth(access_token)
-            .send()
-            .await
-            .expect("GET /userinfo"),
-    )
-    .await
+pub async fn userinfo(app: &TestApp, access_token: &str) -> Reply {
+    bearer(app, reqwest::Method::GET, "/userinfo", access_token).await
+}
+
+/// Sends `method path` with a Bearer token.
+pub async fn bearer(app: &TestApp, method: reqwest::Method, path: &str, token: &str) -> Reply {
+    let req = app.http().request(method.clone(), app.url(path));
+    let res = req.bearer_auth(token).send().await;
+    read(res.unwrap_or_else(|e| panic!("{method} {path}: {e}"))).await
 }
 
 /// A confidential client with the given grant types; returns `(id, secret)`.
@@ -281,15 +267,7 @@ pub async fn public_client(app: &TestApp, alg: &str) -> String {
 
 /// The published JWKS, as the `openidconnect` crate reads it.
 pub async fn jwks(app: &TestApp) -> CoreJsonWebKeySet {
-    let text = app
-        .http()
-        .get(app.url("/jwks"))
-        .send()
-        .await
-        .expect("jwks")
-        .text()
-        .await
-        .expect("jwks body");
+    let text = crate::helpers::api::fetch(app, "/jwks").await.text;
     serde_json::from_str(&text).expect("JWKS parses as openidconnect's CoreJsonWebKeySet")
 }
 

@@ -74,16 +74,35 @@ pub struct LoginQuery {
 /// `POST /login` form. Not `Debug`: it holds the password.
 #[derive(Deserialize)]
 pub struct LoginForm {
+    #[serde(flatten)]
+    pub login: LoginFields,
+    #[serde(default)]
+    pub email: String,
+    #[serde(default)]
+    pub password: String,
+}
+
+/// What every form and ceremony of the login page posts: the pending request it continues
+/// (`req`), or where to go after a plain login (`next`), and the CSRF token.
+#[derive(Deserialize)]
+pub struct LoginFields {
     #[serde(default)]
     pub req: Option<String>,
     #[serde(default)]
     pub csrf: String,
     #[serde(default)]
-    pub email: String,
-    #[serde(default)]
-    pub password: String,
-    #[serde(default)]
     pub next: Option<String>,
+}
+
+impl LoginFields {
+    /// The CSRF token alone: a form that never continues a request (`/forgot`).
+    pub fn csrf_only(&self) -> LoginFields {
+        LoginFields {
+            req: None,
+            csrf: self.csrf.clone(),
+            next: None,
+        }
+    }
 }
 
 /// What the page needs besides the email and the message.
@@ -117,11 +136,10 @@ impl Context {
 pub(crate) async fn posted_context(
     state: &AppState,
     headers: &HeaderMap,
-    req: Option<&str>,
-    csrf: &str,
-    next: Option<&str>,
+    posted: &LoginFields,
 ) -> Result<Context, Response> {
-    match req.filter(|r| !r.is_empty()) {
+    let (csrf, next) = (posted.csrf.as_str(), posted.next.as_deref());
+    match posted.req.as_deref().filter(|r| !r.is_empty()) {
         Some(id) => pending_context(state, headers, id, Some(csrf))
             .await
             .map_err(IntoResponse::into_response),
@@ -196,15 +214,7 @@ pub async fn post_login(
     PageForm(form): PageForm<LoginForm>,
 ) -> Response {
     let password = Password::new(form.password);
-    let ctx = match posted_context(
-        &state,
-        &headers,
-        form.req.as_deref(),
-        &form.csrf,
-        form.next.as_deref(),
-    )
-    .await
-    {
+    let ctx = match posted_context(&state, &headers, &form.login).await {
         Ok(ctx) => ctx,
         Err(res) => return res,
     };

@@ -29,7 +29,7 @@ use crate::http::csrf;
 use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::extract::texts_for;
-use crate::http::login::{self, Context, looks_like_token};
+use crate::http::login::{self, Context, LoginFields, looks_like_token};
 use crate::http::page::render_status;
 use crate::http::page_form::PageForm;
 use crate::http::password_form::Early;
@@ -101,12 +101,8 @@ pub struct ForgotPage {
 /// `POST /login/key` and `POST /forgot`. Not `Debug`.
 #[derive(Deserialize)]
 pub struct RequestForm {
-    #[serde(default)]
-    pub req: Option<String>,
-    #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
-    pub next: Option<String>,
+    #[serde(flatten)]
+    pub login: LoginFields,
     #[serde(default)]
     pub identifier: String,
 }
@@ -114,12 +110,8 @@ pub struct RequestForm {
 /// `POST /login/code` and `POST /forgot/code`. Not `Debug`: it holds a code.
 #[derive(Deserialize)]
 pub struct CodeForm {
-    #[serde(default)]
-    pub req: Option<String>,
-    #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
-    pub next: Option<String>,
+    #[serde(flatten)]
+    pub login: LoginFields,
     #[serde(default)]
     pub code: String,
 }
@@ -262,15 +254,9 @@ async fn post_request(
     headers: HeaderMap,
     PageForm(form): PageForm<RequestForm>,
 ) -> Result<Response, Early> {
-    let ctx = login::posted_context(
-        &state,
-        &headers,
-        form.req.as_deref(),
-        &form.csrf,
-        form.next.as_deref(),
-    )
-    .await
-    .map_err(Early::from)?;
+    let ctx = login::posted_context(&state, &headers, &form.login)
+        .await
+        .map_err(Early::from)?;
     Ok(request_key(
         &state,
         &headers,
@@ -289,15 +275,9 @@ async fn post_code(
     headers: HeaderMap,
     PageForm(form): PageForm<CodeForm>,
 ) -> Result<Response, Early> {
-    let ctx = login::posted_context(
-        &state,
-        &headers,
-        form.req.as_deref(),
-        &form.csrf,
-        form.next.as_deref(),
-    )
-    .await
-    .map_err(Early::from)?;
+    let ctx = login::posted_context(&state, &headers, &form.login)
+        .await
+        .map_err(Early::from)?;
     let ip = ip.to_string();
     let replaces = cookies::get(&headers, SESSION_COOKIE).map(sha256_b64);
     let continue_to = ctx.continue_to();
@@ -414,7 +394,7 @@ async fn post_forgot(
     headers: HeaderMap,
     PageForm(form): PageForm<RequestForm>,
 ) -> Result<Response, Early> {
-    let ctx = login::posted_context(&state, &headers, None, &form.csrf, None)
+    let ctx = login::posted_context(&state, &headers, &form.login.csrf_only())
         .await
         .map_err(Early::from)?;
     Ok(request_key(
@@ -435,7 +415,7 @@ async fn post_forgot_code(
     headers: HeaderMap,
     PageForm(form): PageForm<CodeForm>,
 ) -> Result<Response, Early> {
-    let ctx = login::posted_context(&state, &headers, None, &form.csrf, None)
+    let ctx = login::posted_context(&state, &headers, &form.login.csrf_only())
         .await
         .map_err(Early::from)?;
     let ip = ip.to_string();

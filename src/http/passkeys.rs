@@ -40,7 +40,7 @@ use crate::http::error::PageError;
 use crate::http::extract::ClientIp;
 use crate::http::extract::texts_for;
 use crate::http::json_body::{JsonBody, json_answer, json_error};
-use crate::http::login::{Context, posted_context, user_agent};
+use crate::http::login::{Context, LoginFields, posted_context, user_agent};
 use crate::http::page::render_status;
 use crate::http::page_form::PageForm;
 use crate::http::password_change;
@@ -90,18 +90,6 @@ pub struct LoginStart {
     /// Typed first: the person's passkeys are listed. Empty: discoverable.
     #[serde(default)]
     pub email: String,
-}
-
-/// What every ceremony posts: the pending request and where to go after (login only), and
-/// the CSRF token.
-#[derive(Deserialize)]
-pub struct LoginFields {
-    #[serde(default)]
-    pub req: Option<String>,
-    #[serde(default)]
-    pub csrf: String,
-    #[serde(default)]
-    pub next: Option<String>,
 }
 
 /// `POST /login/passkey/finish` and `/account/passkeys/finish`. Not `Debug`.
@@ -176,8 +164,7 @@ async fn login_context(
     posted: &LoginFields,
 ) -> Result<Context, Response> {
     let t = texts_for(headers, None);
-    let (req, next) = (posted.req.as_deref(), posted.next.as_deref());
-    posted_context(state, headers, req, &posted.csrf, next)
+    posted_context(state, headers, posted)
         .await
         .map_err(|res| match res.status() {
             StatusCode::FORBIDDEN => json_error(StatusCode::FORBIDDEN, t, "error.csrf"),

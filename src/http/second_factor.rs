@@ -150,11 +150,7 @@ pub(crate) fn ended(t: Texts) -> Response {
 /// A form posted on a step's page: the live step, its texts and the form, after the step's
 /// CSRF check. The 400 page when the form does not parse, the "start over" page without a
 /// live step, 403 for a wrong token.
-struct StepPost {
-    step: Step,
-    texts: Texts,
-    form: StepForm,
-}
+struct StepPost(Step, Texts, StepForm);
 
 impl FromRequest<AppState> for StepPost {
     type Rejection = Response;
@@ -168,7 +164,7 @@ impl FromRequest<AppState> for StepPost {
         if !csrf::step_ok(&state.keys, &step, &form.csrf) {
             return Err(csrf::refused(texts).into_response());
         }
-        Ok(StepPost { step, texts, form })
+        Ok(StepPost(step, texts, form))
     }
 }
 
@@ -300,11 +296,7 @@ async fn get_second(State(state): State<AppState>, headers: HeaderMap) -> Respon
 async fn post_send(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    StepPost {
-        step: s,
-        texts: t,
-        form: _,
-    }: StepPost,
+    StepPost(s, t, _): StepPost,
 ) -> Response {
     match sms::send(&state, &s, &ip.to_string()).await {
         Ok(Some(Sent::Sent { to })) => {
@@ -326,11 +318,7 @@ async fn post_send(
 async fn post_code(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    StepPost {
-        step: s,
-        texts: t,
-        form,
-    }: StepPost,
+    StepPost(s, t, form): StepPost,
 ) -> Response {
     let checked = sms::check(&state, &s, &form.code, &ip.to_string()).await;
     answer(&state, &s, t, checked, "/login/second/code").await
@@ -340,11 +328,7 @@ async fn post_code(
 async fn post_enrol(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    StepPost {
-        step: s,
-        texts: t,
-        form,
-    }: StepPost,
+    StepPost(s, t, form): StepPost,
 ) -> Response {
     // Only a person with no second factor enrols here.
     match factors::available(&state, &s.user_id, &s.first_amr).await {
@@ -375,11 +359,7 @@ async fn post_enrol(
 async fn post_enrol_code(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
-    StepPost {
-        step: s,
-        texts: t,
-        form,
-    }: StepPost,
+    StepPost(s, t, form): StepPost,
 ) -> Response {
     let checked = sms::enrol_check(&state, &s, &form.code, &ip.to_string()).await;
     answer(&state, &s, t, checked, "/login/second/enrol/code").await

@@ -265,13 +265,8 @@ fn code_page(
             "/account/phone/code",
         ),
     };
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
     render_status(
-        status,
+        crate::http::page::form_status(&error),
         &CodePage {
             t,
             heading: t.t(heading),
@@ -340,11 +335,7 @@ async fn page(
     error: Option<String>,
 ) -> Result<Response, Early> {
     let user = user_of(state, session, t).await?;
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = crate::http::page::form_status(&error);
     let csrf = session.csrf.clone();
     Ok(match kind {
         Kind::Email => render_status(

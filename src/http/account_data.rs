@@ -154,13 +154,8 @@ async fn post_data(
 }
 
 fn delete_page(t: Texts, session: &Session, stale: bool, error: Option<&'static str>) -> Response {
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
     render_status(
-        status,
+        crate::http::page::form_status(&error),
         &DeletePage {
             t,
             csrf: session.csrf.clone(),

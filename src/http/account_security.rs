@@ -7,7 +7,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
@@ -96,11 +96,7 @@ async fn page(
     let o = settings::overview(state, &session.user_id)
         .await
         .map_err(|e| Early::from(PageError::from_internal(e, t)))?;
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
+    let status = crate::http::page::form_status(&error);
     Ok(render_status(
         status,
         &SecurityPage {

@@ -217,13 +217,8 @@ fn show(
     name: String,
     error: Option<String>,
 ) -> Response {
-    let status = if error.is_some() {
-        StatusCode::BAD_REQUEST
-    } else {
-        StatusCode::OK
-    };
     render_status(
-        status,
+        crate::http::page::form_status(&error),
         &InvitePage {
             t,
             org_name: p.org_name,

@@ -9,6 +9,16 @@ pub fn render(t: &impl Template) -> Response {
     render_status(StatusCode::OK, t)
 }
 
+/// The status of a form's page: 400 when it shows an error (the form is shown again to be
+/// corrected), else 200.
+pub fn form_status<E>(error: &Option<E>) -> StatusCode {
+    if error.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    }
+}
+
 /// Renders a template with a status. A render failure is a 500 with a plain body.
 pub fn render_status(status: StatusCode, t: &impl Template) -> Response {
     match t.render() {

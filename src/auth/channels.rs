@@ -220,21 +220,14 @@ pub async fn ask_email(
     let ttl = state.config.login.verify_ttl;
     let key = secret_token();
     let key_hash = sha256_b64(&key);
-    let code = random_code(state.config.login.code_digits);
-    let replaced = store::login_keys::replace(
-        &state.db,
-        &NewKey {
-            key_hash: &key_hash,
-            purpose: VERIFY_EMAIL,
-            user_id: Some(&user.id),
-            email: Some(email),
-            channel: "email",
-            binding_hash: Some(&session.id_hash),
-            code_hash: Some(&code_hash(state, &key_hash, &code)),
-            expires_at: now + ttl,
-            ..Default::default()
-        },
-        now,
+    let to = CodeTo::Email(email);
+    let (code, replaced) = replace_code_key(
+        state,
+        &key_hash,
+        (VERIFY_EMAIL, &user.id),
+        to,
+        &session.id_hash,
+        (now, now + ttl),
     )
     .await?;
     let t = Texts::new(locale_for(&state.db, &user, None).await);
@@ -244,6 +237,46 @@ pub async fn ask_email(
     let detail = json!({ "to": mask_email(email), "replaced": replaced, "expires_at": now + ttl });
     audit(state, "email.verify_sent", &user.id, ip, detail).await?;
     Ok(sent)
+}
+
+/// Where a code goes.
+pub(crate) enum CodeTo<'a> {
+    Email(&'a str),
+    /// A number in E.164.
+    Phone(&'a str),
+}
+
+/// Stores a new key of `purpose` for `user_id` whose code goes `to` an address, bound to
+/// `binding_hash` and named by `key_hash`, made `now` and valid until `expires_at`, in place
+/// of the person's unused keys of that purpose: the code to send, and how many keys it
+/// replaced.
+pub(crate) async fn replace_code_key(
+    state: &AppState,
+    key_hash: &str,
+    (purpose, user_id): (&str, &str),
+    to: CodeTo<'_>,
+    binding_hash: &str,
+    (now, expires_at): (i64, i64),
+) -> Result<(String, u64)> {
+    let code = random_code(state.config.login.code_digits);
+    let (email, phone, channel) = match to {
+        CodeTo::Email(email) => (Some(email), None, "email"),
+        CodeTo::Phone(number) => (None, Some(number), "sms"),
+    };
+    let key = NewKey {
+        key_hash,
+        purpose,
+        user_id: Some(user_id),
+        email,
+        phone,
+        channel,
+        binding_hash: Some(binding_hash),
+        code_hash: Some(&code_hash(state, key_hash, &code)),
+        expires_at,
+        ..Default::default()
+    };
+    let replaced = store::login_keys::replace(&state.db, &key, now).await?;
+    Ok((code, replaced))
 }
 
 /// Whether `key` is bound to `session` (and its person).
@@ -477,21 +510,14 @@ pub async fn ask_phone_for(
     let ttl = state.config.login.code_ttl;
     // The key only names the row: the code is what travels.
     let key_hash = sha256_b64(&secret_token());
-    let code = random_code(state.config.login.code_digits);
-    let replaced = store::login_keys::replace(
-        &state.db,
-        &NewKey {
-            key_hash: &key_hash,
-            purpose: VERIFY_PHONE,
-            user_id: Some(&user.id),
-            phone: Some(&number),
-            channel: "sms",
-            binding_hash: Some(binder.binding_hash),
-            code_hash: Some(&code_hash(state, &key_hash, &code)),
-            expires_at: now + ttl,
-            ..Default::default()
-        },
-        now,
+    let to = CodeTo::Phone(&number);
+    let (code, replaced) = replace_code_key(
+        state,
+        &key_hash,
+        (VERIFY_PHONE, &user.id),
+        to,
+        binder.binding_hash,
+        (now, now + ttl),
     )
     .await?;
     let t = Texts::new(locale_for(&state.db, &user, None).await);

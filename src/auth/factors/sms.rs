@@ -18,7 +18,7 @@ use serde_json::json;
 use super::step::{self, Checked, Step};
 use crate::auth::channels::{self, Binder, Confirmed, PhoneAsked};
 use crate::auth::keys::AMR_SMS;
-use crate::auth::keys::secret::{code_hash, code_matches, random_code, typed_code};
+use crate::auth::keys::secret::{code_matches, typed_code};
 use crate::crypto::{random_id, secret_token, sha256_b64};
 use crate::error::Result;
 use crate::i18n::Texts;
@@ -26,7 +26,7 @@ use crate::mail::compose::locale_for;
 use crate::sms::limits::{self, Ask, Channel, Purpose, Refused};
 use crate::sms::{SmsMessage, phone};
 use crate::state::AppState;
-use crate::store::{self, login_keys::NewKey};
+use crate::store;
 
 /// The `login_keys.purpose` of second-factor codes.
 pub const PURPOSE: &str = "second_factor";
@@ -96,21 +96,14 @@ pub async fn send(state: &AppState, step: &Step, ip: &str) -> Result<Option<Sent
         .min(step.expires_at - now)
         .max(1);
     let key_hash = sha256_b64(&secret_token());
-    let code = random_code(state.config.login.code_digits);
-    store::login_keys::replace(
-        &state.db,
-        &NewKey {
-            key_hash: &key_hash,
-            purpose: PURPOSE,
-            user_id: Some(&user.id),
-            phone: Some(&number),
-            channel: "sms",
-            binding_hash: Some(&step.id_hash),
-            code_hash: Some(&code_hash(state, &key_hash, &code)),
-            expires_at: now + ttl,
-            ..Default::default()
-        },
-        now,
+    let to = channels::CodeTo::Phone(&number);
+    let (code, _) = channels::replace_code_key(
+        state,
+        &key_hash,
+        (PURPOSE, &user.id),
+        to,
+        &step.id_hash,
+        (now, now + ttl),
     )
     .await?;
     let t = Texts::new(locale_for(&state.db, &user, None).await);

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use crate::admin::orgs::OrgChanges;
 use crate::admin::{Caller, invitations, members, orgs};
-use crate::cli::support::{all_pages, find_org, find_user, print_items, utc};
+use crate::cli::support::{all_pages, find_org, find_user, missing, print_items, utc};
 use crate::cli::{Out, now, open_db};
 use crate::config::Config;
 use crate::state::AppState;
@@ -338,12 +338,7 @@ async fn administer(
             let org = find_org(db, &org).await?;
             orgs::delete_role(state, caller, &org.id, &role)
                 .await
-                .map_err(|e| match e {
-                    crate::admin::AdminError::NotFound(_) => {
-                        anyhow::anyhow!("{} has no role {role:?}", org.slug)
-                    }
-                    e => e.into(),
-                })?;
+                .map_err(missing(|| format!("{} has no role {role:?}", org.slug)))?;
             out.print(
                 &json!({ "deleted": true, "org_id": org.id, "role": role }),
                 &format!("deleted role {role} from {}", org.slug),
@@ -429,12 +424,9 @@ async fn administer(
             let org = find_org(db, &org).await?;
             invitations::revoke(state, caller, &org.id, &id)
                 .await
-                .map_err(|e| match e {
-                    crate::admin::AdminError::NotFound(_) => {
-                        anyhow::anyhow!("{} has no open invitation {id:?}", org.slug)
-                    }
-                    e => e.into(),
-                })?;
+                .map_err(missing(|| {
+                    format!("{} has no open invitation {id:?}", org.slug)
+                }))?;
             out.print(
                 &json!({ "revoked": true, "org_id": org.id, "id": id }),
                 &format!("revoked invitation {id}"),

@@ -4,9 +4,9 @@
 use clap::Subcommand;
 use serde_json::json;
 
-use crate::admin::{AdminError, Caller, sessions};
+use crate::admin::{Caller, sessions};
 use crate::cli::Out;
-use crate::cli::support::{find_user, print_items, utc};
+use crate::cli::support::{find_user, missing, print_items, utc};
 use crate::config::Config;
 use crate::state::AppState;
 
@@ -52,10 +52,7 @@ pub async fn run(cmd: SessionCommand, config: Config, out: Out) -> anyhow::Resul
         SessionCommand::End { sid } => {
             let user_id = sessions::end_any(&state, &caller, &sid)
                 .await
-                .map_err(|e| match e {
-                    AdminError::NotFound(_) => anyhow::anyhow!("no session with the sid {sid:?}"),
-                    e => e.into(),
-                })?;
+                .map_err(missing(|| format!("no session with the sid {sid:?}")))?;
             out.print(
                 &json!({ "ended": true, "sid": sid, "user_id": user_id }),
                 &format!("ended session {sid}; its tokens are revoked"),

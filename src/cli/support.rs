@@ -146,3 +146,14 @@ mod tests {
         assert_eq!(super::utc(1_735_689_599), "2024-12-31 23:59:59 UTC");
     }
 }
+
+/// Maps a use-case's error for the command line, with `NotFound` told as `what` names it
+/// (the command line says what it looked for).
+pub fn missing(
+    what: impl FnOnce() -> String,
+) -> impl FnOnce(crate::admin::AdminError) -> anyhow::Error {
+    move |e| match e {
+        crate::admin::AdminError::NotFound(_) => anyhow::anyhow!(what()),
+        e => e.into(),
+    }
+}

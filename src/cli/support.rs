@@ -77,6 +77,17 @@ pub fn utc(ts: i64) -> String {
         .to_string()
 }
 
+/// Maps a use-case's error for the command line, with `NotFound` told as `what` names it
+/// (the command line says what it looked for).
+pub fn missing(
+    what: impl FnOnce() -> String,
+) -> impl FnOnce(crate::admin::AdminError) -> anyhow::Error {
+    move |e| match e {
+        crate::admin::AdminError::NotFound(_) => anyhow::anyhow!(what()),
+        e => e.into(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use clap::CommandFactory;
@@ -144,16 +155,5 @@ mod tests {
         assert_eq!(super::utc(0), "1970-01-01 00:00:00 UTC");
         assert_eq!(super::utc(951_782_400), "2000-02-29 00:00:00 UTC");
         assert_eq!(super::utc(1_735_689_599), "2024-12-31 23:59:59 UTC");
-    }
-}
-
-/// Maps a use-case's error for the command line, with `NotFound` told as `what` names it
-/// (the command line says what it looked for).
-pub fn missing(
-    what: impl FnOnce() -> String,
-) -> impl FnOnce(crate::admin::AdminError) -> anyhow::Error {
-    move |e| match e {
-        crate::admin::AdminError::NotFound(_) => anyhow::anyhow!(what()),
-        e => e.into(),
     }
 }

@@ -202,19 +202,8 @@ impl FakeGateway {
             .expect("params")
             .self_signed(&key)
             .expect("certificate");
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let tls = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("versions")
-            .with_no_client_auth()
-            .with_single_cert(
-                vec![rustls::pki_types::CertificateDer::from(cert.der().to_vec())],
-                rustls::pki_types::PrivateKeyDer::Pkcs8(
-                    rustls::pki_types::PrivatePkcs8KeyDer::from(key.serialize_der()),
-                ),
-            )
-            .expect("server config");
-        Self::serve(Some(Arc::new(tls)))
+        let tls = crate::helpers::smtp::tls_server(&cert, &key);
+        Self::serve(Some(tls))
     }
 
     fn serve(tls: Option<Arc<rustls::ServerConfig>>) -> FakeGateway {

@@ -5,8 +5,7 @@
 use nyckel::admin::clients::CreateClient;
 use nyckel::crypto::{b64, random_id, secret_token, sha256, sha256_b64};
 use nyckel::store::{codes::CodeRow, grants::GrantRow};
-use openidconnect::core::{CoreJsonWebKey, CoreJsonWebKeySet, CoreJwsSigningAlgorithm};
-use openidconnect::{JsonWebKey, JsonWebKeyId};
+use openidconnect::core::CoreJsonWebKeySet;
 use serde_json::Value;
 
 use crate::helpers::api::{Reply, read};
@@ -286,20 +285,7 @@ pub fn decode(jwt: &str) -> (Value, Value) {
 pub async fn verify_with_jwks(app: &TestApp, jwt: &str) -> (Value, Value) {
     let (header, claims) = decode(jwt);
     let set = jwks(app).await;
-    let kid = JsonWebKeyId::new(header["kid"].as_str().expect("kid").to_string());
-    let key: &CoreJsonWebKey = set
-        .keys()
-        .iter()
-        .find(|k| k.key_id() == Some(&kid))
-        .expect("the kid is published");
-    let alg: CoreJwsSigningAlgorithm =
-        serde_json::from_value(header["alg"].clone()).expect("known alg");
-    let (signed, sig) = jwt.rsplit_once('.').expect("three parts");
-    key.verify_signature(
-        &alg,
-        signed.as_bytes(),
-        &nyckel::crypto::b64_decode(sig).expect("sig"),
-    )
-    .expect("signature verifies with the published key");
+    crate::helpers::nodes::verify_signature(&set, jwt)
+        .unwrap_or_else(|e| panic!("signature verifies with the published key: {e}"));
     (header, claims)
 }

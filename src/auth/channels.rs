@@ -40,7 +40,7 @@ use crate::i18n::Texts;
 use crate::mail::compose::{fill, locale_for};
 use crate::mail::compose_channels;
 use crate::mail::letter::Letter;
-use crate::sms::limits::{self, Ask, Channel, Purpose, Refused};
+use crate::sms::limits::{self, Channel, Purpose, Refused};
 use crate::sms::{SmsMessage, phone};
 use crate::state::AppState;
 use crate::store::{
@@ -154,28 +154,6 @@ async fn account(state: &AppState, binder: Binder<'_>) -> Result<User> {
         .ok_or_else(|| Error::Corrupt("a session without its account".into()))
 }
 
-/// The send limits for one confirmation `user_id` asked for, under a fresh id; `Ok(id)`
-/// when it may be sent.
-async fn admit(
-    state: &AppState,
-    channel: Channel,
-    recipient: &str,
-    user_id: &str,
-    ip: &str,
-) -> Result<Result<String, Refused>> {
-    let id = random_id();
-    let ask = Ask {
-        id: &id,
-        purpose: Purpose::VerifyChannel,
-        channel,
-        recipient,
-        ip: Some(ip),
-        person: Some(user_id),
-        organisation_id: None,
-    };
-    Ok(limits::admit(state, &ask).await?.map(|()| id))
-}
-
 /// Queues a notice to `to` in the change's transaction: a person must hear about a change
 /// to their account, so the notice commits with it. Notices are not held back by the send
 /// limits: they are few (one per confirmed change).
@@ -204,7 +182,9 @@ pub async fn ask_email(
     let sent = EmailAsked::Sent {
         email: email.to_string(),
     };
-    let id = match admit(state, Channel::Email, &normalize_email(email), &user.id, ip).await? {
+    let asked = (Purpose::VerifyChannel, Channel::Email);
+    let recipient = normalize_email(email);
+    let id = match limits::admit_person(state, asked, &recipient, &user.id, ip).await? {
         Ok(id) => id,
         Err(refused) => {
             // The newest key sent before stays the one that works.
@@ -495,7 +475,8 @@ pub async fn ask_phone_for(
     let sent = PhoneAsked::Sent {
         phone: number.clone(),
     };
-    let id = match admit(state, Channel::Sms, &number, &user.id, ip).await? {
+    let asked = (Purpose::VerifyChannel, Channel::Sms);
+    let id = match limits::admit_person(state, asked, &number, &user.id, ip).await? {
         Ok(id) => id,
         Err(refused) => {
             let detail = json!({ "channel": "sms", "reason": refused.reason.as_str() });

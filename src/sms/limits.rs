@@ -237,6 +237,29 @@ pub fn person_hash(state: &AppState, user_id: &str) -> String {
     b64(&state.keys.mac("send-limits-person", user_id.as_bytes()))
 }
 
+/// The send limits for a message of `purpose` by `channel` to `recipient` that the person
+/// `user_id` (who proved a factor) asked for from `ip`, under a fresh id: `Ok(id)` when it
+/// may be sent (the id names the message), else why not.
+pub async fn admit_person(
+    state: &AppState,
+    (purpose, channel): (Purpose, Channel),
+    recipient: &str,
+    user_id: &str,
+    ip: &str,
+) -> Result<Result<String, Refused>> {
+    let id = crate::crypto::random_id();
+    let ask = Ask {
+        id: &id,
+        purpose,
+        channel,
+        recipient,
+        ip: Some(ip),
+        person: Some(user_id),
+        organisation_id: None,
+    };
+    Ok(admit(state, &ask).await?.map(|()| id))
+}
+
 /// Decides whether the message may be sent, and records the decision.
 pub async fn admit(state: &AppState, ask: &Ask<'_>) -> Result<Result<(), Refused>> {
     if let Some(sent) = message_sends::decided(&state.db, ask.id).await? {

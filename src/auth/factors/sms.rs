@@ -19,11 +19,11 @@ use super::step::{self, Checked, Step};
 use crate::auth::channels::{self, Binder, Confirmed, PhoneAsked};
 use crate::auth::keys::AMR_SMS;
 use crate::auth::keys::secret::{code_matches, typed_code};
-use crate::crypto::{random_id, secret_token, sha256_b64};
+use crate::crypto::{secret_token, sha256_b64};
 use crate::error::Result;
 use crate::i18n::Texts;
 use crate::mail::compose::locale_for;
-use crate::sms::limits::{self, Ask, Channel, Purpose, Refused};
+use crate::sms::limits::{self, Channel, Purpose, Refused};
 use crate::sms::{SmsMessage, phone};
 use crate::state::AppState;
 use crate::store;
@@ -65,30 +65,25 @@ pub async fn send(state: &AppState, step: &Step, ip: &str) -> Result<Option<Sent
         return Ok(None);
     };
     let masked = phone::masked(&number);
-    let id = random_id();
-    let ask = Ask {
-        id: &id,
-        purpose: Purpose::SecondFactor,
-        channel: Channel::Sms,
-        recipient: &number,
-        ip: Some(ip),
-        person: Some(&user.id),
-        organisation_id: None,
-    };
+    let asked = (Purpose::SecondFactor, Channel::Sms);
     let now = state.now();
-    if let Err(refused) = limits::admit(state, &ask).await? {
-        let detail =
-            json!({ "purpose": PURPOSE, "channel": "sms", "reason": refused.reason.as_str() });
-        crate::auth::audit_person(state, "login_key.refused", &user.id, ip, detail).await?;
-        let max = state.config.login.code_attempts;
-        let code_out =
-            store::login_keys::has_usable_code(&state.db, &step.id_hash, PURPOSE, now, max).await?;
-        return Ok(Some(Sent::Refused {
-            to: masked,
-            refused,
-            code_out,
-        }));
-    }
+    let id = match limits::admit_person(state, asked, &number, &user.id, ip).await? {
+        Ok(id) => id,
+        Err(refused) => {
+            let detail =
+                json!({ "purpose": PURPOSE, "channel": "sms", "reason": refused.reason.as_str() });
+            crate::auth::audit_person(state, "login_key.refused", &user.id, ip, detail).await?;
+            let max = state.config.login.code_attempts;
+            let code_out =
+                store::login_keys::has_usable_code(&state.db, &step.id_hash, PURPOSE, now, max)
+                    .await?;
+            return Ok(Some(Sent::Refused {
+                to: masked,
+                refused,
+                code_out,
+            }));
+        }
+    };
     let ttl = state
         .config
         .login

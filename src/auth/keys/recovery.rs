@@ -21,11 +21,11 @@ use super::login::{self, Browser};
 use super::secret;
 use crate::auth::audit_person as audit;
 use crate::auth::reset;
-use crate::crypto::{random_id, secret_token, sha256_b64};
+use crate::crypto::{secret_token, sha256_b64};
 use crate::error::Result;
 use crate::i18n::Texts;
 use crate::sms::SmsMessage;
-use crate::sms::limits::{self, Ask, Channel, Purpose, Refused};
+use crate::sms::limits::{self, Channel, Purpose, Refused};
 use crate::state::AppState;
 use crate::store::{self, login_keys::NewKey, users::User};
 
@@ -119,27 +119,18 @@ async fn mail_link_after_sms(
     ip: &str,
 ) -> Result<()> {
     let now = state.now();
-    let id = random_id();
-    let ask = Ask {
-        id: &id,
-        purpose: Purpose::RecoveryFactor,
-        channel: Channel::Email,
-        recipient: &store::users::normalize_email(&user.email),
-        ip: Some(ip),
-        person: Some(&user.id),
-        organisation_id: None,
+    let asked = (Purpose::RecoveryFactor, Channel::Email);
+    let recipient = store::users::normalize_email(&user.email);
+    let admitted = limits::admit_person(state, asked, &recipient, &user.id, ip).await?;
+    let id = match admitted {
+        Ok(id) => id,
+        Err(refused) => {
+            let reason = refused.reason.as_str();
+            let detail = json!({ "purpose": reset::PURPOSE, "channel": "email", "reason": reason, "after": "sms" });
+            audit(state, "login_key.refused", &user.id, ip, detail).await?;
+            return Ok(());
+        }
     };
-    if let Err(refused) = limits::admit(state, &ask).await? {
-        audit(
-            state,
-            "login_key.refused",
-            &user.id,
-            ip,
-            json!({ "purpose": reset::PURPOSE, "channel": "email", "reason": refused.reason.as_str(), "after": "sms" }),
-        )
-        .await?;
-        return Ok(());
-    }
     let ttl = state.config.admin.reset_ttl;
     let key = secret_token();
     let key_hash = sha256_b64(&key);
@@ -202,46 +193,26 @@ pub async fn send_sms_code(
         return Ok(SmsSent::Refused(None));
     };
     let now = state.now();
-    let id = random_id();
-    let ask = Ask {
-        id: &id,
-        purpose: Purpose::RecoveryFactor,
-        channel: Channel::Sms,
-        recipient: phone,
-        ip: Some(ip),
-        person: Some(&user.id),
-        organisation_id: None,
+    let asked = (Purpose::RecoveryFactor, Channel::Sms);
+    let id = match limits::admit_person(state, asked, phone, &user.id, ip).await? {
+        Ok(id) => id,
+        Err(refused) => {
+            let reason = refused.reason.as_str();
+            let detail = json!({ "purpose": SMS_PURPOSE, "channel": "sms", "reason": reason });
+            audit(state, "login_key.refused", &user.id, ip, detail).await?;
+            return Ok(SmsSent::Refused(Some(refused)));
+        }
     };
-    if let Err(refused) = limits::admit(state, &ask).await? {
-        audit(
-            state,
-            "login_key.refused",
-            &user.id,
-            ip,
-            json!({ "purpose": SMS_PURPOSE, "channel": "sms", "reason": refused.reason.as_str() }),
-        )
-        .await?;
-        return Ok(SmsSent::Refused(Some(refused)));
-    }
     let ttl = state.config.login.code_ttl;
     // The row's key is never sent: only the code is, and it is checked against this row.
     let key_hash = sha256_b64(&secret_token());
-    let code = secret::random_code(state.config.login.code_digits);
-    let code_hash = secret::code_hash(state, &key_hash, &code);
-    let replaced = store::login_keys::replace(
-        &state.db,
-        &NewKey {
-            key_hash: &key_hash,
-            purpose: SMS_PURPOSE,
-            user_id: Some(&user.id),
-            phone: Some(phone),
-            channel: "sms",
-            binding_hash: Some(binding_hash),
-            code_hash: Some(&code_hash),
-            expires_at: now + ttl,
-            ..Default::default()
-        },
-        now,
+    let (code, replaced) = crate::auth::channels::replace_code_key(
+        state,
+        &key_hash,
+        (SMS_PURPOSE, &user.id),
+        crate::auth::channels::CodeTo::Phone(phone),
+        binding_hash,
+        (now, now + ttl),
     )
     .await?;
     let t = Texts::new(crate::sms::texts::locale(user));

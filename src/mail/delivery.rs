@@ -18,6 +18,31 @@ use crate::mail::message::{MailError, Message};
 use crate::state::AppState;
 use crate::store::{self, outbox::Claimed};
 
+/// The authenticated context of a queued message's sealed payload (mail and SMS alike).
+pub(crate) fn seal_context(id: &str) -> String {
+    format!("outbox:{id}")
+}
+
+/// Seals `payload` and stores it in the outbox under `id` (once), for `channel` (`email`,
+/// `sms`) and `recipient` (as the outbox may show it: an SMS number masked).
+pub(crate) async fn queue_sealed(
+    conn: impl Into<store::Conn<'_>>,
+    state: &AppState,
+    (id, channel, recipient): (&str, &str, &str),
+    payload: &impl serde::Serialize,
+) -> Result<()> {
+    let plain = serde_json::to_vec(payload)?;
+    let sealed = state.keys.seal_data(&plain, &seal_context(id));
+    let row = store::outbox::NewMessage {
+        id,
+        channel,
+        recipient,
+        payload: &sealed,
+    };
+    store::outbox::insert_once(conn, &row, state.now()).await?;
+    Ok(())
+}
+
 /// Attempts before a message is given up on (about 9 hours of retries).
 pub const MAX_ATTEMPTS: i64 = 12;
 /// Seconds a claim lasts; a sender that dies leaves the row to be retried after this.
@@ -187,7 +212,7 @@ async fn deliver_mail(
 fn open(state: &AppState, row: &Claimed) -> Result<Message, MailError> {
     let plain = state
         .keys
-        .open_data(&row.payload, &super::seal_context(&row.id))
+        .open_data(&row.payload, &seal_context(&row.id))
         .map_err(|_| {
             MailError::Payload("the sealed payload does not open with this master key".into())
         })?;

@@ -28,7 +28,7 @@ use crate::crypto::random_id;
 use crate::error::Result;
 use crate::i18n::{Locale, Texts};
 use crate::state::AppState;
-use crate::store::{self, Conn, Tx, users::User};
+use crate::store::{Conn, Tx, users::User};
 
 pub use backend::{Backend, outbox_dir};
 pub use delivery::deliver_due;
@@ -103,11 +103,6 @@ impl Mailer {
     }
 }
 
-/// The authenticated context of a queued message's sealed payload.
-fn seal_context(id: &str) -> String {
-    format!("outbox:{id}")
-}
-
 /// Queues a message for delivery (sealed with the master key) and wakes the delivery loop.
 /// Returns the outbox id.
 pub async fn enqueue(state: &AppState, message: &Message) -> Result<String> {
@@ -141,16 +136,7 @@ async fn queue(
     message: &Message,
 ) -> Result<()> {
     message.check()?;
-    let plain = serde_json::to_vec(message)?;
-    let sealed = state.keys.seal_data(&plain, &seal_context(id));
-    let row = store::outbox::NewMessage {
-        id,
-        channel: "email",
-        recipient: &message.to,
-        payload: &sealed,
-    };
-    store::outbox::insert_once(conn, &row, state.now()).await?;
-    Ok(())
+    delivery::queue_sealed(conn, state, (id, "email", &message.to), message).await
 }
 
 /// Tells a person what an administrator did (to their email, in their language).

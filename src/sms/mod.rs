@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use crate::config::Config;
 use crate::error::Result;
 use crate::state::AppState;
-use crate::store::{self, Conn, Tx};
+use crate::store::{Conn, Tx};
 
 pub use gateway::Gateway;
 
@@ -91,11 +91,6 @@ impl Sms {
     }
 }
 
-/// The authenticated context of a queued SMS's sealed payload.
-pub fn seal_context(id: &str) -> String {
-    format!("outbox:{id}")
-}
-
 /// Queues an SMS under `id` (sealed with the master key) and wakes the delivery loop.
 /// Queuing the same `id` twice queues it once.
 pub async fn enqueue(state: &AppState, id: &str, message: &SmsMessage) -> Result<()> {
@@ -122,23 +117,15 @@ async fn queue(
     message: &SmsMessage,
 ) -> Result<()> {
     message.check()?;
-    let plain = serde_json::to_vec(message)?;
-    let sealed = state.keys.seal_data(&plain, &seal_context(id));
-    let row = store::outbox::NewMessage {
-        id,
-        channel: "sms",
-        recipient: &phone::masked(&message.to),
-        payload: &sealed,
-    };
-    store::outbox::insert_once(conn, &row, state.now()).await?;
-    Ok(())
+    let recipient = phone::masked(&message.to);
+    crate::mail::delivery::queue_sealed(conn, state, (id, "sms", &recipient), message).await
 }
 
 /// Opens a claimed SMS row's payload.
 pub fn open(state: &AppState, id: &str, payload: &str) -> Result<SmsMessage, SmsError> {
     let plain = state
         .keys
-        .open_data(payload, &seal_context(id))
+        .open_data(payload, &crate::mail::delivery::seal_context(id))
         .map_err(|_| {
             SmsError::Gateway("the sealed payload does not open with this master key".into())
         })?;

@@ -111,7 +111,7 @@ pub async fn list(
 ) -> Result<Page<EventView>, AdminError> {
     let org = scope(state, caller, q).await?;
     let limit = page::limit(limit);
-    let before = decode(cursor)?;
+    let before = super::cursor::timed(cursor)?;
     let filter = Filter {
         organisation_id: org.as_deref(),
         user_id: q.user_id.as_deref(),
@@ -132,14 +132,6 @@ pub async fn list(
         items: page.items.into_iter().map(EventView::from).collect(),
         next_cursor: page.next_cursor,
     })
-}
-
-fn decode(cursor: Option<&str>) -> Result<Option<(i64, String)>, AdminError> {
-    let Some(c) = cursor else { return Ok(None) };
-    let bad = || AdminError::Invalid("the cursor is not valid".into());
-    let k = page::decode_cursor(c, 2).ok_or_else(bad)?;
-    let at = k[0].parse::<i64>().map_err(|_| bad())?;
-    Ok(Some((at, k[1].clone())))
 }
 
 /// Every matching event as JSON lines, newest first, read page by page.

@@ -5,6 +5,7 @@
 
 use serde_json::json;
 
+use crate::admin::cursor;
 use crate::admin::{AdminError, Caller, load_org, record};
 use crate::clock::UnixTime;
 use crate::crypto::{random_id, secret_token, sha256_b64};
@@ -298,13 +299,7 @@ pub async fn list(
         Named::Collection,
     )?;
     let limit = page::limit(limit);
-    let after = match cursor {
-        Some(c) => Some(
-            page::decode_cursor(c, 2)
-                .ok_or_else(|| AdminError::Invalid("the cursor is not valid".into()))?,
-        ),
-        None => None,
-    };
+    let after = cursor::key(cursor, 2)?;
     let rows = store::clients::list_owned(
         &state.db,
         owner.as_deref(),

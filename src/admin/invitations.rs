@@ -7,6 +7,7 @@
 use serde::Serialize;
 use serde_json::json;
 
+use crate::admin::cursor;
 use crate::admin::members::check_roles;
 use crate::admin::users::{CreateUser, valid_email};
 use crate::admin::{AdminError, Caller, load_org, record};
@@ -143,17 +144,7 @@ pub async fn list(
     let org = load_org(state, org_key).await?;
     caller.check(Action::InvitationList, &org.id, "organisation")?;
     let limit = page::limit(limit);
-    let before = match cursor {
-        Some(c) => {
-            let k = page::decode_cursor(c, 2)
-                .ok_or_else(|| AdminError::Invalid("the cursor is not valid".into()))?;
-            let at = k[0]
-                .parse::<i64>()
-                .map_err(|_| AdminError::Invalid("the cursor is not valid".into()))?;
-            Some((at, k[1].clone()))
-        }
-        None => None,
-    };
+    let before = cursor::timed(cursor)?;
     let rows = store::invitations::list(
         &state.db,
         &org.id,

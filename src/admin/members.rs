@@ -6,6 +6,7 @@
 use serde::Serialize;
 use serde_json::json;
 
+use crate::admin::cursor;
 use crate::admin::principal::ADMIN_ROLE;
 use crate::admin::{AdminError, Caller, load_org, record};
 use crate::auth::password::Password;
@@ -61,13 +62,7 @@ pub async fn list(
     let org = load_org(state, org_key).await?;
     caller.check(Action::MemberList, &org.id, "organisation")?;
     let limit = page::limit(limit);
-    let after = match cursor {
-        Some(c) => Some(
-            page::decode_cursor(c, 2)
-                .ok_or_else(|| AdminError::Invalid("the cursor is not valid".into()))?,
-        ),
-        None => None,
-    };
+    let after = cursor::key(cursor, 2)?;
     let search = search
         .map(str::trim)
         .filter(|s| !s.is_empty())

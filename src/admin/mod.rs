@@ -7,6 +7,7 @@
 
 pub mod audit;
 pub mod clients;
+pub mod cursor;
 pub mod invitations;
 pub mod members;
 pub mod orgs;

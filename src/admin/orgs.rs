@@ -3,6 +3,7 @@
 use serde::Serialize;
 use serde_json::json;
 
+use crate::admin::cursor;
 use crate::admin::principal::ADMIN_ROLE;
 use crate::admin::{AdminError, Caller, clean_text, load_org, record};
 use crate::clock::UnixTime;
@@ -185,14 +186,7 @@ pub async fn list(
 ) -> Result<Page<OrgView>, AdminError> {
     caller.check_installation(Action::OrgList)?;
     let limit = page::limit(limit);
-    let after = match cursor {
-        Some(c) => Some(
-            page::decode_cursor(c, 1)
-                .ok_or_else(|| AdminError::Invalid("the cursor is not valid".into()))?
-                .remove(0),
-        ),
-        None => None,
-    };
+    let after = cursor::key(cursor, 1)?.map(|mut k| k.swap_remove(0));
     let ids = caller.principal.administered();
     let rows = store::orgs::list(&state.db, ids.as_deref(), after.as_deref(), limit).await?;
     let page = page::finish(rows, limit, |o| page::encode_cursor(&[&o.slug]));

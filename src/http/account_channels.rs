@@ -17,7 +17,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::{get, post};
 use serde::Deserialize;
@@ -27,8 +27,7 @@ use crate::auth::session::Session;
 use crate::http::authorize::see_other;
 use crate::http::csrf;
 use crate::http::error::PageError;
-use crate::http::extract::ClientIp;
-use crate::http::extract::texts_for;
+use crate::http::extract::{ClientIp, Lang};
 use crate::http::login::looks_like_token;
 use crate::http::page::render_status;
 use crate::http::page_form::PageForm;
@@ -366,9 +365,8 @@ async fn page(
 async fn get_page<C: Channel>(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    headers: HeaderMap,
+    Lang(t): Lang,
 ) -> Result<Response, Early> {
-    let t = texts_for(&headers, None);
     let session = signed_in(session, C::KIND.path())?;
     fresh_or_login(&state, &session, C::KIND)?;
     page(&state, t, &session, C::KIND, String::new(), None).await
@@ -380,11 +378,10 @@ async fn post_code<C: Channel>(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    Lang(t): Lang,
     PageForm(form): PageForm<CodeForm>,
 ) -> Result<Response, Early> {
     let (kind, ip) = (C::KIND, ip.to_string());
-    let t = texts_for(&headers, None);
     let session = posted_in(session, kind, &form.csrf, t)?;
     let confirmed_as = match kind {
         Kind::Email => channels::confirm_email_code(&state, &form.code, &session, &ip).await,
@@ -401,10 +398,9 @@ async fn post_email(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    Lang(t): Lang,
     PageForm(form): PageForm<EmailForm>,
 ) -> Result<Response, Early> {
-    let t = texts_for(&headers, None);
     let session = posted_in(session, Kind::Email, &form.csrf, t)?;
     let fresh = fresh_or_login(&state, &session, Kind::Email)?;
     let typed = form.email.trim().to_string();
@@ -459,10 +455,9 @@ async fn post_email(
 async fn get_link(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    headers: HeaderMap,
+    Lang(t): Lang,
     Path(key): Path<String>,
 ) -> Result<Response, Early> {
-    let t = texts_for(&headers, None);
     if !looks_like_token(&key) {
         return Ok(invalid_link(t));
     }
@@ -492,11 +487,10 @@ async fn post_link(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    Lang(t): Lang,
     Path(key): Path<String>,
     PageForm(form): PageForm<CsrfForm>,
 ) -> Result<Response, Early> {
-    let t = texts_for(&headers, None);
     let Some(session) = session else {
         // No session to check the token against, and none the link could work in.
         return Ok(wrong_session(t));
@@ -517,10 +511,9 @@ async fn post_phone(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    Lang(t): Lang,
     PageForm(form): PageForm<PhoneForm>,
 ) -> Result<Response, Early> {
-    let t = texts_for(&headers, None);
     let session = posted_in(session, Kind::Phone, &form.csrf, t)?;
     let fresh = fresh_or_login(&state, &session, Kind::Phone)?;
     let typed = form.phone.trim().to_string();
@@ -585,10 +578,9 @@ async fn post_phone_remove(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    Lang(t): Lang,
     PageForm(form): PageForm<CsrfForm>,
 ) -> Result<Response, Early> {
-    let t = texts_for(&headers, None);
     let session = posted_in(session, Kind::Phone, &form.csrf, t)?;
     let fresh = fresh_or_login(&state, &session, Kind::Phone)?;
     match channels::remove_phone(&state, fresh, &ip.to_string()).await {
@@ -602,10 +594,9 @@ async fn post_phone_remove(
 async fn get_changed(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    headers: HeaderMap,
+    Lang(t): Lang,
     Path(what): Path<String>,
 ) -> Result<Response, Early> {
-    let t = texts_for(&headers, None);
     let session = signed_in(session, "/")?;
     let user = user_of(&state, &session, t).await?;
     let (heading, text, href, label) = match what.as_str() {

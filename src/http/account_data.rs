@@ -12,7 +12,7 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -24,8 +24,7 @@ use crate::http::authorize::see_other;
 use crate::http::cookies::{self, SESSION_COOKIE};
 use crate::http::csrf;
 use crate::http::error::PageError;
-use crate::http::extract::ClientIp;
-use crate::http::extract::texts_for;
+use crate::http::extract::{ClientIp, Lang};
 use crate::http::page::render_status;
 use crate::http::page_form::PageForm;
 use crate::http::password_form::Early;
@@ -107,9 +106,8 @@ fn no_store(mut res: Response) -> Response {
 async fn get_data(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    headers: HeaderMap,
+    Lang(t): Lang,
 ) -> Result<Response, Early> {
-    let t = texts_for(&headers, None);
     let session = session.ok_or_else(|| login_again(DATA_PATH))?;
     let stale = channels::fresh(&state, &session).is_none();
     Ok(render_status(
@@ -127,10 +125,9 @@ async fn post_data(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    Lang(t): Lang,
     PageForm(form): PageForm<CsrfForm>,
 ) -> Result<Response, Early> {
-    let t = texts_for(&headers, None);
     let session = csrf::signed_in_form(session, &form.csrf, t, || login_again(DATA_PATH))?;
     let fresh = channels::fresh(&state, &session).ok_or_else(|| login_again(DATA_PATH))?;
     let doc = own_data::download(&state, fresh, &ip.to_string())
@@ -169,9 +166,8 @@ fn delete_page(t: Texts, session: &Session, stale: bool, error: Option<&'static 
 async fn get_delete(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    headers: HeaderMap,
+    Lang(t): Lang,
 ) -> Result<Response, Early> {
-    let t = texts_for(&headers, None);
     let session = session.ok_or_else(|| login_again(DELETE_PATH))?;
     let stale = channels::fresh(&state, &session).is_none();
     Ok(delete_page(t, &session, stale, None))
@@ -181,10 +177,9 @@ async fn get_delete(
 async fn post_delete(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    headers: HeaderMap,
+    Lang(t): Lang,
     PageForm(form): PageForm<DeleteForm>,
 ) -> Result<Response, Early> {
-    let t = texts_for(&headers, None);
     let session = csrf::signed_in_form(session, &form.csrf, t, || login_again(DELETE_PATH))?;
     let fresh = channels::fresh(&state, &session).ok_or_else(|| login_again(DELETE_PATH))?;
     if form.confirm_email.len() > 320 {

@@ -7,7 +7,6 @@
 use askama::Template;
 use axum::Router;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::Response;
 use axum::routing::get;
 use serde::Deserialize;
@@ -19,8 +18,7 @@ use crate::auth::session::Session;
 use crate::http::authorize::see_other;
 use crate::http::csrf;
 use crate::http::error::PageError;
-use crate::http::extract::ClientIp;
-use crate::http::extract::texts_for;
+use crate::http::extract::{ClientIp, Lang};
 use crate::http::page::render_status;
 use crate::http::page_form::PageForm;
 use crate::http::password_form::Early;
@@ -118,9 +116,8 @@ async fn page(
 async fn get_security(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    headers: HeaderMap,
+    Lang(t): Lang,
 ) -> Result<Response, Early> {
-    let t = texts_for(&headers, None);
     let session = fresh_session(&state, session)?;
     page(&state, t, &session, None, None).await
 }
@@ -130,10 +127,9 @@ async fn post_security(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    Lang(t): Lang,
     PageForm(form): PageForm<SecurityForm>,
 ) -> Result<Response, Early> {
-    let t = texts_for(&headers, None);
     let session = fresh_session(&state, session)?;
     csrf::session_checked(&session, &form.csrf, t)?;
     let on = match form.required.as_str() {

@@ -37,8 +37,7 @@ use crate::http::authorize::see_other;
 use crate::http::cookies::{self, SESSION_COOKIE};
 use crate::http::csrf;
 use crate::http::error::PageError;
-use crate::http::extract::ClientIp;
-use crate::http::extract::texts_for;
+use crate::http::extract::{ClientIp, Lang, texts_for};
 use crate::http::json_body::{JsonBody, json_answer, json_error};
 use crate::http::login::{Context, LoginFields, posted_context, user_agent};
 use crate::http::page::render_status;
@@ -300,9 +299,8 @@ fn day(at: i64) -> String {
 async fn get_page(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    headers: HeaderMap,
+    Lang(t): Lang,
 ) -> Response {
-    let t = texts_for(&headers, None);
     let Some(session) = session else {
         return see_other(&login_again_path());
     };
@@ -352,10 +350,9 @@ fn fresh_session(
 async fn post_register_start(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    headers: HeaderMap,
+    Lang(t): Lang,
     JsonBody(body): JsonBody<RegisterStart>,
 ) -> Result<Response, Response> {
-    let t = texts_for(&headers, None);
     let session = fresh_session(&state, session, &body.csrf, t).map_err(Early::into_response)?;
     let binding = session_binding(&session);
     Ok(challenge(
@@ -369,10 +366,9 @@ async fn post_register_finish(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    Lang(t): Lang,
     JsonBody(body): JsonBody<Finish>,
 ) -> Result<Response, Response> {
-    let t = texts_for(&headers, None);
     let session =
         fresh_session(&state, session, &body.login.csrf, t).map_err(Early::into_response)?;
     let name = if body.name.trim().is_empty() {
@@ -428,11 +424,10 @@ async fn post_rename(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    Lang(t): Lang,
     Path(id): Path<String>,
     PageForm(form): PageForm<ItemForm>,
 ) -> Response {
-    let t = texts_for(&headers, None);
     let session = match form_session(session, &form.csrf, t) {
         Ok(s) => s,
         Err(res) => return *res,
@@ -449,11 +444,10 @@ async fn post_remove(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    Lang(t): Lang,
     Path(id): Path<String>,
     PageForm(form): PageForm<ItemForm>,
 ) -> Response {
-    let t = texts_for(&headers, None);
     let session = match form_session(session, &form.csrf, t) {
         Ok(s) => s,
         Err(res) => return *res,

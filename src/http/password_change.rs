@@ -9,7 +9,7 @@ use askama::Template;
 use axum::Router;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use serde::Deserialize;
@@ -19,8 +19,7 @@ use crate::auth::password::Password;
 use crate::http::authorize::see_other;
 use crate::http::csrf;
 use crate::http::error::PageError;
-use crate::http::extract::ClientIp;
-use crate::http::extract::texts_for;
+use crate::http::extract::{ClientIp, Lang};
 use crate::http::page::render_status;
 use crate::http::page_form::PageForm;
 use crate::http::password_form::{mismatch, rules};
@@ -107,10 +106,9 @@ pub struct ChangeForm {
 async fn get_change(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
-    headers: HeaderMap,
+    Lang(t): Lang,
     query: Result<Query<ChangeQuery>, QueryRejection>,
 ) -> Response {
-    let t = texts_for(&headers, None);
     let Some(session) = session else {
         return see_other("/login");
     };
@@ -135,10 +133,9 @@ async fn post_change(
     State(state): State<AppState>,
     MaybeSession(session): MaybeSession,
     ClientIp(ip): ClientIp,
-    headers: HeaderMap,
+    Lang(t): Lang,
     PageForm(form): PageForm<ChangeForm>,
 ) -> Response {
-    let t = texts_for(&headers, None);
     let session = match csrf::signed_in_form(session, &form.csrf, t, || see_other("/login").into())
     {
         Ok(session) => session,

@@ -16,7 +16,9 @@ use crate::oidc::mint::{self, IdTokenInput, Person};
 use crate::oidc::scope;
 use crate::orgs;
 use crate::state::AppState;
-use crate::store::{self, Tx, codes, grants::GrantRow, refresh_tokens, users::User};
+use crate::store::{
+    self, Tx, clients::Client, codes, grants::GrantRow, refresh_tokens, users::User,
+};
 
 /// A successful token response (RFC 6749 5.1). Its `Debug` leaves the tokens out.
 #[derive(Serialize)]
@@ -111,6 +113,24 @@ struct Loaded {
     refresh_token: Option<String>,
 }
 
+/// The access token of `grant` for `client`, carrying those of the person's organisation
+/// `roles` the client may see; those roles are returned too (the ID token carries the same).
+fn person_access_token(
+    state: &AppState,
+    client: &Client,
+    (grant, roles): (&GrantRow, Option<&[String]>),
+    scope: &str,
+    now: UnixTime,
+) -> Result<(mint::AccessToken, Option<Vec<String>>), OAuthError> {
+    let org_roles = roles.map(|r| orgs::visible_roles(client, r));
+    let person = Person {
+        grant,
+        org_roles: org_roles.as_deref(),
+    };
+    let at = mint::access_token(state, &client.id, scope, Some(person), now)?;
+    Ok((at, org_roles))
+}
+
 /// `authorization_code` (RFC 6749 4.1.3, RFC 7636 4.6, OIDC Core 3.1.3.2).
 async fn authorization_code(
     state: &AppState,
@@ -170,15 +190,13 @@ async fn authorization_code(
     };
 
     let scope = loaded.grant.scope.clone();
-    let org_roles = loaded
-        .org_roles
-        .as_deref()
-        .map(|r| orgs::visible_roles(client, r));
-    let person = Person {
-        grant: &loaded.grant,
-        org_roles: org_roles.as_deref(),
-    };
-    let at = mint::access_token(state, &client.id, &scope, Some(person), now)?;
+    let (at, org_roles) = person_access_token(
+        state,
+        client,
+        (&loaded.grant, loaded.org_roles.as_deref()),
+        &scope,
+        now,
+    )?;
     let id_token = if scope::has(&scope, "openid") {
         let memberships = if scope::has(&scope, "orgs") {
             Some(store::orgs::memberships_of(&state.db, &loaded.user.id).await?)
@@ -412,15 +430,13 @@ async fn refresh_token(
         _ => return Err(invalid()),
     }
 
-    let org_roles = loaded
-        .org_roles
-        .as_deref()
-        .map(|r| orgs::visible_roles(client, r));
-    let person = Person {
-        grant: &loaded.grant,
-        org_roles: org_roles.as_deref(),
-    };
-    let at = mint::access_token(state, &client.id, &scope, Some(person), now)?;
+    let (at, _) = person_access_token(
+        state,
+        client,
+        (&loaded.grant, loaded.org_roles.as_deref()),
+        &scope,
+        now,
+    )?;
     Ok(TokenResponse {
         access_token: at.token,
         token_type: "Bearer",

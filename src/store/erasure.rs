@@ -1,5 +1,5 @@
 //! Erasing a person (GDPR art. 17) and the tombstones that keep them erased:
-//! `erasure_tombstones` lists the `sub` of everyone erased. [`erase`] removes every row that
+//! `erasure_tombstones` lists the `sub` of everyone erased. [`erase_account`] removes every row that
 //! belongs to one person and pseudonymises the audit rows about them or by them; a restore
 //! calls [`apply_tombstones`] so people erased after a backup was taken stay erased.
 //!
@@ -77,25 +77,14 @@ fn contains_pattern(value: &str) -> String {
 /// account row existed (false: nothing but leftovers to remove; the tombstone is still
 /// recorded).
 pub async fn erase_person(db: &Db, sub: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
-    Ok(erase(db, sub, now, ErasedBy::Other("restore"), &[])
-        .await?
-        .existed)
-}
-
-/// Erases one person in one transaction: see the module documentation.
-pub async fn erase(
-    db: &Db,
-    sub: &str,
-    now: UnixTime,
-    by: ErasedBy<'_>,
-    derived: Derived<'_>,
-) -> Result<Erased, sqlx::Error> {
     let reach = export::reach(db).await.map_err(schema_error)?;
-    erase_within(db, &reach, sub, now, by, derived, false).await
+    let by = ErasedBy::Other("restore");
+    let erased = erase_within(db, &reach, sub, now, by, &[], false).await?;
+    Ok(erased.existed)
 }
 
-/// [`erase`] of an account someone asked to erase (the person, or the operator): the
-/// installation-wide `account.erased` event is recorded in the erasure's transaction.
+/// Erases the account of a person who asked (or whom the operator erases) in one transaction
+/// (see the module documentation), with the installation-wide `account.erased` event.
 pub async fn erase_account(
     db: &Db,
     sub: &str,
@@ -107,7 +96,7 @@ pub async fn erase_account(
     erase_within(db, &reach, sub, now, by, derived, true).await
 }
 
-/// [`erase`] with the schema already read (many erasures in a row); with `record`, the
+/// An erasure with the schema already read (many erasures in a row); with `record`, the
 /// `account.erased` event goes into the same transaction.
 async fn erase_within(
     db: &Db,

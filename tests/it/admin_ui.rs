@@ -367,3 +367,21 @@ async fn a_password_set_by_an_administrator_is_changed_before_the_admin_pages() 
     let page = admin.get("/admin/orgs/club-a/members").await;
     page.assert_redirect("/password/change?next=%2Fadmin%2Forgs%2Fclub-a%2Fmembers");
 }
+
+/// An organisation segment that is not UTF-8 is a bad request (400, the error page), for
+/// pages and forms alike, and not "no such organisation".
+#[tokio::test]
+async fn an_organisation_path_that_does_not_decode_is_a_bad_request() {
+    let w = World::new().await;
+    let admin = Admin::sign_in(&w, &w.admin_a).await;
+    let before = (w.snapshot().await, w.audit_count().await);
+    let page = admin.get("/admin/orgs/%FF/members").await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    page.assert_shows("The request was not valid.");
+    let page = admin
+        .send("/admin/orgs/%FF/invite", &[("email", "x@example.org")])
+        .await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    page.assert_shows("The request was not valid.");
+    assert_eq!(before, (w.snapshot().await, w.audit_count().await));
+}

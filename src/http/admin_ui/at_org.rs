@@ -12,6 +12,7 @@ use axum::response::{IntoResponse, Response};
 use super::context::{Admin, Fields};
 use super::org_of;
 use crate::admin::orgs::OrgView;
+use crate::http::error::PageError;
 use crate::state::AppState;
 
 /// An organisation's page, seen by an admin who may see it.
@@ -26,7 +27,7 @@ impl FromRequestParts<AppState> for AtOrg {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
         let admin = Admin::from_request_parts(parts, state).await?;
-        let key = org_key(parts, state).await;
+        let key = org_key(parts, state, &admin).await?;
         let org = org_of(state, &admin, &key).await?;
         Ok(AtOrg {
             state: state.clone(),
@@ -46,7 +47,7 @@ impl FromRequest<AppState> for OrgForm {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
         let admin = Admin::from_request_parts(&mut parts, state).await?;
-        let key = org_key(&mut parts, state).await;
+        let key = org_key(&mut parts, state, &admin).await?;
         let body = Bytes::from_request(Request::from_parts(parts, body), state)
             .await
             .map_err(IntoResponse::into_response)?;
@@ -62,14 +63,14 @@ impl FromRequest<AppState> for OrgForm {
 }
 
 /// The path's `{org}` (an id or a slug); empty when the route has none, which no
-/// organisation matches.
-async fn org_key(parts: &mut Parts, state: &AppState) -> String {
-    match RawPathParams::from_request_parts(parts, state).await {
-        Ok(params) => params
-            .iter()
-            .find(|(name, _)| *name == "org")
-            .map(|(_, value)| value.to_string())
-            .unwrap_or_default(),
-        Err(_) => String::new(),
-    }
+/// organisation matches. A path that does not decode (not UTF-8) is the 400 page.
+async fn org_key(parts: &mut Parts, state: &AppState, admin: &Admin) -> Result<String, Response> {
+    let params = RawPathParams::from_request_parts(parts, state)
+        .await
+        .map_err(|_| PageError::bad_request("error.bad_request", admin.texts).into_response())?;
+    Ok(params
+        .iter()
+        .find(|(name, _)| *name == "org")
+        .map(|(_, value)| value.to_string())
+        .unwrap_or_default())
 }

@@ -7,8 +7,8 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use crate::admin_api_support::{fresh_member, fresh_session};
 use crate::helpers::admin::World;
+use crate::helpers::api_fixtures::{fresh_member, fresh_session};
 use crate::helpers::token::{Auth, token};
 
 /// Asserts a walk returned every item of `all` exactly once (by `key`).

@@ -9,10 +9,10 @@
 use nyckel::http::api::table::{Method, ROUTES};
 use serde_json::{Value, json};
 
-use crate::admin_api_support::secret_shaped;
 use crate::helpers::PASSWORD;
 use crate::helpers::admin::World;
 use crate::helpers::api::{Api, Reply};
+use crate::helpers::api_fixtures::secret_shaped;
 use crate::helpers::token::{Auth, CodeSpec, issue_code, redeem};
 
 /// Every secret value the database holds (hashes included) that can be read back.

@@ -8,11 +8,11 @@
 
 use serde_json::{Value, json};
 
-use crate::flows::authorize_url;
 use crate::helpers::admin::{Person, World};
 use crate::helpers::api::Api;
 use crate::helpers::authorize::VERIFIER;
 use crate::helpers::browser::{Browser, Page, query};
+use crate::helpers::flows::authorize_url;
 use crate::helpers::token::{Auth, redeem, refresh};
 use crate::helpers::two_factor::{self, sms_step, verify_phone};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};

@@ -35,9 +35,9 @@ use nyckel::http::api::table::{Method, Op, ROUTES, Route};
 use nyckel::orgs::permissions::{self, Refusal, Scope, Standing};
 use serde_json::{Value, json};
 
-use crate::admin_api_support::{fresh_member, fresh_person, fresh_session, secret_shaped};
 use crate::helpers::admin::{Person, World};
 use crate::helpers::api::{Api, Reply};
+use crate::helpers::api_fixtures::{fresh_member, fresh_person, fresh_session, secret_shaped};
 use crate::helpers::token::{Auth, CodeSpec, issue_code, redeem};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
 

@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use crate::admin_api_support::Api;
 use crate::helpers::admin::World;
+use crate::helpers::api_fixtures::Api;
 
 #[tokio::test]
 async fn admin_actions_are_mailed_to_the_person_in_their_language() {

@@ -3,8 +3,8 @@
 //! afterwards neither appears in the server's or the CLI's output, in any response, or in the
 //! database (which holds only an argon2id hash and a SHA-256).
 
-use crate::flows::{Pkce, authorize_url};
 use crate::helpers::browser::query;
+use crate::helpers::flows::{Pkce, authorize_url};
 use crate::helpers::nodes::{field, redeem, refresh, userinfo};
 use crate::helpers::ops::{Install, on_postgres};
 use crate::helpers::{REDIRECT_URI, db};

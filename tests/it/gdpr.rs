@@ -11,8 +11,8 @@ use serde_json::{Map, Value};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
-use crate::flows::{Pkce, authorize_url};
 use crate::helpers::browser::{Browser, Page, query};
+use crate::helpers::flows::{Pkce, authorize_url};
 use crate::helpers::ops::Install;
 use crate::helpers::token::{Auth, redeem, refresh, userinfo};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};

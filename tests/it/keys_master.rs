@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::flows::post_token;
+use crate::helpers::flows::post_token;
 use crate::helpers::nodes::active_at;
 use crate::helpers::ops::{Cli, Install};
 use crate::helpers::process::{ServerProcess, chosen_address};

@@ -3,8 +3,8 @@
 //! `sms`, one factor: never `mfa`); names with line breaks add no mail header; no key or
 //! code ever reaches the server's log.
 
-use crate::flows::authorize_url;
 use crate::helpers::browser::{Browser, Page};
+use crate::helpers::flows::authorize_url;
 use crate::helpers::ops::Install;
 use crate::helpers::pages::{Client, path_of, redeem_at_client};
 use crate::helpers::process::ServerProcess;

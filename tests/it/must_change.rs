@@ -6,8 +6,8 @@
 use nyckel::auth::password::Password;
 use nyckel::store;
 
-use crate::flows::authorize_url;
 use crate::helpers::browser::query;
+use crate::helpers::flows::authorize_url;
 use crate::helpers::{REDIRECT_URI, TestApp};
 
 const ADMIN_SET: &str = "tillfälligt lösenord från admin";

@@ -1,8 +1,8 @@
 //! Several nodes on one database: a session and a refresh token created through one node are
 //! accepted by the other (all state lives in the database). Two real `nyckel serve` processes.
 
-use crate::flows::{Pkce, authorize_url};
 use crate::helpers::browser::query;
+use crate::helpers::flows::{Pkce, authorize_url};
 use crate::helpers::nodes::{code_at, field, redeem, refresh};
 use crate::helpers::ops::Install;
 use crate::helpers::process::chosen_address;

@@ -8,8 +8,8 @@
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
-use crate::flows::{Pkce, authorize_url};
 use crate::helpers::browser::query;
+use crate::helpers::flows::{Pkce, authorize_url};
 use crate::helpers::nodes::{
     active_at, code_at, field, jwks_keys, redeem, refresh, userinfo, verify_at,
 };

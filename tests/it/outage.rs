@@ -17,8 +17,8 @@ use std::time::{Duration, Instant};
 
 use nyckel::http::api::table::PREFIX;
 
-use crate::flows::{Pkce, authorize_url};
 use crate::helpers::browser;
+use crate::helpers::flows::{Pkce, authorize_url};
 use crate::helpers::integrity;
 use crate::helpers::load::{self, Fixture, Ledger, Target};
 use crate::helpers::ops::{Install, api_answer_problems, api_method};

@@ -15,9 +15,9 @@ use std::time::{Duration, Instant};
 
 use sqlx::Connection;
 
-use crate::admin_api_support::{Api, Reply};
 use crate::helpers::TestApp;
 use crate::helpers::admin::World;
+use crate::helpers::api_fixtures::{Api, Reply};
 use crate::helpers::db;
 use crate::helpers::ops::skip_unless_sqlite;
 use crate::helpers::tcp_proxy::{Mode, TcpProxy};

@@ -14,8 +14,8 @@ use webauthn_authenticator_rs::WebauthnAuthenticator;
 use webauthn_authenticator_rs::softpasskey::SoftPasskey;
 use webauthn_rs::prelude::{CreationChallengeResponse, RequestChallengeResponse, Url};
 
-use crate::flows::authorize_url;
 use crate::helpers::browser::{Browser, Page};
+use crate::helpers::flows::authorize_url;
 use crate::helpers::pages::redeem_at_client;
 use crate::helpers::token::decode;
 use crate::helpers::{PASSWORD, TestApp};

@@ -5,8 +5,8 @@
 
 use nyckel::store;
 
-use crate::flows::authorize_url;
 use crate::helpers::browser::{Browser, Page, query};
+use crate::helpers::flows::authorize_url;
 use crate::helpers::ops::Install;
 use crate::helpers::pages::{fresh_login, path_of, redeem_at_client};
 use crate::helpers::process::ServerProcess;

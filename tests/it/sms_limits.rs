@@ -132,7 +132,8 @@ async fn an_organisations_daily_cap_stops_its_codes() {
         app.create_user_with_phone(&email, &phone).await;
         app.add_member(&org, &email, &["member"]).await;
         let b = app.browser();
-        let start = crate::flows::authorize_url(&app.issuer, &client_id, "openid", "s", None, &[]);
+        let start =
+            crate::helpers::flows::authorize_url(&app.issuer, &client_id, "openid", "s", None, &[]);
         let login = b.follow(b.get(&start).await).await;
         b.submit(&login, "/login/key", &[("identifier", &phone)])
             .await;

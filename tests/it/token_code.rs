@@ -9,9 +9,10 @@ use openidconnect::{AccessToken, AccessTokenHash, ClientId, ClientSecret, Issuer
 
 use crate::helpers::REDIRECT_URI;
 use crate::helpers::TestApp;
+use crate::helpers::flows::Pkce;
 use crate::helpers::login::audit;
 use crate::helpers::token::{
-    Auth, CodeSpec, active, confidential_client, decode, issue_code, jwks, pkce, public_client,
+    Auth, CodeSpec, active, confidential_client, decode, issue_code, jwks, public_client,
     public_tokens, redeem, refresh, token, verify_with_jwks, web_client_code,
 };
 
@@ -96,7 +97,10 @@ async fn public_client_with_pkce_gets_an_eddsa_id_token_openidconnect_accepts() 
     let app = TestApp::spawn().await;
     let id = public_client(&app, "EdDSA").await;
     let sub = app.create_user("bo@example.org").await;
-    let (verifier, challenge) = pkce();
+    let Pkce {
+        verifier,
+        challenge,
+    } = Pkce::new();
     let (code, _) = issue_code(
         &app,
         CodeSpec {
@@ -150,7 +154,10 @@ async fn wrong_or_missing_pkce_verifier_is_invalid_grant_and_burns_the_code() {
     let app = TestApp::spawn().await;
     let id = public_client(&app, "RS256").await;
     let sub = app.create_user("di@example.org").await;
-    let (verifier, challenge) = pkce();
+    let Pkce {
+        verifier,
+        challenge,
+    } = Pkce::new();
     let (code, _) = issue_code(
         &app,
         CodeSpec {
@@ -159,7 +166,9 @@ async fn wrong_or_missing_pkce_verifier_is_invalid_grant_and_burns_the_code() {
         },
     )
     .await;
-    let (other, _) = pkce();
+    let Pkce {
+        verifier: other, ..
+    } = Pkce::new();
     let res = redeem(&app, Auth::Public(&id), &code, Some(&other)).await;
     res.expect_error(400, "invalid_grant");
     // The code is used up: the right verifier no longer helps.
@@ -186,7 +195,7 @@ async fn wrong_or_missing_pkce_verifier_is_invalid_grant_and_burns_the_code() {
 async fn verifier_without_challenge_is_refused_o3() {
     let app = TestApp::spawn().await;
     let (id, secret, _, code) = web_client_code(&app, "ed@example.org").await;
-    let (verifier, _) = pkce();
+    let Pkce { verifier, .. } = Pkce::new();
     let res = redeem(&app, Auth::Basic(&id, &secret), &code, Some(&verifier)).await;
     res.expect_error(400, "invalid_grant");
 }

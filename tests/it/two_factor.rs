@@ -9,8 +9,8 @@ use serde_json::json;
 
 use nyckel::store;
 
-use crate::admin_api_support::Api;
 use crate::helpers::admin::World;
+use crate::helpers::api_fixtures::Api;
 use crate::helpers::two_factor::*;
 use crate::helpers::{PASSWORD, TestApp};
 

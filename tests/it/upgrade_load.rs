@@ -14,8 +14,8 @@ use nyckel::state::AppState;
 use nyckel::store::Backend;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 
-use crate::flows::{Pkce, authorize_url};
 use crate::helpers::browser::{form_fields, query};
+use crate::helpers::flows::{Pkce, authorize_url};
 use crate::helpers::ops::Cli;
 use crate::helpers::process::ServerProcess;
 use crate::helpers::{PASSWORD, REDIRECT_URI};

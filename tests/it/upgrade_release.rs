@@ -243,8 +243,8 @@ async fn login_leads_to(base: &str, client: &str, email: &str) -> String {
         .cookie_store(true)
         .build()
         .expect("client");
-    let pkce = crate::flows::Pkce::new();
-    let start = crate::flows::authorize_url(base, client, "openid", "s", Some(&pkce), &[]);
+    let pkce = crate::helpers::flows::Pkce::new();
+    let start = crate::helpers::flows::authorize_url(base, client, "openid", "s", Some(&pkce), &[]);
     let res = http.get(start).send().await.expect("authorize");
     let login = res.headers()["location"]
         .to_str()

@@ -1,8 +1,8 @@
 //! Retention (SECURITY.md 14.2.7): expired sessions, codes, refresh tokens and grants are
 //! deleted by the upkeep job; live ones stay.
 
-use crate::flows::{Pkce, authorize_url};
 use crate::helpers::browser::query;
+use crate::helpers::flows::{Pkce, authorize_url};
 use crate::helpers::token::{Auth, redeem};
 use crate::helpers::{PASSWORD, TestApp};
 

@@ -17,8 +17,8 @@ use reqwest::header::{LOCATION, SET_COOKIE};
 
 use nyckel::http::api::table::Method;
 
-use crate::flows::{Pkce, authorize_url};
 use crate::helpers::browser::{self, form_fields, query};
+use crate::helpers::flows::{Pkce, authorize_url};
 use crate::helpers::integrity;
 use crate::helpers::ops::{Cli, api_answer_problems};
 use crate::helpers::{PASSWORD, REDIRECT_URI};

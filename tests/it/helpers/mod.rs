@@ -5,9 +5,11 @@
 pub mod admin;
 pub mod admin_ui;
 pub mod api;
+pub mod api_fixtures;
 pub mod authorize;
 pub mod browser;
 pub mod db;
+pub mod flows;
 pub mod integrity;
 pub mod load;
 pub mod login;

@@ -11,7 +11,7 @@ use super::browser::{Browser, query};
 use super::ops::get_text;
 use super::token::decode;
 use super::{PASSWORD, REDIRECT_URI};
-use crate::flows::{Pkce, authorize_url, post_token};
+use crate::helpers::flows::{Pkce, authorize_url, post_token};
 
 /// A confidential client: `(client_id, secret)`.
 pub type Client = (String, String);

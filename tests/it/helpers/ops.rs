@@ -2,7 +2,7 @@
 //! `nyckel.toml`) with its database, the `nyckel` command line against it ([`Cli`]), the
 //! skip guards of tests that belong to one database's pass, a plain GET, and the OpenAPI
 //! check for admin-API answers that do not come through the checked client
-//! (`admin_api_support::Api`).
+//! (`helpers::api::Api`).
 
 use std::ops::Deref;
 use std::path::{Path, PathBuf};

@@ -4,10 +4,10 @@
 //! shows a text, the cookies it sets. Built on [`Browser`] and [`Page`]; a step of a flow
 //! stays one line at its call site.
 
-use crate::flows::authorize_url;
 use crate::helpers::api::Reply;
 use crate::helpers::authorize::VERIFIER;
 use crate::helpers::browser::{Browser, Page, query};
+use crate::helpers::flows::authorize_url;
 use crate::helpers::token::{Auth, redeem};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
 

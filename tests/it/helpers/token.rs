@@ -3,12 +3,13 @@
 //! verification of our JWTs against the published JWKS with the `openidconnect` crate.
 
 use nyckel::admin::clients::CreateClient;
-use nyckel::crypto::{b64, random_id, secret_token, sha256, sha256_b64};
+use nyckel::crypto::{random_id, secret_token, sha256_b64};
 use nyckel::store::{codes::CodeRow, grants::GrantRow};
 use openidconnect::core::CoreJsonWebKeySet;
 use serde_json::Value;
 
 use crate::helpers::api::{Reply, read};
+use crate::helpers::flows::Pkce;
 use crate::helpers::{REDIRECT_URI, TestApp};
 
 /// What /authorize would have recorded.
@@ -85,13 +86,6 @@ pub async fn issue_code(app: &TestApp, spec: CodeSpec<'_>) -> (String, String) {
         .expect("code");
     tx.commit().await.expect("commit");
     (code, grant.id)
-}
-
-/// A PKCE pair `(verifier, S256 challenge)`.
-pub fn pkce() -> (String, String) {
-    let verifier = secret_token();
-    let challenge = b64(&sha256(verifier.as_bytes()));
-    (verifier, challenge)
 }
 
 /// How a request authenticates its client.
@@ -173,7 +167,10 @@ pub async fn redeem(app: &TestApp, auth: Auth<'_>, code: &str, verifier: Option<
 /// A public client's whole code exchange with PKCE: a code for `sub`, redeemed with its
 /// verifier and the client id.
 pub async fn public_redeem(app: &TestApp, client_id: &str, sub: &str) -> Reply {
-    let (verifier, challenge) = pkce();
+    let Pkce {
+        verifier,
+        challenge,
+    } = Pkce::new();
     let (code, _) = issue_code(
         app,
         CodeSpec {

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
 use crate::auth::session::Session;
-use crate::http::cookies;
+use crate::http::cookies::{self, SESSION_COOKIE};
 use crate::http::error::PageError;
 use crate::http::extract::texts_for;
 use crate::http::headers::csp_with_form_target;
@@ -24,7 +24,7 @@ use crate::http::session::MaybeSession;
 use crate::http::{consent, home, logout, password_change};
 use crate::i18n::Texts;
 use crate::oidc::authorize::{
-    self, Decision, ErrorRedirect, Rejection, Situation, origin_of, parse_pairs,
+    self, Decision, ErrorRedirect, Rejection, Signed, Situation, origin_of, parse_pairs,
 };
 use crate::oidc::error::OAuthError;
 use crate::oidc::issue::issue_code;
@@ -102,7 +102,15 @@ async fn authorize(
     let pairs = parse_pairs(raw);
     let texts = texts_for(headers, authorize::ui_locales(&pairs));
     let now = state.now();
-    let validated = match authorize::validate(&state.clients, &pairs, session.as_ref(), now).await {
+    let validated = match authorize::validate(
+        &state.clients,
+        (&state.keys, &state.issuer),
+        &pairs,
+        session.as_ref(),
+        now,
+    )
+    .await
+    {
         Ok(Ok(v)) => v,
         Ok(Err(Rejection::Page(key))) => return PageError::bad_request(key, texts).into_response(),
         Ok(Err(Rejection::Redirect(e))) => return see_other(&e.location(&state.issuer)),
@@ -123,10 +131,10 @@ async fn authorize(
     };
     // prompt=login, max_age=0 or an exceeded max_age: whatever session there is does not
     // count; the person logs in again (and /authorize/continue checks the login is newer).
-    let session = if pending.params.force_login {
-        None
+    let session = if pending.params.force_login && session.is_some() {
+        Signed::Out("a new login is required (max_age exceeded)")
     } else {
-        session.as_ref()
+        signed(headers, session.as_ref())
     };
     let mut res = proceed(
         state,
@@ -172,11 +180,25 @@ async fn get_continue(
         texts,
         &client,
         &pending,
-        session.as_ref(),
+        signed(&headers, session.as_ref()),
         None,
         false,
     )
     .await
+}
+
+/// The session as the authorization flow sees it, or why there is none (see [`Signed`]).
+pub(crate) fn signed<'a>(headers: &HeaderMap, session: Option<&'a Session>) -> Signed<'a> {
+    match session {
+        Some(session) => Signed::In(session),
+        None if cookies::get(headers, SESSION_COOKIE).is_some() => {
+            Signed::Out("the session cookie names no live session (ended or expired)")
+        }
+        None => Signed::Out(
+            "no session cookie was sent (a cross-site iframe does not send the SameSite=Lax \
+             cookie: renew with a refresh token)",
+        ),
+    }
 }
 
 /// Loads a pending request for this browser (and, with `csrf`, checks the form token), with
@@ -260,14 +282,15 @@ pub(crate) async fn proceed(
     texts: Texts,
     client: &Client,
     pending: &Pending,
-    session: Option<&Session>,
+    signed: Signed<'_>,
     org_choice: Option<&str>,
     consented: bool,
 ) -> Response {
+    let session = signed.session();
     let situation = Situation {
         client,
         pending,
-        session,
+        session: signed,
         org_choice,
         consented,
         config: &state.config,

@@ -10,12 +10,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 
-use crate::http::authorize::{load_pending, proceed, see_other};
+use crate::http::authorize::{load_pending, proceed, see_other, signed};
 use crate::http::error::PageError;
 use crate::http::extract::texts_for;
 use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
-use crate::oidc::authorize::{self, ErrorRedirect, parse_pairs, scope_text_key};
+use crate::oidc::authorize::{self, ErrorRedirect, Signed, parse_pairs, scope_text_key};
 use crate::oidc::error::{ErrorCode, OAuthError};
 use crate::oidc::pending::{self, Pending};
 use crate::orgs::reach::AdminAuthority;
@@ -119,7 +119,8 @@ async fn post_consent(
         .as_ref()
         .filter(|s| !pending.params.force_login || s.auth_time >= pending.created_at);
     let Some(person) = logged_in else {
-        return proceed(&state, texts, &client, &pending, None, org, false).await;
+        let why = Signed::Out("no login fresh enough for a consent answer");
+        return proceed(&state, texts, &client, &pending, why, org, false).await;
     };
     match field(&pairs, "decision") {
         Some("allow") => {
@@ -141,7 +142,16 @@ async fn post_consent(
             if let Err(e) = remembered {
                 return PageError::from_internal(e, texts).into_response();
             }
-            proceed(&state, texts, &client, &pending, Some(person), org, true).await
+            proceed(
+                &state,
+                texts,
+                &client,
+                &pending,
+                Signed::In(person),
+                org,
+                true,
+            )
+            .await
         }
         Some("deny") => {
             match pending::finish(&state.db, &pending.id).await {
@@ -179,7 +189,7 @@ async fn post_select_org(
         texts,
         &client,
         &pending,
-        session.as_ref(),
+        signed(&headers, session.as_ref()),
         org,
         false,
     )

@@ -30,6 +30,7 @@ use crate::http::page::render_status;
 use crate::http::page_form::PageForm;
 use crate::http::password_change;
 use crate::i18n::Texts;
+use crate::oidc::authorize;
 use crate::oidc::pending::{self, BINDING_COOKIE, Pending, PendingError};
 use crate::state::AppState;
 
@@ -197,11 +198,13 @@ pub async fn get_login(
         },
         None => plain_context(&headers, query.next.as_deref()),
     };
-    let email = ctx
-        .pending
-        .as_ref()
-        .and_then(|p| p.params.login_hint.clone())
-        .unwrap_or_default();
+    let email = match &ctx.pending {
+        Some(p) => match authorize::login_prefill(&state.db, &p.params).await {
+            Ok(email) => email.unwrap_or_default(),
+            Err(e) => return PageError::from_internal(e, ctx.texts).into_response(),
+        },
+        None => String::new(),
+    };
     show(&state, ctx, email, None, StatusCode::OK)
 }
 

@@ -14,8 +14,10 @@ use crate::auth::session::{Session, acr};
 use crate::clock::UnixTime;
 use crate::config::Config;
 use crate::error::Result;
+use crate::keys::KeyRing;
 use crate::oidc::client_cache::ClientCache;
 use crate::oidc::error::{ErrorCode, OAuthError};
+use crate::oidc::logout::{self, Hint};
 use crate::oidc::pending::{AuthParams, Pending};
 use crate::oidc::{redirect, scope};
 use crate::orgs;
@@ -151,6 +153,7 @@ fn is_pkce_value(v: &str) -> bool {
 /// `now` and `session` decide whether `max_age` forces a new login.
 pub async fn validate(
     clients: &ClientCache,
+    (keys, issuer): (&KeyRing, &str),
     pairs: &[(String, String)],
     session: Option<&Session>,
     now: UnixTime,
@@ -315,6 +318,26 @@ pub async fn validate(
         _ => false,
     };
 
+    // id_token_hint (OIDC Core 3.1.2.1): one of our ID tokens for this client (an expired
+    // one is fine: it identifies, it does not authorise). It names the person the client
+    // expects; `decide` refuses or re-asks when someone else is signed in.
+    let hint_sub = match get("id_token_hint") {
+        None => None,
+        Some(token) => match logout::verify_hint(keys, issuer, token) {
+            Some(Hint {
+                sub: Some(sub),
+                aud,
+                ..
+            }) if aud.contains(&client.id) => Some(sub),
+            _ => {
+                return fail(
+                    ErrorCode::InvalidRequest,
+                    "id_token_hint is not an ID token of this issuer for this client",
+                );
+            }
+        },
+    };
+
     let mut scopes = scope::parse_supported(get("scope").unwrap_or(""));
     // The admin API's scope only for clients registered for it.
     if !client.admin_api {
@@ -334,7 +357,14 @@ pub async fn validate(
         state,
         nonce: get("nonce").map(str::to_string),
         code_challenge: code_challenge.map(str::to_string),
-        force_login: prompt_login || too_old,
+        // Someone else than the hint's person signed in: a new login, for the right person
+        // (under prompt=none, `decide` answers login_required instead).
+        force_login: prompt_login
+            || too_old
+            || (!no_prompt
+                && hint_sub
+                    .as_deref()
+                    .is_some_and(|h| session.is_some_and(|s| s.user_id != h))),
         force_consent,
         no_prompt,
         max_age,
@@ -342,8 +372,21 @@ pub async fn validate(
         ui_locales: get("ui_locales").map(str::to_string),
         organization: get("organization").map(str::to_string),
         acr_values: parse_acr_values(get("acr_values").unwrap_or("")),
+        hint_sub,
     };
     Ok(Ok(Validated { client, params }))
+}
+
+/// The email the login page starts with: `login_hint`, else the address of the person a
+/// valid `id_token_hint` names (the person the client expects).
+pub async fn login_prefill(db: &Db, params: &AuthParams) -> Result<Option<String>> {
+    if let Some(hint) = &params.login_hint {
+        return Ok(Some(hint.clone()));
+    }
+    match &params.hint_sub {
+        Some(sub) => Ok(store::users::find(db, sub).await?.map(|u| u.email)),
+        None => Ok(None),
+    }
 }
 
 /// The `acr` values this server knows (discovery's `acr_values_supported`).
@@ -391,12 +434,31 @@ pub enum Decision {
     },
 }
 
+/// The browser's session as a request sees it: a live one, or why there is none to use
+/// (logged when `prompt=none` is refused, so an integrator can see why a silent renewal
+/// fails).
+#[derive(Debug, Clone, Copy)]
+pub enum Signed<'a> {
+    In(&'a Session),
+    Out(&'static str),
+}
+
+impl<'a> Signed<'a> {
+    /// The live session, if any.
+    pub fn session(self) -> Option<&'a Session> {
+        match self {
+            Signed::In(session) => Some(session),
+            Signed::Out(_) => None,
+        }
+    }
+}
+
 /// What is known when deciding.
 #[derive(Debug, Clone, Copy)]
 pub struct Situation<'a> {
     pub client: &'a Client,
     pub pending: &'a Pending,
-    pub session: Option<&'a Session>,
+    pub session: Signed<'a>,
     /// An organisation chosen on the picker (id), overriding the request's `organization`.
     pub org_choice: Option<&'a str>,
     /// The person has just allowed the request on the consent page.
@@ -414,20 +476,48 @@ pub async fn decide(db: &Db, s: Situation<'_>) -> Result<Decision> {
             OAuthError::new(code, description),
         ))
     };
+    // A refusal of `prompt=none`, with the reason in the debug log: the client only sees
+    // the error code, and a silent renewal that keeps failing needs the why (issue 17).
+    let refuse = |code: ErrorCode, description: &str, reason: &str| {
+        tracing::debug!(client = %params.client_id, error = ?code, reason, "prompt=none refused");
+        error(code, description)
+    };
 
     // Login: a live session, fresh enough when a new login was demanded.
     let session = match s.session {
-        Some(session) if !params.force_login || session.auth_time >= s.pending.created_at => {
+        Signed::In(session) if !params.force_login || session.auth_time >= s.pending.created_at => {
             session
         }
-        _ if params.no_prompt => {
-            return Ok(error(
+        Signed::In(_) if params.no_prompt => {
+            return Ok(refuse(
                 ErrorCode::LoginRequired,
                 "the person is not logged in",
+                "the login is older than max_age allows",
+            ));
+        }
+        Signed::Out(why) if params.no_prompt => {
+            return Ok(refuse(
+                ErrorCode::LoginRequired,
+                "the person is not logged in",
+                why,
             ));
         }
         _ => return Ok(Decision::Login),
     };
+
+    // id_token_hint: the client expects one person (OIDC Core 3.1.2.1: "otherwise, it SHOULD
+    // return an error, such as login_required"). Someone else signed in when the request
+    // came has been sent to log in again (`validate` forces it, except under `prompt=none`),
+    // so a session of someone else here is that new login, or `prompt=none`: an error.
+    if let Some(hinted) = params.hint_sub.as_deref()
+        && hinted != session.user_id
+    {
+        return Ok(refuse(
+            ErrorCode::LoginRequired,
+            "the signed-in person is not the one id_token_hint names",
+            "another person than the id_token_hint's is signed in",
+        ));
+    }
 
     // Organisation.
     let memberships = store::orgs::memberships_of(db, &session.user_id).await?;
@@ -449,9 +539,10 @@ pub async fn decide(db: &Db, s: Situation<'_>) -> Result<Decision> {
             0 => return Ok(Decision::NotMember),
             1 => candidates.first().cloned(),
             _ if params.no_prompt => {
-                return Ok(error(
+                return Ok(refuse(
                     ErrorCode::InteractionRequired,
                     "the person must choose an organisation",
+                    "several organisations and none named (organization)",
                 ));
             }
             _ => return Ok(Decision::SelectOrg(candidates)),
@@ -474,9 +565,10 @@ pub async fn decide(db: &Db, s: Situation<'_>) -> Result<Decision> {
                 .required();
         if needed {
             if params.no_prompt {
-                return Ok(error(
+                return Ok(refuse(
                     ErrorCode::InteractionRequired,
                     "a login with two factors is required",
+                    "the session has one factor and two are required",
                 ));
             }
             return Ok(Decision::StepUp);
@@ -500,9 +592,10 @@ pub async fn decide(db: &Db, s: Situation<'_>) -> Result<Decision> {
                 && !consent_covers(db, session, &params.client_id, &scope).await?));
     if needed {
         if params.no_prompt {
-            return Ok(error(
+            return Ok(refuse(
                 ErrorCode::ConsentRequired,
                 "the person has not consented",
+                "consent to these scopes is not on record",
             ));
         }
         return Ok(Decision::Consent {

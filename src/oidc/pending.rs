@@ -40,6 +40,10 @@ pub struct AuthParams {
     /// are dropped: they are voluntary).
     #[serde(default)]
     pub acr_values: Vec<String>,
+    /// The `sub` of a valid `id_token_hint` (OIDC Core 3.1.2.1): the person the client
+    /// expects. Rows written before it existed read as `None`.
+    #[serde(default)]
+    pub hint_sub: Option<String>,
 }
 
 impl AuthParams {

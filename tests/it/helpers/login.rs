@@ -32,6 +32,7 @@ pub fn params(client_id: &str) -> AuthParams {
         ui_locales: None,
         organization: None,
         acr_values: vec![],
+        hint_sub: None,
     }
 }
 

@@ -104,7 +104,8 @@ async fn authorize(
     let now = state.now();
     let validated = match authorize::validate(
         &state.clients,
-        (&state.keys, &state.issuer),
+        &state.keys,
+        &state.issuer,
         &pairs,
         session.as_ref(),
         now,

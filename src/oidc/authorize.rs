@@ -153,7 +153,8 @@ fn is_pkce_value(v: &str) -> bool {
 /// `now` and `session` decide whether `max_age` forces a new login.
 pub async fn validate(
     clients: &ClientCache,
-    (keys, issuer): (&KeyRing, &str),
+    keys: &KeyRing,
+    issuer: &str,
     pairs: &[(String, String)],
     session: Option<&Session>,
     now: UnixTime,

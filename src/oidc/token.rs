@@ -118,7 +118,8 @@ struct Loaded {
 fn person_access_token(
     state: &AppState,
     client: &Client,
-    (grant, roles): (&GrantRow, Option<&[String]>),
+    grant: &GrantRow,
+    roles: Option<&[String]>,
     scope: &str,
     now: UnixTime,
 ) -> Result<(mint::AccessToken, Option<Vec<String>>), OAuthError> {
@@ -193,7 +194,8 @@ async fn authorization_code(
     let (at, org_roles) = person_access_token(
         state,
         client,
-        (&loaded.grant, loaded.org_roles.as_deref()),
+        &loaded.grant,
+        loaded.org_roles.as_deref(),
         &scope,
         now,
     )?;
@@ -433,7 +435,8 @@ async fn refresh_token(
     let (at, _) = person_access_token(
         state,
         client,
-        (&loaded.grant, loaded.org_roles.as_deref()),
+        &loaded.grant,
+        loaded.org_roles.as_deref(),
         &scope,
         now,
     )?;

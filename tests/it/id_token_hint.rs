@@ -7,11 +7,25 @@
 use crate::helpers::authorize::{
     auth_url, client_redirect, count, id_token, login_redirect, signed_in,
 };
-use crate::helpers::browser::Browser;
+use crate::helpers::browser::{Browser, Page};
 use crate::helpers::{PASSWORD, TestApp};
 
 fn email_value(email: &str) -> String {
     format!(r#"name="email" value="{email}""#)
+}
+
+/// Starts an interactive request with `extra` (the hint, ...) in `b`: it must lead to the
+/// login page, which is returned with the pending request's id.
+async fn login_page(
+    b: &Browser,
+    app: &TestApp,
+    client_id: &str,
+    extra: &[(&str, &str)],
+) -> (String, Page) {
+    let req = login_redirect(&b.get(&auth_url(app, client_id, extra)).await);
+    let login = b.get(&format!("/login?req={req}")).await;
+    assert_eq!(login.status, 200, "{}", login.body);
+    (req, login)
 }
 
 #[tokio::test]
@@ -53,16 +67,7 @@ async fn another_person_signed_in_is_login_required_or_a_new_login_for_the_hinte
     assert_eq!(count(&app, "auth_codes").await, codes);
 
     // Interactive: the login page, prefilled with the hinted person's address.
-    let page = b
-        .get(&auth_url(
-            &app,
-            &client_id,
-            &[("id_token_hint", hint.as_str())],
-        ))
-        .await;
-    let req = login_redirect(&page);
-    let login = b.get(&format!("/login?req={req}")).await;
-    assert_eq!(login.status, 200, "{}", login.body);
+    let (req, login) = login_page(&b, &app, &client_id, &[("id_token_hint", hint.as_str())]).await;
     assert!(
         login.body.contains(&email_value("hint-bo@example.org")),
         "{}",
@@ -93,34 +98,19 @@ async fn logging_in_as_someone_else_than_the_hint_is_login_required_for_the_clie
     app.create_user("hint-bo2@example.org").await;
     let hint = id_token(&app, &client_id, &anna, "no-session", -60);
     let b = Browser::new(&app);
-    let page = b
-        .get(&auth_url(
-            &app,
-            &client_id,
-            &[("id_token_hint", hint.as_str())],
-        ))
-        .await;
-    let req = login_redirect(&page);
     // Nobody is signed in: the login starts with the hinted person's address.
-    let login = b.get(&format!("/login?req={req}")).await;
+    let (req, login) = login_page(&b, &app, &client_id, &[("id_token_hint", hint.as_str())]).await;
     assert!(
         login.body.contains(&email_value("hint-anna2@example.org")),
         "{}",
         login.body
     );
     // login_hint wins over the hint's person when both are sent.
-    let page = b
-        .get(&auth_url(
-            &app,
-            &client_id,
-            &[
-                ("id_token_hint", hint.as_str()),
-                ("login_hint", "typed@example.org"),
-            ],
-        ))
-        .await;
-    let other_req = login_redirect(&page);
-    let login = b.get(&format!("/login?req={other_req}")).await;
+    let both = [
+        ("id_token_hint", hint.as_str()),
+        ("login_hint", "typed@example.org"),
+    ];
+    let (_, login) = login_page(&b, &app, &client_id, &both).await;
     assert!(
         login.body.contains(&email_value("typed@example.org")),
         "{}",

@@ -56,8 +56,15 @@ pub const CLIENT_TWO_FACTORS: Gate = Gate {
     since: "0.3.0",
 };
 
+/// `backchannel_logout_uri` on a client: logout tokens are queued for it, which a node of
+/// an earlier release cannot deliver.
+pub const CLIENT_BACKCHANNEL_LOGOUT: Gate = Gate {
+    setting: "a client's backchannel_logout_uri",
+    since: "0.4.0",
+};
+
 /// Every gate, newest last; a release that adds a setting adds its gate here.
-pub const GATES: &[Gate] = &[CLIENT_TWO_FACTORS];
+pub const GATES: &[Gate] = &[CLIENT_TWO_FACTORS, CLIENT_BACKCHANNEL_LOGOUT];
 
 /// A release number `major.minor.patch` (a pre-release suffix is ignored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

@@ -41,6 +41,10 @@ pub struct CreateClient {
     pub allow_no_pkce: bool,
     /// Every login through the client must be of two factors (gated: `upgrade`).
     pub require_two_factors: bool,
+    /// Where the client is told that a session ended (Back-Channel Logout; gated: `upgrade`).
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client needs `sid` in logout tokens.
+    pub backchannel_logout_session_required: bool,
 }
 
 /// The created client; `secret` is present once, for confidential clients.
@@ -108,6 +112,9 @@ pub async fn create_in(
     {
         validate_registered(uri).map_err(|m| AdminError::Invalid(format!("{uri}: {m}")))?;
     }
+    if let Some(uri) = &req.backchannel_logout_uri {
+        check_backchannel(uri, true)?;
+    }
     let id_token_alg = req.id_token_alg.clone().unwrap_or_else(|| "RS256".into());
     if crate::keys::jws::Alg::parse(&id_token_alg).is_none() {
         return invalid(format!(
@@ -141,10 +148,32 @@ pub async fn create_in(
         admin_api: req.admin_api,
         require_pkce: req.public || !req.allow_no_pkce,
         require_two_factors: req.require_two_factors,
+        backchannel_logout_uri: req.backchannel_logout_uri,
+        backchannel_logout_session_required: req.backchannel_logout_session_required,
         created_at: now,
     };
     store::clients::insert(&mut *tx, &client, now).await?;
     Ok(Created { client, secret })
+}
+
+/// Checks a back-channel logout URI: what a redirect URI may be (absolute, in normal form,
+/// `https`, or `http` on loopback for development, no fragment). A loopback host is the
+/// server itself, so only a superadmin (the operator) may register one: an organisation's
+/// admin must not make Nyckel post to services listening on its own machine.
+fn check_backchannel(uri: &str, loopback_allowed: bool) -> Result<(), AdminError> {
+    let invalid = |m: &str| AdminError::Invalid(format!("backchannel_logout_uri {uri}: {m}"));
+    validate_registered(uri).map_err(invalid)?;
+    let loopback = url::Url::parse(uri).is_ok_and(|u| {
+        matches!(u.host(), Some(url::Host::Domain("localhost")))
+            || matches!(u.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+            || matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
+    });
+    if loopback && !loopback_allowed {
+        return Err(AdminError::Forbidden(format!(
+            "backchannel_logout_uri {uri}: only a superadmin may register a loopback address (it is this server itself)"
+        )));
+    }
+    Ok(())
 }
 
 /// A setting that waits for the upgrade to finish: 409 with what to do; a database error
@@ -183,6 +212,11 @@ pub struct ClientView {
     pub require_pkce: bool,
     /// Every login through the client is of two factors.
     pub require_two_factors: bool,
+    /// Where the client is told that a session ended (OpenID Connect Back-Channel Logout).
+    #[schema(required = true, schema_with = crate::http::api::doc::optional_uri)]
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client needs `sid` in logout tokens (Nyckel always sends it).
+    pub backchannel_logout_session_required: bool,
     /// The owning organisation (`None`: the installation).
     #[schema(required = true)]
     pub owner_organisation_id: Option<String>,
@@ -207,6 +241,8 @@ impl From<Client> for ClientView {
             admin_api: c.admin_api,
             require_pkce: c.require_pkce,
             require_two_factors: c.require_two_factors,
+            backchannel_logout_uri: c.backchannel_logout_uri,
+            backchannel_logout_session_required: c.backchannel_logout_session_required,
             owner_organisation_id: c.owner_organisation_id,
             created_at: c.created_at,
         }
@@ -387,6 +423,12 @@ pub async fn create_as(
             .await
             .map_err(gated)?;
     }
+    if let Some(uri) = &req.backchannel_logout_uri {
+        check_backchannel(uri, superadmin)?;
+        crate::upgrade::require_finished(&state.db, crate::upgrade::CLIENT_BACKCHANNEL_LOGOUT)
+            .await
+            .map_err(gated)?;
+    }
     let now = state.now();
     let mut tx = state.db.begin().await?;
     let created = create_in(&mut tx, req, now).await?;
@@ -409,7 +451,7 @@ pub async fn create_as(
 }
 
 /// What may be changed on a client (absent fields stay).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct ClientChanges {
     pub name: Option<String>,
     pub redirect_uris: Option<Vec<String>>,
@@ -426,6 +468,10 @@ pub struct ClientChanges {
     /// Whether every login through the client must be of two factors (switching it on is
     /// gated until the upgrade to 0.3.0 is finished: `upgrade`).
     pub require_two_factors: Option<bool>,
+    /// `Some(None)` stops back-channel logout; `Some(Some(uri))` sets where the client is
+    /// told (gated until the upgrade to 0.4.0 is finished).
+    pub backchannel_logout_uri: Option<Option<String>>,
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 /// Edits a client.
@@ -467,6 +513,23 @@ pub async fn update(
                 .map_err(gated)?;
         }
         client.require_two_factors = r;
+    }
+    if let Some(uri) = changes.backchannel_logout_uri {
+        if let Some(uri) = &uri {
+            check_backchannel(uri, caller.principal.is_superadmin())?;
+            if client.backchannel_logout_uri.is_none() {
+                crate::upgrade::require_finished(
+                    &state.db,
+                    crate::upgrade::CLIENT_BACKCHANNEL_LOGOUT,
+                )
+                .await
+                .map_err(gated)?;
+            }
+        }
+        client.backchannel_logout_uri = uri;
+    }
+    if let Some(r) = changes.backchannel_logout_session_required {
+        client.backchannel_logout_session_required = r;
     }
     if let Some(r) = changes.require_pkce {
         if !r && client.public {
@@ -516,12 +579,60 @@ pub async fn update(
             "post_logout_redirect_uris": client.post_logout_redirect_uris,
             "require_pkce": client.require_pkce,
             "require_two_factors": client.require_two_factors,
+            "backchannel_logout_uri": client.backchannel_logout_uri,
+            "backchannel_logout_session_required": client.backchannel_logout_session_required,
         }),
     )
     .await?;
     tx.commit().await?;
     state.clients.forget(&client.id);
     Ok(client.into())
+}
+
+/// One logout token sent (or being sent) to a client, as its admins see it: never the token.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct LogoutDelivery {
+    pub queued_at: i64,
+    pub attempts: i64,
+    pub state: DeliveryState,
+    /// Why the last attempt failed (the receiver's host and the HTTP status or transport
+    /// error).
+    pub last_error: Option<String>,
+}
+
+/// Where a logout token is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryState {
+    Delivered,
+    Waiting,
+    GivenUp,
+}
+
+/// The client's latest logout tokens (Back-Channel Logout), newest first.
+#[tracing::instrument(skip_all)]
+pub async fn logout_deliveries(
+    state: &AppState,
+    caller: &Caller,
+    id: &str,
+) -> Result<Vec<LogoutDelivery>, AdminError> {
+    let client = load(state, caller, Action::ClientRead, id).await?;
+    let channel = crate::oidc::backchannel::CHANNEL;
+    let rows = store::outbox::recent_for(&state.db, channel, &client.id, 20).await?;
+    let max = crate::mail::delivery::MAX_ATTEMPTS;
+    Ok(rows
+        .into_iter()
+        .map(|r| LogoutDelivery {
+            queued_at: r.created_at,
+            attempts: r.attempts,
+            state: match (r.sent_at, r.attempts >= max && r.claimed_until.is_none()) {
+                (Some(_), _) => DeliveryState::Delivered,
+                (None, true) => DeliveryState::GivenUp,
+                (None, false) => DeliveryState::Waiting,
+            },
+            last_error: r.last_error,
+        })
+        .collect())
 }
 
 /// Replaces a confidential client's secret; the new one is returned once.

@@ -325,7 +325,7 @@ pub async fn set_password(
     // The person's own sessions end and their tokens die; they must choose a new password
     // at their next login.
     let mut tx = state.db.begin().await?;
-    crate::auth::change::install(&mut tx, user_id, &hash, None, now).await?;
+    let ended = crate::auth::change::install(&mut tx, state, (user_id, &hash), None, now).await?;
     store::users::set_password(&mut tx, user_id, &hash, true, now).await?;
     record(
         &mut tx,
@@ -338,6 +338,7 @@ pub async fn set_password(
     )
     .await?;
     tx.commit().await?;
+    ended.wake(state);
     notify(state, user_id, Notice::PasswordSet).await;
     Ok(())
 }

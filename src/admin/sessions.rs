@@ -96,6 +96,8 @@ async fn end_session(
     let mut tx = state.db.begin().await?;
     store::sessions::delete_by_sid(&mut tx, &session.sid).await?;
     store::grants::revoke_by_sid(&mut tx, &session.sid, now).await?;
+    let told =
+        crate::oidc::backchannel::queue(&mut tx, state, std::slice::from_ref(&session.sid)).await?;
     record(
         &mut tx,
         caller,
@@ -107,6 +109,7 @@ async fn end_session(
     )
     .await?;
     tx.commit().await?;
+    crate::oidc::backchannel::wake(state, told);
     crate::admin::members::notify(
         state,
         &session.user_id,

@@ -51,23 +51,45 @@ pub async fn check_policy(
     Ok(policy(state).check(password.expose(), &ctx))
 }
 
+/// What installing a password ended.
+#[derive(Debug, Clone, Copy)]
+#[must_use = "wake the delivery loop after the commit"]
+pub struct Ended {
+    /// Sessions ended.
+    pub sessions: usize,
+    /// Logout tokens queued for the apps of those sessions.
+    told: usize,
+}
+
+impl Ended {
+    /// Wakes the delivery loop for the queued logout tokens (after the commit).
+    pub fn wake(self, state: &AppState) {
+        crate::oidc::backchannel::wake(state, self.told);
+    }
+}
+
 /// Stores a new password hash chosen by the person (clearing must-change), ends their
-/// sessions except `keep` and revokes the grants made in them, inside `tx` (the caller
-/// records the change in the same transaction). Returns how many sessions ended.
+/// sessions except `keep`, revokes the grants made in them and queues logout tokens for the
+/// apps of those sessions, inside `tx` (the caller records the change in the same
+/// transaction, then calls [`Ended::wake`]).
 #[tracing::instrument(skip_all)]
 pub async fn install(
     tx: &mut Tx<'_>,
-    user_id: &str,
-    hash: &str,
+    state: &AppState,
+    (user_id, hash): (&str, &str),
     keep: Option<&Session>,
     now: UnixTime,
-) -> Result<usize> {
+) -> Result<Ended> {
     store::users::set_password(&mut *tx, user_id, hash, false, now).await?;
     let ended =
         store::sessions::delete_for_user(&mut *tx, user_id, keep.map(|s| s.id_hash.as_str()))
             .await?;
     store::grants::revoke_for_user(&mut *tx, user_id, keep.map(|s| s.sid.as_str()), now).await?;
-    Ok(ended.len())
+    let told = crate::oidc::backchannel::queue(tx, state, &ended).await?;
+    Ok(Ended {
+        sessions: ended.len(),
+        told,
+    })
 }
 
 /// The outcome of a password change by the person.
@@ -151,18 +173,26 @@ pub async fn change_own(
     let hash = state.hasher.hash(new).await?;
     let forced = user.must_change_password != 0;
     let mut tx = state.db.begin().await?;
-    let ended = install(&mut tx, &user.id, &hash, Some(session), state.now()).await?;
+    let ended = install(
+        &mut tx,
+        state,
+        (&user.id, &hash),
+        Some(session),
+        state.now(),
+    )
+    .await?;
     audit(
         &mut tx,
         state,
         "password.changed",
         &user.id,
         ip,
-        json!({ "sessions_ended": ended, "forced": forced }),
+        json!({ "sessions_ended": ended.sessions, "forced": forced }),
     )
     .await?;
     tx.commit().await?;
-    tracing::info!(user_id = %user.id, sessions_ended = ended, forced, "password changed");
+    ended.wake(state);
+    tracing::info!(user_id = %user.id, sessions_ended = ended.sessions, forced, "password changed");
     if let Err(e) = crate::mail::send_password_changed(state, &user, false).await {
         tracing::error!(user_id = %user.id, error = %crate::error::Chain(&e), "queueing the password-changed notice failed");
     }

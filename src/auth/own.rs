@@ -191,16 +191,19 @@ pub async fn end_session(
         // Ended meanwhile (signed out, or ended from another browser).
         return Ok(Ended::NotFound);
     }
+    let sids = [sid.to_string()];
+    let told = crate::oidc::backchannel::queue(&mut tx, state, &sids).await?;
     super::audit_person_in(
         &mut tx,
         state,
         "session.ended_by_user",
         &session.user_id,
         &ip.to_string(),
-        json!({ "sids": [sid], "grants_revoked": revoked }),
+        json!({ "sids": sids, "grants_revoked": revoked }),
     )
     .await?;
     tx.commit().await?;
+    crate::oidc::backchannel::wake(state, told);
     Ok(Ended::Ended)
 }
 
@@ -220,6 +223,7 @@ pub async fn end_other_sessions(state: &AppState, session: &Session, ip: IpAddr)
     for sid in &sids {
         revoked += store::grants::revoke_by_sid(&mut tx, sid, now).await?;
     }
+    let told = crate::oidc::backchannel::queue(&mut tx, state, &sids).await?;
     super::audit_person_in(
         &mut tx,
         state,
@@ -230,6 +234,7 @@ pub async fn end_other_sessions(state: &AppState, session: &Session, ip: IpAddr)
     )
     .await?;
     tx.commit().await?;
+    crate::oidc::backchannel::wake(state, told);
     Ok(sids.len())
 }
 

@@ -159,9 +159,15 @@ pub async fn erase_account(state: &AppState, user: &User, by: ErasedBy<'_>) -> R
         "person_hash",
         crate::sms::limits::person_hash(state, &user.id),
     ));
-    // The erasure and its `account.erased` event: one transaction.
+    // The apps of the person's sessions are told: their logout tokens are sealed now, as
+    // the erasure removes the grants that say which apps those are.
+    let told = crate::oidc::backchannel::sealed_for_person(state, &user.id).await?;
+    let messages: Vec<_> = told.iter().map(|m| m.message()).collect();
+    // The erasure, its `account.erased` event and the logout tokens: one transaction.
     let erased =
-        store::erasure::erase_account(&state.db, &user.id, state.now(), by, &derived).await?;
+        store::erasure::erase_account(&state.db, &user.id, state.now(), by, &derived, &messages)
+            .await?;
+    crate::oidc::backchannel::wake(state, messages.len());
     let id = format!("{FAREWELL_PREFIX}{}", crate::crypto::random_id());
     if let Err(e) = crate::mail::enqueue_as(state, &id, &message).await {
         // The erasure stands; only the goodbye is lost.

@@ -256,7 +256,7 @@ pub async fn reset(
     let Some(used) = used.filter(|k| k.user_id.as_deref() == Some(user.id.as_str())) else {
         return Ok(ResetOutcome::InvalidKey);
     };
-    let ended = change::install(&mut tx, &user.id, &hash, None, now).await?;
+    let ended = change::install(&mut tx, state, (&user.id, &hash), None, now).await?;
     store::audit::append(
         &mut tx,
         &Event {
@@ -267,7 +267,7 @@ pub async fn reset(
                 "method": "reset_key",
                 "channel": used.channel,
                 "sms_code": sms_checked,
-                "sessions_ended": ended,
+                "sessions_ended": ended.sessions,
             }),
             ..Default::default()
         },
@@ -275,7 +275,8 @@ pub async fn reset(
     )
     .await?;
     tx.commit().await?;
-    tracing::info!(user_id = %user.id, sessions_ended = ended, "password reset with a reset key");
+    ended.wake(state);
+    tracing::info!(user_id = %user.id, sessions_ended = ended.sessions, "password reset with a reset key");
     // Tell the person on every channel they have, so that a reset through one channel (a
     // taken-over mailbox, a swapped SIM) shows up on the other.
     if let Err(e) = crate::mail::send_password_changed(state, &user, true).await {

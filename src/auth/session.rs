@@ -7,6 +7,8 @@ use crate::clock::UnixTime;
 use crate::config::SessionConfig;
 use crate::crypto::{random_id, secret_token, sha256_b64};
 use crate::error::Result;
+use crate::oidc::backchannel;
+use crate::state::AppState;
 use crate::store::{self, Db, sessions::SessionRow};
 
 /// How often (seconds) activity is written back; reads in between do not write.
@@ -133,13 +135,6 @@ pub async fn load(
     Ok(Some(row.into()))
 }
 
-/// Ends a session and revokes every grant (refresh tokens, access tokens) made in it.
-pub async fn end(db: &Db, session: &Session, now: UnixTime) -> Result<()> {
-    store::sessions::delete(db, &session.id_hash).await?;
-    store::grants::revoke_by_sid(db, &session.sid, now).await?;
-    Ok(())
-}
-
 /// The address and browser (`User-Agent`) the session was begun from, as recorded then.
 pub async fn origin(db: &Db, session: &Session) -> Result<(Option<String>, Option<String>)> {
     let info = store::sessions::find_by_sid(db, &session.sid).await?;
@@ -147,23 +142,23 @@ pub async fn origin(db: &Db, session: &Session) -> Result<(Option<String>, Optio
 }
 
 /// Logout at the person's request (RP-initiated logout through `client_id`, if any): ends the
-/// session as [`end`] does and records `logout` in the audit log. A failure to record is
-/// logged; the session has ended either way.
-pub async fn log_out(
-    db: &Db,
-    session: &Session,
-    client_id: Option<&str>,
-    now: UnixTime,
-) -> Result<()> {
-    end(db, session, now).await?;
+/// session, revokes every grant (refresh and access tokens) made in it, queues a logout token
+/// for every client that had tokens in it (`oidc::backchannel`) and records `logout` in the
+/// audit log, in one transaction.
+pub async fn log_out(state: &AppState, session: &Session, client_id: Option<&str>) -> Result<()> {
+    let now = state.now();
+    let mut tx = state.db.begin().await?;
+    store::sessions::delete(&mut tx, &session.id_hash).await?;
+    store::grants::revoke_by_sid(&mut tx, &session.sid, now).await?;
+    let told = backchannel::queue(&mut tx, state, std::slice::from_ref(&session.sid)).await?;
     let event = store::audit::Event {
         kind: "logout",
         user_id: Some(&session.user_id),
         client_id,
         ..Default::default()
     };
-    if let Err(e) = store::audit::append(db, &event, now).await {
-        tracing::error!(error = %crate::error::Chain(&e), "recording a logout failed");
-    }
+    store::audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    backchannel::wake(state, told);
     Ok(())
 }

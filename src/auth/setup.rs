@@ -213,7 +213,7 @@ pub async fn complete(
             made => made,
         },
     };
-    change::install(&mut tx, &user_id, &hash, None, now).await?;
+    let ended = change::install(&mut tx, state, (&user_id, &hash), None, now).await?;
     store::users::set_superadmin(&mut tx, &user_id, true, now).await?;
     let ip = ip.to_string();
     store::audit::append(
@@ -230,6 +230,7 @@ pub async fn complete(
     )
     .await?;
     tx.commit().await?;
+    ended.wake(state);
     tracing::warn!(user_id = %user_id, created, "setup link used: the account is now a superadmin");
     Ok(SetupOutcome::Done { user_id, created })
 }

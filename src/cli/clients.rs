@@ -35,7 +35,9 @@ pub enum ClientCommand {
         /// Skip the consent page (the installation's own apps).
         #[arg(long)]
         first_party: bool,
-        /// ID token signing algorithm: RS256 (default), ES256 or EdDSA.
+        /// ID token (and logout token) signing algorithm: RS256 (default), ES256 or EdDSA.
+        /// Apache's mod_auth_openidc up to 2.4.12 with cjose 0.6.2 (Debian 12) cannot read
+        /// EdDSA: use RS256 or ES256 there.
         #[arg(long)]
         id_token_alg: Option<String>,
         /// Every login must pick an active organisation.
@@ -61,6 +63,14 @@ pub enum ClientCommand {
         /// (`nyckel upgrade finish`).
         #[arg(long)]
         require_two_factors: bool,
+        /// Where the client is told, by a logout token, that a session it had tokens in ended
+        /// (OpenID Connect Back-Channel Logout 1.0): https, or http on loopback for
+        /// development. Refused until the upgrade to 0.4.0 is finished.
+        #[arg(long, value_name = "URI")]
+        backchannel_logout_uri: Option<String>,
+        /// The client needs `sid` in logout tokens (Nyckel always sends it).
+        #[arg(long)]
+        backchannel_logout_session_required: bool,
     },
     /// List clients (default: every client, the installation's first).
     List {
@@ -112,6 +122,15 @@ pub enum ClientCommand {
         /// waits for `nyckel upgrade finish`).
         #[arg(long, value_name = "true|false")]
         require_two_factors: Option<bool>,
+        /// Where the client is told that a session ended (Back-Channel Logout).
+        #[arg(long, value_name = "URI", conflicts_with = "no_backchannel_logout")]
+        backchannel_logout_uri: Option<String>,
+        /// Stop telling the client that sessions end.
+        #[arg(long)]
+        no_backchannel_logout: bool,
+        /// Whether the client needs `sid` in logout tokens.
+        #[arg(long, value_name = "true|false")]
+        backchannel_logout_session_required: Option<bool>,
     },
     /// Replace a confidential client's secret; prints the new one (once).
     RotateSecret {
@@ -150,6 +169,8 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
             visible_roles,
             allow_no_pkce,
             require_two_factors,
+            backchannel_logout_uri,
+            backchannel_logout_session_required,
         } => {
             let owner = match owner {
                 Some(key) => Some(find_org(&state.db, &key).await?),
@@ -173,6 +194,8 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
                     admin_api,
                     allow_no_pkce,
                     require_two_factors,
+                    backchannel_logout_uri,
+                    backchannel_logout_session_required,
                     ..Default::default()
                 },
             )
@@ -236,6 +259,9 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
             orgs,
             require_pkce,
             require_two_factors,
+            backchannel_logout_uri,
+            no_backchannel_logout,
+            backchannel_logout_session_required,
         } => {
             let changes = ClientChanges {
                 organisations: (!orgs.is_empty()).then_some(orgs),
@@ -251,18 +277,15 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
                 },
                 require_pkce,
                 require_two_factors,
+                backchannel_logout_uri: match (backchannel_logout_uri, no_backchannel_logout) {
+                    (_, true) => Some(None),
+                    (uri, false) => uri.map(Some),
+                },
+                backchannel_logout_session_required,
             };
-            if changes.name.is_none()
-                && changes.redirect_uris.is_none()
-                && changes.post_logout_redirect_uris.is_none()
-                && changes.require_organisation.is_none()
-                && changes.visible_roles.is_none()
-                && changes.organisations.is_none()
-                && changes.require_pkce.is_none()
-                && changes.require_two_factors.is_none()
-            {
+            if changes == ClientChanges::default() {
                 anyhow::bail!(
-                    "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --require-org, --visible-role, --all-roles, --org, --require-pkce or --require-two-factors"
+                    "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --require-org, --visible-role, --all-roles, --org, --require-pkce, --require-two-factors, --backchannel-logout-uri, --no-backchannel-logout or --backchannel-logout-session-required"
                 );
             }
             let c = clients::update(state, caller, &id, changes)
@@ -308,7 +331,7 @@ fn print_client(out: Out, c: &ClientView) {
         }
     };
     let text = format!(
-        "client_id:                 {}\nname:                      {}\ntype:                      {}\nowner:                     {}\nredirect_uris:             {}\npost_logout_redirect_uris: {}\ngrant_types:               {}\norganisations:             {}\nrequire_organisation:      {}\nvisible_roles:             {}\nadmin_api:                 {}\nfirst_party:               {}\nid_token_alg:              {}\nrequire_pkce:              {}\nrequire_two_factors:       {}",
+        "client_id:                 {}\nname:                      {}\ntype:                      {}\nowner:                     {}\nredirect_uris:             {}\npost_logout_redirect_uris: {}\ngrant_types:               {}\norganisations:             {}\nrequire_organisation:      {}\nvisible_roles:             {}\nadmin_api:                 {}\nfirst_party:               {}\nid_token_alg:              {}\nrequire_pkce:              {}\nrequire_two_factors:       {}\nbackchannel_logout_uri:    {}\nbackchannel_logout_session_required: {}",
         c.client_id,
         c.name,
         if c.public { "public" } else { "confidential" },
@@ -330,6 +353,8 @@ fn print_client(out: Out, c: &ClientView) {
         c.id_token_alg,
         c.require_pkce,
         c.require_two_factors,
+        c.backchannel_logout_uri.as_deref().unwrap_or("-"),
+        c.backchannel_logout_session_required,
     );
     out.print(&json!(c), &text);
 }

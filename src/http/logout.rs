@@ -140,9 +140,8 @@ async fn logout(
     if !confirmed && !hint_is_for_this_session {
         return confirm_page(texts, &session, &valid, &params);
     }
-    let now = state.now();
     let client_id = valid.client.as_ref().map(|c| c.id.as_str());
-    if let Err(e) = session::log_out(&state.db, &session, client_id, now).await {
+    if let Err(e) = session::log_out(state, &session, client_id).await {
         return PageError::from_internal(e, texts).into_response();
     }
     tracing::info!(sid = %session.sid, "logged out");

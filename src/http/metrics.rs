@@ -17,7 +17,7 @@ pub async fn spawn(state: &AppState) -> std::io::Result<Option<SocketAddr>> {
     let Some(listen) = state.config.metrics.listen.clone() else {
         return Ok(None);
     };
-    crate::metrics::declare_jobs();
+    crate::metrics::declare_counters();
     let listener = tokio::net::TcpListener::bind(&listen).await?;
     let addr = listener.local_addr()?;
     let app = Router::new()

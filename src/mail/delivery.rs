@@ -1,5 +1,6 @@
-//! The delivery loop: claims due outbox rows, opens their sealed payloads, renders and
-//! delivers them, and records the outcome. A failure is retried with exponential backoff up
+//! The delivery loop: claims due outbox rows (mail, SMS, key requests and back-channel
+//! logout tokens, `oidc::backchannel`), opens their sealed payloads, renders and delivers
+//! them, and records the outcome. A failure is retried with exponential backoff up
 //! to [`MAX_ATTEMPTS`] times; the row (and so the message) stays until it is delivered or
 //! given up on, and `last_error` says why it has not gone yet (never what it says).
 //!
@@ -178,6 +179,7 @@ async fn deliver_one(
         )
         .await
         .unwrap_or_else(|_| Err(DeliveryError("the database did not answer in time".into()))),
+        crate::oidc::backchannel::CHANNEL => crate::oidc::backchannel::deliver(state, row).await,
         other => Err(DeliveryError(format!("unknown outbox channel {other:?}"))),
     }
 }

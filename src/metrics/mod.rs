@@ -21,12 +21,13 @@ use crate::sms::limits::COUNTERS;
 use crate::state::AppState;
 use crate::store;
 
-/// Declares every scheduled job's run counter, so each is reported from 0 (a job that has
-/// not run yet is still a series).
-pub fn declare_jobs() {
+/// Declares every scheduled job's run counter and the logout-token outcomes, so each is
+/// reported from 0 (a job that has not run yet is still a series).
+pub fn declare_counters() {
     for job in crate::upkeep::JOBS {
         registry::declare(crate::upkeep::JOBS_RUN, &[("job", job)]);
     }
+    crate::oidc::backchannel::declare_metrics();
 }
 
 fn series(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, u64)]) {
@@ -160,19 +161,20 @@ async fn render_from_database(out: &mut String, state: &AppState) -> crate::erro
         crate::mail::delivery::MAX_ATTEMPTS,
     ))
     .await?;
-    let mut samples: Vec<(String, u64)> = ["email", "request", "sms"]
-        .iter()
-        .map(|ch| {
-            let n = depth.iter().find(|(c, _)| c == ch).map_or(0, |(_, n)| *n);
-            (format!(r#"{{channel="{ch}"}}"#), n.max(0) as u64)
-        })
-        .collect();
+    let mut samples: Vec<(String, u64)> =
+        ["email", crate::oidc::backchannel::CHANNEL, "request", "sms"]
+            .iter()
+            .map(|ch| {
+                let n = depth.iter().find(|(c, _)| c == ch).map_or(0, |(_, n)| *n);
+                (format!(r#"{{channel="{ch}"}}"#), n.max(0) as u64)
+            })
+            .collect();
     samples.sort();
     series(
         out,
         "nyckel_outbox_depth",
         "gauge",
-        "Messages and key requests waiting in the outbox (all nodes).",
+        "Messages, key requests and logout tokens waiting in the outbox (all nodes).",
         &samples,
     );
     backup::render_into(out, state).await

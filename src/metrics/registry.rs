@@ -47,6 +47,11 @@ pub const SERIES: &[(&str, &str, &str)] = &[
         "Token responses issued by grant type.",
     ),
     (
+        "nyckel_logout_tokens_total",
+        "counter",
+        "Back-channel logout tokens posted by this node, by outcome (delivered, failed); failed ones are retried.",
+    ),
+    (
         "nyckel_jobs_run_total",
         "counter",
         "Scheduled job runs on this node by job (cleanup, rotate_keys); once across nodes per period.",

@@ -304,6 +304,8 @@ mod tests {
             admin_api: false,
             require_pkce: true,
             require_two_factors: false,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             created_at: 0,
         };
         assert!(check(&c, Some("right")).is_ok());

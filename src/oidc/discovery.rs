@@ -49,7 +49,8 @@ pub fn document(issuer: &str, base_url: &str) -> Bytes {
         "ui_locales_supported": ["en", "sv"],
         "prompt_values_supported": ["none", "login", "consent"],
         "frontchannel_logout_supported": false,
-        "backchannel_logout_supported": false,
+        "backchannel_logout_supported": true,
+        "backchannel_logout_session_supported": true,
     });
     Bytes::from(doc.to_string())
 }

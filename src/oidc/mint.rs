@@ -26,6 +26,12 @@ use crate::store::users::User;
 pub const ACCESS_TOKEN_TYP: &str = "at+jwt";
 /// The `typ` header of ID tokens.
 pub const ID_TOKEN_TYP: &str = "JWT";
+/// The `typ` header of logout tokens (Back-Channel Logout 1.0, section 2.4).
+pub const LOGOUT_TOKEN_TYP: &str = "logout+jwt";
+/// The event a logout token carries (Back-Channel Logout 1.0, section 2.4).
+pub const LOGOUT_EVENT: &str = "http://schemas.openid.net/event/backchannel-logout";
+/// Seconds a logout token is good for: it is signed again at every delivery attempt.
+pub const LOGOUT_TOKEN_TTL: i64 = 120;
 /// The private claim naming the grant an access token belongs to.
 pub const GRANT_CLAIM: &str = "gid";
 
@@ -121,10 +127,7 @@ pub fn id_token(
     input: IdTokenInput<'_>,
     now: UnixTime,
 ) -> Result<String, OAuthError> {
-    let alg = Alg::parse(&input.client.id_token_alg).ok_or_else(|| {
-        tracing::error!(client = %input.client.id, "client has an unsupported id_token_alg");
-        OAuthError::server_error()
-    })?;
+    let alg = client_alg(input.client)?;
     let g = input.grant;
     let mut c = Map::with_capacity(20);
     c.insert("iss".into(), json!(state.issuer));
@@ -153,6 +156,39 @@ pub fn id_token(
     };
     scope_claims(&mut c, &g.scope, input.user, orgs, active);
     sign(state, alg, ID_TOKEN_TYP, &Value::Object(c), now)
+}
+
+/// What a logout token names: the client told, the person and the session that ended, and
+/// the token's id (the outbox row's id, the same at every attempt, so the receiver can
+/// recognise a repeated delivery).
+#[derive(Debug, Clone, Copy)]
+pub struct Logout<'a> {
+    pub client: &'a Client,
+    pub sub: &'a str,
+    pub sid: &'a str,
+    pub jti: &'a str,
+}
+
+/// Signs a logout token (Back-Channel Logout 1.0, section 2.4) with the client's ID token
+/// algorithm: `iss`, `aud`, `iat`, `exp`, `jti`, `events`, `sub` and `sid` (always both:
+/// discovery says `backchannel_logout_session_supported`), never a `nonce`.
+pub fn logout_token(
+    state: &AppState,
+    logout: Logout<'_>,
+    now: UnixTime,
+) -> Result<String, OAuthError> {
+    let alg = client_alg(logout.client)?;
+    let claims = json!({
+        "iss": state.issuer,
+        "aud": logout.client.id,
+        "iat": now,
+        "exp": now + LOGOUT_TOKEN_TTL,
+        "jti": logout.jti,
+        "sub": logout.sub,
+        "sid": logout.sid,
+        "events": { LOGOUT_EVENT: {} },
+    });
+    sign(state, alg, LOGOUT_TOKEN_TYP, &claims, now)
 }
 
 /// Adds the claims the scope grants (OIDC Core 5.4 and ARCHITECTURE.md section 4): `profile`
@@ -203,6 +239,14 @@ pub fn at_hash(alg: Alg, access_token: &str) -> String {
     };
     let digest = ring::digest::digest(algorithm, access_token.as_bytes());
     b64(&digest.as_ref()[..half])
+}
+
+/// The algorithm of the client's ID tokens (and logout tokens).
+fn client_alg(client: &Client) -> Result<Alg, OAuthError> {
+    Alg::parse(&client.id_token_alg).ok_or_else(|| {
+        tracing::error!(client = %client.id, "client has an unsupported id_token_alg");
+        OAuthError::server_error()
+    })
 }
 
 fn sign(

@@ -4,6 +4,7 @@
 
 pub mod access;
 pub mod authorize;
+pub mod backchannel;
 pub mod client_auth;
 pub mod client_cache;
 pub mod discovery;

@@ -117,6 +117,8 @@ mod tests {
             admin_api: true,
             require_pkce: true,
             require_two_factors: false,
+            backchannel_logout_uri: None,
+            backchannel_logout_session_required: false,
             created_at: 0,
         }
     }

@@ -25,6 +25,8 @@ pub struct ClientRow {
     pub admin_api: i64,
     pub require_pkce: i64,
     pub require_two_factors: i64,
+    pub backchannel_logout_uri: Option<String>,
+    pub backchannel_logout_session_required: i64,
 }
 
 /// A client as the protocol engine sees it.
@@ -54,6 +56,12 @@ pub struct Client {
     /// Every login through the client must be of two factors (a one-factor session is
     /// stepped up). New in 0.3.0: switched on only once the upgrade is finished.
     pub require_two_factors: bool,
+    /// Where the client is told, by a logout token, that a session it had tokens in ended
+    /// (OpenID Connect Back-Channel Logout 1.0). New in 0.4.0, set only once the upgrade is
+    /// finished.
+    pub backchannel_logout_uri: Option<String>,
+    /// Whether the client needs the `sid` claim in logout tokens.
+    pub backchannel_logout_session_required: bool,
     pub created_at: i64,
 }
 
@@ -72,8 +80,9 @@ pub async fn insert(db: impl Into<Conn<'_>>, c: &Client, now: i64) -> Result<(),
     let sql = "insert into clients (id, name, secret_hash, public, first_party, redirect_uris, post_logout_redirect_uris,
                               grant_types, id_token_alg, require_organisation, created_at, updated_at,
                               owner_organisation_id, visible_roles, admin_api, require_pkce,
-                              require_two_factors)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16)";
+                              require_two_factors, backchannel_logout_uri,
+                              backchannel_logout_session_required)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17, $18)";
     let uris = (
         to_json_list(&c.redirect_uris),
         to_json_list(&c.post_logout_redirect_uris),
@@ -99,6 +108,8 @@ pub async fn insert(db: impl Into<Conn<'_>>, c: &Client, now: i64) -> Result<(),
         flag(c.admin_api),
         flag(c.require_pkce || c.public),
         flag(c.require_two_factors),
+        &c.backchannel_logout_uri,
+        flag(c.backchannel_logout_session_required),
     );
     run(&mut tx, sql, binds).await?;
     insert_organisations(&mut tx, c).await?;
@@ -128,7 +139,8 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<Client>, sqlx::Error> {
     let sql = "select c.id, c.name, c.secret_hash, c.public, c.first_party, c.redirect_uris,
                 c.post_logout_redirect_uris, c.grant_types, c.id_token_alg, c.require_organisation,
                 c.created_at, c.updated_at, c.owner_organisation_id, c.visible_roles, c.admin_api,
-                c.require_pkce, c.require_two_factors, co.organisation_id
+                c.require_pkce, c.require_two_factors, c.backchannel_logout_uri,
+                c.backchannel_logout_session_required, co.organisation_id
          from clients c left join client_organisations co on co.client_id = c.id
          where c.id = $1";
     let rows: Vec<ClientOrgRow> = all(db.pool(), sql, (id,)).await?;
@@ -160,6 +172,8 @@ fn from_row(row: ClientRow, organisations: Vec<String>) -> Client {
         admin_api: row.admin_api != 0,
         require_pkce: row.require_pkce != 0 || row.public != 0,
         require_two_factors: row.require_two_factors != 0,
+        backchannel_logout_uri: row.backchannel_logout_uri,
+        backchannel_logout_session_required: row.backchannel_logout_session_required != 0,
         created_at: row.created_at,
     }
 }
@@ -167,7 +181,7 @@ fn from_row(row: ClientRow, organisations: Vec<String>) -> Client {
 const CLIENT_COLUMNS: &str = "id, name, secret_hash, public, first_party, redirect_uris,
     post_logout_redirect_uris, grant_types, id_token_alg, require_organisation, created_at,
     updated_at, owner_organisation_id, visible_roles, admin_api, require_pkce,
-    require_two_factors";
+    require_two_factors, backchannel_logout_uri, backchannel_logout_session_required";
 
 /// Clients owned by an organisation (`None`: by the installation), by name then id, after
 /// the cursor `(name, id)`.
@@ -194,12 +208,14 @@ pub async fn list_owned(
     Ok(out)
 }
 
-/// Saves a client's editable settings (name, URIs, restrictions, role visibility).
+/// Saves a client's editable settings (name, URIs, restrictions, role visibility, logout
+/// channel).
 pub async fn update(db: impl Into<Conn<'_>>, c: &Client, now: i64) -> Result<(), sqlx::Error> {
     let mut tx = db.into().begin().await?;
     let sql = "update clients set name = $1, redirect_uris = $2, post_logout_redirect_uris = $3,
                 require_organisation = $4, visible_roles = $5, updated_at = $6, require_pkce = $8,
-                require_two_factors = $9
+                require_two_factors = $9, backchannel_logout_uri = $10,
+                backchannel_logout_session_required = $11
          where id = $7";
     let uris = (
         to_json_list(&c.redirect_uris),
@@ -216,6 +232,8 @@ pub async fn update(db: impl Into<Conn<'_>>, c: &Client, now: i64) -> Result<(),
         &c.id,
         flag(c.require_pkce || c.public),
         flag(c.require_two_factors),
+        &c.backchannel_logout_uri,
+        flag(c.backchannel_logout_session_required),
     );
     run(&mut tx, sql, binds).await?;
     let sql = "delete from client_organisations where client_id = $1";

@@ -19,6 +19,7 @@
 use crate::clock::UnixTime;
 use crate::store::Db;
 use crate::store::export::{self, Person, bind_person, quote};
+use crate::store::outbox::NewMessage;
 use crate::store::sql::{all, exec, optional};
 
 /// The id prefix of the goodbye message to an erased person: the delivery loop deletes such
@@ -79,7 +80,7 @@ fn contains_pattern(value: &str) -> String {
 pub async fn erase_person(db: &Db, sub: &str, now: UnixTime) -> Result<bool, sqlx::Error> {
     let reach = export::reach(db).await.map_err(schema_error)?;
     let by = ErasedBy::Other("restore");
-    let erased = erase_within(db, &reach, sub, now, by, &[], false).await?;
+    let erased = erase_within(db, &reach, sub, now, by, &[], None).await?;
     Ok(erased.existed)
 }
 
@@ -91,13 +92,15 @@ pub async fn erase_account(
     now: UnixTime,
     by: ErasedBy<'_>,
     derived: Derived<'_>,
+    messages: &[NewMessage<'_>],
 ) -> Result<Erased, sqlx::Error> {
     let reach = export::reach(db).await.map_err(schema_error)?;
-    erase_within(db, &reach, sub, now, by, derived, true).await
+    erase_within(db, &reach, sub, now, by, derived, Some(messages)).await
 }
 
 /// An erasure with the schema already read (many erasures in a row); with `record`, the
-/// `account.erased` event goes into the same transaction.
+/// `account.erased` event and the messages given (logout tokens for the person's apps) go
+/// into the same transaction.
 async fn erase_within(
     db: &Db,
     reach: &export::Reach,
@@ -105,7 +108,7 @@ async fn erase_within(
     now: UnixTime,
     by: ErasedBy<'_>,
     derived: Derived<'_>,
-    record: bool,
+    record: Option<&[NewMessage<'_>]>,
 ) -> Result<Erased, sqlx::Error> {
     // With the account gone already (a restore re-applying a tombstone to leftovers), only
     // the `sub` can be matched; the other values match nothing.
@@ -216,7 +219,10 @@ async fn erase_within(
         .execute(&mut *tx)
         .await?;
     }
-    if record {
+    if let Some(messages) = record {
+        for m in messages {
+            crate::store::outbox::insert_once(&mut tx, m, now).await?;
+        }
         crate::store::audit::append(
             &mut tx,
             &crate::store::audit::Event {
@@ -285,7 +291,7 @@ pub async fn apply_tombstones(db: &Db, tombstones: &[Tombstone]) -> Result<u64, 
             t.erased_at,
             ErasedBy::Other("restore"),
             &[],
-            false,
+            None,
         )
         .await?;
         if erased.existed {

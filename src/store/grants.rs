@@ -5,7 +5,7 @@
 use sqlx::FromRow;
 
 use crate::clock::UnixTime;
-use crate::store::sql::{exec, optional, run};
+use crate::store::sql::{all, exec, optional, run};
 use crate::store::{Conn, Db, Tx};
 
 /// An authorization granted to a client for a person.
@@ -80,6 +80,21 @@ pub async fn revoke_by_sid(
 ) -> Result<u64, sqlx::Error> {
     let sql = "update grants set revoked_at = $1 where sid = $2 and revoked_at is null";
     run(db, sql, (now, sid)).await
+}
+
+/// The clients that had tokens in the session `sid` and want to be told when it ends (they
+/// registered a back-channel logout URI), each once, with the person: `(client_id,
+/// user_id)`. Revoked grants count too: the app may still hold its own session.
+pub async fn clients_to_tell(
+    db: impl Into<Conn<'_>>,
+    sid: &str,
+) -> Result<Vec<(String, String)>, sqlx::Error> {
+    let sql = "select distinct g.client_id, g.user_id from grants g
+         join clients c on c.id = g.client_id
+         where g.sid = $1 and g.user_id is not null and c.backchannel_logout_uri is not null
+         order by g.client_id";
+    let mut conn = db.into().get().await?;
+    all(&mut *conn, sql, (sid,)).await
 }
 
 /// Removes grants whose refresh family ended more than a day ago (their codes and refresh

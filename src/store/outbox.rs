@@ -125,6 +125,21 @@ pub async fn status(db: &Db, id: &str) -> Result<Option<Status>, sqlx::Error> {
     optional(db.pool(), &sql, (id,)).await
 }
 
+/// The newest `limit` rows of `channel` for `recipient`, newest first (sent rows stay for
+/// a day, undeliverable ones for a month: see `mail::delivery`).
+pub async fn recent_for(
+    db: &Db,
+    channel: &str,
+    recipient: &str,
+    limit: i64,
+) -> Result<Vec<Status>, sqlx::Error> {
+    let sql = format!(
+        "select {STATUS_COLUMNS} from outbox where channel = $1 and recipient = $2
+         order by created_at desc, id desc limit $3"
+    );
+    all(db.pool(), &sql, (channel, recipient, limit)).await
+}
+
 /// Messages not yet delivered, oldest first.
 pub async fn pending(db: &Db) -> Result<Vec<Status>, sqlx::Error> {
     let sql = format!(

@@ -56,6 +56,8 @@ tuple_binds!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l, M m);
 tuple_binds!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l, M m, N n);
 tuple_binds!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l, M m, N n, O o);
 tuple_binds!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l, M m, N n, O o, P p);
+tuple_binds!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l, M m, N n, O o, P p, Q q);
+tuple_binds!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l, M m, N n, O o, P p, Q q, R r);
 
 /// What a query's rows can be read as: a `FromRow` struct or a tuple.
 pub trait Row: for<'r> FromRow<'r, AnyRow> + Send + Unpin {}

@@ -23,6 +23,7 @@ mod admin_ui_objects;
 mod admin_world;
 mod audit_atomic;
 mod authorize;
+mod backchannel_logout;
 mod backup;
 mod backup_drill;
 mod backup_forgery;

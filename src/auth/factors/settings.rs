@@ -196,6 +196,7 @@ pub async fn reset(state: &AppState, email: &str) -> Result<Option<Reset>> {
     for sid in &ended {
         store::grants::revoke_by_sid(&mut tx, sid, now).await?;
     }
+    let told = crate::oidc::backchannel::queue(&mut tx, state, &ended).await?;
     store::audit::append(
         &mut tx,
         &store::audit::Event {
@@ -215,6 +216,7 @@ pub async fn reset(state: &AppState, email: &str) -> Result<Option<Reset>> {
     crate::mail::enqueue_in(&mut tx, state, &message).await?;
     tx.commit().await?;
     state.mailer.wake();
+    crate::oidc::backchannel::wake(state, told);
     tracing::info!(user_id = %user.id, "second factors reset by the operator");
     Ok(Some(Reset {
         user_id: user.id,

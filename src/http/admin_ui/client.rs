@@ -1,5 +1,5 @@
-//! One of the organisation's clients: its settings and redirect URIs, a new secret (shown
-//! once), deleting it. A client of another owner does not exist at this organisation's
+//! One of the organisation's clients: its settings, redirect URIs and back-channel logout
+//! URI with the latest logout tokens sent to it, a new secret (shown once), deleting it. A client of another owner does not exist at this organisation's
 //! address, whoever asks.
 
 use askama::Template;
@@ -8,7 +8,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 
 use crate::admin::AdminError;
-use crate::admin::clients::{self, ClientChanges, ClientView};
+use crate::admin::clients::{self, ClientChanges, ClientView, DeliveryState};
 use crate::admin::orgs::OrgView;
 use crate::http::authorize::see_other;
 use crate::i18n::Texts;
@@ -19,6 +19,7 @@ use super::clients::secret_page;
 use super::context::{Admin, Fields, Shown, Stop};
 use super::org_path;
 use super::view::{Chrome, ConfirmPage, date, enc, page};
+use crate::http::page::datetime;
 
 /// Loads a client of this organisation: a client of another owner does not exist here,
 /// whoever asks (404), even for a superadmin who may see it at its own address.
@@ -47,27 +48,64 @@ pub struct ClientPage {
     pub base: String,
     pub client: ClientView,
     pub created: String,
-    /// The text areas, as stored or as typed before a refusal.
-    pub redirect_uris: String,
-    pub post_logout_redirect_uris: String,
+    /// The text fields, as stored or as typed before a refusal.
+    pub typed: Typed,
     pub visible_roles: String,
+    /// The latest logout tokens sent to the client.
+    pub deliveries: Vec<DeliveryRow>,
 }
 
-fn client_page(
+/// The editable text fields of the form.
+pub struct Typed {
+    pub redirect_uris: String,
+    pub post_logout_redirect_uris: String,
+    pub backchannel_logout_uri: String,
+}
+
+impl Typed {
+    fn stored(client: &ClientView) -> Typed {
+        Typed {
+            redirect_uris: client.redirect_uris.join("\n"),
+            post_logout_redirect_uris: client.post_logout_redirect_uris.join("\n"),
+            backchannel_logout_uri: client.backchannel_logout_uri.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// One logout token as the page lists it.
+pub struct DeliveryRow {
+    pub queued: String,
+    pub state: &'static str,
+    pub attempts: i64,
+    pub last_error: String,
+}
+
+async fn client_page(
+    state: &AppState,
     admin: &Admin,
     org: &OrgView,
     client: ClientView,
     shown: Shown,
-    typed: Option<(String, String)>,
-) -> Response {
+    typed: Option<Typed>,
+) -> Result<Response, Stop> {
     let base = org_path(org);
-    let (redirect_uris, post_logout_redirect_uris) = typed.unwrap_or_else(|| {
-        (
-            client.redirect_uris.join("\n"),
-            client.post_logout_redirect_uris.join("\n"),
-        )
-    });
-    page(
+    let typed = typed.unwrap_or_else(|| Typed::stored(&client));
+    let deliveries = clients::logout_deliveries(state, &admin.caller, &client.client_id)
+        .await
+        .map_err(|e| admin.fail(e))?
+        .into_iter()
+        .map(|d| DeliveryRow {
+            queued: datetime(&admin.time_zone, d.queued_at),
+            state: match d.state {
+                DeliveryState::Delivered => "admin.client.delivery_delivered",
+                DeliveryState::Waiting => "admin.client.delivery_waiting",
+                DeliveryState::GivenUp => "admin.client.delivery_given_up",
+            },
+            attempts: d.attempts,
+            last_error: d.last_error.unwrap_or_default(),
+        })
+        .collect();
+    Ok(page(
         shown.status,
         &ClientPage {
             t: admin.texts,
@@ -79,11 +117,11 @@ fn client_page(
                 || admin.texts.t("admin.client.all_roles").to_string(),
                 |r| r.join(", "),
             ),
-            redirect_uris,
-            post_logout_redirect_uris,
+            typed,
+            deliveries,
             client,
         },
-    )
+    ))
 }
 
 /// `GET /admin/orgs/{org}/clients/{id}`.
@@ -94,7 +132,7 @@ pub async fn get_client(
 ) -> Result<Response, Stop> {
     let client = client_of(&state, &admin, &org, &id).await?;
     let shown = admin.done(&Fields::query(raw.as_deref()));
-    Ok(client_page(&admin, &org, client, shown, None))
+    client_page(&state, &admin, &org, client, shown, None).await
 }
 
 /// `POST /admin/orgs/{org}/clients/{id}`: changes the name and redirect URIs.
@@ -109,6 +147,12 @@ pub async fn post_edit(
         post_logout_redirect_uris: Some(form.lines("post_logout_redirect_uris")),
         require_organisation: Some(form.checked("require_organisation")),
         require_two_factors: Some(form.checked("require_two_factors")),
+        backchannel_logout_uri: Some(
+            Some(form.text("backchannel_logout_uri")).filter(|u| !u.is_empty()),
+        ),
+        backchannel_logout_session_required: Some(
+            form.checked("backchannel_logout_session_required"),
+        ),
         ..Default::default()
     };
     match clients::update(&state, &admin.caller, &client.client_id, changes).await {
@@ -119,11 +163,12 @@ pub async fn post_edit(
         ))),
         Err(e) => {
             let shown = admin.refused(e)?;
-            let typed = (
-                form.text("redirect_uris"),
-                form.text("post_logout_redirect_uris"),
-            );
-            Ok(client_page(&admin, &org, client, shown, Some(typed)))
+            let typed = Typed {
+                redirect_uris: form.text("redirect_uris"),
+                post_logout_redirect_uris: form.text("post_logout_redirect_uris"),
+                backchannel_logout_uri: form.text("backchannel_logout_uri"),
+            };
+            client_page(&state, &admin, &org, client, shown, Some(typed)).await
         }
     }
 }
@@ -137,7 +182,7 @@ pub async fn post_rotate(
     let client = client_of(&state, &admin, &org, &id).await?;
     match clients::rotate_secret(&state, &admin.caller, &client.client_id).await {
         Ok(secret) => Ok(secret_page(&admin, &org, client, Some(secret), false)),
-        Err(e) => Ok(client_page(&admin, &org, client, admin.refused(e)?, None)),
+        Err(e) => client_page(&state, &admin, &org, client, admin.refused(e)?, None).await,
     }
 }
 

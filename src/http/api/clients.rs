@@ -63,6 +63,15 @@ pub struct NewClient {
     #[serde(default)]
     #[schema(default = false)]
     pub require_two_factors: bool,
+    /// Where the client is told that a session it had tokens in ended (OpenID Connect
+    /// Back-Channel Logout 1.0): `https`, or `http` on loopback for a superadmin (409 until
+    /// the upgrade to 0.4.0 is finished).
+    #[schema(schema_with = crate::http::api::doc::optional_uri)]
+    pub backchannel_logout_uri: Option<String>,
+    /// The client needs `sid` in logout tokens (Nyckel always sends it).
+    #[serde(default)]
+    #[schema(default = false)]
+    pub backchannel_logout_session_required: bool,
 }
 
 fn yes() -> bool {
@@ -87,6 +96,8 @@ impl From<NewClient> for CreateClient {
             admin_api: b.admin_api,
             allow_no_pkce: !b.require_pkce,
             require_two_factors: b.require_two_factors,
+            backchannel_logout_uri: b.backchannel_logout_uri,
+            backchannel_logout_session_required: b.backchannel_logout_session_required,
         }
     }
 }
@@ -110,6 +121,11 @@ pub struct ClientPatch {
     pub require_pkce: Option<bool>,
     /// Every login through the client must be of two factors.
     pub require_two_factors: Option<bool>,
+    /// Where the client is told that a session ended; `null` stops back-channel logout.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = crate::http::api::doc::optional_uri)]
+    pub backchannel_logout_uri: Option<Option<String>>,
+    pub backchannel_logout_session_required: Option<bool>,
 }
 
 /// Tells an explicit `null` (`Some(None)`) from an absent field (`None`, by `default`).
@@ -195,6 +211,7 @@ pub async fn list_of_installation(
     responses(
         (status = 201, description = "The client, with its secret shown once.", body = CreatedView),
         crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Refused,
+        crate::http::api::doc::Conflicting,
     ),
 )]
 pub async fn create_for_org(
@@ -219,6 +236,7 @@ pub async fn create_for_org(
     responses(
         (status = 201, description = "The client, with its secret shown once.", body = CreatedView),
         crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Refused,
+        crate::http::api::doc::Conflicting,
     ),
 )]
 pub async fn create_for_installation(
@@ -263,6 +281,7 @@ pub async fn get(
     responses(
         (status = 200, description = "The client as it is now.", body = ClientView),
         crate::http::api::doc::Invalid, crate::http::api::doc::Missing, crate::http::api::doc::Refused,
+        crate::http::api::doc::Conflicting,
     ),
 )]
 pub async fn update(
@@ -280,6 +299,8 @@ pub async fn update(
         organisations: body.organisations,
         require_pkce: body.require_pkce,
         require_two_factors: body.require_two_factors,
+        backchannel_logout_uri: body.backchannel_logout_uri,
+        backchannel_logout_session_required: body.backchannel_logout_session_required,
     };
     Ok(Json(clients::update(&state, &caller, &id, changes).await?))
 }

@@ -252,6 +252,17 @@ pub fn uri_list() -> ArrayBuilder {
     )
 }
 
+/// One URI, or `null`.
+pub fn optional_uri() -> Object {
+    ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::SchemaType::from_iter([
+            Type::String,
+            Type::Null,
+        ]))
+        .format(Some(SchemaFormat::Custom("uri".into())))
+        .build()
+}
+
 /// An instant: unix seconds (UTC).
 pub struct Instant;
 

@@ -67,8 +67,11 @@ pub fn secret_shaped(v: &Value, allow_client_secret: bool) -> Vec<String> {
         let allowed = match key {
             Some("client_secret") => allow_client_secret,
             // An error code is a fixed snake_case word (`insufficient_user_authentication`),
-            // in an answer or in the OpenAPI document's list of codes.
-            Some("code" | "enum") => s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+            // in an answer or in the OpenAPI document's list of codes; so is a field name in
+            // the document's lists of required fields (`backchannel_logout_session_required`).
+            Some("code" | "enum" | "required") => {
+                s.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
+            }
             // A cursor is base64url too, of a JSON list of sort keys: check it is one.
             Some("next_cursor") => nyckel::crypto::b64_decode(s)
                 .and_then(|b| serde_json::from_slice::<Vec<String>>(&b).ok())

@@ -7,6 +7,7 @@ pub mod admin_ui;
 pub mod api;
 pub mod api_fixtures;
 pub mod authorize;
+pub mod backchannel;
 pub mod browser;
 pub mod db;
 pub mod flows;

@@ -63,8 +63,19 @@ pub const CLIENT_BACKCHANNEL_LOGOUT: Gate = Gate {
     since: "0.4.0",
 };
 
+/// `frontchannel_logout_uri` on a client: the logged-out page loads it, which a node of an
+/// earlier release would not do.
+pub const CLIENT_FRONTCHANNEL_LOGOUT: Gate = Gate {
+    setting: "a client's frontchannel_logout_uri",
+    since: "0.5.0",
+};
+
 /// Every gate, newest last; a release that adds a setting adds its gate here.
-pub const GATES: &[Gate] = &[CLIENT_TWO_FACTORS, CLIENT_BACKCHANNEL_LOGOUT];
+pub const GATES: &[Gate] = &[
+    CLIENT_TWO_FACTORS,
+    CLIENT_BACKCHANNEL_LOGOUT,
+    CLIENT_FRONTCHANNEL_LOGOUT,
+];
 
 /// A release number `major.minor.patch` (a pre-release suffix is ignored).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]

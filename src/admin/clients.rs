@@ -45,6 +45,10 @@ pub struct CreateClient {
     pub backchannel_logout_uri: Option<String>,
     /// Whether the client needs `sid` in logout tokens.
     pub backchannel_logout_session_required: bool,
+    /// A page of the client loaded in an iframe at logout (Front-Channel Logout; gated).
+    pub frontchannel_logout_uri: Option<String>,
+    /// Whether that page needs `iss` and `sid`.
+    pub frontchannel_logout_session_required: bool,
 }
 
 /// The created client; `secret` is present once, for confidential clients.
@@ -115,6 +119,9 @@ pub async fn create_in(
     if let Some(uri) = &req.backchannel_logout_uri {
         check_backchannel(uri, true)?;
     }
+    if let Some(uri) = &req.frontchannel_logout_uri {
+        check_frontchannel(uri)?;
+    }
     let id_token_alg = req.id_token_alg.clone().unwrap_or_else(|| "RS256".into());
     if crate::keys::jws::Alg::parse(&id_token_alg).is_none() {
         return invalid(format!(
@@ -150,6 +157,8 @@ pub async fn create_in(
         require_two_factors: req.require_two_factors,
         backchannel_logout_uri: req.backchannel_logout_uri,
         backchannel_logout_session_required: req.backchannel_logout_session_required,
+        frontchannel_logout_uri: req.frontchannel_logout_uri,
+        frontchannel_logout_session_required: req.frontchannel_logout_session_required,
         created_at: now,
     };
     store::clients::insert(&mut *tx, &client, now).await?;
@@ -172,6 +181,29 @@ fn check_backchannel(uri: &str, loopback_allowed: bool) -> Result<(), AdminError
         return Err(AdminError::Forbidden(format!(
             "backchannel_logout_uri {uri}: only a superadmin may register a loopback address (it is this server itself)"
         )));
+    }
+    Ok(())
+}
+
+/// Checks a front-channel logout URI: what a redirect URI may be (it is loaded by the
+/// person's browser, never by the server, so loopback is fine for anyone), with a query
+/// allowed (`iss` and `sid` are added to it).
+fn check_frontchannel(uri: &str) -> Result<(), AdminError> {
+    validate_registered(uri)
+        .map_err(|m| AdminError::Invalid(format!("frontchannel_logout_uri {uri}: {m}")))
+}
+
+/// When `on` (a gated setting is being switched on): the upgrade to the release that added
+/// it must be finished, else 409 with what to do.
+async fn switching_on(
+    state: &AppState,
+    on: bool,
+    gate: crate::upgrade::Gate,
+) -> Result<(), AdminError> {
+    if on {
+        crate::upgrade::require_finished(&state.db, gate)
+            .await
+            .map_err(gated)?;
     }
     Ok(())
 }
@@ -217,6 +249,12 @@ pub struct ClientView {
     pub backchannel_logout_uri: Option<String>,
     /// Whether the client needs `sid` in logout tokens (Nyckel always sends it).
     pub backchannel_logout_session_required: bool,
+    /// A page of the client loaded in an iframe when the person logs out at Nyckel (OpenID
+    /// Connect Front-Channel Logout).
+    #[schema(required = true, schema_with = crate::http::api::doc::optional_uri)]
+    pub frontchannel_logout_uri: Option<String>,
+    /// Whether that page needs `iss` and `sid` (Nyckel always adds them).
+    pub frontchannel_logout_session_required: bool,
     /// The owning organisation (`None`: the installation).
     #[schema(required = true)]
     pub owner_organisation_id: Option<String>,
@@ -243,6 +281,8 @@ impl From<Client> for ClientView {
             require_two_factors: c.require_two_factors,
             backchannel_logout_uri: c.backchannel_logout_uri,
             backchannel_logout_session_required: c.backchannel_logout_session_required,
+            frontchannel_logout_uri: c.frontchannel_logout_uri,
+            frontchannel_logout_session_required: c.frontchannel_logout_session_required,
             owner_organisation_id: c.owner_organisation_id,
             created_at: c.created_at,
         }
@@ -418,17 +458,17 @@ pub async fn create_as(
         }
         req.grant_types.push("client_credentials".into());
     }
-    if req.require_two_factors {
-        crate::upgrade::require_finished(&state.db, crate::upgrade::CLIENT_TWO_FACTORS)
-            .await
-            .map_err(gated)?;
-    }
+    use crate::upgrade::{
+        CLIENT_BACKCHANNEL_LOGOUT, CLIENT_FRONTCHANNEL_LOGOUT, CLIENT_TWO_FACTORS,
+    };
     if let Some(uri) = &req.backchannel_logout_uri {
         check_backchannel(uri, superadmin)?;
-        crate::upgrade::require_finished(&state.db, crate::upgrade::CLIENT_BACKCHANNEL_LOGOUT)
-            .await
-            .map_err(gated)?;
     }
+    switching_on(state, req.require_two_factors, CLIENT_TWO_FACTORS).await?;
+    let back = req.backchannel_logout_uri.is_some();
+    switching_on(state, back, CLIENT_BACKCHANNEL_LOGOUT).await?;
+    let front = req.frontchannel_logout_uri.is_some();
+    switching_on(state, front, CLIENT_FRONTCHANNEL_LOGOUT).await?;
     let now = state.now();
     let mut tx = state.db.begin().await?;
     let created = create_in(&mut tx, req, now).await?;
@@ -472,6 +512,10 @@ pub struct ClientChanges {
     /// told (gated until the upgrade to 0.4.0 is finished).
     pub backchannel_logout_uri: Option<Option<String>>,
     pub backchannel_logout_session_required: Option<bool>,
+    /// `Some(None)` stops front-channel logout; `Some(Some(uri))` sets the page (gated until
+    /// the upgrade to 0.5.0 is finished).
+    pub frontchannel_logout_uri: Option<Option<String>>,
+    pub frontchannel_logout_session_required: Option<bool>,
 }
 
 /// Edits a client.
@@ -506,30 +550,33 @@ pub async fn update(
     if let Some(r) = changes.require_organisation {
         client.require_organisation = r;
     }
+    use crate::upgrade::{CLIENT_BACKCHANNEL_LOGOUT, CLIENT_FRONTCHANNEL_LOGOUT};
     if let Some(r) = changes.require_two_factors {
-        if r && !client.require_two_factors {
-            crate::upgrade::require_finished(&state.db, crate::upgrade::CLIENT_TWO_FACTORS)
-                .await
-                .map_err(gated)?;
-        }
+        let on = r && !client.require_two_factors;
+        switching_on(state, on, crate::upgrade::CLIENT_TWO_FACTORS).await?;
         client.require_two_factors = r;
     }
     if let Some(uri) = changes.backchannel_logout_uri {
         if let Some(uri) = &uri {
             check_backchannel(uri, caller.principal.is_superadmin())?;
-            if client.backchannel_logout_uri.is_none() {
-                crate::upgrade::require_finished(
-                    &state.db,
-                    crate::upgrade::CLIENT_BACKCHANNEL_LOGOUT,
-                )
-                .await
-                .map_err(gated)?;
-            }
+            let on = client.backchannel_logout_uri.is_none();
+            switching_on(state, on, CLIENT_BACKCHANNEL_LOGOUT).await?;
         }
         client.backchannel_logout_uri = uri;
     }
     if let Some(r) = changes.backchannel_logout_session_required {
         client.backchannel_logout_session_required = r;
+    }
+    if let Some(uri) = changes.frontchannel_logout_uri {
+        if let Some(uri) = &uri {
+            check_frontchannel(uri)?;
+            let on = client.frontchannel_logout_uri.is_none();
+            switching_on(state, on, CLIENT_FRONTCHANNEL_LOGOUT).await?;
+        }
+        client.frontchannel_logout_uri = uri;
+    }
+    if let Some(r) = changes.frontchannel_logout_session_required {
+        client.frontchannel_logout_session_required = r;
     }
     if let Some(r) = changes.require_pkce {
         if !r && client.public {
@@ -581,6 +628,8 @@ pub async fn update(
             "require_two_factors": client.require_two_factors,
             "backchannel_logout_uri": client.backchannel_logout_uri,
             "backchannel_logout_session_required": client.backchannel_logout_session_required,
+            "frontchannel_logout_uri": client.frontchannel_logout_uri,
+            "frontchannel_logout_session_required": client.frontchannel_logout_session_required,
         }),
     )
     .await?;

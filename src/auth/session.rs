@@ -144,13 +144,19 @@ pub async fn origin(db: &Db, session: &Session) -> Result<(Option<String>, Optio
 /// Logout at the person's request (RP-initiated logout through `client_id`, if any): ends the
 /// session, revokes every grant (refresh and access tokens) made in it, queues a logout token
 /// for every client that had tokens in it (`oidc::backchannel`) and records `logout` in the
-/// audit log, in one transaction.
-pub async fn log_out(state: &AppState, session: &Session, client_id: Option<&str>) -> Result<()> {
+/// audit log, in one transaction. Returns the front-channel logout URIs of the clients that
+/// had tokens in it (`oidc::frontchannel`), for the logged-out page.
+pub async fn log_out(
+    state: &AppState,
+    session: &Session,
+    client_id: Option<&str>,
+) -> Result<Vec<String>> {
     let now = state.now();
     let mut tx = state.db.begin().await?;
     store::sessions::delete(&mut tx, &session.id_hash).await?;
     store::grants::revoke_by_sid(&mut tx, &session.sid, now).await?;
     let told = backchannel::queue(&mut tx, state, std::slice::from_ref(&session.sid)).await?;
+    let front = store::grants::front_channels(&mut tx, &session.sid).await?;
     let event = store::audit::Event {
         kind: "logout",
         user_id: Some(&session.user_id),
@@ -160,5 +166,5 @@ pub async fn log_out(state: &AppState, session: &Session, client_id: Option<&str
     store::audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     backchannel::wake(state, told);
-    Ok(())
+    Ok(front)
 }

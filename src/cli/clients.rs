@@ -71,6 +71,14 @@ pub enum ClientCommand {
         /// The client needs `sid` in logout tokens (Nyckel always sends it).
         #[arg(long)]
         backchannel_logout_session_required: bool,
+        /// A page of the client that Nyckel's logged-out page loads in an iframe, so the app
+        /// can clear its cookies (OpenID Connect Front-Channel Logout 1.0). Refused until the
+        /// upgrade to 0.5.0 is finished.
+        #[arg(long, value_name = "URI")]
+        frontchannel_logout_uri: Option<String>,
+        /// That page needs `iss` and `sid` (Nyckel always adds them).
+        #[arg(long)]
+        frontchannel_logout_session_required: bool,
     },
     /// List clients (default: every client, the installation's first).
     List {
@@ -131,6 +139,15 @@ pub enum ClientCommand {
         /// Whether the client needs `sid` in logout tokens.
         #[arg(long, value_name = "true|false")]
         backchannel_logout_session_required: Option<bool>,
+        /// The page loaded in an iframe at logout (Front-Channel Logout).
+        #[arg(long, value_name = "URI", conflicts_with = "no_frontchannel_logout")]
+        frontchannel_logout_uri: Option<String>,
+        /// Stop loading the client's page at logout.
+        #[arg(long)]
+        no_frontchannel_logout: bool,
+        /// Whether that page needs `iss` and `sid`.
+        #[arg(long, value_name = "true|false")]
+        frontchannel_logout_session_required: Option<bool>,
     },
     /// Replace a confidential client's secret; prints the new one (once).
     RotateSecret {
@@ -171,6 +188,8 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
             require_two_factors,
             backchannel_logout_uri,
             backchannel_logout_session_required,
+            frontchannel_logout_uri,
+            frontchannel_logout_session_required,
         } => {
             let owner = match owner {
                 Some(key) => Some(find_org(&state.db, &key).await?),
@@ -196,6 +215,8 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
                     require_two_factors,
                     backchannel_logout_uri,
                     backchannel_logout_session_required,
+                    frontchannel_logout_uri,
+                    frontchannel_logout_session_required,
                     ..Default::default()
                 },
             )
@@ -262,6 +283,9 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
             backchannel_logout_uri,
             no_backchannel_logout,
             backchannel_logout_session_required,
+            frontchannel_logout_uri,
+            no_frontchannel_logout,
+            frontchannel_logout_session_required,
         } => {
             let changes = ClientChanges {
                 organisations: (!orgs.is_empty()).then_some(orgs),
@@ -282,10 +306,15 @@ pub async fn run(cmd: ClientCommand, config: Config, out: Out) -> anyhow::Result
                     (uri, false) => uri.map(Some),
                 },
                 backchannel_logout_session_required,
+                frontchannel_logout_uri: match (frontchannel_logout_uri, no_frontchannel_logout) {
+                    (_, true) => Some(None),
+                    (uri, false) => uri.map(Some),
+                },
+                frontchannel_logout_session_required,
             };
             if changes == ClientChanges::default() {
                 anyhow::bail!(
-                    "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --require-org, --visible-role, --all-roles, --org, --require-pkce, --require-two-factors, --backchannel-logout-uri, --no-backchannel-logout or --backchannel-logout-session-required"
+                    "nothing to change: give --name, --redirect-uri, --post-logout-redirect-uri, --require-org, --visible-role, --all-roles, --org, --require-pkce, --require-two-factors, --backchannel-logout-uri, --no-backchannel-logout, --backchannel-logout-session-required, --frontchannel-logout-uri, --no-frontchannel-logout or --frontchannel-logout-session-required"
                 );
             }
             let c = clients::update(state, caller, &id, changes)
@@ -331,7 +360,7 @@ fn print_client(out: Out, c: &ClientView) {
         }
     };
     let text = format!(
-        "client_id:                 {}\nname:                      {}\ntype:                      {}\nowner:                     {}\nredirect_uris:             {}\npost_logout_redirect_uris: {}\ngrant_types:               {}\norganisations:             {}\nrequire_organisation:      {}\nvisible_roles:             {}\nadmin_api:                 {}\nfirst_party:               {}\nid_token_alg:              {}\nrequire_pkce:              {}\nrequire_two_factors:       {}\nbackchannel_logout_uri:    {}\nbackchannel_logout_session_required: {}",
+        "client_id:                 {}\nname:                      {}\ntype:                      {}\nowner:                     {}\nredirect_uris:             {}\npost_logout_redirect_uris: {}\ngrant_types:               {}\norganisations:             {}\nrequire_organisation:      {}\nvisible_roles:             {}\nadmin_api:                 {}\nfirst_party:               {}\nid_token_alg:              {}\nrequire_pkce:              {}\nrequire_two_factors:       {}\nbackchannel_logout_uri:    {}\nbackchannel_logout_session_required: {}\nfrontchannel_logout_uri:   {}\nfrontchannel_logout_session_required: {}",
         c.client_id,
         c.name,
         if c.public { "public" } else { "confidential" },
@@ -355,6 +384,8 @@ fn print_client(out: Out, c: &ClientView) {
         c.require_two_factors,
         c.backchannel_logout_uri.as_deref().unwrap_or("-"),
         c.backchannel_logout_session_required,
+        c.frontchannel_logout_uri.as_deref().unwrap_or("-"),
+        c.frontchannel_logout_session_required,
     );
     out.print(&json!(c), &text);
 }

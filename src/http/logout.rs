@@ -24,6 +24,7 @@ use crate::http::page::render;
 use crate::http::session::MaybeSession;
 use crate::i18n::Texts;
 use crate::oidc::authorize::parse_pairs;
+use crate::oidc::frontchannel::{self, Frame};
 use crate::oidc::logout::{self, LogoutParams, ValidLogout};
 use crate::state::AppState;
 
@@ -39,11 +40,15 @@ pub struct ConfirmPage {
     pub ui_locales: Option<String>,
 }
 
-/// The page after logging out.
+/// The page after logging out: with front-channel logout frames, it loads them and then goes
+/// on to `next` (the registered redirect), if any.
 #[derive(Template)]
 #[template(path = "pages/logged_out.html")]
 pub struct LoggedOutPage {
     pub t: Texts,
+    pub frames: Vec<Frame>,
+    pub next: Option<String>,
+    pub pause: u32,
 }
 
 /// The routes of this module.
@@ -121,7 +126,7 @@ async fn logout(
 
     let Some(session) = session else {
         // Nothing to end.
-        return done(texts, &valid, &params, false);
+        return done(texts, &valid, &params, None);
     };
     let confirmed = match (posted, csrf.as_deref()) {
         (true, Some(token)) => {
@@ -141,24 +146,69 @@ async fn logout(
         return confirm_page(texts, &session, &valid, &params);
     }
     let client_id = valid.client.as_ref().map(|c| c.id.as_str());
-    if let Err(e) = session::log_out(state, &session, client_id).await {
-        return PageError::from_internal(e, texts).into_response();
-    }
+    let front = match session::log_out(state, &session, client_id).await {
+        Ok(front) => front,
+        Err(e) => return PageError::from_internal(e, texts).into_response(),
+    };
     tracing::info!(sid = %session.sid, "logged out");
-    done(texts, &valid, &params, true)
+    let frames = frontchannel::frames(&state.issuer, &session.sid, &front);
+    done(texts, &valid, &params, Some(frames))
 }
 
-/// After logging out: the registered redirect (with `state`), or the logged-out page.
-fn done(texts: Texts, valid: &ValidLogout, params: &LogoutParams, ended: bool) -> Response {
-    let mut res = match &valid.redirect_uri {
-        Some(uri) => see_other(&logout::redirect_location(uri, params.state.as_deref())),
-        None => render(&LoggedOutPage { t: texts }),
+/// After logging out (`ended` holds the front-channel frames of the session that ended): the
+/// registered redirect (with `state`), or the logged-out page; with frames, the page loads
+/// them first and then goes on to the redirect.
+fn done(
+    texts: Texts,
+    valid: &ValidLogout,
+    params: &LogoutParams,
+    ended: Option<Vec<Frame>>,
+) -> Response {
+    let next = valid
+        .redirect_uri
+        .as_ref()
+        .map(|uri| logout::redirect_location(uri, params.state.as_deref()));
+    let signed_out = ended.is_some();
+    let frames = ended.unwrap_or_default();
+    let mut res = match next {
+        Some(next) if frames.is_empty() => see_other(&next),
+        next => {
+            let csp = frame_csp(&frames);
+            let page = LoggedOutPage {
+                t: texts,
+                frames,
+                next,
+                pause: frontchannel::PAUSE,
+            };
+            let mut res = render(&page);
+            if let Some(csp) = csp.and_then(|c| header::HeaderValue::from_str(&c).ok()) {
+                res.headers_mut()
+                    .insert(header::CONTENT_SECURITY_POLICY, csp);
+            }
+            res
+        }
     };
-    if ended {
+    if signed_out {
         res.headers_mut()
             .append(header::SET_COOKIE, cookies::clear(SESSION_COOKIE));
     }
     res
+}
+
+/// The logged-out page's CSP with frames: the default one, with `frame-src` naming exactly
+/// the frames' origins (`None` without frames: the default applies).
+fn frame_csp(frames: &[Frame]) -> Option<String> {
+    if frames.is_empty() {
+        return None;
+    }
+    let mut origins: Vec<&str> = frames.iter().map(|f| f.origin.as_str()).collect();
+    origins.sort_unstable();
+    origins.dedup();
+    Some(format!(
+        "{}; frame-src {}",
+        crate::http::headers::DEFAULT_CSP,
+        origins.join(" ")
+    ))
 }
 
 fn confirm_page(

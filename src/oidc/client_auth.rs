@@ -306,6 +306,8 @@ mod tests {
             require_two_factors: false,
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
+            frontchannel_logout_uri: None,
+            frontchannel_logout_session_required: false,
             created_at: 0,
         };
         assert!(check(&c, Some("right")).is_ok());

@@ -48,7 +48,8 @@ pub fn document(issuer: &str, base_url: &str) -> Bytes {
         "authorization_response_iss_parameter_supported": true,
         "ui_locales_supported": ["en", "sv"],
         "prompt_values_supported": ["none", "login", "consent"],
-        "frontchannel_logout_supported": false,
+        "frontchannel_logout_supported": true,
+        "frontchannel_logout_session_supported": true,
         "backchannel_logout_supported": true,
         "backchannel_logout_session_supported": true,
     });

@@ -9,6 +9,7 @@ pub mod client_auth;
 pub mod client_cache;
 pub mod discovery;
 pub mod error;
+pub mod frontchannel;
 pub mod introspect;
 pub mod issue;
 pub mod logout;

@@ -119,6 +119,8 @@ mod tests {
             require_two_factors: false,
             backchannel_logout_uri: None,
             backchannel_logout_session_required: false,
+            frontchannel_logout_uri: None,
+            frontchannel_logout_session_required: false,
             created_at: 0,
         }
     }

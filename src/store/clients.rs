@@ -27,6 +27,8 @@ pub struct ClientRow {
     pub require_two_factors: i64,
     pub backchannel_logout_uri: Option<String>,
     pub backchannel_logout_session_required: i64,
+    pub frontchannel_logout_uri: Option<String>,
+    pub frontchannel_logout_session_required: i64,
 }
 
 /// A client as the protocol engine sees it.
@@ -62,6 +64,11 @@ pub struct Client {
     pub backchannel_logout_uri: Option<String>,
     /// Whether the client needs the `sid` claim in logout tokens.
     pub backchannel_logout_session_required: bool,
+    /// A page of the client that the logged-out page loads in an iframe, so that it can
+    /// clear its own cookies (OpenID Connect Front-Channel Logout 1.0). New in 0.5.0.
+    pub frontchannel_logout_uri: Option<String>,
+    /// Whether the client needs `iss` and `sid` on that page's URL.
+    pub frontchannel_logout_session_required: bool,
     pub created_at: i64,
 }
 
@@ -81,8 +88,10 @@ pub async fn insert(db: impl Into<Conn<'_>>, c: &Client, now: i64) -> Result<(),
                               grant_types, id_token_alg, require_organisation, created_at, updated_at,
                               owner_organisation_id, visible_roles, admin_api, require_pkce,
                               require_two_factors, backchannel_logout_uri,
-                              backchannel_logout_session_required)
-         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17, $18)";
+                              backchannel_logout_session_required, frontchannel_logout_uri,
+                              frontchannel_logout_session_required)
+         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $12, $13, $14, $15, $16, $17, $18,
+                 $19, $20)";
     let uris = (
         to_json_list(&c.redirect_uris),
         to_json_list(&c.post_logout_redirect_uris),
@@ -110,6 +119,8 @@ pub async fn insert(db: impl Into<Conn<'_>>, c: &Client, now: i64) -> Result<(),
         flag(c.require_two_factors),
         &c.backchannel_logout_uri,
         flag(c.backchannel_logout_session_required),
+        &c.frontchannel_logout_uri,
+        flag(c.frontchannel_logout_session_required),
     );
     run(&mut tx, sql, binds).await?;
     insert_organisations(&mut tx, c).await?;
@@ -140,7 +151,8 @@ pub async fn find(db: &Db, id: &str) -> Result<Option<Client>, sqlx::Error> {
                 c.post_logout_redirect_uris, c.grant_types, c.id_token_alg, c.require_organisation,
                 c.created_at, c.updated_at, c.owner_organisation_id, c.visible_roles, c.admin_api,
                 c.require_pkce, c.require_two_factors, c.backchannel_logout_uri,
-                c.backchannel_logout_session_required, co.organisation_id
+                c.backchannel_logout_session_required, c.frontchannel_logout_uri,
+                c.frontchannel_logout_session_required, co.organisation_id
          from clients c left join client_organisations co on co.client_id = c.id
          where c.id = $1";
     let rows: Vec<ClientOrgRow> = all(db.pool(), sql, (id,)).await?;
@@ -174,6 +186,8 @@ fn from_row(row: ClientRow, organisations: Vec<String>) -> Client {
         require_two_factors: row.require_two_factors != 0,
         backchannel_logout_uri: row.backchannel_logout_uri,
         backchannel_logout_session_required: row.backchannel_logout_session_required != 0,
+        frontchannel_logout_uri: row.frontchannel_logout_uri,
+        frontchannel_logout_session_required: row.frontchannel_logout_session_required != 0,
         created_at: row.created_at,
     }
 }
@@ -181,7 +195,8 @@ fn from_row(row: ClientRow, organisations: Vec<String>) -> Client {
 const CLIENT_COLUMNS: &str = "id, name, secret_hash, public, first_party, redirect_uris,
     post_logout_redirect_uris, grant_types, id_token_alg, require_organisation, created_at,
     updated_at, owner_organisation_id, visible_roles, admin_api, require_pkce,
-    require_two_factors, backchannel_logout_uri, backchannel_logout_session_required";
+    require_two_factors, backchannel_logout_uri, backchannel_logout_session_required,
+    frontchannel_logout_uri, frontchannel_logout_session_required";
 
 /// Clients owned by an organisation (`None`: by the installation), by name then id, after
 /// the cursor `(name, id)`.
@@ -215,7 +230,8 @@ pub async fn update(db: impl Into<Conn<'_>>, c: &Client, now: i64) -> Result<(),
     let sql = "update clients set name = $1, redirect_uris = $2, post_logout_redirect_uris = $3,
                 require_organisation = $4, visible_roles = $5, updated_at = $6, require_pkce = $8,
                 require_two_factors = $9, backchannel_logout_uri = $10,
-                backchannel_logout_session_required = $11
+                backchannel_logout_session_required = $11, frontchannel_logout_uri = $12,
+                frontchannel_logout_session_required = $13
          where id = $7";
     let uris = (
         to_json_list(&c.redirect_uris),
@@ -234,6 +250,8 @@ pub async fn update(db: impl Into<Conn<'_>>, c: &Client, now: i64) -> Result<(),
         flag(c.require_two_factors),
         &c.backchannel_logout_uri,
         flag(c.backchannel_logout_session_required),
+        &c.frontchannel_logout_uri,
+        flag(c.frontchannel_logout_session_required),
     );
     run(&mut tx, sql, binds).await?;
     let sql = "delete from client_organisations where client_id = $1";

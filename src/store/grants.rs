@@ -97,6 +97,21 @@ pub async fn clients_to_tell(
     all(&mut *conn, sql, (sid,)).await
 }
 
+/// The front-channel logout URIs of the clients that had tokens in the session `sid`, each
+/// client once, by client id.
+pub async fn front_channels(
+    db: impl Into<Conn<'_>>,
+    sid: &str,
+) -> Result<Vec<String>, sqlx::Error> {
+    let sql = "select distinct c.id, c.frontchannel_logout_uri
+         from grants g join clients c on c.id = g.client_id
+         where g.sid = $1 and c.frontchannel_logout_uri is not null
+         order by c.id";
+    let mut conn = db.into().get().await?;
+    let rows: Vec<(String, String)> = all(&mut *conn, sql, (sid,)).await?;
+    Ok(rows.into_iter().map(|(_, uri)| uri).collect())
+}
+
 /// Removes grants whose refresh family ended more than a day ago (their codes and refresh
 /// tokens go with them; access tokens they issued have long expired).
 pub async fn delete_expired(db: &Db, now: UnixTime) -> Result<u64, sqlx::Error> {

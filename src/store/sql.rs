@@ -58,6 +58,8 @@ tuple_binds!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l, M m, N 
 tuple_binds!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l, M m, N n, O o, P p);
 tuple_binds!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l, M m, N n, O o, P p, Q q);
 tuple_binds!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l, M m, N n, O o, P p, Q q, R r);
+tuple_binds!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l, M m, N n, O o, P p, Q q, R r, S s);
+tuple_binds!(A a, B b, C c, D d, E e, F f, G g, H h, I i, J j, K k, L l, M m, N n, O o, P p, Q q, R r, S s, T t);
 
 /// What a query's rows can be read as: a `FromRow` struct or a tuple.
 pub trait Row: for<'r> FromRow<'r, AnyRow> + Send + Unpin {}

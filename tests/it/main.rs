@@ -39,6 +39,7 @@ mod cli_admin;
 mod crash;
 mod discovery;
 mod forgot;
+mod frontchannel_logout;
 mod gdpr;
 mod id_token_hint;
 mod invite;

@@ -8,10 +8,10 @@
 //! writes, every request on the next node in rotation: the new node migrates under that
 //! load, the old one leaves the rotation and stops, and the operator finishes the upgrade.
 //! What must hold: no request fails at any point (the documented window is none), every
-//! acknowledged admin write is in the database, and a setting the new release adds (0.4.0: a
-//! client's back-channel logout URI) cannot be switched on while the old node serves (the new
-//! node answers 409, the old one refuses the field it does not know), only after `nyckel
-//! upgrade finish`, and then works. On SQLite (one node), the old binary serves, stops, and the new one takes over
+//! acknowledged admin write is in the database, a setting the new release adds (0.5.0: a
+//! client's front-channel logout URI) cannot be switched on while the old node serves (the
+//! new node answers 409, the old one refuses the field it does not know), only after `nyckel
+//! upgrade finish`, and the back-channel logout of 0.4.0 works on the upgraded installation. On SQLite (one node), the old binary serves, stops, and the new one takes over
 //! the same file.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -210,11 +210,10 @@ async fn service_token(http: &reqwest::Client, base: &str, service: &WebClient) 
         .expect("a service token")
 }
 
-/// Where the organisation's app would be told of logouts. TEST-NET-1 (RFC 5737): no session
-/// with a grant of that app ends in this test, so nothing is ever posted there.
-const CLUB_BACKCHANNEL: &str = "https://192.0.2.1/backchannel";
+/// The organisation's app's front-channel logout page (only a browser would load it).
+const CLUB_FRONTCHANNEL: &str = "https://club.example/oidc/frontchannel";
 
-/// Tries to switch on the client setting new in this release (a back-channel logout URI) at
+/// Tries to switch on the client setting new in this release (a front-channel logout URI) at
 /// `base`, a node of `release`; returns the status and the body.
 async fn switch_on(
     http: &reqwest::Client,
@@ -226,7 +225,7 @@ async fn switch_on(
     let res = http
         .patch(&url)
         .bearer_auth(token)
-        .json(&json!({ "backchannel_logout_uri": CLUB_BACKCHANNEL }))
+        .json(&json!({ "frontchannel_logout_uri": CLUB_FRONTCHANNEL }))
         .send()
         .await
         .expect("patch");
@@ -243,6 +242,7 @@ async fn switch_on(
 /// 0.3.0) was seen less than a minute ago, and until that minute has passed the command
 /// refuses, naming it.
 async fn finish_once_the_old_node_is_gone(install: &Install) -> String {
+    let old = format!("({})", crate::helpers::release::previous().version);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
         let (ok, out, err) = install.run(&["upgrade", "finish"]);
@@ -250,7 +250,7 @@ async fn finish_once_the_old_node_is_gone(install: &Install) -> String {
             return out;
         }
         assert!(
-            err.contains("(0.3.0)") && err.contains("nyckel upgrade finish"),
+            err.contains(&old) && err.contains("nyckel upgrade finish"),
             "refused for the old node only: {out}\n{err}"
         );
         assert!(Instant::now() < deadline, "still refused: {err}");
@@ -258,7 +258,7 @@ async fn finish_once_the_old_node_is_gone(install: &Install) -> String {
     }
 }
 
-/// The new setting works after the upgrade: the web app gets a back-channel logout URI (the
+/// Back-channel logout works after the upgrade: the web app gets a back-channel logout URI (the
 /// operator's command; a loopback receiver), the member logs in through it, the operator
 /// ends that session, and the receiver gets a logout token naming it, posted by a node
 /// (which looks at the outbox at least every 15 s).

@@ -1,5 +1,5 @@
-//! One of the organisation's clients: its settings, redirect URIs and back-channel logout
-//! URI with the latest logout tokens sent to it, a new secret (shown once), deleting it. A client of another owner does not exist at this organisation's
+//! One of the organisation's clients: its settings, redirect URIs, front-channel logout page
+//! and back-channel logout URI with the latest logout tokens sent to it, a new secret (shown once), deleting it. A client of another owner does not exist at this organisation's
 //! address, whoever asks.
 
 use askama::Template;
@@ -60,6 +60,7 @@ pub struct Typed {
     pub redirect_uris: String,
     pub post_logout_redirect_uris: String,
     pub backchannel_logout_uri: String,
+    pub frontchannel_logout_uri: String,
 }
 
 impl Typed {
@@ -68,6 +69,7 @@ impl Typed {
             redirect_uris: client.redirect_uris.join("\n"),
             post_logout_redirect_uris: client.post_logout_redirect_uris.join("\n"),
             backchannel_logout_uri: client.backchannel_logout_uri.clone().unwrap_or_default(),
+            frontchannel_logout_uri: client.frontchannel_logout_uri.clone().unwrap_or_default(),
         }
     }
 }
@@ -153,6 +155,12 @@ pub async fn post_edit(
         backchannel_logout_session_required: Some(
             form.checked("backchannel_logout_session_required"),
         ),
+        frontchannel_logout_uri: Some(
+            Some(form.text("frontchannel_logout_uri")).filter(|u| !u.is_empty()),
+        ),
+        frontchannel_logout_session_required: Some(
+            form.checked("frontchannel_logout_session_required"),
+        ),
         ..Default::default()
     };
     match clients::update(&state, &admin.caller, &client.client_id, changes).await {
@@ -167,6 +175,7 @@ pub async fn post_edit(
                 redirect_uris: form.text("redirect_uris"),
                 post_logout_redirect_uris: form.text("post_logout_redirect_uris"),
                 backchannel_logout_uri: form.text("backchannel_logout_uri"),
+                frontchannel_logout_uri: form.text("frontchannel_logout_uri"),
             };
             client_page(&state, &admin, &org, client, shown, Some(typed)).await
         }

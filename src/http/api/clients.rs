@@ -72,6 +72,15 @@ pub struct NewClient {
     #[serde(default)]
     #[schema(default = false)]
     pub backchannel_logout_session_required: bool,
+    /// A page of the client that the logged-out page loads in an iframe (OpenID Connect
+    /// Front-Channel Logout 1.0), with `iss` and `sid` added: `https`, or `http` on loopback
+    /// (409 until the upgrade to 0.5.0 is finished).
+    #[schema(schema_with = crate::http::api::doc::optional_uri)]
+    pub frontchannel_logout_uri: Option<String>,
+    /// That page needs `iss` and `sid` (Nyckel always adds them).
+    #[serde(default)]
+    #[schema(default = false)]
+    pub frontchannel_logout_session_required: bool,
 }
 
 fn yes() -> bool {
@@ -98,6 +107,8 @@ impl From<NewClient> for CreateClient {
             require_two_factors: b.require_two_factors,
             backchannel_logout_uri: b.backchannel_logout_uri,
             backchannel_logout_session_required: b.backchannel_logout_session_required,
+            frontchannel_logout_uri: b.frontchannel_logout_uri,
+            frontchannel_logout_session_required: b.frontchannel_logout_session_required,
         }
     }
 }
@@ -126,6 +137,11 @@ pub struct ClientPatch {
     #[schema(schema_with = crate::http::api::doc::optional_uri)]
     pub backchannel_logout_uri: Option<Option<String>>,
     pub backchannel_logout_session_required: Option<bool>,
+    /// The page loaded in an iframe at logout; `null` stops front-channel logout.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(schema_with = crate::http::api::doc::optional_uri)]
+    pub frontchannel_logout_uri: Option<Option<String>>,
+    pub frontchannel_logout_session_required: Option<bool>,
 }
 
 /// Tells an explicit `null` (`Some(None)`) from an absent field (`None`, by `default`).
@@ -301,6 +317,8 @@ pub async fn update(
         require_two_factors: body.require_two_factors,
         backchannel_logout_uri: body.backchannel_logout_uri,
         backchannel_logout_session_required: body.backchannel_logout_session_required,
+        frontchannel_logout_uri: body.frontchannel_logout_uri,
+        frontchannel_logout_session_required: body.frontchannel_logout_session_required,
     };
     Ok(Json(clients::update(&state, &caller, &id, changes).await?))
 }

@@ -22,6 +22,15 @@ pub fn csp_with_form_target(origin: &str) -> String {
     )
 }
 
+/// A CSP for a page that loads frames from `origins` (the logged-out page's front-channel
+/// logout frames): the default one, with `frame-src` naming exactly those origins.
+pub fn csp_with_frames<'a>(origins: impl Iterator<Item = &'a str>) -> String {
+    let mut origins: Vec<&str> = origins.collect();
+    origins.sort_unstable();
+    origins.dedup();
+    format!("{DEFAULT_CSP}; frame-src {}", origins.join(" "))
+}
+
 /// Adds the security headers.
 pub async fn security_headers(req: Request, next: Next) -> Response {
     let mut res = next.run(req).await;

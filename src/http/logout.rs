@@ -173,7 +173,9 @@ fn done(
     let mut res = match next {
         Some(next) if frames.is_empty() => see_other(&next),
         next => {
-            let csp = frame_csp(&frames);
+            let csp = (!frames.is_empty()).then(|| {
+                crate::http::headers::csp_with_frames(frames.iter().map(|f| f.origin.as_str()))
+            });
             let page = LoggedOutPage {
                 t: texts,
                 frames,
@@ -193,22 +195,6 @@ fn done(
             .append(header::SET_COOKIE, cookies::clear(SESSION_COOKIE));
     }
     res
-}
-
-/// The logged-out page's CSP with frames: the default one, with `frame-src` naming exactly
-/// the frames' origins (`None` without frames: the default applies).
-fn frame_csp(frames: &[Frame]) -> Option<String> {
-    if frames.is_empty() {
-        return None;
-    }
-    let mut origins: Vec<&str> = frames.iter().map(|f| f.origin.as_str()).collect();
-    origins.sort_unstable();
-    origins.dedup();
-    Some(format!(
-        "{}; frame-src {}",
-        crate::http::headers::DEFAULT_CSP,
-        origins.join(" ")
-    ))
 }
 
 fn confirm_page(

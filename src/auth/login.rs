@@ -21,6 +21,7 @@ use crate::auth::throttle::{self, Decision};
 use crate::clock::UnixTime;
 use crate::config::Config;
 use crate::error::Result;
+use crate::state::AppState;
 use crate::store::{self, Db, audit::Event};
 
 /// The `amr` of a password login (RFC 8176).
@@ -98,13 +99,8 @@ impl Failure {
 
 /// Runs a password login attempt at `now`.
 #[tracing::instrument(skip_all)]
-pub async fn password(
-    db: &Db,
-    hasher: &Hasher,
-    config: &Config,
-    attempt: Attempt<'_>,
-    now: UnixTime,
-) -> Result<Outcome> {
+pub async fn password(state: &AppState, attempt: Attempt<'_>, now: UnixTime) -> Result<Outcome> {
+    let (db, hasher, config) = (&state.db, &state.hasher, &state.config);
     // A flood of attempts waits here, before touching the database (`Hasher::admit`).
     let _admitted = hasher.admit().await?;
     let account_key = throttle::account_key(attempt.email);
@@ -153,7 +149,7 @@ pub async fn password(
     let (user_id, failure) = match check(db, hasher, config, &attempt, now).await? {
         Checked::Passed(user_id) => {
             store::throttle::forgive(db, &ip_key).await?;
-            return succeed(db, config, &attempt, &account_key, &ip, &user_id, now).await;
+            return succeed(state, &attempt, &account_key, &ip, &user_id, now).await;
         }
         Checked::Failed(user_id, failure) => (user_id, failure),
     };
@@ -228,14 +224,14 @@ async fn audit_throttled(
 
 /// Clears the account counter, starts the session and records the login.
 async fn succeed(
-    db: &Db,
-    config: &Config,
+    state: &AppState,
     attempt: &Attempt<'_>,
     account_key: &str,
     ip: &str,
     user_id: &str,
     now: UnixTime,
 ) -> Result<Outcome> {
+    let (db, config) = (&state.db, &state.config);
     store::throttle::clear(db, account_key).await?;
     // A second factor required: no session yet, a login step instead (SECURITY.md 6.4.3:
     // whatever led to this password, it alone is not enough).
@@ -264,8 +260,7 @@ async fn succeed(
         return Ok(Outcome::SecondFactor { step_cookie });
     }
     let (session, cookie) = session::create(
-        db,
-        &config.session,
+        state,
         session::NewSession {
             user_id,
             amr: &[AMR_PASSWORD.to_string()],

@@ -83,8 +83,7 @@ pub async fn log_in(state: &AppState, attempt: Attempt<'_>) -> Result<Outcome> {
     let now = state.now();
     let amr = [AMR_PASSKEY.to_string(), AMR_MFA.to_string()];
     let (session, cookie) = session::create(
-        &state.db,
-        &state.config.session,
+        state,
         NewSession {
             user_id: &verified.user_id,
             amr: &amr,

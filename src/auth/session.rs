@@ -1,7 +1,10 @@
 //! Login sessions: server-side rows keyed by the SHA-256 of a 256-bit random cookie value.
-//! A new session (new cookie value, new `sid`) is created at every login, replacing the old
-//! one (no fixation). Sessions end after `session.idle_timeout` without activity or
-//! `session.absolute_timeout` after login, whichever comes first.
+//! Every login gets a new cookie value (no fixation) and replaces the browser's previous
+//! session: the same person signing in again (step-up, `prompt=login`, `max_age`) keeps the
+//! session's `sid`, so that apps holding it are still told when it ends; another person
+//! signing in ends the earlier person's session as a sign-out would ([`create`]). Sessions
+//! end after `session.idle_timeout` without activity or `session.absolute_timeout` after
+//! login, whichever comes first.
 
 use crate::clock::UnixTime;
 use crate::config::SessionConfig;
@@ -72,27 +75,78 @@ pub struct NewSession<'a> {
 }
 
 /// Creates a session after a successful login and returns it with the cookie value
-/// (shown to the browser only; never stored or logged).
+/// (shown to the browser only; never stored or logged), in one transaction with the end of
+/// the browser's previous session (`replaces`):
+/// - the same person: the new session keeps the previous one's `sid`, so the grants made in
+///   it (and the apps that hold that `sid`) belong to the new one and end with it;
+/// - another person (a shared computer): the earlier person's session ends as at sign-out:
+///   its grants are revoked, its apps are queued a logout token (`oidc::backchannel`) and
+///   `logout` is recorded with the reason `another_login`.
 pub async fn create(
-    db: &Db,
+    state: &AppState,
+    new: NewSession<'_>,
+    now: UnixTime,
+) -> Result<(Session, String)> {
+    let idle = state.config.session.idle_timeout;
+    let previous = match new.replaces {
+        // A session past its idle timeout has expired, which tells nobody.
+        Some(hash) => store::sessions::find(&state.db, hash, now)
+            .await?
+            .filter(|old| old.last_seen_at + idle > now),
+        None => None,
+    };
+    let mut tx = state.db.begin().await?;
+    let mut sid = None;
+    let mut told = 0;
+    // Only the login that ended the previous session carries it on (two racing logins from
+    // one browser: the other one gets a new `sid`).
+    if let Some(old) = previous
+        && store::sessions::take(&mut tx, &old.id_hash).await?
+    {
+        if old.user_id == new.user_id {
+            sid = Some(old.sid);
+        } else {
+            store::grants::revoke_by_sid(&mut tx, &old.sid, now).await?;
+            told = backchannel::queue(&mut tx, state, std::slice::from_ref(&old.sid)).await?;
+            let event = store::audit::Event {
+                kind: "logout",
+                user_id: Some(&old.user_id),
+                detail: serde_json::json!({ "sid": old.sid, "reason": "another_login" }),
+                ..Default::default()
+            };
+            store::audit::append(&mut tx, &event, now).await?;
+        }
+    } else if let Some(hash) = new.replaces {
+        // Expired (its row goes now), or ended meanwhile.
+        store::sessions::delete(&mut tx, hash).await?;
+    }
+    let created = insert(&mut tx, &state.config.session, new, sid, now).await?;
+    tx.commit().await?;
+    backchannel::wake(state, told);
+    Ok(created)
+}
+
+/// Inserts a session row for `new` (its `replaces` is not looked at), with `sid` or a new
+/// one. [`create`] is the login's way in; tests and tools that need a session in a browser
+/// without one call this.
+pub async fn insert(
+    db: impl Into<store::Conn<'_>>,
     config: &SessionConfig,
     new: NewSession<'_>,
+    sid: Option<String>,
     now: UnixTime,
 ) -> Result<(Session, String)> {
     let NewSession {
         user_id,
         amr,
         acr,
-        replaces,
         origin,
+        ..
     } = new;
-    if let Some(old) = replaces {
-        store::sessions::delete(db, old).await?;
-    }
     let cookie = secret_token();
     let row = SessionRow {
         id_hash: sha256_b64(&cookie),
-        sid: random_id(),
+        sid: sid.unwrap_or_else(random_id),
         user_id: user_id.to_string(),
         csrf: secret_token(),
         auth_time: now,

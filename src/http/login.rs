@@ -234,14 +234,7 @@ pub async fn post_login(
         request_id: ctx.pending.as_ref().map(|p| p.id.as_str()),
         next: Some(&continue_to),
     };
-    let outcome = login::password(
-        &state.db,
-        &state.hasher,
-        &state.config,
-        attempt,
-        state.now(),
-    )
-    .await;
+    let outcome = login::password(&state, attempt, state.now()).await;
     match outcome {
         Ok(Outcome::Success { session, cookie }) => {
             logged_in(

@@ -78,6 +78,11 @@ pub async fn delete(db: impl Into<Conn<'_>>, id_hash: &str) -> Result<(), sqlx::
     exec(db, "delete from sessions where id_hash = $1", (id_hash,)).await
 }
 
+/// Ends a session by cookie hash; true when this call ended it (not a concurrent one).
+pub async fn take(db: impl Into<Conn<'_>>, id_hash: &str) -> Result<bool, sqlx::Error> {
+    Ok(run(db, "delete from sessions where id_hash = $1", (id_hash,)).await? > 0)
+}
+
 /// Ends a session by its public id.
 pub async fn delete_by_sid(db: impl Into<Conn<'_>>, sid: &str) -> Result<(), sqlx::Error> {
     exec(db, "delete from sessions where sid = $1", (sid,)).await

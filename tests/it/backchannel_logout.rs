@@ -9,7 +9,9 @@
 //! a receiver down for a minute gets its token once back; a node that dies mid-post (its
 //! task dropped with the claim held, the database state a kill leaves) leaves the token to
 //! another node once the claim lapses; what organisation admins may register; the admin
-//! UI lists the deliveries; the operator's commands.
+//! UI lists the deliveries; the operator's commands. A new login in a browser that has a
+//! session: another person's ends the earlier person's session everywhere, the same
+//! person's keeps the `sid`, so that a later sign-out still reaches the apps of both logins.
 
 use nyckel::admin::clients::CreateClient;
 use nyckel::mail::delivery::deliver_due;
@@ -17,11 +19,12 @@ use serde_json::{Value, json};
 
 use crate::helpers::admin::World;
 use crate::helpers::api_fixtures::fresh_session;
-use crate::helpers::authorize::{auth_url, client_redirect};
+use crate::helpers::authorize::{auth_url, client_redirect, grant_of_code};
 use crate::helpers::backchannel::Receiver;
 use crate::helpers::browser::Browser;
+use crate::helpers::login::audit;
 use crate::helpers::token::verify_with_jwks;
-use crate::helpers::{REDIRECT_URI, TestApp};
+use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
 
 /// A first-party client redirecting to the test URI that is told at `receiver`.
 async fn told_client(app: &TestApp, receiver: Option<&Receiver>, alg: &str) -> String {
@@ -521,4 +524,87 @@ async fn a_node_that_dies_while_posting_leaves_the_token_to_another_node() {
         (deliveries[0].state, deliveries[0].attempts),
         (nyckel::admin::clients::DeliveryState::Delivered, 2)
     );
+}
+
+/// Logs `email` in at `client` through the login page in `b` (or by single sign-on when the
+/// browser's session is that person's); returns the code's grant's `sid` and the code.
+async fn code_at(app: &TestApp, b: &Browser, client: &str, email: &str) -> (String, String) {
+    let page = b
+        .authorize_and_login(&auth_url(app, client, &[]), email, PASSWORD)
+        .await;
+    let code = client_redirect(&page)["code"].clone();
+    let sid = grant_of_code(app, &code)
+        .await
+        .sid
+        .expect("a grant of a login has a sid");
+    (sid, code)
+}
+
+#[tokio::test]
+async fn another_person_signing_in_on_the_same_browser_ends_the_earlier_persons_session_everywhere()
+{
+    let app = TestApp::spawn().await;
+    let rx = Receiver::start().await;
+    let client = told_client(&app, Some(&rx), "RS256").await;
+    let anna = app.create_user("handover-anna@example.org").await;
+    app.create_user("handover-bo@example.org").await;
+    let b = Browser::new(&app);
+    let (anna_sid, anna_code) = code_at(&app, &b, &client, "handover-anna@example.org").await;
+
+    // Bo signs in on the club-house computer without Anna having signed out.
+    let page = b.login("handover-bo@example.org", PASSWORD).await;
+    assert!(page.status.is_redirection(), "{}", page.body);
+    deliver(&app).await;
+
+    assert_eq!(sids_told(&app, &rx, &client).await, vec![anna_sid.clone()]);
+    let grant = grant_of_code(&app, &anna_code).await;
+    assert!(grant.revoked_at.is_some(), "Anna's tokens are revoked");
+    let logouts = audit(&app, "logout").await;
+    assert_eq!(logouts.len(), 1, "{logouts:?}");
+    assert_eq!(logouts[0].0.as_deref(), Some(anna.as_str()));
+    assert!(logouts[0].2.contains("another_login"), "{logouts:?}");
+    // Bo's own session is new, and its codes are Bo's.
+    let (bo_sid, _) = code_at(&app, &b, &client, "handover-bo@example.org").await;
+    assert_ne!(bo_sid, anna_sid);
+}
+
+#[tokio::test]
+async fn the_same_person_signing_in_again_keeps_the_sid_so_sign_out_reaches_both_logins_apps() {
+    let app = TestApp::spawn().await;
+    let rx = Receiver::start().await;
+    let client = told_client(&app, Some(&rx), "RS256").await;
+    app.create_user("again-anna@example.org").await;
+    let b = Browser::new(&app);
+    let (first_sid, first_code) = code_at(&app, &b, &client, "again-anna@example.org").await;
+    let before = b
+        .cookie(nyckel::http::cookies::SESSION_COOKIE)
+        .expect("cookie");
+
+    let page = b.login("again-anna@example.org", PASSWORD).await;
+    assert!(page.status.is_redirection(), "{}", page.body);
+    let after = b
+        .cookie(nyckel::http::cookies::SESSION_COOKIE)
+        .expect("cookie");
+    assert_ne!(before, after, "a new cookie value at every login");
+    let (second_sid, second_code) = code_at(&app, &b, &client, "again-anna@example.org").await;
+    assert_eq!(second_sid, first_sid, "the session goes on under its sid");
+    deliver(&app).await;
+    assert!(
+        rx.tokens().is_empty(),
+        "a login of the same person tells nobody"
+    );
+    assert!(audit(&app, "logout").await.is_empty());
+
+    let home = b.get("/").await;
+    let out = b.submit(&home, "/logout", &[]).await;
+    assert_eq!(out.status, 200, "{}", out.body);
+    deliver(&app).await;
+    assert_eq!(sids_told(&app, &rx, &client).await, vec![first_sid]);
+    for code in [first_code, second_code] {
+        let grant = grant_of_code(&app, &code).await;
+        assert!(
+            grant.revoked_at.is_some(),
+            "both logins' tokens end at sign-out"
+        );
+    }
 }

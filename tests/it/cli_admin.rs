@@ -388,7 +388,7 @@ async fn clients_superadmins_sessions_audit_and_key_rotation_from_the_command_li
     // Sessions: listed and ended.
     let config = nyckel::config::Config::default();
     let now = nyckel::cli::now();
-    let (session, _) = nyckel::auth::session::create(
+    let (session, _) = nyckel::auth::session::insert(
         &db,
         &config.session,
         nyckel::auth::session::NewSession {
@@ -398,6 +398,7 @@ async fn clients_superadmins_sessions_audit_and_key_rotation_from_the_command_li
             replaces: None,
             origin: Default::default(),
         },
+        None,
         now,
     )
     .await

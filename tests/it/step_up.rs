@@ -50,7 +50,7 @@ async fn acr_values_step_up_a_one_factor_session() {
     assert_eq!(first.status, 303);
     assert_eq!(first.location.as_deref(), Some("/login/second"));
     assert!(sets_cookie(&first, STEP_COOKIE));
-    let (old_sid,): (String,) = sqlx::query_as("select sid from sessions")
+    let (old_sid, old_hash): (String, String) = sqlx::query_as("select sid, id_hash from sessions")
         .fetch_one(app.state.db.pool())
         .await
         .expect("the old session");
@@ -60,7 +60,17 @@ async fn acr_values_step_up_a_one_factor_session() {
     let claims = flow.finish(&app, &b.follow(done).await).await;
     assert_eq!(claims["acr"], ACR_2FA);
     assert_eq!(claims["amr"], json!(["pwd", "sms", "mfa"]));
-    assert_ne!(claims["sid"], old_sid, "the session was replaced");
+    // The session was replaced (a new cookie value, the old row gone) and goes on under its
+    // sid, so that sign-out still reaches the apps of the one-factor login (docs/claims.md).
+    assert_eq!(
+        claims["sid"], old_sid,
+        "the same person's session keeps its sid"
+    );
+    let (new_hash,): (String,) = sqlx::query_as("select id_hash from sessions")
+        .fetch_one(app.state.db.pool())
+        .await
+        .expect("the new session");
+    assert_ne!(new_hash, old_hash, "a new session cookie value");
     assert_eq!(session_count(&app, ANNA).await, 1);
 
     // The two-factor session serves 2fa requests without asking again.

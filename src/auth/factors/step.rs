@@ -186,12 +186,11 @@ pub async fn abandon(db: &Db, step: &Step) -> Result<()> {
 /// atomically) and starts the two-factor session, replacing the browser's old one. `None`
 /// when the step was used, expired or ended meanwhile.
 pub async fn finish(
-    db: &Db,
-    config: &Config,
+    state: &AppState,
     step: &Step,
     second: &str,
-    now: UnixTime,
 ) -> Result<Option<(Session, String)>> {
+    let (db, config, now) = (&state.db, &state.config, state.now());
     let Some(row) =
         store::login_steps::consume(db, &step.id_hash, now, max_failures(config)).await?
     else {
@@ -206,8 +205,7 @@ pub async fn finish(
     let first = store::from_json_list(&row.first_amr);
     let amr = combined_amr(&first, second);
     let (session, cookie) = session::create(
-        db,
-        &config.session,
+        state,
         session::NewSession {
             user_id: &row.user_id,
             amr: &amr,
@@ -270,7 +268,7 @@ pub async fn wrong(state: &AppState, step: &Step, method: &str, ip: &str) -> Res
 
 /// A right second factor `second`: ends the step in a session ([`finish`]).
 pub async fn done(state: &AppState, step: &Step, second: &str) -> Result<Checked> {
-    match finish(&state.db, &state.config, step, second, state.now()).await? {
+    match finish(state, step, second).await? {
         Some((session, cookie)) => Ok(Checked::Done { session, cookie }),
         None => Ok(Checked::Ended),
     }

@@ -217,8 +217,7 @@ async fn start(
         return Ok(Outcome::SecondFactor { step_cookie });
     }
     let (session, cookie) = session::create(
-        &state.db,
-        &state.config.session,
+        state,
         session::NewSession {
             user_id,
             amr: &[amr.to_string()],

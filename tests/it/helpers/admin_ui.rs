@@ -106,7 +106,7 @@ pub async fn fresh_member(app: &TestApp, org: &Org) -> String {
 /// A login session of `user_id`; returns its public `sid`.
 pub async fn fresh_session(app: &TestApp, user_id: &str) -> String {
     let amr = vec!["pwd".to_string()];
-    let (session, _cookie) = nyckel::auth::session::create(
+    let (session, _cookie) = nyckel::auth::session::insert(
         &app.state.db,
         &app.state.config.session,
         nyckel::auth::session::NewSession {
@@ -119,6 +119,7 @@ pub async fn fresh_session(app: &TestApp, user_id: &str) -> String {
                 user_agent: Some("Test browser"),
             },
         },
+        None,
         app.state.now(),
     )
     .await

@@ -309,7 +309,7 @@ impl Browser {
         app: &TestApp,
         user_id: &str,
     ) -> (Session, String) {
-        let (session, cookie) = session::create(
+        let (session, cookie) = session::insert(
             &app.state.db,
             &app.state.config.session,
             session::NewSession {
@@ -319,6 +319,7 @@ impl Browser {
                 replaces: None,
                 origin: Default::default(),
             },
+            None,
             app.state.now(),
         )
         .await

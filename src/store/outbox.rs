@@ -12,7 +12,7 @@ use sqlx::FromRow;
 
 use crate::clock::UnixTime;
 use crate::store::sql::{all, exec, optional, run};
-use crate::store::{Conn, Db, Tx};
+use crate::store::{Backend, Conn, Db, Tx};
 
 /// A new message.
 #[derive(Debug)]
@@ -85,19 +85,29 @@ pub async fn claim_due(
     max_attempts: i64,
     limit: i64,
 ) -> Result<Vec<Claimed>, sqlx::Error> {
-    // The outer conditions repeat the inner ones: on PostgreSQL a concurrent claimer blocked
-    // on the row lock re-evaluates them against the updated row and skips it.
-    let sql = "update outbox set claimed_until = $1, attempts = attempts + 1
+    // On PostgreSQL the inner select locks the rows it picks and skips those another claimer
+    // holds, so concurrent claimers take different rows (without it, claimers that started
+    // together all pick the same first rows, all but one come away empty and the rows after
+    // them wait for the next pass). The outer conditions repeat the inner ones: a claimer
+    // that meets a row updated meanwhile re-evaluates them against the new row and skips it.
+    // SQLite has one writer at a time: there is nothing to skip.
+    let lock = match db.backend() {
+        Backend::Postgres => "for update skip locked",
+        Backend::Sqlite => "",
+    };
+    let sql = format!(
+        "update outbox set claimed_until = $1, attempts = attempts + 1
          where id in (
              select id from outbox
              where sent_at is null and next_attempt_at <= $2 and attempts < $3
                and (claimed_until is null or claimed_until <= $2)
              order by next_attempt_at, id
-             limit $4)
+             limit $4 {lock})
            and sent_at is null and attempts < $3
            and (claimed_until is null or claimed_until <= $2)
-         returning id, channel, recipient, payload, created_at, attempts";
-    all(db.writer(), sql, (now + lease, now, max_attempts, limit)).await
+         returning id, channel, recipient, payload, created_at, attempts"
+    );
+    all(db.writer(), &sql, (now + lease, now, max_attempts, limit)).await
 }
 
 /// Records a delivery.

@@ -17,6 +17,7 @@
 //! - [`upkeep`]: the scheduled jobs every node runs (key reload and rotation, cleanup).
 //! - [`paging`]: keyset pagination (opaque cursors, limits); [`clock`]: time and dates.
 //! - [`upgrade`]: node versions, finishing an upgrade, and settings gated until it is finished.
+//! - [`webhooks`]: signed event webhooks (so far the Standard Webhooks signature scheme).
 
 // House rules the compiler checks (clippy.toml lets tests unwrap): no `unwrap` outside
 // tests, and a lint is silenced only with `#[expect(..., reason = "...")]`, never `#[allow]`.
@@ -51,3 +52,4 @@ pub mod store;
 pub mod tls;
 pub mod upgrade;
 pub mod upkeep;
+pub mod webhooks;

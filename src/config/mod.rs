@@ -492,7 +492,9 @@ impl Default for LogConfig {
     fn default() -> Self {
         Self {
             format: "text".into(),
-            filter: "info".into(),
+            // PostgreSQL's NOTICEs (such as "relation … already exists, skipping" from the
+            // migration table at every start and CLI command) are not worth an operator's eye.
+            filter: "info,sqlx::postgres::notice=warn".into(),
         }
     }
 }

@@ -105,3 +105,4 @@ mod upgrade_load;
 mod upgrade_release;
 mod upkeep;
 mod verify_channels;
+mod webhook_signature;

@@ -5,7 +5,7 @@
 //
 // Usage: NYCKEL_CLIENT_SECRET=... node account-ui-browser.mjs BASE_URL EMAIL PASSWORD CLIENT_ID REDIRECT_URI SHOT_DIR OUTBOX_DIR
 import { createServer } from 'node:http';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { smsCode } from './outbox.mjs';
 
 const [base, email, password, clientId, redirectUri, shots, outbox] = process.argv.slice(2);
@@ -61,11 +61,7 @@ function watch(page) {
   return page;
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 try {
   const viewport = { width: 1280, height: 900 };
   // The person's laptop (Swedish) and a second browser elsewhere (English, another browser).

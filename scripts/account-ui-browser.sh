@@ -15,16 +15,10 @@
 # scripts/node_modules on first use). Uses $NYCKEL_TEST_BIN, else builds target/debug/nyckel.
 # Run from anywhere:   scripts/account-ui-browser.sh
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin="${NYCKEL_TEST_BIN:-}"
-if [ -z "$bin" ]; then
-  (cd "$root" && cargo build --quiet --bin nyckel)
-  bin="$root/target/debug/nyckel"
-fi
-case "$bin" in /*) ;; *) bin="$root/$bin" ;; esac
+source "$(dirname "$0")/lib.sh"
+bin=$(nyckel_bin)
 shots="$root/target/account-ui"
-mkdir -p "$shots"
-rm -f "$shots"/*.png
+fresh_shots "$shots"
 work=$(mktemp -d)
 server=""
 cleanup() {
@@ -33,7 +27,6 @@ cleanup() {
 }
 trap cleanup EXIT
 cd "$work"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 callback_port=$(free_port)
 export NYCKEL_LISTEN="127.0.0.1:$port" NYCKEL_TLS__MODE=off

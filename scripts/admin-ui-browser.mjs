@@ -4,7 +4,7 @@
 //
 // Usage: node admin-ui-browser.mjs BASE_URL ADMIN_EMAIL PASSWORD ORG_SLUG MEMBER_EMAIL SHOT_DIR OUTBOX_DIR
 import { readdirSync, readFileSync } from 'node:fs';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 import { smsCode } from './outbox.mjs';
 
 const [base, email, password, org, memberEmail, shots, outbox] = process.argv.slice(2);
@@ -28,11 +28,7 @@ async function mailedLink(to, path) {
   fail(`no ${path} link mailed to ${to} in ${outbox}`);
 }
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 try {
   const context = await browser.newContext({ locale: 'sv-SE', viewport: { width: 1280, height: 860 } });
   const page = await context.newPage();

@@ -11,16 +11,10 @@
 # scripts/node_modules on first use). Uses $NYCKEL_TEST_BIN, else builds target/debug/nyckel.
 # Run from anywhere:   scripts/admin-ui-browser.sh
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin="${NYCKEL_TEST_BIN:-}"
-if [ -z "$bin" ]; then
-  (cd "$root" && cargo build --quiet --bin nyckel)
-  bin="$root/target/debug/nyckel"
-fi
-case "$bin" in /*) ;; *) bin="$root/$bin" ;; esac
+source "$(dirname "$0")/lib.sh"
+bin=$(nyckel_bin)
 shots="$root/target/admin-ui"
-mkdir -p "$shots"
-rm -f "$shots"/*.png
+fresh_shots "$shots"
 work=$(mktemp -d)
 server=""
 cleanup() {

@@ -15,7 +15,7 @@
 // (`Require claim org_roles:coach`).
 //
 // Usage: node integrations-browser.mjs ISSUER EMAIL PASSWORD APACHE_URL FLASK_URL SPA_URL SHOT_DIR MEMBER_EMAIL
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const [issuer, email, password, apacheUrl, flaskUrl, spaUrl, shots, memberEmail] = process.argv.slice(2);
 const fail = (m) => { throw new Error(m); };
@@ -132,11 +132,7 @@ const apps = {
   },
 };
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 try {
   const page = await (await browser.newContext({ locale: 'en-GB' })).newPage();
   page.on('pageerror', (e) => console.log(`  (page error: ${e.message})`));

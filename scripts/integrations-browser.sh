@@ -16,14 +16,9 @@
 # $NYCKEL_TEST_BIN, else builds target/debug/nyckel. Run from anywhere:
 #   scripts/integrations-browser.sh
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
+source "$(dirname "$0")/lib.sh"
 guides="$root/docs/integrations"
-bin="${NYCKEL_TEST_BIN:-}"
-if [ -z "$bin" ]; then
-  (cd "$root" && cargo build --quiet --bin nyckel)
-  bin="$root/target/debug/nyckel"
-fi
-case "$bin" in /*) ;; *) bin="$root/$bin" ;; esac
+bin=$(nyckel_bin)
 
 # --- Tools, installed only when missing.
 if [ ! -f /usr/lib/apache2/modules/mod_auth_openidc.so ]; then
@@ -57,10 +52,8 @@ if [ -n "${NYCKEL_TEST_POSTGRES_URL:-}" ]; then
   label=PostgreSQL
   shots="$root/target/integrations-browser/postgres"
 fi
-mkdir -p "$shots"
-rm -f "$shots"/*.png
+fresh_shots "$shots"
 cd "$work"
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 port=$(free_port)
 export NYCKEL_LISTEN="127.0.0.1:$port" NYCKEL_TLS__MODE=off NYCKEL_DATA_DIR="$work/data" NYCKEL_KEYS_DIR="$work/keys"
 issuer="http://localhost:$port"

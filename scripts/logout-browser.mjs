@@ -5,7 +5,7 @@
 // Usage: node logout-browser.mjs BASE_URL EMAIL PASSWORD CLIENT_A PORT_A CLIENT_B PORT_B SHOT_DIR
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const [base, email, password, clientA, portA, clientB, portB, shots] = process.argv.slice(2);
 const problems = [];
@@ -60,11 +60,7 @@ function authorizeUrl(clientId, port) {
 
 const { app: a, server: serverA } = await startApp('Kalendern', portA);
 const { app: b, server: serverB } = await startApp('Klubbsidan', portB);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
-  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-         '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launchChromium();
 try {
   const page = await (await browser.newContext({ locale: 'sv-SE' })).newPage();
   page.on('request', (r) => {

@@ -6,13 +6,8 @@
 # Needs: chromium, Node.js with npm. Uses $NYCKEL_TEST_BIN, else builds target/debug/nyckel.
 # Run from anywhere:   scripts/passkey-browser.sh
 set -euo pipefail
-root=$(cd "$(dirname "$0")/.." && pwd)
-bin="${NYCKEL_TEST_BIN:-}"
-if [ -z "$bin" ]; then
-  (cd "$root" && cargo build --quiet --bin nyckel)
-  bin="$root/target/debug/nyckel"
-fi
-case "$bin" in /*) ;; *) bin="$root/$bin" ;; esac
+source "$(dirname "$0")/lib.sh"
+bin=$(nyckel_bin)
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 cd "$work"

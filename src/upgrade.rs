@@ -70,11 +70,19 @@ pub const CLIENT_FRONTCHANNEL_LOGOUT: Gate = Gate {
     since: "0.5.0",
 };
 
+/// A webhook endpoint (issue 18): messages are queued for it in the outbox, which a node of
+/// an earlier release cannot deliver (it would spend their attempts).
+pub const WEBHOOKS: Gate = Gate {
+    setting: "a webhook endpoint",
+    since: "0.6.0",
+};
+
 /// Every gate, newest last; a release that adds a setting adds its gate here.
 pub const GATES: &[Gate] = &[
     CLIENT_TWO_FACTORS,
     CLIENT_BACKCHANNEL_LOGOUT,
     CLIENT_FRONTCHANNEL_LOGOUT,
+    WEBHOOKS,
 ];
 
 /// A release number `major.minor.patch` (a pre-release suffix is ignored).

@@ -202,8 +202,8 @@ pub async fn rotate_keys_if_due(state: &AppState) -> bool {
 pub const INVITATION_HISTORY: i64 = 30 * 24 * 3600;
 
 /// Deletes expired sessions, pending requests, codes, revocations, refresh tokens, grants,
-/// login keys, spent passkey challenges, old send-limit records, long-ended invitations and
-/// delivered (or long undeliverable) mail (SECURITY.md 14.2.7). Returns how many rows went; failures are logged.
+/// login keys, spent passkey challenges, old send-limit records, long-ended invitations,
+/// delivered (or long undeliverable) mail and month-old webhook messages (SECURITY.md 14.2.7). Returns how many rows went; failures are logged.
 pub async fn purge_expired(state: &AppState) -> u64 {
     let now = state.now();
     let db = &state.db;
@@ -228,6 +228,8 @@ pub async fn purge_expired(state: &AppState) -> u64 {
             crate::mail::delivery::MAX_ATTEMPTS,
         )
         .await,
+        // Webhook deliveries stay visible to admins as long as undeliverable mail stays.
+        store::webhooks::delete_old(db, now - crate::mail::delivery::KEEP_DEAD).await,
     ];
     let mut purged = 0;
     for r in results {

@@ -6,7 +6,7 @@
 use serde_json::json;
 
 use crate::admin::cursor;
-use crate::admin::{AdminError, Caller, load_org, record};
+use crate::admin::{AdminError, Caller, Named, check_owner, load_org, record};
 use crate::clock::UnixTime;
 use crate::crypto::{random_id, secret_token, sha256_b64};
 use crate::oidc::redirect::validate_registered;
@@ -14,6 +14,7 @@ use crate::orgs::permissions::Action;
 use crate::paging::{self as page, Page};
 use crate::state::AppState;
 use crate::store::{self, Db, Tx, clients::Client};
+use crate::webhooks::events;
 
 /// Grant types a client may be given.
 pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
@@ -167,19 +168,17 @@ pub async fn create_in(
 
 /// Checks a back-channel logout URI: what a redirect URI may be (absolute, in normal form,
 /// `https`, or `http` on loopback for development, no fragment). A loopback host is the
-/// server itself, so only a superadmin (the operator) may register one: an organisation's
-/// admin must not make Nyckel post to services listening on its own machine.
-fn check_backchannel(uri: &str, loopback_allowed: bool) -> Result<(), AdminError> {
+/// server itself and an internal address its network, so only a superadmin (the operator)
+/// may register one: an organisation's admin must not make Nyckel post to services on its
+/// own machine or network.
+fn check_backchannel(uri: &str, internal_allowed: bool) -> Result<(), AdminError> {
     let invalid = |m: &str| AdminError::Invalid(format!("backchannel_logout_uri {uri}: {m}"));
     validate_registered(uri).map_err(invalid)?;
-    let loopback = url::Url::parse(uri).is_ok_and(|u| {
-        matches!(u.host(), Some(url::Host::Domain("localhost")))
-            || matches!(u.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
-            || matches!(u.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback())
-    });
-    if loopback && !loopback_allowed {
+    let internal = url::Url::parse(uri)
+        .is_ok_and(|u| crate::outbound::host_kind(&u) != crate::outbound::Where::Elsewhere);
+    if internal && !internal_allowed {
         return Err(AdminError::Forbidden(format!(
-            "backchannel_logout_uri {uri}: only a superadmin may register a loopback address (it is this server itself)"
+            "backchannel_logout_uri {uri}: only a superadmin may register a loopback or link-local address (this server and its own link)"
         )));
     }
     Ok(())
@@ -301,41 +300,6 @@ pub struct CreatedView {
 
 crate::redact::debug_showing!(CreatedView { client });
 
-/// What a caller names when acting on clients: one client by id, or an organisation's (or
-/// the installation's) collection of clients. A refusal to someone without standing looks
-/// exactly like a missing object of that kind: "no client" for a client, "no organisation"
-/// for an organisation's collection (the same answer as for an organisation that does not
-/// exist, so an org admin cannot learn which organisations exist).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Named {
-    Client,
-    Collection,
-}
-
-/// Checks `action` on clients owned by `owner` (`None`: the installation, superadmin
-/// only). An installation client that someone else asks for by id does not exist for them;
-/// listing or creating installation clients is simply forbidden.
-fn check_owner(
-    caller: &Caller,
-    action: Action,
-    owner: Option<&str>,
-    named: Named,
-) -> Result<(), AdminError> {
-    let hide = named == Named::Client;
-    match owner {
-        Some(org) if hide => caller.check(action, org, "client"),
-        Some(org) => caller.check(action, org, "organisation"),
-        None if caller.principal.is_superadmin() => Ok(()),
-        None if matches!(caller.principal, crate::admin::Principal::Anonymous) => {
-            Err(AdminError::Unauthenticated)
-        }
-        None if hide => Err(AdminError::NotFound("no client".into())),
-        None => Err(AdminError::Forbidden(
-            "only a superadmin manages the installation's own clients".into(),
-        )),
-    }
-}
-
 /// Loads a client and checks `action` on it.
 async fn load(
     state: &AppState,
@@ -350,7 +314,7 @@ async fn load(
         caller,
         action,
         client.owner_organisation_id.as_deref(),
-        Named::Client,
+        Named::One("client"),
     )?;
     Ok(client)
 }
@@ -372,7 +336,7 @@ pub async fn list(
         caller,
         Action::ClientList,
         owner.as_deref(),
-        Named::Collection,
+        Named::Collection("clients"),
     )?;
     let limit = page::limit(limit);
     let after = cursor::key(cursor, 2)?;
@@ -413,7 +377,7 @@ pub async fn create_as(
         caller,
         Action::ClientCreate,
         owner.as_ref().map(|o| o.id.as_str()),
-        Named::Collection,
+        Named::Collection("clients"),
     )?;
     let superadmin = caller.principal.is_superadmin();
     if let Some(org) = &owner {
@@ -472,6 +436,7 @@ pub async fn create_as(
     let now = state.now();
     let mut tx = state.db.begin().await?;
     let created = create_in(&mut tx, req, now).await?;
+    let told = client_changed(&mut tx, state, &created.client, "created").await?;
     record(
         &mut tx,
         caller,
@@ -483,6 +448,7 @@ pub async fn create_as(
     )
     .await?;
     tx.commit().await?;
+    events::wake(state, told);
     state.clients.forget(&created.client.id);
     Ok(CreatedView {
         client: created.client.into(),
@@ -612,6 +578,7 @@ pub async fn update(
     let now = state.now();
     let mut tx = state.db.begin().await?;
     store::clients::update(&mut tx, &client, now).await?;
+    let told = client_changed(&mut tx, state, &client, "updated").await?;
     record(
         &mut tx,
         caller,
@@ -634,6 +601,7 @@ pub async fn update(
     )
     .await?;
     tx.commit().await?;
+    events::wake(state, told);
     state.clients.forget(&client.id);
     Ok(client.into())
 }
@@ -699,6 +667,7 @@ pub async fn rotate_secret(
     let now = state.now();
     let mut tx = state.db.begin().await?;
     store::clients::set_secret_hash(&mut tx, &client.id, &sha256_b64(&secret), now).await?;
+    let told = client_changed(&mut tx, state, &client, "secret_rotated").await?;
     record(
         &mut tx,
         caller,
@@ -710,6 +679,7 @@ pub async fn rotate_secret(
     )
     .await?;
     tx.commit().await?;
+    events::wake(state, told);
     state.clients.forget(&client.id);
     Ok(secret)
 }
@@ -719,6 +689,7 @@ pub async fn rotate_secret(
 pub async fn delete(state: &AppState, caller: &Caller, id: &str) -> Result<(), AdminError> {
     let client = load(state, caller, Action::ClientDelete, id).await?;
     let mut tx = state.db.begin().await?;
+    let told = client_changed(&mut tx, state, &client, "deleted").await?;
     store::clients::delete(&mut tx, &client.id).await?;
     record(
         &mut tx,
@@ -731,6 +702,17 @@ pub async fn delete(state: &AppState, caller: &Caller, id: &str) -> Result<(), A
     )
     .await?;
     tx.commit().await?;
+    events::wake(state, told);
     state.clients.forget(&client.id);
     Ok(())
+}
+
+/// Queues `client.changed` (`change`: created, updated, secret_rotated, deleted) inside `tx`.
+async fn client_changed(
+    tx: &mut Tx<'_>,
+    state: &AppState,
+    client: &Client,
+    change: &'static str,
+) -> Result<usize, AdminError> {
+    Ok(events::emit(tx, state, events::Event::ClientChanged { client, change }).await?)
 }

@@ -20,6 +20,7 @@ use crate::orgs::permissions::Action;
 use crate::paging::{self as page, Page};
 use crate::state::AppState;
 use crate::store::{self, from_json_list, invitations::Invitation};
+use crate::webhooks::events::{self, Event};
 
 /// An invitation as admins see it (never its link).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -313,6 +314,22 @@ pub async fn accept(
     )
     .await?;
     store::users::set_email_verified(&mut tx, &user_id, now).await?;
+    let (org_id, user) = (org.id.as_str(), user_id.as_str());
+    let mut told = events::emit(
+        &mut tx,
+        state,
+        Event::MemberAdded {
+            org_id,
+            user_id: user,
+        },
+    )
+    .await?;
+    let accepted = Event::InvitationAccepted {
+        org_id,
+        user_id: user,
+        invitation_id: &inv.id,
+    };
+    told += events::emit(&mut tx, state, accepted).await?;
     store::audit::append(
         &mut tx,
         &store::audit::Event {
@@ -328,6 +345,7 @@ pub async fn accept(
     )
     .await?;
     tx.commit().await?;
+    events::wake(state, told);
     crate::admin::members::notify(
         state,
         &user_id,

@@ -15,6 +15,7 @@ use crate::orgs::permissions::Action;
 use crate::paging::{self as page, Page};
 use crate::state::AppState;
 use crate::store::{self, from_json_list, orgs::MemberRow, orgs::Organisation};
+use crate::webhooks::events::{self, Event};
 
 /// A member as the organisation sees them.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -174,6 +175,12 @@ pub async fn set_roles(
     let now = state.now();
     let mut tx = state.db.begin().await?;
     store::orgs::set_roles(&mut tx, &org.id, user_id, &roles, now).await?;
+    let event = Event::RolesChanged {
+        org_id: &org.id,
+        user_id,
+        previous: &before,
+    };
+    let told = events::emit(&mut tx, state, event).await?;
     record(
         &mut tx,
         caller,
@@ -185,6 +192,7 @@ pub async fn set_roles(
     )
     .await?;
     tx.commit().await?;
+    events::wake(state, told);
     notify(
         state,
         user_id,
@@ -212,6 +220,11 @@ pub async fn remove(
     let (org, member) = load(state, caller, Action::MemberRemove, org_key, user_id).await?;
     keep_an_admin(state, caller, &org.id, &member).await?;
     let mut tx = state.db.begin().await?;
+    let event = Event::MemberRemoved {
+        org_id: &org.id,
+        user_id,
+    };
+    let told = events::emit(&mut tx, state, event).await?;
     store::orgs::remove_member(&mut tx, &org.id, user_id).await?;
     record(
         &mut tx,
@@ -224,6 +237,7 @@ pub async fn remove(
     )
     .await?;
     tx.commit().await?;
+    events::wake(state, told);
     notify(
         state,
         user_id,

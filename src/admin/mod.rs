@@ -14,6 +14,7 @@ pub mod orgs;
 pub mod principal;
 pub mod sessions;
 pub mod users;
+pub mod webhooks;
 
 use serde_json::Value;
 
@@ -144,6 +145,43 @@ pub(crate) async fn record(
     )
     .await?;
     Ok(())
+}
+
+/// What a caller names when acting on objects an organisation or the installation owns
+/// (clients, webhook endpoints): one object by id, or an organisation's (or the
+/// installation's) collection. A refusal to someone without standing looks exactly like a
+/// missing object of that kind: "no client" for a client, "no organisation" for an
+/// organisation's collection (the same answer as for an organisation that does not exist,
+/// so an org admin cannot learn which organisations exist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Named {
+    /// One object, by the name of its kind (`client`).
+    One(&'static str),
+    /// A collection, by its name (`clients`).
+    Collection(&'static str),
+}
+
+/// Checks `action` on objects owned by `owner` (`None`: the installation, superadmin only).
+/// An installation object that someone else asks for by id does not exist for them;
+/// listing or creating installation objects is simply forbidden.
+pub(crate) fn check_owner(
+    caller: &Caller,
+    action: Action,
+    owner: Option<&str>,
+    named: Named,
+) -> Result<(), AdminError> {
+    match (owner, named) {
+        (Some(org), Named::One(what)) => caller.check(action, org, what),
+        (Some(org), Named::Collection(_)) => caller.check(action, org, "organisation"),
+        (None, _) if caller.principal.is_superadmin() => Ok(()),
+        (None, _) if matches!(caller.principal, Principal::Anonymous) => {
+            Err(AdminError::Unauthenticated)
+        }
+        (None, Named::One(what)) => Err(AdminError::NotFound(format!("no {what}"))),
+        (None, Named::Collection(what)) => Err(AdminError::Forbidden(format!(
+            "only a superadmin manages the installation's own {what}"
+        ))),
+    }
 }
 
 /// Loads an organisation by id or slug, as `what` for a 404.

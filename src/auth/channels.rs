@@ -429,6 +429,7 @@ async fn apply_email(
         "keys_dropped": dropped,
     });
     audit_in(&mut tx, state, "email.changed", &user.id, ip, detail).await?;
+    person_updated(&mut tx, state, &user.id, "email").await?;
     if normalize_email(&old) != normalize_email(new) {
         let t = Texts::new(locale_for(&state.db, &user, None).await);
         let letter = compose_channels::email_changed(t, &user, &mask_email(new));
@@ -556,6 +557,7 @@ pub async fn confirm_phone_code_for(
         "keys_dropped": dropped,
     });
     audit_in(&mut tx, state, "phone.changed", &user.id, ip, detail).await?;
+    person_updated(&mut tx, state, &user.id, "phone").await?;
     let letter = compose_channels::phone_changed(t, &user, &phone::masked(number));
     notify(&mut tx, state, &user.email, &letter).await?;
     if let Some(old) = old.filter(|o| o != number) {
@@ -592,11 +594,28 @@ pub async fn remove_phone(state: &AppState, fresh: Fresh<'_>, ip: &str) -> Resul
         "keys_dropped": dropped,
     });
     audit_in(&mut tx, state, "phone.removed", &user.id, ip, detail).await?;
+    person_updated(&mut tx, state, &user.id, "phone").await?;
     let letter = compose_channels::phone_removed(t, &user, &phone::masked(&old));
     notify(&mut tx, state, &user.email, &letter).await?;
     tx.commit().await?;
     state.mailer.wake();
     Ok(Some(old))
+}
+
+/// Queues `person.updated` for the person's organisations inside `tx`; the caller wakes the
+/// delivery loop after the commit (it does, for its notice).
+async fn person_updated(
+    tx: &mut store::Tx<'_>,
+    state: &AppState,
+    user_id: &str,
+    field: &'static str,
+) -> Result<()> {
+    let event = crate::webhooks::events::Event::PersonUpdated {
+        user_id,
+        changed: &[field],
+    };
+    crate::webhooks::events::emit(tx, state, event).await?;
+    Ok(())
 }
 
 #[cfg(test)]

@@ -151,7 +151,16 @@ pub async fn change_profile(
         json!({ "fields": fields }),
     )
     .await?;
+    let mut told = 0;
+    if fields.contains(&"name") {
+        let event = crate::webhooks::events::Event::PersonUpdated {
+            user_id: &user.id,
+            changed: &["name"],
+        };
+        told = crate::webhooks::events::emit(&mut tx, state, event).await?;
+    }
     tx.commit().await?;
+    crate::webhooks::events::wake(state, told);
     Ok(true)
 }
 

@@ -163,11 +163,17 @@ pub async fn erase_account(state: &AppState, user: &User, by: ErasedBy<'_>) -> R
     // the erasure removes the grants that say which apps those are.
     let told = crate::oidc::backchannel::sealed_for_person(state, &user.id).await?;
     let messages: Vec<_> = told.iter().map(|m| m.message()).collect();
-    // The erasure, its `account.erased` event and the logout tokens: one transaction.
+    // Their organisations' webhook endpoints are told, by id only.
+    let webhooks = crate::webhooks::events::erased(state, &user.id).await?;
+    // The erasure, its `account.erased` event, the logout tokens and the webhook messages:
+    // one transaction.
+    let owed = store::erasure::Owed {
+        messages: &messages,
+        webhooks: &webhooks,
+    };
     let erased =
-        store::erasure::erase_account(&state.db, &user.id, state.now(), by, &derived, &messages)
-            .await?;
-    crate::oidc::backchannel::wake(state, messages.len());
+        store::erasure::erase_account(&state.db, &user.id, state.now(), by, &derived, owed).await?;
+    crate::oidc::backchannel::wake(state, messages.len() + webhooks.len());
     let id = format!("{FAREWELL_PREFIX}{}", crate::crypto::random_id());
     if let Err(e) = crate::mail::enqueue_as(state, &id, &message).await {
         // The erasure stands; only the goodbye is lost.

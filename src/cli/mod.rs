@@ -12,6 +12,7 @@ mod sessions;
 mod support;
 mod upgrade;
 mod users;
+mod webhooks;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -68,6 +69,9 @@ enum Command {
     /// Read and export the audit log.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Manage webhook endpoints and see their deliveries (docs/provisioning.md).
+    #[command(subcommand)]
+    Webhook(webhooks::WebhookCommand),
     /// Back up, list, verify and restore the database (docs/backups.md).
     #[command(subcommand)]
     Backup(backup::BackupCommand),
@@ -124,6 +128,7 @@ pub fn main() -> ExitCode {
             Command::Admin(c) => admin::run(c, config, out).await,
             Command::Session(c) => sessions::run(c, config, out).await,
             Command::Audit(c) => audit::run(c, config, out).await,
+            Command::Webhook(c) => webhooks::run(c, config, out).await,
             Command::Backup(c) => backup::run(c, config, out).await,
             Command::Upgrade(c) => upgrade::run(c, config, out).await,
         }

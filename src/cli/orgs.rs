@@ -186,12 +186,17 @@ pub async fn run(cmd: OrgCommand, config: Config, out: Out) -> anyhow::Result<()
             );
         }
         OrgCommand::AddMember { org, email, roles } => {
-            let db = open_db(&config).await?;
-            let now = now();
-            // The membership and its audit event: one transaction.
-            let mut tx = db.begin().await?;
+            let state = AppState::build(config).await?;
+            let now = state.now();
+            // The membership, its audit event and the webhooks it owes: one transaction.
+            let mut tx = state.db.begin().await?;
             let (org, user_id, roles) =
                 orgs::add_member_in(&mut tx, &org, &email, &roles, now).await?;
+            let added = crate::webhooks::events::Event::MemberAdded {
+                org_id: &org.id,
+                user_id: &user_id,
+            };
+            crate::webhooks::events::emit(&mut tx, &state, added).await?;
             crate::admin::record(
                 &mut tx,
                 &Caller::operator(),

@@ -1,5 +1,7 @@
 //! What is sealed with the master keys, and under which key: signing keys' private parts
-//! (`signing_keys`, context = kid) and queued messages (`outbox`, context = `outbox:<id>`).
+//! (`signing_keys`, context = kid), queued messages (`outbox`, context = `outbox:<id>`),
+//! webhook signing secrets (`webhook_endpoints`, context = `webhook-secret:<id>`) and
+//! webhook bodies (`webhook_messages`, context = `webhook:<id>`).
 //! [`reseal_all`] moves everything under the current key in one transaction (master-key
 //! promotion); [`census`] counts rows per key (a retired key may be forgotten only when none
 //! is left under it).
@@ -22,6 +24,8 @@ pub struct Census {
 /// A sealed value and its authenticated context.
 struct Sealed {
     table: &'static str,
+    /// The column, for tables with more than one sealed column.
+    column: String,
     id: String,
     context: String,
     payload: String,
@@ -33,6 +37,7 @@ async fn sealed_rows(db: &Db) -> Result<Vec<Sealed>> {
         .into_iter()
         .map(|k| Sealed {
             table: "signing_keys",
+            column: String::new(),
             context: k.id.clone(),
             id: k.id,
             payload: k.private_key,
@@ -44,12 +49,38 @@ async fn sealed_rows(db: &Db) -> Result<Vec<Sealed>> {
             .into_iter()
             .map(|(id, payload)| Sealed {
                 table: "outbox",
+                column: String::new(),
                 context: format!("outbox:{id}"),
                 id,
                 payload,
             }),
     );
+    for (id, column, payload) in store::webhooks::sealed_values(db).await? {
+        let (table, context) = match column.as_str() {
+            "payload" => (
+                "webhook_messages",
+                crate::webhooks::events::seal_context(&id),
+            ),
+            _ => (
+                "webhook_endpoints",
+                crate::webhooks::deliver::secret_context(&id),
+            ),
+        };
+        rows.push(Sealed {
+            table,
+            column,
+            id,
+            context,
+            payload,
+        });
+    }
     Ok(rows)
+}
+
+/// Whether a row that no key opens may be left alone (a message that cannot be delivered)
+/// rather than stop everything (a signing key or a webhook secret).
+fn may_stay_unopened(row: &Sealed) -> bool {
+    matches!(row.table, "outbox" | "webhook_messages")
 }
 
 /// Counts rows per master key that opens them. A signing key no key opens is an error.
@@ -58,8 +89,8 @@ pub async fn census(db: &Db, master: &MasterKey) -> Result<Census> {
     for row in sealed_rows(db).await? {
         match master.open_with_id(&row.payload, &row.context) {
             Ok((_, id)) => *census.by_key.entry(id).or_default() += 1,
-            Err(_) if row.table == "outbox" => census.unopenable += 1,
-            Err(e) => return Err(Error::Crypto(format!("signing key {}: {e}", row.id))),
+            Err(_) if may_stay_unopened(&row) => census.unopenable += 1,
+            Err(e) => return Err(Error::Crypto(format!("{} {}: {e}", row.table, row.id))),
         }
     }
     Ok(census)
@@ -78,8 +109,8 @@ pub async fn reseal_all(db: &Db, master: &MasterKey) -> Result<u64> {
                 let new = master.seal(&plain, &row.context);
                 updates.push((row, new));
             }
-            Err(_) if row.table == "outbox" => {}
-            Err(e) => return Err(Error::Crypto(format!("signing key {}: {e}", row.id))),
+            Err(_) if may_stay_unopened(&row) => {}
+            Err(e) => return Err(Error::Crypto(format!("{} {}: {e}", row.table, row.id))),
         }
     }
     let mut tx = db.begin().await?;
@@ -87,7 +118,11 @@ pub async fn reseal_all(db: &Db, master: &MasterKey) -> Result<u64> {
     for (row, new) in &updates {
         let done = match row.table {
             "signing_keys" => store::keys::reseal(&mut tx, &row.id, &row.payload, new).await?,
-            _ => store::outbox::reseal(&mut tx, &row.id, &row.payload, new).await?,
+            "outbox" => store::outbox::reseal(&mut tx, &row.id, &row.payload, new).await?,
+            _ => {
+                let at = (row.id.as_str(), row.column.as_str());
+                store::webhooks::reseal(&mut tx, at, &row.payload, new).await?
+            }
         };
         changed += u64::from(done);
     }

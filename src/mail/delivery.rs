@@ -1,6 +1,6 @@
-//! The delivery loop: claims due outbox rows (mail, SMS, key requests and back-channel
-//! logout tokens, `oidc::backchannel`), opens their sealed payloads, renders and delivers
-//! them, and records the outcome. A failure is retried with exponential backoff up
+//! The delivery loop: claims due outbox rows (mail, SMS, key requests, back-channel logout
+//! tokens, `oidc::backchannel`, and webhook messages, `webhooks::deliver`), opens their
+//! sealed payloads, renders and delivers them, and records the outcome. A failure is retried with exponential backoff up
 //! to [`MAX_ATTEMPTS`] times; the row (and so the message) stays until it is delivered or
 //! given up on, and `last_error` says why it has not gone yet (never what it says).
 //!
@@ -125,34 +125,93 @@ pub async fn deliver_due(state: &AppState) -> Result<Pass> {
         if claimed.is_empty() {
             break;
         }
-        for row in claimed {
-            match deliver_one(state, &sender, &row).await {
-                Ok(()) => {
-                    store::bounded(store::outbox::mark_sent(&state.db, &row.id, state.now()))
-                        .await?;
-                    // A goodbye to an erased person: their address goes with the message.
-                    store::bounded(store::erasure::forget_sent(&state.db, &row.id)).await?;
-                    tracing::info!(id = %row.id, channel = %row.channel, "message delivered");
-                    pass.sent += 1;
+        // A batch goes out in lanes that run side by side: mail, SMS and key requests each
+        // in one lane as before, and every receiver of logout tokens or webhook messages in
+        // its own. One slow receiver (an endpoint that never answers) holds up its own lane
+        // only. One webhook endpoint's messages go oldest first, so that one person's events
+        // arrive in order.
+        let mut lanes: std::collections::BTreeMap<(&str, &str), Vec<&Claimed>> = Default::default();
+        for row in &claimed {
+            let receiver = match row.channel.as_str() {
+                crate::webhooks::deliver::CHANNEL | crate::oidc::backchannel::CHANNEL => {
+                    row.recipient.as_str()
                 }
-                Err(e) => {
-                    let error: String = e.0.chars().take(500).collect();
-                    let next = if row.attempts >= MAX_ATTEMPTS {
-                        tracing::error!(id = %row.id, attempts = row.attempts, error = %error, "message undeliverable; giving up");
-                        i64::MAX
-                    } else {
-                        let wait = backoff(row.attempts);
-                        tracing::warn!(id = %row.id, attempts = row.attempts, retry_in = wait, error = %error, "message delivery failed; will retry");
-                        state.now() + wait
-                    };
-                    store::bounded(store::outbox::mark_failed(&state.db, &row.id, &error, next))
-                        .await?;
-                    pass.failed += 1;
+                _ => "",
+            };
+            lanes.entry((&row.channel, receiver)).or_default().push(row);
+        }
+        let sender = &sender;
+        let settled = futures_util::future::join_all(lanes.into_iter().map(
+            |((channel, _), rows)| async move {
+                let rows = if channel == crate::webhooks::deliver::CHANNEL {
+                    crate::webhooks::deliver::oldest_first(state, rows).await
+                } else {
+                    rows
+                };
+                let mut out = Vec::new();
+                for row in rows {
+                    out.push(settle(state, sender, row).await);
                 }
+                out
+            },
+        ))
+        .await;
+        for outcome in settled.into_iter().flatten() {
+            match outcome? {
+                Settled::Sent => pass.sent += 1,
+                Settled::Failed => pass.failed += 1,
+                Settled::Waiting => {}
             }
         }
     }
     Ok(pass)
+}
+
+/// What became of one claimed row.
+enum Settled {
+    Sent,
+    Failed,
+    /// Put back without spending an attempt (a webhook message waiting for an earlier one).
+    Waiting,
+}
+
+/// Delivers one claimed row and records the outcome.
+async fn settle(state: &AppState, sender: &Sender, row: &Claimed) -> Result<Settled> {
+    if row.channel == crate::webhooks::deliver::CHANNEL {
+        match crate::webhooks::deliver::waiting(state, row).await {
+            Ok(Some(at)) => {
+                store::bounded(store::outbox::defer(&state.db, &row.id, at)).await?;
+                return Ok(Settled::Waiting);
+            }
+            Ok(None) => {}
+            Err(e) => return failed(state, row, &e.0).await,
+        }
+    }
+    match deliver_one(state, sender, row).await {
+        Ok(()) => {
+            store::bounded(store::outbox::mark_sent(&state.db, &row.id, state.now())).await?;
+            // A goodbye to an erased person: their address goes with the message.
+            store::bounded(store::erasure::forget_sent(&state.db, &row.id)).await?;
+            tracing::info!(id = %row.id, channel = %row.channel, "message delivered");
+            Ok(Settled::Sent)
+        }
+        Err(e) => failed(state, row, &e.0).await,
+    }
+}
+
+/// Records a failed attempt: due again after the backoff, or given up on.
+async fn failed(state: &AppState, row: &Claimed, error: &str) -> Result<Settled> {
+    let error: String = error.chars().take(500).collect();
+    let next = if row.attempts >= MAX_ATTEMPTS {
+        tracing::error!(id = %row.id, attempts = row.attempts, error = %error, "message undeliverable; giving up");
+        i64::MAX
+    } else {
+        let wait = backoff(row.attempts);
+        tracing::warn!(id = %row.id, attempts = row.attempts, retry_in = wait, error = %error, "message delivery failed; will retry");
+        state.now() + wait
+    };
+    store::bounded(store::outbox::mark_failed(&state.db, &row.id, &error, next)).await?;
+    Ok(Settled::Failed)
 }
 
 /// Hands one row to what delivers its channel.
@@ -180,6 +239,7 @@ async fn deliver_one(
         .await
         .unwrap_or_else(|_| Err(DeliveryError("the database did not answer in time".into()))),
         crate::oidc::backchannel::CHANNEL => crate::oidc::backchannel::deliver(state, row).await,
+        crate::webhooks::deliver::CHANNEL => crate::webhooks::deliver::deliver(state, row).await,
         other => Err(DeliveryError(format!("unknown outbox channel {other:?}"))),
     }
 }

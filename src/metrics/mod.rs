@@ -28,6 +28,7 @@ pub fn declare_counters() {
         registry::declare(crate::upkeep::JOBS_RUN, &[("job", job)]);
     }
     crate::oidc::backchannel::declare_metrics();
+    crate::webhooks::deliver::declare_metrics();
 }
 
 fn series(out: &mut String, name: &str, kind: &str, help: &str, samples: &[(String, u64)]) {
@@ -161,20 +162,25 @@ async fn render_from_database(out: &mut String, state: &AppState) -> crate::erro
         crate::mail::delivery::MAX_ATTEMPTS,
     ))
     .await?;
-    let mut samples: Vec<(String, u64)> =
-        ["email", crate::oidc::backchannel::CHANNEL, "request", "sms"]
-            .iter()
-            .map(|ch| {
-                let n = depth.iter().find(|(c, _)| c == ch).map_or(0, |(_, n)| *n);
-                (format!(r#"{{channel="{ch}"}}"#), n.max(0) as u64)
-            })
-            .collect();
+    let mut samples: Vec<(String, u64)> = [
+        "email",
+        crate::oidc::backchannel::CHANNEL,
+        "request",
+        "sms",
+        crate::webhooks::deliver::CHANNEL,
+    ]
+    .iter()
+    .map(|ch| {
+        let n = depth.iter().find(|(c, _)| c == ch).map_or(0, |(_, n)| *n);
+        (format!(r#"{{channel="{ch}"}}"#), n.max(0) as u64)
+    })
+    .collect();
     samples.sort();
     series(
         out,
         "nyckel_outbox_depth",
         "gauge",
-        "Messages, key requests and logout tokens waiting in the outbox (all nodes).",
+        "Messages, key requests, logout tokens and webhook messages waiting in the outbox (all nodes).",
         &samples,
     );
     backup::render_into(out, state).await

@@ -52,6 +52,11 @@ pub const SERIES: &[(&str, &str, &str)] = &[
         "Back-channel logout tokens posted by this node, by outcome (delivered, failed); failed ones are retried.",
     ),
     (
+        "nyckel_webhook_deliveries_total",
+        "counter",
+        "Webhook messages posted by this node, by outcome (delivered, failed, dropped); failed ones are retried.",
+    ),
+    (
         "nyckel_jobs_run_total",
         "counter",
         "Scheduled job runs on this node by job (cleanup, rotate_keys); once across nodes per period.",

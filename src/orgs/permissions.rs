@@ -93,6 +93,12 @@ actions! {
     ClientUpdate,
     ClientRotateSecret,
     ClientDelete,
+    /// List webhook endpoints.
+    WebhookList,
+    /// Read an endpoint and its recent deliveries.
+    WebhookRead,
+    /// Add, change, delete an endpoint, replace its secret, redeliver a message.
+    WebhookWrite,
     SessionList,
     SessionEnd,
     AuditRead,
@@ -259,6 +265,24 @@ pub const MATRIX: &[Rule] = &[
     ),
     rule(ClientDelete, Scope::Organisation, Admin, "delete a client"),
     rule(
+        WebhookList,
+        Scope::Organisation,
+        Admin,
+        "list the organisation's webhook endpoints (installation endpoints: superadmin)",
+    ),
+    rule(
+        WebhookRead,
+        Scope::Organisation,
+        Admin,
+        "read an endpoint and its recent deliveries (never its secret)",
+    ),
+    rule(
+        WebhookWrite,
+        Scope::Organisation,
+        Admin,
+        "add, change or delete an endpoint, replace its secret, redeliver a message",
+    ),
+    rule(
         SessionList,
         Scope::Organisation,
         Admin,
@@ -392,8 +416,10 @@ mod tests {
             | MemberList | MemberRead | MemberUpdateRoles | MemberRemove | MemberSendReset
             | PersonSetPassword | InvitationList | InvitationCreate | InvitationRevoke
             | ClientList | ClientRead | ClientCreate | ClientUpdate | ClientRotateSecret
-            | ClientDelete | SessionList | SessionEnd | AuditRead | AuditReadAll
-            | SuperadminGrant => Action::ALL.iter().position(|x| *x == a),
+            | ClientDelete | WebhookList | WebhookRead | WebhookWrite | SessionList
+            | SessionEnd | AuditRead | AuditReadAll | SuperadminGrant => {
+                Action::ALL.iter().position(|x| *x == a)
+            }
         };
         for a in Action::ALL {
             assert!(index(a).is_some());

@@ -21,6 +21,7 @@ use crate::store::Db;
 use crate::store::export::{self, Person, bind_person, quote};
 use crate::store::outbox::NewMessage;
 use crate::store::sql::{all, exec, optional};
+use crate::store::webhooks::Queued;
 
 /// The id prefix of the goodbye message to an erased person: the delivery loop deletes such
 /// an outbox row as soon as it is sent ([`forget_sent`]), so their address does not outlive
@@ -84,6 +85,14 @@ pub async fn erase_person(db: &Db, sub: &str, now: UnixTime) -> Result<bool, sql
     Ok(erased.existed)
 }
 
+/// What an erasure owes others, queued in its transaction: outbox messages (logout tokens
+/// for the person's apps) and webhook messages (`person.erased` to their organisations).
+#[derive(Debug, Clone, Copy)]
+pub struct Owed<'a> {
+    pub messages: &'a [NewMessage<'a>],
+    pub webhooks: &'a [Queued],
+}
+
 /// Erases the account of a person who asked (or whom the operator erases) in one transaction
 /// (see the module documentation), with the installation-wide `account.erased` event.
 pub async fn erase_account(
@@ -92,15 +101,15 @@ pub async fn erase_account(
     now: UnixTime,
     by: ErasedBy<'_>,
     derived: Derived<'_>,
-    messages: &[NewMessage<'_>],
+    owed: Owed<'_>,
 ) -> Result<Erased, sqlx::Error> {
     let reach = export::reach(db).await.map_err(schema_error)?;
-    erase_within(db, &reach, sub, now, by, derived, Some(messages)).await
+    erase_within(db, &reach, sub, now, by, derived, Some(owed)).await
 }
 
 /// An erasure with the schema already read (many erasures in a row); with `record`, the
-/// `account.erased` event and the messages given (logout tokens for the person's apps) go
-/// into the same transaction.
+/// `account.erased` event and the messages owed go into the same transaction (after the
+/// person's own rows are gone: the `person.erased` webhook messages name them).
 async fn erase_within(
     db: &Db,
     reach: &export::Reach,
@@ -108,7 +117,7 @@ async fn erase_within(
     now: UnixTime,
     by: ErasedBy<'_>,
     derived: Derived<'_>,
-    record: Option<&[NewMessage<'_>]>,
+    record: Option<Owed<'_>>,
 ) -> Result<Erased, sqlx::Error> {
     // With the account gone already (a restore re-applying a tombstone to leftovers), only
     // the `sub` can be matched; the other values match nothing.
@@ -219,9 +228,12 @@ async fn erase_within(
         .execute(&mut *tx)
         .await?;
     }
-    if let Some(messages) = record {
-        for m in messages {
+    if let Some(owed) = record {
+        for m in owed.messages {
             crate::store::outbox::insert_once(&mut tx, m, now).await?;
+        }
+        for m in owed.webhooks {
+            crate::store::webhooks::queue(&mut tx, m, now).await?;
         }
         crate::store::audit::append(
             &mut tx,

@@ -53,10 +53,14 @@ pub const DENIED: &[&str] = &[
     "login_steps.id_hash",
     "login_steps.replaces",
     "login_steps.request_id",
+    // Webhooks (issue 18): sealed signing secrets and message bodies.
+    "webhook_endpoints.secret_sealed",
+    "webhook_endpoints.previous_secret_sealed",
+    "webhook_messages.payload",
 ];
 
 /// Columns whose names look secret but hold nothing secret.
-pub const ALLOWED: &[&str] = &["users.must_change_password"];
+pub const ALLOWED: &[&str] = &["users.must_change_password", "webhook_messages.state"];
 
 /// Parts of a column name that suggest a secret.
 const SECRET_WORDS: &[&str] = &[
@@ -125,6 +129,7 @@ pub const LOOSE: &[(&str, &str, By)] = &[
     ("outbox", "recipient", By::Pending("phone")),
     ("invitations", "email_normalized", By::EmailNormalized),
     ("invitations", "accepted_by", By::Sub),
+    ("webhook_messages", "subject", By::Sub),
 ];
 
 /// A foreign key (single column).

@@ -37,6 +37,7 @@ mod sql;
 pub mod throttle;
 pub mod users;
 pub mod webauthn_challenges;
+pub mod webhooks;
 
 use std::time::Duration;
 

@@ -301,6 +301,23 @@ pub async fn member(
     optional(db.pool(), &sql, (organisation_id, user_id)).await
 }
 
+/// [`member`] inside a transaction.
+pub async fn member_in(
+    tx: &mut Tx<'_>,
+    organisation_id: &str,
+    user_id: &str,
+) -> Result<Option<MemberRow>, sqlx::Error> {
+    let sql = format!("{MEMBER_SELECT} where m.organisation_id = $1 and m.user_id = $2");
+    optional(&mut **tx, &sql, (organisation_id, user_id)).await
+}
+
+/// The ids of the organisations a person belongs to, inside a transaction.
+pub async fn memberships_in(tx: &mut Tx<'_>, user_id: &str) -> Result<Vec<String>, sqlx::Error> {
+    let sql = "select organisation_id from memberships where user_id = $1 order by organisation_id";
+    let rows: Vec<(String,)> = all(&mut **tx, sql, (user_id,)).await?;
+    Ok(rows.into_iter().map(|(o,)| o).collect())
+}
+
 /// Replaces a member's roles; false when they are not a member.
 pub async fn set_roles(
     db: impl Into<Conn<'_>>,

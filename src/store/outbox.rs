@@ -110,6 +110,30 @@ pub async fn claim_due(
     all(db.writer(), &sql, (now + lease, now, max_attempts, limit)).await
 }
 
+/// Makes `id` due at once with no attempts made, as a new row or by resetting the one
+/// there (a redelivery asked for by an admin).
+pub async fn requeue(
+    db: impl Into<Conn<'_>>,
+    id: &str,
+    (channel, recipient): (&str, &str),
+    now: UnixTime,
+) -> Result<(), sqlx::Error> {
+    let sql = "insert into outbox (id, channel, recipient, payload, created_at, attempts, next_attempt_at)
+         values ($1, $2, $3, '', $4, 0, $4)
+         on conflict (id) do update set sent_at = null, attempts = 0, next_attempt_at = $4,
+             claimed_until = null, last_error = null";
+    exec(db, sql, (id, channel, recipient, now)).await
+}
+
+/// Puts a claimed row back without counting the attempt, due at `at` (a webhook message
+/// waiting for an earlier one about the same person).
+pub async fn defer(db: &Db, id: &str, at: UnixTime) -> Result<(), sqlx::Error> {
+    let sql =
+        "update outbox set claimed_until = null, attempts = attempts - 1, next_attempt_at = $1
+         where id = $2 and sent_at is null";
+    exec(db, sql, (at, id)).await
+}
+
 /// Records a delivery.
 pub async fn mark_sent(db: &Db, id: &str, now: UnixTime) -> Result<(), sqlx::Error> {
     let sql =
@@ -183,7 +207,7 @@ pub async fn depth(db: &Db, max_attempts: i64) -> Result<Vec<(String, i64)>, sql
 pub async fn sealed_payloads(db: &Db) -> Result<Vec<(String, String)>, sqlx::Error> {
     all(
         db.writer(),
-        "select id, payload from outbox order by id",
+        "select id, payload from outbox where payload <> '' order by id",
         (),
     )
     .await

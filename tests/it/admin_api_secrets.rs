@@ -123,6 +123,33 @@ async fn no_answer_contains_a_password_key_code_or_token() {
     }
     known.push(first);
     known.push(second);
+
+    // A webhook secret: only in the answers that create and replace it.
+    let made = a
+        .post(
+            "/orgs/club-a/webhooks",
+            &json!({ "url": "https://hooks.example/club-a", "enabled": false }),
+        )
+        .await;
+    made.expect(201);
+    let webhook = made.json["endpoint"]["id"]
+        .as_str()
+        .expect("id")
+        .to_string();
+    let hook_first = made.str("secret").to_string();
+    let hook_rotated = a
+        .post(&format!("/webhooks/{webhook}/secret"), &json!({}))
+        .await;
+    hook_rotated.expect(200);
+    let hook_second = hook_rotated.str("secret").to_string();
+    for (what, r, own) in [
+        ("create webhook", &made, &hook_first),
+        ("rotate webhook secret", &hook_rotated, &hook_second),
+    ] {
+        assert_eq!(r.text.matches(own.as_str()).count(), 1, "{what}: once");
+    }
+    known.push(hook_first);
+    known.push(hook_second);
     known.extend(stored_secrets(&w).await);
     let sid: String = {
         let (sid,): (String,) = sqlx::query_as("select sid from sessions where user_id = $1")
@@ -141,10 +168,12 @@ async fn no_answer_contains_a_password_key_code_or_token() {
             .replace("{user}", &w.both.id)
             .replace("{client}", &client)
             .replace("{sid}", &sid)
-            .replace("{invitation}", &invitation);
+            .replace("{invitation}", &invitation)
+            .replace("{webhook}", &webhook);
         for (who, api) in [("superadmin", &sup), ("admin A", &a)] {
             let r = api.get(&path).await;
-            let installation_only = path == "/clients" || path.starts_with("/audit");
+            let installation_only =
+                path == "/clients" || path == "/webhooks" || path.starts_with("/audit");
             if who == "admin A" && installation_only {
                 r.expect(403);
                 continue;

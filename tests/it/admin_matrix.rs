@@ -199,7 +199,9 @@ fn expected(route: &Route, who: Who, owner: Owner) -> u16 {
         (Owner::Installation, Scope::Organisation) => match s {
             Standing::Superadmin => Ok(()),
             Standing::Anonymous => Err(Refusal::Unauthenticated),
-            _ if route.path.contains("{client}") => Err(Refusal::NotFound),
+            _ if route.path.contains("{client}") || route.path.contains("{webhook}") => {
+                Err(Refusal::NotFound)
+            }
             _ => Err(Refusal::Forbidden),
         },
     };
@@ -215,7 +217,9 @@ fn expected(route: &Route, who: Who, owner: Owner) -> u16 {
 pub fn owners(route: &Route) -> &'static [Owner] {
     if route.path.starts_with("/orgs/{org}") {
         &[Owner::B, Owner::A]
-    } else if route.path.starts_with("/clients/{client}") {
+    } else if route.path.starts_with("/clients/{client}")
+        || route.path.starts_with("/webhooks/{webhook}")
+    {
         &[Owner::B, Owner::A, Owner::Installation]
     } else {
         &[Owner::Installation]
@@ -305,6 +309,51 @@ impl Fixtures<'_> {
             })
             .await
             .0
+    }
+
+    /// A fresh webhook endpoint of `owner`, switched off (nothing is posted anywhere), with
+    /// one message queued for it; `(id, message)`.
+    async fn fresh_webhook(&mut self, owner: Owner) -> (String, String) {
+        let n = self.next();
+        let org = match owner {
+            Owner::Installation => None,
+            o => Some(self.org(o).to_string()),
+        };
+        let state = &self.w.app.state;
+        let created = nyckel::admin::webhooks::create(
+            state,
+            &Caller::operator(),
+            org.as_deref(),
+            nyckel::admin::webhooks::NewEndpoint {
+                url: format!("https://hooks.example/{n}"),
+                description: String::new(),
+                events: vec!["client.changed".into()],
+                enabled: false,
+            },
+        )
+        .await
+        .expect("endpoint");
+        let id = created.endpoint.id;
+        let message = format!("msg_fixture{n}");
+        let queued = nyckel::store::webhooks::Queued {
+            id: message.clone(),
+            endpoint_id: id.clone(),
+            event_type: "client.changed".into(),
+            subject: format!("fixture{n}"),
+            ordinal: i64::from(n),
+            payload: state
+                .keys
+                .seal_data(b"{}", &nyckel::webhooks::events::seal_context(&message)),
+        };
+        let mut tx = state.db.begin().await.expect("tx");
+        nyckel::store::webhooks::queue(&mut tx, &queued, state.now())
+            .await
+            .expect("queued");
+        tx.commit().await.expect("commit");
+        // Settled now (dropped: the endpoint is off), so that the server's own delivery loop
+        // changes nothing during the request.
+        nyckel::mail::deliver_due(state).await.expect("pass");
+        (id, message)
     }
 
     /// The path and body of a request for `op` on an object of `owner`, with fresh objects
@@ -421,6 +470,36 @@ impl Fixtures<'_> {
                 let c = self.fresh_client(owner).await;
                 (format!("/clients/{c}/secret"), None)
             }
+            Op::ListOrgWebhooks => (format!("/orgs/{org}/webhooks"), None),
+            Op::CreateOrgWebhook => (format!("/orgs/{org}/webhooks"), Some(new_webhook(n))),
+            Op::ListInstallationWebhooks => ("/webhooks".into(), None),
+            Op::CreateInstallationWebhook => ("/webhooks".into(), Some(new_webhook(n))),
+            Op::GetWebhook | Op::DeleteWebhook => {
+                let (id, _) = self.fresh_webhook(owner).await;
+                (format!("/webhooks/{id}"), None)
+            }
+            Op::UpdateWebhook => {
+                let (id, _) = self.fresh_webhook(owner).await;
+                (
+                    format!("/webhooks/{id}"),
+                    Some(json!({ "events": ["member.added"], "enabled": false })),
+                )
+            }
+            Op::RotateWebhookSecret => {
+                let (id, _) = self.fresh_webhook(owner).await;
+                (format!("/webhooks/{id}/secret"), None)
+            }
+            Op::ListWebhookDeliveries => {
+                let (id, _) = self.fresh_webhook(owner).await;
+                (format!("/webhooks/{id}/deliveries"), None)
+            }
+            Op::RedeliverWebhook => {
+                let (id, message) = self.fresh_webhook(owner).await;
+                (
+                    format!("/webhooks/{id}/deliveries/{message}/redeliver"),
+                    None,
+                )
+            }
             Op::ListOrgAudit => (format!("/orgs/{org}/audit?limit=5"), None),
             Op::ExportOrgAudit => (format!("/orgs/{org}/audit/export"), None),
             Op::ListAudit => ("/audit?limit=5".into(), None),
@@ -442,6 +521,11 @@ fn member(w: &World, owner: Owner) -> &str {
         Owner::A => &w.member_a.id,
         _ => &w.member_b.id,
     }
+}
+
+fn new_webhook(n: u32) -> Value {
+    // Switched off: the server's delivery loop posts nothing anywhere.
+    json!({ "url": format!("https://hooks.example/new{n}"), "events": ["member.added"], "enabled": false })
 }
 
 fn new_client(n: u32) -> Value {
@@ -663,7 +747,12 @@ fn check(
     }
     let may_show_secret = matches!(
         route.op,
-        Op::CreateOrgClient | Op::CreateInstallationClient | Op::RotateClientSecret
+        Op::CreateOrgClient
+            | Op::CreateInstallationClient
+            | Op::RotateClientSecret
+            | Op::CreateOrgWebhook
+            | Op::CreateInstallationWebhook
+            | Op::RotateWebhookSecret
     );
     let shaped = secret_shaped(&r.json, may_show_secret);
     if r.text.contains(PASSWORD) || r.text.contains("$argon2") || !shaped.is_empty() {
@@ -746,12 +835,21 @@ async fn a_foreign_organisation_or_client_looks_like_a_missing_one() {
     for route in ROUTES.iter().filter(|r| r.op != Op::DeleteOrg) {
         let names_org = route.path.starts_with("/orgs/{org}");
         let names_client = route.path.starts_with("/clients/{client}");
-        if !names_org && !names_client {
+        let names_webhook = route.path.starts_with("/webhooks/{webhook}");
+        if !names_org && !names_client && !names_webhook {
             continue;
         }
         let (path, body) = fixtures.make(route.op, Owner::B).await;
         let missing_path = if names_org {
             path.replacen(&w.org_b, "no-such-organisation", 1)
+        } else if names_webhook {
+            let id = path
+                .trim_start_matches("/webhooks/")
+                .split('/')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            path.replacen(&id, "no-such-webhook", 1)
         } else {
             let id = path
                 .trim_start_matches("/clients/")

@@ -188,6 +188,11 @@ async fn operator_commands_are_undone_when_their_audit_event_cannot_be_written()
     app.create_org("Club", "club").await;
     let url = app.state.config.database_url();
     let dir = tempfile::tempdir().expect("dir");
+    // The installation's master key: commands that queue webhook messages seal them.
+    let keys = dir.path().join("keys");
+    std::fs::create_dir_all(&keys).expect("keys dir");
+    let master = app.state.config.keys_dir.join("master.key");
+    std::fs::copy(&master, keys.join("master.key")).expect("master key");
     let run = |args: &[&str]| -> u16 {
         let (ok, _, err) = crate::cli::nyckel(dir.path(), &url, args, None);
         if ok {

@@ -322,6 +322,11 @@ async fn org_admins_register_https_receivers_only_and_the_admin_page_lists_deliv
         ("http://127.0.0.1:9/backchannel", 403),
         ("https://localhost/backchannel", 403),
         ("https://[::1]/backchannel", 403),
+        // The unspecified address reaches this machine too; link-local is the metadata
+        // service's (issue 18: both were accepted before).
+        ("https://0.0.0.0/backchannel", 403),
+        ("https://[::ffff:7f00:1]/backchannel", 403),
+        ("https://169.254.169.254/latest/meta-data", 403),
     ] {
         let body = json!({ "backchannel_logout_uri": uri });
         let res = api.patch(&path, &body).await;

@@ -106,3 +106,5 @@ mod upgrade_release;
 mod upkeep;
 mod verify_channels;
 mod webhook_signature;
+mod webhooks;
+mod webhooks_admin_ui;

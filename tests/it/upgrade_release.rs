@@ -8,10 +8,9 @@
 //! writes, every request on the next node in rotation: the new node migrates under that
 //! load, the old one leaves the rotation and stops, and the operator finishes the upgrade.
 //! What must hold: no request fails at any point (the documented window is none), every
-//! acknowledged admin write is in the database, a setting the new release adds (0.5.0: a
-//! client's front-channel logout URI) cannot be switched on while the old node serves (the
-//! new node answers 409, the old one refuses the field it does not know), only after `nyckel
-//! upgrade finish`, and the back-channel logout of 0.4.0 works on the upgraded installation. On SQLite (one node), the old binary serves, stops, and the new one takes over
+//! acknowledged admin write is in the database, what the new release adds (0.6.0: a webhook
+//! endpoint) cannot be switched on while the old node serves (the new node answers 409, the
+//! old one knows no such path), only after `nyckel upgrade finish`, and the back-channel logout of 0.4.0 works on the upgraded installation. On SQLite (one node), the old binary serves, stops, and the new one takes over
 //! the same file.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -42,9 +41,7 @@ struct Fixtures {
     web: WebClient,
     /// The organisation's service client for the admin API (`client_credentials`).
     service: WebClient,
-    /// A client owned by the organisation, on which the new setting is tried.
-    club_app: String,
-    /// A member of the organisation who logs in through `club_app`.
+    /// A member of the organisation.
     member: String,
 }
 
@@ -71,17 +68,10 @@ fn fixtures(cli: &Cli) -> Fixtures {
     let client = |(id, secret)| WebClient { id, secret };
     let web = client(cli.web_client("Web", &[]));
     let service = client(cli.client("Sync", &["--owner", "club", "--admin-api"]));
-    let club_app = cli
-        .client(
-            "Club app",
-            &["--owner", "club", "--redirect-uri", REDIRECT_URI],
-        )
-        .0;
     Fixtures {
         emails,
         web,
         service,
-        club_app,
         member,
     }
 }
@@ -210,29 +200,28 @@ async fn service_token(http: &reqwest::Client, base: &str, service: &WebClient) 
         .expect("a service token")
 }
 
-/// The organisation's app's front-channel logout page (only a browser would load it).
-const CLUB_FRONTCHANNEL: &str = "https://club.example/oidc/frontchannel";
+/// Where the organisation's membership platform wants events (nothing is delivered here).
+const CLUB_WEBHOOK: &str = "https://club.example/nyckel/webhooks";
 
-/// Tries to switch on the client setting new in this release (a front-channel logout URI) at
+/// Tries to switch on what this release adds (a webhook endpoint of the organisation) at
 /// `base`, a node of `release`; returns the status and the body.
 async fn switch_on(
     http: &reqwest::Client,
     (base, release): (&str, Release),
     token: &str,
-    client: &str,
 ) -> (u16, String) {
-    let url = format!("{base}/api/admin/v1/clients/{client}");
+    let url = format!("{base}/api/admin/v1/orgs/club/webhooks");
     let res = http
-        .patch(&url)
+        .post(&url)
         .bearer_auth(token)
-        .json(&json!({ "frontchannel_logout_uri": CLUB_FRONTCHANNEL }))
+        .json(&json!({ "url": CLUB_WEBHOOK, "events": ["member.added"], "enabled": false }))
         .send()
         .await
-        .expect("patch");
+        .expect("post");
     let status = res.status().as_u16();
     let text = res.text().await.unwrap_or_default();
     if release == Release::This {
-        check_api_answer(Method::Patch, &url, status, &text);
+        check_api_answer(Method::Post, &url, status, &text);
     }
     (status, text)
 }
@@ -399,16 +388,16 @@ async fn from_the_previous_release_on_postgresql_under_load() {
     pair.both_serve(&load, 2 * BROWSERS, LIMIT).await;
 
     // While the old release serves, the new setting cannot be switched on: the new node
-    // refuses until the upgrade is finished, the old one refuses a field it does not know.
+    // refuses until the upgrade is finished, the old one knows no such path.
     let http = crate::helpers::browser::client(([127, 0, 0, 1], 0).into(), false);
     let token = service_token(&http, &base_b, &f.service).await;
     let new_node = (base_b.as_str(), Release::This);
-    let (status, text) = switch_on(&http, new_node, &token, &f.club_app).await;
+    let (status, text) = switch_on(&http, new_node, &token).await;
     assert_eq!(status, 409, "the new node: {text}");
     assert!(text.contains("nyckel upgrade finish"), "{text}");
     let old_node = (issuer.as_str(), Release::Previous);
-    let (status, text) = switch_on(&http, old_node, &token, &f.club_app).await;
-    assert_eq!(status, 400, "the old node: {text}");
+    let (status, text) = switch_on(&http, old_node, &token).await;
+    assert_eq!(status, 404, "the old node: {text}");
 
     // The old node leaves the rotation and stops; the load goes on at the new one.
     lb.rotate(&[1]);
@@ -420,8 +409,8 @@ async fn from_the_previous_release_on_postgresql_under_load() {
     // session that ends is told to the app that had tokens in it.
     let out = finish_once_the_old_node_is_gone(&install).await;
     assert!(out.contains(nyckel::upgrade::CURRENT), "{out}");
-    let (status, text) = switch_on(&http, new_node, &token, &f.club_app).await;
-    assert_eq!(status, 200, "{text}");
+    let (status, text) = switch_on(&http, new_node, &token).await;
+    assert_eq!(status, 201, "{text}");
     told_of_a_logout(&install, &base_b, &f).await;
 
     load.wait_for(BROWSERS, LIMIT).await;
@@ -505,7 +494,7 @@ async fn from_the_previous_release_on_sqlite() {
     );
     let http = crate::helpers::browser::client(([127, 0, 0, 1], 0).into(), false);
     let token = service_token(&http, &issuer, &f.service).await;
-    let (status, text) = switch_on(&http, (&issuer, Release::This), &token, &f.club_app).await;
-    assert_eq!(status, 200, "{text}");
+    let (status, text) = switch_on(&http, (&issuer, Release::This), &token).await;
+    assert_eq!(status, 201, "{text}");
     node.stop().await;
 }

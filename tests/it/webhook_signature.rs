@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 /// Runs `script` in python3 with `input` as JSON on standard input; returns its JSON output,
 /// or `None` (with a recorded skip, or a failure when required) without the package.
-fn python(script: &str, input: &Value) -> Option<Value> {
+pub(crate) fn python(script: &str, input: &Value) -> Option<Value> {
     let present = Command::new("python3")
         .args(["-c", "import standardwebhooks"])
         .output()

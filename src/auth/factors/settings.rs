@@ -189,6 +189,11 @@ pub async fn reset(state: &AppState, email: &str) -> Result<Option<Reset>> {
     if phone.is_some() {
         store::users::set_phone(&mut tx, &user.id, None, false, now).await?;
         store::login_keys::delete_unused_sent_by(&mut tx, &user.id, "sms").await?;
+        let event = crate::webhooks::events::Event::PersonUpdated {
+            user_id: &user.id,
+            changed: &["phone"],
+        };
+        crate::webhooks::events::emit(&mut tx, state, event).await?;
     }
     let passkeys = store::passkeys::delete_for_user(&mut tx, &user.id).await?;
     store::login_steps::delete_for_user(&mut tx, &user.id).await?;

@@ -6,10 +6,10 @@
 //! Every page needs a login session (anonymous visitors are sent to `/login?next=...`).
 //! Every form carries the session's CSRF token (403 otherwise) and is answered by a
 //! redirect to a page that shows what was done (`?done=...`), except the pages that show a
-//! client secret once: those are the answer to the post itself, so the secret is never in
-//! a URL or stored anywhere. A refusal the person can fix (400, 409) is shown on the form's
-//! page; an organisation the person has no standing in does not exist for them (404), and
-//! a member without the admin role gets 403.
+//! client or webhook secret once: those are the answer to the post itself, so the secret is
+//! never in a URL or stored anywhere. A refusal the person can fix (400, 409) is shown on the
+//! form's page; an organisation the person has no standing in does not exist for them (404),
+//! and a member without the admin role gets 403.
 
 mod at_org;
 mod audit;
@@ -22,6 +22,7 @@ mod orgs;
 mod roles;
 mod two_factors;
 mod view;
+mod webhooks;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -81,6 +82,35 @@ pub fn routes() -> Router<AppState> {
         .route(
             &org("/clients/{id}/delete"),
             get(client::get_delete).post(client::post_delete),
+        )
+        .route(
+            &org("/webhooks"),
+            get(webhooks::get_list).post(webhooks::post_create),
+        )
+        .route(&org("/webhooks/new"), get(webhooks::get_new))
+        .route(
+            &org("/webhooks/{webhook}"),
+            get(webhooks::get_webhook).post(webhooks::post_edit),
+        )
+        .route(
+            &org("/webhooks/{webhook}/enable"),
+            post(webhooks::post_enable),
+        )
+        .route(
+            &org("/webhooks/{webhook}/disable"),
+            post(webhooks::post_disable),
+        )
+        .route(
+            &org("/webhooks/{webhook}/rotate"),
+            post(webhooks::post_rotate),
+        )
+        .route(
+            &org("/webhooks/{webhook}/delete"),
+            get(webhooks::get_delete).post(webhooks::post_delete),
+        )
+        .route(
+            &org("/webhooks/{webhook}/deliveries/{message}/redeliver"),
+            post(webhooks::post_redeliver),
         )
         .route(
             &org("/two-factors"),

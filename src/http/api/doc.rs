@@ -28,7 +28,7 @@ use utoipa::{IntoResponses, Modify, OpenApi, PartialSchema, ToResponse, ToSchema
 
 use crate::http::api::error::ErrorBody;
 use crate::http::api::table::PREFIX;
-use crate::http::api::{audit, clients, invitations, members, orgs, two_factors, users};
+use crate::http::api::{audit, clients, invitations, members, orgs, two_factors, users, webhooks};
 
 /// The document, serialised once.
 pub fn openapi_json() -> &'static str {
@@ -58,17 +58,23 @@ pub fn document() -> Document {
         clients::list_of_org, clients::create_for_org, clients::list_of_installation,
         clients::create_for_installation, clients::get, clients::update, clients::delete,
         clients::rotate_secret,
+        webhooks::list_of_org, webhooks::create_for_org, webhooks::list_of_installation,
+        webhooks::create_for_installation, webhooks::get, webhooks::update, webhooks::delete,
+        webhooks::rotate_secret, webhooks::deliveries, webhooks::redeliver,
         audit::list_of_org, audit::export_of_org, audit::list_all, audit::export_all,
         users::set_password,
     ),
     components(
         schemas(
             ErrorBody, Instant, NextCursor, OrgPage, RolePage, MemberPage, SessionPage, InvitationPage, ClientPage,
-            EventPage, GrantType,
+            EventPage, WebhookDeliveryPage, GrantType,
             crate::admin::orgs::OrgView, crate::store::orgs::Role,
             crate::admin::members::MemberView, crate::admin::sessions::SessionView,
             crate::admin::invitations::InvitationView, crate::admin::clients::ClientView,
             crate::admin::audit::EventView,
+            crate::admin::webhooks::EndpointView, crate::admin::webhooks::CreatedEndpoint,
+            crate::admin::webhooks::NewSecret, crate::admin::webhooks::NewEndpoint,
+            crate::admin::webhooks::EndpointChange, crate::admin::webhooks::DeliveryView,
         ),
         responses(BadRequest, Unauthorized, Forbidden, NotFound, Conflict, Error, Export),
     ),
@@ -97,6 +103,10 @@ const TAGS: &[(&str, &str)] = &[
         "clients",
         "Relying parties: an organisation's own, and the installation's.",
     ),
+    (
+        "webhooks",
+        "Signed event webhooks: an organisation's endpoints, and the installation's.",
+    ),
     ("audit", "The audit log."),
     ("people", "Installation-level actions on a person."),
     ("meta", "This document."),
@@ -114,6 +124,12 @@ const PATH_PARAMETERS: &[(&str, &str, Option<&str>)] = &[
     ("client", "The client's `client_id`.", None),
     ("sid", "The session's public id (`sid`).", None),
     ("invitation", "The invitation's id.", None),
+    ("webhook", "The webhook endpoint's id (`wh_…`).", None),
+    (
+        "delivery",
+        "The message's id, its `webhook-id` (`msg_…`).",
+        None,
+    ),
 ];
 
 impl Modify for Common {
@@ -331,6 +347,7 @@ page!(SessionPage, "Session");
 page!(InvitationPage, "Invitation");
 page!(ClientPage, "Client");
 page!(EventPage, "Event");
+page!(WebhookDeliveryPage, "WebhookDelivery");
 
 /// The schema of a page of `item`.
 fn page_of(item: &str) -> RefOr<Schema> {

@@ -22,6 +22,7 @@ pub mod paging;
 pub mod table;
 pub mod two_factors;
 pub mod users;
+pub mod webhooks;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -78,6 +79,16 @@ fn handler(route: &Route) -> MethodRouter<AppState> {
         Op::UpdateClient => on(m, clients::update),
         Op::DeleteClient => on(m, clients::delete),
         Op::RotateClientSecret => on(m, clients::rotate_secret),
+        Op::ListOrgWebhooks => on(m, webhooks::list_of_org),
+        Op::CreateOrgWebhook => on(m, webhooks::create_for_org),
+        Op::ListInstallationWebhooks => on(m, webhooks::list_of_installation),
+        Op::CreateInstallationWebhook => on(m, webhooks::create_for_installation),
+        Op::GetWebhook => on(m, webhooks::get),
+        Op::UpdateWebhook => on(m, webhooks::update),
+        Op::DeleteWebhook => on(m, webhooks::delete),
+        Op::RotateWebhookSecret => on(m, webhooks::rotate_secret),
+        Op::ListWebhookDeliveries => on(m, webhooks::deliveries),
+        Op::RedeliverWebhook => on(m, webhooks::redeliver),
         Op::ListOrgAudit => on(m, audit::list_of_org),
         Op::ExportOrgAudit => on(m, audit::export_of_org),
         Op::ListAudit => on(m, audit::list_all),

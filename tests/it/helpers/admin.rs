@@ -225,6 +225,14 @@ impl World {
                 "select id || ':' || coalesce(password_hash, '') || ':' || superadmin || ':' || email from users order by 1",
             ),
             ("login_keys", "select key_hash from login_keys order by 1"),
+            (
+                "webhook_endpoints",
+                "select id || ':' || url || ':' || events || ':' || enabled || ':' || secret_sealed from webhook_endpoints order by 1",
+            ),
+            (
+                "webhook_messages",
+                "select id || ':' || state from webhook_messages order by 1",
+            ),
         ] {
             let rows: Vec<(String,)> = sqlx::query_as(sql)
                 .fetch_all(self.app.state.db.pool())

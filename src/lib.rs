@@ -17,7 +17,8 @@
 //! - [`upkeep`]: the scheduled jobs every node runs (key reload and rotation, cleanup).
 //! - [`paging`]: keyset pagination (opaque cursors, limits); [`clock`]: time and dates.
 //! - [`upgrade`]: node versions, finishing an upgrade, and settings gated until it is finished.
-//! - [`webhooks`]: signed event webhooks (so far the Standard Webhooks signature scheme).
+//! - [`webhooks`]: signed event webhooks: events, their delivery from the outbox, signatures.
+//! - [`scim`]: SCIM 2.0 provisioning pieces (filters, PATCH paths, errors); no axum types.
 
 // House rules the compiler checks (clippy.toml lets tests unwrap): no `unwrap` outside
 // tests, and a lint is silenced only with `#[expect(..., reason = "...")]`, never `#[allow]`.
@@ -46,6 +47,7 @@ pub mod orgs;
 pub mod outbound;
 pub mod paging;
 pub mod redact;
+pub mod scim;
 pub mod sms;
 pub mod state;
 pub mod store;

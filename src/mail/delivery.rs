@@ -177,18 +177,17 @@ enum Settled {
 
 /// Delivers one claimed row and records the outcome.
 async fn settle(state: &AppState, sender: &Sender, row: &Claimed) -> Result<Settled> {
-    if row.channel == crate::webhooks::deliver::CHANNEL {
-        match crate::webhooks::deliver::waiting(state, row).await {
-            Ok(Some(at)) => {
-                store::bounded(store::outbox::defer(&state.db, &row.id, at)).await?;
-                return Ok(Settled::Waiting);
-            }
-            Ok(None) => {}
-            Err(e) => return failed(state, row, &e.0).await,
+    use crate::webhooks::deliver::Posted;
+    let outcome = match row.channel.as_str() {
+        crate::webhooks::deliver::CHANNEL => crate::webhooks::deliver::deliver(state, row).await,
+        _ => deliver_one(state, sender, row).await.map(|()| Posted::Done),
+    };
+    match outcome {
+        Ok(Posted::WaitUntil(at)) => {
+            store::bounded(store::outbox::defer(&state.db, &row.id, at)).await?;
+            Ok(Settled::Waiting)
         }
-    }
-    match deliver_one(state, sender, row).await {
-        Ok(()) => {
+        Ok(Posted::Done) => {
             store::bounded(store::outbox::mark_sent(&state.db, &row.id, state.now())).await?;
             // A goodbye to an erased person: their address goes with the message.
             store::bounded(store::erasure::forget_sent(&state.db, &row.id)).await?;
@@ -214,7 +213,7 @@ async fn failed(state: &AppState, row: &Claimed, error: &str) -> Result<Settled>
     Ok(Settled::Failed)
 }
 
-/// Hands one row to what delivers its channel.
+/// Hands one row to what delivers its channel (webhook messages go through `settle`).
 async fn deliver_one(
     state: &AppState,
     sender: &Sender,
@@ -239,7 +238,6 @@ async fn deliver_one(
         .await
         .unwrap_or_else(|_| Err(DeliveryError("the database did not answer in time".into()))),
         crate::oidc::backchannel::CHANNEL => crate::oidc::backchannel::deliver(state, row).await,
-        crate::webhooks::deliver::CHANNEL => crate::webhooks::deliver::deliver(state, row).await,
         other => Err(DeliveryError(format!("unknown outbox channel {other:?}"))),
     }
 }

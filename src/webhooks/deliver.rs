@@ -1,5 +1,5 @@
 //! Delivering webhook messages: the outbox loop (`mail::delivery`) claims a row of channel
-//! [`CHANNEL`] and calls [`waiting`] and then [`deliver`]. Delivery is at least once: a
+//! [`CHANNEL`] and calls [`deliver`]. Delivery is at least once: a
 //! failed post is retried with the loop's backoff (about 9 hours of attempts), a node that
 //! dies mid-post leaves a claim that lapses, and every attempt carries the same
 //! `webhook-id`, so receivers deduplicate by it. One endpoint gets one subject's events in
@@ -34,29 +34,23 @@ pub fn declare_metrics() {
     }
 }
 
-/// When a claimed message must wait for an earlier one about the same subject: the instant
-/// to try again (that one's next attempt), or `None` to go ahead.
-pub async fn waiting(state: &AppState, row: &Claimed) -> Result<Option<i64>, DeliveryError> {
-    let fail = |e: sqlx::Error| DeliveryError(format!("reading the message failed: {e}"));
-    let Some(message) = store::bounded(store::webhooks::message(&state.db, &row.id))
-        .await
-        .map_err(fail)?
-    else {
-        return Ok(None);
-    };
-    if message.state != "pending" {
-        return Ok(None);
-    }
-    let earlier = store::bounded(store::webhooks::earlier_pending(&state.db, &message))
-        .await
-        .map_err(fail)?;
-    Ok(earlier.map(|at| at.max(state.now() + 1)))
+/// What became of a claimed message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Posted {
+    /// Delivered, dropped (its endpoint is gone or off), or nothing left to send.
+    Done,
+    /// An earlier message about the same subject is still pending: try again at this
+    /// instant (that one's next attempt), without spending an attempt.
+    WaitUntil(i64),
 }
 
 /// One endpoint's claimed rows, oldest message first (the delivery loop posts them one
 /// after another). A row whose message cannot be read goes first: it has nothing to wait
-/// for.
+/// for. A single row is left as it is, unread.
 pub async fn oldest_first<'a>(state: &AppState, rows: Vec<&'a Claimed>) -> Vec<&'a Claimed> {
+    if rows.len() < 2 {
+        return rows;
+    }
     let mut keyed = Vec::with_capacity(rows.len());
     for row in rows {
         let ordinal = store::bounded(store::webhooks::message(&state.db, &row.id))
@@ -78,19 +72,24 @@ static HTTP: LazyLock<Result<reqwest::Client, String>> = LazyLock::new(|| {
         .map_err(|e| e.to_string())
 });
 
-/// Signs and posts one message; any 2xx answer is a delivery. A message whose endpoint was
-/// deleted or disabled is dropped (counts as done). Errors name the receiver's host and what
-/// went wrong, never the body or a secret.
-pub async fn deliver(state: &AppState, row: &Claimed) -> Result<(), DeliveryError> {
+/// Signs and posts one message; any 2xx answer is a delivery. A message that must wait for
+/// an earlier one about the same subject is not posted ([`Posted::WaitUntil`]). A message
+/// whose endpoint was deleted or disabled is dropped (counts as done). Errors name the
+/// receiver's host and what went wrong, never the body or a secret.
+pub async fn deliver(state: &AppState, row: &Claimed) -> Result<Posted, DeliveryError> {
     let fail = |m: String| DeliveryError(m);
+    let read = |e: sqlx::Error| DeliveryError(format!("reading the message failed: {e}"));
     let message = store::bounded(store::webhooks::message(&state.db, &row.id))
         .await
-        .map_err(|e| fail(format!("reading the message failed: {e}")))?;
-    let Some(message) = message else {
-        return Ok(());
+        .map_err(read)?;
+    let Some(message) = message.filter(|m| m.state == "pending") else {
+        return Ok(Posted::Done);
     };
-    if message.state != "pending" {
-        return Ok(());
+    let earlier = store::bounded(store::webhooks::earlier_pending(&state.db, &message))
+        .await
+        .map_err(read)?;
+    if let Some(at) = earlier {
+        return Ok(Posted::WaitUntil(at.max(state.now() + 1)));
     }
     let endpoint = store::bounded(store::webhooks::find(&state.db, &message.endpoint_id))
         .await
@@ -98,7 +97,7 @@ pub async fn deliver(state: &AppState, row: &Claimed) -> Result<(), DeliveryErro
     let Some(endpoint) = endpoint.filter(|e| e.enabled != 0) else {
         record(state, &message.id, Attempt::Dropped).await?;
         count("dropped");
-        return Ok(());
+        return Ok(Posted::Done);
     };
     let outcome = post(state, &endpoint, &message).await;
     let attempt = match &outcome {
@@ -113,7 +112,7 @@ pub async fn deliver(state: &AppState, row: &Claimed) -> Result<(), DeliveryErro
     match outcome {
         Ok(_) => {
             count("delivered");
-            Ok(())
+            Ok(Posted::Done)
         }
         Err((_, error)) => {
             count("failed");

@@ -77,12 +77,20 @@ pub const WEBHOOKS: Gate = Gate {
     since: "0.6.0",
 };
 
+/// An organisation's SCIM endpoint (issue 18): its records are linked to people when they
+/// accept an invitation, which a node of an earlier release would not do.
+pub const SCIM: Gate = Gate {
+    setting: "the SCIM endpoint",
+    since: "0.6.0",
+};
+
 /// Every gate, newest last; a release that adds a setting adds its gate here.
 pub const GATES: &[Gate] = &[
     CLIENT_TWO_FACTORS,
     CLIENT_BACKCHANNEL_LOGOUT,
     CLIENT_FRONTCHANNEL_LOGOUT,
     WEBHOOKS,
+    SCIM,
 ];
 
 /// A release number `major.minor.patch` (a pre-release suffix is ignored).

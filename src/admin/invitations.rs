@@ -87,10 +87,33 @@ pub async fn create(
     }
     let roles = check_roles(state, &org.id, roles).await?;
     let now = state.now();
+    // The invitation, its message and its audit event: one transaction.
+    let mut tx = state.db.begin().await?;
+    let id = create_in(&mut tx, state, caller, &org, email, &roles).await?;
+    tx.commit().await?;
+    state.mailer.wake();
+    let inv = store::invitations::find(&state.db, &id)
+        .await?
+        .ok_or_else(|| AdminError::NotFound("no invitation".into()))?;
+    Ok(InvitationView::new(inv, now))
+}
+
+/// The invitation of [`create`] inside `tx` (also SCIM's): stores it, queues its mail in
+/// the person's language (else the organisation's) and records the audit event. The caller
+/// checked the email and the roles. Returns the invitation's id.
+pub(crate) async fn create_in(
+    tx: &mut store::Tx<'_>,
+    state: &AppState,
+    caller: &Caller,
+    org: &store::orgs::Organisation,
+    email: &str,
+    roles: &[String],
+) -> Result<String, AdminError> {
+    let now = state.now();
     let key = secret_token();
     let id = random_id();
     let actor = caller.principal.actor_id();
-    let existing = store::users::find_by_email(&state.db, email).await?;
+    let existing = store::users::find_by_email_in(tx, email).await?;
     let locale = existing
         .as_ref()
         .and_then(|u| u.locale.as_deref())
@@ -98,25 +121,23 @@ pub async fn create(
         .or_else(|| Locale::from_tag(&org.default_locale))
         .unwrap_or_default();
     let link = state.url(&format!("/invite/{key}"));
-    // The invitation, its message and its audit event: one transaction.
-    let mut tx = state.db.begin().await?;
     store::invitations::insert(
-        &mut tx,
+        &mut *tx,
         &store::invitations::NewInvitation {
             id: &id,
             key_hash: &sha256_b64(&key),
             organisation_id: &org.id,
             email,
-            roles: &roles,
+            roles,
             invited_by: actor.as_deref(),
             expires_at: now + state.config.admin.invitation_ttl,
         },
         now,
     )
     .await?;
-    mail::send_invitation_in(&mut tx, state, email, locale, &org.name, &link).await?;
+    mail::send_invitation_in(tx, state, email, locale, &org.name, &link).await?;
     record(
-        &mut tx,
+        tx,
         caller,
         now,
         "admin.invitation_created",
@@ -125,12 +146,7 @@ pub async fn create(
         json!({ "invitation": id, "email": email, "roles": roles }),
     )
     .await?;
-    tx.commit().await?;
-    state.mailer.wake();
-    let inv = store::invitations::find(&state.db, &id)
-        .await?
-        .ok_or_else(|| AdminError::NotFound("no invitation".into()))?;
-    Ok(InvitationView::new(inv, now))
+    Ok(id)
 }
 
 /// The organisation's invitations, newest first.
@@ -314,6 +330,10 @@ pub async fn accept(
     )
     .await?;
     store::users::set_email_verified(&mut tx, &user_id, now).await?;
+    // A SCIM User record waiting for this person is linked now, and its roles count.
+    let merged =
+        crate::scim::membership::link_accepted(&mut tx, &org.id, &inv.email, &user_id, merged, now)
+            .await?;
     let (org_id, user) = (org.id.as_str(), user_id.as_str());
     let mut told = events::emit(
         &mut tx,

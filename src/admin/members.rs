@@ -137,15 +137,13 @@ pub(crate) async fn check_roles(
 }
 
 /// Refuses to leave an organisation without an admin, unless a superadmin does it.
-async fn keep_an_admin(
+pub(crate) async fn keep_an_admin(
     state: &AppState,
     caller: &Caller,
     org_id: &str,
-    member: &MemberRow,
+    roles: &[String],
 ) -> Result<(), AdminError> {
-    let was_admin = from_json_list(&member.roles)
-        .iter()
-        .any(|r| r == ADMIN_ROLE);
+    let was_admin = roles.iter().any(|r| r == ADMIN_ROLE);
     if was_admin
         && !caller.principal.is_superadmin()
         && store::orgs::count_admins(&state.db, org_id).await? <= 1
@@ -170,27 +168,10 @@ pub async fn set_roles(
     let roles = check_roles(state, &org.id, roles).await?;
     let before = from_json_list(&member.roles);
     if !roles.iter().any(|r| r == ADMIN_ROLE) {
-        keep_an_admin(state, caller, &org.id, &member).await?;
+        keep_an_admin(state, caller, &org.id, &from_json_list(&member.roles)).await?;
     }
-    let now = state.now();
     let mut tx = state.db.begin().await?;
-    store::orgs::set_roles(&mut tx, &org.id, user_id, &roles, now).await?;
-    let event = Event::RolesChanged {
-        org_id: &org.id,
-        user_id,
-        previous: &before,
-    };
-    let told = events::emit(&mut tx, state, event).await?;
-    record(
-        &mut tx,
-        caller,
-        now,
-        "admin.roles_changed",
-        Some(&org.id),
-        Some(user_id),
-        json!({ "before": before, "after": roles }),
-    )
-    .await?;
+    let told = set_roles_in(&mut tx, state, caller, &org.id, user_id, &before, &roles).await?;
     tx.commit().await?;
     events::wake(state, told);
     notify(
@@ -218,24 +199,12 @@ pub async fn remove(
     user_id: &str,
 ) -> Result<(), AdminError> {
     let (org, member) = load(state, caller, Action::MemberRemove, org_key, user_id).await?;
-    keep_an_admin(state, caller, &org.id, &member).await?;
+    keep_an_admin(state, caller, &org.id, &from_json_list(&member.roles)).await?;
     let mut tx = state.db.begin().await?;
-    let event = Event::MemberRemoved {
-        org_id: &org.id,
-        user_id,
-    };
-    let told = events::emit(&mut tx, state, event).await?;
-    store::orgs::remove_member(&mut tx, &org.id, user_id).await?;
-    record(
-        &mut tx,
-        caller,
-        state.now(),
-        "admin.member_removed",
-        Some(&org.id),
-        Some(user_id),
-        json!({ "roles": from_json_list(&member.roles) }),
-    )
-    .await?;
+    let roles = from_json_list(&member.roles);
+    let told = remove_in(&mut tx, state, caller, &org.id, user_id, &roles).await?;
+    // The platform's provisioning record of the membership ends with it (SCIM answers 404).
+    store::scim::forget_member(&mut tx, &org.id, user_id).await?;
     tx.commit().await?;
     events::wake(state, told);
     notify(
@@ -247,6 +216,66 @@ pub async fn remove(
     )
     .await;
     Ok(())
+}
+
+/// The roles change of [`set_roles`] inside `tx` (also SCIM's): the new roles, the
+/// `member.roles_changed` webhook and the audit event. Returns the webhook messages queued
+/// (for [`events::wake`] after the commit). The caller checked the roles and the last admin.
+pub(crate) async fn set_roles_in(
+    tx: &mut store::Tx<'_>,
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    user_id: &str,
+    before: &[String],
+    roles: &[String],
+) -> Result<usize, AdminError> {
+    let now = state.now();
+    store::orgs::set_roles(&mut *tx, org_id, user_id, roles, now).await?;
+    let event = Event::RolesChanged {
+        org_id,
+        user_id,
+        previous: before,
+    };
+    let told = events::emit(tx, state, event).await?;
+    record(
+        tx,
+        caller,
+        now,
+        "admin.roles_changed",
+        Some(org_id),
+        Some(user_id),
+        json!({ "before": before, "after": roles }),
+    )
+    .await?;
+    Ok(told)
+}
+
+/// The removal of [`remove`] inside `tx` (also SCIM's suspension): the `member.removed`
+/// webhook (showing the member as they were), the membership and the audit event. Returns
+/// the webhook messages queued. The caller checked the last admin.
+pub(crate) async fn remove_in(
+    tx: &mut store::Tx<'_>,
+    state: &AppState,
+    caller: &Caller,
+    org_id: &str,
+    user_id: &str,
+    roles: &[String],
+) -> Result<usize, AdminError> {
+    let event = Event::MemberRemoved { org_id, user_id };
+    let told = events::emit(tx, state, event).await?;
+    store::orgs::remove_member(&mut *tx, org_id, user_id).await?;
+    record(
+        tx,
+        caller,
+        state.now(),
+        "admin.member_removed",
+        Some(org_id),
+        Some(user_id),
+        json!({ "roles": roles }),
+    )
+    .await?;
+    Ok(told)
 }
 
 /// Seconds between two reset keys an admin sends to one person.

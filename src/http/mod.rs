@@ -30,6 +30,7 @@ pub mod password_change;
 pub mod password_form;
 pub mod redirect;
 pub mod reset;
+pub mod scim;
 pub mod second_factor;
 pub mod second_factor_passkey;
 pub mod send_refused;
@@ -121,6 +122,7 @@ pub fn routes(state: AppState) -> Router {
         )
         .merge(account_security::routes())
         .nest(api::PREFIX, api::router())
+        .nest(scim::PREFIX, scim::router())
         .route("/health/live", get(wellknown::get_live))
         .route("/health/ready", get(wellknown::get_ready))
         .route("/healthz", get(wellknown::get_live))

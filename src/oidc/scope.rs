@@ -7,6 +7,11 @@ use crate::oidc::discovery::SCOPES;
 /// client's with its owning organisation's admin authority.
 pub const ADMIN: &str = "admin";
 
+/// The scope of an organisation's SCIM endpoint (`/scim/v2/orgs/{org}`): only with
+/// `client_credentials`, for a client of that organisation registered with `admin_api`. Not
+/// in `scopes_supported` and never granted to a person: it is not about one.
+pub const SCIM: &str = "scim";
+
 /// Splits a space-separated scope string, keeping only supported scopes, without duplicates,
 /// in a stable order.
 pub fn parse_supported(scope: &str) -> Vec<String> {

@@ -82,18 +82,17 @@ fn client_credentials(
             "public clients cannot use client_credentials",
         ));
     }
-    // Every scope but `admin` is about a person, so a client acting for itself is granted
-    // none of them; unknown scopes are dropped too. `admin` goes to a client registered for
-    // the admin API and owned by an organisation. The response says what was granted.
+    // Every scope but `admin` and `scim` is about a person, so a client acting for itself
+    // is granted none of them; unknown scopes are dropped too. `admin` (the admin API) and
+    // `scim` (the organisation's SCIM endpoint) go to a client registered for the admin API
+    // and owned by an organisation. The response says what was granted.
     let requested = form.get("scope").unwrap_or("");
-    let admin = scope::has(requested, scope::ADMIN)
-        && auth.client.admin_api
-        && auth.client.owner_organisation_id.is_some();
-    let granted = if admin {
-        scope::ADMIN.to_string()
-    } else {
-        String::new()
-    };
+    let service = auth.client.admin_api && auth.client.owner_organisation_id.is_some();
+    let granted: Vec<&str> = [scope::ADMIN, scope::SCIM]
+        .into_iter()
+        .filter(|s| service && scope::has(requested, s))
+        .collect();
+    let granted = granted.join(" ");
     let at = mint::access_token(state, &auth.client.id, &granted, None, now)?;
     Ok(TokenResponse {
         access_token: at.token,

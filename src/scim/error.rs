@@ -55,6 +55,8 @@ pub enum ScimErrorKind {
     Internal,
     /// 501: the operation is not supported (e.g. bulk).
     NotImplemented,
+    /// 503: the database is unavailable for a moment; the client retries.
+    Unavailable,
 }
 
 impl ScimErrorKind {
@@ -78,6 +80,7 @@ impl ScimErrorKind {
             ScimErrorKind::PayloadTooLarge => 413,
             ScimErrorKind::Internal => 500,
             ScimErrorKind::NotImplemented => 501,
+            ScimErrorKind::Unavailable => 503,
         }
     }
 
@@ -102,7 +105,8 @@ impl ScimErrorKind {
             | ScimErrorKind::PreconditionFailed
             | ScimErrorKind::PayloadTooLarge
             | ScimErrorKind::Internal
-            | ScimErrorKind::NotImplemented => return None,
+            | ScimErrorKind::NotImplemented
+            | ScimErrorKind::Unavailable => return None,
         })
     }
 }

@@ -31,6 +31,7 @@ pub mod passkeys;
 pub mod refresh_tokens;
 pub mod revoked;
 pub mod schema;
+pub mod scim;
 pub mod sessions;
 // Private: statements are run through it only inside `store` (no SQL elsewhere).
 mod sql;

@@ -188,6 +188,15 @@ pub async fn roles(db: &Db, organisation_id: &str) -> Result<Vec<Role>, sqlx::Er
     all(db.pool(), sql, (organisation_id,)).await
 }
 
+/// [`roles`] inside a transaction.
+pub async fn all_roles_in(
+    tx: &mut Tx<'_>,
+    organisation_id: &str,
+) -> Result<Vec<Role>, sqlx::Error> {
+    let sql = "select name, description, created_at from organisation_roles where organisation_id = $1 order by name";
+    all(&mut **tx, sql, (organisation_id,)).await
+}
+
 /// Adds a role or changes its description.
 pub async fn put_role(
     db: impl Into<Conn<'_>>,

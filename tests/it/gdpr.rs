@@ -14,7 +14,7 @@ use sqlx::any::AnyRow;
 use crate::helpers::browser::{Browser, Page, query};
 use crate::helpers::flows::{Pkce, authorize_url};
 use crate::helpers::ops::Install;
-use crate::helpers::token::{Auth, redeem, refresh, userinfo};
+use crate::helpers::token::{Auth, redeem, refresh, token, userinfo};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
 
 const EBBA: &str = "ebba.gdpr@example.org";
@@ -197,9 +197,47 @@ async fn world() -> (World, Person, Person) {
     )
     .await;
     let olle = person(&w, OLLE, OLLE_NAME, OLLE_PHONE, &[("klubben", &["member"])]).await;
+    provision(&w, EBBA).await;
     synthesize_rows(&w.app, &ebba).await;
     synthesize_rows(&w.app, &olle).await;
     (w, ebba, olle)
+}
+
+/// Klubben's membership platform provisions the person over SCIM (a member already, so the
+/// record is linked to the account at once): the export holds the record, erasure ends it.
+async fn provision(w: &World, email: &str) {
+    let org = store::orgs::find_by_id_or_slug(&w.app.state.db, "klubben")
+        .await
+        .expect("db")
+        .expect("klubben");
+    let (id, secret) = w
+        .app
+        .create_client(nyckel::admin::clients::CreateClient {
+            name: "Medlemsregistret".into(),
+            grant_types: vec!["client_credentials".into()],
+            owner_organisation_id: Some(org.id.clone()),
+            organisations: vec![org.id.clone()],
+            admin_api: true,
+            ..Default::default()
+        })
+        .await;
+    let secret = secret.expect("a secret");
+    let answer = token(
+        &w.app,
+        Auth::Basic(&id, &secret),
+        &[("grant_type", "client_credentials"), ("scope", "scim")],
+    )
+    .await;
+    let res = w
+        .app
+        .http()
+        .post(w.app.url("/scim/v2/orgs/klubben/Users"))
+        .bearer_auth(answer.str("access_token"))
+        .json(&serde_json::json!({ "userName": email, "externalId": "K-1001" }))
+        .send()
+        .await
+        .expect("SCIM");
+    assert_eq!(res.status(), 201);
 }
 
 /// For every table whose only foreign key refers to the account and that holds no row of

@@ -83,6 +83,7 @@ mod reset;
 mod rolling_upgrade;
 mod rp;
 mod schema_versions;
+mod scim;
 mod setup_link;
 mod shutdown;
 mod sms_budgets;

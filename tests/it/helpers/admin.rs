@@ -233,6 +233,14 @@ impl World {
                 "webhook_messages",
                 "select id || ':' || state from webhook_messages order by 1",
             ),
+            (
+                "scim_users",
+                "select id || ':' || coalesce(user_id, '') || ':' || active || ':' || roles || ':' || resource from scim_users order by 1",
+            ),
+            (
+                "scim_groups",
+                "select organisation_id || ':' || role || ':' || display_name from scim_groups order by 1",
+            ),
         ] {
             let rows: Vec<(String,)> = sqlx::query_as(sql)
                 .fetch_all(self.app.state.db.pool())

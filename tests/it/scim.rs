@@ -5,6 +5,7 @@
 //! (`scim/resources.rs`), and the trust boundary as a matrix over every SCIM route and
 //! every kind of token (`scim/matrix.rs`).
 
+mod docs_example;
 mod fixtures;
 mod flows;
 mod matrix;

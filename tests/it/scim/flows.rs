@@ -273,3 +273,45 @@ async fn a_record_without_an_email_waits_for_one() {
         (400, json!("invalidValue"))
     );
 }
+
+/// What SCIM does to memberships reaches the organisation's webhooks like an admin's change.
+#[tokio::test]
+async fn scim_changes_are_announced_to_webhooks() {
+    let world = World::new().await;
+    nyckel::admin::webhooks::create(
+        &world.app.state,
+        &nyckel::admin::Caller::operator(),
+        Some("club-a"),
+        nyckel::admin::webhooks::NewEndpoint {
+            url: "http://127.0.0.1:9/hook".into(),
+            description: String::new(),
+            events: Vec::new(),
+            enabled: true,
+        },
+    )
+    .await
+    .expect("endpoint");
+    let scim = scim_of(&world, "club-a").await;
+    let linked = scim
+        .post("/Users", &user(&world.member_a.email, "W-1", &["coach"]))
+        .await;
+    assert_eq!(linked.status, 201);
+    let path = format!("/Users/{}", linked.id());
+    let active = |on: bool| {
+        json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+            "Operations": [{ "op": "replace", "path": "active", "value": on }] })
+    };
+    assert_eq!(scim.patch(&path, &active(false)).await.status, 200);
+    assert_eq!(scim.patch(&path, &active(true)).await.status, 200);
+    let types: Vec<(String,)> =
+        sqlx::query_as("select event_type from webhook_messages order by ordinal")
+            .fetch_all(world.app.state.db.pool())
+            .await
+            .expect("messages");
+    let types: Vec<String> = types.into_iter().map(|(t,)| t).collect();
+    assert_eq!(
+        types,
+        ["member.roles_changed", "member.removed", "member.added"],
+        "linking added coach, suspension removed, reactivation added"
+    );
+}

@@ -5,6 +5,7 @@ mod admin;
 mod audit;
 mod backup;
 mod clients;
+mod import;
 mod keys;
 mod orgs;
 mod serve;

@@ -35,6 +35,19 @@ pub enum OrgCommand {
         #[arg(long = "role", required = true)]
         roles: Vec<String>,
     },
+    /// Import members from a CSV file (columns name, email, phone, roles, external_id; see
+    /// docs/provisioning.md): people who are not members yet are invited by mail, present
+    /// members are linked; importing the same file again changes nothing.
+    Import {
+        /// Organisation id or slug.
+        #[arg(long, allow_hyphen_values = true)]
+        org: String,
+        /// The CSV file.
+        file: std::path::PathBuf,
+        /// Only show what each row would do.
+        #[arg(long)]
+        dry_run: bool,
+    },
     #[command(flatten)]
     Admin(OrgAdmin),
 }
@@ -212,6 +225,10 @@ pub async fn run(cmd: OrgCommand, config: Config, out: Out) -> anyhow::Result<()
                 &json!({ "org_id": org.id, "user_id": user_id, "roles": roles }),
                 &format!("{email} in {}: {}", org.slug, roles.join(", ")),
             );
+        }
+        OrgCommand::Import { org, file, dry_run } => {
+            let state = AppState::build(config).await?;
+            crate::cli::import::run(&state, &org, &file, dry_run, out).await?;
         }
         OrgCommand::Admin(cmd) => {
             let state = AppState::build(config).await?;

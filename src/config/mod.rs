@@ -209,6 +209,9 @@ pub struct AdminConfig {
     pub reset_ttl: i64,
     /// Seconds the link of `nyckel admin setup-link` stays valid.
     pub setup_link_ttl: i64,
+    /// At most this many rows per second of a member import (`nyckel org import`, the admin
+    /// UI), so that an import shares the database with the logins beside it.
+    pub import_rows_per_second: u32,
 }
 
 impl Default for AdminConfig {
@@ -218,6 +221,7 @@ impl Default for AdminConfig {
             invitation_ttl: 24 * 3600,
             reset_ttl: 30 * 60,
             setup_link_ttl: 3600,
+            import_rows_per_second: 100,
         }
     }
 }
@@ -656,6 +660,9 @@ impl Config {
             }
         }
         let a = &self.admin;
+        if a.import_rows_per_second == 0 || a.import_rows_per_second > 10_000 {
+            return bad("admin.import_rows_per_second must be between 1 and 10000".into());
+        }
         if a.invitation_ttl <= 0 || a.invitation_ttl > 7 * 24 * 3600 {
             return bad("admin.invitation_ttl must be between 1 second and 7 days".into());
         }

@@ -180,7 +180,8 @@ async fn pending(
 ) -> Result<After, ScimError> {
     let mut after = After::default();
     let now = s.state.now();
-    let was_invited = before.is_some_and(|b| b.active != 0 && b.email == row.email);
+    let was_invited = before.is_some_and(|b| b.active != 0 && b.email == row.email)
+        && invitation_open(tx, row.invitation_id.as_deref(), now).await?;
     let stale = row.active == 0 || !was_invited;
     if stale && let Some(old) = row.invitation_id.take() {
         store::invitations::revoke(&mut *tx, &s.org.id, &old, now).await?;
@@ -191,6 +192,24 @@ async fn pending(
         after.mailed = true;
     }
     Ok(after)
+}
+
+/// Whether the invitation `id` can still be accepted (a lapsed or revoked one is replaced
+/// at the record's next write).
+pub async fn invitation_open(
+    tx: &mut Tx<'_>,
+    id: Option<&str>,
+    now: crate::clock::UnixTime,
+) -> Result<bool, ScimError> {
+    let Some(id) = id else {
+        return Ok(false);
+    };
+    let inv = store::invitations::find_in(tx, id).await?;
+    Ok(
+        inv.is_some_and(|i| {
+            i.accepted_at.is_none() && i.revoked_at.is_none() && i.expires_at > now
+        }),
+    )
 }
 
 /// Ends what a deleted record drove: the membership of a linked one (its last-admin rule

@@ -9,7 +9,8 @@
 //! - [`schema`]: the discovery documents.
 //! - [`users`] and [`groups`]: the resources; [`membership`]: what a User record does to the
 //!   person's membership (invitation, roles, suspension); [`list`]: paging, filtering and
-//!   attribute selection; [`bulk`]: `/Bulk`.
+//!   attribute selection; [`bulk`]: `/Bulk`; [`import`]: members from a CSV file, as
+//!   records.
 //!
 //! The caller is a service client of the organisation ([`Scim::caller`]); every change is
 //! made through the same in-transaction steps as the admin API's (audit, webhooks, the
@@ -20,6 +21,7 @@ pub mod error;
 pub mod filter;
 mod filter_eval;
 pub mod groups;
+pub mod import;
 pub mod list;
 pub mod membership;
 pub mod patch;

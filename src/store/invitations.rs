@@ -82,6 +82,12 @@ pub async fn list(
     crate::store::sql::all(db.pool(), &sql, binds).await
 }
 
+/// Finds an invitation by id, inside a transaction.
+pub async fn find_in(tx: &mut Tx<'_>, id: &str) -> Result<Option<Invitation>, sqlx::Error> {
+    let sql = format!("select {COLUMNS} from invitations where id = $1");
+    optional(&mut **tx, &sql, (id,)).await
+}
+
 /// Finds an invitation by id.
 pub async fn find(db: &Db, id: &str) -> Result<Option<Invitation>, sqlx::Error> {
     let sql = format!("select {COLUMNS} from invitations where id = $1");

@@ -42,6 +42,7 @@ mod forgot;
 mod frontchannel_logout;
 mod gdpr;
 mod id_token_hint;
+mod import;
 mod invite;
 mod keys;
 mod keys_first;

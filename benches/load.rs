@@ -10,13 +10,16 @@
 //!   (default 64) keep-alive connections, one request in flight on each;
 //! - complete password logins with the code exchange (`BENCH_LOGIN_CONNECTIONS`, default 8,
 //!   browsers at once), while paced probes measure discovery and token latency under that load;
+//! - password logins on `BENCH_IMPORT_LOGINS` (default 2) connections idle and while
+//!   `nyckel org import` brings in `BENCH_IMPORT_ROWS` (default 10,000) members, the import's
+//!   time, and the same file again (which must change nothing; import.rs);
 //! - a flood of `BENCH_FLOOD_LOGINS` (default 1,000) password logins at once, while paced
 //!   probes measure discovery, token refresh and userinfo (target p99 <= 100 ms; flood.rs);
 //! - the server's startup time, idle RSS, peak RSS (VmHWM) and RSS after the load.
 //!
 //! `BENCH_PHASES` picks phases (comma-separated; default all): `cheap` (discovery, JWKS),
 //! `token` (client_credentials), `refresh` (refresh, userinfo, introspection), `logins`,
-//! `flood`. `BENCH_PHASES=flood cargo bench --bench load` repeats the flood alone.
+//! `flood`, `import`. `BENCH_PHASES=flood cargo bench --bench load` repeats the flood alone.
 //!
 //! Prints a table and writes it as JSON to `target/bench-report.json` (`BENCH_REPORT` to move
 //! it). `BENCH_CLIENT_THREADS` (default 1) sets the generator's threads; it shares the cores
@@ -28,6 +31,8 @@ mod client;
 mod flood;
 #[path = "load/flow.rs"]
 mod flow;
+#[path = "load/import.rs"]
+mod import;
 #[path = "load/report.rs"]
 mod report;
 #[path = "load/server.rs"]
@@ -68,6 +73,7 @@ struct Settings {
     probe_interval: Duration,
     phases: Vec<String>,
     flood: flood::Flood,
+    import: import::ImportBench,
 }
 
 impl Settings {
@@ -95,6 +101,11 @@ impl Settings {
             client_threads: num("BENCH_CLIENT_THREADS", 1.0)? as usize,
             probe_interval: Duration::from_secs_f64(num("BENCH_PROBE_INTERVAL_MS", 10.0)? / 1000.0),
             phases: phases_from_env()?,
+            import: import::ImportBench {
+                rows: num("BENCH_IMPORT_ROWS", 10_000.0)? as usize,
+                logins: num("BENCH_IMPORT_LOGINS", 2.0)? as usize,
+                idle: Duration::from_secs_f64(seconds),
+            },
             flood: flood::Flood {
                 logins: num("BENCH_FLOOD_LOGINS", 1000.0)? as usize,
                 users: num("BENCH_FLOOD_USERS", 200.0)? as usize,
@@ -117,7 +128,7 @@ impl Settings {
     }
 }
 
-const PHASES: [&str; 5] = ["cheap", "token", "refresh", "logins", "flood"];
+const PHASES: [&str; 6] = ["cheap", "token", "refresh", "logins", "flood", "import"];
 
 /// `BENCH_PHASES`, checked against the known phases; all of them by default.
 fn phases_from_env() -> anyhow::Result<Vec<String>> {
@@ -448,6 +459,11 @@ async fn run(settings: Settings) -> anyhow::Result<()> {
                 );
             }
         }
+    }
+
+    // Logins while an organisation imports its members (import.rs).
+    if settings.has("import") {
+        rows.extend(import::run(&setup, &web, &users, &settings.import).await?);
     }
 
     // The flood, with probes that need two token chains of their own.

@@ -52,6 +52,9 @@ pub enum Error {
     Join(#[from] tokio::task::JoinError),
     #[error("invalid stored data: {0}")]
     Corrupt(String),
+    /// A provisioning step failed inside (its cause was logged where it happened).
+    #[error("provisioning: {0}")]
+    Scim(#[from] crate::scim::error::ScimError),
     #[error("mail: {0}")]
     Mail(#[from] crate::mail::MailError),
     #[error("sms: {0}")]
@@ -68,7 +71,11 @@ impl Error {
     /// Whether this is the database being unavailable right now ([`crate::store::is_unavailable`]):
     /// a passing condition, answered 503 with `Retry-After`.
     pub fn is_unavailable(&self) -> bool {
-        matches!(self, Error::Db(e) if crate::store::is_unavailable(e))
+        match self {
+            Error::Db(e) => crate::store::is_unavailable(e),
+            Error::Scim(e) => e.kind == crate::scim::error::ScimErrorKind::Unavailable,
+            _ => false,
+        }
     }
 }
 

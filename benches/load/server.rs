@@ -45,7 +45,7 @@ impl Setup {
     }
 
     /// The `nyckel` command with the benchmark's configuration in the environment.
-    fn command(&self) -> Command {
+    pub fn command(&self) -> Command {
         let mut cmd = Command::new(&self.bin);
         cmd.current_dir(&self.dir)
             .env(

@@ -47,3 +47,22 @@ create table scim_groups (
 );
 create unique index scim_groups_external_id_key on scim_groups (organisation_id, external_id)
     where external_id is not null;
+
+-- A member import started in the admin UI (`nyckel org import` runs in the foreground and
+-- keeps no row): its progress, readable from any node while it runs on the one that took
+-- the file. No personal data: counts, and the refused rows' line numbers and reasons.
+-- `state` is running, done or failed; a running import whose row stopped changing was
+-- interrupted (its node stopped); importing the file again finishes it.
+create table member_imports (
+    id text primary key,
+    organisation_id text not null references organisations (id) on delete cascade,
+    file_name text not null,
+    state text not null,
+    total bigint not null,
+    done bigint not null,
+    summary text not null,
+    refused text not null,
+    created_at bigint not null,
+    updated_at bigint not null
+);
+create index member_imports_org_idx on member_imports (organisation_id, created_at);

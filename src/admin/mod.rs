@@ -8,6 +8,7 @@
 pub mod audit;
 pub mod clients;
 pub mod cursor;
+pub mod imports;
 pub mod invitations;
 pub mod members;
 pub mod orgs;

@@ -7,8 +7,9 @@
 use serde_json::{Map, Value, json};
 
 use super::error::{ScimError, ScimErrorKind};
+use super::resource::{self, Kind};
 use super::schema::{BULK_MAX_OPERATIONS, BULK_REQUEST, BULK_RESPONSE};
-use super::{Scim, field, groups, object, users};
+use super::{Scim, field, object};
 
 /// Runs a bulk request; the answer is always a `BulkResponse` (200) unless the request
 /// itself is malformed.
@@ -161,22 +162,17 @@ async fn dispatch(
         None => (path.clone(), None),
     };
     let bad = |m: &str| ScimError::new(ScimErrorKind::InvalidValue, m.to_string());
-    let is_users = kind == "Users";
-    if !is_users && kind != "Groups" {
+    let Some(kind) = Kind::from_segment(&kind) else {
         return Err(bad(
             "path must be /Users, /Groups or one of their resources",
         ));
-    }
+    };
     match (method, id.as_deref()) {
         ("POST", None) => {
             let Some(bulk_id) = bulk_id else {
                 return Err(bad("a POST needs a bulkId"));
             };
-            let r = if is_users {
-                users::create(s, &data).await?
-            } else {
-                groups::create(s, &data).await?
-            };
+            let r = resource::create(kind, s, &data).await?;
             if let Some(id) = r["id"].as_str() {
                 created.push((bulk_id.to_string(), id.to_string()));
             }
@@ -184,26 +180,14 @@ async fn dispatch(
         }
         ("PUT", Some(id)) => Ok((
             200,
-            Some(if is_users {
-                users::replace(s, id, &data, version).await?
-            } else {
-                groups::replace(s, id, &data, version).await?
-            }),
+            Some(resource::replace(kind, s, id, &data, version).await?),
         )),
         ("PATCH", Some(id)) => Ok((
             200,
-            Some(if is_users {
-                users::patch(s, id, &data, version).await?
-            } else {
-                groups::patch(s, id, &data, version).await?
-            }),
+            Some(resource::patch(kind, s, id, &data, version).await?),
         )),
         ("DELETE", Some(id)) => {
-            if is_users {
-                users::delete(s, id, version).await?;
-            } else {
-                groups::delete(s, id, version).await?;
-            }
+            resource::delete(kind, s, id, version).await?;
             Ok((204, None))
         }
         _ => Err(bad(

@@ -113,14 +113,38 @@ fn not_found(id: &str) -> ScimError {
 /// `GET /Groups/{id}`.
 pub async fn get(s: &Scim<'_>, id: &str) -> Result<Value, ScimError> {
     let mut tx = s.state.db.begin().await?;
-    let all = load_all(s, &mut tx).await?;
+    let (all, role) = load_one(s, &mut tx, id).await?;
     tx.commit().await?;
+    Ok(render(s, &all, &role))
+}
+
+/// Everything, and the role `id` (404 when the organisation has no such role).
+async fn load_one(
+    s: &Scim<'_>,
+    tx: &mut store::Tx<'_>,
+    id: &str,
+) -> Result<(Loaded, store::orgs::Role), ScimError> {
+    let all = load_all(s, tx).await?;
     let role = all
         .roles
         .iter()
         .find(|r| r.name == id)
+        .cloned()
         .ok_or_else(|| not_found(id))?;
-    Ok(render(s, &all, role))
+    Ok((all, role))
+}
+
+/// [`load_one`] for a write: also checks `If-Match`; returns the group as it is.
+async fn load_for_write(
+    s: &Scim<'_>,
+    tx: &mut store::Tx<'_>,
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<(Loaded, store::orgs::Role, Value), ScimError> {
+    let (all, role) = load_one(s, tx, id).await?;
+    let current = render(s, &all, &role);
+    check_if_match(if_match, &current)?;
+    Ok((all, role, current))
 }
 
 /// A checked Group document.
@@ -271,13 +295,7 @@ pub async fn replace(
 ) -> Result<Value, ScimError> {
     let w = written(body)?;
     let mut tx = s.state.db.begin().await?;
-    let all = load_all(s, &mut tx).await?;
-    let role = all
-        .roles
-        .iter()
-        .find(|r| r.name == id)
-        .ok_or_else(|| not_found(id))?;
-    check_if_match(if_match, &render(s, &all, role))?;
+    let (_, role, _) = load_for_write(s, &mut tx, id, if_match).await?;
     let after = store_written(&mut tx, s, id, role.created_at, &w).await?;
     audit(&mut tx, s, "scim.group_saved", id, &w).await?;
     tx.commit().await?;
@@ -293,14 +311,7 @@ pub async fn patch(
     if_match: Option<&str>,
 ) -> Result<Value, ScimError> {
     let mut tx = s.state.db.begin().await?;
-    let all = load_all(s, &mut tx).await?;
-    let role = all
-        .roles
-        .iter()
-        .find(|r| r.name == id)
-        .ok_or_else(|| not_found(id))?;
-    let current = render(s, &all, role);
-    check_if_match(if_match, &current)?;
+    let (_, role, current) = load_for_write(s, &mut tx, id, if_match).await?;
     let mut doc = Map::new();
     for name in ["displayName", "externalId"] {
         if let Some(v) = current.get(name) {
@@ -334,13 +345,7 @@ pub async fn delete(s: &Scim<'_>, id: &str, if_match: Option<&str>) -> Result<()
         ));
     }
     let mut tx = s.state.db.begin().await?;
-    let all = load_all(s, &mut tx).await?;
-    let role = all
-        .roles
-        .iter()
-        .find(|r| r.name == id)
-        .ok_or_else(|| not_found(id))?;
-    check_if_match(if_match, &render(s, &all, role))?;
+    let (all, _, _) = load_for_write(s, &mut tx, id, if_match).await?;
     store::orgs::delete_role(&mut tx, &s.org.id, id, s.state.now()).await?;
     let mut after = After::default();
     for user in &all.users {

@@ -26,6 +26,7 @@ pub mod list;
 pub mod membership;
 pub mod patch;
 pub mod patch_path;
+pub mod resource;
 pub mod schema;
 pub mod users;
 

@@ -18,6 +18,7 @@ pub mod erasure;
 pub mod export;
 pub mod factors;
 pub mod grants;
+pub mod imports;
 pub mod invitations;
 pub mod keys;
 pub mod leases;

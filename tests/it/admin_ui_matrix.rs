@@ -53,6 +53,7 @@ routes!(
         ClientDeleteConfirm,
         Audit,
         AuditExport,
+        Import,
     ],
     forms: [
         SetRoles,
@@ -85,6 +86,7 @@ impl Route {
             Clients => Action::ClientList,
             Client | ClientDeleteConfirm => Action::ClientRead,
             Audit | AuditExport => Action::AuditRead,
+            Import => Action::InvitationCreate,
             SetRoles => Action::MemberUpdateRoles,
             Remove => Action::MemberRemove,
             SendReset => Action::MemberSendReset,
@@ -142,6 +144,7 @@ impl Route {
             ClientDeleteConfirm => (format!("/clients/{}/delete", client().await), vec![]),
             Audit => ("/audit?kind=admin.roles_changed".into(), vec![]),
             AuditExport => ("/audit/export".into(), vec![]),
+            Import => ("/import".into(), vec![]),
             SetRoles => (
                 format!("/members/{}/roles", fresh().await),
                 f(&[("roles", "admin"), ("roles", "member")]),

@@ -11,10 +11,11 @@ use serde_json::{Map, Value};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
+use crate::helpers::admin::{client_credentials, service_client};
 use crate::helpers::browser::{Browser, Page, query};
 use crate::helpers::flows::{Pkce, authorize_url};
 use crate::helpers::ops::Install;
-use crate::helpers::token::{Auth, redeem, refresh, token, userinfo};
+use crate::helpers::token::{Auth, redeem, refresh, userinfo};
 use crate::helpers::{PASSWORD, REDIRECT_URI, TestApp};
 
 const EBBA: &str = "ebba.gdpr@example.org";
@@ -206,33 +207,13 @@ async fn world() -> (World, Person, Person) {
 /// Klubben's membership platform provisions the person over SCIM (a member already, so the
 /// record is linked to the account at once): the export holds the record, erasure ends it.
 async fn provision(w: &World, email: &str) {
-    let org = store::orgs::find_by_id_or_slug(&w.app.state.db, "klubben")
-        .await
-        .expect("db")
-        .expect("klubben");
-    let (id, secret) = w
-        .app
-        .create_client(nyckel::admin::clients::CreateClient {
-            name: "Medlemsregistret".into(),
-            grant_types: vec!["client_credentials".into()],
-            owner_organisation_id: Some(org.id.clone()),
-            organisations: vec![org.id.clone()],
-            admin_api: true,
-            ..Default::default()
-        })
-        .await;
-    let secret = secret.expect("a secret");
-    let answer = token(
-        &w.app,
-        Auth::Basic(&id, &secret),
-        &[("grant_type", "client_credentials"), ("scope", "scim")],
-    )
-    .await;
+    let (id, secret) = service_client(&w.app, "klubben", "Medlemsregistret").await;
+    let token = client_credentials(&w.app, &id, &secret, "scim").await;
     let res = w
         .app
         .http()
         .post(w.app.url("/scim/v2/orgs/klubben/Users"))
-        .bearer_auth(answer.str("access_token"))
+        .bearer_auth(token)
         .json(&serde_json::json!({ "userName": email, "externalId": "K-1001" }))
         .send()
         .await

@@ -159,3 +159,22 @@ async fn a_file_imported_twice_creates_each_membership_once() {
     let err = cli.fails(&["org", "import", "--org", "no-such-club", path]);
     assert!(err.contains("no organisation"), "{err}");
 }
+
+/// The example file of docs/provisioning.md reads and plans as the text says.
+#[tokio::test]
+async fn the_documented_example_file_imports() {
+    let cli = Install::new().await;
+    cli.ok(&["org", "create", "--name", "IFK", "--slug", "ifk"]);
+    cli.ok(&["org", "role-set", "ifk", "member"]);
+    cli.ok(&["org", "role-set", "ifk", "coach"]);
+    cli.ok(&["org", "role-set", "ifk", "board"]);
+    let file = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/provisioning/members.csv");
+    let plan = cli.json(&["org", "import", "--org", "ifk", file, "--dry-run"]);
+    assert_eq!(plan["summary"]["rows"], 3);
+    assert_eq!(plan["summary"]["invited"], 3, "{plan}");
+    let done = cli
+        .with_env(&[("NYCKEL_ADMIN__IMPORT_ROWS_PER_SECOND", "10000")])
+        .json(&["org", "import", "--org", "ifk", file]);
+    assert_eq!(done["summary"]["invited"], 3, "{done}");
+    assert_eq!(count(&cli, "select count(*) from invitations").await, 3);
+}

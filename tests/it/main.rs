@@ -43,6 +43,7 @@ mod frontchannel_logout;
 mod gdpr;
 mod id_token_hint;
 mod import;
+mod import_ui;
 mod invite;
 mod keys;
 mod keys_first;

@@ -13,12 +13,10 @@ mod resources;
 
 use std::process::Command;
 
-use nyckel::admin::clients::CreateClient;
 use reqwest::{Method, StatusCode};
 use serde_json::Value;
 
-use crate::helpers::admin::World;
-use crate::helpers::token::{Auth, token};
+use crate::helpers::admin::{World, client_credentials, service_client};
 
 /// A SCIM caller of one organisation's endpoint.
 pub struct Scim {
@@ -129,30 +127,11 @@ impl Scim {
 /// A new service client of `org` (slug) registered for the admin API, and a
 /// `client_credentials` token of it with `scope`. Returns `(token, client_id)`.
 pub async fn service_token(world: &World, org: &str, scope: &str) -> (String, String) {
-    let org = nyckel::store::orgs::find_by_id_or_slug(&world.app.state.db, org)
-        .await
-        .expect("db")
-        .expect("org");
-    let (id, secret) = world
-        .app
-        .create_client(CreateClient {
-            name: format!("Provisioning of {}", org.slug),
-            grant_types: vec!["client_credentials".into()],
-            owner_organisation_id: Some(org.id.clone()),
-            organisations: vec![org.id.clone()],
-            admin_api: true,
-            ..Default::default()
-        })
-        .await;
-    let secret = secret.expect("secret");
-    let answer = token(
-        &world.app,
-        Auth::Basic(&id, &secret),
-        &[("grant_type", "client_credentials"), ("scope", scope)],
+    let (id, secret) = service_client(&world.app, org, "Provisioning").await;
+    (
+        client_credentials(&world.app, &id, &secret, scope).await,
+        id,
     )
-    .await;
-    assert_eq!(answer.str("scope"), scope);
-    (answer.str("access_token").to_string(), id)
 }
 
 /// A SCIM caller of `org` with a fresh `scim` token of its own service client.

@@ -158,12 +158,18 @@ impl Admin {
     /// wrong token is answered with 403 and nothing is done.
     pub fn form(&self, body: &[u8]) -> Result<Fields, Stop> {
         let fields = Fields::parse(body);
-        let sent = fields.one("csrf").unwrap_or_default();
+        self.check_csrf(fields.one("csrf").unwrap_or_default())?;
+        Ok(fields)
+    }
+
+    /// Checks the CSRF token of a form that is not URL-encoded (a file upload): 403 when it
+    /// is missing or wrong.
+    pub fn check_csrf(&self, sent: &str) -> Result<(), Stop> {
         if !crate::http::csrf::matches(&self.csrf, sent) {
             tracing::warn!("admin form with a missing or wrong CSRF token");
             return Err(self.error_page(StatusCode::FORBIDDEN, self.texts.t("error.csrf")));
         }
-        Ok(fields)
+        Ok(())
     }
 
     /// The response for a use-case that failed: the login page for an anonymous caller,

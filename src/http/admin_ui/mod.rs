@@ -16,6 +16,7 @@ mod audit;
 mod client;
 mod clients;
 mod context;
+mod imports;
 mod invitations;
 mod members;
 mod orgs;
@@ -118,6 +119,16 @@ pub fn routes() -> Router<AppState> {
         )
         .route(&org("/audit"), get(audit::get_org))
         .route(&org("/audit/export"), get(audit::get_org_export))
+        .route(
+            &org("/import"),
+            get(imports::get_import)
+                .post(imports::post_import)
+                // A file of up to the import's limit, with the form's other fields.
+                .layer(axum::extract::DefaultBodyLimit::max(
+                    crate::scim::import::MAX_BYTES + 64 * 1024,
+                )),
+        )
+        .route(&org("/import/{id}"), get(imports::get_job))
 }
 
 /// Loads the organisation of an organisation page and checks that the caller may see it:

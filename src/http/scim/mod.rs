@@ -17,7 +17,8 @@ use serde_json::Value;
 use crate::http::extract::ClientIp;
 use crate::scim::error::{ScimError, ScimErrorKind};
 use crate::scim::list::Query as ListQuery;
-use crate::scim::{Scim, bulk, groups, schema, users};
+use crate::scim::resource::{self, Kind};
+use crate::scim::{Scim, bulk, schema};
 use crate::state::AppState;
 
 /// Where every organisation's endpoint lives.
@@ -52,26 +53,36 @@ pub const ROUTES: &[(&str, &str)] = &[
 ];
 
 fn handler(method: &str, path: &str) -> Option<MethodRouter<AppState>> {
+    // `/Users...` and `/Groups...` share their handlers, told apart by the kind.
+    let (kind, rest) = match path
+        .split_once('/')
+        .map(|(_, p)| p.split_once('/').unwrap_or((p, "")))
+    {
+        Some((segment, rest)) => (Kind::from_segment(segment), rest),
+        None => (None, ""),
+    };
+    if let Some(kind) = kind {
+        return Some(match (method, rest) {
+            ("GET", "") => get(move |st, h, ip, p, q| list(kind, st, h, ip, p, q)),
+            ("POST", "") => post(move |st, h, ip, p, b| create(kind, st, h, ip, p, b)),
+            ("POST", ".search") => post(move |st, h, ip, p, b| search(kind, st, h, ip, p, b)),
+            ("GET", "{id}") => get(move |st, h, ip, p, q| read_one(kind, st, h, ip, p, q)),
+            ("PUT", "{id}") => {
+                put(move |st, h, ip, p, b| write(kind, Write::Replace, st, h, ip, p, b))
+            }
+            ("PATCH", "{id}") => {
+                patch(move |st, h, ip, p, b| write(kind, Write::Patch, st, h, ip, p, b))
+            }
+            ("DELETE", "{id}") => delete(move |st, h, ip, p| remove(kind, st, h, ip, p)),
+            _ => return None,
+        });
+    }
     Some(match (method, path) {
         ("GET", "/ServiceProviderConfig") => get(service_provider_config),
         ("GET", "/ResourceTypes") => get(resource_types),
         ("GET", "/ResourceTypes/{id}") => get(resource_type),
         ("GET", "/Schemas") => get(schemas),
         ("GET", "/Schemas/{id}") => get(one_schema),
-        ("GET", "/Users") => get(users_list),
-        ("POST", "/Users") => post(users_create),
-        ("POST", "/Users/.search") => post(users_search),
-        ("GET", "/Users/{id}") => get(users_get),
-        ("PUT", "/Users/{id}") => put(users_replace),
-        ("PATCH", "/Users/{id}") => patch(users_patch),
-        ("DELETE", "/Users/{id}") => delete(users_delete),
-        ("GET", "/Groups") => get(groups_list),
-        ("POST", "/Groups") => post(groups_create),
-        ("POST", "/Groups/.search") => post(groups_search),
-        ("GET", "/Groups/{id}") => get(groups_get),
-        ("PUT", "/Groups/{id}") => put(groups_replace),
-        ("PATCH", "/Groups/{id}") => patch(groups_patch),
-        ("DELETE", "/Groups/{id}") => delete(groups_delete),
         ("POST", "/Bulk") => post(bulk_run),
         ("POST", "/.search") => post(search_everything),
         _ => return None,
@@ -303,7 +314,8 @@ fn read(headers: &HeaderMap, q: &ListQuery, result: Result<Value, ScimError>) ->
     respond(Ok(Answer::Resource(q.project(resource))))
 }
 
-async fn users_list(
+async fn list(
+    kind: Kind,
     State(state): State<AppState>,
     headers: HeaderMap,
     ip: Ip,
@@ -312,28 +324,14 @@ async fn users_list(
 ) -> Response {
     let s = scim_context!(state, headers, ip, org);
     let result = match query(q) {
-        Ok(q) => users::list(&s, &q).await,
+        Ok(q) => resource::list(kind, &s, &q).await,
         Err(e) => Err(e),
     };
     respond(result.map(Answer::Document))
 }
 
-async fn users_create(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ip: Ip,
-    Path(org): Path<String>,
-    body: Bytes,
-) -> Response {
-    let s = scim_context!(state, headers, ip, org);
-    let result = match body_json(&body) {
-        Ok(b) => users::create(&s, &b).await,
-        Err(e) => Err(e),
-    };
-    respond(result.map(Answer::Created))
-}
-
-async fn users_search(
+async fn search(
+    kind: Kind,
     State(state): State<AppState>,
     headers: HeaderMap,
     ip: Ip,
@@ -342,83 +340,14 @@ async fn users_search(
 ) -> Response {
     let s = scim_context!(state, headers, ip, org);
     let result = match body_json(&body).and_then(|b| ListQuery::from_search(&b)) {
-        Ok(q) => users::list(&s, &q).await,
+        Ok(q) => resource::list(kind, &s, &q).await,
         Err(e) => Err(e),
     };
     respond(result.map(Answer::Document))
 }
 
-async fn users_get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ip: Ip,
-    Path((org, id)): Path<(String, String)>,
-    q: Result<Query<ListQuery>, QueryRejection>,
-) -> Response {
-    let s = scim_context!(state, headers, ip, org);
-    match query(q) {
-        Ok(q) => read(&headers, &q, users::get(&s, &id).await),
-        Err(e) => error_response(&e),
-    }
-}
-
-async fn users_replace(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ip: Ip,
-    Path((org, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let s = scim_context!(state, headers, ip, org);
-    let result = match body_json(&body) {
-        Ok(b) => users::replace(&s, &id, &b, if_match(&headers).as_deref()).await,
-        Err(e) => Err(e),
-    };
-    respond(result.map(Answer::Resource))
-}
-
-async fn users_patch(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ip: Ip,
-    Path((org, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let s = scim_context!(state, headers, ip, org);
-    let result = match body_json(&body) {
-        Ok(b) => users::patch(&s, &id, &b, if_match(&headers).as_deref()).await,
-        Err(e) => Err(e),
-    };
-    respond(result.map(Answer::Resource))
-}
-
-async fn users_delete(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ip: Ip,
-    Path((org, id)): Path<(String, String)>,
-) -> Response {
-    let s = scim_context!(state, headers, ip, org);
-    let result = users::delete(&s, &id, if_match(&headers).as_deref()).await;
-    respond(result.map(|()| Answer::NoContent))
-}
-
-async fn groups_list(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ip: Ip,
-    Path(org): Path<String>,
-    q: Result<Query<ListQuery>, QueryRejection>,
-) -> Response {
-    let s = scim_context!(state, headers, ip, org);
-    let result = match query(q) {
-        Ok(q) => groups::list(&s, &q).await,
-        Err(e) => Err(e),
-    };
-    respond(result.map(Answer::Document))
-}
-
-async fn groups_create(
+async fn create(
+    kind: Kind,
     State(state): State<AppState>,
     headers: HeaderMap,
     ip: Ip,
@@ -427,28 +356,14 @@ async fn groups_create(
 ) -> Response {
     let s = scim_context!(state, headers, ip, org);
     let result = match body_json(&body) {
-        Ok(b) => groups::create(&s, &b).await,
+        Ok(b) => resource::create(kind, &s, &b).await,
         Err(e) => Err(e),
     };
     respond(result.map(Answer::Created))
 }
 
-async fn groups_search(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ip: Ip,
-    Path(org): Path<String>,
-    body: Bytes,
-) -> Response {
-    let s = scim_context!(state, headers, ip, org);
-    let result = match body_json(&body).and_then(|b| ListQuery::from_search(&b)) {
-        Ok(q) => groups::list(&s, &q).await,
-        Err(e) => Err(e),
-    };
-    respond(result.map(Answer::Document))
-}
-
-async fn groups_get(
+async fn read_one(
+    kind: Kind,
     State(state): State<AppState>,
     headers: HeaderMap,
     ip: Ip,
@@ -457,12 +372,21 @@ async fn groups_get(
 ) -> Response {
     let s = scim_context!(state, headers, ip, org);
     match query(q) {
-        Ok(q) => read(&headers, &q, groups::get(&s, &id).await),
+        Ok(q) => read(&headers, &q, resource::get(kind, &s, &id).await),
         Err(e) => error_response(&e),
     }
 }
 
-async fn groups_replace(
+/// A write to one resource: `PUT` replaces it, `PATCH` applies operations to it.
+#[derive(Clone, Copy)]
+enum Write {
+    Replace,
+    Patch,
+}
+
+async fn write(
+    kind: Kind,
+    how: Write,
     State(state): State<AppState>,
     headers: HeaderMap,
     ip: Ip,
@@ -470,36 +394,24 @@ async fn groups_replace(
     body: Bytes,
 ) -> Response {
     let s = scim_context!(state, headers, ip, org);
-    let result = match body_json(&body) {
-        Ok(b) => groups::replace(&s, &id, &b, if_match(&headers).as_deref()).await,
-        Err(e) => Err(e),
+    let if_match = if_match(&headers);
+    let result = match (body_json(&body), how) {
+        (Ok(b), Write::Replace) => resource::replace(kind, &s, &id, &b, if_match.as_deref()).await,
+        (Ok(b), Write::Patch) => resource::patch(kind, &s, &id, &b, if_match.as_deref()).await,
+        (Err(e), _) => Err(e),
     };
     respond(result.map(Answer::Resource))
 }
 
-async fn groups_patch(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    ip: Ip,
-    Path((org, id)): Path<(String, String)>,
-    body: Bytes,
-) -> Response {
-    let s = scim_context!(state, headers, ip, org);
-    let result = match body_json(&body) {
-        Ok(b) => groups::patch(&s, &id, &b, if_match(&headers).as_deref()).await,
-        Err(e) => Err(e),
-    };
-    respond(result.map(Answer::Resource))
-}
-
-async fn groups_delete(
+async fn remove(
+    kind: Kind,
     State(state): State<AppState>,
     headers: HeaderMap,
     ip: Ip,
     Path((org, id)): Path<(String, String)>,
 ) -> Response {
     let s = scim_context!(state, headers, ip, org);
-    let result = groups::delete(&s, &id, if_match(&headers).as_deref()).await;
+    let result = resource::delete(kind, &s, &id, if_match(&headers).as_deref()).await;
     respond(result.map(|()| Answer::NoContent))
 }
 

@@ -144,30 +144,11 @@ impl World {
     /// A `client_credentials` token with the `admin` scope of a new service client owned by
     /// `org` (id or slug). Returns `(token, client_id)`.
     pub async fn service_token(&self, org: &str) -> (String, String) {
-        let org = nyckel::store::orgs::find_by_id_or_slug(&self.app.state.db, org)
-            .await
-            .expect("db")
-            .expect("org");
-        let (id, secret) = self
-            .app
-            .create_client(CreateClient {
-                name: format!("Service of {}", org.slug),
-                grant_types: vec!["client_credentials".into()],
-                owner_organisation_id: Some(org.id.clone()),
-                organisations: vec![org.id.clone()],
-                admin_api: true,
-                ..Default::default()
-            })
-            .await;
-        let secret = secret.expect("secret");
-        let answer = token(
-            &self.app,
-            Auth::Basic(&id, &secret),
-            &[("grant_type", "client_credentials"), ("scope", "admin")],
+        let (id, secret) = service_client(&self.app, org, "Service").await;
+        (
+            client_credentials(&self.app, &id, &secret, "admin").await,
+            id,
         )
-        .await;
-        assert_eq!(answer.str("scope"), "admin");
-        (answer.str("access_token").to_string(), id)
     }
 
     /// A browser signed in as `who` through the plain login form.
@@ -253,4 +234,37 @@ impl World {
         }
         Value::Object(out)
     }
+}
+
+/// A new service client owned by `org` (id or slug): confidential, `client_credentials`,
+/// registered for the admin API. Returns `(client_id, secret)`.
+pub async fn service_client(app: &TestApp, org: &str, name: &str) -> (String, String) {
+    let org = nyckel::store::orgs::find_by_id_or_slug(&app.state.db, org)
+        .await
+        .expect("db")
+        .expect("org");
+    let (id, secret) = app
+        .create_client(CreateClient {
+            name: format!("{name} of {}", org.slug),
+            grant_types: vec!["client_credentials".into()],
+            owner_organisation_id: Some(org.id.clone()),
+            organisations: vec![org.id.clone()],
+            admin_api: true,
+            ..Default::default()
+        })
+        .await;
+    (id, secret.expect("secret"))
+}
+
+/// A `client_credentials` access token of the client with `scope`, checking that the token
+/// endpoint granted exactly that scope.
+pub async fn client_credentials(app: &TestApp, id: &str, secret: &str, scope: &str) -> String {
+    let answer = token(
+        app,
+        Auth::Basic(id, secret),
+        &[("grant_type", "client_credentials"), ("scope", scope)],
+    )
+    .await;
+    assert_eq!(answer.str("scope"), scope);
+    answer.str("access_token").to_string()
 }

@@ -61,7 +61,7 @@ pub struct Page {
 }
 
 impl Page {
-    async fn read(res: Response) -> Page {
+    pub async fn read(res: Response) -> Page {
         let status = res.status();
         let headers = res.headers().clone();
         let location = headers

@@ -5,10 +5,9 @@
 
 use std::process::Command;
 
-use nyckel::admin::clients::CreateClient;
 use serde_json::{Value, json};
 
-use crate::helpers::admin::World;
+use crate::helpers::admin::{World, service_client};
 
 fn run(world: &World, id: &str, secret: &str, register: &Value) -> Value {
     let dir = tempfile::tempdir().expect("dir");
@@ -51,22 +50,7 @@ async fn roles_in_a(world: &World, user_id: &str) -> Option<Vec<String>> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_documented_sync_script_keeps_the_register_in_step() {
     let world = World::new().await;
-    let org = nyckel::store::orgs::find_by_id_or_slug(&world.app.state.db, "club-a")
-        .await
-        .expect("db")
-        .expect("club-a");
-    let (id, secret) = world
-        .app
-        .create_client(CreateClient {
-            name: "Member register".into(),
-            grant_types: vec!["client_credentials".into()],
-            owner_organisation_id: Some(org.id.clone()),
-            organisations: vec![org.id.clone()],
-            admin_api: true,
-            ..Default::default()
-        })
-        .await;
-    let secret = secret.expect("secret");
+    let (id, secret) = service_client(&world.app, "club-a", "Member register").await;
     let member = |number: &str, email: &str, roles: &[&str]| json!({ "number": number, "email": email, "given_name": "Given", "family_name": number, "roles": roles });
     let register = json!([
         member("1001", &world.member_a.email, &["member"]),

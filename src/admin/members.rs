@@ -168,7 +168,7 @@ pub async fn set_roles(
     let roles = check_roles(state, &org.id, roles).await?;
     let before = from_json_list(&member.roles);
     if !roles.iter().any(|r| r == ADMIN_ROLE) {
-        keep_an_admin(state, caller, &org.id, &from_json_list(&member.roles)).await?;
+        keep_an_admin(state, caller, &org.id, &before).await?;
     }
     let mut tx = state.db.begin().await?;
     let told = set_roles_in(&mut tx, state, caller, &org.id, user_id, &before, &roles).await?;

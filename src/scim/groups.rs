@@ -353,12 +353,10 @@ pub async fn delete(s: &Scim<'_>, id: &str, if_match: Option<&str>) -> Result<()
             after.merge(users::set_roles_in(&mut tx, s, user, &roles).await?);
         }
     }
-    crate::admin::record(
+    super::record(
         &mut tx,
-        &s.caller,
-        s.state.now(),
+        s,
         "admin.role_deleted",
-        Some(&s.org.id),
         None,
         json!({ "role": id }),
     )
@@ -375,12 +373,10 @@ async fn audit(
     role: &str,
     w: &Written,
 ) -> Result<(), ScimError> {
-    crate::admin::record(
+    super::record(
         tx,
-        &s.caller,
-        s.state.now(),
+        s,
         kind,
-        Some(&s.org.id),
         None,
         json!({ "role": role, "display_name": w.display_name, "members": w.members.len() }),
     )

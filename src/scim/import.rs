@@ -22,7 +22,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::admin::users::valid_email;
 use crate::store;
@@ -245,13 +245,7 @@ impl Summary {
 /// The record document a row asks for, on top of the record's current one (attributes the
 /// file has no column for stay as they are, and so do the roles the record has).
 fn document(row: &Row, current: Option<&Value>) -> Value {
-    let mut doc: Map<String, Value> = current
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
-    for owned in ["id", "meta", "groups", "schemas"] {
-        doc.remove(owned);
-    }
+    let mut doc = current.map(users::writable).unwrap_or_default();
     doc.insert("userName".into(), json!(row.email));
     if let Some(ext) = &row.external_id {
         doc.insert("externalId".into(), json!(ext));
@@ -348,21 +342,14 @@ async fn decide(
     };
     let current = users::render(s, &record, &known.names);
     let wanted = document(row, Some(&current));
-    let mut now = current.clone();
-    if let Some(o) = now.as_object_mut() {
-        for owned in ["id", "meta", "groups", "schemas"] {
-            o.remove(owned);
-        }
-    }
+    let now = Value::Object(users::writable(&current));
     // A waiting record whose invitation lapsed is written again, which invites again.
     let lapsed = match (&record.user_id, &record.invitation_id) {
         (Some(_), _) => false,
         (None, None) => !record.email.is_empty(),
         (None, Some(id)) => store::invitations::find(&s.state.db, id)
             .await?
-            .is_none_or(|i| {
-                i.accepted_at.is_some() || i.revoked_at.is_some() || i.expires_at <= s.state.now()
-            }),
+            .is_none_or(|i| !i.is_open(s.state.now())),
     };
     let outcome = if same_doc(&now, &wanted) && !lapsed {
         Outcome::Unchanged

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::error::{ScimError, ScimErrorKind};
 use super::filter::{Filter, is_core_schema};
+use super::key_of;
 use super::schema::{LIST_RESPONSE, MAX_RESULTS};
 
 /// The query string of a list or read.
@@ -139,10 +140,6 @@ fn names(list: Option<&str>) -> Vec<(Option<String>, String, Option<String>)> {
             }
         })
         .collect()
-}
-
-fn key_of(obj: &Map<String, Value>, name: &str) -> Option<String> {
-    obj.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned()
 }
 
 fn project(resource: Value, attributes: Option<&str>, excluded: Option<&str>) -> Value {

@@ -205,11 +205,7 @@ pub async fn invitation_open(
         return Ok(false);
     };
     let inv = store::invitations::find_in(tx, id).await?;
-    Ok(
-        inv.is_some_and(|i| {
-            i.accepted_at.is_none() && i.revoked_at.is_none() && i.expires_at > now
-        }),
-    )
+    Ok(inv.is_some_and(|i| i.is_open(now)))
 }
 
 /// Ends what a deleted record drove: the membership of a linked one (its last-admin rule

@@ -163,6 +163,27 @@ pub fn check_if_match(if_match: Option<&str>, current: &Value) -> Result<(), Sci
     }
 }
 
+/// Records a SCIM change in the organisation's audit log, with the service client as actor.
+pub async fn record(
+    tx: &mut crate::store::Tx<'_>,
+    s: &Scim<'_>,
+    kind: &str,
+    user_id: Option<&str>,
+    detail: Value,
+) -> Result<(), ScimError> {
+    crate::admin::record(
+        tx,
+        &s.caller,
+        s.state.now(),
+        kind,
+        Some(&s.org.id),
+        user_id,
+        detail,
+    )
+    .await?;
+    Ok(())
+}
+
 /// A JSON object body, or 400 `invalidSyntax`.
 pub fn object(body: &Value) -> Result<&Map<String, Value>, ScimError> {
     body.as_object().ok_or_else(|| {
@@ -171,6 +192,11 @@ pub fn object(body: &Value) -> Result<&Map<String, Value>, ScimError> {
             "the body must be a JSON object",
         )
     })
+}
+
+/// The key of `obj` that names `name` (SCIM attribute names match case-insensitively).
+pub fn key_of(obj: &Map<String, Value>, name: &str) -> Option<String> {
+    obj.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned()
 }
 
 /// The value of `name` in `obj`, matched case-insensitively (SCIM attribute names are).
@@ -216,6 +242,6 @@ pub fn boolean(obj: &Map<String, Value>, name: &str) -> Result<Option<bool>, Sci
 
 /// Removes `name` (any case) from `obj`.
 pub fn take(obj: &mut Map<String, Value>, name: &str) -> Option<Value> {
-    let key = obj.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned()?;
+    let key = key_of(obj, name)?;
     obj.remove(&key)
 }

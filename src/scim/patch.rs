@@ -13,6 +13,7 @@ use super::error::{ScimError, ScimErrorKind};
 use super::filter::{AttrPath, is_core_schema};
 use super::patch_path::PatchPath;
 use super::schema::PATCH_OP;
+use super::{field, key_of};
 
 /// Most operations in one PATCH request.
 pub const MAX_OPERATIONS: usize = 1000;
@@ -73,12 +74,6 @@ pub fn apply(
         one(doc, op, case_exact)?;
     }
     Ok(())
-}
-
-fn field<'a>(obj: &'a Map<String, Value>, name: &str) -> Option<&'a Value> {
-    obj.iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case(name))
-        .map(|(_, v)| v)
 }
 
 fn one(doc: &mut Map<String, Value>, op: &Value, case_exact: &[&str]) -> Result<(), ScimError> {
@@ -174,11 +169,6 @@ fn container<'a>(
             doc.get_mut(&key).and_then(Value::as_object_mut)
         }
     }
-}
-
-/// The key of `obj` that matches `name` case-insensitively.
-fn key_of(obj: &Map<String, Value>, name: &str) -> Option<String> {
-    obj.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned()
 }
 
 fn is_multi(name: &str, current: Option<&Value>) -> bool {

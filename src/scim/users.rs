@@ -270,6 +270,30 @@ async fn load(s: &Scim<'_>, tx: &mut store::Tx<'_>, id: &str) -> Result<UserRow,
         .ok_or_else(|| ScimError::new(ScimErrorKind::NotFound, format!("no User {id:?}")))
 }
 
+/// The record `id` for a write, and how the platform reads it now, after the `If-Match`
+/// check.
+async fn load_for_write(
+    s: &Scim<'_>,
+    tx: &mut store::Tx<'_>,
+    id: &str,
+    if_match: Option<&str>,
+) -> Result<(UserRow, Value), ScimError> {
+    let names = group_names(s).await?;
+    let row = load(s, tx, id).await?;
+    let current = render(s, &row, &names);
+    check_if_match(if_match, &current)?;
+    Ok((row, current))
+}
+
+/// What the platform may write of a rendered record: all but what Nyckel owns.
+pub fn writable(current: &Value) -> Map<String, Value> {
+    let mut doc = current.as_object().cloned().unwrap_or_default();
+    for owned in ["id", "meta", "groups", "schemas"] {
+        doc.remove(owned);
+    }
+    doc
+}
+
 /// `GET /Users/{id}`.
 pub async fn get(s: &Scim<'_>, id: &str) -> Result<Value, ScimError> {
     let row = store::scim::user(&s.state.db, &s.org.id, id)
@@ -318,11 +342,9 @@ pub async fn replace(
     body: &Value,
     if_match: Option<&str>,
 ) -> Result<Value, ScimError> {
-    let names = group_names(s).await?;
     let w = written(s, body).await?;
     let mut tx = s.state.db.begin().await?;
-    let before = load(s, &mut tx, id).await?;
-    check_if_match(if_match, &render(s, &before, &names))?;
+    let (before, _) = load_for_write(s, &mut tx, id, if_match).await?;
     let after = store_written(&mut tx, s, &before, w).await?;
     tx.commit().await?;
     after.finish(s).await;
@@ -336,15 +358,9 @@ pub async fn patch(
     body: &Value,
     if_match: Option<&str>,
 ) -> Result<Value, ScimError> {
-    let names = group_names(s).await?;
     let mut tx = s.state.db.begin().await?;
-    let before = load(s, &mut tx, id).await?;
-    let current = render(s, &before, &names);
-    check_if_match(if_match, &current)?;
-    let mut doc = current.as_object().cloned().unwrap_or_default();
-    for owned in ["id", "meta", "groups", "schemas"] {
-        doc.remove(owned);
-    }
+    let (before, current) = load_for_write(s, &mut tx, id, if_match).await?;
+    let mut doc = writable(&current);
     let mut case_exact = CASE_EXACT.to_vec();
     case_exact.extend_from_slice(COMMON_CASE_EXACT);
     super::patch::apply(&mut doc, body, &case_exact)?;
@@ -372,10 +388,8 @@ async fn store_written(
 
 /// `DELETE /Users/{id}`: forgets the record and ends the membership (never the account).
 pub async fn delete(s: &Scim<'_>, id: &str, if_match: Option<&str>) -> Result<(), ScimError> {
-    let names = group_names(s).await?;
     let mut tx = s.state.db.begin().await?;
-    let row = load(s, &mut tx, id).await?;
-    check_if_match(if_match, &render(s, &row, &names))?;
+    let (row, _) = load_for_write(s, &mut tx, id, if_match).await?;
     let after = membership::end(&mut tx, s, &row).await?;
     store::scim::delete_user(&mut tx, &s.org.id, id).await?;
     audit(&mut tx, s, "scim.user_deleted", &row).await?;
@@ -401,12 +415,10 @@ async fn audit(
     kind: &str,
     row: &UserRow,
 ) -> Result<(), ScimError> {
-    crate::admin::record(
+    super::record(
         tx,
-        &s.caller,
-        s.state.now(),
+        s,
         kind,
-        Some(&s.org.id),
         row.user_id.as_deref(),
         json!({
             "scim_user": row.id,

@@ -22,6 +22,13 @@ pub struct Invitation {
     pub revoked_at: Option<i64>,
 }
 
+impl Invitation {
+    /// Whether the link can still be accepted: not accepted, not revoked, not expired.
+    pub fn is_open(&self, now: UnixTime) -> bool {
+        self.accepted_at.is_none() && self.revoked_at.is_none() && self.expires_at > now
+    }
+}
+
 const COLUMNS: &str = "id, organisation_id, email, roles, invited_by, created_at, expires_at, accepted_at, accepted_by, revoked_at";
 
 /// A new invitation.

@@ -4,7 +4,6 @@
 
 use sqlx::FromRow;
 
-use crate::clock::UnixTime;
 use crate::store::sql::{all, exec, optional, run};
 use crate::store::{Conn, Db, Tx};
 
@@ -223,15 +222,4 @@ pub async fn put_group(tx: &mut Tx<'_>, g: &GroupRow) -> Result<(), sqlx::Error>
         g.updated_at,
     );
     exec(&mut *tx, sql, binds).await
-}
-
-/// Touches the group row of a role (its members changed), creating none.
-pub async fn touch_group(
-    tx: &mut Tx<'_>,
-    org: &str,
-    role: &str,
-    now: UnixTime,
-) -> Result<(), sqlx::Error> {
-    let sql = "update scim_groups set updated_at = $1 where organisation_id = $2 and role = $3";
-    run(&mut *tx, sql, (now, org, role)).await.map(|_| ())
 }

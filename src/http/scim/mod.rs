@@ -8,7 +8,7 @@ pub mod auth;
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, Query, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -201,23 +201,9 @@ fn if_match(headers: &HeaderMap) -> Option<String> {
         .map(str::to_string)
 }
 
-/// The request's client address (never refused).
-struct Ip(ClientIp);
-
-impl FromRequestParts<AppState> for Ip {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut axum::http::request::Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        ClientIp::from_request_parts(parts, state).await.map(Ip)
-    }
-}
-
 macro_rules! scim_context {
     ($state:expr, $headers:expr, $ip:expr, $org:expr) => {
-        match context(&$state, &$headers, $ip.0, &$org).await {
+        match context(&$state, &$headers, $ip, &$org).await {
             Ok(s) => s,
             Err(res) => return res,
         }
@@ -227,7 +213,7 @@ macro_rules! scim_context {
 async fn service_provider_config(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ip: Ip,
+    ip: ClientIp,
     Path(org): Path<String>,
 ) -> Response {
     let s = scim_context!(state, headers, ip, org);
@@ -239,7 +225,7 @@ async fn service_provider_config(
 async fn resource_types(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ip: Ip,
+    ip: ClientIp,
     Path(org): Path<String>,
 ) -> Response {
     let s = scim_context!(state, headers, ip, org);
@@ -254,7 +240,7 @@ async fn resource_types(
 async fn resource_type(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ip: Ip,
+    ip: ClientIp,
     Path((org, id)): Path<(String, String)>,
 ) -> Response {
     let s = scim_context!(state, headers, ip, org);
@@ -271,7 +257,7 @@ async fn resource_type(
 async fn schemas(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ip: Ip,
+    ip: ClientIp,
     Path(org): Path<String>,
 ) -> Response {
     let s = scim_context!(state, headers, ip, org);
@@ -285,7 +271,7 @@ async fn schemas(
 async fn one_schema(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ip: Ip,
+    ip: ClientIp,
     Path((org, id)): Path<(String, String)>,
 ) -> Response {
     let s = scim_context!(state, headers, ip, org);
@@ -318,7 +304,7 @@ async fn list(
     kind: Kind,
     State(state): State<AppState>,
     headers: HeaderMap,
-    ip: Ip,
+    ip: ClientIp,
     Path(org): Path<String>,
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Response {
@@ -334,7 +320,7 @@ async fn search(
     kind: Kind,
     State(state): State<AppState>,
     headers: HeaderMap,
-    ip: Ip,
+    ip: ClientIp,
     Path(org): Path<String>,
     body: Bytes,
 ) -> Response {
@@ -350,7 +336,7 @@ async fn create(
     kind: Kind,
     State(state): State<AppState>,
     headers: HeaderMap,
-    ip: Ip,
+    ip: ClientIp,
     Path(org): Path<String>,
     body: Bytes,
 ) -> Response {
@@ -366,7 +352,7 @@ async fn read_one(
     kind: Kind,
     State(state): State<AppState>,
     headers: HeaderMap,
-    ip: Ip,
+    ip: ClientIp,
     Path((org, id)): Path<(String, String)>,
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Response {
@@ -389,7 +375,7 @@ async fn write(
     how: Write,
     State(state): State<AppState>,
     headers: HeaderMap,
-    ip: Ip,
+    ip: ClientIp,
     Path((org, id)): Path<(String, String)>,
     body: Bytes,
 ) -> Response {
@@ -407,7 +393,7 @@ async fn remove(
     kind: Kind,
     State(state): State<AppState>,
     headers: HeaderMap,
-    ip: Ip,
+    ip: ClientIp,
     Path((org, id)): Path<(String, String)>,
 ) -> Response {
     let s = scim_context!(state, headers, ip, org);
@@ -418,7 +404,7 @@ async fn remove(
 async fn bulk_run(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ip: Ip,
+    ip: ClientIp,
     Path(org): Path<String>,
     body: Bytes,
 ) -> Response {
@@ -435,7 +421,7 @@ async fn bulk_run(
 async fn search_everything(
     State(state): State<AppState>,
     headers: HeaderMap,
-    ip: Ip,
+    ip: ClientIp,
     Path(org): Path<String>,
 ) -> Response {
     let _ = scim_context!(state, headers, ip, org);
